@@ -1,0 +1,17 @@
+export { ValkeyToolsError, CoreError } from './errors.js';
+export type { ValkeyToolsErrorOptions, CoreErrorCode } from './errors.js';
+export { parseConnectionUrl, formatConnectionUrl, normalizeUrl, redactUrl, toClientOptions } from './url.js';
+export type { ConnectionTarget, ParseUrlOptions, UrlScheme } from './url.js';
+export { detectPlatform, platformKey, parsePlatformKey, executableName, PLATFORM_KEYS } from './platform.js';
+export type { PlatformTarget, PlatformKey, OsPlatform, CpuArch, Libc, DetectOptions } from './platform.js';
+export {
+  parseServerVersion,
+  parseVersionSpec,
+  compareVersions,
+  versionMatches,
+  resolveVersion,
+  buildVersionMap,
+} from './version.js';
+export type { ServerVersion, ServerFlavor, VersionMap } from './version.js';
+export { toCygwinPath, fromCygwinPath } from './cygwin.js';
+export { valkeyToolsHome, isOfflineEnv } from './paths.js';

@@ -1,0 +1,3 @@
+export { startTestServer, freePort, rawCommand, serverBinary } from './server.js';
+export type { StartTestServerOptions, TestServer, ServerFlavor } from './server.js';
+export { registerPid, unregisterPid, killRegistered, registryDir } from './registry.js';

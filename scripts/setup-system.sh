@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Makes sure the system tools the project needs are present on Debian 12 (bookworm):
+# valkey-server + valkey-tools (bookworm-backports), redis-server (main, for migration tests),
+# chromium (browser tests). Nothing happens when they are already installed.
+set -euo pipefail
+
+say() { printf '[setup] %s\n' "$*" >&2; }
+
+need=()
+command -v valkey-server >/dev/null 2>&1 || need+=(valkey)
+command -v redis-server >/dev/null 2>&1 || need+=(redis)
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+if [ "${#need[@]}" -eq 0 ]; then
+  say "valkey-server, redis-server and chromium are already installed"
+  exit 0
+fi
+say "missing: ${need[*]} — installing from Debian's package archive"
+
+if ! command -v apt-get >/dev/null 2>&1; then
+  say "apt-get not found: install valkey-server (8.x), redis-server and chromium with your OS package manager"
+  exit 1
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+# Add bookworm-backports with the same archive URI as the existing Debian entry.
+if [[ " ${need[*]} " == *" valkey "* ]]; then
+  if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null; then
+    uri=""
+    if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+      uri=$(awk '/^URIs:/ && $2 ~ /debian\/?$/ && $2 !~ /security/ {print $2; exit}' /etc/apt/sources.list.d/debian.sources)
+    fi
+    if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
+      uri=$(awk '$1=="deb" && $0 !~ /security/ {print $2; exit}' /etc/apt/sources.list)
+    fi
+    uri=${uri:-http://deb.debian.org/debian}
+    say "adding bookworm-backports from $uri"
+    printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' "$uri" \
+      | $SUDO tee /etc/apt/sources.list.d/bookworm-backports.sources >/dev/null
+  fi
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+pkgs=()
+for n in "${need[@]}"; do
+  case "$n" in
+    valkey) $SUDO apt-get install -y -qq -t bookworm-backports valkey-server valkey-tools >/dev/null ;;
+    redis) pkgs+=(redis-server redis-tools) ;;
+    chromium) pkgs+=(chromium) ;;
+  esac
+done
+if [ "${#pkgs[@]}" -gt 0 ]; then $SUDO apt-get install -y -qq "${pkgs[@]}" >/dev/null; fi
+
+# The packaged services are not needed (tests start their own servers on free ports).
+for svc in valkey-server redis-server; do
+  if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl stop "$svc" >/dev/null 2>&1 || true; fi
+  $SUDO service "$svc" stop >/dev/null 2>&1 || true
+done
+pkill -x valkey-server 2>/dev/null || true
+pkill -x redis-server 2>/dev/null || true
+say "installed: $(valkey-server --version | head -c 40)…, $(redis-server --version | head -c 30)…"

@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// `npm test`: builds what the CLI tests run (turbo caches it), runs every Vitest project
+// (unit + integration against real servers) and ends with the plain totals line
+// `N passed, N failed` read from Vitest's JSON report.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+
+const extra = process.argv.slice(2);
+const run = (cmd, args) => spawnSync(cmd, args, { stdio: 'inherit', env: process.env });
+
+const build = run('npx', ['turbo', 'run', 'build', '--output-logs=errors-only']);
+if (build.status !== 0) {
+  console.error('build failed: fix the build before running the tests');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
+
+mkdirSync('.test-results', { recursive: true });
+const report = '.test-results/vitest.json';
+const vitest = run('npx', [
+  'vitest',
+  'run',
+  '--reporter=default',
+  '--reporter=json',
+  `--outputFile.json=${report}`,
+  ...extra,
+]);
+
+let passed = 0;
+let failed = 0;
+let skipped = 0;
+try {
+  const json = JSON.parse(readFileSync(report, 'utf8'));
+  passed = json.numPassedTests ?? 0;
+  // failed tests, plus test files that failed before any test ran (import or hook errors)
+  const brokenFiles = (json.testResults ?? []).filter(
+    (r) => r.status === 'failed' && !(r.assertionResults ?? []).some((a) => a.status === 'failed'),
+  ).length;
+  failed = (json.numFailedTests ?? 0) + brokenFiles;
+  skipped = (json.numPendingTests ?? 0) + (json.numTodoTests ?? 0);
+} catch (err) {
+  console.error(`could not read ${report}: ${err.message}`);
+  failed = Math.max(failed, 1);
+}
+if (vitest.status !== 0 && failed === 0) failed = 1;
+const line = `${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`;
+writeFileSync('.test-results/totals.txt', `${line}\n`);
+console.log(line);
+process.exit(vitest.status === 0 && failed === 0 ? 0 : 1);
