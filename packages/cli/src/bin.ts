@@ -1,2 +1,2 @@
 #!/usr/bin/env node
-process.stdout.write("valkey-tools: commands are being built\n");
+process.stdout.write('valkey-tools: commands are being built\n');
