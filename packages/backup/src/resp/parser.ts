@@ -1,0 +1,248 @@
+import { BackupError } from './errors.js';
+
+/** A command read from a RESP stream, with where it started (for error messages and progress). */
+export interface ParsedCommand {
+  args: Buffer[];
+  /** Byte offset of the command's `*` in the stream. */
+  offset: number;
+  /** 0-based index of the command in the stream. */
+  index: number;
+}
+
+export interface RespParserOptions {
+  /** Named in error messages (a file path, `stdin`, a URL). */
+  source?: string;
+  /** Largest accepted bulk string (default 512 MiB, the server's proto-max-bulk-len). */
+  maxBulkLength?: number;
+  /** Largest accepted argument count (default 2^31). */
+  maxArgs?: number;
+}
+
+/** What `end()` found when the stream stopped in the middle of a command. */
+export interface TruncatedTail {
+  /** Offset where the incomplete command starts. */
+  offset: number;
+  /** Bytes of the incomplete command that were present. */
+  bytes: number;
+  /** Index the command would have had. */
+  index: number;
+}
+
+const MAX_LINE = 64;
+
+/**
+ * Incremental parser of RESP2 command arrays (`*<n>\r\n$<len>\r\n<bytes>\r\n...`), the framing of
+ * `.valkey` files, AOF files and `valkey-cli --pipe` input. Feed it chunks of any size (down to one
+ * byte); it returns each complete command once and holds at most one bulk string in memory.
+ */
+export class RespCommandParser {
+  private readonly source: string;
+  private readonly maxBulk: number;
+  private readonly maxArgs: number;
+  /** Unparsed bytes of a header line. */
+  private line: Buffer = Buffer.alloc(0);
+  private state: 'array' | 'bulk-header' | 'bulk-body' | 'bulk-crlf' = 'array';
+  private args: Buffer[] = [];
+  private argsLeft = 0;
+  private bulkLeft = 0;
+  private bulkParts: Buffer[] = [];
+  private crlfLeft = 0;
+  /** Bytes consumed so far. */
+  private pos = 0;
+  private commandStart = 0;
+  private commandIndex = 0;
+
+  constructor(options: RespParserOptions = {}) {
+    this.source = options.source ?? 'input';
+    this.maxBulk = options.maxBulkLength ?? 512 * 1024 * 1024;
+    this.maxArgs = options.maxArgs ?? 2 ** 31;
+  }
+
+  /** Bytes consumed so far (the offset of the next byte). */
+  get offset(): number {
+    return this.pos;
+  }
+
+  /** Commands completed so far. */
+  get count(): number {
+    return this.commandIndex;
+  }
+
+  /** True when the parser sits between two commands. */
+  get idle(): boolean {
+    return this.state === 'array' && this.line.length === 0;
+  }
+
+  private fail(message: string, at: number): never {
+    throw new BackupError(
+      'ERR_RESP_SYNTAX',
+      `${this.source}: ${message} at byte ${at} (command #${this.commandIndex + 1})`,
+      {
+        details: {
+          source: this.source,
+          offset: at,
+          commandOffset: this.commandStart,
+          command: this.commandIndex,
+        },
+        hint: 'The file is not a RESP command stream or is corrupt; check it with valkey-check-aof, or convert it again from its source',
+      },
+    );
+  }
+
+  /** Reads a `\r\n`-terminated header line starting at `i`; returns [value, next index] or null. */
+  private readLine(chunk: Buffer, i: number): [string, number] | null {
+    const nl = chunk.indexOf(10, i);
+    if (nl === -1) {
+      this.line = Buffer.concat([this.line, chunk.subarray(i)]);
+      if (this.line.length > MAX_LINE) this.fail('header line too long', this.pos + (chunk.length - i));
+      this.pos += chunk.length - i;
+      return null;
+    }
+    let raw = chunk.subarray(i, nl + 1);
+    if (this.line.length > 0) {
+      raw = Buffer.concat([this.line, raw]);
+      this.line = Buffer.alloc(0);
+    }
+    const lineStart = this.pos - (raw.length - (nl + 1 - i));
+    this.pos += nl + 1 - i;
+    if (raw.length < 2 || raw[raw.length - 2] !== 13)
+      this.fail('header line not terminated by \\r\\n', lineStart);
+    if (raw.length - 2 > MAX_LINE) this.fail('header line too long', lineStart);
+    return [raw.toString('latin1', 0, raw.length - 2), nl + 1];
+  }
+
+  private parseCount(text: string, kind: string, at: number): number {
+    if (!/^-?\d+$/.test(text)) this.fail(`bad ${kind} "${text.slice(0, 20)}"`, at);
+    return Number(text);
+  }
+
+  /** Feeds a chunk; returns the commands it completed, in order. */
+  push(chunk: Buffer): ParsedCommand[] {
+    const out: ParsedCommand[] = [];
+    let i = 0;
+    while (i < chunk.length) {
+      switch (this.state) {
+        case 'array': {
+          if (this.line.length === 0) {
+            this.commandStart = this.pos;
+            if (chunk[i] !== 42 /* '*' */) {
+              this.fail(
+                `expected '*' (start of a command) but found 0x${chunk[i]!.toString(16).padStart(2, '0')}`,
+                this.pos,
+              );
+            }
+          }
+          const at = this.commandStart;
+          const got = this.readLine(chunk, i);
+          if (!got) return out;
+          const n = this.parseCount(got[0].slice(1), 'array length', at);
+          if (n < 1 || n > this.maxArgs) this.fail(`array length ${n} out of range`, at);
+          i = got[1];
+          this.args = [];
+          this.argsLeft = n;
+          this.state = 'bulk-header';
+          break;
+        }
+        case 'bulk-header': {
+          const at = this.pos - this.line.length;
+          if (this.line.length === 0 && chunk[i] !== 36 /* '$' */) {
+            this.fail(
+              `expected '$' (bulk string) but found 0x${chunk[i]!.toString(16).padStart(2, '0')}`,
+              this.pos,
+            );
+          }
+          const got = this.readLine(chunk, i);
+          if (!got) return out;
+          const len = this.parseCount(got[0].slice(1), 'bulk length', at);
+          if (len < 0 || len > this.maxBulk) this.fail(`bulk length ${len} out of range`, at);
+          i = got[1];
+          this.bulkLeft = len;
+          this.bulkParts = [];
+          this.state = len === 0 ? 'bulk-crlf' : 'bulk-body';
+          this.crlfLeft = 2;
+          break;
+        }
+        case 'bulk-body': {
+          const take = Math.min(this.bulkLeft, chunk.length - i);
+          this.bulkParts.push(chunk.subarray(i, i + take));
+          this.bulkLeft -= take;
+          this.pos += take;
+          i += take;
+          if (this.bulkLeft === 0) {
+            this.state = 'bulk-crlf';
+            this.crlfLeft = 2;
+          }
+          break;
+        }
+        case 'bulk-crlf': {
+          const expected = this.crlfLeft === 2 ? 13 : 10;
+          if (chunk[i] !== expected) this.fail('bulk string not followed by \\r\\n', this.pos);
+          i++;
+          this.pos++;
+          if (--this.crlfLeft === 0) {
+            const parts = this.bulkParts;
+            // Copy: the caller may keep the arg after the chunk's memory is reused.
+            this.args.push(parts.length === 1 ? Buffer.from(parts[0]!) : Buffer.concat(parts));
+            this.bulkParts = [];
+            if (--this.argsLeft === 0) {
+              out.push({ args: this.args, offset: this.commandStart, index: this.commandIndex++ });
+              this.args = [];
+              this.state = 'array';
+            } else this.state = 'bulk-header';
+          }
+          break;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Describes an incomplete trailing command, or returns null when the stream ended cleanly. */
+  tail(): TruncatedTail | null {
+    if (this.idle) return null;
+    return { offset: this.commandStart, bytes: this.pos - this.commandStart, index: this.commandIndex };
+  }
+
+  /** Call at end of input: throws ERR_RESP_TRUNCATED when a command was cut off. */
+  end(): void {
+    const t = this.tail();
+    if (!t) return;
+    throw truncatedError(this.source, t);
+  }
+}
+
+export function truncatedError(source: string, t: TruncatedTail): BackupError {
+  return new BackupError(
+    'ERR_RESP_TRUNCATED',
+    `${source}: the last command (#${t.index + 1}, starting at byte ${t.offset}) is truncated after ${t.bytes} bytes`,
+    {
+      details: { source, offset: t.offset, bytes: t.bytes, command: t.index },
+      hint: 'The file was cut off while being written. Pass truncated: "drop" to ignore the incomplete command (like valkey-check-aof --fix), or re-create the file',
+    },
+  );
+}
+
+export interface ParseRespOptions extends RespParserOptions {
+  /** What to do with an incomplete last command: throw (default) or drop it and report it via `onTruncated`. */
+  truncated?: 'error' | 'drop';
+  onTruncated?: (tail: TruncatedTail) => void;
+}
+
+/** Parses a stream of chunks into commands (streaming; memory holds one command at a time). */
+export async function* parseRespCommands(
+  source: AsyncIterable<Buffer | Uint8Array> | Iterable<Buffer | Uint8Array>,
+  options: ParseRespOptions = {},
+): AsyncGenerator<ParsedCommand> {
+  const parser = new RespCommandParser(options);
+  for await (const chunk of source) {
+    const buf = Buffer.isBuffer(chunk)
+      ? chunk
+      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    yield* parser.push(buf);
+  }
+  const t = parser.tail();
+  if (t) {
+    if (options.truncated !== 'drop') throw truncatedError(options.source ?? 'input', t);
+    options.onTruncated?.(t);
+  }
+}

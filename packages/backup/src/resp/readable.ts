@@ -1,0 +1,179 @@
+import type { Command } from './encode.js';
+import { BackupError } from './errors.js';
+
+/**
+ * The readable view: one command per line, each argument bare when it is plain printable ASCII and
+ * otherwise double-quoted the way `valkey-cli` prints strings (`sdscatrepr`: `\\`, `\"`, `\n`,
+ * `\r`, `\t`, `\a`, `\b`, other non-printable bytes as `\xHH`). Lines parse back with the rules of
+ * `valkey-cli`'s own argument splitter (`sdssplitargs`), so `valkey-cli < file.txt` runs it too.
+ */
+
+const BARE = /^[\x21\x23-\x26\x28-\x5b\x5d-\x7e]+$/;
+
+/** Quotes one argument like valkey-cli (`"a\x00b"`), or leaves it bare when that is unambiguous. */
+export function quoteArg(arg: Buffer): string {
+  const latin = arg.toString('latin1');
+  if (arg.length > 0 && BARE.test(latin)) return latin;
+  let s = '"';
+  for (const c of arg) {
+    switch (c) {
+      case 0x5c:
+        s += '\\\\';
+        break;
+      case 0x22:
+        s += '\\"';
+        break;
+      case 0x0a:
+        s += '\\n';
+        break;
+      case 0x0d:
+        s += '\\r';
+        break;
+      case 0x09:
+        s += '\\t';
+        break;
+      case 0x07:
+        s += '\\a';
+        break;
+      case 0x08:
+        s += '\\b';
+        break;
+      default:
+        s += c >= 0x20 && c <= 0x7e ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`;
+    }
+  }
+  return `${s}"`;
+}
+
+/** Renders one command as one line (no trailing newline). */
+export function formatCommandLine(args: readonly Buffer[]): string {
+  return args.map(quoteArg).join(' ');
+}
+
+const HEX = /^[0-9a-fA-F]{2}$/;
+const ESCAPES: Record<string, number> = { n: 10, r: 13, t: 9, b: 8, a: 7 };
+
+function readableError(message: string, line: number, column: number, source: string): BackupError {
+  return new BackupError('ERR_READABLE_SYNTAX', `${source}:${line}:${column}: ${message}`, {
+    details: { source, line, column },
+    hint: 'Each line is one command; quote arguments with spaces or special bytes as "..." (\\xHH escapes) or \'...\'',
+  });
+}
+
+/**
+ * Splits one line into arguments like valkey-cli's `sdssplitargs`: bare words, "double quoted"
+ * with escapes, 'single quoted' with only \' escaped. Returns bytes (latin1 for non-escaped text
+ * outside ASCII is kept as UTF-8 input bytes).
+ */
+export function parseCommandLine(
+  line: string | Buffer,
+  where: { line?: number; source?: string } = {},
+): Command {
+  const lineNo = where.line ?? 1;
+  const source = where.source ?? 'input';
+  const input = typeof line === 'string' ? Buffer.from(line, 'utf8') : line;
+  const args: Command = [];
+  let i = 0;
+  const n = input.length;
+  const isSpace = (c: number | undefined) =>
+    c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || c === 0x0b || c === 0x0c;
+  while (true) {
+    while (i < n && isSpace(input[i])) i++;
+    if (i >= n) break;
+    const bytes: number[] = [];
+    let inDouble = false;
+    let inSingle = false;
+    let done = false;
+    while (!done) {
+      const c = input[i];
+      if (inDouble) {
+        if (c === undefined) throw readableError('unbalanced double quotes', lineNo, i + 1, source);
+        if (
+          c === 0x5c &&
+          input[i + 1] === 0x78 &&
+          i + 3 < n &&
+          HEX.test(input.toString('latin1', i + 2, i + 4))
+        ) {
+          bytes.push(Number.parseInt(input.toString('latin1', i + 2, i + 4), 16));
+          i += 3;
+        } else if (c === 0x5c && i + 1 < n) {
+          i++;
+          const e = String.fromCharCode(input[i]!);
+          bytes.push(ESCAPES[e] ?? input[i]!);
+        } else if (c === 0x22) {
+          if (i + 1 < n && !isSpace(input[i + 1])) {
+            throw readableError('closing quote must be followed by a space', lineNo, i + 2, source);
+          }
+          done = true;
+        } else bytes.push(c);
+      } else if (inSingle) {
+        if (c === undefined) throw readableError('unbalanced single quotes', lineNo, i + 1, source);
+        if (c === 0x5c && input[i + 1] === 0x27) {
+          i++;
+          bytes.push(0x27);
+        } else if (c === 0x27) {
+          if (i + 1 < n && !isSpace(input[i + 1])) {
+            throw readableError('closing quote must be followed by a space', lineNo, i + 2, source);
+          }
+          done = true;
+        } else bytes.push(c);
+      } else if (c === undefined || isSpace(c)) {
+        done = true;
+      } else if (c === 0x22) inDouble = true;
+      else if (c === 0x27) inSingle = true;
+      else bytes.push(c);
+      if (i < n) i++;
+    }
+    args.push(Buffer.from(bytes));
+  }
+  return args;
+}
+
+/** Renders commands as readable text, one line each. */
+export async function* commandsToReadable(
+  commands: AsyncIterable<Command> | Iterable<Command>,
+): AsyncGenerator<Buffer> {
+  let batch: string[] = [];
+  let size = 0;
+  for await (const c of commands) {
+    const line = formatCommandLine(c);
+    batch.push(line);
+    size += line.length + 1;
+    if (size >= 64 * 1024) {
+      yield Buffer.from(`${batch.join('\n')}\n`, 'latin1');
+      batch = [];
+      size = 0;
+    }
+  }
+  if (batch.length > 0) yield Buffer.from(`${batch.join('\n')}\n`, 'latin1');
+}
+
+/** Parses readable text (streamed chunks) back into commands; empty lines are skipped. */
+export async function* readableToCommands(
+  chunks: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
+  options: { source?: string } = {},
+): AsyncGenerator<Command> {
+  let rest: Buffer = Buffer.alloc(0);
+  let lineNo = 0;
+  const where = (line: number) =>
+    options.source === undefined ? { line } : { line, source: options.source! };
+  for await (const chunk of chunks) {
+    rest = Buffer.concat([rest, typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk]);
+    let start = 0;
+    let nl = rest.indexOf(10, start);
+    while (nl !== -1) {
+      lineNo++;
+      const line = rest.subarray(start, nl);
+      if (!isBlank(line)) yield parseCommandLine(line, where(lineNo));
+      start = nl + 1;
+      nl = rest.indexOf(10, start);
+    }
+    rest = rest.subarray(start);
+  }
+  if (!isBlank(rest)) yield parseCommandLine(rest, where(lineNo + 1));
+}
+
+function isBlank(line: Buffer): boolean {
+  for (const c of line) if (c !== 0x20 && c !== 0x09 && c !== 0x0d) return false;
+  return true;
+}
