@@ -1,0 +1,26 @@
+import { ValkeyToolsError } from '@valkey-tools/core';
+
+export type ConfigErrorCode =
+  /** A directive name that cannot be written safely (whitespace, quotes, control characters). */
+  | 'ERR_CONFIG_INVALID_NAME'
+  /** A value the serializer cannot represent for its directive (wrong shape or type). */
+  | 'ERR_CONFIG_INVALID_VALUE'
+  /** A line the server's own reader would reject (unbalanced quotes...). */
+  | 'ERR_CONFIG_SYNTAX'
+  /** An `include` chain that loops back on itself. */
+  | 'ERR_CONFIG_INCLUDE_CYCLE'
+  /** An `include`d file that cannot be read. */
+  | 'ERR_CONFIG_INCLUDE_MISSING'
+  /** An unknown preset name or bad preset options. */
+  | 'ERR_CONFIG_PRESET'
+  /** A config file that cannot be read. */
+  | 'ERR_CONFIG_READ'
+  /** validateConfig found errors (thrown by assertValidConfig). */
+  | 'ERR_CONFIG_INVALID'
+  /** A live server could not be queried. */
+  | 'ERR_CONFIG_SERVER';
+
+/** Errors raised by @valkey-tools/config. `details` carries `file`, `line`, `directive` where known. */
+export class ConfigError extends ValkeyToolsError<ConfigErrorCode> {
+  override readonly name = 'ConfigError';
+}

@@ -1,0 +1,144 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { rawCommand, registerPid, serverBinary, unregisterPid } from '@valkey-tools/test-utils';
+
+export interface FileServer {
+  port: number;
+  dir: string;
+  pid: number;
+  /** CONFIG GET <name> as raw bytes (latin1 string, one char per byte). */
+  configGet(name: string): Promise<Map<string, string>>;
+  command(...args: Array<string | Buffer>): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Parses a RESP2 reply (the subset CONFIG GET/SET and INFO return) from a latin1 string. */
+export function parseResp(s: string): unknown {
+  let pos = 0;
+  const read = (): unknown => {
+    const eol = s.indexOf('\r\n', pos);
+    const type = s[pos];
+    const head = s.slice(pos + 1, eol);
+    pos = eol + 2;
+    if (type === '+') return head;
+    if (type === '-') return new Error(head);
+    if (type === ':') return Number(head);
+    if (type === '$') {
+      const n = Number(head);
+      if (n < 0) return null;
+      const v = s.slice(pos, pos + n);
+      pos += n + 2;
+      return v;
+    }
+    if (type === '*') {
+      const n = Number(head);
+      const out: unknown[] = [];
+      for (let i = 0; i < n; i++) out.push(read());
+      return out;
+    }
+    throw new Error(`unexpected reply ${JSON.stringify(s.slice(0, 80))}`);
+  };
+  return read();
+}
+
+export function makeDir(prefix = 'vt-config-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * Starts valkey-server with exactly `text` as its config file (nothing else on the command line,
+ * so the file is the judge). `port` must match the file's port (or tlsPort for TLS-only files).
+ */
+export async function startWithConfig(
+  text: string,
+  options: { dir: string; port: number; pingPort?: number; timeoutMs?: number },
+): Promise<FileServer> {
+  const file = join(options.dir, 'valkey.conf');
+  writeFileSync(file, text);
+  const child = spawn(serverBinary('valkey'), [file], {
+    cwd: options.dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => {
+    if (output.length < 20000) output += d.toString();
+  });
+  child.stderr.on('data', (d: Buffer) => {
+    if (output.length < 20000) output += d.toString();
+  });
+  if (child.pid) registerPid(child.pid);
+  const port = options.pingPort ?? options.port;
+  const deadline = Date.now() + (options.timeoutMs ?? 10000);
+  let pid = child.pid!;
+  for (;;) {
+    if (child.exitCode !== null && child.exitCode !== 0)
+      throw new Error(
+        `valkey-server exited with ${child.exitCode}: ${output.slice(-2000)}\n--- config ---\n${text}`,
+      );
+    try {
+      const reply = await rawCommand(port, ['PING'], '127.0.0.1', 1000);
+      if (reply.startsWith('+PONG')) break;
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(
+        `valkey-server did not answer on ${port}: ${output.slice(-2000)}\n--- config ---\n${text}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  if (child.exitCode === 0) {
+    // daemonized: the parent exited, the server is another process
+    const info = parseResp(await rawCommand(port, ['INFO', 'server'])) as string;
+    pid = Number(/process_id:(\d+)/.exec(info)?.[1]);
+    registerPid(pid);
+  }
+  const configGet = async (name: string) => {
+    const reply = parseResp(await rawCommand(port, ['CONFIG', 'GET', name]));
+    if (reply instanceof Error) throw reply;
+    const list = reply as string[];
+    const map = new Map<string, string>();
+    for (let i = 0; i < list.length; i += 2) map.set(list[i]!, list[i + 1]!);
+    return map;
+  };
+  return {
+    port,
+    dir: options.dir,
+    pid,
+    configGet,
+    command: (...args) => rawCommand(port, args),
+    stop: async () => {
+      const exited = new Promise<void>((resolve) => {
+        if (pid !== child.pid || child.exitCode !== null) resolve();
+        else child.once('exit', () => resolve());
+      });
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+      await exited;
+      if (pid !== child.pid) {
+        // wait for a daemonized server to go away
+        for (let i = 0; i < 200; i++) {
+          try {
+            process.kill(pid, 0);
+          } catch {
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      }
+      unregisterPid(pid);
+      if (child.pid) unregisterPid(child.pid);
+    },
+  };
+}
+
+export function removeDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
