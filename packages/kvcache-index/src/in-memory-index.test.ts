@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { InMemoryIndex } from './in-memory-index.js';
+
+describe('InMemoryIndex bounds', () => {
+  const gpu = { pod: 'p', tier: 'gpu' };
+  it('drops the least recently used keys beyond maxKeys', async () => {
+    const index = new InMemoryIndex({ maxKeys: 3 });
+    await index.add(null, [1n, 2n, 3n], [gpu]);
+    await index.lookup([1n]); // 1 is now the most recent
+    await index.add(null, [4n], [gpu]);
+    expect((await index.lookup([2n])).size).toBe(0);
+    expect((await index.lookup([1n])).size).toBe(1);
+    expect((await index.lookup([3n, 4n])).size).toBe(2);
+    expect(index.stats()).toMatchObject({ keys: 3, capacityEvictions: 1 });
+  });
+  it('bounds estimated bytes', async () => {
+    const index = new InMemoryIndex({ maxBytes: 10_000 });
+    const keys = Array.from({ length: 1000 }, (_, i) => BigInt(i + 1));
+    await index.add(keys, keys, [gpu]);
+    const stats = index.stats();
+    expect(stats.estimatedBytes).toBeLessThanOrEqual(10_000);
+    expect(stats.keys).toBeGreaterThan(0);
+    expect(stats.keys).toBeLessThan(1000);
+    expect((await index.lookup([1000n])).size).toBe(1);
+    expect((await index.lookup([1n])).size).toBe(0);
+  });
+  it('keeps at most podCacheSize entries per block, dropping the oldest', async () => {
+    const index = new InMemoryIndex({ podCacheSize: 2 });
+    await index.add(null, [1n], [{ pod: 'a', tier: 'gpu' }]);
+    await index.add(null, [1n], [{ pod: 'b', tier: 'gpu' }]);
+    await index.add(null, [1n], [{ pod: 'c', tier: 'gpu' }]);
+    expect((await index.lookup([1n])).get(1n)!.map((e) => e.pod)).toEqual(['b', 'c']);
+  });
+  it('validates its config and refuses calls after close', async () => {
+    expect(() => new InMemoryIndex({ maxKeys: 0 })).toThrow(/maxKeys/);
+    const index = new InMemoryIndex();
+    await index.close();
+    await expect(index.lookup([1n])).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+  });
+});
