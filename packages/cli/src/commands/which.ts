@@ -1,0 +1,6 @@
+import type { CommandContext } from '../main.js';
+import { notAvailable } from '../pending.js';
+
+export async function run(_ctx: CommandContext<'which'>): Promise<number | undefined> {
+  throw notAvailable('which');
+}

@@ -1,0 +1,788 @@
+/**
+ * Every `valkey-tools` command as data: the parser, `--help` and the documentation site's CLI
+ * reference are all generated from this one table, so they cannot drift apart.
+ *
+ * Command names and flags listed here are a contract users script against: add, never rename.
+ */
+
+export type FlagType = 'string' | 'boolean' | 'integer';
+
+export interface FlagDefinition {
+  /** Long name without dashes: `mirror` is `--mirror`. */
+  readonly name: string;
+  /** One-letter alias without the dash: `o` is `-o`. */
+  readonly short?: string;
+  readonly type: FlagType;
+  /** May be given more than once (`--set a=1 --set b=2`); the value is then an array. */
+  readonly multiple?: boolean;
+  readonly default?: string | number | boolean;
+  /** Placeholder shown in help: `--mirror URL`. */
+  readonly valueName?: string;
+  /** Allowed values (string flags). */
+  readonly choices?: readonly string[];
+  /** Smallest accepted value (integer flags). */
+  readonly min?: number;
+  /** Largest accepted value (integer flags). */
+  readonly max?: number;
+  /** The command cannot run without it. */
+  readonly required?: boolean;
+  readonly description: string;
+}
+
+export interface ArgumentDefinition {
+  /** Shown in help in upper case: `FILE`. */
+  readonly name: string;
+  readonly required: boolean;
+  readonly description: string;
+}
+
+export interface ExampleDefinition {
+  readonly command: string;
+  readonly description: string;
+}
+
+export type CommandGroup = 'binaries' | 'servers' | 'config' | 'data' | 'kvcache';
+
+export interface CommandDefinition {
+  /** The words typed after `valkey-tools`: `backup`, `cluster create`. */
+  readonly name: string;
+  readonly group: CommandGroup;
+  /** One line, shown in the command list. */
+  readonly summary: string;
+  /** A paragraph shown in the command's own help. */
+  readonly description?: string;
+  /** The synopsis after `valkey-tools`, as in the contract: `backup --url URL -o FILE [...]`. */
+  readonly usage: string;
+  readonly args: readonly ArgumentDefinition[];
+  readonly flags: readonly FlagDefinition[];
+  readonly examples: readonly ExampleDefinition[];
+}
+
+export interface CommandGroupDefinition {
+  readonly name: CommandGroup;
+  readonly title: string;
+}
+
+export const commandGroups: readonly CommandGroupDefinition[] = [
+  { name: 'binaries', title: 'Binaries' },
+  { name: 'servers', title: 'Servers and clusters' },
+  { name: 'config', title: 'Configuration' },
+  { name: 'data', title: 'Backup, restore and RDB files' },
+  { name: 'kvcache', title: 'KV-cache index' },
+];
+
+/** Flags every command accepts. */
+export const globalFlags = [
+  { name: 'help', short: 'h', type: 'boolean', description: 'Show help for the command and exit' },
+  {
+    name: 'verbose',
+    type: 'boolean',
+    description: 'Print the stack trace of errors and more detail about what happens',
+  },
+  { name: 'no-color', type: 'boolean', description: 'Never colour the output (same as NO_COLOR=1)' },
+] as const satisfies readonly FlagDefinition[];
+
+const json = {
+  name: 'json',
+  type: 'boolean',
+  description: 'Print only JSON on stdout (stable camelCase keys)',
+} as const satisfies FlagDefinition;
+
+const url = <R extends boolean>(description: string, required: R) =>
+  ({
+    name: 'url',
+    type: 'string',
+    valueName: 'URL',
+    required,
+    description,
+  }) as const satisfies FlagDefinition;
+
+const db = {
+  name: 'db',
+  type: 'integer',
+  valueName: 'N',
+  min: 0,
+  description: 'Only this database (default: all)',
+} as const satisfies FlagDefinition;
+
+const match = {
+  name: 'match',
+  type: 'string',
+  valueName: 'GLOB',
+  description: 'Only keys matching this glob pattern (SCAN MATCH syntax: * ? [abc] \\x)',
+} as const satisfies FlagDefinition;
+
+const valueTypes = ['string', 'list', 'set', 'zset', 'hash', 'stream', 'module'] as const;
+
+const keyType = {
+  name: 'type',
+  type: 'string',
+  valueName: 'T',
+  choices: valueTypes,
+  description: 'Only keys of this type',
+} as const satisfies FlagDefinition;
+
+const set = {
+  name: 'set',
+  type: 'string',
+  multiple: true,
+  valueName: 'key=value',
+  description: 'Set a valkey.conf directive (repeatable): --set maxmemory=256mb',
+} as const satisfies FlagDefinition;
+
+/** Formats a file may hold; `aof` is read only. */
+export const fileFormats = ['rdb', 'resp', 'jsonl', 'aof'] as const;
+export type FileFormat = (typeof fileFormats)[number];
+
+export const commands = [
+  // --- binaries ---------------------------------------------------------------------------------
+  {
+    name: 'install',
+    group: 'binaries',
+    summary: 'Download, verify and cache a valkey-server',
+    description:
+      'Resolves VERSION (8, 8.0, 8.0.1 or latest) and makes sure a verified valkey-server of that version is ' +
+      'in the cache (VALKEY_TOOLS_HOME, default ~/.valkey-tools). A binary already on the system or in the ' +
+      'cache is reused. Downloads are checked against their sha256.',
+    usage: 'install [version] [--mirror URL] [--offline] [--json]',
+    args: [{ name: 'version', required: false, description: 'Version to install (default: latest)' }],
+    flags: [
+      {
+        name: 'mirror',
+        type: 'string',
+        valueName: 'URL',
+        description: 'Download from this mirror (hostdb layout); default VALKEY_TOOLS_MIRROR',
+      },
+      {
+        name: 'offline',
+        type: 'boolean',
+        description: 'Never touch the network (same as VALKEY_TOOLS_OFFLINE=1)',
+      },
+      json,
+    ],
+    examples: [
+      { command: 'valkey-tools install 8.0', description: 'install the newest known 8.0.x' },
+      {
+        command: 'valkey-tools install 8.0.1 --mirror https://mirror.internal/valkey',
+        description: 'install from a private mirror',
+      },
+    ],
+  },
+  {
+    name: 'which',
+    group: 'binaries',
+    summary: 'Print the path of the valkey-server that would be used',
+    usage: 'which [version] [--json]',
+    args: [{ name: 'version', required: false, description: 'Version wanted (default: any)' }],
+    flags: [json],
+    examples: [{ command: 'valkey-tools which 8', description: 'where is a valkey-server 8.x?' }],
+  },
+  {
+    name: 'versions',
+    group: 'binaries',
+    summary: 'List known and installed Valkey versions',
+    usage: 'versions [--json]',
+    args: [],
+    flags: [json],
+    examples: [{ command: 'valkey-tools versions --json', description: 'versions as JSON' }],
+  },
+  {
+    name: 'mirror add',
+    group: 'binaries',
+    summary: 'Package binaries you have into a mirror directory',
+    description:
+      'Archives a directory holding valkey-server, valkey-cli, ... into MIRROR_DIR in the hostdb mirror ' +
+      'layout and merges its entry (url, sha256, size) into MIRROR_DIR/releases.json. Serve the directory ' +
+      'over HTTP and point --mirror or VALKEY_TOOLS_MIRROR at it.',
+    usage: 'mirror add --binaries DIR --version V --platform P-A --out MIRROR_DIR [--json]',
+    args: [],
+    flags: [
+      {
+        name: 'binaries',
+        type: 'string',
+        valueName: 'DIR',
+        required: true,
+        description: 'Directory holding valkey-server and friends',
+      },
+      {
+        name: 'version',
+        type: 'string',
+        valueName: 'V',
+        required: true,
+        description: 'The version of those binaries, e.g. 8.0.1',
+      },
+      {
+        name: 'platform',
+        type: 'string',
+        valueName: 'P-A',
+        required: true,
+        description: 'Platform and arch they run on: linux-x64, darwin-arm64, win32-x64...',
+      },
+      {
+        name: 'out',
+        type: 'string',
+        valueName: 'MIRROR_DIR',
+        required: true,
+        description: 'Mirror directory to create or extend',
+      },
+      json,
+    ],
+    examples: [
+      {
+        command:
+          'valkey-tools mirror add --binaries /usr/bin --version 8.0.1 --platform linux-x64 --out ./mirror',
+        description: 'package the system binaries',
+      },
+    ],
+  },
+  // --- servers ----------------------------------------------------------------------------------
+  {
+    name: 'start',
+    group: 'servers',
+    summary: 'Start a managed valkey-server',
+    description:
+      'Starts a valkey-server in the background, waits until it answers PING and prints its URL. If the ' +
+      'port is taken, the next free one upward is used. The server is recorded so list, info, url, ' +
+      'connect and stop can find it by name.',
+    usage: 'start [--name N] [--port P] [--version V] [--config FILE] [--set key=value]... [--json]',
+    args: [],
+    flags: [
+      {
+        name: 'name',
+        type: 'string',
+        valueName: 'N',
+        description: 'Name of the server (default: generated)',
+      },
+      {
+        name: 'port',
+        type: 'integer',
+        valueName: 'P',
+        min: 1,
+        max: 65535,
+        description: 'First port to try (default 6379)',
+      },
+      {
+        name: 'version',
+        type: 'string',
+        valueName: 'V',
+        description: 'valkey-server version to run (default: any found)',
+      },
+      {
+        name: 'config',
+        type: 'string',
+        valueName: 'FILE',
+        description: 'Start from this valkey.conf (validated first)',
+      },
+      set,
+      json,
+    ],
+    examples: [
+      { command: 'valkey-tools start --name dev', description: 'start a server named dev' },
+      {
+        command: 'valkey-tools start --port 7000 --set maxmemory=256mb --set maxmemory-policy=allkeys-lru',
+        description: 'a cache on port 7000 (or the next free one)',
+      },
+    ],
+  },
+  {
+    name: 'stop',
+    group: 'servers',
+    summary: 'Stop a managed server (or all of them)',
+    usage: 'stop <name> | --all',
+    args: [{ name: 'name', required: false, description: 'Name of the server to stop' }],
+    flags: [
+      { name: 'all', type: 'boolean', description: 'Stop every managed server and cluster' },
+      {
+        name: 'save',
+        type: 'boolean',
+        description: 'Save an RDB snapshot before stopping (default: no)',
+      },
+      json,
+    ],
+    examples: [
+      { command: 'valkey-tools stop dev', description: 'stop the server named dev' },
+      { command: 'valkey-tools stop --all', description: 'stop everything valkey-tools started' },
+    ],
+  },
+  {
+    name: 'list',
+    group: 'servers',
+    summary: 'List managed servers',
+    usage: 'list [--json]',
+    args: [],
+    flags: [json],
+    examples: [{ command: 'valkey-tools list', description: 'name, port, pid, status of each server' }],
+  },
+  {
+    name: 'info',
+    group: 'servers',
+    summary: 'Show details of a managed server',
+    usage: 'info <name> [--json]',
+    args: [{ name: 'name', required: true, description: 'Name of the server' }],
+    flags: [json],
+    examples: [{ command: 'valkey-tools info dev --json', description: 'details of dev as JSON' }],
+  },
+  {
+    name: 'url',
+    group: 'servers',
+    summary: 'Print the connection URL of a managed server',
+    usage: 'url <name>',
+    args: [{ name: 'name', required: true, description: 'Name of the server' }],
+    flags: [],
+    examples: [{ command: 'export VALKEY_URL=$(valkey-tools url dev)', description: 'use it in a script' }],
+  },
+  {
+    name: 'connect',
+    group: 'servers',
+    summary: 'Open an interactive shell (valkey-cli or iredis) on a server',
+    description:
+      'Runs valkey-cli (found the way valkey-server is found) against a managed server or a URL, selecting ' +
+      'the db in the URL. iredis is used when asked for with --iredis, or when no valkey-cli is found. ' +
+      'Arguments after -- are passed to the shell: valkey-tools connect dev -- PING',
+    usage: 'connect <name> | --url URL [--iredis] [-- SHELL_ARGS...]',
+    args: [{ name: 'name', required: false, description: 'Name of a managed server' }],
+    flags: [
+      url('Connect to this URL instead of a managed server', false),
+      { name: 'iredis', type: 'boolean', description: 'Use iredis instead of valkey-cli' },
+    ],
+    examples: [
+      { command: 'valkey-tools connect dev', description: 'valkey-cli on the server named dev' },
+      {
+        command: 'valkey-tools connect --url redis://:secret@db.internal:6379/2',
+        description: 'a remote server, db 2',
+      },
+    ],
+  },
+  {
+    name: 'cluster create',
+    group: 'servers',
+    summary: 'Start a local Valkey Cluster',
+    description:
+      'Starts primaries and replicas with cluster-enabled, assigns all 16384 slots, joins them and waits ' +
+      'for cluster_state:ok on every node.',
+    usage: 'cluster create [--name N] [--primaries 3] [--replicas 1] [--port P] [--json]',
+    args: [],
+    flags: [
+      {
+        name: 'name',
+        type: 'string',
+        valueName: 'N',
+        description: 'Name of the cluster (default: generated)',
+      },
+      {
+        name: 'primaries',
+        type: 'integer',
+        valueName: 'N',
+        default: 3,
+        min: 1,
+        max: 100,
+        description: 'Number of primaries',
+      },
+      {
+        name: 'replicas',
+        type: 'integer',
+        valueName: 'N',
+        default: 1,
+        min: 0,
+        max: 10,
+        description: 'Replicas per primary',
+      },
+      {
+        name: 'port',
+        type: 'integer',
+        valueName: 'P',
+        min: 1,
+        max: 65535,
+        description: 'First port (default: 7000, or the next free range)',
+      },
+      json,
+    ],
+    examples: [
+      { command: 'valkey-tools cluster create --name c1', description: '3 primaries, 3 replicas' },
+      {
+        command: 'valkey-tools cluster create --primaries 3 --replicas 0 --port 30000 --json',
+        description: 'no replicas, from port 30000, as JSON',
+      },
+    ],
+  },
+  {
+    name: 'cluster stop',
+    group: 'servers',
+    summary: 'Stop a local cluster',
+    usage: 'cluster stop <name>',
+    args: [{ name: 'name', required: true, description: 'Name of the cluster' }],
+    flags: [json],
+    examples: [{ command: 'valkey-tools cluster stop c1', description: 'stop every node of c1' }],
+  },
+  // --- config -----------------------------------------------------------------------------------
+  {
+    name: 'config init',
+    group: 'config',
+    summary: 'Write a valkey.conf from a preset',
+    usage: 'config init [--preset P] [--set key=value]... [-o FILE]',
+    args: [],
+    flags: [
+      {
+        name: 'preset',
+        type: 'string',
+        valueName: 'P',
+        default: 'spindb-default',
+        description: 'spindb-default, cache, durable, cluster-node, replica or tls',
+      },
+      set,
+      {
+        name: 'output',
+        short: 'o',
+        type: 'string',
+        valueName: 'FILE',
+        description: 'Write to FILE (default: stdout); never overwrites without --force',
+      },
+      { name: 'force', type: 'boolean', description: 'Overwrite FILE if it exists' },
+    ],
+    examples: [
+      {
+        command: 'valkey-tools config init --preset cache --set maxmemory=1gb -o valkey.conf',
+        description: 'a 1 GB LRU cache',
+      },
+    ],
+  },
+  {
+    name: 'config check',
+    group: 'config',
+    summary: 'Validate a valkey.conf',
+    description:
+      'Parses FILE (following include) and reports unknown directives, wrong types, out-of-range values, ' +
+      'repeated single-value directives and conflicts, each with file:line. Exit code 1 when any is found.',
+    usage: 'config check FILE [--json]',
+    args: [{ name: 'file', required: true, description: 'The valkey.conf to check' }],
+    flags: [json],
+    examples: [{ command: 'valkey-tools config check /etc/valkey/valkey.conf', description: '' }],
+  },
+  {
+    name: 'config diff',
+    group: 'config',
+    summary: 'Compare a valkey.conf with a running server',
+    description: 'Lists the directives whose value in FILE differs from CONFIG GET on the server.',
+    usage: 'config diff FILE --url URL [--json]',
+    args: [{ name: 'file', required: true, description: 'The valkey.conf to compare' }],
+    flags: [url('Server to compare with', true), json],
+    examples: [
+      {
+        command: 'valkey-tools config diff valkey.conf --url redis://127.0.0.1:6379',
+        description: 'what the server runs with that the file does not say',
+      },
+    ],
+  },
+  // --- data -------------------------------------------------------------------------------------
+  {
+    name: 'backup',
+    group: 'data',
+    summary: 'Back up a running server to a file',
+    description:
+      'Takes a snapshot over the network: by replication (like valkey-cli --rdb) or, for servers that refuse ' +
+      'replication, by SCAN + DUMP. The file is written under a temporary name and renamed when complete. ' +
+      'The format comes from the extension of FILE (.rdb, .valkey/.resp, .jsonl) unless --format says.',
+    usage:
+      'backup --url URL -o FILE [--format rdb|resp|jsonl] [--mode replication|scan] [--db N] [--match GLOB] [--type T]',
+    args: [],
+    flags: [
+      url('Server to back up', true),
+      {
+        name: 'output',
+        short: 'o',
+        type: 'string',
+        valueName: 'FILE',
+        required: true,
+        description: 'File to write, or - for stdout',
+      },
+      {
+        name: 'format',
+        type: 'string',
+        valueName: 'F',
+        choices: ['rdb', 'resp', 'jsonl'],
+        description: 'Output format; by default from the extension of FILE',
+      },
+      {
+        name: 'mode',
+        type: 'string',
+        valueName: 'M',
+        choices: ['replication', 'scan'],
+        default: 'replication',
+        description: 'How to read the server',
+      },
+      db,
+      match,
+      keyType,
+      json,
+    ],
+    examples: [
+      {
+        command: 'valkey-tools backup --url redis://127.0.0.1:6379 -o dump.rdb',
+        description: 'an RDB snapshot',
+      },
+      {
+        command: 'valkey-tools backup --url rediss://user:pw@cache.example:6380 --mode scan -o data.valkey',
+        description: 'a managed server that refuses SYNC, as RESP text',
+      },
+    ],
+  },
+  {
+    name: 'restore',
+    group: 'data',
+    summary: 'Load a backup file into a running server',
+    description:
+      'Streams FILE (.rdb, .valkey/.resp, .jsonl or .aof; - for stdin with --from) into the server with a ' +
+      'bounded pipeline. Existing keys make the restore fail unless --replace.',
+    usage: 'restore FILE --url URL [--replace] [--flush] [--db N] [--match GLOB]',
+    args: [{ name: 'file', required: true, description: 'Backup file, or - for stdin' }],
+    flags: [
+      url('Server to restore into', true),
+      { name: 'replace', type: 'boolean', description: 'Overwrite keys that already exist' },
+      { name: 'flush', type: 'boolean', description: 'FLUSHALL the target first' },
+      db,
+      match,
+      {
+        name: 'from',
+        type: 'string',
+        valueName: 'F',
+        choices: fileFormats,
+        description: 'Format of FILE; by default from its extension',
+      },
+      json,
+    ],
+    examples: [
+      {
+        command: 'valkey-tools restore dump.rdb --url redis://127.0.0.1:6380 --replace',
+        description: 'load an RDB, overwriting existing keys',
+      },
+    ],
+  },
+  {
+    name: 'convert',
+    group: 'data',
+    summary: 'Convert between RDB, RESP text (.valkey) and JSONL',
+    description:
+      'Streams IN to OUT without a server. Formats come from the extensions (.rdb, .valkey/.resp, .jsonl, ' +
+      '.aof for input) unless --from/--to say; - is stdin or stdout.',
+    usage: 'convert IN OUT [--from F] [--to F] [--db N] [--match GLOB] [--type T]',
+    args: [
+      { name: 'in', required: true, description: 'Input file, or - for stdin' },
+      { name: 'out', required: true, description: 'Output file, or - for stdout' },
+    ],
+    flags: [
+      {
+        name: 'from',
+        type: 'string',
+        valueName: 'F',
+        choices: fileFormats,
+        description: 'Input format; by default from the extension of IN',
+      },
+      {
+        name: 'to',
+        type: 'string',
+        valueName: 'F',
+        choices: ['rdb', 'resp', 'jsonl'],
+        description: 'Output format; by default from the extension of OUT',
+      },
+      db,
+      match,
+      keyType,
+      { name: 'force', type: 'boolean', description: 'Overwrite OUT if it exists' },
+      json,
+    ],
+    examples: [
+      { command: 'valkey-tools convert dump.rdb dump.valkey', description: 'RDB to RESP text' },
+      {
+        command: 'valkey-tools convert dump.rdb - --to jsonl --match "user:*" | jq .key',
+        description: 'some keys as JSON lines on stdout',
+      },
+    ],
+  },
+  {
+    name: 'inspect',
+    group: 'data',
+    summary: 'Summarize an RDB file',
+    description:
+      'Header, RDB version, AUX fields, keys per db and type, encodings, expiries and the N biggest keys.',
+    usage: 'inspect FILE [--json] [--top N]',
+    args: [{ name: 'file', required: true, description: 'RDB file, or - for stdin' }],
+    flags: [
+      {
+        name: 'top',
+        type: 'integer',
+        valueName: 'N',
+        default: 10,
+        min: 0,
+        description: 'How many of the biggest keys to list',
+      },
+      json,
+    ],
+    examples: [{ command: 'valkey-tools inspect dump.rdb --top 20', description: 'the 20 biggest keys' }],
+  },
+  {
+    name: 'verify',
+    group: 'data',
+    summary: 'Check an RDB file completely (parse + checksum)',
+    description:
+      'Reads every record and checks the CRC-64. Exit code 0 when the file is valid, 1 with the first ' +
+      'problem (byte offset, key) when not.',
+    usage: 'verify FILE [--json]',
+    args: [{ name: 'file', required: true, description: 'RDB file, or - for stdin' }],
+    flags: [json],
+    examples: [{ command: 'valkey-tools verify dump.rdb && echo ok', description: '' }],
+  },
+  // --- kvcache ----------------------------------------------------------------------------------
+  {
+    name: 'kvcache keys',
+    group: 'kvcache',
+    summary: 'Compute the KV-block keys of a token sequence',
+    usage:
+      'kvcache keys --model M [--tokens FILE|-] [--block-size N] [--seed S] [--algo llm-d|vllm] [--lora NAME] [--json]',
+    args: [],
+    flags: [
+      { name: 'model', type: 'string', valueName: 'M', required: true, description: 'Model name' },
+      {
+        name: 'tokens',
+        type: 'string',
+        valueName: 'FILE|-',
+        default: '-',
+        description: 'JSON array of token ids, from FILE or stdin',
+      },
+      {
+        name: 'block-size',
+        type: 'integer',
+        valueName: 'N',
+        default: 16,
+        min: 1,
+        description: 'Tokens per block',
+      },
+      { name: 'seed', type: 'string', valueName: 'S', description: 'Hash seed (PYTHONHASHSEED)' },
+      {
+        name: 'algo',
+        type: 'string',
+        valueName: 'A',
+        choices: ['llm-d', 'vllm'],
+        default: 'llm-d',
+        description: 'llm-d request keys (FNV-64a) or vLLM engine keys (sha256_cbor)',
+      },
+      { name: 'lora', type: 'string', valueName: 'NAME', description: 'LoRA adapter name' },
+      json,
+    ],
+    examples: [
+      {
+        command: "echo '[1,2,3,4]' | valkey-tools kvcache keys --model llama --block-size 2",
+        description: 'two block keys',
+      },
+    ],
+  },
+  {
+    name: 'kvcache score',
+    group: 'kvcache',
+    summary: 'Score pods for a prompt against an index on Valkey',
+    usage: 'kvcache score --url URL --model M [--tokens FILE|-] [--json]',
+    args: [],
+    flags: [
+      url('Valkey holding the index', true),
+      { name: 'model', type: 'string', valueName: 'M', required: true, description: 'Model name' },
+      {
+        name: 'tokens',
+        type: 'string',
+        valueName: 'FILE|-',
+        default: '-',
+        description: 'JSON array of token ids, from FILE or stdin',
+      },
+      {
+        name: 'pod',
+        type: 'string',
+        multiple: true,
+        valueName: 'POD',
+        description: 'Only score these pods (repeatable)',
+      },
+      {
+        name: 'block-size',
+        type: 'integer',
+        valueName: 'N',
+        default: 16,
+        min: 1,
+        description: 'Tokens per block',
+      },
+      { name: 'seed', type: 'string', valueName: 'S', description: 'Hash seed (PYTHONHASHSEED)' },
+      json,
+    ],
+    examples: [
+      {
+        command:
+          'valkey-tools kvcache score --url valkey://127.0.0.1:6379 --model llama --tokens prompt.json',
+        description: 'score per pod',
+      },
+    ],
+  },
+  {
+    name: 'kvcache serve',
+    group: 'kvcache',
+    summary: 'Run the scoring service (HTTP /score and /metrics) fed by vLLM KV events',
+    usage: 'kvcache serve [--backend memory|URL] [--zmq ENDPOINT]... [--port P]',
+    args: [],
+    flags: [
+      {
+        name: 'backend',
+        type: 'string',
+        valueName: 'memory|URL',
+        default: 'memory',
+        description: 'Keep the index in memory or on the Valkey at URL',
+      },
+      {
+        name: 'zmq',
+        type: 'string',
+        multiple: true,
+        valueName: 'ENDPOINT',
+        description: 'vLLM KV-event publisher to subscribe to (repeatable): tcp://vllm-0:5557',
+      },
+      {
+        name: 'port',
+        type: 'integer',
+        valueName: 'P',
+        default: 8080,
+        min: 0,
+        max: 65535,
+        description: 'HTTP port (0 picks a free one)',
+      },
+      {
+        name: 'host',
+        type: 'string',
+        valueName: 'HOST',
+        default: '127.0.0.1',
+        description: 'Address to listen on',
+      },
+      {
+        name: 'block-size',
+        type: 'integer',
+        valueName: 'N',
+        default: 16,
+        min: 1,
+        description: 'Tokens per block',
+      },
+    ],
+    examples: [
+      {
+        command: 'valkey-tools kvcache serve --zmq tcp://vllm-0:5557 --zmq tcp://vllm-1:5557 --port 8080',
+        description: 'index two vLLM pods in memory',
+      },
+    ],
+  },
+] as const satisfies readonly CommandDefinition[];
+
+export type CommandName = (typeof commands)[number]['name'];
+
+/** Words that start a multi-word command (`cluster`, `config`, ...). */
+export const commandPrefixes: readonly string[] = [
+  ...new Set(
+    (commands as readonly CommandDefinition[])
+      .filter((c) => c.name.includes(' '))
+      .map((c) => c.name.split(' ')[0]!),
+  ),
+];
+
+export function findCommand(name: string): CommandDefinition | undefined {
+  return (commands as readonly CommandDefinition[]).find((c) => c.name === name);
+}
