@@ -1,1 +1,39 @@
-export {};
+export { BinariesError } from './errors.js';
+export type { BinariesErrorCode } from './errors.js';
+export {
+  SHIPPED_VERSIONS,
+  knownVersions,
+  versionMap,
+  addKnownVersions,
+  resetKnownVersions,
+  resolveVersionSpec,
+} from './version-map.js';
+export { listInstalled, installDir, binRoot } from './cache.js';
+export type { InstalledVersion, InstallRecord } from './cache.js';
+export { installValkey, uninstallValkey, refreshVersionMap, DEFAULT_RELEASES_URL } from './install.js';
+export type { InstallOptions, InstallResult, ArchiveTool } from './install.js';
+export { resolveBinary, binaryVersion, usualInstallDirs, PROVIDERS } from './resolve.js';
+export type { BinaryName, ProviderName, ResolveOptions, ResolvedBinary, ResolveAttempt } from './resolve.js';
+export {
+  createMirror,
+  parseManifest,
+  mergeManifests,
+  manifestVersions,
+  resolveMirrorUrl,
+  ARCHIVE_TOOLS,
+} from './mirror.js';
+export type {
+  CreateMirrorOptions,
+  CreateMirrorResult,
+  ReleasesManifest,
+  ReleaseEntry,
+  ReleaseAsset,
+} from './mirror.js';
+export { downloadFile, fetchText, sha256File, createDispatcher } from './download.js';
+export type { DownloadProgress, DownloadResult, HttpOptions, RetryOptions } from './download.js';
+export { writeTarGz, extractTarGz, safeEntryPath } from './tar.js';
+export type { TarEntry, ExtractLimits, ExtractSummary } from './tar.js';
+export { writeZip, extractZip } from './zip.js';
+export type { ZipEntry } from './zip.js';
+export { acquireLock, withLock } from './lock.js';
+export type { Lock, LockHolder, LockOptions } from './lock.js';
