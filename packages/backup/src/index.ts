@@ -32,3 +32,21 @@ export type {
   CommandsToRespOptions,
   RespHeaderInfo,
 } from './resp/index.js';
+export { RdbError } from './rdb/errors.js';
+export type { RdbErrorCode, RdbErrorDetails } from './rdb/errors.js';
+export { readRdb, readRdbFile, valueSize } from './rdb/reader.js';
+export type {
+  ByteInput,
+  ChunkedOptions,
+  ReadRdbOptions,
+  RdbWarning,
+  RdbWarningCode,
+  KeyBeginRecord,
+  KeyPartRecord,
+  KeyEndRecord,
+  RdbChunkRecord,
+} from './rdb/reader.js';
+export { crc64, Crc64 } from './rdb/crc64.js';
+export { lzfCompress, lzfDecompress } from './rdb/lzf.js';
+export { bytesToText, displayBytes } from './rdb/text.js';
+export { RdbType, RdbOpcode, decodeModuleId } from './rdb/constants.js';

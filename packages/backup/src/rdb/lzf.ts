@@ -1,0 +1,102 @@
+/**
+ * LZF (liblzf, the format RDB uses for compressed strings). The decompressor accepts any valid
+ * LZF stream; the compressor is our own greedy implementation (output need not match the server's).
+ */
+
+/** Thrown by `lzfDecompress` on malformed input; the reader converts it into an RdbError. */
+export class LzfFormatError extends Error {}
+
+/** Decompresses `input` into exactly `outputLength` bytes. */
+export function lzfDecompress(input: Uint8Array, outputLength: number): Buffer {
+  const out = Buffer.allocUnsafe(outputLength);
+  let ip = 0;
+  let op = 0;
+  const inEnd = input.length;
+  while (ip < inEnd) {
+    const ctrl = input[ip++]!;
+    if (ctrl < 32) {
+      const len = ctrl + 1;
+      if (op + len > outputLength) throw new LzfFormatError('literal run overflows the declared length');
+      if (ip + len > inEnd) throw new LzfFormatError('literal run past the end of the input');
+      for (let i = 0; i < len; i++) out[op++] = input[ip++]!;
+    } else {
+      let len = ctrl >>> 5;
+      if (len === 7) {
+        if (ip >= inEnd) throw new LzfFormatError('back-reference length past the end of the input');
+        len += input[ip++]!;
+      }
+      if (ip >= inEnd) throw new LzfFormatError('back-reference offset past the end of the input');
+      const ref = op - ((ctrl & 0x1f) << 8) - input[ip++]! - 1;
+      len += 2;
+      if (ref < 0) throw new LzfFormatError('back-reference before the start of the output');
+      if (op + len > outputLength) throw new LzfFormatError('back-reference overflows the declared length');
+      // Byte by byte: the source may overlap the bytes being written.
+      for (let i = 0; i < len; i++) out[op++] = out[ref + i]!;
+    }
+  }
+  if (op !== outputLength) {
+    throw new LzfFormatError(`decompressed ${op} bytes, the header declared ${outputLength}`);
+  }
+  return out;
+}
+
+const HLOG = 14;
+const HSIZE = 1 << HLOG;
+const MAX_OFF = 1 << 13;
+const MAX_REF = (1 << 8) + (1 << 3);
+const MAX_LIT = 32;
+
+/**
+ * Compresses `input`; returns null when the result would be longer than `maxOutput` bytes
+ * (default: input length - 1), like liblzf's `lzf_compress` returning 0.
+ */
+export function lzfCompress(input: Uint8Array, maxOutput = input.length - 1): Buffer | null {
+  const n = input.length;
+  if (n < 4 || maxOutput <= 0) return null;
+  const out = Buffer.allocUnsafe(n + Math.ceil(n / MAX_LIT) + 8);
+  const table = new Int32Array(HSIZE);
+  let op = 0;
+  let litStart = 0;
+  let ip = 0;
+  const flushLiterals = (end: number): void => {
+    while (litStart < end) {
+      const run = Math.min(MAX_LIT, end - litStart);
+      out[op++] = run - 1;
+      for (let i = 0; i < run; i++) out[op++] = input[litStart++]!;
+    }
+  };
+  while (ip + 2 < n) {
+    const h = (((input[ip]! << 16) | (input[ip + 1]! << 8) | input[ip + 2]!) * 2654435761) >>> (32 - HLOG);
+    const ref = table[h]! - 1;
+    table[h] = ip + 1;
+    const off = ip - ref - 1;
+    if (
+      ref >= 0 &&
+      off < MAX_OFF &&
+      input[ref] === input[ip] &&
+      input[ref + 1] === input[ip + 1] &&
+      input[ref + 2] === input[ip + 2]
+    ) {
+      let len = 3;
+      const maxLen = Math.min(MAX_REF, n - ip);
+      while (len < maxLen && input[ref + len] === input[ip + len]) len++;
+      flushLiterals(ip);
+      const enc = len - 2;
+      if (enc < 7) {
+        out[op++] = (enc << 5) | (off >>> 8);
+      } else {
+        out[op++] = (7 << 5) | (off >>> 8);
+        out[op++] = enc - 7;
+      }
+      out[op++] = off & 0xff;
+      if (op > maxOutput) return null;
+      ip += len;
+      litStart = ip;
+    } else {
+      ip++;
+    }
+  }
+  flushLiterals(n);
+  if (op > maxOutput) return null;
+  return Buffer.from(out.subarray(0, op));
+}

@@ -1,0 +1,1177 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type {
+  HashEntry,
+  KeyRecord,
+  RdbFlavor,
+  RdbRecord,
+  StreamConsumer,
+  StreamEntry,
+  StreamGroup,
+  StreamId,
+  StreamPendingEntry,
+  StreamValue,
+  Value,
+  ValueType,
+  ZSetEntry,
+} from '../model.js';
+import { type ByteInput, ByteSource } from './byte-source.js';
+import { KNOWN_REDIS_VERSION, ModuleOpcode, RdbOpcode, RdbType, decodeModuleId } from './constants.js';
+import {
+  type PackedValue,
+  packedToBuffer,
+  parseIntset,
+  parseListpack,
+  parseZiplist,
+  parseZipmap,
+} from './containers.js';
+import { RdbError, type RdbErrorCode } from './errors.js';
+import { LzfFormatError, lzfDecompress } from './lzf.js';
+import { displayBytes } from './text.js';
+
+export type { ByteInput } from './byte-source.js';
+
+/** Delivery of huge keys in parts (see `ReadRdbOptions.chunked`). */
+export interface ChunkedOptions {
+  /** A collection reaching this many elements is delivered in parts of this many elements. Default 10000. */
+  elements?: number;
+  /** A plain (not LZF) string of at least this many bytes is delivered in pieces. Default 8 MiB. */
+  bytes?: number;
+  /** Size of each string piece. Default 1 MiB. */
+  pieceBytes?: number;
+}
+
+export interface ReadRdbOptions {
+  /** Try to read a version newer than this library knows (fails later on an unknown type or opcode). */
+  allowUnknownVersion?: boolean;
+  /** Verify the CRC-64 trailer (default true). */
+  checksum?: boolean;
+  /**
+   * Opt-in element-by-element delivery for huge keys. With it, a key whose collection reaches
+   * `elements` members (or a plain string of `bytes` bytes) is not yielded as one `key` record but
+   * as `key-begin`, several `key-part` records (each carrying a partial value of the same shape:
+   * a batch of list items / set members / zset entries / hash entries / stream entries, or a
+   * piece of the string) and a `key-end` record (for streams it carries the metadata and groups).
+   * Memory then stays bounded by one batch. Smaller keys still arrive as ordinary `key` records.
+   */
+  chunked?: ChunkedOptions | boolean;
+  /** Largest string accepted (a sanity cap against corrupt lengths). Default 1 GiB. */
+  maxStringBytes?: number;
+  /** Called for conditions that are not errors: empty keys skipped, Valkey slot-import state skipped, data after the end. */
+  onWarning?: (warning: RdbWarning) => void;
+  /** Input size in bytes, when known (lets corrupt lengths fail early). Set automatically for Uint8Array and files. */
+  totalBytes?: number;
+  /** A file name to mention in errors. */
+  file?: string;
+}
+
+export type RdbWarningCode = 'empty-key' | 'slot-import-skipped' | 'trailing-data' | 'orphan-pending-entry';
+
+export interface RdbWarning {
+  code: RdbWarningCode;
+  message: string;
+  offset: number;
+  db?: number;
+  key?: Buffer;
+}
+
+/** First record of a key delivered in parts (chunked mode). */
+export interface KeyBeginRecord extends Omit<KeyRecord, 'kind' | 'value'> {
+  kind: 'key-begin';
+  type: ValueType;
+}
+/** A batch of a key's elements (chunked mode); `value` has the key's type and holds only this batch. */
+export interface KeyPartRecord {
+  kind: 'key-part';
+  db: number;
+  key: Buffer;
+  value: Value;
+}
+/** Last record of a key delivered in parts. */
+export interface KeyEndRecord {
+  kind: 'key-end';
+  db: number;
+  key: Buffer;
+  /** Elements delivered in all parts (bytes for strings). */
+  size: number;
+  /** Streams: everything but the entries (length, ids, groups). */
+  stream?: Omit<StreamValue, 'type' | 'entries'>;
+}
+
+export type RdbChunkRecord = KeyBeginRecord | KeyPartRecord | KeyEndRecord;
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const U64_MAX = (1n << 64n) - 1n;
+const EMPTY = Buffer.alloc(0);
+
+const ENCODING_NAMES: Record<number, string> = {
+  0: 'string',
+  1: 'linkedlist',
+  2: 'hashtable',
+  3: 'skiplist',
+  4: 'hashtable',
+  5: 'skiplist',
+  7: 'module2',
+  9: 'zipmap',
+  10: 'ziplist',
+  11: 'intset',
+  12: 'ziplist',
+  13: 'ziplist',
+  14: 'quicklist',
+  15: 'stream-listpacks',
+  16: 'listpack',
+  17: 'listpack',
+  18: 'quicklist2',
+  19: 'stream-listpacks2',
+  20: 'listpack',
+  21: 'stream-listpacks3',
+};
+
+const TYPE_OF: Record<number, ValueType> = {
+  0: 'string',
+  1: 'list',
+  2: 'set',
+  3: 'zset',
+  4: 'hash',
+  5: 'zset',
+  7: 'module',
+  9: 'hash',
+  10: 'list',
+  11: 'set',
+  12: 'zset',
+  13: 'hash',
+  14: 'list',
+  15: 'stream',
+  16: 'hash',
+  17: 'zset',
+  18: 'list',
+  19: 'stream',
+  20: 'set',
+  21: 'stream',
+  22: 'hash',
+  23: 'hash',
+  24: 'hash',
+  25: 'hash',
+};
+
+/** Number of elements in a value (for empty detection and chunk sizes); -1 for strings and modules. */
+export function valueSize(v: Value): number {
+  switch (v.type) {
+    case 'list':
+      return v.items.length;
+    case 'set':
+      return v.members.length;
+    case 'zset':
+    case 'hash':
+    case 'stream':
+      return v.entries.length;
+    default:
+      return -1;
+  }
+}
+
+function parseScoreText(b: Buffer): number {
+  const s = b.toString('latin1').trim().toLowerCase();
+  if (s === 'inf' || s === '+inf' || s === 'infinity' || s === '+infinity') return Infinity;
+  if (s === '-inf' || s === '-infinity') return -Infinity;
+  if (s === '') return Number.NaN;
+  return Number(s);
+}
+
+class RdbReader {
+  readonly src: ByteSource;
+  private version = 0;
+  private flavor: RdbFlavor = 'redis';
+  private db = 0;
+  private keyText: string | undefined;
+  private encoded = false;
+  private readonly maxString: number;
+  private readonly chunkElements: number;
+  private readonly chunkBytes: number;
+  private readonly pieceBytes: number;
+
+  constructor(
+    input: ByteInput,
+    private readonly options: ReadRdbOptions,
+  ) {
+    this.src = new ByteSource(input, {
+      ...(options.totalBytes !== undefined ? { total: options.totalBytes } : {}),
+      checksum: options.checksum !== false,
+    });
+    this.maxString = options.maxStringBytes ?? 1 << 30;
+    const chunked = options.chunked === true ? {} : options.chunked || null;
+    this.chunkElements = chunked ? Math.max(1, chunked.elements ?? 10_000) : Number.POSITIVE_INFINITY;
+    this.chunkBytes = chunked ? Math.max(1, chunked.bytes ?? 8 << 20) : Number.POSITIVE_INFINITY;
+    this.pieceBytes = chunked ? Math.max(1, chunked.pieceBytes ?? 1 << 20) : 1 << 20;
+  }
+
+  fail(code: RdbErrorCode, message: string, hint?: string, at?: number): never {
+    throw new RdbError(code, message, {
+      details: {
+        offset: at ?? this.src.offset,
+        ...(this.keyText !== undefined ? { key: this.keyText } : {}),
+        ...(this.options.file !== undefined ? { file: this.options.file } : {}),
+      },
+      ...(hint ? { hint } : {}),
+    });
+  }
+
+  private warn(code: RdbWarningCode, message: string, key?: Buffer): void {
+    this.options.onWarning?.({
+      code,
+      message,
+      offset: this.src.offset,
+      db: this.db,
+      ...(key ? { key } : {}),
+    });
+  }
+
+  private truncated(n: number, what: string): never {
+    this.src.truncated(n, what, this.keyText);
+  }
+
+  private async need(n: number, what: string): Promise<void> {
+    if (this.src.avail < n) {
+      const p = this.src.ensure(n);
+      if (p) await p;
+      if (this.src.avail < n) this.truncated(n, what);
+    }
+  }
+
+  // ---- primitives ------------------------------------------------------------------------
+
+  /** Reads a length; sets `this.encoded` when it is a special string encoding instead. */
+  private async lenRaw(what: string): Promise<number> {
+    const src = this.src;
+    if (src.avail < 9) {
+      const p = src.ensure(9);
+      if (p) await p;
+      if (src.avail < 1) this.truncated(1, what);
+    }
+    const b = src.u8();
+    const kind = b >> 6;
+    this.encoded = false;
+    if (kind === 0) return b & 0x3f;
+    if (kind === 1) {
+      if (src.avail < 1) this.truncated(1, what);
+      return ((b & 0x3f) << 8) | src.u8();
+    }
+    if (kind === 3) {
+      this.encoded = true;
+      return b & 0x3f;
+    }
+    if (b === 0x80) {
+      if (src.avail < 4) this.truncated(4, what);
+      const v = src.buf.readUInt32BE(src.pos);
+      src.pos += 4;
+      return v;
+    }
+    if (b === 0x81) {
+      if (src.avail < 8) this.truncated(8, what);
+      const v = src.buf.readBigUInt64BE(src.pos);
+      src.pos += 8;
+      if (v > MAX_SAFE)
+        this.fail('ERR_RDB_BAD_LENGTH', `${what}: 64-bit length ${v} is beyond any real value`);
+      return Number(v);
+    }
+    this.fail(
+      'ERR_RDB_BAD_LENGTH',
+      `${what}: invalid length byte 0x${b.toString(16)}`,
+      undefined,
+      src.offset - 1,
+    );
+  }
+
+  private async len(what: string): Promise<number> {
+    const at = this.src.offset;
+    const n = await this.lenRaw(what);
+    if (this.encoded)
+      this.fail(
+        'ERR_RDB_BAD_LENGTH',
+        `${what}: expected a length, found a string encoding byte`,
+        undefined,
+        at,
+      );
+    return n;
+  }
+
+  /** A length read as an unsigned 64-bit bigint (stream ids, counters, module values). */
+  private async lenBig(what: string): Promise<bigint> {
+    const src = this.src;
+    if (src.avail < 9) {
+      const p = src.ensure(9);
+      if (p) await p;
+    }
+    if (src.avail >= 1 && src.buf[src.pos] === 0x81) {
+      if (src.avail < 9) this.truncated(9, what);
+      const v = src.buf.readBigUInt64BE(src.pos + 1);
+      src.pos += 9;
+      return v;
+    }
+    return BigInt(await this.len(what));
+  }
+
+  /** A count of following items, each at least `minBytes` long: checked against what remains. */
+  private async count(what: string, minBytes = 1): Promise<number> {
+    const at = this.src.offset;
+    const n = await this.len(what);
+    const remaining = this.src.remaining;
+    if (remaining !== undefined && n * minBytes > remaining) {
+      this.fail(
+        'ERR_RDB_BAD_LENGTH',
+        `${what}: ${n} items cannot fit in the ${remaining} bytes left in the input`,
+        'The length is corrupt or the file is truncated',
+        at,
+      );
+    }
+    return n;
+  }
+
+  private checkStringLength(n: number, what: string, at: number): void {
+    if (n > this.maxString) {
+      this.fail(
+        'ERR_RDB_BAD_LENGTH',
+        `${what}: string length ${n} exceeds the ${this.maxString}-byte limit`,
+        'If the value is real, raise the maxStringBytes option',
+        at,
+      );
+    }
+    const remaining = this.src.remaining;
+    if (remaining !== undefined && n > remaining) {
+      this.fail(
+        'ERR_RDB_BAD_LENGTH',
+        `${what}: string length ${n} is larger than the ${remaining} bytes left in the input`,
+        'The length is corrupt or the file is truncated',
+        at,
+      );
+    }
+  }
+
+  private async string(what: string): Promise<Buffer> {
+    const at = this.src.offset;
+    const n = await this.lenRaw(what);
+    return this.stringBody(n, what, at);
+  }
+
+  /** The rest of a string whose length byte(s) were read by `lenRaw` (honours `this.encoded`). */
+  private async stringBody(n: number, what: string, at: number): Promise<Buffer> {
+    const src = this.src;
+    if (!this.encoded) {
+      this.checkStringLength(n, what, at);
+      if (src.avail >= n) return src.take(n);
+      return src.bytes(n, what, this.keyText);
+    }
+    switch (n) {
+      case 0: {
+        await this.need(1, what);
+        const v = src.buf.readInt8(src.pos);
+        src.pos += 1;
+        return Buffer.from(String(v));
+      }
+      case 1: {
+        await this.need(2, what);
+        const v = src.buf.readInt16LE(src.pos);
+        src.pos += 2;
+        return Buffer.from(String(v));
+      }
+      case 2: {
+        await this.need(4, what);
+        const v = src.buf.readInt32LE(src.pos);
+        src.pos += 4;
+        return Buffer.from(String(v));
+      }
+      case 3: {
+        const clen = await this.len(`${what} (LZF compressed length)`);
+        const ulen = await this.len(`${what} (LZF original length)`);
+        this.checkStringLength(clen, what, at);
+        if (ulen > this.maxString) {
+          this.fail(
+            'ERR_RDB_BAD_LENGTH',
+            `${what}: LZF original length ${ulen} exceeds the ${this.maxString}-byte limit`,
+            'If the value is real, raise the maxStringBytes option',
+            at,
+          );
+        }
+        // LZF expands at most ~88x (3 bytes -> 264); anything above is a corrupt header.
+        if (ulen > clen * 90 + 64 || (ulen > 0 && clen === 0)) {
+          this.fail(
+            'ERR_RDB_CORRUPT_LZF',
+            `${what}: LZF header claims ${clen} -> ${ulen} bytes, impossible for LZF`,
+            undefined,
+            at,
+          );
+        }
+        const compressed = await src.bytes(clen, what, this.keyText);
+        try {
+          return lzfDecompress(compressed, ulen);
+        } catch (err) {
+          if (err instanceof LzfFormatError)
+            this.fail('ERR_RDB_CORRUPT_LZF', `${what}: invalid LZF data: ${err.message}`, undefined, at);
+          throw err;
+        }
+      }
+      default:
+        this.fail('ERR_RDB_BAD_STRING', `${what}: unknown string encoding ${n}`, undefined, at);
+    }
+  }
+
+  private async millis(what: string): Promise<number> {
+    await this.need(8, what);
+    const v = this.src.buf.readBigInt64LE(this.src.pos);
+    this.src.pos += 8;
+    return Number(v);
+  }
+
+  private async binaryDouble(what: string): Promise<number> {
+    await this.need(8, what);
+    const v = this.src.buf.readDoubleLE(this.src.pos);
+    this.src.pos += 8;
+    return v;
+  }
+
+  private async asciiDouble(what: string): Promise<number> {
+    await this.need(1, what);
+    const n = this.src.u8();
+    if (n === 253) return Number.NaN;
+    if (n === 254) return Infinity;
+    if (n === 255) return -Infinity;
+    await this.need(n, what);
+    const v = parseScoreText(this.src.take(n));
+    if (Number.isNaN(v)) this.fail('ERR_RDB_CORRUPT_VALUE', `${what}: not a number`);
+    return v;
+  }
+
+  private async rawId(what: string): Promise<StreamId> {
+    await this.need(16, what);
+    const buf = this.src.buf;
+    const id = { ms: buf.readBigUInt64BE(this.src.pos), seq: buf.readBigUInt64BE(this.src.pos + 8) };
+    this.src.pos += 16;
+    return id;
+  }
+
+  private async lenId(what: string): Promise<StreamId> {
+    return { ms: await this.lenBig(what), seq: await this.lenBig(what) };
+  }
+
+  /** Reads a blob string and decodes the container in it, mapping integrity failures to `code`. */
+  private async blob<T>(
+    what: string,
+    code: RdbErrorCode,
+    parse: (b: Buffer, fail: (m: string) => never) => T,
+  ): Promise<T> {
+    const at = this.src.offset;
+    const b = await this.string(what);
+    return parse(b, (m) =>
+      this.fail(code, `${what} integrity check failed: ${m}`, 'The file is corrupt', at),
+    );
+  }
+
+  // ---- records ---------------------------------------------------------------------------
+
+  async header(): Promise<RdbRecord> {
+    await this.src.ensure(9);
+    if (this.src.avail < 9) {
+      this.fail(
+        'ERR_RDB_BAD_MAGIC',
+        `input is ${this.src.avail} bytes, too short for an RDB header`,
+        'Is this an RDB file?',
+      );
+    }
+    const head = this.src.take(9).toString('latin1');
+    let magic: 'REDIS' | 'VALKEY';
+    let digits: string;
+    if (head.startsWith('REDIS')) {
+      magic = 'REDIS';
+      digits = head.slice(5);
+    } else if (head.startsWith('VALKEY')) {
+      magic = 'VALKEY';
+      digits = head.slice(6);
+    } else {
+      const hint = head.startsWith('*')
+        ? 'This looks like RESP text (an AOF or .valkey file), not an RDB'
+        : head.startsWith('$')
+          ? 'This looks like a replication stream ($<len> / $EOF: framing); strip the framing first'
+          : 'An RDB file starts with REDIS0011 or VALKEY080';
+      this.fail('ERR_RDB_BAD_MAGIC', `wrong signature ${JSON.stringify(head)}`, hint, 0);
+    }
+    if (!/^\d+$/.test(digits))
+      this.fail(
+        'ERR_RDB_BAD_MAGIC',
+        `wrong signature ${JSON.stringify(head)}: version is not a number`,
+        undefined,
+        0,
+      );
+    const version = Number(digits);
+    this.version = version;
+    this.flavor = magic === 'VALKEY' ? 'valkey' : 'redis';
+    const known =
+      magic === 'REDIS' ? version >= 1 && version <= KNOWN_REDIS_VERSION : version === 80 || version === 81;
+    if (!known && !this.options.allowUnknownVersion) {
+      this.fail(
+        'ERR_RDB_UNSUPPORTED_VERSION',
+        `RDB format version ${version} (${head}) is not supported; this reader knows REDIS0001-REDIS00${KNOWN_REDIS_VERSION} and VALKEY080-VALKEY081`,
+        'Pass allowUnknownVersion: true to try anyway (reading fails at the first unknown type or opcode)',
+        5,
+      );
+    }
+    return { kind: 'header', magic, version, flavor: this.flavor };
+  }
+
+  async *records(): AsyncGenerator<RdbRecord | RdbChunkRecord> {
+    const src = this.src;
+    yield await this.header();
+    let expiresAt: number | undefined;
+    let lruIdle: number | undefined;
+    let lfuFreq: number | undefined;
+    for (;;) {
+      if (src.avail < 1) {
+        const p = src.ensure(1);
+        if (p) await p;
+        if (src.avail < 1) this.truncated(1, 'the next opcode (the file has no EOF marker)');
+      }
+      const opAt = src.offset;
+      const op = src.u8();
+      if (op <= 25) {
+        const { type, typeName } = this.checkType(op, opAt);
+        const key = await this.string('key');
+        this.keyText = displayBytes(key);
+        const meta = {
+          db: this.db,
+          key,
+          ...(expiresAt !== undefined ? { expiresAt } : {}),
+          ...(lruIdle !== undefined ? { lruIdle } : {}),
+          ...(lfuFreq !== undefined ? { lfuFreq } : {}),
+          encoding: typeName,
+        };
+        expiresAt = lruIdle = lfuFreq = undefined;
+        const parts = this.value(type);
+        let begun = false;
+        let delivered = 0;
+        for (;;) {
+          const r = await parts.next();
+          if (r.done) {
+            const final = r.value;
+            const size = valueSize(final);
+            if (!begun) {
+              if (size === 0) {
+                this.warn(
+                  'empty-key',
+                  `skipping empty key ${JSON.stringify(this.keyText)} (the server skips it on load)`,
+                  key,
+                );
+              } else {
+                yield { kind: 'key', ...meta, value: final } satisfies KeyRecord;
+              }
+            } else {
+              const n = final.type === 'string' ? final.value.length : size;
+              if (n > 0) yield { kind: 'key-part', db: meta.db, key, value: final } satisfies KeyPartRecord;
+              delivered += n;
+              const end: KeyEndRecord = { kind: 'key-end', db: meta.db, key, size: delivered };
+              if (final.type === 'stream') {
+                const { type: _t, entries: _e, ...rest } = final;
+                end.stream = rest;
+              }
+              yield end;
+            }
+            break;
+          }
+          if (!begun) {
+            begun = true;
+            yield { kind: 'key-begin', ...meta, type: TYPE_OF[type]! } satisfies KeyBeginRecord;
+          }
+          const part = r.value;
+          delivered += part.type === 'string' ? part.value.length : valueSize(part);
+          yield { kind: 'key-part', db: meta.db, key, value: part } satisfies KeyPartRecord;
+        }
+        this.keyText = undefined;
+        continue;
+      }
+      switch (op) {
+        case RdbOpcode.EOF: {
+          src.flushConsumed();
+          const computed = src.crc?.digest() ?? null;
+          let checksum: bigint | null = null;
+          if (this.version >= 5) {
+            await this.need(8, 'the CRC-64 trailer');
+            const stored = src.buf.readBigUInt64LE(src.pos);
+            src.pos += 8;
+            if (stored !== 0n) {
+              checksum = stored;
+              if (computed !== null && computed !== stored) {
+                this.fail(
+                  'ERR_RDB_CHECKSUM',
+                  `CRC-64 mismatch: the file says 0x${stored.toString(16).padStart(16, '0')}, the content hashes to 0x${computed.toString(16).padStart(16, '0')}`,
+                  'The file is corrupt; take a fresh snapshot (or read with checksum: false to salvage it)',
+                  src.offset - 8,
+                );
+              }
+            }
+          }
+          yield { kind: 'end', checksum };
+          const p = src.ensure(1);
+          if (p) await p;
+          if (src.avail > 0) {
+            this.warn(
+              'trailing-data',
+              `${src.avail}+ bytes follow the end of the RDB (e.g. an AOF tail after an RDB preamble)`,
+            );
+          }
+          return;
+        }
+        case RdbOpcode.SELECTDB:
+          this.db = await this.len('SELECTDB database number');
+          yield { kind: 'select-db', db: this.db };
+          break;
+        case RdbOpcode.RESIZEDB: {
+          const dbSize = await this.len('RESIZEDB db size');
+          const expiresSize = await this.len('RESIZEDB expires size');
+          yield { kind: 'resize-db', dbSize, expiresSize };
+          break;
+        }
+        case RdbOpcode.AUX: {
+          const key = await this.string('AUX field name');
+          const value = await this.string('AUX field value');
+          yield { kind: 'aux', key, value };
+          break;
+        }
+        case RdbOpcode.EXPIRETIME_MS:
+          expiresAt = await this.millis('EXPIRETIME_MS');
+          break;
+        case RdbOpcode.EXPIRETIME: {
+          await this.need(4, 'EXPIRETIME');
+          expiresAt = src.buf.readInt32LE(src.pos) * 1000;
+          src.pos += 4;
+          break;
+        }
+        case RdbOpcode.IDLE:
+          lruIdle = await this.len('IDLE');
+          break;
+        case RdbOpcode.FREQ:
+          await this.need(1, 'FREQ');
+          lfuFreq = src.u8();
+          break;
+        case RdbOpcode.MODULE_AUX: {
+          src.startCapture();
+          let moduleId: bigint;
+          try {
+            moduleId = await this.lenBig('MODULE_AUX module id');
+            const whenOp = await this.len('MODULE_AUX when opcode');
+            if (whenOp !== ModuleOpcode.UINT)
+              this.fail(
+                'ERR_RDB_CORRUPT_MODULE',
+                `MODULE_AUX: expected the UINT "when" opcode, got ${whenOp}`,
+              );
+            await this.lenBig('MODULE_AUX when');
+            await this.moduleOpcodes('MODULE_AUX');
+          } catch (err) {
+            src.endCapture();
+            throw err;
+          }
+          const raw = src.endCapture();
+          const { name } = decodeModuleId(moduleId);
+          yield { kind: 'module-aux', moduleId, moduleName: name, raw };
+          break;
+        }
+        case RdbOpcode.FUNCTION2:
+          yield { kind: 'function', code: await this.string('FUNCTION2 library code') };
+          break;
+        case RdbOpcode.FUNCTION_PRE_GA:
+          this.fail(
+            'ERR_RDB_UNKNOWN_OPCODE',
+            'FUNCTION_PRE_GA (0xF6, Redis 7.0 release candidates) is not supported',
+            'Load the file into Redis 7.0 GA and save it again',
+            opAt,
+          );
+          break;
+        case RdbOpcode.SLOT_INFO:
+          if (this.version < 12) this.unknownOpcode(op, opAt);
+          {
+            const slot = await this.len('SLOT_INFO slot');
+            const slotSize = await this.len('SLOT_INFO slot size');
+            const expiresSlotSize = await this.len('SLOT_INFO expires size');
+            yield { kind: 'slot-info', slot, slotSize, expiresSlotSize };
+          }
+          break;
+        case RdbOpcode.SLOT_IMPORT:
+          if (this.flavor !== 'valkey') this.unknownOpcode(op, opAt);
+          {
+            await this.string('SLOT_IMPORT job name');
+            const ranges = await this.count('SLOT_IMPORT range count', 2);
+            for (let i = 0; i < ranges; i++) {
+              await this.len('SLOT_IMPORT range start');
+              await this.len('SLOT_IMPORT range end');
+            }
+            this.warn(
+              'slot-import-skipped',
+              `skipped Valkey atomic slot migration state (${ranges} slot range(s))`,
+            );
+          }
+          break;
+        default:
+          this.unknownOpcode(op, opAt);
+      }
+    }
+  }
+
+  private unknownOpcode(op: number, at: number): never {
+    this.fail(
+      'ERR_RDB_UNKNOWN_OPCODE',
+      `unknown opcode or type ${op} (0x${op.toString(16)}) for ${this.flavor === 'valkey' ? 'VALKEY' : 'REDIS'}${this.version} files`,
+      'The file is corrupt or comes from a newer server than this reader knows',
+      at,
+    );
+  }
+
+  private checkType(op: number, at: number): { type: number; typeName: string } {
+    const redis12 = this.flavor === 'redis' && this.version >= 12;
+    const valkey = this.flavor === 'valkey';
+    let name = ENCODING_NAMES[op];
+    if (op === RdbType.MODULE_PRE_GA) {
+      this.fail(
+        'ERR_RDB_UNSUPPORTED_VALUE',
+        'module value of pre-GA format (type 6) is not supported',
+        undefined,
+        at,
+      );
+    }
+    if (op === RdbType.HASH_2) name = valkey ? 'hashtable-ttl' : redis12 ? 'hash-metadata-pre-ga' : undefined;
+    else if (op === RdbType.TYPE_23) {
+      if (valkey)
+        this.fail(
+          'ERR_RDB_UNKNOWN_TYPE',
+          'type 23 (Valkey 9.2 PATH_HASH) is not supported yet',
+          undefined,
+          at,
+        );
+      name = redis12 ? 'listpack-ex-pre-ga' : undefined;
+    } else if (op === RdbType.REDIS_HASH_METADATA) name = redis12 ? 'hash-metadata' : undefined;
+    else if (op === RdbType.REDIS_HASH_LISTPACK_EX) name = redis12 ? 'listpack-ex' : undefined;
+    if (name === undefined) {
+      this.fail(
+        'ERR_RDB_UNKNOWN_TYPE',
+        `unknown value type ${op} for ${this.flavor === 'valkey' ? 'VALKEY' : 'REDIS'}${this.version} files`,
+        'The file is corrupt or uses a type this reader does not know',
+        at,
+      );
+    }
+    return { type: op, typeName: name };
+  }
+
+  private async moduleOpcodes(what: string): Promise<void> {
+    for (;;) {
+      const op = await this.len(`${what} opcode`);
+      switch (op) {
+        case ModuleOpcode.EOF:
+          return;
+        case ModuleOpcode.SINT:
+        case ModuleOpcode.UINT:
+          await this.lenBig(`${what} integer`);
+          break;
+        case ModuleOpcode.FLOAT:
+          await this.need(4, `${what} float`);
+          this.src.pos += 4;
+          break;
+        case ModuleOpcode.DOUBLE:
+          await this.need(8, `${what} double`);
+          this.src.pos += 8;
+          break;
+        case ModuleOpcode.STRING: {
+          const at = this.src.offset;
+          const n = await this.lenRaw(`${what} string`);
+          if (!this.encoded && n > 65536) {
+            this.checkStringLength(n, `${what} string`, at);
+            for await (const _ of this.src.pieces(n, 1 << 20, `${what} string`, this.keyText)) {
+              // skipped; the capture keeps the bytes
+            }
+          } else {
+            await this.stringBody(n, `${what} string`, at);
+          }
+          break;
+        }
+        default:
+          this.fail(
+            'ERR_RDB_CORRUPT_MODULE',
+            `${what}: unknown module opcode ${op}`,
+            'The module value is corrupt',
+          );
+      }
+    }
+  }
+
+  // ---- values ----------------------------------------------------------------------------
+
+  private async *value(type: number): AsyncGenerator<Value, Value> {
+    switch (type) {
+      case RdbType.STRING: {
+        const at = this.src.offset;
+        const n = await this.lenRaw('string value');
+        if (!this.encoded && n >= this.chunkBytes) {
+          this.checkStringLength(n, 'string value', at);
+          for await (const piece of this.src.pieces(n, this.pieceBytes, 'string value', this.keyText)) {
+            yield { type: 'string', value: Buffer.from(piece) };
+          }
+          return { type: 'string', value: EMPTY };
+        }
+        return { type: 'string', value: await this.stringBody(n, 'string value', at) };
+      }
+      case RdbType.LIST:
+      case RdbType.SET: {
+        const t = type === RdbType.LIST ? 'list' : 'set';
+        const n = await this.count(`${t} length`);
+        let acc: Buffer[] = [];
+        for (let i = 0; i < n; i++) {
+          acc.push(await this.string(`${t} element`));
+          if (acc.length >= this.chunkElements) {
+            yield t === 'list' ? { type: 'list', items: acc } : { type: 'set', members: acc };
+            acc = [];
+          }
+        }
+        return t === 'list' ? { type: 'list', items: acc } : { type: 'set', members: acc };
+      }
+      case RdbType.ZSET:
+      case RdbType.ZSET_2: {
+        const n = await this.count('zset length', 2);
+        let acc: ZSetEntry[] = [];
+        for (let i = 0; i < n; i++) {
+          const member = await this.string('zset member');
+          const score =
+            type === RdbType.ZSET
+              ? await this.asciiDouble('zset score')
+              : await this.binaryDouble('zset score');
+          if (Number.isNaN(score)) this.fail('ERR_RDB_CORRUPT_VALUE', 'zset score is NaN');
+          acc.push({ member, score });
+          if (acc.length >= this.chunkElements) {
+            yield { type: 'zset', entries: acc };
+            acc = [];
+          }
+        }
+        return { type: 'zset', entries: acc };
+      }
+      case RdbType.HASH:
+      case RdbType.HASH_2:
+      case RdbType.REDIS_HASH_METADATA: {
+        const valkey2 = type === RdbType.HASH_2 && this.flavor === 'valkey';
+        const redisPreGa = type === RdbType.HASH_2 && !valkey2;
+        const minExpire = type === RdbType.REDIS_HASH_METADATA ? await this.millis('hash min expire') : 0;
+        const n = await this.count('hash length', 2);
+        let acc: HashEntry[] = [];
+        for (let i = 0; i < n; i++) {
+          let expiresAt: number | undefined;
+          if (redisPreGa || type === RdbType.REDIS_HASH_METADATA) {
+            const ttl = await this.lenBig('hash field ttl');
+            if (ttl !== 0n) expiresAt = Number(redisPreGa ? ttl : ttl + BigInt(minExpire) - 1n);
+          }
+          const field = await this.string('hash field');
+          const value = await this.string('hash value');
+          if (valkey2) {
+            const ms = await this.millis('hash field expiry');
+            if (ms < -1) this.fail('ERR_RDB_CORRUPT_VALUE', `hash field expiry ${ms} is invalid`);
+            if (ms !== -1) expiresAt = ms;
+          }
+          acc.push(expiresAt === undefined ? { field, value } : { field, value, expiresAt });
+          if (acc.length >= this.chunkElements) {
+            yield { type: 'hash', entries: acc };
+            acc = [];
+          }
+        }
+        return { type: 'hash', entries: acc };
+      }
+      case RdbType.MODULE_2: {
+        this.src.startCapture();
+        let moduleId: bigint;
+        try {
+          moduleId = await this.lenBig('module id');
+          await this.moduleOpcodes('module value');
+        } catch (err) {
+          this.src.endCapture();
+          throw err;
+        }
+        const raw = this.src.endCapture();
+        const { name, encodingVersion } = decodeModuleId(moduleId);
+        return { type: 'module', moduleId, moduleName: name, encodingVersion, raw };
+      }
+      case RdbType.HASH_ZIPMAP: {
+        const pairs = await this.blob('zipmap', 'ERR_RDB_CORRUPT_ZIPMAP', parseZipmap);
+        return { type: 'hash', entries: pairs.map(([field, value]) => ({ field, value })) };
+      }
+      case RdbType.LIST_ZIPLIST: {
+        const vals = await this.blob('list ziplist', 'ERR_RDB_CORRUPT_ZIPLIST', parseZiplist);
+        return { type: 'list', items: vals.map(packedToBuffer) };
+      }
+      case RdbType.SET_INTSET:
+        return { type: 'set', members: await this.blob('intset', 'ERR_RDB_CORRUPT_INTSET', parseIntset) };
+      case RdbType.SET_LISTPACK: {
+        const vals = await this.blob('set listpack', 'ERR_RDB_CORRUPT_LISTPACK', parseListpack);
+        return { type: 'set', members: vals.map(packedToBuffer) };
+      }
+      case RdbType.ZSET_ZIPLIST:
+      case RdbType.ZSET_LISTPACK: {
+        const zip = type === RdbType.ZSET_ZIPLIST;
+        const what = zip ? 'zset ziplist' : 'zset listpack';
+        const code = zip ? 'ERR_RDB_CORRUPT_ZIPLIST' : 'ERR_RDB_CORRUPT_LISTPACK';
+        const vals = await this.blob(what, code, zip ? parseZiplist : parseListpack);
+        if (vals.length % 2) this.fail(code, `${what} has an odd number of elements (${vals.length})`);
+        const entries: ZSetEntry[] = [];
+        for (let i = 0; i < vals.length; i += 2) {
+          const s = vals[i + 1]!;
+          const score = typeof s === 'object' ? parseScoreText(s) : Number(s);
+          if (Number.isNaN(score)) this.fail(code, `${what} score of element ${i / 2} is not a number`);
+          entries.push({ member: packedToBuffer(vals[i]!), score });
+        }
+        return { type: 'zset', entries };
+      }
+      case RdbType.HASH_ZIPLIST:
+      case RdbType.HASH_LISTPACK:
+      case RdbType.TYPE_23:
+      case RdbType.REDIS_HASH_LISTPACK_EX: {
+        const zip = type === RdbType.HASH_ZIPLIST;
+        const triplets = type === RdbType.TYPE_23 || type === RdbType.REDIS_HASH_LISTPACK_EX;
+        if (type === RdbType.REDIS_HASH_LISTPACK_EX) await this.millis('hash min expire');
+        const what = zip ? 'hash ziplist' : 'hash listpack';
+        const code = zip ? 'ERR_RDB_CORRUPT_ZIPLIST' : 'ERR_RDB_CORRUPT_LISTPACK';
+        const vals = await this.blob(what, code, zip ? parseZiplist : parseListpack);
+        const step = triplets ? 3 : 2;
+        if (vals.length % step)
+          this.fail(code, `${what} element count ${vals.length} is not a multiple of ${step}`);
+        const entries: HashEntry[] = [];
+        for (let i = 0; i < vals.length; i += step) {
+          const field = packedToBuffer(vals[i]!);
+          const value = packedToBuffer(vals[i + 1]!);
+          if (triplets) {
+            const ttl = vals[i + 2]!;
+            const ms = typeof ttl === 'object' ? Number(ttl.toString('latin1')) : Number(ttl);
+            if (!Number.isFinite(ms)) this.fail(code, `${what} field ttl is not a number`);
+            entries.push(ms === 0 ? { field, value } : { field, value, expiresAt: ms });
+          } else entries.push({ field, value });
+        }
+        return { type: 'hash', entries };
+      }
+      case RdbType.LIST_QUICKLIST:
+      case RdbType.LIST_QUICKLIST_2: {
+        const v2 = type === RdbType.LIST_QUICKLIST_2;
+        const nodes = await this.count('quicklist node count', v2 ? 2 : 1);
+        let acc: Buffer[] = [];
+        for (let i = 0; i < nodes; i++) {
+          let container = 2;
+          if (v2) {
+            container = await this.len('quicklist node container');
+            if (container !== 1 && container !== 2) {
+              this.fail(
+                'ERR_RDB_CORRUPT_VALUE',
+                `quicklist node container ${container} is neither PLAIN (1) nor PACKED (2)`,
+              );
+            }
+          }
+          if (container === 1) {
+            acc.push(await this.string('quicklist plain node'));
+          } else {
+            const vals = v2
+              ? await this.blob('quicklist listpack node', 'ERR_RDB_CORRUPT_LISTPACK', parseListpack)
+              : await this.blob('quicklist ziplist node', 'ERR_RDB_CORRUPT_ZIPLIST', parseZiplist);
+            for (const v of vals) acc.push(packedToBuffer(v));
+          }
+          if (acc.length >= this.chunkElements) {
+            yield { type: 'list', items: acc };
+            acc = [];
+          }
+        }
+        return { type: 'list', items: acc };
+      }
+      case RdbType.STREAM_LISTPACKS:
+      case RdbType.STREAM_LISTPACKS_2:
+      case RdbType.STREAM_LISTPACKS_3:
+        return yield* this.stream(type);
+      default:
+        this.fail('ERR_RDB_UNKNOWN_TYPE', `unknown value type ${type}`);
+    }
+  }
+
+  private async *stream(type: number): AsyncGenerator<Value, Value> {
+    const v2 = type >= RdbType.STREAM_LISTPACKS_2;
+    const v3 = type >= RdbType.STREAM_LISTPACKS_3;
+    const nodes = await this.count('stream listpack node count', 2);
+    let acc: StreamEntry[] = [];
+    for (let i = 0; i < nodes; i++) {
+      const keyAt = this.src.offset;
+      const nodeKey = await this.string('stream node key');
+      if (nodeKey.length !== 16)
+        this.fail(
+          'ERR_RDB_CORRUPT_STREAM',
+          `stream node key is ${nodeKey.length} bytes, expected 16`,
+          undefined,
+          keyAt,
+        );
+      const master = { ms: nodeKey.readBigUInt64BE(0), seq: nodeKey.readBigUInt64BE(8) };
+      const lpAt = this.src.offset;
+      const vals = await this.blob('stream listpack', 'ERR_RDB_CORRUPT_LISTPACK', parseListpack);
+      if (vals.length === 0)
+        this.fail('ERR_RDB_CORRUPT_STREAM', 'stream node has an empty listpack', undefined, lpAt);
+      this.decodeStreamNode(master, vals, acc, lpAt);
+      if (acc.length >= this.chunkElements) {
+        yield { type: 'stream', entries: acc, length: 0n, lastId: { ms: 0n, seq: 0n }, groups: [] };
+        acc = [];
+      }
+    }
+    const length = await this.lenBig('stream length');
+    const lastId = await this.lenId('stream last id');
+    const value: StreamValue = { type: 'stream', entries: acc, length, lastId, groups: [] };
+    if (v2) {
+      value.firstId = await this.lenId('stream first id');
+      value.maxDeletedId = await this.lenId('stream max deleted id');
+      value.entriesAdded = await this.lenBig('stream entries added');
+    }
+    const groupCount = await this.count('stream consumer group count', 3);
+    for (let g = 0; g < groupCount; g++) {
+      const name = await this.string('consumer group name');
+      const groupLast = await this.lenId('consumer group last id');
+      const group: StreamGroup = { name, lastId: groupLast, pending: [], consumers: [] };
+      if (v2) {
+        const read = await this.lenBig('consumer group entries read');
+        if (read !== U64_MAX) group.entriesRead = read;
+      }
+      const pelSize = await this.count('consumer group PEL size', 25);
+      const byId = new Map<string, StreamPendingEntry>();
+      for (let p = 0; p < pelSize; p++) {
+        const id = await this.rawId('PEL entry id');
+        const deliveryTime = await this.millis('PEL delivery time');
+        const deliveryCount = await this.len('PEL delivery count');
+        const entry: StreamPendingEntry = { id, deliveryTime, deliveryCount, consumer: EMPTY };
+        byId.set(`${id.ms}-${id.seq}`, entry);
+        group.pending.push(entry);
+      }
+      const consumerCount = await this.count('consumer count', 10);
+      for (let c = 0; c < consumerCount; c++) {
+        const cname = await this.string('consumer name');
+        const seenTime = await this.millis('consumer seen time');
+        const consumer: StreamConsumer = { name: cname, seenTime, pending: [] };
+        if (v3) consumer.activeTime = await this.millis('consumer active time');
+        const cpel = await this.count('consumer PEL size', 16);
+        for (let p = 0; p < cpel; p++) {
+          const at = this.src.offset;
+          const id = await this.rawId('consumer PEL id');
+          const owner = byId.get(`${id.ms}-${id.seq}`);
+          if (!owner) {
+            this.fail(
+              'ERR_RDB_CORRUPT_STREAM',
+              `consumer ${displayBytes(cname)} owns pending id ${id.ms}-${id.seq} that is not in the group PEL`,
+              undefined,
+              at,
+            );
+          }
+          owner.consumer = cname;
+          consumer.pending.push(id);
+        }
+        group.consumers.push(consumer);
+      }
+      for (const pe of group.pending) {
+        if (pe.consumer === EMPTY) {
+          this.warn(
+            'orphan-pending-entry',
+            `pending entry ${pe.id.ms}-${pe.id.seq} of group ${displayBytes(name)} has no consumer`,
+          );
+        }
+      }
+      value.groups.push(group);
+    }
+    return value;
+  }
+
+  private decodeStreamNode(master: StreamId, vals: PackedValue[], out: StreamEntry[], at: number): void {
+    let i = 0;
+    const fail = (m: string): never =>
+      this.fail('ERR_RDB_CORRUPT_STREAM', `stream listpack: ${m}`, 'The file is corrupt', at);
+    const next = (): PackedValue => {
+      if (i >= vals.length) fail('entry runs past the end of the listpack');
+      return vals[i++]!;
+    };
+    const int = (): bigint => {
+      const v = next();
+      if (typeof v === 'object') {
+        const s = v.toString('latin1');
+        if (!/^-?\d+$/.test(s)) fail(`expected an integer, found ${JSON.stringify(displayBytes(v))}`);
+        return BigInt(s);
+      }
+      return BigInt(v);
+    };
+    const count = Number(int());
+    const deleted = Number(int());
+    const numFields = Number(int());
+    if (numFields < 0 || numFields > vals.length) fail(`master entry has ${numFields} fields`);
+    const masterFields: Buffer[] = [];
+    for (let f = 0; f < numFields; f++) masterFields.push(packedToBuffer(next()));
+    if (int() !== 0n) fail('master entry terminator is not 0');
+    let live = 0;
+    let dead = 0;
+    while (i < vals.length) {
+      const flags = Number(int());
+      const msDiff = int();
+      const seqDiff = int();
+      const fields: Array<[Buffer, Buffer]> = [];
+      let lpCount: number;
+      if (flags & 2) {
+        for (const f of masterFields) fields.push([f, packedToBuffer(next())]);
+        lpCount = numFields + 3;
+      } else {
+        const nf = Number(int());
+        if (nf < 0 || nf * 2 > vals.length - i) fail(`entry claims ${nf} fields`);
+        for (let f = 0; f < nf; f++) fields.push([packedToBuffer(next()), packedToBuffer(next())]);
+        lpCount = nf * 2 + 4;
+      }
+      if (Number(int()) !== lpCount) fail('entry lp-count does not match its size');
+      if (flags & 1) dead++;
+      else {
+        live++;
+        out.push({ id: { ms: master.ms + msDiff, seq: master.seq + seqDiff }, fields });
+      }
+    }
+    if (live !== count || dead !== deleted)
+      fail(`master entry counts ${count} live/${deleted} deleted, found ${live}/${dead}`);
+  }
+
+  async close(): Promise<void> {
+    await this.src.close();
+  }
+}
+
+/**
+ * Reads an RDB file as a stream of records (header, aux, module-aux, function, select-db,
+ * resize-db, slot-info, key..., end). Memory stays bounded; break out of the loop to stop early
+ * (the input stream is closed). Throws `RdbError` on corrupt input.
+ */
+export function readRdb(
+  input: ByteInput,
+  options?: ReadRdbOptions & { chunked?: undefined | false },
+): AsyncGenerator<RdbRecord>;
+export function readRdb(
+  input: ByteInput,
+  options: ReadRdbOptions,
+): AsyncGenerator<RdbRecord | RdbChunkRecord>;
+export async function* readRdb(
+  input: ByteInput,
+  options: ReadRdbOptions = {},
+): AsyncGenerator<RdbRecord | RdbChunkRecord> {
+  const reader = new RdbReader(input, options);
+  try {
+    yield* reader.records();
+  } finally {
+    await reader.close();
+  }
+}
+
+/** `readRdb` over a file (streamed, 256 KiB at a time); errors name the file. */
+export function readRdbFile(
+  path: string,
+  options?: ReadRdbOptions & { chunked?: undefined | false },
+): AsyncGenerator<RdbRecord>;
+export function readRdbFile(
+  path: string,
+  options: ReadRdbOptions,
+): AsyncGenerator<RdbRecord | RdbChunkRecord>;
+export async function* readRdbFile(
+  path: string,
+  options: ReadRdbOptions = {},
+): AsyncGenerator<RdbRecord | RdbChunkRecord> {
+  const { size } = await stat(path);
+  const stream = createReadStream(path, { highWaterMark: 256 * 1024 });
+  yield* readRdb(stream, { file: path, totalBytes: size, ...options });
+}
