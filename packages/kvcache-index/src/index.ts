@@ -33,3 +33,16 @@ export { InMemoryIndex, IN_MEMORY_BYTES } from './in-memory-index.js';
 export type { InMemoryIndexConfig, InMemoryIndexStats } from './in-memory-index.js';
 export { DEFAULT_TIER_WEIGHTS, scoreLongestPrefix, validateTierWeights } from './scorer.js';
 export type { TierWeights } from './scorer.js';
+export {
+  ValkeyIndex,
+  newValkeyIndex,
+  newRedisIndex,
+  defaultValkeyIndexConfig,
+  defaultRedisIndexConfig,
+  resolveIndexAddress,
+} from './valkey-index.js';
+export type { RedisIndexConfig, BackendType } from './valkey-index.js';
+export { createIndex, defaultIndexConfig, selectIndexBackend } from './create-index.js';
+export type { IndexConfig, IndexBackendKind } from './create-index.js';
+export { defaultLogger, silentLogger } from './logger.js';
+export type { Logger } from './logger.js';

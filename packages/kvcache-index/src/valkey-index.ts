@@ -1,0 +1,504 @@
+import { isIP } from 'node:net';
+import { type ConnectionTarget, parseConnectionUrl, redactUrl, toClientOptions } from '@valkey-tools/core';
+import { Cluster, Redis } from 'iovalkey';
+import { KvCacheError, invalidArgument } from './errors.js';
+import { fnv64a } from './fnv.js';
+import type { Logger } from './logger.js';
+import { defaultLogger } from './logger.js';
+import { ADD, CLEAR_BATCH, EVICT_ENGINE, EVICT_REQUEST, LOOKUP, type LuaScript } from './valkey-scripts.js';
+import {
+  type BlockHash,
+  type IndexScope,
+  type KeyType,
+  type KvBlockIndex,
+  type PodEntry,
+  type PodFilter,
+  assertBlockHash,
+  engineToRequestMapping,
+  normalizePodEntry,
+  toPodSet,
+  validateAddArguments,
+} from './types.js';
+
+export type BackendType = 'redis' | 'valkey';
+
+/** llm-d's `RedisIndexConfig` plus what a Node deployment needs. */
+export interface RedisIndexConfig {
+  /**
+   * `valkey://`, `valkeys://` (TLS), `redis://`, `rediss://` (TLS), `unix:///path.sock`, or a plain
+   * `host:port` (taken as `redis://host:port`). Default `redis://127.0.0.1:6379`.
+   */
+  address?: string;
+  /** Default `redis` (`valkey` from `newValkeyIndex`). */
+  backendType?: BackendType;
+  /** Accepted for llm-d compatibility: the Node client has no RDMA transport, so this warns once and uses TCP. */
+  enableRDMA?: boolean;
+  /** Namespace of every key (default `kvcache`), so several indexes can share one server. */
+  keyPrefix?: string;
+  /** When set, every key written by `add` gets (and refreshes) this TTL in seconds. */
+  ttlSeconds?: number;
+  /** `auto` (default) asks the server (`INFO cluster`) and uses a cluster client when cluster mode is on. */
+  cluster?: boolean | 'auto';
+  /** Connect timeout (default 10 s). */
+  connectTimeoutMs?: number;
+  logger?: Logger;
+}
+
+export function defaultRedisIndexConfig(): RedisIndexConfig {
+  return { address: 'redis://127.0.0.1:6379', backendType: 'redis' };
+}
+
+export function defaultValkeyIndexConfig(): RedisIndexConfig {
+  return { address: 'valkey://127.0.0.1:6379', backendType: 'valkey' };
+}
+
+let rdmaWarned = false;
+
+/** Normalizes an address as llm-d does: a plain `host:port` is taken as `redis://host:port`. */
+export function resolveIndexAddress(address: string): ConnectionTarget {
+  if (typeof address !== 'string' || address.trim() === '')
+    throw new KvCacheError('ERR_INVALID_CONFIG', 'The Valkey index address is empty', {
+      hint: 'Use valkey://host:port, valkeys://, redis://, rediss://, unix:///path.sock or host:port',
+    });
+  const withScheme = /^(?:redis|rediss|valkey|valkeys|unix):/i.test(address.trim())
+    ? address.trim()
+    : `redis://${address.trim()}`;
+  try {
+    return parseConnectionUrl(withScheme);
+  } catch (err) {
+    throw new KvCacheError(
+      'ERR_INVALID_CONFIG',
+      `Invalid Valkey index address "${redactUrl(address)}": ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err, details: { address: redactUrl(address) } },
+    );
+  }
+}
+
+function validateConfig(
+  cfg: RedisIndexConfig,
+): Required<Pick<RedisIndexConfig, 'backendType' | 'keyPrefix'>> {
+  const backendType = cfg.backendType ?? 'redis';
+  if (backendType !== 'redis' && backendType !== 'valkey')
+    throw new KvCacheError('ERR_INVALID_CONFIG', `Unknown backendType "${String(backendType)}"`, {
+      details: { backendType },
+      hint: 'Use "redis" or "valkey"',
+    });
+  if (cfg.enableRDMA !== undefined && typeof cfg.enableRDMA !== 'boolean')
+    throw new KvCacheError(
+      'ERR_INVALID_CONFIG',
+      `enableRDMA must be true or false, got ${JSON.stringify(cfg.enableRDMA)}`,
+      {
+        details: { enableRDMA: cfg.enableRDMA },
+      },
+    );
+  if (cfg.enableRDMA && backendType !== 'valkey')
+    throw new KvCacheError(
+      'ERR_INVALID_CONFIG',
+      'enableRDMA needs backendType "valkey" (Redis has no RDMA transport)',
+      {
+        details: { backendType },
+        hint: 'Set backendType: "valkey" (or use newValkeyIndex) or drop enableRDMA',
+      },
+    );
+  const keyPrefix = cfg.keyPrefix ?? 'kvcache';
+  if (typeof keyPrefix !== 'string' || keyPrefix === '' || /[{}\s]/.test(keyPrefix))
+    throw new KvCacheError('ERR_INVALID_CONFIG', `Invalid keyPrefix ${JSON.stringify(keyPrefix)}`, {
+      hint: 'Use a non-empty prefix without braces or spaces, e.g. "kvcache"',
+    });
+  if (cfg.ttlSeconds !== undefined && (!Number.isSafeInteger(cfg.ttlSeconds) || cfg.ttlSeconds <= 0))
+    throw new KvCacheError(
+      'ERR_INVALID_CONFIG',
+      `ttlSeconds must be a positive integer, got ${cfg.ttlSeconds}`,
+      {
+        details: { ttlSeconds: cfg.ttlSeconds },
+      },
+    );
+  return { backendType, keyPrefix };
+}
+
+type Client = Redis | Cluster;
+
+/**
+ * Connects to the server at `cfg.address` (PING) and returns the index. On a cluster (detected with
+ * `INFO cluster` unless `cluster` says otherwise) it uses a cluster client.
+ */
+export async function newRedisIndex(cfg: RedisIndexConfig = defaultRedisIndexConfig()): Promise<ValkeyIndex> {
+  const { backendType, keyPrefix } = validateConfig(cfg);
+  const logger = cfg.logger ?? defaultLogger;
+  if (cfg.enableRDMA && !rdmaWarned) {
+    rdmaWarned = true;
+    process.emitWarning('RDMA requested for Valkey but the Node client has no RDMA transport - using TCP', {
+      code: 'VALKEY_TOOLS_KVCACHE_RDMA',
+    });
+  }
+  const address =
+    cfg.address ?? (backendType === 'valkey' ? 'valkey://127.0.0.1:6379' : 'redis://127.0.0.1:6379');
+  const target = resolveIndexAddress(address);
+  const shown = redactUrl(address);
+  const connectTimeout = cfg.connectTimeoutMs ?? 10_000;
+  const tls = target.tls ? (isIP(target.host) ? {} : { servername: target.host }) : undefined;
+  const base = {
+    ...(toClientOptions(target) as Record<string, unknown>),
+    ...(tls ? { tls } : {}),
+    lazyConnect: true,
+    connectTimeout,
+    maxRetriesPerRequest: 2,
+    enableOfflineQueue: true,
+  };
+  const standalone = new Redis({ ...base, retryStrategy: () => null } as never);
+  standalone.on('error', () => {});
+  const fail = (err: unknown): never => {
+    standalone.disconnect();
+    throw new KvCacheError(
+      'ERR_CONNECTION',
+      `Cannot reach the ${backendType} index server at ${shown}: ${(err as Error)?.message ?? String(err)}`,
+      {
+        cause: err,
+        details: { address: shown },
+        hint: 'Check that the server runs and the address, credentials and TLS setting are right',
+      },
+    );
+  };
+  let clusterMode = cfg.cluster === true;
+  let serverName = backendType as string;
+  try {
+    await standalone.connect();
+    await standalone.ping();
+    const info = await standalone.info('server');
+    if (/^server_name:valkey/m.test(info)) serverName = 'valkey';
+    else serverName = 'redis';
+    if (cfg.cluster === undefined || cfg.cluster === 'auto')
+      clusterMode = /^cluster_enabled:1/m.test(await standalone.info('cluster'));
+  } catch (err) {
+    fail(err);
+  }
+  if (serverName !== backendType)
+    logger.info(
+      `backendType is "${backendType}" but the server at ${shown} is ${serverName}; both speak the same protocol`,
+    );
+  let client: Client = standalone;
+  if (clusterMode) {
+    if (target.scheme === 'unix')
+      throw new KvCacheError('ERR_INVALID_CONFIG', 'A cluster cannot be reached over a unix socket', {
+        details: { address: shown },
+      });
+    standalone.disconnect();
+    const redisOptions: Record<string, unknown> = { connectTimeout };
+    if (target.username !== undefined) redisOptions.username = target.username;
+    if (target.password !== undefined) redisOptions.password = target.password;
+    if (tls) redisOptions.tls = tls;
+    const cluster = new Cluster([{ host: target.host, port: target.port }], {
+      lazyConnect: true,
+      redisOptions: redisOptions as never,
+      clusterRetryStrategy: (times) => (times > 5 ? null : 100 * times),
+    });
+    cluster.on('error', () => {});
+    try {
+      await cluster.connect();
+      await cluster.ping();
+    } catch (err) {
+      cluster.disconnect();
+      fail(err);
+    }
+    client = cluster;
+  } else {
+    // reconnect from now on (the probe connection gave up at once on purpose)
+    (standalone.options as { retryStrategy?: (n: number) => number | null }).retryStrategy = (times) =>
+      Math.min(times * 100, 2000);
+  }
+  return new ValkeyIndex(client, {
+    keyPrefix,
+    backendType,
+    address: shown,
+    cluster: clusterMode,
+    ...(cfg.ttlSeconds !== undefined ? { ttlSeconds: cfg.ttlSeconds } : {}),
+  });
+}
+
+/** llm-d `NewValkeyIndex`: no config → `defaultValkeyIndexConfig()`; otherwise forces `backendType: 'valkey'`. */
+export function newValkeyIndex(cfg?: RedisIndexConfig): Promise<ValkeyIndex> {
+  return newRedisIndex(cfg === undefined ? defaultValkeyIndexConfig() : { ...cfg, backendType: 'valkey' });
+}
+
+interface ValkeyIndexOptions {
+  keyPrefix: string;
+  backendType: BackendType;
+  address: string;
+  cluster: boolean;
+  ttlSeconds?: number;
+}
+
+function encodeField(entry: PodEntry): string {
+  if (entry.tier.includes('@') || entry.tier.includes('#'))
+    throw invalidArgument(`Device tier "${entry.tier}" may not contain "@" or "#" in the Valkey index`, {
+      entry,
+    });
+  return `${entry.pod}@${entry.tier}${entry.speculative ? '#s' : ''}${entry.group !== undefined ? `#g=${entry.group}` : ''}`;
+}
+
+function decodeField(field: string): PodEntry {
+  const at = field.lastIndexOf('@');
+  const pod = field.slice(0, at);
+  const [tier, ...flags] = field.slice(at + 1).split('#');
+  const entry: PodEntry = { pod, tier: tier! };
+  for (const flag of flags) {
+    if (flag === 's') entry.speculative = true;
+    else if (flag.startsWith('g=')) entry.group = Number(flag.slice(2));
+  }
+  return entry;
+}
+
+/**
+ * The index on a Valkey (or Redis) server or cluster.
+ *
+ * Key layout (all keys of one model share the hash tag `{m:<model>}`, so a prefix chain lives in one
+ * slot and one script walks it; unscoped calls use the tag `{-}`):
+ * - `<prefix>:{m:<model>}:r:<requestKey>` HASH, field `<pod>@<tier>[#s][#g=N]` → ""
+ * - `<prefix>:{m:<model>}:e:<engineKey>` LIST of request keys (decimal)
+ * - `<prefix>:{m:<model>}:p:<pod>` SET of request keys holding an entry of the pod (reverse index for clear)
+ * - `<prefix>:pod-models:<pod>` SET of the model tags a pod has entries under
+ */
+export class ValkeyIndex implements KvBlockIndex {
+  readonly backendType: BackendType;
+  readonly address: string;
+  readonly cluster: boolean;
+  readonly keyPrefix: string;
+  readonly ttlSeconds: number | undefined;
+  private readonly client: Client;
+  private readonly registered = new Set<string>();
+  private closed = false;
+
+  constructor(client: Client, options: ValkeyIndexOptions) {
+    this.client = client;
+    this.backendType = options.backendType;
+    this.address = options.address;
+    this.cluster = options.cluster;
+    this.keyPrefix = options.keyPrefix;
+    this.ttlSeconds = options.ttlSeconds;
+  }
+
+  /** The hash-tagged key prefix of a model's partition. */
+  partitionPrefix(scope?: IndexScope): string {
+    return `${this.keyPrefix}:{${this.tagOf(scope)}}`;
+  }
+
+  private tagOf(scope: IndexScope | undefined): string {
+    const model = scope?.model;
+    if (model === undefined || model === '') return '-';
+    if (/[{}]/.test(model)) return `h:${fnv64a(new TextEncoder().encode(model)).toString(16)}`;
+    return `m:${model}`;
+  }
+
+  private async run(script: LuaScript, keys: string[], args: Array<string | number>): Promise<unknown> {
+    if (this.closed)
+      throw new KvCacheError('ERR_CLOSED', `The ${this.backendType} index at ${this.address} is closed`);
+    try {
+      try {
+        return await this.client.evalsha(script.sha, keys.length, ...keys, ...args);
+      } catch (err) {
+        if (!/NOSCRIPT/.test(String((err as Error)?.message))) throw err;
+        return await this.client.eval(script.lua, keys.length, ...keys, ...args);
+      }
+    } catch (err) {
+      throw this.backendError(`${script.name} script`, err, { keys: keys.length });
+    }
+  }
+
+  private backendError(what: string, err: unknown, details: Record<string, unknown> = {}): KvCacheError {
+    if (KvCacheError.isInstance(err)) return err as KvCacheError;
+    const message = (err as Error)?.message ?? String(err);
+    const hint = /NOPERM|NOAUTH|WRONGPASS/.test(message)
+      ? 'The user needs EVALSHA, EVAL, HKEYS, HSET, HDEL, RPUSH, LRANGE, LINDEX, SADD, SREM, SMEMBERS, SSCAN and EXPIRE'
+      : /OOM/.test(message)
+        ? 'The server is out of memory: raise maxmemory, set ttlSeconds, or use a volatile-* eviction policy'
+        : /CROSSSLOT|MOVED/.test(message)
+          ? 'Keys of one call must share a hash tag: pass the same model scope to every call'
+          : undefined;
+    return new KvCacheError('ERR_BACKEND', `${what} failed on ${this.address}: ${message}`, {
+      cause: err,
+      details: { address: this.address, ...details },
+      ...(hint ? { hint } : {}),
+    });
+  }
+
+  private check(): void {
+    if (this.closed)
+      throw new KvCacheError('ERR_CLOSED', `The ${this.backendType} index at ${this.address} is closed`);
+  }
+
+  async lookup(
+    requestKeys: readonly BlockHash[],
+    podFilter?: PodFilter,
+    scope?: IndexScope,
+  ): Promise<Map<BlockHash, PodEntry[]>> {
+    this.check();
+    if (!Array.isArray(requestKeys)) throw invalidArgument('lookup() needs an array of request keys', {});
+    const result = new Map<BlockHash, PodEntry[]>();
+    if (requestKeys.length === 0) return result;
+    const prefix = this.partitionPrefix(scope);
+    const keys = requestKeys.map((k) => `${prefix}:r:${assertBlockHash(k, 'request key')}`);
+    const pods = toPodSet(podFilter);
+    const reply = (await this.run(LOOKUP, keys, pods ? [pods.size, ...pods] : [0])) as string[][];
+    for (let i = 0; i < reply.length; i++) result.set(requestKeys[i]!, reply[i]!.map(decodeField));
+    return result;
+  }
+
+  private async registerPods(pods: Iterable<string>, tag: string): Promise<void> {
+    const pending: Promise<unknown>[] = [];
+    for (const pod of pods) {
+      const id = `${pod}\u0000${tag}`;
+      if (this.registered.has(id)) continue;
+      pending.push(
+        this.client.sadd(`${this.keyPrefix}:pod-models:${pod}`, tag).then(() => this.registered.add(id)),
+      );
+    }
+    try {
+      await Promise.all(pending);
+    } catch (err) {
+      throw this.backendError('registering pods', err);
+    }
+  }
+
+  async add(
+    engineKeys: readonly BlockHash[] | null,
+    requestKeys: readonly BlockHash[],
+    entries: readonly PodEntry[],
+    scope?: IndexScope,
+  ): Promise<void> {
+    this.check();
+    const normalized = validateAddArguments(engineKeys, requestKeys, entries);
+    const tag = this.tagOf(scope);
+    const prefix = this.partitionPrefix(scope);
+    const podNames = [...new Set(normalized.map((e) => e.pod))];
+    const keys = requestKeys.map((k) => `${prefix}:r:${k}`);
+    const mapping =
+      engineKeys === null
+        ? new Map<BlockHash, BlockHash[]>()
+        : engineToRequestMapping(engineKeys, requestKeys);
+    for (const ek of mapping.keys()) keys.push(`${prefix}:e:${ek}`);
+    for (const pod of podNames) keys.push(`${prefix}:p:${pod}`);
+    const args: Array<string | number> = [
+      requestKeys.length,
+      mapping.size,
+      podNames.length,
+      this.ttlSeconds ?? 0,
+      normalized.length,
+    ];
+    for (const e of normalized) args.push(encodeField(e), podNames.indexOf(e.pod) + 1);
+    for (const k of requestKeys) args.push(k.toString());
+    for (const rks of mapping.values()) {
+      args.push(rks.length);
+      for (const rk of rks) args.push(rk.toString());
+    }
+    await Promise.all([this.registerPods(podNames, tag), this.run(ADD, keys, args)]);
+  }
+
+  async evict(
+    key: BlockHash,
+    keyType: KeyType,
+    entries: readonly PodEntry[],
+    scope?: IndexScope,
+  ): Promise<void> {
+    this.check();
+    assertBlockHash(key, `${keyType} key`);
+    if (keyType !== 'engine' && keyType !== 'request')
+      throw invalidArgument(
+        `Unknown key type "${String(keyType)}"`,
+        { keyType },
+        'Use "engine" or "request"',
+      );
+    if (!Array.isArray(entries) || entries.length === 0)
+      throw invalidArgument('evict() needs at least one pod entry', { key: key.toString() });
+    const normalized = entries.map(normalizePodEntry);
+    const fields = normalized.map(encodeField);
+    const podNames = [...new Set(normalized.map((e) => e.pod))];
+    const prefix = this.partitionPrefix(scope);
+    const podKeys = podNames.map((p) => `${prefix}:p:${p}`);
+    if (keyType === 'request') {
+      await this.run(
+        EVICT_REQUEST,
+        [`${prefix}:r:${key}`, ...podKeys],
+        [key.toString(), podNames.length, ...podNames, ...fields],
+      );
+      return;
+    }
+    const engineKey = `${prefix}:e:${key}`;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      let mapped: string[];
+      try {
+        mapped = await this.client.lrange(engineKey, 0, -1);
+      } catch (err) {
+        throw this.backendError('LRANGE', err, { key: engineKey });
+      }
+      if (mapped.length === 0) return;
+      const reply = await this.run(
+        EVICT_ENGINE,
+        [engineKey, ...mapped.map((rk) => `${prefix}:r:${rk}`), ...podKeys],
+        [mapped.length, podNames.length, ...mapped, ...podNames, ...fields],
+      );
+      if (reply !== -1) return;
+    }
+    throw new KvCacheError('ERR_BACKEND', `Engine key ${key} kept changing while it was being evicted`, {
+      details: { engineKey: key.toString(), address: this.address },
+      hint: 'Another writer re-maps this engine key continuously; retry later',
+    });
+  }
+
+  async getRequestKey(engineKey: BlockHash, scope?: IndexScope): Promise<BlockHash> {
+    this.check();
+    assertBlockHash(engineKey, 'engine key');
+    let last: string | null;
+    try {
+      last = await this.client.lindex(`${this.partitionPrefix(scope)}:e:${engineKey}`, -1);
+    } catch (err) {
+      throw this.backendError('LINDEX', err);
+    }
+    if (last === null)
+      throw new KvCacheError('ERR_KEY_NOT_FOUND', `Engine key ${engineKey} is not in the index`, {
+        details: { engineKey: engineKey.toString(), address: this.address },
+      });
+    return BigInt(last);
+  }
+
+  /**
+   * Removes every entry of `pod` through its reverse index (`SSCAN` of `<prefix>:{tag}:p:<pod>` per model,
+   * batches of 256 request keys per script call): cost is proportional to the pod's blocks, not to the
+   * keyspace. Engine mappings are left in place; they resolve to emptied request keys and self-heal.
+   */
+  async clear(pod: string): Promise<void> {
+    this.check();
+    if (typeof pod !== 'string' || pod === '')
+      throw invalidArgument('clear() needs a pod identifier', { pod });
+    let tags: string[];
+    try {
+      tags = await this.client.smembers(`${this.keyPrefix}:pod-models:${pod}`);
+    } catch (err) {
+      throw this.backendError('SMEMBERS', err);
+    }
+    for (const tag of tags) {
+      const prefix = `${this.keyPrefix}:{${tag}}`;
+      const podKey = `${prefix}:p:${pod}`;
+      let cursor = '0';
+      do {
+        let batch: string[];
+        try {
+          [cursor, batch] = await this.client.sscan(podKey, cursor, 'COUNT', 256);
+        } catch (err) {
+          throw this.backendError('SSCAN', err, { key: podKey });
+        }
+        if (batch.length > 0)
+          await this.run(CLEAR_BATCH, [podKey, ...batch.map((rk) => `${prefix}:r:${rk}`)], [pod, ...batch]);
+      } while (cursor !== '0');
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.client.quit();
+    } catch {
+      this.client.disconnect();
+    }
+  }
+}

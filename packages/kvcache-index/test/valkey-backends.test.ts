@@ -1,0 +1,195 @@
+import { type TestServer, startTestServer } from '@valkey-tools/test-utils';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createIndex } from '../src/create-index.js';
+import { ValkeyIndex, newRedisIndex, newValkeyIndex } from '../src/valkey-index.js';
+import { type TestCluster, startThreePrimaryCluster } from './cluster.js';
+import { describeIndexBehaviour } from './index-behaviour.js';
+
+let valkey: TestServer;
+let redis: TestServer;
+let cluster: TestCluster;
+let namespace = 0;
+const nextPrefix = () => `t${process.pid}n${++namespace}`;
+
+beforeAll(async () => {
+  [valkey, redis, cluster] = await Promise.all([
+    startTestServer(),
+    startTestServer({ flavor: 'redis' }),
+    startThreePrimaryCluster(),
+  ]);
+});
+afterAll(async () => {
+  await Promise.all([valkey?.stop(), redis?.stop(), cluster?.stop()]);
+});
+
+describeIndexBehaviour(
+  'valkey-server',
+  () => newValkeyIndex({ address: valkey.url, keyPrefix: nextPrefix() }),
+  {
+    model: 'llama',
+  },
+);
+describeIndexBehaviour('valkey-server, unscoped', () =>
+  newValkeyIndex({ address: `127.0.0.1:${valkey.port}`, keyPrefix: nextPrefix() }),
+);
+describeIndexBehaviour(
+  'redis-server 7.0',
+  () => newRedisIndex({ address: redis.url, keyPrefix: nextPrefix() }),
+  {
+    model: 'llama',
+  },
+);
+describeIndexBehaviour(
+  'valkey cluster (3 primaries)',
+  () => newValkeyIndex({ address: cluster.url, keyPrefix: nextPrefix() }),
+  { model: 'llama' },
+);
+
+describe('ValkeyIndex on a cluster', () => {
+  it('detects cluster mode and spreads models over nodes by hash tag', async () => {
+    const index = await newValkeyIndex({ address: cluster.url, keyPrefix: nextPrefix() });
+    try {
+      expect(index.cluster).toBe(true);
+      const models = Array.from({ length: 12 }, (_, i) => `model-${i}`);
+      for (const model of models)
+        await index.add([1n], [1n, 2n, 3n], [{ pod: 'p1', tier: 'gpu' }], { model });
+      const perNode = await Promise.all(cluster.nodes.map((n) => n.command('DBSIZE')));
+      const counts = perNode.map((r) => Number(/:(\d+)/.exec(r)![1]));
+      expect(counts.filter((c) => c > 0).length).toBeGreaterThan(1);
+      await index.clear('p1');
+      for (const model of models) expect((await index.lookup([1n], undefined, { model })).size).toBe(0);
+    } finally {
+      await index.close();
+    }
+  });
+});
+
+function commandStats(info: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const m of info.matchAll(/cmdstat_([a-z|_-]+):calls=(\d+)/g)) out[m[1]!] = Number(m[2]);
+  return out;
+}
+
+describe('ValkeyIndex on a single server', () => {
+  it('walks a 256-block prefix in one round trip', async () => {
+    const index = await newValkeyIndex({ address: valkey.url, keyPrefix: nextPrefix() });
+    try {
+      const keys = Array.from({ length: 256 }, (_, i) => BigInt(i) + 1n);
+      await index.add(null, keys, [{ pod: 'p', tier: 'gpu' }], { model: 'm' });
+      const before = commandStats(await valkey.command('INFO', 'commandstats'));
+      const hits = await index.lookup(keys, undefined, { model: 'm' });
+      const after = commandStats(await valkey.command('INFO', 'commandstats'));
+      expect(hits.size).toBe(256);
+      const delta: Record<string, number> = {};
+      for (const [cmd, calls] of Object.entries(after)) {
+        const d = calls - (before[cmd] ?? 0);
+        if (d > 0 && cmd !== 'info') delta[cmd] = d;
+      }
+      // one EVALSHA from the client; the 256 HKEYS run inside the script
+      expect(delta).toEqual({ evalsha: 1, hkeys: 256 });
+    } finally {
+      await index.close();
+    }
+  });
+
+  it('refreshes the TTL of touched keys on add', async () => {
+    const keyPrefix = nextPrefix();
+    const index = await newValkeyIndex({ address: valkey.url, keyPrefix, ttlSeconds: 100 });
+    try {
+      await index.add([7n], [70n], [{ pod: 'p', tier: 'gpu' }], { model: 'm' });
+      const ttl = await valkey.command('TTL', `${keyPrefix}:{m:m}:r:70`);
+      expect(Number(ttl.slice(1))).toBeGreaterThan(90);
+      expect(Number((await valkey.command('TTL', `${keyPrefix}:{m:m}:e:7`)).slice(1))).toBeGreaterThan(90);
+    } finally {
+      await index.close();
+    }
+  });
+
+  it('clears a pod through its reverse index, not a keyspace scan', async () => {
+    const keyPrefix = nextPrefix();
+    const index = await newValkeyIndex({ address: valkey.url, keyPrefix });
+    try {
+      const keys = Array.from({ length: 1000 }, (_, i) => BigInt(i) + 1n);
+      await index.add(null, keys, [{ pod: 'p', tier: 'gpu' }], { model: 'm' });
+      await index.add(null, keys.slice(0, 10), [{ pod: 'q', tier: 'gpu' }], { model: 'm' });
+      const scansBefore =
+        /cmdstat_scan:calls=(\d+)/.exec(await valkey.command('INFO', 'commandstats'))?.[1] ?? '0';
+      await index.clear('p');
+      const scansAfter =
+        /cmdstat_scan:calls=(\d+)/.exec(await valkey.command('INFO', 'commandstats'))?.[1] ?? '0';
+      expect(scansAfter).toBe(scansBefore);
+      expect((await index.lookup(keys, undefined, { model: 'm' })).size).toBe(10);
+      expect(await valkey.command('EXISTS', `${keyPrefix}:{m:m}:p:p`)).toBe(':0\r\n');
+    } finally {
+      await index.close();
+    }
+  });
+
+  it('accepts every address form and reports unreachable servers clearly', async () => {
+    const forms = [
+      `valkey://127.0.0.1:${valkey.port}`,
+      `redis://127.0.0.1:${valkey.port}/0`,
+      `127.0.0.1:${valkey.port}`,
+    ];
+    for (const address of forms) {
+      const index: ValkeyIndex = await newValkeyIndex({ address, keyPrefix: nextPrefix() });
+      expect(index.backendType).toBe('valkey');
+      await index.close();
+    }
+    await expect(
+      newValkeyIndex({ address: 'valkey://127.0.0.1:1', connectTimeoutMs: 2000 }),
+    ).rejects.toMatchObject({
+      code: 'ERR_CONNECTION',
+    });
+    await expect(
+      newValkeyIndex({ address: 'valkeys://127.0.0.1:1', connectTimeoutMs: 2000 }),
+    ).rejects.toMatchObject({
+      code: 'ERR_CONNECTION',
+    });
+    await expect(newValkeyIndex({ address: 'ftp://x' })).rejects.toMatchObject({
+      code: 'ERR_INVALID_CONFIG',
+    });
+  });
+});
+
+describe('llm-d config compatibility', () => {
+  it('forces backendType valkey, warns once about RDMA and uses TCP', async () => {
+    const warnings: string[] = [];
+    const onWarning = (w: Error & { code?: string }) => {
+      if (w.code === 'VALKEY_TOOLS_KVCACHE_RDMA') warnings.push(w.message);
+    };
+    process.on('warning', onWarning);
+    try {
+      const a = await newValkeyIndex({
+        address: valkey.url,
+        backendType: 'redis',
+        enableRDMA: true,
+        keyPrefix: nextPrefix(),
+      });
+      const b = await newValkeyIndex({ address: valkey.url, enableRDMA: true, keyPrefix: nextPrefix() });
+      expect(a.backendType).toBe('valkey');
+      await a.add(null, [1n], [{ pod: 'p', tier: 'gpu' }]);
+      expect((await a.lookup([1n])).size).toBe(1);
+      await Promise.all([a.close(), b.close()]);
+      await new Promise((r) => setImmediate(r));
+      expect(warnings).toEqual([
+        'RDMA requested for Valkey but the Node client has no RDMA transport - using TCP',
+      ]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
+  it('createIndex uses the Valkey config when both Valkey and Redis are given', async () => {
+    const index = await createIndex({
+      redisConfig: { address: redis.url },
+      valkeyConfig: { address: valkey.url, keyPrefix: nextPrefix() },
+    });
+    try {
+      expect(index).toBeInstanceOf(ValkeyIndex);
+      expect((index as ValkeyIndex).address).toContain(String(valkey.port));
+    } finally {
+      await index.close();
+    }
+  });
+});
