@@ -435,6 +435,10 @@ export async function installValkey(options: InstallOptions = {}): Promise<Insta
       await rm(partial, { force: true });
       status(`installed Valkey ${plan.version} in ${finalDir}`);
       return resultFor({ ...record, dir: finalDir }, target, true);
+    } catch (err) {
+      // The archive matched its checksum but is unusable: keeping it would only make it come back.
+      await rm(partial, { force: true });
+      throw err;
     } finally {
       await rm(staging, { recursive: true, force: true });
     }

@@ -1,0 +1,149 @@
+import { createReadStream, statSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { connect, type AddressInfo } from 'node:net';
+import { join, normalize } from 'node:path';
+
+/** What to do with the next request to a path, instead of serving it. */
+export type Fault =
+  | { kind: 'status'; status: number; retryAfter?: string }
+  /** Send headers for the full file, then only `bytes` of the body, then drop the connection. */
+  | { kind: 'truncate'; bytes: number }
+  /** Claim the short body is the whole file (consistent headers, wrong bytes). */
+  | { kind: 'short'; bytes: number }
+  /** Never answer (timeout tests). */
+  | { kind: 'hang' };
+
+export interface RequestLog {
+  path: string;
+  range: string | undefined;
+  status: number;
+}
+
+export interface MirrorServer {
+  url: string;
+  requests: RequestLog[];
+  /** Queue faults for a path (served in order, then normal responses). */
+  fault(path: string, ...faults: Fault[]): void;
+  /** Map a request path to a file path (for official-release URL shapes). */
+  alias(match: RegExp, file: string): void;
+  /** Serve bodies slowly: `bytesPerTick` every 10 ms. */
+  throttle(bytesPerTick: number | undefined): void;
+  /** `host:port` of every CONNECT tunnel opened through this server used as a proxy. */
+  tunnels: string[];
+  close(): Promise<void>;
+}
+
+/** A static file server over a mirror dir on 127.0.0.1 with Range support and scripted faults. */
+export async function startMirrorServer(root: string): Promise<MirrorServer> {
+  const faults = new Map<string, Fault[]>();
+  const aliases: Array<[RegExp, string]> = [];
+  const requests: RequestLog[] = [];
+  let slow: number | undefined;
+  const hanging = new Set<ServerResponse>();
+
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const log: RequestLog = { path, range: req.headers.range, status: 200 };
+    requests.push(log);
+    const send = (status: number, body = '') => {
+      log.status = status;
+      res.writeHead(status, { 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    };
+    const fault = faults.get(path)?.shift();
+    if (fault?.kind === 'status') {
+      log.status = fault.status;
+      res.writeHead(fault.status, fault.retryAfter ? { 'retry-after': fault.retryAfter } : {});
+      res.end('injected failure');
+      return;
+    }
+    if (fault?.kind === 'hang') {
+      hanging.add(res);
+      return;
+    }
+    const alias = aliases.find(([m]) => m.test(path));
+    const file = alias ? alias[1] : join(root, normalize(path));
+    let size: number;
+    try {
+      const s = statSync(file);
+      if (!s.isFile()) throw new Error('not a file');
+      size = s.size;
+    } catch {
+      send(404, 'not found');
+      return;
+    }
+    let start = 0;
+    let end = size - 1;
+    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
+    if (range) {
+      start = Number(range[1]);
+      if (range[2]) end = Number(range[2]);
+      if (start >= size) {
+        log.status = 416;
+        res.writeHead(416, { 'content-range': `bytes */${size}` });
+        res.end();
+        return;
+      }
+      log.status = 206;
+      res.writeHead(206, {
+        'content-range': `bytes ${start}-${end}/${size}`,
+        'content-length': end - start + 1,
+      });
+    } else if (fault?.kind === 'short') {
+      end = fault.bytes - 1;
+      res.writeHead(200, { 'content-length': fault.bytes });
+    } else {
+      res.writeHead(200, { 'content-length': size, 'accept-ranges': 'bytes' });
+    }
+    if (fault?.kind === 'truncate') {
+      const stream = createReadStream(file, { start, end: start + fault.bytes - 1 });
+      stream.on('data', (chunk) => res.write(chunk));
+      stream.on('end', () => setTimeout(() => res.socket?.destroy(), 20));
+      return;
+    }
+    const stream = createReadStream(file, { start, end, ...(slow ? { highWaterMark: slow } : {}) });
+    if (!slow) {
+      stream.pipe(res);
+      return;
+    }
+    stream.on('data', (chunk) => {
+      stream.pause();
+      res.write(chunk);
+      setTimeout(() => stream.resume(), 10);
+    });
+    stream.on('end', () => res.end());
+  };
+
+  const server: Server = createServer(handler);
+  // Forward proxy support (CONNECT), so proxy settings can be tested against the same server.
+  const tunnels: string[] = [];
+  server.on('connect', (req, client, head) => {
+    tunnels.push(req.url ?? '');
+    const [host, port] = (req.url ?? '').split(':');
+    const upstream = connect(Number(port), host, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    upstream.on('error', () => client.destroy());
+    client.on('error', () => upstream.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    fault: (path, ...list) => faults.set(path, [...(faults.get(path) ?? []), ...list]),
+    alias: (match, file) => aliases.push([match, file]),
+    throttle: (bytes) => {
+      slow = bytes;
+    },
+    close: async () => {
+      for (const res of hanging) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+    tunnels,
+  };
+}
