@@ -6,13 +6,35 @@ export { serializeConfig, directiveLines, assertDirectiveName } from './serializ
 export type { SerializeOptions } from './serialize.js';
 export { preset, mergeConfigs, PRESET_NAMES } from './presets.js';
 export type { PresetName, PresetOptions } from './presets.js';
-export type { ValkeyConfigInput, SpecialDirectives, CommonDirectives } from './input.js';
+export type { ValkeyConfigInput, ValkeyDirectives } from './input.js';
+export {
+  DIRECTIVES,
+  SCHEMA_SERVER_VERSION,
+  getDirective,
+  canonicalName,
+  directiveNames,
+  suggestDirectives,
+} from './schema.js';
+export type { DirectiveSpec, DirectiveType } from './schema-types.js';
+export { parseConfig, parseConfigFile, isParsedConfig } from './parse.js';
+export type { ParsedConfig, ParsedDirective, ParseOptions } from './parse.js';
+export { toConfigInput, serializeParsed, inputToDirectives } from './model.js';
+export { validateConfig, assertValidConfig } from './validate.js';
+export type { ValidateOptions } from './validate.js';
+export { formatIssue } from './issues.js';
+export type { ConfigIssue, ConfigIssueCode } from './issues.js';
+export { checkArgs, parseMemory, parseInteger, parsePercent } from './check.js';
+export type { ConfigValue, ValueCheck } from './check.js';
+export { expectedLiveValues, liveValueOf } from './normalize.js';
+export { diffConfig, diffWithServer, fetchLiveConfig } from './diff.js';
+export type { ConfigDifference, DiffOptions } from './diff.js';
 export type {
   MemoryUnit,
   MemoryValue,
   PercentValue,
   YesNo,
   IntegerValue,
+  StringValue,
   SaveValue,
   ClientClass,
   ClientOutputBufferLimit,

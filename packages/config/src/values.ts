@@ -54,3 +54,6 @@ export type RawValue =
   | boolean
   | Uint8Array
   | ReadonlyArray<string | number | Uint8Array | ReadonlyArray<string | number | Uint8Array>>;
+
+/** Text (written as UTF-8) or raw bytes (written with `\xHH` escapes where needed). */
+export type StringValue = string | Uint8Array;

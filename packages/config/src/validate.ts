@@ -1,0 +1,249 @@
+import { asText, checkArgs, exampleOf, parseInteger } from './check.js';
+import { ConfigError } from './errors.js';
+import type { ValkeyConfigInput } from './input.js';
+import { type ConfigIssue, formatIssue } from './issues.js';
+import { inputToDirectives } from './model.js';
+import { isParsedConfig, type ParsedConfig, type ParsedDirective } from './parse.js';
+import { getDirective, suggestDirectives } from './schema.js';
+
+export interface ValidateOptions {
+  /** Directive names to accept without complaint (module configs such as `search.timeout`). */
+  allow?: readonly string[];
+}
+
+function where(d: ParsedDirective): Pick<ConfigIssue, 'file' | 'line'> {
+  return d.file ? { file: d.file, line: d.line } : {};
+}
+
+function lastValue(directives: readonly ParsedDirective[], name: string): ParsedDirective | undefined {
+  for (let i = directives.length - 1; i >= 0; i--)
+    if (directives[i]!.canonical === name) return directives[i];
+  return undefined;
+}
+
+function isYes(d: ParsedDirective | undefined): boolean {
+  return d !== undefined && d.args.length === 1 && asText(d.args[0]!).toLowerCase() === 'yes';
+}
+
+function intOf(d: ParsedDirective | undefined, fallback: bigint): bigint {
+  const arg = d?.args.length === 1 ? d.args[0] : undefined;
+  return arg === undefined ? fallback : (parseInteger(asText(arg)) ?? fallback);
+}
+
+function conflicts(directives: readonly ParsedDirective[]): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const cluster = lastValue(directives, 'cluster-enabled');
+  const replicaof = lastValue(directives, 'replicaof');
+  if (isYes(cluster) && replicaof && !(asText(replicaof.args[0] ?? '').toLowerCase() === 'no')) {
+    issues.push({
+      severity: 'error',
+      code: 'conflict',
+      directive: replicaof.name,
+      ...where(replicaof),
+      message: `cannot be used with cluster-enabled yes${cluster?.file ? ` (${cluster.file}:${cluster.line})` : ''}: the server refuses to start`,
+      hint: 'In a cluster, make a node a replica with CLUSTER REPLICATE; remove replicaof or set cluster-enabled no',
+    });
+  }
+  const port = lastValue(directives, 'port');
+  const tlsPortD = lastValue(directives, 'tls-port');
+  const portN = intOf(port, 6379n);
+  const tlsPort = intOf(tlsPortD, 0n);
+  const unixsocket = lastValue(directives, 'unixsocket');
+  if (portN === 0n && tlsPort === 0n && (!unixsocket || asText(unixsocket.args[0] ?? '') === '')) {
+    issues.push({
+      severity: 'error',
+      code: 'conflict',
+      directive: 'port',
+      ...(port ? where(port) : {}),
+      message: 'port 0 with no tls-port and no unixsocket: the server has nowhere to listen and exits',
+      hint: 'Set a port, a tls-port or a unixsocket',
+    });
+  }
+  if (tlsPort !== 0n && tlsPort === portN && tlsPortD) {
+    issues.push({
+      severity: 'error',
+      code: 'conflict',
+      directive: 'tls-port',
+      ...where(tlsPortD),
+      message: `tls-port ${tlsPort} is the same as port`,
+      hint: 'Use two different ports, or set port 0 for TLS only',
+    });
+  }
+  if (tlsPort !== 0n && tlsPortD) {
+    for (const needed of ['tls-cert-file', 'tls-key-file']) {
+      const d = lastValue(directives, needed);
+      if (!d || asText(d.args[0] ?? '') === '') {
+        issues.push({
+          severity: 'error',
+          code: 'conflict',
+          directive: 'tls-port',
+          ...where(tlsPortD),
+          message: `TLS is enabled but ${needed} is not set: the server fails to configure TLS`,
+          hint: `Set ${needed}`,
+        });
+      }
+    }
+  }
+  const policy = lastValue(directives, 'maxmemory-policy');
+  const maxmemory = lastValue(directives, 'maxmemory');
+  if (
+    policy &&
+    asText(policy.args[0] ?? '').toLowerCase() !== 'noeviction' &&
+    (!maxmemory || asText(maxmemory.args[0] ?? '0').replace(/[a-z]+$/i, '') === '0')
+  ) {
+    issues.push({
+      severity: 'warning',
+      code: 'conflict',
+      directive: policy.name,
+      ...where(policy),
+      message: 'an eviction policy without maxmemory never evicts anything',
+      hint: 'Set maxmemory (e.g. maxmemory 256mb)',
+    });
+  }
+  const aclfile = lastValue(directives, 'aclfile');
+  const requirepass = lastValue(directives, 'requirepass');
+  if (aclfile && requirepass && asText(aclfile.args[0] ?? '') !== '') {
+    issues.push({
+      severity: 'warning',
+      code: 'conflict',
+      directive: requirepass.name,
+      ...where(requirepass),
+      message: 'is ignored when aclfile is set',
+      hint: 'Define the default user in the ACL file instead',
+    });
+  }
+  const users = directives.filter((d) => d.canonical === 'user');
+  if (aclfile && users.length > 0 && asText(aclfile.args[0] ?? '') !== '') {
+    issues.push({
+      severity: 'error',
+      code: 'conflict',
+      directive: 'user',
+      ...where(users[0]!),
+      message: 'user lines cannot be combined with aclfile: the server refuses to start',
+      hint: 'Move the users into the ACL file, or remove aclfile',
+    });
+  }
+  return issues;
+}
+
+function validateDirectives(directives: readonly ParsedDirective[], options: ValidateOptions): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const allow = new Set((options.allow ?? []).map((n) => n.toLowerCase()));
+  const seen = new Map<string, ParsedDirective>();
+  for (const d of directives) {
+    const spec = getDirective(d.name);
+    if (!spec) {
+      if (allow.has(d.name)) continue;
+      const suggestions = suggestDirectives(d.name);
+      issues.push({
+        severity: 'error',
+        code: 'unknown-directive',
+        directive: d.name,
+        ...where(d),
+        message: `unknown directive${d.name.includes('.') ? ' (a module config? load the module first, and pass it in options.allow)' : ''}`,
+        hint:
+          suggestions.length > 0
+            ? `Did you mean ${suggestions.join(', ')}?`
+            : 'See the directive list in valkey.conf',
+      });
+      continue;
+    }
+    if (spec.type === 'deprecated') {
+      issues.push({
+        severity: 'warning',
+        code: 'deprecated',
+        directive: d.name,
+        ...where(d),
+        message: 'is accepted but ignored by the server',
+        hint: 'Remove it',
+      });
+      continue;
+    }
+    const check = checkArgs(spec, d.args);
+    if (!check.ok) {
+      issues.push({
+        severity: 'error',
+        code: check.code,
+        directive: d.name,
+        ...where(d),
+        message: check.message,
+        hint: check.hint,
+      });
+      continue;
+    }
+    if (!spec.repeatable) {
+      const key = spec.aliasOf ?? spec.name;
+      const previous = seen.get(key);
+      if (previous) {
+        const sameFile = previous.file === d.file;
+        const alias = previous.name !== d.name ? ` (as ${previous.name})` : '';
+        issues.push({
+          severity: sameFile ? 'error' : 'warning',
+          code: 'duplicate',
+          directive: d.name,
+          ...where(d),
+          message: `is already set${alias}${previous.file ? ` at ${previous.file}:${previous.line}` : ''}; only the last value counts`,
+          hint: sameFile
+            ? `Keep one ${key} line`
+            : `The later file overrides the earlier one; remove one if that is not intended`,
+        });
+      }
+      seen.set(key, d);
+    }
+  }
+  return [...issues, ...conflicts(directives)];
+}
+
+/**
+ * Checks a parsed file (or an object config) the way the server would read it: unknown directives
+ * (with "did you mean"), wrong argument counts, types, ranges, enum values, single-value directives
+ * given twice, conflicting options, and the parser's syntax/include problems. Errors first.
+ */
+export function validateConfig(
+  config: ParsedConfig | ValkeyConfigInput,
+  options: ValidateOptions = {},
+): ConfigIssue[] {
+  let directives: ParsedDirective[];
+  const issues: ConfigIssue[] = [];
+  if (isParsedConfig(config)) {
+    directives = config.directives;
+    issues.push(...config.issues);
+  } else {
+    directives = [];
+    for (const [name, value] of Object.entries(config)) {
+      try {
+        directives.push(...inputToDirectives({ [name]: value }));
+      } catch (err) {
+        if (!ConfigError.isInstance(err)) throw err;
+        const spec = getDirective(name);
+        issues.push({
+          severity: 'error',
+          code: err.code === 'ERR_CONFIG_INVALID_NAME' ? 'unknown-directive' : 'wrong-type',
+          directive: name,
+          message: err.message.replace(/\. .*$/, ''),
+          hint: err.hint ?? (spec ? `Write: ${spec.name} ${exampleOf(spec)}` : 'Check the value'),
+        });
+      }
+    }
+  }
+  issues.push(...validateDirectives(directives, options));
+  return issues.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1));
+}
+
+/** Throws a ConfigError (`ERR_CONFIG_INVALID`) listing every error (warnings are ignored). */
+export function assertValidConfig(
+  config: ParsedConfig | ValkeyConfigInput,
+  options: ValidateOptions = {},
+): void {
+  const errors = validateConfig(config, options).filter((i) => i.severity === 'error');
+  if (errors.length === 0) return;
+  const first = errors[0]!;
+  throw new ConfigError(
+    'ERR_CONFIG_INVALID',
+    `Invalid config (${errors.length} error${errors.length === 1 ? '' : 's'}):\n${errors.map(formatIssue).join('\n')}`,
+    {
+      details: { issues: errors, file: first.file, line: first.line, directive: first.directive },
+      hint: first.hint,
+    },
+  );
+}
