@@ -46,3 +46,41 @@ export { createIndex, defaultIndexConfig, selectIndexBackend } from './create-in
 export type { IndexConfig, IndexBackendKind } from './create-index.js';
 export { defaultLogger, silentLogger } from './logger.js';
 export type { Logger } from './logger.js';
+export {
+  parseTopic,
+  formatTopic,
+  decodeEvent,
+  decodeEventBatch,
+  encodeEventBatch,
+  encodeSequence,
+  decodeSequence,
+  toEventHash,
+  blockStored,
+} from './events.js';
+export type {
+  KvEvent,
+  BlockStoredEvent,
+  BlockRemovedEvent,
+  AllBlocksClearedEvent,
+  EventBatch,
+  EventEncoding,
+} from './events.js';
+export { KvEventProcessor, PREFIX_INDEXABLE_KINDS } from './event-processor.js';
+export type { KvEventProcessorOptions } from './event-processor.js';
+export { KvEventSubscriber } from './zmq-subscriber.js';
+export type { KvEventSubscriberOptions, ZmqEndpointConfig } from './zmq-subscriber.js';
+export { ShardedWorkQueue } from './work-queue.js';
+export { registerEventMetrics } from './event-metrics.js';
+export type { EventMetrics } from './event-metrics.js';
+export {
+  MetricsRegistry,
+  Counter,
+  Gauge,
+  Histogram,
+  DEFAULT_BUCKETS,
+  PROMETHEUS_CONTENT_TYPE,
+} from './metrics.js';
+export { InstrumentedIndex, registerIndexMetrics } from './instrumented-index.js';
+export type { IndexMetrics } from './instrumented-index.js';
+export { KvCacheIndexer } from './indexer.js';
+export type { KvCacheIndexerOptions, ScoreOptions } from './indexer.js';
