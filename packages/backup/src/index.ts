@@ -50,3 +50,11 @@ export { crc64, Crc64 } from './rdb/crc64.js';
 export { lzfCompress, lzfDecompress } from './rdb/lzf.js';
 export { bytesToText, displayBytes } from './rdb/text.js';
 export { RdbType, RdbOpcode, decodeModuleId } from './rdb/constants.js';
+export {
+  writeRdb,
+  writeRdbFile,
+  createRdbWriteStream,
+  ValueEncoder,
+  DEFAULT_ENCODING_LIMITS,
+} from './rdb/writer.js';
+export type { RdbTarget, EncodingLimits, EncodeOptions, WriteRdbOptions } from './rdb/writer.js';

@@ -553,7 +553,8 @@ class RdbReader {
             const final = r.value;
             const size = valueSize(final);
             if (!begun) {
-              if (size === 0) {
+              // Streams stay even when empty (XADD MAXLEN 0); other empty collections are skipped like the server does.
+              if (size === 0 && final.type !== 'stream') {
                 this.warn(
                   'empty-key',
                   `skipping empty key ${JSON.stringify(this.keyText)} (the server skips it on load)`,
