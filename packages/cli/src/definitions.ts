@@ -427,7 +427,8 @@ export const commands = [
         type: 'string',
         valueName: 'P',
         default: 'spindb-default',
-        description: 'spindb-default, cache, durable, cluster-node, replica or tls',
+        choices: ['spindb-default', 'cache', 'durable', 'cluster-node', 'replica', 'tls'],
+        description: 'Preset to start from; --set overrides its directives',
       },
       set,
       {

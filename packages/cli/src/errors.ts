@@ -8,6 +8,7 @@ export type CliErrorCode =
   | 'ERR_NOT_FOUND'
   | 'ERR_FILE_EXISTS'
   | 'ERR_FILE'
+  | 'ERR_INVALID_INPUT'
   | 'ERR_NOT_AVAILABLE'
   | 'ERR_FAILED';
 
@@ -37,7 +38,8 @@ export function usageError(
 }
 
 export function isUsageError(err: unknown): err is CliError {
-  return ValkeyToolsError.isInstance(err) && USAGE_CODES.has(err.code);
+  // Only the CLI's own errors: a package may use the same code for a bad API argument.
+  return ValkeyToolsError.isInstance(err) && err.name === 'CliError' && USAGE_CODES.has(err.code);
 }
 
 export const EXIT_OK = 0;
