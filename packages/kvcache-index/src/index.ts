@@ -84,3 +84,12 @@ export { InstrumentedIndex, registerIndexMetrics } from './instrumented-index.js
 export type { IndexMetrics } from './instrumented-index.js';
 export { KvCacheIndexer } from './indexer.js';
 export type { KvCacheIndexerOptions, ScoreOptions } from './indexer.js';
+export { createKvCacheService, scoreTokensAtAddress, parseScoreRequest, openBackend } from './service.js';
+export type {
+  KvCacheBackend,
+  KvCacheService,
+  KvCacheServiceOptions,
+  ScoreRequest,
+  ScoreResponse,
+  ScoreAtAddressOptions,
+} from './service.js';
