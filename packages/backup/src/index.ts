@@ -58,3 +58,27 @@ export {
   DEFAULT_ENCODING_LIMITS,
 } from './rdb/writer.js';
 export type { RdbTarget, EncodingLimits, EncodeOptions, WriteRdbOptions } from './rdb/writer.js';
+export { backup } from './live/backup.js';
+export type { BackupOptions, BackupResult, BackupProgress } from './live/backup.js';
+export { syncRdb } from './live/replication.js';
+export type { ReplicationSyncOptions } from './live/replication.js';
+export { scanServer } from './live/scan.js';
+export type { DumpedKey, DumpedFunction, ScanOptions } from './live/scan.js';
+export { connectServer } from './live/connect.js';
+export type { ServerConnection, TlsFiles, ConnectOptions } from './live/connect.js';
+export { restore } from './restore/restore.js';
+export type { RestoreOptions, RestoreResult, RestoreProgress, RestoreFailure } from './restore/restore.js';
+export { commandsToItems, recordsToItems } from './restore/items.js';
+export type { RestoreItem } from './restore/items.js';
+export { readAof } from './aof/read-aof.js';
+export type { AofSegment, ReadAofOptions } from './aof/read-aof.js';
+export { parseAofManifest, aofLoadOrder } from './aof/manifest.js';
+export type { AofManifestEntry } from './aof/manifest.js';
+export { keySlot, crc16 } from './cluster/slot.js';
+export { globMatch, compileFilter, dumpPayloadType } from './convert/filter.js';
+export type { KeyFilter } from './convert/filter.js';
+export { formatFromPath } from './convert/formats.js';
+export type { InputFormat, OutputFormat } from './convert/formats.js';
+export { openInput } from './convert/input.js';
+export type { InputSegment, OpenInputOptions } from './convert/input.js';
+export { writeFileAtomically } from './convert/atomic.js';

@@ -1,5 +1,6 @@
 import type { Command } from './encode.js';
 import { BackupError } from './errors.js';
+import { headerCommand, type RespHeaderInfo } from './writer.js';
 
 /**
  * The readable view: one command per line, each argument bare when it is plain printable ASCII and
@@ -129,11 +130,12 @@ export function parseCommandLine(
   return args;
 }
 
-/** Renders commands as readable text, one line each. */
+/** Renders commands as readable text, one line each (optionally after the same ECHO header as `.valkey`). */
 export async function* commandsToReadable(
   commands: AsyncIterable<Command> | Iterable<Command>,
+  options: { header?: RespHeaderInfo } = {},
 ): AsyncGenerator<Buffer> {
-  let batch: string[] = [];
+  let batch: string[] = options.header ? [formatCommandLine(headerCommand(options.header))] : [];
   let size = 0;
   for await (const c of commands) {
     const line = formatCommandLine(c);

@@ -1,0 +1,109 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { readAof } from '../aof/read-aof.js';
+import type { RdbRecord } from '../model.js';
+import type { Command } from '../resp/encode.js';
+import { BackupError } from '../resp/errors.js';
+import { parseRespCommands } from '../resp/parser.js';
+import { readableToCommands } from '../resp/readable.js';
+import { parseHeaderCommand } from '../resp/writer.js';
+import { type InputFormat, formatFromPath } from './formats.js';
+import { jsonlToRecordStream, readRdbRecords } from './rdb-bridge.js';
+
+/** A piece of an input in order: records, or commands (grouped per key when the file says so). */
+export type InputSegment =
+  | { kind: 'records'; source: string; records: AsyncIterable<RdbRecord> }
+  | {
+      kind: 'commands';
+      source: string;
+      commands: AsyncIterable<Command>;
+      /** Each key's commands are consecutive and create it from nothing (our `.valkey` files). */
+      grouped: boolean;
+    };
+
+export interface OpenInputOptions {
+  from?: InputFormat;
+  /** An incomplete last command (RESP, AOF): `error` (default) or `drop` it and report via onTruncated. */
+  truncated?: 'error' | 'drop';
+  onTruncated?: (info: { source: string; offset: number; bytes: number }) => void;
+  /** Counts bytes read from the input (for progress). */
+  onBytes?: (n: number) => void;
+}
+
+async function* counted(
+  stream: AsyncIterable<Buffer>,
+  onBytes: ((n: number) => void) | undefined,
+): AsyncGenerator<Buffer> {
+  for await (const chunk of stream) {
+    onBytes?.(chunk.length);
+    yield chunk;
+  }
+}
+
+/** Peeks at the first command: a `.valkey` header makes the stream "grouped". */
+async function respSegment(source: string, commands: AsyncIterable<Command>): Promise<InputSegment> {
+  const it = commands[Symbol.asyncIterator]();
+  const first = await it.next();
+  const grouped = !first.done && parseHeaderCommand(first.value) !== null;
+  async function* all(): AsyncGenerator<Command> {
+    if (first.done) return;
+    yield first.value;
+    while (true) {
+      const n = await it.next();
+      if (n.done) return;
+      yield n.value;
+    }
+  }
+  return { kind: 'commands', source, commands: all(), grouped };
+}
+
+async function* mapArgs(parsed: AsyncIterable<{ args: Buffer[] }>): AsyncGenerator<Command> {
+  for await (const c of parsed) yield c.args;
+}
+
+/** Opens a file (or an AOF directory) as a sequence of segments, streaming. */
+export async function* openInput(path: string, options: OpenInputOptions = {}): AsyncGenerator<InputSegment> {
+  let isDir = false;
+  try {
+    isDir = (await stat(path)).isDirectory();
+  } catch (err) {
+    throw new BackupError('ERR_FORMAT', `cannot open the input ${path}: ${(err as Error).message}`, {
+      cause: err,
+      details: { path },
+    });
+  }
+  const format = options.from ?? (isDir ? 'aof' : formatFromPath(path, 'input'));
+  const stream = () =>
+    counted(createReadStream(path, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>, options.onBytes);
+  const onTruncated = (t: { offset: number; bytes: number }, source: string) =>
+    options.onTruncated?.({ source, offset: t.offset, bytes: t.bytes });
+  switch (format) {
+    case 'rdb':
+      yield { kind: 'records', source: path, records: readRdbRecords(stream(), { file: path }) };
+      return;
+    case 'jsonl':
+      yield { kind: 'records', source: path, records: jsonlToRecordStream(stream()) };
+      return;
+    case 'resp': {
+      const parsed = parseRespCommands(stream(), {
+        source: path,
+        truncated: options.truncated ?? 'error',
+        onTruncated: (t) => onTruncated(t, path),
+      });
+      yield await respSegment(path, mapArgs(parsed));
+      return;
+    }
+    case 'readable':
+      yield await respSegment(path, readableToCommands(stream(), { source: path }));
+      return;
+    case 'aof':
+      for await (const seg of readAof(path, {
+        truncated: options.truncated ?? 'error',
+        onTruncated: (t) => onTruncated(t, t.file),
+      })) {
+        if (seg.kind === 'records') yield { kind: 'records', source: seg.file, records: seg.records };
+        else yield { kind: 'commands', source: seg.file, commands: mapArgs(seg.commands), grouped: false };
+      }
+      return;
+  }
+}

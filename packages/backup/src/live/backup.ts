@@ -1,0 +1,271 @@
+import type { Redis } from 'iovalkey';
+import { writeFileAtomically } from '../convert/atomic.js';
+import { compileFilter, type KeyFilter } from '../convert/filter.js';
+import { checkOutputFormat, formatFromPath, type OutputFormat } from '../convert/formats.js';
+import { encodeRecords } from '../convert/output.js';
+import { decodeDump, readRdbRecords } from '../convert/rdb-bridge.js';
+import type { KeyRecord, RdbRecord } from '../model.js';
+import { type Command, command } from '../resp/encode.js';
+import { BackupError } from '../resp/errors.js';
+import { commandsToReadable } from '../resp/readable.js';
+import { commandsToResp, type RespHeaderInfo } from '../resp/writer.js';
+import { connectServer, type ServerConnection, serverVersion, type TlsFiles } from './connect.js';
+import { syncRdb } from './replication.js';
+import { type DumpedFunction, type DumpedKey, scanServer } from './scan.js';
+
+export interface BackupProgress {
+  phase: 'sync' | 'scan';
+  /** Node being read (`host:port`). */
+  node: string;
+  /** Keys written so far (scan mode, and replication mode when converting). */
+  keys: number;
+  /** Keys the source holds (from INFO keyspace; scan mode). */
+  totalKeys?: number;
+  /** Snapshot bytes received (replication mode). */
+  bytesReceived: number;
+  /** Snapshot size announced by the server (disk-based replication). */
+  snapshotBytes?: number;
+  /** Bytes written to the output file. */
+  bytesWritten: number;
+  elapsedMs: number;
+  done: boolean;
+}
+
+export interface BackupOptions extends KeyFilter {
+  /** Source server or cluster node (`redis://[user:pass@]host:port`, `rediss://` for TLS). */
+  url: string;
+  /** Output file; written under a temp name and renamed when complete. */
+  output: string;
+  /** `rdb`, `resp` (`.valkey`), `readable` (`.txt`) or `jsonl`; default from the output name. */
+  format?: OutputFormat;
+  /**
+   * `replication` (default): a consistent snapshot through the replication protocol, like
+   * `valkey-cli --rdb`. `scan`: SCAN + DUMP for servers that refuse replicas (not point-in-time).
+   */
+  mode?: 'replication' | 'scan';
+  tls?: TlsFiles;
+  /**
+   * Scan mode into `.valkey`/readable: `dump` (default) writes `RESTORE key ttl <payload> ABSTTL`
+   * (exact, fast, needs a target that accepts the source's payload version); `commands` decodes
+   * each value into SET/RPUSH/... (portable across versions).
+   */
+  values?: 'dump' | 'commands';
+  /** SCAN COUNT and DUMP batch (default 500). */
+  count?: number;
+  /** Elements per command in plain-command output (default 64). */
+  batchSize?: number;
+  /** Replication mode: fail when the server is silent this long (default 60 s). */
+  idleTimeoutMs?: number;
+  onProgress?: (progress: BackupProgress) => void;
+  /** Minimum time between progress events (default 250 ms). */
+  progressIntervalMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface BackupResult {
+  output: string;
+  format: OutputFormat;
+  mode: 'replication' | 'scan';
+  /** Primaries read (`host:port`); one for a standalone server. */
+  nodes: string[];
+  /** Keys written (not counted when a replication snapshot is stored as it is). */
+  keys: number;
+  bytesWritten: number;
+  elapsedMs: number;
+}
+
+/** RDB records of one key rebuilt from a DUMP payload. */
+function dumpToRecord(d: DumpedKey): KeyRecord {
+  const r = decodeDump(d.payload, d.key, d.db);
+  if (d.expiresAt !== undefined) r.expiresAt = d.expiresAt;
+  else delete r.expiresAt;
+  return r;
+}
+
+/**
+ * Backs up a running server (or every primary of a cluster into one file) without access to its
+ * filesystem. See `BackupOptions.mode` for the two ways of reading it.
+ */
+export async function backup(options: BackupOptions): Promise<BackupResult> {
+  const started = Date.now();
+  const format = options.format
+    ? checkOutputFormat(options.format)
+    : formatFromPath(options.output, 'output');
+  if (format === 'aof') throw new BackupError('ERR_FORMAT', 'AOF is not an output format');
+  const mode = options.mode ?? 'replication';
+  if (mode !== 'replication' && mode !== 'scan') {
+    throw new BackupError(
+      'ERR_INVALID_OPTION',
+      `mode must be "replication" or "scan", got "${mode as string}"`,
+    );
+  }
+  const filter = compileFilter(options);
+  const conn = await connectServer(options.url, options.tls ? { tls: options.tls } : {});
+  const nodes: string[] = [];
+  let keys = 0;
+  let bytesWritten = 0;
+  let lastProgress = 0;
+  const interval = options.progressIntervalMs ?? 250;
+  const state: Omit<BackupProgress, 'elapsedMs' | 'done' | 'keys' | 'bytesWritten'> = {
+    phase: mode === 'scan' ? 'scan' : 'sync',
+    node: '',
+    bytesReceived: 0,
+  };
+  const progress = (done: boolean) => {
+    if (!options.onProgress) return;
+    const now = Date.now();
+    if (!done && now - lastProgress < interval) return;
+    lastProgress = now;
+    options.onProgress({ ...state, keys, bytesWritten, elapsedMs: now - started, done });
+  };
+  const { flavor, version } = serverVersion(conn.info);
+  const header: RespHeaderInfo = {
+    tool: '@valkey-tools/backup',
+    created: new Date(started).toISOString(),
+    source: conn.where,
+    server: `${flavor} ${version}`,
+    mode,
+  };
+  try {
+    let chunks: AsyncIterable<Buffer>;
+    if (mode === 'scan') chunks = scanChunks(conn, options, format, header);
+    else chunks = replicationChunks(conn, options, format, header);
+    bytesWritten = await writeFileAtomically(options.output, chunks, (n) => {
+      bytesWritten = n;
+      progress(false);
+    });
+  } finally {
+    await conn.close();
+  }
+  progress(true);
+  return { output: options.output, format, mode, nodes, keys, bytesWritten, elapsedMs: Date.now() - started };
+
+  function primaries(): Array<{ client: Redis; name: string }> {
+    return conn.cluster
+      ? conn.cluster.nodes('master').map((n) => ({ client: n, name: `${n.options.host}:${n.options.port}` }))
+      : [{ client: conn.client, name: `${conn.target.host}:${conn.target.port}` }];
+  }
+
+  async function* scanChunks(
+    c: ServerConnection,
+    o: BackupOptions,
+    f: OutputFormat,
+    h: RespHeaderInfo,
+  ): AsyncGenerator<Buffer> {
+    for (const p of primaries()) nodes.push(p.name);
+    const source = scanServer(c, {
+      filter,
+      ...(o.db === undefined ? {} : { db: o.db }),
+      ...(o.match === undefined ? {} : { match: o.match }),
+      ...(o.type === undefined ? {} : { type: o.type }),
+      ...(o.count === undefined ? {} : { count: o.count }),
+      onDb: (info) => {
+        state.node = info.node;
+        state.totalKeys = (state.totalKeys ?? 0) + info.keys;
+      },
+    });
+    const rawDump = (f === 'resp' || f === 'readable') && (o.values ?? 'dump') === 'dump';
+    if (rawDump) {
+      async function* cmds(): AsyncGenerator<Command> {
+        let db = -1;
+        for await (const item of source) {
+          if (item.kind === 'function') {
+            yield command('FUNCTION', 'LOAD', 'REPLACE', item.code);
+            continue;
+          }
+          if (item.db !== db) {
+            yield command('SELECT', item.db);
+            db = item.db;
+          }
+          keys++;
+          yield item.expiresAt === undefined
+            ? command('RESTORE', item.key, 0, item.payload)
+            : command('RESTORE', item.key, item.expiresAt, item.payload, 'ABSTTL');
+        }
+      }
+      yield* f === 'resp' ? commandsToResp(cmds(), { header: h }) : commandsToReadable(cmds(), { header: h });
+      return;
+    }
+    async function* records(): AsyncGenerator<RdbRecord> {
+      for await (const item of source as AsyncIterable<DumpedKey | DumpedFunction>) {
+        if (item.kind === 'function') yield { kind: 'function', code: item.code };
+        else {
+          keys++;
+          yield dumpToRecord(item);
+        }
+      }
+    }
+    yield* encodeRecords(records(), f, {
+      header: h,
+      ...(o.batchSize === undefined ? {} : { batchSize: o.batchSize }),
+    });
+  }
+
+  async function* replicationChunks(
+    c: ServerConnection,
+    o: BackupOptions,
+    f: OutputFormat,
+    h: RespHeaderInfo,
+  ): AsyncGenerator<Buffer> {
+    const list = primaries();
+    const sync = (p: { client: Redis; name: string }) => {
+      nodes.push(p.name);
+      state.node = p.name;
+      const target = {
+        ...c.target,
+        host: String(p.client.options.host),
+        port: Number(p.client.options.port),
+      };
+      return syncRdb(target, {
+        where: c.cluster ? p.name : c.where,
+        ...(o.tls ? { tls: o.tls } : {}),
+        ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }),
+        ...(o.signal ? { signal: o.signal } : {}),
+        onStart: (s) => {
+          if (s.size !== undefined) state.snapshotBytes = (state.snapshotBytes ?? 0) + s.size;
+        },
+        onBytes: () => {},
+      });
+    };
+    let received = 0;
+    async function* counting(src: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+      for await (const b of src) {
+        received += b.length;
+        state.bytesReceived = received;
+        progress(false);
+        yield b;
+      }
+    }
+    // The snapshot as it is: the exact bytes the server produced.
+    if (f === 'rdb' && list.length === 1 && !filter.any) {
+      yield* counting(sync(list[0]!));
+      return;
+    }
+    async function* records(): AsyncGenerator<RdbRecord> {
+      let headerSeen = false;
+      for (const p of list) {
+        for await (const r of readRdbRecords(counting(sync(p)), { file: `${p.name} (replication)` })) {
+          if (r.kind === 'key') {
+            if (!(filter.db(r.db) && filter.key(r.key) && filter.type(r.value.type))) continue;
+            keys++;
+            yield r;
+          } else if (r.kind === 'function') {
+            // Every primary of a cluster holds the same libraries: keep the first node's.
+            if (p === list[0]) yield r;
+          } else if (r.kind === 'header' || r.kind === 'aux' || r.kind === 'module-aux') {
+            if (!headerSeen || r.kind !== 'header') {
+              if (p === list[0]) yield r;
+            }
+            if (r.kind === 'header') headerSeen = true;
+          } else if (r.kind === 'end') {
+            if (p === list[list.length - 1]) yield r;
+          } else if (r.kind === 'select-db') yield r;
+        }
+      }
+    }
+    yield* encodeRecords(records(), f, {
+      header: h,
+      ...(o.batchSize === undefined ? {} : { batchSize: o.batchSize }),
+    });
+  }
+}

@@ -1,0 +1,170 @@
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
+import { type ConnectionTarget, parseConnectionUrl, redactUrl, toClientOptions } from '@valkey-tools/core';
+import { Cluster, Redis } from 'iovalkey';
+import { BackupError } from '../resp/errors.js';
+
+/** TLS material: PEM text or Buffers, or paths to PEM files. */
+export interface TlsFiles {
+  ca?: string | Buffer;
+  cert?: string | Buffer;
+  key?: string | Buffer;
+  /** SNI / certificate host name (default: the URL's host). */
+  servername?: string;
+  /** Default true. */
+  rejectUnauthorized?: boolean;
+}
+
+export interface ConnectOptions {
+  tls?: TlsFiles;
+  /** Default 10 s. */
+  connectTimeoutMs?: number;
+}
+
+function pem(value: string | Buffer | undefined, what: string): string | Buffer | undefined {
+  if (value === undefined || Buffer.isBuffer(value) || value.includes('-----BEGIN')) return value;
+  try {
+    return readFileSync(value);
+  } catch (err) {
+    throw new BackupError('ERR_INVALID_OPTION', `cannot read the TLS ${what} file "${value}"`, {
+      cause: err,
+      details: { path: value },
+      hint: `Pass tls.${what} as a readable PEM file path or as PEM text`,
+    });
+  }
+}
+
+export function parseTarget(url: string): ConnectionTarget {
+  return parseConnectionUrl(url);
+}
+
+/** node:tls options for a target (undefined when the target is not TLS and no TLS files were given). */
+export function tlsConnectionOptions(
+  target: ConnectionTarget,
+  tls?: TlsFiles,
+): TlsConnectionOptions | undefined {
+  if (!target.tls && !tls) return undefined;
+  const out: TlsConnectionOptions = { servername: tls?.servername ?? target.host };
+  const ca = pem(tls?.ca, 'ca');
+  const cert = pem(tls?.cert, 'cert');
+  const key = pem(tls?.key, 'key');
+  if (ca !== undefined) out.ca = ca;
+  if (cert !== undefined) out.cert = cert;
+  if (key !== undefined) out.key = key;
+  if (tls?.rejectUnauthorized !== undefined) out.rejectUnauthorized = tls.rejectUnauthorized;
+  return out;
+}
+
+function clientOptions(target: ConnectionTarget, options: ConnectOptions): Record<string, unknown> {
+  const opts = toClientOptions(target);
+  const tls = tlsConnectionOptions(target, options.tls);
+  if (tls) opts.tls = tls;
+  else delete opts.tls;
+  return {
+    ...opts,
+    lazyConnect: true,
+    connectTimeout: options.connectTimeoutMs ?? 10_000,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: true,
+    retryStrategy: () => null,
+  };
+}
+
+export interface ServerConnection {
+  /** The standalone client (for a cluster: the node the URL names). */
+  client: Redis;
+  /** Set when the server runs in cluster mode. */
+  cluster?: Cluster;
+  target: ConnectionTarget;
+  /** The URL with its password hidden, for messages. */
+  where: string;
+  /** `INFO server` fields (`redis_version`, `valkey_version`, `server_name`...). */
+  info: Record<string, string>;
+  close(): Promise<void>;
+}
+
+export function parseInfo(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split('\r\n')) {
+    const i = line.indexOf(':');
+    if (i > 0 && !line.startsWith('#')) out[line.slice(0, i)] = line.slice(i + 1);
+  }
+  return out;
+}
+
+export function connectionError(where: string, err: unknown, action: string): BackupError {
+  const message = redactUrl(err instanceof Error ? err.message : String(err));
+  const auth = /NOAUTH|WRONGPASS|invalid password|invalid username/i.test(message);
+  return new BackupError('ERR_CONNECTION', `${action} ${where} failed: ${message}`, {
+    cause: err,
+    details: { url: where },
+    hint: auth
+      ? 'Check the user name and password in the URL (redis://user:password@host:port)'
+      : 'Check that the server is running and reachable, and the URL (host, port, rediss:// for TLS)',
+  });
+}
+
+/**
+ * Connects to a server and finds out whether it is a cluster node (then `cluster` is a connected
+ * iovalkey Cluster client that routes by slot and follows MOVED/ASK).
+ */
+export async function connectServer(url: string, options: ConnectOptions = {}): Promise<ServerConnection> {
+  const target = parseTarget(url);
+  const where = redactUrl(url);
+  const opts = clientOptions(target, options);
+  const client = new Redis(opts);
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (err) {
+    client.disconnect();
+    throw connectionError(where, err, 'Connecting to');
+  }
+  let info: Record<string, string>;
+  try {
+    info = parseInfo(String(await client.call('INFO', 'server')));
+    const clusterInfo = parseInfo(String(await client.call('INFO', 'cluster')));
+    if (clusterInfo.cluster_enabled === '1') info.cluster_enabled = '1';
+  } catch (err) {
+    client.disconnect();
+    throw connectionError(where, err, 'Talking to');
+  }
+  const conn: ServerConnection = {
+    client,
+    target,
+    where,
+    info,
+    close: async () => {
+      client.disconnect();
+      conn.cluster?.disconnect();
+    },
+  };
+  if (info.cluster_enabled === '1') {
+    const { host, port, db: _db, ...redisOptions } = opts as Record<string, unknown>;
+    const cluster = new Cluster([{ host: host as string, port: port as number }], {
+      lazyConnect: true,
+      redisOptions: { ...redisOptions, lazyConnect: false },
+      enableOfflineQueue: true,
+      maxRedirections: 32,
+      retryDelayOnMoved: 0,
+      clusterRetryStrategy: () => null,
+    });
+    cluster.on('error', () => {});
+    try {
+      await cluster.connect();
+    } catch (err) {
+      cluster.disconnect();
+      client.disconnect();
+      throw connectionError(where, err, 'Connecting to the cluster at');
+    }
+    conn.cluster = cluster;
+  }
+  return conn;
+}
+
+/** The server's version string (`valkey_version`, else `redis_version`) and family. */
+export function serverVersion(info: Record<string, string>): { flavor: 'valkey' | 'redis'; version: string } {
+  if (info.valkey_version) return { flavor: 'valkey', version: info.valkey_version };
+  if (info.server_name === 'valkey') return { flavor: 'valkey', version: info.redis_version ?? '0.0.0' };
+  return { flavor: 'redis', version: info.redis_version ?? '0.0.0' };
+}

@@ -1,0 +1,270 @@
+import { connect as netConnect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import type { ConnectionTarget } from '@valkey-tools/core';
+import { encodeCommand } from '../resp/encode.js';
+import { BackupError } from '../resp/errors.js';
+import { type TlsFiles, tlsConnectionOptions } from './connect.js';
+
+export interface ReplicationSyncOptions {
+  tls?: TlsFiles;
+  /** Give up when the server sends nothing (not even its keep-alive newlines) for this long. Default 60 s. */
+  idleTimeoutMs?: number;
+  /** Told the transfer framing and the size (when the server announces it). */
+  onStart?: (info: { framing: 'length' | 'eof'; size?: number }) => void;
+  /** Where to report progress (bytes received so far). */
+  onBytes?: (received: number) => void;
+  /** The URL with its password hidden, for messages. */
+  where?: string;
+  signal?: AbortSignal;
+}
+
+/** Reads a socket as a pull source of bytes. */
+class SocketReader {
+  private buf: Buffer = Buffer.alloc(0);
+  private readonly it: AsyncIterator<Buffer>;
+  constructor(
+    readonly socket: Socket,
+    private readonly idleMs: number,
+    private readonly where: string,
+  ) {
+    this.it = socket[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  }
+
+  /** Next chunk from the socket (after any buffered bytes), or null at end of stream. */
+  async chunk(): Promise<Buffer | null> {
+    if (this.buf.length > 0) {
+      const b = this.buf;
+      this.buf = Buffer.alloc(0);
+      return b;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new BackupError(
+              'ERR_REPLICATION',
+              `${this.where} sent nothing for ${this.idleMs} ms during the sync`,
+              {
+                details: { url: this.where },
+                hint: 'The server may be busy or blocked; raise idleTimeoutMs or use mode: "scan"',
+              },
+            ),
+          ),
+        this.idleMs,
+      );
+    });
+    try {
+      const r = await Promise.race([this.it.next(), timeout]);
+      return r.done ? null : r.value;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  unshift(b: Buffer): void {
+    if (b.length > 0) this.buf = this.buf.length ? Buffer.concat([b, this.buf]) : b;
+  }
+
+  /** Reads one `\r\n`-terminated line (without it). Lone `\n` keep-alives are skipped when asked. */
+  async line(skipKeepAlive: boolean): Promise<string> {
+    let acc: Buffer = Buffer.alloc(0);
+    while (true) {
+      const c = await this.chunk();
+      if (c === null) {
+        throw new BackupError(
+          'ERR_REPLICATION',
+          `${this.where} closed the connection during the replication handshake`,
+          {
+            details: { url: this.where },
+            hint: 'The server may refuse replicas (managed services often do): use mode: "scan"',
+          },
+        );
+      }
+      acc = acc.length ? Buffer.concat([acc, c]) : c;
+      if (skipKeepAlive) {
+        let i = 0;
+        while (i < acc.length && acc[i] === 10) i++;
+        acc = acc.subarray(i);
+      }
+      const nl = acc.indexOf(10);
+      if (nl !== -1) {
+        this.unshift(acc.subarray(nl + 1));
+        return acc.toString('latin1', 0, nl).replace(/\r$/, '');
+      }
+      if (acc.length > 64 * 1024) {
+        throw new BackupError(
+          'ERR_REPLICATION',
+          `${this.where} sent an unexpected reply during the handshake`,
+          {
+            details: { url: this.where },
+          },
+        );
+      }
+    }
+  }
+}
+
+function openSocket(target: ConnectionTarget, tls: TlsFiles | undefined): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const tlsOpts = tlsConnectionOptions(target, tls);
+    const base = target.scheme === 'unix' ? { path: target.path! } : { host: target.host, port: target.port };
+    const sock: Socket = tlsOpts ? tlsConnect({ ...base, ...tlsOpts }) : netConnect(base);
+    const ready = tlsOpts ? 'secureConnect' : 'connect';
+    sock.once(ready, () => {
+      sock.off('error', reject);
+      resolve(sock);
+    });
+    sock.once('error', reject);
+  });
+}
+
+/**
+ * Streams a server's RDB snapshot the way `valkey-cli --rdb` gets it: a replica handshake
+ * (AUTH, `REPLCONF capa eof capa psync2`, `REPLCONF rdb-only 1` where supported, `SYNC`), then
+ * the payload in either framing: `$<length>` (disk-based) or `$EOF:<40-byte mark>` (diskless),
+ * with the server's keep-alive newlines skipped. Yields the raw RDB bytes.
+ */
+export async function* syncRdb(
+  target: ConnectionTarget,
+  options: ReplicationSyncOptions = {},
+): AsyncGenerator<Buffer> {
+  const where = options.where ?? `${target.host}:${target.port}`;
+  let sock: Socket;
+  try {
+    sock = await openSocket(target, options.tls);
+  } catch (err) {
+    throw new BackupError('ERR_CONNECTION', `connecting to ${where} failed: ${(err as Error).message}`, {
+      cause: err,
+      details: { url: where },
+      hint: 'Check that the server is running and reachable, and the URL (host, port, rediss:// for TLS)',
+    });
+  }
+  const abort = () => sock.destroy(new BackupError('ERR_REPLICATION', `backup of ${where} was aborted`));
+  options.signal?.addEventListener('abort', abort, { once: true });
+  const reader = new SocketReader(sock, options.idleTimeoutMs ?? 60_000, where);
+  const ask = async (args: string[]): Promise<string> => {
+    sock.write(encodeCommand(args));
+    return reader.line(false);
+  };
+  try {
+    if (target.password !== undefined) {
+      const args =
+        target.username !== undefined
+          ? ['AUTH', target.username, target.password]
+          : ['AUTH', target.password];
+      const r = await ask(args);
+      if (!r.startsWith('+')) {
+        throw new BackupError('ERR_CONNECTION', `authentication to ${where} failed: ${r.slice(1)}`, {
+          details: { url: where },
+          hint: 'Check the user name and password in the URL (redis://user:password@host:port)',
+        });
+      }
+    }
+    const ping = await ask(['PING']);
+    if (ping.startsWith('-')) {
+      throw new BackupError('ERR_CONNECTION', `${where} refused PING: ${ping.slice(1)}`, {
+        details: { url: where },
+        ...(/NOAUTH/.test(ping)
+          ? { hint: 'The server needs a password: put it in the URL (redis://:password@host:port)' }
+          : {}),
+      });
+    }
+    // Older servers reject some REPLCONF options; like valkey-cli we carry on without them.
+    await ask(['REPLCONF', 'capa', 'eof', 'capa', 'psync2']);
+    await ask(['REPLCONF', 'rdb-only', '1']);
+    sock.write(encodeCommand(['SYNC']));
+    const head = await reader.line(true);
+    if (head.startsWith('-')) {
+      throw new BackupError('ERR_REPLICATION', `${where} refused to sync: ${head.slice(1)}`, {
+        details: { url: where, reply: head },
+        hint: /NOPERM|no permissions/i.test(head)
+          ? 'The ACL user needs +sync +replconf (or +@admin); or use mode: "scan"'
+          : 'The server refuses replication (managed services often do): use mode: "scan"',
+      });
+    }
+    if (!head.startsWith('$')) {
+      throw new BackupError(
+        'ERR_REPLICATION',
+        `${where} sent an unexpected sync reply: ${head.slice(0, 80)}`,
+        {
+          details: { url: where, reply: head.slice(0, 200) },
+        },
+      );
+    }
+    let received = 0;
+    if (head.startsWith('$EOF:')) {
+      const mark = Buffer.from(head.slice(5), 'latin1');
+      if (mark.length !== 40) {
+        throw new BackupError(
+          'ERR_REPLICATION',
+          `${where} sent a bad EOF mark (${mark.length} bytes, expected 40)`,
+          {
+            details: { url: where },
+          },
+        );
+      }
+      options.onStart?.({ framing: 'eof' });
+      // Hold back the last 40 bytes: they may be (part of) the end mark.
+      let held: Buffer = Buffer.alloc(0);
+      while (true) {
+        const c = await reader.chunk();
+        if (c === null) {
+          throw new BackupError(
+            'ERR_REPLICATION',
+            `${where} closed the connection before the end of the RDB (${received} bytes received)`,
+            {
+              details: { url: where, received },
+              hint: 'The server may have failed to produce the snapshot (check its log), or the network dropped',
+            },
+          );
+        }
+        const data: Buffer = held.length ? Buffer.concat([held, c]) : c;
+        const at = data.indexOf(mark);
+        if (at !== -1) {
+          if (at > 0) {
+            received += at;
+            options.onBytes?.(received);
+            yield data.subarray(0, at);
+          }
+          return;
+        }
+        const keep = Math.min(data.length, mark.length - 1);
+        const out = data.subarray(0, data.length - keep);
+        held = Buffer.from(data.subarray(data.length - keep));
+        if (out.length > 0) {
+          received += out.length;
+          options.onBytes?.(received);
+          yield out;
+        }
+      }
+    }
+    const size = Number(head.slice(1));
+    if (!Number.isSafeInteger(size) || size < 0) {
+      throw new BackupError('ERR_REPLICATION', `${where} announced a bad RDB size "${head.slice(1, 40)}"`, {
+        details: { url: where },
+      });
+    }
+    options.onStart?.({ framing: 'length', size });
+    while (received < size) {
+      const c = await reader.chunk();
+      if (c === null) {
+        throw new BackupError(
+          'ERR_REPLICATION',
+          `${where} closed the connection after ${received} of ${size} RDB bytes`,
+          {
+            details: { url: where, received, size },
+            hint: 'The network dropped or the server stopped; run the backup again',
+          },
+        );
+      }
+      const take = Math.min(c.length, size - received);
+      received += take;
+      options.onBytes?.(received);
+      yield take === c.length ? c : c.subarray(0, take);
+    }
+  } finally {
+    options.signal?.removeEventListener('abort', abort);
+    sock.destroy();
+  }
+}

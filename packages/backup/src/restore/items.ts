@@ -1,0 +1,149 @@
+import type { RdbRecord } from '../model.js';
+import { type Command, command, encodedLength } from '../resp/encode.js';
+import { keyRecordToCommands, type RecordsToCommandsOptions } from '../resp/records-to-commands.js';
+import { parseHeaderCommand } from '../resp/writer.js';
+
+/** One unit of restore work. */
+export type RestoreItem =
+  | {
+      kind: 'key';
+      db: number;
+      key: Buffer;
+      /** Commands that create the key from nothing (a RESTORE, or SET/RPUSH/... + PEXPIREAT). */
+      commands: Command[];
+      /** Plain commands to use instead when the target refuses the RESTORE payload. */
+      fallback?: () => Command[];
+      bytes: number;
+    }
+  | { kind: 'function'; code: Buffer; bytes: number }
+  /** A command replayed as it is (AOF, foreign RESP files): no per-key semantics. */
+  | { kind: 'raw'; db: number; command: Command; bytes: number };
+
+const upper = (b: Buffer | undefined) => (b ? b.toString('latin1').toUpperCase() : '');
+
+/** Where the key is in the commands our RESP files (and the AOF rewrite) use to build a key. */
+function keyIndex(args: Command): number {
+  switch (upper(args[0])) {
+    case 'SET':
+    case 'RPUSH':
+    case 'SADD':
+    case 'ZADD':
+    case 'HSET':
+    case 'HMSET':
+    case 'XADD':
+    case 'XSETID':
+    case 'XCLAIM':
+    case 'PEXPIREAT':
+    case 'HPEXPIREAT':
+    case 'RESTORE':
+      return args.length > 1 ? 1 : -1;
+    case 'XGROUP': {
+      const sub = upper(args[1]);
+      return (sub === 'CREATE' || sub === 'CREATECONSUMER' || sub === 'SETID') && args.length > 2 ? 2 : -1;
+    }
+    default:
+      return -1;
+  }
+}
+
+export interface CommandsToItemsOptions {
+  /**
+   * The stream groups each key's commands together (our `.valkey` files and AOF rewrites):
+   * consecutive commands on one key become one key item. Otherwise every command is replayed raw.
+   */
+  grouped: boolean;
+  /** The db the stream starts in (default 0). */
+  db?: number;
+}
+
+/**
+ * Groups a command stream into restore items. `SELECT` changes the db of the following items;
+ * our header `ECHO` is dropped; `FUNCTION LOAD` becomes a function item.
+ */
+export async function* commandsToItems(
+  commands: AsyncIterable<Command> | Iterable<Command>,
+  options: CommandsToItemsOptions,
+): AsyncGenerator<RestoreItem> {
+  let db = options.db ?? 0;
+  let current: Extract<RestoreItem, { kind: 'key' }> | null = null;
+  for await (const args of commands) {
+    const name = upper(args[0]);
+    if (name === 'SELECT' && args.length === 2) {
+      if (current) yield current;
+      current = null;
+      db = Number(args[1]!.toString('latin1'));
+      continue;
+    }
+    if (name === 'ECHO' && parseHeaderCommand(args)) continue;
+    if (name === 'FUNCTION' && upper(args[1]) === 'LOAD') {
+      if (current) yield current;
+      current = null;
+      yield { kind: 'function', code: args[args.length - 1]!, bytes: encodedLength(args) };
+      continue;
+    }
+    const ki = options.grouped ? keyIndex(args) : -1;
+    if (ki === -1) {
+      if (current) yield current;
+      current = null;
+      yield { kind: 'raw', db, command: args, bytes: encodedLength(args) };
+      continue;
+    }
+    const key = args[ki]!;
+    if (current && current.db === db && current.key.equals(key)) {
+      current.commands.push(args);
+      current.bytes += encodedLength(args);
+    } else {
+      if (current) yield current;
+      current = { kind: 'key', db, key, commands: [args], bytes: encodedLength(args) };
+    }
+  }
+  if (current) yield current;
+}
+
+export interface RecordsToItemsOptions extends RecordsToCommandsOptions {
+  /**
+   * Encodes a value as a DUMP payload for the RESTORE fast path (the RDB codec's
+   * `encodeDumpPayload`). Without it every key is written with plain commands.
+   */
+  encodeDump?: (record: Extract<RdbRecord, { kind: 'key' }>) => Buffer;
+}
+
+/** Turns records into restore items: RESTORE when a payload encoder is given, plain commands otherwise. */
+export async function* recordsToItems(
+  records: AsyncIterable<RdbRecord> | Iterable<RdbRecord>,
+  options: RecordsToItemsOptions = {},
+): AsyncGenerator<RestoreItem> {
+  for await (const r of records) {
+    if (r.kind === 'function') {
+      const c = command('FUNCTION', 'LOAD', 'REPLACE', r.code);
+      yield { kind: 'function', code: r.code, bytes: encodedLength(c) };
+    } else if (r.kind === 'key') {
+      const plain = () => keyRecordToCommands(r, options);
+      if (options.encodeDump) {
+        const payload = options.encodeDump(r);
+        const args = command('RESTORE', r.key, r.expiresAt ?? 0, payload);
+        if (r.expiresAt !== undefined) args.push(Buffer.from('ABSTTL'));
+        // RESTORE takes one of the two (the file has the one the source's maxmemory-policy kept).
+        if (r.lfuFreq !== undefined) args.push(Buffer.from('FREQ'), Buffer.from(String(r.lfuFreq)));
+        else if (r.lruIdle !== undefined) args.push(Buffer.from('IDLETIME'), Buffer.from(String(r.lruIdle)));
+        yield {
+          kind: 'key',
+          db: r.db,
+          key: r.key,
+          commands: [args],
+          fallback: plain,
+          bytes: encodedLength(args),
+        };
+      } else {
+        const cmds = plain();
+        yield {
+          kind: 'key',
+          db: r.db,
+          key: r.key,
+          commands: cmds,
+          bytes: cmds.reduce((n, c) => n + encodedLength(c), 0),
+        };
+      }
+    }
+  }
+}

@@ -1,0 +1,398 @@
+import { redactUrl } from '@valkey-tools/core';
+import { type CompiledFilter, commandValueType, compileFilter, type KeyFilter } from '../convert/filter.js';
+import type { InputFormat } from '../convert/formats.js';
+import { type InputSegment, openInput } from '../convert/input.js';
+import { encodeDump, rdbAvailable } from '../convert/rdb-bridge.js';
+import { connectServer, type TlsFiles } from '../live/connect.js';
+import type { RdbRecord } from '../model.js';
+import { type Command, command, encodedLength } from '../resp/encode.js';
+import { BackupError } from '../resp/errors.js';
+import { commandsToItems, type RestoreItem, recordsToItems } from './items.js';
+import { RestoreTarget } from './target.js';
+
+export interface RestoreProgress {
+  /** Keys sent so far. */
+  keys: number;
+  /** Function libraries loaded. */
+  functions: number;
+  /** Commands sent. */
+  commands: number;
+  /** RESP bytes sent. */
+  bytes: number;
+  /** Bytes read from the input file, when it is a file. */
+  inputBytes: number;
+  errors: number;
+  elapsedMs: number;
+  keysPerSecond: number;
+  bytesPerSecond: number;
+  /** True on the last event. */
+  done: boolean;
+}
+
+export interface RestoreFailure {
+  /** The key as text (latin1, byte for byte), or the library name / command for non-key work. */
+  key: string;
+  /** The raw key bytes (keys may be binary). */
+  keyBytes?: Buffer;
+  db: number;
+  /** The command that failed (its name). */
+  command: string;
+  /** The server's error reply. */
+  message: string;
+}
+
+export interface RestoreOptions extends KeyFilter {
+  /** A file (`.rdb`, `.valkey`/`.resp`, `.txt`, `.jsonl`, `.aof`) or a multi-part AOF directory. */
+  input: string;
+  /** The input format when the name does not tell. */
+  from?: InputFormat;
+  /** Target server (`redis://`, `rediss://`, `valkey://`...); a cluster node URL restores into the whole cluster. */
+  url: string;
+  tls?: TlsFiles;
+  /** Overwrite existing keys and function libraries (default false: an existing key is an error). */
+  replace?: boolean;
+  /** FLUSHALL the target (every primary of a cluster) first. */
+  flush?: boolean;
+  /** Write every key into this db instead of its source db (a cluster only has db 0). */
+  targetDb?: number;
+  /** `stop` at the first failed key (default) or `continue` and report all failures. */
+  onError?: 'stop' | 'continue';
+  onProgress?: (progress: RestoreProgress) => void;
+  /** Minimum time between progress events (default 250 ms). */
+  progressIntervalMs?: number;
+  /** Commands in flight (default 2000). */
+  maxInFlight?: number;
+  /** Bytes in flight (default 16 MiB). */
+  maxInFlightBytes?: number;
+  /** Elements per command when keys are written as plain commands (default 64). */
+  batchSize?: number;
+  /**
+   * Use RESTORE with a DUMP payload for RDB/JSONL input (`auto`, the default: yes, falling back to
+   * plain commands for the rest of the run once the target refuses the payload version).
+   */
+  useRestore?: 'auto' | 'never';
+  /** An incomplete last command in RESP/AOF input: `error` (default) or `drop`. */
+  truncated?: 'error' | 'drop';
+}
+
+export interface RestoreResult {
+  keys: number;
+  functions: number;
+  commands: number;
+  bytes: number;
+  /** Failures (the first 1000); `errorCount` has them all. */
+  errors: RestoreFailure[];
+  errorCount: number;
+  elapsedMs: number;
+  /** True when at least one key went through the RESTORE fast path. */
+  usedRestore: boolean;
+  /** True when the target refused RESTORE payloads and keys were rewritten as plain commands. */
+  fellBack: boolean;
+  /** Incomplete trailing commands dropped from the input (truncated: 'drop'). */
+  dropped: Array<{ source: string; offset: number; bytes: number }>;
+}
+
+type KeyItem = Extract<RestoreItem, { kind: 'key' }>;
+
+const display = (b: Buffer) => b.toString('latin1');
+const PAYLOAD_REFUSED = /payload version or checksum are wrong|Bad data format/i;
+
+function filterRecords(records: AsyncIterable<RdbRecord>, f: CompiledFilter): AsyncIterable<RdbRecord> {
+  if (!f.any) return records;
+  return (async function* () {
+    for await (const r of records) {
+      if (r.kind === 'key' && !(f.db(r.db) && f.key(r.key) && f.type(r.value.type))) continue;
+      yield r;
+    }
+  })();
+}
+
+async function* filterItems(
+  items: AsyncIterable<RestoreItem>,
+  f: CompiledFilter,
+): AsyncGenerator<RestoreItem> {
+  for await (const item of items) {
+    if (item.kind === 'function') yield item;
+    else if (item.kind === 'raw') {
+      if (f.db(item.db)) yield item;
+    } else if (f.db(item.db) && f.key(item.key)) {
+      const t = commandValueType(item.commands[0]!);
+      if (t === undefined || f.type(t)) yield item;
+    }
+  }
+}
+
+/**
+ * Restores a backup into a running server or cluster: pipelined with a bounded window, progress
+ * events, failures collected with key names. Keys from RDB/JSONL go through `RESTORE` when the
+ * target accepts the payload version (plain commands otherwise); `.valkey` files are replayed
+ * key by key (`replace` deletes a key before re-creating it, otherwise an existing key is a
+ * failure); AOF files are replayed command by command. Re-running an interrupted restore with
+ * `replace: true` converges to the source dataset.
+ */
+export async function restore(options: RestoreOptions): Promise<RestoreResult> {
+  const started = Date.now();
+  const filter = compileFilter(options);
+  const onError = options.onError ?? 'stop';
+  const replace = options.replace ?? false;
+  if (options.targetDb !== undefined && (!Number.isInteger(options.targetDb) || options.targetDb < 0)) {
+    throw new BackupError(
+      'ERR_INVALID_OPTION',
+      `targetDb must be a non-negative integer, got ${options.targetDb}`,
+    );
+  }
+  const conn = await connectServer(options.url, options.tls ? { tls: options.tls } : {});
+  const target = new RestoreTarget(conn, {
+    commands: options.maxInFlight ?? 2000,
+    bytes: options.maxInFlightBytes ?? 16 * 1024 * 1024,
+  });
+  const stats = { keys: 0, functions: 0, commands: 0, bytes: 0, inputBytes: 0 };
+  const errors: RestoreFailure[] = [];
+  let errorCount = 0;
+  let stopped: RestoreFailure | null = null;
+  let restoreRefused = options.useRestore === 'never';
+  let usedRestore = false;
+  let fellBack = false;
+  const dropped: RestoreResult['dropped'] = [];
+  const pendingFallbacks: Array<Promise<void>> = [];
+  let lastProgress = 0;
+  const interval = options.progressIntervalMs ?? 250;
+
+  const progress = (done: boolean) => {
+    if (!options.onProgress) return;
+    const now = Date.now();
+    if (!done && now - lastProgress < interval) return;
+    lastProgress = now;
+    const elapsedMs = now - started;
+    const secs = Math.max(elapsedMs, 1) / 1000;
+    options.onProgress({
+      ...stats,
+      errors: errorCount,
+      elapsedMs,
+      keysPerSecond: stats.keys / secs,
+      bytesPerSecond: stats.bytes / secs,
+      done,
+    });
+  };
+
+  const fail = (f: RestoreFailure) => {
+    errorCount++;
+    if (errors.length < 1000) errors.push(f);
+    if (onError === 'stop' && !stopped) stopped = f;
+  };
+
+  const dbOf = (db: number): number => {
+    const d = options.targetDb ?? db;
+    if (target.isCluster && d !== 0) {
+      throw new BackupError(
+        'ERR_UNSUPPORTED',
+        `the input has keys in db ${db}, but a cluster only has db 0`,
+        {
+          details: { db, url: conn.where },
+          hint: 'Pass db to restore one source db, and targetDb: 0 to write it into the cluster',
+        },
+      );
+    }
+    return d;
+  };
+
+  const sendAll = async (item: KeyItem, cmds: Command[], db: number): Promise<void> => {
+    for (const c of cmds) {
+      const bytes = encodedLength(c);
+      await target.room(bytes);
+      stats.commands++;
+      stats.bytes += bytes;
+      target.send(c, bytes, db, item.key).catch((err: Error) => onKeyError(item, c, db, err));
+    }
+    stats.keys++;
+    progress(false);
+  };
+
+  const plainCommands = (item: KeyItem, fromFallback: boolean): Command[] => {
+    const cmds = fromFallback ? item.fallback!() : item.commands;
+    // With replace, a key is deleted first so the plain commands re-create it exactly.
+    return replace ? [command('DEL', item.key), ...cmds] : cmds;
+  };
+
+  const onKeyError = (item: KeyItem, c: Command, db: number, err: Error) => {
+    const name = display(c[0]!).toUpperCase();
+    if (name === 'RESTORE' && item.fallback && PAYLOAD_REFUSED.test(err.message)) {
+      restoreRefused = true;
+      fellBack = true;
+      stats.keys--;
+      pendingFallbacks.push(sendAll(item, plainCommands(item, true), db));
+      return;
+    }
+    fail({ key: display(item.key), keyBytes: item.key, db, command: name, message: err.message });
+  };
+
+  /** Non-replace plain keys wait here so that EXISTS can be checked for a batch at once. */
+  let pending: KeyItem[] = [];
+  const flushPending = async () => {
+    if (pending.length === 0) return;
+    const batch = pending;
+    pending = [];
+    const exists = await Promise.all(
+      batch.map(async (item) => {
+        await target.room(32);
+        return target.send(command('EXISTS', item.key), 32, dbOf(item.db), item.key).then(
+          (r) => Number(r) > 0,
+          () => false,
+        );
+      }),
+    );
+    for (let i = 0; i < batch.length; i++) {
+      const item = batch[i]!;
+      if (exists[i]) {
+        fail({
+          key: display(item.key),
+          keyBytes: item.key,
+          db: dbOf(item.db),
+          command: display(item.commands[0]![0]!).toUpperCase(),
+          message: 'BUSYKEY Target key name already exists.',
+        });
+      } else await sendAll(item, item.commands, dbOf(item.db));
+      if (stopped) return;
+    }
+  };
+
+  const handleKey = async (item: KeyItem) => {
+    const db = dbOf(item.db);
+    const first = item.commands[0]!;
+    const isRestore = item.commands.length === 1 && display(first[0]!).toUpperCase() === 'RESTORE';
+    if (isRestore && !(restoreRefused && item.fallback)) {
+      usedRestore = true;
+      const args =
+        replace && !first.some((a) => a.length === 7 && display(a).toUpperCase() === 'REPLACE')
+          ? [...first, Buffer.from('REPLACE')]
+          : first;
+      await flushPending();
+      await sendAll(item, [args], db);
+      return;
+    }
+    if (isRestore) {
+      fellBack = true;
+      await flushPending();
+      await sendAll(item, plainCommands(item, true), db);
+      return;
+    }
+    if (replace) {
+      await flushPending();
+      await sendAll(item, plainCommands(item, false), db);
+      return;
+    }
+    pending.push(item);
+    if (pending.length >= 256) await flushPending();
+  };
+
+  const handleFunction = async (code: Buffer) => {
+    await flushPending();
+    await target.idle();
+    const args = replace ? command('FUNCTION', 'LOAD', 'REPLACE', code) : command('FUNCTION', 'LOAD', code);
+    stats.commands++;
+    stats.bytes += encodedLength(args);
+    const name = /^#!\S+\s+name=(\S+)/.exec(code.toString('utf8'))?.[1] ?? 'library';
+    try {
+      await target.sendToPrimaries(args);
+      stats.functions++;
+    } catch (err) {
+      // The same library with the same code already there is not a conflict (a re-run converges).
+      if (/already exists/.test((err as Error).message) && (await target.libraryCode(name))?.equals(code)) {
+        stats.functions++;
+        return;
+      }
+      fail({ key: `library ${name}`, db: 0, command: 'FUNCTION LOAD', message: (err as Error).message });
+    }
+  };
+
+  const handleRaw = async (item: Extract<RestoreItem, { kind: 'raw' }>) => {
+    await flushPending();
+    const name = display(item.command[0]!).toUpperCase();
+    if (target.isCluster && (name === 'MULTI' || name === 'EXEC')) return;
+    const db = dbOf(item.db);
+    await target.room(item.bytes);
+    stats.commands++;
+    stats.bytes += item.bytes;
+    target.send(item.command, item.bytes, db).catch((err: Error) => {
+      fail({ key: item.command[1] ? display(item.command[1]) : '', db, command: name, message: err.message });
+    });
+    progress(false);
+  };
+
+  const itemsOf = (seg: InputSegment): AsyncIterable<RestoreItem> => {
+    if (seg.kind === 'records') {
+      const useDump = rdbAvailable && options.useRestore !== 'never';
+      return recordsToItems(filterRecords(seg.records, filter), {
+        ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+        ...(useDump ? { encodeDump } : {}),
+        dumpPayload: encodeDump,
+      });
+    }
+    return filterItems(commandsToItems(seg.commands, { grouped: seg.grouped }), filter);
+  };
+
+  try {
+    if (options.flush) await target.sendToPrimaries(command('FLUSHALL'));
+    const segments = openInput(options.input, {
+      ...(options.from === undefined ? {} : { from: options.from }),
+      truncated: options.truncated ?? 'error',
+      onTruncated: (t) => dropped.push(t),
+      onBytes: (n) => (stats.inputBytes += n),
+    });
+    outer: for await (const seg of segments) {
+      for await (const item of itemsOf(seg)) {
+        if (stopped) break outer;
+        if (item.kind === 'key') await handleKey(item);
+        else if (item.kind === 'function') await handleFunction(item.code);
+        else await handleRaw(item);
+      }
+    }
+    if (!stopped) await flushPending();
+    await target.idle();
+    await Promise.all(pendingFallbacks);
+    await target.idle();
+  } catch (err) {
+    await target.idle().catch(() => {});
+    await conn.close();
+    if (BackupError.isInstance(err)) throw err;
+    throw new BackupError(
+      'ERR_RESTORE',
+      `restore into ${conn.where} failed: ${redactUrl(String((err as Error).message ?? err))}`,
+      {
+        cause: err,
+        details: { url: conn.where, input: options.input, keys: stats.keys },
+      },
+    );
+  }
+  await conn.close();
+  progress(true);
+  if (stopped) {
+    const s: RestoreFailure = stopped;
+    throw new BackupError(
+      'ERR_RESTORE',
+      `restore into ${conn.where} stopped at key "${s.key}" (db ${s.db}): ${s.command} failed: ${s.message.replace(/\.$/, '')}`,
+      {
+        details: {
+          url: conn.where,
+          input: options.input,
+          key: s.key,
+          db: s.db,
+          keysRestored: stats.keys,
+          errors,
+        },
+        hint: /BUSYKEY/.test(s.message)
+          ? 'The key already exists: pass replace: true to overwrite, flush: true to empty the target first, or onError: "continue" to skip existing keys'
+          : 'Pass onError: "continue" to restore the other keys and collect every failure',
+      },
+    );
+  }
+  return {
+    ...stats,
+    errors,
+    errorCount,
+    elapsedMs: Date.now() - started,
+    usedRestore,
+    fellBack,
+    dropped,
+  };
+}

@@ -1,0 +1,159 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backup } from '../src/live/backup.js';
+import { BackupError } from '../src/resp/errors.js';
+import { RespCommandParser } from '../src/resp/parser.js';
+import { parseHeaderCommand } from '../src/resp/writer.js';
+import { restore } from '../src/restore/restore.js';
+import { serverState } from './helpers/compare.js';
+import { buildDataset } from './helpers/dataset.js';
+
+const work = mkdtempSync(join(tmpdir(), 'vt-live-'));
+const servers: TestServer[] = [];
+let source: TestServer;
+let sourceUrl: string;
+
+beforeAll(async () => {
+  source = await startTestServer({ config: { 'repl-diskless-sync': 'no' } });
+  servers.push(source);
+  await buildDataset(source.url, { big: 2000 });
+  // A password set after start (test-utils waits for an unauthenticated PING).
+  await source.command('CONFIG', 'SET', 'requirepass', 'sekret');
+  sourceUrl = `redis://:sekret@127.0.0.1:${source.port}/0`;
+});
+
+afterAll(async () => {
+  await Promise.all(servers.map((s) => s.stop()));
+  rmSync(work, { recursive: true, force: true });
+});
+
+async function fresh(config: Record<string, string | number> = {}): Promise<TestServer> {
+  const s = await startTestServer({ config });
+  servers.push(s);
+  return s;
+}
+
+describe('live backup, scan mode', () => {
+  it('writes RESTORE commands that restore to the same DEBUG DIGEST and XINFO STREAM FULL', async () => {
+    const out = join(work, 'scan.valkey');
+    const events: number[] = [];
+    const result = await backup({
+      url: sourceUrl,
+      output: out,
+      mode: 'scan',
+      onProgress: (p) => events.push(p.keys),
+      progressIntervalMs: 0,
+    });
+    expect(result.format).toBe('resp');
+    expect(result.keys).toBe(100);
+    expect(events.at(-1)).toBe(result.keys);
+    // The file starts with our ECHO header and is a plain command stream.
+    const cmds = new RespCommandParser().push(readFileSync(out));
+    expect(parseHeaderCommand(cmds[0]!.args)).toMatchObject({ mode: 'scan', tool: '@valkey-tools/backup' });
+    expect(JSON.stringify(parseHeaderCommand(cmds[0]!.args))).not.toContain('sekret');
+    expect(readdirSync(work).filter((n) => n.includes('partial'))).toEqual([]);
+
+    const target = await fresh();
+    const progress: number[] = [];
+    const r = await restore({ input: out, url: target.url, onProgress: (p) => progress.push(p.keys) });
+    expect(r.errorCount).toBe(0);
+    expect(r.keys).toBe(result.keys);
+    expect(progress.at(-1)).toBe(result.keys);
+    expect(await serverState(target.url)).toEqual(await serverState(sourceUrl));
+
+    // Restoring again fails on the first existing key (with its name), unless replace is given.
+    const again = restore({ input: out, url: target.url });
+    await expect(again).rejects.toThrow(
+      /stopped at key ".*" \(db \d+\): RESTORE failed: BUSYKEY Target key name already exists\. The key/,
+    );
+    const cont = await restore({ input: out, url: target.url, onError: 'continue' });
+    expect(cont.errorCount).toBe(result.keys);
+    expect(cont.errors[0]!.message).toMatch(/BUSYKEY/);
+    const replaced = await restore({ input: out, url: target.url, replace: true });
+    expect(replaced.errorCount).toBe(0);
+    expect(await serverState(target.url)).toEqual(await serverState(sourceUrl));
+  });
+
+  it('filters by db, pattern and type, and writes the readable view', async () => {
+    const out = join(work, 'filtered.txt');
+    const result = await backup({
+      url: sourceUrl,
+      output: out,
+      mode: 'scan',
+      db: 5,
+      match: '*list*',
+      type: 'list',
+    });
+    expect(result.format).toBe('readable');
+    const lines = readFileSync(out, 'latin1').trim().split('\n');
+    expect(lines[0]).toMatch(/^ECHO "valkey-tools resp 1 \{/);
+    expect(lines[1]).toMatch(/^FUNCTION LOAD REPLACE "#!lua name=vtlib/);
+    expect(lines[2]).toBe('SELECT 5');
+    expect(lines.slice(3).every((l) => /^RESTORE list:[a-z]+:5 0 "/.test(l))).toBe(true);
+    expect(lines.length - 3).toBe(3);
+    const target = await fresh();
+    const r = await restore({ input: out, url: target.url });
+    expect(r.keys).toBe(3);
+    const check = new (await import('iovalkey')).Redis(`redis://127.0.0.1:${target.port}/5`);
+    expect(await check.llen('list:big:5')).toBe(2000);
+    expect(await check.dbsize()).toBe(3);
+    check.disconnect();
+  });
+});
+
+describe('live backup, replication mode', () => {
+  for (const diskless of ['no', 'yes'] as const) {
+    it(`receives the snapshot with repl-diskless-sync ${diskless} (${diskless === 'yes' ? '$EOF:' : '$<length>'} framing)`, async () => {
+      const c = await import('iovalkey');
+      const admin = new c.Redis(sourceUrl);
+      await admin.config('SET', 'repl-diskless-sync', diskless);
+      await admin.config('SET', 'repl-diskless-sync-delay', '0');
+      admin.disconnect();
+      const dir = mkdtempSync(join(work, `repl-${diskless}-`));
+      const out = join(dir, 'dump.rdb');
+      const seen: number[] = [];
+      const result = await backup({
+        url: sourceUrl,
+        output: out,
+        onProgress: (p) => seen.push(p.bytesReceived),
+        progressIntervalMs: 0,
+      });
+      expect(result.mode).toBe('replication');
+      const bytes = readFileSync(out);
+      expect(bytes.subarray(0, 5).toString()).toBe('REDIS');
+      expect(result.bytesWritten).toBe(bytes.length);
+      expect(seen.at(-1)).toBe(bytes.length);
+      // The snapshot loads in a real server and holds the same data.
+      const loaded = await fresh({ dir, dbfilename: 'dump.rdb' });
+      expect(await serverState(loaded.url)).toEqual(await serverState(sourceUrl));
+    });
+  }
+
+  it('authenticates as an ACL user, and reports a refused sync clearly', async () => {
+    const admin = new (await import('iovalkey')).Redis(sourceUrl);
+    await admin.call('ACL', 'SETUSER', 'backup', 'on', '>pw1', '~*', '+@all');
+    await admin.call('ACL', 'SETUSER', 'nosync', 'on', '>pw2', '~*', '+@all', '-sync', '-psync');
+    admin.disconnect();
+    const out = join(work, 'acl.rdb');
+    await backup({ url: `redis://backup:pw1@127.0.0.1:${source.port}`, output: out });
+    expect(readFileSync(out).subarray(0, 5).toString()).toBe('REDIS');
+    const refused = join(work, 'refused.rdb');
+    const err = await backup({ url: `redis://nosync:pw2@127.0.0.1:${source.port}`, output: refused }).catch(
+      (e) => e,
+    );
+    expect(BackupError.hasCode(err, 'ERR_REPLICATION')).toBe(true);
+    expect(String(err)).toMatch(/refused to sync.*(NOPERM|permission)/i);
+    expect(String(err)).toContain('mode: "scan"');
+    expect(existsSync(refused)).toBe(false);
+    expect(readdirSync(work).filter((n) => n.includes('partial'))).toEqual([]);
+    const bad = await backup({ url: `redis://backup:wrong@127.0.0.1:${source.port}`, output: refused }).catch(
+      (e) => e,
+    );
+    expect(BackupError.hasCode(bad, 'ERR_CONNECTION')).toBe(true);
+    expect(String(bad)).not.toContain('wrong@');
+    expect(existsSync(refused)).toBe(false);
+  });
+});
