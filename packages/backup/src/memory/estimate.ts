@@ -1,4 +1,4 @@
-import type { KeyRecord, StreamValue, ValueType } from '../model.js';
+import type { KeyRecord, StreamGroup, Value, ValueType } from '../model.js';
 import { DEFAULT_MEMORY_MODEL_CONFIG, type MemoryModelConfig, quicklistNodeByteLimit } from './config.js';
 import { jemallocSize } from './jemalloc.js';
 import { sortedIdKeys, streamIdKey, streamRaxCharge } from './rax.js';
@@ -76,309 +76,445 @@ interface ValueEstimate {
  * seed or level draws use their expected size.
  */
 export function estimateKeyMemory(record: KeyRecord, options: EstimateOptions = {}): KeyMemory {
-  const config = options.config
-    ? { ...DEFAULT_MEMORY_MODEL_CONFIG, ...options.config }
-    : DEFAULT_MEMORY_MODEL_CONFIG;
-  const written = options.state === 'written';
-  const value = estimateValue(record, config, written);
-  const result: KeyMemory = {
-    db: record.db,
-    key: record.key,
-    type: record.value.type,
-    encoding: value.encoding,
-    bytes: Math.round(value.bytes + embeddedKeyEntrySize(record.key.length, !written)),
-    expiryBytes: record.expiresAt === undefined ? 0 : SIZEOF.expiresEntry,
-    elements: value.elements,
-    largestElement: value.largestElement,
-  };
-  if (record.expiresAt !== undefined) result.expiresAt = record.expiresAt;
-  return result;
+  const estimator = new KeyMemoryEstimator(record.value.type, options);
+  estimator.add(record.value);
+  return estimator.finish(record);
 }
 
-function estimateValue(
-  record: KeyRecord,
-  config: Readonly<MemoryModelConfig>,
-  written: boolean,
-): ValueEstimate {
-  const v = record.value;
-  switch (v.type) {
+/** What `finish` needs besides the elements: where the key lives and, for streams, the groups. */
+export interface KeyMeta {
+  db: number;
+  key: Buffer;
+  expiresAt?: number;
+}
+
+/** Stream metadata delivered after the entries (the reader's chunked `key-end` record). */
+export interface StreamMeta {
+  groups: StreamGroup[];
+}
+
+/**
+ * The estimate built element batch by element batch, for keys too large to hold at once (the RDB
+ * reader's chunked mode): `add` each batch (a value of the key's type holding some of its
+ * elements), then `finish`. Memory held is a few counters, plus 16 bytes per stream node.
+ */
+export class KeyMemoryEstimator {
+  readonly type: ValueType;
+  private readonly sizer: ValueSizer;
+  private readonly written: boolean;
+
+  constructor(type: ValueType, options: EstimateOptions = {}) {
+    const config = options.config
+      ? { ...DEFAULT_MEMORY_MODEL_CONFIG, ...options.config }
+      : DEFAULT_MEMORY_MODEL_CONFIG;
+    this.type = type;
+    this.written = options.state === 'written';
+    this.sizer = createSizer(type, config, this.written);
+  }
+
+  /** Adds a whole value or one batch of its elements; its type must be the key's type. */
+  add(value: Value): void {
+    if (value.type !== this.type) {
+      throw new TypeError(`a ${value.type} batch was added to the estimate of a ${this.type} key`);
+    }
+    this.sizer.add(value);
+  }
+
+  /** The estimate once every element was added; `stream` carries the groups when they came apart. */
+  finish(meta: KeyMeta & { value?: Value; stream?: StreamMeta }): KeyMemory {
+    const groups = meta.stream?.groups ?? (meta.value?.type === 'stream' ? meta.value.groups : []);
+    const value = this.sizer.result(groups);
+    const result: KeyMemory = {
+      db: meta.db,
+      key: meta.key,
+      type: this.type,
+      encoding: value.encoding,
+      bytes: Math.round(value.bytes + embeddedKeyEntrySize(meta.key.length, !this.written)),
+      expiryBytes: meta.expiresAt === undefined ? 0 : SIZEOF.expiresEntry,
+      elements: value.elements,
+      largestElement: value.largestElement,
+    };
+    if (meta.expiresAt !== undefined) result.expiresAt = meta.expiresAt;
+    return result;
+  }
+}
+
+interface ValueSizer {
+  add(value: Value): void;
+  result(groups: readonly StreamGroup[]): ValueEstimate;
+}
+
+function createSizer(type: ValueType, config: Readonly<MemoryModelConfig>, written: boolean): ValueSizer {
+  switch (type) {
     case 'string':
-      return stringEstimate(v.value);
+      return new StringSizer();
     case 'list':
-      return listEstimate(v.items, config);
+      return new ListSizer(config);
     case 'set':
-      return setEstimate(v.members, config);
+      return new SetSizer(config);
     case 'zset':
-      return zsetEstimate(v.entries, config);
+      return new ZsetSizer(config);
     case 'hash':
-      return hashEstimate(v.entries, config);
+      return new HashSizer(config);
     case 'stream':
-      return streamEstimate(v, config, written);
+      return new StreamSizer(config, written);
     case 'module':
-      // Modules report their own usage; the serialized size is the only hint a snapshot carries.
+      return new ModuleSizer();
+  }
+}
+
+class StringSizer implements ValueSizer {
+  private length = 0;
+  /** The bytes while they could still be an integer (20 bytes at most). */
+  private head: Buffer[] = [];
+
+  add(value: Value): void {
+    if (value.type !== 'string') return;
+    this.length += value.value.length;
+    if (this.length <= 20) this.head.push(value.value);
+    else this.head = [];
+  }
+
+  result(): ValueEstimate {
+    const len = this.length;
+    if (len <= 20 && strictInt64(Buffer.concat(this.head)) !== null) {
+      // 64-bit `long`: every int64 lives in the robj's pointer.
+      return { encoding: 'int', bytes: SIZEOF.robj, elements: 1, largestElement: len };
+    }
+    if (len <= 44) {
       return {
-        encoding: 'module',
-        bytes: SIZEOF.robj + v.raw.length,
+        encoding: 'embstr',
+        bytes: jemallocSize(SIZEOF.robj + 3 + len + 1),
         elements: 1,
-        largestElement: v.raw.length,
+        largestElement: len,
       };
-  }
-}
-
-function stringEstimate(s: Buffer): ValueEstimate {
-  const len = s.length;
-  if (len <= 20 && strictInt64(s) !== null) {
-    const n = strictInt64(s)!;
-    // `long` on 64-bit: every int64 fits, so the value lives in the robj pointer.
-    if (n >= -(2n ** 63n)) return { encoding: 'int', bytes: SIZEOF.robj, elements: 1, largestElement: len };
-  }
-  if (len <= 44)
-    return {
-      encoding: 'embstr',
-      bytes: jemallocSize(SIZEOF.robj + 3 + len + 1),
-      elements: 1,
-      largestElement: len,
-    };
-  return { encoding: 'raw', bytes: SIZEOF.robj + sdsAllocSize(len), elements: 1, largestElement: len };
-}
-
-function listEstimate(items: readonly Buffer[], config: Readonly<MemoryModelConfig>): ValueEstimate {
-  const fill = config.listMaxListpackSize;
-  const byteLimit = quicklistNodeByteLimit(fill);
-  const countLimit = fill > 0 ? fill : Number.POSITIVE_INFINITY;
-  // Appends go to the tail node while the estimate (current size + element + 8) stays within the
-  // limit; elements larger than the limit get a node of their own holding the raw bytes ("plain").
-  let nodes = 0;
-  let nodeBytes = 0;
-  let packedNodes = 0;
-  let curSize = -1;
-  let curCount = 0;
-  let largest = 0;
-  let lastListpack = 0;
-  const closeNode = (): void => {
-    if (curSize >= 0) {
-      nodes++;
-      packedNodes++;
-      nodeBytes += jemallocSize(curSize);
-      lastListpack = curSize;
     }
-    curSize = -1;
-    curCount = 0;
-  };
-  for (const item of items) {
-    if (item.length > largest) largest = item.length;
-    if (item.length > byteLimit) {
-      closeNode();
-      nodes++;
-      nodeBytes += jemallocSize(item.length);
-      continue;
-    }
-    if (curSize >= 0 && (curSize + item.length + 8 > byteLimit || curCount + 1 > countLimit)) closeNode();
-    if (curSize < 0) curSize = LISTPACK_OVERHEAD;
-    curSize += listpackEntrySize(item);
-    curCount++;
+    return { encoding: 'raw', bytes: SIZEOF.robj + sdsAllocSize(len), elements: 1, largestElement: len };
   }
-  closeNode();
-  const elements = items.length;
-  if (nodes <= 1 && packedNodes === nodes) {
-    const lp = nodes === 0 ? LISTPACK_OVERHEAD : lastListpack;
-    return { encoding: 'listpack', bytes: SIZEOF.robj + jemallocSize(lp), elements, largestElement: largest };
-  }
-  return {
-    encoding: 'quicklist',
-    bytes: SIZEOF.robj + SIZEOF.quicklist + nodes * SIZEOF.quicklistNode + nodeBytes,
-    elements,
-    largestElement: largest,
-  };
 }
 
-function setEstimate(members: readonly Buffer[], config: Readonly<MemoryModelConfig>): ValueEstimate {
-  const n = members.length;
-  let largest = 0;
-  let allInts = true;
-  let min = 0n;
-  let max = 0n;
-  let lpSize = LISTPACK_OVERHEAD;
-  let sdsBytes = 0;
-  for (const m of members) {
-    if (m.length > largest) largest = m.length;
-    if (allInts) {
-      const asInt = strictInt64(m);
-      if (asInt === null) allInts = false;
-      else {
-        if (asInt < min) min = asInt;
-        if (asInt > max) max = asInt;
+/**
+ * Quicklist nodes rebuilt the way appends fill them: the tail node takes an element while its size
+ * plus the element plus 8 stays within the node limit; an element over the limit gets a "plain" node
+ * holding its raw bytes. A list that ends up as one packed node is stored as a bare listpack.
+ */
+class ListSizer implements ValueSizer {
+  private readonly byteLimit: number;
+  private readonly countLimit: number;
+  private nodes = 0;
+  private packedNodes = 0;
+  private nodeBytes = 0;
+  private lastListpack = 0;
+  private curSize = -1;
+  private curCount = 0;
+  private elements = 0;
+  private largest = 0;
+
+  constructor(config: Readonly<MemoryModelConfig>) {
+    const fill = config.listMaxListpackSize;
+    this.byteLimit = quicklistNodeByteLimit(fill);
+    this.countLimit = fill > 0 ? fill : Number.POSITIVE_INFINITY;
+  }
+
+  add(value: Value): void {
+    if (value.type !== 'list') return;
+    for (const item of value.items) {
+      this.elements++;
+      if (item.length > this.largest) this.largest = item.length;
+      if (item.length > this.byteLimit) {
+        this.closeNode();
+        this.nodes++;
+        this.nodeBytes += jemallocSize(item.length);
+        continue;
       }
+      if (
+        this.curSize >= 0 &&
+        (this.curSize + item.length + 8 > this.byteLimit || this.curCount + 1 > this.countLimit)
+      ) {
+        this.closeNode();
+      }
+      if (this.curSize < 0) this.curSize = LISTPACK_OVERHEAD;
+      this.curSize += listpackEntrySize(item);
+      this.curCount++;
     }
-    lpSize += listpackEntrySize(m);
-    sdsBytes += sdsAllocSize(m.length);
   }
-  if (allInts && n <= config.setMaxIntsetEntries) {
+
+  private closeNode(): void {
+    if (this.curSize >= 0) {
+      this.nodes++;
+      this.packedNodes++;
+      this.nodeBytes += jemallocSize(this.curSize);
+      this.lastListpack = this.curSize;
+    }
+    this.curSize = -1;
+    this.curCount = 0;
+  }
+
+  result(): ValueEstimate {
+    this.closeNode();
+    const { elements, largest } = this;
+    if (this.nodes <= 1 && this.packedNodes === this.nodes) {
+      const lp = this.nodes === 0 ? LISTPACK_OVERHEAD : this.lastListpack;
+      return {
+        encoding: 'listpack',
+        bytes: SIZEOF.robj + jemallocSize(lp),
+        elements,
+        largestElement: largest,
+      };
+    }
     return {
-      encoding: 'intset',
-      bytes: SIZEOF.robj + intsetAllocSize(n, intsetWidth(min, max)),
-      elements: n,
+      encoding: 'quicklist',
+      bytes: SIZEOF.robj + SIZEOF.quicklist + this.nodes * SIZEOF.quicklistNode + this.nodeBytes,
+      elements,
       largestElement: largest,
     };
   }
-  if (n <= config.setMaxListpackEntries && largest <= config.setMaxListpackValue) {
-    return {
-      encoding: 'listpack',
-      bytes: SIZEOF.robj + jemallocSize(lpSize),
-      elements: n,
-      largestElement: largest,
-    };
-  }
-  const buckets = dictBuckets(n);
-  const bytes =
-    SIZEOF.robj +
-    SIZEOF.dict +
-    SIZEOF.bucket * buckets +
-    sdsBytes +
-    SIZEOF.dictEntryNoValue * expectedChainedEntries(n, buckets);
-  return { encoding: 'hashtable', bytes, elements: n, largestElement: largest };
 }
 
-function zsetEstimate(
-  entries: ReadonlyArray<{ member: Buffer; score: number }>,
-  config: Readonly<MemoryModelConfig>,
-): ValueEstimate {
-  const n = entries.length;
-  let largest = 0;
-  let lpSize = LISTPACK_OVERHEAD;
-  let sdsBytes = 0;
-  for (const e of entries) {
-    if (e.member.length > largest) largest = e.member.length;
-    lpSize += listpackEntrySize(e.member) + listpackEntrySize(scoreToBytes(e.score));
-    sdsBytes += sdsAllocSize(e.member.length);
+class SetSizer implements ValueSizer {
+  private n = 0;
+  private largest = 0;
+  private allInts = true;
+  private min = 0n;
+  private max = 0n;
+  private lpSize = LISTPACK_OVERHEAD;
+  private sdsBytes = 0;
+
+  constructor(private readonly config: Readonly<MemoryModelConfig>) {}
+
+  add(value: Value): void {
+    if (value.type !== 'set') return;
+    for (const m of value.members) {
+      this.n++;
+      if (m.length > this.largest) this.largest = m.length;
+      if (this.allInts) {
+        const asInt = strictInt64(m);
+        if (asInt === null) this.allInts = false;
+        else {
+          if (asInt < this.min) this.min = asInt;
+          if (asInt > this.max) this.max = asInt;
+        }
+      }
+      this.lpSize += listpackEntrySize(m);
+      this.sdsBytes += sdsAllocSize(m.length);
+    }
   }
-  if (n <= config.zsetMaxListpackEntries && largest <= config.zsetMaxListpackValue) {
-    return {
-      encoding: 'listpack',
-      bytes: SIZEOF.robj + jemallocSize(lpSize),
-      elements: n,
-      largestElement: largest,
-    };
+
+  result(): ValueEstimate {
+    const { n, largest, config } = this;
+    if (this.allInts && n <= config.setMaxIntsetEntries) {
+      const bytes = SIZEOF.robj + intsetAllocSize(n, intsetWidth(this.min, this.max));
+      return { encoding: 'intset', bytes, elements: n, largestElement: largest };
+    }
+    if (n <= config.setMaxListpackEntries && largest <= config.setMaxListpackValue) {
+      return {
+        encoding: 'listpack',
+        bytes: SIZEOF.robj + jemallocSize(this.lpSize),
+        elements: n,
+        largestElement: largest,
+      };
+    }
+    // Members are sds strings stored straight in their bucket; a member landing in a taken bucket
+    // gets a {key, next} entry.
+    const buckets = dictBuckets(n);
+    const bytes =
+      SIZEOF.robj +
+      SIZEOF.dict +
+      SIZEOF.bucket * buckets +
+      this.sdsBytes +
+      SIZEOF.dictEntryNoValue * expectedChainedEntries(n, buckets);
+    return { encoding: 'hashtable', bytes, elements: n, largestElement: largest };
   }
-  const buckets = dictBuckets(n);
-  const bytes =
-    SIZEOF.robj +
-    SIZEOF.zset +
-    SIZEOF.zskiplist +
-    SIZEOF.dict +
-    SIZEOF.bucket * buckets +
-    SKIPLIST_HEADER_SIZE +
-    sdsBytes +
-    n * (SIZEOF.dictEntry + EXPECTED_SKIPLIST_NODE_SIZE);
-  return { encoding: 'skiplist', bytes, elements: n, largestElement: largest };
 }
 
-function hashEstimate(
-  entries: ReadonlyArray<{ field: Buffer; value: Buffer }>,
-  config: Readonly<MemoryModelConfig>,
-): ValueEstimate {
-  const n = entries.length;
-  let largest = 0;
-  let lpSize = LISTPACK_OVERHEAD;
-  let sdsBytes = 0;
-  for (const e of entries) {
-    const longer = Math.max(e.field.length, e.value.length);
-    if (longer > largest) largest = longer;
-    lpSize += listpackEntrySize(e.field) + listpackEntrySize(e.value);
-    sdsBytes += sdsAllocSize(e.field.length) + sdsAllocSize(e.value.length);
+class ZsetSizer implements ValueSizer {
+  private n = 0;
+  private largest = 0;
+  private lpSize = LISTPACK_OVERHEAD;
+  private sdsBytes = 0;
+
+  constructor(private readonly config: Readonly<MemoryModelConfig>) {}
+
+  add(value: Value): void {
+    if (value.type !== 'zset') return;
+    for (const e of value.entries) {
+      this.n++;
+      if (e.member.length > this.largest) this.largest = e.member.length;
+      this.lpSize += listpackEntrySize(e.member) + listpackEntrySize(scoreToBytes(e.score));
+      this.sdsBytes += sdsAllocSize(e.member.length);
+    }
   }
-  if (n <= config.hashMaxListpackEntries && largest <= config.hashMaxListpackValue) {
-    return {
-      encoding: 'listpack',
-      bytes: SIZEOF.robj + jemallocSize(lpSize),
-      elements: n,
-      largestElement: largest,
-    };
+
+  result(): ValueEstimate {
+    const { n, largest, config } = this;
+    if (n <= config.zsetMaxListpackEntries && largest <= config.zsetMaxListpackValue) {
+      return {
+        encoding: 'listpack',
+        bytes: SIZEOF.robj + jemallocSize(this.lpSize),
+        elements: n,
+        largestElement: largest,
+      };
+    }
+    const bytes =
+      SIZEOF.robj +
+      SIZEOF.zset +
+      SIZEOF.zskiplist +
+      SIZEOF.dict +
+      SIZEOF.bucket * dictBuckets(n) +
+      SKIPLIST_HEADER_SIZE +
+      this.sdsBytes +
+      n * (SIZEOF.dictEntry + EXPECTED_SKIPLIST_NODE_SIZE);
+    return { encoding: 'skiplist', bytes, elements: n, largestElement: largest };
   }
-  const bytes = SIZEOF.robj + SIZEOF.dict + SIZEOF.bucket * dictBuckets(n) + sdsBytes + n * SIZEOF.dictEntry;
-  return { encoding: 'hashtable', bytes, elements: n, largestElement: largest };
 }
+
+class HashSizer implements ValueSizer {
+  private n = 0;
+  private largest = 0;
+  private lpSize = LISTPACK_OVERHEAD;
+  private sdsBytes = 0;
+
+  constructor(private readonly config: Readonly<MemoryModelConfig>) {}
+
+  add(value: Value): void {
+    if (value.type !== 'hash') return;
+    for (const e of value.entries) {
+      this.n++;
+      const longer = Math.max(e.field.length, e.value.length);
+      if (longer > this.largest) this.largest = longer;
+      this.lpSize += listpackEntrySize(e.field) + listpackEntrySize(e.value);
+      this.sdsBytes += sdsAllocSize(e.field.length) + sdsAllocSize(e.value.length);
+    }
+  }
+
+  result(): ValueEstimate {
+    const { n, largest, config } = this;
+    if (n <= config.hashMaxListpackEntries && largest <= config.hashMaxListpackValue) {
+      return {
+        encoding: 'listpack',
+        bytes: SIZEOF.robj + jemallocSize(this.lpSize),
+        elements: n,
+        largestElement: largest,
+      };
+    }
+    const bytes =
+      SIZEOF.robj + SIZEOF.dict + SIZEOF.bucket * dictBuckets(n) + this.sdsBytes + n * SIZEOF.dictEntry;
+    return { encoding: 'hashtable', bytes, elements: n, largestElement: largest };
+  }
+}
+
+/** XADD starts a stream node with a listpack of this many bytes (`STREAM_LISTPACK_MAX_PRE_ALLOCATE`). */
+const STREAM_LISTPACK_PREALLOC = 4096;
 
 /**
  * A stream is a rax of listpack nodes keyed by each node's first ("master") ID. The nodes are
  * rebuilt the way XADD fills them (stream-node-max-entries / -bytes); a loaded node's listpack is
  * allocated at its exact size; on a server clients wrote to, the tail node keeps its preallocation.
  */
-/** XADD starts a stream node with a listpack of this many bytes (`STREAM_LISTPACK_MAX_PRE_ALLOCATE`). */
-const STREAM_LISTPACK_PREALLOC = 4096;
+class StreamSizer implements ValueSizer {
+  private readonly maxBytes: number;
+  private readonly maxEntries: number;
+  private readonly nodeKeys: Buffer[] = [];
+  private listpacks = 0;
+  private largest = 0;
+  private elements = 0;
+  private master: { ms: bigint; seq: bigint; fields: Buffer[] } | null = null;
+  private count = 0;
+  private size = 0;
 
-function streamEstimate(
-  s: StreamValue,
-  config: Readonly<MemoryModelConfig>,
-  written: boolean,
-): ValueEstimate {
-  const maxBytes = config.streamNodeMaxBytes > 0 ? config.streamNodeMaxBytes : Number.POSITIVE_INFINITY;
-  const maxEntries = config.streamNodeMaxEntries > 0 ? config.streamNodeMaxEntries : Number.POSITIVE_INFINITY;
-  const nodeKeys: Buffer[] = [];
-  let listpacks = 0;
-  let largest = 0;
-
-  let master: { ms: bigint; seq: bigint; fields: Buffer[] } | null = null;
-  let count = 0;
-  let size = 0;
-  const closeNode = (): void => {
-    if (master) listpacks += jemallocSize(size - listpackIntEntrySize(1) + listpackIntEntrySize(count));
-    master = null;
-  };
-  for (const entry of s.entries) {
-    let rawLen = 0;
-    for (const [f, v] of entry.fields) {
-      rawLen += f.length + v.length;
-      if (f.length > largest) largest = f.length;
-      if (v.length > largest) largest = v.length;
-    }
-    if (master && (size + rawLen >= maxBytes || count >= maxEntries)) closeNode();
-    if (!master) {
-      master = { ms: entry.id.ms, seq: entry.id.seq, fields: entry.fields.map(([f]) => f) };
-      nodeKeys.push(streamIdKey(entry.id));
-      count = 0;
-      // count (patched to the final value on close), deleted, field count, fields, terminator.
-      size =
-        LISTPACK_OVERHEAD +
-        listpackIntEntrySize(1) +
-        listpackIntEntrySize(0) +
-        listpackIntEntrySize(master.fields.length);
-      for (const f of master.fields) size += listpackEntrySize(f);
-      size += listpackIntEntrySize(0);
-    }
-    const sameFields =
-      entry.fields.length === master.fields.length &&
-      entry.fields.every(([f], i) => f.equals(master!.fields[i]!));
-    size += listpackIntEntrySize(sameFields ? 2 : 0);
-    size += listpackIntEntrySize(BigInt.asIntN(64, entry.id.ms - master.ms));
-    size += listpackIntEntrySize(BigInt.asIntN(64, entry.id.seq - master.seq));
-    if (!sameFields) size += listpackIntEntrySize(entry.fields.length);
-    for (const [f, v] of entry.fields) {
-      if (!sameFields) size += listpackEntrySize(f);
-      size += listpackEntrySize(v);
-    }
-    size += listpackIntEntrySize(3 + entry.fields.length + (sameFields ? 0 : entry.fields.length + 1));
-    count++;
+  constructor(
+    config: Readonly<MemoryModelConfig>,
+    private readonly written: boolean,
+  ) {
+    this.maxBytes = config.streamNodeMaxBytes > 0 ? config.streamNodeMaxBytes : Number.POSITIVE_INFINITY;
+    this.maxEntries =
+      config.streamNodeMaxEntries > 0 ? config.streamNodeMaxEntries : Number.POSITIVE_INFINITY;
   }
-  if (master && written) {
-    const prealloc = Math.min(STREAM_LISTPACK_PREALLOC, maxBytes);
-    const finalSize = size - listpackIntEntrySize(1) + listpackIntEntrySize(count);
-    if (finalSize <= prealloc) {
-      listpacks += jemallocSize(prealloc);
-      master = null;
-    }
-  }
-  closeNode();
 
-  let bytes = SIZEOF.robj + SIZEOF.stream + streamRaxCharge(nodeKeys) + listpacks;
-  for (const group of s.groups) {
-    bytes += SIZEOF.streamCG;
-    bytes += streamRaxCharge(sortedIdKeys(group.pending.map((p) => p.id)));
-    bytes += SIZEOF.streamNack * group.pending.length;
-    for (const consumer of group.consumers) {
-      bytes += SIZEOF.streamConsumer + consumer.name.length;
-      bytes += streamRaxCharge(sortedIdKeys(consumer.pending));
+  /** Listpack bytes of the current node with its master count patched to the final value. */
+  private finalSize(): number {
+    return this.size - listpackIntEntrySize(1) + listpackIntEntrySize(this.count);
+  }
+
+  private closeNode(): void {
+    if (this.master) this.listpacks += jemallocSize(this.finalSize());
+    this.master = null;
+  }
+
+  add(value: Value): void {
+    if (value.type !== 'stream') return;
+    for (const entry of value.entries) {
+      this.elements++;
+      let rawLen = 0;
+      for (const [f, v] of entry.fields) {
+        rawLen += f.length + v.length;
+        if (f.length > this.largest) this.largest = f.length;
+        if (v.length > this.largest) this.largest = v.length;
+      }
+      if (this.master && (this.size + rawLen >= this.maxBytes || this.count >= this.maxEntries))
+        this.closeNode();
+      let master = this.master;
+      if (!master) {
+        master = { ms: entry.id.ms, seq: entry.id.seq, fields: entry.fields.map(([f]) => f) };
+        this.master = master;
+        this.nodeKeys.push(streamIdKey(entry.id));
+        this.count = 0;
+        // Master entry: count (patched on close), deleted, field count, the fields, a terminator.
+        let size = LISTPACK_OVERHEAD + listpackIntEntrySize(1) + listpackIntEntrySize(0);
+        size += listpackIntEntrySize(master.fields.length);
+        for (const f of master.fields) size += listpackEntrySize(f);
+        this.size = size + listpackIntEntrySize(0);
+      }
+      const masterFields = master.fields;
+      const sameFields =
+        entry.fields.length === masterFields.length &&
+        entry.fields.every(([f], i) => f.equals(masterFields[i]!));
+      let size = listpackIntEntrySize(sameFields ? 2 : 0);
+      size += listpackIntEntrySize(BigInt.asIntN(64, entry.id.ms - master.ms));
+      size += listpackIntEntrySize(BigInt.asIntN(64, entry.id.seq - master.seq));
+      if (!sameFields) size += listpackIntEntrySize(entry.fields.length);
+      for (const [f, v] of entry.fields) {
+        if (!sameFields) size += listpackEntrySize(f);
+        size += listpackEntrySize(v);
+      }
+      size += listpackIntEntrySize(3 + entry.fields.length + (sameFields ? 0 : entry.fields.length + 1));
+      this.size += size;
+      this.count++;
     }
   }
-  return { encoding: 'stream', bytes, elements: s.entries.length, largestElement: largest };
+
+  result(groups: readonly StreamGroup[]): ValueEstimate {
+    if (this.master && this.written) {
+      const prealloc = Math.min(STREAM_LISTPACK_PREALLOC, this.maxBytes);
+      if (this.finalSize() <= prealloc) {
+        this.listpacks += jemallocSize(prealloc);
+        this.master = null;
+      }
+    }
+    this.closeNode();
+    let bytes = SIZEOF.robj + SIZEOF.stream + streamRaxCharge(this.nodeKeys) + this.listpacks;
+    for (const group of groups) {
+      bytes += SIZEOF.streamCG;
+      bytes += streamRaxCharge(sortedIdKeys(group.pending.map((p) => p.id)));
+      bytes += SIZEOF.streamNack * group.pending.length;
+      for (const consumer of group.consumers) {
+        bytes += SIZEOF.streamConsumer + consumer.name.length;
+        bytes += streamRaxCharge(sortedIdKeys(consumer.pending));
+      }
+    }
+    return { encoding: 'stream', bytes, elements: this.elements, largestElement: this.largest };
+  }
+}
+
+class ModuleSizer implements ValueSizer {
+  private length = 0;
+
+  add(value: Value): void {
+    if (value.type === 'module') this.length += value.raw.length;
+  }
+
+  result(): ValueEstimate {
+    // Modules report their own usage; the serialized size is the only hint a snapshot carries.
+    return { encoding: 'module', bytes: SIZEOF.robj + this.length, elements: 1, largestElement: this.length };
+  }
 }

@@ -1,0 +1,436 @@
+import { once } from 'node:events';
+import type { RdbRecord, StreamGroup, Value, ValueType } from '../model.js';
+import type { MemoryModelConfig } from './config.js';
+import { keyMemoryToCsvLine, MEMORY_CSV_HEADER } from './csv.js';
+import { MemoryError } from './errors.js';
+import { type EstimateOptions, type KeyMemory, KeyMemoryEstimator, type MemoryEncoding } from './estimate.js';
+import { keyToText } from './key-text.js';
+import { type PrefixNode, PrefixTree } from './prefix-tree.js';
+
+/** One key in the report (JSON-friendly: the key as text, no Buffers). */
+export interface MemoryRow {
+  db: number;
+  /** The key as text (`keyToText`: UTF-8, control bytes as `\xNN`). */
+  key: string;
+  type: ValueType;
+  encoding: MemoryEncoding;
+  bytes: number;
+  expiryBytes: number;
+  elements: number;
+  largestElement: number;
+  /** Absolute expiry, Unix ms, or null. */
+  expiresAt: number | null;
+}
+
+export interface MemoryTotals {
+  keys: number;
+  /** Sum of the per-key estimates (what `MEMORY USAGE` would add up to). */
+  bytes: number;
+  /** `expires` dict entries of keys with a TTL, not in `bytes`. */
+  expiryBytes: number;
+  elements: number;
+  keysWithExpiry: number;
+}
+
+export interface MemoryGroup {
+  keys: number;
+  bytes: number;
+  elements: number;
+}
+
+export type ExpiryBucket = 'none' | 'expired' | 'under-1h' | 'under-1d' | 'under-7d' | 'later';
+
+export interface MemoryReport {
+  /** Format version of this object. */
+  version: 1;
+  generatedAt: string;
+  /** The reference time of the expiry buckets, Unix ms. */
+  now: number;
+  /** Where the records came from, when the caller said (a file name, a redacted URL). */
+  source?: string;
+  /** Facts from the snapshot header and aux fields (`valkey-ver`, `ctime`, `used-mem`...). */
+  snapshot: { magic?: string; rdbVersion?: number; aux: Record<string, string> };
+  options: {
+    top: number;
+    separators: string[];
+    maxPrefixNodes: number;
+    prefixDepth: number;
+    state: 'loaded' | 'written';
+  };
+  totals: MemoryTotals;
+  byDb: Array<MemoryGroup & { db: number }>;
+  byType: Array<MemoryGroup & { type: ValueType }>;
+  byEncoding: Array<MemoryGroup & { type: ValueType; encoding: MemoryEncoding }>;
+  expiry: Array<{ bucket: ExpiryBucket; keys: number; bytes: number }>;
+  /** The `top` largest keys, largest first. */
+  topKeys: MemoryRow[];
+  /** Per type, the key with the most elements (as `valkey-cli --bigkeys` shows). */
+  biggestByType: MemoryRow[];
+  prefixes: PrefixNode;
+}
+
+export interface AnalyzeMemoryOptions extends EstimateOptions {
+  /** How many of the largest keys to keep (default 100). */
+  top?: number;
+  /** Key-prefix separators (default `[':', '/']`). */
+  separators?: string | readonly string[];
+  /** Most prefix nodes held (default 2000); smaller prefixes fold into their parent. */
+  maxPrefixNodes?: number;
+  /** Deepest prefix level (default 4). */
+  prefixDepth?: number;
+  /** Reference time for the expiry buckets, Unix ms (default: now). */
+  now?: number;
+  /** A name for the source, copied into the report. */
+  source?: string;
+  /** Writes one rdbtools-style CSV line per key here (header first), waiting on backpressure. */
+  csv?: NodeJS.WritableStream;
+  /** Called with every key's estimate, in file order (awaited). */
+  onKey?: (key: KeyMemory) => void | Promise<void>;
+  /** Called every `progressEvery` keys and once at the end. */
+  onProgress?: (progress: { keys: number; bytes: number; done: boolean }) => void;
+  progressEvery?: number;
+  signal?: AbortSignal;
+}
+
+/** A record of the RDB reader's chunked mode (huge keys delivered in parts), matched by shape. */
+type ChunkRecord =
+  | { kind: 'key-begin'; db: number; key: Buffer; type: ValueType; expiresAt?: number }
+  | { kind: 'key-part'; db: number; key: Buffer; value: Value }
+  | { kind: 'key-end'; db: number; key: Buffer; stream?: { groups: StreamGroup[] } };
+
+/** Anything an RDB reader yields. */
+export type AnyRecord = RdbRecord | ChunkRecord | { kind: string };
+
+const EXPIRY_BUCKETS: readonly ExpiryBucket[] = [
+  'none',
+  'expired',
+  'under-1h',
+  'under-1d',
+  'under-7d',
+  'later',
+];
+const HOUR = 3_600_000;
+
+/** Smallest-at-the-top heap of rows, bounded to `capacity`. */
+class TopRows {
+  private readonly heap: MemoryRow[] = [];
+  constructor(private readonly capacity: number) {}
+
+  /** True when a key of `bytes` would make it into the top. */
+  wants(bytes: number): boolean {
+    return this.capacity > 0 && (this.heap.length < this.capacity || bytes > this.heap[0]!.bytes);
+  }
+
+  push(row: MemoryRow): void {
+    const h = this.heap;
+    if (h.length < this.capacity) {
+      h.push(row);
+      let i = h.length - 1;
+      while (i > 0) {
+        const p = (i - 1) >> 1;
+        if (h[p]!.bytes <= h[i]!.bytes) break;
+        [h[p], h[i]] = [h[i]!, h[p]!];
+        i = p;
+      }
+      return;
+    }
+    h[0] = row;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && h[l]!.bytes < h[m]!.bytes) m = l;
+      if (r < h.length && h[r]!.bytes < h[m]!.bytes) m = r;
+      if (m === i) break;
+      [h[m], h[i]] = [h[i]!, h[m]!];
+      i = m;
+    }
+  }
+
+  sorted(): MemoryRow[] {
+    return [...this.heap].sort((a, b) => b.bytes - a.bytes || a.key.localeCompare(b.key));
+  }
+}
+
+function toRow(k: KeyMemory): MemoryRow {
+  return {
+    db: k.db,
+    key: keyToText(k.key),
+    type: k.type,
+    encoding: k.encoding,
+    bytes: k.bytes,
+    expiryBytes: k.expiryBytes,
+    elements: k.elements,
+    largestElement: k.largestElement,
+    expiresAt: k.expiresAt ?? null,
+  };
+}
+
+function positiveInt(name: string, value: number | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < min) {
+    throw new MemoryError(
+      'ERR_MEMORY_OPTION',
+      `${name} must be an integer of at least ${min}, got ${String(value)}`,
+      {
+        details: { option: name, value },
+      },
+    );
+  }
+  return value;
+}
+
+/**
+ * Aggregates key estimates one at a time in memory bounded by the options (top keys, prefix nodes),
+ * whatever the number of keys. `analyzeMemory` drives one over a record stream; use it directly to
+ * feed estimates from elsewhere.
+ */
+export class MemoryAnalyzer {
+  private readonly top: TopRows;
+  private readonly prefixes: PrefixTree;
+  private readonly totals: MemoryTotals = {
+    keys: 0,
+    bytes: 0,
+    expiryBytes: 0,
+    elements: 0,
+    keysWithExpiry: 0,
+  };
+  private readonly byDb = new Map<number, MemoryGroup>();
+  private readonly byType = new Map<ValueType, MemoryGroup>();
+  private readonly byEncoding = new Map<
+    string,
+    MemoryGroup & { type: ValueType; encoding: MemoryEncoding }
+  >();
+  private readonly expiry = new Map<ExpiryBucket, { keys: number; bytes: number }>();
+  private readonly biggest = new Map<ValueType, MemoryRow>();
+  private readonly snapshot: MemoryReport['snapshot'] = { aux: {} };
+  readonly options: MemoryReport['options'];
+  private readonly now: number;
+  private readonly source: string | undefined;
+
+  constructor(options: Omit<AnalyzeMemoryOptions, 'csv' | 'onKey' | 'onProgress' | 'signal'> = {}) {
+    const separators =
+      options.separators === undefined
+        ? [':', '/']
+        : typeof options.separators === 'string'
+          ? [options.separators]
+          : [...options.separators];
+    if (separators.length === 0 || separators.some((s) => typeof s !== 'string' || s.length === 0)) {
+      throw new MemoryError(
+        'ERR_MEMORY_OPTION',
+        `separators must be non-empty strings, got ${JSON.stringify(options.separators)}`,
+        {
+          details: { option: 'separators' },
+          hint: "Pass e.g. [':'] or [':', '/']",
+        },
+      );
+    }
+    this.options = {
+      top: positiveInt('top', options.top, 100, 0),
+      separators,
+      maxPrefixNodes: positiveInt('maxPrefixNodes', options.maxPrefixNodes, 2000),
+      prefixDepth: positiveInt('prefixDepth', options.prefixDepth, 4),
+      state: options.state ?? 'loaded',
+    };
+    this.top = new TopRows(this.options.top);
+    this.prefixes = new PrefixTree(separators, this.options.maxPrefixNodes, this.options.prefixDepth);
+    this.now = options.now ?? Date.now();
+    this.source = options.source;
+    for (const b of EXPIRY_BUCKETS) this.expiry.set(b, { keys: 0, bytes: 0 });
+  }
+
+  /** Keys and bytes counted so far. */
+  get progress(): { keys: number; bytes: number } {
+    return { keys: this.totals.keys, bytes: this.totals.bytes };
+  }
+
+  /** Records what the snapshot says about itself (header, aux fields). */
+  noteRecord(record: AnyRecord): void {
+    if (record.kind === 'header') {
+      const h = record as Extract<RdbRecord, { kind: 'header' }>;
+      this.snapshot.magic = h.magic;
+      this.snapshot.rdbVersion = h.version;
+    } else if (record.kind === 'aux') {
+      const a = record as Extract<RdbRecord, { kind: 'aux' }>;
+      this.snapshot.aux[keyToText(a.key)] = keyToText(a.value);
+    }
+  }
+
+  add(k: KeyMemory): void {
+    const t = this.totals;
+    t.keys++;
+    t.bytes += k.bytes;
+    t.expiryBytes += k.expiryBytes;
+    t.elements += k.elements;
+    if (k.expiresAt !== undefined) t.keysWithExpiry++;
+    const bump = (g: MemoryGroup) => {
+      g.keys++;
+      g.bytes += k.bytes;
+      g.elements += k.elements;
+    };
+    bump(this.byDb.get(k.db) ?? this.byDb.set(k.db, { keys: 0, bytes: 0, elements: 0 }).get(k.db)!);
+    bump(this.byType.get(k.type) ?? this.byType.set(k.type, { keys: 0, bytes: 0, elements: 0 }).get(k.type)!);
+    const encKey = `${k.type}/${k.encoding}`;
+    let enc = this.byEncoding.get(encKey);
+    if (!enc) {
+      enc = { type: k.type, encoding: k.encoding, keys: 0, bytes: 0, elements: 0 };
+      this.byEncoding.set(encKey, enc);
+    }
+    bump(enc);
+    const bucket = this.expiry.get(this.expiryBucket(k.expiresAt))!;
+    bucket.keys++;
+    bucket.bytes += k.bytes;
+
+    const text = keyToText(k.key);
+    this.prefixes.add(text, k.bytes);
+    if (this.top.wants(k.bytes)) this.top.push({ ...toRow(k), key: text });
+    const big = this.biggest.get(k.type);
+    if (!big || k.elements > big.elements || (k.elements === big.elements && k.bytes > big.bytes)) {
+      this.biggest.set(k.type, { ...toRow(k), key: text });
+    }
+  }
+
+  private expiryBucket(expiresAt: number | undefined): ExpiryBucket {
+    if (expiresAt === undefined) return 'none';
+    const left = expiresAt - this.now;
+    if (left <= 0) return 'expired';
+    if (left < HOUR) return 'under-1h';
+    if (left < 24 * HOUR) return 'under-1d';
+    if (left < 7 * 24 * HOUR) return 'under-7d';
+    return 'later';
+  }
+
+  report(): MemoryReport {
+    const bySize = <T extends { bytes: number }>(a: T, b: T) => b.bytes - a.bytes;
+    const report: MemoryReport = {
+      version: 1,
+      generatedAt: new Date().toISOString(),
+      now: this.now,
+      snapshot: { ...this.snapshot, aux: { ...this.snapshot.aux } },
+      options: { ...this.options, separators: [...this.options.separators] },
+      totals: { ...this.totals },
+      byDb: [...this.byDb].map(([db, g]) => ({ db, ...g })).sort((a, b) => a.db - b.db),
+      byType: [...this.byType].map(([type, g]) => ({ type, ...g })).sort(bySize),
+      byEncoding: [...this.byEncoding.values()].map((g) => ({ ...g })).sort(bySize),
+      expiry: EXPIRY_BUCKETS.map((bucket) => ({ bucket, ...this.expiry.get(bucket)! })),
+      topKeys: this.top.sorted(),
+      biggestByType: [...this.biggest.values()].sort(bySize),
+      prefixes: this.prefixes.toJSON(),
+    };
+    if (this.source !== undefined) report.source = this.source;
+    return report;
+  }
+}
+
+/**
+ * Estimates every key of a record stream (an RDB reader's output, plain or chunked) and aggregates
+ * the estimates in bounded memory: top keys, totals per db/type/encoding, a key-prefix tree and the
+ * expiry distribution. Optionally streams one CSV line per key to `options.csv`.
+ *
+ * ```ts
+ * const report = await analyzeMemory(readRdbFile('dump.rdb'), { top: 50, csv: createWriteStream('keys.csv') });
+ * await writeFile('report.html', memoryReportToHtml(report));
+ * ```
+ */
+export async function analyzeMemory(
+  records: AsyncIterable<AnyRecord> | Iterable<AnyRecord>,
+  options: AnalyzeMemoryOptions = {},
+): Promise<MemoryReport> {
+  const analyzer = new MemoryAnalyzer(options);
+  const estimateOptions: EstimateOptions = { state: analyzer.options.state };
+  if (options.config) estimateOptions.config = options.config as Partial<MemoryModelConfig>;
+  const progressEvery = positiveInt('progressEvery', options.progressEvery, 10_000);
+  const { csv, onKey, onProgress, signal } = options;
+  if (csv) await write(csv, `${MEMORY_CSV_HEADER}\n`);
+
+  const emit = async (k: KeyMemory): Promise<void> => {
+    analyzer.add(k);
+    if (csv) await write(csv, `${keyMemoryToCsvLine(k)}\n`);
+    if (onKey) await onKey(k);
+    const { keys, bytes } = analyzer.progress;
+    if (onProgress && keys % progressEvery === 0) onProgress({ keys, bytes, done: false });
+  };
+  const estimates = estimateRecords(records, {
+    ...estimateOptions,
+    onOtherRecord: (r) => analyzer.noteRecord(r),
+    ...(signal ? { signal } : {}),
+  });
+  for await (const k of estimates) await emit(k);
+  const report = analyzer.report();
+  onProgress?.({ keys: report.totals.keys, bytes: report.totals.bytes, done: true });
+  return report;
+}
+
+function outOfOrder(key: Buffer, what: string): MemoryError {
+  return new MemoryError(
+    'ERR_MEMORY_RECORDS',
+    `unexpected ${what} for key ${JSON.stringify(keyToText(key))}`,
+    {
+      details: { key: keyToText(key) },
+      hint: 'Pass the records of one RDB reader in the order it yields them',
+    },
+  );
+}
+
+/** Writes to a Node stream, waiting for 'drain' when its buffer is full. */
+async function write(stream: NodeJS.WritableStream, chunk: string): Promise<void> {
+  if (!stream.write(chunk)) await once(stream as unknown as import('node:events').EventEmitter, 'drain');
+}
+
+export interface EstimateRecordsOptions extends EstimateOptions {
+  /** Called with every record that is not (part of) a key: header, aux, select-db, end... */
+  onOtherRecord?: (record: AnyRecord) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * The estimate of every key in a record stream, in order, one at a time. Keys the reader delivers in
+ * parts (chunked mode) are estimated batch by batch without holding their elements.
+ */
+export async function* estimateRecords(
+  records: AsyncIterable<AnyRecord> | Iterable<AnyRecord>,
+  options: EstimateRecordsOptions = {},
+): AsyncGenerator<KeyMemory> {
+  const { onOtherRecord, signal, ...estimateOptions } = options;
+  let pending: { estimator: KeyMemoryEstimator; db: number; key: Buffer; expiresAt?: number } | null = null;
+  for await (const record of records) {
+    signal?.throwIfAborted();
+    switch (record.kind) {
+      case 'key': {
+        const r = record as Extract<RdbRecord, { kind: 'key' }>;
+        const estimator = new KeyMemoryEstimator(r.value.type, estimateOptions);
+        estimator.add(r.value);
+        yield estimator.finish(r);
+        break;
+      }
+      case 'key-begin': {
+        const r = record as Extract<ChunkRecord, { kind: 'key-begin' }>;
+        if (pending) throw outOfOrder(r.key, 'key-begin');
+        pending = { estimator: new KeyMemoryEstimator(r.type, estimateOptions), db: r.db, key: r.key };
+        if (r.expiresAt !== undefined) pending.expiresAt = r.expiresAt;
+        break;
+      }
+      case 'key-part': {
+        const r = record as Extract<ChunkRecord, { kind: 'key-part' }>;
+        if (!pending?.key.equals(r.key)) throw outOfOrder(r.key, 'key-part');
+        pending.estimator.add(r.value);
+        break;
+      }
+      case 'key-end': {
+        const r = record as Extract<ChunkRecord, { kind: 'key-end' }>;
+        if (!pending?.key.equals(r.key)) throw outOfOrder(r.key, 'key-end');
+        const meta: Parameters<KeyMemoryEstimator['finish']>[0] = { db: pending.db, key: pending.key };
+        if (pending.expiresAt !== undefined) meta.expiresAt = pending.expiresAt;
+        if (r.stream) meta.stream = r.stream;
+        const { estimator } = pending;
+        pending = null;
+        yield estimator.finish(meta);
+        break;
+      }
+      default:
+        onOtherRecord?.(record);
+    }
+  }
+  if (pending) throw outOfOrder(pending.key, 'end of records');
+}
