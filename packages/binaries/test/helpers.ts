@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { realpathSync } from 'node:fs';
+import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseServerVersion } from '@valkey-tools/core';
@@ -24,4 +24,20 @@ export function fixtureArgs(name: string, ...args: string[]): string[] {
     join(fixtures, `${name}.ts`),
     ...args,
   ];
+}
+
+/**
+ * Records a server pid in the test run's registry, so the global teardown kills it if a test
+ * crashes before stopping it (managed servers are detached and outlive the worker).
+ */
+export function trackPid(pid: number): void {
+  const dir = process.env.VALKEY_TOOLS_TEST_REGISTRY;
+  if (!dir) return;
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, `${pid}.pid`), String(pid));
+}
+
+/** A random base port whose cluster bus port (+10000) stays below the ephemeral range. */
+export function randomBasePort(): number {
+  return 15000 + Math.floor(Math.random() * 10000);
 }

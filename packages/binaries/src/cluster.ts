@@ -1,0 +1,375 @@
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join, resolve as resolvePath } from 'node:path';
+import type { ValkeyConfigInput } from '@valkey-tools/config';
+import { valkeyToolsHome } from '@valkey-tools/core';
+import { BinariesError } from './errors.js';
+import { sleep } from './process-utils.js';
+import { type Reply, ReplyError, sendCommand } from './resp.js';
+import { resolveBinary } from './resolve.js';
+import {
+  getServer,
+  type ServerHandle,
+  type StartServerOptions,
+  type StopOptions,
+  startServer,
+} from './server.js';
+
+export const CLUSTER_SLOTS = 16384;
+
+export interface StartClusterOptions
+  extends Pick<
+    StartServerOptions,
+    'version' | 'flavor' | 'binary' | 'host' | 'home' | 'resolve' | 'onSpawn' | 'startTimeoutMs'
+  > {
+  /** Primaries sharing the 16384 slots (default 3). */
+  primaries?: number;
+  /** Replicas per primary (default 1). */
+  replicasPerPrimary?: number;
+  /** First port tried (default 7000); taken ports (or bus ports, +10000) are skipped upward. */
+  basePort?: number;
+  /** Registry name (default `cluster`); nodes are named `<name>-<i>`. */
+  name?: string;
+  /** Parent of the node dirs (default `<home>/clusters/<name>`). */
+  dir?: string;
+  /** `cluster-node-timeout` in ms (default 5000; tests use less). */
+  nodeTimeoutMs?: number;
+  /** Directives for every node, merged over the `cluster-node` preset. */
+  config?: ValkeyConfigInput;
+  /** How long to wait for cluster_state:ok and replica links (default 60 s). */
+  readyTimeoutMs?: number;
+  /** Delete the node dirs when stopped (default false). */
+  removeDirOnStop?: boolean;
+}
+
+export interface ClusterNode extends ServerHandle {
+  nodeId: string;
+  role: 'primary' | 'replica';
+  /** Slot range `[first, last]` of a primary. */
+  slots?: [number, number];
+  /** For a replica, the node id of its primary. */
+  primaryId?: string;
+}
+
+/** What the registry records about a managed cluster. */
+export interface ClusterRecord {
+  name: string;
+  nodes: string[];
+  seeds: string[];
+  primaries: number;
+  replicasPerPrimary: number;
+  dir: string;
+  createdAt: string;
+}
+
+export interface ClusterHandle {
+  name: string;
+  /** `redis://host:port/0` of every node, primaries first: hand any of them to a cluster client. */
+  seeds: string[];
+  nodes: ClusterNode[];
+  primaries: ClusterNode[];
+  replicas: ClusterNode[];
+  dir: string;
+  stop(options?: StopOptions): Promise<void>;
+}
+
+function clustersDir(home: string): string {
+  return join(home, 'clusters');
+}
+
+function clusterRecordPath(home: string, name: string): string {
+  return join(clustersDir(home), `${name}.json`);
+}
+
+function clusterError(message: string, details: Record<string, unknown> = {}, hint?: string): BinariesError {
+  return new BinariesError('ERR_CLUSTER', message, {
+    details,
+    hint: hint ?? 'See the node logs (valkey.log in each node dir) for the reason',
+  });
+}
+
+async function must(node: ServerHandle, args: Array<string | number>): Promise<Reply> {
+  const reply = await sendCommand(node.port, args, { host: node.host, timeoutMs: 10_000 });
+  if (reply instanceof ReplyError) {
+    throw clusterError(`${args.join(' ')} failed on ${node.host}:${node.port}: ${reply.message}`, {
+      node: node.name,
+      port: node.port,
+      command: args.join(' '),
+    });
+  }
+  return reply;
+}
+
+function infoField(info: Reply, field: string): string | undefined {
+  if (typeof info !== 'string') return undefined;
+  return new RegExp(`^${field}:(.*)$`, 'm').exec(info)?.[1]?.trim();
+}
+
+/**
+ * Starts a local Valkey Cluster: `primaries × (1 + replicasPerPrimary)` nodes in parallel,
+ * all 16384 slots assigned, nodes joined, replicas attached, and waits until every node reports
+ * `cluster_state:ok`, knows every other node, and every replica's link is up.
+ */
+export async function startCluster(options: StartClusterOptions = {}): Promise<ClusterHandle> {
+  const primaries = options.primaries ?? 3;
+  const replicasPerPrimary = options.replicasPerPrimary ?? 1;
+  if (!Number.isInteger(primaries) || primaries < 1 || primaries > 1000) {
+    throw new BinariesError(
+      'ERR_INVALID_OPTION',
+      `primaries must be an integer from 1 to 1000, not ${primaries}`,
+    );
+  }
+  if (!Number.isInteger(replicasPerPrimary) || replicasPerPrimary < 0 || replicasPerPrimary > 10) {
+    throw new BinariesError(
+      'ERR_INVALID_OPTION',
+      `replicasPerPrimary must be an integer from 0 to 10, not ${replicasPerPrimary}`,
+    );
+  }
+  const home = options.home ?? valkeyToolsHome();
+  const name = options.name ?? 'cluster';
+  const existing = await readClusterRecord(home, name);
+  if (existing) {
+    const alive = (await Promise.all(existing.nodes.map((n) => getServer(n, { home })))).filter(Boolean);
+    if (alive.length > 0) {
+      throw new BinariesError('ERR_SERVER_EXISTS', `A managed cluster named "${name}" is already running`, {
+        details: { name, nodes: existing.nodes },
+        hint: `Stop it first (stopCluster("${name}") / valkey-tools cluster stop ${name}) or pick another name`,
+      });
+    }
+  }
+  const dir = resolvePath(options.dir ?? join(clustersDir(home), name));
+  const total = primaries * (1 + replicasPerPrimary);
+  // One resolution for all nodes.
+  const binary = options.binary
+    ? options.binary
+    : (
+        await resolveBinary({
+          ...options.resolve,
+          name: options.flavor === 'redis' ? 'redis-server' : 'valkey-server',
+          home,
+          ...(options.version ? { version: options.version } : {}),
+        })
+      ).path;
+
+  const nodes: ServerHandle[] = [];
+  const stopAll = async () => {
+    await Promise.all(nodes.map((n) => n.stop({ timeoutMs: 3000 }).catch(() => undefined)));
+  };
+  try {
+    // Nodes start in parallel, each scanning upward from its own slice of the port range;
+    // a node that loses a port race simply moves on to the next free port.
+    let nextPort = options.basePort ?? 7000;
+    const started = await Promise.all(
+      Array.from({ length: total }, (_, i) => {
+        const firstPort = nextPort + i;
+        return startServer({
+          binary,
+          ...(options.flavor ? { flavor: options.flavor } : {}),
+          ...(options.host ? { host: options.host } : {}),
+          ...(options.onSpawn ? { onSpawn: options.onSpawn } : {}),
+          ...(options.startTimeoutMs ? { startTimeoutMs: options.startTimeoutMs } : {}),
+          home,
+          port: firstPort,
+          portAttempts: 200,
+          clusterBus: true,
+          name: `${name}-${i}`,
+          cluster: name,
+          dir: join(dir, `node-${i}`),
+          preset: 'cluster-node',
+          config: {
+            'cluster-node-timeout': options.nodeTimeoutMs ?? 5000,
+            'cluster-config-file': 'nodes.conf',
+            ...options.config,
+          },
+          ...(options.removeDirOnStop ? { removeDirOnStop: true } : {}),
+        }).then((handle) => {
+          nodes.push(handle);
+          return handle;
+        });
+      }),
+    );
+    nextPort = Math.max(...started.map((n) => n.port)) + 1;
+    const ports = new Set(started.map((n) => n.port));
+    if (ports.size !== started.length) throw clusterError('Two nodes ended up on the same port');
+
+    const ids = await Promise.all(started.map(async (n) => String(await must(n, ['CLUSTER', 'MYID']))));
+    // Distinct config epochs up front, so nodes need not resolve collisions.
+    await Promise.all(started.map((n, i) => must(n, ['CLUSTER', 'SET-CONFIG-EPOCH', i + 1])));
+    const primaryNodes = started.slice(0, primaries);
+    const slotRanges: Array<[number, number]> = primaryNodes.map((_, i) => [
+      Math.floor((i * CLUSTER_SLOTS) / primaries),
+      Math.floor(((i + 1) * CLUSTER_SLOTS) / primaries) - 1,
+    ]);
+    await Promise.all(
+      primaryNodes.map(async (n, i) => {
+        const [first, last] = slotRanges[i]!;
+        const reply = await sendCommand(n.port, ['CLUSTER', 'ADDSLOTSRANGE', first, last], { host: n.host });
+        if (reply instanceof ReplyError) {
+          // Servers before 7.0 only have ADDSLOTS.
+          const slots = Array.from({ length: last - first + 1 }, (_, k) => first + k);
+          await must(n, ['CLUSTER', 'ADDSLOTS', ...slots]);
+        }
+      }),
+    );
+    const seed = started[0]!;
+    await Promise.all(started.slice(1).map((n) => must(seed, ['CLUSTER', 'MEET', n.host, n.port])));
+    await waitFor(
+      async () => {
+        const known = await Promise.all(started.map((n) => must(n, ['CLUSTER', 'INFO'])));
+        return known.every((info) => Number(infoField(info, 'cluster_known_nodes')) === total);
+      },
+      options.readyTimeoutMs ?? 60_000,
+      () => `not every node learned about all ${total} nodes`,
+    );
+    const replicaNodes = started.slice(primaries);
+    await Promise.all(
+      replicaNodes.map((n, j) => must(n, ['CLUSTER', 'REPLICATE', ids[Math.floor(j / replicasPerPrimary)]!])),
+    );
+    let lastState = '';
+    await waitFor(
+      async () => {
+        const states = await Promise.all(
+          started.map(async (n, i) => {
+            const info = await must(n, ['CLUSTER', 'INFO']);
+            const view = String(await must(n, ['CLUSTER', 'NODES']));
+            const replicasSeen = view.split('\n').filter((line) => /\b(slave|replica)\b/.test(line)).length;
+            let link = 'up';
+            if (i >= primaries)
+              link = infoField(await must(n, ['INFO', 'replication']), 'master_link_status') ?? 'down';
+            return {
+              port: n.port,
+              state: infoField(info, 'cluster_state'),
+              slots: Number(infoField(info, 'cluster_slots_assigned')),
+              known: Number(infoField(info, 'cluster_known_nodes')),
+              replicasSeen,
+              link,
+            };
+          }),
+        );
+        lastState = JSON.stringify(states);
+        return states.every(
+          (s) =>
+            s.state === 'ok' &&
+            s.slots === CLUSTER_SLOTS &&
+            s.known === total &&
+            s.replicasSeen === replicaNodes.length &&
+            s.link === 'up',
+        );
+      },
+      options.readyTimeoutMs ?? 60_000,
+      () => `the cluster did not become ready; last state per node: ${lastState}`,
+    );
+
+    const clusterNodes: ClusterNode[] = started.map((n, i) => {
+      const node = n as ClusterNode;
+      node.nodeId = ids[i]!;
+      if (i < primaries) {
+        node.role = 'primary';
+        node.slots = slotRanges[i]!;
+      } else {
+        node.role = 'replica';
+        node.primaryId = ids[Math.floor((i - primaries) / replicasPerPrimary)]!;
+      }
+      return node;
+    });
+    const record: ClusterRecord = {
+      name,
+      nodes: clusterNodes.map((n) => n.name),
+      seeds: clusterNodes.map((n) => n.url),
+      primaries,
+      replicasPerPrimary,
+      dir,
+      createdAt: new Date().toISOString(),
+    };
+    await writeClusterRecord(home, record);
+    let stopping: Promise<void> | undefined;
+    return {
+      name,
+      seeds: record.seeds,
+      nodes: clusterNodes,
+      primaries: clusterNodes.filter((n) => n.role === 'primary'),
+      replicas: clusterNodes.filter((n) => n.role === 'replica'),
+      dir,
+      stop: (stopOptions = {}) => {
+        stopping ??= (async () => {
+          await Promise.all(clusterNodes.map((n) => n.stop(stopOptions)));
+          await rm(clusterRecordPath(home, name), { force: true });
+          if (options.removeDirOnStop) await rm(dir, { recursive: true, force: true });
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    await stopAll();
+    if (options.removeDirOnStop) await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function waitFor(
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  describe: () => string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw clusterError(`Timed out after ${timeoutMs} ms: ${describe()}`);
+    await sleep(50);
+  }
+}
+
+async function writeClusterRecord(home: string, record: ClusterRecord): Promise<void> {
+  await mkdir(clustersDir(home), { recursive: true });
+  const file = clusterRecordPath(home, record.name);
+  const tmp = `${file}.tmp-${process.pid}`;
+  await writeFile(tmp, `${JSON.stringify(record, null, 2)}\n`);
+  await rename(tmp, file);
+}
+
+async function readClusterRecord(home: string, name: string): Promise<ClusterRecord | undefined> {
+  try {
+    return JSON.parse(await readFile(clusterRecordPath(home, name), 'utf8')) as ClusterRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Managed clusters with at least one live node (records of fully stopped clusters are removed). */
+export async function listClusters(
+  options: { home?: string } = {},
+): Promise<Array<ClusterRecord & { running: number }>> {
+  const home = options.home ?? valkeyToolsHome();
+  const files = await readdir(clustersDir(home)).catch(() => [] as string[]);
+  const out: Array<ClusterRecord & { running: number }> = [];
+  for (const file of files.sort()) {
+    if (!file.endsWith('.json')) continue;
+    const record = await readClusterRecord(home, file.slice(0, -'.json'.length));
+    if (!record) continue;
+    const running = (await Promise.all(record.nodes.map((n) => getServer(n, { home })))).filter(
+      Boolean,
+    ).length;
+    if (running > 0) out.push({ ...record, running });
+    else await rm(clusterRecordPath(home, record.name), { force: true });
+  }
+  return out;
+}
+
+/** Stops every node of a managed cluster, from any process. */
+export async function stopCluster(
+  name: string,
+  options: StopOptions & { home?: string } = {},
+): Promise<ClusterRecord> {
+  const home = options.home ?? valkeyToolsHome();
+  const record = await readClusterRecord(home, name);
+  if (!record) {
+    const running = (await listClusters({ home })).map((c) => c.name);
+    throw new BinariesError('ERR_SERVER_NOT_FOUND', `No managed cluster named "${name}"`, {
+      details: { name, running },
+      hint: running.length ? `Running clusters: ${running.join(', ')}` : 'No managed clusters are running',
+    });
+  }
+  const handles = await Promise.all(record.nodes.map((n) => getServer(n, { home })));
+  await Promise.all(handles.map((h) => h?.stop(options)));
+  await rm(clusterRecordPath(home, name), { force: true });
+  return record;
+}

@@ -1,0 +1,134 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Cluster } from 'iovalkey';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  CLUSTER_SLOTS,
+  type ClusterHandle,
+  listClusters,
+  listServers,
+  ReplyError,
+  startCluster,
+  stopCluster,
+} from '../src/index.js';
+import { fixtureArgs, randomBasePort, trackPid } from './helpers.js';
+
+const execFileAsync = promisify(execFile);
+const home = mkdtempSync(join(tmpdir(), 'vt-cluster-'));
+const clusters: ClusterHandle[] = [];
+const fastNodes = { appendonly: false, save: '' } as const;
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+afterAll(async () => {
+  await Promise.all(clusters.map((c) => c.stop({ timeoutMs: 2000 })));
+  rmSync(home, { recursive: true, force: true });
+});
+
+describe.concurrent('startCluster', () => {
+  it('starts 3 primaries + 3 replicas covering all 16384 slots, usable by a cluster client', async () => {
+    const cluster = await startCluster({
+      home,
+      name: 'six',
+      basePort: randomBasePort(),
+      nodeTimeoutMs: 2000,
+      config: fastNodes,
+      onSpawn: trackPid,
+    });
+    clusters.push(cluster);
+    expect(cluster.nodes).toHaveLength(6);
+    expect(cluster.primaries).toHaveLength(3);
+    expect(cluster.replicas).toHaveLength(3);
+    expect(cluster.seeds).toHaveLength(6);
+    expect(cluster.primaries.map((p) => p.slots)).toEqual([
+      [0, 5460],
+      [5461, 10921],
+      [10922, 16383],
+    ]);
+    for (const node of cluster.nodes) {
+      const info = String(await node.command('CLUSTER', 'INFO'));
+      expect(info).toMatch(/cluster_state:ok/);
+      expect(info).toMatch(`cluster_slots_assigned:${CLUSTER_SLOTS}`);
+      expect(info).toMatch(/cluster_known_nodes:6/);
+      expect(info).toMatch(/cluster_size:3/);
+    }
+    for (const replica of cluster.replicas) {
+      const info = String(await replica.command('INFO', 'replication'));
+      expect(info).toMatch(/role:slave/);
+      expect(info).toMatch(/master_link_status:up/);
+      expect(cluster.primaries.map((p) => p.nodeId)).toContain(replica.primaryId);
+    }
+    // A key sent to the wrong primary is redirected.
+    const slot = Number(await cluster.nodes[0]!.command('CLUSTER', 'KEYSLOT', 'foo'));
+    const owner = cluster.primaries.find((p) => slot >= p.slots![0] && slot <= p.slots![1])!;
+    const other = cluster.primaries.find((p) => p !== owner)!;
+    const moved = await other.command('SET', 'foo', 'bar');
+    expect(moved).toBeInstanceOf(ReplyError);
+    expect((moved as ReplyError).message).toBe(`MOVED ${slot} 127.0.0.1:${owner.port}`);
+
+    const client = new Cluster(
+      cluster.seeds
+        .slice(0, 1)
+        .map((url) => ({ host: new URL(url).hostname, port: Number(new URL(url).port) })),
+      { lazyConnect: true },
+    );
+    try {
+      await client.connect();
+      for (let i = 0; i < 50; i++) await client.set(`key:${i}`, String(i));
+      for (let i = 0; i < 50; i++) expect(await client.get(`key:${i}`)).toBe(String(i));
+      const counts = await Promise.all(cluster.primaries.map((p) => p.command('DBSIZE')));
+      expect(counts.every((c) => Number(c) > 0)).toBe(true);
+    } finally {
+      client.disconnect();
+    }
+    expect((await listClusters({ home })).find((c) => c.name === 'six')).toMatchObject({
+      running: 6,
+      primaries: 3,
+    });
+  });
+
+  it('starts primaries only, and is stopped by name from another process', async () => {
+    const cluster = await startCluster({
+      home,
+      name: 'three',
+      primaries: 3,
+      replicasPerPrimary: 0,
+      basePort: randomBasePort(),
+      nodeTimeoutMs: 2000,
+      config: fastNodes,
+      onSpawn: trackPid,
+    });
+    clusters.push(cluster);
+    expect(cluster.nodes.map((n) => n.role)).toEqual(['primary', 'primary', 'primary']);
+    expect(String(await cluster.nodes[2]!.command('CLUSTER', 'INFO'))).toMatch(/cluster_state:ok/);
+    const { stdout } = await execFileAsync(
+      process.execPath,
+      fixtureArgs('stop-server', home, 'cluster', 'three'),
+    );
+    expect(JSON.parse(stdout).stopped).toBe('three');
+    for (const node of cluster.nodes) {
+      for (let i = 0; i < 100 && alive(node.pid); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(alive(node.pid)).toBe(false);
+    }
+    expect((await listServers({ home })).filter((s) => s.cluster === 'three')).toEqual([]);
+    expect((await listClusters({ home })).map((c) => c.name)).not.toContain('three');
+    await expect(stopCluster('three', { home })).rejects.toMatchObject({ code: 'ERR_SERVER_NOT_FOUND' });
+  });
+
+  it('refuses impossible shapes', async () => {
+    await expect(startCluster({ home, primaries: 0 })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
+    await expect(startCluster({ home, replicasPerPrimary: -1 })).rejects.toMatchObject({
+      code: 'ERR_INVALID_OPTION',
+    });
+  });
+});
