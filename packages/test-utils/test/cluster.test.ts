@@ -1,0 +1,32 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { startTestCluster, type TestCluster } from '../src/index.js';
+
+describe.concurrent('startTestCluster', () => {
+  const clusters: TestCluster[] = [];
+  afterAll(async () => {
+    await Promise.all(clusters.map((c) => c.stop()));
+  });
+
+  it('starts 3 primaries and 3 replicas by default, all slots served', async () => {
+    const c = await startTestCluster();
+    clusters.push(c);
+    expect(c.nodes).toHaveLength(6);
+    expect(c.replicas.map((r) => r.primaryId).sort()).toEqual(c.primaries.map((p) => p.nodeId).sort());
+    for (const node of c.nodes) {
+      const info = await node.command('CLUSTER', 'INFO');
+      expect(info).toMatch(/cluster_state:ok/);
+      expect(info).toMatch(/cluster_slots_assigned:16384/);
+    }
+    const primary = c.primaries[0]!;
+    expect(await primary.command('DEBUG', 'SLEEP', '0')).toBe('+OK\r\n');
+    await c.stop();
+    await expect(primary.command('PING')).rejects.toThrow();
+  });
+
+  it('starts primaries only', async () => {
+    const c = await startTestCluster({ primaries: 3, replicasPerPrimary: 0 });
+    clusters.push(c);
+    expect(c.nodes.map((n) => n.role)).toEqual(['primary', 'primary', 'primary']);
+    expect(await c.nodes[1]!.command('CLUSTER', 'INFO')).toMatch(/cluster_size:3/);
+  });
+});
