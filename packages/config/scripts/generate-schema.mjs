@@ -269,9 +269,9 @@ async function classify(cwd, name, defaultValue) {
       }
     }
     if (spec.min === undefined && spec.type !== 'integer') {
-      // memory values are unsigned and must fit a signed 64-bit integer
+      // no probe was out of range: an unsigned 64-bit memory value (memtoull saturates and wraps)
       spec.min = '0';
-      spec.max = '9223372036854775807';
+      spec.max = '18446744073709551615';
     }
   }
   if (spec.type === 'string' || spec.type === 'path') {

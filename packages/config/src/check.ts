@@ -35,8 +35,8 @@ export function parseInteger(text: string): bigint | undefined {
 }
 
 /**
- * The server's `memtoull` plus its "fits a signed 64-bit value" rule: digits then an optional unit
- * (`b k kb m mb g gb`, any case; `k` = 1000, `kb` = 1024). Returns bytes, or `undefined` if invalid.
+ * The server's `memtoull`: digits then an optional unit (`b k kb m mb g gb`, any case; `k` = 1000,
+ * `kb` = 1024), saturating and wrapping like the C code. Returns bytes, or `undefined` if invalid.
  */
 export function parseMemory(text: string): bigint | undefined {
   const m = /^([0-9]*)(.*)$/s.exec(text)!;
@@ -46,8 +46,7 @@ export function parseMemory(text: string): bigint | undefined {
   if (mul === undefined || digits.length >= 128) return undefined;
   let value = digits === '' ? 0n : BigInt(digits);
   if (value > ULLONG_MAX) value = ULLONG_MAX; // strtoull saturates
-  value = (value * mul) % (ULLONG_MAX + 1n); // and the multiplication wraps
-  return value > LLONG_MAX ? undefined : value;
+  return (value * mul) % (ULLONG_MAX + 1n); // and the multiplication wraps, as in C
 }
 
 /** `N%` as accepted by "memory or percent" directives. */
@@ -141,13 +140,13 @@ export function checkArgs(spec: DirectiveSpec, args: readonly ConfigValue[]): Va
     case 'octal': {
       const v = single();
       if (v === undefined) return arity('one argument');
-      if (!/^[0-7]+$/.test(v))
+      if (!/^[0-7]*$/.test(v))
         return fail(
           'wrong-type',
           `${quoteForMessage(v)} is not an octal number`,
           'Use octal permissions such as 700 or 770',
         );
-      return Number.parseInt(v, 8) <= 0o777
+      return (v === '' ? 0 : Number.parseInt(v, 8)) <= 0o777
         ? OK
         : fail('out-of-range', `${v} is out of range`, 'Allowed: 0..777 (octal)');
     }
@@ -159,14 +158,23 @@ export function checkArgs(spec: DirectiveSpec, args: readonly ConfigValue[]): Va
       const v = single();
       if (v === undefined) return arity('one argument');
       if (v.endsWith('%') && v.length > 1) {
-        return parsePercent(v) !== undefined
-          ? OK
-          : fail(
-              'wrong-type',
-              `${quoteForMessage(v)} is not a percentage`,
-              'Use a whole number followed by %, e.g. 10%',
-            );
+        const percent = parsePercent(v);
+        if (percent === undefined)
+          return fail(
+            'wrong-type',
+            `${quoteForMessage(v)} is not a percentage`,
+            'Use a whole number followed by %, e.g. 10%',
+          );
+        return percent <= 100n ? OK : fail('out-of-range', `${v} is out of range`, 'Allowed: 0%..100%');
       }
+      const bytes = parseMemory(v);
+      // stored signed: a size beyond 2^63-1 would read back as a (bad) percentage
+      if (bytes !== undefined && bytes > LLONG_MAX)
+        return fail(
+          'out-of-range',
+          `${v} (${bytes} bytes) is out of range`,
+          `Allowed: 0..${LLONG_MAX} bytes, or 0%..100%`,
+        );
       return checkMemory(spec, v, 'or a percentage such as 10%');
     }
     case 'enum': {
@@ -204,11 +212,11 @@ export function checkArgs(spec: DirectiveSpec, args: readonly ConfigValue[]): Va
     case 'list':
       return checkList(spec, args);
     case 'save': {
+      // multi-argument directives also split a single argument on spaces
+      const items = listItems(args);
       if (texts.length === 1 && texts[0] === '') return OK;
-      if (texts.length === 0 || texts.length % 2 !== 0) return arity('pairs of <seconds> <changes>, or ""');
-      const bad = texts.find(
-        (t) => !/^[+-]?[0-9]+$/.test(t) || BigInt(t) > LLONG_MAX || BigInt(t) < LLONG_MIN,
-      );
+      if (items.length === 0 || items.length % 2 !== 0) return arity('pairs of <seconds> <changes>, or ""');
+      const bad = items.find((t) => !/^\+?[0-9]+$/.test(t) || BigInt(t) > LLONG_MAX);
       return bad === undefined
         ? OK
         : fail(
@@ -218,10 +226,11 @@ export function checkArgs(spec: DirectiveSpec, args: readonly ConfigValue[]): Va
           );
     }
     case 'client-output-buffer-limit': {
-      if (texts.length === 0 || texts.length % 4 !== 0)
+      const items = listItems(args);
+      if (items.length === 0 || items.length % 4 !== 0)
         return arity('<class> <hard limit> <soft limit> <soft seconds>');
-      for (let i = 0; i < texts.length; i += 4) {
-        const [cls, hard, soft, secs] = texts.slice(i, i + 4) as [string, string, string, string];
+      for (let i = 0; i < items.length; i += 4) {
+        const [cls, hard, soft, secs] = items.slice(i, i + 4) as [string, string, string, string];
         if (!CLIENT_CLASSES.includes(cls.toLowerCase()))
           return fail(
             'bad-enum',
@@ -246,8 +255,9 @@ export function checkArgs(spec: DirectiveSpec, args: readonly ConfigValue[]): Va
       return OK;
     }
     case 'replicaof': {
-      if (texts.length !== 2) return arity('<host> <port> (or "no one")');
-      const [host, port] = texts as [string, string];
+      const items = listItems(args);
+      if (items.length !== 2) return arity('<host> <port> (or "no one")');
+      const [host, port] = items as [string, string];
       if (host.toLowerCase() === 'no' && port.toLowerCase() === 'one') return OK;
       if (!/^[0-9]+$/.test(port) || Number(port) > 65535)
         return fail('out-of-range', `${quoteForMessage(port)} is not a port`, 'Use a port in 0..65535');
@@ -298,10 +308,10 @@ function checkStringContent(spec: DirectiveSpec, v: string): ValueCheck {
 
 function checkList(spec: DirectiveSpec, args: readonly ConfigValue[]): ValueCheck {
   const items = listItems(args);
-  if (items.length === 0)
-    return spec.name === 'bind'
-      ? fail('wrong-arity', 'needs at least one address', 'Write: bind 127.0.0.1 ::1')
-      : OK;
+  if (args.length === 0)
+    return fail('wrong-arity', 'needs a value', `Write: ${spec.name} ${exampleOf(spec)}`);
+  if (items.length === 0 && spec.name === 'bind')
+    return fail('wrong-arity', 'needs at least one address', 'Write: bind 127.0.0.1 ::1');
   if (spec.count !== undefined && items.length !== spec.count)
     return fail(
       'wrong-arity',

@@ -24,7 +24,7 @@ export function liveValueOf(spec: DirectiveSpec, args: readonly ConfigValue[]): 
     case 'integer':
       return parseInteger(one)?.toString();
     case 'octal':
-      return Number.parseInt(one, 8).toString(8);
+      return (one === '' ? 0 : Number.parseInt(one, 8)).toString(8);
     case 'memory':
       return parseMemory(one)?.toString();
     case 'memory-or-percent': {
@@ -41,10 +41,10 @@ export function liveValueOf(spec: DirectiveSpec, args: readonly ConfigValue[]): 
       return listItems(args)
         .map((v) => (spec.itemType ? String(Number(v)) : v))
         .join(' ');
-    case 'replicaof':
-      return one.toLowerCase() === 'no' && (texts[1] ?? '').toLowerCase() === 'one'
-        ? ''
-        : `${one} ${Number(texts[1])}`;
+    case 'replicaof': {
+      const [host = '', port = ''] = listItems(args);
+      return host.toLowerCase() === 'no' && port.toLowerCase() === 'one' ? '' : `${host} ${Number(port)}`;
+    }
     case 'string':
     case 'path': {
       const binary = args.map(toBinaryText);

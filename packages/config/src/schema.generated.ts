@@ -577,7 +577,7 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
     name: 'cluster-link-sendbuf-limit',
     type: 'memory',
     min: '0',
-    max: '9223372036854775807',
+    max: '18446744073709551615',
     default: '0',
     mutable: true,
     repeatable: false,
@@ -1297,7 +1297,7 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
     name: 'maxmemory',
     type: 'memory',
     min: '0',
-    max: '9223372036854775807',
+    max: '18446744073709551615',
     default: '0',
     mutable: true,
     repeatable: false,
@@ -1309,7 +1309,7 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
     name: 'maxmemory-clients',
     type: 'memory-or-percent',
     min: '0',
-    max: '9223372036854775807',
+    max: '18446744073709551615',
     default: '0',
     mutable: true,
     repeatable: false,
@@ -2691,7 +2691,7 @@ export interface ValkeyDirectives {
    * Default: `no`. Not settable at runtime (restart needed). */
   'cluster-enabled'?: YesNo;
   /** Cluster link send buffer limit is the limit on the memory usage of an individual cluster bus link's send buffer in bytes.
-   * Default: `0`. Range: 0..9223372036854775807. */
+   * Default: `0`. Range: 0..18446744073709551615. */
   'cluster-link-sendbuf-limit'?: MemoryValue;
   /** Default: `1`. Range: 0..2147483647. */
   'cluster-migration-barrier'?: IntegerValue;
@@ -2867,9 +2867,9 @@ export interface ValkeyDirectives {
    * Default: `10000`. Range: 1..4294967295. */
   maxclients?: IntegerValue;
   /** Set a memory usage limit to the specified amount of bytes.
-   * Default: `0`. Range: 0..9223372036854775807. */
+   * Default: `0`. Range: 0..18446744073709551615. */
   maxmemory?: MemoryValue;
-  /** Default: `0`. Range: 0..9223372036854775807. */
+  /** Default: `0`. Range: 0..18446744073709551615. */
   'maxmemory-clients'?: MemoryValue | PercentValue;
   /** 0 = minimum latency, 10 = default, 100 = process without regard to latency
    * Default: `10`. Range: 0..100. */

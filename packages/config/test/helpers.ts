@@ -142,3 +142,57 @@ export async function startWithConfig(
 export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
+
+/**
+ * Asks the real server whether it accepts `text` as a config file: it is started with `--port 0`
+ * so it exits at once either way ("not listen anywhere" when the file is fine, else the loader's
+ * FATAL CONFIG FILE ERROR and the reason).
+ */
+export function serverAccepts(
+  text: string,
+  dir: string,
+  name = 'probe.conf',
+): Promise<{ ok: boolean; error: string }> {
+  const file = join(dir, name);
+  writeFileSync(file, text);
+  return new Promise((resolve) => {
+    const child = spawn(serverBinary('valkey'), [file, '--port', '0', '--logfile', '', '--daemonize', 'no'], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString('latin1');
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      out += d.toString('latin1');
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
+    child.on('close', () => {
+      clearTimeout(timer);
+      const fatal = /FATAL CONFIG FILE ERROR[\s\S]*?>>> [^\n]*\n([^\n]*)/.exec(out);
+      if (fatal) resolve({ ok: false, error: fatal[1]!.trim() });
+      else if (/Configured to not listen anywhere/.test(out)) resolve({ ok: true, error: '' });
+      else resolve({ ok: false, error: out.trim().split('\n').slice(-3).join(' | ') });
+    });
+  });
+}
+
+/** Runs `fn` over `items` with at most `size` at a time. */
+export async function pool<T, R>(
+  items: readonly T[],
+  size: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(size, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await fn(items[i]!, i);
+      }
+    }),
+  );
+  return results;
+}
