@@ -82,3 +82,18 @@ export type { InputFormat, OutputFormat } from './convert/formats.js';
 export { openInput } from './convert/input.js';
 export type { InputSegment, OpenInputOptions } from './convert/input.js';
 export { writeFileAtomically } from './convert/atomic.js';
+export { encodeDumpPayload, decodeDumpPayload } from './rdb/dump.js';
+export type { EncodeDumpOptions, DumpPayload } from './rdb/dump.js';
+export { decodeValue, readRdbWithOffsets } from './rdb/reader.js';
+export type { RecordWithOffset } from './rdb/reader.js';
+export { verifyRdb, inspectRdb } from './rdb/inspect.js';
+export type {
+  RdbSource,
+  VerifyResult,
+  InspectOptions,
+  InspectReport,
+  BigKey,
+  DbSummary,
+} from './rdb/inspect.js';
+export { recordsToJsonl, jsonlToRecords, keyRecordToJson, bytesToJson } from './jsonl/jsonl.js';
+export type { RecordsToJsonlOptions } from './jsonl/jsonl.js';

@@ -716,7 +716,7 @@ class RdbReader {
 
   private unknownOpcode(op: number, at: number): never {
     this.fail(
-      'ERR_RDB_UNKNOWN_OPCODE',
+      op < 0xf0 ? 'ERR_RDB_UNKNOWN_TYPE' : 'ERR_RDB_UNKNOWN_OPCODE',
       `unknown opcode or type ${op} (0x${op.toString(16)}) for ${this.flavor === 'valkey' ? 'VALKEY' : 'REDIS'}${this.version} files`,
       'The file is corrupt or comes from a newer server than this reader knows',
       at,
@@ -1129,8 +1129,64 @@ class RdbReader {
       fail(`master entry counts ${count} live/${deleted} deleted, found ${live}/${dead}`);
   }
 
+  /** Decodes one value body of `type` (DUMP payloads); the whole input must be consumed. */
+  async valueOnly(type: number, version: number): Promise<{ value: Value; encoding: string }> {
+    this.version = version;
+    this.flavor = version >= 80 ? 'valkey' : 'redis';
+    const { typeName } = this.checkType(type, 0);
+    const gen = this.value(type);
+    let r = await gen.next();
+    while (!r.done) r = await gen.next();
+    if (this.src.avail > 0) {
+      this.fail('ERR_RDB_BAD_PAYLOAD', `${this.src.avail} unexpected byte(s) after the value`);
+    }
+    return { value: r.value, encoding: typeName };
+  }
+
   async close(): Promise<void> {
     await this.src.close();
+  }
+}
+
+/** Decodes a serialized value body (as in a DUMP payload) of the given RDB type byte. */
+export async function decodeValue(
+  body: Uint8Array,
+  type: number,
+  version: number,
+  options: Pick<ReadRdbOptions, 'maxStringBytes'> = {},
+): Promise<{ value: Value; encoding: string }> {
+  const reader = new RdbReader(body, { ...options, checksum: false });
+  return reader.valueOnly(type, version);
+}
+
+/** A record with the input offset right after it (lets callers measure each key's serialized size). */
+export interface RecordWithOffset<R> {
+  record: R;
+  /** Byte offset in the input just after this record. */
+  offset: number;
+}
+
+/**
+ * Like `readRdb`, but each record comes with the byte offset just after it: the difference
+ * between consecutive offsets is a record's size on disk (used by inspect and memory reports).
+ */
+export function readRdbWithOffsets(
+  input: ByteInput,
+  options?: ReadRdbOptions & { chunked?: undefined | false },
+): AsyncGenerator<RecordWithOffset<RdbRecord>>;
+export function readRdbWithOffsets(
+  input: ByteInput,
+  options: ReadRdbOptions,
+): AsyncGenerator<RecordWithOffset<RdbRecord | RdbChunkRecord>>;
+export async function* readRdbWithOffsets(
+  input: ByteInput,
+  options: ReadRdbOptions = {},
+): AsyncGenerator<RecordWithOffset<RdbRecord | RdbChunkRecord>> {
+  const reader = new RdbReader(input, options);
+  try {
+    for await (const record of reader.records()) yield { record, offset: reader.src.offset };
+  } finally {
+    await reader.close();
   }
 }
 
