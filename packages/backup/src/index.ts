@@ -97,3 +97,27 @@ export type {
 } from './rdb/inspect.js';
 export { recordsToJsonl, jsonlToRecords, keyRecordToJson, bytesToJson } from './jsonl/jsonl.js';
 export type { RecordsToJsonlOptions } from './jsonl/jsonl.js';
+export { estimateKeyMemory, KeyMemoryEstimator } from './memory/estimate.js';
+export type { KeyMemory, MemoryEncoding, EstimateOptions, KeyMeta, StreamMeta } from './memory/estimate.js';
+export { DEFAULT_MEMORY_MODEL_CONFIG } from './memory/config.js';
+export type { MemoryModelConfig } from './memory/config.js';
+export { analyzeMemory, estimateRecords, MemoryAnalyzer } from './memory/analyze.js';
+export type {
+  AnalyzeMemoryOptions,
+  EstimateRecordsOptions,
+  MemoryReport,
+  MemoryRow,
+  MemoryTotals,
+  MemoryGroup,
+  ExpiryBucket,
+  AnyRecord,
+} from './memory/analyze.js';
+export { analyzeRdbFile, analyzeServerMemory } from './memory/sources.js';
+export type { AnalyzeRdbOptions, AnalyzeServerOptions } from './memory/sources.js';
+export { memoryReportToHtml } from './memory/html.js';
+export type { MemoryHtmlOptions } from './memory/html.js';
+export { memoryRowsToCsv, keyMemoryToCsvLine, MEMORY_CSV_HEADER } from './memory/csv.js';
+export { jemallocSize } from './memory/jemalloc.js';
+export type { PrefixNode } from './memory/prefix-tree.js';
+export { MemoryError } from './memory/errors.js';
+export type { MemoryErrorCode } from './memory/errors.js';
