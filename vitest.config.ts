@@ -15,7 +15,9 @@ export default defineConfig({
   test: {
     globalSetup: [fileURLToPath(new URL('./packages/test-utils/src/global-setup.ts', import.meta.url))],
     projects: projectDirs
-      .filter((dir) => existsSync(`${dir}/package.json`) && (existsSync(`${dir}/src`) || existsSync(`${dir}/test`)))
+      .filter(
+        (dir) => existsSync(`${dir}/package.json`) && (existsSync(`${dir}/src`) || existsSync(`${dir}/test`)),
+      )
       .map((dir) => ({
         extends: true as const,
         resolve: { conditions },

@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup-system.sh
-if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+# `npm install` rather than `npm ci`: the lock is written without registry URLs here, and npm ci
+# then refuses optional platform packages it cannot see in it.
+npm install --no-audit --no-fund
 npx turbo run build --output-logs=errors-only
 node scripts/quickstart.mjs
