@@ -39,6 +39,8 @@ export interface StartClusterOptions
   readyTimeoutMs?: number;
   /** Delete the node dirs when stopped (default false). */
   removeDirOnStop?: boolean;
+  /** Human-readable steps ("starting 6 nodes", "assigning slots"...), for CLIs and logs. */
+  onStatus?: (message: string) => void;
 }
 
 export interface ClusterNode extends ServerHandle {
@@ -150,6 +152,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
         })
       ).path;
 
+  const status = options.onStatus ?? (() => {});
   const nodes: ServerHandle[] = [];
   const stopAll = async () => {
     await Promise.all(nodes.map((n) => n.stop({ timeoutMs: 3000 }).catch(() => undefined)));
@@ -157,10 +160,13 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
   try {
     // Nodes start in parallel, each scanning upward from its own slice of the port range;
     // a node that loses a port race simply moves on to the next free port.
-    let nextPort = options.basePort ?? 7000;
+    const basePort = options.basePort ?? 7000;
+    status(
+      `starting ${total} nodes (${primaries} primaries, ${replicasPerPrimary} replica(s) each) from port ${basePort}`,
+    );
     const started = await Promise.all(
       Array.from({ length: total }, (_, i) => {
-        const firstPort = nextPort + i;
+        const firstPort = basePort + i;
         return startServer({
           binary,
           ...(options.flavor ? { flavor: options.flavor } : {}),
@@ -187,10 +193,10 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
         });
       }),
     );
-    nextPort = Math.max(...started.map((n) => n.port)) + 1;
     const ports = new Set(started.map((n) => n.port));
     if (ports.size !== started.length) throw clusterError('Two nodes ended up on the same port');
 
+    status(`nodes up on ports ${started.map((n) => n.port).join(', ')}; assigning ${CLUSTER_SLOTS} slots`);
     const ids = await Promise.all(started.map(async (n) => String(await must(n, ['CLUSTER', 'MYID']))));
     // Distinct config epochs up front, so nodes need not resolve collisions.
     await Promise.all(started.map((n, i) => must(n, ['CLUSTER', 'SET-CONFIG-EPOCH', i + 1])));
@@ -210,6 +216,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
         }
       }),
     );
+    status('joining nodes');
     const seed = started[0]!;
     await Promise.all(started.slice(1).map((n) => must(seed, ['CLUSTER', 'MEET', n.host, n.port])));
     await waitFor(
@@ -224,6 +231,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     await Promise.all(
       replicaNodes.map((n, j) => must(n, ['CLUSTER', 'REPLICATE', ids[Math.floor(j / replicasPerPrimary)]!])),
     );
+    status('attaching replicas; waiting for cluster_state:ok on every node');
     let lastState = '';
     await waitFor(
       async () => {
@@ -281,6 +289,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
       createdAt: new Date().toISOString(),
     };
     await writeClusterRecord(home, record);
+    status(`cluster "${name}" ready: ${record.seeds[0]}`);
     let stopping: Promise<void> | undefined;
     return {
       name,

@@ -33,24 +33,28 @@ export interface HttpOptions {
   proxy?: string;
   /** A ready undici dispatcher (overrides `proxy`). */
   dispatcher?: Dispatcher;
+  /** Environment to read proxy variables from (default process.env). */
+  env?: NodeJS.ProcessEnv;
   signal?: AbortSignal;
   onProgress?: (progress: DownloadProgress) => void;
   /** Called before each retry (for logs). */
   onRetry?: (info: { url: string; attempt: number; delayMs: number; reason: string }) => void;
 }
 
-const PROXY_ENV = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'];
-
-/** The dispatcher we use: proxy-aware, following redirects. The caller closes `close`. */
-export function createDispatcher(options: Pick<HttpOptions, 'proxy' | 'dispatcher'> = {}): {
+/** The dispatcher we use: proxy-aware, following redirects. The caller calls `close`. */
+export function createDispatcher(options: Pick<HttpOptions, 'proxy' | 'dispatcher' | 'env'> = {}): {
   dispatcher: Dispatcher;
   close: () => Promise<void>;
 } {
   if (options.dispatcher) return { dispatcher: options.dispatcher, close: async () => {} };
+  const env = options.env ?? process.env;
+  const httpProxy = env.HTTP_PROXY || env.http_proxy || '';
+  const httpsProxy = env.HTTPS_PROXY || env.https_proxy || '';
+  const noProxy = env.NO_PROXY || env.no_proxy || '';
   const base: Dispatcher = options.proxy
     ? new ProxyAgent(options.proxy)
-    : PROXY_ENV.some((k) => process.env[k])
-      ? new EnvHttpProxyAgent()
+    : httpProxy || httpsProxy
+      ? new EnvHttpProxyAgent({ httpProxy, httpsProxy, noProxy })
       : new Agent();
   return {
     dispatcher: base.compose(interceptors.redirect({ maxRedirections: 5 })),

@@ -68,7 +68,6 @@ export interface InstallOptions extends HttpOptions {
   /** Human-readable steps ("downloading ...", "waiting for pid 123 ..."), for CLIs and logs. */
   onStatus?: (message: string) => void;
   limits?: ExtractLimits;
-  env?: NodeJS.ProcessEnv;
 }
 
 export interface InstallResult extends InstalledVersion {
@@ -311,6 +310,7 @@ export async function installValkey(options: InstallOptions = {}): Promise<Insta
       ? undefined
       : (options.releasesUrl ?? (env.VALKEY_TOOLS_RELEASES_URL || DEFAULT_RELEASES_URL));
   const status = options.onStatus ?? (() => {});
+  const http: InstallOptions = { ...options, env };
 
   const installed = await listInstalled({ home, platform: key });
   const exact = /^\d+\.\d+\.\d+$/.test(spec.replace(/^v/, ''));
@@ -323,7 +323,7 @@ export async function installValkey(options: InstallOptions = {}): Promise<Insta
   if (offline && !mirrorIsLocal) throw offlineError(spec, key, home, installed);
 
   let plan: Plan;
-  if (mirror) plan = await planFromMirror(mirror, spec, key, options);
+  if (mirror) plan = await planFromMirror(mirror, spec, key, http);
   else if (releasesUrl) plan = planFromReleases(releasesUrl, spec, target);
   else {
     throw new BinariesError(
@@ -353,7 +353,7 @@ export async function installValkey(options: InstallOptions = {}): Promise<Insta
     const downloads = join(home, 'downloads');
     await mkdir(downloads, { recursive: true });
     const partial = join(downloads, `${plan.archiveName}.part`);
-    const expected = plan.sha256 ?? (await fetchSha256(plan.url, options));
+    const expected = plan.sha256 ?? (await fetchSha256(plan.url, http));
 
     const fetchArchive = async (): Promise<{ resumed: boolean }> => {
       if (plan.local) {
@@ -365,7 +365,7 @@ export async function installValkey(options: InstallOptions = {}): Promise<Insta
       }
       status(`downloading ${redactUrl(plan.url)}`);
       return downloadFile(plan.url, partial, {
-        ...options,
+        ...http,
         ...(plan.size !== undefined ? { expectedSize: plan.size } : {}),
       });
     };

@@ -37,9 +37,11 @@ afterAll(async () => {
 
 describe.concurrent('startCluster', () => {
   it('starts 3 primaries + 3 replicas covering all 16384 slots, usable by a cluster client', async () => {
+    const steps: string[] = [];
     const cluster = await startCluster({
       home,
       name: 'six',
+      onStatus: (m) => steps.push(m),
       basePort: randomBasePort(),
       nodeTimeoutMs: 2000,
       config: fastNodes,
@@ -50,6 +52,8 @@ describe.concurrent('startCluster', () => {
     expect(cluster.primaries).toHaveLength(3);
     expect(cluster.replicas).toHaveLength(3);
     expect(cluster.seeds).toHaveLength(6);
+    expect(steps[0]).toMatch(/^starting 6 nodes \(3 primaries, 1 replica\(s\) each\)/);
+    expect(steps.at(-1)).toBe(`cluster "six" ready: ${cluster.seeds[0]}`);
     expect(cluster.primaries.map((p) => p.slots)).toEqual([
       [0, 5460],
       [5461, 10921],

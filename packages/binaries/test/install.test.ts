@@ -21,9 +21,13 @@ import {
   type DownloadProgress,
   installDir,
   installValkey,
+  knownVersions,
   listInstalled,
+  refreshVersionMap,
+  resetKnownVersions,
   resolveBinary,
   sha256File,
+  versionMap,
   writeTarGz,
 } from '../src/index.js';
 import { fixtureArgs, systemValkey } from './helpers.js';
@@ -292,6 +296,87 @@ describe('installValkey from a mirror over HTTP', () => {
     expect(result.downloaded).toBe(true);
     expect(server.tunnels.length - before).toBeGreaterThanOrEqual(1);
     expect(server.tunnels.at(-1)).toBe(new URL(server.url).host);
+  });
+
+  it('resumes a partial download left by a crashed run', async () => {
+    const home = freshHome();
+    mkdirSync(join(home, 'downloads'), { recursive: true });
+    const partial = join(home, 'downloads', `valkey-${sys.version}-${key}.tar.gz.part`);
+    writeFileSync(partial, readFileSync(good.archivePath).subarray(0, 70_000));
+    const start = server.requests.length;
+    const result = await installValkey({ home, mirror, version: sys.version, ...fast });
+    expect(result.downloaded).toBe(true);
+    const hits = server.requests.slice(start).filter((r) => r.path === archivePath);
+    expect(hits.map((h) => `${h.range} ${h.status}`)).toEqual(['bytes=70000- 206']);
+    expect(existsSync(partial)).toBe(false);
+  });
+
+  it('downloads again from the start when a resumed file does not match its sha256', async () => {
+    const home = freshHome();
+    mkdirSync(join(home, 'downloads'), { recursive: true });
+    writeFileSync(
+      join(home, 'downloads', `valkey-${sys.version}-${key}.tar.gz.part`),
+      Buffer.alloc(70_000, 7),
+    );
+    const start = server.requests.length;
+    const statuses: string[] = [];
+    const result = await installValkey({
+      home,
+      mirror,
+      version: sys.version,
+      onStatus: (m) => statuses.push(m),
+      ...fast,
+    });
+    expect(result.downloaded).toBe(true);
+    const hits = server.requests.slice(start).filter((r) => r.path === archivePath);
+    expect(hits.map((h) => `${h.range} ${h.status}`)).toEqual(['bytes=70000- 206', 'undefined 200']);
+    expect(statuses).toContain('checksum mismatch after resuming; downloading again from the start');
+    expect((await execFileAsync(result.binaries['valkey-server']!, ['--version'])).stdout).toMatch(
+      sys.version,
+    );
+  });
+
+  it('honours HTTP_PROXY and NO_PROXY from the environment', async () => {
+    const before = server.tunnels.length;
+    const proxied = await installValkey({
+      home: freshHome(),
+      mirror,
+      version: sys.version,
+      env: { HTTP_PROXY: server.url },
+      ...fast,
+    });
+    expect(proxied.downloaded).toBe(true);
+    expect(server.tunnels.length).toBeGreaterThan(before);
+    const after = server.tunnels.length;
+    const direct = await installValkey({
+      home: freshHome(),
+      mirror,
+      version: sys.version,
+      env: { HTTP_PROXY: server.url, NO_PROXY: '127.0.0.1' },
+      ...fast,
+    });
+    expect(direct.downloaded).toBe(true);
+    expect(server.tunnels.length).toBe(after);
+  });
+
+  it('refreshes the version map from a manifest', async () => {
+    const dir = join(root, 'future');
+    mkdirSync(dir, { recursive: true });
+    const sha256 = 'a'.repeat(64);
+    writeFileSync(
+      join(dir, 'releases.json'),
+      JSON.stringify({
+        databases: { valkey: { '8.0.99': { platforms: { [key]: { url: 'x.tar.gz', sha256, size: 1 } } } } },
+      }),
+    );
+    try {
+      expect(await refreshVersionMap({ mirror: `${server.url}/future`, ...fast })).toEqual(['8.0.99']);
+      expect(versionMap()['8.0']).toBe('8.0.99');
+      expect(knownVersions()).toContain('8.0.99');
+    } finally {
+      resetKnownVersions();
+    }
+    expect(versionMap()['8.0']).not.toBe('8.0.99');
   });
 
   it('refuses an archive with path traversal: nothing written outside, nothing installed', async () => {
