@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestServer, startTestServer } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCli, runCli, tempDir } from './helpers.js';
+import { BUILD_TIMEOUT_MS, buildCli, runCli, tempDir } from './helpers.js';
 
 const tmp = tempDir('config');
 let server: TestServer | undefined;
@@ -10,9 +10,7 @@ afterAll(async () => {
   await server?.stop();
   tmp.cleanup();
 });
-beforeAll(async () => {
-  buildCli();
-});
+beforeAll(() => buildCli(), BUILD_TIMEOUT_MS + 5000);
 
 describe.concurrent('config init', () => {
   it('writes a preset with overrides to a file that valkey-server runs with', async () => {

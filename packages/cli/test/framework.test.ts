@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { commands } from '../src/definitions.js';
-import { buildCli, parseJson, runCli } from './helpers.js';
+import { BUILD_TIMEOUT_MS, buildCli, parseJson, runCli } from './helpers.js';
 
-beforeAll(() => buildCli());
+beforeAll(() => buildCli(), BUILD_TIMEOUT_MS + 5000);
 
 describe.concurrent('valkey-tools (built binary): help, usage errors, exit codes', () => {
   it('prints help and exits 0 when run alone', async () => {

@@ -1,8 +1,11 @@
-import { execFileSync, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
 
 export const packageDir = fileURLToPath(new URL('..', import.meta.url));
 export const repoRoot = join(packageDir, '..', '..');
@@ -12,25 +15,39 @@ export const binPath = join(packageDir, 'dist', 'bin.js');
  * Builds the CLI and the packages it imports (turbo caches unchanged ones). Serialized with a
  * lock file because every test file of this package calls it from its own worker.
  */
-export function buildCli(): void {
-  // The first test file to get here builds; the others (same run, within a minute) reuse it.
-  const stamp = join(tmpdir(), 'valkey-tools-cli-build.stamp');
-  const script = `if [ -f "$STAMP" ] && [ $(( $(date +%s) - $(stat -c %Y "$STAMP") )) -lt 60 ] && [ -z "$(find packages/cli/src -newer "$STAMP" -print -quit)" ]; then exit 0; fi
-npx turbo run build --filter=@valkey-tools/cli... --output-logs=errors-only && touch "$STAMP"`;
+/** The CLI's build inputs, dependencies first: what `turbo run build --filter=@valkey-tools/cli...` covers. */
+const BUILD_ORDER = ['core', 'config', 'binaries', 'backup', 'kvcache-index', 'cli'];
+
+/**
+ * Builds the CLI and the packages it imports (the built CLI runs their dist), each only when its
+ * dist is older than its src. Serialized with a lock because every test file calls it.
+ */
+export async function buildCli(): Promise<void> {
+  const script = `set -e
+for pkg in ${BUILD_ORDER.join(' ')}; do
+  dir="packages/$pkg"
+  out="$dir/dist/index.js"; [ "$pkg" = cli ] && out="$dir/dist/bin.js"
+  if [ ! -f "$out" ] || [ -n "$(find "$dir/src" "$dir/package.json" "$dir/tsup.config.ts" -newer "$out" -not -name '*.test.ts' -print -quit)" ]; then
+    (cd "$dir" && npx tsup >/dev/null) || { echo "tsup failed in $dir" >&2; exit 1; }
+  fi
+done`;
   try {
-    execFileSync('flock', [`${stamp}.lock`, 'sh', '-c', script], {
+    await execFileAsync('flock', [join(tmpdir(), 'valkey-tools-cli-build.lock'), 'sh', '-c', script], {
       cwd: repoRoot,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, FORCE_COLOR: '0', STAMP: stamp },
-      timeout: 240_000,
+      env: { ...process.env, FORCE_COLOR: '0' },
+      timeout: BUILD_TIMEOUT_MS,
+      maxBuffer: 64 * 1024 * 1024,
     });
   } catch (err) {
-    const e = err as { stdout?: Buffer; stderr?: Buffer };
+    const e = err as { stdout?: string; stderr?: string; message: string };
     throw new Error(
-      `building the CLI and its packages failed:\n${e.stdout?.toString() ?? ''}${e.stderr?.toString() ?? ''}`,
+      `building the CLI and its packages failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`,
     );
   }
 }
+
+/** Rebuilding packages that changed can take a few minutes on a busy machine. */
+export const BUILD_TIMEOUT_MS = 290_000;
 
 export interface CliResult {
   code: number | null;

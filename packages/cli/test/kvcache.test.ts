@@ -1,10 +1,10 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildCli, parseJson, runCli, tempDir } from './helpers.js';
+import { BUILD_TIMEOUT_MS, buildCli, parseJson, runCli, tempDir } from './helpers.js';
 
 const tmp = tempDir('kvcache');
-beforeAll(() => buildCli());
+beforeAll(() => buildCli(), BUILD_TIMEOUT_MS + 5000);
 afterAll(() => tmp.cleanup());
 
 // Vectors from llm-d and vLLM (../shared/docs/kvcache-index.md).

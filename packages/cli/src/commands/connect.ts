@@ -1,6 +1,93 @@
+import { spawn } from 'node:child_process';
+import { resolveBinary } from '@valkey-tools/binaries';
+import {
+  type ConnectionTarget,
+  ValkeyToolsError,
+  formatConnectionUrl,
+  parseConnectionUrl,
+} from '@valkey-tools/core';
+import { CliError, usageError } from '../errors.js';
 import type { CommandContext } from '../main.js';
-import { notAvailable } from '../pending.js';
+import { findOnPath } from '../path-lookup.js';
+import { serverUrl } from '../servers.js';
 
-export async function run(_ctx: CommandContext<'connect'>): Promise<number | undefined> {
-  throw notAvailable('connect');
+/** valkey-cli arguments for a target; the password goes through REDISCLI_AUTH, never argv. */
+export function valkeyCliArgs(target: ConnectionTarget): { args: string[]; env: Record<string, string> } {
+  const args: string[] = [];
+  if (target.scheme === 'unix') args.push('-s', target.path ?? '');
+  else args.push('-h', target.host, '-p', String(target.port));
+  if (target.tls) args.push('--tls', '--sni', target.host);
+  if (target.db !== 0) args.push('-n', String(target.db));
+  if (target.username !== undefined) args.push('--user', target.username);
+  const env: Record<string, string> = {};
+  if (target.password !== undefined) env.REDISCLI_AUTH = target.password;
+  return { args, env };
+}
+
+export async function run({
+  args,
+  flags,
+  passthrough,
+  io,
+  out,
+}: CommandContext<'connect'>): Promise<number | undefined> {
+  const name = args[0];
+  if ((name === undefined) === (flags.url === undefined)) {
+    throw usageError(
+      'ERR_MISSING_ARGUMENT',
+      `connect needs a server name or --url URL (one of them). Run "valkey-tools connect --help"`,
+      'connect',
+    );
+  }
+  const url = flags.url ?? (await serverUrl(name!, io));
+  const target = parseConnectionUrl(url);
+
+  let program: string;
+  let programArgs: string[];
+  let extraEnv: Record<string, string> = {};
+  const iredis = findOnPath('iredis', io.env);
+  let useIredis = flags.iredis;
+  let cliPath: string | undefined;
+  if (!useIredis) {
+    try {
+      cliPath = (
+        await resolveBinary({ name: 'valkey-cli', env: io.env, providers: ['explicit', 'system', 'cache'] })
+      ).path;
+    } catch (err) {
+      if (!iredis) throw err;
+      out.verbose(`no valkey-cli (${ValkeyToolsError.isInstance(err) ? err.code : 'error'}); using iredis`);
+      useIredis = true;
+    }
+  }
+  if (useIredis) {
+    if (!iredis) {
+      throw new CliError('ERR_NOT_FOUND', 'iredis is not installed (not found on PATH)', {
+        hint: 'Install it with "pipx install iredis", or drop --iredis to use valkey-cli',
+      });
+    }
+    program = iredis;
+    programArgs = ['--url', formatConnectionUrl(target), ...passthrough];
+  } else {
+    const cli = valkeyCliArgs(target);
+    program = cliPath!;
+    programArgs = [...cli.args, ...passthrough];
+    extraEnv = cli.env;
+  }
+  out.verbose(
+    `running ${program} ${useIredis ? '--url ' + formatConnectionUrl(target, { redact: true }) : programArgs.join(' ')}`,
+  );
+  return await new Promise<number>((resolve, reject) => {
+    const child = spawn(program, programArgs, { stdio: 'inherit', env: { ...io.env, ...extraEnv } });
+    // The shell owns the terminal: Ctrl-C is its business, not ours.
+    const ignore = () => {};
+    process.on('SIGINT', ignore);
+    child.on('error', (err) => {
+      process.off('SIGINT', ignore);
+      reject(new CliError('ERR_FAILED', `cannot run ${program}: ${err.message}`, { cause: err }));
+    });
+    child.on('exit', (code, sig) => {
+      process.off('SIGINT', ignore);
+      resolve(code ?? (sig ? 128 + 2 : 1));
+    });
+  });
 }
