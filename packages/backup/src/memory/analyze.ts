@@ -1,5 +1,6 @@
 import { once } from 'node:events';
-import type { RdbRecord, StreamGroup, Value, ValueType } from '../model.js';
+import type { RdbRecord, ValueType } from '../model.js';
+import type { RdbChunkRecord } from '../rdb/reader.js';
 import type { MemoryModelConfig } from './config.js';
 import { keyMemoryToCsvLine, MEMORY_CSV_HEADER } from './csv.js';
 import { MemoryError } from './errors.js';
@@ -92,14 +93,8 @@ export interface AnalyzeMemoryOptions extends EstimateOptions {
   signal?: AbortSignal;
 }
 
-/** A record of the RDB reader's chunked mode (huge keys delivered in parts), matched by shape. */
-type ChunkRecord =
-  | { kind: 'key-begin'; db: number; key: Buffer; type: ValueType; expiresAt?: number }
-  | { kind: 'key-part'; db: number; key: Buffer; value: Value }
-  | { kind: 'key-end'; db: number; key: Buffer; stream?: { groups: StreamGroup[] } };
-
 /** Anything an RDB reader yields. */
-export type AnyRecord = RdbRecord | ChunkRecord | { kind: string };
+export type AnyRecord = RdbRecord | RdbChunkRecord;
 
 const EXPIRY_BUCKETS: readonly ExpiryBucket[] = [
   'none',
@@ -405,20 +400,20 @@ export async function* estimateRecords(
         break;
       }
       case 'key-begin': {
-        const r = record as Extract<ChunkRecord, { kind: 'key-begin' }>;
+        const r = record as Extract<RdbChunkRecord, { kind: 'key-begin' }>;
         if (pending) throw outOfOrder(r.key, 'key-begin');
         pending = { estimator: new KeyMemoryEstimator(r.type, estimateOptions), db: r.db, key: r.key };
         if (r.expiresAt !== undefined) pending.expiresAt = r.expiresAt;
         break;
       }
       case 'key-part': {
-        const r = record as Extract<ChunkRecord, { kind: 'key-part' }>;
+        const r = record as Extract<RdbChunkRecord, { kind: 'key-part' }>;
         if (!pending?.key.equals(r.key)) throw outOfOrder(r.key, 'key-part');
         pending.estimator.add(r.value);
         break;
       }
       case 'key-end': {
-        const r = record as Extract<ChunkRecord, { kind: 'key-end' }>;
+        const r = record as Extract<RdbChunkRecord, { kind: 'key-end' }>;
         if (!pending?.key.equals(r.key)) throw outOfOrder(r.key, 'key-end');
         const meta: Parameters<KeyMemoryEstimator['finish']>[0] = { db: pending.db, key: pending.key };
         if (pending.expiresAt !== undefined) meta.expiresAt = pending.expiresAt;

@@ -37,7 +37,10 @@ export interface AnalyzeServerOptions extends AnalyzeRdbOptions {
  * would, nothing is written to the server's disk by us) and analyzes it as it streams in.
  * Needs a server that allows `SYNC`/`PSYNC` from this client; errors are `BackupError`s.
  */
-export async function analyzeServerMemory(url: string, options: AnalyzeServerOptions = {}): Promise<MemoryReport> {
+export async function analyzeServerMemory(
+  url: string,
+  options: AnalyzeServerOptions = {},
+): Promise<MemoryReport> {
   const { read, sync, ...analyze } = options;
   const target = parseConnectionUrl(url);
   const where = redactUrl(url);
