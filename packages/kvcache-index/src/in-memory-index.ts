@@ -23,11 +23,24 @@ export interface InMemoryIndexConfig {
 }
 
 /**
- * Heap bytes per item, measured on Node 20 x64 with `node --expose-gc` (see README "Memory"):
- * a request key with one pod entry costs about `key + entry`; every further pod entry `entry`; an engine
- * mapping `engineKey`. The byte bound is enforced on this estimate.
+ * Heap bytes per item, measured on Node 20 x64 with `scripts/measure-memory.ts` (see README "Memory"):
+ * a request key holding one pod entry costs `key`, every further pod entry on it `extraEntry`, an engine
+ * mapping `engineKey`. Measured 53–73 B per key and per engine mapping (Map tables grow in powers of
+ * two), 27 B per extra entry; the constants sit at the upper end. The byte bound uses this estimate.
  */
-export const IN_MEMORY_BYTES = { key: 120, entry: 8, engineKey: 96 } as const;
+export const IN_MEMORY_BYTES = { key: 72, extraEntry: 28, engineKey: 72 } as const;
+
+type Slot = PodEntry | readonly PodEntry[];
+
+function slotEntries(slot: Slot): readonly PodEntry[] {
+  return Array.isArray(slot) ? (slot as readonly PodEntry[]) : [slot as PodEntry];
+}
+
+function toSlot(list: readonly PodEntry[]): Slot | undefined {
+  if (list.length === 0) return undefined;
+  if (list.length === 1) return list[0]!;
+  return list.slice();
+}
 
 interface Counters {
   keys: number;
@@ -63,11 +76,12 @@ export class InMemoryIndex implements KvBlockIndex {
   readonly maxKeys: number;
   readonly maxBytes: number;
   readonly podCacheSize: number;
-  private readonly blocks = new Map<BlockHash, PodEntry[]>();
-  private readonly engine = new Map<BlockHash, BlockHash | BlockHash[]>();
+  /** One interned entry is stored as itself; several as an exact-size array (copy on write). */
+  private readonly blocks = new Map<BlockHash, Slot>();
+  /** Engine → request keys, one map per model scope (engines of different models reuse hashes). */
+  private readonly engines = new Map<string, Map<BlockHash, BlockHash | BlockHash[]>>();
   private readonly interned = new Map<string, PodEntry>();
   private readonly counters: Counters = { keys: 0, entries: 0, engineKeys: 0 };
-  private readonly scopes = new Map<string, bigint>();
   private capacityEvictions = 0;
   private closed = false;
 
@@ -89,7 +103,7 @@ export class InMemoryIndex implements KvBlockIndex {
     const c = this.counters;
     return (
       c.keys * IN_MEMORY_BYTES.key +
-      c.entries * IN_MEMORY_BYTES.entry +
+      (c.entries - c.keys) * IN_MEMORY_BYTES.extraEntry +
       c.engineKeys * IN_MEMORY_BYTES.engineKey
     );
   }
@@ -104,16 +118,24 @@ export class InMemoryIndex implements KvBlockIndex {
     return found;
   }
 
-  /** Scoped keys live at `(scopeId << 64) | key`; the unscoped partition (id 0) uses the key itself. */
-  private scopeId(scope: IndexScope | undefined): bigint {
-    const model = scope?.model;
-    if (model === undefined || model === '') return 0n;
-    let id = this.scopes.get(model);
-    if (id === undefined) {
-      id = BigInt(this.scopes.size + 1);
-      this.scopes.set(model, id);
+  /**
+   * Request keys are global: they already hash the model, so two models never share one. Engine keys
+   * are not (vLLM engines with the same PYTHONHASHSEED hash the same tokens alike), so they are kept
+   * per model scope.
+   */
+  private engineMap(scope: IndexScope | undefined, create: true): Map<BlockHash, BlockHash | BlockHash[]>;
+  private engineMap(
+    scope: IndexScope | undefined,
+    create: false,
+  ): Map<BlockHash, BlockHash | BlockHash[]> | undefined;
+  private engineMap(scope: IndexScope | undefined, create: boolean) {
+    const model = scope?.model ?? '';
+    let map = this.engines.get(model);
+    if (!map && create) {
+      map = new Map();
+      this.engines.set(model, map);
     }
-    return id;
+    return map;
   }
 
   private check(): void {
@@ -123,24 +145,23 @@ export class InMemoryIndex implements KvBlockIndex {
   async lookup(
     requestKeys: readonly BlockHash[],
     podFilter?: PodFilter,
-    scope?: IndexScope,
+    _scope?: IndexScope,
   ): Promise<Map<BlockHash, PodEntry[]>> {
     this.check();
     if (!Array.isArray(requestKeys)) throw invalidArgument('lookup() needs an array of request keys', {});
     const pods = toPodSet(podFilter);
-    const sid = this.scopeId(scope);
     const result = new Map<BlockHash, PodEntry[]>();
-    for (const requestKey of requestKeys) {
-      if (typeof requestKey !== 'bigint') assertBlockHash(requestKey, 'request key');
-      const key = sid === 0n ? requestKey : (sid << 64n) | requestKey;
-      const entries = this.blocks.get(key);
-      if (entries === undefined) break;
+    for (const key of requestKeys) {
+      if (typeof key !== 'bigint') assertBlockHash(key, 'request key');
+      const slot = this.blocks.get(key);
+      if (slot === undefined) break;
+      const entries = slotEntries(slot);
       const allowed = pods ? entries.filter((e) => pods.has(e.pod)) : entries.slice();
       if (allowed.length === 0) break;
       // refresh recency
       this.blocks.delete(key);
-      this.blocks.set(key, entries);
-      result.set(requestKey, allowed);
+      this.blocks.set(key, slot);
+      result.set(key, allowed);
     }
     return result;
   }
@@ -153,24 +174,25 @@ export class InMemoryIndex implements KvBlockIndex {
   ): Promise<void> {
     this.check();
     const normalized = validateAddArguments(engineKeys, requestKeys, entries).map((e) => this.intern(e));
-    const sid = this.scopeId(scope);
     if (engineKeys !== null) {
-      for (const [engineKey, rks] of engineToRequestMapping(engineKeys, requestKeys)) {
-        const ek = sid === 0n ? engineKey : (sid << 64n) | engineKey;
-        const had = this.engine.get(ek);
-        if (had !== undefined) this.engine.delete(ek);
+      const engine = this.engineMap(scope, true);
+      for (const [ek, rks] of engineToRequestMapping(engineKeys, requestKeys)) {
+        const had = engine.get(ek);
+        if (had !== undefined) engine.delete(ek);
         else this.counters.engineKeys++;
-        this.engine.set(ek, rks.length === 1 ? rks[0]! : rks);
+        engine.set(ek, rks.length === 1 ? rks[0]! : rks);
       }
     }
-    for (const requestKey of requestKeys) {
-      const rk = sid === 0n ? requestKey : (sid << 64n) | requestKey;
-      let list = this.blocks.get(rk);
-      if (list === undefined) {
+    for (const rk of requestKeys) {
+      const slot = this.blocks.get(rk);
+      let list: PodEntry[];
+      if (slot === undefined) {
         list = [];
         this.counters.keys++;
-      } else this.blocks.delete(rk);
-      this.blocks.set(rk, list);
+      } else {
+        list = slotEntries(slot).slice();
+        this.blocks.delete(rk);
+      }
       for (const entry of normalized) {
         const at = list.indexOf(entry);
         if (at !== -1) list.splice(at, 1);
@@ -181,6 +203,7 @@ export class InMemoryIndex implements KvBlockIndex {
           this.counters.entries--;
         }
       }
+      this.blocks.set(rk, toSlot(list)!);
     }
     this.enforceBounds();
   }
@@ -189,10 +212,10 @@ export class InMemoryIndex implements KvBlockIndex {
     while (this.counters.keys > this.maxKeys || this.estimatedBytes() > this.maxBytes) {
       const oldest = this.blocks.keys().next();
       if (oldest.done) break;
-      const list = this.blocks.get(oldest.value)!;
+      const slot = this.blocks.get(oldest.value)!;
       this.blocks.delete(oldest.value);
       this.counters.keys--;
-      this.counters.entries -= list.length;
+      this.counters.entries -= slotEntries(slot).length;
       this.capacityEvictions++;
       // engine mappings age out alongside: drop the oldest one when they outnumber request keys
       if (this.counters.engineKeys > this.counters.keys) this.dropOldestEngineKey();
@@ -201,15 +224,19 @@ export class InMemoryIndex implements KvBlockIndex {
   }
 
   private dropOldestEngineKey(): void {
-    const oldest = this.engine.keys().next();
-    if (oldest.done) return;
-    this.engine.delete(oldest.value);
+    // the largest scope gives up its least recently used mapping
+    let largest: Map<BlockHash, BlockHash | BlockHash[]> | undefined;
+    for (const map of this.engines.values()) if (!largest || map.size > largest.size) largest = map;
+    const oldest = largest?.keys().next();
+    if (!largest || !oldest || oldest.done) return;
+    largest.delete(oldest.value);
     this.counters.engineKeys--;
   }
 
   private removeEntries(rk: BlockHash, entries: readonly PodEntry[]): void {
-    const list = this.blocks.get(rk);
-    if (list === undefined) return;
+    const slot = this.blocks.get(rk);
+    if (slot === undefined) return;
+    const list = slotEntries(slot).slice();
     for (const entry of entries) {
       const at = list.indexOf(this.intern(entry));
       if (at !== -1) {
@@ -217,10 +244,11 @@ export class InMemoryIndex implements KvBlockIndex {
         this.counters.entries--;
       }
     }
-    if (list.length === 0) {
+    const next = toSlot(list);
+    if (next === undefined) {
       this.blocks.delete(rk);
       this.counters.keys--;
-    }
+    } else this.blocks.set(rk, next);
   }
 
   async evict(
@@ -240,16 +268,14 @@ export class InMemoryIndex implements KvBlockIndex {
     if (!Array.isArray(entries) || entries.length === 0)
       throw invalidArgument('evict() needs at least one pod entry', { key: key.toString() });
     const normalized = entries.map(normalizePodEntry);
-    const sid = this.scopeId(scope);
-    const scoped = (k: BlockHash) => (sid === 0n ? k : (sid << 64n) | k);
-    if (keyType === 'request') return this.removeEntries(scoped(key), normalized);
-    const ek = scoped(key);
-    const mapped = this.engine.get(ek);
-    if (mapped === undefined) return;
-    const rks = (typeof mapped === 'bigint' ? [mapped] : mapped).map(scoped);
+    if (keyType === 'request') return this.removeEntries(key, normalized);
+    const engine = this.engineMap(scope, false);
+    const mapped = engine?.get(key);
+    if (engine === undefined || mapped === undefined) return;
+    const rks = typeof mapped === 'bigint' ? [mapped] : mapped;
     for (const rk of rks) this.removeEntries(rk, normalized);
     if (rks.every((rk) => !this.blocks.has(rk))) {
-      this.engine.delete(ek);
+      engine.delete(key);
       this.counters.engineKeys--;
     }
   }
@@ -257,15 +283,14 @@ export class InMemoryIndex implements KvBlockIndex {
   async getRequestKey(engineKey: BlockHash, scope?: IndexScope): Promise<BlockHash> {
     this.check();
     assertBlockHash(engineKey, 'engine key');
-    const sid = this.scopeId(scope);
-    const ek = sid === 0n ? engineKey : (sid << 64n) | engineKey;
-    const mapped = this.engine.get(ek);
+    const engine = this.engineMap(scope, false);
+    const mapped = engine?.get(engineKey);
     if (mapped === undefined)
       throw new KvCacheError('ERR_KEY_NOT_FOUND', `Engine key ${engineKey} is not in the index`, {
         details: { engineKey: engineKey.toString() },
       });
-    this.engine.delete(ek);
-    this.engine.set(ek, mapped);
+    engine!.delete(engineKey);
+    engine!.set(engineKey, mapped);
     return typeof mapped === 'bigint' ? mapped : mapped[mapped.length - 1]!;
   }
 
@@ -274,21 +299,23 @@ export class InMemoryIndex implements KvBlockIndex {
     this.check();
     if (typeof pod !== 'string' || pod === '')
       throw invalidArgument('clear() needs a pod identifier', { pod });
-    for (const [rk, list] of this.blocks) {
+    for (const [rk, slot] of this.blocks) {
+      const list = slotEntries(slot);
       const kept = list.filter((e) => e.pod !== pod);
       if (kept.length === list.length) continue;
       this.counters.entries -= list.length - kept.length;
-      if (kept.length === 0) {
+      const next = toSlot(kept);
+      if (next === undefined) {
         this.blocks.delete(rk);
         this.counters.keys--;
-      } else this.blocks.set(rk, kept);
+      } else this.blocks.set(rk, next);
     }
   }
 
   async close(): Promise<void> {
     this.closed = true;
     this.blocks.clear();
-    this.engine.clear();
+    this.engines.clear();
     this.counters.keys = 0;
     this.counters.entries = 0;
     this.counters.engineKeys = 0;
