@@ -1,8 +1,12 @@
-import { type TestServer, startTestServer } from '@valkey-tools/test-utils';
+import {
+  type TestCluster,
+  type TestServer,
+  startTestCluster,
+  startTestServer,
+} from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createIndex } from '../src/create-index.js';
 import { ValkeyIndex, newRedisIndex, newValkeyIndex } from '../src/valkey-index.js';
-import { type TestCluster, startThreePrimaryCluster } from './cluster.js';
 import { describeIndexBehaviour } from './index-behaviour.js';
 
 let valkey: TestServer;
@@ -15,7 +19,7 @@ beforeAll(async () => {
   [valkey, redis, cluster] = await Promise.all([
     startTestServer(),
     startTestServer({ flavor: 'redis' }),
-    startThreePrimaryCluster(),
+    startTestCluster({ primaries: 3, replicasPerPrimary: 0 }),
   ]);
 });
 afterAll(async () => {
@@ -41,19 +45,19 @@ describeIndexBehaviour(
 );
 describeIndexBehaviour(
   'valkey cluster (3 primaries)',
-  () => newValkeyIndex({ address: cluster.url, keyPrefix: nextPrefix() }),
+  () => newValkeyIndex({ address: cluster.seeds[0]!, keyPrefix: nextPrefix() }),
   { model: 'llama' },
 );
 
 describe('ValkeyIndex on a cluster', () => {
   it('detects cluster mode and spreads models over nodes by hash tag', async () => {
-    const index = await newValkeyIndex({ address: cluster.url, keyPrefix: nextPrefix() });
+    const index = await newValkeyIndex({ address: cluster.seeds[0]!, keyPrefix: nextPrefix() });
     try {
       expect(index.cluster).toBe(true);
       const models = Array.from({ length: 12 }, (_, i) => `model-${i}`);
       for (const model of models)
         await index.add([1n], [1n, 2n, 3n], [{ pod: 'p1', tier: 'gpu' }], { model });
-      const perNode = await Promise.all(cluster.nodes.map((n) => n.command('DBSIZE')));
+      const perNode = await Promise.all(cluster.primaries.map((n) => n.command('DBSIZE')));
       const counts = perNode.map((r) => Number(/:(\d+)/.exec(r)![1]));
       expect(counts.filter((c) => c > 0).length).toBeGreaterThan(1);
       await index.clear('p1');
