@@ -387,7 +387,6 @@ export async function* jsonlToRecords(
   input: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>,
 ): AsyncGenerator<KeyRecord | FunctionRecord> {
   const decoder = new StringDecoder('utf8');
-  let carry = '';
   let lineNo = 0;
   let pending: KeyRecord | null = null;
   const parse = (line: string): KeyRecord | FunctionRecord | 'appended' | null => {
@@ -430,21 +429,27 @@ export async function* jsonlToRecords(
     if (r.kind === 'key') pending = r;
     else yield r;
   }
+  // Pieces of the current (unfinished) line: joined once when its newline arrives, so long lines
+  // fed in small chunks stay linear.
+  let pieces: string[] = [];
   for await (const chunk of input as AsyncIterable<string | Uint8Array>) {
-    carry +=
+    const text =
       typeof chunk === 'string'
         ? chunk
         : decoder.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     let start = 0;
-    let nl = carry.indexOf('\n');
+    let nl = text.indexOf('\n');
     while (nl !== -1) {
-      yield* handle(carry.slice(start, nl));
+      pieces.push(text.slice(start, nl));
+      const line = pieces.length === 1 ? pieces[0]! : pieces.join('');
+      pieces = [];
+      yield* handle(line);
       start = nl + 1;
-      nl = carry.indexOf('\n', start);
+      nl = text.indexOf('\n', start);
     }
-    carry = carry.slice(start);
+    if (start < text.length) pieces.push(text.slice(start));
   }
-  carry += decoder.end();
-  if (carry !== '') yield* handle(carry);
+  const rest = pieces.join('') + decoder.end();
+  if (rest !== '') yield* handle(rest);
   if (pending) yield pending;
 }
