@@ -8,6 +8,7 @@ import { type Reply, ReplyError, sendCommand } from './resp.js';
 import { resolveBinary } from './resolve.js';
 import {
   getServer,
+  type RegistryOptions,
   type ServerHandle,
   type StartServerOptions,
   type StopOptions,
@@ -19,7 +20,7 @@ export const CLUSTER_SLOTS = 16384;
 export interface StartClusterOptions
   extends Pick<
     StartServerOptions,
-    'version' | 'flavor' | 'binary' | 'host' | 'home' | 'resolve' | 'onSpawn' | 'startTimeoutMs'
+    'version' | 'flavor' | 'binary' | 'host' | 'home' | 'env' | 'resolve' | 'onSpawn' | 'startTimeoutMs'
   > {
   /** Primaries sharing the 16384 slots (default 3). */
   primaries?: number;
@@ -126,7 +127,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
       `replicasPerPrimary must be an integer from 0 to 10, not ${replicasPerPrimary}`,
     );
   }
-  const home = options.home ?? valkeyToolsHome();
+  const home = options.home ?? valkeyToolsHome(options.env);
   const name = options.name ?? 'cluster';
   const existing = await readClusterRecord(home, name);
   if (existing) {
@@ -146,6 +147,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     : (
         await resolveBinary({
           ...options.resolve,
+          ...(options.env ? { env: options.env } : {}),
           name: options.flavor === 'redis' ? 'redis-server' : 'valkey-server',
           home,
           ...(options.version ? { version: options.version } : {}),
@@ -345,9 +347,9 @@ async function readClusterRecord(home: string, name: string): Promise<ClusterRec
 
 /** Managed clusters with at least one live node (records of fully stopped clusters are removed). */
 export async function listClusters(
-  options: { home?: string } = {},
+  options: RegistryOptions = {},
 ): Promise<Array<ClusterRecord & { running: number }>> {
-  const home = options.home ?? valkeyToolsHome();
+  const home = options.home ?? valkeyToolsHome(options.env);
   const files = await readdir(clustersDir(home)).catch(() => [] as string[]);
   const out: Array<ClusterRecord & { running: number }> = [];
   for (const file of files.sort()) {
@@ -366,9 +368,9 @@ export async function listClusters(
 /** Stops every node of a managed cluster, from any process. */
 export async function stopCluster(
   name: string,
-  options: StopOptions & { home?: string } = {},
+  options: StopOptions & RegistryOptions = {},
 ): Promise<ClusterRecord> {
-  const home = options.home ?? valkeyToolsHome();
+  const home = options.home ?? valkeyToolsHome(options.env);
   const record = await readClusterRecord(home, name);
   if (!record) {
     const running = (await listClusters({ home })).map((c) => c.name);

@@ -38,7 +38,13 @@ export type { ZipEntry } from './zip.js';
 export { acquireLock, withLock } from './lock.js';
 export type { Lock, LockHolder, LockOptions } from './lock.js';
 export { startServer, listServers, stopServer, getServer, registryDir, isRecordAlive } from './server.js';
-export type { StartServerOptions, ServerHandle, ServerRecord, StopOptions } from './server.js';
+export type {
+  StartServerOptions,
+  ServerHandle,
+  ServerRecord,
+  StopOptions,
+  RegistryOptions,
+} from './server.js';
 export { startCluster, stopCluster, listClusters, CLUSTER_SLOTS } from './cluster.js';
 export type { StartClusterOptions, ClusterHandle, ClusterNode, ClusterRecord } from './cluster.js';
 export { sendCommand, ReplyError, parseReply } from './resp.js';

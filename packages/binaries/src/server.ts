@@ -41,6 +41,8 @@ export interface StartServerOptions {
   name?: string;
   /** Cache root and registry location (default `VALKEY_TOOLS_HOME` or ~/.valkey-tools). */
   home?: string;
+  /** Environment for VALKEY_TOOLS_* variables (default process.env). */
+  env?: NodeJS.ProcessEnv;
   /** Resolution options (mirror, offline, providers...) when `binary` is not given. */
   resolve?: Omit<ResolveOptions, 'name' | 'version' | 'home'>;
   /** How long to wait for PING (default 20 s). */
@@ -72,6 +74,12 @@ export interface ServerRecord {
   startedAt: string;
   cluster?: string;
   removeDirOnStop?: boolean;
+}
+
+/** Where the registry lives: `home`, else `VALKEY_TOOLS_HOME` from `env`, else ~/.valkey-tools. */
+export interface RegistryOptions {
+  home?: string;
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface StopOptions {
@@ -244,6 +252,7 @@ async function resolveServerBinary(
   const name: BinaryName = options.flavor === 'redis' ? 'redis-server' : 'valkey-server';
   return resolveBinary({
     ...options.resolve,
+    ...(options.env ? { env: options.env } : {}),
     name,
     home,
     ...(options.binary ? { path: options.binary, providers: ['explicit'] as const } : {}),
@@ -258,7 +267,7 @@ async function resolveServerBinary(
  * A taken port is skipped upward (unless `strictPort`).
  */
 export async function startServer(options: StartServerOptions = {}): Promise<ServerHandle> {
-  const home = options.home ?? valkeyToolsHome();
+  const home = options.home ?? valkeyToolsHome(options.env);
   const host = options.host ?? '127.0.0.1';
   const firstPort = options.port ?? 6379;
   const attempts = options.strictPort ? 1 : (options.portAttempts ?? 20);
@@ -411,8 +420,8 @@ async function cleanIfStale(home: string, name: string): Promise<void> {
 }
 
 /** Managed servers that are running (entries whose process is gone are removed). */
-export async function listServers(options: { home?: string } = {}): Promise<ServerRecord[]> {
-  const home = options.home ?? valkeyToolsHome();
+export async function listServers(options: RegistryOptions = {}): Promise<ServerRecord[]> {
+  const home = options.home ?? valkeyToolsHome(options.env);
   const names = await readdir(registryDir(home)).catch(() => [] as string[]);
   const out: ServerRecord[] = [];
   for (const file of names.sort()) {
@@ -429,9 +438,9 @@ export async function listServers(options: { home?: string } = {}): Promise<Serv
 /** A handle for a managed server started by any process (undefined when not running). */
 export async function getServer(
   name: string,
-  options: { home?: string } = {},
+  options: RegistryOptions = {},
 ): Promise<ServerHandle | undefined> {
-  const home = options.home ?? valkeyToolsHome();
+  const home = options.home ?? valkeyToolsHome(options.env);
   const record = await readRecord(home, name);
   if (!record) return undefined;
   if (!isRecordAlive(record)) {
@@ -444,9 +453,9 @@ export async function getServer(
 /** Stops a managed server by name, from any process. Throws ERR_SERVER_NOT_FOUND when none runs. */
 export async function stopServer(
   name: string,
-  options: StopOptions & { home?: string } = {},
+  options: StopOptions & RegistryOptions = {},
 ): Promise<ServerRecord> {
-  const home = options.home ?? valkeyToolsHome();
+  const home = options.home ?? valkeyToolsHome(options.env);
   const handle = await getServer(name, { home });
   if (!handle) {
     const running = (await listServers({ home })).map((s) => s.name);
