@@ -1,4 +1,6 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
 import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -239,5 +241,67 @@ describe('memory estimate vs MEMORY USAGE on valkey-server 8.0', () => {
       `${lines.join('\n')}\n\nover 2%:\n${worst.join('\n')}\n`,
     );
     expect(worst).toEqual([]);
+  });
+});
+
+describe('a Redis 7.0 snapshot loaded by valkey-server 8.0', () => {
+  let redis: TestServer;
+  let valkey: TestServer;
+  let client: Redis;
+  let dir: string;
+  const rows: Array<{ key: string; estimate: KeyMemory; usage: number; encoding: string }> = [];
+
+  beforeAll(async () => {
+    [redis, dir] = await Promise.all([
+      startTestServer({ flavor: 'redis', config: { save: '' } }),
+      mkdtemp(join(tmpdir(), 'vt-memory-redis-')),
+    ]);
+    const source = new Redis({
+      host: redis.host,
+      port: redis.port,
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+    });
+    await source.connect();
+    const pipeline = source.pipeline();
+    for (const cmd of datasetCommands()) pipeline.call(String(cmd[0]), ...cmd.slice(1));
+    for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
+    await source.call('SAVE');
+    source.disconnect();
+    const rdb = join(dir, 'dump.rdb');
+    copyFileSync(join(redis.dir, 'dump.rdb'), rdb);
+    await redis.stop();
+    // valkey starts on the Redis file: what it holds is what a migration by snapshot gives.
+    valkey = await startTestServer({ config: { save: '', dir, dbfilename: 'dump.rdb' } });
+    client = new Redis({ host: valkey.host, port: valkey.port, lazyConnect: true, maxRetriesPerRequest: 1 });
+    await client.connect();
+    for await (const estimate of estimateRecords(readRdbFile(rdb))) {
+      rows.push({
+        key: estimate.key.toString('latin1').slice(0, 60),
+        estimate,
+        usage: Number(await client.call('MEMORY', 'USAGE', estimate.key, 'SAMPLES', '0')),
+        encoding: String(await client.call('OBJECT', 'ENCODING', estimate.key)),
+      });
+    }
+  });
+
+  afterAll(async () => {
+    client?.disconnect();
+    await Promise.all([redis?.stop(), valkey?.stop()]);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('predicts the encodings valkey converts the Redis values to, and their size', async () => {
+    expect(rows.length).toBe(Number(await client.dbsize()));
+    expect(
+      rows
+        .filter((r) => r.estimate.encoding !== r.encoding)
+        .map((r) => `${r.key}: ${r.estimate.encoding} vs ${r.encoding}`),
+    ).toEqual([]);
+    const off = rows.filter((r) => {
+      const bound = RANDOMIZED.has(`${r.estimate.type}/${r.estimate.encoding}`) ? 0.03 : 0.005;
+      return ratioError(r.estimate.bytes, r.usage) > bound;
+    });
+    expect(off.map((r) => `${r.key}: est ${r.estimate.bytes} actual ${r.usage}`)).toEqual([]);
   });
 });

@@ -335,6 +335,7 @@ export async function analyzeMemory(
   const analyzer = new MemoryAnalyzer(options);
   const estimateOptions: EstimateOptions = { state: analyzer.options.state };
   if (options.config) estimateOptions.config = options.config as Partial<MemoryModelConfig>;
+  if (options.scoreFormat) estimateOptions.scoreFormat = options.scoreFormat;
   const progressEvery = positiveInt('progressEvery', options.progressEvery, 10_000);
   const { csv, onKey, onProgress, signal } = options;
   if (csv) await write(csv, `${MEMORY_CSV_HEADER}\n`);
@@ -389,12 +390,18 @@ export async function* estimateRecords(
 ): AsyncGenerator<KeyMemory> {
   const { onOtherRecord, signal, ...estimateOptions } = options;
   let pending: { estimator: KeyMemoryEstimator; db: number; key: Buffer; expiresAt?: number } | null = null;
+  let legacyScores = false;
+  // A zset kept as a listpack keeps the score text its writer printed; Redis <= 7.0 used %.17g.
+  const optionsFor = (type: ValueType, encoding: string): EstimateOptions =>
+    legacyScores && type === 'zset' && (encoding === 'listpack' || encoding === 'ziplist')
+      ? { ...estimateOptions, scoreFormat: 'legacy' }
+      : estimateOptions;
   for await (const record of records) {
     signal?.throwIfAborted();
     switch (record.kind) {
       case 'key': {
         const r = record as Extract<RdbRecord, { kind: 'key' }>;
-        const estimator = new KeyMemoryEstimator(r.value.type, estimateOptions);
+        const estimator = new KeyMemoryEstimator(r.value.type, optionsFor(r.value.type, r.encoding));
         estimator.add(r.value);
         yield estimator.finish(r);
         break;
@@ -402,7 +409,11 @@ export async function* estimateRecords(
       case 'key-begin': {
         const r = record as Extract<RdbChunkRecord, { kind: 'key-begin' }>;
         if (pending) throw outOfOrder(r.key, 'key-begin');
-        pending = { estimator: new KeyMemoryEstimator(r.type, estimateOptions), db: r.db, key: r.key };
+        pending = {
+          estimator: new KeyMemoryEstimator(r.type, optionsFor(r.type, r.encoding)),
+          db: r.db,
+          key: r.key,
+        };
         if (r.expiresAt !== undefined) pending.expiresAt = r.expiresAt;
         break;
       }
@@ -424,6 +435,7 @@ export async function* estimateRecords(
         break;
       }
       default:
+        if (record.kind === 'header') legacyScores = record.magic === 'REDIS' && record.version <= 10;
         onOtherRecord?.(record);
     }
   }

@@ -3,7 +3,7 @@ import type { KeyRecord, StreamEntry, Value } from '../model.js';
 import { estimateKeyMemory, KeyMemoryEstimator } from './estimate.js';
 import { jemallocSize } from './jemalloc.js';
 import { raxNodeCount, sortedIdKeys } from './rax.js';
-import { listpackEntrySize, strictInt64 } from './sizes.js';
+import { listpackEntrySize, scoreToBytes, strictInt64 } from './sizes.js';
 
 const b = (s: string) => Buffer.from(s);
 const rec = (key: string, value: Value, extra: Partial<KeyRecord> = {}): KeyRecord => ({
@@ -58,6 +58,28 @@ describe('listpack entries and integers', () => {
     for (const bad of ['', '-', '-0', '+1', '01', ' 1', '1 ', '9223372036854775808', '1.0', '1e3']) {
       expect(strictInt64(b(bad))).toBeNull();
     }
+  });
+});
+
+describe('sorted-set scores as a listpack stores them', () => {
+  it('prints shortest digits (Valkey) or %.17g (Redis 7.0 and older)', () => {
+    const text = (x: number, f?: 'legacy') => scoreToBytes(x, f).toString();
+    expect([0.1, 5e-324, 1e20, -0, 3, Number.NEGATIVE_INFINITY].map((x) => text(x))).toEqual([
+      '0.1',
+      '5e-324',
+      '100000000000000000000',
+      '-0',
+      '3',
+      '-inf',
+    ]);
+    expect([0.1, 0.5, 1e-5, 1e20, 123.456, 2 ** 51 + 0.5].map((x) => text(x, 'legacy'))).toEqual([
+      '0.10000000000000001',
+      '0.5',
+      '1.0000000000000001e-05',
+      '1e+20',
+      '123.456',
+      '2251799813685248.5',
+    ]);
   });
 });
 

@@ -12,6 +12,7 @@ import {
   LISTPACK_OVERHEAD,
   listpackEntrySize,
   listpackIntEntrySize,
+  type ScoreFormat,
   SIZEOF,
   SKIPLIST_HEADER_SIZE,
   scoreToBytes,
@@ -60,6 +61,11 @@ export interface EstimateOptions {
    * header and a stream's preallocated 4 KiB tail node.
    */
   state?: 'loaded' | 'written';
+  /**
+   * How the snapshot's writer printed scores of sorted sets it stored as listpacks (default
+   * `shortest`; `estimateRecords` picks `legacy` for Redis 7.0 and older files by itself).
+   */
+  scoreFormat?: ScoreFormat;
 }
 
 interface ValueEstimate {
@@ -109,7 +115,7 @@ export class KeyMemoryEstimator {
       : DEFAULT_MEMORY_MODEL_CONFIG;
     this.type = type;
     this.written = options.state === 'written';
-    this.sizer = createSizer(type, config, this.written);
+    this.sizer = createSizer(type, config, this.written, options.scoreFormat ?? 'shortest');
   }
 
   /** Adds a whole value or one batch of its elements; its type must be the key's type. */
@@ -144,7 +150,12 @@ interface ValueSizer {
   result(groups: readonly StreamGroup[]): ValueEstimate;
 }
 
-function createSizer(type: ValueType, config: Readonly<MemoryModelConfig>, written: boolean): ValueSizer {
+function createSizer(
+  type: ValueType,
+  config: Readonly<MemoryModelConfig>,
+  written: boolean,
+  scoreFormat: ScoreFormat,
+): ValueSizer {
   switch (type) {
     case 'string':
       return new StringSizer();
@@ -153,7 +164,7 @@ function createSizer(type: ValueType, config: Readonly<MemoryModelConfig>, writt
     case 'set':
       return new SetSizer(config);
     case 'zset':
-      return new ZsetSizer(config);
+      return new ZsetSizer(config, scoreFormat);
     case 'hash':
       return new HashSizer(config);
     case 'stream':
@@ -333,14 +344,17 @@ class ZsetSizer implements ValueSizer {
   private lpSize = LISTPACK_OVERHEAD;
   private sdsBytes = 0;
 
-  constructor(private readonly config: Readonly<MemoryModelConfig>) {}
+  constructor(
+    private readonly config: Readonly<MemoryModelConfig>,
+    private readonly scoreFormat: ScoreFormat,
+  ) {}
 
   add(value: Value): void {
     if (value.type !== 'zset') return;
     for (const e of value.entries) {
       this.n++;
       if (e.member.length > this.largest) this.largest = e.member.length;
-      this.lpSize += listpackEntrySize(e.member) + listpackEntrySize(scoreToBytes(e.score));
+      this.lpSize += listpackEntrySize(e.member) + listpackEntrySize(scoreToBytes(e.score, this.scoreFormat));
       this.sdsBytes += sdsAllocSize(e.member.length);
     }
   }

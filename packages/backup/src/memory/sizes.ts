@@ -143,13 +143,33 @@ export function intsetAllocSize(n: number, width: number): number {
  * Text Valkey's `d2string` gives a sorted-set score when it stores it in a listpack: integers in the
  * exactly representable range print as integers, the rest in shortest round-trip form.
  */
-export function scoreToBytes(score: number): Buffer {
+export function scoreToBytes(score: number, format: ScoreFormat = 'shortest'): Buffer {
   if (Number.isNaN(score)) return Buffer.from('nan');
   if (score === Number.POSITIVE_INFINITY) return Buffer.from('inf');
   if (score === Number.NEGATIVE_INFINITY) return Buffer.from('-inf');
   if (score === 0) return Buffer.from(Object.is(score, -0) ? '-0' : '0');
-  if (Number.isInteger(score) && Math.abs(score) < 2 ** 53) return Buffer.from(score.toFixed(0));
-  return Buffer.from(String(score));
+  const intLimit = format === 'legacy' ? 2 ** 52 : 2 ** 53;
+  if (Number.isInteger(score) && Math.abs(score) < intLimit) return Buffer.from(score.toFixed(0));
+  return Buffer.from(format === 'legacy' ? formatG17(score) : String(score));
+}
+
+/**
+ * How a writer printed sorted-set scores into listpacks: `shortest` round-trip digits (Valkey, Redis
+ * 7.2+) or `legacy` C `%.17g` (Redis up to 7.0, whose listpacks a loading server keeps as they are).
+ */
+export type ScoreFormat = 'shortest' | 'legacy';
+
+/** C's `printf("%.17g")` for a finite non-zero double. */
+function formatG17(x: number): string {
+  const [mantissa, expText] = x.toExponential(16).split('e') as [string, string];
+  const exp = Number(expText);
+  const strip = (digits: string) =>
+    digits.includes('.') ? digits.replace(/0+$/, '').replace(/\.$/, '') : digits;
+  if (exp < -4 || exp >= 17) {
+    const e = Math.abs(exp);
+    return `${strip(mantissa)}e${exp < 0 ? '-' : '+'}${e < 10 ? `0${e}` : e}`;
+  }
+  return strip(x.toFixed(16 - exp));
 }
 
 /** Expected allocation of a skiplist node given the p=1/4 level distribution (max 32 levels). */
