@@ -93,13 +93,14 @@ export class KvEventProcessor {
     const entry = this.entry(pod, event.medium, event.groupIdx);
     if (event.tokenIds.length === 0) {
       // tier update (e.g. offload to CPU): the blocks are already known by their engine keys
+      // resolved concurrently: on Valkey the lookups share one pipeline flush
+      const settled = await Promise.allSettled(
+        event.blockHashes.map((ek) => this.index.getRequestKey(ek, scope)),
+      );
       const resolved: BlockHash[] = [];
-      for (const ek of event.blockHashes) {
-        try {
-          resolved.push(await this.index.getRequestKey(ek, scope));
-        } catch (err) {
-          if (!KvCacheError.hasCode(err, 'ERR_KEY_NOT_FOUND')) throw err;
-        }
+      for (const r of settled) {
+        if (r.status === 'fulfilled') resolved.push(r.value);
+        else if (!KvCacheError.hasCode(r.reason, 'ERR_KEY_NOT_FOUND')) throw r.reason;
       }
       if (resolved.length === 0)
         return this.skip('unknown_engine_keys', 'Tier update for unknown blocks', { pod, tier: entry.tier });

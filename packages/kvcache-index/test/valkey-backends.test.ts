@@ -197,3 +197,35 @@ describe('llm-d config compatibility', () => {
     }
   });
 });
+
+describe('ValkeyIndex resilience', () => {
+  it('reconnects after the server restarts and reports errors while it is down', async () => {
+    const first = await startTestServer();
+    const port = first.port;
+    const index = await newValkeyIndex({
+      address: first.url,
+      keyPrefix: nextPrefix(),
+      connectTimeoutMs: 1000,
+    });
+    let second: TestServer | undefined;
+    try {
+      await index.add(null, [1n], [{ pod: 'p', tier: 'gpu' }], { model: 'm' });
+      await first.stop();
+      await expect(index.lookup([1n], undefined, { model: 'm' })).rejects.toMatchObject({
+        code: 'ERR_BACKEND',
+      });
+      second = await startTestServer({ port });
+      let hits: Map<bigint, unknown> | undefined;
+      const deadline = Date.now() + 15_000;
+      while (!hits && Date.now() < deadline) {
+        hits = await index.lookup([1n], undefined, { model: 'm' }).catch(() => undefined);
+        if (!hits) await new Promise((r) => setTimeout(r, 100));
+      }
+      // the restarted server is empty (no persistence): the index works again and finds nothing
+      expect(hits?.size).toBe(0);
+    } finally {
+      await index.close();
+      await second?.stop();
+    }
+  });
+});
