@@ -354,11 +354,42 @@ async function main() {
   }
   // Aliases: names that normalize to the same key and share a value; confirmed by CONFIG SET when mutable.
   const groups = new Map();
+  const aliasOverride = new Map();
   for (const name of names) {
     // only names with the same default can be one directive under two names
     const key = `${aliasKey(name)}=${live.get(name)}`;
     if (!groups.has(key)) groups.set(key, []);
     groups.get(key).push(name);
+  }
+  // Confirm aliases the names do not reveal: changing one mutable directive changes its aliases too.
+  const probed = await configGetAll(c);
+  for (const name of names) {
+    if (mutability.get(name) !== 'mutable') continue;
+    const current = probed.get(name);
+    const next =
+      current === 'yes'
+        ? 'no'
+        : current === 'no'
+          ? 'yes'
+          : /^\d+$/.test(current)
+            ? String(Number(current) + 1)
+            : undefined;
+    if (next === undefined) continue;
+    if ((await c.call('CONFIG', 'SET', name, next)) instanceof Error) continue;
+    const after = await configGetAll(c);
+    const changed = names.filter((n) => n !== name && after.get(n) !== probed.get(n));
+    await c.call('CONFIG', 'SET', name, current);
+    if (changed.length === 0) continue;
+    const key = `${aliasKey(name)}=${live.get(name)}`;
+    for (const other of changed) {
+      const otherKey = `${aliasKey(other)}=${live.get(other)}`;
+      if (otherKey === key) continue;
+      // merge the other name's group into this one
+      const merged = [...new Set([...(groups.get(key) ?? []), ...(groups.get(otherKey) ?? [])])].sort();
+      for (const n of merged) aliasOverride.set(n, key);
+      groups.set(key, merged);
+      groups.delete(otherKey);
+    }
   }
   c.close();
   child.kill('SIGKILL');
@@ -381,7 +412,7 @@ async function main() {
 
   const table = {};
   for (const [i, name] of names.entries()) {
-    const group = groups.get(`${aliasKey(name)}=${live.get(name)}`);
+    const group = groups.get(aliasOverride.get(name) ?? `${aliasKey(name)}=${live.get(name)}`);
     const docInfo = describe(doc, name);
     let canonical = name;
     if (group.length > 1) {

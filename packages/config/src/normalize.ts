@@ -21,21 +21,32 @@ export function liveValueOf(spec: DirectiveSpec, args: readonly ConfigValue[]): 
   switch (spec.type) {
     case 'bool':
       return one.toLowerCase();
-    case 'integer':
-      return parseInteger(one)?.toString();
+    case 'integer': {
+      const n = parseInteger(one);
+      const clamp = RUNTIME_CLAMPS[spec.aliasOf ?? spec.name];
+      if (n === undefined || !clamp) return n?.toString();
+      if (n < clamp[0]) return clamp[0].toString();
+      if (n > clamp[1]) return clamp[1].toString();
+      return n.toString();
+    }
     case 'octal':
       return (one === '' ? 0 : Number.parseInt(one, 8)).toString(8);
     case 'memory':
       return parseMemory(one)?.toString();
     case 'memory-or-percent': {
       const percent = parsePercent(one);
-      return percent !== undefined ? `${percent}%` : parseMemory(one)?.toString();
+      // stored as a negative number: 0% is just 0
+      if (percent !== undefined) return percent === 0n ? '0' : `${percent}%`;
+      return parseMemory(one)?.toString();
     }
     case 'enum':
       return lowerEnum(spec, one);
     case 'flags': {
+      // the first value is the empty set ("default"): it only shows when nothing else is set
       const set = new Set(listItems(args).map((v) => lowerEnum(spec, v)));
-      return (spec.values ?? []).filter((v) => set.has(v)).join(' ');
+      const [none, ...rest] = spec.values ?? [];
+      const shown = rest.filter((v) => set.has(v));
+      return shown.length > 0 ? shown.join(' ') : (none ?? '');
     }
     case 'list':
       return listItems(args)
@@ -54,6 +65,9 @@ export function liveValueOf(spec: DirectiveSpec, args: readonly ConfigValue[]): 
       return undefined;
   }
 }
+
+/** Directives the server silently clamps after reading them (`hz` runs at 1..500 Hz). */
+export const RUNTIME_CLAMPS: Readonly<Record<string, readonly [bigint, bigint]>> = { hz: [1n, 500n] };
 
 const CLASS_ORDER = ['normal', 'slave', 'pubsub'];
 

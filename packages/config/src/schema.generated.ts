@@ -388,6 +388,7 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
     default: '5000',
     mutable: true,
     repeatable: false,
+    aliases: ['lua-time-limit'],
     documented: true,
     redis70: true,
   },
@@ -1229,6 +1230,7 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
     default: '5000',
     mutable: true,
     repeatable: false,
+    aliasOf: 'busy-reply-threshold',
     documented: true,
     redis70: true,
   },
@@ -2849,7 +2851,8 @@ export interface ValkeyDirectives {
    * Not settable at runtime (restart needed).
    * @deprecated Ignored by the server. */
   'lua-replicate-commands'?: RawValue;
-  /** Default: `5000`. Range: 0..9223372036854775807. */
+  /** Default: `5000`. Range: 0..9223372036854775807.
+   * @deprecated Alias of `busy-reply-threshold`. */
   'lua-time-limit'?: IntegerValue;
   /** Default: `""`.
    * @deprecated Alias of `primaryauth`. */

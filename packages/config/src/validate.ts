@@ -1,4 +1,4 @@
-import { asText, checkArgs, exampleOf, parseInteger } from './check.js';
+import { asText, checkArgs, exampleOf, listItems, parseInteger } from './check.js';
 import { ConfigError } from './errors.js';
 import type { ValkeyConfigInput } from './input.js';
 import { type ConfigIssue, formatIssue } from './issues.js';
@@ -82,6 +82,20 @@ function conflicts(directives: readonly ParsedDirective[]): ConfigIssue[] {
           hint: `Set ${needed}`,
         });
       }
+    }
+  }
+  for (const signal of ['shutdown-on-sigint', 'shutdown-on-sigterm']) {
+    const d = lastValue(directives, signal);
+    const flags = d ? listItems(d.args).map((f) => f.toLowerCase()) : [];
+    if (d && flags.includes('save') && flags.includes('nosave')) {
+      issues.push({
+        severity: 'error',
+        code: 'conflict',
+        directive: d.name,
+        ...where(d),
+        message: 'save and nosave cannot be used together: the server refuses to start',
+        hint: 'Keep one of save or nosave',
+      });
     }
   }
   const policy = lastValue(directives, 'maxmemory-policy');

@@ -79,7 +79,8 @@ export async function startWithConfig(
       );
     try {
       const reply = await rawCommand(port, ['PING'], '127.0.0.1', 1000);
-      if (reply.startsWith('+PONG')) break;
+      // a replica that may not serve stale data answers -MASTERDOWN, but it is up
+      if (reply.startsWith('+PONG') || reply.startsWith('-MASTERDOWN')) break;
     } catch {
       // not up yet
     }
@@ -98,7 +99,7 @@ export async function startWithConfig(
     registerPid(pid);
   }
   const configGet = async (name: string) => {
-    const reply = parseResp(await rawCommand(port, ['CONFIG', 'GET', name]));
+    const reply = parseResp(await rawCommand(port, ['CONFIG', 'GET', name], '127.0.0.1', 20000));
     if (reply instanceof Error) throw reply;
     const list = reply as string[];
     const map = new Map<string, string>();
