@@ -121,3 +121,8 @@ export { jemallocSize } from './memory/jemalloc.js';
 export type { PrefixNode } from './memory/prefix-tree.js';
 export { MemoryError } from './memory/errors.js';
 export type { MemoryErrorCode } from './memory/errors.js';
+export { convert } from './convert/convert.js';
+export type { ConvertOptions, ConvertResult, ConvertProgress } from './convert/convert.js';
+export { commandsToRecords } from './convert/commands-to-records.js';
+export type { CommandsToRecordsOptions } from './convert/commands-to-records.js';
+export { dumpVersionFor } from './live/connect.js';

@@ -44,7 +44,8 @@ async function* counted(
 async function respSegment(source: string, commands: AsyncIterable<Command>): Promise<InputSegment> {
   const it = commands[Symbol.asyncIterator]();
   const first = await it.next();
-  const grouped = !first.done && parseHeaderCommand(first.value) !== null;
+  const header = first.done ? null : parseHeaderCommand(first.value);
+  const grouped = header !== null && header.replay !== 'raw';
   async function* all(): AsyncGenerator<Command> {
     if (first.done) return;
     yield first.value;

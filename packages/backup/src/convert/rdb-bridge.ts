@@ -1,8 +1,11 @@
-import type { RdbRecord } from '../model.js';
-import { BackupError } from '../resp/errors.js';
+import type { KeyRecord, RdbRecord } from '../model.js';
+import { decodeDumpPayload, encodeDumpPayload } from '../rdb/dump.js';
+import { readRdb, readRdbFile } from '../rdb/reader.js';
+import { type RdbTarget, writeRdb } from '../rdb/writer.js';
+import { jsonlToRecords, recordsToJsonl } from '../jsonl/jsonl.js';
 
 /**
- * The one place this side of the package talks to the RDB codec (src/rdb), so that the RESP,
+ * The one place this side of the package talks to the RDB and JSONL codecs, so that the RESP,
  * AOF, live and restore code depends on a small surface.
  */
 export interface RdbReadOptions {
@@ -11,39 +14,61 @@ export interface RdbReadOptions {
   onTrailingData?: (offset: number) => void;
 }
 
-function unavailable(): never {
-  throw new BackupError('ERR_FORMAT', 'the RDB codec is not available in this build', {
-    hint: 'Use RESP (.valkey) or AOF input',
-  });
+export const rdbAvailable = true;
+
+/** Records of an RDB file (path) or byte stream. */
+export function readRdbRecords(
+  input: string | AsyncIterable<Uint8Array>,
+  options: RdbReadOptions = {},
+): AsyncGenerator<RdbRecord> {
+  const opts = {
+    ...(options.file === undefined ? {} : { file: options.file }),
+    onWarning: (w: { code: string; offset: number }) => {
+      if (w.code === 'trailing-data') options.onTrailingData?.(w.offset);
+    },
+  };
+  return typeof input === 'string' ? readRdbFile(input, opts) : readRdb(input, opts);
 }
 
-export function readRdbRecords(
-  _input: string | AsyncIterable<Uint8Array>,
-  _options: RdbReadOptions = {},
-): AsyncGenerator<RdbRecord> {
-  return unavailable();
+export interface RdbWriteOptions {
+  /** RDB version of the output (default 11: Valkey 7.2-8.x, Redis 7.2). */
+  target?: RdbTarget;
 }
 
 export function writeRdbChunks(
-  _records: AsyncIterable<RdbRecord> | Iterable<RdbRecord>,
+  records: AsyncIterable<RdbRecord> | Iterable<RdbRecord>,
+  options: RdbWriteOptions = {},
 ): AsyncGenerator<Buffer> {
-  return unavailable();
+  return writeRdb(records, { target: options.target ?? 11 });
 }
 
-export function encodeDump(_record: Extract<RdbRecord, { kind: 'key' }>): Buffer {
-  return unavailable();
+/** The DUMP payload of a key's value, stamped with `rdbVersion` (default 11). */
+export function encodeDump(record: KeyRecord, rdbVersion = 11): Buffer {
+  return encodeDumpPayload(record.value, { rdbVersion });
 }
 
-export function decodeDump(_payload: Buffer, _key: Buffer, _db: number): Extract<RdbRecord, { kind: 'key' }> {
-  return unavailable();
+/** A key record rebuilt from a DUMP payload. */
+export async function decodeDump(payload: Buffer, key: Buffer, db: number): Promise<KeyRecord> {
+  const d = await decodeDumpPayload(payload);
+  return { kind: 'key', db, key, encoding: d.encoding, value: d.value };
 }
 
-export const rdbAvailable = false;
-
-export function recordsToJsonlChunks(_records: AsyncIterable<RdbRecord>): AsyncGenerator<Buffer> {
-  return unavailable();
+/** JSONL lines of a record stream, as byte chunks of about 64 KiB. */
+export async function* recordsToJsonlChunks(records: AsyncIterable<RdbRecord>): AsyncGenerator<Buffer> {
+  let batch: string[] = [];
+  let size = 0;
+  for await (const line of recordsToJsonl(records)) {
+    batch.push(line);
+    size += line.length;
+    if (size >= 64 * 1024) {
+      yield Buffer.from(batch.join(''), 'utf8');
+      batch = [];
+      size = 0;
+    }
+  }
+  if (batch.length > 0) yield Buffer.from(batch.join(''), 'utf8');
 }
 
-export function jsonlToRecordStream(_input: AsyncIterable<Uint8Array>): AsyncGenerator<RdbRecord> {
-  return unavailable();
+export function jsonlToRecordStream(input: AsyncIterable<Uint8Array>): AsyncGenerator<RdbRecord> {
+  return jsonlToRecords(input);
 }

@@ -75,8 +75,8 @@ export interface BackupResult {
 }
 
 /** RDB records of one key rebuilt from a DUMP payload. */
-function dumpToRecord(d: DumpedKey): KeyRecord {
-  const r = decodeDump(d.payload, d.key, d.db);
+async function dumpToRecord(d: DumpedKey): Promise<KeyRecord> {
+  const r = await decodeDump(d.payload, d.key, d.db);
   if (d.expiresAt !== undefined) r.expiresAt = d.expiresAt;
   else delete r.expiresAt;
   return r;
@@ -191,7 +191,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
         if (item.kind === 'function') yield { kind: 'function', code: item.code };
         else {
           keys++;
-          yield dumpToRecord(item);
+          yield await dumpToRecord(item);
         }
       }
     }

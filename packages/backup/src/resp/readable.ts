@@ -74,58 +74,77 @@ export function parseCommandLine(
   const source = where.source ?? 'input';
   const input = typeof line === 'string' ? Buffer.from(line, 'utf8') : line;
   const args: Command = [];
-  let i = 0;
   const n = input.length;
   const isSpace = (c: number | undefined) =>
     c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09 || c === 0x0b || c === 0x0c;
+  const hexAt = (i: number) => i + 1 < n && HEX.test(input.toString('latin1', i, i + 2));
+  let i = 0;
   while (true) {
     while (i < n && isSpace(input[i])) i++;
     if (i >= n) break;
-    const bytes: number[] = [];
-    let inDouble = false;
-    let inSingle = false;
+    const parts: Buffer[] = [];
     let done = false;
     while (!done) {
       const c = input[i];
-      if (inDouble) {
-        if (c === undefined) throw readableError('unbalanced double quotes', lineNo, i + 1, source);
-        if (
-          c === 0x5c &&
-          input[i + 1] === 0x78 &&
-          i + 3 < n &&
-          HEX.test(input.toString('latin1', i + 2, i + 4))
-        ) {
-          bytes.push(Number.parseInt(input.toString('latin1', i + 2, i + 4), 16));
-          i += 3;
-        } else if (c === 0x5c && i + 1 < n) {
-          i++;
-          const e = String.fromCharCode(input[i]!);
-          bytes.push(ESCAPES[e] ?? input[i]!);
-        } else if (c === 0x22) {
-          if (i + 1 < n && !isSpace(input[i + 1])) {
-            throw readableError('closing quote must be followed by a space', lineNo, i + 2, source);
+      if (c === undefined || isSpace(c)) break;
+      if (c === 0x22) {
+        // "double quoted": copy runs between escapes.
+        i++;
+        while (true) {
+          let j = i;
+          while (j < n && input[j] !== 0x5c && input[j] !== 0x22) j++;
+          if (j > i) parts.push(input.subarray(i, j));
+          if (j >= n) throw readableError('unbalanced double quotes', lineNo, n + 1, source);
+          if (input[j] === 0x22) {
+            if (j + 1 < n && !isSpace(input[j + 1])) {
+              throw readableError('closing quote must be followed by a space', lineNo, j + 2, source);
+            }
+            i = j + 1;
+            done = true;
+            break;
           }
-          done = true;
-        } else bytes.push(c);
-      } else if (inSingle) {
-        if (c === undefined) throw readableError('unbalanced single quotes', lineNo, i + 1, source);
-        if (c === 0x5c && input[i + 1] === 0x27) {
-          i++;
-          bytes.push(0x27);
-        } else if (c === 0x27) {
-          if (i + 1 < n && !isSpace(input[i + 1])) {
-            throw readableError('closing quote must be followed by a space', lineNo, i + 2, source);
+          // backslash escape
+          if (input[j + 1] === 0x78 && hexAt(j + 2)) {
+            parts.push(Buffer.from([Number.parseInt(input.toString('latin1', j + 2, j + 4), 16)]));
+            i = j + 4;
+          } else if (j + 1 < n) {
+            const e = String.fromCharCode(input[j + 1]!);
+            parts.push(Buffer.from([ESCAPES[e] ?? input[j + 1]!]));
+            i = j + 2;
+          } else throw readableError('unbalanced double quotes', lineNo, n + 1, source);
+        }
+      } else if (c === 0x27) {
+        i++;
+        while (true) {
+          let j = i;
+          while (j < n && input[j] !== 0x5c && input[j] !== 0x27) j++;
+          if (j > i) parts.push(input.subarray(i, j));
+          if (j >= n) throw readableError('unbalanced single quotes', lineNo, n + 1, source);
+          if (input[j] === 0x5c) {
+            if (input[j + 1] === 0x27) {
+              parts.push(Buffer.from([0x27]));
+              i = j + 2;
+            } else {
+              parts.push(input.subarray(j, j + 1));
+              i = j + 1;
+            }
+            continue;
           }
+          if (j + 1 < n && !isSpace(input[j + 1])) {
+            throw readableError('closing quote must be followed by a space', lineNo, j + 2, source);
+          }
+          i = j + 1;
           done = true;
-        } else bytes.push(c);
-      } else if (c === undefined || isSpace(c)) {
-        done = true;
-      } else if (c === 0x22) inDouble = true;
-      else if (c === 0x27) inSingle = true;
-      else bytes.push(c);
-      if (i < n) i++;
+          break;
+        }
+      } else {
+        let j = i;
+        while (j < n && !isSpace(input[j]) && input[j] !== 0x22 && input[j] !== 0x27) j++;
+        parts.push(input.subarray(i, j));
+        i = j;
+      }
     }
-    args.push(Buffer.from(bytes));
+    args.push(parts.length === 1 ? Buffer.from(parts[0]!) : Buffer.concat(parts));
   }
   return args;
 }
@@ -135,9 +154,14 @@ export async function* commandsToReadable(
   commands: AsyncIterable<Command> | Iterable<Command>,
   options: { header?: RespHeaderInfo } = {},
 ): AsyncGenerator<Buffer> {
-  let batch: string[] = options.header ? [formatCommandLine(headerCommand(options.header))] : [];
+  let batch: string[] = [];
   let size = 0;
+  let pendingHeader = options.header;
   for await (const c of commands) {
+    if (pendingHeader) {
+      batch.push(formatCommandLine(headerCommand(pendingHeader)));
+      pendingHeader = undefined;
+    }
     const line = formatCommandLine(c);
     batch.push(line);
     size += line.length + 1;
@@ -147,6 +171,7 @@ export async function* commandsToReadable(
       size = 0;
     }
   }
+  if (pendingHeader) batch.push(formatCommandLine(headerCommand(pendingHeader)));
   if (batch.length > 0) yield Buffer.from(`${batch.join('\n')}\n`, 'latin1');
 }
 

@@ -14,6 +14,11 @@ export interface RespHeaderInfo {
   created?: string;
   /** Writer of the file. */
   tool?: string;
+  /**
+   * `keys` (default): each key's commands are consecutive and create it from nothing, so a
+   * restore can replace or refuse existing keys. `raw`: replay as is (converted AOF files).
+   */
+  replay?: 'keys' | 'raw';
   [key: string]: unknown;
 }
 
@@ -49,12 +54,17 @@ export async function* commandsToResp(
   const target = options.chunkSize ?? 64 * 1024;
   let parts: Buffer[] = [];
   let size = 0;
-  if (options.header) {
-    const h = encodeCommand(headerCommand(options.header));
+  let pendingHeader = options.header;
+  // The header is encoded once the first command is known, so a producer can still fill it in.
+  const writeHeader = () => {
+    if (!pendingHeader) return;
+    const h = encodeCommand(headerCommand(pendingHeader));
     parts.push(h);
     size += h.length;
-  }
+    pendingHeader = undefined;
+  };
   for await (const c of commands) {
+    writeHeader();
     const b = encodeCommand(c);
     parts.push(b);
     size += b.length;
@@ -64,5 +74,6 @@ export async function* commandsToResp(
       size = 0;
     }
   }
+  writeHeader();
   if (size > 0) yield Buffer.concat(parts, size);
 }

@@ -119,8 +119,14 @@ export async function* recordsToItems(
       yield { kind: 'function', code: r.code, bytes: encodedLength(c) };
     } else if (r.kind === 'key') {
       const plain = () => keyRecordToCommands(r, options);
-      if (options.encodeDump) {
-        const payload = options.encodeDump(r);
+      let payload: Buffer | undefined;
+      try {
+        payload = options.encodeDump?.(r);
+      } catch {
+        // A value the payload version cannot carry (e.g. field TTLs before RDB 80): plain commands.
+        payload = undefined;
+      }
+      if (payload) {
         const args = command('RESTORE', r.key, r.expiresAt ?? 0, payload);
         if (r.expiresAt !== undefined) args.push(Buffer.from('ABSTTL'));
         // RESTORE takes one of the two (the file has the one the source's maxmemory-policy kept).

@@ -3,8 +3,8 @@ import { type CompiledFilter, commandValueType, compileFilter, type KeyFilter } 
 import type { InputFormat } from '../convert/formats.js';
 import { type InputSegment, openInput } from '../convert/input.js';
 import { encodeDump, rdbAvailable } from '../convert/rdb-bridge.js';
-import { connectServer, type TlsFiles } from '../live/connect.js';
-import type { RdbRecord } from '../model.js';
+import { connectServer, dumpVersionFor, type TlsFiles } from '../live/connect.js';
+import type { KeyRecord, RdbRecord } from '../model.js';
 import { type Command, command, encodedLength } from '../resp/encode.js';
 import { BackupError } from '../resp/errors.js';
 import { commandsToItems, type RestoreItem, recordsToItems } from './items.js';
@@ -146,6 +146,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     commands: options.maxInFlight ?? 2000,
     bytes: options.maxInFlightBytes ?? 16 * 1024 * 1024,
   });
+  const payloadVersion = dumpVersionFor(conn.info);
   const stats = { keys: 0, functions: 0, commands: 0, bytes: 0, inputBytes: 0 };
   const errors: RestoreFailure[] = [];
   let errorCount = 0;
@@ -322,10 +323,11 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const itemsOf = (seg: InputSegment): AsyncIterable<RestoreItem> => {
     if (seg.kind === 'records') {
       const useDump = rdbAvailable && options.useRestore !== 'never';
+      const encode = (r: KeyRecord) => encodeDump(r, payloadVersion);
       return recordsToItems(filterRecords(seg.records, filter), {
         ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
-        ...(useDump ? { encodeDump } : {}),
-        dumpPayload: encodeDump,
+        ...(useDump ? { encodeDump: encode } : {}),
+        dumpPayload: encode,
       });
     }
     return filterItems(commandsToItems(seg.commands, { grouped: seg.grouped }), filter);

@@ -1,0 +1,206 @@
+import { statSync } from 'node:fs';
+import type { RdbRecord } from '../model.js';
+import { type Command, command } from '../resp/encode.js';
+import { BackupError } from '../resp/errors.js';
+import { commandsToReadable } from '../resp/readable.js';
+import { recordsToCommands } from '../resp/records-to-commands.js';
+import { commandsToResp, type RespHeaderInfo } from '../resp/writer.js';
+import { commandsToItems } from '../restore/items.js';
+import { writeFileAtomically } from './atomic.js';
+import { commandsToRecords } from './commands-to-records.js';
+import { commandValueType, type CompiledFilter, compileFilter, type KeyFilter } from './filter.js';
+import { checkOutputFormat, formatFromPath, type InputFormat, type OutputFormat } from './formats.js';
+import { openInput } from './input.js';
+import { encodeDump, recordsToJsonlChunks, writeRdbChunks } from './rdb-bridge.js';
+
+export interface ConvertProgress {
+  /** Keys written. */
+  keys: number;
+  bytesRead: number;
+  bytesWritten: number;
+  elapsedMs: number;
+  done: boolean;
+}
+
+export interface ConvertOptions extends KeyFilter {
+  /** Input file or multi-part AOF directory. */
+  input: string;
+  /** Output file (written under a temp name, renamed when complete). */
+  output: string;
+  /** Input format; default from the name (`.rdb`, `.valkey`/`.resp`, `.txt`, `.jsonl`, `.aof`, a directory = AOF). */
+  from?: InputFormat;
+  /** Output format; default from the name. */
+  to?: OutputFormat;
+  /** Elements per RPUSH/SADD/ZADD/HSET (default 64). */
+  batchSize?: number;
+  /** An incomplete last command in RESP/AOF input: `error` (default) or `drop` (reported in the result). */
+  truncated?: 'error' | 'drop';
+  onProgress?: (progress: ConvertProgress) => void;
+  progressIntervalMs?: number;
+}
+
+export interface ConvertResult {
+  from: InputFormat;
+  to: OutputFormat;
+  keys: number;
+  bytesRead: number;
+  bytesWritten: number;
+  elapsedMs: number;
+  /** Incomplete trailing commands dropped from the input. */
+  dropped: Array<{ source: string; offset: number; bytes: number }>;
+}
+
+async function* filterRecords(records: AsyncIterable<RdbRecord>, f: CompiledFilter, count: () => void) {
+  for await (const r of records) {
+    if (r.kind === 'key') {
+      if (!(f.db(r.db) && f.key(r.key) && f.type(r.value.type))) continue;
+      count();
+    }
+    yield r;
+  }
+}
+
+/**
+ * Converts between RDB, RESP text (`.valkey`), the readable view and JSONL, reading AOF too,
+ * streaming (one key in memory at a time) and without a server.
+ */
+export async function convert(options: ConvertOptions): Promise<ConvertResult> {
+  const started = Date.now();
+  const to = checkOutputFormat(options.to ?? formatFromPath(options.output, 'output'));
+  const filter = compileFilter(options);
+  const dropped: ConvertResult['dropped'] = [];
+  let keys = 0;
+  let bytesRead = 0;
+  let bytesWritten = 0;
+  let last = 0;
+  const interval = options.progressIntervalMs ?? 250;
+  const progress = (done: boolean) => {
+    if (!options.onProgress) return;
+    const now = Date.now();
+    if (!done && now - last < interval) return;
+    last = now;
+    options.onProgress({ keys, bytesRead, bytesWritten, elapsedMs: now - started, done });
+  };
+  let from: InputFormat | undefined = options.from;
+  const segments = openInput(options.input, {
+    ...(options.from === undefined ? {} : { from: options.from }),
+    truncated: options.truncated ?? 'error',
+    onTruncated: (t) => dropped.push(t),
+    onBytes: (n) => {
+      bytesRead += n;
+      progress(false);
+    },
+  });
+  const countKey = () => {
+    keys++;
+  };
+  const batch = options.batchSize === undefined ? {} : { batchSize: options.batchSize };
+  const header: RespHeaderInfo = {
+    tool: '@valkey-tools/backup',
+    created: new Date(started).toISOString(),
+    source: options.input,
+  };
+
+  if (from === 'aof' || (from === undefined && isAofPath(options.input))) header.replay = 'raw';
+
+  /** Everything as records (RDB / JSONL output). */
+  async function* allRecords(): AsyncGenerator<RdbRecord> {
+    const seen = new Set<string>();
+    for await (const seg of segments) {
+      if (seg.kind === 'records') {
+        for await (const r of filterRecords(seg.records, filter, countKey)) {
+          if (r.kind === 'key') seen.add(`${r.db}:${r.key.toString('latin1')}`);
+          yield r;
+        }
+      } else {
+        yield* filterRecords(commandsToRecords(seg.commands, { source: seg.source, seen }), filter, countKey);
+      }
+    }
+  }
+
+  /** Everything as commands (RESP / readable output). */
+  async function* allCommands(): AsyncGenerator<Command> {
+    let db = -1;
+    for await (const seg of segments) {
+      if (seg.kind === 'records') {
+        for await (const c of recordsToCommands(filterRecords(seg.records, filter, countKey), {
+          ...batch,
+          dumpPayload: (r) => encodeDump(r),
+        })) {
+          if (c[0]!.toString() === 'SELECT') {
+            const n = Number(c[1]!.toString());
+            if (n === db) continue;
+            db = n;
+          }
+          yield c;
+        }
+        continue;
+      }
+      if (!seg.grouped) header.replay = 'raw';
+      for await (const item of commandsToItems(seg.commands, { grouped: seg.grouped || filter.any })) {
+        if (item.kind === 'function') {
+          yield command('FUNCTION', 'LOAD', 'REPLACE', item.code);
+          continue;
+        }
+        if (!filter.db(item.db)) continue;
+        if (item.kind === 'key') {
+          if (!filter.key(item.key)) continue;
+          const t = commandValueType(item.commands[0]!);
+          if (t !== undefined && !filter.type(t)) continue;
+          keys++;
+        } else if (filter.any && (options.match !== undefined || options.type !== undefined)) {
+          throw new BackupError(
+            'ERR_UNSUPPORTED_COMMAND',
+            `${seg.source}: "${item.command[0]!.toString('latin1')}" cannot be filtered by key pattern or type`,
+            { hint: 'Convert without match/type, or restore into a server and back up with filters' },
+          );
+        }
+        if (item.db !== db) {
+          yield command('SELECT', item.db);
+          db = item.db;
+        }
+        if (item.kind === 'key') yield* item.commands;
+        else yield item.command;
+      }
+    }
+  }
+
+  let chunks: AsyncIterable<Buffer>;
+  switch (to) {
+    case 'rdb':
+      chunks = writeRdbChunks(allRecords());
+      break;
+    case 'jsonl':
+      chunks = recordsToJsonlChunks(allRecords());
+      break;
+    case 'resp':
+      chunks = commandsToResp(allCommands(), { header });
+      break;
+    case 'readable':
+      chunks = commandsToReadable(allCommands(), { header });
+      break;
+  }
+  bytesWritten = await writeFileAtomically(options.output, chunks, (n) => {
+    bytesWritten = n;
+    progress(false);
+  });
+  from ??= formatFromPathSafe(options.input);
+  progress(true);
+  return { from, to, keys, bytesRead, bytesWritten, elapsedMs: Date.now() - started, dropped };
+}
+
+function formatFromPathSafe(path: string): InputFormat {
+  try {
+    return formatFromPath(path, 'input');
+  } catch {
+    return 'aof';
+  }
+}
+
+function isAofPath(path: string): boolean {
+  try {
+    return statSync(path).isDirectory() || formatFromPath(path, 'input') === 'aof';
+  } catch {
+    return false;
+  }
+}
