@@ -159,6 +159,9 @@ async function checkStatus(url: string, res: Dispatcher.ResponseData): Promise<v
   throw statusError(url, res.statusCode);
 }
 
+/** Manifests and checksum files are small; anything bigger is refused rather than buffered. */
+const MAX_TEXT_BYTES = 16 * 1024 * 1024;
+
 /** GET a small text document (releases.json, .sha256) with retries. */
 export async function fetchText(url: string, options: HttpOptions = {}): Promise<string> {
   const { dispatcher, close } = createDispatcher(options);
@@ -166,7 +169,24 @@ export async function fetchText(url: string, options: HttpOptions = {}): Promise
     return await withRetries(url, options, async () => {
       const res = await request(url, requestOptions(dispatcher, options));
       await checkStatus(url, res);
-      return await res.body.text();
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of res.body) {
+        size += (chunk as Buffer).length;
+        if (size > MAX_TEXT_BYTES) {
+          res.body.destroy();
+          throw new BinariesError(
+            'ERR_BAD_MANIFEST',
+            `${redactUrl(url)} is larger than ${MAX_TEXT_BYTES} bytes`,
+            {
+              details: { url: redactUrl(url) },
+              hint: 'This is not a releases.json or .sha256 file: check the mirror URL',
+            },
+          );
+        }
+        chunks.push(chunk as Buffer);
+      }
+      return Buffer.concat(chunks).toString('utf8');
     });
   } finally {
     await close();

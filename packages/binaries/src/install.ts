@@ -343,6 +343,7 @@ export async function installValkey(options: InstallOptions = {}): Promise<Insta
 
   const lock = await acquireLock(join(binRoot(home), '.locks', `valkey-${plan.version}-${key}.lock`), {
     ...(options.lockTimeoutMs !== undefined ? { timeoutMs: options.lockTimeoutMs } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
     onWait: (holder) => status(`waiting for process ${holder.pid} installing Valkey ${plan.version}`),
   });
   try {

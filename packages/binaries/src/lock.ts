@@ -9,6 +9,8 @@ export interface LockOptions {
   timeoutMs?: number;
   /** How often to look again while someone else holds it (default 100 ms). */
   pollMs?: number;
+  /** Stop waiting when aborted. */
+  signal?: AbortSignal;
   /** Called once when we start waiting for another live holder. */
   onWait?: (holder: LockHolder) => void;
 }
@@ -96,6 +98,7 @@ export async function acquireLock(path: string, options: LockOptions = {}): Prom
       waited = true;
       options.onWait?.(holder);
     }
+    options.signal?.throwIfAborted();
     if (Date.now() > deadline) {
       throw new BinariesError(
         'ERR_LOCK_TIMEOUT',

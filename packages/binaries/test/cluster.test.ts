@@ -14,21 +14,14 @@ import {
   startCluster,
   stopCluster,
 } from '../src/index.js';
-import { fixtureArgs, randomBasePort, trackPid } from './helpers.js';
+import { fixtureArgs, isRunning, randomBasePort, trackPid } from './helpers.js';
 
 const execFileAsync = promisify(execFile);
 const home = mkdtempSync(join(tmpdir(), 'vt-cluster-'));
 const clusters: ClusterHandle[] = [];
 const fastNodes = { appendonly: false, save: '' } as const;
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const alive = isRunning;
 
 afterAll(async () => {
   await Promise.all(clusters.map((c) => c.stop({ timeoutMs: 2000 })));
@@ -127,6 +120,27 @@ describe.concurrent('startCluster', () => {
     expect((await listServers({ home })).filter((s) => s.cluster === 'three')).toEqual([]);
     expect((await listClusters({ home })).map((c) => c.name)).not.toContain('three');
     await expect(stopCluster('three', { home })).rejects.toMatchObject({ code: 'ERR_SERVER_NOT_FOUND' });
+  });
+
+  it('stops every node it started when setting up fails', async () => {
+    const spawned: number[] = [];
+    const err = await startCluster({
+      home,
+      name: 'broken',
+      primaries: 2,
+      replicasPerPrimary: 0,
+      basePort: randomBasePort(),
+      config: { ...fastNodes, 'rename-command': [['CLUSTER', '']] },
+      onSpawn: (pid) => {
+        spawned.push(pid);
+        trackPid(pid);
+      },
+    }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_CLUSTER' });
+    expect((err as Error).message).toMatch(/CLUSTER MYID failed on 127\.0\.0\.1:\d+: ERR unknown command/);
+    expect(spawned).toHaveLength(2);
+    for (const pid of spawned) expect(alive(pid)).toBe(false);
+    expect((await listServers({ home })).filter((s) => s.cluster === 'broken')).toEqual([]);
   });
 
   it('refuses impossible shapes', async () => {

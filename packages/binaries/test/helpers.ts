@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseServerVersion } from '@valkey-tools/core';
@@ -40,4 +40,19 @@ export function trackPid(pid: number): void {
 /** A random base port whose cluster bus port (+10000) stays below the ephemeral range. */
 export function randomBasePort(): number {
   return 15000 + Math.floor(Math.random() * 10000);
+}
+
+/** True while a process runs (a zombie, dead but not yet reaped by its parent, counts as gone). */
+export function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return true;
+  }
 }

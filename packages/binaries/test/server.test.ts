@@ -15,7 +15,7 @@ import {
   startServer,
   stopServer,
 } from '../src/index.js';
-import { fixtureArgs, randomBasePort, trackPid } from './helpers.js';
+import { fixtureArgs, isRunning, randomBasePort, trackPid } from './helpers.js';
 
 const execFileAsync = promisify(execFile);
 const home = mkdtempSync(join(tmpdir(), 'vt-server-'));
@@ -28,14 +28,7 @@ async function start(options: StartServerOptions = {}): Promise<ServerHandle> {
   return server;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const alive = isRunning;
 
 async function expectError(promise: Promise<unknown>): Promise<BinariesError> {
   try {
@@ -134,6 +127,22 @@ describe.concurrent('startServer', () => {
     expect((await listServers({ home })).map((r) => r.name)).not.toContain('remote');
     const err = await expectError(stopServer('remote', { home }));
     expect(err.code).toBe('ERR_SERVER_NOT_FOUND');
+  });
+
+  it('outlives the process that started it, and is listed and stopped from here', async () => {
+    const { stdout } = await execFileAsync(
+      process.execPath,
+      fixtureArgs('start-server', home, String(randomBasePort()), 'detached'),
+    );
+    const out = JSON.parse(stdout) as { pid: number; port: number; url: string };
+    trackPid(out.pid);
+    expect(alive(out.pid)).toBe(true);
+    const listed = (await listServers({ home })).find((r) => r.name === 'detached');
+    expect(listed).toMatchObject({ pid: out.pid, port: out.port, url: out.url });
+    const handle = await getServer('detached', { home });
+    expect(await handle!.command('PING')).toBe('PONG');
+    await stopServer('detached', { home });
+    expect(alive(out.pid)).toBe(false);
   });
 
   it('cleans registry entries whose process is gone', async () => {
