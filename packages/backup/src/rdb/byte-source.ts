@@ -143,7 +143,8 @@ export class ByteSource {
 
   /** Copies n bytes that are already buffered. */
   take(n: number): Buffer {
-    const out = Buffer.from(this.buf.subarray(this.pos, this.pos + n));
+    const out = Buffer.allocUnsafe(n);
+    this.buf.copy(out, 0, this.pos, this.pos + n);
     this.pos += n;
     return out;
   }

@@ -1,5 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { createReadStream, statSync } from 'node:fs';
 import type {
   HashEntry,
   KeyRecord,
@@ -183,7 +182,11 @@ class RdbReader {
   private version = 0;
   private flavor: RdbFlavor = 'redis';
   private db = 0;
-  private keyText: string | undefined;
+  private currentKey: Buffer | undefined;
+  /** The key being read, as text for messages (computed only when needed). */
+  private get keyText(): string | undefined {
+    return this.currentKey === undefined ? undefined : displayBytes(this.currentKey);
+  }
   private encoded = false;
   private readonly maxString: number;
   private readonly chunkElements: number;
@@ -347,6 +350,46 @@ class RdbReader {
     }
   }
 
+  /** Reads a plain or int-encoded string synchronously when it is fully buffered; null (nothing consumed) otherwise. */
+  private stringSync(): Buffer | null {
+    const src = this.src;
+    const buf = src.buf;
+    let p = src.pos;
+    const end = buf.length;
+    if (p >= end) return null;
+    const b = buf[p]!;
+    let n: number;
+    if (b < 0x40) {
+      n = b;
+      p += 1;
+    } else if (b < 0x80) {
+      if (p + 2 > end) return null;
+      n = ((b & 0x3f) << 8) | buf[p + 1]!;
+      p += 2;
+    } else if (b === 0x80) {
+      if (p + 5 > end) return null;
+      n = buf.readUInt32BE(p + 1);
+      p += 5;
+    } else if (b === 0xc0) {
+      if (p + 2 > end) return null;
+      src.pos = p + 2;
+      return Buffer.from(String(buf.readInt8(p + 1)));
+    } else if (b === 0xc1) {
+      if (p + 3 > end) return null;
+      src.pos = p + 3;
+      return Buffer.from(String(buf.readInt16LE(p + 1)));
+    } else if (b === 0xc2) {
+      if (p + 5 > end) return null;
+      src.pos = p + 5;
+      return Buffer.from(String(buf.readInt32LE(p + 1)));
+    } else return null;
+    if (n > this.maxString || p + n > end) return null;
+    src.pos = p + n;
+    const out = Buffer.allocUnsafe(n);
+    buf.copy(out, 0, p, p + n);
+    return out;
+  }
+
   private async string(what: string): Promise<Buffer> {
     const at = this.src.offset;
     const n = await this.lenRaw(what);
@@ -460,7 +503,7 @@ class RdbReader {
     parse: (b: Buffer, fail: (m: string) => never) => T,
   ): Promise<T> {
     const at = this.src.offset;
-    const b = await this.string(what);
+    const b = this.stringSync() ?? (await this.string(what));
     return parse(b, (m) =>
       this.fail(code, `${what} integrity check failed: ${m}`, 'The file is corrupt', at),
     );
@@ -518,6 +561,14 @@ class RdbReader {
   }
 
   async *records(): AsyncGenerator<RdbRecord | RdbChunkRecord> {
+    try {
+      yield* this.readAll();
+    } finally {
+      await this.close();
+    }
+  }
+
+  private async *readAll(): AsyncGenerator<RdbRecord | RdbChunkRecord> {
     const src = this.src;
     yield await this.header();
     let expiresAt: number | undefined;
@@ -533,8 +584,8 @@ class RdbReader {
       const op = src.u8();
       if (op <= 25) {
         const { type, typeName } = this.checkType(op, opAt);
-        const key = await this.string('key');
-        this.keyText = displayBytes(key);
+        const key = this.stringSync() ?? (await this.string('key'));
+        this.currentKey = key;
         const meta = {
           db: this.db,
           key,
@@ -584,7 +635,7 @@ class RdbReader {
           delivered += part.type === 'string' ? part.value.length : valueSize(part);
           yield { kind: 'key-part', db: meta.db, key, value: part } satisfies KeyPartRecord;
         }
-        this.keyText = undefined;
+        this.currentKey = undefined;
         continue;
       }
       switch (op) {
@@ -821,7 +872,7 @@ class RdbReader {
         const n = await this.count(`${t} length`);
         let acc: Buffer[] = [];
         for (let i = 0; i < n; i++) {
-          acc.push(await this.string(`${t} element`));
+          acc.push(this.stringSync() ?? (await this.string(`${t} element`)));
           if (acc.length >= this.chunkElements) {
             yield t === 'list' ? { type: 'list', items: acc } : { type: 'set', members: acc };
             acc = [];
@@ -834,7 +885,7 @@ class RdbReader {
         const n = await this.count('zset length', 2);
         let acc: ZSetEntry[] = [];
         for (let i = 0; i < n; i++) {
-          const member = await this.string('zset member');
+          const member = this.stringSync() ?? (await this.string('zset member'));
           const score =
             type === RdbType.ZSET
               ? await this.asciiDouble('zset score')
@@ -862,8 +913,8 @@ class RdbReader {
             const ttl = await this.lenBig('hash field ttl');
             if (ttl !== 0n) expiresAt = Number(redisPreGa ? ttl : ttl + BigInt(minExpire) - 1n);
           }
-          const field = await this.string('hash field');
-          const value = await this.string('hash value');
+          const field = this.stringSync() ?? (await this.string('hash field'));
+          const value = this.stringSync() ?? (await this.string('hash value'));
           if (valkey2) {
             const ms = await this.millis('hash field expiry');
             if (ms < -1) this.fail('ERR_RDB_CORRUPT_VALUE', `hash field expiry ${ms} is invalid`);
@@ -1183,11 +1234,7 @@ export async function* readRdbWithOffsets(
   options: ReadRdbOptions = {},
 ): AsyncGenerator<RecordWithOffset<RdbRecord | RdbChunkRecord>> {
   const reader = new RdbReader(input, options);
-  try {
-    for await (const record of reader.records()) yield { record, offset: reader.src.offset };
-  } finally {
-    await reader.close();
-  }
+  for await (const record of reader.records()) yield { record, offset: reader.src.offset };
 }
 
 /**
@@ -1203,16 +1250,11 @@ export function readRdb(
   input: ByteInput,
   options: ReadRdbOptions,
 ): AsyncGenerator<RdbRecord | RdbChunkRecord>;
-export async function* readRdb(
+export function readRdb(
   input: ByteInput,
   options: ReadRdbOptions = {},
 ): AsyncGenerator<RdbRecord | RdbChunkRecord> {
-  const reader = new RdbReader(input, options);
-  try {
-    yield* reader.records();
-  } finally {
-    await reader.close();
-  }
+  return new RdbReader(input, options).records();
 }
 
 /** `readRdb` over a file (streamed, 256 KiB at a time); errors name the file. */
@@ -1224,11 +1266,22 @@ export function readRdbFile(
   path: string,
   options: ReadRdbOptions,
 ): AsyncGenerator<RdbRecord | RdbChunkRecord>;
-export async function* readRdbFile(
+export function readRdbFile(
   path: string,
   options: ReadRdbOptions = {},
 ): AsyncGenerator<RdbRecord | RdbChunkRecord> {
-  const { size } = await stat(path);
-  const stream = createReadStream(path, { highWaterMark: 256 * 1024 });
-  yield* readRdb(stream, { file: path, totalBytes: size, ...options });
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch (err) {
+    // Fail on the first next(), like every other read error.
+    return (async function* fail(): AsyncGenerator<never> {
+      throw err;
+    })();
+  }
+  return readRdb(createReadStream(path, { highWaterMark: 256 * 1024 }), {
+    file: path,
+    totalBytes: size,
+    ...options,
+  });
 }
