@@ -186,6 +186,8 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
           config: {
             'cluster-node-timeout': options.nodeTimeoutMs ?? 5000,
             'cluster-config-file': 'nodes.conf',
+            // Replicas of a fresh cluster sync at once instead of after the default 5 s batching delay.
+            'repl-diskless-sync-delay': 0,
             ...options.config,
           },
           ...(options.removeDirOnStop ? { removeDirOnStop: true } : {}),
