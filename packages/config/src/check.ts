@@ -102,6 +102,12 @@ function checkMemory(spec: DirectiveSpec, text: string, label: string): ValueChe
   return OK;
 }
 
+/**
+ * String directives (canonical names; `masterauth` is `primaryauth`) the server stores length-prefixed (any byte, NUL included, survives); every
+ * other string directive is a C string that ends at the first NUL byte. Verified by test/bytes.test.ts.
+ */
+export const BINARY_SAFE_STRINGS: readonly string[] = ['primaryauth', 'availability-zone'];
+
 const CLIENT_CLASSES = ['normal', 'replica', 'slave', 'pubsub'];
 const KEYSPACE_EVENT_CHARS = /^[Ag$lshzxeKEtmdn]*$/;
 
@@ -207,6 +213,12 @@ export function checkArgs(spec: DirectiveSpec, args: readonly ConfigValue[]): Va
       if (spec.multiArg) return texts.length >= 1 ? OK : arity('at least one argument');
       const v = single();
       if (v === undefined) return arity('one argument (quote values that contain spaces)');
+      if (v.includes('\0') && !BINARY_SAFE_STRINGS.includes(spec.aliasOf ?? spec.name))
+        return fail(
+          'wrong-type',
+          'contains a NUL byte; the server would cut the value there',
+          'Remove the \\x00 byte',
+        );
       return checkStringContent(spec, v);
     }
     case 'list':

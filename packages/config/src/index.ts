@@ -23,7 +23,7 @@ export { validateConfig, assertValidConfig } from './validate.js';
 export type { ValidateOptions } from './validate.js';
 export { formatIssue } from './issues.js';
 export type { ConfigIssue, ConfigIssueCode } from './issues.js';
-export { checkArgs, parseMemory, parseInteger, parsePercent } from './check.js';
+export { checkArgs, parseMemory, parseInteger, parsePercent, BINARY_SAFE_STRINGS } from './check.js';
 export type { ConfigValue, ValueCheck } from './check.js';
 export { expectedLiveValues, liveValueOf } from './normalize.js';
 export { diffConfig, diffWithServer, fetchLiveConfig } from './diff.js';

@@ -1,9 +1,17 @@
 import { execFileSync } from 'node:child_process';
-import { realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { freePort } from '@valkey-tools/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PRESET_NAMES, type PresetName, preset, serializeConfig } from '../src/index.js';
+import {
+  expectedLiveValues,
+  inputToDirectives,
+  PRESET_NAMES,
+  type PresetOptions,
+  preset,
+  serializeConfig,
+  validateConfig,
+} from '../src/index.js';
 import { type FileServer, makeDir, removeDir, startWithConfig } from './helpers.js';
 
 const servers: FileServer[] = [];
@@ -22,7 +30,9 @@ function makeCerts(dir: string): { certFile: string; keyFile: string; caCertFile
       'req',
       '-x509',
       '-newkey',
-      'rsa:2048',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
       '-nodes',
       '-keyout',
       keyFile,
@@ -38,28 +48,39 @@ function makeCerts(dir: string): { certFile: string; keyFile: string; caCertFile
   return { certFile, keyFile, caCertFile: certFile };
 }
 
+async function startPreset(name: (typeof PRESET_NAMES)[number], extra: PresetOptions = {}) {
+  const dir = realpathSync(makeDir());
+  dirs.push(dir);
+  const port = await freePort();
+  const options: PresetOptions = { port, dir, daemonize: false, ...extra };
+  if (name === 'tls') options.tls = { ...makeCerts(dir), port: await freePort() };
+  if (name === 'replica') options.primary = { host: '127.0.0.1', port: 1 };
+  const config = preset(name, options);
+  // the tls preset turns the plain port off; the test keeps one to ask CONFIG GET over
+  if (name === 'tls') config.port = port;
+  expect(validateConfig(config).filter((i) => i.severity === 'error')).toEqual([]);
+  const server = await startWithConfig(serializeConfig(config), { dir, port });
+  servers.push(server);
+  return { config, server, dir };
+}
+
 describe.concurrent('presets on a real valkey-server', () => {
   for (const name of PRESET_NAMES) {
-    it(`${name} starts and CONFIG GET returns what it wrote`, async () => {
-      const dir = realpathSync(makeDir());
-      dirs.push(dir);
-      const port = await freePort();
-      const tlsPort = await freePort();
-      const config = preset(name as PresetName, {
-        port,
-        dir,
-        // a detached server would outlive a crashed test; spindb-default is also tested daemonized below
-        daemonize: false,
-        ...(name === 'tls' ? { tls: { ...makeCerts(dir), port: tlsPort } } : {}),
-        ...(name === 'replica' ? { primary: { host: '127.0.0.1', port: 1 } } : {}),
-      });
-      if (name === 'tls') config.port = port; // keep a plain port to query
-      const server = await startWithConfig(serializeConfig(config), { dir, port });
-      servers.push(server);
+    it(`${name}: CONFIG GET returns the intended value of every directive written`, async () => {
+      const { config, server } = await startPreset(name);
       const live = await server.configGet('*');
-      expect(live.get('port')).toBe(String(port));
-      expect(live.get('dir')).toBe(dir);
-      expect(live.get('bind')).toBe('127.0.0.1');
+      const expected = expectedLiveValues(inputToDirectives(config));
+      expect(expected.size).toBeGreaterThanOrEqual(Object.keys(config).length - 1);
+      for (const [directive, { value }] of expected)
+        expect({ directive, value: live.get(directive) }).toEqual({ directive, value });
     });
   }
+
+  it('spindb-default daemonizes on Unix and writes its pid and log files', async () => {
+    const { server, dir } = await startPreset('spindb-default', { daemonize: true });
+    const live = await server.configGet('daemonize');
+    expect(live.get('daemonize')).toBe('yes');
+    expect(Number(readFileSync(join(dir, 'valkey.pid'), 'utf8'))).toBe(server.pid);
+    expect(existsSync(join(dir, 'valkey.log'))).toBe(true);
+  });
 });
