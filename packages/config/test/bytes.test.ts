@@ -56,8 +56,8 @@ describe('random bytes in string directives on a real valkey-server', () => {
     const failures: string[] = [];
     await pool(samples, 4, async (sample, i) => {
       const written = new Map<string, Uint8Array>();
-      BINARY_SAFE_STRINGS.forEach((name, j) => written.set(name, sample.binary[j]!));
-      TEXT_ONLY.forEach((name, j) => written.set(name, sample.text[j]!));
+      for (const [j, name] of BINARY_SAFE_STRINGS.entries()) written.set(name, sample.binary[j]!);
+      for (const [j, name] of TEXT_ONLY.entries()) written.set(name, sample.text[j]!);
       const live = await liveConfig(Object.fromEntries(written), i);
       for (const [name, value] of live) {
         if (PER_SERVER.has(name)) continue;
