@@ -89,6 +89,39 @@ export class KvCacheIndexer {
     return scoreLongestPrefix(keys, hits, this.tierWeights);
   }
 
+  /**
+   * Predictive routing: marks the prompt's blocks as (speculatively) on `pod` right after routing to
+   * it, before the engine's KV event confirms them, and removes the mark after `ttlMs` (default 2 s,
+   * llm-d's default). Returns the request keys and a `cancel()` that removes it at once.
+   */
+  async addSpeculative(
+    tokens: TokenIds,
+    model: string,
+    pod: string,
+    options: ScoreOptions & { tier?: string; ttlMs?: number } = {},
+  ): Promise<{ keys: BlockHash[]; cancel: () => Promise<void> }> {
+    const keys = this.computeRequestKeys(tokens, model, options);
+    const entry: PodEntry = { pod, tier: options.tier ?? 'gpu', speculative: true };
+    if (keys.length === 0) return { keys, cancel: async () => {} };
+    await this.index.add(null, keys, [entry], { model });
+    let done = false;
+    const cancel = async () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      for (const key of keys) await this.index.evict(key, 'request', [entry], { model });
+    };
+    const timer = setTimeout(() => {
+      cancel().catch((err: unknown) =>
+        this.logger.warn(
+          `Could not expire speculative entries of ${pod}: ${(err as Error)?.message ?? String(err)}`,
+        ),
+      );
+    }, options.ttlMs ?? 2000);
+    timer.unref();
+    return { keys, cancel };
+  }
+
   /** An event processor writing to this indexer's index with the same hashing. */
   createEventProcessor(): KvEventProcessor {
     return new KvEventProcessor({
