@@ -143,3 +143,28 @@ export async function buildDataset(url: string, options: DatasetOptions = {}): P
     client.disconnect();
   }
 }
+
+/** Writes the dataset (db 0 only) into a cluster through iovalkey's Cluster client (routed by slot). */
+export async function buildClusterDataset(
+  nodes: Array<{ host: string; port: number }>,
+  options: Omit<DatasetOptions, 'dbs'> = {},
+): Promise<void> {
+  const { Cluster } = await import('iovalkey');
+  const cluster = new Cluster(nodes, { redisOptions: { maxRetriesPerRequest: 0 } });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      cluster.once('ready', () => resolve());
+      cluster.once('error', reject);
+    });
+    if (options.functions !== false) {
+      await Promise.all(
+        cluster.nodes('master').map((n) => n.call('FUNCTION', 'LOAD', 'REPLACE', FUNCTION_LIBRARY)),
+      );
+    }
+    for (const { commands } of datasetCommands({ ...options, dbs: [0] })) {
+      for (const [name, ...args] of commands) await cluster.call(String(name), ...args);
+    }
+  } finally {
+    cluster.disconnect();
+  }
+}
