@@ -24,6 +24,8 @@ export type BinariesErrorCode =
   | 'ERR_LOCK_TIMEOUT'
   /** A server failed to start, or did not answer in time. */
   | 'ERR_SERVER_START'
+  /** A graceful stop failed (e.g. SHUTDOWN SAVE refused); the server is still running. */
+  | 'ERR_SERVER_STOP'
   /** No free port found in the range tried. */
   | 'ERR_PORT_UNAVAILABLE'
   /** No managed server / cluster with that name. */

@@ -14,7 +14,7 @@ import { toCygwinPath, valkeyToolsHome } from '@valkey-tools/core';
 import { BinariesError } from './errors.js';
 import { isPidAlive, processCommandLine, sleep } from './process-utils.js';
 import { type BinaryName, type ResolveOptions, type ResolvedBinary, resolveBinary } from './resolve.js';
-import { type Reply, sendCommand } from './resp.js';
+import { type Reply, ReplyError, sendCommand } from './resp.js';
 
 export interface StartServerOptions {
   /** `8`, `8.0`, `8.0.1`, `latest` (default: whatever the resolver finds first). */
@@ -87,6 +87,8 @@ export interface StopOptions {
   save?: boolean;
   /** How long to wait after SHUTDOWN and after SIGTERM before escalating (default 5000 ms each). */
   timeoutMs?: number;
+  /** With `save`, how long the save may take before giving up on a graceful stop (default 10 min). */
+  saveTimeoutMs?: number;
 }
 
 export interface ServerHandle extends ServerRecord {
@@ -131,6 +133,14 @@ function portFree(port: number, host: string): Promise<boolean> {
     srv.once('error', () => resolve(false));
     srv.listen({ port, host, exclusive: true }, () => srv.close(() => resolve(true)));
   });
+}
+
+function readFileSafe(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    return '';
+  }
 }
 
 function tail(file: string, bytes = 2000): string {
@@ -191,11 +201,19 @@ async function stopProcess(
   const timeoutMs = options.timeoutMs ?? 5000;
   const gone = () => (child ? child.exitCode !== null || child.signalCode !== null : !isRecordAlive(record));
   if (gone()) return;
-  await sendCommand(record.port, ['SHUTDOWN', options.save ? 'SAVE' : 'NOSAVE'], {
+  // With SAVE the reply (or the close) comes only after the RDB is written: wait for it rather
+  // than signal a server that is busy saving.
+  const reply = await sendCommand(record.port, ['SHUTDOWN', options.save ? 'SAVE' : 'NOSAVE'], {
     host: record.host,
-    timeoutMs: Math.min(timeoutMs, 10_000),
+    timeoutMs: options.save ? (options.saveTimeoutMs ?? 600_000) : Math.min(timeoutMs, 10_000),
     allowClose: true,
-  }).catch(() => undefined);
+  }).catch((err: unknown) => err);
+  if (options.save && reply instanceof ReplyError) {
+    throw new BinariesError('ERR_SERVER_STOP', `${record.name} refused SHUTDOWN SAVE: ${reply.message}`, {
+      details: { name: record.name, pid: record.pid, port: record.port, reply: reply.message },
+      hint: 'The server is still running and its data is not saved. Fix the cause (disk space, dir permissions) and stop it again, or stop without saving',
+    });
+  }
   if (await waitForExit(record.pid, child, timeoutMs)) return;
   try {
     process.kill(record.pid, 'SIGTERM');
@@ -239,7 +257,10 @@ function makeHandle(home: string, record: ServerRecord, child: ChildProcess | un
         const current = await readRecord(home, record.name);
         if (current?.pid === record.pid) await rm(recordPath(home, record.name), { force: true });
         if (record.removeDirOnStop) await rm(record.dir, { recursive: true, force: true });
-      })();
+      })().catch((err: unknown) => {
+        stopping = undefined; // still running: a later stop() may try again
+        throw err;
+      });
       return stopping;
     },
   };
@@ -315,6 +336,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
     const configFile = join(dir, 'valkey.conf');
     const logFile = join(dir, 'valkey.log');
     const pidFile = join(dir, 'valkey.pid');
+    const owner = Number(readFileSafe(pidFile));
+    if (owner > 0 && isPidAlive(owner) && processCommandLine(owner) !== '' && owner !== process.pid) {
+      // Two servers in one dir would overwrite each other's dump.rdb / appendonly files.
+      throw new BinariesError('ERR_SERVER_EXISTS', `${dir} is in use by a running server (pid ${owner})`, {
+        details: { dir, pid: owner },
+        hint: 'Stop that server first, or give this one another dir',
+      });
+    }
     const base = preset(options.preset ?? 'spindb-default', {
       port,
       bind: host,

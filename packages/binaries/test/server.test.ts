@@ -103,6 +103,22 @@ describe.concurrent('startServer', () => {
     expect(existsSync(join(registryDir(home), 'saver.json'))).toBe(false);
   });
 
+  it('refuses to start a second server in a dir in use', async () => {
+    const first = await start({ name: 'dir-owner' });
+    const err = await expectError(start({ dir: first.dir }));
+    expect(err.code).toBe('ERR_SERVER_EXISTS');
+    expect(err.message).toMatch(`is in use by a running server (pid ${first.pid})`);
+  });
+
+  it('does not kill a server whose SHUTDOWN SAVE is refused', async () => {
+    const s = await start({ config: { 'rename-command': [['SHUTDOWN', '']] } });
+    const err = await expectError(s.stop({ save: true, timeoutMs: 300 }));
+    expect(err.code).toBe('ERR_SERVER_STOP');
+    expect(err.message).toMatch(/refused SHUTDOWN SAVE: ERR unknown command/);
+    expect(alive(s.pid)).toBe(true);
+    expect(await s.command('PING')).toBe('PONG');
+  });
+
   it('escalates to SIGTERM when SHUTDOWN is not possible', async () => {
     const s = await start({ config: { 'rename-command': [['SHUTDOWN', '']] } });
     expect(await s.command('SHUTDOWN')).toBeInstanceOf(Error);
