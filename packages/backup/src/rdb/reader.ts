@@ -1270,18 +1270,15 @@ export function readRdbFile(
   path: string,
   options: ReadRdbOptions = {},
 ): AsyncGenerator<RdbRecord | RdbChunkRecord> {
-  let size: number;
+  let size: number | undefined;
   try {
     size = statSync(path).size;
-  } catch (err) {
-    // Fail on the first next(), like every other read error.
-    return (async function* fail(): AsyncGenerator<never> {
-      throw err;
-    })();
+  } catch {
+    // The stream itself reports the error (ENOENT, EACCES...) on the first read.
   }
   return readRdb(createReadStream(path, { highWaterMark: 256 * 1024 }), {
     file: path,
-    totalBytes: size,
+    ...(size !== undefined ? { totalBytes: size } : {}),
     ...options,
   });
 }
