@@ -22,7 +22,7 @@ export interface DatasetOptions {
 export const FAR_EXPIRY_MS = 4102444800000;
 
 export const FUNCTION_LIBRARY =
-  "#!lua name=vtlib\nserver.register_function('vt_echo', function(keys, args) return args[1] end)";
+  "#!lua name=vtlib\nredis.register_function('vt_echo', function(keys, args) return args[1] end)";
 
 type Cmd = Array<string | Buffer | number>;
 
