@@ -1,0 +1,90 @@
+import { defineConfig } from 'vitepress';
+
+const guide = [
+  {
+    text: 'Introduction',
+    items: [
+      { text: 'Getting started', link: '/guide/getting-started' },
+      { text: 'Examples', link: '/guide/examples' },
+    ],
+  },
+  {
+    text: 'Packages',
+    items: [
+      { text: 'Binaries and servers', link: '/guide/binaries' },
+      { text: 'Configuration', link: '/guide/config' },
+      {
+        text: 'Backup and restore',
+        link: '/guide/backup',
+        items: [
+          { text: 'The .valkey format', link: '/guide/valkey-format' },
+          { text: 'RDB support matrix', link: '/guide/rdb-support' },
+          { text: 'Redis → Valkey migration', link: '/guide/migration' },
+        ],
+      },
+      { text: 'KV-cache index', link: '/guide/kvcache-index' },
+      { text: 'Core helpers', link: '/guide/core' },
+      { text: 'The CLI', link: '/guide/cli' },
+    ],
+  },
+  {
+    text: 'Operations',
+    items: [
+      { text: 'CI recipes', link: '/guide/ci' },
+      { text: 'Benchmarks', link: '/benchmarks' },
+    ],
+  },
+];
+
+const reference = [
+  { text: 'CLI reference', link: '/reference/cli' },
+  {
+    text: 'API reference',
+    link: '/api/',
+    items: [
+      { text: '@valkey-tools/core', link: '/api/core' },
+      { text: '@valkey-tools/binaries', link: '/api/binaries' },
+      { text: '@valkey-tools/config', link: '/api/config' },
+      { text: '@valkey-tools/backup', link: '/api/backup' },
+      { text: '@valkey-tools/kvcache-index', link: '/api/kvcache-index' },
+    ],
+  },
+];
+
+export default defineConfig({
+  title: 'valkey-tools',
+  description:
+    'Valkey tooling for JavaScript and TypeScript: binaries, valkey.conf, backup and restore, KV-cache index, CLI',
+  lang: 'en-US',
+  cleanUrls: true,
+  lastUpdated: false,
+  // Dead links fail the build: keep this off.
+  ignoreDeadLinks: false,
+  head: [['link', { rel: 'icon', href: '/logo.svg', type: 'image/svg+xml' }]],
+  markdown: {
+    theme: { light: 'github-light', dark: 'github-dark' },
+    lineNumbers: false,
+  },
+  themeConfig: {
+    logo: '/logo.svg',
+    nav: [
+      { text: 'Guide', link: '/guide/getting-started', activeMatch: '^/guide/' },
+      { text: 'CLI', link: '/reference/cli', activeMatch: '^/reference/' },
+      { text: 'API', link: '/api/', activeMatch: '^/api/' },
+      { text: 'Examples', link: '/guide/examples' },
+      { text: 'Benchmarks', link: '/benchmarks' },
+    ],
+    sidebar: {
+      '/guide/': guide,
+      '/benchmarks': guide,
+      '/reference/': reference,
+      '/api/': reference,
+    },
+    search: { provider: 'local' },
+    outline: { level: [2, 3] },
+    footer: {
+      message: 'Released under the BSD-3-Clause license.',
+      copyright: 'valkey-tools contributors',
+    },
+  },
+});

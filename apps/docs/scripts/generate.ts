@@ -1,0 +1,95 @@
+/**
+ * Generates the pages that must never drift from the code:
+ * - reference/cli.md from the CLI's command table,
+ * - api/*.md from each package's public surface and TSDoc,
+ * - benchmarks/results.md from bench/results/latest.md (or a placeholder until the first run).
+ *
+ * Run with `tsx --conditions=@valkey-tools/source scripts/generate.ts` (the `generate`, `build` and
+ * `dev` scripts do). Files are only rewritten when their content changes.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { commandGroups, commands, globalFlags } from '../../../packages/cli/src/definitions.ts';
+import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../../../packages/cli/src/errors.ts';
+import { collectApi, type PackageInfo, renderApiIndex, renderPackagePage } from './api-reference.ts';
+import { renderCliReference } from './cli-reference.ts';
+import { generatedNotice } from './markdown.ts';
+
+const docsRoot = fileURLToPath(new URL('..', import.meta.url));
+const repoRoot = join(docsRoot, '..', '..');
+
+/** The published packages, in the order the docs present them. */
+export const PACKAGE_DIRS = ['core', 'binaries', 'config', 'backup', 'kvcache-index'] as const;
+
+function writeIfChanged(path: string, content: string): boolean {
+  mkdirSync(dirname(path), { recursive: true });
+  if (existsSync(path) && readFileSync(path, 'utf8') === content) return false;
+  writeFileSync(path, content);
+  return true;
+}
+
+function packageInfo(dir: string): PackageInfo {
+  const manifest = JSON.parse(readFileSync(join(repoRoot, 'packages', dir, 'package.json'), 'utf8')) as {
+    name: string;
+    description?: string;
+  };
+  return {
+    dir,
+    name: manifest.name,
+    description: manifest.description ?? '',
+    entry: join(repoRoot, 'packages', dir, 'src', 'index.ts'),
+  };
+}
+
+export function generate(): string[] {
+  const written: string[] = [];
+  const write = (rel: string, content: string) => {
+    if (writeIfChanged(join(docsRoot, rel), content)) written.push(rel);
+  };
+
+  write(
+    'reference/cli.md',
+    renderCliReference({
+      commands,
+      groups: commandGroups,
+      globalFlags,
+      exitCodes: [
+        { code: EXIT_OK, meaning: 'Success.' },
+        { code: EXIT_FAILED, meaning: 'The operation failed, or found problems (`verify`, `config check`).' },
+        {
+          code: EXIT_USAGE,
+          meaning: 'The command line is wrong: unknown command or flag, missing or invalid argument.',
+        },
+        { code: EXIT_INTERRUPTED, meaning: 'Interrupted (Ctrl-C).' },
+      ],
+    }),
+  );
+
+  const packages = PACKAGE_DIRS.map(packageInfo);
+  const apis = collectApi(packages, repoRoot);
+  write('api/index.md', renderApiIndex(apis));
+  for (const api of apis) write(`api/${api.pkg.dir}.md`, renderPackagePage(api));
+  // Pages of packages that no longer exist would otherwise linger.
+  const wanted = new Set(['index.md', ...packages.map((p) => `${p.dir}.md`)]);
+  for (const file of readdirSync(join(docsRoot, 'api'))) {
+    if (!wanted.has(file)) rmSync(join(docsRoot, 'api', file));
+  }
+
+  const latest = join(repoRoot, 'bench', 'results', 'latest.md');
+  const results = existsSync(latest)
+    ? `${generatedNotice('bench/results/latest.md')}\n\n${readFileSync(latest, 'utf8').replace(/^# .*\n/, '')}`
+    : '::: info No results yet\nNo benchmark run has been committed yet. Run `npm run bench` at the root; ' +
+      'the next docs build shows `bench/results/latest.md` here.\n:::\n';
+  write('benchmarks/results.md', results);
+  return written;
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const started = performance.now();
+  const written = generate();
+  const ms = Math.round(performance.now() - started);
+  console.log(
+    `docs: generated references in ${ms} ms` + (written.length > 0 ? ` (updated ${written.join(', ')})` : ''),
+  );
+}

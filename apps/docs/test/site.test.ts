@@ -1,0 +1,137 @@
+/**
+ * Builds the documentation site (or reuses a build of the current sources), serves it on 127.0.0.1
+ * and opens the main pages in headless Chromium (Debian's /usr/bin/chromium driven by
+ * playwright-core; never a downloaded browser). Each page must render its content with no console
+ * error and no failed request; a screenshot of each is saved in test-artifacts/.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  buildIsFresh,
+  buildSite,
+  builtPages,
+  distDir,
+  repoRoot,
+  resolveDistPath,
+  type StaticServer,
+  serveDist,
+} from './site-build.ts';
+
+const CHROMIUM = '/usr/bin/chromium';
+const ARTIFACTS = join(repoRoot, 'test-artifacts');
+
+/** The main pages and text each must show once rendered. */
+const PAGES = [
+  { path: '/', name: 'home', heading: 'valkey-tools', text: 'Backup and restore' },
+  {
+    path: '/guide/getting-started',
+    name: 'getting-started',
+    heading: 'Getting started',
+    text: 'npx @valkey-tools/cli',
+  },
+  { path: '/reference/cli', name: 'cli-reference', heading: 'CLI reference', text: 'valkey-tools backup' },
+  { path: '/api/', name: 'api-index', heading: 'API reference', text: '@valkey-tools/backup' },
+  { path: '/api/config', name: 'api-config', heading: '@valkey-tools/config', text: 'serializeConfig' },
+  { path: '/benchmarks', name: 'benchmarks', heading: 'Benchmarks', text: 'ratio' },
+] as const;
+
+let server: StaticServer;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `${CHROMIUM} not found: the docs test drives Debian's chromium package. Run \`npm run setup\` (or apt-get install chromium).`,
+    );
+  }
+  if (!buildIsFresh()) await buildSite();
+  mkdirSync(ARTIFACTS, { recursive: true });
+  server = await serveDist();
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}, 600_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+describe('the built site', () => {
+  it('has every main page and no link to a page that does not exist', () => {
+    const pages = builtPages();
+    for (const page of PAGES) expect(pages, `page ${page.path} was not built`).toContain(page.path);
+    // VitePress checks links written in Markdown; nav and sidebar links come from the config, so check
+    // every internal href of every built page here.
+    const broken: string[] = [];
+    for (const page of pages) {
+      const file = resolveDistPath(page)!;
+      const html = readFileSync(file, 'utf8');
+      for (const [, href] of html.matchAll(/<a [^>]*href="(\/[^"#?]*)[^"]*"/g)) {
+        if (!resolveDistPath(href!)) broken.push(`${page} → ${href}`);
+      }
+    }
+    expect(broken).toEqual([]);
+  });
+
+  it.each(PAGES)('renders $path with its content and no console error', async (page) => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const tab = await context.newPage();
+    const problems: string[] = [];
+    tab.on('console', (msg) => {
+      if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
+    });
+    tab.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+    tab.on('requestfailed', (req) => problems.push(`request failed: ${req.url()}`));
+    tab.on('response', (res) => {
+      if (res.status() >= 400) problems.push(`HTTP ${res.status()}: ${res.url()}`);
+    });
+    try {
+      const response = await tab.goto(server.url + page.path, { waitUntil: 'networkidle' });
+      expect(response?.status()).toBe(200);
+      const heading = page.path === '/' ? tab.locator('.VPHero .name') : tab.locator('.vp-doc h1').first();
+      await expect.poll(() => heading.textContent()).toContain(page.heading);
+      const body = await tab.locator(page.path === '/' ? '.VPContent' : '.vp-doc').textContent();
+      expect(body).toContain(page.text);
+      // Hydration happened: the theme's client code runs (the appearance switch is rendered by Vue).
+      await expect.poll(() => tab.locator('.VPSwitchAppearance').count()).toBeGreaterThan(0);
+      await tab.screenshot({ path: join(ARTIFACTS, `docs-${page.name}.png`) });
+      expect(problems).toEqual([]);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('finds pages with the local search box', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const tab = await context.newPage();
+    try {
+      await tab.goto(`${server.url}/guide/getting-started`, { waitUntil: 'networkidle' });
+      await tab.locator('.DocSearch-Button, .VPNavBarSearchButton').first().click();
+      await tab.locator('.VPLocalSearchBox input').fill('restore');
+      const results = tab.locator('.VPLocalSearchBox .result');
+      await expect.poll(() => results.count()).toBeGreaterThan(0);
+      await tab.screenshot({ path: join(ARTIFACTS, 'docs-search.png') });
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('serves nothing outside the build', () => {
+    expect(resolveDistPath('/../package.json')).toBeUndefined();
+    expect(resolveDistPath('/%2e%2e/package.json')).toBeUndefined();
+    expect(existsSync(join(distDir, 'index.html'))).toBe(true);
+  });
+});
