@@ -88,12 +88,15 @@ const json = {
   description: 'Print only JSON on stdout (stable camelCase keys)',
 } as const satisfies FlagDefinition;
 
-const url = <R extends boolean>(description: string, required: R) =>
+const url = (description: string) =>
+  ({ name: 'url', type: 'string', valueName: 'URL', description }) as const satisfies FlagDefinition;
+
+const requiredUrl = (description: string) =>
   ({
     name: 'url',
     type: 'string',
     valueName: 'URL',
-    required,
+    required: true,
     description,
   }) as const satisfies FlagDefinition;
 
@@ -342,7 +345,7 @@ export const commands = [
     usage: 'connect <name> | --url URL [--iredis] [-- SHELL_ARGS...]',
     args: [{ name: 'name', required: false, description: 'Name of a managed server' }],
     flags: [
-      url('Connect to this URL instead of a managed server', false),
+      url('Connect to this URL instead of a managed server'),
       { name: 'iredis', type: 'boolean', description: 'Use iredis instead of valkey-cli' },
     ],
     examples: [
@@ -463,10 +466,20 @@ export const commands = [
     name: 'config diff',
     group: 'config',
     summary: 'Compare a valkey.conf with a running server',
-    description: 'Lists the directives whose value in FILE differs from CONFIG GET on the server.',
+    description:
+      'Lists the directives whose value in FILE differs from CONFIG GET on the server. Exit code 1 when ' +
+      'anything differs, so scripts can detect drift.',
     usage: 'config diff FILE --url URL [--json]',
     args: [{ name: 'file', required: true, description: 'The valkey.conf to compare' }],
-    flags: [url('Server to compare with', true), json],
+    flags: [
+      requiredUrl('Server to compare with'),
+      {
+        name: 'drift',
+        type: 'boolean',
+        description: 'Also list directives the file leaves unset whose live value differs from the default',
+      },
+      json,
+    ],
     examples: [
       {
         command: 'valkey-tools config diff valkey.conf --url redis://127.0.0.1:6379',
@@ -487,7 +500,7 @@ export const commands = [
       'backup --url URL -o FILE [--format rdb|resp|jsonl] [--mode replication|scan] [--db N] [--match GLOB] [--type T]',
     args: [],
     flags: [
-      url('Server to back up', true),
+      requiredUrl('Server to back up'),
       {
         name: 'output',
         short: 'o',
@@ -537,7 +550,7 @@ export const commands = [
     usage: 'restore FILE --url URL [--replace] [--flush] [--db N] [--match GLOB]',
     args: [{ name: 'file', required: true, description: 'Backup file, or - for stdin' }],
     flags: [
-      url('Server to restore into', true),
+      requiredUrl('Server to restore into'),
       { name: 'replace', type: 'boolean', description: 'Overwrite keys that already exist' },
       { name: 'flush', type: 'boolean', description: 'FLUSHALL the target first' },
       db,
@@ -683,7 +696,7 @@ export const commands = [
     usage: 'kvcache score --url URL --model M [--tokens FILE|-] [--json]',
     args: [],
     flags: [
-      url('Valkey holding the index', true),
+      requiredUrl('Valkey holding the index'),
       { name: 'model', type: 'string', valueName: 'M', required: true, description: 'Model name' },
       {
         name: 'tokens',

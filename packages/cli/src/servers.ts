@@ -1,10 +1,33 @@
+import { getServer, listClusters, listServers } from '@valkey-tools/binaries';
+import { valkeyToolsHome } from '@valkey-tools/core';
 import { CliError } from './errors.js';
 import type { Io } from './output.js';
 
-/** The URL of a managed server by name. */
-export async function serverUrl(name: string, _io: Io): Promise<string> {
-  throw new CliError('ERR_NOT_FOUND', `no managed server named "${name}"`, {
-    details: { name },
-    hint: 'Run "valkey-tools list" to see the managed servers',
+export function homeOf(io: Io): string {
+  return valkeyToolsHome(io.env);
+}
+
+/** The URL of a managed server (or the first seed of a managed cluster) by name. */
+export async function serverUrl(name: string, io: Io): Promise<string> {
+  const home = homeOf(io);
+  const server = await getServer(name, { home });
+  if (server) return server.url;
+  const cluster = (await listClusters({ home })).find((c) => c.name === name);
+  if (cluster?.seeds[0]) return cluster.seeds[0];
+  throw await notFound(name, io);
+}
+
+export async function notFound(name: string, io: Io): Promise<CliError> {
+  const home = homeOf(io);
+  const names = [
+    ...(await listServers({ home })).map((s) => s.name),
+    ...(await listClusters({ home })).map((c) => c.name),
+  ];
+  return new CliError('ERR_NOT_FOUND', `no managed server or cluster named "${name}"`, {
+    details: { name, running: names },
+    hint:
+      names.length > 0
+        ? `Running: ${names.join(', ')}`
+        : 'None is running; start one with "valkey-tools start"',
   });
 }

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestServer, startTestServer } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUILD_TIMEOUT_MS, buildCli, runCli, tempDir } from './helpers.js';
+import { BUILD_TIMEOUT_MS, buildCli, parseJson, runCli, tempDir } from './helpers.js';
 
 const tmp = tempDir('config');
 let server: TestServer | undefined;
@@ -73,5 +73,73 @@ describe.concurrent('config init', () => {
     const r = await runCli(['config', 'init', '--set', 'masterauth=x\nport 1', '--set', 'port=0']);
     expect(r.code).toBe(0);
     expect(r.stdout).not.toMatch(/^port 1$/m);
+  });
+});
+
+describe.concurrent('config check', () => {
+  it('passes a valid file with exit 0 and reports every problem with file:line and exit 1', async () => {
+    const good = join(tmp.dir, 'good.conf');
+    writeFileSync(good, 'port 6379\nmaxmemory 100mb\nsave 900 1\n');
+    const bad = join(tmp.dir, 'bad.conf');
+    writeFileSync(bad, 'port 6379\nmaxmemroy 100mb\nappendonly maybe\nport 6380\n');
+    const [ok, okJson, broken, brokenJson, missing] = await Promise.all([
+      runCli(['config', 'check', good]),
+      runCli(['config', 'check', good, '--json']),
+      runCli(['config', 'check', bad]),
+      runCli(['config', 'check', bad, '--json']),
+      runCli(['config', 'check', join(tmp.dir, 'nope.conf')]),
+    ]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toContain('0 errors');
+    expect(parseJson(okJson)).toMatchObject({ valid: true, errors: 0, directives: 3 });
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toMatch(/bad\.conf:2.*maxmemroy.*maxmemory/);
+    expect(broken.stdout).toMatch(/bad\.conf:3.*appendonly/);
+    expect(broken.stdout).toMatch(/bad\.conf:4.*port/);
+    const body = parseJson<{
+      valid: boolean;
+      errors: number;
+      issues: Array<{ line: number; directive: string; severity: string }>;
+    }>(brokenJson);
+    expect(brokenJson.code).toBe(1);
+    expect(body.valid).toBe(false);
+    expect(body.issues.map((i) => i.line)).toEqual(expect.arrayContaining([2, 3, 4]));
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('Cannot read config file');
+  });
+});
+
+describe('config diff', () => {
+  it('exits 0 when the server matches, 1 listing each difference', async () => {
+    const live = await startTestServer({ config: { maxmemory: '10mb' } });
+    try {
+      const same = join(tmp.dir, 'same.conf');
+      writeFileSync(same, 'maxmemory 10mb\n');
+      const differs = join(tmp.dir, 'differs.conf');
+      writeFileSync(differs, 'maxmemory 20mb\nhz 10\nmaxmemory-policy allkeys-lru\n');
+      const [ok, diff, json, down] = await Promise.all([
+        runCli(['config', 'diff', same, '--url', live.url]),
+        runCli(['config', 'diff', differs, '--url', live.url]),
+        runCli(['config', 'diff', differs, '--url', live.url, '--json']),
+        runCli(['config', 'diff', same, '--url', 'redis://:pw@127.0.0.1:1']),
+      ]);
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(ok.stdout).toContain('matches the server');
+      expect(diff.code).toBe(1);
+      expect(diff.stdout).toMatch(/differs\.conf:1: maxmemory: file "20971520", server "10485760"/);
+      expect(diff.stdout).toMatch(/differs\.conf:3: maxmemory-policy/);
+      expect(diff.stdout).not.toMatch(/: hz:/);
+      const body = parseJson<{ same: boolean; differences: Array<{ directive: string; line: number }> }>(
+        json,
+      );
+      expect(body.same).toBe(false);
+      expect(body.differences.map((d) => d.directive).sort()).toEqual(['maxmemory', 'maxmemory-policy']);
+      expect(down.code).toBe(1);
+      expect(down.stderr).not.toContain(':pw@');
+      const usage = await runCli(['config', 'diff', same]);
+      expect(usage.code).toBe(2);
+    } finally {
+      await live.stop();
+    }
   });
 });

@@ -1,6 +1,33 @@
+import { startServer } from '@valkey-tools/binaries';
+import { type ValkeyConfigInput, mergeConfigs, validateConfig } from '@valkey-tools/config';
+import { assertNoErrors, loadConfigFile } from '../config-file.js';
+import { parseSetFlags } from '../config-overrides.js';
 import type { CommandContext } from '../main.js';
-import { notAvailable } from '../pending.js';
+import { homeOf } from '../servers.js';
 
-export async function run(_ctx: CommandContext<'start'>): Promise<number | undefined> {
-  throw notAvailable('start');
+export async function run({ flags, io, out }: CommandContext<'start'>): Promise<number | undefined> {
+  const overrides = parseSetFlags(flags.set, 'start');
+  assertNoErrors(validateConfig(overrides), 'invalid --set');
+  const fromFile: ValkeyConfigInput = flags.config === undefined ? {} : loadConfigFile(flags.config, io);
+  const config = mergeConfigs(fromFile, overrides);
+  const filePort = Number(config.port);
+  const options: Parameters<typeof startServer>[0] = {
+    config,
+    home: homeOf(io),
+    resolve: { env: io.env },
+  };
+  if (flags.name !== undefined) options.name = flags.name;
+  if (flags.version !== undefined) options.version = flags.version;
+  if (flags.port !== undefined) options.port = flags.port;
+  else if (Number.isInteger(filePort) && filePort > 0) options.port = filePort;
+  const server = await startServer(options);
+  const { process: _child, command: _command, stop: _stop, ...record } = server;
+  out.result(record, () => {
+    out.line(server.url);
+    out.info(
+      `started "${server.name}": ${server.flavor} ${server.version}, pid ${server.pid}, data in ${server.dir}. ` +
+        `Stop it with: valkey-tools stop ${server.name}`,
+    );
+  });
+  return undefined;
 }

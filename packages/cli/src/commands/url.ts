@@ -1,6 +1,7 @@
 import type { CommandContext } from '../main.js';
-import { notAvailable } from '../pending.js';
+import { serverUrl } from '../servers.js';
 
-export async function run(_ctx: CommandContext<'url'>): Promise<number | undefined> {
-  throw notAvailable('url');
+export async function run({ args, io, out }: CommandContext<'url'>): Promise<number | undefined> {
+  out.line(await serverUrl(args[0]!, io));
+  return undefined;
 }
