@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import { type ConnectionTarget, parseConnectionUrl, redactUrl, toClientOptions } from '@valkey-tools/core';
 import { Cluster, Redis } from 'iovalkey';
 import { KvCacheError, invalidArgument } from './errors.js';
@@ -41,6 +42,8 @@ export interface RedisIndexConfig {
   cluster?: boolean | 'auto';
   /** Connect timeout (default 10 s). */
   connectTimeoutMs?: number;
+  /** Extra TLS settings for `valkeys://`/`rediss://` (private CA, client certificate...). */
+  tls?: TlsOptions;
   logger?: Logger;
 }
 
@@ -136,7 +139,14 @@ export async function newRedisIndex(cfg: RedisIndexConfig = defaultRedisIndexCon
   const target = resolveIndexAddress(address);
   const shown = redactUrl(address);
   const connectTimeout = cfg.connectTimeoutMs ?? 10_000;
-  const tls = target.tls ? (isIP(target.host) ? {} : { servername: target.host }) : undefined;
+  if (cfg.tls && !target.tls)
+    throw new KvCacheError('ERR_INVALID_CONFIG', `tls options were given but ${shown} is not a TLS address`, {
+      details: { address: shown },
+      hint: 'Use valkeys:// or rediss://',
+    });
+  const tls = target.tls
+    ? { ...(isIP(target.host) ? {} : { servername: target.host }), ...cfg.tls }
+    : undefined;
   const base = {
     ...(toClientOptions(target) as Record<string, unknown>),
     ...(tls ? { tls } : {}),
@@ -146,16 +156,25 @@ export async function newRedisIndex(cfg: RedisIndexConfig = defaultRedisIndexCon
     enableOfflineQueue: true,
   };
   const standalone = new Redis({ ...base, retryStrategy: () => null } as never);
-  standalone.on('error', () => {});
-  const fail = (err: unknown): never => {
+  // iovalkey reports the real cause (refused, TLS verification...) as an 'error' event, then rejects
+  // the pending command with "Connection is closed": keep the cause for the message
+  let socketError: Error | undefined;
+  standalone.on('error', (err: Error) => {
+    socketError = err;
+  });
+  const fail = (thrown: unknown): never => {
     standalone.disconnect();
+    const err =
+      socketError && /Connection is closed/.test(String((thrown as Error)?.message)) ? socketError : thrown;
     throw new KvCacheError(
       'ERR_CONNECTION',
-      `Cannot reach the ${backendType} index server at ${shown}: ${(err as Error)?.message ?? String(err)}`,
+      `Cannot reach the ${backendType} index server at ${shown}: ${String((err as Error)?.message ?? err).replace(/\.$/, '')}`,
       {
         cause: err,
         details: { address: shown },
-        hint: 'Check that the server runs and the address, credentials and TLS setting are right',
+        hint: /certificate|SSL|TLS/i.test(String((err as Error)?.message))
+          ? 'The server certificate could not be verified: pass the CA as tls: { ca } (or check the host name)'
+          : 'Check that the server runs and the address, credentials and TLS setting are right',
       },
     );
   };
