@@ -144,6 +144,8 @@ function validateDirectives(directives: readonly ParsedDirective[], options: Val
   const issues: ConfigIssue[] = [];
   const allow = new Set((options.allow ?? []).map((n) => n.toLowerCase()));
   const seen = new Map<string, ParsedDirective>();
+  // conflicts are judged on well-formed lines only: a bad value already has its own error
+  const wellFormed: ParsedDirective[] = [];
   for (const d of directives) {
     const spec = getDirective(d.name);
     if (!spec) {
@@ -185,6 +187,7 @@ function validateDirectives(directives: readonly ParsedDirective[], options: Val
       });
       continue;
     }
+    wellFormed.push(d);
     if (!spec.repeatable) {
       const key = spec.aliasOf ?? spec.name;
       const previous = seen.get(key);
@@ -205,7 +208,7 @@ function validateDirectives(directives: readonly ParsedDirective[], options: Val
       seen.set(key, d);
     }
   }
-  return [...issues, ...conflicts(directives)];
+  return [...issues, ...conflicts(wellFormed)];
 }
 
 /**
