@@ -122,7 +122,15 @@ export class KvEventSubscriber {
     try {
       for await (const frames of socket) {
         if (this.closed) break;
-        await this.handle(frames, cfg);
+        try {
+          await this.handle(frames, cfg);
+        } catch (err) {
+          // never let one message stop the subscriber
+          this.metrics?.processingErrors.inc();
+          this.logger.error(
+            `Failed to handle a message from ${cfg.endpoint}: ${(err as Error)?.message ?? String(err)}`,
+          );
+        }
       }
     } catch (err) {
       if (!this.closed) this.logger.error(`ZMQ receive on ${cfg.endpoint} failed: ${(err as Error).message}`);

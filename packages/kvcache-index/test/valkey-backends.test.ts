@@ -5,6 +5,8 @@ import {
   startTestServer,
 } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createIndex } from '../src/create-index.js';
 import { ValkeyIndex, newRedisIndex, newValkeyIndex } from '../src/valkey-index.js';
 import { describeIndexBehaviour } from './index-behaviour.js';
@@ -13,11 +15,12 @@ let valkey: TestServer;
 let redis: TestServer;
 let cluster: TestCluster;
 let namespace = 0;
+const socketPath = join(tmpdir(), `kv-index-${process.pid}.sock`);
 const nextPrefix = () => `t${process.pid}n${++namespace}`;
 
 beforeAll(async () => {
   [valkey, redis, cluster] = await Promise.all([
-    startTestServer(),
+    startTestServer({ config: { unixsocket: socketPath, unixsocketperm: 700 } }),
     startTestServer({ flavor: 'redis' }),
     startTestCluster({ primaries: 3, replicasPerPrimary: 0 }),
   ]);
@@ -136,8 +139,10 @@ describe('ValkeyIndex on a single server', () => {
       `127.0.0.1:${valkey.port}`,
     ];
     for (const address of forms) {
-      const index: ValkeyIndex = await newValkeyIndex({ address, keyPrefix: nextPrefix() });
+      const index: ValkeyIndex = await newValkeyIndex({ address, keyPrefix: 'forms' });
       expect(index.backendType).toBe('valkey');
+      await index.add(null, [BigInt(forms.indexOf(address) + 1)], [{ pod: 'p', tier: 'gpu' }]);
+      expect((await index.lookup([1n, 2n, 3n, 4n, 5n])).size).toBe(forms.indexOf(address) + 1);
       await index.close();
     }
     await expect(
