@@ -164,11 +164,20 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
         state.totalKeys = (state.totalKeys ?? 0) + info.keys;
       },
     });
+    const checkAbort = () => {
+      if (o.signal?.aborted) {
+        throw new BackupError('ERR_ABORTED', `backup of ${c.where} was aborted`, {
+          details: { url: c.where, keys },
+          hint: 'Nothing was written to the output; run the backup again',
+        });
+      }
+    };
     const rawDump = (f === 'resp' || f === 'readable') && (o.values ?? 'dump') === 'dump';
     if (rawDump) {
       async function* cmds(): AsyncGenerator<Command> {
         let db = -1;
         for await (const item of source) {
+          checkAbort();
           if (item.kind === 'function') {
             yield command('FUNCTION', 'LOAD', 'REPLACE', item.code);
             continue;
@@ -188,6 +197,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     }
     async function* records(): AsyncGenerator<RdbRecord> {
       for await (const item of source as AsyncIterable<DumpedKey | DumpedFunction>) {
+        checkAbort();
         if (item.kind === 'function') yield { kind: 'function', code: item.code };
         else {
           keys++;

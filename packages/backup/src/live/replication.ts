@@ -140,7 +140,8 @@ export async function* syncRdb(
       hint: 'Check that the server is running and reachable, and the URL (host, port, rediss:// for TLS)',
     });
   }
-  const abort = () => sock.destroy(new BackupError('ERR_REPLICATION', `backup of ${where} was aborted`));
+  const abort = () => sock.destroy(new BackupError('ERR_ABORTED', `backup of ${where} was aborted`));
+  if (options.signal?.aborted) abort();
   options.signal?.addEventListener('abort', abort, { once: true });
   const reader = new SocketReader(sock, options.idleTimeoutMs ?? 60_000, where);
   const ask = async (args: string[]): Promise<string> => {

@@ -21,6 +21,8 @@ export type BackupErrorCode =
   | 'ERR_SERVER_REPLY'
   /** Restore stopped on the first failed key (onError: 'stop'). */
   | 'ERR_RESTORE'
+  /** The caller aborted the operation (AbortSignal). */
+  | 'ERR_ABORTED'
   /** Bad option combination or value. */
   | 'ERR_INVALID_OPTION'
   /** A value cannot be represented in the target (e.g. multi-db data into a cluster). */

@@ -1,5 +1,6 @@
 import type { RdbRecord } from '../model.js';
 import { type Command, command, encodedLength } from '../resp/encode.js';
+import { decodeDump } from '../convert/rdb-bridge.js';
 import { keyRecordToCommands, type RecordsToCommandsOptions } from '../resp/records-to-commands.js';
 import { parseHeaderCommand } from '../resp/writer.js';
 
@@ -12,7 +13,7 @@ export type RestoreItem =
       /** Commands that create the key from nothing (a RESTORE, or SET/RPUSH/... + PEXPIREAT). */
       commands: Command[];
       /** Plain commands to use instead when the target refuses the RESTORE payload. */
-      fallback?: () => Command[];
+      fallback?: () => Command[] | Promise<Command[]>;
       bytes: number;
     }
   | { kind: 'function'; code: Buffer; bytes: number }
@@ -44,6 +45,21 @@ function keyIndex(args: Command): number {
     default:
       return -1;
   }
+}
+
+/**
+ * Plain commands equivalent to `RESTORE key ttl payload [ABSTTL]`, for targets that refuse the
+ * payload's RDB version (a Valkey 9 backup into Valkey 8): the payload is decoded here.
+ */
+function restoreFallback(args: Command, db: number): () => Promise<Command[]> {
+  return async () => {
+    const key = args[1]!;
+    const record = await decodeDump(args[3]!, key, db);
+    const ttl = Number(args[2]!.toString('latin1'));
+    const abs = args.slice(4).some((a) => upper(a) === 'ABSTTL');
+    if (ttl > 0) record.expiresAt = abs ? ttl : Date.now() + ttl;
+    return keyRecordToCommands(record);
+  };
 }
 
 export interface CommandsToItemsOptions {
@@ -95,6 +111,7 @@ export async function* commandsToItems(
     } else {
       if (current) yield current;
       current = { kind: 'key', db, key, commands: [args], bytes: encodedLength(args) };
+      if (name === 'RESTORE' && args.length >= 4) current.fallback = restoreFallback(args, db);
     }
   }
   if (current) yield current;

@@ -73,6 +73,8 @@ export interface RestoreOptions extends KeyFilter {
   useRestore?: 'auto' | 'never';
   /** An incomplete last command in RESP/AOF input: `error` (default) or `drop`. */
   truncated?: 'error' | 'drop';
+  /** Stops the restore (after the commands in flight are answered); it then rejects with ERR_ABORTED. */
+  signal?: AbortSignal;
 }
 
 export interface RestoreResult {
@@ -209,8 +211,8 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     progress(false);
   };
 
-  const plainCommands = (item: KeyItem, fromFallback: boolean): Command[] => {
-    const cmds = fromFallback ? item.fallback!() : item.commands;
+  const plainCommands = async (item: KeyItem, fromFallback: boolean): Promise<Command[]> => {
+    const cmds = fromFallback ? await item.fallback!() : item.commands;
     // With replace, a key is deleted first so the plain commands re-create it exactly.
     return replace ? [command('DEL', item.key), ...cmds] : cmds;
   };
@@ -221,7 +223,19 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       restoreRefused = true;
       fellBack = true;
       stats.keys--;
-      pendingFallbacks.push(sendAll(item, plainCommands(item, true), db));
+      pendingFallbacks.push(
+        plainCommands(item, true).then(
+          (cmds) => sendAll(item, cmds, db),
+          (e: Error) =>
+            fail({
+              key: display(item.key),
+              keyBytes: item.key,
+              db,
+              command: 'RESTORE',
+              message: `${err.message}; decoding the payload failed too: ${e.message}`,
+            }),
+        ),
+      );
       return;
     }
     fail({ key: display(item.key), keyBytes: item.key, db, command: name, message: err.message });
@@ -274,12 +288,12 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     if (isRestore) {
       fellBack = true;
       await flushPending();
-      await sendAll(item, plainCommands(item, true), db);
+      await sendAll(item, await plainCommands(item, true), db);
       return;
     }
     if (replace) {
       await flushPending();
-      await sendAll(item, plainCommands(item, false), db);
+      await sendAll(item, await plainCommands(item, false), db);
       return;
     }
     pending.push(item);
@@ -344,6 +358,16 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     outer: for await (const seg of segments) {
       for await (const item of itemsOf(seg)) {
         if (stopped) break outer;
+        if (options.signal?.aborted) {
+          throw new BackupError(
+            'ERR_ABORTED',
+            `restore into ${conn.where} was aborted after ${stats.keys} keys`,
+            {
+              details: { url: conn.where, keys: stats.keys },
+              hint: 'Run it again with replace: true to converge to the backup',
+            },
+          );
+        }
         if (item.kind === 'key') await handleKey(item);
         else if (item.kind === 'function') await handleFunction(item.code);
         else await handleRaw(item);
