@@ -282,6 +282,51 @@ async function resolveServerBinary(
 }
 
 /**
+ * The config a managed server runs with: the preset, the caller's directives, then what we must
+ * control (port, foreground, pid file, log to stdout). On Windows every path is handed to the
+ * Cygwin-built server in `/cygdrive/...` form.
+ */
+export function buildServerConfig(options: {
+  preset: PresetName;
+  port: number;
+  host: string;
+  dir: string;
+  pidFile: string;
+  platform: 'win32' | 'posix';
+  config?: ValkeyConfigInput;
+}): ValkeyConfigInput {
+  const windows = options.platform === 'win32';
+  const serverPath = (p: string) => (windows ? toCygwinPath(p) : p);
+  const base = preset(options.preset, {
+    port: options.port,
+    bind: options.host,
+    dir: serverPath(options.dir),
+    daemonize: false,
+    pidfile: serverPath(options.pidFile),
+    logfile: '',
+    platform: windows ? 'win32' : 'linux',
+  });
+  // Logs go to stdout, which is the log file: early fatal errors land in the same place.
+  const config = mergeConfigs(base, options.config, {
+    port: options.port,
+    pidfile: serverPath(options.pidFile),
+    logfile: '',
+    ...(windows ? {} : { daemonize: false }),
+  });
+  if (windows) delete config.daemonize; // not a Windows directive
+  for (const key of ['dir', 'cluster-config-file', 'dbfilename', 'appenddirname', 'unixsocket'] as const) {
+    const value = config[key];
+    if (typeof value !== 'string' || value === '') continue;
+    const absolute = /^([A-Za-z]:)?[/\\]/.test(value);
+    // The nodes file lives in the node's dir: make it absolute so it never depends on the cwd.
+    if (key === 'cluster-config-file' && !absolute) config[key] = serverPath(join(options.dir, value));
+    else if (windows && absolute && key !== 'dbfilename' && key !== 'appenddirname')
+      config[key] = toCygwinPath(value);
+  }
+  return config;
+}
+
+/**
  * Starts a managed valkey-server: resolves the binary, writes `valkey.conf` (with
  * @valkey-tools/config) into its dir, spawns it detached (it outlives this process), waits for
  * PING, and records it in the registry so `listServers`/`stopServer` work from any process.
@@ -303,7 +348,6 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
   }
   const binary = await resolveServerBinary(options, home);
   const windows = process.platform === 'win32';
-  const serverPath = (p: string) => (windows ? toCygwinPath(p) : p);
   const tried: string[] = [];
 
   for (let port = firstPort; port < firstPort + attempts && port <= 65535; port++) {
@@ -344,25 +388,15 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
         hint: 'Stop that server first, or give this one another dir',
       });
     }
-    const base = preset(options.preset ?? 'spindb-default', {
+    const config = buildServerConfig({
+      preset: options.preset ?? 'spindb-default',
       port,
-      bind: host,
-      dir: serverPath(dir),
-      daemonize: false,
-      pidfile: serverPath(pidFile),
-      logfile: '',
-      ...(windows ? { platform: 'win32' as const } : {}),
+      host,
+      dir,
+      pidFile,
+      platform: windows ? 'win32' : 'posix',
+      ...(options.config ? { config: options.config } : {}),
     });
-    // Logs go to stdout, which is the log file: early fatal errors land in the same place.
-    const config = mergeConfigs(base, options.config, {
-      port,
-      pidfile: serverPath(pidFile),
-      logfile: '',
-      ...(windows ? {} : { daemonize: false }),
-    });
-    if (typeof config['cluster-config-file'] === 'string' && !/[/\\]/.test(config['cluster-config-file'])) {
-      config['cluster-config-file'] = serverPath(join(dir, config['cluster-config-file']));
-    }
     await writeFile(
       configFile,
       serializeConfig(config, { header: `Written by @valkey-tools/binaries for managed server "${name}"` }),
@@ -370,7 +404,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
     const logFd = openSync(logFile, 'a');
     let child: ChildProcess;
     try {
-      child = spawn(binary.path, [serverPath(configFile)], {
+      child = spawn(binary.path, [windows ? toCygwinPath(configFile) : configFile], {
         cwd: dir,
         detached: true,
         windowsHide: true,
