@@ -126,3 +126,4 @@ export type { ConvertOptions, ConvertResult, ConvertProgress } from './convert/c
 export { commandsToRecords } from './convert/commands-to-records.js';
 export type { CommandsToRecordsOptions } from './convert/commands-to-records.js';
 export { dumpVersionFor } from './live/connect.js';
+export type { RdbReadProgress } from './rdb/reader.js';

@@ -58,10 +58,19 @@ export interface ReadRdbOptions {
   maxStringBytes?: number;
   /** Called for conditions that are not errors: empty keys skipped, Valkey slot-import state skipped, data after the end. */
   onWarning?: (warning: RdbWarning) => void;
+  /** Called about every `progressEvery` keys (default 10000) with the bytes read so far (and the total, when known). */
+  onProgress?: (progress: RdbReadProgress) => void;
+  progressEvery?: number;
   /** Input size in bytes, when known (lets corrupt lengths fail early). Set automatically for Uint8Array and files. */
   totalBytes?: number;
   /** A file name to mention in errors. */
   file?: string;
+}
+
+export interface RdbReadProgress {
+  keys: number;
+  bytes: number;
+  totalBytes?: number;
 }
 
 export type RdbWarningCode = 'empty-key' | 'slot-import-skipped' | 'trailing-data' | 'orphan-pending-entry';
@@ -192,6 +201,8 @@ class RdbReader {
   private readonly chunkElements: number;
   private readonly chunkBytes: number;
   private readonly pieceBytes: number;
+  private keys = 0;
+  private readonly progressEvery: number;
 
   constructor(
     input: ByteInput,
@@ -206,6 +217,9 @@ class RdbReader {
     this.chunkElements = chunked ? Math.max(1, chunked.elements ?? 10_000) : Number.POSITIVE_INFINITY;
     this.chunkBytes = chunked ? Math.max(1, chunked.bytes ?? 8 << 20) : Number.POSITIVE_INFINITY;
     this.pieceBytes = chunked ? Math.max(1, chunked.pieceBytes ?? 1 << 20) : 1 << 20;
+    this.progressEvery = options.onProgress
+      ? Math.max(1, options.progressEvery ?? 10_000)
+      : Number.POSITIVE_INFINITY;
   }
 
   fail(code: RdbErrorCode, message: string, hint?: string, at?: number): never {
@@ -216,6 +230,15 @@ class RdbReader {
         ...(this.options.file !== undefined ? { file: this.options.file } : {}),
       },
       ...(hint ? { hint } : {}),
+    });
+  }
+
+  private progress(): void {
+    const total = this.src.total;
+    this.options.onProgress?.({
+      keys: this.keys,
+      bytes: this.src.offset,
+      ...(total !== undefined ? { totalBytes: total } : {}),
     });
   }
 
@@ -586,15 +609,19 @@ class RdbReader {
         const { type, typeName } = this.checkType(op, opAt);
         const key = this.stringSync() ?? (await this.string('key'));
         this.currentKey = key;
-        const meta = {
-          db: this.db,
-          key,
-          ...(expiresAt !== undefined ? { expiresAt } : {}),
-          ...(lruIdle !== undefined ? { lruIdle } : {}),
-          ...(lfuFreq !== undefined ? { lfuFreq } : {}),
-          encoding: typeName,
-        };
+        const meta: Omit<KeyRecord, 'kind' | 'value'> = { db: this.db, key, encoding: typeName };
+        if (expiresAt !== undefined) meta.expiresAt = expiresAt;
+        if (lruIdle !== undefined) meta.lruIdle = lruIdle;
+        if (lfuFreq !== undefined) meta.lfuFreq = lfuFreq;
         expiresAt = lruIdle = lfuFreq = undefined;
+        if (type === RdbType.STRING && this.chunkBytes === Number.POSITIVE_INFINITY) {
+          // Fast path: most keys are small strings.
+          const value = this.stringSync() ?? (await this.string('string value'));
+          this.currentKey = undefined;
+          yield { kind: 'key', ...meta, value: { type: 'string', value } } satisfies KeyRecord;
+          if (++this.keys % this.progressEvery === 0) this.progress();
+          continue;
+        }
         const parts = this.value(type);
         let begun = false;
         let delivered = 0;
@@ -636,6 +663,7 @@ class RdbReader {
           yield { kind: 'key-part', db: meta.db, key, value: part } satisfies KeyPartRecord;
         }
         this.currentKey = undefined;
+        if (++this.keys % this.progressEvery === 0) this.progress();
         continue;
       }
       switch (op) {
@@ -659,6 +687,7 @@ class RdbReader {
               }
             }
           }
+          if (this.options.onProgress) this.progress();
           yield { kind: 'end', checksum };
           const p = src.ensure(1);
           if (p) await p;
