@@ -11,8 +11,12 @@ export interface StartTestClusterOptions {
   /** Replicas per primary (default 1; 0 for primaries only). */
   replicasPerPrimary?: number;
   flavor?: ServerFlavor;
-  /** Extra directives for every node (`{ 'maxmemory-policy': 'allkeys-lfu' }`). */
-  config?: Record<string, string | number | string[]>;
+  /**
+   * Extra directives for every node (`{ 'maxmemory-policy': 'allkeys-lfu' }`), written with
+   * @valkey-tools/config's `serializeConfig` (so multi-line directives such as `save` or
+   * `client-output-buffer-limit` take arrays, as in a ValkeyConfigInput).
+   */
+  config?: Record<string, unknown>;
   /** `cluster-node-timeout` (default 2000 ms: quick, yet no false failovers on a busy machine). */
   nodeTimeoutMs?: number;
 }
