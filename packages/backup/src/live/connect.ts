@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import {
   type ConnectionTarget,
@@ -50,7 +51,10 @@ export function tlsConnectionOptions(
   tls?: TlsFiles,
 ): TlsConnectionOptions | undefined {
   if (!target.tls && !tls) return undefined;
-  const out: TlsConnectionOptions = { servername: tls?.servername ?? target.host };
+  const out: TlsConnectionOptions = {};
+  // SNI takes host names only; an IP address is still checked against the certificate's IP SANs.
+  const servername = tls?.servername ?? (isIP(target.host) ? undefined : target.host);
+  if (servername !== undefined) out.servername = servername;
   const ca = pem(tls?.ca, 'ca');
   const cert = pem(tls?.cert, 'cert');
   const key = pem(tls?.key, 'key');
@@ -99,14 +103,16 @@ export function parseInfo(text: string): Record<string, string> {
 }
 
 export function connectionError(where: string, err: unknown, action: string): BackupError {
-  const message = redactUrl(err instanceof Error ? err.message : String(err));
+  const message = redactUrl(err instanceof Error ? err.message : String(err)).replace(/\.$/, '');
   const auth = /NOAUTH|WRONGPASS|invalid password|invalid username/i.test(message);
   return new BackupError('ERR_CONNECTION', `${action} ${where} failed: ${message}`, {
     cause: err,
     details: { url: where },
     hint: auth
       ? 'Check the user name and password in the URL (redis://user:password@host:port)'
-      : 'Check that the server is running and reachable, and the URL (host, port, rediss:// for TLS)',
+      : /certificate|SSL|TLS|self.signed/i.test(message)
+        ? 'Check the TLS options: tls.ca must be the CA that signed the server certificate; servers with tls-auth-clients need tls.cert and tls.key'
+        : 'Check that the server is running and reachable, and the URL (host, port, rediss:// for TLS)',
   });
 }
 
@@ -119,12 +125,16 @@ export async function connectServer(url: string, options: ConnectOptions = {}): 
   const where = redactUrl(url);
   const opts = clientOptions(target, options);
   const client = new Redis(opts);
-  client.on('error', () => {});
+  // The client reports the cause (TLS, refused, auth) as an event and rejects with "Connection is closed".
+  let cause: unknown;
+  client.on('error', (e: unknown) => {
+    cause ??= e;
+  });
   try {
     await client.connect();
   } catch (err) {
     client.disconnect();
-    throw connectionError(where, err, 'Connecting to');
+    throw connectionError(where, cause ?? err, 'Connecting to');
   }
   let info: Record<string, string>;
   try {
