@@ -15,21 +15,36 @@ export interface ExampleRun {
 
 export const examplesDir = join(repoRoot, 'examples');
 
+interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  timeoutMs?: number;
+  cwd?: string;
+}
+
 export function runExample(
   file: string,
   args: readonly string[] = [],
-  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {},
+  options: RunOptions = {},
 ): Promise<ExampleRun> {
+  return run(
+    ['--import', 'tsx', '--conditions=@valkey-tools/source', join(examplesDir, file), ...args],
+    options,
+  );
+}
+
+/** Runs an example test file with Vitest and the examples' own config (`npx vitest run <file>`). */
+export function runExampleTests(file: string, options: RunOptions = {}): Promise<ExampleRun> {
+  const vitest = join(repoRoot, 'node_modules', 'vitest', 'vitest.mjs');
+  return run([vitest, 'run', '--config', join(examplesDir, 'vitest.config.ts'), file], options);
+}
+
+function run(nodeArgs: readonly string[], options: RunOptions): Promise<ExampleRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ['--import', 'tsx', '--conditions=@valkey-tools/source', join(examplesDir, file), ...args],
-      {
-        cwd: options.cwd ?? repoRoot,
-        env: { ...process.env, NO_COLOR: '1', ...options.env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
+    const child = spawn(process.execPath, nodeArgs, {
+      cwd: options.cwd ?? repoRoot,
+      env: { ...process.env, NO_COLOR: '1', ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
