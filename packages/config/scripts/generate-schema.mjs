@@ -598,9 +598,9 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {\n`;
   for (const e of entries) out += `  ${JSON.stringify(e.name)}: ${JSON.stringify(e)},\n`;
   out += `};
 
-/** Every directive typed by its value: the object form of a valkey.conf. */
+/** Every directive typed by its value: the object form of a valkey.conf (\`undefined\` = not set). */
 export interface ValkeyDirectives {\n`;
-  for (const e of entries) out += `${docComment(e)}  ${JSON.stringify(e.name)}?: ${tsType(e)};\n`;
+  for (const e of entries) out += `${docComment(e)}  ${JSON.stringify(e.name)}?: ${tsType(e)} | undefined;\n`;
   out += '}\n';
   return out;
 }

@@ -2559,324 +2559,324 @@ export const DIRECTIVES: Readonly<Record<string, DirectiveSpec>> = {
   },
 };
 
-/** Every directive typed by its value: the object form of a valkey.conf. */
+/** Every directive typed by its value: the object form of a valkey.conf (`undefined` = not set). */
 export interface ValkeyDirectives {
   /** The default Pub/Sub channels permission for new users is controlled by the acl-pubsub-default configuration directive, which accepts one of these values:
    * Default: `resetchannels`. */
-  'acl-pubsub-default'?: 'allchannels' | 'resetchannels';
+  'acl-pubsub-default'?: 'allchannels' | 'resetchannels' | undefined;
   /** Using an external ACL file
    * Default: `""`. Not settable at runtime (restart needed). */
-  aclfile?: StringValue;
+  aclfile?: StringValue | undefined;
   /** The ACL Log tracks failed commands and authentication events associated with ACLs.
    * Default: `128`. Range: 0..9223372036854775807. */
-  'acllog-max-len'?: IntegerValue;
+  'acllog-max-len'?: IntegerValue | undefined;
   /** Default: `25`. Range: 1..99. */
-  'active-defrag-cycle-max'?: IntegerValue;
+  'active-defrag-cycle-max'?: IntegerValue | undefined;
   /** Default: `1`. Range: 1..99. */
-  'active-defrag-cycle-min'?: IntegerValue;
+  'active-defrag-cycle-min'?: IntegerValue | undefined;
   /** Minimum amount of fragmentation waste to start active defrag
    * Default: `104857600`. Range: 1..9223372036854775807. */
-  'active-defrag-ignore-bytes'?: MemoryValue;
+  'active-defrag-ignore-bytes'?: MemoryValue | undefined;
   /** Default: `1000`. Range: 1..9223372036854775807. */
-  'active-defrag-max-scan-fields'?: IntegerValue;
+  'active-defrag-max-scan-fields'?: IntegerValue | undefined;
   /** Minimum percentage of fragmentation to start active defrag
    * Default: `10`. Range: 0..1000. */
-  'active-defrag-threshold-lower'?: IntegerValue;
+  'active-defrag-threshold-lower'?: IntegerValue | undefined;
   /** Maximum percentage of fragmentation at which we use maximum effort
    * Default: `100`. Range: 0..1000. */
-  'active-defrag-threshold-upper'?: IntegerValue;
+  'active-defrag-threshold-upper'?: IntegerValue | undefined;
   /** The server reclaims expired keys in two ways: upon access when those keys are found to be expired, and also in background, in what is called the "active expire key".
    * Default: `1`. Range: 1..10. */
-  'active-expire-effort'?: IntegerValue;
+  'active-expire-effort'?: IntegerValue | undefined;
   /** Active defragmentation is disabled by default
    * Default: `no`. */
-  activedefrag?: YesNo;
+  activedefrag?: YesNo | undefined;
   /** The default is to use this millisecond 10 times every second in order to actively rehash the main dictionaries, freeing memory when possible.
    * Default: `yes`. */
-  activerehashing?: YesNo;
+  activerehashing?: YesNo | undefined;
   /** However it is possible to force the pre-4.0 behavior and always show a ASCII art logo in startup logs by setting the following option to yes.
    * Default: `no`. Not settable at runtime (restart needed). */
-  'always-show-logo'?: YesNo;
+  'always-show-logo'?: YesNo | undefined;
   /** Set aof rewrite child process to cpu affinity 8,9,10,11:
    * Default: `""`. Not settable at runtime (restart needed).
    * @deprecated Alias of `aof-rewrite-cpulist`. */
-  aof_rewrite_cpulist?: StringValue;
+  aof_rewrite_cpulist?: StringValue | undefined;
   /** Default: `yes`. */
-  'aof-load-truncated'?: YesNo;
+  'aof-load-truncated'?: YesNo | undefined;
   /** Set aof rewrite child process to cpu affinity 8,9,10,11:
    * Default: `""`. Not settable at runtime (restart needed). */
-  'aof-rewrite-cpulist'?: StringValue;
+  'aof-rewrite-cpulist'?: StringValue | undefined;
   /** Default: `yes`. */
-  'aof-rewrite-incremental-fsync'?: YesNo;
+  'aof-rewrite-incremental-fsync'?: YesNo | undefined;
   /** The server supports recording timestamp annotations in the AOF to support restoring the data from a specific point-in-time.
    * Default: `no`. */
-  'aof-timestamp-enabled'?: YesNo;
+  'aof-timestamp-enabled'?: YesNo | undefined;
   /** Default: `yes`. */
-  'aof-use-rdb-preamble'?: YesNo;
+  'aof-use-rdb-preamble'?: YesNo | undefined;
   /** Default: `appendonlydir`. Not settable at runtime (restart needed). */
-  appenddirname?: StringValue;
+  appenddirname?: StringValue | undefined;
   /** Default: `appendonly.aof`. Not settable at runtime (restart needed). */
-  appendfilename?: StringValue;
+  appendfilename?: StringValue | undefined;
   /** Default: `everysec`. */
-  appendfsync?: 'everysec' | 'always' | 'no';
+  appendfsync?: 'everysec' | 'always' | 'no' | undefined;
   /** Default: `no`. */
-  appendonly?: YesNo;
+  appendonly?: YesNo | undefined;
   /** Default: `67108864`. Range: 0..9223372036854775807. */
-  'auto-aof-rewrite-min-size'?: MemoryValue;
+  'auto-aof-rewrite-min-size'?: MemoryValue | undefined;
   /** Default: `100`. Range: 0..2147483647. */
-  'auto-aof-rewrite-percentage'?: IntegerValue;
+  'auto-aof-rewrite-percentage'?: IntegerValue | undefined;
   /** Inform Valkey of the availability zone if running in a cloud environment.
    * Default: `""`. Since valkey 8.0. */
-  'availability-zone'?: StringValue;
+  'availability-zone'?: StringValue | undefined;
   /** Set bgsave child process to cpu affinity 1,10,11
    * Default: `""`. Not settable at runtime (restart needed).
    * @deprecated Alias of `bgsave-cpulist`. */
-  bgsave_cpulist?: StringValue;
+  bgsave_cpulist?: StringValue | undefined;
   /** Set bgsave child process to cpu affinity 1,10,11
    * Default: `""`. Not settable at runtime (restart needed). */
-  'bgsave-cpulist'?: StringValue;
+  'bgsave-cpulist'?: StringValue | undefined;
   /** IF YOU ARE SURE YOU WANT YOUR INSTANCE TO LISTEN TO ALL THE INTERFACES COMMENT OUT THE FOLLOWING LINE.
    * Default: `* -::*`. */
-  bind?: ListValue;
+  bind?: ListValue | undefined;
   /** By default, outgoing connections (from replica to primary, from Sentinel to instances, cluster bus, etc.) are not bound to a specific local address.
    * Default: `""`. */
-  'bind-source-addr'?: StringValue;
+  'bind-source-addr'?: StringValue | undefined;
   /** Set bio threads to cpu affinity 1,3:
    * Default: `""`. Not settable at runtime (restart needed).
    * @deprecated Alias of `bio-cpulist`. */
-  bio_cpulist?: StringValue;
+  bio_cpulist?: StringValue | undefined;
   /** Set bio threads to cpu affinity 1,3:
    * Default: `""`. Not settable at runtime (restart needed). */
-  'bio-cpulist'?: StringValue;
+  'bio-cpulist'?: StringValue | undefined;
   /** Default: `5000`. Range: 0..9223372036854775807. */
-  'busy-reply-threshold'?: IntegerValue;
+  'busy-reply-threshold'?: IntegerValue | undefined;
   /** Instead there is a default limit for pubsub and replica clients, since subscribers and replicas receive data in a push fashion.
    * Default: `normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60`. */
-  'client-output-buffer-limit'?: ClientOutputBufferLimitValue;
+  'client-output-buffer-limit'?: ClientOutputBufferLimitValue | undefined;
   /** Client query buffers accumulate new commands.
    * Default: `1073741824`. Range: 1048576..9223372036854775807. */
-  'client-query-buffer-limit'?: MemoryValue;
+  'client-query-buffer-limit'?: MemoryValue | undefined;
   /** This option, when set to yes, allows nodes to serve pubsub shard traffic while the cluster is in a down state, as long as it believes it owns the slots.
    * Default: `yes`. */
-  'cluster-allow-pubsubshard-when-down'?: YesNo;
+  'cluster-allow-pubsubshard-when-down'?: YesNo | undefined;
   /** This option, when set to yes, allows nodes to serve read traffic while the cluster is in a down state, as long as it believes it owns the slots.
    * Default: `no`. */
-  'cluster-allow-reads-when-down'?: YesNo;
+  'cluster-allow-reads-when-down'?: YesNo | undefined;
   /** Turning off this option allows to use less automatic cluster configuration.
    * Default: `yes`. */
-  'cluster-allow-replica-migration'?: YesNo;
+  'cluster-allow-replica-migration'?: YesNo | undefined;
   /** Default: `0`. Range: 0..65535. */
-  'cluster-announce-bus-port'?: IntegerValue;
+  'cluster-announce-bus-port'?: IntegerValue | undefined;
   /** Default: `""`. Since valkey 8.0. */
-  'cluster-announce-client-ipv4'?: StringValue;
+  'cluster-announce-client-ipv4'?: StringValue | undefined;
   /** Default: `""`. Since valkey 8.0. */
-  'cluster-announce-client-ipv6'?: StringValue;
+  'cluster-announce-client-ipv6'?: StringValue | undefined;
   /** Clusters can configure their announced hostname using this config.
    * Default: `""`. */
-  'cluster-announce-hostname'?: StringValue;
+  'cluster-announce-hostname'?: StringValue | undefined;
   /** Clusters can configure an optional nodename to be used in addition to the node ID for debugging and admin information.
    * Default: `""`. Since redis 7.2. */
-  'cluster-announce-human-nodename'?: StringValue;
+  'cluster-announce-human-nodename'?: StringValue | undefined;
   /** Note that when remapped, the bus port may not be at the fixed offset of clients port + 10000, so you can specify any port and bus-port depending on how they get remapped.
    * Default: `""`. */
-  'cluster-announce-ip'?: StringValue;
+  'cluster-announce-ip'?: StringValue | undefined;
   /** Default: `0`. Range: 0..65535. */
-  'cluster-announce-port'?: IntegerValue;
+  'cluster-announce-port'?: IntegerValue | undefined;
   /** Default: `0`. Range: 0..65535. */
-  'cluster-announce-tls-port'?: IntegerValue;
+  'cluster-announce-tls-port'?: IntegerValue | undefined;
   /** The cluster blacklist is used when removing a node from the cluster completely.
    * Default: `60`. Since valkey 8.0. */
-  'cluster-blacklist-ttl'?: IntegerValue;
+  'cluster-blacklist-ttl'?: IntegerValue | undefined;
   /** Default: `nodes.conf`. Not settable at runtime (restart needed). */
-  'cluster-config-file'?: StringValue;
+  'cluster-config-file'?: StringValue | undefined;
   /** Normal server instances can't be part of a cluster; only nodes that are started as cluster nodes can.
    * Default: `no`. Not settable at runtime (restart needed). */
-  'cluster-enabled'?: YesNo;
+  'cluster-enabled'?: YesNo | undefined;
   /** Cluster link send buffer limit is the limit on the memory usage of an individual cluster bus link's send buffer in bytes.
    * Default: `0`. Range: 0..18446744073709551615. */
-  'cluster-link-sendbuf-limit'?: MemoryValue;
+  'cluster-link-sendbuf-limit'?: MemoryValue | undefined;
   /** Default: `1`. Range: 0..2147483647. */
-  'cluster-migration-barrier'?: IntegerValue;
+  'cluster-migration-barrier'?: IntegerValue | undefined;
   /** Cluster node timeout is the amount of milliseconds a node must be unreachable for it to be considered in failure state.
    * Default: `15000`. Range: 0..9223372036854775807. */
-  'cluster-node-timeout'?: IntegerValue;
+  'cluster-node-timeout'?: IntegerValue | undefined;
   /** The cluster port is the port that the cluster bus will listen for inbound connections on.
    * Default: `0`. Range: 0..65535. Not settable at runtime (restart needed). */
-  'cluster-port'?: IntegerValue;
+  'cluster-port'?: IntegerValue | undefined;
   /** When a cluster advertises itself as having an unknown endpoint, it's indicating that the server doesn't know how clients can reach the cluster.
    * Default: `ip`. Since redis 7.0. */
-  'cluster-preferred-endpoint-type'?: 'ip' | 'hostname' | 'unknown-endpoint';
+  'cluster-preferred-endpoint-type'?: 'ip' | 'hostname' | 'unknown-endpoint' | undefined;
   /** This option, when set to yes, prevents replicas from trying to failover its primary during primary failures.
    * Default: `no`. */
-  'cluster-replica-no-failover'?: YesNo;
+  'cluster-replica-no-failover'?: YesNo | undefined;
   /** Zero is the only value able to guarantee that when all the partitions heal the cluster will always be able to continue.
    * Default: `10`. Range: 0..2147483647. */
-  'cluster-replica-validity-factor'?: IntegerValue;
+  'cluster-replica-validity-factor'?: IntegerValue | undefined;
   /** Default: `yes`. */
-  'cluster-require-full-coverage'?: YesNo;
+  'cluster-require-full-coverage'?: YesNo | undefined;
   /** This option, when set to yes, prevents replicas from trying to failover its primary during primary failures.
    * Default: `no`.
    * @deprecated Alias of `cluster-replica-no-failover`. */
-  'cluster-slave-no-failover'?: YesNo;
+  'cluster-slave-no-failover'?: YesNo | undefined;
   /** Zero is the only value able to guarantee that when all the partitions heal the cluster will always be able to continue.
    * Default: `10`. Range: 0..2147483647.
    * @deprecated Alias of `cluster-replica-validity-factor`. */
-  'cluster-slave-validity-factor'?: IntegerValue;
+  'cluster-slave-validity-factor'?: IntegerValue | undefined;
   /** Clusters can be configured to track per-slot resource statistics, which are accessible by the CLUSTER SLOT-STATS command.
    * Default: `no`. Since valkey 8.0. */
-  'cluster-slot-stats-enabled'?: YesNo;
+  'cluster-slot-stats-enabled'?: YesNo | undefined;
   /** To disable the built in crash log, which will possibly produce cleaner core dumps when they are needed, uncomment the following:
    * Default: `yes`. */
-  'crash-log-enabled'?: YesNo;
+  'crash-log-enabled'?: YesNo | undefined;
   /** To disable the fast memory check that's run as part of the crash log, which will possibly let the server terminate sooner, uncomment the following:
    * Default: `yes`. */
-  'crash-memcheck-enabled'?: YesNo;
+  'crash-memcheck-enabled'?: YesNo | undefined;
   /** By default the server does not run as a daemon.
    * Default: `no`. Not settable at runtime (restart needed). */
-  daemonize?: YesNo;
+  daemonize?: YesNo | undefined;
   /** Set the number of databases.
    * Default: `16`. Range: 1..2147483647. Not settable at runtime (restart needed). */
-  databases?: IntegerValue;
+  databases?: IntegerValue | undefined;
   /** The filename where to dump the DB
    * Default: `dump.rdb`. Protected (CONFIG SET needs enable-protected-configs). */
-  dbfilename?: StringValue;
+  dbfilename?: StringValue | undefined;
   /** The working directory.
    * Protected (CONFIG SET needs enable-protected-configs). */
-  dir?: StringValue;
+  dir?: StringValue | undefined;
   /** Default: `yes`. Not settable at runtime (restart needed). */
-  'disable-thp'?: YesNo;
+  'disable-thp'?: YesNo | undefined;
   /** Default: `no`. Since valkey 8.0. */
-  'dual-channel-replication-enabled'?: YesNo;
+  'dual-channel-replication-enabled'?: YesNo | undefined;
   /** Default: `yes`. */
-  'dynamic-hz'?: YesNo;
+  'dynamic-hz'?: YesNo | undefined;
   /** Default: `no`. Not settable at runtime (restart needed). */
-  'enable-debug-command'?: 'no' | 'yes' | 'local';
+  'enable-debug-command'?: 'no' | 'yes' | 'local' | undefined;
   /** Default: `no`. Not settable at runtime (restart needed). */
-  'enable-module-command'?: 'no' | 'yes' | 'local';
+  'enable-module-command'?: 'no' | 'yes' | 'local' | undefined;
   /** The server uses default hardened security configuration directives to reduce the attack surface on innocent users.
    * Default: `no`. Not settable at runtime (restart needed). */
-  'enable-protected-configs'?: 'no' | 'yes' | 'local';
+  'enable-protected-configs'?: 'no' | 'yes' | 'local' | undefined;
   /** Default: `2`. Range: 0..2147483647. Since valkey 8.0. */
-  'events-per-io-thread'?: IntegerValue;
+  'events-per-io-thread'?: IntegerValue | undefined;
   /** Valkey is largely compatible with Redis OSS, apart from a few cases where Valkey identifies itself itself as "Valkey" rather than "Redis".
    * Default: `no`. Since valkey 8.0. */
-  'extended-redis-compatibility'?: YesNo;
+  'extended-redis-compatibility'?: YesNo | undefined;
   /** Hashes are encoded using a memory efficient data structure when they have a small number of entries, and the biggest entry does not exceed a given threshold.
    * Default: `512`. Range: 0..9223372036854775807. */
-  'hash-max-listpack-entries'?: IntegerValue;
+  'hash-max-listpack-entries'?: IntegerValue | undefined;
   /** Default: `64`. Range: 0..9223372036854775807. */
-  'hash-max-listpack-value'?: MemoryValue;
+  'hash-max-listpack-value'?: MemoryValue | undefined;
   /** Hashes are encoded using a memory efficient data structure when they have a small number of entries, and the biggest entry does not exceed a given threshold.
    * Default: `512`. Range: 0..9223372036854775807.
    * @deprecated Alias of `hash-max-listpack-entries`. */
-  'hash-max-ziplist-entries'?: IntegerValue;
+  'hash-max-ziplist-entries'?: IntegerValue | undefined;
   /** Default: `64`. Range: 0..9223372036854775807.
    * @deprecated Alias of `hash-max-listpack-value`. */
-  'hash-max-ziplist-value'?: MemoryValue;
+  'hash-max-ziplist-value'?: MemoryValue | undefined;
   /** User data, including keys, values, client names, and ACL usernames, can be logged as part of assertions and other error cases.
    * Default: `yes`. Since valkey 8.0. */
-  'hide-user-data-from-log'?: YesNo;
+  'hide-user-data-from-log'?: YesNo | undefined;
   /** HyperLogLog sparse representation bytes limit.
    * Default: `3000`. Range: 0..9223372036854775807. */
-  'hll-sparse-max-bytes'?: MemoryValue;
+  'hll-sparse-max-bytes'?: MemoryValue | undefined;
   /** The range is between 1 and 500, however a value over 100 is usually not a good idea.
    * Default: `10`. Range: 0..2147483647. */
-  hz?: IntegerValue;
+  hz?: IntegerValue | undefined;
   /** Default: `""`. */
-  'ignore-warnings'?: StringValue;
+  'ignore-warnings'?: StringValue | undefined;
   /** Include one or more other config files (glob patterns allowed); later lines win.
    * Not settable at runtime (restart needed). */
-  include?: ListValue;
+  include?: ListValue | undefined;
   /** Now it is also possible to handle the server clients socket reads and writes in different I/O threads.
    * Default: `1`. Range: 1..128. Not settable at runtime (restart needed). */
-  'io-threads'?: IntegerValue;
+  'io-threads'?: IntegerValue | undefined;
   /** Default: `yes`. Not settable at runtime (restart needed). */
-  'io-threads-do-reads'?: YesNo;
+  'io-threads-do-reads'?: YesNo | undefined;
   /** Jemalloc background thread for purging will be enabled by default
    * Default: `yes`. */
-  'jemalloc-bg-thread'?: YesNo;
+  'jemalloc-bg-thread'?: YesNo | undefined;
   /** The system only logs operations that were performed in a time equal or greater than the amount of milliseconds specified via the latency-monitor-threshold configuration directive.
    * Default: `0`. Range: 0..9223372036854775807. */
-  'latency-monitor-threshold'?: IntegerValue;
+  'latency-monitor-threshold'?: IntegerValue | undefined;
   /** The server's extended latency monitoring tracks the per command latencies and enables exporting the percentile distribution via the INFO latencystats command, and cumulative latency distributions (histograms) via the LATENCY command.
    * Default: `yes`. */
-  'latency-tracking'?: YesNo;
+  'latency-tracking'?: YesNo | undefined;
   /** By default the exported latency percentiles via the INFO latencystats command are the p50, p99, and p999.
    * Default: `50 99 99.9`. */
-  'latency-tracking-info-percentiles'?: ListValue<number | string>;
+  'latency-tracking-info-percentiles'?: ListValue<number | string> | undefined;
   /** Default: `yes`. */
-  'lazyfree-lazy-eviction'?: YesNo;
+  'lazyfree-lazy-eviction'?: YesNo | undefined;
   /** Default: `yes`. */
-  'lazyfree-lazy-expire'?: YesNo;
+  'lazyfree-lazy-expire'?: YesNo | undefined;
   /** Default: `yes`. */
-  'lazyfree-lazy-server-del'?: YesNo;
+  'lazyfree-lazy-server-del'?: YesNo | undefined;
   /** Default: `yes`. */
-  'lazyfree-lazy-user-del'?: YesNo;
+  'lazyfree-lazy-user-del'?: YesNo | undefined;
   /** Default: `yes`. */
-  'lazyfree-lazy-user-flush'?: YesNo;
+  'lazyfree-lazy-user-flush'?: YesNo | undefined;
   /** Default: `1`. Range: 0..2147483647. */
-  'lfu-decay-time'?: IntegerValue;
+  'lfu-decay-time'?: IntegerValue | undefined;
   /** Default: `10`. Range: 0..2147483647. */
-  'lfu-log-factor'?: IntegerValue;
+  'lfu-log-factor'?: IntegerValue | undefined;
   /** Lists may also be compressed.
    * Default: `0`. Range: 0..2147483647. */
-  'list-compress-depth'?: IntegerValue;
+  'list-compress-depth'?: IntegerValue | undefined;
   /** The highest performing option is usually -2 (8 Kb size) or -1 (4 Kb size), but if your use case is unique, adjust the settings as necessary.
    * Default: `-2`. Range: -2147483648..2147483647. */
-  'list-max-listpack-size'?: IntegerValue;
+  'list-max-listpack-size'?: IntegerValue | undefined;
   /** Accepted for compatibility and ignored by the server.
    * Not settable at runtime (restart needed).
    * @deprecated Ignored by the server. */
-  'list-max-ziplist-entries'?: RawValue;
+  'list-max-ziplist-entries'?: RawValue | undefined;
   /** The highest performing option is usually -2 (8 Kb size) or -1 (4 Kb size), but if your use case is unique, adjust the settings as necessary.
    * Default: `-2`. Range: -2147483648..2147483647.
    * @deprecated Alias of `list-max-listpack-size`. */
-  'list-max-ziplist-size'?: IntegerValue;
+  'list-max-ziplist-size'?: IntegerValue | undefined;
   /** Accepted for compatibility and ignored by the server.
    * Not settable at runtime (restart needed).
    * @deprecated Ignored by the server. */
-  'list-max-ziplist-value'?: RawValue;
+  'list-max-ziplist-value'?: RawValue | undefined;
   /** Load a module at startup: loadmodule <path> [arg ...].
    * Not settable at runtime (restart needed). */
-  loadmodule?: ModuleSpec | readonly ModuleSpec[];
+  loadmodule?: ModuleSpec | readonly ModuleSpec[] | undefined;
   /** Set the local environment which is used for string comparison operations, and also affect the performance of Lua scripts.
    * Default: `""`. Since redis 7.2. */
-  'locale-collate'?: StringValue;
+  'locale-collate'?: StringValue | undefined;
   /** Specify the log file name.
    * Default: `""`. Not settable at runtime (restart needed). */
-  logfile?: StringValue;
+  logfile?: StringValue | undefined;
   /** Default: `notice`. */
-  loglevel?: 'debug' | 'verbose' | 'notice' | 'warning' | 'nothing';
+  loglevel?: 'debug' | 'verbose' | 'notice' | 'warning' | 'nothing' | undefined;
   /** Accepted for compatibility and ignored by the server.
    * Not settable at runtime (restart needed).
    * @deprecated Ignored by the server. */
-  'lua-replicate-commands'?: RawValue;
+  'lua-replicate-commands'?: RawValue | undefined;
   /** Default: `5000`. Range: 0..9223372036854775807.
    * @deprecated Alias of `busy-reply-threshold`. */
-  'lua-time-limit'?: IntegerValue;
+  'lua-time-limit'?: IntegerValue | undefined;
   /** Default: `""`.
    * @deprecated Alias of `primaryauth`. */
-  masterauth?: StringValue;
+  masterauth?: StringValue | undefined;
   /** However this is not enough if you are using ACLs and the default user is not capable of running the PSYNC command and/or other commands needed for replication.
    * Default: `""`.
    * @deprecated Alias of `primaryuser`. */
-  masteruser?: StringValue;
+  masteruser?: StringValue | undefined;
   /** The maximum number of new client connections accepted per event-loop cycle.
    * Default: `10`. Range: 1..1000. Since valkey 8.0. */
-  'max-new-connections-per-cycle'?: IntegerValue;
+  'max-new-connections-per-cycle'?: IntegerValue | undefined;
   /** Default: `1`. Range: 1..1000. Since valkey 8.0. */
-  'max-new-tls-connections-per-cycle'?: IntegerValue;
+  'max-new-tls-connections-per-cycle'?: IntegerValue | undefined;
   /** Set the max number of connected clients at the same time.
    * Default: `10000`. Range: 1..4294967295. */
-  maxclients?: IntegerValue;
+  maxclients?: IntegerValue | undefined;
   /** Set a memory usage limit to the specified amount of bytes.
    * Default: `0`. Range: 0..18446744073709551615. */
-  maxmemory?: MemoryValue;
+  maxmemory?: MemoryValue | undefined;
   /** Default: `0`. Range: 0..18446744073709551615. */
-  'maxmemory-clients'?: MemoryValue | PercentValue;
+  'maxmemory-clients'?: MemoryValue | PercentValue | undefined;
   /** 0 = minimum latency, 10 = default, 100 = process without regard to latency
    * Default: `10`. Range: 0..100. */
-  'maxmemory-eviction-tenacity'?: IntegerValue;
+  'maxmemory-eviction-tenacity'?: IntegerValue | undefined;
   /** Default: `noeviction`. */
   'maxmemory-policy'?:
     | 'volatile-lru'
@@ -2886,208 +2886,209 @@ export interface ValkeyDirectives {
     | 'allkeys-lru'
     | 'allkeys-lfu'
     | 'allkeys-random'
-    | 'noeviction';
+    | 'noeviction'
+    | undefined;
   /** The default of 5 produces good enough results.
    * Default: `5`. Range: 1..64. */
-  'maxmemory-samples'?: IntegerValue;
+  'maxmemory-samples'?: IntegerValue | undefined;
   /** Default: `10`. Range: 0..2147483647. */
-  'min-replicas-max-lag'?: IntegerValue;
+  'min-replicas-max-lag'?: IntegerValue | undefined;
   /** It is possible for a primary to stop accepting writes if there are less than N replicas connected, having a lag less or equal than M seconds.
    * Default: `0`. Range: 0..2147483647. */
-  'min-replicas-to-write'?: IntegerValue;
+  'min-replicas-to-write'?: IntegerValue | undefined;
   /** Default: `10`. Range: 0..2147483647.
    * @deprecated Alias of `min-replicas-max-lag`. */
-  'min-slaves-max-lag'?: IntegerValue;
+  'min-slaves-max-lag'?: IntegerValue | undefined;
   /** It is possible for a primary to stop accepting writes if there are less than N replicas connected, having a lag less or equal than M seconds.
    * Default: `0`. Range: 0..2147483647.
    * @deprecated Alias of `min-replicas-to-write`. */
-  'min-slaves-to-write'?: IntegerValue;
+  'min-slaves-to-write'?: IntegerValue | undefined;
   /** Default: `no`. */
-  'no-appendfsync-on-rewrite'?: YesNo;
+  'no-appendfsync-on-rewrite'?: YesNo | undefined;
   /** The server can notify Pub/Sub clients about events happening in the key space.
    * Default: `""`. */
-  'notify-keyspace-events'?: StringValue;
+  'notify-keyspace-events'?: StringValue | undefined;
   /** The server supports these options:
    * Default: `no`. */
-  'oom-score-adj'?: 'no' | 'yes' | 'relative' | 'absolute';
+  'oom-score-adj'?: 'no' | 'yes' | 'relative' | 'absolute' | undefined;
   /** When oom-score-adj is used, this directive controls the specific values used for primary, replica and background child processes.
    * Default: `0 200 800`. */
-  'oom-score-adj-values'?: ListValue<number | string>;
+  'oom-score-adj-values'?: ListValue<number | string> | undefined;
   /** Default: `""`. Not settable at runtime (restart needed). */
-  pidfile?: StringValue;
+  pidfile?: StringValue | undefined;
   /** Accept connections on the specified port, default is 6379 (IANA #815344).
    * Default: `6379`. Range: 0..65535. */
-  port?: IntegerValue;
+  port?: IntegerValue | undefined;
   /** Setting io-threads to 1 will just use the main thread as usual.
    * Default: `16`. Range: 0..128. Since valkey 8.0. */
-  'prefetch-batch-max-size'?: IntegerValue;
+  'prefetch-batch-max-size'?: IntegerValue | undefined;
   /** Default: `""`. Since valkey 8.0. */
-  primaryauth?: StringValue;
+  primaryauth?: StringValue | undefined;
   /** However this is not enough if you are using ACLs and the default user is not capable of running the PSYNC command and/or other commands needed for replication.
    * Default: `""`. Since valkey 8.0. */
-  primaryuser?: StringValue;
+  primaryuser?: StringValue | undefined;
   /** Template variables are specified in curly brackets.
    * Default: `{title} {listen-addr} {server-mode}`. */
-  'proc-title-template'?: StringValue;
+  'proc-title-template'?: StringValue | undefined;
   /** The propagation error behavior controls how the server will behave when it is unable to handle a command being processed in the replication stream from a primary or processed while reading from an AOF file.
    * Default: `ignore`. */
-  'propagation-error-behavior'?: 'ignore' | 'panic' | 'panic-on-replicas';
+  'propagation-error-behavior'?: 'ignore' | 'panic' | 'panic-on-replicas' | undefined;
   /** Protected mode is a layer of security protection, in order to avoid that the server instances left open on the internet are accessed and exploited.
    * Default: `yes`. */
-  'protected-mode'?: YesNo;
+  'protected-mode'?: YesNo | undefined;
   /** In the server protocol, bulk requests, that are, elements representing single strings, are normally limited to 512 mb.
    * Default: `536870912`. Range: 1048576..9223372036854775807. */
-  'proto-max-bulk-len'?: MemoryValue;
+  'proto-max-bulk-len'?: MemoryValue | undefined;
   /** Remove RDB files used by replication in instances without persistence enabled.
    * Default: `no`. */
-  'rdb-del-sync-files'?: YesNo;
+  'rdb-del-sync-files'?: YesNo | undefined;
   /** Default: `yes`. */
-  'rdb-save-incremental-fsync'?: YesNo;
+  'rdb-save-incremental-fsync'?: YesNo | undefined;
   /** RDB files created with checksum disabled have a checksum of zero that will tell the loading code to skip the check.
    * Default: `yes`. Not settable at runtime (restart needed). */
-  rdbchecksum?: YesNo;
+  rdbchecksum?: YesNo | undefined;
   /** Compress string objects using LZF when dump .rdb databases?
    * Default: `yes`. */
-  rdbcompression?: YesNo;
+  rdbcompression?: YesNo | undefined;
   /** Rename a dangerous command, or disable it by renaming it to "".
    * Not settable at runtime (restart needed). */
-  'rename-command'?: RenameCommandValue;
+  'rename-command'?: RenameCommandValue | undefined;
   /** The bigger the replication backlog, the longer the replica can endure the disconnect and later be able to perform a partial resynchronization.
    * Default: `10485760`. Range: 1..9223372036854775807. */
-  'repl-backlog-size'?: MemoryValue;
+  'repl-backlog-size'?: MemoryValue | undefined;
   /** Note that replicas never free the backlog for timeout, since they may be promoted to primaries later, and should be able to correctly "partially resynchronize" with other replicas: hence they should always accumulate backlog.
    * Default: `3600`. Range: 0..9223372036854775807. */
-  'repl-backlog-ttl'?: IntegerValue;
+  'repl-backlog-ttl'?: IntegerValue | undefined;
   /** Default: `no`. */
-  'repl-disable-tcp-nodelay'?: YesNo;
+  'repl-disable-tcp-nodelay'?: YesNo | undefined;
   /** In many cases the disk is slower than the network, and storing and loading the RDB file may increase replication time (and even increase the primary's Copy on Write memory and replica buffers).
    * Default: `disabled`. */
-  'repl-diskless-load'?: 'disabled' | 'on-empty-db' | 'swapdb';
+  'repl-diskless-load'?: 'disabled' | 'on-empty-db' | 'swapdb' | undefined;
   /** Default: `yes`. */
-  'repl-diskless-sync'?: YesNo;
+  'repl-diskless-sync'?: YesNo | undefined;
   /** This is important since once the transfer starts, it is not possible to serve new replicas arriving, that will be queued for the next RDB transfer, so the server waits a delay in order to let more replicas arrive.
    * Default: `5`. Range: 0..2147483647. */
-  'repl-diskless-sync-delay'?: IntegerValue;
+  'repl-diskless-sync-delay'?: IntegerValue | undefined;
   /** When diskless replication is enabled with a delay, it is possible to let the replication start before the maximum delay is reached if the maximum number of replicas expected have connected.
    * Default: `0`. Range: 0..2147483647. */
-  'repl-diskless-sync-max-replicas'?: IntegerValue;
+  'repl-diskless-sync-max-replicas'?: IntegerValue | undefined;
   /** Default: `10`. Range: 1..2147483647. */
-  'repl-ping-replica-period'?: IntegerValue;
+  'repl-ping-replica-period'?: IntegerValue | undefined;
   /** Default: `10`. Range: 1..2147483647.
    * @deprecated Alias of `repl-ping-replica-period`. */
-  'repl-ping-slave-period'?: IntegerValue;
+  'repl-ping-slave-period'?: IntegerValue | undefined;
   /** Default: `60`. Range: 1..2147483647. */
-  'repl-timeout'?: IntegerValue;
+  'repl-timeout'?: IntegerValue | undefined;
   /** IP: The address is auto detected by checking the peer address of the socket used by the replica to connect with the primary.
    * Default: `""`. */
-  'replica-announce-ip'?: StringValue;
+  'replica-announce-ip'?: StringValue | undefined;
   /** Default: `0`. Range: 0..65535. */
-  'replica-announce-port'?: IntegerValue;
+  'replica-announce-port'?: IntegerValue | undefined;
   /** This option does not change the behavior of replica-priority.
    * Default: `yes`. */
-  'replica-announced'?: YesNo;
+  'replica-announced'?: YesNo | undefined;
   /** Replica ignore disk write errors controls the behavior of a replica when it is unable to persist a write command received from its primary to disk.
    * Default: `no`. */
-  'replica-ignore-disk-write-errors'?: YesNo;
+  'replica-ignore-disk-write-errors'?: YesNo | undefined;
   /** By default a replica will ignore its maxmemory setting (unless it is promoted to primary after a failover or manually).
    * Default: `yes`. */
-  'replica-ignore-maxmemory'?: YesNo;
+  'replica-ignore-maxmemory'?: YesNo | undefined;
   /** Default: `yes`. */
-  'replica-lazy-flush'?: YesNo;
+  'replica-lazy-flush'?: YesNo | undefined;
   /** The replica priority is an integer number published by the server in the INFO output.
    * Default: `100`. Range: 0..2147483647. */
-  'replica-priority'?: IntegerValue;
+  'replica-priority'?: IntegerValue | undefined;
   /** Default: `yes`. */
-  'replica-read-only'?: YesNo;
+  'replica-read-only'?: YesNo | undefined;
   /** When a replica loses its connection with the primary, or when the replication is still in progress, the replica can act in two different ways:
    * Default: `yes`. */
-  'replica-serve-stale-data'?: YesNo;
+  'replica-serve-stale-data'?: YesNo | undefined;
   /** Master-Replica replication.
    * Default: `""`. Not settable at runtime (restart needed). */
-  replicaof?: ReplicaOfValue;
+  replicaof?: ReplicaOfValue | undefined;
   /** IMPORTANT NOTE: "requirepass" is just a compatibility layer on top of the new ACL system.
    * Default: `""`. */
-  requirepass?: StringValue;
+  requirepass?: StringValue | undefined;
   /** Enables or disables full sanitization checks for ziplist and listpack etc when loading an RDB or RESTORE payload.
    * Default: `no`. */
-  'sanitize-dump-payload'?: 'no' | 'yes' | 'clients';
+  'sanitize-dump-payload'?: 'no' | 'yes' | 'clients' | undefined;
   /** Default: `3600 1 300 100 60 10000`. */
-  save?: SaveValue;
+  save?: SaveValue | undefined;
   /** Set server/io threads to cpu affinity 0,2,4,6:
    * Default: `""`. Not settable at runtime (restart needed).
    * @deprecated Alias of `server-cpulist`. */
-  server_cpulist?: StringValue;
+  server_cpulist?: StringValue | undefined;
   /** Set server/io threads to cpu affinity 0,2,4,6:
    * Default: `""`. Not settable at runtime (restart needed). */
-  'server-cpulist'?: StringValue;
+  'server-cpulist'?: StringValue | undefined;
   /** The following configuration setting sets the limit in the size of the set in order to use this special memory saving encoding.
    * Default: `512`. Range: 0..9223372036854775807. */
-  'set-max-intset-entries'?: IntegerValue;
+  'set-max-intset-entries'?: IntegerValue | undefined;
   /** Default: `128`. Range: 0..9223372036854775807. */
-  'set-max-listpack-entries'?: IntegerValue;
+  'set-max-listpack-entries'?: IntegerValue | undefined;
   /** Default: `64`. Range: 0..9223372036854775807. */
-  'set-max-listpack-value'?: IntegerValue;
+  'set-max-listpack-value'?: IntegerValue | undefined;
   /** By default, the server modifies the process title (as seen in 'top' and 'ps') to provide some runtime information.
    * Default: `yes`. Not settable at runtime (restart needed). */
-  'set-proc-title'?: YesNo;
+  'set-proc-title'?: YesNo | undefined;
   /** When the server receives a SIGINT or SIGTERM, shutdown is initiated and by default an RDB snapshot is written to disk in a blocking operation if save points are configured.
    * Default: `default`. */
-  'shutdown-on-sigint'?: ListValue<'default' | 'save' | 'nosave' | 'now' | 'force'>;
+  'shutdown-on-sigint'?: ListValue<'default' | 'save' | 'nosave' | 'now' | 'force'> | undefined;
   /** Default: `default`. */
-  'shutdown-on-sigterm'?: ListValue<'default' | 'save' | 'nosave' | 'now' | 'force'>;
+  'shutdown-on-sigterm'?: ListValue<'default' | 'save' | 'nosave' | 'now' | 'force'> | undefined;
   /** Default: `10`. Range: 0..2147483647. */
-  'shutdown-timeout'?: IntegerValue;
+  'shutdown-timeout'?: IntegerValue | undefined;
   /** IP: The address is auto detected by checking the peer address of the socket used by the replica to connect with the primary.
    * Default: `""`.
    * @deprecated Alias of `replica-announce-ip`. */
-  'slave-announce-ip'?: StringValue;
+  'slave-announce-ip'?: StringValue | undefined;
   /** Default: `0`. Range: 0..65535.
    * @deprecated Alias of `replica-announce-port`. */
-  'slave-announce-port'?: IntegerValue;
+  'slave-announce-port'?: IntegerValue | undefined;
   /** By default a replica will ignore its maxmemory setting (unless it is promoted to primary after a failover or manually).
    * Default: `yes`.
    * @deprecated Alias of `replica-ignore-maxmemory`. */
-  'slave-ignore-maxmemory'?: YesNo;
+  'slave-ignore-maxmemory'?: YesNo | undefined;
   /** Default: `yes`.
    * @deprecated Alias of `replica-lazy-flush`. */
-  'slave-lazy-flush'?: YesNo;
+  'slave-lazy-flush'?: YesNo | undefined;
   /** The replica priority is an integer number published by the server in the INFO output.
    * Default: `100`. Range: 0..2147483647.
    * @deprecated Alias of `replica-priority`. */
-  'slave-priority'?: IntegerValue;
+  'slave-priority'?: IntegerValue | undefined;
   /** Default: `yes`.
    * @deprecated Alias of `replica-read-only`. */
-  'slave-read-only'?: YesNo;
+  'slave-read-only'?: YesNo | undefined;
   /** When a replica loses its connection with the primary, or when the replication is still in progress, the replica can act in two different ways:
    * Default: `yes`.
    * @deprecated Alias of `replica-serve-stale-data`. */
-  'slave-serve-stale-data'?: YesNo;
+  'slave-serve-stale-data'?: YesNo | undefined;
   /** Master-Replica replication.
    * Default: `""`. Not settable at runtime (restart needed).
    * @deprecated Alias of `replicaof`. */
-  slaveof?: ReplicaOfValue;
+  slaveof?: ReplicaOfValue | undefined;
   /** The following time is expressed in microseconds, so 1000000 is equivalent to one second.
    * Default: `10000`. Range: -1..9223372036854775807. */
-  'slowlog-log-slower-than'?: IntegerValue;
+  'slowlog-log-slower-than'?: IntegerValue | undefined;
   /** There is no limit to this length.
    * Default: `128`. Range: 0..9223372036854775807. */
-  'slowlog-max-len'?: IntegerValue;
+  'slowlog-max-len'?: IntegerValue | undefined;
   /** Apply OS-specific mechanism to mark the listening socket with the specified ID, to support advanced routing and filtering capabilities.
    * Default: `0`. Range: 0..4294967295. Not settable at runtime (restart needed). */
-  'socket-mark-id'?: IntegerValue;
+  'socket-mark-id'?: IntegerValue | undefined;
   /** However if you have setup your proper monitoring of the server and persistence, you may want to disable this feature so that the server will continue to work as usual even if there are problems with disk, permissions, and so forth.
    * Default: `yes`. */
-  'stop-writes-on-bgsave-error'?: YesNo;
+  'stop-writes-on-bgsave-error'?: YesNo | undefined;
   /** Streams macro node max size / items.
    * Default: `4096`. Range: 0..9223372036854775807. */
-  'stream-node-max-bytes'?: MemoryValue;
+  'stream-node-max-bytes'?: MemoryValue | undefined;
   /** Default: `100`. Range: 0..9223372036854775807. */
-  'stream-node-max-entries'?: IntegerValue;
+  'stream-node-max-entries'?: IntegerValue | undefined;
   /** Default: `no`. Not settable at runtime (restart needed). */
-  supervised?: 'upstart' | 'systemd' | 'auto' | 'no';
+  supervised?: 'upstart' | 'systemd' | 'auto' | 'no' | undefined;
   /** To enable logging to the system logger, just set 'syslog-enabled' to yes, and optionally update the other syslog parameters to suit your needs.
    * Default: `no`. Not settable at runtime (restart needed). */
-  'syslog-enabled'?: YesNo;
+  'syslog-enabled'?: YesNo | undefined;
   /** Specify the syslog facility.
    * Default: `local0`. Not settable at runtime (restart needed). */
   'syslog-facility'?:
@@ -3099,96 +3100,97 @@ export interface ValkeyDirectives {
     | 'local4'
     | 'local5'
     | 'local6'
-    | 'local7';
+    | 'local7'
+    | undefined;
   /** Specify the syslog identity.
    * Default: `valkey`. Not settable at runtime (restart needed). */
-  'syslog-ident'?: StringValue;
+  'syslog-ident'?: StringValue | undefined;
   /** TCP listen() backlog.
    * Default: `511`. Range: 0..2147483647. Not settable at runtime (restart needed). */
-  'tcp-backlog'?: IntegerValue;
+  'tcp-backlog'?: IntegerValue | undefined;
   /** If non-zero, use SO_KEEPALIVE to send TCP ACKs to clients in absence of communication.
    * Default: `300`. Range: 0..2147483647. */
-  'tcp-keepalive'?: IntegerValue;
+  'tcp-keepalive'?: IntegerValue | undefined;
   /** Close the connection after a client is idle for N seconds (0 to disable)
    * Default: `0`. Range: 0..2147483647. */
-  timeout?: IntegerValue;
+  timeout?: IntegerValue | undefined;
   /** By default, clients (including replica servers) on a TLS port are required to authenticate using valid client side certificates.
    * Default: `yes`. */
-  'tls-auth-clients'?: 'no' | 'yes' | 'optional';
+  'tls-auth-clients'?: 'no' | 'yes' | 'optional' | undefined;
   /** Default: `""`. */
-  'tls-ca-cert-dir'?: StringValue;
+  'tls-ca-cert-dir'?: StringValue | undefined;
   /** Configure a CA certificate(s) bundle or directory to authenticate TLS/SSL clients and peers.
    * Default: `""`. */
-  'tls-ca-cert-file'?: StringValue;
+  'tls-ca-cert-file'?: StringValue | undefined;
   /** Configure a X.509 certificate and private key to use for authenticating the server to connected clients, primaries or cluster peers.
    * Default: `""`. */
-  'tls-cert-file'?: StringValue;
+  'tls-cert-file'?: StringValue | undefined;
   /** Configure allowed ciphers.
    * Default: `""`. */
-  'tls-ciphers'?: StringValue;
+  'tls-ciphers'?: StringValue | undefined;
   /** Configure allowed TLSv1.3 ciphersuites.
    * Default: `""`. */
-  'tls-ciphersuites'?: StringValue;
+  'tls-ciphersuites'?: StringValue | undefined;
   /** Sometimes certificates are issued with attributes that designate them as client-only or server-only certificates.
    * Default: `""`. */
-  'tls-client-cert-file'?: StringValue;
+  'tls-client-cert-file'?: StringValue | undefined;
   /** Default: `""`. */
-  'tls-client-key-file'?: StringValue;
+  'tls-client-key-file'?: StringValue | undefined;
   /** Default: `""`. */
-  'tls-client-key-file-pass'?: StringValue;
+  'tls-client-key-file-pass'?: StringValue | undefined;
   /** By default, the cluster bus uses a plain TCP connection.
    * Default: `no`. */
-  'tls-cluster'?: YesNo;
+  'tls-cluster'?: YesNo | undefined;
   /** Configure a DH parameters file to enable Diffie-Hellman (DH) key exchange, required by older versions of OpenSSL (<3.0).
    * Default: `""`. */
-  'tls-dh-params-file'?: StringValue;
+  'tls-dh-params-file'?: StringValue | undefined;
   /** Default: `""`. */
-  'tls-key-file'?: StringValue;
+  'tls-key-file'?: StringValue | undefined;
   /** Default: `""`. */
-  'tls-key-file-pass'?: StringValue;
+  'tls-key-file-pass'?: StringValue | undefined;
   /** Default: `0`. Range: 0..65535. */
-  'tls-port'?: IntegerValue;
+  'tls-port'?: IntegerValue | undefined;
   /** When choosing a cipher, use the server's preference instead of the client preference.
    * Default: `no`. */
-  'tls-prefer-server-ciphers'?: YesNo;
+  'tls-prefer-server-ciphers'?: YesNo | undefined;
   /** By default, only TLSv1.2 and TLSv1.3 are enabled and it is highly recommended that older formally deprecated versions are kept disabled to reduce the attack surface.
    * Default: `""`. */
-  'tls-protocols'?: StringValue;
+  'tls-protocols'?: StringValue | undefined;
   /** Use the following directive to enable TLS on replication links.
    * Default: `no`. */
-  'tls-replication'?: YesNo;
+  'tls-replication'?: YesNo | undefined;
   /** Change the default number of TLS sessions cached.
    * Default: `20480`. Range: 0..2147483647. */
-  'tls-session-cache-size'?: IntegerValue;
+  'tls-session-cache-size'?: IntegerValue | undefined;
   /** Change the default timeout of cached TLS sessions.
    * Default: `300`. Range: 0..2147483647. */
-  'tls-session-cache-timeout'?: IntegerValue;
+  'tls-session-cache-timeout'?: IntegerValue | undefined;
   /** By default, TLS session caching is enabled to allow faster and less expensive reconnections by clients that support it.
    * Default: `yes`. */
-  'tls-session-caching'?: YesNo;
+  'tls-session-caching'?: YesNo | undefined;
   /** The client side caching of values is assisted via server-side support.
    * Default: `1000000`. Range: 0..9223372036854775807. */
-  'tracking-table-max-keys'?: IntegerValue;
+  'tracking-table-max-keys'?: IntegerValue | undefined;
   /** Specify the path for the Unix socket that will be used to listen for incoming connections.
    * Default: `""`. Not settable at runtime (restart needed). */
-  unixsocket?: StringValue;
+  unixsocket?: StringValue | undefined;
   /** Default: `""`. Not settable at runtime (restart needed). */
-  unixsocketgroup?: StringValue;
+  unixsocketgroup?: StringValue | undefined;
   /** Default: `0`. Not settable at runtime (restart needed). */
-  unixsocketperm?: IntegerValue;
+  unixsocketperm?: IntegerValue | undefined;
   /** Define an ACL user: user <name> [rule ...].
    * Not settable at runtime (restart needed). */
-  user?: UserSpec | readonly UserSpec[];
+  user?: UserSpec | readonly UserSpec[] | undefined;
   /** Similarly to hashes and lists, sorted sets are also specially encoded in order to save a lot of space.
    * Default: `128`. Range: 0..9223372036854775807. */
-  'zset-max-listpack-entries'?: IntegerValue;
+  'zset-max-listpack-entries'?: IntegerValue | undefined;
   /** Default: `64`. Range: 0..9223372036854775807. */
-  'zset-max-listpack-value'?: MemoryValue;
+  'zset-max-listpack-value'?: MemoryValue | undefined;
   /** Similarly to hashes and lists, sorted sets are also specially encoded in order to save a lot of space.
    * Default: `128`. Range: 0..9223372036854775807.
    * @deprecated Alias of `zset-max-listpack-entries`. */
-  'zset-max-ziplist-entries'?: IntegerValue;
+  'zset-max-ziplist-entries'?: IntegerValue | undefined;
   /** Default: `64`. Range: 0..9223372036854775807.
    * @deprecated Alias of `zset-max-listpack-value`. */
-  'zset-max-ziplist-value'?: MemoryValue;
+  'zset-max-ziplist-value'?: MemoryValue | undefined;
 }

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import type { ValkeyConfigInput } from './input.js';
+import { mergeConfigs, preset } from './presets.js';
+import { serializeConfig } from './serialize.js';
+import { validateConfig } from './validate.js';
+
+describe('ValkeyConfigInput is typed per directive', () => {
+  it('accepts the documented forms', () => {
+    const config = {
+      maxmemory: '256mb',
+      'maxmemory-policy': 'allkeys-lru',
+      'maxmemory-clients': '10%',
+      appendonly: true,
+      'active-expire-effort': 3,
+      save: [
+        [900, 1],
+        [300, 10],
+      ],
+      replicaof: { host: '10.0.0.1', port: 6379 },
+      'client-output-buffer-limit': [
+        { class: 'pubsub', hardLimit: '32mb', softLimit: '8mb', softSeconds: 60 },
+      ],
+      'shutdown-on-sigterm': ['nosave', 'now'],
+      'module.option': 'anything',
+    } satisfies ValkeyConfigInput;
+    expect(validateConfig(config, { allow: ['module.option'] })).toEqual([]);
+    expect(serializeConfig(config, { header: false })).toContain('shutdown-on-sigterm nosave now\n');
+  });
+
+  it('rejects wrong shapes at compile time, and the validator rejects them at run time', () => {
+    // @ts-expect-error not an eviction policy
+    const badEnum: ValkeyConfigInput = { 'maxmemory-policy': 'lru' };
+    // @ts-expect-error not a memory size
+    const badMemory: ValkeyConfigInput = { maxmemory: '1 terabyte' };
+    // @ts-expect-error yes/no only
+    const badBool: ValkeyConfigInput = { appendonly: 'maybe' };
+    expect(validateConfig(badEnum).map((i) => i.code)).toEqual(['bad-enum']);
+    expect(validateConfig(badMemory).map((i) => i.code)).toEqual(['wrong-type']);
+    expect(validateConfig(badBool).map((i) => i.code)).toEqual(['wrong-type']);
+  });
+
+  it('presets compose with overrides; undefined removes a directive', () => {
+    const config = mergeConfigs(preset('cache', { port: 7000, platform: 'linux' }), {
+      maxmemory: '1gb',
+      bind: undefined,
+    });
+    expect(config).toMatchObject({ port: 7000, maxmemory: '1gb', 'maxmemory-policy': 'allkeys-lru' });
+    expect('bind' in config).toBe(false);
+    expect(validateConfig(config)).toEqual([]);
+  });
+});
