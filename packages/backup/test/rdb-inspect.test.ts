@@ -16,6 +16,8 @@ let c: Valkey;
 let dump: string;
 let dir: string;
 const bigString = randomBytes(3_000_000);
+// 5 MB that LZF compresses well: the server stores it LZF-compressed, we decompress it in pieces.
+const bigZip = Buffer.concat(Array.from({ length: 5000 }, () => randomBytes(1000).fill(7, 0, 500)));
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vt-inspect-'));
@@ -25,6 +27,7 @@ beforeAll(async () => {
   await populate(c);
   await c.call('EVAL', "for i=1,30000 do server.call('SADD', KEYS[1], 'm' .. i) end return 1", '1', 'bigset');
   await c.set('bigstr', bigString);
+  await c.set('bigzip', bigZip);
   await c.call('SAVE');
   dump = join(src.dir, 'dump.rdb');
 });
@@ -86,10 +89,10 @@ describe('verifyRdb / inspectRdb', () => {
       'stream-listpacks3': 3,
     });
     // str:big is 150 kB of 'x': LZF makes it tiny on disk
-    expect(r.biggestKeys.map((k) => k.key)).toEqual(['bigstr', 'bigset', 'hash:ht']);
+    expect(r.biggestKeys.map((k) => k.key)).toEqual(['bigstr', 'bigzip', 'bigset']);
     expect(r.biggestKeys[0]).toMatchObject({ type: 'string', elements: 3_000_000 });
     expect(r.biggestKeys[0]!.bytes).toBeGreaterThan(3_000_000);
-    expect(r.biggestKeys[1]).toMatchObject({ type: 'set', encoding: 'hashtable', elements: 30000 });
+    expect(r.biggestKeys[2]).toMatchObject({ type: 'set', encoding: 'hashtable', elements: 30000 });
     expect(r.checksum).toMatch(/^[0-9a-f]{16}$/);
   });
 });
@@ -120,6 +123,16 @@ describe('chunked reading of huge keys', () => {
       strParts.map((p) => (p.value.type === 'string' ? p.value.value : Buffer.alloc(0))),
     );
     expect(joined.equals(bigString)).toBe(true);
+    const zipParts = records.filter(
+      (r): r is KeyPartRecord => r.kind === 'key-part' && r.key.toString() === 'bigzip',
+    );
+    expect(zipParts.length).toBeGreaterThanOrEqual(Math.floor(5_000_000 / (256 << 10)));
+    for (const p of zipParts)
+      expect(p.value.type === 'string' && p.value.value.length).toBeLessThanOrEqual((256 << 10) + 264);
+    const zipped = Buffer.concat(
+      zipParts.map((p) => (p.value.type === 'string' ? p.value.value : Buffer.alloc(0))),
+    );
+    expect(zipped.equals(bigZip)).toBe(true);
     // small keys still come whole
     expect(records.some((r) => r.kind === 'key' && r.key.toString() === 'str:plain')).toBe(true);
 

@@ -9,7 +9,7 @@ import {
 } from './containers.js';
 import { Crc64, crc64 } from './crc64.js';
 import { decodeModuleId } from './constants.js';
-import { lzfCompress, lzfDecompress } from './lzf.js';
+import { LzfStreamDecoder, lzfCompress, lzfDecompress } from './lzf.js';
 
 const fail = (m: string): never => {
   throw new Error(m);
@@ -46,6 +46,29 @@ describe('lzf', () => {
     }
     expect(lzfCompress(Buffer.from('a'.repeat(1000)))!.length).toBeLessThan(40);
   });
+  it('decodes incrementally: any input split, bounded output pieces, same bytes', () => {
+    const block = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 2654435761) >>> 24));
+    const data = Buffer.concat([block, Buffer.alloc(20000, 'q'), block, block, Buffer.from('tail')]);
+    const c = lzfCompress(data, data.length)!;
+    for (const [inPiece, outPiece] of [
+      [1, 100],
+      [7, 1000],
+      [c.length, 1 << 20],
+    ] as const) {
+      const d = new LzfStreamDecoder(data.length, outPiece);
+      const out: Buffer[] = [];
+      for (let i = 0; i < c.length; i += inPiece) out.push(...d.push(c.subarray(i, i + inPiece)));
+      out.push(...d.end());
+      for (const piece of out) expect(piece.length).toBeLessThanOrEqual(outPiece + 264);
+      expect(Buffer.concat(out).equals(data)).toBe(true);
+    }
+    const short = new LzfStreamDecoder(data.length + 1);
+    for (const _ of short.push(c)) {
+      // drain
+    }
+    expect(() => [...short.end()]).toThrow(/declared/);
+  });
+
   it('returns null when the output would not fit', () => {
     const random = Buffer.from(Array.from({ length: 64 }, (_, i) => (i * 131 + 17) & 0xff));
     expect(lzfCompress(random, 60)).toBeNull();

@@ -100,3 +100,87 @@ export function lzfCompress(input: Uint8Array, maxOutput = input.length - 1): Bu
   if (op > maxOutput) return null;
   return Buffer.from(out.subarray(0, op));
 }
+
+const HISTORY = 8192;
+
+/**
+ * Incremental LZF decompressor for huge values: feed compressed bytes in any pieces, get the
+ * output in pieces of about `pieceSize` bytes. Memory stays at one piece plus the 8 KiB window
+ * LZF back-references can reach.
+ */
+export class LzfStreamDecoder {
+  private readonly win: Buffer;
+  private w = 0;
+  private emitted = 0;
+  private pending: Buffer = Buffer.alloc(0);
+  private produced = 0;
+
+  constructor(
+    private readonly total: number,
+    private readonly pieceSize = 1 << 20,
+  ) {
+    this.win = Buffer.allocUnsafe(HISTORY + pieceSize + 512);
+  }
+
+  /** Decodes `input`; yields output pieces (fresh Buffers). */
+  *push(input: Uint8Array): Generator<Buffer> {
+    const data = this.pending.length ? Buffer.concat([this.pending, input]) : input;
+    const n = data.length;
+    let i = 0;
+    while (i < n) {
+      const ctrl = data[i]!;
+      if (ctrl < 32) {
+        const run = ctrl + 1;
+        if (i + 1 + run > n) break;
+        yield* this.room(run);
+        if (this.produced + this.w - this.emitted + run > this.total)
+          throw new LzfFormatError('literal run overflows the declared length');
+        this.win.set(data.subarray(i + 1, i + 1 + run), this.w);
+        this.w += run;
+        i += 1 + run;
+      } else {
+        let l = ctrl >>> 5;
+        const head = l === 7 ? 3 : 2;
+        if (i + head > n) break;
+        if (l === 7) l += data[i + 1]!;
+        const off = ((ctrl & 0x1f) << 8) + data[i + head - 1]! + 1;
+        const len = l + 2;
+        yield* this.room(len);
+        const ref = this.w - off;
+        if (ref < 0) throw new LzfFormatError('back-reference before the start of the output');
+        if (this.produced + this.w - this.emitted + len > this.total)
+          throw new LzfFormatError('back-reference overflows the declared length');
+        for (let k = 0; k < len; k++) this.win[this.w + k] = this.win[ref + k]!;
+        this.w += len;
+        i += head;
+      }
+      if (this.w - this.emitted >= this.pieceSize) yield this.emit();
+    }
+    this.pending = Buffer.from(data.subarray(i));
+  }
+
+  /** Flushes the rest; fails when the stream was cut or sized wrong. */
+  *end(): Generator<Buffer> {
+    if (this.pending.length) throw new LzfFormatError('compressed data ends inside a token');
+    if (this.w > this.emitted) yield this.emit();
+    if (this.produced !== this.total)
+      throw new LzfFormatError(`decompressed ${this.produced} bytes, the header declared ${this.total}`);
+  }
+
+  private emit(): Buffer {
+    const out = Buffer.from(this.win.subarray(this.emitted, this.w));
+    this.produced += out.length;
+    this.emitted = this.w;
+    return out;
+  }
+
+  /** Makes room for `n` more bytes, keeping the 8 KiB history. */
+  private *room(n: number): Generator<Buffer> {
+    if (this.w + n <= this.win.length) return;
+    if (this.w > this.emitted) yield this.emit();
+    const keep = Math.min(this.w, HISTORY);
+    this.win.copyWithin(0, this.w - keep, this.w);
+    this.w = keep;
+    this.emitted = keep;
+  }
+}

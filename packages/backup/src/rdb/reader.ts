@@ -25,7 +25,7 @@ import {
   parseZipmap,
 } from './containers.js';
 import { RdbError, type RdbErrorCode } from './errors.js';
-import { LzfFormatError, lzfDecompress } from './lzf.js';
+import { LzfFormatError, LzfStreamDecoder, lzfDecompress } from './lzf.js';
 import { displayBytes } from './text.js';
 
 export type { ByteInput } from './byte-source.js';
@@ -468,16 +468,20 @@ class RdbReader {
           );
         }
         const compressed = await src.bytes(clen, what, this.keyText);
-        try {
-          return lzfDecompress(compressed, ulen);
-        } catch (err) {
-          if (err instanceof LzfFormatError)
-            this.fail('ERR_RDB_CORRUPT_LZF', `${what}: invalid LZF data: ${err.message}`, undefined, at);
-          throw err;
-        }
+        return this.lzf(compressed, ulen, at, what);
       }
       default:
         this.fail('ERR_RDB_BAD_STRING', `${what}: unknown string encoding ${n}`, undefined, at);
+    }
+  }
+
+  private lzf(compressed: Buffer, ulen: number, at: number, what = 'string value'): Buffer {
+    try {
+      return lzfDecompress(compressed, ulen);
+    } catch (err) {
+      if (err instanceof LzfFormatError)
+        this.fail('ERR_RDB_CORRUPT_LZF', `${what}: invalid LZF data: ${err.message}`, undefined, at);
+      throw err;
     }
   }
 
@@ -890,6 +894,41 @@ class RdbReader {
           this.checkStringLength(n, 'string value', at);
           for await (const piece of this.src.pieces(n, this.pieceBytes, 'string value', this.keyText)) {
             yield { type: 'string', value: Buffer.from(piece) };
+          }
+          return { type: 'string', value: EMPTY };
+        }
+        if (this.encoded && n === 3 && this.chunkBytes !== Number.POSITIVE_INFINITY) {
+          // LZF: decompress incrementally when the result is huge.
+          const clen = await this.len('string value (LZF compressed length)');
+          const ulen = await this.len('string value (LZF original length)');
+          this.checkStringLength(clen, 'string value', at);
+          if (ulen < this.chunkBytes) {
+            const compressed = await this.src.bytes(clen, 'string value', this.keyText);
+            return { type: 'string', value: this.lzf(compressed, ulen, at) };
+          }
+          if (ulen > this.maxString || ulen > clen * 90 + 64) {
+            this.fail(
+              'ERR_RDB_CORRUPT_LZF',
+              `string value: LZF header claims ${clen} -> ${ulen} bytes`,
+              undefined,
+              at,
+            );
+          }
+          const decoder = new LzfStreamDecoder(ulen, this.pieceBytes);
+          try {
+            for await (const piece of this.src.pieces(clen, 1 << 20, 'string value', this.keyText)) {
+              for (const out of decoder.push(piece)) yield { type: 'string', value: out };
+            }
+            for (const out of decoder.end()) yield { type: 'string', value: out };
+          } catch (err) {
+            if (err instanceof LzfFormatError)
+              this.fail(
+                'ERR_RDB_CORRUPT_LZF',
+                `string value: invalid LZF data: ${err.message}`,
+                undefined,
+                at,
+              );
+            throw err;
           }
           return { type: 'string', value: EMPTY };
         }
