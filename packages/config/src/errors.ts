@@ -5,12 +5,6 @@ export type ConfigErrorCode =
   | 'ERR_CONFIG_INVALID_NAME'
   /** A value the serializer cannot represent for its directive (wrong shape or type). */
   | 'ERR_CONFIG_INVALID_VALUE'
-  /** A line the server's own reader would reject (unbalanced quotes...). */
-  | 'ERR_CONFIG_SYNTAX'
-  /** An `include` chain that loops back on itself. */
-  | 'ERR_CONFIG_INCLUDE_CYCLE'
-  /** An `include`d file that cannot be read. */
-  | 'ERR_CONFIG_INCLUDE_MISSING'
   /** An unknown preset name or bad preset options. */
   | 'ERR_CONFIG_PRESET'
   /** A config file that cannot be read. */
