@@ -5,13 +5,24 @@ describe('InMemoryIndex bounds', () => {
   const gpu = { pod: 'p', tier: 'gpu' };
   it('drops the least recently used keys beyond maxKeys', async () => {
     const index = new InMemoryIndex({ maxKeys: 3 });
-    await index.add(null, [1n, 2n, 3n], [gpu]);
-    await index.lookup([1n]); // 1 is now the most recent
-    await index.add(null, [4n], [gpu]);
-    expect((await index.lookup([2n])).size).toBe(0);
-    expect((await index.lookup([1n])).size).toBe(1);
-    expect((await index.lookup([3n, 4n])).size).toBe(2);
-    expect(index.stats()).toMatchObject({ keys: 3, capacityEvictions: 1 });
+    for (const k of [1n, 2n, 3n]) await index.add(null, [k], [gpu]);
+    await index.add(null, [4n], [gpu]); // 1 is the oldest
+    expect((await index.lookup([1n])).size).toBe(0);
+    expect((await index.lookup([2n])).size).toBe(1); // 2 is used again
+    await index.add(null, [5n], [gpu]); // so 3 goes
+    expect((await index.lookup([3n])).size).toBe(0);
+    for (const k of [2n, 4n, 5n]) expect((await index.lookup([k])).size).toBe(1);
+    expect(index.stats()).toMatchObject({ keys: 3, capacityEvictions: 2 });
+  });
+  it('evicts the tail of a prefix chain before its head', async () => {
+    const index = new InMemoryIndex({ maxKeys: 3 });
+    await index.add(null, [10n, 11n, 12n], [gpu]);
+    await index.add(null, [20n], [gpu]);
+    expect([...(await index.lookup([10n, 11n, 12n])).keys()]).toEqual([10n, 11n]);
+    await index.lookup([10n, 11n]);
+    await index.add(null, [21n], [gpu]);
+    expect([...(await index.lookup([10n, 11n])).keys()]).toEqual([10n, 11n]);
+    expect((await index.lookup([20n])).size).toBe(0);
   });
   it('bounds estimated bytes', async () => {
     const index = new InMemoryIndex({ maxBytes: 10_000 });
@@ -21,8 +32,9 @@ describe('InMemoryIndex bounds', () => {
     expect(stats.estimatedBytes).toBeLessThanOrEqual(10_000);
     expect(stats.keys).toBeGreaterThan(0);
     expect(stats.keys).toBeLessThan(1000);
-    expect((await index.lookup([1000n])).size).toBe(1);
-    expect((await index.lookup([1n])).size).toBe(0);
+    // one chain: its tail went first
+    expect((await index.lookup([1n])).size).toBe(1);
+    expect((await index.lookup([1000n])).size).toBe(0);
   });
   it('keeps at most podCacheSize entries per block, dropping the oldest', async () => {
     const index = new InMemoryIndex({ podCacheSize: 2 });

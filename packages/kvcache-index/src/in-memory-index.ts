@@ -1,4 +1,5 @@
 import { KvCacheError, invalidArgument } from './errors.js';
+import { GenerationalLru } from './lru.js';
 import {
   type BlockHash,
   type IndexScope,
@@ -42,6 +43,8 @@ function toSlot(list: readonly PodEntry[]): Slot | undefined {
   return list.slice();
 }
 
+type EngineMap = GenerationalLru<BlockHash, BlockHash | BlockHash[]>;
+
 interface Counters {
   keys: number;
   entries: number;
@@ -77,9 +80,9 @@ export class InMemoryIndex implements KvBlockIndex {
   readonly maxBytes: number;
   readonly podCacheSize: number;
   /** One interned entry is stored as itself; several as an exact-size array (copy on write). */
-  private readonly blocks = new Map<BlockHash, Slot>();
+  private readonly blocks = new GenerationalLru<BlockHash, Slot>();
   /** Engine → request keys, one map per model scope (engines of different models reuse hashes). */
-  private readonly engines = new Map<string, Map<BlockHash, BlockHash | BlockHash[]>>();
+  private readonly engines = new Map<string, EngineMap>();
   private readonly interned = new Map<string, PodEntry>();
   private readonly counters: Counters = { keys: 0, entries: 0, engineKeys: 0 };
   private capacityEvictions = 0;
@@ -123,16 +126,13 @@ export class InMemoryIndex implements KvBlockIndex {
    * are not (vLLM engines with the same PYTHONHASHSEED hash the same tokens alike), so they are kept
    * per model scope.
    */
-  private engineMap(scope: IndexScope | undefined, create: true): Map<BlockHash, BlockHash | BlockHash[]>;
-  private engineMap(
-    scope: IndexScope | undefined,
-    create: false,
-  ): Map<BlockHash, BlockHash | BlockHash[]> | undefined;
+  private engineMap(scope: IndexScope | undefined, create: true): EngineMap;
+  private engineMap(scope: IndexScope | undefined, create: false): EngineMap | undefined;
   private engineMap(scope: IndexScope | undefined, create: boolean) {
     const model = scope?.model ?? '';
     let map = this.engines.get(model);
     if (!map && create) {
-      map = new Map();
+      map = new GenerationalLru();
       this.engines.set(model, map);
     }
     return map;
@@ -151,18 +151,19 @@ export class InMemoryIndex implements KvBlockIndex {
     if (!Array.isArray(requestKeys)) throw invalidArgument('lookup() needs an array of request keys', {});
     const pods = toPodSet(podFilter);
     const result = new Map<BlockHash, PodEntry[]>();
+    let stale: BlockHash[] | undefined;
     for (const key of requestKeys) {
       if (typeof key !== 'bigint') assertBlockHash(key, 'request key');
-      const slot = this.blocks.get(key);
+      const slot = this.blocks.peek(key);
       if (slot === undefined) break;
       const entries = slotEntries(slot);
       const allowed = pods ? entries.filter((e) => pods.has(e.pod)) : entries.slice();
       if (allowed.length === 0) break;
-      // refresh recency
-      this.blocks.delete(key);
-      this.blocks.set(key, slot);
+      if (!this.blocks.isYoung(key)) (stale ??= []).push(key);
       result.set(key, allowed);
     }
+    // refresh recency tail first, so a chain's head is the last of it to be evicted
+    if (stale) for (let i = stale.length - 1; i >= 0; i--) this.blocks.touch(stale[i]!);
     return result;
   }
 
@@ -177,22 +178,18 @@ export class InMemoryIndex implements KvBlockIndex {
     if (engineKeys !== null) {
       const engine = this.engineMap(scope, true);
       for (const [ek, rks] of engineToRequestMapping(engineKeys, requestKeys)) {
-        const had = engine.get(ek);
-        if (had !== undefined) engine.delete(ek);
-        else this.counters.engineKeys++;
-        engine.set(ek, rks.length === 1 ? rks[0]! : rks);
+        if (engine.set(ek, rks.length === 1 ? rks[0]! : rks)) this.counters.engineKeys++;
       }
     }
-    for (const rk of requestKeys) {
-      const slot = this.blocks.get(rk);
+    // tail first, so a chain's head is the last of it to be evicted
+    for (let k = requestKeys.length - 1; k >= 0; k--) {
+      const rk = requestKeys[k]!;
+      const slot = this.blocks.peek(rk);
       let list: PodEntry[];
       if (slot === undefined) {
         list = [];
         this.counters.keys++;
-      } else {
-        list = slotEntries(slot).slice();
-        this.blocks.delete(rk);
-      }
+      } else list = slotEntries(slot).slice();
       for (const entry of normalized) {
         const at = list.indexOf(entry);
         if (at !== -1) list.splice(at, 1);
@@ -210,10 +207,9 @@ export class InMemoryIndex implements KvBlockIndex {
 
   private enforceBounds(): void {
     while (this.counters.keys > this.maxKeys || this.estimatedBytes() > this.maxBytes) {
-      const oldest = this.blocks.keys().next();
-      if (oldest.done) break;
-      const slot = this.blocks.get(oldest.value)!;
-      this.blocks.delete(oldest.value);
+      const oldest = this.blocks.evictOldest();
+      if (oldest === undefined) break;
+      const slot = oldest[1];
       this.counters.keys--;
       this.counters.entries -= slotEntries(slot).length;
       this.capacityEvictions++;
@@ -225,16 +221,13 @@ export class InMemoryIndex implements KvBlockIndex {
 
   private dropOldestEngineKey(): void {
     // the largest scope gives up its least recently used mapping
-    let largest: Map<BlockHash, BlockHash | BlockHash[]> | undefined;
+    let largest: EngineMap | undefined;
     for (const map of this.engines.values()) if (!largest || map.size > largest.size) largest = map;
-    const oldest = largest?.keys().next();
-    if (!largest || !oldest || oldest.done) return;
-    largest.delete(oldest.value);
-    this.counters.engineKeys--;
+    if (largest?.evictOldest()) this.counters.engineKeys--;
   }
 
   private removeEntries(rk: BlockHash, entries: readonly PodEntry[]): void {
-    const slot = this.blocks.get(rk);
+    const slot = this.blocks.peek(rk);
     if (slot === undefined) return;
     const list = slotEntries(slot).slice();
     for (const entry of entries) {
@@ -248,7 +241,7 @@ export class InMemoryIndex implements KvBlockIndex {
     if (next === undefined) {
       this.blocks.delete(rk);
       this.counters.keys--;
-    } else this.blocks.set(rk, next);
+    } else this.blocks.replace(rk, next);
   }
 
   async evict(
@@ -270,7 +263,7 @@ export class InMemoryIndex implements KvBlockIndex {
     const normalized = entries.map(normalizePodEntry);
     if (keyType === 'request') return this.removeEntries(key, normalized);
     const engine = this.engineMap(scope, false);
-    const mapped = engine?.get(key);
+    const mapped = engine?.peek(key);
     if (engine === undefined || mapped === undefined) return;
     const rks = typeof mapped === 'bigint' ? [mapped] : mapped;
     for (const rk of rks) this.removeEntries(rk, normalized);
@@ -289,8 +282,6 @@ export class InMemoryIndex implements KvBlockIndex {
       throw new KvCacheError('ERR_KEY_NOT_FOUND', `Engine key ${engineKey} is not in the index`, {
         details: { engineKey: engineKey.toString() },
       });
-    engine!.delete(engineKey);
-    engine!.set(engineKey, mapped);
     return typeof mapped === 'bigint' ? mapped : mapped[mapped.length - 1]!;
   }
 
@@ -299,7 +290,7 @@ export class InMemoryIndex implements KvBlockIndex {
     this.check();
     if (typeof pod !== 'string' || pod === '')
       throw invalidArgument('clear() needs a pod identifier', { pod });
-    for (const [rk, slot] of this.blocks) {
+    for (const [rk, slot] of this.blocks.entries()) {
       const list = slotEntries(slot);
       const kept = list.filter((e) => e.pod !== pod);
       if (kept.length === list.length) continue;
@@ -308,7 +299,7 @@ export class InMemoryIndex implements KvBlockIndex {
       if (next === undefined) {
         this.blocks.delete(rk);
         this.counters.keys--;
-      } else this.blocks.set(rk, next);
+      } else this.blocks.replace(rk, next);
     }
   }
 
