@@ -273,7 +273,22 @@ export async function resolveBinary(options: ResolveOptions = {}): Promise<Resol
         tried.push({ provider, detail: 'skipped: offline mode (VALKEY_TOOLS_OFFLINE)' });
         continue;
       }
-      const result = await installValkey({ ...options, env, home, version: spec });
+      let result: Awaited<ReturnType<typeof installValkey>>;
+      try {
+        result = await installValkey({ ...options, env, home, version: spec });
+      } catch (err) {
+        if (!BinariesError.isInstance(err) || tried.length === 0) throw err;
+        // Keep the download's own code and hint, and say what else was looked at first.
+        const e = err as BinariesError;
+        const list = tried.map((t) => `  - ${t.provider}: ${t.detail}`).join('\n');
+        const base =
+          e.hint && e.message.endsWith(`. ${e.hint}`) ? e.message.slice(0, -(e.hint.length + 2)) : e.message;
+        throw new BinariesError(e.code, `${base}\nBefore downloading, tried:\n${list}\n`, {
+          cause: err,
+          details: { ...e.details, name, version: spec, tried },
+          ...(e.hint ? { hint: e.hint } : {}),
+        });
+      }
       const path = result.binaries[name as keyof typeof result.binaries];
       if (!path) {
         tried.push({ provider, detail: `Valkey ${result.version} from ${result.source} has no ${name}` });

@@ -534,6 +534,23 @@ describe('resolveBinary', () => {
     expect(flavor.message).toMatch(/is redis 7\.\d+\.\d+, not valkey/);
   });
 
+  it('keeps the download error code and adds what was tried before it', async () => {
+    const err = await expectError(
+      resolveBinary({
+        home: freshHome(),
+        version: '7.2',
+        mirror,
+        providers: ['system', 'cache', 'download'],
+        ...fast,
+      }),
+    );
+    expect(err.code).toBe('ERR_UNKNOWN_VERSION');
+    expect(err.message).toMatch(`has no Valkey 7.2 for ${key}`);
+    expect(err.message).toMatch(`Before downloading, tried:`);
+    expect(err.message).toMatch(`system: ${sys.dir}/valkey-server is ${sys.version}, not 7.2`);
+    expect(err.hint).toMatch(`It offers ${sys.version}`);
+  });
+
   it('skips a system binary of another version and says so', async () => {
     const err = await expectError(
       resolveBinary({ home: freshHome(), version: '7.2', providers: ['system', 'cache'] }),
