@@ -117,6 +117,22 @@ function datasetCommands(): Cmd[] {
   return c;
 }
 
+/** `MEMORY USAGE key SAMPLES 0` and `OBJECT ENCODING key` of each key, in one pipeline. */
+async function usageOf(client: Redis, keys: Buffer[]): Promise<Array<{ usage: number; encoding: string }>> {
+  const p = client.pipeline();
+  for (const key of keys) {
+    p.call('MEMORY', 'USAGE', key, 'SAMPLES', '0');
+    p.call('OBJECT', 'ENCODING', key);
+  }
+  const replies = (await p.exec()) ?? [];
+  return keys.map((_, i) => {
+    const [usageErr, usage] = replies[2 * i]!;
+    const [encErr, encoding] = replies[2 * i + 1]!;
+    if (usageErr || encErr) throw usageErr ?? encErr;
+    return { usage: Number(usage), encoding: String(encoding) };
+  });
+}
+
 interface Sample {
   key: string;
   estimate: KeyMemory;
@@ -137,171 +153,187 @@ const ratioError = (est: number, actual: number) => Math.abs(est - actual) / act
 const quantile = (sorted: number[], q: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 
-describe('memory estimate vs MEMORY USAGE on valkey-server 8.0', () => {
-  let server: TestServer;
-  let client: Redis;
-  const samples: Sample[] = [];
-  let chunkedMismatches: string[] = [];
+// The two setups (a valkey and a Redis server, each filled and snapshotted) run side by side.
+describe.concurrent('memory accuracy', () => {
+  describe('memory estimate vs MEMORY USAGE on valkey-server 8.0', () => {
+    let server: TestServer;
+    let client: Redis;
+    const samples: Sample[] = [];
+    let chunkedMismatches: string[] = [];
 
-  beforeAll(async () => {
-    server = await startTestServer({ config: { save: '' } });
-    client = new Redis({ host: server.host, port: server.port, lazyConnect: true, maxRetriesPerRequest: 1 });
-    await client.connect();
-    const pipeline = client.pipeline();
-    for (const cmd of datasetCommands()) pipeline.call(String(cmd[0]), ...cmd.slice(1));
-    const results = await pipeline.exec();
-    for (const [err] of results ?? []) if (err) throw err;
-
-    const keys = ((await client.callBuffer('KEYS', '*')) as Buffer[]).sort(Buffer.compare);
-    const live = new Map<string, { usage: number; encoding: string }>();
-    for (const key of keys) {
-      live.set(key.toString('latin1'), {
-        usage: Number(await client.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')),
-        encoding: String(await client.call('OBJECT', 'ENCODING', key)),
+    beforeAll(async () => {
+      server = await startTestServer({ config: { save: '' } });
+      client = new Redis({
+        host: server.host,
+        port: server.port,
+        lazyConnect: true,
+        maxRetriesPerRequest: 1,
       });
-    }
-    // DEBUG RELOAD saves dump.rdb and loads it back: the server then holds what a restart would.
-    await client.call('DEBUG', 'RELOAD');
-    const rdb = join(server.dir, 'dump.rdb');
-    const written = new Map<string, KeyMemory>();
-    for await (const k of estimateRecords(readRdbFile(rdb), { state: 'written' }))
-      written.set(k.key.toString('latin1'), k);
-    for await (const estimate of estimateRecords(readRdbFile(rdb))) {
-      const name = estimate.key.toString('latin1');
-      const before = live.get(name)!;
-      samples.push({
-        key: name.slice(0, 60),
-        estimate,
-        written: written.get(name)!,
-        live: before.usage,
-        loaded: Number(await client.call('MEMORY', 'USAGE', estimate.key, 'SAMPLES', '0')),
-        liveEncoding: before.encoding,
-      });
-    }
-    // Huge keys delivered in parts must get the very same estimate.
-    const chunked = new Map<string, number>();
-    for await (const k of estimateRecords(
-      readRdbFile(rdb, { chunked: { elements: 50, bytes: 1000, pieceBytes: 300 } }),
-    )) {
-      chunked.set(k.key.toString('latin1'), k.bytes);
-    }
-    chunkedMismatches = samples
-      .filter((s) => chunked.get(s.estimate.key.toString('latin1')) !== s.estimate.bytes)
-      .map((s) => s.key);
-    expect(samples.length).toBe(keys.length);
-  });
+      await client.connect();
+      const pipeline = client.pipeline();
+      for (const cmd of datasetCommands()) pipeline.call(String(cmd[0]), ...cmd.slice(1));
+      const results = await pipeline.exec();
+      for (const [err] of results ?? []) if (err) throw err;
 
-  afterAll(async () => {
-    client?.disconnect();
-    await server?.stop();
-  });
-
-  it('gives the same estimates when the reader delivers huge keys in parts', () => {
-    expect(chunkedMismatches).toEqual([]);
-  });
-
-  it('picks the encoding the server uses', () => {
-    const wrong = samples
-      .filter((s) => s.estimate.encoding !== s.liveEncoding)
-      .map((s) => `${s.key}: ${s.estimate.encoding} vs ${s.liveEncoding}`);
-    expect(wrong).toEqual([]);
-  });
-
-  it('stays within the documented error bounds per encoding', () => {
-    const byEncoding = new Map<string, Sample[]>();
-    for (const s of samples) {
-      const k = `${s.estimate.type}/${s.estimate.encoding}`;
-      byEncoding.set(k, [...(byEncoding.get(k) ?? []), s]);
-    }
-    const lines = [
-      '| type/encoding | keys | median error (loaded) | p90 | max | max error vs live server |',
-      '|---|---|---|---|---|---|',
-    ];
-    const worst: string[] = [];
-    for (const [enc, list] of [...byEncoding].sort()) {
-      const errs = list.map((s) => ratioError(s.estimate.bytes, s.loaded)).sort((a, b) => a - b);
-      const liveErrs = list.map((s) => ratioError(s.written.bytes, s.live)).sort((a, b) => a - b);
-      const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
-      lines.push(
-        `| ${enc} | ${list.length} | ${pct(quantile(errs, 0.5))} | ${pct(quantile(errs, 0.9))} | ${pct(errs.at(-1)!)} | ${pct(liveErrs.at(-1)!)} |`,
+      const keys = ((await client.callBuffer('KEYS', '*')) as Buffer[]).sort(Buffer.compare);
+      const live = new Map<string, { usage: number; encoding: string }>();
+      const before = await usageOf(client, keys);
+      keys.forEach((key, i) => live.set(key.toString('latin1'), before[i]!));
+      // DEBUG RELOAD saves dump.rdb and loads it back: the server then holds what a restart would.
+      await client.call('DEBUG', 'RELOAD');
+      const rdb = join(server.dir, 'dump.rdb');
+      const written = new Map<string, KeyMemory>();
+      for await (const k of estimateRecords(readRdbFile(rdb), { state: 'written' }))
+        written.set(k.key.toString('latin1'), k);
+      const estimates: KeyMemory[] = [];
+      for await (const estimate of estimateRecords(readRdbFile(rdb))) estimates.push(estimate);
+      const after = await usageOf(
+        client,
+        estimates.map((e) => e.key),
       );
-      for (const s of list) {
-        const e = ratioError(s.estimate.bytes, s.loaded);
-        const w = ratioError(s.written.bytes, s.live);
-        const bound = RANDOMIZED.has(enc) ? 0.03 : 0.005;
-        if (e > bound || w > bound)
-          worst.push(
-            `${s.key} ${enc}: est ${s.estimate.bytes} loaded ${s.loaded} / ${s.written.bytes} live ${s.live}`,
-          );
-      }
-    }
-    mkdirSync(new URL('../../../test-artifacts/', import.meta.url), { recursive: true });
-    writeFileSync(
-      new URL('../../../test-artifacts/memory-accuracy.md', import.meta.url),
-      `${lines.join('\n')}\n\nover 2%:\n${worst.join('\n')}\n`,
-    );
-    expect(worst).toEqual([]);
-  });
-});
-
-describe('a Redis 7.0 snapshot loaded by valkey-server 8.0', () => {
-  let redis: TestServer;
-  let valkey: TestServer;
-  let client: Redis;
-  let dir: string;
-  const rows: Array<{ key: string; estimate: KeyMemory; usage: number; encoding: string }> = [];
-
-  beforeAll(async () => {
-    [redis, dir] = await Promise.all([
-      startTestServer({ flavor: 'redis', config: { save: '' } }),
-      mkdtemp(join(tmpdir(), 'vt-memory-redis-')),
-    ]);
-    const source = new Redis({
-      host: redis.host,
-      port: redis.port,
-      lazyConnect: true,
-      maxRetriesPerRequest: 1,
-    });
-    await source.connect();
-    const pipeline = source.pipeline();
-    for (const cmd of datasetCommands()) pipeline.call(String(cmd[0]), ...cmd.slice(1));
-    for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
-    await source.call('SAVE');
-    source.disconnect();
-    const rdb = join(dir, 'dump.rdb');
-    copyFileSync(join(redis.dir, 'dump.rdb'), rdb);
-    await redis.stop();
-    // valkey starts on the Redis file: what it holds is what a migration by snapshot gives.
-    valkey = await startTestServer({ config: { save: '', dir, dbfilename: 'dump.rdb' } });
-    client = new Redis({ host: valkey.host, port: valkey.port, lazyConnect: true, maxRetriesPerRequest: 1 });
-    await client.connect();
-    for await (const estimate of estimateRecords(readRdbFile(rdb))) {
-      rows.push({
-        key: estimate.key.toString('latin1').slice(0, 60),
-        estimate,
-        usage: Number(await client.call('MEMORY', 'USAGE', estimate.key, 'SAMPLES', '0')),
-        encoding: String(await client.call('OBJECT', 'ENCODING', estimate.key)),
+      estimates.forEach((estimate, i) => {
+        const name = estimate.key.toString('latin1');
+        const was = live.get(name)!;
+        samples.push({
+          key: name.slice(0, 60),
+          estimate,
+          written: written.get(name)!,
+          live: was.usage,
+          loaded: after[i]!.usage,
+          liveEncoding: was.encoding,
+        });
       });
-    }
-  });
-
-  afterAll(async () => {
-    client?.disconnect();
-    await Promise.all([redis?.stop(), valkey?.stop()]);
-    if (dir) await rm(dir, { recursive: true, force: true });
-  });
-
-  it('predicts the encodings valkey converts the Redis values to, and their size', async () => {
-    expect(rows.length).toBe(Number(await client.dbsize()));
-    expect(
-      rows
-        .filter((r) => r.estimate.encoding !== r.encoding)
-        .map((r) => `${r.key}: ${r.estimate.encoding} vs ${r.encoding}`),
-    ).toEqual([]);
-    const off = rows.filter((r) => {
-      const bound = RANDOMIZED.has(`${r.estimate.type}/${r.estimate.encoding}`) ? 0.03 : 0.005;
-      return ratioError(r.estimate.bytes, r.usage) > bound;
+      // Huge keys delivered in parts must get the very same estimate.
+      const chunked = new Map<string, number>();
+      for await (const k of estimateRecords(
+        readRdbFile(rdb, { chunked: { elements: 50, bytes: 1000, pieceBytes: 300 } }),
+      )) {
+        chunked.set(k.key.toString('latin1'), k.bytes);
+      }
+      chunkedMismatches = samples
+        .filter((s) => chunked.get(s.estimate.key.toString('latin1')) !== s.estimate.bytes)
+        .map((s) => s.key);
+      expect(samples.length).toBe(keys.length);
     });
-    expect(off.map((r) => `${r.key}: est ${r.estimate.bytes} actual ${r.usage}`)).toEqual([]);
+
+    afterAll(async () => {
+      client?.disconnect();
+      await server?.stop();
+    });
+
+    it('gives the same estimates when the reader delivers huge keys in parts', () => {
+      expect(chunkedMismatches).toEqual([]);
+    });
+
+    it('picks the encoding the server uses', () => {
+      const wrong = samples
+        .filter((s) => s.estimate.encoding !== s.liveEncoding)
+        .map((s) => `${s.key}: ${s.estimate.encoding} vs ${s.liveEncoding}`);
+      expect(wrong).toEqual([]);
+    });
+
+    it('stays within the documented error bounds per encoding', () => {
+      const byEncoding = new Map<string, Sample[]>();
+      for (const s of samples) {
+        const k = `${s.estimate.type}/${s.estimate.encoding}`;
+        byEncoding.set(k, [...(byEncoding.get(k) ?? []), s]);
+      }
+      const lines = [
+        '| type/encoding | keys | median error (loaded) | p90 | max | max error vs live server |',
+        '|---|---|---|---|---|---|',
+      ];
+      const worst: string[] = [];
+      for (const [enc, list] of [...byEncoding].sort()) {
+        const errs = list.map((s) => ratioError(s.estimate.bytes, s.loaded)).sort((a, b) => a - b);
+        const liveErrs = list.map((s) => ratioError(s.written.bytes, s.live)).sort((a, b) => a - b);
+        const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
+        lines.push(
+          `| ${enc} | ${list.length} | ${pct(quantile(errs, 0.5))} | ${pct(quantile(errs, 0.9))} | ${pct(errs.at(-1)!)} | ${pct(liveErrs.at(-1)!)} |`,
+        );
+        for (const s of list) {
+          const e = ratioError(s.estimate.bytes, s.loaded);
+          const w = ratioError(s.written.bytes, s.live);
+          const bound = RANDOMIZED.has(enc) ? 0.03 : 0.005;
+          if (e > bound || w > bound)
+            worst.push(
+              `${s.key} ${enc}: est ${s.estimate.bytes} loaded ${s.loaded} / ${s.written.bytes} live ${s.live}`,
+            );
+        }
+      }
+      mkdirSync(new URL('../../../test-artifacts/', import.meta.url), { recursive: true });
+      writeFileSync(
+        new URL('../../../test-artifacts/memory-accuracy.md', import.meta.url),
+        `${lines.join('\n')}\n\nover 2%:\n${worst.join('\n')}\n`,
+      );
+      expect(worst).toEqual([]);
+    });
+  });
+
+  describe('a Redis 7.0 snapshot loaded by valkey-server 8.0', () => {
+    let redis: TestServer;
+    let valkey: TestServer;
+    let client: Redis;
+    let dir: string;
+    const rows: Array<{ key: string; estimate: KeyMemory; usage: number; encoding: string }> = [];
+
+    beforeAll(async () => {
+      [redis, dir] = await Promise.all([
+        startTestServer({ flavor: 'redis', config: { save: '' } }),
+        mkdtemp(join(tmpdir(), 'vt-memory-redis-')),
+      ]);
+      const source = new Redis({
+        host: redis.host,
+        port: redis.port,
+        lazyConnect: true,
+        maxRetriesPerRequest: 1,
+      });
+      await source.connect();
+      const pipeline = source.pipeline();
+      for (const cmd of datasetCommands()) pipeline.call(String(cmd[0]), ...cmd.slice(1));
+      for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
+      await source.call('SAVE');
+      source.disconnect();
+      const rdb = join(dir, 'dump.rdb');
+      copyFileSync(join(redis.dir, 'dump.rdb'), rdb);
+      await redis.stop();
+      // valkey starts on the Redis file: what it holds is what a migration by snapshot gives.
+      valkey = await startTestServer({ config: { save: '', dir, dbfilename: 'dump.rdb' } });
+      client = new Redis({
+        host: valkey.host,
+        port: valkey.port,
+        lazyConnect: true,
+        maxRetriesPerRequest: 1,
+      });
+      await client.connect();
+      const estimates: KeyMemory[] = [];
+      for await (const estimate of estimateRecords(readRdbFile(rdb))) estimates.push(estimate);
+      const actual = await usageOf(
+        client,
+        estimates.map((e) => e.key),
+      );
+      estimates.forEach((estimate, i) => {
+        rows.push({ key: estimate.key.toString('latin1').slice(0, 60), estimate, ...actual[i]! });
+      });
+    });
+
+    afterAll(async () => {
+      client?.disconnect();
+      await Promise.all([redis?.stop(), valkey?.stop()]);
+      if (dir) await rm(dir, { recursive: true, force: true });
+    });
+
+    it('predicts the encodings valkey converts the Redis values to, and their size', async () => {
+      expect(rows.length).toBe(Number(await client.dbsize()));
+      expect(
+        rows
+          .filter((r) => r.estimate.encoding !== r.encoding)
+          .map((r) => `${r.key}: ${r.estimate.encoding} vs ${r.encoding}`),
+      ).toEqual([]);
+      const off = rows.filter((r) => {
+        const bound = RANDOMIZED.has(`${r.estimate.type}/${r.estimate.encoding}`) ? 0.03 : 0.005;
+        return ratioError(r.estimate.bytes, r.usage) > bound;
+      });
+      expect(off.map((r) => `${r.key}: est ${r.estimate.bytes} actual ${r.usage}`)).toEqual([]);
+    });
   });
 });

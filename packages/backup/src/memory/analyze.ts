@@ -70,6 +70,17 @@ export interface MemoryReport {
   prefixes: PrefixNode;
 }
 
+export interface MemoryProgress {
+  /** Keys estimated so far. */
+  keys: number;
+  /** Their estimated memory. */
+  bytes: number;
+  /** Input bytes consumed and the input size, when the source knows them (files, replication). */
+  readBytes?: number;
+  totalBytes?: number;
+  done: boolean;
+}
+
 export interface AnalyzeMemoryOptions extends EstimateOptions {
   /** How many of the largest keys to keep (default 100). */
   top?: number;
@@ -88,7 +99,7 @@ export interface AnalyzeMemoryOptions extends EstimateOptions {
   /** Called with every key's estimate, in file order (awaited). */
   onKey?: (key: KeyMemory) => void | Promise<void>;
   /** Called every `progressEvery` keys and once at the end. */
-  onProgress?: (progress: { keys: number; bytes: number; done: boolean }) => void;
+  onProgress?: (progress: MemoryProgress) => void;
   progressEvery?: number;
   signal?: AbortSignal;
 }
@@ -235,20 +246,23 @@ export class MemoryAnalyzer {
     for (const b of EXPIRY_BUCKETS) this.expiry.set(b, { keys: 0, bytes: 0 });
   }
 
-  /** Keys and bytes counted so far. */
-  get progress(): { keys: number; bytes: number } {
-    return { keys: this.totals.keys, bytes: this.totals.bytes };
+  /** Keys counted so far. */
+  get keys(): number {
+    return this.totals.keys;
+  }
+
+  /** Their estimated memory so far. */
+  get bytes(): number {
+    return this.totals.bytes;
   }
 
   /** Records what the snapshot says about itself (header, aux fields). */
   noteRecord(record: AnyRecord): void {
     if (record.kind === 'header') {
-      const h = record as Extract<RdbRecord, { kind: 'header' }>;
-      this.snapshot.magic = h.magic;
-      this.snapshot.rdbVersion = h.version;
+      this.snapshot.magic = record.magic;
+      this.snapshot.rdbVersion = record.version;
     } else if (record.kind === 'aux') {
-      const a = record as Extract<RdbRecord, { kind: 'aux' }>;
-      this.snapshot.aux[keyToText(a.key)] = keyToText(a.value);
+      this.snapshot.aux[keyToText(record.key)] = keyToText(record.value);
     }
   }
 
@@ -340,19 +354,20 @@ export async function analyzeMemory(
   const { csv, onKey, onProgress, signal } = options;
   if (csv) await write(csv, `${MEMORY_CSV_HEADER}\n`);
 
-  const emit = async (k: KeyMemory): Promise<void> => {
+  const estimator = new RecordEstimator(estimateOptions, (r) => analyzer.noteRecord(r));
+  // Awaits only where a consumer may push back (CSV stream, onKey): the per-key path stays synchronous.
+  for await (const record of records) {
+    signal?.throwIfAborted();
+    const k = estimator.push(record);
+    if (!k) continue;
     analyzer.add(k);
     if (csv) await write(csv, `${keyMemoryToCsvLine(k)}\n`);
     if (onKey) await onKey(k);
-    const { keys, bytes } = analyzer.progress;
-    if (onProgress && keys % progressEvery === 0) onProgress({ keys, bytes, done: false });
-  };
-  const estimates = estimateRecords(records, {
-    ...estimateOptions,
-    onOtherRecord: (r) => analyzer.noteRecord(r),
-    ...(signal ? { signal } : {}),
-  });
-  for await (const k of estimates) await emit(k);
+    if (onProgress && analyzer.keys % progressEvery === 0) {
+      onProgress({ keys: analyzer.keys, bytes: analyzer.bytes, done: false });
+    }
+  }
+  estimator.end();
   const report = analyzer.report();
   onProgress?.({ keys: report.totals.keys, bytes: report.totals.bytes, done: true });
   return report;
@@ -389,55 +404,80 @@ export async function* estimateRecords(
   options: EstimateRecordsOptions = {},
 ): AsyncGenerator<KeyMemory> {
   const { onOtherRecord, signal, ...estimateOptions } = options;
-  let pending: { estimator: KeyMemoryEstimator; db: number; key: Buffer; expiresAt?: number } | null = null;
-  let legacyScores = false;
-  // A zset kept as a listpack keeps the score text its writer printed; Redis <= 7.0 used %.17g.
-  const optionsFor = (type: ValueType, encoding: string): EstimateOptions =>
-    legacyScores && type === 'zset' && (encoding === 'listpack' || encoding === 'ziplist')
-      ? { ...estimateOptions, scoreFormat: 'legacy' }
-      : estimateOptions;
+  const estimator = new RecordEstimator(estimateOptions, onOtherRecord);
   for await (const record of records) {
     signal?.throwIfAborted();
+    const k = estimator.push(record);
+    if (k) yield k;
+  }
+  estimator.end();
+}
+
+/** Turns records into key estimates one record at a time (the state of a key read in parts). */
+class RecordEstimator {
+  private pending: { estimator: KeyMemoryEstimator; db: number; key: Buffer; expiresAt?: number } | null =
+    null;
+  private legacyScores = false;
+  private readonly legacyOptions: EstimateOptions;
+
+  constructor(
+    private readonly options: EstimateOptions,
+    private readonly onOtherRecord: ((record: AnyRecord) => void) | undefined,
+  ) {
+    this.legacyOptions = { ...options, scoreFormat: 'legacy' };
+  }
+
+  /** A zset kept as a listpack keeps the score text its writer printed; Redis <= 7.0 used %.17g. */
+  private optionsFor(type: ValueType, encoding: string): EstimateOptions {
+    return this.legacyScores && type === 'zset' && (encoding === 'listpack' || encoding === 'ziplist')
+      ? this.legacyOptions
+      : this.options;
+  }
+
+  /** The key's estimate when `record` completes one, else undefined. */
+  push(record: AnyRecord): KeyMemory | undefined {
     switch (record.kind) {
       case 'key': {
-        const r = record as Extract<RdbRecord, { kind: 'key' }>;
-        const estimator = new KeyMemoryEstimator(r.value.type, optionsFor(r.value.type, r.encoding));
-        estimator.add(r.value);
-        yield estimator.finish(r);
-        break;
+        const estimator = new KeyMemoryEstimator(
+          record.value.type,
+          this.optionsFor(record.value.type, record.encoding),
+        );
+        estimator.add(record.value);
+        return estimator.finish(record);
       }
       case 'key-begin': {
-        const r = record as Extract<RdbChunkRecord, { kind: 'key-begin' }>;
-        if (pending) throw outOfOrder(r.key, 'key-begin');
-        pending = {
-          estimator: new KeyMemoryEstimator(r.type, optionsFor(r.type, r.encoding)),
-          db: r.db,
-          key: r.key,
+        if (this.pending) throw outOfOrder(record.key, 'key-begin');
+        this.pending = {
+          estimator: new KeyMemoryEstimator(record.type, this.optionsFor(record.type, record.encoding)),
+          db: record.db,
+          key: record.key,
         };
-        if (r.expiresAt !== undefined) pending.expiresAt = r.expiresAt;
-        break;
+        if (record.expiresAt !== undefined) this.pending.expiresAt = record.expiresAt;
+        return undefined;
       }
       case 'key-part': {
-        const r = record as Extract<RdbChunkRecord, { kind: 'key-part' }>;
-        if (!pending?.key.equals(r.key)) throw outOfOrder(r.key, 'key-part');
-        pending.estimator.add(r.value);
-        break;
+        if (!this.pending?.key.equals(record.key)) throw outOfOrder(record.key, 'key-part');
+        this.pending.estimator.add(record.value);
+        return undefined;
       }
       case 'key-end': {
-        const r = record as Extract<RdbChunkRecord, { kind: 'key-end' }>;
-        if (!pending?.key.equals(r.key)) throw outOfOrder(r.key, 'key-end');
+        const pending = this.pending;
+        if (!pending?.key.equals(record.key)) throw outOfOrder(record.key, 'key-end');
         const meta: Parameters<KeyMemoryEstimator['finish']>[0] = { db: pending.db, key: pending.key };
         if (pending.expiresAt !== undefined) meta.expiresAt = pending.expiresAt;
-        if (r.stream) meta.stream = r.stream;
-        const { estimator } = pending;
-        pending = null;
-        yield estimator.finish(meta);
-        break;
+        if (record.stream) meta.stream = record.stream;
+        this.pending = null;
+        return pending.estimator.finish(meta);
       }
       default:
-        if (record.kind === 'header') legacyScores = record.magic === 'REDIS' && record.version <= 10;
-        onOtherRecord?.(record);
+        if (record.kind === 'header') this.legacyScores = record.magic === 'REDIS' && record.version <= 10;
+        this.onOtherRecord?.(record);
+        return undefined;
     }
   }
-  if (pending) throw outOfOrder(pending.key, 'end of records');
+
+  /** Checks that no key was left half read. */
+  end(): void {
+    if (this.pending) throw outOfOrder(this.pending.key, 'end of records');
+  }
 }

@@ -9,6 +9,7 @@ const ESCAPED = /[\u0000-\u001f\u007f\\]/g;
  */
 export function keyToText(key: Uint8Array): string {
   const buf = Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+  if (isPlainAscii(buf)) return buf.toString('latin1');
   if (isUtf8(buf)) {
     return buf
       .toString('utf8')
@@ -21,4 +22,13 @@ export function keyToText(key: Uint8Array): string {
     else out += `\\x${b.toString(16).padStart(2, '0')}`;
   }
   return out;
+}
+
+/** Printable ASCII without backslashes: the common case, needing no escaping. */
+function isPlainAscii(buf: Buffer): boolean {
+  for (let i = 0; i < buf.length; i++) {
+    const c = buf[i]!;
+    if (c < 0x20 || c > 0x7e || c === 0x5c) return false;
+  }
+  return true;
 }

@@ -34,31 +34,32 @@ export class PrefixTree {
     folded: 0,
   };
   private nodes = 0;
-  private readonly splitter: RegExp;
+  private readonly separators: readonly string[];
+  /** First UTF-16 unit of each separator, to skip positions quickly. */
+  private readonly firstUnits: Set<number>;
 
   constructor(
     separators: readonly string[],
     private readonly maxNodes: number,
     private readonly maxDepth: number,
   ) {
-    const escaped = separators.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
-    this.splitter = new RegExp(`(?:${escaped.join('|')})`, 'g');
+    // Longest first, so `::` wins over `:` at the same position.
+    this.separators = [...separators].sort((a, b) => b.length - a.length);
+    this.firstUnits = new Set(separators.map((s) => s.charCodeAt(0)));
   }
 
   /** The key's prefixes, each with its trailing separator: `a:b:c` gives `a:` and `b:`. */
   private segments(key: string): string[] {
     const out: string[] = [];
     let start = 0;
-    this.splitter.lastIndex = 0;
-    for (
-      let m = this.splitter.exec(key);
-      m !== null && out.length < this.maxDepth;
-      m = this.splitter.exec(key)
-    ) {
-      const end = m.index + m[0].length;
-      if (m[0].length === 0) break;
+    for (let i = 0; i < key.length && out.length < this.maxDepth; i++) {
+      if (!this.firstUnits.has(key.charCodeAt(i))) continue;
+      const sep = this.separators.find((s) => key.startsWith(s, i));
+      if (!sep) continue;
+      const end = i + sep.length;
       out.push(key.slice(start, end));
       start = end;
+      i = end - 1;
     }
     return out;
   }

@@ -1,8 +1,15 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseConnectionUrl, redactUrl } from '@valkey-tools/core';
 import { type ReplicationSyncOptions, syncRdb } from '../live/replication.js';
-import { type ReadRdbOptions, readRdb, readRdbFile } from '../rdb/reader.js';
-import { type AnalyzeMemoryOptions, analyzeMemory, type MemoryReport } from './analyze.js';
+import { type ReadRdbOptions, readRdb } from '../rdb/reader.js';
+import {
+  type AnalyzeMemoryOptions,
+  analyzeMemory,
+  type MemoryProgress,
+  type MemoryReport,
+} from './analyze.js';
 
 export interface AnalyzeRdbOptions extends AnalyzeMemoryOptions {
   /** Options for the RDB reader; huge keys are read in parts by default so memory stays bounded. */
@@ -23,8 +30,22 @@ function readerOptions(read: AnalyzeRdbOptions['read']): ReadRdbOptions {
  * ```
  */
 export async function analyzeRdbFile(path: string, options: AnalyzeRdbOptions = {}): Promise<MemoryReport> {
-  const { read, ...analyze } = options;
-  return analyzeMemory(readRdbFile(path, readerOptions(read)), { source: basename(path), ...analyze });
+  const { read, onProgress, ...analyze } = options;
+  const { size } = await stat(path);
+  let readBytes = 0;
+  async function* counted(): AsyncGenerator<Buffer> {
+    for await (const chunk of createReadStream(path, { highWaterMark: 256 * 1024 })) {
+      readBytes += (chunk as Buffer).length;
+      yield chunk as Buffer;
+    }
+  }
+  const records = readRdb(counted(), { ...readerOptions(read), file: path, totalBytes: size });
+  const withBytes = onProgress && ((p: MemoryProgress) => onProgress({ ...p, readBytes, totalBytes: size }));
+  return analyzeMemory(records, {
+    source: basename(path),
+    ...analyze,
+    ...(withBytes ? { onProgress: withBytes } : {}),
+  });
 }
 
 export interface AnalyzeServerOptions extends AnalyzeRdbOptions {
@@ -41,11 +62,32 @@ export async function analyzeServerMemory(
   url: string,
   options: AnalyzeServerOptions = {},
 ): Promise<MemoryReport> {
-  const { read, sync, ...analyze } = options;
+  const { read, sync, onProgress, ...analyze } = options;
   const target = parseConnectionUrl(url);
   const where = redactUrl(url);
-  const syncOptions: ReplicationSyncOptions = { ...sync, where };
+  let readBytes = 0;
+  let totalBytes: number | undefined;
+  const syncOptions: ReplicationSyncOptions = {
+    ...sync,
+    where,
+    onStart: (info) => {
+      totalBytes = info.size;
+      sync?.onStart?.(info);
+    },
+    onBytes: (received) => {
+      readBytes = received;
+      sync?.onBytes?.(received);
+    },
+  };
   if (analyze.signal) syncOptions.signal = analyze.signal;
   const records = readRdb(syncRdb(target, syncOptions), readerOptions(read));
-  return analyzeMemory(records, { source: where, ...analyze });
+  const withBytes =
+    onProgress &&
+    ((p: MemoryProgress) =>
+      onProgress({ ...p, readBytes, ...(totalBytes === undefined ? {} : { totalBytes }) }));
+  return analyzeMemory(records, {
+    source: where,
+    ...analyze,
+    ...(withBytes ? { onProgress: withBytes } : {}),
+  });
 }
