@@ -27,6 +27,7 @@ import {
   resetKnownVersions,
   resolveBinary,
   sha256File,
+  uninstallValkey,
   versionMap,
   writeTarGz,
 } from '../src/index.js';
@@ -502,6 +503,21 @@ describe('offline mode', () => {
     expect(result.downloaded).toBe(true);
     const again = await installValkey({ home, mirror, version: sys.version.split('.')[0]!, offline: true });
     expect(again).toMatchObject({ downloaded: false, version: sys.version });
+  });
+});
+
+describe('cache management', () => {
+  it('reinstalls with force and uninstalls', async () => {
+    const home = freshHome();
+    const dirMirror = join(root, 'good');
+    const first = await installValkey({ home, mirror: dirMirror, version: sys.version });
+    const again = await installValkey({ home, mirror: dirMirror, version: sys.version, force: true });
+    expect(again.downloaded).toBe(true);
+    expect(again.dir).toBe(first.dir);
+    expect(Date.parse(again.installedAt)).toBeGreaterThanOrEqual(Date.parse(first.installedAt));
+    expect(await uninstallValkey(sys.version, { home })).toBe(true);
+    expect(await listInstalled({ home })).toEqual([]);
+    expect(await uninstallValkey(sys.version, { home })).toBe(false);
   });
 });
 
