@@ -133,8 +133,9 @@ const set = {
   description: 'Set a valkey.conf directive (repeatable): --set maxmemory=256mb',
 } as const satisfies FlagDefinition;
 
-/** Formats a file may hold; `aof` is read only. */
-export const fileFormats = ['rdb', 'resp', 'jsonl', 'aof'] as const;
+/** Formats a file may hold: `resp` is `.valkey`/`.resp`, `readable` one command per line (`.txt`); `aof` is read only. */
+export const fileFormats = ['rdb', 'resp', 'readable', 'jsonl', 'aof'] as const;
+export const outputFormats = ['rdb', 'resp', 'readable', 'jsonl'] as const;
 export type FileFormat = (typeof fileFormats)[number];
 
 export const commands = [
@@ -495,7 +496,7 @@ export const commands = [
     description:
       'Takes a snapshot over the network: by replication (like valkey-cli --rdb) or, for servers that refuse ' +
       'replication, by SCAN + DUMP. The file is written under a temporary name and renamed when complete. ' +
-      'The format comes from the extension of FILE (.rdb, .valkey/.resp, .jsonl) unless --format says.',
+      'The format comes from the extension of FILE (.rdb, .valkey/.resp, .txt, .jsonl) unless --format says.',
     usage:
       'backup --url URL -o FILE [--format rdb|resp|jsonl] [--mode replication|scan] [--db N] [--match GLOB] [--type T]',
     args: [],
@@ -513,7 +514,7 @@ export const commands = [
         name: 'format',
         type: 'string',
         valueName: 'F',
-        choices: ['rdb', 'resp', 'jsonl'],
+        choices: outputFormats,
         description: 'Output format; by default from the extension of FILE',
       },
       {
@@ -527,6 +528,7 @@ export const commands = [
       db,
       match,
       keyType,
+      { name: 'force', type: 'boolean', description: 'Overwrite FILE if it exists' },
       json,
     ],
     examples: [
@@ -545,8 +547,9 @@ export const commands = [
     group: 'data',
     summary: 'Load a backup file into a running server',
     description:
-      'Streams FILE (.rdb, .valkey/.resp, .jsonl or .aof; - for stdin with --from) into the server with a ' +
-      'bounded pipeline. Existing keys make the restore fail unless --replace.',
+      'Streams FILE (.rdb, .valkey/.resp, .txt, .jsonl, .aof or a multi-part AOF directory; - for stdin with ' +
+      '--from) into the server with a bounded pipeline; a cluster node URL restores into the whole cluster. ' +
+      'Existing keys make the restore fail unless --replace. Exit code 1 when any key failed.',
     usage: 'restore FILE --url URL [--replace] [--flush] [--db N] [--match GLOB]',
     args: [{ name: 'file', required: true, description: 'Backup file, or - for stdin' }],
     flags: [
@@ -555,12 +558,28 @@ export const commands = [
       { name: 'flush', type: 'boolean', description: 'FLUSHALL the target first' },
       db,
       match,
+      keyType,
+      {
+        name: 'target-db',
+        type: 'integer',
+        valueName: 'N',
+        min: 0,
+        description: 'Write every key into this db instead of its source db',
+      },
       {
         name: 'from',
         type: 'string',
         valueName: 'F',
         choices: fileFormats,
         description: 'Format of FILE; by default from its extension',
+      },
+      {
+        name: 'on-error',
+        type: 'string',
+        valueName: 'WHAT',
+        choices: ['stop', 'continue'],
+        default: 'stop',
+        description: 'Stop at the first key the server refuses, or continue and report them all',
       },
       json,
     ],
@@ -576,8 +595,8 @@ export const commands = [
     group: 'data',
     summary: 'Convert between RDB, RESP text (.valkey) and JSONL',
     description:
-      'Streams IN to OUT without a server. Formats come from the extensions (.rdb, .valkey/.resp, .jsonl, ' +
-      '.aof for input) unless --from/--to say; - is stdin or stdout.',
+      'Streams IN to OUT without a server. Formats come from the extensions (.rdb, .valkey/.resp, .txt, ' +
+      '.jsonl; .aof or an AOF directory for input) unless --from/--to say; - is stdin or stdout.',
     usage: 'convert IN OUT [--from F] [--to F] [--db N] [--match GLOB] [--type T]',
     args: [
       { name: 'in', required: true, description: 'Input file, or - for stdin' },
@@ -595,7 +614,7 @@ export const commands = [
         name: 'to',
         type: 'string',
         valueName: 'F',
-        choices: ['rdb', 'resp', 'jsonl'],
+        choices: outputFormats,
         description: 'Output format; by default from the extension of OUT',
       },
       db,
@@ -618,7 +637,7 @@ export const commands = [
     summary: 'Summarize an RDB file',
     description:
       'Header, RDB version, AUX fields, keys per db and type, encodings, expiries and the N biggest keys.',
-    usage: 'inspect FILE [--json] [--top N]',
+    usage: 'inspect FILE [--json] [--top N] [--memory [--separator :] [--html report.html] [--csv out.csv]]',
     args: [{ name: 'file', required: true, description: 'RDB file, or - for stdin' }],
     flags: [
       {
@@ -629,9 +648,40 @@ export const commands = [
         min: 0,
         description: 'How many of the biggest keys to list',
       },
+      {
+        name: 'memory',
+        type: 'boolean',
+        description: 'Estimate memory per key, type, encoding, key prefix and expiry instead',
+      },
+      {
+        name: 'separator',
+        type: 'string',
+        multiple: true,
+        valueName: 'SEP',
+        description: 'With --memory: key-prefix separator (repeatable; default : and /)',
+      },
+      {
+        name: 'html',
+        type: 'string',
+        valueName: 'FILE',
+        description: 'With --memory: also write an HTML report',
+      },
+      {
+        name: 'csv',
+        type: 'string',
+        valueName: 'FILE',
+        description: 'With --memory: also write one CSV line per key (rdbtools columns)',
+      },
+      { name: 'force', type: 'boolean', description: 'Overwrite the --html/--csv files if they exist' },
       json,
     ],
-    examples: [{ command: 'valkey-tools inspect dump.rdb --top 20', description: 'the 20 biggest keys' }],
+    examples: [
+      { command: 'valkey-tools inspect dump.rdb --top 20', description: 'the 20 biggest keys' },
+      {
+        command: 'valkey-tools inspect dump.rdb --memory --html memory.html',
+        description: 'where the memory goes, as a page to share',
+      },
+    ],
   },
   {
     name: 'verify',

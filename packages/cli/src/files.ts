@@ -1,9 +1,8 @@
 import { createReadStream, createWriteStream, existsSync } from 'node:fs';
 import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { FileFormat } from './definitions.js';
 import { CliError, usageError } from './errors.js';
 import type { Io } from './output.js';
 
@@ -116,33 +115,3 @@ export async function writeTextOutput(path: string, io: Io, text: string): Promi
 }
 
 export { pipeline };
-
-const EXTENSIONS: Record<string, FileFormat> = {
-  '.rdb': 'rdb',
-  '.valkey': 'resp',
-  '.resp': 'resp',
-  '.jsonl': 'jsonl',
-  '.ndjson': 'jsonl',
-  '.aof': 'aof',
-};
-
-/**
- * The format of a file: the explicit `--from`/`--to` value, else the extension. A usage error
- * (exit 2) when neither says, e.g. for `-` or `dump.bin`.
- */
-export function formatOf(
-  path: string,
-  explicit: string | undefined,
-  flag: '--from' | '--to' | '--format',
-  command: string,
-): FileFormat {
-  if (explicit !== undefined) return explicit as FileFormat;
-  const byExtension = EXTENSIONS[extname(path).toLowerCase()];
-  if (byExtension) return byExtension;
-  const which = path === '-' ? (flag === '--to' || flag === '--format' ? 'stdout' : 'stdin') : `"${path}"`;
-  throw usageError(
-    'ERR_MISSING_ARGUMENT',
-    `cannot tell the format of ${which} (known extensions: .rdb, .valkey, .resp, .jsonl, .aof); pass ${flag}. Run "valkey-tools ${command} --help"`,
-    command,
-  );
-}

@@ -1,6 +1,59 @@
+import { type OutputFormat, backup } from '@valkey-tools/backup';
+import { dataFormat, withOutputFile } from '../data-files.js';
+import { usageError } from '../errors.js';
+import { assertWritable } from '../files.js';
 import type { CommandContext } from '../main.js';
-import { notAvailable } from '../pending.js';
+import { formatBytes, formatCount } from '../output.js';
+import { createProgress } from '../progress.js';
 
-export async function run(_ctx: CommandContext<'backup'>): Promise<number | undefined> {
-  throw notAvailable('backup');
+export async function run({ flags, io, out, signal }: CommandContext<'backup'>): Promise<number | undefined> {
+  const output = flags.output;
+  if (output === '-' && flags.json) {
+    throw usageError(
+      'ERR_INVALID_ARGUMENT',
+      '--json needs stdout, which -o - already uses. Run "valkey-tools backup --help"',
+      'backup',
+    );
+  }
+  const format = dataFormat(output, flags.format, 'output', '--format', 'backup') as OutputFormat;
+  assertWritable(output, io, flags.force);
+  const progress = createProgress(io.stderr, 'backing up', flags.mode === 'scan' ? 'keys' : 'bytes');
+  const result = await withOutputFile(output, io, async (file) => {
+    const options: Parameters<typeof backup>[0] = {
+      url: flags.url,
+      output: file,
+      format,
+      mode: flags.mode,
+      signal,
+      onProgress: (p) => {
+        if (flags.mode === 'scan') progress.update(p.keys, p.totalKeys);
+        else progress.update(p.bytesReceived, p.snapshotBytes);
+      },
+    };
+    if (flags.db !== undefined) options.db = flags.db;
+    if (flags.match !== undefined) options.match = flags.match;
+    if (flags.type !== undefined) options.type = flags.type;
+    try {
+      return await backup(options);
+    } finally {
+      progress.finish();
+    }
+  });
+  out.result(
+    {
+      output,
+      format: result.format,
+      mode: result.mode,
+      nodes: result.nodes,
+      keys: result.keys,
+      bytesWritten: result.bytesWritten,
+      elapsedMs: result.elapsedMs,
+    },
+    () => {
+      const summary = `backed up ${result.nodes.join(', ')} by ${result.mode} to ${output === '-' ? 'stdout' : output} (${result.format}): ${result.keys > 0 ? `${formatCount(result.keys)} keys, ` : ''}${formatBytes(result.bytesWritten)} in ${(result.elapsedMs / 1000).toFixed(1)}s`;
+      if (output === '-') out.info(summary);
+      else out.line(summary);
+    },
+  );
+  return undefined;
 }

@@ -1,6 +1,64 @@
+import { type InputFormat, restore } from '@valkey-tools/backup';
+import { dataFormat, withInputFile } from '../data-files.js';
+import { EXIT_FAILED } from '../errors.js';
 import type { CommandContext } from '../main.js';
-import { notAvailable } from '../pending.js';
+import { formatBytes, formatCount } from '../output.js';
+import { createProgress } from '../progress.js';
 
-export async function run(_ctx: CommandContext<'restore'>): Promise<number | undefined> {
-  throw notAvailable('restore');
+export async function run({ args, flags, io, out }: CommandContext<'restore'>): Promise<number | undefined> {
+  const input = args[0]!;
+  const from =
+    input === '-' || flags.from !== undefined
+      ? dataFormat(input, flags.from, 'input', '--from', 'restore')
+      : undefined;
+  const progress = createProgress(io.stderr, 'restoring', 'bytes');
+  const result = await withInputFile(input, io, async (file, size) => {
+    const options: Parameters<typeof restore>[0] = {
+      input: file,
+      url: flags.url,
+      replace: flags.replace,
+      flush: flags.flush,
+      onError: flags['on-error'],
+      onProgress: (p) => progress.update(p.inputBytes, size || undefined),
+    };
+    if (from !== undefined) options.from = from as InputFormat;
+    if (flags.db !== undefined) options.db = flags.db;
+    if (flags.match !== undefined) options.match = flags.match;
+    if (flags.type !== undefined) options.type = flags.type;
+    if (flags['target-db'] !== undefined) options.targetDb = flags['target-db'];
+    try {
+      return await restore(options);
+    } finally {
+      progress.finish();
+    }
+  });
+  out.result(
+    {
+      input,
+      keys: result.keys,
+      functions: result.functions,
+      commands: result.commands,
+      bytes: result.bytes,
+      errorCount: result.errorCount,
+      errors: result.errors.map((e) => ({ key: e.key, db: e.db, command: e.command, message: e.message })),
+      usedRestore: result.usedRestore,
+      fellBack: result.fellBack,
+      dropped: result.dropped,
+      elapsedMs: result.elapsedMs,
+    },
+    () => {
+      out.line(
+        `restored ${formatCount(result.keys)} keys${result.functions ? ` and ${result.functions} function libraries` : ''} (${formatBytes(result.bytes)} sent) in ${(result.elapsedMs / 1000).toFixed(1)}s`,
+      );
+      if (result.fellBack)
+        out.info('the target refused RESTORE payloads of this version: keys were written as plain commands');
+      for (const e of result.errors.slice(0, 20))
+        out.warn(`db ${e.db} key ${JSON.stringify(e.key)}: ${e.command}: ${e.message}`);
+      if (result.errorCount > 20)
+        out.warn(`... and ${result.errorCount - 20} more failures (--json lists up to 1000)`);
+      if (result.errorCount > 0)
+        out.info(`${result.errorCount} key${result.errorCount === 1 ? '' : 's'} failed`);
+    },
+  );
+  return result.errorCount > 0 ? EXIT_FAILED : undefined;
 }

@@ -1,0 +1,248 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { type TestServer, startTestServer } from '@valkey-tools/test-utils';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUILD_TIMEOUT_MS, buildCli, parseJson, runCli, tempDir } from './helpers.js';
+
+const tmp = tempDir('data');
+const file = (name: string) => join(tmp.dir, name);
+let source: TestServer;
+let target: TestServer;
+let sourceDigest: string;
+
+async function fill(server: TestServer): Promise<void> {
+  const c = (...args: string[]) => server.command(...args);
+  await c('SET', 'user:1', 'alice');
+  await c('SET', 'user:2', 'bob');
+  await c('PEXPIREAT', 'user:2', String(Date.now() + 3_600_000));
+  await c('RPUSH', 'queue', 'a', 'b', 'c');
+  await c('SADD', 'tags', 'x', 'y');
+  await c('ZADD', 'scores', '1.5', 'm1', '-inf', 'm2');
+  await c('HSET', 'user:1:profile', 'name', 'Alice', 'age', '30');
+  await c('XADD', 'events', '1-1', 'type', 'login');
+  await c('SET', 'big', randomBytes(4000).toString('hex')); // incompressible: stays the biggest in the RDB
+}
+
+beforeAll(async () => {
+  [source, target] = await Promise.all([startTestServer(), startTestServer(), buildCli()]).then(
+    ([a, b]) => [a, b] as [TestServer, TestServer],
+  );
+  await fill(source);
+  // db 1 through valkey-cli -n, since each test-utils command uses a fresh connection
+  await runCli(['connect', '--url', `${source.url.replace(/\/\d*$/, '')}/1`, '--', 'SET', 'other:db', 'one']);
+  sourceDigest = await source.command('DEBUG', 'DIGEST');
+}, BUILD_TIMEOUT_MS + 5000);
+
+afterAll(async () => {
+  await Promise.all([source?.stop(), target?.stop()]);
+  tmp.cleanup();
+});
+
+describe('backup, verify, inspect, convert, restore', () => {
+  it('backs up by replication to an RDB that verifies and inspects', async () => {
+    const r = await runCli(['backup', '--url', source.url, '-o', file('dump.rdb'), '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(parseJson(r)).toMatchObject({
+      format: 'rdb',
+      mode: 'replication',
+      nodes: [`127.0.0.1:${source.port}`],
+    });
+    expect(r.stderr).toBe('');
+
+    const verify = await runCli(['verify', file('dump.rdb'), '--json']);
+    expect(verify.code, verify.stderr).toBe(0);
+    expect(parseJson(verify)).toMatchObject({ valid: true, keys: 9, checksum: 'ok', error: null });
+    const human = await runCli(['verify', file('dump.rdb')]);
+    expect(human.stdout).toMatch(/valid REDIS RDB version \d+, 9 keys/);
+
+    const inspect = await runCli(['inspect', file('dump.rdb'), '--top', '2', '--json']);
+    expect(inspect.code, inspect.stderr).toBe(0);
+    const report = parseJson<{
+      keys: number;
+      expires: number;
+      databases: Array<{ db: number; keys: number }>;
+      biggestKeys: Array<{ key: string }>;
+      aux: Record<string, string>;
+    }>(inspect);
+    expect(report.keys).toBe(9);
+    expect(report.expires).toBe(1);
+    expect(report.databases.map((d) => [d.db, d.keys])).toEqual([
+      [0, 8],
+      [1, 1],
+    ]);
+    expect(report.biggestKeys).toHaveLength(2);
+    expect(report.biggestKeys[0]!.key).toBe('big');
+    expect(report.aux['valkey-ver'] ?? report.aux['redis-ver']).toBe('8.0.1');
+    const table = await runCli(['inspect', file('dump.rdb')]);
+    expect(table.stdout).toMatch(/^DB\s+KEYS\s+EXPIRES\s+BYTES\s+TYPES$/m);
+    expect(table.stdout).toMatch(/^BYTES\s+ELEMENTS\s+TYPE\s+ENCODING\s+DB\s+KEY$/m);
+  });
+
+  it('verify reports the first problem of a corrupt or truncated file with exit 1', async () => {
+    const good = readFileSync(file('dump.rdb'));
+    const flipped = Buffer.from(good);
+    flipped[flipped.length - 20] ^= 0xff;
+    writeFileSync(file('flipped.rdb'), flipped);
+    writeFileSync(file('truncated.rdb'), good.subarray(0, Math.floor(good.length / 2)));
+    writeFileSync(file('notrdb.rdb'), 'hello world, not an RDB');
+    const [bad, cut, junk, missing, stdin] = await Promise.all([
+      runCli(['verify', file('flipped.rdb'), '--json']),
+      runCli(['verify', file('truncated.rdb')]),
+      runCli(['inspect', file('notrdb.rdb')]),
+      runCli(['verify', file('nope.rdb')]),
+      runCli(['verify', '-'], { input: good }),
+    ]);
+    expect(bad.code).toBe(1);
+    const body = parseJson<{ valid: boolean; error: { message: string; offset?: number } }>(bad);
+    expect(body.valid).toBe(false);
+    expect(body.error.message).toBeTruthy();
+    expect(cut.code).toBe(1);
+    expect(cut.stdout).toMatch(/invalid at byte \d+/);
+    expect(junk.code).toBe(1);
+    expect(junk.stderr.trim().split('\n')).toHaveLength(1);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('cannot read');
+    expect(stdin.code, stdin.stderr).toBe(0);
+  });
+
+  it('converts RDB to RESP text and JSONL (file, stdout, stdin) and restores into another server', async () => {
+    const toResp = await runCli(['convert', file('dump.rdb'), file('dump.valkey'), '--json']);
+    expect(toResp.code, toResp.stderr).toBe(0);
+    expect(parseJson(toResp)).toMatchObject({ from: 'rdb', to: 'resp', keys: 9 });
+
+    const toStdout = await runCli([
+      'convert',
+      file('dump.rdb'),
+      '-',
+      '--to',
+      'jsonl',
+      '--match',
+      'user:*',
+      '--db',
+      '0',
+    ]);
+    expect(toStdout.code, toStdout.stderr).toBe(0);
+    const lines = toStdout.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { key: unknown });
+    expect(lines).toHaveLength(3);
+    expect(toStdout.stderr).toContain('converted 3 keys');
+
+    const fromStdin = await runCli(['convert', '-', file('from-stdin.jsonl'), '--from', 'rdb'], {
+      input: readFileSync(file('dump.rdb')),
+    });
+    expect(fromStdin.code, fromStdin.stderr).toBe(0);
+    expect(readFileSync(file('from-stdin.jsonl'), 'utf8').trim().split('\n')).toHaveLength(9);
+
+    const restore = await runCli(['restore', file('dump.valkey'), '--url', target.url, '--flush', '--json']);
+    expect(restore.code, restore.stderr).toBe(0);
+    expect(parseJson(restore)).toMatchObject({ keys: 9, errorCount: 0 });
+    expect(await target.command('DEBUG', 'DIGEST')).toBe(sourceDigest);
+
+    // Again without --replace: every key exists, so it fails naming one; with --replace it converges.
+    const conflict = await runCli(['restore', file('dump.rdb'), '--url', target.url]);
+    expect(conflict.code).toBe(1);
+    expect(conflict.stderr.trim().split('\n')).toHaveLength(1);
+    const all = await runCli([
+      'restore',
+      file('dump.rdb'),
+      '--url',
+      target.url,
+      '--on-error',
+      'continue',
+      '--json',
+    ]);
+    expect(all.code).toBe(1);
+    expect(parseJson<{ errorCount: number }>(all).errorCount).toBe(9);
+    const replace = await runCli(['restore', file('dump.rdb'), '--url', target.url, '--replace']);
+    expect(replace.code, replace.stderr).toBe(0);
+    expect(replace.stdout).toMatch(/restored 9 keys/);
+    expect(await target.command('DEBUG', 'DIGEST')).toBe(sourceDigest);
+  });
+
+  it('backs up by SCAN with filters, to JSONL and to stdout', async () => {
+    const r = await runCli([
+      'backup',
+      '--url',
+      source.url,
+      '--mode',
+      'scan',
+      '-o',
+      file('users.jsonl'),
+      '--match',
+      'user:*',
+      '--type',
+      'string',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/by scan/);
+    const keys = readFileSync(file('users.jsonl'), 'utf8').trim().split('\n');
+    expect(keys).toHaveLength(2);
+    const out = await runCli([
+      'backup',
+      '--url',
+      source.url,
+      '--mode',
+      'scan',
+      '--db',
+      '1',
+      '-o',
+      '-',
+      '--format',
+      'resp',
+    ]);
+    expect(out.code, out.stderr).toBe(0);
+    expect(out.stdout).toContain('other:db');
+  });
+
+  it('estimates memory with --memory, writing HTML and CSV reports', async () => {
+    const r = await runCli([
+      'inspect',
+      file('dump.rdb'),
+      '--memory',
+      '--top',
+      '3',
+      '--html',
+      file('m.html'),
+      '--csv',
+      file('m.csv'),
+      '--json',
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const report = parseJson<{ totals: { keys: number; bytes: number }; topKeys: Array<{ key: string }> }>(r);
+    expect(report.totals.keys).toBe(9);
+    expect(report.topKeys[0]!.key).toBe('big');
+    expect(readFileSync(file('m.html'), 'utf8')).toMatch(/^<!doctype html>/);
+    expect(readFileSync(file('m.csv'), 'utf8').trim().split('\n')).toHaveLength(10);
+    const noMemory = await runCli(['inspect', file('dump.rdb'), '--html', file('x.html')]);
+    expect(noMemory.code).toBe(2);
+  });
+
+  it('refuses bad input for each data command with the right exit code', async () => {
+    const [unknownExt, noServer, dashNoFrom, unknownIn, overwrite, restoreMissing, jsonStdout] =
+      await Promise.all([
+        runCli(['backup', '--url', source.url, '-o', file('x.bin')]),
+        runCli(['backup', '--url', 'redis://:hunter2@127.0.0.1:1', '-o', file('never.rdb')]),
+        runCli(['convert', '-', file('y.jsonl')], { input: 'x' }),
+        runCli(['convert', file('dump.bin'), file('y.jsonl')]),
+        runCli(['convert', file('dump.rdb'), file('dump.valkey')]),
+        runCli(['restore', file('nope.rdb'), '--url', target.url]),
+        runCli(['backup', '--url', source.url, '-o', '-', '--format', 'rdb', '--json']),
+      ]);
+    expect(unknownExt.code).toBe(2);
+    expect(unknownExt.stderr).toContain('pass --format');
+    expect(noServer.code).toBe(1);
+    expect(noServer.stderr).not.toContain('hunter2');
+    expect(existsSync(file('never.rdb'))).toBe(false);
+    expect(dashNoFrom.code).toBe(2);
+    expect(dashNoFrom.stderr).toContain('cannot tell the input format of stdin');
+    expect(unknownIn.code).toBe(2);
+    expect(overwrite.code).toBe(1);
+    expect(overwrite.stderr).toContain('already exists. Pass --force');
+    expect(restoreMissing.code).toBe(1);
+    expect(restoreMissing.stderr).toContain('no such file');
+    expect(jsonStdout.code).toBe(2);
+  });
+});
