@@ -82,7 +82,8 @@ describe('backup, verify, inspect, convert, restore', () => {
   it('verify reports the first problem of a corrupt or truncated file with exit 1', async () => {
     const good = readFileSync(file('dump.rdb'));
     const flipped = Buffer.from(good);
-    flipped[flipped.length - 20] ^= 0xff;
+    const at = flipped.length - 20;
+    flipped[at] = flipped[at]! ^ 0xff;
     writeFileSync(file('flipped.rdb'), flipped);
     writeFileSync(file('truncated.rdb'), good.subarray(0, Math.floor(good.length / 2)));
     writeFileSync(file('notrdb.rdb'), 'hello world, not an RDB');
