@@ -88,7 +88,6 @@ describe('verifyRdb / inspectRdb', () => {
       quicklist2: 4,
       'stream-listpacks3': 3,
     });
-    // str:big is 150 kB of 'x': LZF makes it tiny on disk
     expect(r.biggestKeys.map((k) => k.key)).toEqual(['bigstr', 'bigzip', 'bigset']);
     expect(r.biggestKeys[0]).toMatchObject({ type: 'string', elements: 3_000_000 });
     expect(r.biggestKeys[0]!.bytes).toBeGreaterThan(3_000_000);
@@ -98,7 +97,7 @@ describe('verifyRdb / inspectRdb', () => {
 });
 
 describe('chunked reading of huge keys', () => {
-  it('delivers a 30k-member set in bounded batches and a 3 MB string in pieces; the writer reassembles them', async () => {
+  it('delivers a 30k-member set in bounded batches and a 3 MB string in pieces; the writer streams them back out', async () => {
     const records = await collect(
       readRdbFile(dump, { chunked: { elements: 5000, bytes: 1 << 20, pieceBytes: 256 << 10 } }),
     );
@@ -109,7 +108,13 @@ describe('chunked reading of huge keys', () => {
     for (const p of setParts)
       expect(p.value.type === 'set' && p.value.members.length).toBeLessThanOrEqual(5000);
     const begin = records.findIndex((r) => r.kind === 'key-begin' && r.key.toString() === 'bigset');
-    expect(records[begin]).toMatchObject({ kind: 'key-begin', type: 'set', encoding: 'hashtable', db: 0 });
+    expect(records[begin]).toMatchObject({
+      kind: 'key-begin',
+      type: 'set',
+      encoding: 'hashtable',
+      db: 0,
+      elements: 30000,
+    });
     expect(records.find((r) => r.kind === 'key-end' && r.key.toString() === 'bigset')).toMatchObject({
       size: 30000,
     });

@@ -322,6 +322,38 @@ describe('writer details', () => {
     expect(dropped.encoding).toBe('listpack');
   });
 
+  it('streams a key announced with its element count, and refuses a count that does not match', async () => {
+    const members = Array.from({ length: 2000 }, (_, i) => Buffer.from(`m${i}`));
+    const begin = {
+      kind: 'key-begin',
+      db: 0,
+      key: Buffer.from('big'),
+      encoding: 'hashtable',
+      type: 'set',
+      elements: 2000,
+    } as const;
+    const parts = [0, 1000].map(
+      (i) =>
+        ({
+          kind: 'key-part',
+          db: 0,
+          key: Buffer.from('big'),
+          value: { type: 'set', members: members.slice(i, i + 1000) },
+        }) as const,
+    );
+    const end = { kind: 'key-end', db: 0, key: Buffer.from('big'), size: 2000 } as const;
+    const bytes = Buffer.concat(await collect(writeRdb([begin, ...parts, end])));
+    const back = keysOf(await collect(readRdb(bytes))).get('big')!;
+    expect(back.encoding).toBe('hashtable');
+    expect(back.value.type === 'set' && back.value.members.length).toBe(2000);
+    await expect(collect(writeRdb([{ ...begin, elements: 2001 }, ...parts, end]))).rejects.toMatchObject({
+      code: 'ERR_RDB_BAD_RECORD',
+    });
+    await expect(collect(writeRdb([{ ...begin, elements: 1999 }, ...parts, end]))).rejects.toMatchObject({
+      code: 'ERR_RDB_BAD_RECORD',
+    });
+  });
+
   it('writes a file atomically and leaves no temp file on failure', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'vt-rdb-atomic-'));
     dirs.push(dir);

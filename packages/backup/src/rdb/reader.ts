@@ -87,6 +87,12 @@ export interface RdbWarning {
 export interface KeyBeginRecord extends Omit<KeyRecord, 'kind' | 'value'> {
   kind: 'key-begin';
   type: ValueType;
+  /**
+   * Exact number of elements that will follow (bytes for strings), when the encoding states it
+   * up front (strings, hashtable sets/hashes, skiplist zsets, linked lists). Lets a writer stream
+   * the key without holding it.
+   */
+  elements?: number;
 }
 /** A batch of a key's elements (chunked mode); `value` has the key's type and holds only this batch. */
 export interface KeyPartRecord {
@@ -202,6 +208,8 @@ class RdbReader {
   private readonly chunkBytes: number;
   private readonly pieceBytes: number;
   private keys = 0;
+  /** Element count (bytes for strings) the current value declared up front, if any. */
+  private declared: number | undefined;
   private readonly progressEvery: number;
 
   constructor(
@@ -626,6 +634,7 @@ class RdbReader {
           if (++this.keys % this.progressEvery === 0) this.progress();
           continue;
         }
+        this.declared = undefined;
         const parts = this.value(type);
         let begun = false;
         let delivered = 0;
@@ -660,7 +669,9 @@ class RdbReader {
           }
           if (!begun) {
             begun = true;
-            yield { kind: 'key-begin', ...meta, type: TYPE_OF[type]! } satisfies KeyBeginRecord;
+            const begin: KeyBeginRecord = { kind: 'key-begin', ...meta, type: TYPE_OF[type]! };
+            if (this.declared !== undefined) begin.elements = this.declared;
+            yield begin;
           }
           const part = r.value;
           delivered += part.type === 'string' ? part.value.length : valueSize(part);
@@ -892,6 +903,7 @@ class RdbReader {
         const n = await this.lenRaw('string value');
         if (!this.encoded && n >= this.chunkBytes) {
           this.checkStringLength(n, 'string value', at);
+          this.declared = n;
           for await (const piece of this.src.pieces(n, this.pieceBytes, 'string value', this.keyText)) {
             yield { type: 'string', value: Buffer.from(piece) };
           }
@@ -914,6 +926,7 @@ class RdbReader {
               at,
             );
           }
+          this.declared = ulen;
           const decoder = new LzfStreamDecoder(ulen, this.pieceBytes);
           try {
             for await (const piece of this.src.pieces(clen, 1 << 20, 'string value', this.keyText)) {
@@ -938,6 +951,7 @@ class RdbReader {
       case RdbType.SET: {
         const t = type === RdbType.LIST ? 'list' : 'set';
         const n = await this.count(`${t} length`);
+        this.declared = n;
         let acc: Buffer[] = [];
         for (let i = 0; i < n; i++) {
           acc.push(this.stringSync() ?? (await this.string(`${t} element`)));
@@ -951,6 +965,7 @@ class RdbReader {
       case RdbType.ZSET:
       case RdbType.ZSET_2: {
         const n = await this.count('zset length', 2);
+        this.declared = n;
         let acc: ZSetEntry[] = [];
         for (let i = 0; i < n; i++) {
           const member = this.stringSync() ?? (await this.string('zset member'));
@@ -974,6 +989,7 @@ class RdbReader {
         const redisPreGa = type === RdbType.HASH_2 && !valkey2;
         const minExpire = type === RdbType.REDIS_HASH_METADATA ? await this.millis('hash min expire') : 0;
         const n = await this.count('hash length', 2);
+        this.declared = n;
         let acc: HashEntry[] = [];
         for (let i = 0; i < n; i++) {
           let expiresAt: number | undefined;

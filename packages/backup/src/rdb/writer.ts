@@ -143,7 +143,7 @@ export class ValueEncoder {
   readonly limits: EncodingLimits;
   private readonly compression: boolean;
   private readonly compact: boolean;
-  private readonly fieldExpiry: 'error' | 'drop';
+  readonly fieldExpiry: 'error' | 'drop';
 
   constructor(options: EncodeOptions = {}) {
     const target = options.target ?? 11;
@@ -594,8 +594,58 @@ export async function* writeRdb(
   let announcedDb = -1;
   let pendingResize: { db: number; dbSize: number; expiresSize: number } | null = null;
   let partial: { rec: Omit<KeyRecord, 'kind' | 'value'>; value: Value } | null = null;
+  // A huge key written as its parts arrive (key-begin told the element count up front).
+  let streaming: { key: Buffer; type: Value['type']; declared: number; written: number } | null = null;
+  const L = enc.limits;
+  const streamAbove: Partial<Record<Value['type'], number>> = {
+    string: 1 << 20,
+    list: 1024,
+    set: Math.max(L.setMaxIntsetEntries, L.setMaxListpackEntries),
+    zset: L.zsetMaxListpackEntries,
+    hash: L.hashMaxListpackEntries,
+  };
+  const f64 = Buffer.alloc(8);
+  const writePart = (v: Value): number => {
+    switch (v.type) {
+      case 'string':
+        out.raw(v.value);
+        return v.value.length;
+      case 'list':
+        for (const x of v.items) enc.string(out, x);
+        return v.items.length;
+      case 'set':
+        for (const x of v.members) enc.string(out, x);
+        return v.members.length;
+      case 'zset':
+        for (const e of v.entries) {
+          enc.string(out, e.member);
+          f64.writeDoubleLE(e.score, 0);
+          out.raw(f64);
+        }
+        return v.entries.length;
+      case 'hash':
+        for (const e of v.entries) {
+          if (e.expiresAt !== undefined && enc.version < 80 && enc.fieldExpiry === 'error') {
+            throw new RdbError(
+              'ERR_RDB_UNSUPPORTED_VALUE',
+              `hash ${JSON.stringify(displayBytes(streaming!.key))} has fields with a TTL, which RDB ${enc.version} cannot store`,
+              {
+                details: { key: displayBytes(streaming!.key) },
+                hint: 'Write target "VALKEY080" (Valkey 9), or pass fieldExpiry: "drop" to write the fields without TTLs',
+              },
+            );
+          }
+          enc.string(out, e.field);
+          enc.string(out, e.value);
+          if (enc.version >= 80) enc.millis(out, e.expiresAt ?? -1);
+        }
+        return v.entries.length;
+      default:
+        throw new RdbError('ERR_RDB_BAD_RECORD', `a ${v.type} value cannot be streamed`);
+    }
+  };
 
-  const writeKey = (r: Omit<KeyRecord, 'kind'>) => {
+  const writePrefix = (r: Omit<KeyRecord, 'kind' | 'value'>) => {
     if (r.db !== currentDb) {
       out.u8(RdbOpcode.SELECTDB);
       enc.len(out, r.db);
@@ -619,6 +669,10 @@ export async function* writeRdb(
       out.u8(RdbOpcode.FREQ);
       out.u8(r.lfuFreq & 0xff);
     }
+  };
+
+  const writeKey = (r: Omit<KeyRecord, 'kind'>) => {
+    writePrefix(r);
     const { type, body } = enc.encode(r.value, r.key);
     out.u8(type);
     enc.string(out, r.key);
@@ -634,15 +688,63 @@ export async function* writeRdb(
         writeKey(r);
         break;
       case 'key-begin': {
-        const { kind: _k, type, ...rest } = r;
-        partial = { rec: rest, value: emptyValue(type) };
+        const { kind: _k, type, elements, ...rest } = r;
+        const above = streamAbove[type];
+        if (elements !== undefined && above !== undefined && elements > above) {
+          writePrefix(rest);
+          out.u8(
+            type === 'string'
+              ? RdbType.STRING
+              : type === 'list'
+                ? RdbType.LIST
+                : type === 'set'
+                  ? RdbType.SET
+                  : type === 'zset'
+                    ? RdbType.ZSET_2
+                    : enc.version >= 80
+                      ? RdbType.HASH_2
+                      : RdbType.HASH,
+          );
+          enc.string(out, r.key);
+          enc.len(out, elements);
+          streaming = { key: r.key, type, declared: elements, written: 0 };
+        } else {
+          partial = { rec: rest, value: emptyValue(type) };
+        }
         break;
       }
       case 'key-part':
+        if (streaming) {
+          if (r.value.type !== streaming.type) {
+            throw new RdbError(
+              'ERR_RDB_BAD_RECORD',
+              `key-part of type ${r.value.type} inside a ${streaming.type} key`,
+            );
+          }
+          streaming.written += writePart(r.value);
+          if (streaming.written > streaming.declared) {
+            throw new RdbError(
+              'ERR_RDB_BAD_RECORD',
+              `key ${JSON.stringify(displayBytes(streaming.key))} declared ${streaming.declared} elements but more arrived`,
+            );
+          }
+          break;
+        }
         if (!partial) throw new RdbError('ERR_RDB_BAD_RECORD', 'key-part record without a key-begin');
         mergePart(partial.value, r.value);
         break;
       case 'key-end':
+        if (streaming) {
+          if (streaming.written !== streaming.declared) {
+            throw new RdbError(
+              'ERR_RDB_BAD_RECORD',
+              `key ${JSON.stringify(displayBytes(streaming.key))} declared ${streaming.declared} elements but ${streaming.written} arrived`,
+            );
+          }
+          streaming = null;
+          keys++;
+          break;
+        }
         if (!partial) throw new RdbError('ERR_RDB_BAD_RECORD', 'key-end record without a key-begin');
         if (partial.value.type === 'stream' && r.stream) Object.assign(partial.value, r.stream);
         writeKey({ ...partial.rec, value: partial.value });
