@@ -67,7 +67,7 @@ export type {
 } from './events.js';
 export { KvEventProcessor, PREFIX_INDEXABLE_KINDS } from './event-processor.js';
 export type { KvEventProcessorOptions } from './event-processor.js';
-export { KvEventSubscriber } from './zmq-subscriber.js';
+export { KvEventSubscriber, parseZmqEndpoint } from './zmq-subscriber.js';
 export type { KvEventSubscriberOptions, ZmqEndpointConfig } from './zmq-subscriber.js';
 export { ShardedWorkQueue } from './work-queue.js';
 export { registerEventMetrics } from './event-metrics.js';

@@ -37,12 +37,38 @@ interface SourceState {
   buffered: Array<{ seq: bigint; payload: Uint8Array }>;
 }
 
-function normalizeEndpoint(e: string | ZmqEndpointConfig): ZmqEndpointConfig {
-  const cfg = typeof e === 'string' ? { endpoint: e } : e;
-  if (typeof cfg.endpoint !== 'string' || !/^(tcp|ipc|inproc):\/\/./.test(cfg.endpoint))
+/**
+ * Parses an endpoint spec: `tcp://10.0.0.7:5557` (connect), `tcp://*:5557` (a wildcard host binds,
+ * engines connect to it), and `?replay=tcp://10.0.0.7:5558` for the engine's replay socket.
+ */
+export function parseZmqEndpoint(spec: string | ZmqEndpointConfig): ZmqEndpointConfig {
+  let cfg: ZmqEndpointConfig;
+  if (typeof spec === 'string') {
+    const [endpoint = '', query = ''] = spec.trim().split('?', 2);
+    cfg = { endpoint };
+    if (/^tcp:\/\/\*:/.test(endpoint)) cfg.bind = true;
+    for (const [name, value] of new URLSearchParams(query)) {
+      if (name === 'replay') cfg.replayEndpoint = value;
+      else if (name === 'bind') cfg.bind = value !== 'false' && value !== '0';
+      else
+        throw new KvCacheError('ERR_INVALID_CONFIG', `Unknown option "${name}" in ZMQ endpoint "${spec}"`, {
+          hint: 'Supported: ?replay=tcp://host:port and ?bind=true',
+        });
+    }
+  } else cfg = { ...spec };
+  const valid = (e: unknown) => typeof e === 'string' && /^(tcp|ipc|inproc):\/\/./.test(e);
+  if (!valid(cfg.endpoint))
     throw new KvCacheError('ERR_INVALID_CONFIG', `Invalid ZMQ endpoint ${JSON.stringify(cfg.endpoint)}`, {
-      hint: 'Use tcp://host:port (e.g. tcp://10.0.0.7:5557), ipc:///path or inproc://name',
+      hint: 'Use tcp://host:port (e.g. tcp://10.0.0.7:5557), tcp://*:5557 to bind, ipc:///path or inproc://name',
     });
+  if (cfg.replayEndpoint !== undefined && !valid(cfg.replayEndpoint))
+    throw new KvCacheError(
+      'ERR_INVALID_CONFIG',
+      `Invalid ZMQ replay endpoint ${JSON.stringify(cfg.replayEndpoint)}`,
+      {
+        hint: 'Use tcp://host:port of the engine replay socket',
+      },
+    );
   return cfg;
 }
 
@@ -75,7 +101,7 @@ export class KvEventSubscriber {
   constructor(options: KvEventSubscriberOptions) {
     if (!Array.isArray(options.endpoints))
       throw new KvCacheError('ERR_INVALID_CONFIG', 'endpoints must be an array of ZMQ endpoints');
-    this.endpoints = options.endpoints.map(normalizeEndpoint);
+    this.endpoints = options.endpoints.map(parseZmqEndpoint);
     this.processor = options.processor;
     this.topicFilter = options.topicFilter ?? 'kv@';
     this.replayTimeoutMs = options.replayTimeoutMs ?? 10_000;

@@ -298,3 +298,40 @@ describe('sequence gaps', () => {
     expect(r.scores).toEqual({ 'pod-g': 1 });
   });
 });
+
+describe('centralized mode (the subscriber binds, engines connect)', () => {
+  it('receives from several connecting publishers', async () => {
+    const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+    const indexer = new KvCacheIndexer({ index: new InMemoryIndex(), tokenProcessor: { blockSize: BS } });
+    const subscriber = new KvEventSubscriber({
+      endpoints: [`${endpoint}?bind=true`],
+      processor: indexer.createEventProcessor(),
+      logger: silentLogger,
+    });
+    const pubs = [new Publisher({ linger: 0 }), new Publisher({ linger: 0 })];
+    try {
+      await subscriber.start();
+      for (const p of pubs) p.connect(endpoint);
+      // slow joiner: repeat each engine's first batch (same sequence: duplicates are skipped) until seen
+      const topics = ['kv@engine-1@llama-3-8b', 'kv@engine-2@llama-3-8b'];
+      const payload = encodeEventBatch([
+        blockStored({ blockHashes: [1n], tokenIds: tokens(4, 7000), blockSize: BS }),
+      ]);
+      const deadline = Date.now() + 10_000;
+      while (Date.now() < deadline) {
+        await Promise.all(pubs.map((p, i) => p.send([topics[i]!, encodeSequence(0n), payload])));
+        await new Promise((r) => setTimeout(r, 20));
+        await subscriber.idle();
+        if ((await indexer.scoreTokens(tokens(4, 7000), MODEL)).size === 2) break;
+      }
+      expect(Object.fromEntries(await indexer.scoreTokens(tokens(4, 7000), MODEL))).toEqual({
+        'engine-1': 1,
+        'engine-2': 1,
+      });
+    } finally {
+      for (const p of pubs) p.close();
+      await subscriber.close();
+      await indexer.close();
+    }
+  });
+});
