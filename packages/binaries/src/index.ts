@@ -7,7 +7,9 @@ export {
   addKnownVersions,
   resetKnownVersions,
   resolveVersionSpec,
+  saveKnownVersions,
 } from './version-map.js';
+export type { VersionOptions } from './version-map.js';
 export { listInstalled, installDir, binRoot } from './cache.js';
 export type { InstalledVersion, InstallRecord } from './cache.js';
 export { installValkey, uninstallValkey, refreshVersionMap, DEFAULT_RELEASES_URL } from './install.js';

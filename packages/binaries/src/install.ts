@@ -38,7 +38,7 @@ import {
   resolveMirrorUrl,
 } from './mirror.js';
 import { type ExtractLimits, extractTarGz } from './tar.js';
-import { addKnownVersions, resolveVersionSpec } from './version-map.js';
+import { addKnownVersions, resolveVersionSpec, saveKnownVersions } from './version-map.js';
 import { extractZip } from './zip.js';
 
 const execFileAsync = promisify(execFile);
@@ -112,17 +112,25 @@ async function loadManifest(mirror: string, http: HttpOptions): Promise<Releases
 }
 
 /**
- * Reads a mirror's releases.json and adds its versions to the version map of this process, so
- * `'8'` or `'latest'` can resolve to releases newer than this package. Returns the full versions.
+ * Reads a mirror's releases.json and adds its versions to the version map (of this process, and
+ * saved in `<home>/versions.json` for later ones unless `save: false`), so `'8'` or `'latest'` can
+ * resolve to releases newer than this package. Returns the mirror's full versions.
  */
-export async function refreshVersionMap(options: { mirror?: string } & HttpOptions = {}): Promise<string[]> {
-  const mirror = options.mirror ?? process.env.VALKEY_TOOLS_MIRROR;
+export async function refreshVersionMap(
+  options: { mirror?: string; home?: string; save?: boolean } & HttpOptions = {},
+): Promise<string[]> {
+  const env = options.env ?? process.env;
+  const mirror = options.mirror ?? (env.VALKEY_TOOLS_MIRROR || undefined);
   if (!mirror) {
     throw new BinariesError('ERR_INVALID_OPTION', 'refreshVersionMap needs a mirror', {
       hint: 'Pass { mirror } or set VALKEY_TOOLS_MIRROR',
     });
   }
-  return manifestVersions(await loadManifest(mirror, options));
+  const versions = manifestVersions(await loadManifest(mirror, options));
+  if (options.save !== false) {
+    saveKnownVersions(versions, { home: options.home ?? valkeyToolsHome(env), source: redactUrl(mirror) });
+  }
+  return versions;
 }
 
 async function planFromMirror(
@@ -184,7 +192,7 @@ function officialDistro(): string {
   return (maj ?? 2) > 2 || (min ?? 0) >= 39 ? 'noble' : 'jammy';
 }
 
-function planFromReleases(base: string, spec: string, target: PlatformTarget): Plan {
+function planFromReleases(base: string, spec: string, target: PlatformTarget, home: string): Plan {
   if (target.platform !== 'linux' || target.libc === 'musl') {
     throw new BinariesError(
       'ERR_NO_BUILD_FOR_PLATFORM',
@@ -195,7 +203,7 @@ function planFromReleases(base: string, spec: string, target: PlatformTarget): P
       },
     );
   }
-  const version = resolveVersionSpec(spec);
+  const version = resolveVersionSpec(spec, undefined, { home });
   const arch = target.arch === 'x64' ? 'x86_64' : 'arm64';
   const archiveName = `valkey-${version}-${officialDistro()}-${arch}.tar.gz`;
   const url = `${base.replace(/\/+$/, '')}/releases/${archiveName}`;
@@ -324,7 +332,7 @@ export async function installValkey(options: InstallOptions = {}): Promise<Insta
 
   let plan: Plan;
   if (mirror) plan = await planFromMirror(mirror, spec, key, http);
-  else if (releasesUrl) plan = planFromReleases(releasesUrl, spec, target);
+  else if (releasesUrl) plan = planFromReleases(releasesUrl, spec, target, home);
   else {
     throw new BinariesError(
       'ERR_INVALID_OPTION',

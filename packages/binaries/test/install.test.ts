@@ -370,14 +370,22 @@ describe('installValkey from a mirror over HTTP', () => {
         databases: { valkey: { '8.0.99': { platforms: { [key]: { url: 'x.tar.gz', sha256, size: 1 } } } } },
       }),
     );
+    const home = freshHome();
+    const elsewhere = freshHome();
     try {
-      expect(await refreshVersionMap({ mirror: `${server.url}/future`, ...fast })).toEqual(['8.0.99']);
-      expect(versionMap()['8.0']).toBe('8.0.99');
-      expect(knownVersions()).toContain('8.0.99');
+      expect(await refreshVersionMap({ home, mirror: `${server.url}/future`, ...fast })).toEqual(['8.0.99']);
+      expect(versionMap({ home })['8.0']).toBe('8.0.99');
+      expect(knownVersions({ home: elsewhere })).toContain('8.0.99'); // this process learned it
     } finally {
       resetKnownVersions();
     }
-    expect(versionMap()['8.0']).not.toBe('8.0.99');
+    // Saved in the cache root for later processes; other roots do not know it.
+    expect(versionMap({ home })['8.0']).toBe('8.0.99');
+    expect(JSON.parse(readFileSync(join(home, 'versions.json'), 'utf8'))).toMatchObject({
+      versions: ['8.0.99'],
+      source: `${server.url}/future`,
+    });
+    expect(versionMap({ home: elsewhere })['8.0']).not.toBe('8.0.99');
   });
 
   it('refuses an archive with path traversal: nothing written outside, nothing installed', async () => {
