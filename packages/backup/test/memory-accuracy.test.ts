@@ -178,7 +178,9 @@ describe.concurrent('memory accuracy', () => {
       const keys = ((await client.callBuffer('KEYS', '*')) as Buffer[]).sort(Buffer.compare);
       const live = new Map<string, { usage: number; encoding: string }>();
       const before = await usageOf(client, keys);
-      keys.forEach((key, i) => live.set(key.toString('latin1'), before[i]!));
+      keys.forEach((key, i) => {
+        live.set(key.toString('latin1'), before[i]!);
+      });
       // DEBUG RELOAD saves dump.rdb and loads it back: the server then holds what a restart would.
       await client.call('DEBUG', 'RELOAD');
       const rdb = join(server.dir, 'dump.rdb');

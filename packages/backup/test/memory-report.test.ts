@@ -241,7 +241,10 @@ describe('memory report from a real snapshot', () => {
       await page.fill('#search', '');
 
       // Zoom into user: and back out through the breadcrumb.
-      await page.locator('#treemap rect').first().click();
+      await page
+        .locator('#treemap rect.zoom')
+        .first()
+        .click({ position: { x: 12, y: 8 } });
       expect(await page.locator('#crumbs button').count()).toBe(2);
       await page.locator('#crumbs button').first().click();
       expect(await page.locator('#crumbs button').count()).toBe(1);

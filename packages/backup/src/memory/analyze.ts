@@ -117,24 +117,34 @@ const EXPIRY_BUCKETS: readonly ExpiryBucket[] = [
 ];
 const HOUR = 3_600_000;
 
-/** Smallest-at-the-top heap of rows, bounded to `capacity`. */
+/**
+ * Rank order of the top keys: more bytes first, then the key text, so the top is the same whatever
+ * order the keys arrive in.
+ */
+function ranksBelow(a: MemoryRow, bytes: number, key: string): boolean {
+  return a.bytes < bytes || (a.bytes === bytes && a.key > key);
+}
+
+/** Lowest-ranked-at-the-top heap of rows, bounded to `capacity`. */
 class TopRows {
   private readonly heap: MemoryRow[] = [];
   constructor(private readonly capacity: number) {}
 
-  /** True when a key of `bytes` would make it into the top. */
-  wants(bytes: number): boolean {
-    return this.capacity > 0 && (this.heap.length < this.capacity || bytes > this.heap[0]!.bytes);
+  /** True when a key of `bytes` named `key` would make it into the top. */
+  wants(bytes: number, key: string): boolean {
+    if (this.capacity === 0) return false;
+    return this.heap.length < this.capacity || ranksBelow(this.heap[0]!, bytes, key);
   }
 
   push(row: MemoryRow): void {
     const h = this.heap;
+    const below = (a: MemoryRow, b: MemoryRow) => ranksBelow(a, b.bytes, b.key);
     if (h.length < this.capacity) {
       h.push(row);
       let i = h.length - 1;
       while (i > 0) {
         const p = (i - 1) >> 1;
-        if (h[p]!.bytes <= h[i]!.bytes) break;
+        if (!below(h[i]!, h[p]!)) break;
         [h[p], h[i]] = [h[i]!, h[p]!];
         i = p;
       }
@@ -146,8 +156,8 @@ class TopRows {
       const l = 2 * i + 1;
       const r = l + 1;
       let m = i;
-      if (l < h.length && h[l]!.bytes < h[m]!.bytes) m = l;
-      if (r < h.length && h[r]!.bytes < h[m]!.bytes) m = r;
+      if (l < h.length && below(h[l]!, h[m]!)) m = l;
+      if (r < h.length && below(h[r]!, h[m]!)) m = r;
       if (m === i) break;
       [h[m], h[i]] = [h[i]!, h[m]!];
       i = m;
@@ -155,7 +165,7 @@ class TopRows {
   }
 
   sorted(): MemoryRow[] {
-    return [...this.heap].sort((a, b) => b.bytes - a.bytes || a.key.localeCompare(b.key));
+    return [...this.heap].sort((a, b) => b.bytes - a.bytes || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 }
 
@@ -293,9 +303,13 @@ export class MemoryAnalyzer {
 
     const text = keyToText(k.key);
     this.prefixes.add(text, k.bytes);
-    if (this.top.wants(k.bytes)) this.top.push({ ...toRow(k), key: text });
+    if (this.top.wants(k.bytes, text)) this.top.push({ ...toRow(k), key: text });
     const big = this.biggest.get(k.type);
-    if (!big || k.elements > big.elements || (k.elements === big.elements && k.bytes > big.bytes)) {
+    if (
+      !big ||
+      k.elements > big.elements ||
+      (k.elements === big.elements && (k.bytes > big.bytes || (k.bytes === big.bytes && text < big.key)))
+    ) {
       this.biggest.set(k.type, { ...toRow(k), key: text });
     }
   }

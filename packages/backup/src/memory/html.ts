@@ -44,7 +44,7 @@ export function memoryReportToHtml(report: MemoryReport, options: MemoryHtmlOpti
   <section id="summary" class="cards" aria-label="Summary"></section>
   <section class="panel">
     <div class="panel-head"><h2>Memory by key prefix</h2><nav id="crumbs" aria-label="Prefix path"></nav></div>
-    <p class="muted small">Area is estimated memory. Click a prefix to zoom in; <em>keys directly under</em> covers keys with no deeper prefix and prefixes folded to keep the report small.</p>
+    <p class="muted small">Area is estimated memory; each prefix shows its largest sub-prefixes inside. Click to zoom in, hover for numbers. <em>Keys directly under</em> covers keys with no deeper prefix and small prefixes folded to keep the report bounded.</p>
     <svg id="treemap" role="img" aria-label="Treemap of key prefixes by memory"></svg>
   </section>
   <section class="grid">
@@ -99,6 +99,7 @@ footer{padding:0 28px 24px}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(420px,1fr));gap:16px}
 #treemap{width:100%;height:440px;display:block}
 #treemap rect{stroke:#fff;stroke-width:1.5px;cursor:pointer}
+#treemap rect.inner{stroke:rgba(255,255,255,.7);stroke-width:1px}
 #treemap rect.leaf{cursor:default}
 #treemap text{pointer-events:none;fill:#fff;font-size:12px}
 #treemap text.sub{font-size:11px;fill:rgba(255,255,255,.85)}
@@ -217,40 +218,62 @@ const SCRIPT = `
 
   var path = [report.prefixes];
   var treemap = document.getElementById('treemap');
+  // The cells of one prefix: its sub-prefixes plus the keys directly under it (and folded prefixes).
+  function cellsOf(node, color) {
+    var items = node.children.map(function (c, i) {
+      return { node: c, label: c.prefix, value: c.bytes, keys: c.keys, color: color || PALETTE[i % PALETTE.length] };
+    });
+    var direct = node.bytes - node.children.reduce(function (s, c) { return s + c.bytes; }, 0);
+    var directKeys = node.keys - node.children.reduce(function (s, c) { return s + c.keys; }, 0);
+    if (direct > 0) items.push({ node: null, label: (node.prefix || '') + '(keys directly under)', value: direct, keys: directKeys, color: color || '#98a2b3' });
+    return items.sort(function (a, b) { return b.value - a.value; });
+  }
+  function tooltip(item) {
+    return item.label + '\\n' + fmtBytes(item.value) + ' (' + pct(item.value, report.totals.bytes) + ' of all) · ' + fmtInt(item.keys) + ' keys';
+  }
+  function label(g, text, x, y, w, cls) {
+    var maxChars = Math.floor((w - 8) / 7);
+    if (maxChars < 3) return;
+    var shown = text.length > maxChars ? text.slice(0, maxChars - 1) + '…' : text;
+    g.appendChild(svgEl('text', cls ? { x: x, y: y, class: cls } : { x: x, y: y }, shown));
+  }
+  function zoomTo(node) {
+    if (!node || !node.children.length) return;
+    path.push(node);
+    drawTreemap();
+  }
   function drawTreemap() {
     var node = path[path.length - 1];
     clear(treemap);
     var width = treemap.clientWidth || 960;
     var height = treemap.clientHeight || 440;
     treemap.setAttribute('viewBox', '0 0 ' + width + ' ' + height);
-    var items = node.children.map(function (c, i) { return { node: c, label: c.prefix, value: c.bytes, color: PALETTE[i % PALETTE.length] }; });
-    var childBytes = node.children.reduce(function (s, c) { return s + c.bytes; }, 0);
-    var direct = node.bytes - childBytes;
-    var directKeys = node.keys - node.children.reduce(function (s, c) { return s + c.keys; }, 0);
-    if (direct > 0) items.push({ node: null, label: (node.prefix || '') + ' (keys directly under)', value: direct, keys: directKeys, color: '#98a2b3' });
-    items.sort(function (a, b) { return b.value - a.value; });
-    var rects = squarify(items, 0, 0, width, height);
-    if (!rects.length) {
-      treemap.appendChild(svgEl('text', { x: 12, y: 24, fill: '#667085' }, 'No keys'));
-    }
+    var rects = squarify(cellsOf(node, null), 0, 0, width, height);
+    if (!rects.length) treemap.appendChild(svgEl('text', { x: 12, y: 24, fill: '#667085' }, 'No keys'));
     rects.forEach(function (r) {
-      var keys = r.item.node ? r.item.node.keys : r.item.keys;
+      var item = r.item;
       var g = svgEl('g', { class: 'cell' });
-      var rect = svgEl('rect', { x: r.x, y: r.y, width: Math.max(0, r.w), height: Math.max(0, r.h), fill: r.item.color, class: r.item.node && (r.item.node.children.length || r.item.node.keys) ? 'zoom' : 'leaf' });
-      rect.appendChild(svgEl('title', null, r.item.label + '\\n' + fmtBytes(r.item.value) + ' (' + pct(r.item.value, report.totals.bytes) + ' of all) · ' + fmtInt(keys) + ' keys'));
+      var rect = svgEl('rect', { x: r.x, y: r.y, width: Math.max(0, r.w), height: Math.max(0, r.h), fill: item.color, class: item.node && item.node.children.length ? 'zoom' : 'leaf' });
+      rect.appendChild(svgEl('title', null, tooltip(item)));
+      rect.addEventListener('click', function () { zoomTo(item.node); });
       g.appendChild(rect);
-      if (r.w > 60 && r.h > 22) {
-        var maxChars = Math.floor((r.w - 8) / 7);
-        var label = r.item.label.length > maxChars ? r.item.label.slice(0, Math.max(1, maxChars - 1)) + '…' : r.item.label;
-        g.appendChild(svgEl('text', { x: r.x + 5, y: r.y + 16 }, label));
-        if (r.h > 38) g.appendChild(svgEl('text', { x: r.x + 5, y: r.y + 31, class: 'sub' }, fmtBytes(r.item.value) + ' · ' + fmtInt(keys) + ' keys'));
-      }
-      if (r.item.node) {
-        rect.addEventListener('click', function () {
-          if (!r.item.node.children.length) return;
-          path.push(r.item.node);
-          drawTreemap();
+      var nested = item.node && item.node.children.length && r.w > 90 && r.h > 70;
+      if (r.w > 50 && r.h > 20) label(g, item.label, r.x + 5, r.y + 15, r.w);
+      if (nested) {
+        // One level deeper inside the cell, lighter, under a header line.
+        var inner = squarify(cellsOf(item.node, item.color), r.x + 3, r.y + 21, r.w - 6, r.h - 24);
+        inner.forEach(function (c) {
+          var sub = svgEl('rect', { x: c.x, y: c.y, width: Math.max(0, c.w), height: Math.max(0, c.h), fill: '#ffffff', 'fill-opacity': c.item.node ? 0.22 : 0.1, class: 'inner' });
+          sub.appendChild(svgEl('title', null, tooltip(c.item)));
+          sub.addEventListener('click', function () { if (c.item.node && c.item.node.children.length) zoomTo(c.item.node); else zoomTo(item.node); });
+          g.appendChild(sub);
+          if (c.w > 60 && c.h > 30) {
+            label(g, c.item.label.slice(item.node.prefix.length) || c.item.label, c.x + 4, c.y + 14, c.w, 'sub');
+            if (c.h > 44) label(g, fmtBytes(c.item.value), c.x + 4, c.y + 28, c.w, 'sub');
+          }
         });
+      } else if (r.h > 38 && r.w > 50) {
+        label(g, fmtBytes(item.value) + ' · ' + fmtInt(item.keys) + ' keys', r.x + 5, r.y + 31, r.w, 'sub');
       }
       treemap.appendChild(g);
     });
