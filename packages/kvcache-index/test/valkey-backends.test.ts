@@ -99,6 +99,20 @@ describe('ValkeyIndex on a single server', () => {
     }
   });
 
+  it('reloads its scripts after SCRIPT FLUSH', async () => {
+    const index = await newValkeyIndex({ address: valkey.url, keyPrefix: nextPrefix() });
+    try {
+      await index.add(null, [1n], [{ pod: 'p', tier: 'gpu' }]);
+      await valkey.command('SCRIPT', 'FLUSH');
+      expect((await index.lookup([1n])).size).toBe(1);
+      await valkey.command('SCRIPT', 'FLUSH');
+      await index.evict(1n, 'request', [{ pod: 'p', tier: 'gpu' }]);
+      expect((await index.lookup([1n])).size).toBe(0);
+    } finally {
+      await index.close();
+    }
+  });
+
   it('refreshes the TTL of touched keys on add', async () => {
     const keyPrefix = nextPrefix();
     const index = await newValkeyIndex({ address: valkey.url, keyPrefix, ttlSeconds: 100 });
