@@ -1,3 +1,4 @@
+import { checkUserRules, renamableCommands } from './acl.js';
 import { asText, checkArgs, exampleOf, listItems, parseInteger } from './check.js';
 import { ConfigError } from './errors.js';
 import type { ValkeyConfigInput } from './input.js';
@@ -146,6 +147,8 @@ function validateDirectives(directives: readonly ParsedDirective[], options: Val
   const seen = new Map<string, ParsedDirective>();
   // conflicts are judged on well-formed lines only: a bad value already has its own error
   const wellFormed: ParsedDirective[] = [];
+  const liveCommands = renamableCommands();
+  const users = new Map<string, ParsedDirective>();
   for (const d of directives) {
     const spec = getDirective(d.name);
     if (!spec) {
@@ -186,6 +189,64 @@ function validateDirectives(directives: readonly ParsedDirective[], options: Val
         hint: check.hint,
       });
       continue;
+    }
+    if (spec.name === 'user') {
+      const userName = asText(d.args[0] ?? '');
+      const earlier = users.get(userName);
+      if (earlier) {
+        issues.push({
+          severity: 'error',
+          code: 'duplicate',
+          directive: d.name,
+          ...where(d),
+          message: `user "${userName}" is already defined${earlier.file ? ` at ${earlier.file}:${earlier.line}` : ''}: the server refuses to start`,
+          hint: 'Define each user on one line',
+        });
+        continue;
+      }
+      users.set(userName, d);
+      const problem = checkUserRules(d.args.map(asText));
+      if (problem) {
+        issues.push({
+          severity: 'error',
+          code: 'wrong-type',
+          directive: d.name,
+          ...where(d),
+          message: problem,
+          hint: 'ACL rules: on|off, >password, ~keypattern, &channel, +command, -@category, (selector); see ACL CAT',
+        });
+        continue;
+      }
+    }
+    if (spec.name === 'rename-command') {
+      const [from, to] = d.args.map((a) => asText(a).toLowerCase()) as [string, string];
+      if (!liveCommands.has(from)) {
+        const suggestions = [...liveCommands].filter((c) => c.startsWith(from.slice(0, 3))).slice(0, 3);
+        issues.push({
+          severity: 'error',
+          code: 'bad-enum',
+          directive: d.name,
+          ...where(d),
+          message: `no such command "${from}"${from.includes('|') ? ' (subcommands cannot be renamed)' : ''}: the server refuses to start`,
+          hint: suggestions.length
+            ? `Did you mean ${suggestions.join(', ')}? (or was it renamed by an earlier line?)`
+            : 'Use a command name from COMMAND LIST',
+        });
+        continue;
+      }
+      if (to !== '' && to !== from && liveCommands.has(to)) {
+        issues.push({
+          severity: 'error',
+          code: 'conflict',
+          directive: d.name,
+          ...where(d),
+          message: `the new name "${to}" is already a command: the server refuses to start`,
+          hint: 'Pick a name no command has',
+        });
+        continue;
+      }
+      liveCommands.delete(from);
+      if (to !== '') liveCommands.add(to);
     }
     wellFormed.push(d);
     if (!spec.repeatable) {

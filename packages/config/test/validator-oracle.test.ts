@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkArgs, DIRECTIVES, type DirectiveSpec, formatLine, splitArgs } from '../src/index.js';
+import {
+  checkArgs,
+  DIRECTIVES,
+  type DirectiveSpec,
+  formatLine,
+  parseConfig,
+  splitArgs,
+  validateConfig,
+} from '../src/index.js';
 import { makeDir, pool, removeDir, serverAccepts } from './helpers.js';
 
 // Directives whose acceptance depends on the machine (files, users, sockets, TLS, forking) rather
@@ -190,6 +198,77 @@ describe('validator agrees with the real server on what it accepts', () => {
       );
     expect(disagreements).toEqual([]);
     // both verdicts occur, so the comparison means something
+    expect(results.some((r) => r.server.ok)).toBe(true);
+    expect(results.some((r) => !r.server.ok)).toBe(true);
+  });
+});
+
+describe('user and rename-command lines: validator and server agree', () => {
+  const ruleTokens = [
+    'on',
+    'off',
+    'ON',
+    'nopass',
+    'resetpass',
+    'reset',
+    'allkeys',
+    'allcommands',
+    'nocommands',
+    'bogus',
+    '>pw',
+    '<pw',
+    '#abc',
+    `#${'a'.repeat(64)}`,
+    `#${'A'.repeat(64)}`,
+    '~*',
+    '~app:*',
+    '%R~r:*',
+    '%W~w:*',
+    '%X~x',
+    '&*',
+    '+get',
+    '+GET',
+    '-@dangerous',
+    '+@nosuchcat',
+    '!e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    '<',
+    '+nosuchcmd',
+    '+client|kill',
+    '-config|set',
+    '(~foo',
+    '+get)',
+    '(~a* +set)',
+    'clearselectors',
+  ];
+  const userLine = fc
+    .tuple(
+      fc.constantFrom('alice', 'default', 'a b', 'bob'),
+      fc.array(fc.constantFrom(...ruleTokens), { maxLength: 4 }),
+    )
+    .map(([name, rules]) => formatLine('user', [name, ...rules]));
+  const cmd = fc.constantFrom('GET', 'flushall', 'config', 'nope', 'client|kill', 'SET', 'x_renamed', '');
+  const renameLines = fc
+    .array(fc.tuple(cmd, cmd), { minLength: 1, maxLength: 3 })
+    .map((pairs) => pairs.map(([a, b]) => formatLine('rename-command', [a, b])).join('\n'));
+  const userLines = fc.array(userLine, { minLength: 1, maxLength: 2 }).map((lines) => lines.join('\n'));
+  const files = fc.sample(fc.oneof(userLines, renameLines), {
+    seed: 99,
+    numRuns: Number(process.env.CONFIG_ACL_RUNS ?? 60),
+  });
+
+  it(`agrees on ${files.length} files`, { timeout: 120_000 }, async () => {
+    const results = await pool(files, 4, async (text, i) => {
+      const server = await serverAccepts(`${text}\n`, dir, `acl${i}.conf`);
+      const ours = validateConfig(parseConfig(text)).filter((issue) => issue.severity === 'error');
+      return { text, server, ours };
+    });
+    const disagreements = results
+      .filter((r) => r.server.ok !== (r.ours.length === 0))
+      .map(
+        (r) =>
+          `${r.text} => server ${r.server.ok ? 'accepts' : `rejects (${r.server.error})`}, we ${r.ours.length === 0 ? 'accept' : `reject (${r.ours[0]!.message})`}`,
+      );
+    expect(disagreements).toEqual([]);
     expect(results.some((r) => r.server.ok)).toBe(true);
     expect(results.some((r) => !r.server.ok)).toBe(true);
   });
