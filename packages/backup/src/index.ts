@@ -108,6 +108,7 @@ export type {
   MemoryReport,
   MemoryRow,
   MemoryTotals,
+  MemoryProgress,
   MemoryGroup,
   ExpiryBucket,
   AnyRecord,

@@ -8,7 +8,8 @@ import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
 import { Redis } from 'iovalkey';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { MemoryReport } from '../src/memory/analyze.js';
+import { statSync } from 'node:fs';
+import type { MemoryProgress, MemoryReport } from '../src/memory/analyze.js';
 import { memoryReportToHtml } from '../src/memory/html.js';
 import { analyzeRdbFile, analyzeServerMemory } from '../src/memory/sources.js';
 
@@ -66,6 +67,7 @@ describe('memory report from a real snapshot', () => {
   let dir: string;
   let report: MemoryReport;
   let csvLines: string[];
+  const progress: MemoryProgress[] = [];
 
   beforeAll(async () => {
     [server, dir] = await Promise.all([
@@ -83,7 +85,13 @@ describe('memory report from a real snapshot', () => {
     await client.call('SAVE');
     const csvPath = join(dir, 'keys.csv');
     const csv = createWriteStream(csvPath);
-    report = await analyzeRdbFile(join(server.dir, 'dump.rdb'), { top: 40, csv, maxPrefixNodes: 50 });
+    report = await analyzeRdbFile(join(server.dir, 'dump.rdb'), {
+      top: 40,
+      csv,
+      maxPrefixNodes: 50,
+      progressEvery: 500,
+      onProgress: (p) => progress.push(p),
+    });
     csv.end();
     await finished(csv);
     csvLines = readFileSync(csvPath, 'utf8').trimEnd().split('\n');
@@ -125,6 +133,19 @@ describe('memory report from a real snapshot', () => {
     expect(report.totals.keysWithExpiry).toBe(351);
     expect(report.totals.expiryBytes).toBe(351 * 24);
     expect(report.snapshot.aux['valkey-ver'] ?? report.snapshot.aux['redis-ver']).toMatch(/^\d+\.\d+/);
+  });
+
+  it('reports progress in keys and file bytes', () => {
+    const size = statSync(join(server.dir, 'dump.rdb')).size;
+    expect(progress.map((p) => [p.keys, p.done])).toEqual([
+      [500, false],
+      [1000, false],
+      [report.totals.keys, true],
+    ]);
+    expect(progress.every((p) => p.totalBytes === size && p.readBytes! > 0 && p.readBytes! <= size)).toBe(
+      true,
+    );
+    expect(progress.at(-1)!.readBytes).toBe(size);
   });
 
   it('ranks the largest keys as MEMORY USAGE does', async () => {
