@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { freePort } from '@valkey-tools/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -75,6 +76,38 @@ describe.concurrent('presets on a real valkey-server', () => {
         expect({ directive, value: live.get(directive) }).toEqual({ directive, value });
     });
   }
+
+  it('tls: the server speaks TLS on tls-port and requires a client certificate', async () => {
+    const { config } = await startPreset('tls');
+    const port = Number(config['tls-port']);
+    const ca = readFileSync(String(config['tls-ca-cert-file']));
+    const ping = (withCert: boolean) =>
+      new Promise<string>((resolve) => {
+        const socket = tlsConnect({
+          host: '127.0.0.1',
+          port,
+          ca,
+          servername: 'localhost',
+          checkServerIdentity: () => undefined,
+          ...(withCert
+            ? {
+                cert: readFileSync(String(config['tls-cert-file'])),
+                key: readFileSync(String(config['tls-key-file'])),
+              }
+            : {}),
+        });
+        let data = '';
+        socket.on('secureConnect', () => socket.write('PING\r\n'));
+        socket.on('data', (d) => {
+          data += d.toString();
+          if (data.includes('\r\n')) socket.end();
+        });
+        socket.on('error', (err) => resolve(`error: ${err.message}`));
+        socket.on('close', () => resolve(data));
+      });
+    expect(await ping(true)).toBe('+PONG\r\n');
+    expect(await ping(false)).not.toBe('+PONG\r\n');
+  });
 
   it('spindb-default daemonizes on Unix and writes its pid and log files', async () => {
     const { server, dir } = await startPreset('spindb-default', { daemonize: true });
