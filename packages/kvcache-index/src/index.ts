@@ -93,3 +93,5 @@ export type {
   ScoreResponse,
   ScoreAtAddressOptions,
 } from './service.js';
+export { VllmEventPublisher } from './vllm-publisher.js';
+export type { VllmEventPublisherOptions } from './vllm-publisher.js';

@@ -5,6 +5,7 @@ import { type KvEvent, blockStored, encodeEventBatch, encodeSequence, formatTopi
 import { InMemoryIndex } from '../src/in-memory-index.js';
 import { KvCacheIndexer } from '../src/indexer.js';
 import { silentLogger } from '../src/logger.js';
+import { VllmEventPublisher } from '../src/vllm-publisher.js';
 import { KvEventSubscriber } from '../src/zmq-subscriber.js';
 
 const MODEL = 'llama-3-8b';
@@ -231,13 +232,18 @@ describe('vLLM KV events over ZMQ', () => {
 describe('sequence gaps', () => {
   // one publisher per engine, as vLLM runs it: its replay socket serves that engine's history
   const run = async (withReplay: boolean) => {
-    const engine = new FakeEngine();
-    await engine.start();
+    const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+    const replayEndpoint = `tcp://127.0.0.1:${await freePort()}`;
+    const engine = await VllmEventPublisher.bind({
+      endpoint,
+      replayEndpoint,
+      pod: 'pod-g',
+      model: MODEL,
+      encoding: 'map',
+    });
     const indexer = new KvCacheIndexer({ index: new InMemoryIndex(), tokenProcessor: { blockSize: BS } });
     const subscriber = new KvEventSubscriber({
-      endpoints: [
-        withReplay ? { endpoint: engine.endpoint, replayEndpoint: engine.replayEndpoint } : engine.endpoint,
-      ],
+      endpoints: [withReplay ? `${endpoint}?replay=${replayEndpoint}` : endpoint],
       processor: indexer.createEventProcessor(),
       logger: silentLogger,
       metrics: indexer.eventMetrics,
@@ -245,17 +251,15 @@ describe('sequence gaps', () => {
     });
     try {
       await subscriber.start();
-      let n = 0n;
+      // slow joiner: the first batch is re-sent (a duplicate after the first) until the subscriber has it
+      const first = [blockStored({ blockHashes: [300n], tokenIds: tokens(4, 3000), blockSize: BS })];
+      await engine.publish(first);
       while (subscriber.received === 0) {
-        await engine.pub.send([Buffer.from('kv@warmup@x'), encodeSequence(n++), encodeEventBatch([])]);
+        engine.resetSequence();
+        await engine.publish(first);
         await new Promise((r) => setTimeout(r, 20));
       }
-      const base = subscriber.received;
-      await engine.send('pod-g', [
-        blockStored({ blockHashes: [300n], tokenIds: tokens(4, 3000), blockSize: BS }),
-      ]);
-      await engine.send(
-        'pod-g',
+      await engine.publish(
         [
           blockStored({
             blockHashes: [301n],
@@ -266,10 +270,10 @@ describe('sequence gaps', () => {
         ],
         { drop: true },
       );
-      await engine.send('pod-g', [
+      await engine.publish([
         blockStored({ blockHashes: [302n], parentBlockHash: 301n, tokenIds: tokens(4, 3008), blockSize: BS }),
       ]);
-      await waitFor(() => subscriber.received >= base + 2, 'two messages');
+      await waitFor(() => indexer.eventMetrics.sequenceGaps.get() === 1, 'the gap');
       await subscriber.idle();
       return {
         gaps: indexer.eventMetrics.sequenceGaps.get(),
