@@ -4,15 +4,17 @@
  * playwright-core; never a downloaded browser). Each page must render its content with no console
  * error and no failed request; a screenshot of each is saved in test-artifacts/.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { commands } from '../../../packages/cli/src/definitions.ts';
 import {
   buildIsFresh,
   buildSite,
   builtPages,
   distDir,
+  docsRoot,
   repoRoot,
   resolveDistPath,
   type StaticServer,
@@ -31,9 +33,26 @@ const PAGES = [
     heading: 'Getting started',
     text: 'npx @valkey-tools/cli',
   },
+  { path: '/guide/binaries', name: 'binaries', heading: 'Binaries and servers', text: 'VALKEY_TOOLS_HOME' },
+  { path: '/guide/config', name: 'config', heading: 'Configuration', text: 'spindb-default' },
+  { path: '/guide/backup', name: 'backup', heading: 'Backup and restore', text: "mode: 'scan'" },
+  {
+    path: '/guide/valkey-format',
+    name: 'valkey-format',
+    heading: 'The .valkey format',
+    text: 'valkey-cli --pipe',
+  },
+  { path: '/guide/rdb-support', name: 'rdb-support', heading: 'RDB support matrix', text: 'VALKEY080' },
+  { path: '/guide/migration', name: 'migration', heading: 'Redis → Valkey migration', text: 'DEBUG DIGEST' },
+  { path: '/guide/kvcache-index', name: 'kvcache-index', heading: 'KV-cache index', text: 'BlockStored' },
+  { path: '/guide/core', name: 'core', heading: 'Core helpers', text: 'redactUrl' },
+  { path: '/guide/cli', name: 'cli', heading: 'The CLI', text: '--json' },
+  { path: '/guide/ci', name: 'ci', heading: 'CI recipes', text: 'VALKEY_TOOLS_MIRROR' },
+  { path: '/guide/examples', name: 'examples', heading: 'Examples', text: 'examples.test.ts' },
   { path: '/reference/cli', name: 'cli-reference', heading: 'CLI reference', text: 'valkey-tools backup' },
   { path: '/api/', name: 'api-index', heading: 'API reference', text: '@valkey-tools/backup' },
   { path: '/api/config', name: 'api-config', heading: '@valkey-tools/config', text: 'serializeConfig' },
+  { path: '/api/backup', name: 'api-backup', heading: '@valkey-tools/backup', text: 'readRdbFile' },
   { path: '/benchmarks', name: 'benchmarks', heading: 'Benchmarks', text: 'ratio' },
 ] as const;
 
@@ -133,5 +152,44 @@ describe('the built site', () => {
     expect(resolveDistPath('/../package.json')).toBeUndefined();
     expect(resolveDistPath('/%2e%2e/package.json')).toBeUndefined();
     expect(existsSync(join(distDir, 'index.html'))).toBe(true);
+  });
+});
+
+describe('the sources of the site', () => {
+  /** Hand-written pages (the generated references are checked by being generated). */
+  const pages = [
+    'index.md',
+    'benchmarks.md',
+    ...readdirSync(join(docsRoot, 'guide')).map((f) => `guide/${f}`),
+  ].filter((f) => f.endsWith('.md'));
+
+  it('has no inline TypeScript: every example is an imported file that tsc checks', () => {
+    const inline = pages.filter((page) =>
+      /^```(ts|typescript|js|javascript|mjs)\b/m.test(readFileSync(join(docsRoot, page), 'utf8')),
+    );
+    expect(inline).toEqual([]);
+  });
+
+  it('imports only snippet files that exist and are typechecked', () => {
+    const tsconfig = readFileSync(join(docsRoot, 'tsconfig.json'), 'utf8');
+    const imports = pages.flatMap((page) =>
+      [
+        ...readFileSync(join(docsRoot, page), 'utf8').matchAll(/^<<< @\/(\S+?)(?:#\S+)?(?:\{[^}]*\})?$/gm),
+      ].map((m) => ({ page, path: resolve(docsRoot, m[1]!) })),
+    );
+    expect(imports.length).toBeGreaterThan(10);
+    for (const { page, path } of imports) {
+      expect(existsSync(path), `${page} imports ${path}, which does not exist`).toBe(true);
+      const checked =
+        path.startsWith(join(docsRoot, 'snippets')) || path.startsWith(join(repoRoot, 'examples'));
+      expect(checked, `${page} imports ${path}, outside snippets/ and examples/`).toBe(true);
+    }
+    expect(tsconfig).toContain('snippets/**/*.ts');
+    expect(tsconfig).toContain('../../examples/**/*.ts');
+  });
+
+  it('documents every command the CLI defines', () => {
+    const reference = readFileSync(join(distDir, 'reference', 'cli.html'), 'utf8');
+    for (const command of commands) expect(reference).toContain(`valkey-tools ${command.name}`);
   });
 });
