@@ -343,6 +343,11 @@ export async function installValkey(options: InstallOptions = {}): Promise<Insta
     );
   }
 
+  if (offline && !plan.local) {
+    // A directory mirror whose archive URL is remote: still no network in offline mode.
+    throw offlineError(spec, key, home, installed);
+  }
+
   const finalDir = installDir(plan.version, key, home);
   if (!options.force) {
     const record = await readRecord(finalDir);

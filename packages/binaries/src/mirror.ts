@@ -138,11 +138,16 @@ export interface CreateMirrorOptions {
    * platform is this machine's).
    */
   verify?: boolean;
+  /**
+   * Write an absolute `url` (`<baseUrl>/valkey/<version>/<file>`) into releases.json, for archives
+   * hosted apart from the manifest (a CDN, an artifact store). Default: a URL relative to the mirror.
+   */
+  baseUrl?: string;
 }
 
 export interface CreateMirrorResult {
   archivePath: string;
-  /** The URL as written into releases.json (relative to the mirror root). */
+  /** The URL as written into releases.json (relative to the mirror root unless `baseUrl`). */
   url: string;
   sha256: string;
   size: number;
@@ -277,11 +282,12 @@ export async function createMirror(options: CreateMirrorOptions): Promise<Create
       throw err;
     },
   );
+  const published = options.baseUrl ? `${options.baseUrl.replace(/\/+$/, '')}/${url}` : url;
   const manifest = mergeManifests(existing, {
-    databases: { valkey: { [version]: { platforms: { [platform]: { url, sha256, size } } } } },
+    databases: { valkey: { [version]: { platforms: { [platform]: { url: published, sha256, size } } } } },
   });
   const tmpManifest = `${manifestPath}.tmp-${process.pid}`;
   await writeFile(tmpManifest, `${JSON.stringify(manifest, null, 2)}\n`);
   await rename(tmpManifest, manifestPath);
-  return { archivePath, url, sha256, size, manifestPath, manifest };
+  return { archivePath, url: published, sha256, size, manifestPath, manifest };
 }

@@ -118,6 +118,29 @@ describe('createMirror', () => {
     });
   });
 
+  it('writes absolute URLs for archives hosted elsewhere, and installs from them', async () => {
+    const outDir = join(root, 'cdn-manifest');
+    const made = await createMirror({
+      binariesDir: sys.dir,
+      version: sys.version,
+      outDir,
+      baseUrl: `${server.url}/cdn-manifest/`,
+    });
+    expect(made.url).toBe(
+      `${server.url}/cdn-manifest/valkey/${sys.version}/valkey-${sys.version}-${key}.tar.gz`,
+    );
+    // The manifest is read from a directory; the archive comes over HTTP.
+    const result = await installValkey({ home: freshHome(), mirror: outDir, version: sys.version, ...fast });
+    expect(result.source).toBe(made.url);
+    const offline = await installValkey({
+      home: freshHome(),
+      mirror: outDir,
+      version: sys.version,
+      offline: true,
+    }).catch((e: unknown) => e);
+    expect(offline).toMatchObject({ code: 'ERR_OFFLINE' });
+  });
+
   it('refuses binaries that are not the version claimed', async () => {
     const err = await expectError(
       createMirror({ binariesDir: sys.dir, version: '7.2.4', outDir: join(work, 'wrong-mirror') }),
