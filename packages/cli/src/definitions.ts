@@ -770,7 +770,19 @@ export const commands = [
         min: 1,
         description: 'Tokens per block',
       },
-      { name: 'seed', type: 'string', valueName: 'S', description: 'Hash seed (PYTHONHASHSEED)' },
+      { name: 'seed', type: 'string', valueName: 'S', description: 'Hash seed the index was built with' },
+      {
+        name: 'lora',
+        type: 'string',
+        valueName: 'NAME',
+        description: 'LoRA adapter name (scored as the model)',
+      },
+      {
+        name: 'key-prefix',
+        type: 'string',
+        valueName: 'P',
+        description: 'Key namespace the index was written with (default kvcache)',
+      },
       json,
     ],
     examples: [
@@ -785,6 +797,10 @@ export const commands = [
     name: 'kvcache serve',
     group: 'kvcache',
     summary: 'Run the scoring service (HTTP /score and /metrics) fed by vLLM KV events',
+    description:
+      'Subscribes to vLLM KV-event publishers over ZMQ, keeps the index in memory or on Valkey and answers ' +
+      'POST /score ({"tokens": [...], "model": "m", "pods": [...]}) and GET /metrics (Prometheus). Prints its URL ' +
+      'on stdout once listening; Ctrl-C or SIGTERM stops it gracefully (exit code 0).',
     usage: 'kvcache serve [--backend memory|URL] [--zmq ENDPOINT]... [--port P]',
     args: [],
     flags: [
@@ -826,6 +842,8 @@ export const commands = [
         min: 1,
         description: 'Tokens per block',
       },
+      { name: 'seed', type: 'string', valueName: 'S', description: 'Hash seed for request keys' },
+      json,
     ],
     examples: [
       {

@@ -162,6 +162,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     const name = parsed.definition.name as CommandName;
     const module = await (loaders[name] as () => Promise<{ run: CommandRun<CommandName> }>)();
     process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigint);
     const code = await module.run({
       name,
       args: parsed.args,
@@ -171,7 +172,8 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
       out,
       signal: controller.signal,
     });
-    return interrupted ? EXIT_INTERRUPTED : (code ?? EXIT_OK);
+    // A command that handles interruption (a service stopping cleanly) says so by returning a code.
+    return code ?? (interrupted ? EXIT_INTERRUPTED : EXIT_OK);
   } catch (err) {
     if (interrupted) {
       io.stderr.write('valkey-tools: interrupted\n');
@@ -181,5 +183,6 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     return exitCodeFor(err);
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
   }
 }

@@ -1,7 +1,11 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { blockStored, computeBlockKeys, encodeEventBatch, encodeSequence } from '@valkey-tools/kvcache-index';
+import { type TestServer, freePort, startTestServer } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUILD_TIMEOUT_MS, buildCli, parseJson, runCli, tempDir } from './helpers.js';
+import { Publisher } from 'zeromq';
+import { BUILD_TIMEOUT_MS, binPath, buildCli, packageDir, parseJson, runCli, tempDir } from './helpers.js';
 
 const tmp = tempDir('kvcache');
 beforeAll(() => buildCli(), BUILD_TIMEOUT_MS + 5000);
@@ -96,5 +100,170 @@ describe.concurrent('kvcache keys', () => {
     const r = await runCli(['kvcache', 'keys', '--model', 'm', '--algo', 'vllm'], { input: '[1,2]' });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('need --seed: the PYTHONHASHSEED');
+  });
+});
+
+describe('kvcache serve and kvcache score on a Valkey-backed index', () => {
+  let valkey: TestServer;
+  const pub = new Publisher({ linger: 0 });
+  beforeAll(async () => {
+    valkey = await startTestServer();
+  });
+  afterAll(async () => {
+    pub.close();
+    await valkey?.stop();
+  });
+
+  it('indexes vLLM events from ZMQ, answers /score and /metrics, stops on SIGTERM; score reads the same index', async () => {
+    const endpoint = `tcp://127.0.0.1:${await freePort()}`;
+    await pub.bind(endpoint);
+    const valkeyUrl = `valkey://127.0.0.1:${valkey.port}`;
+    const child = spawn(
+      process.execPath,
+      [
+        binPath,
+        'kvcache',
+        'serve',
+        '--backend',
+        valkeyUrl,
+        '--zmq',
+        endpoint,
+        '--port',
+        '0',
+        '--block-size',
+        '4',
+      ],
+      { cwd: packageDir, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (c: Buffer) => {
+          out += c.toString();
+          const line = out.split('\n')[0];
+          if (out.includes('\n') && line) resolve(line.trim());
+        });
+        child.on('exit', (code) => reject(new Error(`serve exited with ${code}: ${stderr}`)));
+      });
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      const metrics = async () => (await fetch(`${url}/metrics`)).text();
+      const received = async () =>
+        Number(/^kvcache_events_messages_received_total (\d+)/m.exec(await metrics())?.[1] ?? 0);
+      // ZMQ subscriptions join asynchronously: publish warm-ups until the service hears one.
+      let seq = 0n;
+      while ((await received()) === 0) {
+        await pub.send([Buffer.from('kv@warmup@m'), encodeSequence(seq++), encodeEventBatch([])]);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const prompt = Array.from({ length: 12 }, (_, i) => i + 1);
+      await pub.send([
+        Buffer.from('kv@10.0.0.1:8000@llama'),
+        encodeSequence(0n),
+        encodeEventBatch([blockStored({ blockHashes: [11n, 12n, 13n], tokenIds: prompt, blockSize: 4 })]),
+      ]);
+      const score = async () =>
+        (
+          await fetch(`${url}/score`, {
+            method: 'POST',
+            body: JSON.stringify({ tokens: prompt, model: 'llama' }),
+          })
+        ).json() as Promise<{
+          scores: Record<string, number>;
+        }>;
+      const deadline = Date.now() + 10_000;
+      while (Object.keys((await score()).scores).length === 0 && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(await score()).toEqual({
+        model: 'llama',
+        blocks: 3,
+        matchedBlocks: 3,
+        scores: { '10.0.0.1:8000': 3 },
+      });
+
+      // The same index, read by `kvcache score` from another process.
+      const tokensFile = join(tmp.dir, 'prompt12.json');
+      writeFileSync(tokensFile, JSON.stringify(prompt));
+      const [cli, human, other, filtered] = await Promise.all([
+        runCli([
+          'kvcache',
+          'score',
+          '--url',
+          valkeyUrl,
+          '--model',
+          'llama',
+          '--block-size',
+          '4',
+          '--tokens',
+          tokensFile,
+          '--json',
+        ]),
+        runCli(['kvcache', 'score', '--url', valkeyUrl, '--model', 'llama', '--block-size', '4'], {
+          input: JSON.stringify(prompt),
+        }),
+        runCli(['kvcache', 'score', '--url', valkeyUrl, '--model', 'other', '--block-size', '4', '--json'], {
+          input: JSON.stringify(prompt),
+        }),
+        runCli(
+          [
+            'kvcache',
+            'score',
+            '--url',
+            valkeyUrl,
+            '--model',
+            'llama',
+            '--block-size',
+            '4',
+            '--pod',
+            'nobody',
+            '--json',
+          ],
+          { input: JSON.stringify(prompt) },
+        ),
+      ]);
+      expect(cli.code, cli.stderr).toBe(0);
+      expect(parseJson(cli)).toEqual({
+        model: 'llama',
+        blocks: 3,
+        matchedBlocks: 3,
+        scores: { '10.0.0.1:8000': 3 },
+      });
+      expect(human.stdout).toMatch(/^10\.0\.0\.1:8000\s+3$/m);
+      expect(parseJson(other)).toMatchObject({ matchedBlocks: 0, scores: {} });
+      expect(parseJson(filtered)).toMatchObject({ matchedBlocks: 0, scores: {} });
+      expect(computeBlockKeys({ tokens: prompt, model: 'llama', blockSize: 4 })).toHaveLength(3);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(stderr).toContain('kvcache service stopped');
+  });
+
+  it('score and serve fail clearly: unreachable index, bad backend, port in use', async () => {
+    const busy = await freePort();
+    const { createServer } = await import('node:net');
+    const blocker = createServer().listen(busy, '127.0.0.1');
+    try {
+      const [down, badBackend, inUse, noModel] = await Promise.all([
+        runCli(['kvcache', 'score', '--url', 'redis://:pw@127.0.0.1:1', '--model', 'm'], {
+          input: '[1,2,3]',
+        }),
+        runCli(['kvcache', 'serve', '--backend', 'ftp://x', '--port', '0']),
+        runCli(['kvcache', 'serve', '--port', String(busy)]),
+        runCli(['kvcache', 'score', '--url', 'redis://127.0.0.1:1']),
+      ]);
+      expect(down.code).toBe(1);
+      expect(down.stderr).not.toContain(':pw@');
+      expect(badBackend.code).toBe(1);
+      expect(inUse.code).toBe(1);
+      expect(inUse.stderr.trim().split('\n').at(-1)).toMatch(/valkey-tools: error: .*(EADDRINUSE|in use)/i);
+      expect(noModel.code).toBe(2);
+    } finally {
+      blocker.close();
+    }
   });
 });
