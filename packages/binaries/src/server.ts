@@ -381,7 +381,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
     const logFile = join(dir, 'valkey.log');
     const pidFile = join(dir, 'valkey.pid');
     const owner = Number(readFileSafe(pidFile));
-    if (owner > 0 && isPidAlive(owner) && processCommandLine(owner) !== '' && owner !== process.pid) {
+    const ownerCommand = owner > 0 && isPidAlive(owner) ? processCommandLine(owner) : '';
+    // A live valkey/redis process (not an unrelated one that reused the pid) owns the dir.
+    if (owner !== process.pid && (ownerCommand === undefined || /valkey|redis/i.test(ownerCommand))) {
       // Two servers in one dir would overwrite each other's dump.rdb / appendonly files.
       throw new BinariesError('ERR_SERVER_EXISTS', `${dir} is in use by a running server (pid ${owner})`, {
         details: { dir, pid: owner },
