@@ -1,4 +1,4 @@
-import type { KeyRecord, StreamGroup, Value, ValueType } from '../model.js';
+import type { KeyRecord, StreamGroup, StreamId, Value, ValueType } from '../model.js';
 import { DEFAULT_MEMORY_MODEL_CONFIG, type MemoryModelConfig, quicklistNodeByteLimit } from './config.js';
 import { jemallocSize } from './jemalloc.js';
 import { sortedIdKeys, streamIdKey, streamRaxCharge } from './rax.js';
@@ -97,6 +97,11 @@ export interface KeyMeta {
 /** Stream metadata delivered after the entries (the reader's chunked `key-end` record). */
 export interface StreamMeta {
   groups: StreamGroup[];
+  /** With `entriesAdded`, `firstId` and `maxDeletedId` (RDB stream v2+): tells XDEL'd entries still in the nodes. */
+  length?: bigint;
+  entriesAdded?: bigint;
+  firstId?: StreamId;
+  maxDeletedId?: StreamId;
 }
 
 /**
@@ -128,8 +133,8 @@ export class KeyMemoryEstimator {
 
   /** The estimate once every element was added; `stream` carries the groups when they came apart. */
   finish(meta: KeyMeta & { value?: Value; stream?: StreamMeta }): KeyMemory {
-    const groups = meta.stream?.groups ?? (meta.value?.type === 'stream' ? meta.value.groups : []);
-    const value = this.sizer.result(groups);
+    const stream = meta.stream ?? (meta.value?.type === 'stream' ? meta.value : NO_STREAM);
+    const value = this.sizer.result(stream);
     const result: KeyMemory = {
       db: meta.db,
       key: meta.key,
@@ -145,9 +150,11 @@ export class KeyMemoryEstimator {
   }
 }
 
+const NO_STREAM: StreamMeta = { groups: [] };
+
 interface ValueSizer {
   add(value: Value): void;
-  result(groups: readonly StreamGroup[]): ValueEstimate;
+  result(stream: StreamMeta): ValueEstimate;
 }
 
 function createSizer(
@@ -497,17 +504,23 @@ class StreamSizer implements ValueSizer {
     }
   }
 
-  result(groups: readonly StreamGroup[]): ValueEstimate {
+  result(stream: StreamMeta): ValueEstimate {
+    let tail = 0;
     if (this.master && this.written) {
       const prealloc = Math.min(STREAM_LISTPACK_PREALLOC, this.maxBytes);
       if (this.finalSize() <= prealloc) {
-        this.listpacks += jemallocSize(prealloc);
+        tail = jemallocSize(prealloc);
         this.master = null;
       }
     }
     this.closeNode();
-    let bytes = SIZEOF.robj + SIZEOF.stream + streamRaxCharge(this.nodeKeys) + this.listpacks;
-    for (const group of groups) {
+    // XDEL only flags an entry as deleted: it stays in its node until the node empties. The file
+    // keeps no tombstones, so they are spread evenly over the live entries' nodes.
+    const tombstones = deletedInPlace(stream);
+    const spread = this.elements > 0 ? (this.elements + tombstones) / this.elements : 1;
+    let bytes =
+      SIZEOF.robj + SIZEOF.stream + (streamRaxCharge(this.nodeKeys) + this.listpacks) * spread + tail;
+    for (const group of stream.groups) {
       bytes += SIZEOF.streamCG;
       bytes += streamRaxCharge(sortedIdKeys(group.pending.map((p) => p.id)));
       bytes += SIZEOF.streamNack * group.pending.length;
@@ -518,6 +531,17 @@ class StreamSizer implements ValueSizer {
     }
     return { encoding: 'stream', bytes, elements: this.elements, largestElement: this.largest };
   }
+}
+
+/** Entries XDEL'd between the first and the last entry (0 when all deletions were trims before it). */
+function deletedInPlace(s: StreamMeta): number {
+  const { entriesAdded, length, firstId, maxDeletedId } = s;
+  if (entriesAdded === undefined || length === undefined || !firstId || !maxDeletedId) return 0;
+  const before =
+    maxDeletedId.ms < firstId.ms || (maxDeletedId.ms === firstId.ms && maxDeletedId.seq < firstId.seq);
+  if (before) return 0;
+  const deleted = entriesAdded - length;
+  return deleted > 0n ? Number(deleted) : 0;
 }
 
 class ModuleSizer implements ValueSizer {
