@@ -2,40 +2,37 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
+import type { TestServer } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convert } from '../src/convert/convert.js';
 import { RespCommandParser } from '../src/resp/parser.js';
 import { restore } from '../src/restore/restore.js';
 import { serverState } from './helpers/compare.js';
 import { buildDataset } from './helpers/dataset.js';
+import { loadRdb, serverPool } from './helpers/servers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vt-convert-'));
-const servers: TestServer[] = [];
+let pool: Awaited<ReturnType<typeof serverPool>>;
 let source: TestServer;
 let rdbPath: string;
 /** Plain commands cannot restore consumers' seen/active times, nor the stream node layout. */
 const commandView = { ignoreConsumerTimes: true, ignoreLayout: true };
 
 beforeAll(async () => {
-  source = await startTestServer();
-  servers.push(source);
-  await buildDataset(source.url, { big: 1000 });
+  pool = await serverPool(10);
+  source = pool.take();
+  await buildDataset(source.url, { big: 500 });
   await source.command('SAVE');
   rdbPath = join(work, 'source.rdb');
   copyFileSync(join(source.dir, 'dump.rdb'), rdbPath);
 });
 
 afterAll(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
+  await pool?.stop();
   rmSync(work, { recursive: true, force: true });
 });
 
-async function fresh(config: Record<string, string | number> = {}): Promise<TestServer> {
-  const s = await startTestServer({ config });
-  servers.push(s);
-  return s;
-}
+const fresh = async (): Promise<TestServer> => pool.take();
 
 describe('RDB -> RESP text', () => {
   it('pipes into valkey-cli --pipe and reproduces DEBUG DIGEST and XINFO STREAM FULL', async () => {
@@ -85,7 +82,8 @@ describe('RDB -> RESP text', () => {
 
 describe('conversions between formats', () => {
   it('RESP -> readable -> RESP keeps every command byte for byte', async () => {
-    const resp = join(work, 'from-rdb.valkey');
+    const resp = join(work, 'db1.valkey');
+    await convert({ input: rdbPath, output: resp, db: 1 });
     const txt = join(work, 'view.txt');
     const back = join(work, 'back.valkey');
     await convert({ input: resp, output: txt });
@@ -101,7 +99,8 @@ describe('conversions between formats', () => {
     const r = await convert({ input: join(work, 'from-rdb.valkey'), output: join(dir, 'dump.rdb') });
     expect(r.keys).toBe(100);
     execFileSync('valkey-check-rdb', [join(dir, 'dump.rdb')]);
-    const loaded = await fresh({ dir, dbfilename: 'dump.rdb' });
+    const loaded = await fresh();
+    await loadRdb(loaded, join(dir, 'dump.rdb'));
     expect(await serverState(loaded.url, commandView)).toEqual(await serverState(source.url, commandView));
   });
 
@@ -117,7 +116,8 @@ describe('conversions between formats', () => {
     );
     const dir = mkdtempSync(join(work, 'jsonl-rdb-'));
     await convert({ input: jsonl, output: join(dir, 'dump.rdb') });
-    const loaded = await fresh({ dir, dbfilename: 'dump.rdb' });
+    const loaded = await fresh();
+    await loadRdb(loaded, join(dir, 'dump.rdb'));
     expect(await serverState(loaded.url, { ignoreLayout: true })).toEqual(
       await serverState(source.url, { ignoreLayout: true }),
     );

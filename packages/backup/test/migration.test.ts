@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
@@ -8,6 +8,7 @@ import { backup } from '../src/live/backup.js';
 import { restore } from '../src/restore/restore.js';
 import { type ServerState, serverState } from './helpers/compare.js';
 import { buildDataset } from './helpers/dataset.js';
+import { loadRdb, serverPool } from './helpers/servers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vt-migrate-'));
 const servers: TestServer[] = [];
@@ -52,31 +53,30 @@ async function keyView(url: string): Promise<Record<string, string>> {
   return out;
 }
 
+let pool: Awaited<ReturnType<typeof serverPool>>;
+
 beforeAll(async () => {
-  redis = await startTestServer({ flavor: 'redis', config: { 'repl-diskless-sync-delay': 0 } });
+  [redis, pool] = await Promise.all([
+    startTestServer({ flavor: 'redis', config: { 'repl-diskless-sync-delay': 0 } }),
+    serverPool(4),
+  ]);
   servers.push(redis);
-  await buildDataset(redis.url, { big: 1000 });
+  await buildDataset(redis.url, { big: 500 });
   redisKeys = await keyView(redis.url);
   await redis.command('SAVE');
-  const dir = mkdtempSync(join(work, 'native-'));
-  copyFileSync(join(redis.dir, 'dump.rdb'), join(dir, 'dump.rdb'));
-  const native = await startTestServer({ config: { dir, dbfilename: 'dump.rdb' } });
-  servers.push(native);
+  const native = pool.take();
+  await loadRdb(native, join(redis.dir, 'dump.rdb'));
   want = await serverState(native.url, view);
   // The Redis source agrees with Valkey's own load on everything but the digest algorithm.
   expect(await serverState(redis.url, view)).toEqual({ ...want, digest: expect.any(String) });
 });
 
 afterAll(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
+  await Promise.all([...servers.map((s) => s.stop()), pool?.stop()]);
   rmSync(work, { recursive: true, force: true });
 });
 
-async function valkey(): Promise<TestServer> {
-  const s = await startTestServer();
-  servers.push(s);
-  return s;
-}
+const valkey = async (): Promise<TestServer> => pool.take();
 
 describe('Redis 7.0 -> Valkey 8', () => {
   it('live replication backup of Redis restores into Valkey with the same DEBUG DIGEST and streams', async () => {

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
+import type { TestServer } from '@valkey-tools/test-utils';
 import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup } from '../src/live/backup.js';
@@ -13,30 +13,27 @@ import { headerCommand } from '../src/resp/writer.js';
 import { type RestoreProgress, restore } from '../src/restore/restore.js';
 import { serverState } from './helpers/compare.js';
 import { buildDataset } from './helpers/dataset.js';
+import { serverPool } from './helpers/servers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vt-restore-'));
-const servers: TestServer[] = [];
+let pool: Awaited<ReturnType<typeof serverPool>>;
 let source: TestServer;
 let backupFile: string;
 
 beforeAll(async () => {
-  source = await startTestServer();
-  servers.push(source);
-  await buildDataset(source.url, { big: 1000 });
+  pool = await serverPool(5);
+  source = pool.take();
+  await buildDataset(source.url, { big: 400 });
   backupFile = join(work, 'source.valkey');
   await backup({ url: source.url, output: backupFile, mode: 'scan', values: 'commands' });
 });
 
 afterAll(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
+  await pool?.stop();
   rmSync(work, { recursive: true, force: true });
 });
 
-async function fresh(): Promise<TestServer> {
-  const s = await startTestServer();
-  servers.push(s);
-  return s;
-}
+const fresh = async (): Promise<TestServer> => pool.take();
 
 const view = { ignoreConsumerTimes: true, ignoreLayout: true };
 
