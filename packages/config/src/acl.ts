@@ -28,7 +28,8 @@ const SELECTOR_KEYWORDS = new Set([
 ]);
 
 const commands = new Set(COMMAND_NAMES);
-const categories = new Set(ACL_CATEGORIES);
+// `+@all` is `allcommands`: not listed by ACL CAT
+const categories = new Set([...ACL_CATEGORIES, 'all']);
 
 /** Per-selector state: once all keys (channels) are allowed, adding a pattern is an error. */
 interface PatternState {

@@ -16,7 +16,7 @@ export const PRESET_NAMES: readonly PresetName[] = [
 ];
 
 export interface PresetOptions {
-  /** TCP port (default 6379; the `tls` preset sets it to 0 unless given). */
+  /** TCP port (default 6379; `replica`: 6380; the `tls` preset sets it to 0 unless given). */
   port?: number;
   /** Addresses to listen on (default `127.0.0.1`). */
   bind?: string | readonly string[];
@@ -157,7 +157,9 @@ export function preset(name: PresetName, options: PresetOptions = {}): ValkeyCon
     }
     case 'replica': {
       const primary = options.primary ?? { host: '127.0.0.1', port: 6379 };
-      return withOptional(base(options), {
+      // next to a default primary on this machine, listen one port up rather than on its port
+      const config = base({ ...options, port: options.port ?? 6380 });
+      return withOptional(config, {
         daemonize: daemonizeOption(options, platform),
         logfile: options.logfile,
         pidfile: options.pidfile,

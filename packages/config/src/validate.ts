@@ -115,6 +115,42 @@ function conflicts(directives: readonly ParsedDirective[]): ConfigIssue[] {
       hint: 'Set maxmemory (e.g. maxmemory 256mb)',
     });
   }
+  const daemonize = lastValue(directives, 'daemonize');
+  const logfile = lastValue(directives, 'logfile');
+  if (isYes(daemonize) && (!logfile || asText(logfile.args[0] ?? '') === '')) {
+    issues.push({
+      severity: 'warning',
+      code: 'conflict',
+      directive: daemonize!.name,
+      ...where(daemonize!),
+      message: 'a daemonized server logging to standard output sends its log to /dev/null',
+      hint: 'Set logfile to a file (or syslog-enabled yes)',
+    });
+  }
+  const socketPerm = lastValue(directives, 'unixsocketperm');
+  if (socketPerm && (!unixsocket || asText(unixsocket.args[0] ?? '') === '')) {
+    issues.push({
+      severity: 'warning',
+      code: 'conflict',
+      directive: socketPerm.name,
+      ...where(socketPerm),
+      message: 'has no effect without unixsocket',
+      hint: 'Set unixsocket, or remove unixsocketperm',
+    });
+  }
+  if (replicaof && asText(replicaof.args[0] ?? '').toLowerCase() !== 'no') {
+    const [host = '', primaryPort = ''] = listItems(replicaof.args);
+    if (/^(127\.0\.0\.1|localhost|::1)$/i.test(host) && BigInt(primaryPort) === portN) {
+      issues.push({
+        severity: 'error',
+        code: 'conflict',
+        directive: replicaof.name,
+        ...where(replicaof),
+        message: `replicates from itself (${host}:${primaryPort} is this server's own port)`,
+        hint: "Point replicaof at the primary's address",
+      });
+    }
+  }
   const aclfile = lastValue(directives, 'aclfile');
   const requirepass = lastValue(directives, 'requirepass');
   if (aclfile && requirepass && asText(aclfile.args[0] ?? '') !== '') {
@@ -186,7 +222,10 @@ function validateDirectives(directives: readonly ParsedDirective[], options: Val
         directive: d.name,
         ...where(d),
         message: check.message,
-        hint: check.hint,
+        // `port 6379 # comment` reads "#" and "comment" as arguments: only whole-line comments exist
+        hint: d.args.some((a) => asText(a).startsWith('#'))
+          ? 'Comments must be on their own line: the server reads "# ..." after a value as more arguments'
+          : check.hint,
       });
       continue;
     }
