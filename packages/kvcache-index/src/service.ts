@@ -247,7 +247,14 @@ export async function createKvCacheService(options: KvCacheServiceOptions = {}):
         return;
       }
       if (path === '/healthz') {
-        sendJson(res, 200, { status: 'ok' });
+        // the index must answer (a Valkey backend is pinged); events are reported, not required
+        const pingable = index as KvBlockIndex & { ping?: () => Promise<void> };
+        if (typeof pingable.ping === 'function') await pingable.ping();
+        sendJson(res, 200, {
+          status: 'ok',
+          zmqEndpoints: subscriber ? (options.zmqEndpoints ?? []).length : 0,
+          messagesReceived: subscriber?.received ?? 0,
+        });
         return;
       }
       throw new HttpError(

@@ -511,6 +511,16 @@ export class ValkeyIndex implements KvBlockIndex {
     }
   }
 
+  /** Round trip to the server (health checks). */
+  async ping(): Promise<void> {
+    this.check();
+    try {
+      await this.client.ping();
+    } catch (err) {
+      throw this.backendError('PING', err);
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

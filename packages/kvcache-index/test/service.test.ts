@@ -116,7 +116,10 @@ describe('createKvCacheService on a Valkey-backed index', () => {
     expect(text).toMatch(/^kvcache_index_lookup_requests_total [1-9]\d*$/m);
     expect(text).toMatch(/^kvcache_index_admissions_total 4$/m);
     expect(text).toMatch(/^kvcache_events_pool_queue_depth 0$/m);
-    expect(await (await fetch(`${service.url}/healthz`)).json()).toEqual({ status: 'ok' });
+    expect(await (await fetch(`${service.url}/healthz`)).json()).toMatchObject({
+      status: 'ok',
+      zmqEndpoints: 1,
+    });
   });
 });
 
@@ -136,6 +139,26 @@ describe('createKvCacheService lifecycle', () => {
     await service.close();
     await service.close();
     await expect(fetch(`${service.url}/healthz`)).rejects.toThrow();
+  });
+
+  it('fails /healthz and /score with 503 while the Valkey backend is down', async () => {
+    const server = await startTestServer();
+    const service = await createKvCacheService({ port: 0, backend: server.url, logger: silentLogger });
+    try {
+      expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+      await server.stop();
+      const health = await fetch(`${service.url}/healthz`);
+      expect(health.status).toBe(503);
+      expect(((await health.json()) as { error: { code: string } }).error.code).toBe('ERR_BACKEND');
+      const score = await fetch(`${service.url}/score`, {
+        method: 'POST',
+        body: JSON.stringify({ tokens: tokens(16), model: 'm' }),
+      });
+      expect(score.status).toBe(503);
+    } finally {
+      await service.close();
+      await server.stop();
+    }
   });
 
   it('reports a busy port and an unreachable backend as typed errors', async () => {
