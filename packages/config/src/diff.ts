@@ -28,6 +28,13 @@ export interface DiffOptions {
   drift?: boolean;
 }
 
+export interface FetchOptions {
+  /** Extra iovalkey options merged over the URL's (e.g. `{ tls: { ca } }` for a private CA). */
+  client?: Record<string, unknown>;
+  /** Connection timeout in ms (default 5000). */
+  timeoutMs?: number;
+}
+
 function display(binary: string): string {
   const bytes = Buffer.from(binary, 'latin1');
   return bytes.toString(Buffer.from(bytes.toString('utf8'), 'utf8').equals(bytes) ? 'utf8' : 'latin1');
@@ -105,10 +112,12 @@ export function diffConfig(
 }
 
 /** `CONFIG GET *` of a live server (values as raw bytes, latin1 strings). */
-export async function fetchLiveConfig(url: string): Promise<Map<string, string>> {
+export async function fetchLiveConfig(url: string, options: FetchOptions = {}): Promise<Map<string, string>> {
   const target = parseConnectionUrl(url);
   const client = new Valkey({
     ...toClientOptions(target),
+    ...options.client,
+    connectTimeout: options.timeoutMs ?? 5000,
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
@@ -141,7 +150,7 @@ export async function fetchLiveConfig(url: string): Promise<Map<string, string>>
 export async function diffWithServer(
   config: ValkeyConfigInput | ParsedConfig,
   url: string,
-  options: DiffOptions = {},
+  options: DiffOptions & FetchOptions = {},
 ): Promise<ConfigDifference[]> {
-  return diffConfig(config, await fetchLiveConfig(url), options);
+  return diffConfig(config, await fetchLiveConfig(url, options), options);
 }

@@ -27,7 +27,7 @@ export { checkArgs, parseMemory, parseInteger, parsePercent, BINARY_SAFE_STRINGS
 export type { ConfigValue, ValueCheck } from './check.js';
 export { expectedLiveValues, liveValueOf } from './normalize.js';
 export { diffConfig, diffWithServer, fetchLiveConfig } from './diff.js';
-export type { ConfigDifference, DiffOptions } from './diff.js';
+export type { ConfigDifference, DiffOptions, FetchOptions } from './diff.js';
 export type {
   MemoryUnit,
   MemoryValue,

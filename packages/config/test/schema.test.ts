@@ -1,6 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
-import { DIRECTIVES, getDirective, SCHEMA_SERVER_VERSION } from '../src/index.js';
+import { existsSync } from 'node:fs';
+import {
+  DIRECTIVES,
+  getDirective,
+  parseConfig,
+  parseConfigFile,
+  SCHEMA_SERVER_VERSION,
+  serializeParsed,
+  validateConfig,
+} from '../src/index.js';
 import { makeDir, parseResp, removeDir, serverAccepts } from './helpers.js';
 
 let server: TestServer;
@@ -69,5 +78,19 @@ describe('directive table vs the installed valkey-server', () => {
       'slaveof no one',
     ].join('\n');
     expect(await serverAccepts(`${text}\n`, dir)).toEqual({ ok: true, error: '' });
+  });
+
+  it('the shipped valkey.conf and redis.conf validate clean and survive parse -> serialize -> parse', () => {
+    const files = ['/etc/valkey/valkey.conf', '/etc/redis/redis.conf'].filter((f) => existsSync(f));
+    expect(files).toContain('/etc/valkey/valkey.conf');
+    for (const file of files) {
+      const parsed = parseConfigFile(file, { resolveIncludes: false });
+      expect(parsed.directives.length).toBeGreaterThan(50);
+      expect(validateConfig(parsed)).toEqual([]);
+      const again = parseConfig(serializeParsed(parsed), { file });
+      expect(again.directives.map((d) => [d.name, d.args])).toEqual(
+        parsed.directives.map((d) => [d.name, d.args]),
+      );
+    }
   });
 });
