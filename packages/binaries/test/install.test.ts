@@ -335,6 +335,36 @@ describe('installValkey from a mirror over HTTP', () => {
     expect(existsSync(partial)).toBe(false);
   });
 
+  it('stops on abort, keeping the partial download for the next run to resume', async () => {
+    const home = freshHome();
+    const controller = new AbortController();
+    server.throttle(16 * 1024);
+    try {
+      const aborted = await installValkey({
+        home,
+        mirror,
+        version: sys.version,
+        signal: controller.signal,
+        onProgress: (p) => {
+          if (p.bytes >= 64 * 1024) controller.abort();
+        },
+        ...fast,
+      }).catch((e: unknown) => e);
+      expect((aborted as Error).name).toBe('AbortError');
+    } finally {
+      server.throttle(undefined);
+    }
+    const partial = join(home, 'downloads', `valkey-${sys.version}-${key}.tar.gz.part`);
+    const kept = readFileSync(partial).length;
+    expect(kept).toBeGreaterThanOrEqual(64 * 1024);
+    expect(existsSync(installDir(sys.version, key, home))).toBe(false);
+    const start = server.requests.length;
+    const result = await installValkey({ home, mirror, version: sys.version, ...fast });
+    expect(result.downloaded).toBe(true);
+    const hits = server.requests.slice(start).filter((r) => r.path === archivePath);
+    expect(hits.map((h) => h.range)).toEqual([`bytes=${kept}-`]);
+  });
+
   it('downloads again from the start when a resumed file does not match its sha256', async () => {
     const home = freshHome();
     mkdirSync(join(home, 'downloads'), { recursive: true });
