@@ -45,6 +45,20 @@ const HSIZE = 1 << HLOG;
 const MAX_OFF = 1 << 13;
 const MAX_REF = (1 << 8) + (1 << 3);
 const MAX_LIT = 32;
+const TABLE = new Int32Array(HSIZE);
+let tableBase = 0;
+
+/** Emits input[from..to) as literal runs of at most 32 bytes; returns the new output position. */
+function copyLiterals(input: Uint8Array, from: number, to: number, out: Buffer, op: number): number {
+  while (from < to) {
+    const run = Math.min(MAX_LIT, to - from);
+    out[op++] = run - 1;
+    out.set(input.subarray(from, from + run), op);
+    op += run;
+    from += run;
+  }
+  return op;
+}
 
 /**
  * Compresses `input`; returns null when the result would be longer than `maxOutput` bytes
@@ -54,21 +68,23 @@ export function lzfCompress(input: Uint8Array, maxOutput = input.length - 1): Bu
   const n = input.length;
   if (n < 4 || maxOutput <= 0) return null;
   const out = Buffer.allocUnsafe(n + Math.ceil(n / MAX_LIT) + 8);
-  const table = new Int32Array(HSIZE);
+  // One shared hash table: entries hold `base + position + 1`, so anything below this call's base
+  // is stale and ignored (no 64 KiB clearing per string).
+  if (tableBase + n + 1 >= 0x7fffffff) {
+    TABLE.fill(0);
+    tableBase = 0;
+  }
+  const base = tableBase;
+  tableBase += n + 1;
+  const table = TABLE;
   let op = 0;
   let litStart = 0;
   let ip = 0;
-  const flushLiterals = (end: number): void => {
-    while (litStart < end) {
-      const run = Math.min(MAX_LIT, end - litStart);
-      out[op++] = run - 1;
-      for (let i = 0; i < run; i++) out[op++] = input[litStart++]!;
-    }
-  };
   while (ip + 2 < n) {
     const h = (((input[ip]! << 16) | (input[ip + 1]! << 8) | input[ip + 2]!) * 2654435761) >>> (32 - HLOG);
-    const ref = table[h]! - 1;
-    table[h] = ip + 1;
+    const stored = table[h]!;
+    const ref = stored > base ? stored - base - 1 : -1;
+    table[h] = base + ip + 1;
     const off = ip - ref - 1;
     if (
       ref >= 0 &&
@@ -80,7 +96,7 @@ export function lzfCompress(input: Uint8Array, maxOutput = input.length - 1): Bu
       let len = 3;
       const maxLen = Math.min(MAX_REF, n - ip);
       while (len < maxLen && input[ref + len] === input[ip + len]) len++;
-      flushLiterals(ip);
+      op = copyLiterals(input, litStart, ip, out, op);
       const enc = len - 2;
       if (enc < 7) {
         out[op++] = (enc << 5) | (off >>> 8);
@@ -96,7 +112,7 @@ export function lzfCompress(input: Uint8Array, maxOutput = input.length - 1): Bu
       ip++;
     }
   }
-  flushLiterals(n);
+  op = copyLiterals(input, litStart, n, out, op);
   if (op > maxOutput) return null;
   return Buffer.from(out.subarray(0, op));
 }

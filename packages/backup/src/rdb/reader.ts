@@ -382,7 +382,7 @@ class RdbReader {
   }
 
   /** Reads a plain or int-encoded string synchronously when it is fully buffered; null (nothing consumed) otherwise. */
-  private stringSync(): Buffer | null {
+  private stringSync(maxLength = this.maxString): Buffer | null {
     const src = this.src;
     const buf = src.buf;
     let p = src.pos;
@@ -414,7 +414,7 @@ class RdbReader {
       src.pos = p + 5;
       return Buffer.from(String(buf.readInt32LE(p + 1)));
     } else return null;
-    if (n > this.maxString || p + n > end) return null;
+    if (n > maxLength || p + n > end) return null;
     src.pos = p + n;
     const out = Buffer.allocUnsafe(n);
     buf.copy(out, 0, p, p + n);
@@ -626,9 +626,10 @@ class RdbReader {
         if (lruIdle !== undefined) meta.lruIdle = lruIdle;
         if (lfuFreq !== undefined) meta.lfuFreq = lfuFreq;
         expiresAt = lruIdle = lfuFreq = undefined;
-        if (type === RdbType.STRING && this.chunkBytes === Number.POSITIVE_INFINITY) {
+        const small = type === RdbType.STRING ? this.stringSync(this.chunkBytes - 1) : null;
+        if (small !== null || (type === RdbType.STRING && this.chunkBytes === Number.POSITIVE_INFINITY)) {
           // Fast path: most keys are small strings.
-          const value = this.stringSync() ?? (await this.string('string value'));
+          const value = small ?? (await this.string('string value'));
           this.currentKey = undefined;
           yield { kind: 'key', ...meta, value: { type: 'string', value } } satisfies KeyRecord;
           if (++this.keys % this.progressEvery === 0) this.progress();

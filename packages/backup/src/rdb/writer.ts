@@ -128,10 +128,18 @@ class Out {
     }
   }
 
+  /** Everything written so far as one Buffer; the scratch space is kept for reuse. */
   take(): Buffer {
-    this.spill();
-    const out = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
-    this.chunks = [];
+    let out: Buffer;
+    if (this.chunks.length === 0) {
+      out = Buffer.allocUnsafe(this.pos);
+      this.cur.copy(out, 0, 0, this.pos);
+    } else {
+      if (this.pos > 0) this.chunks.push(Buffer.from(this.cur.subarray(0, this.pos)));
+      out = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks);
+      this.chunks = [];
+    }
+    this.pos = 0;
     this.size = 0;
     return out;
   }
@@ -510,8 +518,10 @@ export class ValueEncoder {
   }
 
   /** Encodes one value into a standalone buffer; returns the type byte and the body. */
+  private readonly scratch = new Out();
+
   encode(v: Value, key?: Buffer): { type: number; body: Buffer } {
-    const out = new Out();
+    const out = this.scratch;
     const type = this.value(out, v, key);
     return { type, body: out.take() };
   }
