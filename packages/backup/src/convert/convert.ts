@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import type { RdbRecord } from '../model.js';
+import type { RdbChunkRecord } from '../rdb/reader.js';
 import { type Command, command } from '../resp/encode.js';
 import { BackupError } from '../resp/errors.js';
 import { commandsToReadable } from '../resp/readable.js';
@@ -50,11 +51,22 @@ export interface ConvertResult {
   dropped: Array<{ source: string; offset: number; bytes: number }>;
 }
 
-async function* filterRecords(records: AsyncIterable<RdbRecord>, f: CompiledFilter, count: () => void) {
+async function* filterRecords(
+  records: AsyncIterable<RdbRecord | RdbChunkRecord>,
+  f: CompiledFilter,
+  count: () => void,
+): AsyncGenerator<RdbRecord | RdbChunkRecord> {
+  let skipping = false;
   for await (const r of records) {
     if (r.kind === 'key') {
       if (!(f.db(r.db) && f.key(r.key) && f.type(r.value.type))) continue;
       count();
+    } else if (r.kind === 'key-begin') {
+      skipping = !(f.db(r.db) && f.key(r.key) && f.type(r.type));
+      if (skipping) continue;
+      count();
+    } else if (r.kind === 'key-part' || r.kind === 'key-end') {
+      if (skipping) continue;
     }
     yield r;
   }
@@ -86,6 +98,8 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     ...(options.from === undefined ? {} : { from: options.from }),
     truncated: options.truncated ?? 'error',
     onTruncated: (t) => dropped.push(t),
+    // Huge keys stream through in parts: memory stays bounded by one batch, not one key.
+    chunked: true,
     onBytes: (n) => {
       bytesRead += n;
       progress(false);
@@ -104,12 +118,12 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   if (from === 'aof' || (from === undefined && isAofPath(options.input))) header.replay = 'raw';
 
   /** Everything as records (RDB / JSONL output). */
-  async function* allRecords(): AsyncGenerator<RdbRecord> {
+  async function* allRecords(): AsyncGenerator<RdbRecord | RdbChunkRecord> {
     const seen = new Set<string>();
     for await (const seg of segments) {
       if (seg.kind === 'records') {
         for await (const r of filterRecords(seg.records, filter, countKey)) {
-          if (r.kind === 'key') seen.add(`${r.db}:${r.key.toString('latin1')}`);
+          if (r.kind === 'key' || r.kind === 'key-begin') seen.add(`${r.db}:${r.key.toString('latin1')}`);
           yield r;
         }
       } else {

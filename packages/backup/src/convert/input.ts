@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { readAof } from '../aof/read-aof.js';
 import type { RdbRecord } from '../model.js';
+import type { RdbChunkRecord } from '../rdb/reader.js';
 import type { Command } from '../resp/encode.js';
 import { BackupError } from '../resp/errors.js';
 import { parseRespCommands } from '../resp/parser.js';
@@ -12,7 +13,12 @@ import { jsonlToRecordStream, readRdbRecords } from './rdb-bridge.js';
 
 /** A piece of an input in order: records, or commands (grouped per key when the file says so). */
 export type InputSegment =
-  | { kind: 'records'; source: string; records: AsyncIterable<RdbRecord> }
+  | {
+      kind: 'records';
+      source: string;
+      /** Chunk records (key-begin/part/end) only when `chunked` was asked for. */
+      records: AsyncIterable<RdbRecord | RdbChunkRecord>;
+    }
   | {
       kind: 'commands';
       source: string;
@@ -26,6 +32,8 @@ export interface OpenInputOptions {
   /** An incomplete last command (RESP, AOF): `error` (default) or `drop` it and report via onTruncated. */
   truncated?: 'error' | 'drop';
   onTruncated?: (info: { source: string; offset: number; bytes: number }) => void;
+  /** RDB input: deliver huge keys in parts (key-begin / key-part / key-end). */
+  chunked?: boolean;
   /** Counts bytes read from the input (for progress). */
   onBytes?: (n: number) => void;
 }
@@ -80,7 +88,11 @@ export async function* openInput(path: string, options: OpenInputOptions = {}): 
     options.onTruncated?.({ source, offset: t.offset, bytes: t.bytes });
   switch (format) {
     case 'rdb':
-      yield { kind: 'records', source: path, records: readRdbRecords(stream(), { file: path }) };
+      yield {
+        kind: 'records',
+        source: path,
+        records: readRdbRecords(stream(), { file: path, chunked: options.chunked === true }),
+      };
       return;
     case 'jsonl':
       yield { kind: 'records', source: path, records: jsonlToRecordStream(stream()) };

@@ -1,6 +1,6 @@
 import type { KeyRecord, RdbRecord } from '../model.js';
 import { decodeDumpPayload, encodeDumpPayload } from '../rdb/dump.js';
-import { readRdb, readRdbFile } from '../rdb/reader.js';
+import { type RdbChunkRecord, readRdb, readRdbFile } from '../rdb/reader.js';
 import { type RdbTarget, writeRdb } from '../rdb/writer.js';
 import { jsonlToRecords, recordsToJsonl } from '../jsonl/jsonl.js';
 
@@ -10,6 +10,8 @@ import { jsonlToRecords, recordsToJsonl } from '../jsonl/jsonl.js';
  */
 export interface RdbReadOptions {
   file?: string;
+  /** Deliver huge keys in parts (key-begin / key-part / key-end), so they are never held whole. */
+  chunked?: boolean;
   /** Called with the offset of bytes found after the RDB's end (an AOF preamble's RESP tail). */
   onTrailingData?: (offset: number) => void;
 }
@@ -19,10 +21,19 @@ export const rdbAvailable = true;
 /** Records of an RDB file (path) or byte stream. */
 export function readRdbRecords(
   input: string | AsyncIterable<Uint8Array>,
+  options: RdbReadOptions & { chunked?: false },
+): AsyncGenerator<RdbRecord>;
+export function readRdbRecords(
+  input: string | AsyncIterable<Uint8Array>,
+  options: RdbReadOptions,
+): AsyncGenerator<RdbRecord | RdbChunkRecord>;
+export function readRdbRecords(
+  input: string | AsyncIterable<Uint8Array>,
   options: RdbReadOptions = {},
-): AsyncGenerator<RdbRecord> {
+): AsyncGenerator<RdbRecord | RdbChunkRecord> {
   const opts = {
     ...(options.file === undefined ? {} : { file: options.file }),
+    ...(options.chunked ? { chunked: true } : {}),
     onWarning: (w: { code: string; offset: number }) => {
       if (w.code === 'trailing-data') options.onTrailingData?.(w.offset);
     },
@@ -36,7 +47,7 @@ export interface RdbWriteOptions {
 }
 
 export function writeRdbChunks(
-  records: AsyncIterable<RdbRecord> | Iterable<RdbRecord>,
+  records: AsyncIterable<RdbRecord | RdbChunkRecord> | Iterable<RdbRecord | RdbChunkRecord>,
   options: RdbWriteOptions = {},
 ): AsyncGenerator<Buffer> {
   return writeRdb(records, { target: options.target ?? 11 });
@@ -54,7 +65,9 @@ export async function decodeDump(payload: Buffer, key: Buffer, db: number): Prom
 }
 
 /** JSONL lines of a record stream, as byte chunks of about 64 KiB. */
-export async function* recordsToJsonlChunks(records: AsyncIterable<RdbRecord>): AsyncGenerator<Buffer> {
+export async function* recordsToJsonlChunks(
+  records: AsyncIterable<RdbRecord | RdbChunkRecord>,
+): AsyncGenerator<Buffer> {
   let batch: string[] = [];
   let size = 0;
   for await (const line of recordsToJsonl(records)) {

@@ -1,4 +1,5 @@
-import type { FunctionRecord, KeyRecord, RdbRecord, StreamId, StreamValue } from '../model.js';
+import type { FunctionRecord, KeyRecord, RdbRecord, StreamId, StreamValue, Value } from '../model.js';
+import type { KeyBeginRecord, RdbChunkRecord } from '../rdb/reader.js';
 import { type Command, type CommandArg, command } from './encode.js';
 import { BackupError } from './errors.js';
 
@@ -47,19 +48,28 @@ function* batched<T>(items: readonly T[], size: number): Generator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
 }
 
+function xaddCommands(key: Buffer, entries: StreamValue['entries']): Command[] {
+  return entries.map((e) => {
+    const args: CommandArg[] = ['XADD', key, formatStreamId(e.id)];
+    for (const [f, val] of e.fields) args.push(f, val);
+    return command(...args);
+  });
+}
+
 function streamCommands(key: Buffer, v: StreamValue): Command[] {
-  const out: Command[] = [];
-  if (v.entries.length > 0) {
-    for (const e of v.entries) {
-      const args: CommandArg[] = ['XADD', key, formatStreamId(e.id)];
-      for (const [f, val] of e.fields) args.push(f, val);
-      out.push(command(...args));
-    }
-  } else {
+  const out: Command[] = xaddCommands(key, v.entries);
+  if (v.entries.length === 0) {
     // An empty stream: create it with one entry trimmed away at once (the AOF rewrite's trick).
     const id = v.lastId.ms === 0n && v.lastId.seq === 0n ? '0-1' : formatStreamId(v.lastId);
     out.push(command('XADD', key, 'MAXLEN', '0', id, 'x', 'y'));
   }
+  out.push(...streamMetaCommands(key, v));
+  return out;
+}
+
+/** XSETID, consumer groups, their PELs and idle consumers: everything after the entries. */
+function streamMetaCommands(key: Buffer, v: Omit<StreamValue, 'type' | 'entries'>): Command[] {
+  const out: Command[] = [];
   const setid: CommandArg[] = ['XSETID', key, formatStreamId(v.lastId)];
   if (v.entriesAdded !== undefined) setid.push('ENTRIESADDED', v.entriesAdded);
   if (v.maxDeletedId !== undefined) setid.push('MAXDELETEDID', formatStreamId(v.maxDeletedId));
@@ -101,12 +111,26 @@ function streamCommands(key: Buffer, v: StreamValue): Command[] {
  * command per batch of elements, then per-field TTLs, then `PEXPIREAT` with the absolute expiry.
  */
 export function keyRecordToCommands(record: KeyRecord, options: RecordsToCommandsOptions = {}): Command[] {
+  const out = valueCommands(record.key, record.value, options, 'whole');
+  if (record.expiresAt !== undefined) out.push(command('PEXPIREAT', record.key, record.expiresAt));
+  return out;
+}
+
+/**
+ * Commands for a value, or for one part of a huge key delivered in parts (`first` false for the
+ * later parts: a string piece is then appended).
+ */
+function valueCommands(
+  key: Buffer,
+  value: Value,
+  options: RecordsToCommandsOptions,
+  mode: 'whole' | 'first-part' | 'later-part',
+): Command[] {
   const size = options.batchSize ?? 64;
-  const { key, value } = record;
   const out: Command[] = [];
   switch (value.type) {
     case 'string':
-      out.push(command('SET', key, value.value));
+      out.push(command(mode === 'later-part' ? 'APPEND' : 'SET', key, value.value));
       break;
     case 'list':
       for (const b of batched(value.items, size)) out.push(command('RPUSH', key, ...b));
@@ -138,7 +162,7 @@ export function keyRecordToCommands(record: KeyRecord, options: RecordsToCommand
       break;
     }
     case 'stream':
-      out.push(...streamCommands(key, value));
+      out.push(...(mode === 'whole' ? streamCommands(key, value) : xaddCommands(key, value.entries)));
       break;
     case 'module': {
       if (!options.dumpPayload) {
@@ -151,12 +175,41 @@ export function keyRecordToCommands(record: KeyRecord, options: RecordsToCommand
           },
         );
       }
-      out.push(command('RESTORE', key, '0', options.dumpPayload(record)));
+      out.push(
+        command('RESTORE', key, '0', options.dumpPayload({ kind: 'key', db: 0, key, encoding: '', value })),
+      );
       break;
     }
   }
-  if (record.expiresAt !== undefined) out.push(command('PEXPIREAT', key, record.expiresAt));
   return out;
+}
+
+/**
+ * Commands for the records of one huge key delivered in parts (`readRdb(..., { chunked })`):
+ * the key is streamed part by part, never held whole.
+ */
+export class ChunkedKeyCommands {
+  private begin: KeyBeginRecord | null = null;
+  private first = true;
+  constructor(private readonly options: RecordsToCommandsOptions = {}) {}
+
+  push(r: RdbChunkRecord): Command[] {
+    if (r.kind === 'key-begin') {
+      this.begin = r;
+      this.first = true;
+      return [];
+    }
+    if (r.kind === 'key-part') {
+      const out = valueCommands(r.key, r.value, this.options, this.first ? 'first-part' : 'later-part');
+      this.first = false;
+      return out;
+    }
+    const out: Command[] = [];
+    if (r.stream) out.push(...streamMetaCommands(r.key, r.stream));
+    if (this.begin?.expiresAt !== undefined) out.push(command('PEXPIREAT', r.key, this.begin.expiresAt));
+    this.begin = null;
+    return out;
+  }
 }
 
 export function functionRecordToCommand(record: FunctionRecord): Command {
@@ -169,18 +222,20 @@ export function functionRecordToCommand(record: FunctionRecord): Command {
  * commands. Streaming: holds one key at a time.
  */
 export async function* recordsToCommands(
-  records: AsyncIterable<RdbRecord> | Iterable<RdbRecord>,
+  records: AsyncIterable<RdbRecord | RdbChunkRecord> | Iterable<RdbRecord | RdbChunkRecord>,
   options: RecordsToCommandsOptions = {},
 ): AsyncGenerator<Command> {
   let db = options.selectFirstDb === false ? 0 : -1;
-  for await (const r of records) {
+  const chunked = new ChunkedKeyCommands(options);
+  for await (const r of records as AsyncIterable<RdbRecord | RdbChunkRecord>) {
     if (r.kind === 'function') yield functionRecordToCommand(r);
-    else if (r.kind === 'key') {
+    else if (r.kind === 'key' || r.kind === 'key-begin') {
       if (r.db !== db) {
         yield command('SELECT', r.db);
         db = r.db;
       }
-      yield* keyRecordToCommands(r, options);
-    }
+      if (r.kind === 'key') yield* keyRecordToCommands(r, options);
+      else chunked.push(r);
+    } else if (r.kind === 'key-part' || r.kind === 'key-end') yield* chunked.push(r);
   }
 }

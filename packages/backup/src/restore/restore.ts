@@ -338,7 +338,8 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     if (seg.kind === 'records') {
       const useDump = rdbAvailable && options.useRestore !== 'never';
       const encode = (r: KeyRecord) => encodeDump(r, payloadVersion);
-      return recordsToItems(filterRecords(seg.records, filter), {
+      // restore() does not ask openInput for chunked records: every key arrives whole.
+      return recordsToItems(filterRecords(seg.records as AsyncIterable<RdbRecord>, filter), {
         ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
         ...(useDump ? { encodeDump: encode } : {}),
         dumpPayload: encode,
