@@ -1,5 +1,5 @@
 import { posix, win32 } from 'node:path';
-import type { OsPlatform } from '@valkey-tools/core';
+import { type OsPlatform, toCygwinPath } from '@valkey-tools/core';
 import { ConfigError } from './errors.js';
 import type { ValkeyConfigInput } from './input.js';
 import type { MemoryValue } from './values.js';
@@ -24,6 +24,11 @@ export interface PresetOptions {
   dir?: string;
   /** Target platform: decides `daemonize` and path separators (default: this machine). */
   platform?: OsPlatform;
+  /**
+   * On Windows, how paths are written: `cygwin` (default; `C:\\data` → `/cygdrive/c/data`, what the
+   * Cygwin-built valkey-server for Windows understands) or `native` (left as given).
+   */
+  windowsPaths?: 'cygwin' | 'native';
   /**
    * `spindb-default` writes `daemonize yes` on Unix; pass `false` to run in the foreground (what a
    * supervising process wants). Never written on Windows.
@@ -66,15 +71,28 @@ export interface PresetOptions {
   };
 }
 
-function pathApi(platform: OsPlatform) {
-  return platform === 'win32' ? win32 : posix;
+interface Paths {
+  /** A path as the server should see it. */
+  server(path: string): string;
+  /** `<dir>/<name>` as the server should see it. */
+  inDir(dir: string, name: string): string;
 }
 
-function base(options: PresetOptions): ValkeyConfigInput {
+function pathsFor(options: PresetOptions, platform: OsPlatform): Paths {
+  if (platform !== 'win32') return { server: (p) => p, inDir: (dir, name) => posix.join(dir, name) };
+  if (options.windowsPaths === 'native')
+    return { server: (p) => p, inDir: (dir, name) => win32.join(dir, name) };
+  return {
+    server: (p) => (p === '' ? p : toCygwinPath(p)),
+    inDir: (dir, name) => posix.join(toCygwinPath(dir), name),
+  };
+}
+
+function base(options: PresetOptions, paths: Paths): ValkeyConfigInput {
   const config: ValkeyConfigInput = {
     port: options.port ?? 6379,
     bind: options.bind ?? '127.0.0.1',
-    dir: options.dir ?? '.',
+    dir: paths.server(options.dir ?? '.'),
   };
   return config;
 }
@@ -96,40 +114,38 @@ const SPINDB_SAVE = [
  */
 export function preset(name: PresetName, options: PresetOptions = {}): ValkeyConfigInput {
   const platform = options.platform ?? (process.platform as OsPlatform);
-  const path = pathApi(platform);
+  const paths = pathsFor(options, platform);
   const dir = options.dir ?? '.';
+  const logfile = options.logfile === undefined ? undefined : paths.server(options.logfile);
+  const pidfile = options.pidfile === undefined ? undefined : paths.server(options.pidfile);
   switch (name) {
     case 'spindb-default': {
       // SpinDB's template, line for line: port, bind, dir, daemonize (Unix only), logfile, pidfile,
       // three save points, dbfilename, appendonly.
-      const config: ValkeyConfigInput = {
-        port: options.port ?? 6379,
-        bind: options.bind ?? '127.0.0.1',
-        dir,
-      };
+      const config = base(options, paths);
       if (platform !== 'win32') config.daemonize = options.daemonize ?? true;
-      config.logfile = options.logfile ?? path.join(dir, 'valkey.log');
-      config.pidfile = options.pidfile ?? path.join(dir, 'valkey.pid');
+      config.logfile = logfile ?? paths.inDir(dir, 'valkey.log');
+      config.pidfile = pidfile ?? paths.inDir(dir, 'valkey.pid');
       config.save = SPINDB_SAVE;
       config.dbfilename = 'dump.rdb';
       config.appendonly = false;
       return withOptional(config, { maxmemory: options.maxmemory });
     }
     case 'cache':
-      return withOptional(base(options), {
+      return withOptional(base(options, paths), {
         daemonize: daemonizeOption(options, platform),
-        logfile: options.logfile,
-        pidfile: options.pidfile,
+        logfile,
+        pidfile,
         maxmemory: options.maxmemory ?? '256mb',
         'maxmemory-policy': options.maxmemoryPolicy ?? 'allkeys-lru',
         save: '',
         appendonly: false,
       });
     case 'durable':
-      return withOptional(base(options), {
+      return withOptional(base(options, paths), {
         daemonize: daemonizeOption(options, platform),
-        logfile: options.logfile,
-        pidfile: options.pidfile,
+        logfile,
+        pidfile,
         maxmemory: options.maxmemory,
         save: SPINDB_SAVE,
         dbfilename: 'dump.rdb',
@@ -142,10 +158,10 @@ export function preset(name: PresetName, options: PresetOptions = {}): ValkeyCon
       });
     case 'cluster-node': {
       const port = options.port ?? 6379;
-      return withOptional(base(options), {
+      return withOptional(base(options, paths), {
         daemonize: daemonizeOption(options, platform),
-        logfile: options.logfile,
-        pidfile: options.pidfile,
+        logfile,
+        pidfile,
         maxmemory: options.maxmemory,
         'cluster-enabled': true,
         'cluster-config-file': options.clusterConfigFile ?? `nodes-${port}.conf`,
@@ -158,11 +174,11 @@ export function preset(name: PresetName, options: PresetOptions = {}): ValkeyCon
     case 'replica': {
       const primary = options.primary ?? { host: '127.0.0.1', port: 6379 };
       // next to a default primary on this machine, listen one port up rather than on its port
-      const config = base({ ...options, port: options.port ?? 6380 });
+      const config = base({ ...options, port: options.port ?? 6380 }, paths);
       return withOptional(config, {
         daemonize: daemonizeOption(options, platform),
-        logfile: options.logfile,
-        pidfile: options.pidfile,
+        logfile,
+        pidfile,
         maxmemory: options.maxmemory,
         replicaof: primary,
         masterauth: options.primaryAuth,
@@ -178,17 +194,18 @@ export function preset(name: PresetName, options: PresetOptions = {}): ValkeyCon
           hint: 'Pass preset("tls", { tls: { certFile, keyFile, caCertFile } })',
         });
       }
-      const config = base(options);
+      const config = base(options, paths);
       config.port = options.port ?? 0;
       return withOptional(config, {
         daemonize: daemonizeOption(options, platform),
-        logfile: options.logfile,
-        pidfile: options.pidfile,
+        logfile,
+        pidfile,
         maxmemory: options.maxmemory,
         'tls-port': options.tls.port ?? (options.port ? options.port + 1 : 6380),
-        'tls-cert-file': options.tls.certFile,
-        'tls-key-file': options.tls.keyFile,
-        'tls-ca-cert-file': options.tls.caCertFile,
+        'tls-cert-file': paths.server(options.tls.certFile),
+        'tls-key-file': paths.server(options.tls.keyFile),
+        'tls-ca-cert-file':
+          options.tls.caCertFile === undefined ? undefined : paths.server(options.tls.caCertFile),
         'tls-auth-clients': options.tls.authClients ?? (options.tls.caCertFile ? 'yes' : 'no'),
         'tls-replication': true,
         'tls-cluster': true,

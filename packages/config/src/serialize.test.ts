@@ -32,7 +32,14 @@ describe('serializeConfig', () => {
   it('never writes daemonize on Windows, and honours an override on Unix', () => {
     const win = serializeConfig(preset('spindb-default', { platform: 'win32', dir: 'C:\\data' }));
     expect(win).not.toMatch(/daemonize/);
-    expect(win).toContain('logfile "C:\\\\data\\\\valkey.log"');
+    // the Windows build of valkey-server is a Cygwin program: paths in /cygdrive form by default
+    expect(win).toContain(
+      'dir /cygdrive/c/data\nlogfile /cygdrive/c/data/valkey.log\npidfile /cygdrive/c/data/valkey.pid\n',
+    );
+    const native = serializeConfig(
+      preset('spindb-default', { platform: 'win32', dir: 'C:\\data', windowsPaths: 'native' }),
+    );
+    expect(native).toContain('logfile "C:\\\\data\\\\valkey.log"');
     const fg = serializeConfig(preset('spindb-default', { platform: 'darwin', daemonize: false }));
     expect(fg).toContain('daemonize no');
   });
