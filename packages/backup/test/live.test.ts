@@ -134,6 +134,26 @@ describe('live backup, replication mode', () => {
     });
   }
 
+  it('converts on the fly: scan into an RDB file, replication into JSONL, both restore to the same data', async () => {
+    const rdb = join(work, 'scan.rdb');
+    const a = await backup({ url: sourceUrl, output: rdb, mode: 'scan' });
+    expect(a).toMatchObject({ format: 'rdb', keys: 100 });
+    const loaded = await fresh();
+    await loadRdb(loaded, rdb);
+    const exact = { ignoreLayout: true };
+    expect(await serverState(loaded.url, exact)).toEqual(await serverState(sourceUrl, exact));
+    const jsonl = join(work, 'repl.jsonl');
+    const b = await backup({ url: sourceUrl, output: jsonl, db: 5 });
+    expect(b).toMatchObject({ format: 'jsonl', mode: 'replication', keys: 25 });
+    const target = await fresh();
+    const r = await restore({ input: jsonl, url: target.url });
+    expect(r).toMatchObject({ keys: 25, errorCount: 0, usedRestore: true });
+    const check = new (await import('iovalkey')).Redis(`redis://127.0.0.1:${target.port}/5`);
+    expect(await check.dbsize()).toBe(25);
+    expect(await check.xlen('stream:full:5')).toBe(58);
+    check.disconnect();
+  });
+
   it('authenticates as an ACL user, and reports a refused sync clearly', async () => {
     const admin = new (await import('iovalkey')).Redis(sourceUrl);
     await admin.call('ACL', 'SETUSER', 'backup', 'on', '>pw1', '~*', '+@all');
