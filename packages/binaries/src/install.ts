@@ -271,7 +271,9 @@ function resultFor(record: InstalledVersion, target: PlatformTarget, downloaded:
   return { ...record, binaries: toolsIn(record.dir, target), downloaded };
 }
 
-async function readRecord(dir: string): Promise<InstallRecord | undefined> {
+/** The install record of a complete install (its valkey-server still there), else undefined. */
+async function readRecord(dir: string, target: PlatformTarget): Promise<InstallRecord | undefined> {
+  if (!existsSync(join(dir, executableName('valkey-server', target)))) return undefined;
   try {
     return JSON.parse(await readFile(join(dir, INSTALL_RECORD), 'utf8')) as InstallRecord;
   } catch {
@@ -323,7 +325,10 @@ export async function installValkey(options: InstallOptions = {}): Promise<Insta
   const installed = await listInstalled({ home, platform: key });
   const exact = /^\d+\.\d+\.\d+$/.test(spec.replace(/^v/, ''));
   if (!options.force) {
-    const hit = installed.find((i) => versionMatches(i.version, spec));
+    const hit = installed.find(
+      (i) =>
+        versionMatches(i.version, spec) && existsSync(join(i.dir, executableName('valkey-server', target))),
+    );
     // A partial spec ('8') is satisfied by the cache only offline or without a way to learn newer versions.
     if (hit && (exact || offline || (!mirror && !releasesUrl))) return resultFor(hit, target, false);
   }
@@ -350,7 +355,7 @@ export async function installValkey(options: InstallOptions = {}): Promise<Insta
 
   const finalDir = installDir(plan.version, key, home);
   if (!options.force) {
-    const record = await readRecord(finalDir);
+    const record = await readRecord(finalDir, target);
     if (record) return resultFor({ ...record, dir: finalDir }, target, false);
   }
 
@@ -361,7 +366,7 @@ export async function installValkey(options: InstallOptions = {}): Promise<Insta
   });
   try {
     if (!options.force) {
-      const record = await readRecord(finalDir);
+      const record = await readRecord(finalDir, target);
       if (record) return resultFor({ ...record, dir: finalDir }, target, false);
     }
     const downloads = join(home, 'downloads');
@@ -467,8 +472,15 @@ export async function uninstallValkey(
   options: { home?: string; platform?: PlatformKey } = {},
 ): Promise<boolean> {
   const key = options.platform ?? platformKey(detectPlatform());
-  const dir = installDir(version, key, options.home);
+  const home = options.home ?? valkeyToolsHome();
+  const dir = installDir(version, key, home);
   if (!existsSync(dir)) return false;
-  await rm(dir, { recursive: true, force: true });
+  // Under the install lock, so an install of the same version in progress is not cut in half.
+  const lock = await acquireLock(join(binRoot(home), '.locks', `valkey-${version}-${key}.lock`));
+  try {
+    await rm(dir, { recursive: true, force: true });
+  } finally {
+    await lock.release();
+  }
   return true;
 }

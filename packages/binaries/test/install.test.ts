@@ -576,6 +576,11 @@ describe('cache management', () => {
     expect(again.downloaded).toBe(true);
     expect(again.dir).toBe(first.dir);
     expect(Date.parse(again.installedAt)).toBeGreaterThanOrEqual(Date.parse(first.installedAt));
+    // A damaged install (its server deleted) is not a cache hit: it is installed again.
+    rmSync(join(again.dir, 'valkey-server'));
+    const repaired = await installValkey({ home, mirror: dirMirror, version: sys.version });
+    expect(repaired.downloaded).toBe(true);
+    expect(existsSync(join(repaired.dir, 'valkey-server'))).toBe(true);
     expect(await uninstallValkey(sys.version, { home })).toBe(true);
     expect(await listInstalled({ home })).toEqual([]);
     expect(await uninstallValkey(sys.version, { home })).toBe(false);
