@@ -276,7 +276,10 @@ export function collectApi(packages: readonly PackageInfo[], repoRoot: string): 
 }
 
 function linkify(text: string, known: ReadonlySet<string>): string {
-  return text.replace(
+  // A relative Markdown link in a doc comment points into the repository, not into this site: keep
+  // its text only, so a comment can never break the docs build with a dead link.
+  const withoutRelativeLinks = text.replace(/\[([^\]]+)\]\((?!https?:|#)[^)]*\)/g, '$1');
+  return withoutRelativeLinks.replace(
     /\{@link(?:code|plain)?\s+([^\s}]+)(?:\s+([^}]*))?\}/g,
     (_m, target: string, label?: string) => {
       const base = target.split('.')[0]!;

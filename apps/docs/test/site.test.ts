@@ -105,39 +105,42 @@ describe('the built site', () => {
     expect(broken).toEqual([]);
   });
 
-  it.each(PAGES)('renders $path with its content and no console error', async (page) => {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    const tab = await context.newPage();
-    const problems: string[] = [];
-    tab.on('console', (msg) => {
-      if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
-    });
-    tab.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-    tab.on('requestfailed', (req) => problems.push(`request failed: ${req.url()}`));
-    tab.on('response', (res) => {
-      if (res.status() >= 400) problems.push(`HTTP ${res.status()}: ${res.url()}`);
-    });
-    try {
-      const response = await tab.goto(server.url + page.path, { waitUntil: 'networkidle' });
-      expect(response?.status()).toBe(200);
-      const heading = page.path === '/' ? tab.locator('.VPHero .name') : tab.locator('.vp-doc h1').first();
-      await expect.poll(() => heading.textContent()).toContain(page.heading);
-      const body = await tab.locator(page.path === '/' ? '.VPContent' : '.vp-doc').textContent();
-      expect(body).toContain(page.text);
-      // Hydration happened: the theme's client code runs (the appearance switch is rendered by Vue).
-      await expect.poll(() => tab.locator('.VPSwitchAppearance').count()).toBeGreaterThan(0);
-      await tab.screenshot({ path: join(ARTIFACTS, `docs-${page.name}.png`) });
-      expect(problems).toEqual([]);
-    } finally {
-      await context.close();
-    }
-  });
+  it.concurrent.for(PAGES)(
+    'renders $path with its content and no console error',
+    async (page, { expect }) => {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      const tab = await context.newPage();
+      const problems: string[] = [];
+      tab.on('console', (msg) => {
+        if (msg.type() === 'error') problems.push(`console: ${msg.text()}`);
+      });
+      tab.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+      tab.on('requestfailed', (req) => problems.push(`request failed: ${req.url()}`));
+      tab.on('response', (res) => {
+        if (res.status() >= 400) problems.push(`HTTP ${res.status()}: ${res.url()}`);
+      });
+      try {
+        const response = await tab.goto(server.url + page.path, { waitUntil: 'load' });
+        expect(response?.status()).toBe(200);
+        const heading = page.path === '/' ? tab.locator('.VPHero .name') : tab.locator('.vp-doc h1').first();
+        await expect.poll(() => heading.textContent()).toContain(page.heading);
+        const body = await tab.locator(page.path === '/' ? '.VPContent' : '.vp-doc').textContent();
+        expect(body).toContain(page.text);
+        // Hydration happened: the theme's client code runs (the appearance switch is rendered by Vue).
+        await expect.poll(() => tab.locator('.VPSwitchAppearance').count()).toBeGreaterThan(0);
+        await tab.screenshot({ path: join(ARTIFACTS, `docs-${page.name}.png`) });
+        expect(problems).toEqual([]);
+      } finally {
+        await context.close();
+      }
+    },
+  );
 
   it('finds pages with the local search box', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
     const tab = await context.newPage();
     try {
-      await tab.goto(`${server.url}/guide/getting-started`, { waitUntil: 'networkidle' });
+      await tab.goto(`${server.url}/guide/getting-started`, { waitUntil: 'load' });
       await tab.locator('.DocSearch-Button, .VPNavBarSearchButton').first().click();
       await tab.locator('.VPLocalSearchBox input').fill('restore');
       const results = tab.locator('.VPLocalSearchBox .result');
