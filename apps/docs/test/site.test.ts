@@ -141,8 +141,15 @@ describe('the built site', () => {
     const tab = await context.newPage();
     try {
       await tab.goto(`${server.url}/guide/getting-started`, { waitUntil: 'load' });
-      await tab.locator('.DocSearch-Button, .VPNavBarSearchButton').first().click();
-      await tab.locator('.VPLocalSearchBox input').fill('restore');
+      // Until the page has hydrated a click does nothing: click until the search box opens.
+      const searchBox = tab.locator('.VPLocalSearchBox input');
+      await expect
+        .poll(async () => {
+          await tab.locator('.DocSearch-Button, .VPNavBarSearchButton').first().click();
+          return searchBox.count();
+        })
+        .toBeGreaterThan(0);
+      await searchBox.fill('restore');
       const results = tab.locator('.VPLocalSearchBox .result');
       await expect.poll(() => results.count()).toBeGreaterThan(0);
       await tab.screenshot({ path: join(ARTIFACTS, 'docs-search.png') });
