@@ -64,14 +64,24 @@ describe('listpack entries and integers', () => {
 describe('sorted-set scores as a listpack stores them', () => {
   it('prints shortest digits (Valkey) or %.17g (Redis 7.0 and older)', () => {
     const text = (x: number, f?: 'legacy') => scoreToBytes(x, f).toString();
-    expect([0.1, 5e-324, 1e20, -0, 3, Number.NEGATIVE_INFINITY].map((x) => text(x))).toEqual([
-      '0.1',
-      '5e-324',
-      '100000000000000000000',
-      '-0',
-      '3',
-      '-inf',
-    ]);
+    // valkey-server 8.0.1's replies to ZADD/ZRANGE WITHSCORES for these scores.
+    const valkey: Array<[number, string]> = [
+      [0.1, '0.1'],
+      [0.001234, '0.001234'],
+      [0.0001234, '1.234e-4'],
+      [0.000001234, '1.234e-6'],
+      [-0.00001, '-0.00001'],
+      [1e17, '100000000000000000'],
+      [123456789012345678, '123456789012345680'],
+      [12345678901234567890, '12345678901234567000'],
+      [1e21, '1e+21'],
+      [1.5e300, '1.5e+300'],
+      [5e-324, '5e-324'],
+      [-0, '-0'],
+      [3, '3'],
+      [Number.NEGATIVE_INFINITY, '-inf'],
+    ];
+    expect(valkey.map(([x]) => [x, text(x)])).toEqual(valkey);
     expect([0.1, 0.5, 1e-5, 1e20, 123.456, 2 ** 51 + 0.5].map((x) => text(x, 'legacy'))).toEqual([
       '0.10000000000000001',
       '0.5',

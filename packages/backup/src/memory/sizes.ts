@@ -140,17 +140,41 @@ export function intsetAllocSize(n: number, width: number): number {
 }
 
 /**
- * Text Valkey's `d2string` gives a sorted-set score when it stores it in a listpack: integers in the
- * exactly representable range print as integers, the rest in shortest round-trip form.
+ * Text Valkey's `d2string` gives a sorted-set score when it stores it in a listpack: integers that fit
+ * a `long long` comfortably print as integers (and become listpack integers), the rest as fpconv's
+ * shortest digits laid out like `fpconv_dtoa` (plain, decimal, or `d.ddde±x`).
  */
 export function scoreToBytes(score: number, format: ScoreFormat = 'shortest'): Buffer {
   if (Number.isNaN(score)) return Buffer.from('nan');
   if (score === Number.POSITIVE_INFINITY) return Buffer.from('inf');
   if (score === Number.NEGATIVE_INFINITY) return Buffer.from('-inf');
   if (score === 0) return Buffer.from(Object.is(score, -0) ? '-0' : '0');
-  const intLimit = format === 'legacy' ? 2 ** 52 : 2 ** 53;
-  if (Number.isInteger(score) && Math.abs(score) < intLimit) return Buffer.from(score.toFixed(0));
-  return Buffer.from(format === 'legacy' ? formatG17(score) : String(score));
+  if (format === 'legacy') {
+    if (Number.isInteger(score) && Math.abs(score) < 2 ** 52) return Buffer.from(score.toFixed(0));
+    return Buffer.from(formatG17(score));
+  }
+  if (Number.isInteger(score) && Math.abs(score) < 2 ** 62) return Buffer.from(BigInt(score).toString());
+  return Buffer.from(formatFpconv(score));
+}
+
+/** `fpconv_dtoa`'s layout of the shortest round-trip digits of a finite non-zero double. */
+function formatFpconv(x: number): string {
+  const neg = x < 0;
+  const [mantissa, expText] = Math.abs(x).toExponential().split('e') as [string, string];
+  const digits = mantissa.replace('.', '');
+  const nd = digits.length;
+  const k = Number(expText) - (nd - 1);
+  const exp = Math.abs(k + nd - 1);
+  const sign = neg ? '-' : '';
+  if (k >= 0 && exp < nd + 7) return sign + digits + '0'.repeat(k);
+  if (k < 0 && (k > -7 || exp < 4)) {
+    const offset = nd + k;
+    if (offset <= 0) return `${sign}0.${'0'.repeat(-offset)}${digits}`;
+    return `${sign}${digits.slice(0, offset)}.${digits.slice(offset)}`;
+  }
+  const kept = Math.min(nd, 18 - (neg ? 1 : 0));
+  const frac = kept > 1 ? `.${digits.slice(1, kept)}` : '';
+  return `${sign}${digits[0]}${frac}e${k + nd - 1 < 0 ? '-' : '+'}${exp}`;
 }
 
 /**
