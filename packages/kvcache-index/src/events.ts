@@ -14,7 +14,7 @@ export interface BlockStoredEvent {
   medium: string | null;
   loraName: string | null;
   /** Per engine block: multimodal identifiers etc. (bare strings or `[hash, offset]` tuples). */
-  extraKeys: unknown[][] | null;
+  extraKeys: Array<unknown[] | null> | null;
   groupIdx: number | null;
   kvCacheSpecKind: string | null;
   kvCacheSpecSlidingWindow: number | null;
@@ -157,7 +157,7 @@ export function decodeEvent(raw: unknown, index = 0): KvEvent | null {
         loraId: optInt(fields[4], `${where}.lora_id`),
         medium: optString(fields[5], `${where}.medium`),
         loraName: optString(fields[6], `${where}.lora_name`),
-        extraKeys: (extra as unknown[][] | null | undefined) ?? null,
+        extraKeys: (extra as Array<unknown[] | null> | null | undefined) ?? null,
         groupIdx: optInt(fields[8], `${where}.group_idx`),
         kvCacheSpecKind: optString(fields[9], `${where}.kv_cache_spec_kind`),
         kvCacheSpecSlidingWindow: optInt(fields[10], `${where}.kv_cache_spec_sliding_window`),

@@ -40,6 +40,11 @@ export interface RedisIndexConfig {
   ttlSeconds?: number;
   /** `auto` (default) asks the server (`INFO cluster`) and uses a cluster client when cluster mode is on. */
   cluster?: boolean | 'auto';
+  /**
+   * Cluster only: send lookups (read-only `EVALSHA_RO`) to replicas, spreading a hot model's reads over
+   * its shard's replicas. Replicas lag slightly, so a block added a moment ago may not be seen yet.
+   */
+  readFromReplicas?: boolean;
   /** Connect timeout (default 10 s). */
   connectTimeoutMs?: number;
   /** Extra TLS settings for `valkeys://`/`rediss://` (private CA, client certificate...). */
@@ -208,6 +213,7 @@ export async function newRedisIndex(cfg: RedisIndexConfig = defaultRedisIndexCon
     if (tls) redisOptions.tls = tls;
     const cluster = new Cluster([{ host: target.host, port: target.port }], {
       lazyConnect: true,
+      ...(cfg.readFromReplicas ? { scaleReads: 'slave' as const } : {}),
       redisOptions: redisOptions as never,
       clusterRetryStrategy: (times) => (times > 5 ? null : 100 * times),
     });
@@ -308,15 +314,25 @@ export class ValkeyIndex implements KvBlockIndex {
     return `m:${model}`;
   }
 
-  private async run(script: LuaScript, keys: string[], args: Array<string | number>): Promise<unknown> {
+  private async run(
+    script: LuaScript,
+    keys: string[],
+    args: Array<string | number>,
+    readOnly = false,
+  ): Promise<unknown> {
     if (this.closed)
       throw new KvCacheError('ERR_CLOSED', `The ${this.backendType} index at ${this.address} is closed`);
+    const c = this.client;
     try {
       try {
-        return await this.client.evalsha(script.sha, keys.length, ...keys, ...args);
+        return readOnly
+          ? await c.evalsha_ro(script.sha, keys.length, ...keys, ...args)
+          : await c.evalsha(script.sha, keys.length, ...keys, ...args);
       } catch (err) {
         if (!/NOSCRIPT/.test(String((err as Error)?.message))) throw err;
-        return await this.client.eval(script.lua, keys.length, ...keys, ...args);
+        return readOnly
+          ? await c.eval_ro(script.lua, keys.length, ...keys, ...args)
+          : await c.eval(script.lua, keys.length, ...keys, ...args);
       }
     } catch (err) {
       throw this.backendError(`${script.name} script`, err, { keys: keys.length });
@@ -327,7 +343,7 @@ export class ValkeyIndex implements KvBlockIndex {
     if (KvCacheError.isInstance(err)) return err as KvCacheError;
     const message = (err as Error)?.message ?? String(err);
     const hint = /NOPERM|NOAUTH|WRONGPASS/.test(message)
-      ? 'The user needs EVALSHA, EVAL, HKEYS, HSET, HDEL, RPUSH, LRANGE, LINDEX, SADD, SREM, SMEMBERS, SSCAN and EXPIRE'
+      ? 'The user needs EVALSHA, EVAL, EVALSHA_RO, EVAL_RO, HKEYS, HSET, HDEL, RPUSH, LRANGE, LINDEX, SADD, SREM, SMEMBERS, SSCAN and EXPIRE'
       : /OOM/.test(message)
         ? 'The server is out of memory: raise maxmemory, set ttlSeconds, or use a volatile-* eviction policy'
         : /CROSSSLOT|MOVED/.test(message)
@@ -357,7 +373,7 @@ export class ValkeyIndex implements KvBlockIndex {
     const prefix = this.partitionPrefix(scope);
     const keys = requestKeys.map((k) => `${prefix}:r:${assertBlockHash(k, 'request key')}`);
     const pods = toPodSet(podFilter);
-    const reply = (await this.run(LOOKUP, keys, pods ? [pods.size, ...pods] : [0])) as string[][];
+    const reply = (await this.run(LOOKUP, keys, pods ? [pods.size, ...pods] : [0], true)) as string[][];
     for (let i = 0; i < reply.length; i++) result.set(requestKeys[i]!, reply[i]!.map(decodeField));
     return result;
   }

@@ -24,7 +24,9 @@ end`;
  */
 export const LOOKUP = script(
   'lookup',
-  `${POD_OF}
+  // no-writes: runs as EVALSHA_RO, so a cluster client may send it to replicas
+  `#!lua flags=no-writes
+${POD_OF}
 local n = tonumber(ARGV[1])
 local allowed = nil
 if n > 0 then

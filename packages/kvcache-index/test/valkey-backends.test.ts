@@ -22,7 +22,7 @@ beforeAll(async () => {
   [valkey, redis, cluster] = await Promise.all([
     startTestServer({ config: { unixsocket: socketPath, unixsocketperm: 700 } }),
     startTestServer({ flavor: 'redis' }),
-    startTestCluster({ primaries: 3, replicasPerPrimary: 0 }),
+    startTestCluster({ primaries: 3, replicasPerPrimary: 1 }),
   ]);
 });
 afterAll(async () => {
@@ -77,6 +77,31 @@ function commandStats(info: string): Record<string, number> {
   return out;
 }
 
+describe('ValkeyIndex reading from cluster replicas', () => {
+  it('sends lookups to replicas when readFromReplicas is set', async () => {
+    const index = await newValkeyIndex({
+      address: cluster.seeds[0]!,
+      keyPrefix: nextPrefix(),
+      readFromReplicas: true,
+    });
+    try {
+      const scope = { model: 'hot-model' };
+      await index.add(null, [1n, 2n], [{ pod: 'p', tier: 'gpu' }], scope);
+      const before = await Promise.all(cluster.replicas.map((n) => n.command('INFO', 'commandstats')));
+      const deadline = Date.now() + 10_000;
+      let size = 0;
+      while (size < 2 && Date.now() < deadline) size = (await index.lookup([1n, 2n], undefined, scope)).size;
+      expect(size).toBe(2);
+      const after = await Promise.all(cluster.replicas.map((n) => n.command('INFO', 'commandstats')));
+      const calls = (info: string) => Number(/cmdstat_evalsha_ro:calls=(\d+)/.exec(info)?.[1] ?? 0);
+      const served = after.reduce((sum, info, i) => sum + calls(info) - calls(before[i]!), 0);
+      expect(served).toBeGreaterThan(0);
+    } finally {
+      await index.close();
+    }
+  });
+});
+
 describe('ValkeyIndex on a single server', () => {
   it('walks a 256-block prefix in one round trip', async () => {
     const index = await newValkeyIndex({ address: valkey.url, keyPrefix: nextPrefix() });
@@ -93,7 +118,7 @@ describe('ValkeyIndex on a single server', () => {
         if (d > 0 && cmd !== 'info') delta[cmd] = d;
       }
       // one EVALSHA from the client; the 256 HKEYS run inside the script
-      expect(delta).toEqual({ evalsha: 1, hkeys: 256 });
+      expect(delta).toEqual({ evalsha_ro: 1, hkeys: 256 });
     } finally {
       await index.close();
     }
