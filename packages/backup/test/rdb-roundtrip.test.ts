@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { type TestServer, startTestServer } from '@valkey-tools/test-utils';
 import { Valkey } from 'iovalkey';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { KeyRecord, RdbRecord } from '../src/model.js';
+import type { KeyRecord, RdbRecord, Value } from '../src/model.js';
 import { readRdb, readRdbFile } from '../src/rdb/reader.js';
 import { type WriteRdbOptions, writeRdb, writeRdbFile } from '../src/rdb/writer.js';
 import { FUTURE, normalizeXinfo, populate } from './fixtures/rdb/dataset.js';
@@ -352,6 +352,58 @@ describe('writer details', () => {
     await expect(collect(writeRdb([{ ...begin, elements: 1999 }, ...parts, end]))).rejects.toMatchObject({
       code: 'ERR_RDB_BAD_RECORD',
     });
+  });
+
+  it('refuses records valkey-server could not load, naming the key', async () => {
+    const key = (value: Value): RdbRecord => ({
+      kind: 'key',
+      db: 0,
+      key: Buffer.from('k'),
+      encoding: '',
+      value,
+    });
+    const b = (x: string) => Buffer.from(x);
+    const bad: Value[] = [
+      { type: 'set', members: [b('a'), b('a')] },
+      {
+        type: 'hash',
+        entries: [
+          { field: b('f'), value: b('1') },
+          { field: b('f'), value: b('2') },
+        ],
+      },
+      { type: 'zset', entries: [{ member: b('m'), score: Number.NaN }] },
+      {
+        type: 'stream',
+        entries: [
+          { id: { ms: 2n, seq: 0n }, fields: [[b('a'), b('1')]] },
+          { id: { ms: 1n, seq: 0n }, fields: [[b('a'), b('1')]] },
+        ],
+        length: 2n,
+        lastId: { ms: 2n, seq: 0n },
+        groups: [],
+      },
+      {
+        type: 'stream',
+        entries: [],
+        length: 0n,
+        lastId: { ms: 2n, seq: 0n },
+        groups: [
+          {
+            name: b('g'),
+            lastId: { ms: 2n, seq: 0n },
+            pending: [{ id: { ms: 1n, seq: 0n }, deliveryTime: 1, deliveryCount: 1, consumer: b('ghost') }],
+            consumers: [],
+          },
+        ],
+      },
+    ];
+    for (const v of bad) {
+      await expect(collect(writeRdb([key(v)]))).rejects.toMatchObject({
+        code: 'ERR_RDB_BAD_RECORD',
+        details: { key: 'k' },
+      });
+    }
   });
 
   it('writes a file atomically and leaves no temp file on failure', async () => {

@@ -237,12 +237,25 @@ export class ValueEncoder {
       case 'list':
         return this.list(out, v);
       case 'set':
+        this.unique(v.members, 'set member', key);
         return this.set(out, v);
       case 'zset':
+        this.unique(
+          v.entries.map((e) => e.member),
+          'zset member',
+          key,
+        );
+        for (const e of v.entries) if (Number.isNaN(e.score)) this.bad('zset score is NaN', key);
         return this.zset(out, v);
       case 'hash':
+        this.unique(
+          v.entries.map((e) => e.field),
+          'hash field',
+          key,
+        );
         return this.hash(out, v, key);
       case 'stream':
+        this.checkStream(v, key);
         return this.stream(out, v);
       case 'module':
         out.raw(v.raw);
@@ -287,6 +300,62 @@ export class ValueEncoder {
       }
     }
     return RdbType.LIST_QUICKLIST_2;
+  }
+
+  /** A record the server could not load (it refuses duplicates, NaN scores, inconsistent PELs). */
+  private bad(message: string, key?: Buffer): never {
+    throw new RdbError(
+      'ERR_RDB_BAD_RECORD',
+      key ? `key ${JSON.stringify(displayBytes(key))}: ${message}` : message,
+      {
+        ...(key ? { details: { key: displayBytes(key) } } : {}),
+        hint: 'valkey-server would refuse to load this; fix the input records',
+      },
+    );
+  }
+
+  private unique(items: Buffer[], what: string, key?: Buffer): void {
+    if (items.length < 2) return;
+    const seen = new Set<string>();
+    for (const b of items) {
+      const s = b.toString('latin1');
+      if (seen.has(s)) this.bad(`duplicate ${what} ${JSON.stringify(displayBytes(b))}`, key);
+      seen.add(s);
+    }
+  }
+
+  private checkStream(v: StreamValue, key?: Buffer): void {
+    const idText = (id: StreamId) => `${id.ms}-${id.seq}`;
+    const after = (a: StreamId, b: StreamId) => a.ms > b.ms || (a.ms === b.ms && a.seq > b.seq);
+    let prev: StreamId | undefined;
+    for (const e of v.entries) {
+      if (prev && !after(e.id, prev)) this.bad(`stream entry ids are not increasing at ${idText(e.id)}`, key);
+      prev = e.id;
+    }
+    if (prev && after(prev, v.lastId))
+      this.bad(`stream last id ${idText(v.lastId)} is below the last entry ${idText(prev)}`, key);
+    for (const g of v.groups) {
+      const owners = new Map<string, string>();
+      for (const p of g.pending) owners.set(idText(p.id), p.consumer.toString('latin1'));
+      const names = new Set(g.consumers.map((c) => c.name.toString('latin1')));
+      for (const [id, owner] of owners) {
+        if (!names.has(owner))
+          this.bad(
+            `group ${JSON.stringify(displayBytes(g.name))}: pending entry ${id} belongs to no consumer of the group`,
+            key,
+          );
+      }
+      for (const c of g.consumers) {
+        for (const id of c.pending) {
+          if (owners.get(idText(id)) !== c.name.toString('latin1')) {
+            this.bad(
+              `group ${JSON.stringify(displayBytes(g.name))}: consumer ${JSON.stringify(displayBytes(c.name))} lists pending id ${idText(id)} that the group PEL does not give it`,
+              key,
+            );
+          }
+        }
+      }
+    }
   }
 
   private set(out: Out, v: SetValue): number {
@@ -509,7 +578,8 @@ export class ValueEncoder {
         this.string(out, c.name);
         this.millis(out, c.seenTime);
         if (type === RdbType.STREAM_LISTPACKS_3) this.millis(out, c.activeTime ?? c.seenTime);
-        const cpel = [...c.pending].sort(cmp);
+        // The group PEL says who owns what: every pending entry must end up in its owner's PEL.
+        const cpel = pel.filter((p) => p.consumer.equals(c.name)).map((p) => p.id);
         this.len(out, cpel.length);
         for (const id of cpel) rawId(id);
       }
