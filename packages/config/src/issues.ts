@@ -20,6 +20,8 @@ export type ConfigIssueCode =
   | 'include-cycle'
   /** an included file that cannot be read */
   | 'include-missing'
+  /** a file or directory the server needs is not there (only with `checkFiles`) */
+  | 'missing-file'
   /** accepted but ignored by the server */
   | 'deprecated';
 

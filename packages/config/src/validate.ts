@@ -1,3 +1,5 @@
+import { existsSync, statSync } from 'node:fs';
+import { dirname, resolve as resolvePath } from 'node:path';
 import { checkUserRules, renamableCommands } from './acl.js';
 import { asText, checkArgs, exampleOf, listItems, parseInteger } from './check.js';
 import { ConfigError } from './errors.js';
@@ -10,6 +12,76 @@ import { getDirective, suggestDirectives } from './schema.js';
 export interface ValidateOptions {
   /** Directive names to accept without complaint (module configs such as `search.timeout`). */
   allow?: readonly string[];
+  /**
+   * Also check that the files and directories the server opens at startup exist (`dir`, `aclfile`,
+   * TLS certificates and keys when TLS is on, the directories of `logfile`/`pidfile`). `dir` is
+   * resolved against `cwd` (the server's working directory; default: the process cwd), and, as the
+   * server changes into `dir` while reading the file, every other relative path against `dir`.
+   */
+  checkFiles?: boolean | { cwd?: string };
+}
+
+function fileIssues(directives: readonly ParsedDirective[], options: { cwd?: string }): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const cwd = options.cwd ?? process.cwd();
+  const dirD = lastValue(directives, 'dir');
+  const dataDir = dirD ? resolvePath(cwd, asText(dirD.args[0] ?? '')) : cwd;
+  const missing = (d: ParsedDirective, path: string, what: string, hint: string) =>
+    issues.push({
+      severity: 'error',
+      code: 'missing-file',
+      directive: d.name,
+      ...where(d),
+      message: `${what} ${path} does not exist: the server refuses to start`,
+      hint,
+    });
+  if (dirD && !isDirectory(dataDir))
+    missing(dirD, dataDir, 'directory', 'Create it (mkdir -p) or point dir at an existing directory');
+  const tlsOn = [...['tls-port', 'tls-replication', 'tls-cluster']].some((n) => {
+    const d = lastValue(directives, n);
+    const v = d ? asText(d.args[0] ?? '') : '';
+    return v !== '' && v !== '0' && v.toLowerCase() !== 'no';
+  });
+  const files = [
+    'aclfile',
+    ...(tlsOn
+      ? [
+          'tls-cert-file',
+          'tls-key-file',
+          'tls-ca-cert-file',
+          'tls-dh-params-file',
+          'tls-client-cert-file',
+          'tls-client-key-file',
+        ]
+      : []),
+  ];
+  for (const name of files) {
+    const d = lastValue(directives, name);
+    const value = d ? asText(d.args[0] ?? '') : '';
+    // relative file names are opened after the server has changed into `dir`
+    if (d && value !== '' && !existsSync(resolvePath(dataDir, value)))
+      missing(
+        d,
+        resolvePath(dataDir, value),
+        'file',
+        `Create it or fix the path (relative paths are resolved in ${dataDir})`,
+      );
+  }
+  for (const name of ['logfile', 'pidfile']) {
+    const d = lastValue(directives, name);
+    const value = d ? asText(d.args[0] ?? '') : '';
+    if (d && value !== '' && !isDirectory(dirname(resolvePath(dataDir, value))))
+      missing(d, dirname(resolvePath(dataDir, value)), 'directory', 'Create the directory that holds it');
+  }
+  return issues;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function where(d: ParsedDirective): Pick<ConfigIssue, 'file' | 'line'> {
@@ -344,6 +416,8 @@ export function validateConfig(
     }
   }
   issues.push(...validateDirectives(directives, options));
+  if (options.checkFiles)
+    issues.push(...fileIssues(directives, options.checkFiles === true ? {} : options.checkFiles));
   return issues.sort((a, b) => (a.severity === b.severity ? 0 : a.severity === 'error' ? -1 : 1));
 }
 

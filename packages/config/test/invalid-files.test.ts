@@ -205,4 +205,29 @@ describe('invalid files give file:line errors for each kind', () => {
       ['warning', 'conflict', 1],
     ]);
   });
+
+  it('with checkFiles, missing directories and files are errors the server agrees with', async () => {
+    const cases = [
+      { text: 'dir ./no-such-dir\n', directive: 'dir', server: true },
+      // the probe sets logfile itself, so here only our side is checked
+      { text: 'logfile no-such-dir/valkey.log\n', directive: 'logfile', server: false },
+      {
+        text: 'tls-port 7444\ntls-cert-file missing.crt\ntls-key-file missing.key\n',
+        directive: 'tls-cert-file',
+        server: true,
+      },
+      { text: 'aclfile users.acl\n', directive: 'aclfile', server: true },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const issues = validateConfig(parseConfig(c.text, { file: 'f.conf' }), { checkFiles: { cwd: dir } });
+      expect(issues.find((x) => x.code === 'missing-file')).toMatchObject({
+        directive: c.directive,
+        severity: 'error',
+      });
+      if (c.server) expect((await serverAccepts(c.text, dir, `files-${i}.conf`)).ok).toBe(false);
+    }
+    writeFileSync(join(dir, 'users.acl'), 'user default on nopass ~* +@all\n');
+    expect(validateConfig(parseConfig('aclfile users.acl\n'), { checkFiles: { cwd: dir } })).toEqual([]);
+    expect((await serverAccepts('aclfile users.acl\n', dir, 'files-ok.conf')).ok).toBe(true);
+  });
 });
