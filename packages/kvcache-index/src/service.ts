@@ -4,7 +4,7 @@ import { type IndexConfig, createIndex } from './create-index.js';
 import { KvCacheError } from './errors.js';
 import type { TokenProcessorConfig } from './hashing.js';
 import { InMemoryIndex } from './in-memory-index.js';
-import { KvCacheIndexer } from './indexer.js';
+import { KvCacheIndexer, type ScoreOptions } from './indexer.js';
 import { type Logger, defaultLogger } from './logger.js';
 import { PROMETHEUS_CONTENT_TYPE } from './metrics.js';
 import { type TierWeights, scoreLongestPrefix } from './scorer.js';
@@ -54,6 +54,8 @@ export interface ScoreRequest {
   model: string;
   pods?: string[];
   lora?: string;
+  /** Multimodal identifiers per full block (`null` for a text-only block), as `extraFeatures`. */
+  extraFeatures?: Array<{ mmHashes: string[] } | null>;
 }
 
 export interface ScoreResponse {
@@ -132,7 +134,7 @@ export function parseScoreRequest(body: unknown): ScoreRequest {
   const bad = (message: string) => new KvCacheError('ERR_BAD_REQUEST', message);
   if (typeof body !== 'object' || body === null || Array.isArray(body))
     throw bad('Body must be a JSON object {"tokens": [...], "model": "...", "pods"?: [...]}');
-  const { tokens, model, pods, lora } = body as Record<string, unknown>;
+  const { tokens, model, pods, lora, extraFeatures } = body as Record<string, unknown>;
   if (!Array.isArray(tokens)) throw bad('"tokens" must be an array of token ids');
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i];
@@ -150,7 +152,28 @@ export function parseScoreRequest(body: unknown): ScoreRequest {
     if (typeof lora !== 'string' || lora === '') throw bad('"lora" must be a non-empty string');
     out.lora = lora;
   }
+  if (extraFeatures !== undefined && extraFeatures !== null) {
+    const ok =
+      Array.isArray(extraFeatures) &&
+      extraFeatures.every(
+        (f) =>
+          f === null ||
+          (typeof f === 'object' &&
+            Array.isArray((f as { mmHashes?: unknown }).mmHashes) &&
+            (f as { mmHashes: unknown[] }).mmHashes.every((h) => typeof h === 'string')),
+      );
+    if (!ok)
+      throw bad('"extraFeatures" must be an array of null or {"mmHashes": ["..."]}, one per full block');
+    out.extraFeatures = extraFeatures as Array<{ mmHashes: string[] } | null>;
+  }
   return out;
+}
+
+function scoreOptionsOf(request: ScoreRequest): ScoreOptions {
+  const options: ScoreOptions = {};
+  if (request.lora) options.lora = request.lora;
+  if (request.extraFeatures) options.extraFeatures = request.extraFeatures;
+  return options;
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
@@ -223,7 +246,7 @@ export async function createKvCacheService(options: KvCacheServiceOptions = {}):
           request.tokens,
           request.model,
           request.pods,
-          request.lora ? { lora: request.lora } : {},
+          scoreOptionsOf(request),
         );
         const scores = scoreLongestPrefix(keys, hits, indexer.tierWeights);
         const response: ScoreResponse = {
@@ -359,7 +382,7 @@ export async function scoreTokensAtAddress(options: ScoreAtAddressOptions): Prom
       request.tokens,
       request.model,
       request.pods,
-      request.lora ? { lora: request.lora } : {},
+      scoreOptionsOf(request),
     );
     return {
       model: request.model,

@@ -98,6 +98,12 @@ describe('createKvCacheService on a Valkey-backed index', () => {
       [{ tokens: [1, -2], model: 'llama' }, 400, /tokens\[1\]/],
       [{ tokens: [1], model: '' }, 400, /"model"/],
       [{ tokens: [1], model: 'm', pods: 'a' }, 400, /"pods"/],
+      [{ tokens: [1, 2, 3, 4], model: 'm', extraFeatures: [{ mmHashes: [1] }] }, 400, /"extraFeatures"/],
+      [
+        { tokens: [1, 2, 3, 4], model: 'm', extraFeatures: [null, null] },
+        400,
+        /one item \(or null\) per full block/,
+      ],
     ];
     for (const [body, status, message] of cases) {
       const res = await post(body);
