@@ -14,7 +14,7 @@ import { commandGroups, commands, globalFlags } from '../../../packages/cli/src/
 import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../../../packages/cli/src/errors.ts';
 import { collectApi, type PackageInfo, renderApiIndex, renderPackagePage } from './api-reference.ts';
 import { renderCliReference } from './cli-reference.ts';
-import { generatedNotice } from './markdown.ts';
+import { generatedNotice, safeMarkdown } from './markdown.ts';
 
 const docsRoot = fileURLToPath(new URL('..', import.meta.url));
 const repoRoot = join(docsRoot, '..', '..');
@@ -78,7 +78,7 @@ export function generate(): string[] {
 
   const latest = join(repoRoot, 'bench', 'results', 'latest.md');
   const results = existsSync(latest)
-    ? `${generatedNotice('bench/results/latest.md')}\n\n${readFileSync(latest, 'utf8').replace(/^# .*\n/, '')}`
+    ? `${generatedNotice('bench/results/latest.md')}\n\n${safeMarkdown(readFileSync(latest, 'utf8').replace(/^# .*\n/, ''))}`
     : '::: info No results yet\nNo benchmark run has been committed yet. Run `npm run bench` at the root; ' +
       'the next docs build shows `bench/results/latest.md` here.\n:::\n';
   write('benchmarks/results.md', results);

@@ -38,6 +38,31 @@ export function prose(text: string, options: { table?: boolean } = {}): string {
   return options.table ? out.replace(/\r?\n+/g, ' ') : out;
 }
 
+/**
+ * Markdown from elsewhere (bench results) made safe for VitePress: outside fenced blocks and inline
+ * code, `<`, `{` and `}` are escaped so stray text like `<1 ms` or `{{x}}` cannot become an unclosed
+ * HTML tag or a Vue interpolation. Tables, links and emphasis are left alone.
+ */
+export function safeMarkdown(text: string): string {
+  let inFence = false;
+  return text
+    .split('\n')
+    .map((line) => {
+      if (/^\s*(```|~~~)/.test(line)) {
+        inFence = !inFence;
+        return line;
+      }
+      if (inFence) return line;
+      return line
+        .split(/(`[^`]+`)/)
+        .map((part) =>
+          part.startsWith('`') && part.length > 1 ? part : part.replace(/[<{}]/g, (ch) => HTML_ESCAPES[ch]!),
+        )
+        .join('');
+    })
+    .join('\n');
+}
+
 /** A fenced code block; fences longer than any run of backticks inside. */
 export function fence(lang: string, body: string): string {
   const longest = Math.max(2, ...[...body.matchAll(/`+/g)].map((m) => m[0].length));
