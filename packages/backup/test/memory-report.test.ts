@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import { ValkeyToolsError } from '@valkey-tools/core';
 import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
 import { Redis } from 'iovalkey';
 import { type Browser, chromium } from 'playwright-core';
@@ -198,12 +199,39 @@ describe('memory report from a real snapshot', () => {
     expect(csvLines.some((l) => l.startsWith('0,string,\\xff\\x00:\\x0a,'))).toBe(true);
   });
 
-  it('analyzes a live server over replication with the same result as its snapshot', async () => {
-    const live = await analyzeServerMemory(server.url, { top: 40, maxPrefixNodes: 50 });
-    expect(live.totals.keys).toBe(report.totals.keys);
-    expect(live.totals.bytes).toBe(report.totals.bytes);
-    expect(live.topKeys.map((r) => r.key)).toEqual(report.topKeys.map((r) => r.key));
-    expect(live.source).toBe(server.url);
+  it('analyzes a live server over replication or SCAN+DUMP like its snapshot', async () => {
+    const [replication, scan, written] = await Promise.all([
+      analyzeServerMemory(server.url, { top: 40, maxPrefixNodes: 50, state: 'loaded' }),
+      analyzeServerMemory(server.url, {
+        top: 40,
+        maxPrefixNodes: 50,
+        state: 'loaded',
+        mode: 'scan',
+        scanCount: 100,
+      }),
+      analyzeServerMemory(server.url, { top: 40, mode: 'scan' }),
+    ]);
+    for (const live of [replication, scan]) {
+      expect(live.totals).toEqual(report.totals);
+      expect(live.topKeys).toEqual(report.topKeys);
+      expect(live.byEncoding).toEqual(report.byEncoding);
+      expect(live.source).toBe(server.url);
+    }
+    // A running server holds the keys as clients wrote them: the default there.
+    expect(written.options.state).toBe('written');
+    expect(written.totals.keys).toBe(report.totals.keys);
+    expect(written.totals.bytes).toBeGreaterThan(report.totals.bytes);
+    for (const row of written.topKeys.slice(0, 5)) {
+      const usage = Number(await client.call('MEMORY', 'USAGE', row.key, 'SAMPLES', '0'));
+      expect(Math.abs(row.bytes - usage) / usage).toBeLessThan(0.005);
+    }
+  });
+
+  it('fails with a typed error naming the server when it cannot connect', async () => {
+    const err = await analyzeServerMemory('redis://127.0.0.1:1', { mode: 'scan' }).catch((e: unknown) => e);
+    expect(ValkeyToolsError.isInstance(err)).toBe(true);
+    expect((err as ValkeyToolsError).code).toBe('ERR_CONNECTION');
+    expect((err as Error).message).toContain('127.0.0.1:1');
   });
 
   describe('HTML report in headless Chromium', () => {

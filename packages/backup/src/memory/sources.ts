@@ -2,7 +2,12 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseConnectionUrl, redactUrl } from '@valkey-tools/core';
+import { compileFilter } from '../convert/filter.js';
+import { connectServer, type TlsFiles } from '../live/connect.js';
 import { type ReplicationSyncOptions, syncRdb } from '../live/replication.js';
+import { scanServer } from '../live/scan.js';
+import type { KeyRecord } from '../model.js';
+import { decodeDumpPayload } from '../rdb/dump.js';
 import { type ReadRdbOptions, readRdb } from '../rdb/reader.js';
 import {
   type AnalyzeMemoryOptions,
@@ -49,22 +54,58 @@ export async function analyzeRdbFile(path: string, options: AnalyzeRdbOptions = 
 }
 
 export interface AnalyzeServerOptions extends AnalyzeRdbOptions {
-  /** Options of the replication transfer (TLS files, idle timeout, byte progress). */
-  sync?: Omit<ReplicationSyncOptions, 'signal' | 'where'>;
+  /**
+   * `replication` (default): one snapshot over the replication protocol, as a replica gets it.
+   * `scan`: SCAN + DUMP key by key, for servers that refuse SYNC (managed services) and for every
+   * primary of a cluster.
+   */
+  mode?: 'replication' | 'scan';
+  /** Options of the replication transfer (idle timeout, byte progress). */
+  sync?: Omit<ReplicationSyncOptions, 'signal' | 'where' | 'tls'>;
+  /** TLS client certificate / CA files for `rediss://` URLs. */
+  tls?: TlsFiles;
+  /** Scan mode: SCAN COUNT hint and DUMP batch size (default 500). */
+  scanCount?: number;
 }
 
 /**
- * Memory analysis of a live server: takes a snapshot over the replication protocol (as a replica
- * would, nothing is written to the server's disk by us) and analyzes it as it streams in.
- * Needs a server that allows `SYNC`/`PSYNC` from this client; errors are `BackupError`s.
+ * Memory analysis of a live server. Estimates default to `state: 'written'` (keys as clients wrote
+ * them into the running server). In replication mode nothing is written to the server's disk by us;
+ * errors are `BackupError`s (`ERR_CONNECTION`, `ERR_REPLICATION`: use `mode: 'scan'`).
  */
 export async function analyzeServerMemory(
   url: string,
   options: AnalyzeServerOptions = {},
 ): Promise<MemoryReport> {
-  const { read, sync, onProgress, ...analyze } = options;
-  const target = parseConnectionUrl(url);
+  const { read, sync, tls, mode = 'replication', scanCount, onProgress, ...analyze } = options;
   const where = redactUrl(url);
+  if (mode === 'scan') {
+    const conn = await connectServer(url, tls ? { tls } : {});
+    try {
+      async function* records(): AsyncGenerator<KeyRecord> {
+        const scan = scanServer(conn, {
+          filter: compileFilter({}),
+          ...(scanCount ? { count: scanCount } : {}),
+        });
+        for await (const item of scan) {
+          if (item.kind !== 'dump') continue;
+          const { value, encoding } = await decodeDumpPayload(item.payload);
+          const record: KeyRecord = { kind: 'key', db: item.db, key: item.key, encoding, value };
+          if (item.expiresAt !== undefined) record.expiresAt = item.expiresAt;
+          yield record;
+        }
+      }
+      return await analyzeMemory(records(), {
+        source: conn.where,
+        state: 'written',
+        ...analyze,
+        ...(onProgress ? { onProgress } : {}),
+      });
+    } finally {
+      await conn.close();
+    }
+  }
+  const target = parseConnectionUrl(url);
   let readBytes = 0;
   let totalBytes: number | undefined;
   const syncOptions: ReplicationSyncOptions = {
@@ -79,6 +120,7 @@ export async function analyzeServerMemory(
       sync?.onBytes?.(received);
     },
   };
+  if (tls) syncOptions.tls = tls;
   if (analyze.signal) syncOptions.signal = analyze.signal;
   const records = readRdb(syncRdb(target, syncOptions), readerOptions(read));
   const withBytes =
@@ -87,6 +129,7 @@ export async function analyzeServerMemory(
       onProgress({ ...p, readBytes, ...(totalBytes === undefined ? {} : { totalBytes }) }));
   return analyzeMemory(records, {
     source: where,
+    state: 'written',
     ...analyze,
     ...(withBytes ? { onProgress: withBytes } : {}),
   });
