@@ -14,7 +14,7 @@ import {
   startCluster,
   stopCluster,
 } from '../src/index.js';
-import { fixtureArgs, isRunning, randomBasePort, trackPid } from './helpers.js';
+import { fixtureArgs, isRunning, randomBasePort, trackPid, untrackAll } from './helpers.js';
 
 const execFileAsync = promisify(execFile);
 const home = mkdtempSync(join(tmpdir(), 'vt-cluster-'));
@@ -25,6 +25,7 @@ const alive = isRunning;
 
 afterAll(async () => {
   await Promise.all(clusters.map((c) => c.stop({ timeoutMs: 2000 })));
+  untrackAll();
   rmSync(home, { recursive: true, force: true });
 });
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseServerVersion } from '@valkey-tools/core';
@@ -26,6 +26,8 @@ export function fixtureArgs(name: string, ...args: string[]): string[] {
   ];
 }
 
+const tracked = new Set<number>();
+
 /**
  * Records a server pid in the test run's registry, so the global teardown kills it if a test
  * crashes before stopping it (managed servers are detached and outlive the worker).
@@ -35,6 +37,16 @@ export function trackPid(pid: number): void {
   if (!dir) return;
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `${pid}.pid`), String(pid));
+  tracked.add(pid);
+}
+
+/** Forgets the pids this file tracked (call after stopping its servers), so teardown never signals a reused pid. */
+export function untrackAll(): void {
+  const dir = process.env.VALKEY_TOOLS_TEST_REGISTRY;
+  for (const pid of tracked) {
+    if (dir && !isRunning(pid)) rmSync(join(dir, `${pid}.pid`), { force: true });
+  }
+  tracked.clear();
 }
 
 /** A random base port whose cluster bus port (+10000) stays below the ephemeral range. */

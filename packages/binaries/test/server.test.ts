@@ -15,7 +15,7 @@ import {
   startServer,
   stopServer,
 } from '../src/index.js';
-import { fixtureArgs, isRunning, randomBasePort, trackPid } from './helpers.js';
+import { fixtureArgs, isRunning, randomBasePort, trackPid, untrackAll } from './helpers.js';
 
 const execFileAsync = promisify(execFile);
 const home = mkdtempSync(join(tmpdir(), 'vt-server-'));
@@ -43,6 +43,7 @@ async function expectError(promise: Promise<unknown>): Promise<BinariesError> {
 afterAll(async () => {
   await Promise.all(started.map((s) => s.stop({ timeoutMs: 2000 })));
   for (const b of blockers) b.close();
+  untrackAll();
   rmSync(home, { recursive: true, force: true });
 });
 
