@@ -20,6 +20,7 @@ describe('validateConfig', () => {
     expect(codes('port 7000\nreplicaof 127.0.0.1 7000\n')).toEqual(['error:conflict:2']);
     expect(codes('port 7000\nreplicaof 127.0.0.1 7001\n')).toEqual([]);
     expect(codes('port 0\n')).toEqual(['error:conflict:1']);
+    expect(codes('hz 1000\n')).toEqual(['warning:out-of-range:1']);
     expect(codes('tls-port 6380\n')).toEqual(['error:conflict:1', 'error:conflict:1']);
   });
 

@@ -6,6 +6,7 @@ import { ConfigError } from './errors.js';
 import type { ValkeyConfigInput } from './input.js';
 import { type ConfigIssue, formatIssue } from './issues.js';
 import { inputToDirectives } from './model.js';
+import { RUNTIME_CLAMPS } from './normalize.js';
 import { isParsedConfig, type ParsedConfig, type ParsedDirective } from './parse.js';
 import { getDirective, suggestDirectives } from './schema.js';
 
@@ -358,6 +359,18 @@ function validateDirectives(directives: readonly ParsedDirective[], options: Val
       }
       liveCommands.delete(from);
       if (to !== '') liveCommands.add(to);
+    }
+    const clamp = RUNTIME_CLAMPS[spec.aliasOf ?? spec.name];
+    const n = clamp && d.args.length === 1 ? parseInteger(asText(d.args[0]!)) : undefined;
+    if (clamp && n !== undefined && (n < clamp[0] || n > clamp[1])) {
+      issues.push({
+        severity: 'warning',
+        code: 'out-of-range',
+        directive: d.name,
+        ...where(d),
+        message: `${n} is accepted but the server runs at ${n < clamp[0] ? clamp[0] : clamp[1]}`,
+        hint: `Effective range: ${clamp[0]}..${clamp[1]}`,
+      });
     }
     wellFormed.push(d);
     if (!spec.repeatable) {
