@@ -211,16 +211,20 @@ export async function newRedisIndex(cfg: RedisIndexConfig = defaultRedisIndexCon
     if (target.username !== undefined) redisOptions.username = target.username;
     if (target.password !== undefined) redisOptions.password = target.password;
     if (tls) redisOptions.tls = tls;
+    let connected = false;
     const cluster = new Cluster([{ host: target.host, port: target.port }], {
       lazyConnect: true,
       ...(cfg.readFromReplicas ? { scaleReads: 'slave' as const } : {}),
       redisOptions: redisOptions as never,
-      clusterRetryStrategy: (times) => (times > 5 ? null : 100 * times),
+      // give up quickly while connecting; once up, keep reconnecting through outages
+      clusterRetryStrategy: (times) =>
+        connected ? Math.min(100 * times, 2000) : times > 5 ? null : 100 * times,
     });
     cluster.on('error', () => {});
     try {
       await cluster.connect();
       await cluster.ping();
+      connected = true;
     } catch (err) {
       cluster.disconnect();
       fail(err);
