@@ -94,6 +94,7 @@ export type {
   InspectReport,
   BigKey,
   DbSummary,
+  RdbWarningInfo,
 } from './rdb/inspect.js';
 export { recordsToJsonl, jsonlToRecords, keyRecordToJson, bytesToJson } from './jsonl/jsonl.js';
 export type { RecordsToJsonlOptions } from './jsonl/jsonl.js';

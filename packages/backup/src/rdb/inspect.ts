@@ -22,6 +22,25 @@ async function open(source: RdbSource): Promise<{ input: ByteInput; totalBytes?:
   return { input: createReadStream(source, { highWaterMark: 256 * 1024 }), totalBytes: size, file: source };
 }
 
+/** A warning in JSON-friendly form (the key as text). */
+export interface RdbWarningInfo {
+  code: RdbWarning['code'];
+  message: string;
+  offset: number;
+  db?: number;
+  key?: string;
+}
+
+function warningInfo(w: RdbWarning): RdbWarningInfo {
+  return {
+    code: w.code,
+    message: w.message,
+    offset: w.offset,
+    ...(w.db !== undefined ? { db: w.db } : {}),
+    ...(w.key ? { key: displayBytes(w.key) } : {}),
+  };
+}
+
 /** Bounded chunking keeps verify/inspect memory flat even for huge keys. */
 const SCAN_CHUNKS = { elements: 4096, bytes: 1 << 20, pieceBytes: 1 << 20 };
 
@@ -36,7 +55,7 @@ export interface VerifyResult {
   /** 'ok' (verified), 'disabled' (stored as 0), 'absent' (version < 5) or 'unchecked'. */
   checksum: 'ok' | 'disabled' | 'absent' | 'unchecked';
   /** Empty keys skipped, trailing data, ... (at most 100 kept). */
-  warnings: RdbWarning[];
+  warnings: RdbWarningInfo[];
   error?: { code: string; message: string; offset?: number; key?: string };
 }
 
@@ -45,7 +64,7 @@ export interface VerifyResult {
  * memory. Never throws for corrupt input: the result says what went wrong and where.
  */
 export async function verifyRdb(source: RdbSource, options: ScanOptions = {}): Promise<VerifyResult> {
-  const warnings: RdbWarning[] = [];
+  const warnings: RdbWarningInfo[] = [];
   const result: VerifyResult = { ok: false, keys: 0, bytes: 0, checksum: 'unchecked', warnings };
   try {
     const { input, ...where } = await open(source);
@@ -54,7 +73,7 @@ export async function verifyRdb(source: RdbSource, options: ScanOptions = {}): P
       ...where,
       chunked: SCAN_CHUNKS,
       onWarning: (w) => {
-        if (warnings.length < 100) warnings.push(w);
+        if (warnings.length < 100) warnings.push(warningInfo(w));
       },
     })) {
       result.bytes = offset;
@@ -145,7 +164,7 @@ export interface InspectReport {
   /** Stored CRC-64 as 16 hex digits, or null when absent/disabled. */
   checksum: string | null;
   bytes: number;
-  warnings: RdbWarning[];
+  warnings: RdbWarningInfo[];
 }
 
 /** Keeps the N largest items by `bytes`, sorted descending. */
@@ -176,7 +195,7 @@ class TopN {
 export async function inspectRdb(source: RdbSource, options: InspectOptions = {}): Promise<InspectReport> {
   const now = options.now ?? Date.now();
   const top = new TopN(options.top ?? 10);
-  const warnings: RdbWarning[] = [];
+  const warnings: RdbWarningInfo[] = [];
   const report: InspectReport = {
     magic: 'REDIS',
     version: 0,
@@ -238,7 +257,7 @@ export async function inspectRdb(source: RdbSource, options: InspectOptions = {}
     chunked: SCAN_CHUNKS,
     onWarning: (w) => {
       if (w.code === 'empty-key') report.emptyKeysSkipped++;
-      if (warnings.length < 100) warnings.push(w);
+      if (warnings.length < 100) warnings.push(warningInfo(w));
     },
   })) {
     const size = offset - prevOffset;
