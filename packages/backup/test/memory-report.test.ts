@@ -10,7 +10,7 @@ import { Redis } from 'iovalkey';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statSync } from 'node:fs';
-import type { MemoryProgress, MemoryReport } from '../src/memory/analyze.js';
+import { analyzeMemory, type MemoryProgress, type MemoryReport } from '../src/memory/analyze.js';
 import { memoryReportToHtml } from '../src/memory/html.js';
 import { analyzeRdbFile, analyzeServerMemory } from '../src/memory/sources.js';
 
@@ -253,6 +253,20 @@ describe('memory report from a real snapshot', () => {
     });
     afterAll(async () => {
       await browser?.close();
+    });
+
+    it('renders an empty snapshot without errors', async () => {
+      const page = await browser.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (e) => problems.push(e.message));
+      page.on('console', (m) => {
+        if (m.type() === 'error') problems.push(m.text());
+      });
+      await page.setContent(memoryReportToHtml(await analyzeMemory([])), { waitUntil: 'load' });
+      expect(await page.locator('#treemap text').allTextContents()).toEqual(['No keys']);
+      expect(await page.locator('#count').textContent()).toContain('0 of the 0');
+      expect(problems).toEqual([]);
+      await page.close();
     });
 
     it('renders the charts and the table offline, filters by search, logs no errors', async () => {
