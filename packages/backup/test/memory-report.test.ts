@@ -278,12 +278,12 @@ describe('memory report from a real snapshot', () => {
       });
       page.on('pageerror', (e) => problems.push(`pageerror: ${e.message}`));
       page.on('request', (r) => requests.push(r.url()));
-      await page.setContent(memoryReportToHtml(report, { title: 'Memory report (test)' }), {
+      await page.setContent(memoryReportToHtml(report), {
         waitUntil: 'load',
       });
 
       await page.screenshot({ path: join(ARTIFACTS, 'memory-report.png'), fullPage: true });
-      expect(await page.title()).toBe('Memory report (test)');
+      expect(await page.title()).toBe('Valkey memory report');
       expect(await page.locator('#treemap rect').count()).toBeGreaterThanOrEqual(5);
       const labels = await page.locator('#treemap text').allTextContents();
       expect(labels.some((t) => t.startsWith('user:'))).toBe(true);
