@@ -1,46 +1,55 @@
 #!/usr/bin/env node
-// The README's quick-start job: start a throwaway valkey-server, write sample data, read it back,
-// and stop it, printing what it did. Grows with the packages (backup + restore once they land).
-import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+// The README's quick-start job, on the real packages (built dist):
+// start a throwaway valkey-server, write sample data of every type, back it up live over the
+// replication protocol to a .valkey file, restore it into a second server, and prove both hold the
+// same data with DEBUG DIGEST. Prints what it did; exits non-zero when anything differs.
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { backup, restore } from '@valkey-tools/backup';
+import { resolveBinary, startServer } from '@valkey-tools/binaries';
 import Valkey from 'iovalkey';
 
 const log = (msg) => console.log(`[quickstart] ${msg}`);
-const bin = execFileSync('sh', ['-c', 'command -v valkey-server'], { encoding: 'utf8' }).trim();
-log(`using ${bin} (${execFileSync(bin, ['--version'], { encoding: 'utf8' }).trim()})`);
+const home = mkdtempSync(join(tmpdir(), 'valkey-quickstart-'));
+const opts = { home, port: 16379, removeDirOnStop: true, config: { 'enable-debug-command': 'local' } };
 
-const port = await new Promise((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const p = s.address().port;
-    s.close(() => resolve(p));
-  });
-});
-const dir = mkdtempSync(join(tmpdir(), 'valkey-quickstart-'));
-const child = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''], {
-  stdio: 'ignore',
-});
-const client = new Valkey({ port, host: '127.0.0.1', retryStrategy: (n) => (n > 50 ? null : 50) });
-let stopping = false;
-client.on('error', (err) => {
-  if (!stopping) console.error(`[quickstart] ${err.message}`);
-});
+const bin = await resolveBinary({ name: 'valkey-server', home });
+log(`valkey-server: ${bin.path} (v${bin.version}, found by the ${bin.provider} provider)`);
+const source = await startServer({ ...opts, name: 'quickstart-source' });
+const target = await startServer({ ...opts, name: 'quickstart-target' });
+log(`started source ${source.url} and target ${target.url}`);
+const src = new Valkey(source.url);
+const dst = new Valkey(target.url);
 try {
-  await client.ping();
-  log(`started valkey-server on redis://127.0.0.1:${port} (pid ${child.pid})`);
-  await client.set('greeting', 'hello from @valkey-tools');
-  await client.hset('user:1', { name: 'Ada', lang: 'en' });
-  await client.rpush('queue', 'a', 'b', 'c');
-  await client.zadd('scores', 1.5, 'x', -0, 'y');
-  log(`wrote 4 keys: ${(await client.keys('*')).sort().join(', ')}`);
-  log(`read back greeting = ${JSON.stringify(await client.get('greeting'))}`);
+  await src.set('greeting', 'hello from @valkey-tools');
+  await src.set(Buffer.from([0, 255, 13, 10]), Buffer.from([1, 2, 3, 0]));
+  await src.hset('user:1', { name: 'Ada', lang: 'en' });
+  await src.rpush('queue', 'a', 'b', 'c');
+  await src.sadd('tags', 'x', 'y', '42');
+  await src.zadd('scores', '1.5', 'x', '-0', 'y', 'inf', 'z');
+  await src.xadd('events', '1-1', 'type', 'signup');
+  await src.xgroup('CREATE', 'events', 'workers', '0');
+  await src.set('session', 'expiring', 'PX', 3_600_000);
+  await src.select(2);
+  await src.set('in-db-2', 'yes');
+  log('wrote 9 keys of every type (binary key, stream with a group, an expiry, a second db)');
+
+  const file = join(home, 'backup.valkey');
+  const b = await backup({ url: source.url, output: file, mode: 'replication' });
+  log(
+    `backed up ${b.keys} keys over replication to ${file} (${statSync(file).size} bytes, ${b.elapsedMs} ms)`,
+  );
+  const r = await restore({ input: file, url: target.url });
+  log(`restored ${r.keys} keys into ${target.url} (${r.commands} commands, ${r.elapsedMs} ms)`);
+
+  const [a, c] = await Promise.all([src.call('DEBUG', 'DIGEST'), dst.call('DEBUG', 'DIGEST')]);
+  if (a !== c) throw new Error(`DEBUG DIGEST differs: source ${a}, restored ${c}`);
+  log(`DEBUG DIGEST equal on both servers: ${a}`);
 } finally {
-  stopping = true;
-  await client.quit().catch(() => client.disconnect());
-  child.kill('SIGTERM');
-  await new Promise((r) => child.once('exit', r));
-  rmSync(dir, { recursive: true, force: true });
-  log('stopped the server and removed its data dir');
+  src.disconnect();
+  dst.disconnect();
+  await Promise.allSettled([source.stop(), target.stop()]);
+  rmSync(home, { recursive: true, force: true });
+  log('stopped both servers and removed their data');
 }
