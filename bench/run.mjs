@@ -221,6 +221,7 @@ const cases = {
   },
   async kvcache() {
     const r = await measure(node, [
+      '--expose-gc',
       join(root, 'bench/cases/kvcache.mjs'),
       '--blocks',
       String(Math.min(1_000_000, scale)),
