@@ -6,6 +6,7 @@ export interface EventMetrics {
   eventsApplied: Counter;
   storesSkipped: Counter;
   processingErrors: Counter;
+  retries: Counter;
   sequenceGaps: Counter;
   missedMessages: Counter;
   sequenceResets: Counter;
@@ -26,6 +27,10 @@ export function registerEventMetrics(registry: MetricsRegistry): EventMetrics {
     eventsApplied: c('applied_total', 'KV events applied to the index, by type'),
     storesSkipped: c('stores_skipped_total', 'BlockStored events not applied, by reason'),
     processingErrors: c('processing_errors_total', 'Events whose index update failed (logged)'),
+    retries: c(
+      'backend_retries_total',
+      'Event applications retried because the index backend was unavailable',
+    ),
     sequenceGaps: c('sequence_gaps_total', 'Gaps detected in a publisher sequence'),
     missedMessages: c('missed_messages_total', 'Messages missing in detected sequence gaps'),
     sequenceResets: c(

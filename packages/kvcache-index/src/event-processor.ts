@@ -18,6 +18,19 @@ export interface KvEventProcessorOptions {
   tokenProcessor?: RequestKeyHasher | TokenProcessorConfig;
   logger?: Logger;
   metrics?: EventMetrics;
+  /**
+   * How long an event is retried while the index backend is unreachable (default 30 s). The lane waits
+   * meanwhile, so events queue up (then the socket applies backpressure) instead of being dropped.
+   */
+  retryTimeoutMs?: number;
+}
+
+/** Errors that go away by themselves (server restarting, failover, network blip). */
+export function isTransientBackendError(err: unknown): boolean {
+  if (!KvCacheError.hasCode(err, 'ERR_BACKEND') && !KvCacheError.hasCode(err, 'ERR_CONNECTION')) return false;
+  return /Connection is closed|max retries|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY|Failed to refresh slots/i.test(
+    (err as Error).message,
+  );
 }
 
 /**
@@ -33,8 +46,10 @@ export class KvEventProcessor {
   readonly hasher: RequestKeyHasher;
   private readonly logger: Logger;
   private readonly metrics: EventMetrics | undefined;
+  private readonly retryTimeoutMs: number;
 
   constructor(options: KvEventProcessorOptions) {
+    this.retryTimeoutMs = options.retryTimeoutMs ?? 30_000;
     this.index = options.index;
     this.hasher =
       options.tokenProcessor instanceof RequestKeyHasher
@@ -47,7 +62,7 @@ export class KvEventProcessor {
   async applyBatch(pod: string, model: string, batch: EventBatch): Promise<void> {
     for (const event of batch.events) {
       try {
-        await this.apply(pod, model, event);
+        await this.applyWithRetry(pod, model, event);
       } catch (err) {
         this.metrics?.processingErrors.inc();
         this.logger.error(`Could not apply ${event.type} from pod ${pod}: ${(err as Error).message}`, {
@@ -55,6 +70,25 @@ export class KvEventProcessor {
           model,
           code: (err as KvCacheError).code,
         });
+      }
+    }
+  }
+
+  /** Every index operation is idempotent, so an event can be re-applied after a transient failure. */
+  private async applyWithRetry(pod: string, model: string, event: KvEvent): Promise<void> {
+    const deadline = Date.now() + this.retryTimeoutMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.apply(pod, model, event);
+        return;
+      } catch (err) {
+        if (!isTransientBackendError(err) || Date.now() >= deadline) throw err;
+        if (attempt === 0)
+          this.logger.warn(
+            `Index backend unavailable, retrying ${event.type} from pod ${pod}: ${(err as Error).message}`,
+          );
+        this.metrics?.retries.inc();
+        await new Promise((r) => setTimeout(r, Math.min(100 * 2 ** attempt, 2000)));
       }
     }
   }

@@ -65,7 +65,7 @@ export type {
   EventBatch,
   EventEncoding,
 } from './events.js';
-export { KvEventProcessor, PREFIX_INDEXABLE_KINDS } from './event-processor.js';
+export { KvEventProcessor, PREFIX_INDEXABLE_KINDS, isTransientBackendError } from './event-processor.js';
 export type { KvEventProcessorOptions } from './event-processor.js';
 export { KvEventSubscriber, parseZmqEndpoint } from './zmq-subscriber.js';
 export type { KvEventSubscriberOptions, ZmqEndpointConfig } from './zmq-subscriber.js';

@@ -123,12 +123,13 @@ export class KvCacheIndexer {
   }
 
   /** An event processor writing to this indexer's index with the same hashing. */
-  createEventProcessor(): KvEventProcessor {
+  createEventProcessor(options: { retryTimeoutMs?: number } = {}): KvEventProcessor {
     return new KvEventProcessor({
       index: this.index,
       tokenProcessor: this.hasher,
       logger: this.logger,
       metrics: this.eventMetrics,
+      ...options,
     });
   }
 

@@ -8,6 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createIndex } from '../src/create-index.js';
+import { blockStored } from '../src/events.js';
+import { KvCacheIndexer } from '../src/indexer.js';
+import { silentLogger } from '../src/logger.js';
 import { ValkeyIndex, newRedisIndex, newValkeyIndex } from '../src/valkey-index.js';
 import { describeIndexBehaviour } from './index-behaviour.js';
 
@@ -243,6 +246,36 @@ describe('llm-d config compatibility', () => {
 });
 
 describe('ValkeyIndex resilience', () => {
+  it('holds events while the server restarts and applies them when it is back (no loss)', async () => {
+    const first = await startTestServer();
+    const port = first.port;
+    const index = await newValkeyIndex({
+      address: first.url,
+      keyPrefix: nextPrefix(),
+      connectTimeoutMs: 1000,
+    });
+    const indexer = new KvCacheIndexer({ index, tokenProcessor: { blockSize: 4 }, logger: silentLogger });
+    const processor = indexer.createEventProcessor({ retryTimeoutMs: 30_000 });
+    let second: TestServer | undefined;
+    try {
+      await first.stop();
+      const applying = processor.applyBatch('pod-r', 'm', {
+        ts: 0,
+        dataParallelRank: null,
+        events: [blockStored({ blockHashes: [1n], tokenIds: [1, 2, 3, 4], blockSize: 4 })],
+      });
+      await new Promise((r) => setTimeout(r, 300));
+      second = await startTestServer({ port });
+      await applying;
+      expect(indexer.eventMetrics.retries.get()).toBeGreaterThan(0);
+      expect(indexer.eventMetrics.processingErrors.get()).toBe(0);
+      expect(Object.fromEntries(await indexer.scoreTokens([1, 2, 3, 4], 'm'))).toEqual({ 'pod-r': 1 });
+    } finally {
+      await indexer.close();
+      await second?.stop();
+    }
+  });
+
   it('reconnects after the server restarts and reports errors while it is down', async () => {
     const first = await startTestServer();
     const port = first.port;
