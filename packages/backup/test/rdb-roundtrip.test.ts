@@ -6,7 +6,7 @@ import { Valkey } from 'iovalkey';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { KeyRecord, RdbRecord, Value } from '../src/model.js';
 import { readRdb, readRdbFile } from '../src/rdb/reader.js';
-import { type WriteRdbOptions, writeRdb, writeRdbFile } from '../src/rdb/writer.js';
+import { type WriteRdbOptions, createRdbWriteStream, writeRdb, writeRdbFile } from '../src/rdb/writer.js';
 import { FUTURE, normalizeXinfo, populate } from './fixtures/rdb/dataset.js';
 import { collect, keysOf, plain } from './fixtures/rdb/helpers.js';
 
@@ -404,6 +404,28 @@ describe('writer details', () => {
         details: { key: 'k' },
       });
     }
+  });
+
+  it('createRdbWriteStream pipes; checkDuplicateKeys catches a key written twice', async () => {
+    const rec: RdbRecord = {
+      kind: 'key',
+      db: 0,
+      key: Buffer.from('a'),
+      encoding: '',
+      value: { type: 'string', value: Buffer.from('b') },
+    };
+    const bytes = Buffer.concat(await collect(createRdbWriteStream([rec])));
+    expect(keysOf(await collect(readRdb(bytes))).get('a')!.value).toEqual({
+      type: 'string',
+      value: Buffer.from('b'),
+    });
+    await expect(collect(writeRdb([rec, rec], { checkDuplicateKeys: true }))).rejects.toMatchObject({
+      code: 'ERR_RDB_BAD_RECORD',
+      details: { key: 'a' },
+    });
+    expect(await collect(writeRdb([rec, { ...rec, db: 1 }], { checkDuplicateKeys: true }))).not.toHaveLength(
+      0,
+    );
   });
 
   it('writes a file atomically and leaves no temp file on failure', async () => {

@@ -79,6 +79,11 @@ export interface WriteRdbOptions extends EncodeOptions {
   keepLruLfu?: boolean;
   /** Size of the yielded chunks (default 64 KiB). */
   chunkBytes?: number;
+  /**
+   * Fail with ERR_RDB_BAD_RECORD when a key appears twice in the same db (valkey-server refuses
+   * such a file). Costs memory per key, so it is off by default.
+   */
+  checkDuplicateKeys?: boolean;
   /** Called every `progressEvery` keys (default 10000) and at the end. */
   onProgress?: (progress: { keys: number; bytes: number }) => void;
   progressEvery?: number;
@@ -725,7 +730,22 @@ export async function* writeRdb(
     }
   };
 
+  const seen = options.checkDuplicateKeys ? new Set<string>() : null;
   const writePrefix = (r: Omit<KeyRecord, 'kind' | 'value'>) => {
+    if (seen) {
+      const id = `${r.db}:${r.key.toString('latin1')}`;
+      if (seen.has(id)) {
+        throw new RdbError(
+          'ERR_RDB_BAD_RECORD',
+          `key ${JSON.stringify(displayBytes(r.key))} appears twice in db ${r.db}`,
+          {
+            details: { key: displayBytes(r.key), db: r.db },
+            hint: 'valkey-server refuses an RDB with duplicate keys; de-duplicate the input',
+          },
+        );
+      }
+      seen.add(id);
+    }
     if (r.db !== currentDb) {
       out.u8(RdbOpcode.SELECTDB);
       enc.len(out, r.db);
