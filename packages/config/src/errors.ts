@@ -9,6 +9,8 @@ export type ConfigErrorCode =
   | 'ERR_CONFIG_PRESET'
   /** A config file that cannot be read. */
   | 'ERR_CONFIG_READ'
+  /** A config file that cannot be written. */
+  | 'ERR_CONFIG_WRITE'
   /** validateConfig found errors (thrown by assertValidConfig). */
   | 'ERR_CONFIG_INVALID'
   /** A live server could not be queried. */

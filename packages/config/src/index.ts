@@ -4,6 +4,8 @@ export { quoteArg, formatLine, splitArgs } from './quote.js';
 export type { SplitResult } from './quote.js';
 export { serializeConfig, directiveLines, assertDirectiveName } from './serialize.js';
 export type { SerializeOptions } from './serialize.js';
+export { writeConfigFile } from './write.js';
+export type { WriteConfigOptions } from './write.js';
 export { preset, mergeConfigs, PRESET_NAMES } from './presets.js';
 export type { PresetName, PresetOptions } from './presets.js';
 export type { ValkeyConfigInput, ValkeyDirectives } from './input.js';

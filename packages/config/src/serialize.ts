@@ -13,7 +13,7 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 function invalid(directive: string, message: string, hint: string): never {
   throw new ConfigError('ERR_CONFIG_INVALID_VALUE', `Cannot write "${directive}": ${message}`, {
-    details: { directive },
+    details: { directive, reason: message },
     hint,
   });
 }

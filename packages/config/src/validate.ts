@@ -422,7 +422,7 @@ export function validateConfig(
           severity: 'error',
           code: err.code === 'ERR_CONFIG_INVALID_NAME' ? 'unknown-directive' : 'wrong-type',
           directive: name,
-          message: err.message.replace(/\. .*$/, ''),
+          message: typeof err.details.reason === 'string' ? err.details.reason : err.message,
           hint: err.hint ?? (spec ? `Write: ${spec.name} ${exampleOf(spec)}` : 'Check the value'),
         });
       }
