@@ -181,8 +181,9 @@ export class RespCommandParser {
           this.pos++;
           if (--this.crlfLeft === 0) {
             const parts = this.bulkParts;
-            // Copy: the caller may keep the arg after the chunk's memory is reused.
-            this.args.push(parts.length === 1 ? Buffer.from(parts[0]!) : Buffer.concat(parts));
+            // Zero-copy when the bulk sits in one chunk: arguments share the input chunks' memory
+            // (sources must not reuse a chunk's buffer once pushed, which streams never do).
+            this.args.push(parts.length === 1 ? parts[0]! : Buffer.concat(parts));
             this.bulkParts = [];
             if (--this.argsLeft === 0) {
               out.push({ args: this.args, offset: this.commandStart, index: this.commandIndex++ });

@@ -3,7 +3,7 @@ import { type CompiledFilter, commandValueType, compileFilter, type KeyFilter } 
 import type { InputFormat } from '../convert/formats.js';
 import { type InputSegment, openInput } from '../convert/input.js';
 import { encodeDump, rdbAvailable } from '../convert/rdb-bridge.js';
-import { connectServer, dumpVersionFor, type TlsFiles } from '../live/connect.js';
+import { connectServer, dumpVersionFor, serverVersion, type TlsFiles } from '../live/connect.js';
 import type { KeyRecord, RdbRecord } from '../model.js';
 import { type Command, command, encodedLength } from '../resp/encode.js';
 import { BackupError } from '../resp/errors.js';
@@ -149,6 +149,11 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     bytes: options.maxInFlightBytes ?? 16 * 1024 * 1024,
   });
   const payloadVersion = dumpVersionFor(conn.info);
+  // SET ... PXAT needs Valkey, or Redis 6.2+ (payload version 9 means older than 7.0).
+  const supportsPxat =
+    serverVersion(conn.info).flavor === 'valkey' ||
+    payloadVersion >= 10 ||
+    /^6\.2\./.test(serverVersion(conn.info).version);
   const stats = { keys: 0, functions: 0, commands: 0, bytes: 0, inputBytes: 0 };
   const errors: RestoreFailure[] = [];
   let errorCount = 0;
@@ -241,34 +246,72 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     fail({ key: display(item.key), keyBytes: item.key, db, command: name, message: err.message });
   };
 
-  /** Non-replace plain keys wait here so that EXISTS can be checked for a batch at once. */
-  let pending: KeyItem[] = [];
-  const flushPending = async () => {
-    if (pending.length === 0) return;
-    const batch = pending;
-    pending = [];
-    const exists = await Promise.all(
-      batch.map(async (item) => {
-        await target.room(32);
-        return target.send(command('EXISTS', item.key), 32, dbOf(item.db), item.key).then(
-          (r) => Number(r) > 0,
-          () => false,
-        );
-      }),
-    );
-    for (let i = 0; i < batch.length; i++) {
-      const item = batch[i]!;
-      if (exists[i]) {
+  /**
+   * Non-replace plain keys: an EXISTS goes out as soon as a key is queued, and the key's commands
+   * follow a few hundred keys later, when the answer is long back: the pipeline never drains.
+   */
+  const pending: Array<{ item: KeyItem; db: number; exists: Promise<boolean> }> = [];
+  const drainPending = async (keep: number) => {
+    while (pending.length > keep && !stopped) {
+      const { item, db, exists } = pending.shift()!;
+      if (await exists) {
         fail({
           key: display(item.key),
           keyBytes: item.key,
-          db: dbOf(item.db),
+          db,
           command: display(item.commands[0]![0]!).toUpperCase(),
           message: 'BUSYKEY Target key name already exists.',
         });
-      } else await sendAll(item, item.commands, dbOf(item.db));
-      if (stopped) return;
+      } else await sendAll(item, item.commands, db);
     }
+  };
+  const flushPending = () => drainPending(0);
+  const queueChecked = async (item: KeyItem, db: number) => {
+    await target.room(32);
+    const exists = target.send(command('EXISTS', item.key), 32, db, item.key).then(
+      (r) => Number(r) > 0,
+      () => false,
+    );
+    pending.push({ item, db, exists });
+    if (pending.length >= 512) await drainPending(256);
+  };
+
+  /** `SET k v` (+ `PEXPIREAT k t`) as one command: `SET k v [NX] [PXAT t]`; null when not that shape. */
+  const asSingleSet = (item: KeyItem): Command | null => {
+    const [set, expire, ...more] = item.commands;
+    if (!set || more.length > 0 || set.length !== 3 || display(set[0]!).toUpperCase() !== 'SET') return null;
+    const out = [...set];
+    if (!replace) out.push(Buffer.from('NX'));
+    if (expire) {
+      if (!supportsPxat || expire.length !== 3 || display(expire[0]!).toUpperCase() !== 'PEXPIREAT')
+        return null;
+      out.push(Buffer.from('PXAT'), expire[2]!);
+    }
+    return out;
+  };
+
+  const sendSet = async (item: KeyItem, args: Command, db: number) => {
+    const bytes = encodedLength(args);
+    await target.room(bytes);
+    stats.commands++;
+    stats.bytes += bytes;
+    target.send(args, bytes, db, item.key).then(
+      (reply) => {
+        // SET ... NX answers nil when the key exists.
+        if (reply === null) {
+          fail({
+            key: display(item.key),
+            keyBytes: item.key,
+            db,
+            command: 'SET',
+            message: 'BUSYKEY Target key name already exists.',
+          });
+        }
+      },
+      (err: Error) => onKeyError(item, args, db, err),
+    );
+    stats.keys++;
+    progress(false);
   };
 
   const handleKey = async (item: KeyItem) => {
@@ -281,23 +324,24 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         replace && !first.some((a) => a.length === 7 && display(a).toUpperCase() === 'REPLACE')
           ? [...first, Buffer.from('REPLACE')]
           : first;
-      await flushPending();
       await sendAll(item, [args], db);
       return;
     }
     if (isRestore) {
       fellBack = true;
-      await flushPending();
       await sendAll(item, await plainCommands(item, true), db);
       return;
     }
+    const single = asSingleSet(item);
+    if (single) {
+      await sendSet(item, single, db);
+      return;
+    }
     if (replace) {
-      await flushPending();
       await sendAll(item, await plainCommands(item, false), db);
       return;
     }
-    pending.push(item);
-    if (pending.length >= 256) await flushPending();
+    await queueChecked(item, db);
   };
 
   const handleFunction = async (code: Buffer) => {

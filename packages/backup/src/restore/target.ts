@@ -1,4 +1,4 @@
-import { Command as IoCommand } from 'iovalkey';
+import { Command as IoCommand, type Redis } from 'iovalkey';
 import { keySlot } from '../cluster/slot.js';
 import type { ServerConnection } from '../live/connect.js';
 import type { Command } from '../resp/encode.js';
@@ -40,6 +40,30 @@ export class RestoreTarget {
     for (const f of w) f();
   }
 
+  private batch: ReturnType<Redis['pipeline']> | null = null;
+  private batchSize = 0;
+
+  /**
+   * The client writes each command to the socket on its own; gathering the commands of one tick
+   * into a pipeline makes them one write (like valkey-cli --pipe's 16 KB chunks). Each command
+   * still settles on its own.
+   */
+  private batchCommand(cmd: IoCommand): void {
+    if (!this.batch) {
+      this.batch = this.conn.client.pipeline();
+      this.batchSize = 0;
+      process.nextTick(() => this.flushBatch());
+    }
+    (this.batch as unknown as { sendCommand(c: IoCommand): void }).sendCommand(cmd);
+    if (++this.batchSize >= 1000) this.flushBatch();
+  }
+
+  private flushBatch(): void {
+    const b = this.batch;
+    this.batch = null;
+    b?.exec().catch(() => {});
+  }
+
   /** Waits until the window has room for a command of `bytes`. */
   async room(bytes: number): Promise<void> {
     while (
@@ -63,7 +87,7 @@ export class RestoreTarget {
     if (this.conn.cluster) {
       if (key !== undefined) (cmd as unknown as { slot: number }).slot = keySlot(key);
       this.conn.cluster.sendCommand(cmd);
-    } else this.conn.client.sendCommand(cmd);
+    } else this.batchCommand(cmd);
     const done = () => this.release(bytes);
     cmd.promise.then(done, done);
     return cmd.promise;
