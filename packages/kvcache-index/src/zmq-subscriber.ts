@@ -95,8 +95,14 @@ export class KvEventSubscriber {
   private readonly replays = new Set<Promise<void>>();
   private closed = false;
   private started = false;
+  private receivedCount = 0;
+  private malformedLoggedAt = 0;
+  private malformedSuppressed = 0;
+
   /** Messages taken off the sockets (including malformed ones). */
-  received = 0;
+  get received(): number {
+    return this.receivedCount;
+  }
 
   constructor(options: KvEventSubscriberOptions) {
     if (!Array.isArray(options.endpoints))
@@ -164,7 +170,7 @@ export class KvEventSubscriber {
   }
 
   private async handle(frames: Buffer[], cfg: ZmqEndpointConfig): Promise<void> {
-    this.received++;
+    this.receivedCount++;
     this.metrics?.messagesReceived.inc();
     if (frames.length !== 3) return this.malformed(cfg, `expected 3 frames, got ${frames.length}`);
     const topic = frames[0]!.toString('utf8');
@@ -211,7 +217,18 @@ export class KvEventSubscriber {
 
   private malformed(cfg: ZmqEndpointConfig, why: string): void {
     this.metrics?.malformed.inc();
-    this.logger.warn(`Skipping malformed message from ${cfg.endpoint}: ${why}`);
+    // one line per 10 s at most: a misconfigured publisher must not flood the log
+    const now = Date.now();
+    if (now - this.malformedLoggedAt < 10_000) {
+      this.malformedSuppressed++;
+      return;
+    }
+    const suppressed = this.malformedSuppressed;
+    this.malformedLoggedAt = now;
+    this.malformedSuppressed = 0;
+    this.logger.warn(
+      `Skipping malformed message from ${cfg.endpoint}: ${why}${suppressed > 0 ? ` (${suppressed} more skipped since the last report)` : ''}`,
+    );
   }
 
   private async accept(
