@@ -117,6 +117,13 @@ describe('analyzeMemory', () => {
     expect(report.prefixes.children.some((c) => c.prefix === 'a:')).toBe(false);
   });
 
+  it('prefers the longest separator at a position', async () => {
+    const report = await analyzeMemory([str('a::b:c', '1'), str('a::x', '1')], { separators: [':', '::'] });
+    const a = report.prefixes.children.find((c) => c.prefix === 'a::')!;
+    expect(a.keys).toBe(2);
+    expect(a.children.map((c) => c.prefix)).toEqual(['a::b:']);
+  });
+
   it('reports progress and hands every estimate to onKey', async () => {
     const records = Array.from({ length: 25 }, (_, i) => str(`k${i}`, 'v'));
     const progress: Array<[number, boolean]> = [];
