@@ -410,6 +410,18 @@ describe('chunking and early stop', () => {
     expect(slow).toEqual(whole);
   });
 
+  it('finishes at the end marker even when the source stays open (live replication)', async () => {
+    let pulledAfterEnd = false;
+    async function* live() {
+      yield readFileSync(fixture('valkey/hash-ziplist.rdb'));
+      pulledAfterEnd = true;
+      await new Promise(() => {}); // a socket that never closes
+    }
+    const records = await collect(readRdb(live()));
+    expect(records.at(-1)).toMatchObject({ kind: 'end' });
+    expect(pulledAfterEnd).toBe(false);
+  });
+
   it('a consumer can stop early and the stream is closed', async () => {
     let closed = false;
     async function* source() {

@@ -705,12 +705,12 @@ class RdbReader {
           }
           if (this.options.onProgress) this.progress();
           yield { kind: 'end', checksum };
-          const p = src.ensure(1);
-          if (p) await p;
-          if (src.avail > 0) {
+          // Never wait for more input here: a live source (replication) may stay open after the RDB.
+          const left = src.total !== undefined ? src.total - src.offset : src.avail;
+          if (left > 0) {
             this.warn(
               'trailing-data',
-              `${src.avail}+ bytes follow the end of the RDB (e.g. an AOF tail after an RDB preamble)`,
+              `${left} byte(s) follow the end of the RDB (e.g. an AOF tail after an RDB preamble)`,
             );
           }
           return;
