@@ -71,6 +71,14 @@ export const commandGroups: readonly CommandGroupDefinition[] = [
   { name: 'kvcache', title: 'KV-cache index' },
 ];
 
+/** What the exit status of `valkey-tools` means (the same for every command). */
+export const exitCodes = [
+  { code: 0, meaning: 'Success' },
+  { code: 1, meaning: 'The operation failed or found problems (invalid file, differences, failed keys)' },
+  { code: 2, meaning: 'Usage error: unknown command or option, missing or bad argument (see --help)' },
+  { code: 130, meaning: 'Interrupted (Ctrl-C); files being written are not left looking complete' },
+] as const;
+
 /** Flags every command accepts. */
 export const globalFlags = [
   { name: 'help', short: 'h', type: 'boolean', description: 'Show help for the command and exit' },

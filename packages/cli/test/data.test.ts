@@ -3,7 +3,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestServer, startTestServer } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUILD_TIMEOUT_MS, buildCli, parseJson, runCli, tempDir } from './helpers.js';
+import { BUILD_TIMEOUT_MS, binPath, buildCli, parseJson, runCli, tempDir } from './helpers.js';
 
 const tmp = tempDir('data');
 const file = (name: string) => join(tmp.dir, name);
@@ -161,6 +161,26 @@ describe('backup, verify, inspect, convert, restore', () => {
     expect(replace.code, replace.stderr).toBe(0);
     expect(replace.stdout).toMatch(/restored 9 keys/);
     expect(await target.command('DEBUG', 'DIGEST')).toBe(sourceDigest);
+  });
+
+  it('draws a progress bar on stderr only when it is a terminal', async () => {
+    const { execFile } = await import('node:child_process');
+    // `script` runs the CLI on a pseudo-terminal, so stderr is a TTY.
+    const command = `${process.execPath} ${binPath} convert ${file('dump.rdb')} ${file('tty.jsonl')} --force`;
+    const tty = await new Promise<string>((resolve, reject) =>
+      execFile(
+        'script',
+        ['-qec', command, '/dev/null'],
+        { env: { ...process.env, NO_COLOR: '1' } },
+        (err, stdout) => (err ? reject(err) : resolve(stdout)),
+      ),
+    );
+    expect(tty).toMatch(/\r\x1b\[2Kconverting /);
+    expect(tty).toContain('converted 9 keys');
+    const piped = await runCli(['convert', file('dump.rdb'), file('piped.jsonl')]);
+    expect(piped.code).toBe(0);
+    expect(piped.stderr).toBe('');
+    expect(piped.stdout).not.toContain('\x1b');
   });
 
   it('backs up by SCAN with filters, to JSONL and to stdout', async () => {

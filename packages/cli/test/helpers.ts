@@ -27,7 +27,7 @@ export async function buildCli(): Promise<void> {
 for pkg in ${BUILD_ORDER.join(' ')}; do
   dir="packages/$pkg"
   out="$dir/dist/index.js"; [ "$pkg" = cli ] && out="$dir/dist/bin.js"
-  if [ ! -f "$out" ] || [ -n "$(find "$dir/src" "$dir/package.json" "$dir/tsup.config.ts" -newer "$out" -not -name '*.test.ts' -print -quit)" ]; then
+  if [ ! -f "$out" ] || [ -n "$(find "$dir/src" "$dir/package.json" "$dir/tsup.config.ts" -type f -newer "$out" -not -name '*.test.ts' -not -name '*.md' -print -quit)" ]; then
     (cd "$dir" && npx tsup >/dev/null) || { echo "tsup failed in $dir" >&2; exit 1; }
   fi
 done`;

@@ -86,6 +86,9 @@ describe('start, list, info, url, stop', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('already running');
 
+    const ping = await runCli(['connect', 'dev', '--', 'GET', 'k'], { env });
+    expect(ping).toMatchObject({ code: 0, stdout: 'v\n' });
+
     const stop = await runCli(['stop', 'dev', '--json'], { env });
     expect(stop.code, stop.stderr).toBe(0);
     expect(parseJson(stop)).toEqual({ stopped: ['dev'] });
@@ -93,6 +96,22 @@ describe('start, list, info, url, stop', () => {
     const after = await runCli(['url', 'dev'], { env });
     expect(after.code).toBe(1);
     expect(after.stderr).toContain('no managed server or cluster named "dev"');
+  });
+
+  it('stop --all stops every managed server', async () => {
+    const [a, b] = await Promise.all([
+      runCli(['start', '--name', 'all-a', '--port', String(await freePort()), '--json'], { env }),
+      runCli(['start', '--name', 'all-b', '--port', String(await freePort()), '--json'], { env }),
+    ]);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    const ports = [parseJson<{ port: number }>(a).port, parseJson<{ port: number }>(b).port];
+    const stop = await runCli(['stop', '--all', '--json'], { env });
+    expect(stop.code, stop.stderr).toBe(0);
+    expect(parseJson<{ stopped: string[] }>(stop).stopped).toEqual(
+      expect.arrayContaining(['all-a', 'all-b']),
+    );
+    for (const port of ports) await expect(rawCommand(port, ['PING'], '127.0.0.1', 1000)).rejects.toThrow();
   });
 
   it('start refuses an invalid config file and a bad --set before starting anything', async () => {
