@@ -42,15 +42,30 @@ const root = join(work, 'served');
 const sys = systemValkey();
 let server: MirrorServer;
 let good: CreateMirrorResult;
-let mirror: string;
-let archivePath: string;
+let winBuild: CreateMirrorResult;
+let nextPrefix = 0;
 
 function freshHome(): string {
   return mkdtempSync(join(work, 'home-'));
 }
 
-function archiveRequests(): number {
-  return server.requests.filter((r) => r.path === archivePath).length;
+/**
+ * The good mirror under a URL prefix of its own: its own fault queues, throttle and request log,
+ * so the tests using it can run concurrently.
+ */
+function isolatedMirror() {
+  const prefix = `/iso/${++nextPrefix}`;
+  const archivePath = `${prefix}/good/${good.url}`;
+  const requests = () => server.requests.filter((r) => r.path.startsWith(`${prefix}/`));
+  return {
+    base: `${server.url}${prefix}`,
+    mirror: `${server.url}${prefix}/good`,
+    archivePath,
+    manifestPath: `${prefix}/good/releases.json`,
+    requests,
+    archiveRequests: () => requests().filter((r) => r.path === archivePath),
+    throttle: (bytes: number | undefined) => server.throttle(bytes, prefix),
+  };
 }
 
 async function expectError(promise: Promise<unknown>): Promise<BinariesError> {
@@ -76,8 +91,19 @@ function expectNothingInstalled(home: string): void {
 beforeAll(async () => {
   good = await createMirror({ binariesDir: sys.dir, version: sys.version, outDir: join(root, 'good') });
   server = await startMirrorServer(root);
-  mirror = `${server.url}/good`;
-  archivePath = `/good/${good.url}`;
+  // A Windows build in the same mirror (any file will do: it is extracted, never run here).
+  const winDir = join(work, 'win-build');
+  mkdirSync(winDir, { recursive: true });
+  copyFileSync(join(sys.dir, 'valkey-cli'), join(winDir, 'valkey-server.exe'));
+  writeFileSync(join(winDir, 'cygwin1.dll'), 'dll');
+  writeFileSync(join(winDir, 'README'), 'not packaged');
+  winBuild = await createMirror({
+    binariesDir: winDir,
+    version: sys.version,
+    platform: 'win32-x64',
+    outDir: join(root, 'good'),
+    verify: false,
+  });
 });
 
 afterAll(async () => {
@@ -93,19 +119,8 @@ describe('createMirror', () => {
     const listing = execFileSync('tar', ['-tzvf', good.archivePath], { encoding: 'utf8' });
     expect(listing).toMatch(/valkey\/bin\/valkey-server/);
     expect(listing).toMatch(/valkey\/bin\/valkey-cli/);
-    // A second platform merges into the same releases.json, other entries untouched.
-    const winDir = join(work, 'win-build');
-    mkdirSync(winDir, { recursive: true });
-    copyFileSync(join(sys.dir, 'valkey-cli'), join(winDir, 'valkey-server.exe'));
-    writeFileSync(join(winDir, 'cygwin1.dll'), 'dll');
-    writeFileSync(join(winDir, 'README'), 'not packaged');
-    const other = await createMirror({
-      binariesDir: winDir,
-      version: sys.version,
-      platform: 'win32-x64',
-      outDir: join(root, 'good'),
-      verify: false,
-    });
+    // beforeAll added a Windows build to the same releases.json; the Linux entry is untouched.
+    const other = winBuild;
     expect(other.url).toMatch(/\.zip$/);
     const manifest = JSON.parse(readFileSync(join(root, 'good', 'releases.json'), 'utf8'));
     expect(Object.keys(manifest.databases.valkey[sys.version].platforms).sort()).toEqual(
@@ -150,11 +165,11 @@ describe('createMirror', () => {
   });
 });
 
-describe('installValkey from a mirror over HTTP', () => {
+describe.concurrent('installValkey from a mirror over HTTP', () => {
   it('downloads, verifies, installs, and the installed valkey-server runs', async () => {
+    const { mirror, archiveRequests } = isolatedMirror();
     const home = freshHome();
     const progress: DownloadProgress[] = [];
-    const before = archiveRequests();
     const result = await installValkey({
       home,
       mirror,
@@ -170,7 +185,7 @@ describe('installValkey from a mirror over HTTP', () => {
     expect(progress.length).toBeGreaterThan(0);
     expect(progress.at(-1)).toMatchObject({ bytes: good.size, total: good.size });
     expect(progress.every((p, i) => i === 0 || p.bytes >= progress[i - 1]!.bytes)).toBe(true);
-    expect(archiveRequests() - before).toBe(1);
+    expect(archiveRequests().length).toBe(1);
     expect(await listInstalled({ home })).toMatchObject([
       { version: sys.version, platform: key, sha256: good.sha256 },
     ]);
@@ -179,7 +194,7 @@ describe('installValkey from a mirror over HTTP', () => {
     // Installed: the next call is a cache hit, and the resolver finds it there.
     const again = await installValkey({ home, mirror, version: sys.version, ...fast });
     expect(again.downloaded).toBe(false);
-    expect(archiveRequests() - before).toBe(1);
+    expect(archiveRequests().length).toBe(1);
     const resolved = await resolveBinary({ home, version: sys.version, providers: ['cache'] });
     expect(resolved).toMatchObject({
       provider: 'cache',
@@ -191,6 +206,7 @@ describe('installValkey from a mirror over HTTP', () => {
   });
 
   it('resolves "latest" and a major against the versions the mirror offers', async () => {
+    const { mirror } = isolatedMirror();
     const home = freshHome();
     const major = sys.version.split('.')[0]!;
     const resolved = await resolveBinary({ home, mirror, version: major, providers: ['download'], ...fast });
@@ -201,6 +217,7 @@ describe('installValkey from a mirror over HTTP', () => {
   });
 
   it('installs a Windows zip build from the same mirror (extracted, not run)', async () => {
+    const { mirror } = isolatedMirror();
     const home = freshHome();
     const result = await installValkey({
       home,
@@ -215,6 +232,7 @@ describe('installValkey from a mirror over HTTP', () => {
   });
 
   it('refuses a wrong sha256: deletes the download, installs nothing', async () => {
+    const { mirror } = isolatedMirror();
     const dir = join(root, 'badsha');
     mkdirSync(dir, { recursive: true });
     const manifest = JSON.parse(readFileSync(good.manifestPath, 'utf8'));
@@ -234,12 +252,12 @@ describe('installValkey from a mirror over HTTP', () => {
   });
 
   it('resumes a body cut off mid-way with a Range request', async () => {
+    const { mirror, archivePath, archiveRequests } = isolatedMirror();
     const home = freshHome();
     server.fault(archivePath, { kind: 'truncate', bytes: 100_000 });
-    const start = server.requests.length;
     const result = await installValkey({ home, mirror, version: sys.version, ...fast });
     expect(result.downloaded).toBe(true);
-    const hits = server.requests.slice(start).filter((r) => r.path === archivePath);
+    const hits = archiveRequests();
     expect(hits.map((h) => h.range)).toEqual([undefined, 'bytes=100000-']);
     expect(hits[1]!.status).toBe(206);
     expect((await execFileAsync(result.binaries['valkey-server']!, ['--version'])).stdout).toMatch(
@@ -248,6 +266,7 @@ describe('installValkey from a mirror over HTTP', () => {
   });
 
   it('refuses a truncated file served as complete, and keeps nothing', async () => {
+    const { mirror, archivePath } = isolatedMirror();
     const home = freshHome();
     server.fault(archivePath, { kind: 'short', bytes: 5000 });
     const err = await expectError(installValkey({ home, mirror, version: sys.version, ...fast }));
@@ -257,10 +276,10 @@ describe('installValkey from a mirror over HTTP', () => {
   });
 
   it('retries 500 and 429 (Retry-After) then succeeds', async () => {
+    const { mirror, archivePath, manifestPath, requests } = isolatedMirror();
     const home = freshHome();
-    server.fault('/good/releases.json', { kind: 'status', status: 429, retryAfter: '0' });
+    server.fault(manifestPath, { kind: 'status', status: 429, retryAfter: '0' });
     server.fault(archivePath, { kind: 'status', status: 500 }, { kind: 'status', status: 503 });
-    const start = server.requests.length;
     const retries: string[] = [];
     const result = await installValkey({
       home,
@@ -270,10 +289,10 @@ describe('installValkey from a mirror over HTTP', () => {
       ...fast,
     });
     expect(result.downloaded).toBe(true);
-    const log = server.requests.slice(start).map((r) => `${r.path} ${r.status}`);
+    const log = requests().map((r) => `${r.path} ${r.status}`);
     expect(log).toEqual([
-      '/good/releases.json 429',
-      '/good/releases.json 200',
+      `${manifestPath} 429`,
+      `${manifestPath} 200`,
       `${archivePath} 500`,
       `${archivePath} 503`,
       `${archivePath} 200`,
@@ -282,6 +301,7 @@ describe('installValkey from a mirror over HTTP', () => {
   });
 
   it('gives up after the retries with the last reason, and does not retry a 404', async () => {
+    const { base, mirror, archivePath, requests } = isolatedMirror();
     const home = freshHome();
     server.fault(archivePath, ...Array.from({ length: 3 }, () => ({ kind: 'status', status: 502 }) as const));
     const err = await expectError(
@@ -296,16 +316,16 @@ describe('installValkey from a mirror over HTTP', () => {
     expect(err.message).toMatch(/failed after 3 attempt\(s\): HTTP 502/);
     expectNothingInstalled(home);
 
-    const start = server.requests.length;
-    const missing = await expectError(installValkey({ home, mirror: `${server.url}/nowhere`, ...fast }));
+    const missing = await expectError(installValkey({ home, mirror: `${base}/nowhere`, ...fast }));
     expect(missing.code).toBe('ERR_DOWNLOAD_FAILED');
     expect(missing.message).toMatch(/answered HTTP 404/);
     expect(missing.message).toMatch(/check the mirror URL/);
-    expect(server.requests.length - start).toBe(1);
+    expect(requests().filter((r) => r.path.includes('/nowhere/'))).toHaveLength(1);
   });
 
   it('times out a server that never answers', async () => {
-    server.fault('/good/releases.json', { kind: 'hang' }, { kind: 'hang' });
+    const { mirror, manifestPath } = isolatedMirror();
+    server.fault(manifestPath, { kind: 'hang' }, { kind: 'hang' });
     const err = await expectError(
       installValkey({ home: freshHome(), mirror, timeoutMs: 200, retry: { retries: 1, minDelayMs: 5 } }),
     );
@@ -313,32 +333,24 @@ describe('installValkey from a mirror over HTTP', () => {
     expect(err.message).toMatch(/failed after 2 attempt\(s\).*(timeout|Timeout)/i);
   });
 
-  it('goes through a proxy when asked', async () => {
-    const home = freshHome();
-    const before = server.tunnels.length;
-    const result = await installValkey({ home, mirror, version: sys.version, proxy: server.url, ...fast });
-    expect(result.downloaded).toBe(true);
-    expect(server.tunnels.length - before).toBeGreaterThanOrEqual(1);
-    expect(server.tunnels.at(-1)).toBe(new URL(server.url).host);
-  });
-
   it('resumes a partial download left by a crashed run', async () => {
+    const { mirror, archiveRequests } = isolatedMirror();
     const home = freshHome();
     mkdirSync(join(home, 'downloads'), { recursive: true });
     const partial = join(home, 'downloads', `valkey-${sys.version}-${key}.tar.gz.part`);
     writeFileSync(partial, readFileSync(good.archivePath).subarray(0, 70_000));
-    const start = server.requests.length;
     const result = await installValkey({ home, mirror, version: sys.version, ...fast });
     expect(result.downloaded).toBe(true);
-    const hits = server.requests.slice(start).filter((r) => r.path === archivePath);
+    const hits = archiveRequests();
     expect(hits.map((h) => `${h.range} ${h.status}`)).toEqual(['bytes=70000- 206']);
     expect(existsSync(partial)).toBe(false);
   });
 
   it('stops on abort, keeping the partial download for the next run to resume', async () => {
+    const { mirror, archiveRequests, throttle } = isolatedMirror();
     const home = freshHome();
     const controller = new AbortController();
-    server.throttle(16 * 1024);
+    throttle(16 * 1024);
     try {
       const aborted = await installValkey({
         home,
@@ -352,27 +364,26 @@ describe('installValkey from a mirror over HTTP', () => {
       }).catch((e: unknown) => e);
       expect((aborted as Error).name).toBe('AbortError');
     } finally {
-      server.throttle(undefined);
+      throttle(undefined);
     }
     const partial = join(home, 'downloads', `valkey-${sys.version}-${key}.tar.gz.part`);
     const kept = readFileSync(partial).length;
     expect(kept).toBeGreaterThanOrEqual(64 * 1024);
     expect(existsSync(installDir(sys.version, key, home))).toBe(false);
-    const start = server.requests.length;
     const result = await installValkey({ home, mirror, version: sys.version, ...fast });
     expect(result.downloaded).toBe(true);
-    const hits = server.requests.slice(start).filter((r) => r.path === archivePath);
-    expect(hits.map((h) => h.range)).toEqual([`bytes=${kept}-`]);
+    const hits = archiveRequests();
+    expect(hits.map((h) => h.range)).toEqual([undefined, `bytes=${kept}-`]);
   });
 
   it('downloads again from the start when a resumed file does not match its sha256', async () => {
+    const { mirror, archiveRequests } = isolatedMirror();
     const home = freshHome();
     mkdirSync(join(home, 'downloads'), { recursive: true });
     writeFileSync(
       join(home, 'downloads', `valkey-${sys.version}-${key}.tar.gz.part`),
       Buffer.alloc(70_000, 7),
     );
-    const start = server.requests.length;
     const statuses: string[] = [];
     const result = await installValkey({
       home,
@@ -382,7 +393,7 @@ describe('installValkey from a mirror over HTTP', () => {
       ...fast,
     });
     expect(result.downloaded).toBe(true);
-    const hits = server.requests.slice(start).filter((r) => r.path === archivePath);
+    const hits = archiveRequests();
     expect(hits.map((h) => `${h.range} ${h.status}`)).toEqual(['bytes=70000- 206', 'undefined 200']);
     expect(statuses).toContain('checksum mismatch after resuming; downloading again from the start');
     expect((await execFileAsync(result.binaries['valkey-server']!, ['--version'])).stdout).toMatch(
@@ -390,7 +401,21 @@ describe('installValkey from a mirror over HTTP', () => {
     );
   });
 
-  it('honours HTTP_PROXY and NO_PROXY from the environment', async () => {
+  // One test for every proxy case: they count the same server's tunnels.
+  it('goes through a proxy when asked, and honours HTTP_PROXY and NO_PROXY', async () => {
+    const { mirror } = isolatedMirror();
+    const first = server.tunnels.length;
+    const viaOption = await installValkey({
+      home: freshHome(),
+      mirror,
+      version: sys.version,
+      proxy: server.url,
+      ...fast,
+    });
+    expect(viaOption.downloaded).toBe(true);
+    expect(server.tunnels.length - first).toBeGreaterThanOrEqual(1);
+    expect(server.tunnels.at(-1)).toBe(new URL(server.url).host);
+
     const before = server.tunnels.length;
     const proxied = await installValkey({
       home: freshHome(),
@@ -471,9 +496,9 @@ describe('installValkey from a mirror over HTTP', () => {
   });
 
   it('two processes installing the same version download it once', async () => {
+    const { mirror, archiveRequests, throttle } = isolatedMirror();
     const home = freshHome();
-    server.throttle(32 * 1024);
-    const before = archiveRequests();
+    throttle(32 * 1024);
     try {
       const run = () =>
         execFileAsync(process.execPath, fixtureArgs('install-child', home, mirror, sys.version), {
@@ -485,13 +510,14 @@ describe('installValkey from a mirror over HTTP', () => {
       expect(results[0].dir).toBe(results[1].dir);
       expect(results[0].pid).not.toBe(results[1].pid);
     } finally {
-      server.throttle(undefined);
+      throttle(undefined);
     }
-    expect(archiveRequests() - before).toBe(1);
+    expect(archiveRequests().length).toBe(1);
     expect(existsSync(join(home, 'bin', '.locks', `valkey-${sys.version}-${key}.lock`))).toBe(false);
   });
 
   it('takes over a lock left by a dead process', async () => {
+    const { mirror } = isolatedMirror();
     const home = freshHome();
     const dead = Number(
       spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))']).stdout,
@@ -531,10 +557,10 @@ describe('official release tarballs', () => {
   });
 });
 
-describe('offline mode', () => {
+describe.concurrent('offline mode', () => {
   it('never touches the network and says what was tried and how to fix it', async () => {
+    const { mirror, requests } = isolatedMirror();
     const home = freshHome();
-    const start = server.requests.length;
     const err = await expectError(installValkey({ home, mirror, version: sys.version, offline: true }));
     expect(err.code).toBe('ERR_OFFLINE');
     expect(err.message).toMatch(`Valkey ${sys.version} for ${key} is not installed and offline mode is on`);
@@ -550,10 +576,11 @@ describe('offline mode', () => {
     expect(viaEnv.message).toMatch(/cache: no Valkey latest/);
     expect(viaEnv.message).toMatch(/download: skipped: offline mode/);
     expect(viaEnv.details.tried).toHaveLength(2);
-    expect(server.requests.length).toBe(start);
+    expect(requests()).toEqual([]);
   });
 
   it('still installs from a mirror directory, and uses the cache', async () => {
+    const { mirror } = isolatedMirror();
     const home = freshHome();
     const result = await installValkey({
       home,
@@ -587,7 +614,7 @@ describe('cache management', () => {
   });
 });
 
-describe('resolveBinary', () => {
+describe.concurrent('resolveBinary', () => {
   it('finds the system valkey-server, valkey-cli and redis-server, validated with --version', async () => {
     const home = freshHome();
     const server = await resolveBinary({ home, providers: ['system'] });
@@ -617,6 +644,7 @@ describe('resolveBinary', () => {
   });
 
   it('keeps the download error code and adds what was tried before it', async () => {
+    const { mirror } = isolatedMirror();
     const err = await expectError(
       resolveBinary({
         home: freshHome(),

@@ -26,8 +26,8 @@ export interface MirrorServer {
   fault(path: string, ...faults: Fault[]): void;
   /** Map a request path to a file path (for official-release URL shapes). */
   alias(match: RegExp, file: string): void;
-  /** Serve bodies slowly: `bytesPerTick` every 10 ms. */
-  throttle(bytesPerTick: number | undefined): void;
+  /** Serve bodies slowly: `bytesPerTick` every 10 ms (only under `prefix` when given). */
+  throttle(bytesPerTick: number | undefined, prefix?: string): void;
   /** `host:port` of every CONNECT tunnel opened through this server used as a proxy. */
   tunnels: string[];
   close(): Promise<void>;
@@ -38,7 +38,8 @@ export async function startMirrorServer(root: string): Promise<MirrorServer> {
   const faults = new Map<string, Fault[]>();
   const aliases: Array<[RegExp, string]> = [];
   const requests: RequestLog[] = [];
-  let slow: number | undefined;
+  // Per URL prefix ('' = everything).
+  const slowByPrefix = new Map<string, number>();
   const hanging = new Set<ServerResponse>();
 
   const handler = (req: IncomingMessage, res: ServerResponse) => {
@@ -62,7 +63,12 @@ export async function startMirrorServer(root: string): Promise<MirrorServer> {
       return;
     }
     const alias = aliases.find(([m]) => m.test(path));
-    const file = alias ? alias[1] : join(root, normalize(path));
+    // `/iso/<id>/...` serves the same files as `/...`: each test gets its own URLs, fault queues
+    // and request log, so tests can run concurrently.
+    const filePath = path.replace(/^\/iso\/[^/]+/, '');
+    const file = alias ? alias[1] : join(root, normalize(filePath));
+    let slow: number | undefined;
+    for (const [prefix, bytes] of slowByPrefix) if (path.startsWith(prefix)) slow = bytes;
     let size: number;
     try {
       const s = statSync(file);
@@ -136,8 +142,9 @@ export async function startMirrorServer(root: string): Promise<MirrorServer> {
     requests,
     fault: (path, ...list) => faults.set(path, [...(faults.get(path) ?? []), ...list]),
     alias: (match, file) => aliases.push([match, file]),
-    throttle: (bytes) => {
-      slow = bytes;
+    throttle: (bytes, prefix = '') => {
+      if (bytes === undefined) slowByPrefix.delete(prefix);
+      else slowByPrefix.set(prefix, bytes);
     },
     close: async () => {
       for (const res of hanging) res.destroy();
