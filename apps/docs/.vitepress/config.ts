@@ -57,6 +57,8 @@ export default defineConfig({
     'Valkey tooling for JavaScript and TypeScript: binaries, valkey.conf, backup and restore, KV-cache index, CLI',
   lang: 'en-US',
   cleanUrls: true,
+  // The folder's README is for contributors, not a page of the site.
+  srcExclude: ['README.md'],
   lastUpdated: false,
   // Dead links fail the build: keep this off.
   ignoreDeadLinks: false,
