@@ -49,6 +49,11 @@ export function parseMemory(text: string): bigint | undefined {
   return (value * mul) % (ULLONG_MAX + 1n); // and the multiplication wraps, as in C
 }
 
+/** A memory value past 2^63-1 is read back as a negative number, i.e. a percentage: which one. */
+export function wrappedPercent(bytes: bigint | undefined): bigint | undefined {
+  return bytes !== undefined && bytes > LLONG_MAX ? ULLONG_MAX + 1n - bytes : undefined;
+}
+
 /** `N%` as accepted by "memory or percent" directives. */
 export function parsePercent(text: string): bigint | undefined {
   if (text.length < 2 || !text.endsWith('%')) return undefined;
@@ -174,8 +179,9 @@ export function checkArgs(spec: DirectiveSpec, args: readonly ConfigValue[]): Va
         return percent <= 100n ? OK : fail('out-of-range', `${v} is out of range`, 'Allowed: 0%..100%');
       }
       const bytes = parseMemory(v);
-      // stored signed: a size beyond 2^63-1 would read back as a (bad) percentage
-      if (bytes !== undefined && bytes > LLONG_MAX)
+      // stored signed, and negative means percent: a size beyond 2^63-1 wraps to -N, i.e. N%
+      const wrapped = wrappedPercent(bytes);
+      if (wrapped !== undefined && wrapped > 100n)
         return fail(
           'out-of-range',
           `${v} (${bytes} bytes) is out of range`,

@@ -1,4 +1,12 @@
-import { asText, type ConfigValue, listItems, parseInteger, parseMemory, parsePercent } from './check.js';
+import {
+  asText,
+  type ConfigValue,
+  listItems,
+  parseInteger,
+  parseMemory,
+  parsePercent,
+  wrappedPercent,
+} from './check.js';
 import type { ParsedDirective } from './parse.js';
 import type { DirectiveSpec } from './schema-types.js';
 import { getDirective } from './schema.js';
@@ -37,7 +45,9 @@ export function liveValueOf(spec: DirectiveSpec, args: readonly ConfigValue[]): 
       const percent = parsePercent(one);
       // stored as a negative number: 0% is just 0
       if (percent !== undefined) return percent === 0n ? '0' : `${percent}%`;
-      return parseMemory(one)?.toString();
+      const bytes = parseMemory(one);
+      const wrapped = wrappedPercent(bytes);
+      return wrapped !== undefined ? `${wrapped}%` : bytes?.toString();
     }
     case 'enum':
       return lowerEnum(spec, one);

@@ -205,6 +205,33 @@ describe('validator agrees with the real server on what it accepts', () => {
   });
 });
 
+describe('memory sizes at the 64-bit edges', () => {
+  // memtoull saturates and wraps; "memory or percent" values past 2^63-1 read back as percentages
+  const edges = [
+    '9223372036854775807',
+    '9223372036854775808',
+    '18446744073709551515',
+    '18446744073709551516',
+    '18446744073709551615',
+    '18446744073709551616',
+    '17179869184gb',
+    '8589934592gb',
+  ];
+  const cases = ['maxmemory', 'maxmemory-clients', 'client-query-buffer-limit'].flatMap((name) =>
+    edges.map((v) => ({ name, v })),
+  );
+
+  it(`agree with the server on ${cases.length} edge values`, { timeout: 60_000 }, async () => {
+    const results = await pool(cases, 4, async ({ name, v }, i) => {
+      const server = await serverAccepts(`${name} ${v}\n`, dir, `edge${i}.conf`);
+      return { line: `${name} ${v}`, server: server.ok, ours: checkArgs(DIRECTIVES[name]!, [v]).ok };
+    });
+    expect(
+      results.filter((r) => r.server !== r.ours).map((r) => `${r.line}: server ${r.server}, ours ${r.ours}`),
+    ).toEqual([]);
+  });
+});
+
 describe('user and rename-command lines: validator and server agree', () => {
   const ruleTokens = [
     'on',
