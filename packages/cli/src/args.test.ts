@@ -1,3 +1,4 @@
+import { PRESET_NAMES } from '@valkey-tools/config';
 import { describe, expect, it } from 'vitest';
 import { parseInvocation } from './args.js';
 import { commands, findCommand } from './definitions.js';
@@ -99,5 +100,8 @@ describe('definitions', () => {
         ).toContain(flag);
     }
     expect(findCommand('backup')!.flags.find((f) => f.name === 'output')!.short).toBe('o');
+  });
+  it('offer exactly the presets the config package has', () => {
+    expect(findCommand('config init')!.flags.find((f) => f.name === 'preset')!.choices).toEqual(PRESET_NAMES);
   });
 });

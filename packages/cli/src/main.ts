@@ -85,7 +85,14 @@ export function describeError(err: unknown): string {
       message = describeError(err.errors[0]);
     }
   } else message = String(err);
-  return redactUrl(message.replace(/\s*\n\s*/g, ' ').trim());
+  // One line: a "Tried:\n  - a\n  - b" list becomes "Tried: a; b".
+  const oneLine = message
+    .replace(/:\s*\n\s*-\s+/g, ': ')
+    .replace(/\s*\n\s*-\s+/g, '; ')
+    .replace(/\s*\n\s*/g, ' ')
+    .replace(/\s+\./g, '.')
+    .trim();
+  return redactUrl(oneLine);
 }
 
 function errorJson(err: unknown): Record<string, unknown> {

@@ -24,7 +24,7 @@ export async function run({ args, io, out }: CommandContext<'config check'>): Pr
         const line = formatIssue(issue);
         out.line(issue.severity === 'error' ? out.style('red', line) : out.style('yellow', line));
       }
-      const summary = `${file}: ${parsed.directives.length} directives, ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`;
+      const summary = `${file}: ${parsed.directives.length} directive${parsed.directives.length === 1 ? '' : 's'}, ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`;
       if (errors === 0) out.line(out.style('green', `${summary}: valid`));
       else out.info(summary);
     },
