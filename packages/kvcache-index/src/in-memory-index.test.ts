@@ -43,6 +43,32 @@ describe('InMemoryIndex bounds', () => {
     await index.add(null, [1n], [{ pod: 'c', tier: 'gpu' }]);
     expect((await index.lookup([1n])).get(1n)!.map((e) => e.pod)).toEqual(['b', 'c']);
   });
+  it('hides a cleared pod at once and sweeps it without blocking, keeping exact counts', async () => {
+    const index = new InMemoryIndex();
+    const keys = Array.from({ length: 40_000 }, (_, i) => BigInt(i + 1));
+    await index.add(keys, keys, [
+      { pod: 'a', tier: 'gpu' },
+      { pod: 'b', tier: 'gpu' },
+    ]);
+    await index.add(null, keys.slice(0, 10), [{ pod: 'a', tier: 'cpu' }]);
+    const clearing = index.clear('a');
+    let settled = false;
+    void clearing.then(() => {
+      settled = true;
+    });
+    // the sweep yields: a lookup runs before it is done and already sees no entry of pod a
+    const during = await index.lookup(keys.slice(0, 100));
+    expect(settled).toBe(false);
+    expect(during.size).toBe(100);
+    expect([...during.values()].every((e) => e.length === 1 && e[0]!.pod === 'b')).toBe(true);
+    await clearing;
+    expect(index.stats()).toMatchObject({ keys: 40_000, entries: 40_000, engineKeys: 40_000 });
+    await index.add(null, [1n], [{ pod: 'a', tier: 'gpu' }]);
+    expect((await index.lookup([1n], ['a'])).size).toBe(1);
+    await index.clear('b');
+    expect(index.stats()).toMatchObject({ keys: 1, entries: 1 });
+  });
+
   it('validates its config and refuses calls after close', async () => {
     expect(() => new InMemoryIndex({ maxKeys: 0 })).toThrow(/maxKeys/);
     const index = new InMemoryIndex();

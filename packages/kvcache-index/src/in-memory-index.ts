@@ -84,6 +84,9 @@ export class InMemoryIndex implements KvBlockIndex {
   /** Engine → request keys, one map per model scope (engines of different models reuse hashes). */
   private readonly engines = new Map<string, EngineMap>();
   private readonly interned = new Map<string, PodEntry>();
+  /** Entries of cleared pods: invisible at once, physically removed by a sweep or when touched. */
+  private readonly dead = new WeakSet<PodEntry>();
+  private anyDead = false;
   private readonly counters: Counters = { keys: 0, entries: 0, engineKeys: 0 };
   private capacityEvictions = 0;
   private closed = false;
@@ -121,6 +124,23 @@ export class InMemoryIndex implements KvBlockIndex {
     return found;
   }
 
+  /** The live entries of a slot, dropping entries of cleared pods (and the key when none is left). */
+  private purge(rk: BlockHash, slot: Slot): readonly PodEntry[] | undefined {
+    const list = slotEntries(slot);
+    if (!this.anyDead) return list;
+    const kept = list.filter((e) => !this.dead.has(e));
+    if (kept.length === list.length) return list;
+    this.counters.entries -= list.length - kept.length;
+    const next = toSlot(kept);
+    if (next === undefined) {
+      this.blocks.delete(rk);
+      this.counters.keys--;
+      return undefined;
+    }
+    this.blocks.replace(rk, next);
+    return kept;
+  }
+
   /**
    * Request keys are global: they already hash the model, so two models never share one. Engine keys
    * are not (vLLM engines with the same PYTHONHASHSEED hash the same tokens alike), so they are kept
@@ -156,7 +176,8 @@ export class InMemoryIndex implements KvBlockIndex {
       if (typeof key !== 'bigint') assertBlockHash(key, 'request key');
       const slot = this.blocks.peek(key);
       if (slot === undefined) break;
-      const entries = slotEntries(slot);
+      const entries = this.purge(key, slot);
+      if (entries === undefined) break;
       const allowed = pods ? entries.filter((e) => pods.has(e.pod)) : entries.slice();
       if (allowed.length === 0) break;
       if (!this.blocks.isYoung(key)) (stale ??= []).push(key);
@@ -185,11 +206,12 @@ export class InMemoryIndex implements KvBlockIndex {
     for (let k = requestKeys.length - 1; k >= 0; k--) {
       const rk = requestKeys[k]!;
       const slot = this.blocks.peek(rk);
+      const live = slot === undefined ? undefined : this.purge(rk, slot);
       let list: PodEntry[];
-      if (slot === undefined) {
+      if (live === undefined) {
         list = [];
         this.counters.keys++;
-      } else list = slotEntries(slot).slice();
+      } else list = live.slice();
       for (const entry of normalized) {
         const at = list.indexOf(entry);
         if (at !== -1) list.splice(at, 1);
@@ -228,8 +250,9 @@ export class InMemoryIndex implements KvBlockIndex {
 
   private removeEntries(rk: BlockHash, entries: readonly PodEntry[]): void {
     const slot = this.blocks.peek(rk);
-    if (slot === undefined) return;
-    const list = slotEntries(slot).slice();
+    const live = slot === undefined ? undefined : this.purge(rk, slot);
+    if (live === undefined) return;
+    const list = live.slice();
     for (const entry of entries) {
       const at = list.indexOf(this.intern(entry));
       if (at !== -1) {
@@ -285,21 +308,32 @@ export class InMemoryIndex implements KvBlockIndex {
     return typeof mapped === 'bigint' ? mapped : mapped[mapped.length - 1]!;
   }
 
-  /** O(number of blocks): clearing a pod is rare (AllBlocksCleared, pod removal). Engine mappings self-heal. */
+  /**
+   * The pod's entries become invisible at once (its interned entries are marked dead, O(pods)); a sweep
+   * then removes them in slices of 16k blocks, yielding to the event loop between slices, so lookups
+   * keep flowing while a large index is cleaned. Resolves when the sweep is done. Engine mappings are
+   * left in place: they resolve to emptied request keys and self-heal.
+   */
   async clear(pod: string): Promise<void> {
     this.check();
     if (typeof pod !== 'string' || pod === '')
       throw invalidArgument('clear() needs a pod identifier', { pod });
-    for (const [rk, slot] of this.blocks.entries()) {
-      const list = slotEntries(slot);
-      const kept = list.filter((e) => e.pod !== pod);
-      if (kept.length === list.length) continue;
-      this.counters.entries -= list.length - kept.length;
-      const next = toSlot(kept);
-      if (next === undefined) {
-        this.blocks.delete(rk);
-        this.counters.keys--;
-      } else this.blocks.replace(rk, next);
+    let found = false;
+    for (const [id, entry] of this.interned) {
+      if (entry.pod !== pod) continue;
+      this.dead.add(entry);
+      this.interned.delete(id);
+      found = true;
+    }
+    if (!found) return;
+    this.anyDead = true;
+    let n = 0;
+    for (const generation of this.blocks.generations()) {
+      for (const [rk, slot] of generation) {
+        if (this.closed) return;
+        this.purge(rk, slot);
+        if (++n % 16_384 === 0) await new Promise<void>((r) => setImmediate(r));
+      }
     }
   }
 

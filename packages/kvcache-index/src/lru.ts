@@ -81,6 +81,11 @@ export class GenerationalLru<K, V> {
     return first.value;
   }
 
+  /** The two generation maps as they are now (for a sweep that yields between chunks). */
+  generations(): Array<ReadonlyMap<K, V>> {
+    return [this.old, this.young];
+  }
+
   *entries(): IterableIterator<[K, V]> {
     yield* this.old;
     yield* this.young;
