@@ -23,6 +23,13 @@ describe.concurrent('startTestCluster', () => {
     await expect(primary.command('PING')).rejects.toThrow();
   });
 
+  it('starts a Redis 7 cluster too, for migration tests', async () => {
+    const c = await startTestCluster({ flavor: 'redis', replicasPerPrimary: 0 });
+    clusters.push(c);
+    expect(await c.nodes[0]!.command('INFO', 'server')).toMatch(/redis_version:7\./);
+    expect(await c.nodes[2]!.command('CLUSTER', 'INFO')).toMatch(/cluster_state:ok/);
+  });
+
   it('starts primaries only', async () => {
     const c = await startTestCluster({ primaries: 3, replicasPerPrimary: 0 });
     clusters.push(c);
