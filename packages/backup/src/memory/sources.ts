@@ -9,6 +9,7 @@ import { scanServer } from '../live/scan.js';
 import type { KeyRecord } from '../model.js';
 import { decodeDumpPayload } from '../rdb/dump.js';
 import { type ReadRdbOptions, readRdb } from '../rdb/reader.js';
+import { MemoryError } from './errors.js';
 import {
   type AnalyzeMemoryOptions,
   analyzeMemory,
@@ -19,6 +20,31 @@ import {
 export interface AnalyzeRdbOptions extends AnalyzeMemoryOptions {
   /** Options for the RDB reader; huge keys are read in parts by default so memory stays bounded. */
   read?: Omit<ReadRdbOptions, 'file' | 'totalBytes'>;
+}
+
+/** The size of a readable regular file, or a MemoryError saying why it cannot be analyzed. */
+async function fileSize(path: string): Promise<number> {
+  let info: Awaited<ReturnType<typeof stat>>;
+  try {
+    info = await stat(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new MemoryError('ERR_MEMORY_INPUT', `cannot open the snapshot ${path}: ${code ?? String(err)}`, {
+      cause: err,
+      details: { file: path, errno: code },
+      hint:
+        code === 'ENOENT'
+          ? 'Check the path (the server writes dump.rdb in its `dir`)'
+          : 'Check the path and its permissions',
+    });
+  }
+  if (!info.isFile()) {
+    throw new MemoryError('ERR_MEMORY_INPUT', `the snapshot ${path} is not a file`, {
+      details: { file: path },
+      hint: 'Pass the path of an .rdb file',
+    });
+  }
+  return info.size;
 }
 
 /** The reader options memory analysis uses: chunked delivery of huge keys unless told otherwise. */
@@ -36,7 +62,7 @@ function readerOptions(read: AnalyzeRdbOptions['read']): ReadRdbOptions {
  */
 export async function analyzeRdbFile(path: string, options: AnalyzeRdbOptions = {}): Promise<MemoryReport> {
   const { read, onProgress, ...analyze } = options;
-  const { size } = await stat(path);
+  const size = await fileSize(path);
   let readBytes = 0;
   async function* counted(): AsyncGenerator<Buffer> {
     for await (const chunk of createReadStream(path, { highWaterMark: 256 * 1024 })) {
