@@ -87,7 +87,7 @@ describe('vLLM KV events over ZMQ', () => {
       processor: indexer.createEventProcessor(),
       logger: silentLogger,
       metrics: indexer.eventMetrics,
-      replayTimeoutMs: 3000,
+      replayTimeoutMs: 10_000,
     });
     await subscriber.start();
     // ZMQ "slow joiner": publish on a warm-up topic until the subscription is live
@@ -247,7 +247,7 @@ describe('sequence gaps', () => {
       processor: indexer.createEventProcessor(),
       logger: silentLogger,
       metrics: indexer.eventMetrics,
-      replayTimeoutMs: 3000,
+      replayTimeoutMs: 10_000,
     });
     try {
       await subscriber.start();
