@@ -46,6 +46,13 @@ describe('ValkeyConfigInput is typed per directive', () => {
     });
     expect(config).toMatchObject({ port: 7000, maxmemory: '1gb', 'maxmemory-policy': 'allkeys-lru' });
     expect('bind' in config).toBe(false);
+    const replica = mergeConfigs(preset('replica', { platform: 'linux' }), {
+      slaveof: '10.0.0.9 6379',
+      MAXMEMORY: '1mb',
+    });
+    expect(replica).not.toHaveProperty('replicaof');
+    expect(replica).toMatchObject({ slaveof: '10.0.0.9 6379', MAXMEMORY: '1mb' });
+    expect(validateConfig(replica)).toEqual([]);
     expect(validateConfig(config)).toEqual([]);
   });
 });

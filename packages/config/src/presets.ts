@@ -2,6 +2,7 @@ import { posix, win32 } from 'node:path';
 import { type OsPlatform, toCygwinPath } from '@valkey-tools/core';
 import { ConfigError } from './errors.js';
 import type { ValkeyConfigInput } from './input.js';
+import { canonicalName } from './schema.js';
 import type { MemoryValue } from './values.js';
 
 export type PresetName = 'spindb-default' | 'cache' | 'durable' | 'cluster-node' | 'replica' | 'tls';
@@ -226,13 +227,18 @@ function daemonizeOption(options: PresetOptions, platform: OsPlatform): boolean 
 
 /**
  * Merges configs left to right: later keys replace earlier ones (whole values, so a later `save`
- * replaces all save points); `undefined` removes a directive.
+ * replaces all save points), whatever name they use (`slaveof` replaces `replicaof`, `MAXMEMORY`
+ * replaces `maxmemory`); `undefined` removes a directive.
  */
 export function mergeConfigs(...configs: ReadonlyArray<ValkeyConfigInput | undefined>): ValkeyConfigInput {
   const out: ValkeyConfigInput = {};
   for (const config of configs) {
     if (!config) continue;
     for (const [k, v] of Object.entries(config)) {
+      const canonical = canonicalName(k);
+      // another spelling of the same directive goes; the same spelling keeps its place
+      for (const existing of Object.keys(out))
+        if (existing !== k && canonicalName(existing) === canonical) delete out[existing];
       if (v === undefined) delete out[k];
       else out[k] = v;
     }
