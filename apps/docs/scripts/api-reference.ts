@@ -258,6 +258,10 @@ function entryFor(name: string, symbol: ts.Symbol, checker: ts.TypeChecker, repo
   return entries;
 }
 
+function fallbackEntry(name: string): ApiEntry {
+  return { name, kind: 'constant', signature: name, doc: '', tags: [], members: [], file: '', line: 0 };
+}
+
 /** Reads every package's public surface in one TypeScript program. */
 export function collectApi(packages: readonly PackageInfo[], repoRoot: string): PackageApi[] {
   const program = ts.createProgram({
@@ -270,7 +274,15 @@ export function collectApi(packages: readonly PackageInfo[], repoRoot: string): 
     if (!sf) throw new Error(`${pkg.name}: cannot read ${pkg.entry}`);
     const moduleSymbol = checker.getSymbolAtLocation(sf);
     const exports = moduleSymbol ? checker.getExportsOfModule(moduleSymbol) : [];
-    const entries = exports.flatMap((symbol) => entryFor(symbol.getName(), symbol, checker, repoRoot));
+    const entries = exports.flatMap((symbol) => {
+      try {
+        return entryFor(symbol.getName(), symbol, checker, repoRoot);
+      } catch (err) {
+        // One odd declaration must not take the whole site down: document the name, say why.
+        console.warn(`docs: ${pkg.name}: cannot document ${symbol.getName()}: ${(err as Error).message}`);
+        return [fallbackEntry(symbol.getName())];
+      }
+    });
     return { pkg, entries };
   });
 }
@@ -358,7 +370,7 @@ function renderEntry(entry: ApiEntry, id: string, known: ReadonlySet<string>): s
       ),
     );
   }
-  out.push(`<sub>Source: ${code(`${entry.file}:${entry.line}`)}</sub>`);
+  if (entry.file) out.push(`<sub>Source: ${code(`${entry.file}:${entry.line}`)}</sub>`);
   return out.join('\n\n');
 }
 
