@@ -64,7 +64,7 @@ describe('AOF input', () => {
     for await (const seg of readAof(FIXTURE)) {
       segments.push(seg.kind);
       if (seg.kind === 'records') for await (const _ of seg.records);
-      else for await (const _ of seg.commands);
+      else for await (const _ of seg.batches);
     }
     expect(segments).toEqual(['records', 'commands']);
     const out = join(work, 'preamble.valkey');

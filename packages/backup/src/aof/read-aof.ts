@@ -4,13 +4,13 @@ import { basename, dirname, join } from 'node:path';
 import { readRdbRecords } from '../convert/rdb-bridge.js';
 import type { RdbRecord } from '../model.js';
 import { BackupError } from '../resp/errors.js';
-import { type ParsedCommand, parseRespCommands, type TruncatedTail } from '../resp/parser.js';
+import { type ParsedCommand, parseRespCommandBatches, type TruncatedTail } from '../resp/parser.js';
 import { aofLoadOrder, parseAofManifest } from './manifest.js';
 
 /** A piece of an AOF in load order: RDB records (a preamble or an RDB BASE) or RESP commands. */
 export type AofSegment =
   | { kind: 'records'; file: string; records: AsyncIterable<RdbRecord> }
-  | { kind: 'commands'; file: string; commands: AsyncIterable<ParsedCommand> };
+  | { kind: 'commands'; file: string; batches: AsyncIterable<ParsedCommand[]> };
 
 export interface ReadAofOptions {
   /**
@@ -55,11 +55,14 @@ async function* fileSegments(
   yield {
     kind: 'commands',
     file: path,
-    commands: parseRespCommands(createReadStream(path, { start: respStart, highWaterMark: 256 * 1024 }), {
-      source: path,
-      truncated: last ? (options.truncated ?? 'error') : 'error',
-      onTruncated: (t) => options.onTruncated?.({ ...t, offset: t.offset + respStart, file: path }),
-    }),
+    batches: parseRespCommandBatches(
+      createReadStream(path, { start: respStart, highWaterMark: 256 * 1024 }),
+      {
+        source: path,
+        truncated: last ? (options.truncated ?? 'error') : 'error',
+        onTruncated: (t) => options.onTruncated?.({ ...t, offset: t.offset + respStart, file: path }),
+      },
+    ),
   };
 }
 

@@ -11,7 +11,7 @@ import { writeFileAtomically } from './atomic.js';
 import { commandsToRecords } from './commands-to-records.js';
 import { commandValueType, type CompiledFilter, compileFilter, type KeyFilter } from './filter.js';
 import { checkOutputFormat, formatFromPath, type InputFormat, type OutputFormat } from './formats.js';
-import { openInput } from './input.js';
+import { flattenBatches, openInput } from './input.js';
 import { encodeDump, recordsToJsonlChunks, writeRdbChunks } from './rdb-bridge.js';
 
 export interface ConvertProgress {
@@ -127,7 +127,11 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
           yield r;
         }
       } else {
-        yield* filterRecords(commandsToRecords(seg.commands, { source: seg.source, seen }), filter, countKey);
+        yield* filterRecords(
+          commandsToRecords(flattenBatches(seg.batches), { source: seg.source, seen }),
+          filter,
+          countKey,
+        );
       }
     }
   }
@@ -151,7 +155,9 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
         continue;
       }
       if (!seg.grouped) header.replay = 'raw';
-      for await (const item of commandsToItems(seg.commands, { grouped: seg.grouped || filter.any })) {
+      for await (const item of commandsToItems(flattenBatches(seg.batches), {
+        grouped: seg.grouped || filter.any,
+      })) {
         if (item.kind === 'function') {
           yield command('FUNCTION', 'LOAD', 'REPLACE', item.code);
           continue;

@@ -5,7 +5,7 @@ import type { RdbRecord } from '../model.js';
 import type { RdbChunkRecord } from '../rdb/reader.js';
 import type { Command } from '../resp/encode.js';
 import { BackupError } from '../resp/errors.js';
-import { parseRespCommands } from '../resp/parser.js';
+import { parseRespCommandBatches } from '../resp/parser.js';
 import { readableToCommands } from '../resp/readable.js';
 import { parseHeaderCommand } from '../resp/writer.js';
 import { type InputFormat, formatFromPath } from './formats.js';
@@ -22,7 +22,8 @@ export type InputSegment =
   | {
       kind: 'commands';
       source: string;
-      commands: AsyncIterable<Command>;
+      /** The commands in batches (one per input chunk); `flattenBatches` gives them one by one. */
+      batches: AsyncIterable<Command[]>;
       /** Each key's commands are consecutive and create it from nothing (our `.valkey` files). */
       grouped: boolean;
     };
@@ -49,12 +50,13 @@ async function* counted(
 }
 
 /** Peeks at the first command: a `.valkey` header makes the stream "grouped". */
-async function respSegment(source: string, commands: AsyncIterable<Command>): Promise<InputSegment> {
-  const it = commands[Symbol.asyncIterator]();
+async function respSegment(source: string, batches: AsyncIterable<Command[]>): Promise<InputSegment> {
+  const it = batches[Symbol.asyncIterator]();
   const first = await it.next();
-  const header = first.done ? null : parseHeaderCommand(first.value);
+  const head = first.done ? undefined : first.value[0];
+  const header = head ? parseHeaderCommand(head) : null;
   const grouped = header !== null && header.replay !== 'raw';
-  async function* all(): AsyncGenerator<Command> {
+  async function* all(): AsyncGenerator<Command[]> {
     if (first.done) return;
     yield first.value;
     while (true) {
@@ -63,11 +65,20 @@ async function respSegment(source: string, commands: AsyncIterable<Command>): Pr
       yield n.value;
     }
   }
-  return { kind: 'commands', source, commands: all(), grouped };
+  return { kind: 'commands', source, batches: all(), grouped };
 }
 
-async function* mapArgs(parsed: AsyncIterable<{ args: Buffer[] }>): AsyncGenerator<Command> {
-  for await (const c of parsed) yield c.args;
+async function* mapArgs(parsed: AsyncIterable<Array<{ args: Buffer[] }>>): AsyncGenerator<Command[]> {
+  for await (const batch of parsed) yield batch.map((c) => c.args);
+}
+
+async function* single(commands: AsyncIterable<Command>): AsyncGenerator<Command[]> {
+  for await (const c of commands) yield [c];
+}
+
+/** The commands of a batched segment one by one. */
+export async function* flattenBatches(batches: AsyncIterable<Command[]>): AsyncGenerator<Command> {
+  for await (const b of batches) yield* b;
 }
 
 /** Opens a file (or an AOF directory) as a sequence of segments, streaming. */
@@ -98,7 +109,7 @@ export async function* openInput(path: string, options: OpenInputOptions = {}): 
       yield { kind: 'records', source: path, records: jsonlToRecordStream(stream()) };
       return;
     case 'resp': {
-      const parsed = parseRespCommands(stream(), {
+      const parsed = parseRespCommandBatches(stream(), {
         source: path,
         truncated: options.truncated ?? 'error',
         onTruncated: (t) => onTruncated(t, path),
@@ -107,7 +118,7 @@ export async function* openInput(path: string, options: OpenInputOptions = {}): 
       return;
     }
     case 'readable':
-      yield await respSegment(path, readableToCommands(stream(), { source: path }));
+      yield await respSegment(path, single(readableToCommands(stream(), { source: path })));
       return;
     case 'aof':
       for await (const seg of readAof(path, {
@@ -115,7 +126,7 @@ export async function* openInput(path: string, options: OpenInputOptions = {}): 
         onTruncated: (t) => onTruncated(t, t.file),
       })) {
         if (seg.kind === 'records') yield { kind: 'records', source: seg.file, records: seg.records };
-        else yield { kind: 'commands', source: seg.file, commands: mapArgs(seg.commands), grouped: false };
+        else yield { kind: 'commands', source: seg.file, batches: mapArgs(seg.batches), grouped: false };
       }
       return;
   }

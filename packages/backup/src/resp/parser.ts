@@ -234,12 +234,24 @@ export async function* parseRespCommands(
   source: AsyncIterable<Buffer | Uint8Array> | Iterable<Buffer | Uint8Array>,
   options: ParseRespOptions = {},
 ): AsyncGenerator<ParsedCommand> {
+  for await (const batch of parseRespCommandBatches(source, options)) yield* batch;
+}
+
+/**
+ * Like `parseRespCommands`, but yields the commands completed by each input chunk together:
+ * one await per chunk instead of one per command, for hot loops (restore).
+ */
+export async function* parseRespCommandBatches(
+  source: AsyncIterable<Buffer | Uint8Array> | Iterable<Buffer | Uint8Array>,
+  options: ParseRespOptions = {},
+): AsyncGenerator<ParsedCommand[]> {
   const parser = new RespCommandParser(options);
   for await (const chunk of source) {
     const buf = Buffer.isBuffer(chunk)
       ? chunk
       : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    yield* parser.push(buf);
+    const done = parser.push(buf);
+    if (done.length > 0) yield done;
   }
   const t = parser.tail();
   if (t) {

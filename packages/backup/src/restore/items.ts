@@ -76,45 +76,87 @@ export interface CommandsToItemsOptions {
  * Groups a command stream into restore items. `SELECT` changes the db of the following items;
  * our header `ECHO` is dropped; `FUNCTION LOAD` becomes a function item.
  */
+/** Groups commands into restore items synchronously: `push` returns the items a command completes. */
+export class ItemGrouper {
+  private db: number;
+  private current: Extract<RestoreItem, { kind: 'key' }> | null = null;
+  constructor(private readonly options: CommandsToItemsOptions) {
+    this.db = options.db ?? 0;
+  }
+
+  push(args: Command, out: RestoreItem[]): void {
+    const name = upper(args[0]);
+    if (name === 'SELECT' && args.length === 2) {
+      this.end(out);
+      this.db = Number(args[1]!.toString('latin1'));
+      return;
+    }
+    if (name === 'ECHO' && parseHeaderCommand(args)) return;
+    if (name === 'FUNCTION' && upper(args[1]) === 'LOAD') {
+      this.end(out);
+      out.push({ kind: 'function', code: args[args.length - 1]!, bytes: encodedLength(args) });
+      return;
+    }
+    const ki = this.options.grouped ? keyIndex(args) : -1;
+    if (ki === -1) {
+      this.end(out);
+      out.push({ kind: 'raw', db: this.db, command: args, bytes: encodedLength(args) });
+      return;
+    }
+    const key = args[ki]!;
+    const cur = this.current;
+    if (cur && cur.db === this.db && cur.key.equals(key)) {
+      cur.commands.push(args);
+      cur.bytes += encodedLength(args);
+    } else {
+      this.end(out);
+      const next: Extract<RestoreItem, { kind: 'key' }> = {
+        kind: 'key',
+        db: this.db,
+        key,
+        commands: [args],
+        bytes: encodedLength(args),
+      };
+      if (name === 'RESTORE' && args.length >= 4) next.fallback = restoreFallback(args, this.db);
+      this.current = next;
+    }
+  }
+
+  /** Flushes the key being built. */
+  end(out: RestoreItem[]): void {
+    if (this.current) out.push(this.current);
+    this.current = null;
+  }
+}
+
 export async function* commandsToItems(
   commands: AsyncIterable<Command> | Iterable<Command>,
   options: CommandsToItemsOptions,
 ): AsyncGenerator<RestoreItem> {
-  let db = options.db ?? 0;
-  let current: Extract<RestoreItem, { kind: 'key' }> | null = null;
+  const grouper = new ItemGrouper(options);
+  const out: RestoreItem[] = [];
   for await (const args of commands) {
-    const name = upper(args[0]);
-    if (name === 'SELECT' && args.length === 2) {
-      if (current) yield current;
-      current = null;
-      db = Number(args[1]!.toString('latin1'));
-      continue;
-    }
-    if (name === 'ECHO' && parseHeaderCommand(args)) continue;
-    if (name === 'FUNCTION' && upper(args[1]) === 'LOAD') {
-      if (current) yield current;
-      current = null;
-      yield { kind: 'function', code: args[args.length - 1]!, bytes: encodedLength(args) };
-      continue;
-    }
-    const ki = options.grouped ? keyIndex(args) : -1;
-    if (ki === -1) {
-      if (current) yield current;
-      current = null;
-      yield { kind: 'raw', db, command: args, bytes: encodedLength(args) };
-      continue;
-    }
-    const key = args[ki]!;
-    if (current && current.db === db && current.key.equals(key)) {
-      current.commands.push(args);
-      current.bytes += encodedLength(args);
-    } else {
-      if (current) yield current;
-      current = { kind: 'key', db, key, commands: [args], bytes: encodedLength(args) };
-      if (name === 'RESTORE' && args.length >= 4) current.fallback = restoreFallback(args, db);
-    }
+    grouper.push(args, out);
+    if (out.length > 0) yield* out.splice(0);
   }
-  if (current) yield current;
+  grouper.end(out);
+  yield* out;
+}
+
+/** `commandsToItems` over batches of commands, yielding batches of items (one await per batch). */
+export async function* commandBatchesToItems(
+  batches: AsyncIterable<Command[]>,
+  options: CommandsToItemsOptions,
+): AsyncGenerator<RestoreItem[]> {
+  const grouper = new ItemGrouper(options);
+  for await (const batch of batches) {
+    const out: RestoreItem[] = [];
+    for (const args of batch) grouper.push(args, out);
+    if (out.length > 0) yield out;
+  }
+  const out: RestoreItem[] = [];
+  grouper.end(out);
+  if (out.length > 0) yield out;
 }
 
 export interface RecordsToItemsOptions extends RecordsToCommandsOptions {

@@ -7,7 +7,7 @@ import { connectServer, dumpVersionFor, serverVersion, type TlsFiles } from '../
 import type { KeyRecord, RdbRecord } from '../model.js';
 import { type Command, command, encodedLength } from '../resp/encode.js';
 import { BackupError } from '../resp/errors.js';
-import { commandsToItems, type RestoreItem, recordsToItems } from './items.js';
+import { commandBatchesToItems, type RestoreItem, recordsToItems } from './items.js';
 import { RestoreTarget } from './target.js';
 
 export interface RestoreProgress {
@@ -109,19 +109,23 @@ function filterRecords(records: AsyncIterable<RdbRecord>, f: CompiledFilter): As
   })();
 }
 
-async function* filterItems(
-  items: AsyncIterable<RestoreItem>,
+function keepItem(item: RestoreItem, f: CompiledFilter): boolean {
+  if (item.kind === 'function') return true;
+  if (item.kind === 'raw') return f.db(item.db);
+  if (!(f.db(item.db) && f.key(item.key))) return false;
+  const t = commandValueType(item.commands[0]!);
+  return t === undefined || f.type(t);
+}
+
+async function* filterItemBatches(
+  batches: AsyncIterable<RestoreItem[]>,
   f: CompiledFilter,
-): AsyncGenerator<RestoreItem> {
-  for await (const item of items) {
-    if (item.kind === 'function') yield item;
-    else if (item.kind === 'raw') {
-      if (f.db(item.db)) yield item;
-    } else if (f.db(item.db) && f.key(item.key)) {
-      const t = commandValueType(item.commands[0]!);
-      if (t === undefined || f.type(t)) yield item;
-    }
-  }
+): AsyncGenerator<RestoreItem[]> {
+  for await (const batch of batches) yield f.any ? batch.filter((i) => keepItem(i, f)) : batch;
+}
+
+async function* oneByOne(items: AsyncIterable<RestoreItem>): AsyncGenerator<RestoreItem[]> {
+  for await (const item of items) yield [item];
 }
 
 /**
@@ -207,7 +211,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const sendAll = async (item: KeyItem, cmds: Command[], db: number): Promise<void> => {
     for (const c of cmds) {
       const bytes = encodedLength(c);
-      await target.room(bytes);
+      if (!target.hasRoom(bytes)) await target.room(bytes);
       stats.commands++;
       stats.bytes += bytes;
       target.send(c, bytes, db, item.key).catch((err: Error) => onKeyError(item, c, db, err));
@@ -292,7 +296,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
 
   const sendSet = async (item: KeyItem, args: Command, db: number) => {
     const bytes = encodedLength(args);
-    await target.room(bytes);
+    if (!target.hasRoom(bytes)) await target.room(bytes);
     stats.commands++;
     stats.bytes += bytes;
     target.send(args, bytes, db, item.key).then(
@@ -378,18 +382,20 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     progress(false);
   };
 
-  const itemsOf = (seg: InputSegment): AsyncIterable<RestoreItem> => {
+  const itemsOf = (seg: InputSegment): AsyncIterable<RestoreItem[]> => {
     if (seg.kind === 'records') {
       const useDump = rdbAvailable && options.useRestore !== 'never';
       const encode = (r: KeyRecord) => encodeDump(r, payloadVersion);
       // restore() does not ask openInput for chunked records: every key arrives whole.
-      return recordsToItems(filterRecords(seg.records as AsyncIterable<RdbRecord>, filter), {
-        ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
-        ...(useDump ? { encodeDump: encode } : {}),
-        dumpPayload: encode,
-      });
+      return oneByOne(
+        recordsToItems(filterRecords(seg.records as AsyncIterable<RdbRecord>, filter), {
+          ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+          ...(useDump ? { encodeDump: encode } : {}),
+          dumpPayload: encode,
+        }),
+      );
     }
-    return filterItems(commandsToItems(seg.commands, { grouped: seg.grouped }), filter);
+    return filterItemBatches(commandBatchesToItems(seg.batches, { grouped: seg.grouped }), filter);
   };
 
   try {
@@ -401,22 +407,23 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       onBytes: (n) => (stats.inputBytes += n),
     });
     outer: for await (const seg of segments) {
-      for await (const item of itemsOf(seg)) {
-        if (stopped) break outer;
-        if (options.signal?.aborted) {
-          throw new BackupError(
-            'ERR_ABORTED',
-            `restore into ${conn.where} was aborted after ${stats.keys} keys`,
-            {
-              details: { url: conn.where, keys: stats.keys },
-              hint: 'Run it again with replace: true to converge to the backup',
-            },
-          );
+      for await (const batch of itemsOf(seg))
+        for (const item of batch) {
+          if (stopped) break outer;
+          if (options.signal?.aborted) {
+            throw new BackupError(
+              'ERR_ABORTED',
+              `restore into ${conn.where} was aborted after ${stats.keys} keys`,
+              {
+                details: { url: conn.where, keys: stats.keys },
+                hint: 'Run it again with replace: true to converge to the backup',
+              },
+            );
+          }
+          if (item.kind === 'key') await handleKey(item);
+          else if (item.kind === 'function') await handleFunction(item.code);
+          else await handleRaw(item);
         }
-        if (item.kind === 'key') await handleKey(item);
-        else if (item.kind === 'function') await handleFunction(item.code);
-        else await handleRaw(item);
-      }
     }
     if (!stopped) await flushPending();
     await target.idle();

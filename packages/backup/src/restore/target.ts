@@ -64,6 +64,14 @@ export class RestoreTarget {
     b?.exec().catch(() => {});
   }
 
+  /** True when a command of `bytes` fits in the window now. */
+  hasRoom(bytes: number): boolean {
+    return (
+      this.inflight === 0 ||
+      (this.inflight < this.limits.commands && this.inflightBytes + bytes <= this.limits.bytes)
+    );
+  }
+
   /** Waits until the window has room for a command of `bytes`. */
   async room(bytes: number): Promise<void> {
     while (
