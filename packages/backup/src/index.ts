@@ -129,3 +129,7 @@ export { commandsToRecords } from './convert/commands-to-records.js';
 export type { CommandsToRecordsOptions } from './convert/commands-to-records.js';
 export { dumpVersionFor } from './live/connect.js';
 export type { RdbReadProgress } from './rdb/reader.js';
+export { parseRespCommandBatches } from './resp/parser.js';
+export { ChunkedKeyCommands } from './resp/records-to-commands.js';
+export { flattenBatches } from './convert/input.js';
+export { commandBatchesToItems, ItemGrouper } from './restore/items.js';
