@@ -4,7 +4,7 @@ import type { ValkeyConfigInput } from '@valkey-tools/config';
 import { valkeyToolsHome } from '@valkey-tools/core';
 import { BinariesError } from './errors.js';
 import { sleep } from './process-utils.js';
-import { type Reply, ReplyError, sendCommand } from './resp.js';
+import { type Reply, ReplyError, sendCommand } from './command.js';
 import { resolveBinary } from './resolve.js';
 import {
   getServer,

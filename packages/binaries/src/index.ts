@@ -49,5 +49,5 @@ export type {
 } from './server.js';
 export { startCluster, stopCluster, listClusters, CLUSTER_SLOTS } from './cluster.js';
 export type { StartClusterOptions, ClusterHandle, ClusterNode, ClusterRecord } from './cluster.js';
-export { sendCommand, ReplyError, parseReply } from './resp.js';
-export type { Reply, CommandOptions } from './resp.js';
+export { sendCommand, ReplyError } from './command.js';
+export type { Reply, CommandOptions } from './command.js';

@@ -14,7 +14,7 @@ import { toCygwinPath, valkeyToolsHome } from '@valkey-tools/core';
 import { BinariesError } from './errors.js';
 import { isPidAlive, processCommandLine, sleep } from './process-utils.js';
 import { type BinaryName, type ResolveOptions, type ResolvedBinary, resolveBinary } from './resolve.js';
-import { type Reply, ReplyError, sendCommand } from './resp.js';
+import { type Reply, ReplyError, sendCommand } from './command.js';
 
 export interface StartServerOptions {
   /** `8`, `8.0`, `8.0.1`, `latest` (default: whatever the resolver finds first). */
