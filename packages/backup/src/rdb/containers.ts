@@ -1,7 +1,8 @@
 /**
  * Decoders for the compact containers stored inside RDB strings (listpack, ziplist, intset,
  * zipmap) with full integrity checks, and a listpack encoder for the writer. All multi-byte
- * integers are little-endian unless noted.
+ * integers are little-endian unless noted. Decoded strings are views into the container blob
+ * (which the reader allocates per value), so decoding does not copy every element again.
  */
 
 /** An element of a listpack/ziplist: bytes, or an integer (number when safe, bigint beyond 2^53). */
@@ -65,7 +66,7 @@ export function parseListpack(blob: Buffer, fail: Fail): PackedValue[] {
     } else if ((b & 0xc0) === 0x80) {
       const slen = b & 0x3f;
       need(1 + slen);
-      value = Buffer.from(blob.subarray(p + 1, p + 1 + slen));
+      value = blob.subarray(p + 1, p + 1 + slen);
       p += 1 + slen;
     } else if ((b & 0xe0) === 0xc0) {
       need(2);
@@ -77,7 +78,7 @@ export function parseListpack(blob: Buffer, fail: Fail): PackedValue[] {
       need(2);
       const slen = ((b & 0x0f) << 8) | blob[p + 1]!;
       need(2 + slen);
-      value = Buffer.from(blob.subarray(p + 2, p + 2 + slen));
+      value = blob.subarray(p + 2, p + 2 + slen);
       p += 2 + slen;
     } else if (b === 0xf1) {
       need(3);
@@ -99,7 +100,7 @@ export function parseListpack(blob: Buffer, fail: Fail): PackedValue[] {
       need(5);
       const slen = blob.readUInt32LE(p + 1);
       need(5 + slen);
-      value = Buffer.from(blob.subarray(p + 5, p + 5 + slen));
+      value = blob.subarray(p + 5, p + 5 + slen);
       p += 5 + slen;
     } else {
       fail(`listpack entry at ${p} has invalid encoding byte 0x${b.toString(16)}`);
@@ -167,20 +168,20 @@ export function parseZiplist(blob: Buffer, fail: Fail): PackedValue[] {
     if (kind === 0) {
       const slen = enc & 0x3f;
       need(1 + slen);
-      value = Buffer.from(blob.subarray(p + 1, p + 1 + slen));
+      value = blob.subarray(p + 1, p + 1 + slen);
       p += 1 + slen;
     } else if (kind === 1) {
       need(2);
       const slen = ((enc & 0x3f) << 8) | blob[p + 1]!;
       need(2 + slen);
-      value = Buffer.from(blob.subarray(p + 2, p + 2 + slen));
+      value = blob.subarray(p + 2, p + 2 + slen);
       p += 2 + slen;
     } else if (kind === 2) {
       if (enc !== 0x80) fail(`ziplist entry at ${start} has invalid string encoding 0x${enc.toString(16)}`);
       need(5);
       const slen = blob.readUInt32BE(p + 1);
       need(5 + slen);
-      value = Buffer.from(blob.subarray(p + 5, p + 5 + slen));
+      value = blob.subarray(p + 5, p + 5 + slen);
       p += 5 + slen;
     } else if (enc === 0xc0) {
       need(3);
@@ -273,14 +274,14 @@ export function parseZipmap(blob: Buffer, fail: Fail): Array<[Buffer, Buffer]> {
     }
     const klen = readLen();
     if (p + klen > len) fail('zipmap field runs past the end');
-    const field = Buffer.from(blob.subarray(p, p + klen));
+    const field = blob.subarray(p, p + klen);
     p += klen;
     const vlen = readLen();
     if (p >= len) fail('zipmap value runs past the end');
     const free = blob[p]!;
     p += 1;
     if (p + vlen + free > len) fail('zipmap value runs past the end');
-    const value = Buffer.from(blob.subarray(p, p + vlen));
+    const value = blob.subarray(p, p + vlen);
     p += vlen + free;
     out.push([field, value]);
   }

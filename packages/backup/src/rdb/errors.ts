@@ -53,7 +53,7 @@ export class RdbError extends ValkeyToolsError<RdbErrorCode> {
     if (typeof details.file === 'string') where.push(`in ${details.file}`);
     if (typeof details.offset === 'number') where.push(`at byte offset ${details.offset}`);
     if (typeof details.line === 'number') where.push(`on line ${details.line}`);
-    if (typeof details.key === 'string') where.push(`while reading key ${JSON.stringify(details.key)}`);
+    if (typeof details.key === 'string') where.push(`key ${JSON.stringify(details.key)}`);
     return where.length ? `${message} (${where.join(', ')})` : message;
   }
 
