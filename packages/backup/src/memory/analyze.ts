@@ -94,13 +94,18 @@ export interface AnalyzeMemoryOptions extends EstimateOptions {
   now?: number;
   /** A name for the source, copied into the report. */
   source?: string;
-  /** Writes one rdbtools-style CSV line per key here (header first), waiting on backpressure. */
+  /**
+   * Writes one rdbtools-style CSV line per key here (header first), waiting on backpressure. The
+   * stream is left open: end it (and await 'finish') after the promise resolves.
+   */
   csv?: NodeJS.WritableStream;
   /** Called with every key's estimate, in file order (awaited). */
   onKey?: (key: KeyMemory) => void | Promise<void>;
   /** Called every `progressEvery` keys and once at the end. */
   onProgress?: (progress: MemoryProgress) => void;
+  /** Keys between two `onProgress` calls (default 10 000). */
   progressEvery?: number;
+  /** Stops the analysis (the promise rejects with the signal's reason). */
   signal?: AbortSignal;
 }
 
