@@ -309,14 +309,10 @@ export class ValueEncoder {
 
   /** A record the server could not load (it refuses duplicates, NaN scores, inconsistent PELs). */
   private bad(message: string, key?: Buffer): never {
-    throw new RdbError(
-      'ERR_RDB_BAD_RECORD',
-      key ? `key ${JSON.stringify(displayBytes(key))}: ${message}` : message,
-      {
-        ...(key ? { details: { key: displayBytes(key) } } : {}),
-        hint: 'valkey-server would refuse to load this; fix the input records',
-      },
-    );
+    throw new RdbError('ERR_RDB_BAD_RECORD', message, {
+      ...(key ? { details: { key: displayBytes(key) } } : {}),
+      hint: 'valkey-server would refuse to load this; fix the input records',
+    });
   }
 
   private unique(items: Buffer[], what: string, key?: Buffer): void {
@@ -735,14 +731,10 @@ export async function* writeRdb(
     if (seen) {
       const id = `${r.db}:${r.key.toString('latin1')}`;
       if (seen.has(id)) {
-        throw new RdbError(
-          'ERR_RDB_BAD_RECORD',
-          `key ${JSON.stringify(displayBytes(r.key))} appears twice in db ${r.db}`,
-          {
-            details: { key: displayBytes(r.key), db: r.db },
-            hint: 'valkey-server refuses an RDB with duplicate keys; de-duplicate the input',
-          },
-        );
+        throw new RdbError('ERR_RDB_BAD_RECORD', `duplicate key in db ${r.db}`, {
+          details: { key: displayBytes(r.key), db: r.db },
+          hint: 'valkey-server refuses an RDB with duplicate keys; de-duplicate the input',
+        });
       }
       seen.add(id);
     }
