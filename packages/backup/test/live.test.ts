@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { convert } from '../src/convert/convert.js';
 import { backup } from '../src/live/backup.js';
 import { BackupError } from '../src/resp/errors.js';
 import { RespCommandParser } from '../src/resp/parser.js';
@@ -76,6 +77,16 @@ describe('live backup, scan mode', () => {
     const replaced = await restore({ input: out, url: target.url, replace: true });
     expect(replaced.errorCount).toBe(0);
     expect(await serverState(target.url)).toEqual(await serverState(sourceUrl));
+
+    // The RESTORE lines convert offline into an RDB file that loads with the same data.
+    const rdb = join(work, 'from-scan.rdb');
+    const conv = await convert({ input: out, output: rdb });
+    expect(conv.keys).toBe(100);
+    const loaded = await fresh();
+    await loadRdb(loaded, rdb);
+    expect(await serverState(loaded.url, { ignoreLayout: true })).toEqual(
+      await serverState(sourceUrl, { ignoreLayout: true }),
+    );
   });
 
   it('filters by db, pattern and type, and writes the readable view', async () => {
