@@ -68,12 +68,26 @@ export function liveValueOf(spec: DirectiveSpec, args: readonly ConfigValue[]): 
     }
     case 'string':
     case 'path': {
+      if (spec.name === 'notify-keyspace-events') return keyspaceEvents(asText(args[0] ?? ''));
       const binary = args.map(toBinaryText);
       return spec.multiArg ? binary.join(' ') : (binary[0] ?? '');
     }
     default:
       return undefined;
   }
+}
+
+const EVENT_CLASSES = 'g$lshzxetd';
+
+/** `notify-keyspace-events` as the server prints it: classes in its order, `A` for all of them. */
+function keyspaceEvents(value: string): string {
+  const set = new Set(value);
+  if (set.has('A')) for (const c of EVENT_CLASSES) set.add(c);
+  const all = [...EVENT_CLASSES].every((c) => set.has(c));
+  let out = all ? 'A' : [...EVENT_CLASSES].filter((c) => set.has(c)).join('');
+  if (!all && set.has('n')) out += 'n';
+  for (const c of 'KEm') if (set.has(c)) out += c;
+  return out;
 }
 
 /** Directives the server silently clamps after reading them (`hz` runs at 1..500 Hz). */

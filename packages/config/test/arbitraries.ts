@@ -32,7 +32,6 @@ export const NOT_RANDOMIZED = new Set([
   'maxclients',
   'requirepass',
   'activedefrag',
-  'notify-keyspace-events',
   'enable-debug-command',
   'cluster-announce-hostname',
   'cluster-announce-ip',
@@ -151,6 +150,10 @@ export function valueArb(spec: DirectiveSpec): fc.Arbitrary<unknown> | undefined
         port: fc.integer({ min: 1, max: 1023 }).filter((p) => ![22, 80, 443].includes(p)),
       });
     case 'string':
+      if (name === 'notify-keyspace-events')
+        return fc
+          .subarray([...'g$lshzxetdnAKEm'])
+          .chain((chars) => fc.shuffledSubarray(chars, { minLength: chars.length }).map((c) => c.join('')));
       if (FREE_STRINGS.has(name)) return fc.string({ unit: 'grapheme', maxLength: 24 });
       return undefined;
     case 'path':
