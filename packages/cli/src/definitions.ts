@@ -123,6 +123,33 @@ const match = {
   description: 'Only keys matching this glob pattern (SCAN MATCH syntax: * ? [abc] \\x)',
 } as const satisfies FlagDefinition;
 
+/** TLS files for rediss:// / valkeys:// URLs (backup and restore). */
+const tlsFlags = [
+  {
+    name: 'tls-ca',
+    type: 'string',
+    valueName: 'FILE',
+    description: 'With rediss://: the CA certificate (PEM) that signed the server certificate',
+  },
+  {
+    name: 'tls-cert',
+    type: 'string',
+    valueName: 'FILE',
+    description: 'With rediss://: client certificate (PEM), for servers with tls-auth-clients',
+  },
+  {
+    name: 'tls-key',
+    type: 'string',
+    valueName: 'FILE',
+    description: 'With rediss://: client private key (PEM)',
+  },
+  {
+    name: 'tls-insecure',
+    type: 'boolean',
+    description: 'With rediss://: do not verify the server certificate (testing only)',
+  },
+] as const satisfies readonly FlagDefinition[];
+
 const valueTypes = ['string', 'list', 'set', 'zset', 'hash', 'stream', 'module'] as const;
 
 const keyType = {
@@ -536,6 +563,7 @@ export const commands = [
       db,
       match,
       keyType,
+      ...tlsFlags,
       { name: 'force', type: 'boolean', description: 'Overwrite FILE if it exists' },
       json,
     ],
@@ -581,6 +609,7 @@ export const commands = [
         choices: fileFormats,
         description: 'Format of FILE; by default from its extension',
       },
+      ...tlsFlags,
       {
         name: 'on-error',
         type: 'string',

@@ -265,5 +265,16 @@ describe('backup, verify, inspect, convert, restore', () => {
     expect(restoreMissing.code).toBe(1);
     expect(restoreMissing.stderr).toContain('no such file');
     expect(jsonStdout.code).toBe(2);
+    const badCa = await runCli([
+      'backup',
+      '--url',
+      'rediss://127.0.0.1:1',
+      '--tls-ca',
+      file('nope.pem'),
+      '-o',
+      file('t.rdb'),
+    ]);
+    expect(badCa.code).toBe(1);
+    expect(badCa.stderr).toContain('nope.pem');
   });
 });

@@ -3,6 +3,7 @@ import { dataFormat, withOutputFile } from '../data-files.js';
 import { usageError } from '../errors.js';
 import { assertWritable } from '../files.js';
 import type { CommandContext } from '../main.js';
+import { tlsFromFlags } from '../tls.js';
 import { formatBytes, formatCount } from '../output.js';
 import { createProgress } from '../progress.js';
 
@@ -30,6 +31,8 @@ export async function run({ flags, io, out, signal }: CommandContext<'backup'>):
         else progress.update(p.bytesReceived, p.snapshotBytes);
       },
     };
+    const tls = tlsFromFlags(flags);
+    if (tls) options.tls = tls;
     if (flags.db !== undefined) options.db = flags.db;
     if (flags.match !== undefined) options.match = flags.match;
     if (flags.type !== undefined) options.type = flags.type;

@@ -2,6 +2,7 @@ import { type InputFormat, restore } from '@valkey-tools/backup';
 import { dataFormat, withInputFile } from '../data-files.js';
 import { EXIT_FAILED } from '../errors.js';
 import type { CommandContext } from '../main.js';
+import { tlsFromFlags } from '../tls.js';
 import { formatBytes, formatCount } from '../output.js';
 import { createProgress } from '../progress.js';
 
@@ -22,6 +23,8 @@ export async function run({ args, flags, io, out }: CommandContext<'restore'>): 
       onProgress: (p) => progress.update(p.inputBytes, size || undefined),
     };
     if (from !== undefined) options.from = from as InputFormat;
+    const tls = tlsFromFlags(flags);
+    if (tls) options.tls = tls;
     if (flags.db !== undefined) options.db = flags.db;
     if (flags.match !== undefined) options.match = flags.match;
     if (flags.type !== undefined) options.type = flags.type;
