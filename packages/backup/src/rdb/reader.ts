@@ -115,6 +115,7 @@ export interface KeyEndRecord {
 export type RdbChunkRecord = KeyBeginRecord | KeyPartRecord | KeyEndRecord;
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const BLOB_TYPES = new Set<number>([9, 10, 11, 12, 13, 16, 17, 20, 23, 25]);
 const U64_MAX = (1n << 64n) - 1n;
 const EMPTY = Buffer.alloc(0);
 
@@ -635,6 +636,22 @@ class RdbReader {
           if (++this.keys % this.progressEvery === 0) this.progress();
           continue;
         }
+        if (BLOB_TYPES.has(type) && this.chunkElements === Number.POSITIVE_INFINITY) {
+          // Fast path: small compact collections need no generator.
+          const value = await this.blobValue(type);
+          if (valueSize(value) === 0) {
+            this.warn(
+              'empty-key',
+              `skipping empty key ${JSON.stringify(this.keyText)} (the server skips it on load)`,
+              key,
+            );
+          } else {
+            yield { kind: 'key', ...meta, value } satisfies KeyRecord;
+          }
+          this.currentKey = undefined;
+          if (++this.keys % this.progressEvery === 0) this.progress();
+          continue;
+        }
         this.declared = undefined;
         const parts = this.value(type);
         let begun = false;
@@ -1027,6 +1044,60 @@ class RdbReader {
         const { name, encodingVersion } = decodeModuleId(moduleId);
         return { type: 'module', moduleId, moduleName: name, encodingVersion, raw };
       }
+      case RdbType.HASH_ZIPMAP:
+      case RdbType.LIST_ZIPLIST:
+      case RdbType.SET_INTSET:
+      case RdbType.SET_LISTPACK:
+      case RdbType.ZSET_ZIPLIST:
+      case RdbType.ZSET_LISTPACK:
+      case RdbType.HASH_ZIPLIST:
+      case RdbType.HASH_LISTPACK:
+      case RdbType.TYPE_23:
+      case RdbType.REDIS_HASH_LISTPACK_EX:
+        return this.blobValue(type);
+      case RdbType.LIST_QUICKLIST:
+      case RdbType.LIST_QUICKLIST_2: {
+        const v2 = type === RdbType.LIST_QUICKLIST_2;
+        const nodes = await this.count('quicklist node count', v2 ? 2 : 1);
+        let acc: Buffer[] = [];
+        for (let i = 0; i < nodes; i++) {
+          let container = 2;
+          if (v2) {
+            container = await this.len('quicklist node container');
+            if (container !== 1 && container !== 2) {
+              this.fail(
+                'ERR_RDB_CORRUPT_VALUE',
+                `quicklist node container ${container} is neither PLAIN (1) nor PACKED (2)`,
+              );
+            }
+          }
+          if (container === 1) {
+            acc.push(await this.string('quicklist plain node'));
+          } else {
+            const vals = v2
+              ? await this.blob('quicklist listpack node', 'ERR_RDB_CORRUPT_LISTPACK', parseListpack)
+              : await this.blob('quicklist ziplist node', 'ERR_RDB_CORRUPT_ZIPLIST', parseZiplist);
+            for (const v of vals) acc.push(packedToBuffer(v));
+          }
+          if (acc.length >= this.chunkElements) {
+            yield { type: 'list', items: acc };
+            acc = [];
+          }
+        }
+        return { type: 'list', items: acc };
+      }
+      case RdbType.STREAM_LISTPACKS:
+      case RdbType.STREAM_LISTPACKS_2:
+      case RdbType.STREAM_LISTPACKS_3:
+        return yield* this.stream(type);
+      default:
+        this.fail('ERR_RDB_UNKNOWN_TYPE', `unknown value type ${type}`);
+    }
+  }
+
+  /** Values stored as one compact container (never chunked: the server keeps them small). */
+  private async blobValue(type: number): Promise<Value> {
+    switch (type) {
       case RdbType.HASH_ZIPMAP: {
         const pairs = await this.blob('zipmap', 'ERR_RDB_CORRUPT_ZIPMAP', parseZipmap);
         return { type: 'hash', entries: pairs.map(([field, value]) => ({ field, value })) };
@@ -1083,41 +1154,6 @@ class RdbReader {
         }
         return { type: 'hash', entries };
       }
-      case RdbType.LIST_QUICKLIST:
-      case RdbType.LIST_QUICKLIST_2: {
-        const v2 = type === RdbType.LIST_QUICKLIST_2;
-        const nodes = await this.count('quicklist node count', v2 ? 2 : 1);
-        let acc: Buffer[] = [];
-        for (let i = 0; i < nodes; i++) {
-          let container = 2;
-          if (v2) {
-            container = await this.len('quicklist node container');
-            if (container !== 1 && container !== 2) {
-              this.fail(
-                'ERR_RDB_CORRUPT_VALUE',
-                `quicklist node container ${container} is neither PLAIN (1) nor PACKED (2)`,
-              );
-            }
-          }
-          if (container === 1) {
-            acc.push(await this.string('quicklist plain node'));
-          } else {
-            const vals = v2
-              ? await this.blob('quicklist listpack node', 'ERR_RDB_CORRUPT_LISTPACK', parseListpack)
-              : await this.blob('quicklist ziplist node', 'ERR_RDB_CORRUPT_ZIPLIST', parseZiplist);
-            for (const v of vals) acc.push(packedToBuffer(v));
-          }
-          if (acc.length >= this.chunkElements) {
-            yield { type: 'list', items: acc };
-            acc = [];
-          }
-        }
-        return { type: 'list', items: acc };
-      }
-      case RdbType.STREAM_LISTPACKS:
-      case RdbType.STREAM_LISTPACKS_2:
-      case RdbType.STREAM_LISTPACKS_3:
-        return yield* this.stream(type);
       default:
         this.fail('ERR_RDB_UNKNOWN_TYPE', `unknown value type ${type}`);
     }
