@@ -143,7 +143,8 @@ export async function connectServer(url: string, options: ConnectOptions = {}): 
     if (clusterInfo.cluster_enabled === '1') info.cluster_enabled = '1';
   } catch (err) {
     client.disconnect();
-    throw connectionError(where, err, 'Talking to');
+    // A refused AUTH (wrong password) arrives as an error event; the command only sees "Connection is closed".
+    throw connectionError(where, cause ?? err, 'Talking to');
   }
   const conn: ServerConnection = {
     client,
