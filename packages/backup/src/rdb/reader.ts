@@ -636,8 +636,8 @@ class RdbReader {
           if (++this.keys % this.progressEvery === 0) this.progress();
           continue;
         }
-        if (BLOB_TYPES.has(type) && this.chunkElements === Number.POSITIVE_INFINITY) {
-          // Fast path: small compact collections need no generator.
+        if (BLOB_TYPES.has(type)) {
+          // Fast path: compact collections are one small container, never delivered in parts.
           const value = await this.blobValue(type);
           if (valueSize(value) === 0) {
             this.warn(
