@@ -25,5 +25,6 @@ export function assertNoErrors(issues: readonly ConfigIssue[], what: string): vo
 export function loadConfigFile(path: string, io: Io): ValkeyConfigInput {
   const parsed = parseConfigFile(resolve(io.cwd, path));
   assertNoErrors(validateConfig(parsed), `invalid config ${path}`);
-  return toConfigInput(parsed);
+  // The server runs from its own dir: bring included files in rather than keep relative includes.
+  return toConfigInput(parsed, { includes: 'flatten' });
 }

@@ -383,6 +383,12 @@ export const commands = [
     flags: [
       url('Connect to this URL instead of a managed server'),
       { name: 'iredis', type: 'boolean', description: 'Use iredis instead of valkey-cli' },
+      {
+        name: 'cluster',
+        type: 'boolean',
+        description:
+          'The URL is a cluster node: follow redirections (valkey-cli -c; automatic for managed clusters)',
+      },
     ],
     examples: [
       { command: 'valkey-tools connect dev', description: 'valkey-cli on the server named dev' },

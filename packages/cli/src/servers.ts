@@ -9,11 +9,16 @@ export function homeOf(io: Io): string {
 
 /** The URL of a managed server (or the first seed of a managed cluster) by name. */
 export async function serverUrl(name: string, io: Io): Promise<string> {
+  return (await findTarget(name, io)).url;
+}
+
+/** A managed server or cluster by name: its URL and whether it is a cluster. */
+export async function findTarget(name: string, io: Io): Promise<{ url: string; cluster: boolean }> {
   const home = homeOf(io);
   const server = await getServer(name, { home });
-  if (server) return server.url;
+  if (server) return { url: server.url, cluster: server.cluster !== undefined };
   const cluster = (await listClusters({ home })).find((c) => c.name === name);
-  if (cluster?.seeds[0]) return cluster.seeds[0];
+  if (cluster?.seeds[0]) return { url: cluster.seeds[0], cluster: true };
   throw await notFound(name, io);
 }
 

@@ -37,7 +37,8 @@ describe('start, list, info, url, stop', () => {
   it('runs the whole lifecycle of a named server with a config file and --set', async () => {
     const port = await freePort();
     const conf = join(tmp.dir, 'dev.conf');
-    writeFileSync(conf, `maxmemory 32mb\nmaxmemory-policy allkeys-lru\nport ${port}\n`);
+    writeFileSync(join(tmp.dir, 'policy.conf'), 'maxmemory-policy allkeys-lfu\n');
+    writeFileSync(conf, `maxmemory 32mb\ninclude policy.conf\nport ${port}\n`);
     const start = await runCli(['start', '--name', 'dev', '--config', conf, '--set', 'hz=20', '--json'], {
       env,
     });
@@ -53,6 +54,7 @@ describe('start, list, info, url, stop', () => {
     });
     expect(await rawCommand(port, ['CONFIG', 'GET', 'maxmemory'])).toContain(String(32 * 1024 * 1024));
     expect(await rawCommand(port, ['CONFIG', 'GET', 'hz'])).toContain('20');
+    expect(await rawCommand(port, ['CONFIG', 'GET', 'maxmemory-policy'])).toContain('allkeys-lfu');
 
     const url = await runCli(['url', 'dev'], { env });
     expect(url).toMatchObject({ code: 0, stdout: `redis://127.0.0.1:${port}/0\n` });
@@ -183,6 +185,12 @@ describe('cluster create, cluster stop', () => {
     expect(parseJson(info)).toMatchObject({ kind: 'cluster', name: 'c1', primaries: 3 });
     const url = await runCli(['url', 'c1'], { env });
     expect(url.stdout.trim()).toBe(cluster.seeds[0]);
+
+    // connect follows redirections on a managed cluster: keys land on whichever node owns them.
+    const set = await runCli(['connect', 'c1', '--', 'SET', 'user:42', 'x'], { env });
+    expect(set).toMatchObject({ code: 0, stdout: 'OK\n' });
+    const get = await runCli(['connect', 'c1', '--', 'GET', 'user:42'], { env });
+    expect(get).toMatchObject({ code: 0, stdout: 'x\n' });
 
     const dup = await runCli(['cluster', 'create', '--name', 'c1', '--replicas', '0'], { env });
     expect(dup.code).toBe(1);

@@ -9,7 +9,7 @@ import {
 import { CliError, usageError } from '../errors.js';
 import type { CommandContext } from '../main.js';
 import { findOnPath } from '../path-lookup.js';
-import { serverUrl } from '../servers.js';
+import { findTarget } from '../servers.js';
 
 /** valkey-cli arguments for a target; the password goes through REDISCLI_AUTH, never argv. */
 export function valkeyCliArgs(target: ConnectionTarget): { args: string[]; env: Record<string, string> } {
@@ -39,7 +39,10 @@ export async function run({
       'connect',
     );
   }
-  const url = flags.url ?? (await serverUrl(name!, io));
+  const managed = flags.url === undefined ? await findTarget(name!, io) : undefined;
+  const url = flags.url ?? managed!.url;
+  // A cluster node: let valkey-cli follow MOVED/ASK redirections.
+  const clusterMode = flags.cluster || managed?.cluster === true;
   const target = parseConnectionUrl(url);
 
   let program: string;
@@ -70,7 +73,7 @@ export async function run({
   } else {
     const cli = valkeyCliArgs(target);
     program = cliPath!;
-    programArgs = [...cli.args, ...passthrough];
+    programArgs = [...cli.args, ...(clusterMode ? ['-c'] : []), ...passthrough];
     extraEnv = cli.env;
   }
   out.verbose(
