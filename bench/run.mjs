@@ -106,7 +106,10 @@ const cases = {
     return compare({
       name: 'RDB → RESP text (.valkey)',
       runs,
-      ours: { label: 'valkey-tools convert .rdb → .valkey', run: () => vt(['convert', rdbPath, respPath]) },
+      ours: {
+        label: 'valkey-tools convert .rdb → .valkey',
+        run: () => vt(['convert', rdbPath, respPath, '--force']),
+      },
       peer: { label: 'valkey-check-rdb (parse only)', run: () => measure('valkey-check-rdb', [rdbPath]) },
       units: { amount: statSync(rdbPath).size / 1e6, unit: 'MB' },
     });
@@ -116,13 +119,16 @@ const cases = {
     return compare({
       name: 'RDB → JSONL',
       runs,
-      ours: { label: 'valkey-tools convert .rdb → .jsonl', run: () => vt(['convert', rdbPath, out]) },
+      ours: {
+        label: 'valkey-tools convert .rdb → .jsonl',
+        run: () => vt(['convert', rdbPath, out, '--force']),
+      },
       peer: { label: 'valkey-check-rdb (parse only)', run: () => measure('valkey-check-rdb', [rdbPath]) },
       units: { amount: statSync(rdbPath).size / 1e6, unit: 'MB' },
     });
   },
   async restore() {
-    if (!existsSync(respPath)) await vt(['convert', rdbPath, respPath]);
+    if (!existsSync(respPath)) await vt(['convert', rdbPath, respPath, '--force']);
     const target = await startServer();
     const port = portOf(target.url);
     return compare({
@@ -141,7 +147,7 @@ const cases = {
   async 'restore-rdb'() {
     const target = await startServer();
     const port = portOf(target.url);
-    if (!existsSync(respPath)) await vt(['convert', rdbPath, respPath]);
+    if (!existsSync(respPath)) await vt(['convert', rdbPath, respPath, '--force']);
     return compare({
       name: 'restore from an RDB (ours) vs valkey-cli --pipe of the same data as RESP',
       runs,
@@ -165,9 +171,27 @@ const cases = {
         runs,
         ours: {
           label: 'valkey-tools backup --mode replication',
-          run: () => vt(['backup', '--url', src.url, '-o', out, '--format', 'rdb', '--mode', 'replication']),
+          run: () =>
+            vt([
+              'backup',
+              '--url',
+              src.url,
+              '-o',
+              out,
+              '--format',
+              'rdb',
+              '--mode',
+              'replication',
+              '--force',
+            ]),
         },
-        peer: { label: 'valkey-cli --rdb', run: () => measure('valkey-cli', ['-p', port, '--rdb', out]) },
+        peer: {
+          label: 'valkey-cli --rdb',
+          run: async () => {
+            rmSync(out, { force: true });
+            return measure('valkey-cli', ['-p', port, '--rdb', out]);
+          },
+        },
       });
     } finally {
       rmSync(out, { force: true });
