@@ -133,3 +133,5 @@ export { parseRespCommandBatches } from './resp/parser.js';
 export { ChunkedKeyCommands } from './resp/records-to-commands.js';
 export { flattenBatches } from './convert/input.js';
 export { commandBatchesToItems, ItemGrouper } from './restore/items.js';
+export { migrate } from './live/migrate.js';
+export type { MigrateOptions } from './live/migrate.js';

@@ -5,6 +5,7 @@ import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
 import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup } from '../src/live/backup.js';
+import { migrate } from '../src/live/migrate.js';
 import { restore } from '../src/restore/restore.js';
 import { type ServerState, serverState } from './helpers/compare.js';
 import { buildDataset } from './helpers/dataset.js';
@@ -58,7 +59,7 @@ let pool: Awaited<ReturnType<typeof serverPool>>;
 beforeAll(async () => {
   [redis, pool] = await Promise.all([
     startTestServer({ flavor: 'redis', config: { 'repl-diskless-sync-delay': 0 } }),
-    serverPool(4),
+    serverPool(6),
   ]);
   servers.push(redis);
   await buildDataset(redis.url, { big: 500 });
@@ -115,5 +116,15 @@ describe('Redis 7.0 -> Valkey 8', () => {
     expect(got.digest).toBe(want.digest);
     expect(got.streams).toEqual((await serverState(redis.url, layout)).streams);
     expect(await keyView(target.url)).toEqual(redisKeys);
+  });
+
+  it('migrates live from Redis to Valkey without a file, through replication and through scan', async () => {
+    for (const mode of ['replication', 'scan'] as const) {
+      const target = await valkey();
+      const r = await migrate({ from: redis.url, to: target.url, mode });
+      expect(r).toMatchObject({ keys: 100, errorCount: 0, functions: 1, usedRestore: true });
+      expect(await serverState(target.url, view)).toEqual(want);
+      expect(await keyView(target.url)).toEqual(redisKeys);
+    }
   });
 });

@@ -42,8 +42,11 @@ export interface RestoreFailure {
 }
 
 export interface RestoreOptions extends KeyFilter {
-  /** A file (`.rdb`, `.valkey`/`.resp`, `.txt`, `.jsonl`, `.aof`) or a multi-part AOF directory. */
-  input: string;
+  /**
+   * A file (`.rdb`, `.valkey`/`.resp`, `.txt`, `.jsonl`, `.aof`), a multi-part AOF directory, or
+   * records from any reader (e.g. a live source: see `migrate`).
+   */
+  input: string | { records: AsyncIterable<RdbRecord>; source: string };
   /** The input format when the name does not tell. */
   from?: InputFormat;
   /** Target server (`redis://`, `rediss://`, `valkey://`...); a cluster node URL restores into the whole cluster. */
@@ -152,6 +155,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     commands: options.maxInFlight ?? 2000,
     bytes: options.maxInFlightBytes ?? 16 * 1024 * 1024,
   });
+  const inputName = typeof options.input === 'string' ? options.input : options.input.source;
   const payloadVersion = dumpVersionFor(conn.info);
   // SET ... PXAT needs Valkey, or Redis 6.2+ (payload version 9 means older than 7.0).
   const supportsPxat =
@@ -400,12 +404,16 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
 
   try {
     if (options.flush) await target.sendToPrimaries(command('FLUSHALL'));
-    const segments = openInput(options.input, {
-      ...(options.from === undefined ? {} : { from: options.from }),
-      truncated: options.truncated ?? 'error',
-      onTruncated: (t) => dropped.push(t),
-      onBytes: (n) => (stats.inputBytes += n),
-    });
+    const input = options.input;
+    const segments: AsyncIterable<InputSegment> | InputSegment[] =
+      typeof input === 'string'
+        ? openInput(input, {
+            ...(options.from === undefined ? {} : { from: options.from }),
+            truncated: options.truncated ?? 'error',
+            onTruncated: (t) => dropped.push(t),
+            onBytes: (n) => (stats.inputBytes += n),
+          })
+        : [{ kind: 'records' as const, source: input.source, records: input.records }];
     outer: for await (const seg of segments) {
       for await (const batch of itemsOf(seg))
         for (const item of batch) {
@@ -438,7 +446,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       `restore into ${conn.where} failed: ${redactUrl(String((err as Error).message ?? err))}`,
       {
         cause: err,
-        details: { url: conn.where, input: options.input, keys: stats.keys },
+        details: { url: conn.where, input: inputName, keys: stats.keys },
       },
     );
   }
@@ -452,7 +460,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       {
         details: {
           url: conn.where,
-          input: options.input,
+          input: inputName,
           key: s.key,
           db: s.db,
           keysRestored: stats.keys,
