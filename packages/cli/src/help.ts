@@ -3,6 +3,7 @@ import {
   type FlagDefinition,
   commandGroups,
   commands,
+  exitCodes,
   findCommand,
   globalFlags,
 } from './definitions.js';
@@ -63,7 +64,7 @@ export function renderGeneralHelp(version: string, paint: Paint = plain): string
     ...columns(globalFlags.map((f) => [flagSignature(f), f.description] as [string, string])),
     '',
     `Run ${paint('cyan', 'valkey-tools <command> --help')} for the options and examples of a command.`,
-    'Exit codes: 0 success, 1 the operation failed or found problems, 2 usage error.',
+    `Exit codes: ${exitCodes.map((e) => `${e.code} ${e.meaning.split(' (')[0]!.toLowerCase()}`).join('; ')}.`,
     'Environment: VALKEY_TOOLS_HOME (cache), VALKEY_TOOLS_MIRROR, VALKEY_TOOLS_OFFLINE, NO_COLOR, FORCE_COLOR.',
   );
   return `${lines.join('\n')}\n`;

@@ -116,6 +116,19 @@ describe.concurrent('valkey-tools (built binary): help, usage errors, exit codes
     expect(body.error.message).toContain('--top must be an integer');
   });
 
+  it('shows the stack only with --verbose', async () => {
+    const [quiet, verbose] = await Promise.all([
+      runCli(['verify', 'does-not-exist.rdb']),
+      runCli(['verify', 'does-not-exist.rdb', '--verbose']),
+    ]);
+    expect(quiet.code).toBe(1);
+    expect(quiet.stderr.trim().split('\n')).toEqual([
+      'valkey-tools: error: cannot read does-not-exist.rdb: no such file',
+    ]);
+    expect(verbose.code).toBe(1);
+    expect(verbose.stderr).toMatch(/^\s+at .+/m);
+  });
+
   it('colours help only when asked (FORCE_COLOR) and never with NO_COLOR', async () => {
     const [plain, forced, noColor] = await Promise.all([
       runCli(['--help']),
