@@ -1,11 +1,10 @@
 // Generate a valkey.conf from a preset, override a directive, and check it before writing.
-import { writeFile } from 'node:fs/promises';
 import {
   formatIssue,
   preset,
-  serializeConfig,
   type ValkeyConfigInput,
   validateConfig,
+  writeConfigFile,
 } from '@valkey-tools/config';
 
 // #region build
@@ -20,4 +19,5 @@ const errors = validateConfig(config).filter((issue) => issue.severity === 'erro
 if (errors.length > 0) throw new Error(errors.map(formatIssue).join('\n'));
 // #endregion validate
 
-await writeFile('valkey.conf', serializeConfig(config));
+// Atomically, mode 0600 (configs hold passwords); serializeConfig(config) gives the text instead.
+writeConfigFile('valkey.conf', config);

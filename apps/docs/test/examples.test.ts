@@ -2,7 +2,7 @@
  * Runs every program in examples/ against real servers, as a user would, and checks what it did
  * on the server (not only that it exited 0).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
@@ -28,6 +28,8 @@ describe.concurrent('examples/', () => {
     expect(run.code, describeRun(run)).toBe(0);
     const text = readFileSync(out, 'utf8');
     expect(text).toContain('maxmemory-policy allkeys-lfu');
+    // Written with mode 0600: configs hold passwords.
+    expect(statSync(out).mode & 0o777).toBe(0o600);
 
     // The file as written must start a server with exactly those settings.
     const server = await startTestServer({ configFile: out });
