@@ -181,8 +181,9 @@ export const commands = [
     summary: 'Download, verify and cache a valkey-server',
     description:
       'Resolves VERSION (8, 8.0, 8.0.1 or latest) and makes sure a verified valkey-server of that version is ' +
-      'in the cache (VALKEY_TOOLS_HOME, default ~/.valkey-tools). A binary already on the system or in the ' +
-      'cache is reused. Downloads are checked against their sha256.',
+      'in the cache (VALKEY_TOOLS_HOME, default ~/.valkey-tools), downloading it from the mirror ' +
+      '(--mirror or VALKEY_TOOLS_MIRROR) or the official release tarballs. A version already cached is reused. ' +
+      'Downloads are checked against their sha256 and resume after network errors.',
     usage: 'install [version] [--mirror URL] [--offline] [--json]',
     args: [{ name: 'version', required: false, description: 'Version to install (default: latest)' }],
     flags: [
@@ -197,6 +198,7 @@ export const commands = [
         type: 'boolean',
         description: 'Never touch the network (same as VALKEY_TOOLS_OFFLINE=1)',
       },
+      { name: 'force', type: 'boolean', description: 'Download and install again even if already cached' },
       json,
     ],
     examples: [

@@ -59,6 +59,9 @@ describe('mirror add, install, which, versions', () => {
     const again = await runCli(['install', '8.0.1', '--mirror', mirror], { env });
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('Valkey 8.0.1 (linux-x64) is already installed in');
+    const forced = await runCli(['install', '8.0.1', '--mirror', mirror, '--force', '--json'], { env });
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(parseJson(forced)).toMatchObject({ version: '8.0.1', downloaded: true });
 
     const versions = await runCli(['versions', '--json'], { env });
     expect(versions.code).toBe(0);

@@ -19,6 +19,7 @@ export async function run({
   if (args[0] !== undefined) options.version = args[0];
   if (flags.mirror !== undefined) options.mirror = flags.mirror;
   if (flags.offline) options.offline = true;
+  if (flags.force) options.force = true;
   let result: Awaited<ReturnType<typeof installValkey>>;
   try {
     result = await installValkey(options);
