@@ -7,17 +7,13 @@ import {
   writeConfigFile,
 } from '@valkey-tools/config';
 
-// #region build
 const config: ValkeyConfigInput = {
   ...preset('cache', { port: 6380, maxmemory: '512mb' }),
   'maxmemory-policy': 'allkeys-lfu',
 };
-// #endregion build
 
-// #region validate
 const errors = validateConfig(config).filter((issue) => issue.severity === 'error');
 if (errors.length > 0) throw new Error(errors.map(formatIssue).join('\n'));
-// #endregion validate
 
 // Atomically, mode 0600 (configs hold passwords); serializeConfig(config) gives the text instead.
 writeConfigFile('valkey.conf', config);

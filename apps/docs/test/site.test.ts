@@ -193,13 +193,18 @@ describe('the sources of the site', () => {
   it('imports only snippet files that exist and are typechecked', () => {
     const tsconfig = readFileSync(join(docsRoot, 'tsconfig.json'), 'utf8');
     const imports = pages.flatMap((page) =>
-      [
-        ...readFileSync(join(docsRoot, page), 'utf8').matchAll(/^<<< @\/(\S+?)(?:#\S+)?(?:\{[^}]*\})?$/gm),
-      ].map((m) => ({ page, path: resolve(docsRoot, m[1]!) })),
+      [...readFileSync(join(docsRoot, page), 'utf8').matchAll(/^<<< @\/(\S+?)(#\S+?)?(?:\{[^}]*\})?$/gm)].map(
+        (m) => ({ page, path: resolve(docsRoot, m[1]!), region: m[2] }),
+      ),
     );
     expect(imports.length).toBeGreaterThan(10);
-    for (const { page, path } of imports) {
+    for (const { page, path, region } of imports) {
       expect(existsSync(path), `${page} imports ${path}, which does not exist`).toBe(true);
+      const source = readFileSync(path, 'utf8');
+      if (region)
+        expect(source, `${page}: no ${region} region in ${path}`).toContain(`#region ${region.slice(1)}`);
+      // A whole-file import shows region markers as they are: keep them out of such files.
+      else expect(source, `${page} shows the region markers of ${path}`).not.toContain('#region');
       const checked =
         path.startsWith(join(docsRoot, 'snippets')) || path.startsWith(join(repoRoot, 'examples'));
       expect(checked, `${page} imports ${path}, outside snippets/ and examples/`).toBe(true);
