@@ -188,6 +188,9 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
             'cluster-config-file': 'nodes.conf',
             // Replicas of a fresh cluster sync at once instead of after the default 5 s batching delay.
             'repl-diskless-sync-delay': 0,
+            // A replica is only listed by CLUSTER SLOTS once its replication offset is above 0, which
+            // on an idle primary takes one replication PING (default every 10 s): ping every second.
+            'repl-ping-replica-period': 1,
             ...options.config,
           },
           ...(options.removeDirOnStop ? { removeDirOnStop: true } : {}),
@@ -244,6 +247,14 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
             const info = await must(n, ['CLUSTER', 'INFO']);
             const view = String(await must(n, ['CLUSTER', 'NODES']));
             const replicasSeen = view.split('\n').filter((line) => /\b(slave|replica)\b/.test(line)).length;
+            // replicas a client can route reads to (CLUSTER SLOTS lists only available ones)
+            const slotsReply = await must(n, ['CLUSTER', 'SLOTS']);
+            const routable = Array.isArray(slotsReply)
+              ? slotsReply.reduce<number>(
+                  (sum, range) => sum + (Array.isArray(range) ? range.length - 3 : 0),
+                  0,
+                )
+              : 0;
             let link = 'up';
             if (i >= primaries)
               link = infoField(await must(n, ['INFO', 'replication']), 'master_link_status') ?? 'down';
@@ -253,6 +264,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
               slots: Number(infoField(info, 'cluster_slots_assigned')),
               known: Number(infoField(info, 'cluster_known_nodes')),
               replicasSeen,
+              routable,
               link,
             };
           }),
@@ -264,6 +276,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
             s.slots === CLUSTER_SLOTS &&
             s.known === total &&
             s.replicasSeen === replicaNodes.length &&
+            s.routable === replicaNodes.length &&
             s.link === 'up',
         );
       },

@@ -9,9 +9,9 @@ import {
   type PodFilter,
   assertBlockHash,
   engineToRequestMapping,
-  normalizePodEntry,
   toPodSet,
   validateAddArguments,
+  validateEvictArguments,
 } from './types.js';
 
 export interface InMemoryIndexConfig {
@@ -274,16 +274,7 @@ export class InMemoryIndex implements KvBlockIndex {
     scope?: IndexScope,
   ): Promise<void> {
     this.check();
-    assertBlockHash(key, `${keyType} key`);
-    if (keyType !== 'engine' && keyType !== 'request')
-      throw invalidArgument(
-        `Unknown key type "${String(keyType)}"`,
-        { keyType },
-        'Use "engine" or "request"',
-      );
-    if (!Array.isArray(entries) || entries.length === 0)
-      throw invalidArgument('evict() needs at least one pod entry', { key: key.toString() });
-    const normalized = entries.map(normalizePodEntry);
+    const normalized = validateEvictArguments(key, keyType, entries);
     if (keyType === 'request') return this.removeEntries(key, normalized);
     const engine = this.engineMap(scope, false);
     const mapped = engine?.peek(key);

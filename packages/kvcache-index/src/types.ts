@@ -159,6 +159,20 @@ export function engineToRequestMapping(
   return mapping;
 }
 
+/** Checks evict() arguments (shared by every backend) and returns the normalized entries. */
+export function validateEvictArguments(
+  key: BlockHash,
+  keyType: KeyType,
+  entries: readonly PodEntry[],
+): PodEntry[] {
+  assertBlockHash(key, `${keyType} key`);
+  if (keyType !== 'engine' && keyType !== 'request')
+    throw invalidArgument(`Unknown key type "${String(keyType)}"`, { keyType }, 'Use "engine" or "request"');
+  if (!Array.isArray(entries) || entries.length === 0)
+    throw invalidArgument('evict() needs at least one pod entry', { key: key.toString() });
+  return entries.map(normalizePodEntry);
+}
+
 export function validateAddArguments(
   engineKeys: readonly BlockHash[] | null,
   requestKeys: readonly BlockHash[],

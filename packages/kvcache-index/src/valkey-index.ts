@@ -16,9 +16,9 @@ import {
   type PodFilter,
   assertBlockHash,
   engineToRequestMapping,
-  normalizePodEntry,
   toPodSet,
   validateAddArguments,
+  validateEvictArguments,
 } from './types.js';
 
 export type BackendType = 'redis' | 'valkey';
@@ -439,16 +439,7 @@ export class ValkeyIndex implements KvBlockIndex {
     scope?: IndexScope,
   ): Promise<void> {
     this.check();
-    assertBlockHash(key, `${keyType} key`);
-    if (keyType !== 'engine' && keyType !== 'request')
-      throw invalidArgument(
-        `Unknown key type "${String(keyType)}"`,
-        { keyType },
-        'Use "engine" or "request"',
-      );
-    if (!Array.isArray(entries) || entries.length === 0)
-      throw invalidArgument('evict() needs at least one pod entry', { key: key.toString() });
-    const normalized = entries.map(normalizePodEntry);
+    const normalized = validateEvictArguments(key, keyType, entries);
     const fields = normalized.map(encodeField);
     const podNames = [...new Set(normalized.map((e) => e.pod))];
     const prefix = this.partitionPrefix(scope);
