@@ -504,7 +504,12 @@ export const commands = [
     usage: 'config check FILE [--json]',
     args: [{ name: 'file', required: true, description: 'The valkey.conf to check' }],
     flags: [json],
-    examples: [{ command: 'valkey-tools config check /etc/valkey/valkey.conf', description: '' }],
+    examples: [
+      {
+        command: 'valkey-tools config check /etc/valkey/valkey.conf',
+        description: 'list every problem with file:line; exit code 1 if any is an error',
+      },
+    ],
   },
   {
     name: 'config diff',
@@ -738,7 +743,12 @@ export const commands = [
     usage: 'verify FILE [--json]',
     args: [{ name: 'file', required: true, description: 'RDB file, or - for stdin' }],
     flags: [json],
-    examples: [{ command: 'valkey-tools verify dump.rdb && echo ok', description: '' }],
+    examples: [
+      {
+        command: 'valkey-tools verify dump.rdb && echo ok',
+        description: 'exit code 0 only for a complete file with a valid checksum',
+      },
+    ],
   },
   // --- kvcache ----------------------------------------------------------------------------------
   {
