@@ -1,8 +1,7 @@
-import { createReadStream, createWriteStream, existsSync } from 'node:fs';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createWriteStream, existsSync } from 'node:fs';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Writable } from 'node:stream';
 import { CliError, usageError } from './errors.js';
 import type { Io } from './output.js';
 
@@ -25,25 +24,6 @@ export async function readSmallInput(path: string, io: Io, what: string): Promis
   } catch (err) {
     throw fileError(err, path, `cannot read ${what}`);
   }
-}
-
-/** A readable stream over a file, or stdin for `-`, checked to exist first (for a clear error). */
-export async function openInput(
-  path: string,
-  io: Io,
-): Promise<{ stream: Readable | NodeJS.ReadableStream; size: number | undefined; name: string }> {
-  if (path === '-') return { stream: io.stdin, size: undefined, name: 'stdin' };
-  const full = resolve(io.cwd, path);
-  let size: number;
-  try {
-    const info = await stat(full);
-    if (info.isDirectory())
-      throw new CliError('ERR_FILE', `${path} is a directory, not a file`, { details: { file: path } });
-    size = info.size;
-  } catch (err) {
-    throw fileError(err, path, 'cannot read');
-  }
-  return { stream: createReadStream(full), size, name: path };
 }
 
 export function fileError(err: unknown, path: string, action: string): Error {
@@ -113,5 +93,3 @@ export async function writeTextOutput(path: string, io: Io, text: string): Promi
     throw fileError(err, path, 'cannot write');
   }
 }
-
-export { pipeline };
