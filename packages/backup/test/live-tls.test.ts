@@ -1,8 +1,13 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startTestServer, type TestServer } from '@valkey-tools/test-utils';
+import {
+  createTestCertificates,
+  freePort,
+  startTestServer,
+  type TestServer,
+  tlsServerConfig,
+} from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup } from '../src/live/backup.js';
 import { BackupError } from '../src/resp/errors.js';
@@ -11,6 +16,7 @@ import { serverState } from './helpers/compare.js';
 import { buildDataset } from './helpers/dataset.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vt-tls-'));
+const certs = createTestCertificates(work);
 const servers: TestServer[] = [];
 let source: TestServer;
 let target: TestServer;
@@ -18,75 +24,11 @@ let sourceTls: number;
 let targetTls: number;
 const pem = (name: string) => join(work, name);
 
-function openssl(...args: string[]) {
-  execFileSync('openssl', args, { cwd: work, stdio: 'pipe' });
-}
-
-/** A throwaway CA, a server certificate for 127.0.0.1 and a client certificate (EC keys: quick). */
-function makeCertificates() {
-  openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=vt-test-ca',
-  );
-  writeFileSync(pem('san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-  for (const who of ['server', 'client']) {
-    openssl(
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      `${who}.key`,
-      '-out',
-      `${who}.csr`,
-      '-subj',
-      `/CN=${who}`,
-    );
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      `${who}.csr`,
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      `${who}.crt`,
-      '-days',
-      '1',
-      '-extfile',
-      'san.ext',
-    );
-  }
-}
-
 async function tlsServer(): Promise<{ server: TestServer; tlsPort: number }> {
   const tlsPort = await freePort();
   const server = await startTestServer({
     config: {
-      'tls-port': tlsPort,
-      'tls-cert-file': pem('server.crt'),
-      'tls-key-file': pem('server.key'),
-      'tls-ca-cert-file': pem('ca.crt'),
-      'tls-auth-clients': 'yes',
-      'tls-replication': 'yes',
+      ...tlsServerConfig(certs, tlsPort, { replication: true }),
       'repl-diskless-sync-delay': 0,
     },
   });
@@ -95,7 +37,6 @@ async function tlsServer(): Promise<{ server: TestServer; tlsPort: number }> {
 }
 
 beforeAll(async () => {
-  makeCertificates();
   const [a, b] = await Promise.all([tlsServer(), tlsServer()]);
   ({ server: source, tlsPort: sourceTls } = a);
   ({ server: target, tlsPort: targetTls } = b);

@@ -1,8 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
-import { freePort } from '@valkey-tools/test-utils';
+import { createTestCertificates, freePort } from '@valkey-tools/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   expectedLiveValues,
@@ -23,30 +22,8 @@ afterAll(async () => {
 });
 
 function makeCerts(dir: string): { certFile: string; keyFile: string; caCertFile: string } {
-  const certFile = join(dir, 'server.crt');
-  const keyFile = join(dir, 'server.key');
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      keyFile,
-      '-out',
-      certFile,
-      '-days',
-      '1',
-      '-subj',
-      '/CN=127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
-  return { certFile, keyFile, caCertFile: certFile };
+  const certs = createTestCertificates(dir);
+  return { certFile: certs.serverCert, keyFile: certs.serverKey, caCertFile: certs.caCert };
 }
 
 async function startPreset(name: (typeof PRESET_NAMES)[number], extra: PresetOptions = {}) {

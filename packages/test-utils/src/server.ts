@@ -223,7 +223,7 @@ export async function startTestServer(options: StartTestServerOptions = {}): Pro
       process: child,
       command: (...cmd) => rawCommand(port, cmd),
       stop: async () => {
-        if (child.exitCode === null) {
+        if (child.exitCode === null && child.signalCode === null) {
           const exited = new Promise<void>((r) => child.once('exit', () => r()));
           child.kill('SIGTERM');
           const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
