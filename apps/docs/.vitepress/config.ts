@@ -31,6 +31,7 @@ const guide = [
     text: 'Operations',
     items: [
       { text: 'CI recipes', link: '/guide/ci' },
+      { text: 'Security', link: '/guide/security' },
       { text: 'Benchmarks', link: '/benchmarks' },
     ],
   },

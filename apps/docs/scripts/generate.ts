@@ -82,7 +82,28 @@ export function generate(): string[] {
     : '::: info No results yet\nNo benchmark run has been committed yet. Run `npm run bench` at the root; ' +
       'the next docs build shows `bench/results/latest.md` here.\n:::\n';
   write('benchmarks/results.md', results);
+
+  write('guide/security.md', securityPage());
   return written;
+}
+
+/** The repository's web address: links from repository docs to source files point there. */
+const REPOSITORY = 'https://github.com/valkey-tools/valkey-tools/blob/main';
+
+/**
+ * docs/security.md (kept beside the code it describes) as a page of the site: links relative to
+ * docs/ become links to the repository, and text Vue would read is escaped.
+ */
+function securityPage(): string {
+  const source = join(repoRoot, 'docs', 'security.md');
+  if (!existsSync(source)) {
+    return '# Security\n\n::: info\nThe security notes (`docs/security.md`) are not written yet.\n:::\n';
+  }
+  const text = readFileSync(source, 'utf8').replace(/\]\((?!https?:|#)([^)\s]+)\)/g, (_m, target: string) => {
+    const path = join('docs', target).split('\\').join('/');
+    return `](${REPOSITORY}/${path})`;
+  });
+  return `${generatedNotice('docs/security.md')}\n\n${safeMarkdown(text)}`;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -28,7 +28,7 @@ function newestMtime(path: string): number {
   return newest;
 }
 
-/** Everything a build reads: pages, snippets, theme, examples, the packages' sources, bench results. */
+/** Everything a build reads: pages, snippets, theme, examples, the packages' sources, bench results, docs/. */
 export function newestInput(): number {
   const packages = join(repoRoot, 'packages');
   const packageSources = existsSync(packages)
@@ -38,6 +38,7 @@ export function newestInput(): number {
     newestMtime(docsRoot),
     newestMtime(join(repoRoot, 'examples')),
     newestMtime(join(repoRoot, 'bench', 'results')),
+    newestMtime(join(repoRoot, 'docs')),
     ...packageSources,
   );
 }
