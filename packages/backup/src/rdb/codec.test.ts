@@ -9,7 +9,7 @@ import {
 } from './containers.js';
 import { Crc64, crc64 } from './crc64.js';
 import { decodeModuleId } from './constants.js';
-import { LzfStreamDecoder, lzfCompress, lzfDecompress } from './lzf.js';
+import { LzfStreamDecoder, lzfCheck, lzfCompress, lzfDecompress } from './lzf.js';
 
 const fail = (m: string): never => {
   throw new Error(m);
@@ -24,6 +24,51 @@ describe('crc64 (Jones)', () => {
     const c = new Crc64();
     for (let i = 0; i < data.length; i += 7) c.update(data, i, Math.min(i + 7, data.length));
     expect(c.digest()).toBe(crc64(data));
+  });
+  it('the 8-bytes-per-step path equals a bit-by-bit reference at every length and alignment', () => {
+    const reference = (data: Uint8Array): bigint => {
+      let crc = 0n;
+      for (const byte of data) {
+        crc ^= BigInt(byte);
+        for (let k = 0; k < 8; k++) crc = crc & 1n ? (crc >> 1n) ^ 0x95ac9329ac4bc9b5n : crc >> 1n;
+      }
+      return crc;
+    };
+    const data = Buffer.alloc(300);
+    for (let i = 0; i < data.length; i++) data[i] = (i * 151 + 7) & 0xff;
+    for (const [from, to] of [
+      [0, 0],
+      [0, 1],
+      [0, 8],
+      [0, 9],
+      [3, 17],
+      [5, 300],
+      [1, 299],
+    ] as const) {
+      expect(crc64(data.subarray(from, to))).toBe(reference(data.subarray(from, to)));
+      const c = new Crc64();
+      c.update(data, from, from + 3);
+      c.update(data, from + 3, to);
+      if (to >= from + 3) expect(c.digest()).toBe(reference(data.subarray(from, to)));
+    }
+  });
+  it('lzfCheck accepts exactly what lzfDecompress accepts', () => {
+    const input = Buffer.from('abcabcabcabcabcabcabc hello hello hello hello'.repeat(20));
+    const packed = lzfCompress(input)!;
+    expect(lzfCheck(packed, input.length)).toBe(true);
+    expect(lzfCheck(packed, input.length + 1)).toBe(false);
+    expect(lzfCheck(packed.subarray(0, packed.length - 1), input.length)).toBe(false);
+    for (let i = 0; i < packed.length; i++) {
+      const bad = Buffer.from(packed);
+      bad[i]! ^= 0x41;
+      let ok = true;
+      try {
+        lzfDecompress(bad, input.length);
+      } catch {
+        ok = false;
+      }
+      expect(lzfCheck(bad, input.length), `byte ${i}`).toBe(ok);
+    }
   });
   it('matches a real DUMP payload trailer ("hello world" string)', () => {
     const body = Buffer.from('000b68656c6c6f20776f726c640b00', 'hex');

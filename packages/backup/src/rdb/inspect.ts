@@ -1,7 +1,8 @@
-import { stat } from 'node:fs/promises';
+import { open as openFile, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import type { RdbFlavor, ValueType } from '../model.js';
 import { RdbError } from './errors.js';
+import { type FastVerifyResult, fastVerify } from './fast-verify.js';
 import {
   type ByteInput,
   type RdbWarning,
@@ -64,6 +65,20 @@ export interface VerifyResult {
  * memory. Never throws for corrupt input: the result says what went wrong and where.
  */
 export async function verifyRdb(source: RdbSource, options: ScanOptions = {}): Promise<VerifyResult> {
+  // Fast path for re-readable inputs: a record-free walk; anything unusual falls through to the reader.
+  const fast = await fastVerifySource(source, options);
+  if (fast) {
+    const { magic, version, keys, bytes, checksum } = fast;
+    return { ok: true, magic, version, keys, bytes, checksum, warnings: [] };
+  }
+  return verifyRdbWithReader(source, options);
+}
+
+/** `verifyRdb` through the full record reader (exact errors and warnings); internal, used by tests. */
+export async function verifyRdbWithReader(
+  source: RdbSource,
+  options: ScanOptions = {},
+): Promise<VerifyResult> {
   const warnings: RdbWarningInfo[] = [];
   const result: VerifyResult = { ok: false, keys: 0, bytes: 0, checksum: 'unchecked', warnings };
   try {
@@ -107,6 +122,46 @@ export async function verifyRdb(source: RdbSource, options: ScanOptions = {}): P
     }
   }
   return result;
+}
+
+const FILE_CHUNK = 1 << 20;
+
+async function* fileChunks(path: string): AsyncGenerator<Uint8Array> {
+  const fh = await openFile(path, 'r');
+  try {
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(FILE_CHUNK);
+      const { bytesRead } = await fh.read(chunk, 0, FILE_CHUNK, null);
+      if (bytesRead === 0) return;
+      yield bytesRead === FILE_CHUNK ? chunk : chunk.subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/** The fast structure walk, for inputs that can be read again (paths and byte arrays); null otherwise. */
+async function fastVerifySource(source: RdbSource, options: ScanOptions): Promise<FastVerifyResult | null> {
+  let chunks: AsyncIterator<Uint8Array>;
+  let total: number;
+  if (typeof source === 'string') {
+    try {
+      total = (await stat(source)).size;
+    } catch {
+      return null;
+    }
+    chunks = fileChunks(source);
+  } else if (source instanceof Uint8Array) {
+    total = source.byteLength;
+    chunks = (async function* () {
+      yield source;
+    })();
+  } else return null;
+  try {
+    return await fastVerify(chunks, total, options);
+  } finally {
+    await chunks.return?.();
+  }
 }
 
 export interface InspectOptions extends ScanOptions {

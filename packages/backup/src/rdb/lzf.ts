@@ -40,6 +40,37 @@ export function lzfDecompress(input: Uint8Array, outputLength: number): Buffer {
   return out;
 }
 
+/**
+ * Checks that `input` is a valid LZF stream decompressing to exactly `outputLength` bytes, without
+ * producing the output (the checks are those of `lzfDecompress`). Used by verification.
+ */
+export function lzfCheck(input: Uint8Array, outputLength: number): boolean {
+  let ip = 0;
+  let op = 0;
+  const inEnd = input.length;
+  while (ip < inEnd) {
+    const ctrl = input[ip++]!;
+    if (ctrl < 32) {
+      const len = ctrl + 1;
+      if (op + len > outputLength || ip + len > inEnd) return false;
+      ip += len;
+      op += len;
+    } else {
+      let len = ctrl >>> 5;
+      if (len === 7) {
+        if (ip >= inEnd) return false;
+        len += input[ip++]!;
+      }
+      if (ip >= inEnd) return false;
+      const ref = op - ((ctrl & 0x1f) << 8) - input[ip++]! - 1;
+      len += 2;
+      if (ref < 0 || op + len > outputLength) return false;
+      op += len;
+    }
+  }
+  return op === outputLength;
+}
+
 const HLOG = 14;
 const HSIZE = 1 << HLOG;
 const MAX_OFF = 1 << 13;

@@ -1,0 +1,738 @@
+/**
+ * Fast path of `verifyRdb`: a synchronous structure walker over large input windows. It checks the
+ * same things as the record reader (lengths, string encodings, LZF, every container's integrity,
+ * stream structure, scores, the CRC-64 trailer) but builds no records and no values, and awaits
+ * only when it needs the next input chunk.
+ *
+ * It is deliberately one-sided: it only ever says "valid" (with the counts) or gives up. Anything
+ * unusual — corrupt or truncated data, a condition that yields a warning, module values, rare
+ * opcodes, a single record larger than the window cap — makes it give up, and `verifyRdb` then runs
+ * the full record reader, which produces the exact error or warnings. So results never differ from
+ * the reader's; only the common, valid case is fast.
+ */
+import { type PackedValue, parseListpack, parseZiplist, parseZipmap } from './containers.js';
+import { Crc64 } from './crc64.js';
+import { KNOWN_REDIS_VERSION, RdbOpcode, RdbType } from './constants.js';
+import { lzfCheck, lzfDecompress } from './lzf.js';
+
+/** Thrown to abandon the fast path (the caller re-reads with the full reader). */
+class GiveUp extends Error {}
+const GIVE_UP = new GiveUp('fast verify gave up');
+/** Thrown when the current record needs bytes beyond the window. */
+class NeedMore extends Error {}
+const NEED_MORE = new NeedMore('need more input');
+
+const giveUp = (): never => {
+  throw GIVE_UP;
+};
+
+export interface FastVerifyResult {
+  magic: 'REDIS' | 'VALKEY';
+  version: number;
+  keys: number;
+  bytes: number;
+  checksum: 'ok' | 'disabled' | 'absent' | 'unchecked';
+}
+
+export interface FastVerifyOptions {
+  checksum?: boolean;
+  allowUnknownVersion?: boolean;
+  maxStringBytes?: number;
+  onProgress?: (progress: { keys: number; bytes: number; totalBytes?: number }) => void;
+  progressEvery?: number;
+  /** Largest single record held in memory before giving up (default 64 MiB). */
+  maxRecordBytes?: number;
+}
+
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+const INT_TEXT = /^-?\d+$/;
+
+function parseScoreText(b: Buffer): number {
+  const s = b.toString('latin1').trim().toLowerCase();
+  if (s === 'inf' || s === '+inf' || s === 'infinity' || s === '+infinity') return Infinity;
+  if (s === '-inf' || s === '-infinity') return -Infinity;
+  if (s === '') return Number.NaN;
+  return Number(s);
+}
+
+const failContainer = (): never => giveUp();
+
+/** Synchronous walker over `buf[pos..]`; throws NEED_MORE / GIVE_UP. */
+class Walker {
+  buf: Buffer = Buffer.alloc(0);
+  pos = 0;
+  /** Absolute offset of buf[0]. */
+  base = 0;
+  /** True when buf holds everything up to the end of the input. */
+  atEnd = false;
+  /** Input size when known. */
+  total: number | undefined;
+  maxString: number;
+  version = 0;
+  flavor: 'redis' | 'valkey' = 'redis';
+  /** Set by len(): the length byte was a string encoding. */
+  encoded = false;
+
+  constructor(maxString: number) {
+    this.maxString = maxString;
+  }
+
+  need(n: number): void {
+    if (this.buf.length - this.pos < n) {
+      if (this.atEnd) giveUp();
+      throw NEED_MORE;
+    }
+  }
+
+  u8(): number {
+    if (this.pos >= this.buf.length) this.need(1);
+    return this.buf[this.pos++]!;
+  }
+
+  lenRaw(): number {
+    const buf = this.buf;
+    const b = this.u8();
+    const kind = b >> 6;
+    this.encoded = false;
+    if (kind === 0) return b & 0x3f;
+    if (kind === 1) return ((b & 0x3f) << 8) | this.u8();
+    if (kind === 3) {
+      this.encoded = true;
+      return b & 0x3f;
+    }
+    if (b === 0x80) {
+      this.need(4);
+      const v = buf.readUInt32BE(this.pos);
+      this.pos += 4;
+      return v;
+    }
+    if (b === 0x81) {
+      this.need(8);
+      const v = buf.readBigUInt64BE(this.pos);
+      this.pos += 8;
+      if (v > MAX_SAFE) giveUp();
+      return Number(v);
+    }
+    return giveUp();
+  }
+
+  len(): number {
+    const n = this.lenRaw();
+    if (this.encoded) giveUp();
+    return n;
+  }
+
+  /** Count of items of at least minBytes each, checked against what is left. */
+  count(minBytes = 1): number {
+    const n = this.len();
+    if (this.total !== undefined && n * minBytes > this.total - (this.base + this.pos)) giveUp();
+    return n;
+  }
+
+  lenBig(): void {
+    if (this.pos < this.buf.length && this.buf[this.pos] === 0x81) {
+      this.need(9);
+      this.pos += 9;
+      return;
+    }
+    this.len();
+  }
+
+  checkLength(n: number): void {
+    if (n > this.maxString) giveUp();
+    if (this.total !== undefined && n > this.total - (this.base + this.pos)) giveUp();
+  }
+
+  /** Skips a string (validating LZF); returns nothing. */
+  skipString(): void {
+    const n = this.lenRaw();
+    if (!this.encoded) {
+      this.checkLength(n);
+      this.need(n);
+      this.pos += n;
+      return;
+    }
+    this.encodedBody(n, false);
+  }
+
+  /** Reads a string: a view for plain strings (valid until the window moves), or decoded bytes. */
+  string(): Buffer {
+    const n = this.lenRaw();
+    if (!this.encoded) {
+      this.checkLength(n);
+      this.need(n);
+      const p = this.pos;
+      this.pos = p + n;
+      return this.buf.subarray(p, p + n);
+    }
+    return this.encodedBody(n, true)!;
+  }
+
+  /** Bytes of the last `stringRange()`: rbuf[rs..re). */
+  rbuf: Buffer = this.buf;
+  rs = 0;
+  re = 0;
+
+  /** Reads a string without making a view: sets rbuf/rs/re. */
+  stringRange(): void {
+    const n = this.lenRaw();
+    if (!this.encoded) {
+      this.checkLength(n);
+      this.need(n);
+      this.rbuf = this.buf;
+      this.rs = this.pos;
+      this.pos += n;
+      this.re = this.pos;
+      return;
+    }
+    const b = this.encodedBody(n, true)!;
+    this.rbuf = b;
+    this.rs = 0;
+    this.re = b.length;
+  }
+
+  private encodedBody(n: number, want: boolean): Buffer | undefined {
+    const buf = this.buf;
+    switch (n) {
+      case 0: {
+        this.need(1);
+        const v = buf.readInt8(this.pos);
+        this.pos += 1;
+        return want ? Buffer.from(String(v)) : undefined;
+      }
+      case 1: {
+        this.need(2);
+        const v = buf.readInt16LE(this.pos);
+        this.pos += 2;
+        return want ? Buffer.from(String(v)) : undefined;
+      }
+      case 2: {
+        this.need(4);
+        const v = buf.readInt32LE(this.pos);
+        this.pos += 4;
+        return want ? Buffer.from(String(v)) : undefined;
+      }
+      case 3: {
+        const clen = this.len();
+        const ulen = this.len();
+        this.checkLength(clen);
+        if (ulen > this.maxString) giveUp();
+        if (ulen > clen * 90 + 64 || (ulen > 0 && clen === 0)) giveUp();
+        this.need(clen);
+        const p = this.pos;
+        this.pos = p + clen;
+        if (!want) {
+          if (!lzfCheck(buf.subarray(p, p + clen), ulen)) giveUp();
+          return undefined;
+        }
+        try {
+          return lzfDecompress(buf.subarray(p, p + clen), ulen);
+        } catch {
+          return giveUp();
+        }
+      }
+      default:
+        return giveUp();
+    }
+  }
+
+  skip(n: number): void {
+    this.need(n);
+    this.pos += n;
+  }
+}
+
+function backlenSize(l: number): number {
+  if (l <= 127) return 1;
+  if (l < 16383) return 2;
+  if (l < 2097151) return 3;
+  if (l < 268435455) return 4;
+  return 5;
+}
+
+function scoreTextOk(buf: Buffer, a: number, b: number): boolean {
+  // Number() trims like parseScoreText does; only blank text ("" or spaces -> 0) and the
+  // inf/infinity spellings need the full parse.
+  const s = buf.toString('latin1', a, b);
+  const v = Number(s);
+  if (Number.isNaN(v) || (v === 0 && s.trim() === ''))
+    return !Number.isNaN(parseScoreText(buf.subarray(a, b)));
+  return true;
+}
+
+/**
+ * Validates a listpack in blob[start..end) with the checks of `parseListpack`, without building
+ * values; returns its element count. With `scores`, every odd element must be a number.
+ */
+function checkListpack(blob: Buffer, start: number, end: number, scores: boolean): number {
+  const len = end - start;
+  if (len < 7) giveUp();
+  if (blob.readUInt32LE(start) !== len) giveUp();
+  const declared = blob.readUInt16LE(start + 4);
+  const last = end - 1;
+  let p = start + 6;
+  let count = 0;
+  for (;;) {
+    if (p >= end) giveUp();
+    const b = blob[p]!;
+    if (b === 0xff) {
+      if (p !== last) giveUp();
+      break;
+    }
+    const from = p;
+    if ((b & 0x80) === 0) p += 1;
+    else if ((b & 0xc0) === 0x80) {
+      const slen = b & 0x3f;
+      if (p + 1 + slen > last) giveUp();
+      if (scores && count & 1 && !scoreTextOk(blob, p + 1, p + 1 + slen)) giveUp();
+      p += 1 + slen;
+    } else if ((b & 0xe0) === 0xc0) {
+      if (p + 2 > last) giveUp();
+      p += 2;
+    } else if ((b & 0xf0) === 0xe0) {
+      if (p + 2 > last) giveUp();
+      const slen = ((b & 0x0f) << 8) | blob[p + 1]!;
+      if (p + 2 + slen > last) giveUp();
+      if (scores && count & 1 && !scoreTextOk(blob, p + 2, p + 2 + slen)) giveUp();
+      p += 2 + slen;
+    } else if (b === 0xf1) {
+      if (p + 3 > last) giveUp();
+      p += 3;
+    } else if (b === 0xf2) {
+      if (p + 4 > last) giveUp();
+      p += 4;
+    } else if (b === 0xf3) {
+      if (p + 5 > last) giveUp();
+      p += 5;
+    } else if (b === 0xf4) {
+      if (p + 9 > last) giveUp();
+      p += 9;
+    } else if (b === 0xf0) {
+      if (p + 5 > last) giveUp();
+      const slen = blob.readUInt32LE(p + 1);
+      if (p + 5 + slen > last) giveUp();
+      if (scores && count & 1 && !scoreTextOk(blob, p + 5, p + 5 + slen)) giveUp();
+      p += 5 + slen;
+    } else giveUp();
+    const entryLen = p - from;
+    const bl = backlenSize(entryLen);
+    if (p + bl > last) giveUp();
+    let decoded = 0;
+    let shift = 0;
+    for (let i = p + bl - 1; i >= p; i--) {
+      decoded += (blob[i]! & 127) * 2 ** shift;
+      shift += 7;
+    }
+    if (decoded !== entryLen) giveUp();
+    p += bl;
+    count++;
+  }
+  if (declared !== 65535 && declared !== count) giveUp();
+  return count;
+}
+
+/** Validates an intset in blob[start..end) like `parseIntset`; returns its member count. */
+function checkIntset(blob: Buffer, start: number, end: number): number {
+  const len = end - start;
+  if (len < 8) giveUp();
+  const width = blob.readUInt32LE(start);
+  const count = blob.readUInt32LE(start + 4);
+  if (width !== 2 && width !== 4 && width !== 8) giveUp();
+  if (8 + count * width !== len) giveUp();
+  const at = start + 8;
+  if (width === 8) {
+    for (let i = 1; i < count; i++) {
+      if (!(blob.readBigInt64LE(at + i * 8) > blob.readBigInt64LE(at + (i - 1) * 8))) giveUp();
+    }
+  } else if (width === 4) {
+    for (let i = 1; i < count; i++) {
+      if (!(blob.readInt32LE(at + i * 4) > blob.readInt32LE(at + (i - 1) * 4))) giveUp();
+    }
+  } else {
+    for (let i = 1; i < count; i++) {
+      if (!(blob.readInt16LE(at + i * 2) > blob.readInt16LE(at + (i - 1) * 2))) giveUp();
+    }
+  }
+  return count;
+}
+
+/** Walks one value of `type`; an empty collection (the reader warns about it) gives up. */
+function walkValue(w: Walker, type: number): void {
+  switch (type) {
+    case RdbType.STRING:
+      w.skipString();
+      return;
+    case RdbType.LIST:
+    case RdbType.SET: {
+      const n = w.count();
+      if (n === 0) giveUp();
+      for (let i = 0; i < n; i++) w.skipString();
+      return;
+    }
+    case RdbType.ZSET:
+    case RdbType.ZSET_2: {
+      const n = w.count(2);
+      if (n === 0) giveUp();
+      for (let i = 0; i < n; i++) {
+        w.skipString();
+        if (type === RdbType.ZSET_2) {
+          w.need(8);
+          const v = w.buf.readDoubleLE(w.pos);
+          w.pos += 8;
+          if (Number.isNaN(v)) giveUp();
+        } else {
+          const l = w.u8();
+          if (l < 253) {
+            w.need(l);
+            const v = parseScoreText(w.buf.subarray(w.pos, w.pos + l));
+            w.pos += l;
+            if (Number.isNaN(v)) giveUp();
+          } else if (l === 253) giveUp();
+        }
+      }
+      return;
+    }
+    case RdbType.HASH: {
+      const n = w.count(2);
+      if (n === 0) giveUp();
+      for (let i = 0; i < n; i++) {
+        w.skipString();
+        w.skipString();
+      }
+      return;
+    }
+    case RdbType.HASH_ZIPMAP:
+      if (parseZipmap(w.string(), failContainer).length === 0) giveUp();
+      return;
+    case RdbType.LIST_ZIPLIST:
+      if (parseZiplist(w.string(), failContainer).length === 0) giveUp();
+      return;
+    case RdbType.SET_INTSET:
+      w.stringRange();
+      if (checkIntset(w.rbuf, w.rs, w.re) === 0) giveUp();
+      return;
+    case RdbType.SET_LISTPACK:
+      w.stringRange();
+      if (checkListpack(w.rbuf, w.rs, w.re, false) === 0) giveUp();
+      return;
+    case RdbType.ZSET_LISTPACK: {
+      w.stringRange();
+      const n = checkListpack(w.rbuf, w.rs, w.re, true);
+      if (n === 0 || n % 2) giveUp();
+      return;
+    }
+    case RdbType.HASH_LISTPACK: {
+      w.stringRange();
+      const n = checkListpack(w.rbuf, w.rs, w.re, false);
+      if (n === 0 || n % 2) giveUp();
+      return;
+    }
+    case RdbType.ZSET_ZIPLIST: {
+      const vals = parseZiplist(w.string(), failContainer);
+      if (vals.length === 0 || vals.length % 2) giveUp();
+      for (let i = 1; i < vals.length; i += 2) {
+        const s = vals[i]!;
+        const score = typeof s === 'object' ? parseScoreText(s) : Number(s);
+        if (Number.isNaN(score)) giveUp();
+      }
+      return;
+    }
+    case RdbType.HASH_ZIPLIST: {
+      const vals = parseZiplist(w.string(), failContainer);
+      if (vals.length === 0 || vals.length % 2) giveUp();
+      return;
+    }
+    case RdbType.LIST_QUICKLIST:
+    case RdbType.LIST_QUICKLIST_2: {
+      const v2 = type === RdbType.LIST_QUICKLIST_2;
+      const nodes = w.count(v2 ? 2 : 1);
+      let items = 0;
+      for (let i = 0; i < nodes; i++) {
+        const container = v2 ? w.len() : 2;
+        if (container === 1) {
+          w.skipString();
+          items++;
+        } else if (container === 2) {
+          if (v2) {
+            w.stringRange();
+            items += checkListpack(w.rbuf, w.rs, w.re, false);
+          } else items += parseZiplist(w.string(), failContainer).length;
+        } else giveUp();
+      }
+      if (items === 0) giveUp();
+      return;
+    }
+    case RdbType.STREAM_LISTPACKS:
+    case RdbType.STREAM_LISTPACKS_2:
+    case RdbType.STREAM_LISTPACKS_3:
+      walkStream(w, type);
+      return;
+    default:
+      giveUp();
+  }
+}
+
+function streamInt(v: PackedValue | undefined): number {
+  if (v === undefined) return giveUp();
+  if (typeof v === 'object') {
+    const s = v.toString('latin1');
+    if (!INT_TEXT.test(s)) giveUp();
+    return Number(s);
+  }
+  return Number(v);
+}
+
+function checkStreamNode(vals: PackedValue[]): void {
+  let i = 0;
+  const count = streamInt(vals[i++]);
+  const deleted = streamInt(vals[i++]);
+  const numFields = streamInt(vals[i++]);
+  if (numFields < 0 || numFields > vals.length) giveUp();
+  if (i + numFields > vals.length) giveUp();
+  i += numFields;
+  if (streamInt(vals[i++]) !== 0) giveUp();
+  let live = 0;
+  let dead = 0;
+  const n = vals.length;
+  while (i < n) {
+    const flags = streamInt(vals[i++]);
+    streamInt(vals[i++]);
+    streamInt(vals[i++]);
+    let lpCount: number;
+    if (flags & 2) {
+      if (i + numFields > n) giveUp();
+      i += numFields;
+      lpCount = numFields + 3;
+    } else {
+      const nf = streamInt(vals[i++]);
+      if (nf < 0 || nf * 2 > n - i) giveUp();
+      i += nf * 2;
+      lpCount = nf * 2 + 4;
+    }
+    if (streamInt(vals[i++]) !== lpCount) giveUp();
+    if (flags & 1) dead++;
+    else live++;
+  }
+  if (live !== count || dead !== deleted) giveUp();
+}
+
+function walkStream(w: Walker, type: number): void {
+  const v2 = type >= RdbType.STREAM_LISTPACKS_2;
+  const v3 = type >= RdbType.STREAM_LISTPACKS_3;
+  const nodes = w.count(2);
+  for (let i = 0; i < nodes; i++) {
+    if (w.string().length !== 16) giveUp();
+    const vals = parseListpack(w.string(), failContainer);
+    if (vals.length === 0) giveUp();
+    checkStreamNode(vals);
+  }
+  w.lenBig(); // length
+  w.lenBig(); // last id
+  w.lenBig();
+  if (v2) {
+    for (let k = 0; k < 5; k++) w.lenBig(); // first id, max deleted id, entries added
+  }
+  const groups = w.count(3);
+  for (let g = 0; g < groups; g++) {
+    w.skipString();
+    w.lenBig();
+    w.lenBig();
+    if (v2) w.lenBig();
+    const pel = w.count(25);
+    const owned = new Map<string, boolean>();
+    for (let p = 0; p < pel; p++) {
+      w.need(16);
+      const id = w.buf.toString('latin1', w.pos, w.pos + 16);
+      // A repeated id leaves an entry without a consumer in the reader's view: let it report that.
+      if (owned.has(id)) giveUp();
+      owned.set(id, false);
+      w.pos += 16;
+      w.skip(8);
+      w.len();
+    }
+    const consumers = w.count(10);
+    for (let c = 0; c < consumers; c++) {
+      w.skipString();
+      w.skip(v3 ? 16 : 8);
+      const cpel = w.count(16);
+      for (let p = 0; p < cpel; p++) {
+        w.need(16);
+        const id = w.buf.toString('latin1', w.pos, w.pos + 16);
+        w.pos += 16;
+        if (!owned.has(id)) giveUp();
+        owned.set(id, true);
+      }
+    }
+    // A pending entry without a consumer is a warning: let the reader report it.
+    for (const v of owned.values()) if (!v) giveUp();
+  }
+}
+
+const FAST_TYPES = new Set<number>([0, 1, 2, 3, 4, 5, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21]);
+
+/** An async source of chunks plus whether more follow. */
+export type ChunkSource = AsyncIterator<Uint8Array>;
+
+/**
+ * Verifies an RDB held in `chunks`; returns null when it gave up (the caller then runs the full
+ * reader). `total` is the input size when known.
+ */
+export async function fastVerify(
+  chunks: ChunkSource,
+  total: number | undefined,
+  options: FastVerifyOptions = {},
+): Promise<FastVerifyResult | null> {
+  const w = new Walker(options.maxStringBytes ?? 1 << 30);
+  w.total = total;
+  const maxRecord = options.maxRecordBytes ?? 64 << 20;
+  const crc = options.checksum === false ? null : new Crc64();
+  const progressEvery = options.onProgress ? Math.max(1, options.progressEvery ?? 10_000) : 0;
+  /** Bytes of buf[0..crcMark) already fed to the CRC. */
+  let crcMark = 0;
+  let keys = 0;
+
+  /** Appends input until at least `want` bytes after `keepFrom` are buffered (or the input ends). */
+  const refill = async (keepFrom: number, want: number): Promise<void> => {
+    if (crc && keepFrom > crcMark) crc.update(w.buf, crcMark, keepFrom);
+    const parts: Buffer[] = [];
+    let have = w.buf.length - keepFrom;
+    if (have > 0) parts.push(w.buf.subarray(keepFrom));
+    while (have < want) {
+      const r = await chunks.next();
+      if (r.done) {
+        w.atEnd = true;
+        break;
+      }
+      const c = r.value;
+      if (c.byteLength === 0) continue;
+      parts.push(Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength));
+      have += c.byteLength;
+    }
+    w.base += keepFrom;
+    w.buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts, have);
+    w.pos = 0;
+    crcMark = 0;
+  };
+
+  try {
+    await refill(0, 9);
+    if (w.buf.length < 9) return null;
+    const head = w.buf.toString('latin1', 0, 9);
+    let magic: 'REDIS' | 'VALKEY';
+    let digits: string;
+    if (head.startsWith('REDIS')) {
+      magic = 'REDIS';
+      digits = head.slice(5);
+    } else if (head.startsWith('VALKEY')) {
+      magic = 'VALKEY';
+      digits = head.slice(6);
+    } else return null;
+    if (!/^\d+$/.test(digits)) return null;
+    const version = Number(digits);
+    const known =
+      magic === 'REDIS' ? version >= 1 && version <= KNOWN_REDIS_VERSION : version === 80 || version === 81;
+    if (!known && !options.allowUnknownVersion) return null;
+    w.version = version;
+    w.flavor = magic === 'VALKEY' ? 'valkey' : 'redis';
+    w.pos = 9;
+
+    for (;;) {
+      const start = w.pos;
+      try {
+        const op = w.u8();
+        if (op <= 25) {
+          if (!FAST_TYPES.has(op)) return null;
+          w.skipString(); // key
+          walkValue(w, op);
+          keys++;
+          if (progressEvery && keys % progressEvery === 0) {
+            options.onProgress!({
+              keys,
+              bytes: w.base + w.pos,
+              ...(total !== undefined ? { totalBytes: total } : {}),
+            });
+          }
+          continue;
+        }
+        switch (op) {
+          case RdbOpcode.EOF: {
+            let checksum: FastVerifyResult['checksum'] = options.checksum === false ? 'unchecked' : 'absent';
+            // Buffer the trailer first: a retry must not hash the EOF byte twice.
+            if (version >= 5) w.need(8);
+            if (crc) crc.update(w.buf, crcMark, w.pos);
+            crcMark = w.pos;
+            if (version >= 5) {
+              w.need(8);
+              const lo = w.buf.readUInt32LE(w.pos);
+              const hi = w.buf.readUInt32LE(w.pos + 4);
+              w.pos += 8;
+              if (lo === 0 && hi === 0) {
+                if (checksum !== 'unchecked') checksum = 'disabled';
+              } else if (crc) {
+                const d = crc.digestBytes();
+                if (d.readUInt32LE(0) !== lo || d.readUInt32LE(4) !== hi) return null;
+                checksum = 'ok';
+              }
+            }
+            const bytes = w.base + w.pos;
+            // Trailing data is a warning: let the reader report it.
+            if (w.pos < w.buf.length) return null;
+            if (total !== undefined ? bytes < total : !w.atEnd) {
+              if (total === undefined) {
+                const r = await chunks.next();
+                if (!r.done && r.value.byteLength > 0) return null;
+              } else return null;
+            }
+            if (progressEvery) {
+              options.onProgress!({ keys, bytes, ...(total !== undefined ? { totalBytes: total } : {}) });
+            }
+            return { magic, version, keys, bytes, checksum };
+          }
+          case RdbOpcode.SELECTDB:
+            w.len();
+            break;
+          case RdbOpcode.RESIZEDB:
+            w.len();
+            w.len();
+            break;
+          case RdbOpcode.AUX:
+            w.skipString();
+            w.skipString();
+            break;
+          case RdbOpcode.EXPIRETIME_MS:
+            w.skip(8);
+            break;
+          case RdbOpcode.EXPIRETIME:
+            w.skip(4);
+            break;
+          case RdbOpcode.IDLE:
+            w.len();
+            break;
+          case RdbOpcode.FREQ:
+            w.skip(1);
+            break;
+          case RdbOpcode.FUNCTION2:
+            w.skipString();
+            break;
+          case RdbOpcode.SLOT_INFO:
+            if (version < 12) return null;
+            w.len();
+            w.len();
+            w.len();
+            break;
+          default:
+            return null;
+        }
+      } catch (err) {
+        if (err !== NEED_MORE) throw err;
+        // The record does not fit: keep it, read more (doubling for big records), retry it.
+        const size = w.buf.length - start;
+        if (size >= maxRecord) return null;
+        await refill(start, Math.max(size + 1, Math.min(maxRecord, Math.max(1 << 20, size * 2))));
+      }
+    }
+  } catch {
+    // Anything unexpected (including I/O errors): the full reader re-reads and reports it.
+    return null;
+  }
+}
