@@ -2,7 +2,7 @@ import type { Redis } from 'iovalkey';
 import { type CompiledFilter, dumpPayloadType } from '../convert/filter.js';
 import type { ValueType } from '../model.js';
 import { BackupError } from '../resp/errors.js';
-import { parseInfo, type ServerConnection } from './connect.js';
+import { connectionError, parseInfo, type ServerConnection } from './connect.js';
 
 /** A key as read in scan mode: its DUMP payload and absolute expiry. */
 export interface DumpedKey {
@@ -154,10 +154,16 @@ export async function* scanServer(
     : [{ client: conn.client, name: `${conn.target.host}:${conn.target.port}` }];
   for (const code of await listFunctionCode(nodes[0]!.client)) yield { kind: 'function', code };
   for (const { client, name } of nodes) {
-    const present = await nonEmptyDbs(client);
-    const counts = new Map(present.map((d) => [d.db, d.keys]));
-    let dbs = present.map((d) => d.db).filter((db) => options.filter.db(db));
-    if (options.db !== undefined) dbs = dbs.filter((d) => d === options.db);
-    yield* scanNode(client, name, dbs, options, counts);
+    try {
+      const present = await nonEmptyDbs(client);
+      const counts = new Map(present.map((d) => [d.db, d.keys]));
+      let dbs = present.map((d) => d.db).filter((db) => options.filter.db(db));
+      if (options.db !== undefined) dbs = dbs.filter((d) => d === options.db);
+      yield* scanNode(client, name, dbs, options, counts);
+    } catch (err) {
+      // A dropped connection surfaces as the client's bare "Connection is closed": say which node.
+      if (BackupError.isInstance(err)) throw err;
+      throw connectionError(name, err, 'Scanning');
+    }
   }
 }

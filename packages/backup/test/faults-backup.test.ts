@@ -1,0 +1,118 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ValkeyToolsError } from '@valkey-tools/core';
+import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backup } from '../src/live/backup.js';
+
+/**
+ * Faults during live backups, with real processes: a backup killed with SIGKILL leaves no file
+ * under the output name (only a hidden `.name.partial-*` temp file), and a connection the server
+ * drops mid-backup (CLIENT KILL) is reported as a typed error naming the server, with no output.
+ */
+const work = mkdtempSync(join(tmpdir(), 'vt-faults-backup-'));
+const KEYS = 150_000;
+let server: TestServer;
+const backupSource = fileURLToPath(new URL('../src/live/backup.ts', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+
+beforeAll(async () => {
+  server = await startTestServer({ config: { 'repl-diskless-sync-delay': 0 } });
+  // DEBUG POPULATE makes the keys server-side: enough data that a backup takes a while.
+  expect(await server.command('DEBUG', 'POPULATE', String(KEYS), 'key', '200')).toBe('+OK\r\n');
+});
+
+afterAll(async () => {
+  await server?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
+
+/** Waits until `check` returns true (polling), or fails after `ms`. */
+async function until(check: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe('backup under faults', () => {
+  it('kill -9 of a backup process in progress leaves nothing under the output name', async () => {
+    for (const [mode, name] of [
+      ['scan', 'killed.valkey'],
+      ['replication', 'killed.jsonl'],
+    ] as const) {
+      const dir = join(work, mode);
+      rmSync(dir, { recursive: true, force: true });
+      const output = join(dir, name);
+      const script = join(work, `run-${mode}.mts`);
+      writeFileSync(
+        script,
+        `import { mkdirSync } from 'node:fs';\nimport { backup } from ${JSON.stringify(backupSource)};\n` +
+          `mkdirSync(${JSON.stringify(dir)}, { recursive: true });\n` +
+          `await backup({ url: ${JSON.stringify(server.url)}, output: ${JSON.stringify(output)}, mode: '${mode}' });\n`,
+      );
+      const child = spawn(
+        process.execPath,
+        ['--conditions=@valkey-tools/source', '--import', 'tsx', script],
+        {
+          cwd: repoRoot,
+          stdio: ['ignore', 'ignore', 'pipe'],
+        },
+      );
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c;
+      });
+      const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_code, sig) => r(sig)));
+      // Kill it once the partial file has real data in it.
+      await until(
+        () =>
+          existsSync(dir) &&
+          readdirSync(dir).some((f) => f.includes('.partial-') && statSync(join(dir, f)).size > 64 * 1024),
+        60_000,
+        `the ${mode} backup to start writing (${stderr})`,
+      );
+      child.kill('SIGKILL');
+      expect(await exited).toBe('SIGKILL');
+      const left = readdirSync(dir);
+      expect(left, mode).not.toContain(name);
+      expect(
+        left.every((f) => f.startsWith(`.${name}.partial-`)),
+        left.join(' '),
+      ).toBe(true);
+    }
+  });
+
+  it('a connection the server drops mid-backup is reported as a typed error naming the server', async () => {
+    for (const [mode, type] of [
+      ['scan', 'normal'],
+      ['replication', 'replica'],
+    ] as const) {
+      const output = join(work, `dropped-${mode}.jsonl`);
+      let killed: Promise<string> | undefined;
+      const outcome = await backup({
+        url: server.url,
+        output,
+        mode,
+        progressIntervalMs: 10,
+        onProgress: () => {
+          killed ??= server.command('CLIENT', 'KILL', 'TYPE', type);
+        },
+      }).then(
+        (r) => r,
+        (e: unknown) => e,
+      );
+      expect(killed, `${mode}: progress was reported before the end`).toBeDefined();
+      expect(await killed).toMatch(/^:[1-9]/);
+      expect(ValkeyToolsError.isInstance(outcome), `${mode}: ${String(outcome)}`).toBe(true);
+      expect((outcome as Error).message).toContain(`127.0.0.1:${server.port}`);
+      expect((outcome as Error).message).toMatch(/clos|lost|reset|end|drop|disconnect/i);
+      expect(existsSync(output)).toBe(false);
+      expect(readdirSync(work).filter((f) => f.includes(`dropped-${mode}`))).toEqual([]);
+    }
+  });
+});
