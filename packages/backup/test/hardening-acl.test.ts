@@ -2,7 +2,14 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ValkeyToolsError } from '@valkey-tools/core';
-import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
+import {
+  createTestCertificates,
+  freePort,
+  startTestServer,
+  type TestCertificates,
+  type TestServer,
+  tlsServerConfig,
+} from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup } from '../src/live/backup.js';
 import { restore } from '../src/restore/restore.js';
@@ -25,6 +32,9 @@ const PASSWORDS = { replication: 'Repl-pw.9f3Qz', scan: 'Scan-pw.7c1Kx', restore
 const work = mkdtempSync(join(tmpdir(), 'vt-acl-'));
 let source: TestServer;
 let target: TestServer;
+let certs: TestCertificates;
+let sourceTls: number;
+let targetTls: number;
 
 async function setUser(server: TestServer, name: string, password: string, rules: string): Promise<void> {
   const reply = await server.command(
@@ -61,9 +71,11 @@ async function failure(p: Promise<unknown>): Promise<Error> {
 }
 
 beforeAll(async () => {
+  certs = createTestCertificates();
+  [sourceTls, targetTls] = await Promise.all([freePort(), freePort()]);
   [source, target] = await Promise.all([
-    startTestServer({ config: { 'repl-diskless-sync-delay': 0 } }),
-    startTestServer(),
+    startTestServer({ config: { 'repl-diskless-sync-delay': 0, ...tlsServerConfig(certs, sourceTls) } }),
+    startTestServer({ config: tlsServerConfig(certs, targetTls) }),
   ]);
   await buildDataset(source.url, { big: 200 });
   await setAllUsers();
@@ -72,6 +84,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([source?.stop(), target?.stop()]);
   rmSync(work, { recursive: true, force: true });
+  if (certs) rmSync(certs.dir, { recursive: true, force: true });
 });
 
 describe('minimal ACL users (docs/security.md)', () => {
@@ -94,6 +107,29 @@ describe('minimal ACL users (docs/security.md)', () => {
       });
       expect(restored.errorCount).toBe(0);
       expect(await serverState(target.url), mode).toEqual(want);
+    }
+  });
+
+  it('the same limited users back up and restore over TLS (rediss://, client certificate)', async () => {
+    const want = await serverState(source.url);
+    const tls = { ca: certs.caCert, cert: certs.clientCert, key: certs.clientKey };
+    const tlsUrl = (port: number, user: string, password: string) =>
+      `rediss://${user}:${encodeURIComponent(password)}@127.0.0.1:${port}`;
+    for (const [mode, user, file] of [
+      ['replication', 'vt-repl', 'tls-repl.rdb'],
+      ['scan', 'vt-scan', 'tls-scan.jsonl'],
+    ] as const) {
+      const output = join(work, file);
+      await backup({ url: tlsUrl(sourceTls, user, PASSWORDS[mode]), output, mode, tls });
+      await target.command('FLUSHALL');
+      await target.command('FUNCTION', 'FLUSH');
+      const restored = await restore({
+        input: output,
+        url: tlsUrl(targetTls, 'vt-restore', PASSWORDS.restore),
+        tls,
+      });
+      expect(restored.errorCount).toBe(0);
+      expect(await serverState(target.url), `${mode} over TLS`).toEqual(want);
     }
   });
 
