@@ -10,8 +10,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { commandGroups, commands, globalFlags } from '../../../packages/cli/src/definitions.ts';
-import { EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from '../../../packages/cli/src/errors.ts';
+import { commandGroups, commands, exitCodes, globalFlags } from '../../../packages/cli/src/definitions.ts';
 import { collectApi, type PackageInfo, renderApiIndex, renderPackagePage } from './api-reference.ts';
 import { renderCliReference } from './cli-reference.ts';
 import { generatedNotice, safeMarkdown } from './markdown.ts';
@@ -54,15 +53,7 @@ export function generate(): string[] {
       commands,
       groups: commandGroups,
       globalFlags,
-      exitCodes: [
-        { code: EXIT_OK, meaning: 'Success.' },
-        { code: EXIT_FAILED, meaning: 'The operation failed, or found problems (`verify`, `config check`).' },
-        {
-          code: EXIT_USAGE,
-          meaning: 'The command line is wrong: unknown command or flag, missing or invalid argument.',
-        },
-        { code: EXIT_INTERRUPTED, meaning: 'Interrupted (Ctrl-C).' },
-      ],
+      exitCodes,
     }),
   );
 
