@@ -1,11 +1,15 @@
 import { statSync } from 'node:fs';
-import type { RdbRecord } from '../model.js';
+import type { KeyRecord, RdbRecord } from '../model.js';
 import type { RdbChunkRecord } from '../rdb/reader.js';
 import { type Command, command } from '../resp/encode.js';
 import { BackupError } from '../resp/errors.js';
 import { commandsToReadable } from '../resp/readable.js';
-import { recordsToCommands } from '../resp/records-to-commands.js';
-import { commandsToResp, type RespHeaderInfo } from '../resp/writer.js';
+import {
+  ChunkedKeyCommands,
+  functionRecordToCommand,
+  keyRecordToCommands,
+} from '../resp/records-to-commands.js';
+import { commandBatchesToResp, type RespHeaderInfo } from '../resp/writer.js';
 import { commandsToItems } from '../restore/items.js';
 import { writeFileAtomically } from './atomic.js';
 import { commandsToRecords } from './commands-to-records.js';
@@ -136,21 +140,43 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     }
   }
 
-  /** Everything as commands (RESP / readable output). */
-  async function* allCommands(): AsyncGenerator<Command> {
+  /**
+   * Everything as commands (RESP / readable output), one batch per key (one await per record, not
+   * per command: this is the hot path of RDB -> RESP).
+   */
+  async function* allCommandBatches(): AsyncGenerator<Command[]> {
     let db = -1;
+    const cmdOptions = { ...batch, dumpPayload: (r: KeyRecord) => encodeDump(r) };
     for await (const seg of segments) {
       if (seg.kind === 'records') {
-        for await (const c of recordsToCommands(filterRecords(seg.records, filter, countKey), {
-          ...batch,
-          dumpPayload: (r) => encodeDump(r),
-        })) {
-          if (c[0]!.toString() === 'SELECT') {
-            const n = Number(c[1]!.toString());
-            if (n === db) continue;
-            db = n;
+        const chunked = new ChunkedKeyCommands(cmdOptions);
+        let skipping = false;
+        for await (const r of seg.records) {
+          switch (r.kind) {
+            case 'function':
+              yield [functionRecordToCommand(r)];
+              break;
+            case 'key':
+            case 'key-begin': {
+              const type = r.kind === 'key' ? r.value.type : r.type;
+              skipping = !(filter.db(r.db) && filter.key(r.key) && filter.type(type));
+              if (skipping) break;
+              keys++;
+              const out: Command[] = [];
+              if (r.db !== db) {
+                out.push(command('SELECT', r.db));
+                db = r.db;
+              }
+              if (r.kind === 'key') out.push(...keyRecordToCommands(r, cmdOptions));
+              else chunked.push(r);
+              yield out;
+              break;
+            }
+            case 'key-part':
+            case 'key-end':
+              if (!skipping) yield chunked.push(r);
+              break;
           }
-          yield c;
         }
         continue;
       }
@@ -159,7 +185,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
         grouped: seg.grouped || filter.any,
       })) {
         if (item.kind === 'function') {
-          yield command('FUNCTION', 'LOAD', 'REPLACE', item.code);
+          yield [command('FUNCTION', 'LOAD', 'REPLACE', item.code)];
           continue;
         }
         if (!filter.db(item.db)) continue;
@@ -175,12 +201,14 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
             { hint: 'Convert without match/type, or restore into a server and back up with filters' },
           );
         }
+        const out: Command[] = [];
         if (item.db !== db) {
-          yield command('SELECT', item.db);
+          out.push(command('SELECT', item.db));
           db = item.db;
         }
-        if (item.kind === 'key') yield* item.commands;
-        else yield item.command;
+        if (item.kind === 'key') out.push(...item.commands);
+        else out.push(item.command);
+        yield out;
       }
     }
   }
@@ -194,10 +222,10 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
       chunks = recordsToJsonlChunks(allRecords());
       break;
     case 'resp':
-      chunks = commandsToResp(allCommands(), { header });
+      chunks = commandBatchesToResp(allCommandBatches(), { header, chunkSize: 256 * 1024 });
       break;
     case 'readable':
-      chunks = commandsToReadable(allCommands(), { header });
+      chunks = commandsToReadable(flattenBatches(allCommandBatches()), { header });
       break;
   }
   bytesWritten = await writeFileAtomically(options.output, chunks, (n) => {

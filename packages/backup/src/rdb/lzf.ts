@@ -18,7 +18,11 @@ export function lzfDecompress(input: Uint8Array, outputLength: number): Buffer {
       const len = ctrl + 1;
       if (op + len > outputLength) throw new LzfFormatError('literal run overflows the declared length');
       if (ip + len > inEnd) throw new LzfFormatError('literal run past the end of the input');
-      for (let i = 0; i < len; i++) out[op++] = input[ip++]!;
+      if (len > 16) {
+        out.set(input.subarray(ip, ip + len), op);
+        ip += len;
+        op += len;
+      } else for (let i = 0; i < len; i++) out[op++] = input[ip++]!;
     } else {
       let len = ctrl >>> 5;
       if (len === 7) {
@@ -30,8 +34,14 @@ export function lzfDecompress(input: Uint8Array, outputLength: number): Buffer {
       len += 2;
       if (ref < 0) throw new LzfFormatError('back-reference before the start of the output');
       if (op + len > outputLength) throw new LzfFormatError('back-reference overflows the declared length');
-      // Byte by byte: the source may overlap the bytes being written.
-      for (let i = 0; i < len; i++) out[op++] = out[ref + i]!;
+      if (len > 16 && op - ref >= len) {
+        // Long and not overlapping the bytes being written: one block copy.
+        out.copyWithin(op, ref, ref + len);
+        op += len;
+      } else {
+        // Byte by byte: the source may overlap the bytes being written.
+        for (let i = 0; i < len; i++) out[op++] = out[ref + i]!;
+      }
     }
   }
   if (op !== outputLength) {

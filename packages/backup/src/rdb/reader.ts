@@ -596,234 +596,232 @@ class RdbReader {
     return { kind: 'header', magic, version, flavor: this.flavor };
   }
 
+  /** The records; the input is closed when they end or the caller stops early. */
   async *records(): AsyncGenerator<RdbRecord | RdbChunkRecord> {
+    // One generator level (no yield* hop per record): the body is the whole read loop.
     try {
-      yield* this.readAll();
-    } finally {
-      await this.close();
-    }
-  }
-
-  private async *readAll(): AsyncGenerator<RdbRecord | RdbChunkRecord> {
-    const src = this.src;
-    yield await this.header();
-    let expiresAt: number | undefined;
-    let lruIdle: number | undefined;
-    let lfuFreq: number | undefined;
-    for (;;) {
-      if (src.avail < 1) {
-        const p = src.ensure(1);
-        if (p) await p;
-        if (src.avail < 1) this.truncated(1, 'the next opcode (the file has no EOF marker)');
-      }
-      const opAt = src.offset;
-      const op = src.u8();
-      if (op <= 25) {
-        const { type, typeName } = this.checkType(op, opAt);
-        const key = this.stringSync() ?? (await this.string('key'));
-        this.currentKey = key;
-        const meta: Omit<KeyRecord, 'kind' | 'value'> = { db: this.db, key, encoding: typeName };
-        if (expiresAt !== undefined) meta.expiresAt = expiresAt;
-        if (lruIdle !== undefined) meta.lruIdle = lruIdle;
-        if (lfuFreq !== undefined) meta.lfuFreq = lfuFreq;
-        expiresAt = lruIdle = lfuFreq = undefined;
-        const small = type === RdbType.STRING ? this.stringSync(this.chunkBytes - 1) : null;
-        if (small !== null || (type === RdbType.STRING && this.chunkBytes === Number.POSITIVE_INFINITY)) {
-          // Fast path: most keys are small strings.
-          const value = small ?? (await this.string('string value'));
-          this.currentKey = undefined;
-          yield { kind: 'key', ...meta, value: { type: 'string', value } } satisfies KeyRecord;
-          if (++this.keys % this.progressEvery === 0) this.progress();
-          continue;
+      const src = this.src;
+      yield await this.header();
+      let expiresAt: number | undefined;
+      let lruIdle: number | undefined;
+      let lfuFreq: number | undefined;
+      for (;;) {
+        if (src.avail < 1) {
+          const p = src.ensure(1);
+          if (p) await p;
+          if (src.avail < 1) this.truncated(1, 'the next opcode (the file has no EOF marker)');
         }
-        if (BLOB_TYPES.has(type)) {
-          // Fast path: compact collections are one small container, never delivered in parts.
-          const value = await this.blobValue(type);
-          if (valueSize(value) === 0) {
-            this.warn(
-              'empty-key',
-              `skipping empty key ${JSON.stringify(this.keyText)} (the server skips it on load)`,
-              key,
-            );
-          } else {
-            yield { kind: 'key', ...meta, value } satisfies KeyRecord;
+        const opAt = src.offset;
+        const op = src.u8();
+        if (op <= 25) {
+          const { type, typeName } = this.checkType(op, opAt);
+          const key = this.stringSync() ?? (await this.string('key'));
+          this.currentKey = key;
+          const meta: Omit<KeyRecord, 'kind' | 'value'> = { db: this.db, key, encoding: typeName };
+          if (expiresAt !== undefined) meta.expiresAt = expiresAt;
+          if (lruIdle !== undefined) meta.lruIdle = lruIdle;
+          if (lfuFreq !== undefined) meta.lfuFreq = lfuFreq;
+          expiresAt = lruIdle = lfuFreq = undefined;
+          const small = type === RdbType.STRING ? this.stringSync(this.chunkBytes - 1) : null;
+          if (small !== null || (type === RdbType.STRING && this.chunkBytes === Number.POSITIVE_INFINITY)) {
+            // Fast path: most keys are small strings.
+            const value = small ?? (await this.string('string value'));
+            this.currentKey = undefined;
+            yield { kind: 'key', ...meta, value: { type: 'string', value } } satisfies KeyRecord;
+            if (++this.keys % this.progressEvery === 0) this.progress();
+            continue;
+          }
+          if (BLOB_TYPES.has(type)) {
+            // Fast path: compact collections are one small container, never delivered in parts.
+            const value = await this.blobValue(type);
+            if (valueSize(value) === 0) {
+              this.warn(
+                'empty-key',
+                `skipping empty key ${JSON.stringify(this.keyText)} (the server skips it on load)`,
+                key,
+              );
+            } else {
+              yield { kind: 'key', ...meta, value } satisfies KeyRecord;
+            }
+            this.currentKey = undefined;
+            if (++this.keys % this.progressEvery === 0) this.progress();
+            continue;
+          }
+          this.declared = undefined;
+          const parts = this.value(type);
+          let begun = false;
+          let delivered = 0;
+          for (;;) {
+            const r = await parts.next();
+            if (r.done) {
+              const final = r.value;
+              const size = valueSize(final);
+              if (!begun) {
+                // Streams stay even when empty (XADD MAXLEN 0); other empty collections are skipped like the server does.
+                if (size === 0 && final.type !== 'stream') {
+                  this.warn(
+                    'empty-key',
+                    `skipping empty key ${JSON.stringify(this.keyText)} (the server skips it on load)`,
+                    key,
+                  );
+                } else {
+                  yield { kind: 'key', ...meta, value: final } satisfies KeyRecord;
+                }
+              } else {
+                const n = final.type === 'string' ? final.value.length : size;
+                if (n > 0) yield { kind: 'key-part', db: meta.db, key, value: final } satisfies KeyPartRecord;
+                delivered += n;
+                const end: KeyEndRecord = { kind: 'key-end', db: meta.db, key, size: delivered };
+                if (final.type === 'stream') {
+                  const { type: _t, entries: _e, ...rest } = final;
+                  end.stream = rest;
+                }
+                yield end;
+              }
+              break;
+            }
+            if (!begun) {
+              begun = true;
+              const begin: KeyBeginRecord = { kind: 'key-begin', ...meta, type: TYPE_OF[type]! };
+              if (this.declared !== undefined) begin.elements = this.declared;
+              yield begin;
+            }
+            const part = r.value;
+            delivered += part.type === 'string' ? part.value.length : valueSize(part);
+            yield { kind: 'key-part', db: meta.db, key, value: part } satisfies KeyPartRecord;
           }
           this.currentKey = undefined;
           if (++this.keys % this.progressEvery === 0) this.progress();
           continue;
         }
-        this.declared = undefined;
-        const parts = this.value(type);
-        let begun = false;
-        let delivered = 0;
-        for (;;) {
-          const r = await parts.next();
-          if (r.done) {
-            const final = r.value;
-            const size = valueSize(final);
-            if (!begun) {
-              // Streams stay even when empty (XADD MAXLEN 0); other empty collections are skipped like the server does.
-              if (size === 0 && final.type !== 'stream') {
-                this.warn(
-                  'empty-key',
-                  `skipping empty key ${JSON.stringify(this.keyText)} (the server skips it on load)`,
-                  key,
-                );
-              } else {
-                yield { kind: 'key', ...meta, value: final } satisfies KeyRecord;
+        switch (op) {
+          case RdbOpcode.EOF: {
+            src.flushConsumed();
+            const computed = src.crc?.digest() ?? null;
+            let checksum: bigint | null = null;
+            if (this.version >= 5) {
+              await this.need(8, 'the CRC-64 trailer');
+              const stored = src.buf.readBigUInt64LE(src.pos);
+              src.pos += 8;
+              if (stored !== 0n) {
+                checksum = stored;
+                if (computed !== null && computed !== stored) {
+                  this.fail(
+                    'ERR_RDB_CHECKSUM',
+                    `CRC-64 mismatch: the file says 0x${stored.toString(16).padStart(16, '0')}, the content hashes to 0x${computed.toString(16).padStart(16, '0')}`,
+                    'The file is corrupt; take a fresh snapshot (or read with checksum: false to salvage it)',
+                    src.offset - 8,
+                  );
+                }
               }
-            } else {
-              const n = final.type === 'string' ? final.value.length : size;
-              if (n > 0) yield { kind: 'key-part', db: meta.db, key, value: final } satisfies KeyPartRecord;
-              delivered += n;
-              const end: KeyEndRecord = { kind: 'key-end', db: meta.db, key, size: delivered };
-              if (final.type === 'stream') {
-                const { type: _t, entries: _e, ...rest } = final;
-                end.stream = rest;
-              }
-              yield end;
             }
+            if (this.options.onProgress) this.progress();
+            yield { kind: 'end', checksum };
+            // Never wait for more input here: a live source (replication) may stay open after the RDB.
+            const left = src.total !== undefined ? src.total - src.offset : src.avail;
+            if (left > 0) {
+              this.warn(
+                'trailing-data',
+                `${left} byte(s) follow the end of the RDB (e.g. an AOF tail after an RDB preamble)`,
+              );
+            }
+            return;
+          }
+          case RdbOpcode.SELECTDB:
+            this.db = await this.len('SELECTDB database number');
+            yield { kind: 'select-db', db: this.db };
+            break;
+          case RdbOpcode.RESIZEDB: {
+            const dbSize = await this.len('RESIZEDB db size');
+            const expiresSize = await this.len('RESIZEDB expires size');
+            yield { kind: 'resize-db', dbSize, expiresSize };
             break;
           }
-          if (!begun) {
-            begun = true;
-            const begin: KeyBeginRecord = { kind: 'key-begin', ...meta, type: TYPE_OF[type]! };
-            if (this.declared !== undefined) begin.elements = this.declared;
-            yield begin;
+          case RdbOpcode.AUX: {
+            const key = await this.string('AUX field name');
+            const value = await this.string('AUX field value');
+            yield { kind: 'aux', key, value };
+            break;
           }
-          const part = r.value;
-          delivered += part.type === 'string' ? part.value.length : valueSize(part);
-          yield { kind: 'key-part', db: meta.db, key, value: part } satisfies KeyPartRecord;
-        }
-        this.currentKey = undefined;
-        if (++this.keys % this.progressEvery === 0) this.progress();
-        continue;
-      }
-      switch (op) {
-        case RdbOpcode.EOF: {
-          src.flushConsumed();
-          const computed = src.crc?.digest() ?? null;
-          let checksum: bigint | null = null;
-          if (this.version >= 5) {
-            await this.need(8, 'the CRC-64 trailer');
-            const stored = src.buf.readBigUInt64LE(src.pos);
-            src.pos += 8;
-            if (stored !== 0n) {
-              checksum = stored;
-              if (computed !== null && computed !== stored) {
+          case RdbOpcode.EXPIRETIME_MS:
+            expiresAt = await this.millis('EXPIRETIME_MS');
+            break;
+          case RdbOpcode.EXPIRETIME: {
+            await this.need(4, 'EXPIRETIME');
+            expiresAt = src.buf.readInt32LE(src.pos) * 1000;
+            src.pos += 4;
+            break;
+          }
+          case RdbOpcode.IDLE:
+            lruIdle = await this.len('IDLE');
+            break;
+          case RdbOpcode.FREQ:
+            await this.need(1, 'FREQ');
+            lfuFreq = src.u8();
+            break;
+          case RdbOpcode.MODULE_AUX: {
+            src.startCapture();
+            let moduleId: bigint;
+            try {
+              moduleId = await this.lenBig('MODULE_AUX module id');
+              const whenOp = await this.len('MODULE_AUX when opcode');
+              if (whenOp !== ModuleOpcode.UINT)
                 this.fail(
-                  'ERR_RDB_CHECKSUM',
-                  `CRC-64 mismatch: the file says 0x${stored.toString(16).padStart(16, '0')}, the content hashes to 0x${computed.toString(16).padStart(16, '0')}`,
-                  'The file is corrupt; take a fresh snapshot (or read with checksum: false to salvage it)',
-                  src.offset - 8,
+                  'ERR_RDB_CORRUPT_MODULE',
+                  `MODULE_AUX: expected the UINT "when" opcode, got ${whenOp}`,
                 );
+              await this.lenBig('MODULE_AUX when');
+              await this.moduleOpcodes('MODULE_AUX');
+            } catch (err) {
+              src.endCapture();
+              throw err;
+            }
+            const raw = src.endCapture();
+            const { name } = decodeModuleId(moduleId);
+            yield { kind: 'module-aux', moduleId, moduleName: name, raw };
+            break;
+          }
+          case RdbOpcode.FUNCTION2:
+            yield { kind: 'function', code: await this.string('FUNCTION2 library code') };
+            break;
+          case RdbOpcode.FUNCTION_PRE_GA:
+            this.fail(
+              'ERR_RDB_UNKNOWN_OPCODE',
+              'FUNCTION_PRE_GA (0xF6, Redis 7.0 release candidates) is not supported',
+              'Load the file into Redis 7.0 GA and save it again',
+              opAt,
+            );
+            break;
+          case RdbOpcode.SLOT_INFO:
+            if (this.version < 12) this.unknownOpcode(op, opAt);
+            {
+              const slot = await this.len('SLOT_INFO slot');
+              const slotSize = await this.len('SLOT_INFO slot size');
+              const expiresSlotSize = await this.len('SLOT_INFO expires size');
+              yield { kind: 'slot-info', slot, slotSize, expiresSlotSize };
+            }
+            break;
+          case RdbOpcode.SLOT_IMPORT:
+            if (this.flavor !== 'valkey') this.unknownOpcode(op, opAt);
+            {
+              await this.string('SLOT_IMPORT job name');
+              const ranges = await this.count('SLOT_IMPORT range count', 2);
+              for (let i = 0; i < ranges; i++) {
+                await this.len('SLOT_IMPORT range start');
+                await this.len('SLOT_IMPORT range end');
               }
-            }
-          }
-          if (this.options.onProgress) this.progress();
-          yield { kind: 'end', checksum };
-          // Never wait for more input here: a live source (replication) may stay open after the RDB.
-          const left = src.total !== undefined ? src.total - src.offset : src.avail;
-          if (left > 0) {
-            this.warn(
-              'trailing-data',
-              `${left} byte(s) follow the end of the RDB (e.g. an AOF tail after an RDB preamble)`,
-            );
-          }
-          return;
-        }
-        case RdbOpcode.SELECTDB:
-          this.db = await this.len('SELECTDB database number');
-          yield { kind: 'select-db', db: this.db };
-          break;
-        case RdbOpcode.RESIZEDB: {
-          const dbSize = await this.len('RESIZEDB db size');
-          const expiresSize = await this.len('RESIZEDB expires size');
-          yield { kind: 'resize-db', dbSize, expiresSize };
-          break;
-        }
-        case RdbOpcode.AUX: {
-          const key = await this.string('AUX field name');
-          const value = await this.string('AUX field value');
-          yield { kind: 'aux', key, value };
-          break;
-        }
-        case RdbOpcode.EXPIRETIME_MS:
-          expiresAt = await this.millis('EXPIRETIME_MS');
-          break;
-        case RdbOpcode.EXPIRETIME: {
-          await this.need(4, 'EXPIRETIME');
-          expiresAt = src.buf.readInt32LE(src.pos) * 1000;
-          src.pos += 4;
-          break;
-        }
-        case RdbOpcode.IDLE:
-          lruIdle = await this.len('IDLE');
-          break;
-        case RdbOpcode.FREQ:
-          await this.need(1, 'FREQ');
-          lfuFreq = src.u8();
-          break;
-        case RdbOpcode.MODULE_AUX: {
-          src.startCapture();
-          let moduleId: bigint;
-          try {
-            moduleId = await this.lenBig('MODULE_AUX module id');
-            const whenOp = await this.len('MODULE_AUX when opcode');
-            if (whenOp !== ModuleOpcode.UINT)
-              this.fail(
-                'ERR_RDB_CORRUPT_MODULE',
-                `MODULE_AUX: expected the UINT "when" opcode, got ${whenOp}`,
+              this.warn(
+                'slot-import-skipped',
+                `skipped Valkey atomic slot migration state (${ranges} slot range(s))`,
               );
-            await this.lenBig('MODULE_AUX when');
-            await this.moduleOpcodes('MODULE_AUX');
-          } catch (err) {
-            src.endCapture();
-            throw err;
-          }
-          const raw = src.endCapture();
-          const { name } = decodeModuleId(moduleId);
-          yield { kind: 'module-aux', moduleId, moduleName: name, raw };
-          break;
-        }
-        case RdbOpcode.FUNCTION2:
-          yield { kind: 'function', code: await this.string('FUNCTION2 library code') };
-          break;
-        case RdbOpcode.FUNCTION_PRE_GA:
-          this.fail(
-            'ERR_RDB_UNKNOWN_OPCODE',
-            'FUNCTION_PRE_GA (0xF6, Redis 7.0 release candidates) is not supported',
-            'Load the file into Redis 7.0 GA and save it again',
-            opAt,
-          );
-          break;
-        case RdbOpcode.SLOT_INFO:
-          if (this.version < 12) this.unknownOpcode(op, opAt);
-          {
-            const slot = await this.len('SLOT_INFO slot');
-            const slotSize = await this.len('SLOT_INFO slot size');
-            const expiresSlotSize = await this.len('SLOT_INFO expires size');
-            yield { kind: 'slot-info', slot, slotSize, expiresSlotSize };
-          }
-          break;
-        case RdbOpcode.SLOT_IMPORT:
-          if (this.flavor !== 'valkey') this.unknownOpcode(op, opAt);
-          {
-            await this.string('SLOT_IMPORT job name');
-            const ranges = await this.count('SLOT_IMPORT range count', 2);
-            for (let i = 0; i < ranges; i++) {
-              await this.len('SLOT_IMPORT range start');
-              await this.len('SLOT_IMPORT range end');
             }
-            this.warn(
-              'slot-import-skipped',
-              `skipped Valkey atomic slot migration state (${ranges} slot range(s))`,
-            );
-          }
-          break;
-        default:
-          this.unknownOpcode(op, opAt);
+            break;
+          default:
+            this.unknownOpcode(op, opAt);
+        }
       }
+    } finally {
+      await this.close();
     }
   }
 
@@ -1378,7 +1376,7 @@ export function readRdb(
   return new RdbReader(input, options).records();
 }
 
-/** `readRdb` over a file (streamed, 256 KiB at a time); errors name the file. */
+/** `readRdb` over a file (streamed, 1 MiB at a time); errors name the file. */
 export function readRdbFile(
   path: string,
   options?: ReadRdbOptions & { chunked?: undefined | false },
@@ -1397,7 +1395,7 @@ export function readRdbFile(
   } catch {
     // The stream itself reports the error (ENOENT, EACCES...) on the first read.
   }
-  return readRdb(createReadStream(path, { highWaterMark: 256 * 1024 }), {
+  return readRdb(createReadStream(path, { highWaterMark: 1 << 20 }), {
     file: path,
     ...(size !== undefined ? { totalBytes: size } : {}),
     ...options,

@@ -4,8 +4,6 @@ export type Command = Buffer[];
 /** An argument as callers may give it: bytes, text (UTF-8) or a number (decimal). */
 export type CommandArg = Buffer | string | number | bigint;
 
-const CRLF = Buffer.from('\r\n');
-
 export function toArg(arg: CommandArg): Buffer {
   if (Buffer.isBuffer(arg)) return arg;
   return Buffer.from(typeof arg === 'string' ? arg : String(arg));
@@ -18,17 +16,54 @@ export function command(...args: CommandArg[]): Command {
 
 /** Encodes one command as a RESP2 array of bulk strings (`*<n>\r\n$<len>\r\n<bytes>\r\n...`). */
 export function encodeCommand(args: readonly CommandArg[]): Buffer {
-  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
+  const bufs: Buffer[] = args.every(Buffer.isBuffer) ? (args as Buffer[]) : args.map(toArg);
+  const out = Buffer.allocUnsafe(encodedLength(bufs));
+  encodeCommandInto(out, 0, bufs);
+  return out;
+}
+
+function digits(n: number): number {
+  if (n < 10) return 1;
+  if (n < 100) return 2;
+  if (n < 1000) return 3;
+  if (n < 10000) return 4;
+  if (n < 100000) return 5;
+  return String(n).length;
+}
+
+/** Writes `<prefix><n>\r\n` at `pos`; returns the position after it. */
+function writeHeader(out: Buffer, pos: number, prefix: number, n: number): number {
+  out[pos++] = prefix;
+  if (n < 10) out[pos++] = 48 + n;
+  else if (n < 100) {
+    out[pos++] = 48 + ((n / 10) | 0);
+    out[pos++] = 48 + (n % 10);
+  } else pos += out.write(String(n), pos, 'latin1');
+  out[pos++] = 13;
+  out[pos++] = 10;
+  return pos;
+}
+
+/**
+ * Encodes a command into `out` at `pos` (which must have `encodedLength(args)` bytes free);
+ * returns the position after it. Lets writers fill one large chunk without per-command buffers.
+ */
+export function encodeCommandInto(out: Buffer, pos: number, args: readonly Buffer[]): number {
+  let p = writeHeader(out, pos, 42, args.length);
   for (const a of args) {
-    const b = toArg(a);
-    parts.push(Buffer.from(`$${b.length}\r\n`), b, CRLF);
+    p = writeHeader(out, p, 36, a.length);
+    if (a.length < 32) for (let i = 0; i < a.length; i++) out[p + i] = a[i]!;
+    else a.copy(out, p);
+    p += a.length;
+    out[p++] = 13;
+    out[p++] = 10;
   }
-  return Buffer.concat(parts);
+  return p;
 }
 
 /** Size in bytes of `encodeCommand(args)` without building it. */
 export function encodedLength(args: readonly Buffer[]): number {
-  let n = 3 + String(args.length).length;
-  for (const a of args) n += 1 + String(a.length).length + 2 + a.length + 2;
+  let n = 3 + digits(args.length);
+  for (const a of args) n += 5 + digits(a.length) + a.length;
   return n;
 }

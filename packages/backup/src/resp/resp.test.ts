@@ -31,6 +31,40 @@ describe('RESP command encoder and parser', () => {
     expect(encodedLength(c)).toBe(encodeCommand(c).length);
   });
 
+  it('encodes every length boundary (1-3+ digit counts and sizes) like the plain text framing', () => {
+    const reference = (args: Buffer[]): Buffer =>
+      Buffer.concat([
+        Buffer.from(`*${args.length}\r\n`),
+        ...args.flatMap((a) => [Buffer.from(`$${a.length}\r\n`), a, Buffer.from('\r\n')]),
+      ]);
+    for (const count of [1, 9, 10, 99, 100, 1001]) {
+      const args = Array.from({ length: count }, (_, i) =>
+        Buffer.alloc([0, 9, 10, 31, 32, 99, 100, 100_000][i % 8]!, i),
+      );
+      const want = reference(args);
+      expect(encodeCommand(args).equals(want)).toBe(true);
+      expect(encodedLength(args)).toBe(want.length);
+    }
+  });
+
+  it('commandsToResp chunks exactly the concatenated encoding, including commands larger than a chunk', async () => {
+    const cmds = Array.from({ length: 300 }, (_, i) =>
+      command('SET', `key:${i}`, Buffer.alloc(i % 50 === 0 ? 5000 : i, 120)),
+    );
+    const want = Buffer.concat([
+      encodeCommand(['ECHO', 'valkey-tools resp 1 {}']),
+      ...cmds.map(encodeCommand),
+    ]);
+    const chunks = await collect(commandsToResp(cmds, { header: {}, chunkSize: 1024 }));
+    expect(Buffer.concat(chunks).equals(want)).toBe(true);
+    expect(chunks.every((c) => c.length <= 1024 || c.length > 5000)).toBe(true);
+    expect(
+      Buffer.concat(await collect(commandsToResp([], { header: {} }))).equals(
+        want.subarray(0, encodeCommand(['ECHO', 'valkey-tools resp 1 {}']).length),
+      ),
+    ).toBe(true);
+  });
+
   for (const [name, cmds] of fixtures) {
     const wire = Buffer.concat(cmds.map(encodeCommand));
     it(`parses "${name}" in one chunk`, () => {

@@ -1,4 +1,4 @@
-import { type Command, encodeCommand } from './encode.js';
+import { type Command, encodeCommand, encodeCommandInto, encodedLength } from './encode.js';
 
 /**
  * The `.valkey` header: a harmless first command, `ECHO "valkey-tools resp 1 <json>"`. The file
@@ -46,34 +46,83 @@ export interface CommandsToRespOptions {
   chunkSize?: number;
 }
 
+/** Encodes commands straight into fixed-size chunk buffers; a command larger than a chunk gets its own. */
+class RespChunker {
+  private chunk: Buffer;
+  private pos = 0;
+  /** Finished chunks not yet handed out. */
+  readonly ready: Buffer[] = [];
+
+  constructor(private readonly target: number) {
+    this.chunk = Buffer.allocUnsafe(target);
+  }
+
+  add(c: Command): void {
+    const n = encodedLength(c);
+    if (this.pos + n > this.target && this.pos > 0) {
+      this.ready.push(this.chunk.subarray(0, this.pos));
+      this.chunk = Buffer.allocUnsafe(this.target);
+      this.pos = 0;
+    }
+    if (n > this.target) this.ready.push(encodeCommand(c));
+    else this.pos = encodeCommandInto(this.chunk, this.pos, c);
+  }
+
+  /** Moves the partly filled chunk to `ready`. */
+  flush(): void {
+    if (this.pos > 0) this.ready.push(this.chunk.subarray(0, this.pos));
+    this.pos = 0;
+  }
+}
+
 /** Encodes commands as RESP2, coalesced into chunks of about `chunkSize` bytes. */
 export async function* commandsToResp(
   commands: AsyncIterable<Command> | Iterable<Command>,
   options: CommandsToRespOptions = {},
 ): AsyncGenerator<Buffer> {
-  const target = options.chunkSize ?? 64 * 1024;
-  let parts: Buffer[] = [];
-  let size = 0;
+  const out = new RespChunker(options.chunkSize ?? 64 * 1024);
   let pendingHeader = options.header;
   // The header is encoded once the first command is known, so a producer can still fill it in.
-  const writeHeader = () => {
-    if (!pendingHeader) return;
-    const h = encodeCommand(headerCommand(pendingHeader));
-    parts.push(h);
-    size += h.length;
-    pendingHeader = undefined;
-  };
   for await (const c of commands) {
-    writeHeader();
-    const b = encodeCommand(c);
-    parts.push(b);
-    size += b.length;
-    if (size >= target) {
-      yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, size);
-      parts = [];
-      size = 0;
+    if (pendingHeader) {
+      out.add(headerCommand(pendingHeader));
+      pendingHeader = undefined;
+    }
+    out.add(c);
+    if (out.ready.length > 0) {
+      yield* out.ready;
+      out.ready.length = 0;
     }
   }
-  writeHeader();
-  if (size > 0) yield Buffer.concat(parts, size);
+  if (pendingHeader) out.add(headerCommand(pendingHeader));
+  out.flush();
+  yield* out.ready;
+}
+
+/**
+ * `commandsToResp` over batches of commands (one await per batch instead of per command: the
+ * fast path for converters that produce a key's commands at once).
+ */
+export async function* commandBatchesToResp(
+  batches: AsyncIterable<readonly Command[]> | Iterable<readonly Command[]>,
+  options: CommandsToRespOptions = {},
+): AsyncGenerator<Buffer> {
+  const out = new RespChunker(options.chunkSize ?? 64 * 1024);
+  let pendingHeader = options.header;
+  for await (const batch of batches) {
+    for (const c of batch) {
+      if (pendingHeader) {
+        out.add(headerCommand(pendingHeader));
+        pendingHeader = undefined;
+      }
+      out.add(c);
+    }
+    if (out.ready.length > 0) {
+      yield* out.ready;
+      out.ready.length = 0;
+    }
+  }
+  if (pendingHeader) out.add(headerCommand(pendingHeader));
+  out.flush();
+  yield* out.ready;
 }
