@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyRecord, RdbRecord } from '../src/model.js';
 import { decodeDumpPayload, encodeDumpPayload } from '../src/rdb/dump.js';
+import { verifyRdb } from '../src/rdb/inspect.js';
 import { readRdb } from '../src/rdb/reader.js';
 import { jsonlToRecords, recordsToJsonl } from '../src/jsonl/jsonl.js';
 import { commandsToReadable, readableToCommands } from '../src/resp/readable.js';
@@ -52,9 +53,14 @@ function listRdbFixtures(): { name: string; bytes: Buffer }[] {
   return out;
 }
 
-/** Reads an RDB completely (no checksum, so damage reaches the structure decoders). */
-async function readAll(bytes: Buffer, checksum: boolean): Promise<void> {
-  for await (const _ of readRdb(bytes, { checksum, onWarning: () => {} })) {
+/** Reads an RDB completely (checksum off lets damage reach the structure decoders; chunked takes the part-by-part paths). */
+async function readAll(bytes: Buffer, checksum: boolean, chunked = false): Promise<void> {
+  const options = {
+    checksum,
+    onWarning: () => {},
+    ...(chunked ? { chunked: { elements: 3, bytes: 48, pieceBytes: 16 } } : {}),
+  };
+  for await (const _ of readRdb(bytes, options)) {
     // drain
   }
 }
@@ -96,14 +102,40 @@ describe('fuzz: RDB reader', () => {
         fc.nat({ max: rdbCorpus.length - 1 }),
         mutation(),
         fc.boolean(),
-        async (which, m, checksum) => {
+        fc.boolean(),
+        async (which, m, checksum, chunked) => {
           const base = rdbCorpus[which]!.bytes;
           const input = applyMutation(base, m);
-          await expectTypedOrOk(() => readAll(input, checksum), input, 'rdb');
+          await expectTypedOrOk(() => readAll(input, checksum, chunked), input, 'rdb');
           guard.check();
         },
       ),
       { seed: FUZZ_SEED, numRuns: FUZZ_RUNS, endOnFailure: true },
+    );
+  });
+
+  it('verifyRdb agrees with the reader on mutated files (ok exactly when the file reads cleanly)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.nat({ max: rdbCorpus.length - 1 }), mutation(), async (which, m) => {
+        const input = applyMutation(rdbCorpus[which]!.bytes, m);
+        let reads = true;
+        try {
+          await readAll(input, true);
+        } catch (err) {
+          if (!ValkeyToolsError.isInstance(err)) throw err;
+          reads = false;
+        }
+        let verified: boolean | undefined;
+        await expectTypedOrOk(
+          async () => {
+            verified = (await verifyRdb(input)).ok;
+          },
+          input,
+          'verify',
+        );
+        expect(verified, 'verifyRdb result').toBe(reads);
+      }),
+      { seed: FUZZ_SEED, numRuns: Math.ceil(FUZZ_RUNS / 3), endOnFailure: true },
     );
   });
 
