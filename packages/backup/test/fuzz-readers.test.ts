@@ -139,9 +139,28 @@ describe('fuzz: RDB reader', () => {
     );
   });
 
-  it('every stored regression input still parses or fails typed', async () => {
-    for (const { name, bytes } of regressionInputs('rdb')) {
+  it('every stored regression input (fixtures/regressions/rdb) parses or fails typed, also streamed, in bounded memory', async () => {
+    const stored = regressionInputs('rdb');
+    expect(stored.length).toBeGreaterThan(0);
+    for (const { name, bytes } of stored) {
+      const before = process.memoryUsage().arrayBuffers;
       await expectTypedOrOk(() => readAll(bytes, false), bytes, `rdb regression ${name}`);
+      // Streamed, the reader does not know the total size: claimed lengths must still not be allocated up front.
+      await expectTypedOrOk(
+        async () => {
+          for await (const _ of readRdb(
+            (async function* () {
+              yield bytes;
+            })(),
+            { checksum: false, onWarning: () => {} },
+          )) {
+            // drain
+          }
+        },
+        bytes,
+        `rdb regression ${name} (streamed)`,
+      );
+      expect(process.memoryUsage().arrayBuffers - before, name).toBeLessThan(64 * 2 ** 20);
     }
   });
 
@@ -246,6 +265,21 @@ describe('fuzz: RESP, readable and JSONL readers', () => {
     out.push(input.subarray(at));
     return out;
   }
+
+  it('stored regression inputs of the other readers (fixtures/regressions/<kind>) still parse or fail typed', async () => {
+    const readers: Record<string, (b: Buffer) => Promise<unknown>> = {
+      dump: (b) => decodeDumpPayload(b, { checksum: false }),
+      resp: (b) => collect(parseRespCommands([b])),
+      readable: (b) => collect(readableToCommands([b])),
+      jsonl: (b) => collect(jsonlToRecords([b])),
+      verify: (b) => verifyRdb(b),
+    };
+    for (const [kind, read] of Object.entries(readers)) {
+      for (const { name, bytes } of regressionInputs(kind)) {
+        await expectTypedOrOk(() => read(bytes), bytes, `${kind} regression ${name}`);
+      }
+    }
+  });
 
   it('RESP command stream: mutated input parses or raises BackupError', async () => {
     const guard = heapGuard();
