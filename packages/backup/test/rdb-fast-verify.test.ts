@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { type TestServer, startTestServer } from '@valkey-tools/test-utils';
 import { Valkey } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fastVerify } from '../src/rdb/fast-verify.js';
+import { fastVerify, readerFromChunks } from '../src/rdb/fast-verify.js';
 import { verifyRdb, verifyRdbWithReader } from '../src/rdb/inspect.js';
 import { populate } from './fixtures/rdb/dataset.js';
 import { SHARED_RDB } from './fixtures/rdb/helpers.js';
@@ -11,8 +11,13 @@ import { SHARED_RDB } from './fixtures/rdb/helpers.js';
 // verifyRdb takes a fast record-free walk for paths and byte arrays and the full reader for
 // streams: the two must always agree, on valid files and on every kind of damage.
 
-async function* pieces(buf: Uint8Array, size: number): AsyncGenerator<Uint8Array> {
-  for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
+/** The input delivered at most `size` bytes per read. */
+function pieces(buf: Uint8Array, size: number) {
+  return readerFromChunks(
+    (async function* () {
+      for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
+    })(),
+  );
 }
 
 /** The full reader's verdict. */

@@ -570,15 +570,37 @@ function walkStream(w: Walker, type: number): void {
 
 const FAST_TYPES = new Set<number>([0, 1, 2, 3, 4, 5, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21]);
 
-/** An async source of chunks plus whether more follow. */
-export type ChunkSource = AsyncIterator<Uint8Array>;
+/**
+ * Reads up to `length` bytes of the input into `into` at `offset`; resolves with the count, 0 at
+ * the end. (A file handle's `read`, or `readerFromChunks` over any chunk iterator.)
+ */
+export type ReadInto = (into: Buffer, offset: number, length: number) => Promise<number>;
+
+/** A `ReadInto` over an async iterator of chunks (copies; for streams and tests). */
+export function readerFromChunks(chunks: AsyncIterator<Uint8Array>): ReadInto {
+  let cur: Uint8Array | null = null;
+  let at = 0;
+  return async (into, offset, length) => {
+    while (cur === null || at >= cur.byteLength) {
+      const r = await chunks.next();
+      if (r.done) return 0;
+      cur = r.value;
+      at = 0;
+    }
+    const n = Math.min(length, cur.byteLength - at);
+    into.set(cur.subarray(at, at + n), offset);
+    at += n;
+    return n;
+  };
+}
 
 /**
- * Verifies an RDB held in `chunks`; returns null when it gave up (the caller then runs the full
- * reader). `total` is the input size when known.
+ * Verifies an RDB (bytes, or read through `read`); returns null when it gave up (the caller then
+ * runs the full reader). `total` is the input size when known. Input is read into one reused
+ * window (1 MiB, grown only for a record that does not fit), so memory stays flat.
  */
 export async function fastVerify(
-  chunks: ChunkSource,
+  input: ReadInto | Uint8Array,
   total: number | undefined,
   options: FastVerifyOptions = {},
 ): Promise<FastVerifyResult | null> {
@@ -590,32 +612,44 @@ export async function fastVerify(
   /** Bytes of buf[0..crcMark) already fed to the CRC. */
   let crcMark = 0;
   let keys = 0;
+  const read: ReadInto | null = typeof input === 'function' ? input : null;
+  let win = Buffer.allocUnsafe(read ? 1 << 20 : 0);
+  if (!read) {
+    const bytes = input as Uint8Array;
+    w.buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    w.atEnd = true;
+  }
 
-  /** Appends input until at least `want` bytes after `keepFrom` are buffered (or the input ends). */
+  /** Keeps buf[keepFrom..] and reads until at least `want` bytes are buffered (or the input ends). */
   const refill = async (keepFrom: number, want: number): Promise<void> => {
     if (crc && keepFrom > crcMark) crc.update(w.buf, crcMark, keepFrom);
-    const parts: Buffer[] = [];
     let have = w.buf.length - keepFrom;
-    if (have > 0) parts.push(w.buf.subarray(keepFrom));
-    while (have < want) {
-      const r = await chunks.next();
-      if (r.done) {
-        w.atEnd = true;
-        break;
+    if (read && !w.atEnd) {
+      if (want > win.length) {
+        const bigger = Buffer.allocUnsafe(Math.max(want, win.length * 2));
+        w.buf.copy(bigger, 0, keepFrom);
+        win = bigger;
+      } else if (have > 0) w.buf.copy(win, 0, keepFrom);
+      while (have < want) {
+        const n = await read(win, have, win.length - have);
+        if (n === 0) {
+          w.atEnd = true;
+          break;
+        }
+        have += n;
       }
-      const c = r.value;
-      if (c.byteLength === 0) continue;
-      parts.push(Buffer.isBuffer(c) ? c : Buffer.from(c.buffer, c.byteOffset, c.byteLength));
-      have += c.byteLength;
+      w.buf = win.subarray(0, have);
+    } else {
+      w.atEnd = true;
+      w.buf = w.buf.subarray(keepFrom);
     }
     w.base += keepFrom;
-    w.buf = parts.length === 1 ? parts[0]! : Buffer.concat(parts, have);
     w.pos = 0;
     crcMark = 0;
   };
 
   try {
-    await refill(0, 9);
+    if (read) await refill(0, 9);
     if (w.buf.length < 9) return null;
     const head = w.buf.toString('latin1', 0, 9);
     let magic: 'REDIS' | 'VALKEY';
@@ -678,10 +712,7 @@ export async function fastVerify(
             // Trailing data is a warning: let the reader report it.
             if (w.pos < w.buf.length) return null;
             if (total !== undefined ? bytes < total : !w.atEnd) {
-              if (total === undefined) {
-                const r = await chunks.next();
-                if (!r.done && r.value.byteLength > 0) return null;
-              } else return null;
+              if (total !== undefined || !read || (await read(Buffer.alloc(1), 0, 1)) > 0) return null;
             }
             if (progressEvery) {
               options.onProgress!({ keys, bytes, ...(total !== undefined ? { totalBytes: total } : {}) });

@@ -1,4 +1,4 @@
-import { open as openFile, stat } from 'node:fs/promises';
+import { type FileHandle, open as openFile, stat } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import type { RdbFlavor, ValueType } from '../model.js';
 import { RdbError } from './errors.js';
@@ -124,43 +124,27 @@ export async function verifyRdbWithReader(
   return result;
 }
 
-const FILE_CHUNK = 1 << 20;
-
-async function* fileChunks(path: string): AsyncGenerator<Uint8Array> {
-  const fh = await openFile(path, 'r');
-  try {
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(FILE_CHUNK);
-      const { bytesRead } = await fh.read(chunk, 0, FILE_CHUNK, null);
-      if (bytesRead === 0) return;
-      yield bytesRead === FILE_CHUNK ? chunk : chunk.subarray(0, bytesRead);
-    }
-  } finally {
-    await fh.close();
-  }
-}
-
 /** The fast structure walk, for inputs that can be read again (paths and byte arrays); null otherwise. */
 async function fastVerifySource(source: RdbSource, options: ScanOptions): Promise<FastVerifyResult | null> {
-  let chunks: AsyncIterator<Uint8Array>;
-  let total: number;
-  if (typeof source === 'string') {
-    try {
-      total = (await stat(source)).size;
-    } catch {
-      return null;
-    }
-    chunks = fileChunks(source);
-  } else if (source instanceof Uint8Array) {
-    total = source.byteLength;
-    chunks = (async function* () {
-      yield source;
-    })();
-  } else return null;
+  if (source instanceof Uint8Array) return fastVerify(source, source.byteLength, options);
+  if (typeof source !== 'string') return null;
+  let fh: FileHandle;
   try {
-    return await fastVerify(chunks, total, options);
+    fh = await openFile(source, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const { size } = await fh.stat();
+    return await fastVerify(
+      async (into, offset, length) => (await fh.read(into, offset, length, null)).bytesRead,
+      size,
+      options,
+    );
+  } catch {
+    return null;
   } finally {
-    await chunks.return?.();
+    await fh.close();
   }
 }
 
