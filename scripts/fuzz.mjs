@@ -1,15 +1,31 @@
 #!/usr/bin/env node
 // Long fuzzing and load run: the same seeded properties as the short run inside `npm test`
-// (packages/*/test/fuzz-*.test.ts), with many more inputs, plus the multi-million-key restore load test.
+// (packages/*/test/fuzz-*.test.ts), with many more inputs, plus the million-key restore load test.
 //
 //   npm run fuzz                          # 20000 inputs per reader, a fresh seed (printed)
 //   npm run fuzz -- --runs 100000 --seed 42
 //   npm run fuzz -- --only fuzz           # skip the load test
 //   npm run fuzz -- --keys 3000000        # keys for the restore load test (default 2000000)
+//   npm run fuzz -- --job-timeout 1800    # seconds before a job counts as hung (default 1800)
 //
 // Inputs that break a reader are saved under packages/<pkg>/test/fixtures/regressions/<kind>/ (the
-// short run replays them forever after); reproduce a failure with the printed seed.
-import { spawnSync } from 'node:child_process';
+// short run replays them forever after). A reader stuck in a synchronous loop cannot time out from
+// inside, so each job runs under a watchdog: on a hang the job is killed and the input being read
+// (written down before every read) is saved as a regression fixture too.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import {
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
@@ -18,15 +34,17 @@ const { values } = parseArgs({
     seed: { type: 'string', default: String(Date.now() % 2 ** 31) },
     keys: { type: 'string', default: '2000000' },
     only: { type: 'string' },
+    'job-timeout': { type: 'string', default: '1800' },
   },
 });
 
+const inflight = mkdtempSync(join(tmpdir(), 'vt-fuzz-inflight-'));
 const env = {
   ...process.env,
   VT_FUZZ_RUNS: values.runs,
   VT_FUZZ_SEED: values.seed,
   VT_LOAD_KEYS: values.keys,
-  VT_LONG_RUN: '1',
+  VT_FUZZ_INFLIGHT_DIR: inflight,
 };
 console.error(
   `fuzz: seed ${values.seed}, ${values.runs} inputs per reader (VT_FUZZ_SEED=${values.seed} to repeat)`,
@@ -39,25 +57,63 @@ const jobs = [
   { kind: 'load', project: 'backup', files: ['test/faults-restore.test.ts'] },
 ].filter((j) => !values.only || j.kind === values.only);
 
+/** Runs one vitest job in its own process group; kills the whole group after `timeoutMs`. */
+function runJob(job, timeoutMs) {
+  return new Promise((resolve) => {
+    const child = spawn(
+      'npx',
+      [
+        'vitest',
+        'run',
+        '--project',
+        job.project,
+        '--testTimeout',
+        '3600000',
+        '--hookTimeout',
+        '3600000',
+        ...job.files,
+      ],
+      { stdio: 'inherit', env, detached: true },
+    );
+    const timer = setTimeout(() => {
+      console.error(
+        `\nfuzz: ${job.project} ${job.files.join(' ')} made no end in ${timeoutMs / 1000} s: killing it (hang)`,
+      );
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {}
+      resolve('hang');
+    }, timeoutMs);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code === 0 ? 'ok' : 'failed');
+    });
+  });
+}
+
+/** Keeps the input a hung job was reading (the most recently written one) as a regression fixture. */
+function keepHungInput(project) {
+  const files = readdirSync(inflight).map((f) => ({ f, t: statSync(join(inflight, f)).mtimeMs }));
+  const last = files.sort((a, b) => b.t - a.t)[0];
+  if (!last) return;
+  const kind = last.f.replace(/\.bin$/, '');
+  const bytes = readFileSync(join(inflight, last.f));
+  const dir = join('packages', project, 'test', 'fixtures', 'regressions', kind);
+  mkdirSync(dir, { recursive: true });
+  const name = `hang-${createHash('sha256').update(bytes).digest('hex').slice(0, 16)}`;
+  copyFileSync(join(inflight, last.f), join(dir, `${name}.bin`));
+  writeFileSync(join(dir, `${name}.txt`), `hang: the reader did not finish (seed ${values.seed})\n`);
+  console.error(`fuzz: the input being read was saved to ${join(dir, `${name}.bin`)}`);
+}
+
 let failed = 0;
 for (const job of jobs) {
   console.error(`\n== ${job.kind}: ${job.project} ${job.files.join(' ')}`);
-  const r = spawnSync(
-    'npx',
-    [
-      'vitest',
-      'run',
-      '--project',
-      job.project,
-      '--testTimeout',
-      '3600000',
-      '--hookTimeout',
-      '3600000',
-      ...job.files,
-    ],
-    { stdio: 'inherit', env },
-  );
-  if (r.status !== 0) failed++;
+  for (const f of readdirSync(inflight)) rmSync(join(inflight, f));
+  const outcome = await runJob(job, Number(values['job-timeout']) * 1000);
+  if (outcome === 'hang') keepHungInput(job.project);
+  if (outcome !== 'ok') failed++;
 }
+rmSync(inflight, { recursive: true, force: true });
 console.error(failed ? `\nfuzz: ${failed} job(s) failed (seed ${values.seed})` : '\nfuzz: all passed');
 process.exit(failed ? 1 : 0);

@@ -11,6 +11,9 @@ export const FUZZ_RUNS = Number(process.env.VT_FUZZ_RUNS ?? 1500);
 /** Per-input deadline. Generous: the suite shares 2 cores with other work. */
 export const INPUT_DEADLINE_MS = Number(process.env.VT_FUZZ_DEADLINE_MS ?? 5000);
 
+/** Set by scripts/fuzz.mjs: where the input being read is written before each read (see expectTypedOrOk). */
+const INFLIGHT_DIR = process.env.VT_FUZZ_INFLIGHT_DIR;
+
 export const REGRESSIONS = fileURLToPath(new URL('./fixtures/regressions/', import.meta.url));
 
 /** Length prefixes that claim far more data than there is (RDB 64/32-bit lengths, RESP/decimal, LE u32). */
@@ -136,6 +139,9 @@ export async function expectTypedOrOk(
   input: Buffer,
   kind: string,
 ): Promise<void> {
+  // Under `npm run fuzz` the input is written down first: a reader stuck in a synchronous loop
+  // cannot be interrupted from inside, so the script's watchdog kills the run and keeps this file.
+  if (INFLIGHT_DIR) writeFileSync(join(INFLIGHT_DIR, `${kind.split(' ')[0]}.bin`), input);
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Deadline()), INPUT_DEADLINE_MS);
