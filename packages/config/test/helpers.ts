@@ -80,7 +80,13 @@ export async function startWithConfig(
     try {
       const reply = await rawCommand(port, ['PING'], '127.0.0.1', 1000);
       // a replica that may not serve stale data answers -MASTERDOWN, but it is up
-      if (reply.startsWith('+PONG') || reply.startsWith('-MASTERDOWN')) break;
+      if (reply.startsWith('+PONG') || reply.startsWith('-MASTERDOWN')) {
+        // Another test's server may hold the port (a race between freePort() and bind): only our
+        // own process counts. A daemonized server (child exited 0) is checked below.
+        if (child.exitCode !== null) break;
+        const info = parseResp(await rawCommand(port, ['INFO', 'server'])) as string;
+        if (Number(/process_id:(\d+)/.exec(info)?.[1]) === child.pid) break;
+      }
     } catch {
       // not up yet
     }
