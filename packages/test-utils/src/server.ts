@@ -142,8 +142,12 @@ async function waitForPing(
     if (child.exitCode !== null) throw new Error(`server exited with code ${child.exitCode}: ${log()}`);
     try {
       const reply = await rawCommand(port, ['PING'], '127.0.0.1', 1000);
-      if (reply.startsWith('+PONG')) return;
-      if (reply.startsWith('-LOADING')) {
+      if (reply.startsWith('+PONG')) {
+        // Another test's server may have taken the port between freePort() and our bind:
+        // only our own process counts (ours then exits with "Address already in use" and we retry).
+        const info = await rawCommand(port, ['INFO', 'server'], '127.0.0.1', 1000);
+        if (Number(/process_id:(\d+)/.exec(info)?.[1]) === child.pid) return;
+      } else if (reply.startsWith('-LOADING')) {
         await new Promise((r) => setTimeout(r, 50));
         continue;
       }
