@@ -184,8 +184,16 @@ export async function* readableToCommands(
   let lineNo = 0;
   const where = (line: number) =>
     options.source === undefined ? { line } : { line, source: options.source! };
+  // Chunks of a line still waiting for its newline: joined once, not re-copied per chunk (a long
+  // line in many chunks would otherwise cost quadratic time).
+  const pending: Buffer[] = [];
   for await (const chunk of chunks) {
-    rest = Buffer.concat([rest, typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk]);
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    if (buf.indexOf(10) === -1) {
+      pending.push(buf);
+      continue;
+    }
+    rest = Buffer.concat([rest, ...pending.splice(0), buf]);
     let start = 0;
     let nl = rest.indexOf(10, start);
     while (nl !== -1) {
@@ -197,6 +205,7 @@ export async function* readableToCommands(
     }
     rest = rest.subarray(start);
   }
+  if (pending.length > 0) rest = Buffer.concat([rest, ...pending]);
   if (!isBlank(rest)) yield parseCommandLine(rest, where(lineNo + 1));
 }
 
