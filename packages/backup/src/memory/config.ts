@@ -1,33 +1,13 @@
-/**
- * The server settings that decide how a loaded key is encoded in memory. Defaults are valkey-server
- * 8.0's built-in defaults; pass the values from `CONFIG GET` when the server was tuned.
- */
-export interface MemoryModelConfig {
-  hashMaxListpackEntries: number;
-  hashMaxListpackValue: number;
-  setMaxIntsetEntries: number;
-  setMaxListpackEntries: number;
-  setMaxListpackValue: number;
-  zsetMaxListpackEntries: number;
-  zsetMaxListpackValue: number;
-  /** `list-max-listpack-size`: negative = node size limit class (-2 = 8 KiB), positive = entries per node. */
-  listMaxListpackSize: number;
-  streamNodeMaxBytes: number;
-  streamNodeMaxEntries: number;
-}
+import { DEFAULT_ENCODING_LIMITS, type EncodingLimits } from '../rdb/writer.js';
 
-export const DEFAULT_MEMORY_MODEL_CONFIG: Readonly<MemoryModelConfig> = Object.freeze({
-  hashMaxListpackEntries: 512,
-  hashMaxListpackValue: 64,
-  setMaxIntsetEntries: 512,
-  setMaxListpackEntries: 128,
-  setMaxListpackValue: 64,
-  zsetMaxListpackEntries: 128,
-  zsetMaxListpackValue: 64,
-  listMaxListpackSize: -2,
-  streamNodeMaxBytes: 4096,
-  streamNodeMaxEntries: 100,
-});
+/**
+ * The server settings that decide how a loaded key is encoded in memory: the same thresholds the
+ * RDB writer uses to pick compact encodings (valkey-server 8.0's defaults; pass the values from
+ * `CONFIG GET` when the server was tuned).
+ */
+export type MemoryModelConfig = EncodingLimits;
+
+export const DEFAULT_MEMORY_MODEL_CONFIG: Readonly<MemoryModelConfig> = DEFAULT_ENCODING_LIMITS;
 
 /** Byte limit of one quicklist node for a `list-max-listpack-size` setting (positive: the 8 KiB safety limit). */
 export function quicklistNodeByteLimit(fill: number): number {
