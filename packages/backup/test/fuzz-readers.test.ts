@@ -1,10 +1,12 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ValkeyToolsError } from '@valkey-tools/core';
 import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyRecord, RdbRecord } from '../src/model.js';
+import { readAof } from '../src/aof/read-aof.js';
 import { decodeDumpPayload, encodeDumpPayload } from '../src/rdb/dump.js';
 import { verifyRdb } from '../src/rdb/inspect.js';
 import { readRdb } from '../src/rdb/reader.js';
@@ -203,6 +205,37 @@ describe('fuzz: RDB reader', () => {
       const after = process.memoryUsage();
       expect(after.arrayBuffers - before.arrayBuffers).toBeLessThan(64 * 1024 * 1024);
       expect(after.rss - before.rss).toBeLessThan(256 * 1024 * 1024);
+    }
+  });
+});
+
+describe('fuzz: AOF reader (RDB preamble + RESP tail)', () => {
+  it('mutated AOF files from a real server read or raise a typed error', async () => {
+    const base = readFileSync(join(SHARED_RDB, 'valkey', 'rdb-preamble.aof'));
+    const dir = mkdtempSync(join(tmpdir(), 'vt-fuzz-aof-'));
+    const file = join(dir, 'appendonly.aof');
+    const guard = heapGuard();
+    try {
+      await fc.assert(
+        fc.asyncProperty(mutation(), async (m) => {
+          const input = applyMutation(base, m);
+          writeFileSync(file, input);
+          await expectTypedOrOk(
+            async () => {
+              for await (const segment of readAof(file)) {
+                if (segment.kind === 'records') for await (const _ of segment.records);
+                else for await (const _ of segment.batches);
+              }
+            },
+            input,
+            'aof',
+          );
+          guard.check();
+        }),
+        { seed: FUZZ_SEED, numRuns: Math.ceil(FUZZ_RUNS / 3), endOnFailure: true },
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
