@@ -99,3 +99,19 @@ describe('JSONL', () => {
     });
   });
 });
+
+describe('jsonlToRecords line cap', () => {
+  it('refuses a line longer than the cap with a typed error naming the line, without waiting for a newline', async () => {
+    async function* endless() {
+      yield '{"key":"ok","type":"string","value":"v"}\n';
+      for (let i = 0; i < 1000; i++) yield `{"key":"big","type":"string","value":"${'x'.repeat(1000)}`;
+    }
+    const err = await (async () => {
+      for await (const _ of jsonlToRecords(endless(), { maxLineChars: 10_000 })) {
+        // drain
+      }
+    })().catch((e) => e);
+    expect(err).toMatchObject({ code: 'ERR_JSONL_PARSE', details: { line: 2 } });
+    expect(String(err.message)).toMatch(/line 2 is longer than 10000 characters/);
+  });
+});

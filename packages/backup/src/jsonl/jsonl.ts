@@ -383,9 +383,14 @@ function appendTo(into: Value, part: Value): void {
  * order given; the writer emits SELECTDB as needed) and `function` records. Blank lines are
  * skipped. Throws `RdbError` code ERR_JSONL_PARSE naming the line.
  */
+/** Longest JSONL line accepted (V8 strings top out near 2^29 characters; a hostile file must not get there). */
+export const MAX_JSONL_LINE_CHARS = 256 * 1024 * 1024;
+
 export async function* jsonlToRecords(
   input: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>,
+  options: { maxLineChars?: number } = {},
 ): AsyncGenerator<KeyRecord | FunctionRecord> {
+  const maxLineChars = options.maxLineChars ?? MAX_JSONL_LINE_CHARS;
   const decoder = new StringDecoder('utf8');
   let lineNo = 0;
   let pending: KeyRecord | null = null;
@@ -432,6 +437,16 @@ export async function* jsonlToRecords(
   // Pieces of the current (unfinished) line: joined once when its newline arrives, so long lines
   // fed in small chunks stay linear.
   let pieces: string[] = [];
+  let pendingChars = 0;
+  const tooLong = () =>
+    new RdbError(
+      'ERR_JSONL_PARSE',
+      `invalid JSONL: line ${lineNo + 1} is longer than ${maxLineChars} characters`,
+      {
+        details: { line: lineNo + 1 },
+        hint: 'Write big keys as several lines ("append": true), as recordsToJsonl does',
+      },
+    );
   for await (const chunk of input as AsyncIterable<string | Uint8Array>) {
     const text =
       typeof chunk === 'string'
@@ -440,14 +455,20 @@ export async function* jsonlToRecords(
     let start = 0;
     let nl = text.indexOf('\n');
     while (nl !== -1) {
+      if (pendingChars + (nl - start) > maxLineChars) throw tooLong();
       pieces.push(text.slice(start, nl));
       const line = pieces.length === 1 ? pieces[0]! : pieces.join('');
       pieces = [];
+      pendingChars = 0;
       yield* handle(line);
       start = nl + 1;
       nl = text.indexOf('\n', start);
     }
-    if (start < text.length) pieces.push(text.slice(start));
+    if (start < text.length) {
+      pendingChars += text.length - start;
+      if (pendingChars > maxLineChars) throw tooLong();
+      pieces.push(text.slice(start));
+    }
   }
   const rest = pieces.join('') + decoder.end();
   if (rest !== '') yield* handle(rest);
