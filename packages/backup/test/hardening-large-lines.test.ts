@@ -65,3 +65,19 @@ describe('large values in many chunks', () => {
     expect(commands[0]!.args[2]!.length).toBe(SIZE);
   });
 });
+
+describe('line caps', () => {
+  it('the readable reader refuses a line over the cap with a typed error naming the line', async () => {
+    async function* endless() {
+      yield 'SET a b\n';
+      for (let i = 0; i < 1000; i++) yield `SET big "${'x'.repeat(1000)}`;
+    }
+    const err = await (async () => {
+      for await (const _ of readableToCommands(endless(), { source: 'dump.txt', maxLineBytes: 10_000 })) {
+        // drain
+      }
+    })().catch((e) => e);
+    expect(err).toMatchObject({ code: 'ERR_READABLE_SYNTAX' });
+    expect(String(err.message)).toMatch(/^dump\.txt:2:1: line is longer than 10000 bytes/);
+  });
+});

@@ -176,10 +176,15 @@ export async function* commandsToReadable(
 }
 
 /** Parses readable text (streamed chunks) back into commands; empty lines are skipped. */
+/** Longest line the readable-view reader accepts (a hostile file with no newline must not exhaust memory). */
+export const MAX_READABLE_LINE_BYTES = 1024 * 1024 * 1024;
+
 export async function* readableToCommands(
   chunks: AsyncIterable<Buffer | string> | Iterable<Buffer | string>,
-  options: { source?: string } = {},
+  options: { source?: string; maxLineBytes?: number } = {},
 ): AsyncGenerator<Command> {
+  const maxLineBytes = options.maxLineBytes ?? MAX_READABLE_LINE_BYTES;
+  let pendingBytes = 0;
   let rest: Buffer = Buffer.alloc(0);
   let lineNo = 0;
   const where = (line: number) =>
@@ -190,9 +195,19 @@ export async function* readableToCommands(
   for await (const chunk of chunks) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
     if (buf.indexOf(10) === -1) {
+      pendingBytes += buf.length;
+      if (rest.length + pendingBytes > maxLineBytes) {
+        throw readableError(
+          `line is longer than ${maxLineBytes} bytes (a value too big for the readable view: use .valkey or .rdb)`,
+          lineNo + 1,
+          1,
+          options.source ?? 'input',
+        );
+      }
       pending.push(buf);
       continue;
     }
+    pendingBytes = 0;
     rest = Buffer.concat([rest, ...pending.splice(0), buf]);
     let start = 0;
     let nl = rest.indexOf(10, start);
