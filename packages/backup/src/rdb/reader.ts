@@ -117,6 +117,19 @@ export type RdbChunkRecord = KeyBeginRecord | KeyPartRecord | KeyEndRecord;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 const BLOB_TYPES = new Set<number>([9, 10, 11, 12, 13, 16, 17, 20, 23, 25]);
 const U64_MAX = (1n << 64n) - 1n;
+/** What each compact container is called in messages (the string read before decoding it). */
+const BLOB_WHAT: Record<number, string> = {
+  9: 'zipmap',
+  10: 'list ziplist',
+  11: 'intset',
+  12: 'zset ziplist',
+  13: 'hash ziplist',
+  16: 'hash listpack',
+  17: 'zset listpack',
+  20: 'set listpack',
+  23: 'hash listpack',
+  25: 'hash listpack',
+};
 const EMPTY = Buffer.alloc(0);
 
 const ENCODING_NAMES: Record<number, string> = {
@@ -633,7 +646,7 @@ class RdbReader {
           }
           if (BLOB_TYPES.has(type)) {
             // Fast path: compact collections are one small container, never delivered in parts.
-            const value = await this.blobValue(type);
+            const value = this.blobValueSync(type) ?? (await this.blobValue(type));
             if (valueSize(value) === 0) {
               this.warn(
                 'empty-key',
@@ -1095,19 +1108,53 @@ class RdbReader {
 
   /** Values stored as one compact container (never chunked: the server keeps them small). */
   private async blobValue(type: number): Promise<Value> {
+    if (type === RdbType.REDIS_HASH_LISTPACK_EX) await this.millis('hash min expire');
+    const at = this.src.offset;
+    const b = this.stringSync() ?? (await this.string(BLOB_WHAT[type] ?? 'container'));
+    return this.decodeBlob(type, b, at);
+  }
+
+  /**
+   * The blob value when its string is already buffered (no await: most keys of real datasets);
+   * null, with nothing consumed, otherwise.
+   */
+  private blobValueSync(type: number): Value | null {
+    if (type === RdbType.REDIS_HASH_LISTPACK_EX) return null;
+    const at = this.src.offset;
+    const b = this.stringSync();
+    return b === null ? null : this.decodeBlob(type, b, at);
+  }
+
+  /** Decodes a container blob read at `at`, mapping integrity failures to the container's error code. */
+  private parseBlob<T>(
+    b: Buffer,
+    at: number,
+    what: string,
+    code: RdbErrorCode,
+    parse: (b: Buffer, fail: (m: string) => never) => T,
+  ): T {
+    return parse(b, (m) =>
+      this.fail(code, `${what} integrity check failed: ${m}`, 'The file is corrupt', at),
+    );
+  }
+
+  private decodeBlob(type: number, b: Buffer, at: number): Value {
     switch (type) {
       case RdbType.HASH_ZIPMAP: {
-        const pairs = await this.blob('zipmap', 'ERR_RDB_CORRUPT_ZIPMAP', parseZipmap);
+        const pairs = this.parseBlob(b, at, 'zipmap', 'ERR_RDB_CORRUPT_ZIPMAP', parseZipmap);
         return { type: 'hash', entries: pairs.map(([field, value]) => ({ field, value })) };
       }
       case RdbType.LIST_ZIPLIST: {
-        const vals = await this.blob('list ziplist', 'ERR_RDB_CORRUPT_ZIPLIST', parseZiplist);
+        const vals = this.parseBlob(b, at, 'list ziplist', 'ERR_RDB_CORRUPT_ZIPLIST', parseZiplist);
         return { type: 'list', items: vals.map(packedToBuffer) };
       }
       case RdbType.SET_INTSET:
-        return { type: 'set', members: await this.blob('intset', 'ERR_RDB_CORRUPT_INTSET', parseIntset) };
+        return {
+          type: 'set',
+          members: this.parseBlob(b, at, 'intset', 'ERR_RDB_CORRUPT_INTSET', parseIntset),
+        };
       case RdbType.SET_LISTPACK: {
-        const vals = await this.blob('set listpack', 'ERR_RDB_CORRUPT_LISTPACK', parseListpack);
+        const vals = this.parseBlob(b, at, 'set listpack', 'ERR_RDB_CORRUPT_LISTPACK', parseListpack);
         return { type: 'set', members: vals.map(packedToBuffer) };
       }
       case RdbType.ZSET_ZIPLIST:
@@ -1115,7 +1162,7 @@ class RdbReader {
         const zip = type === RdbType.ZSET_ZIPLIST;
         const what = zip ? 'zset ziplist' : 'zset listpack';
         const code = zip ? 'ERR_RDB_CORRUPT_ZIPLIST' : 'ERR_RDB_CORRUPT_LISTPACK';
-        const vals = await this.blob(what, code, zip ? parseZiplist : parseListpack);
+        const vals = this.parseBlob(b, at, what, code, zip ? parseZiplist : parseListpack);
         if (vals.length % 2) this.fail(code, `${what} has an odd number of elements (${vals.length})`);
         const entries: ZSetEntry[] = [];
         for (let i = 0; i < vals.length; i += 2) {
@@ -1132,10 +1179,9 @@ class RdbReader {
       case RdbType.REDIS_HASH_LISTPACK_EX: {
         const zip = type === RdbType.HASH_ZIPLIST;
         const triplets = type === RdbType.TYPE_23 || type === RdbType.REDIS_HASH_LISTPACK_EX;
-        if (type === RdbType.REDIS_HASH_LISTPACK_EX) await this.millis('hash min expire');
         const what = zip ? 'hash ziplist' : 'hash listpack';
         const code = zip ? 'ERR_RDB_CORRUPT_ZIPLIST' : 'ERR_RDB_CORRUPT_LISTPACK';
-        const vals = await this.blob(what, code, zip ? parseZiplist : parseListpack);
+        const vals = this.parseBlob(b, at, what, code, zip ? parseZiplist : parseListpack);
         const step = triplets ? 3 : 2;
         if (vals.length % step)
           this.fail(code, `${what} element count ${vals.length} is not a multiple of ${step}`);
