@@ -76,6 +76,8 @@ async function ensureDataset() {
   log(`generating dataset: ${scale} keys`);
   const srv = await startServer();
   const port = portOf(srv.url);
+  // a managed server keeps its data dir between runs: start from an empty dataset
+  execFileSync('valkey-cli', ['-p', port, 'FLUSHALL']);
   const pipe = spawn('valkey-cli', ['-p', port, '--pipe'], { stdio: ['pipe', 'ignore', 'inherit'] });
   for (const chunk of datasetCommands({ scale })) {
     if (!pipe.stdin.write(chunk)) await new Promise((r) => pipe.stdin.once('drain', r));
