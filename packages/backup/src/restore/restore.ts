@@ -218,7 +218,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       if (!target.hasRoom(bytes)) await target.room(bytes);
       stats.commands++;
       stats.bytes += bytes;
-      target.send(c, bytes, db, item.key).catch((err: Error) => onKeyError(item, c, db, err));
+      target.send(c, bytes, db, item.key, undefined, (err) => onKeyError(item, c, db, err));
     }
     stats.keys++;
     progress(false);
@@ -276,9 +276,15 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const flushPending = () => drainPending(0);
   const queueChecked = async (item: KeyItem, db: number) => {
     await target.room(32);
-    const exists = target.send(command('EXISTS', item.key), 32, db, item.key).then(
-      (r) => Number(r) > 0,
-      () => false,
+    const exists = new Promise<boolean>((resolve) =>
+      target.send(
+        command('EXISTS', item.key),
+        32,
+        db,
+        item.key,
+        (r) => resolve(Number(r) > 0),
+        () => resolve(false),
+      ),
     );
     pending.push({ item, db, exists });
     if (pending.length >= 512) await drainPending(256);
@@ -303,7 +309,11 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     if (!target.hasRoom(bytes)) await target.room(bytes);
     stats.commands++;
     stats.bytes += bytes;
-    target.send(args, bytes, db, item.key).then(
+    target.send(
+      args,
+      bytes,
+      db,
+      item.key,
       (reply) => {
         // SET ... NX answers nil when the key exists.
         if (reply === null) {
@@ -380,7 +390,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     await target.room(item.bytes);
     stats.commands++;
     stats.bytes += item.bytes;
-    target.send(item.command, item.bytes, db).catch((err: Error) => {
+    target.send(item.command, item.bytes, db, undefined, undefined, (err) => {
       fail({ key: item.command[1] ? display(item.command[1]) : '', db, command: name, message: err.message });
     });
     progress(false);

@@ -1,7 +1,7 @@
-import { Command as IoCommand, type Redis } from 'iovalkey';
+import { Command as IoCommand } from 'iovalkey';
 import { keySlot } from '../cluster/slot.js';
 import type { ServerConnection } from '../live/connect.js';
-import type { Command } from '../resp/encode.js';
+import { type Command, encodeCommandInto, encodedLength } from '../resp/encode.js';
 
 /** Limits on what is sent but not yet answered: the pipeline window. */
 export interface WindowLimits {
@@ -40,28 +40,55 @@ export class RestoreTarget {
     for (const f of w) f();
   }
 
-  private batch: ReturnType<Redis['pipeline']> | null = null;
-  private batchSize = 0;
+  /** The current encode chunk: commands of one tick are encoded side by side into it. */
+  private chunk: Buffer = Buffer.allocUnsafe(0);
+  private chunkPos = 0;
+  /** The socket corked for this tick (standalone), uncorked on the next tick or when enough is queued. */
+  private corked: { uncork(): void } | null = null;
+  private corkedBytes = 0;
 
   /**
-   * The client writes each command to the socket on its own; gathering the commands of one tick
-   * into a pipeline makes them one write (like valkey-cli --pipe's 16 KB chunks). Each command
-   * still settles on its own.
+   * Encodes a command once, into a shared 256 KiB chunk (a view of it is what iovalkey writes), so
+   * the client does not rebuild it from strings and buffers.
    */
-  private batchCommand(cmd: IoCommand): void {
-    if (!this.batch) {
-      this.batch = this.conn.client.pipeline();
-      this.batchSize = 0;
-      process.nextTick(() => this.flushBatch());
+  private encode(args: Command): Buffer {
+    const bytes = encodedLength(args);
+    if (bytes > 65536) {
+      const own = Buffer.allocUnsafe(bytes);
+      encodeCommandInto(own, 0, args);
+      return own;
     }
-    (this.batch as unknown as { sendCommand(c: IoCommand): void }).sendCommand(cmd);
-    if (++this.batchSize >= 1000) this.flushBatch();
+    if (this.chunkPos + bytes > this.chunk.length) {
+      this.chunk = Buffer.allocUnsafe(256 * 1024);
+      this.chunkPos = 0;
+    }
+    const start = this.chunkPos;
+    this.chunkPos = encodeCommandInto(this.chunk, start, args);
+    return this.chunk.subarray(start, this.chunkPos);
   }
 
-  private flushBatch(): void {
-    const b = this.batch;
-    this.batch = null;
-    b?.exec().catch(() => {});
+  /**
+   * The client writes each command to the socket on its own; corking the socket for the rest of
+   * the tick turns the commands of one tick into one vectored write (like valkey-cli --pipe's
+   * chunks) without the pipeline's per-command bookkeeping. Each command still settles on its own.
+   */
+  private cork(bytes: number): void {
+    if (!this.corked) {
+      const stream = (this.conn.client as unknown as { stream?: { cork(): void; uncork(): void } }).stream;
+      if (!stream) return;
+      stream.cork();
+      this.corked = stream;
+      this.corkedBytes = 0;
+      process.nextTick(() => this.uncork());
+    }
+    this.corkedBytes += bytes;
+    if (this.corkedBytes >= 1024 * 1024) this.uncork();
+  }
+
+  private uncork(): void {
+    const s = this.corked;
+    this.corked = null;
+    s?.uncork();
   }
 
   /** True when a command of `bytes` fits in the window now. */
@@ -87,30 +114,58 @@ export class RestoreTarget {
     while (this.inflight > 0) await new Promise<void>((r) => this.waiters.push(r));
   }
 
-  private dispatch(args: Command, bytes: number, key: Buffer | undefined): Promise<unknown> {
+  private dispatch(
+    args: Command,
+    bytes: number,
+    key: Buffer | undefined,
+    onReply?: (reply: unknown) => void,
+    onError?: (err: Error) => void,
+  ): void {
     const name = args[0]!.toString('latin1').toLowerCase();
-    const cmd = new IoCommand(name, args.slice(1), { replyEncoding: null });
+    // iovalkey reads the arguments only to route (cluster), and to track SELECT.
+    const cmdArgs = this.conn.cluster || name === 'select' ? args.slice(1) : [];
+    const cmd = new IoCommand(name, cmdArgs, { replyEncoding: null });
+    const wire = this.encode(args);
+    (cmd as unknown as { toWritable(): Buffer }).toWritable = () => wire;
     this.inflight++;
     this.inflightBytes += bytes;
+    cmd.promise.then(
+      (reply) => {
+        this.release(bytes);
+        onReply?.(reply);
+      },
+      (err: Error) => {
+        this.release(bytes);
+        onError?.(err);
+      },
+    );
     if (this.conn.cluster) {
       if (key !== undefined) (cmd as unknown as { slot: number }).slot = keySlot(key);
       this.conn.cluster.sendCommand(cmd);
-    } else this.batchCommand(cmd);
-    const done = () => this.release(bytes);
-    cmd.promise.then(done, done);
-    return cmd.promise;
+    } else {
+      this.cork(bytes);
+      this.conn.client.sendCommand(cmd);
+    }
   }
 
   /**
-   * Sends one command in `db` (standalone: a SELECT goes first when the db changes). Call
-   * `room()` first to respect the window.
+   * Sends one command in `db` (standalone: a SELECT goes first when the db changes) and calls
+   * `onReply` or `onError` with the answer (callbacks, not a promise per command: a restore sends
+   * millions). Call `room()` first to respect the window.
    */
-  send(args: Command, bytes: number, db: number, key?: Buffer): Promise<unknown> {
+  send(
+    args: Command,
+    bytes: number,
+    db: number,
+    key?: Buffer,
+    onReply?: (reply: unknown) => void,
+    onError?: (err: Error) => void,
+  ): void {
     if (!this.conn.cluster && db !== this.db) {
-      this.dispatch([Buffer.from('SELECT'), Buffer.from(String(db))], 20, undefined).catch(() => {});
+      this.dispatch([Buffer.from('SELECT'), Buffer.from(String(db))], 20, undefined);
       this.db = db;
     }
-    return this.dispatch(args, bytes, key);
+    this.dispatch(args, bytes, key, onReply, onError);
   }
 
   /** Sends a command to every primary (FUNCTION LOAD, FLUSHALL) and waits for all replies. */
