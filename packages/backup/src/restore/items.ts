@@ -167,48 +167,56 @@ export interface RecordsToItemsOptions extends RecordsToCommandsOptions {
   encodeDump?: (record: Extract<RdbRecord, { kind: 'key' }>) => Buffer;
 }
 
-/** Turns records into restore items: RESTORE when a payload encoder is given, plain commands otherwise. */
+/**
+ * One record as a restore item: RESTORE when a payload encoder is given (and can carry the value),
+ * plain commands otherwise; undefined for records that restore nothing.
+ */
+export function recordToItem(r: RdbRecord, options: RecordsToItemsOptions = {}): RestoreItem | undefined {
+  if (r.kind === 'function') {
+    const c = command('FUNCTION', 'LOAD', 'REPLACE', r.code);
+    return { kind: 'function', code: r.code, bytes: encodedLength(c) };
+  }
+  if (r.kind !== 'key') return undefined;
+  const plain = () => keyRecordToCommands(r, options);
+  let payload: Buffer | undefined;
+  try {
+    payload = options.encodeDump?.(r);
+  } catch {
+    // A value the payload version cannot carry (e.g. field TTLs before RDB 80): plain commands.
+    payload = undefined;
+  }
+  if (payload) {
+    const args = command('RESTORE', r.key, r.expiresAt ?? 0, payload);
+    if (r.expiresAt !== undefined) args.push(Buffer.from('ABSTTL'));
+    // RESTORE takes one of the two (the file has the one the source's maxmemory-policy kept).
+    if (r.lfuFreq !== undefined) args.push(Buffer.from('FREQ'), Buffer.from(String(r.lfuFreq)));
+    else if (r.lruIdle !== undefined) args.push(Buffer.from('IDLETIME'), Buffer.from(String(r.lruIdle)));
+    return {
+      kind: 'key',
+      db: r.db,
+      key: r.key,
+      commands: [args],
+      fallback: plain,
+      bytes: encodedLength(args),
+    };
+  }
+  const cmds = plain();
+  return {
+    kind: 'key',
+    db: r.db,
+    key: r.key,
+    commands: cmds,
+    bytes: cmds.reduce((n, c) => n + encodedLength(c), 0),
+  };
+}
+
+/** Turns records into restore items (see `recordToItem`). */
 export async function* recordsToItems(
   records: AsyncIterable<RdbRecord> | Iterable<RdbRecord>,
   options: RecordsToItemsOptions = {},
 ): AsyncGenerator<RestoreItem> {
   for await (const r of records) {
-    if (r.kind === 'function') {
-      const c = command('FUNCTION', 'LOAD', 'REPLACE', r.code);
-      yield { kind: 'function', code: r.code, bytes: encodedLength(c) };
-    } else if (r.kind === 'key') {
-      const plain = () => keyRecordToCommands(r, options);
-      let payload: Buffer | undefined;
-      try {
-        payload = options.encodeDump?.(r);
-      } catch {
-        // A value the payload version cannot carry (e.g. field TTLs before RDB 80): plain commands.
-        payload = undefined;
-      }
-      if (payload) {
-        const args = command('RESTORE', r.key, r.expiresAt ?? 0, payload);
-        if (r.expiresAt !== undefined) args.push(Buffer.from('ABSTTL'));
-        // RESTORE takes one of the two (the file has the one the source's maxmemory-policy kept).
-        if (r.lfuFreq !== undefined) args.push(Buffer.from('FREQ'), Buffer.from(String(r.lfuFreq)));
-        else if (r.lruIdle !== undefined) args.push(Buffer.from('IDLETIME'), Buffer.from(String(r.lruIdle)));
-        yield {
-          kind: 'key',
-          db: r.db,
-          key: r.key,
-          commands: [args],
-          fallback: plain,
-          bytes: encodedLength(args),
-        };
-      } else {
-        const cmds = plain();
-        yield {
-          kind: 'key',
-          db: r.db,
-          key: r.key,
-          commands: cmds,
-          bytes: cmds.reduce((n, c) => n + encodedLength(c), 0),
-        };
-      }
-    }
+    const item = recordToItem(r, options);
+    if (item) yield item;
   }
 }

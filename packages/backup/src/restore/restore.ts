@@ -7,7 +7,12 @@ import { connectServer, dumpVersionFor, serverVersion, type TlsFiles } from '../
 import type { KeyRecord, RdbRecord } from '../model.js';
 import { type Command, command, encodedLength } from '../resp/encode.js';
 import { BackupError } from '../resp/errors.js';
-import { commandBatchesToItems, type RestoreItem, recordsToItems } from './items.js';
+import {
+  commandBatchesToItems,
+  type RecordsToItemsOptions,
+  type RestoreItem,
+  recordToItem,
+} from './items.js';
 import { RestoreTarget } from './target.js';
 
 export interface RestoreProgress {
@@ -102,14 +107,28 @@ type KeyItem = Extract<RestoreItem, { kind: 'key' }>;
 const display = (b: Buffer) => b.toString('latin1');
 const PAYLOAD_REFUSED = /payload version or checksum are wrong|Bad data format/i;
 
-function filterRecords(records: AsyncIterable<RdbRecord>, f: CompiledFilter): AsyncIterable<RdbRecord> {
-  if (!f.any) return records;
-  return (async function* () {
-    for await (const r of records) {
-      if (r.kind === 'key' && !(f.db(r.db) && f.key(r.key) && f.type(r.value.type))) continue;
-      yield r;
+/**
+ * Records as batches of restore items, filtered, in one generator (no await per layer per key):
+ * a batch is yielded every `size` items.
+ */
+async function* recordItemBatches(
+  records: AsyncIterable<RdbRecord>,
+  f: CompiledFilter,
+  options: RecordsToItemsOptions,
+  size = 64,
+): AsyncGenerator<RestoreItem[]> {
+  let batch: RestoreItem[] = [];
+  for await (const r of records) {
+    if (f.any && r.kind === 'key' && !(f.db(r.db) && f.key(r.key) && f.type(r.value.type))) continue;
+    const item = recordToItem(r, options);
+    if (!item) continue;
+    batch.push(item);
+    if (batch.length >= size) {
+      yield batch;
+      batch = [];
     }
-  })();
+  }
+  if (batch.length > 0) yield batch;
 }
 
 function keepItem(item: RestoreItem, f: CompiledFilter): boolean {
@@ -125,10 +144,6 @@ async function* filterItemBatches(
   f: CompiledFilter,
 ): AsyncGenerator<RestoreItem[]> {
   for await (const batch of batches) yield f.any ? batch.filter((i) => keepItem(i, f)) : batch;
-}
-
-async function* oneByOne(items: AsyncIterable<RestoreItem>): AsyncGenerator<RestoreItem[]> {
-  for await (const item of items) yield [item];
 }
 
 /**
@@ -401,13 +416,11 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       const useDump = rdbAvailable && options.useRestore !== 'never';
       const encode = (r: KeyRecord) => encodeDump(r, payloadVersion);
       // restore() does not ask openInput for chunked records: every key arrives whole.
-      return oneByOne(
-        recordsToItems(filterRecords(seg.records as AsyncIterable<RdbRecord>, filter), {
-          ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
-          ...(useDump ? { encodeDump: encode } : {}),
-          dumpPayload: encode,
-        }),
-      );
+      return recordItemBatches(seg.records as AsyncIterable<RdbRecord>, filter, {
+        ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+        ...(useDump ? { encodeDump: encode } : {}),
+        dumpPayload: encode,
+      });
     }
     return filterItemBatches(commandBatchesToItems(seg.batches, { grouped: seg.grouped }), filter);
   };
