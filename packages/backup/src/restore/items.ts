@@ -23,8 +23,8 @@ export type RestoreItem =
 const upper = (b: Buffer | undefined) => (b ? b.toString('latin1').toUpperCase() : '');
 
 /** Where the key is in the commands our RESP files (and the AOF rewrite) use to build a key. */
-function keyIndex(args: Command): number {
-  switch (upper(args[0])) {
+function keyIndex(args: Command, name: string): number {
+  switch (name) {
     case 'SET':
     case 'RPUSH':
     case 'SADD':
@@ -97,7 +97,7 @@ export class ItemGrouper {
       out.push({ kind: 'function', code: args[args.length - 1]!, bytes: encodedLength(args) });
       return;
     }
-    const ki = this.options.grouped ? keyIndex(args) : -1;
+    const ki = this.options.grouped ? keyIndex(args, name) : -1;
     if (ki === -1) {
       this.end(out);
       out.push({ kind: 'raw', db: this.db, command: args, bytes: encodedLength(args) });

@@ -105,6 +105,13 @@ export interface RestoreResult {
 type KeyItem = Extract<RestoreItem, { kind: 'key' }>;
 
 const display = (b: Buffer) => b.toString('latin1');
+
+/** True when `b` is `name` (upper-case ASCII) in any case, without building a string. */
+function isName(b: Buffer | undefined, name: string): boolean {
+  if (!b || b.length !== name.length) return false;
+  for (let i = 0; i < name.length; i++) if ((b[i]! & 0xdf) !== name.charCodeAt(i)) return false;
+  return true;
+}
 const PAYLOAD_REFUSED = /payload version or checksum are wrong|Bad data format/i;
 
 /**
@@ -308,12 +315,11 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   /** `SET k v` (+ `PEXPIREAT k t`) as one command: `SET k v [NX] [PXAT t]`; null when not that shape. */
   const asSingleSet = (item: KeyItem): Command | null => {
     const [set, expire, ...more] = item.commands;
-    if (!set || more.length > 0 || set.length !== 3 || display(set[0]!).toUpperCase() !== 'SET') return null;
+    if (!set || more.length > 0 || set.length !== 3 || !isName(set[0], 'SET')) return null;
     const out = [...set];
     if (!replace) out.push(Buffer.from('NX'));
     if (expire) {
-      if (!supportsPxat || expire.length !== 3 || display(expire[0]!).toUpperCase() !== 'PEXPIREAT')
-        return null;
+      if (!supportsPxat || expire.length !== 3 || !isName(expire[0], 'PEXPIREAT')) return null;
       out.push(Buffer.from('PXAT'), expire[2]!);
     }
     return out;
@@ -350,13 +356,11 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const handleKey = async (item: KeyItem) => {
     const db = dbOf(item.db);
     const first = item.commands[0]!;
-    const isRestore = item.commands.length === 1 && display(first[0]!).toUpperCase() === 'RESTORE';
+    const isRestore = item.commands.length === 1 && isName(first[0], 'RESTORE');
     if (isRestore && !(restoreRefused && item.fallback)) {
       usedRestore = true;
       const args =
-        replace && !first.some((a) => a.length === 7 && display(a).toUpperCase() === 'REPLACE')
-          ? [...first, Buffer.from('REPLACE')]
-          : first;
+        replace && !first.some((a) => isName(a, 'REPLACE')) ? [...first, Buffer.from('REPLACE')] : first;
       await sendAll(item, [args], db);
       return;
     }
