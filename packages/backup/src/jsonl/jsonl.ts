@@ -33,10 +33,10 @@ import type {
   StreamId,
   StreamValue,
   Value,
-  ValueType,
   ZSetEntry,
 } from '../model.js';
 import { RdbError } from '../rdb/errors.js';
+import { appendValueElements, emptyValue } from '../rdb/value-parts.js';
 import type { RdbChunkRecord } from '../rdb/reader.js';
 import { bytesToText } from '../rdb/text.js';
 
@@ -181,29 +181,13 @@ export async function* recordsToJsonl(
           yield `${JSON.stringify({ db: r.db, key: bytesToJson(r.key), type: 'stream', append: true, value: { entries: [], ...streamMeta(r.stream) } })}\n`;
         } else if (begin && first) {
           const { kind: _k, type, encoding: _e, ...meta } = begin;
-          yield `${keyRecordToJson({ ...meta, value: emptyOf(type) })}\n`;
+          yield `${keyRecordToJson({ ...meta, value: emptyValue(type) ?? emptyValue('stream')! })}\n`;
         }
         begin = null;
         break;
       default:
         break;
     }
-  }
-}
-
-function emptyOf(type: ValueType): Value {
-  switch (type) {
-    case 'string':
-      return { type, value: Buffer.alloc(0) };
-    case 'list':
-      return { type, items: [] };
-    case 'set':
-      return { type, members: [] };
-    case 'zset':
-    case 'hash':
-      return { type, entries: [] };
-    default:
-      return { type: 'stream', entries: [], length: 0n, lastId: { ms: 0n, seq: 0n }, groups: [] };
   }
 }
 
@@ -365,17 +349,12 @@ function encodingFor(v: Value): string {
 }
 
 function appendTo(into: Value, part: Value): void {
-  if (into.type === 'string' && part.type === 'string') into.value = Buffer.concat([into.value, part.value]);
-  else if (into.type === 'list' && part.type === 'list') into.items.push(...part.items);
-  else if (into.type === 'set' && part.type === 'set') into.members.push(...part.members);
-  else if ((into.type === 'zset' && part.type === 'zset') || (into.type === 'hash' && part.type === 'hash')) {
-    (into.entries as unknown[]).push(...part.entries);
-  } else if (into.type === 'stream' && part.type === 'stream') {
-    into.entries.push(...part.entries);
+  if (!appendValueElements(into, part))
+    throw new LineError(`an append line of type ${part.type} does not match the key's type ${into.type}`);
+  if (into.type === 'stream' && part.type === 'stream') {
     const { entries: _e, ...meta } = part;
     if (part.lastId.ms !== 0n || part.lastId.seq !== 0n || part.groups.length) Object.assign(into, meta);
-  } else
-    throw new LineError(`an append line of type ${part.type} does not match the key's type ${into.type}`);
+  }
 }
 
 /**

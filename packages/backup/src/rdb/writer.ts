@@ -19,6 +19,7 @@ import { ListpackBuilder, parseCanonicalInt64 } from './containers.js';
 import { Crc64 } from './crc64.js';
 import { RdbError } from './errors.js';
 import { lzfCompress } from './lzf.js';
+import { appendValueElements, emptyValue } from './value-parts.js';
 import type { RdbChunkRecord } from './reader.js';
 import { displayBytes } from './text.js';
 
@@ -607,31 +608,11 @@ function scoreText(s: number): string {
 }
 
 /** Joins key-begin/part/end records back into one value (the writer needs counts up front). */
-function mergePart(into: Value, part: Value): void {
-  if (into.type === 'string' && part.type === 'string') into.value = Buffer.concat([into.value, part.value]);
-  else if (into.type === 'list' && part.type === 'list') into.items.push(...part.items);
-  else if (into.type === 'set' && part.type === 'set') into.members.push(...part.members);
-  else if ((into.type === 'zset' && part.type === 'zset') || (into.type === 'hash' && part.type === 'hash')) {
-    (into.entries as unknown[]).push(...part.entries);
-  } else if (into.type === 'stream' && part.type === 'stream') into.entries.push(...part.entries);
-}
-
-function emptyValue(type: Value['type']): Value {
-  switch (type) {
-    case 'string':
-      return { type, value: Buffer.alloc(0) };
-    case 'list':
-      return { type, items: [] };
-    case 'set':
-      return { type, members: [] };
-    case 'zset':
-    case 'hash':
-      return { type, entries: [] };
-    case 'stream':
-      return { type, entries: [], length: 0n, lastId: { ms: 0n, seq: 0n }, groups: [] };
-    default:
-      throw new RdbError('ERR_RDB_BAD_RECORD', `a ${type} value cannot be delivered in parts`);
-  }
+/** A value to collect a chunked key into (module values are never delivered in parts). */
+function emptyPartialValue(type: Value['type']): Value {
+  const value = emptyValue(type);
+  if (!value) throw new RdbError('ERR_RDB_BAD_RECORD', `a ${type} value cannot be delivered in parts`);
+  return value;
 }
 
 /**
@@ -801,7 +782,7 @@ export async function* writeRdb(
           enc.len(out, elements);
           streaming = { key: r.key, type, declared: elements, written: 0 };
         } else {
-          partial = { rec: rest, value: emptyValue(type) };
+          partial = { rec: rest, value: emptyPartialValue(type) };
         }
         break;
       }
@@ -823,7 +804,7 @@ export async function* writeRdb(
           break;
         }
         if (!partial) throw new RdbError('ERR_RDB_BAD_RECORD', 'key-part record without a key-begin');
-        mergePart(partial.value, r.value);
+        appendValueElements(partial.value, r.value);
         break;
       case 'key-end':
         if (streaming) {
