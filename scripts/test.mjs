@@ -29,6 +29,7 @@ const vitest = run('npx', [
 let passed = 0;
 let failed = 0;
 let skipped = 0;
+const failures = [];
 try {
   const json = JSON.parse(readFileSync(report, 'utf8'));
   passed = json.numPassedTests ?? 0;
@@ -37,13 +38,35 @@ try {
     (r) => r.status === 'failed' && !(r.assertionResults ?? []).some((a) => a.status === 'failed'),
   ).length;
   failed = (json.numFailedTests ?? 0) + brokenFiles;
+  for (const file of json.testResults ?? []) {
+    const name = file.name.replace(`${process.cwd()}/`, '');
+    const failedTests = (file.assertionResults ?? []).filter((a) => a.status === 'failed');
+    if (file.status === 'failed' && failedTests.length === 0) {
+      failures.push(`${name}: ${firstLine(file.message)}`);
+    }
+    for (const t of failedTests) {
+      failures.push(`${name} > ${t.fullName}: ${firstLine(t.failureMessages?.[0])}`);
+    }
+  }
   skipped = (json.numPendingTests ?? 0) + (json.numTodoTests ?? 0);
 } catch (err) {
   console.error(`could not read ${report}: ${err.message}`);
   failed = Math.max(failed, 1);
 }
 if (vitest.status !== 0 && failed === 0) failed = 1;
+// The failures again, right above the totals, so the tail of a CI log names them.
+const failureText = failures.length ? `failed tests:\n${failures.map((f) => `  ${f}`).join('\n')}\n` : '';
+writeFileSync('.test-results/failures.txt', failureText);
+if (failureText) console.log(failureText);
 const line = `${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`;
 writeFileSync('.test-results/totals.txt', `${line}\n`);
 console.log(line);
 process.exit(vitest.status === 0 && failed === 0 ? 0 : 1);
+
+function firstLine(text) {
+  return (
+    String(text ?? '')
+      .split('\n')
+      .find((l) => l.trim() !== '') ?? '(no message)'
+  );
+}

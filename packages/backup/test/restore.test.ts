@@ -21,7 +21,7 @@ let source: TestServer;
 let backupFile: string;
 
 beforeAll(async () => {
-  pool = await serverPool(5);
+  pool = await serverPool(6);
   source = pool.take();
   await buildDataset(source.url, { big: 400 });
   backupFile = join(work, 'source.valkey');
@@ -81,6 +81,22 @@ describe('restore', () => {
       expect((await c.keys('*')).every((k) => k.startsWith('stream:'))).toBe(true);
     }
     c.disconnect();
+  });
+
+  it('names a binary key that stops the restore on one escaped line', async () => {
+    const key = Buffer.from([0xff, 0x20, 0x0a, 0x41, 0x5c]);
+    const file = join(work, 'binary-key.valkey');
+    const payload = encodeDumpPayload({ type: 'string', value: Buffer.from('v') }, { rdbVersion: 11 });
+    writeFileSync(
+      file,
+      Buffer.concat([headerCommand({}), command('RESTORE', key, 0, payload)].map(encodeCommand)),
+    );
+    const target = await fresh();
+    await target.command('SET', key, 'in the way');
+    const err = await restore({ input: file, url: target.url }).catch((e: unknown) => e);
+    expect(BackupError.isInstance(err)).toBe(true);
+    expect((err as Error).message).toContain('stopped at key "\\xff \\x0aA\\\\" (db 0)');
+    expect((err as Error).message).not.toContain('\n');
   });
 
   it('falls back to plain commands when the target refuses the payload version (Valkey 9 RESTORE into 8)', async () => {

@@ -5,7 +5,7 @@ import { type AnyRecord, analyzeMemory, estimateRecords, MemoryAnalyzer } from '
 import { keyMemoryToCsvLine, memoryRowsToCsv } from './csv.js';
 import { estimateKeyMemory } from './estimate.js';
 import { memoryReportToHtml } from './html.js';
-import { keyToText } from './key-text.js';
+import { keyToText } from '../rdb/text.js';
 
 const b = (s: string) => Buffer.from(s);
 const NOW = Date.UTC(2026, 0, 1);

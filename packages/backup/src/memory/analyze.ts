@@ -5,7 +5,7 @@ import type { MemoryModelConfig } from './config.js';
 import { keyMemoryToCsvLine, MEMORY_CSV_HEADER } from './csv.js';
 import { MemoryError } from './errors.js';
 import { type EstimateOptions, type KeyMemory, KeyMemoryEstimator, type MemoryEncoding } from './estimate.js';
-import { keyToText } from './key-text.js';
+import { keyToText } from '../rdb/text.js';
 import { type PrefixNode, PrefixTree } from './prefix-tree.js';
 
 /** One key in the report (JSON-friendly: the key as text, no Buffers). */

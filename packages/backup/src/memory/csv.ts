@@ -1,5 +1,5 @@
 import type { KeyMemory } from './estimate.js';
-import { keyToText } from './key-text.js';
+import { keyToText } from '../rdb/text.js';
 
 /** The columns of rdbtools' memory report, which spreadsheet templates and scripts expect. */
 export const MEMORY_CSV_HEADER =

@@ -7,23 +7,41 @@ export function bytesToText(bytes: Uint8Array): string | null {
     : null;
 }
 
+const ESCAPED = /[\u0000-\u001f\u007f\\]/g;
+
 /**
- * A readable rendering of raw bytes for messages and reports: the UTF-8 text when valid, else a
- * quoted escape form (`\xNN` for non-printable bytes), truncated to `max` characters.
+ * Bytes (a key, a field, a name) as one unambiguous line of text for messages and reports, the
+ * way valkey-cli shows binary keys: valid UTF-8 stays as is except control characters (`\xNN`)
+ * and backslashes (`\\`); otherwise printable ASCII stays and every other byte is `\xNN`.
  */
-export function displayBytes(bytes: Uint8Array, max = 200): string {
-  const text = bytesToText(bytes);
-  let out: string;
-  if (text !== null) out = text;
-  else {
-    out = '';
-    for (const b of bytes) {
-      if (out.length > max) break;
-      out +=
-        b >= 0x20 && b < 0x7f && b !== 0x5c
-          ? String.fromCharCode(b)
-          : `\\x${b.toString(16).padStart(2, '0')}`;
-    }
+export function keyToText(key: Uint8Array): string {
+  const buf = Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+  if (isPlainAscii(buf)) return buf.toString('latin1');
+  if (isUtf8(buf)) {
+    return buf
+      .toString('utf8')
+      .replace(ESCAPED, (c) => (c === '\\' ? '\\\\' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
   }
-  return out.length > max ? `${out.slice(0, max)}...` : out;
+  let out = '';
+  for (const b of buf) {
+    if (b === 0x5c) out += '\\\\';
+    else if (b >= 0x20 && b < 0x7f) out += String.fromCharCode(b);
+    else out += `\\x${b.toString(16).padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** Printable ASCII without backslashes: the common case, needing no escaping. */
+function isPlainAscii(buf: Buffer): boolean {
+  for (let i = 0; i < buf.length; i++) {
+    const c = buf[i]!;
+    if (c < 0x20 || c > 0x7e || c === 0x5c) return false;
+  }
+  return true;
+}
+
+/** `keyToText`, truncated to `max` characters (with `...`) for error messages. */
+export function displayBytes(bytes: Uint8Array, max = 200): string {
+  const out = keyToText(bytes.length > max * 4 ? bytes.subarray(0, max * 4) : bytes);
+  return out.length > max || bytes.length > max * 4 ? `${out.slice(0, max)}...` : out;
 }

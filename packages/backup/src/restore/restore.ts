@@ -6,6 +6,7 @@ import { encodeDump, rdbAvailable } from '../convert/rdb-bridge.js';
 import { connectServer, dumpVersionFor, serverVersion, type TlsFiles } from '../live/connect.js';
 import type { KeyRecord, RdbRecord } from '../model.js';
 import { type Command, command, encodedLength } from '../resp/encode.js';
+import { keyToText } from '../rdb/text.js';
 import { BackupError } from '../resp/errors.js';
 import {
   commandBatchesToItems,
@@ -410,7 +411,13 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     stats.commands++;
     stats.bytes += item.bytes;
     target.send(item.command, item.bytes, db, undefined, undefined, (err) => {
-      fail({ key: item.command[1] ? display(item.command[1]) : '', db, command: name, message: err.message });
+      fail({
+        key: item.command[1] ? display(item.command[1]) : '',
+        ...(item.command[1] ? { keyBytes: item.command[1] } : {}),
+        db,
+        command: name,
+        message: err.message,
+      });
     });
     progress(false);
   };
@@ -483,7 +490,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     const s: RestoreFailure = stopped;
     throw new BackupError(
       'ERR_RESTORE',
-      `restore into ${conn.where} stopped at key "${s.key}" (db ${s.db}): ${s.command} failed: ${s.message.replace(/\.$/, '')}`,
+      `restore into ${conn.where} stopped at key "${s.keyBytes ? keyToText(s.keyBytes) : s.key}" (db ${s.db}): ${s.command} failed: ${s.message.replace(/\.$/, '')}`,
       {
         details: {
           url: conn.where,
