@@ -51,6 +51,8 @@ export class RespCommandParser {
   private pos = 0;
   private commandStart = 0;
   private commandIndex = 0;
+  /** The number `fastHeader` read. */
+  private header = 0;
 
   constructor(options: RespParserOptions = {}) {
     this.source = options.source ?? 'input';
@@ -116,6 +118,29 @@ export class RespCommandParser {
     return Number(text);
   }
 
+  /**
+   * The fast path for a header line that lies whole in `chunk` (nearly all of them): reads the
+   * decimal number after the type byte at `i` straight from the bytes. Returns the next index
+   * (the number in `this.header`), or -1 to take the general path (split line, odd syntax: it
+   * also produces the errors).
+   */
+  private fastHeader(chunk: Buffer, i: number): number {
+    let j = i + 1;
+    const end = Math.min(chunk.length, j + 20);
+    let n = 0;
+    const digitsStart = j;
+    while (j < end) {
+      const c = chunk[j]!;
+      if (c < 48 || c > 57) break;
+      n = n * 10 + (c - 48);
+      j++;
+    }
+    if (j === digitsStart || j + 1 >= chunk.length || chunk[j] !== 13 || chunk[j + 1] !== 10) return -1;
+    this.header = n;
+    this.pos += j + 2 - i;
+    return j + 2;
+  }
+
   /** Feeds a chunk; returns the commands it completed, in order. */
   push(chunk: Buffer): ParsedCommand[] {
     const out: ParsedCommand[] = [];
@@ -133,11 +158,18 @@ export class RespCommandParser {
             }
           }
           const at = this.commandStart;
-          const got = this.readLine(chunk, i);
-          if (!got) return out;
-          const n = this.parseCount(got[0].slice(1), 'array length', at);
+          let n: number;
+          const next = this.line.length === 0 ? this.fastHeader(chunk, i) : -1;
+          if (next !== -1) {
+            n = this.header;
+            i = next;
+          } else {
+            const got = this.readLine(chunk, i);
+            if (!got) return out;
+            n = this.parseCount(got[0].slice(1), 'array length', at);
+            i = got[1];
+          }
           if (n < 1 || n > this.maxArgs) this.fail(`array length ${n} out of range`, at);
-          i = got[1];
           this.args = [];
           this.argsLeft = n;
           this.state = 'bulk-header';
@@ -151,11 +183,18 @@ export class RespCommandParser {
               this.pos,
             );
           }
-          const got = this.readLine(chunk, i);
-          if (!got) return out;
-          const len = this.parseCount(got[0].slice(1), 'bulk length', at);
+          let len: number;
+          const next = this.line.length === 0 ? this.fastHeader(chunk, i) : -1;
+          if (next !== -1) {
+            len = this.header;
+            i = next;
+          } else {
+            const got = this.readLine(chunk, i);
+            if (!got) return out;
+            len = this.parseCount(got[0].slice(1), 'bulk length', at);
+            i = got[1];
+          }
           if (len < 0 || len > this.maxBulk) this.fail(`bulk length ${len} out of range`, at);
-          i = got[1];
           this.bulkLeft = len;
           this.bulkParts = [];
           this.state = len === 0 ? 'bulk-crlf' : 'bulk-body';
