@@ -21,7 +21,7 @@ let source: TestServer;
 let backupFile: string;
 
 beforeAll(async () => {
-  pool = await serverPool(6);
+  pool = await serverPool(7);
   source = pool.take();
   await buildDataset(source.url, { big: 400 });
   backupFile = join(work, 'source.valkey');
@@ -81,6 +81,21 @@ describe('restore', () => {
       expect((await c.keys('*')).every((k) => k.startsWith('stream:'))).toBe(true);
     }
     c.disconnect();
+  });
+
+  it('checks for keys in the way only when the target is not empty (INFO commandstats)', async () => {
+    const target = await fresh();
+    await target.command('CONFIG', 'RESETSTAT');
+    await restore({ input: backupFile, url: target.url });
+    expect(await target.command('INFO', 'commandstats')).not.toContain('cmdstat_exists');
+    expect(await serverState(target.url, view)).toEqual(await serverState(source.url, view));
+    // Not empty now: a second restore must look before it writes, and touches nothing.
+    const before = await serverState(target.url, view);
+    const again = await restore({ input: backupFile, url: target.url, onError: 'continue' });
+    expect(again.errorCount).toBe(100);
+    expect(again.keys).toBe(0);
+    expect(await target.command('INFO', 'commandstats')).toContain('cmdstat_exists');
+    expect(await serverState(target.url, view)).toEqual(before);
   });
 
   it('names a binary key that stops the restore on one escaped line', async () => {

@@ -190,6 +190,8 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   let errorCount = 0;
   let stopped: RestoreFailure | null = null;
   let restoreRefused = options.useRestore === 'never';
+  /** The target held no key when the restore started (or was flushed). */
+  let targetEmpty = false;
   let usedRestore = false;
   let fellBack = false;
   const dropped: RestoreResult['dropped'] = [];
@@ -339,6 +341,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       (reply) => {
         // SET ... NX answers nil when the key exists.
         if (reply === null) {
+          stats.keys--;
           fail({
             key: display(item.key),
             keyBytes: item.key,
@@ -375,7 +378,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       await sendSet(item, single, db);
       return;
     }
-    if (replace) {
+    if (replace || targetEmpty) {
       await sendAll(item, await plainCommands(item, false), db);
       return;
     }
@@ -438,6 +441,10 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
 
   try {
     if (options.flush) await target.sendToPrimaries(command('FLUSHALL'));
+    // Into an empty target (the usual restore) no key can be in the way: keys are written without
+    // an EXISTS round first. A key written by another client meanwhile is not detected (it is not
+    // with EXISTS either: the check and the write are not atomic).
+    targetEmpty = options.flush === true || (await target.isEmpty());
     const input = options.input;
     const segments: AsyncIterable<InputSegment> | InputSegment[] =
       typeof input === 'string'

@@ -181,6 +181,15 @@ export class RestoreTarget {
     );
   }
 
+  /**
+   * True when no primary holds a key in any db (INFO keyspace is empty everywhere): nothing can be
+   * in the way of the keys a restore writes, so it need not check for them.
+   */
+  async isEmpty(): Promise<boolean> {
+    const replies = await this.sendToPrimaries([Buffer.from('INFO'), Buffer.from('keyspace')]);
+    return replies.every((r) => !/^db\d+:keys=[1-9]/m.test(String(r)));
+  }
+
   /** The code of a loaded function library (from the first primary), or undefined. */
   async libraryCode(name: string): Promise<Buffer | undefined> {
     const node = this.conn.cluster ? this.conn.cluster.nodes('master')[0]! : this.conn.client;
