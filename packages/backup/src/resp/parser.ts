@@ -137,8 +137,39 @@ export class RespCommandParser {
     }
     if (j === digitsStart || j + 1 >= chunk.length || chunk[j] !== 13 || chunk[j + 1] !== 10) return -1;
     this.header = n;
-    this.pos += j + 2 - i;
     return j + 2;
+  }
+
+  /**
+   * The fast path for a command that lies whole in `chunk` from `i` (nearly all of them): parsed
+   * in one pass with no intermediate state. Returns the index after it, or -1 when the command
+   * runs past the chunk or anything looks odd (the state machine then takes it, and reports
+   * errors).
+   */
+  private fastCommand(chunk: Buffer, i: number, out: ParsedCommand[]): number {
+    if (this.line.length !== 0 || chunk[i] !== 42) return -1;
+    let j = this.fastHeader(chunk, i);
+    if (j === -1) return -1;
+    const n = this.header;
+    // Each argument takes at least 6 bytes ($0\r\n\r\n): a count the chunk cannot hold is not whole.
+    if (n < 1 || n > this.maxArgs || n * 6 > chunk.length - j) return -1;
+    const args: Buffer[] = new Array(n);
+    for (let k = 0; k < n; k++) {
+      if (j >= chunk.length || chunk[j] !== 36) return -1;
+      const body = this.fastHeader(chunk, j);
+      if (body === -1) return -1;
+      const len = this.header;
+      const end = body + len;
+      if (len > this.maxBulk || end + 2 > chunk.length || chunk[end] !== 13 || chunk[end + 1] !== 10)
+        return -1;
+      args[k] = chunk.subarray(body, end);
+      j = end + 2;
+    }
+    const start = this.pos;
+    this.pos += j - i;
+    this.commandStart = start;
+    out.push({ args, offset: start, index: this.commandIndex++ });
+    return j;
   }
 
   /** Feeds a chunk; returns the commands it completed, in order. */
@@ -146,6 +177,13 @@ export class RespCommandParser {
     const out: ParsedCommand[] = [];
     let i = 0;
     while (i < chunk.length) {
+      if (this.state === 'array') {
+        const next = this.fastCommand(chunk, i, out);
+        if (next !== -1) {
+          i = next;
+          continue;
+        }
+      }
       switch (this.state) {
         case 'array': {
           if (this.line.length === 0) {
@@ -162,6 +200,7 @@ export class RespCommandParser {
           const next = this.line.length === 0 ? this.fastHeader(chunk, i) : -1;
           if (next !== -1) {
             n = this.header;
+            this.pos += next - i;
             i = next;
           } else {
             const got = this.readLine(chunk, i);
@@ -187,6 +226,7 @@ export class RespCommandParser {
           const next = this.line.length === 0 ? this.fastHeader(chunk, i) : -1;
           if (next !== -1) {
             len = this.header;
+            this.pos += next - i;
             i = next;
           } else {
             const got = this.readLine(chunk, i);

@@ -83,6 +83,25 @@ describe('RESP command encoder and parser', () => {
     });
   }
 
+  it('gives the same commands, offsets and indexes for any chunking (whole and split commands mixed)', () => {
+    const cmds = fixtures.flatMap(([, c]) => c);
+    const wire = Buffer.concat(cmds.map(encodeCommand));
+    const whole = new RespCommandParser().push(wire);
+    let seed = 7;
+    const rand = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    for (let round = 0; round < 20; round++) {
+      const p = new RespCommandParser();
+      const got = [];
+      for (let i = 0; i < wire.length; ) {
+        const n = 1 + Math.floor(rand() * 300);
+        got.push(...p.push(wire.subarray(i, i + n)));
+        i += n;
+      }
+      expect(got).toEqual(whole);
+      expect(p.offset).toBe(wire.length);
+    }
+  });
+
   it('reports offsets and indexes of commands', () => {
     const wire = Buffer.concat([encodeCommand(['PING']), encodeCommand(['SET', 'a', 'b'])]);
     const got = new RespCommandParser().push(wire);

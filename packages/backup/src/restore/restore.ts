@@ -14,7 +14,7 @@ import {
   type RestoreItem,
   recordToItem,
 } from './items.js';
-import { RestoreTarget } from './target.js';
+import { type ReplyHandler, RestoreTarget } from './target.js';
 
 export interface RestoreProgress {
   /** Keys sent so far. */
@@ -69,7 +69,7 @@ export interface RestoreOptions extends KeyFilter {
   onProgress?: (progress: RestoreProgress) => void;
   /** Minimum time between progress events (default 250 ms). */
   progressIntervalMs?: number;
-  /** Commands in flight (default 2000). */
+  /** Commands in flight (default 1000). */
   maxInFlight?: number;
   /** Bytes in flight (default 16 MiB). */
   maxInFlightBytes?: number;
@@ -104,6 +104,7 @@ export interface RestoreResult {
 }
 
 type KeyItem = Extract<RestoreItem, { kind: 'key' }>;
+type RawItem = Extract<RestoreItem, { kind: 'raw' }>;
 
 const display = (b: Buffer) => b.toString('latin1');
 
@@ -175,7 +176,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   }
   const conn = await connectServer(options.url, options.tls ? { tls: options.tls } : {});
   const target = new RestoreTarget(conn, {
-    commands: options.maxInFlight ?? 2000,
+    commands: options.maxInFlight ?? 1000,
     bytes: options.maxInFlightBytes ?? 16 * 1024 * 1024,
   });
   const inputName = typeof options.input === 'string' ? options.input : options.input.source;
@@ -243,7 +244,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       if (!target.hasRoom(bytes)) await target.room(bytes);
       stats.commands++;
       stats.bytes += bytes;
-      target.send(c, bytes, db, item.key, undefined, (err) => onKeyError(item, c, db, err));
+      target.send(c, bytes, db, item.key, keyErrors, item);
     }
     stats.keys++;
     progress(false);
@@ -279,6 +280,41 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     fail({ key: display(item.key), keyBytes: item.key, db, command: name, message: err.message });
   };
 
+  // Reply handlers: shared objects called with the item a command belongs to (nothing is
+  // allocated per command to hear back from it).
+  const keyErrors: ReplyHandler<KeyItem> = {
+    error: (item, c, err) => onKeyError(item, c, dbOf(item.db), err),
+  };
+  const setReply: ReplyHandler<KeyItem> = {
+    reply: (item, _c, reply) => {
+      // SET ... NX answers nil when the key exists.
+      if (reply !== null) return;
+      stats.keys--;
+      fail({
+        key: display(item.key),
+        keyBytes: item.key,
+        db: dbOf(item.db),
+        command: 'SET',
+        message: 'BUSYKEY Target key name already exists.',
+      });
+    },
+    error: keyErrors.error!,
+  };
+  const existsReply: ReplyHandler<(exists: boolean) => void> = {
+    reply: (resolve, _c, r) => resolve(Number(r) > 0),
+    error: (resolve) => resolve(false),
+  };
+  const rawErrors: ReplyHandler<RawItem> = {
+    error: (item, c, err) =>
+      fail({
+        key: c[1] ? display(c[1]) : '',
+        ...(c[1] ? { keyBytes: c[1] } : {}),
+        db: dbOf(item.db),
+        command: display(c[0]!).toUpperCase(),
+        message: err.message,
+      }),
+  };
+
   /**
    * Non-replace plain keys: an EXISTS goes out as soon as a key is queued, and the key's commands
    * follow a few hundred keys later, when the answer is long back: the pipeline never drains.
@@ -302,14 +338,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const queueChecked = async (item: KeyItem, db: number) => {
     await target.room(32);
     const exists = new Promise<boolean>((resolve) =>
-      target.send(
-        command('EXISTS', item.key),
-        32,
-        db,
-        item.key,
-        (r) => resolve(Number(r) > 0),
-        () => resolve(false),
-      ),
+      target.send(command('EXISTS', item.key), 32, db, item.key, existsReply, resolve),
     );
     pending.push({ item, db, exists });
     if (pending.length >= 512) await drainPending(256);
@@ -333,26 +362,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     if (!target.hasRoom(bytes)) await target.room(bytes);
     stats.commands++;
     stats.bytes += bytes;
-    target.send(
-      args,
-      bytes,
-      db,
-      item.key,
-      (reply) => {
-        // SET ... NX answers nil when the key exists.
-        if (reply === null) {
-          stats.keys--;
-          fail({
-            key: display(item.key),
-            keyBytes: item.key,
-            db,
-            command: 'SET',
-            message: 'BUSYKEY Target key name already exists.',
-          });
-        }
-      },
-      (err: Error) => onKeyError(item, args, db, err),
-    );
+    target.send(args, bytes, db, item.key, setReply, item);
     stats.keys++;
     progress(false);
   };
@@ -413,15 +423,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     await target.room(item.bytes);
     stats.commands++;
     stats.bytes += item.bytes;
-    target.send(item.command, item.bytes, db, undefined, undefined, (err) => {
-      fail({
-        key: item.command[1] ? display(item.command[1]) : '',
-        ...(item.command[1] ? { keyBytes: item.command[1] } : {}),
-        db,
-        command: name,
-        message: err.message,
-      });
-    });
+    target.send(item.command, item.bytes, db, undefined, rawErrors, item);
     progress(false);
   };
 

@@ -5,25 +5,114 @@ import { type Command, encodeCommandInto, encodedLength } from '../resp/encode.j
 
 /** Limits on what is sent but not yet answered: the pipeline window. */
 export interface WindowLimits {
-  /** Commands in flight (default 2000). */
+  /** Commands in flight (default 1000). */
   commands: number;
   /** Bytes in flight (default 16 MiB). */
   bytes: number;
 }
 
 /**
+ * What to do with the answer to a command. Handlers are shared objects, called with the `ctx`
+ * given to `send` (a key item...): a restore sends millions of commands and allocates nothing per
+ * command to hear back from them.
+ */
+export interface ReplyHandler<C = unknown> {
+  reply?(ctx: C, args: Command, reply: unknown): void;
+  error?(ctx: C, args: Command, err: Error): void;
+}
+
+/** Commands sent and not yet answered, in the order sent (replies come back in that order). */
+class ReplyQueue {
+  private handlers: Array<ReplyHandler | undefined> = new Array(1024);
+  private ctxs: unknown[] = new Array(1024);
+  private cmds: Array<Command | undefined> = new Array(1024);
+  private sizes = new Float64Array(1024);
+  private head = 0;
+  length = 0;
+
+  push(handler: ReplyHandler | undefined, ctx: unknown, args: Command, bytes: number): void {
+    if (this.length === this.sizes.length) this.grow();
+    const i = (this.head + this.length) % this.sizes.length;
+    this.handlers[i] = handler;
+    this.ctxs[i] = ctx;
+    this.cmds[i] = handler ? args : undefined;
+    this.sizes[i] = bytes;
+    this.length++;
+  }
+
+  /** Removes the oldest entry and settles it; returns its size in bytes. */
+  settle(reply: unknown, err: Error | undefined): number {
+    const i = this.head;
+    const handler = this.handlers[i];
+    const ctx = this.ctxs[i];
+    const args = this.cmds[i];
+    const bytes = this.sizes[i]!;
+    this.handlers[i] = undefined;
+    this.ctxs[i] = undefined;
+    this.cmds[i] = undefined;
+    this.head = (i + 1) % this.sizes.length;
+    this.length--;
+    if (handler && args) {
+      if (err) handler.error?.(ctx, args, err);
+      else handler.reply?.(ctx, args, reply);
+    }
+    return bytes;
+  }
+
+  private grow(): void {
+    const n = this.sizes.length;
+    const order = (a: unknown[]) => [...a.slice(this.head), ...a.slice(0, this.head), ...new Array(n)];
+    this.handlers = order(this.handlers) as Array<ReplyHandler | undefined>;
+    this.ctxs = order(this.ctxs);
+    this.cmds = order(this.cmds) as Array<Command | undefined>;
+    const sizes = new Float64Array(n * 2);
+    sizes.set(this.sizes.subarray(this.head));
+    sizes.set(this.sizes.subarray(0, this.head), n - this.head);
+    this.sizes = sizes;
+    this.head = 0;
+  }
+}
+
+/** The parts of an iovalkey client the standalone write path uses. */
+interface ClientInternals {
+  status: string;
+  stream?: { write(chunk: Buffer): boolean; writable: boolean };
+  commandQueue: { push(item: unknown): void };
+}
+
+const CHUNK = 256 * 1024;
+
+/**
  * Sends commands to a standalone server or a cluster without waiting for each reply, keeping at
- * most `limits` in flight: `send` resolves its first promise (room) when the command may be
- * written, and the returned reply promise settles with the server's answer. Standalone commands
- * share one connection, so they run in the order sent; cluster commands go to the slot owner
- * (iovalkey follows MOVED/ASK).
+ * most `limits` in flight; `room()` waits until a command may be sent.
+ *
+ * Standalone, commands are encoded side by side into 256 KiB chunks that go to the connection's
+ * socket in one write each (like `valkey-cli --pipe`), and one shared entry per command in the
+ * client's reply queue hands the answers back in order: iovalkey still owns the connection (TLS,
+ * AUTH, reply parsing, failing what is in flight when the connection drops), without a command
+ * object, promise and socket write per command. Cluster commands go through iovalkey's cluster
+ * client, which routes them to the slot owner and follows MOVED/ASK.
  */
 export class RestoreTarget {
-  private inflight = 0;
+  private readonly queue = new ReplyQueue();
   private inflightBytes = 0;
   private waiters: Array<() => void> = [];
   private db = -1;
   readonly isCluster: boolean;
+  /** The answer sink iovalkey settles for each command written by this target (standalone). */
+  private readonly sink = {
+    name: 'restore',
+    args: [] as unknown[],
+    inTransaction: false,
+    resolve: (reply: unknown) => this.release(this.queue.settle(reply, undefined)),
+    reject: (err: Error) => this.release(this.queue.settle(undefined, err)),
+  };
+  private readonly entries = new Map<number, object>();
+  private chunk: Buffer = Buffer.allocUnsafe(0);
+  /** Encoded but not yet written: `chunk[flushed, pos)`. */
+  private flushed = 0;
+  private pos = 0;
+  private flushScheduled = false;
 
   constructor(
     private readonly conn: ServerConnection,
@@ -32,144 +121,156 @@ export class RestoreTarget {
     this.isCluster = conn.cluster !== undefined;
   }
 
+  /** In flight now. */
+  get inflight(): number {
+    return this.queue.length;
+  }
+
   private release(bytes: number): void {
-    this.inflight--;
     this.inflightBytes -= bytes;
-    const w = this.waiters;
-    this.waiters = [];
-    for (const f of w) f();
-  }
-
-  /** The current encode chunk: commands of one tick are encoded side by side into it. */
-  private chunk: Buffer = Buffer.allocUnsafe(0);
-  private chunkPos = 0;
-  /** The socket corked for this tick (standalone), uncorked on the next tick or when enough is queued. */
-  private corked: { uncork(): void } | null = null;
-  private corkedBytes = 0;
-
-  /**
-   * Encodes a command once, into a shared 256 KiB chunk (a view of it is what iovalkey writes), so
-   * the client does not rebuild it from strings and buffers.
-   */
-  private encode(args: Command): Buffer {
-    const bytes = encodedLength(args);
-    if (bytes > 65536) {
-      const own = Buffer.allocUnsafe(bytes);
-      encodeCommandInto(own, 0, args);
-      return own;
+    // Wake the sender when a quarter of the window is free (or all of it is), so it refills
+    // in bursts rather than one command per reply.
+    if (
+      this.waiters.length > 0 &&
+      (this.queue.length === 0 ||
+        (this.queue.length <= (this.limits.commands * 3) >> 2 &&
+          this.inflightBytes <= (this.limits.bytes * 3) / 4))
+    ) {
+      const w = this.waiters;
+      this.waiters = [];
+      for (const f of w) f();
     }
-    if (this.chunkPos + bytes > this.chunk.length) {
-      this.chunk = Buffer.allocUnsafe(256 * 1024);
-      this.chunkPos = 0;
-    }
-    const start = this.chunkPos;
-    this.chunkPos = encodeCommandInto(this.chunk, start, args);
-    return this.chunk.subarray(start, this.chunkPos);
-  }
-
-  /**
-   * The client writes each command to the socket on its own; corking the socket for the rest of
-   * the tick turns the commands of one tick into one vectored write (like valkey-cli --pipe's
-   * chunks) without the pipeline's per-command bookkeeping. Each command still settles on its own.
-   */
-  private cork(bytes: number): void {
-    if (!this.corked) {
-      const stream = (this.conn.client as unknown as { stream?: { cork(): void; uncork(): void } }).stream;
-      if (!stream) return;
-      stream.cork();
-      this.corked = stream;
-      this.corkedBytes = 0;
-      process.nextTick(() => this.uncork());
-    }
-    this.corkedBytes += bytes;
-    if (this.corkedBytes >= 1024 * 1024) this.uncork();
-  }
-
-  private uncork(): void {
-    const s = this.corked;
-    this.corked = null;
-    s?.uncork();
   }
 
   /** True when a command of `bytes` fits in the window now. */
   hasRoom(bytes: number): boolean {
-    return (
-      this.inflight === 0 ||
-      (this.inflight < this.limits.commands && this.inflightBytes + bytes <= this.limits.bytes)
-    );
+    const n = this.queue.length;
+    return n === 0 || (n < this.limits.commands && this.inflightBytes + bytes <= this.limits.bytes);
   }
 
   /** Waits until the window has room for a command of `bytes`. */
   async room(bytes: number): Promise<void> {
-    while (
-      this.inflight > 0 &&
-      (this.inflight >= this.limits.commands || this.inflightBytes + bytes > this.limits.bytes)
-    ) {
+    while (!this.hasRoom(bytes)) {
+      this.flush();
       await new Promise<void>((r) => this.waiters.push(r));
     }
   }
 
   /** Waits until every sent command is answered. */
   async idle(): Promise<void> {
-    while (this.inflight > 0) await new Promise<void>((r) => this.waiters.push(r));
+    this.flush();
+    while (this.queue.length > 0) await new Promise<void>((r) => this.waiters.push(r));
   }
 
-  private dispatch(
-    args: Command,
-    bytes: number,
-    key: Buffer | undefined,
-    onReply?: (reply: unknown) => void,
-    onError?: (err: Error) => void,
-  ): void {
-    const name = args[0]!.toString('latin1').toLowerCase();
-    // iovalkey reads the arguments only to route (cluster), and to track SELECT.
-    const cmdArgs = this.conn.cluster || name === 'select' ? args.slice(1) : [];
-    const cmd = new IoCommand(name, cmdArgs, { replyEncoding: null });
-    const wire = this.encode(args);
-    (cmd as unknown as { toWritable(): Buffer }).toWritable = () => wire;
-    this.inflight++;
-    this.inflightBytes += bytes;
-    cmd.promise.then(
-      (reply) => {
-        this.release(bytes);
-        onReply?.(reply);
-      },
-      (err: Error) => {
-        this.release(bytes);
-        onError?.(err);
-      },
-    );
-    if (this.conn.cluster) {
-      if (key !== undefined) (cmd as unknown as { slot: number }).slot = keySlot(key);
-      this.conn.cluster.sendCommand(cmd);
-    } else {
-      this.cork(bytes);
-      this.conn.client.sendCommand(cmd);
+  /** Writes what is encoded and not yet written to the socket. */
+  private flush(): void {
+    if (this.pos === this.flushed) return;
+    const stream = (this.conn.client as unknown as ClientInternals).stream;
+    const bytes = this.chunk.subarray(this.flushed, this.pos);
+    this.flushed = this.pos;
+    // A closed connection fails what is queued (iovalkey rejects its reply queue when it closes).
+    if (stream?.writable) stream.write(bytes);
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    process.nextTick(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
+  }
+
+  /** Encodes `args` after what is pending, in the current chunk (or alone, when large). */
+  private write(args: Command): void {
+    const bytes = encodedLength(args);
+    if (bytes > CHUNK / 4) {
+      this.flush();
+      const own = Buffer.allocUnsafe(bytes);
+      encodeCommandInto(own, 0, args);
+      const stream = (this.conn.client as unknown as ClientInternals).stream;
+      if (stream?.writable) stream.write(own);
+      return;
     }
+    if (this.pos + bytes > this.chunk.length) {
+      this.flush();
+      this.chunk = Buffer.allocUnsafe(CHUNK);
+      this.pos = this.flushed = 0;
+    }
+    this.pos = encodeCommandInto(this.chunk, this.pos, args);
+    if (this.pos - this.flushed >= CHUNK / 2) this.flush();
+    else this.scheduleFlush();
+  }
+
+  private queueEntry(db: number): object {
+    let e = this.entries.get(db);
+    if (!e) {
+      e = { command: this.sink, stream: undefined, select: db };
+      this.entries.set(db, e);
+    }
+    return e;
   }
 
   /**
-   * Sends one command in `db` (standalone: a SELECT goes first when the db changes) and calls
-   * `onReply` or `onError` with the answer (callbacks, not a promise per command: a restore sends
-   * millions). Call `room()` first to respect the window.
+   * Sends one command in `db` (standalone: a SELECT goes first when the db changes); the server's
+   * answer goes to `handler` with `ctx`. `bytes` is the command's encoded length. Call `room()`
+   * first to respect the window.
    */
-  send(
-    args: Command,
-    bytes: number,
-    db: number,
-    key?: Buffer,
-    onReply?: (reply: unknown) => void,
-    onError?: (err: Error) => void,
-  ): void {
-    if (!this.conn.cluster && db !== this.db) {
-      this.dispatch([Buffer.from('SELECT'), Buffer.from(String(db))], 20, undefined);
+  send<C>(args: Command, bytes: number, db: number, key?: Buffer, handler?: ReplyHandler<C>, ctx?: C): void {
+    if (this.conn.cluster) {
+      this.sendCluster(args, bytes, key, handler as ReplyHandler | undefined, ctx);
+      return;
+    }
+    const client = this.conn.client as unknown as ClientInternals;
+    if (client.status !== 'ready') {
+      handler?.error?.(ctx as C, args, new Error('Connection is closed.'));
+      return;
+    }
+    if (db !== this.db) {
+      const select = [Buffer.from('SELECT'), Buffer.from(String(db))];
+      this.queue.push(undefined, undefined, select, 0);
+      client.commandQueue.push(this.queueEntry(db));
+      this.write(select);
       this.db = db;
     }
-    this.dispatch(args, bytes, key, onReply, onError);
+    this.queue.push(handler as ReplyHandler | undefined, ctx, args, bytes);
+    this.inflightBytes += bytes;
+    client.commandQueue.push(this.queueEntry(db));
+    this.write(args);
   }
 
-  /** Sends a command to every primary (FUNCTION LOAD, FLUSHALL) and waits for all replies. */
+  private sendCluster(
+    args: Command,
+    bytes: number,
+    key: Buffer | undefined,
+    handler: ReplyHandler | undefined,
+    ctx: unknown,
+  ): void {
+    const name = args[0]!.toString('latin1').toLowerCase();
+    const cmd = new IoCommand(name, args.slice(1), { replyEncoding: null });
+    const wire = Buffer.allocUnsafe(encodedLength(args));
+    encodeCommandInto(wire, 0, args);
+    (cmd as unknown as { toWritable(): Buffer }).toWritable = () => wire;
+    if (key !== undefined) (cmd as unknown as { slot: number }).slot = keySlot(key);
+    // Cluster replies can come back out of order across nodes: settle by command, not by queue.
+    this.queue.push(undefined, undefined, args, 0);
+    this.inflightBytes += bytes;
+    cmd.promise.then(
+      (reply) => {
+        this.release(this.queue.settle(undefined, undefined) + bytes);
+        handler?.reply?.(ctx, args, reply);
+      },
+      (err: Error) => {
+        this.release(this.queue.settle(undefined, undefined) + bytes);
+        handler?.error?.(ctx, args, err);
+      },
+    );
+    this.conn.cluster!.sendCommand(cmd);
+  }
+
+  /** Sends a command to every primary (FUNCTION LOAD, FLUSHALL, INFO) and waits for all replies. */
   async sendToPrimaries(args: Command): Promise<unknown[]> {
+    this.flush();
     const name = args[0]!.toString('latin1').toLowerCase();
     const nodes = this.conn.cluster ? this.conn.cluster.nodes('master') : [this.conn.client];
     return Promise.all(
@@ -192,10 +293,11 @@ export class RestoreTarget {
 
   /** The code of a loaded function library (from the first primary), or undefined. */
   async libraryCode(name: string): Promise<Buffer | undefined> {
+    this.flush();
     const node = this.conn.cluster ? this.conn.cluster.nodes('master')[0]! : this.conn.client;
     const reply = (await node.callBuffer('FUNCTION', 'LIST', 'LIBRARYNAME', name, 'WITHCODE')) as Buffer[][];
     for (const lib of reply ?? []) {
-      for (let i = 0; i + 1 < lib.length; i += 2) {
+      for (let i = 0; i < lib.length; i += 2) {
         if (lib[i]!.toString() === 'library_name' && lib[i + 1]!.toString() !== name) break;
         if (lib[i]!.toString() === 'library_code') return lib[i + 1];
       }
