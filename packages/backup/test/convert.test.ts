@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestServer } from '@valkey-tools/test-utils';
@@ -19,7 +19,7 @@ let rdbPath: string;
 const commandView = { ignoreConsumerTimes: true, ignoreLayout: true };
 
 beforeAll(async () => {
-  pool = await serverPool(10);
+  pool = await serverPool(11);
   source = pool.take();
   await buildDataset(source.url, { big: 500 });
   await source.command('SAVE');
@@ -66,6 +66,20 @@ describe('RDB -> RESP text', () => {
     const r3 = await restore({ input: rdbPath, url: t3.url, useRestore: 'never', batchSize: 7 });
     expect(r3).toMatchObject({ keys: 100, usedRestore: false });
     expect(await serverState(t3.url, commandView)).toEqual(await serverState(source.url, commandView));
+  });
+
+  it('a corrupt RDB is refused before anything reaches the target', async () => {
+    const bad = Buffer.from(readFileSync(rdbPath));
+    // A byte flipped three quarters in: the first keys read fine, the checksum does not match.
+    bad[Math.floor((bad.length * 3) / 4)]! ^= 0x55;
+    const badPath = join(work, 'corrupt.rdb');
+    writeFileSync(badPath, bad);
+    const target = await fresh();
+    const err = await restore({ input: badPath, url: target.url }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_RESTORE' });
+    expect((err as Error).message).toMatch(/corrupt\.rdb is not a valid RDB file/);
+    expect(await target.command('DBSIZE')).toBe(':0\r\n');
+    expect(await target.command('FUNCTION', 'LIST')).toBe('*0\r\n');
   });
 
   it('re-running an interrupted restore with replace converges', async () => {

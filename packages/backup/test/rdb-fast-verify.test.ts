@@ -74,6 +74,7 @@ describe('fast verify', () => {
         keys: expected.keys,
         bytes: expected.bytes,
         checksum: expected.checksum,
+        functions: 1,
       });
     }
     expect(await verifyRdb(dump)).toEqual(expected);

@@ -32,6 +32,24 @@ export interface FastVerifyResult {
   keys: number;
   bytes: number;
   checksum: 'ok' | 'disabled' | 'absent' | 'unchecked';
+  /** Function libraries (FUNCTION2 records) seen. */
+  functions: number;
+}
+
+/**
+ * A key as the walk meets it: its value still in RDB encoding, the way a `DUMP` payload carries
+ * it. `key` and `value` are views of the input window, valid until `onWindow` is next called.
+ */
+export interface RawKey {
+  db: number;
+  key: Buffer;
+  /** The RDB value type byte. */
+  type: number;
+  value: Buffer;
+  /** Absolute expiry in ms. */
+  expiresAt?: number;
+  lruIdle?: number;
+  lfuFreq?: number;
 }
 
 export interface FastVerifyOptions {
@@ -42,6 +60,12 @@ export interface FastVerifyOptions {
   progressEvery?: number;
   /** Largest single record held in memory before giving up (default 64 MiB). */
   maxRecordBytes?: number;
+  /** Called for every key with its raw value (for RESTORE payloads built without decoding). */
+  onKey?: (key: RawKey) => void;
+  /** Called for every function library with its code (a view, like `onKey`'s). */
+  onFunction?: (code: Buffer) => void;
+  /** Awaited before the input window moves on and at the end: take (copy) what `onKey` gave. */
+  onWindow?: () => Promise<void>;
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -620,8 +644,20 @@ export async function fastVerify(
     w.atEnd = true;
   }
 
+  /** An error thrown by the caller's callbacks: it propagates (it is not a reason to give up). */
+  let callbackError: { err: unknown } | undefined;
+  const callback = async (f: () => Promise<void>): Promise<void> => {
+    try {
+      await f();
+    } catch (err) {
+      callbackError = { err };
+      throw err;
+    }
+  };
+
   /** Keeps buf[keepFrom..] and reads until at least `want` bytes are buffered (or the input ends). */
   const refill = async (keepFrom: number, want: number): Promise<void> => {
+    if (options.onWindow) await callback(options.onWindow);
     if (crc && keepFrom > crcMark) crc.update(w.buf, crcMark, keepFrom);
     let have = w.buf.length - keepFrom;
     if (read && !w.atEnd) {
@@ -670,14 +706,38 @@ export async function fastVerify(
     w.flavor = magic === 'VALKEY' ? 'valkey' : 'redis';
     w.pos = 9;
 
+    const onKey = options.onKey;
+    let functions = 0;
+    // What the opcodes before a key said about it (for onKey).
+    let db = 0;
+    let expiresAt: number | undefined;
+    let lruIdle: number | undefined;
+    let lfuFreq: number | undefined;
     for (;;) {
       const start = w.pos;
       try {
         const op = w.u8();
         if (op <= 25) {
           if (!FAST_TYPES.has(op)) return null;
-          w.skipString(); // key
-          walkValue(w, op);
+          if (onKey) {
+            const key = w.string();
+            const valueStart = w.pos;
+            walkValue(w, op);
+            const raw: RawKey = { db, key, type: op, value: w.buf.subarray(valueStart, w.pos) };
+            if (expiresAt !== undefined) raw.expiresAt = expiresAt;
+            if (lruIdle !== undefined) raw.lruIdle = lruIdle;
+            if (lfuFreq !== undefined) raw.lfuFreq = lfuFreq;
+            try {
+              onKey(raw);
+            } catch (err) {
+              callbackError = { err };
+              throw err;
+            }
+            expiresAt = lruIdle = lfuFreq = undefined;
+          } else {
+            w.skipString(); // key
+            walkValue(w, op);
+          }
           keys++;
           if (progressEvery && keys % progressEvery === 0) {
             options.onProgress!({
@@ -717,10 +777,11 @@ export async function fastVerify(
             if (progressEvery) {
               options.onProgress!({ keys, bytes, ...(total !== undefined ? { totalBytes: total } : {}) });
             }
-            return { magic, version, keys, bytes, checksum };
+            if (options.onWindow) await callback(options.onWindow);
+            return { magic, version, keys, bytes, checksum, functions };
           }
           case RdbOpcode.SELECTDB:
-            w.len();
+            db = w.len();
             break;
           case RdbOpcode.RESIZEDB:
             w.len();
@@ -731,19 +792,25 @@ export async function fastVerify(
             w.skipString();
             break;
           case RdbOpcode.EXPIRETIME_MS:
-            w.skip(8);
+            w.need(8);
+            expiresAt = Number(w.buf.readBigInt64LE(w.pos));
+            w.pos += 8;
             break;
           case RdbOpcode.EXPIRETIME:
-            w.skip(4);
+            w.need(4);
+            expiresAt = w.buf.readInt32LE(w.pos) * 1000;
+            w.pos += 4;
             break;
           case RdbOpcode.IDLE:
-            w.len();
+            lruIdle = w.len();
             break;
           case RdbOpcode.FREQ:
-            w.skip(1);
+            lfuFreq = w.u8();
             break;
           case RdbOpcode.FUNCTION2:
-            w.skipString();
+            if (options.onFunction) options.onFunction(w.string());
+            else w.skipString();
+            functions++;
             break;
           case RdbOpcode.SLOT_INFO:
             if (version < 12) return null;
@@ -763,6 +830,7 @@ export async function fastVerify(
       }
     }
   } catch {
+    if (callbackError) throw callbackError.err;
     // Anything unexpected (including I/O errors): the full reader re-reads and reports it.
     return null;
   }

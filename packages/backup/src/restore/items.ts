@@ -51,7 +51,7 @@ function keyIndex(args: Command, name: string): number {
  * Plain commands equivalent to `RESTORE key ttl payload [ABSTTL]`, for targets that refuse the
  * payload's RDB version (a Valkey 9 backup into Valkey 8): the payload is decoded here.
  */
-function restoreFallback(args: Command, db: number): () => Promise<Command[]> {
+export function restoreFallback(args: Command, db: number): () => Promise<Command[]> {
   return async () => {
     const key = args[1]!;
     const record = await decodeDump(args[3]!, key, db);

@@ -1,6 +1,12 @@
 import { redactUrl } from '@valkey-tools/core';
-import { type CompiledFilter, commandValueType, compileFilter, type KeyFilter } from '../convert/filter.js';
-import type { InputFormat } from '../convert/formats.js';
+import {
+  type CompiledFilter,
+  commandValueType,
+  compileFilter,
+  dumpPayloadType,
+  type KeyFilter,
+} from '../convert/filter.js';
+import { formatFromPath, type InputFormat } from '../convert/formats.js';
 import { type InputSegment, openInput } from '../convert/input.js';
 import { encodeDump, rdbAvailable } from '../convert/rdb-bridge.js';
 import { connectServer, dumpVersionFor, serverVersion, type TlsFiles } from '../live/connect.js';
@@ -13,7 +19,9 @@ import {
   type RecordsToItemsOptions,
   type RestoreItem,
   recordToItem,
+  restoreFallback,
 } from './items.js';
+import { restoreRawRdb } from './raw-rdb.js';
 import { type ReplyHandler, RestoreTarget } from './target.js';
 
 export interface RestoreProgress {
@@ -427,6 +435,69 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     progress(false);
   };
 
+  /** Handles one item; false once the restore has stopped. */
+  const handleItem = async (item: RestoreItem): Promise<boolean> => {
+    if (stopped) return false;
+    if (options.signal?.aborted) {
+      throw new BackupError(
+        'ERR_ABORTED',
+        `restore into ${conn.where} was aborted after ${stats.keys} keys`,
+        {
+          details: { url: conn.where, keys: stats.keys },
+          hint: 'Run it again with replace: true to converge to the backup',
+        },
+      );
+    }
+    if (item.kind === 'key') await handleKey(item);
+    else if (item.kind === 'function') await handleFunction(item.code);
+    else await handleRaw(item);
+    return true;
+  };
+
+  /**
+   * An RDB file whose values the target takes as they are goes to RESTORE without being decoded
+   * (see restoreRawRdb); false when the file needs the record reader (nothing was sent then).
+   */
+  const restoredRaw = async (): Promise<boolean> => {
+    const input = options.input;
+    if (typeof input !== 'string' || options.useRestore === 'never' || restoreRefused) return false;
+    let format: InputFormat;
+    try {
+      format = options.from ?? formatFromPath(input, 'input');
+    } catch {
+      return false;
+    }
+    if (format !== 'rdb') return false;
+    return restoreRawRdb(input, {
+      payloadVersion,
+      targetIsValkey: serverVersion(conn.info).flavor === 'valkey',
+      onBytes: (n) => {
+        stats.inputBytes = n;
+      },
+      onEntries: async (entries) => {
+        for (const k of entries) {
+          if (k.kind === 'function') {
+            if (!(await handleItem({ kind: 'function', code: k.code, bytes: k.code.length }))) return;
+            continue;
+          }
+          const args = k.args;
+          if (filter.any && !(filter.db(k.db) && filter.key(k.key))) continue;
+          const type = dumpPayloadType(args[3]!);
+          if (filter.any && type !== undefined && !filter.type(type)) continue;
+          const item: KeyItem = {
+            kind: 'key',
+            db: k.db,
+            key: k.key,
+            commands: [args],
+            fallback: restoreFallback(args, k.db),
+            bytes: encodedLength(args),
+          };
+          if (!(await handleItem(item))) return;
+        }
+      },
+    });
+  };
+
   const itemsOf = (seg: InputSegment): AsyncIterable<RestoreItem[]> => {
     if (seg.kind === 'records') {
       const useDump = rdbAvailable && options.useRestore !== 'never';
@@ -457,24 +528,11 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
             onBytes: (n) => (stats.inputBytes += n),
           })
         : [{ kind: 'records' as const, source: input.source, records: input.records }];
-    outer: for await (const seg of segments) {
-      for await (const batch of itemsOf(seg))
-        for (const item of batch) {
-          if (stopped) break outer;
-          if (options.signal?.aborted) {
-            throw new BackupError(
-              'ERR_ABORTED',
-              `restore into ${conn.where} was aborted after ${stats.keys} keys`,
-              {
-                details: { url: conn.where, keys: stats.keys },
-                hint: 'Run it again with replace: true to converge to the backup',
-              },
-            );
-          }
-          if (item.kind === 'key') await handleKey(item);
-          else if (item.kind === 'function') await handleFunction(item.code);
-          else await handleRaw(item);
-        }
+    if (!(await restoredRaw())) {
+      outer: for await (const seg of segments) {
+        for await (const batch of itemsOf(seg))
+          for (const item of batch) if (!(await handleItem(item))) break outer;
+      }
     }
     if (!stopped) await flushPending();
     await target.idle();
