@@ -1,4 +1,10 @@
 import { defineConfig } from 'tsup';
 import { packageConfig } from '../../tooling/tsup.base.ts';
 
-export default defineConfig(packageConfig());
+// The CRC worker is its own file next to index.js: verifyRdb starts it as a worker thread.
+export default defineConfig(
+  packageConfig({
+    entry: { index: 'src/index.ts', 'crc64-worker': 'src/rdb/crc64-worker.ts' },
+    dts: { entry: { index: 'src/index.ts' } },
+  }),
+);

@@ -60,6 +60,11 @@ export interface FastVerifyOptions {
   progressEvery?: number;
   /** Largest single record held in memory before giving up (default 64 MiB). */
   maxRecordBytes?: number;
+  /**
+   * The CRC-64 of the input up to the trailer, computed elsewhere (a worker thread): compared with
+   * the trailer instead of hashing here; null makes the walk give up.
+   */
+  externalCrc?: Promise<Buffer | null>;
   /** Called for every key with its raw value (for RESTORE payloads built without decoding). */
   onKey?: (key: RawKey) => void;
   /** Called for every function library with its code (a view, like `onKey`'s). */
@@ -631,7 +636,7 @@ export async function fastVerify(
   const w = new Walker(options.maxStringBytes ?? 1 << 30);
   w.total = total;
   const maxRecord = options.maxRecordBytes ?? 64 << 20;
-  const crc = options.checksum === false ? null : new Crc64();
+  const crc = options.checksum === false || options.externalCrc ? null : new Crc64();
   const progressEvery = options.onProgress ? Math.max(1, options.progressEvery ?? 10_000) : 0;
   /** Bytes of buf[0..crcMark) already fed to the CRC. */
   let crcMark = 0;
@@ -762,9 +767,9 @@ export async function fastVerify(
               w.pos += 8;
               if (lo === 0 && hi === 0) {
                 if (checksum !== 'unchecked') checksum = 'disabled';
-              } else if (crc) {
-                const d = crc.digestBytes();
-                if (d.readUInt32LE(0) !== lo || d.readUInt32LE(4) !== hi) return null;
+              } else if (crc || (options.externalCrc && options.checksum !== false)) {
+                const d = crc ? crc.digestBytes() : await options.externalCrc;
+                if (!d || d.readUInt32LE(0) !== lo || d.readUInt32LE(4) !== hi) return null;
                 checksum = 'ok';
               }
             }

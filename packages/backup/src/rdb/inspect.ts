@@ -1,5 +1,6 @@
 import { type FileHandle, open as openFile, stat } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
+import { createReadStream, existsSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import type { RdbFlavor, ValueType } from '../model.js';
 import { RdbError } from './errors.js';
 import { type FastVerifyResult, fastVerify } from './fast-verify.js';
@@ -134,18 +135,42 @@ async function fastVerifySource(source: RdbSource, options: ScanOptions): Promis
   } catch {
     return null;
   }
+  let worker: Worker | undefined;
   try {
     const { size } = await fh.stat();
+    let externalCrc: Promise<Buffer | null> | undefined;
+    if (options.checksum !== false && size > 1 << 20) {
+      worker = crc64InWorker(source, size - 8);
+      if (worker) externalCrc = workerResult(worker);
+    }
     return await fastVerify(
       async (into, offset, length) => (await fh.read(into, offset, length, null)).bytesRead,
       size,
-      options,
+      externalCrc ? { ...options, externalCrc } : options,
     );
   } catch {
     return null;
   } finally {
+    void worker?.terminate();
     await fh.close();
   }
+}
+
+/** The built worker file (absent when running from source: the CRC is then computed in-thread). */
+const CRC_WORKER = new URL('./crc64-worker.js', import.meta.url);
+
+/** Starts the CRC-64 of `path`'s first `end` bytes on a worker thread, when the worker file exists. */
+function crc64InWorker(path: string, end: number): Worker | undefined {
+  if (CRC_WORKER.protocol !== 'file:' || !existsSync(CRC_WORKER)) return undefined;
+  return new Worker(CRC_WORKER, { workerData: { path, end } });
+}
+
+function workerResult(worker: Worker): Promise<Buffer | null> {
+  return new Promise((resolve) => {
+    worker.once('message', (m: Uint8Array | null) => resolve(m ? Buffer.from(m) : null));
+    worker.once('error', () => resolve(null));
+    worker.once('exit', () => resolve(null));
+  });
 }
 
 export interface InspectOptions extends ScanOptions {
