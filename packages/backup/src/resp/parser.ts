@@ -172,6 +172,23 @@ export class RespCommandParser {
     return j;
   }
 
+  /**
+   * Reads the number of the header line at `i` into `this.header` (from the bytes when the line
+   * is whole, else through `readLine`); returns the next index, or -1 when the line continues in
+   * the next chunk.
+   */
+  private readHeader(chunk: Buffer, i: number, kind: string, at: number): number {
+    const next = this.line.length === 0 ? this.fastHeader(chunk, i) : -1;
+    if (next !== -1) {
+      this.pos += next - i;
+      return next;
+    }
+    const got = this.readLine(chunk, i);
+    if (!got) return -1;
+    this.header = this.parseCount(got[0].slice(1), kind, at);
+    return got[1];
+  }
+
   /** Feeds a chunk; returns the commands it completed, in order. */
   push(chunk: Buffer): ParsedCommand[] {
     const out: ParsedCommand[] = [];
@@ -196,18 +213,10 @@ export class RespCommandParser {
             }
           }
           const at = this.commandStart;
-          let n: number;
-          const next = this.line.length === 0 ? this.fastHeader(chunk, i) : -1;
-          if (next !== -1) {
-            n = this.header;
-            this.pos += next - i;
-            i = next;
-          } else {
-            const got = this.readLine(chunk, i);
-            if (!got) return out;
-            n = this.parseCount(got[0].slice(1), 'array length', at);
-            i = got[1];
-          }
+          const next = this.readHeader(chunk, i, 'array length', at);
+          if (next === -1) return out;
+          i = next;
+          const n = this.header;
           if (n < 1 || n > this.maxArgs) this.fail(`array length ${n} out of range`, at);
           this.args = [];
           this.argsLeft = n;
@@ -222,18 +231,10 @@ export class RespCommandParser {
               this.pos,
             );
           }
-          let len: number;
-          const next = this.line.length === 0 ? this.fastHeader(chunk, i) : -1;
-          if (next !== -1) {
-            len = this.header;
-            this.pos += next - i;
-            i = next;
-          } else {
-            const got = this.readLine(chunk, i);
-            if (!got) return out;
-            len = this.parseCount(got[0].slice(1), 'bulk length', at);
-            i = got[1];
-          }
+          const next = this.readHeader(chunk, i, 'bulk length', at);
+          if (next === -1) return out;
+          i = next;
+          const len = this.header;
           if (len < 0 || len > this.maxBulk) this.fail(`bulk length ${len} out of range`, at);
           this.bulkLeft = len;
           this.bulkParts = [];
