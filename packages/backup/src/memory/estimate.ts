@@ -104,6 +104,16 @@ export interface StreamMeta {
   maxDeletedId?: StreamId;
 }
 
+/** A value kept as one listpack of `lpBytes` (plus its robj). */
+function listpackEstimate(lpBytes: number, elements: number, largest: number): ValueEstimate {
+  return {
+    encoding: 'listpack',
+    bytes: SIZEOF.robj + jemallocSize(lpBytes),
+    elements,
+    largestElement: largest,
+  };
+}
+
 /**
  * The estimate built element batch by element batch, for keys too large to hold at once (the RDB
  * reader's chunked mode): `add` each batch (a value of the key's type holding some of its
@@ -273,12 +283,7 @@ class ListSizer implements ValueSizer {
     const { elements, largest } = this;
     if (this.nodes <= 1 && this.packedNodes === this.nodes) {
       const lp = this.nodes === 0 ? LISTPACK_OVERHEAD : this.lastListpack;
-      return {
-        encoding: 'listpack',
-        bytes: SIZEOF.robj + jemallocSize(lp),
-        elements,
-        largestElement: largest,
-      };
+      return listpackEstimate(lp, elements, largest);
     }
     return {
       encoding: 'quicklist',
@@ -325,12 +330,7 @@ class SetSizer implements ValueSizer {
       return { encoding: 'intset', bytes, elements: n, largestElement: largest };
     }
     if (n <= config.setMaxListpackEntries && largest <= config.setMaxListpackValue) {
-      return {
-        encoding: 'listpack',
-        bytes: SIZEOF.robj + jemallocSize(this.lpSize),
-        elements: n,
-        largestElement: largest,
-      };
+      return listpackEstimate(this.lpSize, n, largest);
     }
     // Members are sds strings stored straight in their bucket; a member landing in a taken bucket
     // gets a {key, next} entry.
@@ -369,12 +369,7 @@ class ZsetSizer implements ValueSizer {
   result(): ValueEstimate {
     const { n, largest, config } = this;
     if (n <= config.zsetMaxListpackEntries && largest <= config.zsetMaxListpackValue) {
-      return {
-        encoding: 'listpack',
-        bytes: SIZEOF.robj + jemallocSize(this.lpSize),
-        elements: n,
-        largestElement: largest,
-      };
+      return listpackEstimate(this.lpSize, n, largest);
     }
     const bytes =
       SIZEOF.robj +
@@ -411,12 +406,7 @@ class HashSizer implements ValueSizer {
   result(): ValueEstimate {
     const { n, largest, config } = this;
     if (n <= config.hashMaxListpackEntries && largest <= config.hashMaxListpackValue) {
-      return {
-        encoding: 'listpack',
-        bytes: SIZEOF.robj + jemallocSize(this.lpSize),
-        elements: n,
-        largestElement: largest,
-      };
+      return listpackEstimate(this.lpSize, n, largest);
     }
     const bytes =
       SIZEOF.robj + SIZEOF.dict + SIZEOF.bucket * dictBuckets(n) + this.sdsBytes + n * SIZEOF.dictEntry;

@@ -1,5 +1,5 @@
 import type { Value } from '../model.js';
-import { crc64 } from './crc64.js';
+import { Crc64, crc64 } from './crc64.js';
 import { RdbError } from './errors.js';
 import { decodeValue } from './reader.js';
 import { type EncodeOptions, type RdbTarget, ValueEncoder } from './writer.js';
@@ -40,12 +40,22 @@ export function encodeDumpPayload(value: Value, options: EncodeDumpOptions = {})
   }
   const { rdbVersion: _v, ...rest } = options;
   const { type, body } = new ValueEncoder({ ...rest, target: targetFor(version) }).encode(value);
+  return dumpPayload(type, body, version);
+}
+
+/**
+ * A DUMP payload around a value already in RDB encoding: the type byte, the value, the RDB
+ * version (2 bytes LE) and the CRC-64 of all that (8 bytes LE).
+ */
+export function dumpPayload(type: number, body: Uint8Array, version: number): Buffer {
   const out = Buffer.allocUnsafe(1 + body.length + 10);
   out[0] = type;
-  body.copy(out, 1);
+  out.set(body, 1);
   out.writeUInt16LE(version, 1 + body.length);
-  const crc = crc64(out.subarray(0, out.length - 8));
-  out.writeBigUInt64LE(crc, out.length - 8);
+  new Crc64()
+    .update(out, 0, out.length - 8)
+    .digestBytes()
+    .copy(out, out.length - 8);
   return out;
 }
 

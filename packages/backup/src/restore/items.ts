@@ -168,6 +168,23 @@ export interface RecordsToItemsOptions extends RecordsToCommandsOptions {
 }
 
 /**
+ * `RESTORE key ttl payload [ABSTTL] [FREQ f | IDLETIME s]` for a key with these attributes. RESTORE
+ * takes one of FREQ and IDLETIME (a file has the one the source's maxmemory-policy kept).
+ */
+export function restoreCommand(
+  key: Buffer,
+  payload: Buffer,
+  attrs: { expiresAt?: number | undefined; lfuFreq?: number | undefined; lruIdle?: number | undefined },
+): Command {
+  const args = command('RESTORE', key, attrs.expiresAt ?? 0, payload);
+  if (attrs.expiresAt !== undefined) args.push(Buffer.from('ABSTTL'));
+  if (attrs.lfuFreq !== undefined) args.push(Buffer.from('FREQ'), Buffer.from(String(attrs.lfuFreq)));
+  else if (attrs.lruIdle !== undefined)
+    args.push(Buffer.from('IDLETIME'), Buffer.from(String(attrs.lruIdle)));
+  return args;
+}
+
+/**
  * One record as a restore item: RESTORE when a payload encoder is given (and can carry the value),
  * plain commands otherwise; undefined for records that restore nothing.
  */
@@ -186,11 +203,7 @@ export function recordToItem(r: RdbRecord, options: RecordsToItemsOptions = {}):
     payload = undefined;
   }
   if (payload) {
-    const args = command('RESTORE', r.key, r.expiresAt ?? 0, payload);
-    if (r.expiresAt !== undefined) args.push(Buffer.from('ABSTTL'));
-    // RESTORE takes one of the two (the file has the one the source's maxmemory-policy kept).
-    if (r.lfuFreq !== undefined) args.push(Buffer.from('FREQ'), Buffer.from(String(r.lfuFreq)));
-    else if (r.lruIdle !== undefined) args.push(Buffer.from('IDLETIME'), Buffer.from(String(r.lruIdle)));
+    const args = restoreCommand(r.key, payload, r);
     return {
       kind: 'key',
       db: r.db,

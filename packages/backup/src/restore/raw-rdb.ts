@@ -1,15 +1,10 @@
 import { type FileHandle, open } from 'node:fs/promises';
-import { Crc64 } from '../rdb/crc64.js';
+import { dumpPayload } from '../rdb/dump.js';
 import { fastVerify, type RawKey } from '../rdb/fast-verify.js';
 import { verifyRdbWithReader } from '../rdb/inspect.js';
 import type { Command } from '../resp/encode.js';
 import { BackupError } from '../resp/errors.js';
-
-const RESTORE = Buffer.from('RESTORE');
-const ABSTTL = Buffer.from('ABSTTL');
-const IDLETIME = Buffer.from('IDLETIME');
-const FREQ = Buffer.from('FREQ');
-const ZERO = Buffer.from('0');
+import { restoreCommand } from './items.js';
 
 /** A key of an RDB file as the RESTORE command that re-creates it, or a function library. */
 export type RawRestore =
@@ -43,24 +38,8 @@ function reader(fh: FileHandle) {
  * CRC-64 a DUMP payload carries.
  */
 function restoreArgs(k: RawKey, version: number): Command {
-  const payload = Buffer.allocUnsafe(1 + k.value.length + 10);
-  payload[0] = k.type;
-  k.value.copy(payload, 1);
-  const footer = 1 + k.value.length;
-  payload.writeUInt16LE(version, footer);
-  const crc = new Crc64().update(payload, 0, footer + 2);
-  crc.digestBytes().copy(payload, footer + 2);
-  const args: Command = [
-    RESTORE,
-    Buffer.from(k.key),
-    k.expiresAt === undefined ? ZERO : Buffer.from(String(k.expiresAt)),
-    payload,
-  ];
-  if (k.expiresAt !== undefined) args.push(ABSTTL);
-  // RESTORE takes one of the two (the file has the one the source's maxmemory-policy kept).
-  if (k.lfuFreq !== undefined) args.push(FREQ, Buffer.from(String(k.lfuFreq)));
-  else if (k.lruIdle !== undefined) args.push(IDLETIME, Buffer.from(String(k.lruIdle)));
-  return args;
+  const payload = dumpPayload(k.type, k.value, version);
+  return restoreCommand(Buffer.from(k.key), payload, k);
 }
 
 /**

@@ -121,11 +121,6 @@ export class RestoreTarget {
     this.isCluster = conn.cluster !== undefined;
   }
 
-  /** In flight now. */
-  get inflight(): number {
-    return this.queue.length;
-  }
-
   private release(bytes: number): void {
     this.inflightBytes -= bytes;
     // Wake the sender when a quarter of the window is free (or all of it is), so it refills
