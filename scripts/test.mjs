@@ -54,6 +54,11 @@ try {
   failed = Math.max(failed, 1);
 }
 if (vitest.status !== 0 && failed === 0) failed = 1;
+if (vitest.status !== 0 && failures.length === 0) {
+  failures.push(
+    'an error outside any test (Vitest "Unhandled Errors", or a crash): see the Vitest output above',
+  );
+}
 // The failures again, right above the totals, so the tail of a CI log names them.
 const failureText = failures.length ? `failed tests:\n${failures.map((f) => `  ${f}`).join('\n')}\n` : '';
 writeFileSync('.test-results/failures.txt', failureText);

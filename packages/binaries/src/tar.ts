@@ -281,6 +281,10 @@ export async function extractTarGz(
   const maxTotalSize = limits.maxTotalSize ?? 4 * 1024 ** 3;
   const maxEntries = limits.maxEntries ?? 100_000;
   const gunzip = createGunzip();
+  // While the loop below reads, a zlib error reaches it through the iterator. Once the loop has
+  // stopped (another error, or the end), zlib can still report data it was inflating in the
+  // thread pool: that late error is moot, and must not become an uncaught 'error' event.
+  gunzip.on('error', () => {});
   const input = createReadStream(archive);
   input.on('error', (err) => gunzip.destroy(err));
   const source = input.pipe(gunzip);

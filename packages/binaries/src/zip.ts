@@ -196,7 +196,9 @@ export async function extractZip(
       let written = 0;
       let actualCrc = 0;
       const raw = createReadStream(archive, { start: dataStart, end: dataStart + csize - 1 });
-      const body = method === 8 ? raw.pipe(createInflateRaw()) : raw;
+      // A zlib error reaches the loop below through the iterator; one reported after the loop
+      // stopped (see extractTarGz) must not become an uncaught 'error' event.
+      const body = method === 8 ? raw.pipe(createInflateRaw().on('error', () => {})) : raw;
       raw.on('error', (err) => body.destroy(err));
       const out = await open(target, 'wx', 0o755);
       try {
