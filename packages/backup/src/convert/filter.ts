@@ -106,7 +106,11 @@ export function compileFilter(filter: KeyFilter): CompiledFilter {
 
 /** The value type a DUMP payload holds, from its first (RDB type) byte. */
 export function dumpPayloadType(payload: Buffer): ValueType | undefined {
-  const t = payload[0];
+  return rdbTypeValueType(payload[0]);
+}
+
+/** The value type of an RDB type byte (undefined for unknown bytes). */
+export function rdbTypeValueType(t: number | undefined): ValueType | undefined {
   if (t === undefined) return undefined;
   if (t === 0) return 'string';
   if (t === 1 || t === 10 || t === 14 || t === 18) return 'list';

@@ -82,6 +82,19 @@ export class Crc64 {
     return this;
   }
 
+  /** Starts over (one instance can hash many payloads). */
+  reset(): this {
+    this.hi = 0;
+    this.lo = 0;
+    return this;
+  }
+
+  /** Writes the CRC as 8 little-endian bytes into `out` at `at`. */
+  writeDigest(out: Buffer, at: number): void {
+    out.writeUInt32LE(this.lo, at);
+    out.writeUInt32LE(this.hi, at + 4);
+  }
+
   digest(): bigint {
     return (BigInt(this.hi) << 32n) | BigInt(this.lo);
   }
@@ -89,8 +102,7 @@ export class Crc64 {
   /** The CRC as 8 little-endian bytes, the way RDB trailers and DUMP payloads store it. */
   digestBytes(): Buffer {
     const out = Buffer.allocUnsafe(8);
-    out.writeUInt32LE(this.lo, 0);
-    out.writeUInt32LE(this.hi, 4);
+    this.writeDigest(out, 0);
     return out;
   }
 }

@@ -37,19 +37,26 @@ export interface FastVerifyResult {
 }
 
 /**
- * A key as the walk meets it: its value still in RDB encoding, the way a `DUMP` payload carries
- * it. `key` and `value` are views of the input window, valid until `onWindow` is next called.
+ * A key as the walk meets it, its value still in RDB encoding (the way a `DUMP` payload carries
+ * it). One object is reused for every key: its fields are valid only during the `onKey` call (and
+ * until the promise it returns settles), and the buffers are views of the input window.
  */
-export interface RawKey {
+export interface KeySpan {
   db: number;
-  key: Buffer;
   /** The RDB value type byte. */
   type: number;
-  value: Buffer;
+  /** The key: `keyBuf[keyStart, keyEnd)` (the window, or decoded bytes for an encoded key). */
+  keyBuf: Buffer;
+  keyStart: number;
+  keyEnd: number;
+  /** The value in RDB encoding: `buf[valueStart, valueEnd)`. */
+  buf: Buffer;
+  valueStart: number;
+  valueEnd: number;
   /** Absolute expiry in ms. */
-  expiresAt?: number;
-  lruIdle?: number;
-  lfuFreq?: number;
+  expiresAt: number | undefined;
+  lruIdle: number | undefined;
+  lfuFreq: number | undefined;
 }
 
 export interface FastVerifyOptions {
@@ -65,12 +72,18 @@ export interface FastVerifyOptions {
    * the trailer instead of hashing here; null makes the walk give up.
    */
   externalCrc?: Promise<Buffer | null>;
-  /** Called for every key with its raw value (for RESTORE payloads built without decoding). */
-  onKey?: (key: RawKey) => void;
-  /** Called for every function library with its code (a view, like `onKey`'s). */
-  onFunction?: (code: Buffer) => void;
-  /** Awaited before the input window moves on and at the end: take (copy) what `onKey` gave. */
-  onWindow?: () => Promise<void>;
+  /**
+   * Called for every key with its raw value (for RESTORE payloads built without decoding); a
+   * returned promise is awaited before the walk goes on (the span stays valid until then).
+   */
+  onKey?: (key: KeySpan) => void | Promise<void>;
+  /** Called for every function library with its code (a view, valid like `onKey`'s span). */
+  onFunction?: (code: Buffer) => void | Promise<void>;
+  /**
+   * Only find where each value ends, without checking it (no LZF, container or score checks):
+   * for a second pass over input a first pass verified.
+   */
+  shallow?: boolean;
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
@@ -182,6 +195,18 @@ class Walker {
       return;
     }
     this.encodedBody(n, false);
+  }
+
+  /** Skips a string by its lengths only (LZF data is not checked: shallow mode). */
+  skipRaw(): void {
+    const n = this.lenRaw();
+    if (!this.encoded) this.skip(n);
+    else if (n === 3) {
+      const clen = this.len();
+      this.len();
+      this.skip(clen);
+    } else if (n <= 2) this.skip(1 << n);
+    else giveUp();
   }
 
   /** Reads a string: a view for plain strings (valid until the window moves), or decoded bytes. */
@@ -597,6 +622,87 @@ function walkStream(w: Walker, type: number): void {
   }
 }
 
+/**
+ * Moves past one value of `type` without checking it (shallow mode): plain and LZF strings are
+ * skipped by their lengths, containers stored as strings are not opened.
+ */
+function skipValue(w: Walker, type: number): void {
+  switch (type) {
+    case RdbType.STRING:
+    case RdbType.HASH_ZIPMAP:
+    case RdbType.LIST_ZIPLIST:
+    case RdbType.SET_INTSET:
+    case RdbType.SET_LISTPACK:
+    case RdbType.ZSET_LISTPACK:
+    case RdbType.HASH_LISTPACK:
+    case RdbType.ZSET_ZIPLIST:
+    case RdbType.HASH_ZIPLIST:
+      w.skipRaw();
+      return;
+    case RdbType.LIST:
+    case RdbType.SET: {
+      const n = w.len();
+      for (let i = 0; i < n; i++) w.skipRaw();
+      return;
+    }
+    case RdbType.ZSET:
+    case RdbType.ZSET_2: {
+      const n = w.len();
+      for (let i = 0; i < n; i++) {
+        w.skipRaw();
+        if (type === RdbType.ZSET_2) w.skip(8);
+        else {
+          const l = w.u8();
+          if (l < 253) w.skip(l);
+        }
+      }
+      return;
+    }
+    case RdbType.HASH: {
+      const n = w.len();
+      for (let i = 0; i < 2 * n; i++) w.skipRaw();
+      return;
+    }
+    case RdbType.LIST_QUICKLIST:
+    case RdbType.LIST_QUICKLIST_2: {
+      const v2 = type === RdbType.LIST_QUICKLIST_2;
+      const nodes = w.len();
+      for (let i = 0; i < nodes; i++) {
+        if (v2) w.len();
+        w.skipRaw();
+      }
+      return;
+    }
+    case RdbType.STREAM_LISTPACKS:
+    case RdbType.STREAM_LISTPACKS_2:
+    case RdbType.STREAM_LISTPACKS_3: {
+      const v2 = type >= RdbType.STREAM_LISTPACKS_2;
+      const nodes = w.len();
+      for (let i = 0; i < 2 * nodes; i++) w.skipRaw();
+      for (let k = 0; k < (v2 ? 8 : 3); k++) w.lenBig();
+      const groups = w.len();
+      for (let g = 0; g < groups; g++) {
+        w.skipRaw();
+        for (let k = 0; k < (v2 ? 3 : 2); k++) w.lenBig();
+        const pel = w.len();
+        for (let p = 0; p < pel; p++) {
+          w.skip(24);
+          w.len();
+        }
+        const consumers = w.len();
+        for (let c = 0; c < consumers; c++) {
+          w.skipRaw();
+          w.skip(type >= RdbType.STREAM_LISTPACKS_3 ? 16 : 8);
+          w.skip(16 * w.len());
+        }
+      }
+      return;
+    }
+    default:
+      giveUp();
+  }
+}
+
 const FAST_TYPES = new Set<number>([0, 1, 2, 3, 4, 5, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21]);
 
 /**
@@ -651,18 +757,9 @@ export async function fastVerify(
 
   /** An error thrown by the caller's callbacks: it propagates (it is not a reason to give up). */
   let callbackError: { err: unknown } | undefined;
-  const callback = async (f: () => Promise<void>): Promise<void> => {
-    try {
-      await f();
-    } catch (err) {
-      callbackError = { err };
-      throw err;
-    }
-  };
 
   /** Keeps buf[keepFrom..] and reads until at least `want` bytes are buffered (or the input ends). */
   const refill = async (keepFrom: number, want: number): Promise<void> => {
-    if (options.onWindow) await callback(options.onWindow);
     if (crc && keepFrom > crcMark) crc.update(w.buf, crcMark, keepFrom);
     let have = w.buf.length - keepFrom;
     if (read && !w.atEnd) {
@@ -718,6 +815,20 @@ export async function fastVerify(
     let expiresAt: number | undefined;
     let lruIdle: number | undefined;
     let lfuFreq: number | undefined;
+    const value = options.shallow ? skipValue : walkValue;
+    const span: KeySpan = {
+      db: 0,
+      type: 0,
+      keyBuf: w.buf,
+      keyStart: 0,
+      keyEnd: 0,
+      buf: w.buf,
+      valueStart: 0,
+      valueEnd: 0,
+      expiresAt: undefined,
+      lruIdle: undefined,
+      lfuFreq: undefined,
+    };
     for (;;) {
       const start = w.pos;
       try {
@@ -725,15 +836,22 @@ export async function fastVerify(
         if (op <= 25) {
           if (!FAST_TYPES.has(op)) return null;
           if (onKey) {
-            const key = w.string();
-            const valueStart = w.pos;
-            walkValue(w, op);
-            const raw: RawKey = { db, key, type: op, value: w.buf.subarray(valueStart, w.pos) };
-            if (expiresAt !== undefined) raw.expiresAt = expiresAt;
-            if (lruIdle !== undefined) raw.lruIdle = lruIdle;
-            if (lfuFreq !== undefined) raw.lfuFreq = lfuFreq;
+            w.stringRange();
+            span.keyBuf = w.rbuf;
+            span.keyStart = w.rs;
+            span.keyEnd = w.re;
+            span.valueStart = w.pos;
+            value(w, op);
+            span.db = db;
+            span.type = op;
+            span.buf = w.buf;
+            span.valueEnd = w.pos;
+            span.expiresAt = expiresAt;
+            span.lruIdle = lruIdle;
+            span.lfuFreq = lfuFreq;
             try {
-              onKey(raw);
+              const wait = onKey(span);
+              if (wait) await wait;
             } catch (err) {
               callbackError = { err };
               throw err;
@@ -741,7 +859,7 @@ export async function fastVerify(
             expiresAt = lruIdle = lfuFreq = undefined;
           } else {
             w.skipString(); // key
-            walkValue(w, op);
+            value(w, op);
           }
           keys++;
           if (progressEvery && keys % progressEvery === 0) {
@@ -782,7 +900,6 @@ export async function fastVerify(
             if (progressEvery) {
               options.onProgress!({ keys, bytes, ...(total !== undefined ? { totalBytes: total } : {}) });
             }
-            if (options.onWindow) await callback(options.onWindow);
             return { magic, version, keys, bytes, checksum, functions };
           }
           case RdbOpcode.SELECTDB:
@@ -813,8 +930,15 @@ export async function fastVerify(
             lfuFreq = w.u8();
             break;
           case RdbOpcode.FUNCTION2:
-            if (options.onFunction) options.onFunction(w.string());
-            else w.skipString();
+            if (options.onFunction) {
+              try {
+                const wait = options.onFunction(w.string());
+                if (wait) await wait;
+              } catch (err) {
+                callbackError = { err };
+                throw err;
+              }
+            } else w.skipString();
             functions++;
             break;
           case RdbOpcode.SLOT_INFO:

@@ -126,7 +126,10 @@ export async function verifyRdbWithReader(
 }
 
 /** The fast structure walk, for inputs that can be read again (paths and byte arrays); null otherwise. */
-async function fastVerifySource(source: RdbSource, options: ScanOptions): Promise<FastVerifyResult | null> {
+export async function fastVerifySource(
+  source: RdbSource,
+  options: ScanOptions,
+): Promise<FastVerifyResult | null> {
   if (source instanceof Uint8Array) return fastVerify(source, source.byteLength, options);
   if (typeof source !== 'string') return null;
   let fh: FileHandle;

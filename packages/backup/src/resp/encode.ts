@@ -31,8 +31,13 @@ function digits(n: number): number {
   return String(n).length;
 }
 
+/** Encoded size of one bulk string of `n` bytes (`$<n>\r\n<bytes>\r\n`). */
+export function bulkSize(n: number): number {
+  return 5 + digits(n) + n;
+}
+
 /** Writes `<prefix><n>\r\n` at `pos`; returns the position after it. */
-function writeHeader(out: Buffer, pos: number, prefix: number, n: number): number {
+export function writeHeader(out: Buffer, pos: number, prefix: number, n: number): number {
   out[pos++] = prefix;
   if (n < 10) out[pos++] = 48 + n;
   else if (n < 100) {
@@ -64,6 +69,6 @@ export function encodeCommandInto(out: Buffer, pos: number, args: readonly Buffe
 /** Size in bytes of `encodeCommand(args)` without building it. */
 export function encodedLength(args: readonly Buffer[]): number {
   let n = 3 + digits(args.length);
-  for (const a of args) n += 5 + digits(a.length) + a.length;
+  for (const a of args) n += bulkSize(a.length);
   return n;
 }

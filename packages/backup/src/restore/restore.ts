@@ -3,14 +3,16 @@ import {
   type CompiledFilter,
   commandValueType,
   compileFilter,
-  dumpPayloadType,
   type KeyFilter,
+  rdbTypeValueType,
 } from '../convert/filter.js';
 import { formatFromPath, type InputFormat } from '../convert/formats.js';
 import { type InputSegment, openInput } from '../convert/input.js';
 import { encodeDump, rdbAvailable } from '../convert/rdb-bridge.js';
 import { connectServer, dumpVersionFor, serverVersion, type TlsFiles } from '../live/connect.js';
 import type { KeyRecord, RdbRecord } from '../model.js';
+import { dumpPayload } from '../rdb/dump.js';
+import type { KeySpan } from '../rdb/fast-verify.js';
 import { type Command, command, encodedLength } from '../resp/encode.js';
 import { keyToText } from '../rdb/text.js';
 import { BackupError } from '../resp/errors.js';
@@ -19,9 +21,10 @@ import {
   type RecordsToItemsOptions,
   type RestoreItem,
   recordToItem,
+  restoreCommand,
   restoreFallback,
 } from './items.js';
-import { restoreRawRdb } from './raw-rdb.js';
+import { RestoreEncoder, restoreRawRdb, STOP_RAW_RESTORE } from './raw-rdb.js';
 import { type ReplyHandler, RestoreTarget } from './target.js';
 
 export interface RestoreProgress {
@@ -285,6 +288,8 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       );
       return;
     }
+    // A key sent as one command that failed was not restored.
+    if (item.commands.length === 1) stats.keys--;
     fail({ key: display(item.key), keyBytes: item.key, db, command: name, message: err.message });
   };
 
@@ -435,9 +440,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     progress(false);
   };
 
-  /** Handles one item; false once the restore has stopped. */
-  const handleItem = async (item: RestoreItem): Promise<boolean> => {
-    if (stopped) return false;
+  const checkAborted = () => {
     if (options.signal?.aborted) {
       throw new BackupError(
         'ERR_ABORTED',
@@ -448,15 +451,36 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         },
       );
     }
+  };
+
+  /** Handles one item; false once the restore has stopped. */
+  const handleItem = async (item: RestoreItem): Promise<boolean> => {
+    if (stopped) return false;
+    checkAborted();
     if (item.kind === 'key') await handleKey(item);
     else if (item.kind === 'function') await handleFunction(item.code);
     else await handleRaw(item);
     return true;
   };
 
+  /** A key sent by the raw RDB path as a key item (built only for the rare key that needs it). */
+  const rawKeyItem = (args: Command, db: number): KeyItem => ({
+    kind: 'key',
+    db,
+    key: args[1]!,
+    commands: [args],
+    fallback: restoreFallback(args, db),
+    bytes: encodedLength(args),
+  });
+  // ctx: the key's db in the file.
+  const rawKeyErrors: ReplyHandler<number> = {
+    error: (db, c, err) => onKeyError(rawKeyItem(c, db), c, dbOf(db), err),
+  };
+
   /**
    * An RDB file whose values the target takes as they are goes to RESTORE without being decoded
-   * (see restoreRawRdb); false when the file needs the record reader (nothing was sent then).
+   * (see restoreRawRdb): each command is written straight into the output. False when the file
+   * needs the record reader (nothing was sent then).
    */
   const restoredRaw = async (): Promise<boolean> => {
     const input = options.input;
@@ -468,32 +492,46 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       return false;
     }
     if (format !== 'rdb') return false;
+    let encoder: RestoreEncoder | undefined;
+    const sendEncoded = (bytes: number, db: number, fileDb: number) => {
+      stats.commands++;
+      stats.bytes += bytes;
+      target.sendEncoded(bytes, db, encoder!.encode, rawKeyErrors, fileDb);
+      stats.keys++;
+      usedRestore = true;
+      progress(false);
+    };
     return restoreRawRdb(input, {
       payloadVersion,
       targetIsValkey: serverVersion(conn.info).flavor === 'valkey',
       onBytes: (n) => {
         stats.inputBytes = n;
       },
-      onEntries: async (entries) => {
-        for (const k of entries) {
-          if (k.kind === 'function') {
-            if (!(await handleItem({ kind: 'function', code: k.code, bytes: k.code.length }))) return;
-            continue;
-          }
-          const args = k.args;
-          if (filter.any && !(filter.db(k.db) && filter.key(k.key))) continue;
-          const type = dumpPayloadType(args[3]!);
-          if (filter.any && type !== undefined && !filter.type(type)) continue;
-          const item: KeyItem = {
-            kind: 'key',
-            db: k.db,
-            key: k.key,
-            commands: [args],
-            fallback: restoreFallback(args, k.db),
-            bytes: encodedLength(args),
-          };
-          if (!(await handleItem(item))) return;
+      onFunction: async (code) => {
+        if (!(await handleItem({ kind: 'function', code: Buffer.from(code), bytes: code.length })))
+          throw STOP_RAW_RESTORE;
+      },
+      onKey: (span: KeySpan, version: number) => {
+        if (stopped) throw STOP_RAW_RESTORE;
+        checkAborted();
+        if (filter.any) {
+          if (!filter.db(span.db) || !filter.key(span.keyBuf.subarray(span.keyStart, span.keyEnd))) return;
+          const type = rdbTypeValueType(span.type);
+          if (type !== undefined && !filter.type(type)) return;
         }
+        if (restoreRefused) {
+          // The target refused a payload: every key from here on goes through the fallback.
+          const key = Buffer.from(span.keyBuf.subarray(span.keyStart, span.keyEnd));
+          const payload = dumpPayload(span.type, span.buf.subarray(span.valueStart, span.valueEnd), version);
+          return handleItem(rawKeyItem(restoreCommand(key, payload, span), span.db)).then((going) => {
+            if (!going) throw STOP_RAW_RESTORE;
+          });
+        }
+        encoder ??= new RestoreEncoder(version, replace);
+        const bytes = encoder.measure(span);
+        const db = dbOf(span.db);
+        if (target.hasRoom(bytes)) sendEncoded(bytes, db, span.db);
+        else return target.room(bytes).then(() => sendEncoded(bytes, db, span.db));
       },
     });
   };

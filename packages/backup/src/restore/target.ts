@@ -21,22 +21,55 @@ export interface ReplyHandler<C = unknown> {
   error?(ctx: C, args: Command, err: Error): void;
 }
 
+/** Writes a command's bytes into `into` at `at` and returns where they end. */
+export type CommandEncoder = (into: Buffer, at: number) => number;
+
+/** Reads the number of a `<type><digits>\r\n` header at `at`; returns [value, next offset]. */
+function headerAt(buf: Buffer, at: number): [number, number] {
+  const end = buf.indexOf(13, at);
+  return [Number(buf.toString('latin1', at + 1, end)), end + 2];
+}
+
+/**
+ * The command this target encoded in `buf` at `at` (for the handler of a command sent already
+ * encoded: only when it is needed, which is rare).
+ */
+function decodeAt(buf: Buffer, at: number): Command {
+  let [argc, p] = headerAt(buf, at);
+  const args: Command = [];
+  while (argc-- > 0) {
+    const [len, start] = headerAt(buf, p);
+    args.push(Buffer.from(buf.subarray(start, start + len)));
+    p = start + len + 2;
+  }
+  return args;
+}
+
 /** Commands sent and not yet answered, in the order sent (replies come back in that order). */
 class ReplyQueue {
   private handlers: Array<ReplyHandler | undefined> = new Array(1024);
   private ctxs: unknown[] = new Array(1024);
-  private cmds: Array<Command | undefined> = new Array(1024);
+  /** The command, or the buffer it was encoded into (at `starts[i]`): decoded only if needed. */
+  private cmds: Array<Command | Buffer | undefined> = new Array(1024);
   private sizes = new Float64Array(1024);
+  private starts = new Float64Array(1024);
   private head = 0;
   length = 0;
 
-  push(handler: ReplyHandler | undefined, ctx: unknown, args: Command, bytes: number): void {
+  push(
+    handler: ReplyHandler | undefined,
+    ctx: unknown,
+    args: Command | Buffer,
+    bytes: number,
+    start = 0,
+  ): void {
     if (this.length === this.sizes.length) this.grow();
     const i = (this.head + this.length) % this.sizes.length;
     this.handlers[i] = handler;
     this.ctxs[i] = ctx;
     this.cmds[i] = handler ? args : undefined;
     this.sizes[i] = bytes;
+    this.starts[i] = start;
     this.length++;
   }
 
@@ -53,8 +86,12 @@ class ReplyQueue {
     this.head = (i + 1) % this.sizes.length;
     this.length--;
     if (handler && args) {
-      if (err) handler.error?.(ctx, args, err);
-      else handler.reply?.(ctx, args, reply);
+      const f = err ? handler.error : handler.reply;
+      if (f) {
+        const cmd = Buffer.isBuffer(args) ? decodeAt(args, this.starts[i]!) : args;
+        if (err) handler.error!(ctx, cmd, err);
+        else handler.reply!(ctx, cmd, reply);
+      }
     }
     return bytes;
   }
@@ -64,11 +101,15 @@ class ReplyQueue {
     const order = (a: unknown[]) => [...a.slice(this.head), ...a.slice(0, this.head), ...new Array(n)];
     this.handlers = order(this.handlers) as Array<ReplyHandler | undefined>;
     this.ctxs = order(this.ctxs);
-    this.cmds = order(this.cmds) as Array<Command | undefined>;
-    const sizes = new Float64Array(n * 2);
-    sizes.set(this.sizes.subarray(this.head));
-    sizes.set(this.sizes.subarray(0, this.head), n - this.head);
-    this.sizes = sizes;
+    this.cmds = order(this.cmds) as Array<Command | Buffer | undefined>;
+    const reorder = (a: Float64Array) => {
+      const out = new Float64Array(n * 2);
+      out.set(a.subarray(this.head));
+      out.set(a.subarray(0, this.head), n - this.head);
+      return out;
+    };
+    this.sizes = reorder(this.sizes);
+    this.starts = reorder(this.starts);
     this.head = 0;
   }
 }
@@ -113,6 +154,11 @@ export class RestoreTarget {
   private flushed = 0;
   private pos = 0;
   private flushScheduled = false;
+  /** The buffer the last `write` went to. */
+  private lastBuf: Buffer = this.chunk;
+  /** `encodeArgs` encodes this command (set just before; avoids a closure per command). */
+  private pendingArgs: Command = [];
+  private readonly encodeArgs: CommandEncoder = (into, at) => encodeCommandInto(into, at, this.pendingArgs);
 
   constructor(
     private readonly conn: ServerConnection,
@@ -176,25 +222,31 @@ export class RestoreTarget {
     });
   }
 
-  /** Encodes `args` after what is pending, in the current chunk (or alone, when large). */
-  private write(args: Command): void {
-    const bytes = encodedLength(args);
+  /**
+   * Encodes a command of `bytes` after what is pending, in the current chunk (or alone, when
+   * large); returns the offset it went to, in `this.lastBuf`.
+   */
+  private write(bytes: number, encode: CommandEncoder): number {
     if (bytes > CHUNK / 4) {
       this.flush();
       const own = Buffer.allocUnsafe(bytes);
-      encodeCommandInto(own, 0, args);
+      encode(own, 0);
       const stream = (this.conn.client as unknown as ClientInternals).stream;
       if (stream?.writable) stream.write(own);
-      return;
+      this.lastBuf = own;
+      return 0;
     }
     if (this.pos + bytes > this.chunk.length) {
       this.flush();
       this.chunk = Buffer.allocUnsafe(CHUNK);
       this.pos = this.flushed = 0;
     }
-    this.pos = encodeCommandInto(this.chunk, this.pos, args);
+    const at = this.pos;
+    this.pos = encode(this.chunk, at);
     if (this.pos - this.flushed >= CHUNK / 2) this.flush();
     else this.scheduleFlush();
+    this.lastBuf = this.chunk;
+    return at;
   }
 
   private queueEntry(db: number): object {
@@ -216,22 +268,67 @@ export class RestoreTarget {
       this.sendCluster(args, bytes, key, handler as ReplyHandler | undefined, ctx);
       return;
     }
+    this.pendingArgs = args;
+    this.sendStandalone(bytes, db, this.encodeArgs, handler, ctx, args);
+    this.pendingArgs = [];
+  }
+
+  /**
+   * Sends one command that `encode` writes straight into the output (exactly `bytes` bytes): no
+   * argument buffers are made for it. Its handler gets the command decoded from those bytes.
+   */
+  sendEncoded<C>(
+    bytes: number,
+    db: number,
+    encode: CommandEncoder,
+    handler?: ReplyHandler<C>,
+    ctx?: C,
+  ): void {
+    if (this.conn.cluster) {
+      const wire = Buffer.allocUnsafe(bytes);
+      encode(wire, 0);
+      const args = decodeAt(wire, 0);
+      this.sendCluster(args, bytes, args[1], handler as ReplyHandler | undefined, ctx, wire);
+      return;
+    }
+    this.sendStandalone(bytes, db, encode, handler, ctx);
+  }
+
+  private sendStandalone<C>(
+    bytes: number,
+    db: number,
+    encode: CommandEncoder,
+    handler: ReplyHandler<C> | undefined,
+    ctx: C | undefined,
+    args?: Command,
+  ): void {
     const client = this.conn.client as unknown as ClientInternals;
     if (client.status !== 'ready') {
-      handler?.error?.(ctx as C, args, new Error('Connection is closed.'));
+      if (handler?.error) {
+        const cmd = args ?? decodeAt(this.encodeAlone(bytes, encode), 0);
+        handler.error(ctx as C, cmd, new Error('Connection is closed.'));
+      }
       return;
     }
     if (db !== this.db) {
       const select = [Buffer.from('SELECT'), Buffer.from(String(db))];
       this.queue.push(undefined, undefined, select, 0);
       client.commandQueue.push(this.queueEntry(db));
-      this.write(select);
+      this.pendingArgs = select;
+      this.write(encodedLength(select), this.encodeArgs);
+      this.pendingArgs = args ?? [];
       this.db = db;
     }
-    this.queue.push(handler as ReplyHandler | undefined, ctx, args, bytes);
+    const at = this.write(bytes, encode);
+    this.queue.push(handler as ReplyHandler | undefined, ctx, args ?? this.lastBuf, bytes, at);
     this.inflightBytes += bytes;
     client.commandQueue.push(this.queueEntry(db));
-    this.write(args);
+  }
+
+  private encodeAlone(bytes: number, encode: CommandEncoder): Buffer {
+    const own = Buffer.allocUnsafe(bytes);
+    encode(own, 0);
+    return own;
   }
 
   private sendCluster(
@@ -240,11 +337,12 @@ export class RestoreTarget {
     key: Buffer | undefined,
     handler: ReplyHandler | undefined,
     ctx: unknown,
+    encoded?: Buffer,
   ): void {
     const name = args[0]!.toString('latin1').toLowerCase();
     const cmd = new IoCommand(name, args.slice(1), { replyEncoding: null });
-    const wire = Buffer.allocUnsafe(encodedLength(args));
-    encodeCommandInto(wire, 0, args);
+    const wire = encoded ?? Buffer.allocUnsafe(encodedLength(args));
+    if (!encoded) encodeCommandInto(wire, 0, args);
     (cmd as unknown as { toWritable(): Buffer }).toWritable = () => wire;
     if (key !== undefined) (cmd as unknown as { slot: number }).slot = keySlot(key);
     // Cluster replies can come back out of order across nodes: settle by command, not by queue.
