@@ -13,7 +13,7 @@
 import { type PackedValue, parseListpack, parseZiplist, parseZipmap } from './containers.js';
 import { Crc64 } from './crc64.js';
 import { KNOWN_REDIS_VERSION, RdbOpcode, RdbType } from './constants.js';
-import { lzfCheck, lzfDecompress } from './lzf.js';
+import { lzfCheck, lzfDecompressInto } from './lzf.js';
 
 /** Thrown to abandon the fast path (the caller re-reads with the full reader). */
 class GiveUp extends Error {}
@@ -227,8 +227,15 @@ class Walker {
   rs = 0;
   re = 0;
 
-  /** Reads a string without making a view: sets rbuf/rs/re. */
-  stringRange(): void {
+  /** Reused output of `stringRange(true)` for LZF strings. */
+  private scratch: Buffer = Buffer.allocUnsafe(1 << 16);
+
+  /**
+   * Reads a string without making a view: sets rbuf/rs/re. With `transient`, an LZF string is
+   * decompressed into a scratch buffer the next such call overwrites (for containers checked on
+   * the spot).
+   */
+  stringRange(transient = false): void {
     const n = this.lenRaw();
     if (!this.encoded) {
       this.checkLength(n);
@@ -239,10 +246,36 @@ class Walker {
       this.re = this.pos;
       return;
     }
+    if (transient && n === 3) {
+      const clen = this.len();
+      const ulen = this.len();
+      this.lzfBounds(clen, ulen);
+      if (ulen > this.scratch.length)
+        this.scratch = Buffer.allocUnsafe(Math.max(ulen, this.scratch.length * 2));
+      const p = this.pos;
+      this.pos = p + clen;
+      try {
+        lzfDecompressInto(this.buf, p, p + clen, this.scratch, ulen);
+      } catch {
+        giveUp();
+      }
+      this.rbuf = this.scratch;
+      this.rs = 0;
+      this.re = ulen;
+      return;
+    }
     const b = this.encodedBody(n, true)!;
     this.rbuf = b;
     this.rs = 0;
     this.re = b.length;
+  }
+
+  /** Checks an LZF string's lengths and that its compressed bytes are buffered. */
+  private lzfBounds(clen: number, ulen: number): void {
+    this.checkLength(clen);
+    if (ulen > this.maxString) giveUp();
+    if (ulen > clen * 90 + 64 || (ulen > 0 && clen === 0)) giveUp();
+    this.need(clen);
   }
 
   private encodedBody(n: number, want: boolean): Buffer | undefined {
@@ -269,21 +302,20 @@ class Walker {
       case 3: {
         const clen = this.len();
         const ulen = this.len();
-        this.checkLength(clen);
-        if (ulen > this.maxString) giveUp();
-        if (ulen > clen * 90 + 64 || (ulen > 0 && clen === 0)) giveUp();
-        this.need(clen);
+        this.lzfBounds(clen, ulen);
         const p = this.pos;
         this.pos = p + clen;
         if (!want) {
-          if (!lzfCheck(buf.subarray(p, p + clen), ulen)) giveUp();
+          if (!lzfCheck(buf, ulen, p, p + clen)) giveUp();
           return undefined;
         }
+        const out = Buffer.allocUnsafe(ulen);
         try {
-          return lzfDecompress(buf.subarray(p, p + clen), ulen);
+          lzfDecompressInto(buf, p, p + clen, out, ulen);
         } catch {
           return giveUp();
         }
+        return out;
       }
       default:
         return giveUp();
@@ -305,6 +337,19 @@ function backlenSize(l: number): number {
 }
 
 function scoreTextOk(buf: Buffer, a: number, b: number): boolean {
+  // The usual spelling, `-?digits[.digits]`, is a number: no string needed to know it.
+  let i = a;
+  if (i < b && buf[i] === 45) i++;
+  const intStart = i;
+  while (i < b && buf[i]! >= 48 && buf[i]! <= 57) i++;
+  if (i > intStart) {
+    if (i === b) return true;
+    if (buf[i] === 46) {
+      const fracStart = ++i;
+      while (i < b && buf[i]! >= 48 && buf[i]! <= 57) i++;
+      if (i === b && i > fracStart) return true;
+    }
+  }
   // Number() trims like parseScoreText does; only blank text ("" or spaces -> 0) and the
   // inf/infinity spellings need the full parse.
   const s = buf.toString('latin1', a, b);
@@ -462,21 +507,21 @@ function walkValue(w: Walker, type: number): void {
       if (parseZiplist(w.string(), failContainer).length === 0) giveUp();
       return;
     case RdbType.SET_INTSET:
-      w.stringRange();
+      w.stringRange(true);
       if (checkIntset(w.rbuf, w.rs, w.re) === 0) giveUp();
       return;
     case RdbType.SET_LISTPACK:
-      w.stringRange();
+      w.stringRange(true);
       if (checkListpack(w.rbuf, w.rs, w.re, false) === 0) giveUp();
       return;
     case RdbType.ZSET_LISTPACK: {
-      w.stringRange();
+      w.stringRange(true);
       const n = checkListpack(w.rbuf, w.rs, w.re, true);
       if (n === 0 || n % 2) giveUp();
       return;
     }
     case RdbType.HASH_LISTPACK: {
-      w.stringRange();
+      w.stringRange(true);
       const n = checkListpack(w.rbuf, w.rs, w.re, false);
       if (n === 0 || n % 2) giveUp();
       return;
@@ -508,7 +553,7 @@ function walkValue(w: Walker, type: number): void {
           items++;
         } else if (container === 2) {
           if (v2) {
-            w.stringRange();
+            w.stringRange(true);
             items += checkListpack(w.rbuf, w.rs, w.re, false);
           } else items += parseZiplist(w.string(), failContainer).length;
         } else giveUp();

@@ -9,20 +9,33 @@ export class LzfFormatError extends Error {}
 /** Decompresses `input` into exactly `outputLength` bytes. */
 export function lzfDecompress(input: Uint8Array, outputLength: number): Buffer {
   const out = Buffer.allocUnsafe(outputLength);
-  let ip = 0;
+  lzfDecompressInto(input, 0, input.length, out, outputLength);
+  return out;
+}
+
+/**
+ * Decompresses `input[start, end)` into `out[0, outputLength)` (`out` may be a reused scratch
+ * buffer at least that long). Throws LzfFormatError unless the stream produces exactly
+ * `outputLength` bytes.
+ */
+export function lzfDecompressInto(
+  input: Uint8Array,
+  start: number,
+  end: number,
+  out: Uint8Array,
+  outputLength: number,
+): void {
+  let ip = start;
   let op = 0;
-  const inEnd = input.length;
+  const inEnd = end;
   while (ip < inEnd) {
     const ctrl = input[ip++]!;
     if (ctrl < 32) {
+      // A literal run: at most 32 bytes, copied by hand (cheaper than a view and a block copy).
       const len = ctrl + 1;
       if (op + len > outputLength) throw new LzfFormatError('literal run overflows the declared length');
       if (ip + len > inEnd) throw new LzfFormatError('literal run past the end of the input');
-      if (len > 16) {
-        out.set(input.subarray(ip, ip + len), op);
-        ip += len;
-        op += len;
-      } else for (let i = 0; i < len; i++) out[op++] = input[ip++]!;
+      for (let i = 0; i < len; i++) out[op++] = input[ip++]!;
     } else {
       let len = ctrl >>> 5;
       if (len === 7) {
@@ -34,7 +47,7 @@ export function lzfDecompress(input: Uint8Array, outputLength: number): Buffer {
       len += 2;
       if (ref < 0) throw new LzfFormatError('back-reference before the start of the output');
       if (op + len > outputLength) throw new LzfFormatError('back-reference overflows the declared length');
-      if (len > 16 && op - ref >= len) {
+      if (len > 64 && op - ref >= len) {
         // Long and not overlapping the bytes being written: one block copy.
         out.copyWithin(op, ref, ref + len);
         op += len;
@@ -47,17 +60,16 @@ export function lzfDecompress(input: Uint8Array, outputLength: number): Buffer {
   if (op !== outputLength) {
     throw new LzfFormatError(`decompressed ${op} bytes, the header declared ${outputLength}`);
   }
-  return out;
 }
 
 /**
  * Checks that `input` is a valid LZF stream decompressing to exactly `outputLength` bytes, without
  * producing the output (the checks are those of `lzfDecompress`). Used by verification.
  */
-export function lzfCheck(input: Uint8Array, outputLength: number): boolean {
-  let ip = 0;
+export function lzfCheck(input: Uint8Array, outputLength: number, start = 0, end = input.length): boolean {
+  let ip = start;
   let op = 0;
-  const inEnd = input.length;
+  const inEnd = end;
   while (ip < inEnd) {
     const ctrl = input[ip++]!;
     if (ctrl < 32) {

@@ -72,3 +72,24 @@ export function encodedLength(args: readonly Buffer[]): number {
   for (const a of args) n += bulkSize(a.length);
   return n;
 }
+
+/** Reads the number of a `<type><digits>\r\n` header at `at`; returns [value, next offset]. */
+function headerAt(buf: Buffer, at: number): [number, number] {
+  const end = buf.indexOf(13, at);
+  return [Number(buf.toString('latin1', at + 1, end)), end + 2];
+}
+
+/**
+ * The command encoded at `at` in `buf` (bytes this package encoded or already parsed: not
+ * validated). The arguments are copies.
+ */
+export function decodeCommandAt(buf: Buffer, at: number): Command {
+  let [argc, p] = headerAt(buf, at);
+  const args: Command = [];
+  while (argc-- > 0) {
+    const [len, start] = headerAt(buf, p);
+    args.push(Buffer.from(buf.subarray(start, start + len)));
+    p = start + len + 2;
+  }
+  return args;
+}

@@ -9,6 +9,29 @@ export interface ParsedCommand {
   index: number;
 }
 
+/**
+ * A command that lies whole in one input chunk, as positions in it (no argument buffers): what
+ * `scan` hands over. Valid until the next `scan` call; `a1`/`a2` are -1 when absent.
+ */
+export interface CommandSpan {
+  buf: Buffer;
+  /** The command's bytes: buf[start, end). */
+  start: number;
+  end: number;
+  argc: number;
+  /** The command name: buf[nameStart, nameEnd). */
+  nameStart: number;
+  nameEnd: number;
+  /** The first and second arguments. */
+  a1Start: number;
+  a1End: number;
+  a2Start: number;
+  a2End: number;
+  /** Byte offset of the command in the stream, and its 0-based index. */
+  offset: number;
+  index: number;
+}
+
 export interface RespParserOptions {
   /** Named in error messages (a file path, `stdin`, a URL). */
   source?: string;
@@ -172,6 +195,62 @@ export class RespCommandParser {
     return j;
   }
 
+  /** The span `scan` hands over (one object, reused). */
+  private readonly span: CommandSpan = {
+    buf: Buffer.alloc(0),
+    start: 0,
+    end: 0,
+    argc: 0,
+    nameStart: 0,
+    nameEnd: 0,
+    a1Start: -1,
+    a1End: -1,
+    a2Start: -1,
+    a2End: -1,
+    offset: 0,
+    index: 0,
+  };
+
+  /** `fastCommand` without argument buffers: fills `this.span`; -1 to take the general path. */
+  private fastSpan(chunk: Buffer, i: number): number {
+    if (this.line.length !== 0 || chunk[i] !== 42) return -1;
+    let j = this.fastHeader(chunk, i);
+    if (j === -1) return -1;
+    const n = this.header;
+    if (n < 1 || n > this.maxArgs || n * 6 > chunk.length - j) return -1;
+    const span = this.span;
+    span.a1Start = span.a1End = span.a2Start = span.a2End = -1;
+    for (let k = 0; k < n; k++) {
+      if (j >= chunk.length || chunk[j] !== 36) return -1;
+      const body = this.fastHeader(chunk, j);
+      if (body === -1) return -1;
+      const len = this.header;
+      const end = body + len;
+      if (len > this.maxBulk || end + 2 > chunk.length || chunk[end] !== 13 || chunk[end + 1] !== 10)
+        return -1;
+      if (k === 0) {
+        span.nameStart = body;
+        span.nameEnd = end;
+      } else if (k === 1) {
+        span.a1Start = body;
+        span.a1End = end;
+      } else if (k === 2) {
+        span.a2Start = body;
+        span.a2End = end;
+      }
+      j = end + 2;
+    }
+    span.buf = chunk;
+    span.start = i;
+    span.end = j;
+    span.argc = n;
+    span.offset = this.pos;
+    span.index = this.commandIndex++;
+    this.commandStart = this.pos;
+    this.pos += j - i;
+    return j;
+  }
+
   /**
    * Reads the number of the header line at `i` into `this.header` (from the bytes when the line
    * is whole, else through `readLine`); returns the next index, or -1 when the line continues in
@@ -192,13 +271,42 @@ export class RespCommandParser {
   /** Feeds a chunk; returns the commands it completed, in order. */
   push(chunk: Buffer): ParsedCommand[] {
     const out: ParsedCommand[] = [];
-    let i = 0;
+    this.run(chunk, 0, out);
+    return out;
+  }
+
+  /**
+   * `push` for hot loops that need no argument buffers: from `from`, each command lying whole in
+   * `chunk` goes to `onSpan` as positions. Returns the index to resume from (`chunk.length` when
+   * the chunk is used up): early when `onSpan` returns false (after that command), or when a
+   * command split across chunks completes (it is in `out`, to be handled before resuming).
+   */
+  scan(chunk: Buffer, from: number, onSpan: (span: CommandSpan) => boolean, out: ParsedCommand[]): number {
+    return this.run(chunk, from, out, onSpan);
+  }
+
+  private run(
+    chunk: Buffer,
+    from: number,
+    out: ParsedCommand[],
+    onSpan?: (span: CommandSpan) => boolean,
+  ): number {
+    let i = from;
     while (i < chunk.length) {
       if (this.state === 'array') {
-        const next = this.fastCommand(chunk, i, out);
-        if (next !== -1) {
-          i = next;
-          continue;
+        if (onSpan) {
+          const next = this.fastSpan(chunk, i);
+          if (next !== -1) {
+            i = next;
+            if (!onSpan(this.span)) return i;
+            continue;
+          }
+        } else {
+          const next = this.fastCommand(chunk, i, out);
+          if (next !== -1) {
+            i = next;
+            continue;
+          }
         }
       }
       switch (this.state) {
@@ -214,7 +322,7 @@ export class RespCommandParser {
           }
           const at = this.commandStart;
           const next = this.readHeader(chunk, i, 'array length', at);
-          if (next === -1) return out;
+          if (next === -1) return chunk.length;
           i = next;
           const n = this.header;
           if (n < 1 || n > this.maxArgs) this.fail(`array length ${n} out of range`, at);
@@ -232,7 +340,7 @@ export class RespCommandParser {
             );
           }
           const next = this.readHeader(chunk, i, 'bulk length', at);
-          if (next === -1) return out;
+          if (next === -1) return chunk.length;
           i = next;
           const len = this.header;
           if (len < 0 || len > this.maxBulk) this.fail(`bulk length ${len} out of range`, at);
@@ -269,13 +377,14 @@ export class RespCommandParser {
               out.push({ args: this.args, offset: this.commandStart, index: this.commandIndex++ });
               this.args = [];
               this.state = 'array';
+              if (onSpan) return i;
             } else this.state = 'bulk-header';
           }
           break;
         }
       }
     }
-    return out;
+    return i;
   }
 
   /** Describes an incomplete trailing command, or returns null when the stream ended cleanly. */

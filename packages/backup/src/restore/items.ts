@@ -20,10 +20,10 @@ export type RestoreItem =
   /** A command replayed as it is (AOF, foreign RESP files): no per-key semantics. */
   | { kind: 'raw'; db: number; command: Command; bytes: number };
 
-const upper = (b: Buffer | undefined) => (b ? b.toString('latin1').toUpperCase() : '');
+export const upper = (b: Buffer | undefined) => (b ? b.toString('latin1').toUpperCase() : '');
 
 /** Where the key is in the commands our RESP files (and the AOF rewrite) use to build a key. */
-function keyIndex(args: Command, name: string): number {
+export function keyIndex(args: Command, name: string): number {
   switch (name) {
     case 'SET':
     case 'RPUSH':
@@ -82,6 +82,11 @@ export class ItemGrouper {
   private current: Extract<RestoreItem, { kind: 'key' }> | null = null;
   constructor(private readonly options: CommandsToItemsOptions) {
     this.db = options.db ?? 0;
+  }
+
+  /** The db the commands pushed next go to. */
+  get currentDb(): number {
+    return this.db;
   }
 
   push(args: Command, out: RestoreItem[]): void {

@@ -13,11 +13,16 @@ import { connectServer, dumpVersionFor, serverVersion, type TlsFiles } from '../
 import type { KeyRecord, RdbRecord } from '../model.js';
 import { dumpPayload } from '../rdb/dump.js';
 import type { KeySpan } from '../rdb/fast-verify.js';
-import { type Command, command, encodedLength } from '../resp/encode.js';
+import { type Command, command, decodeCommandAt, encodedLength } from '../resp/encode.js';
+import type { CommandSpan } from '../resp/parser.js';
+import { parseHeaderCommand } from '../resp/writer.js';
 import { keyToText } from '../rdb/text.js';
 import { BackupError } from '../resp/errors.js';
 import {
   commandBatchesToItems,
+  ItemGrouper,
+  keyIndex,
+  upper,
   type RecordsToItemsOptions,
   type RestoreItem,
   recordToItem,
@@ -25,7 +30,8 @@ import {
   restoreFallback,
 } from './items.js';
 import { RestoreEncoder, restoreRawRdb, STOP_RAW_RESTORE } from './raw-rdb.js';
-import { type ReplyHandler, RestoreTarget } from './target.js';
+import { passThroughResp, spanKeyIndex } from './pass-through.js';
+import { type CommandEncoder, type ReplyHandler, RestoreTarget } from './target.js';
 
 export interface RestoreProgress {
   /** Keys sent so far. */
@@ -536,6 +542,138 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     });
   };
 
+  /**
+   * A `.valkey` file into an empty standalone server, with nothing to filter, remap or replace:
+   * the commands that build keys go out byte for byte as the file has them (like `valkey-cli
+   * --pipe`), found by their headers without argument buffers; the rest (the header, SELECT,
+   * FUNCTION LOAD, RESTORE) takes the usual item path. False when the restore is not of that kind.
+   */
+  const restoredPassThrough = async (): Promise<boolean> => {
+    const input = options.input;
+    if (typeof input !== 'string' || target.isCluster || !targetEmpty || replace || filter.any) return false;
+    if (options.targetDb !== undefined) return false;
+    let format: InputFormat;
+    try {
+      format = options.from ?? formatFromPath(input, 'input');
+    } catch {
+      return false;
+    }
+    if (format !== 'resp') return false;
+    // Made at the first command: the header says whether each key's commands are grouped.
+    let grouper: ItemGrouper | null = null;
+    let grouped = false;
+    // The key of the last command sent as it is: a command on another key starts a new key.
+    let prevKey: Buffer | null = null;
+    let prevStart = 0;
+    let prevEnd = 0;
+    let prevDb = -1;
+    const firstOfKey = (db: number, buf: Buffer, start: number, end: number): number => {
+      if (!grouped) return 0;
+      if (
+        prevKey !== null &&
+        db === prevDb &&
+        end - start === prevEnd - prevStart &&
+        buf.compare(prevKey, prevStart, prevEnd, start, end) === 0
+      )
+        return 0;
+      prevKey = buf;
+      prevStart = start;
+      prevEnd = end;
+      prevDb = db;
+      stats.keys++;
+      return 1;
+    };
+    // ctx: db * 2 + 1 for the first command of a key (if it fails, the key is not counted).
+    const passErrors: ReplyHandler<number> = {
+      error: (ctx, c, err) => {
+        const name = display(c[0]!).toUpperCase();
+        const key = c[keyIndex(c, name)] ?? c[1]!;
+        if (ctx & 1) stats.keys--;
+        fail({
+          key: display(key),
+          keyBytes: key,
+          db: Math.floor(ctx / 2),
+          command: name,
+          message: err.message,
+        });
+      },
+    };
+    let cur!: CommandSpan;
+    const copySpan: CommandEncoder = (into, at) => at + cur.buf.copy(into, at, cur.start, cur.end);
+    const sendSpan = (span: CommandSpan, ki: number) => {
+      const db = grouper!.currentDb;
+      const first =
+        ki === 1
+          ? firstOfKey(db, span.buf, span.a1Start, span.a1End)
+          : firstOfKey(db, span.buf, span.a2Start, span.a2End);
+      const bytes = span.end - span.start;
+      stats.commands++;
+      stats.bytes += bytes;
+      cur = span;
+      target.sendEncoded(bytes, db, copySpan, passErrors, db * 2 + first);
+      progress(false);
+    };
+    /** A command that is not sent as it is: through the item path, alone (order is kept). */
+    const viaItems = async (args: Command): Promise<boolean> => {
+      if (!grouper) {
+        const header = parseHeaderCommand(args);
+        grouped = header !== null && header.replay !== 'raw';
+        grouper = new ItemGrouper({ grouped });
+      }
+      const ki = args[0] && !isName(args[0], 'RESTORE') ? keyIndex(args, upper(args[0])) : -1;
+      if (ki !== -1) {
+        // A key command split across input chunks: sent as it is too.
+        const bytes = encodedLength(args);
+        await target.room(bytes);
+        if (stopped) return false;
+        const db = grouper.currentDb;
+        const first = firstOfKey(db, args[ki]!, 0, args[ki]!.length);
+        stats.commands++;
+        stats.bytes += bytes;
+        target.send(args, bytes, db, args[ki], passErrors, db * 2 + first);
+        progress(false);
+        return true;
+      }
+      prevKey = null;
+      const items: RestoreItem[] = [];
+      grouper.push(args, items);
+      grouper.end(items);
+      for (const item of items) if (!(await handleItem(item))) return false;
+      return true;
+    };
+    await passThroughResp(input, {
+      truncated: options.truncated ?? 'error',
+      onTruncated: (t) => dropped.push(t),
+      onBytes: (n) => {
+        stats.inputBytes += n;
+      },
+      onSpan: (span) => {
+        if (stopped || !grouper) return false;
+        const ki = spanKeyIndex(span);
+        if (ki === -1 || !target.hasRoom(span.end - span.start)) return false;
+        checkAborted();
+        sendSpan(span, ki);
+        return true;
+      },
+      onSpanAsync: async (span) => {
+        if (stopped) return false;
+        const ki = grouper ? spanKeyIndex(span) : -1;
+        if (ki === -1) return viaItems(decodeCommandAt(span.buf, span.start));
+        checkAborted();
+        await target.room(span.end - span.start);
+        if (stopped) return false;
+        sendSpan(span, ki);
+        return true;
+      },
+      onCommand: (c) => {
+        if (stopped) return Promise.resolve(false);
+        checkAborted();
+        return viaItems(c.args);
+      },
+    });
+    return true;
+  };
+
   const itemsOf = (seg: InputSegment): AsyncIterable<RestoreItem[]> => {
     if (seg.kind === 'records') {
       const useDump = rdbAvailable && options.useRestore !== 'never';
@@ -566,7 +704,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
             onBytes: (n) => (stats.inputBytes += n),
           })
         : [{ kind: 'records' as const, source: input.source, records: input.records }];
-    if (!(await restoredRaw())) {
+    if (!(await restoredRaw()) && !(await restoredPassThrough())) {
       outer: for await (const seg of segments) {
         for await (const batch of itemsOf(seg))
           for (const item of batch) if (!(await handleItem(item))) break outer;

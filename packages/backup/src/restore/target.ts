@@ -1,7 +1,7 @@
 import { Command as IoCommand } from 'iovalkey';
 import { keySlot } from '../cluster/slot.js';
 import type { ServerConnection } from '../live/connect.js';
-import { type Command, encodeCommandInto, encodedLength } from '../resp/encode.js';
+import { type Command, decodeCommandAt, encodeCommandInto, encodedLength } from '../resp/encode.js';
 
 /** Limits on what is sent but not yet answered: the pipeline window. */
 export interface WindowLimits {
@@ -23,27 +23,6 @@ export interface ReplyHandler<C = unknown> {
 
 /** Writes a command's bytes into `into` at `at` and returns where they end. */
 export type CommandEncoder = (into: Buffer, at: number) => number;
-
-/** Reads the number of a `<type><digits>\r\n` header at `at`; returns [value, next offset]. */
-function headerAt(buf: Buffer, at: number): [number, number] {
-  const end = buf.indexOf(13, at);
-  return [Number(buf.toString('latin1', at + 1, end)), end + 2];
-}
-
-/**
- * The command this target encoded in `buf` at `at` (for the handler of a command sent already
- * encoded: only when it is needed, which is rare).
- */
-function decodeAt(buf: Buffer, at: number): Command {
-  let [argc, p] = headerAt(buf, at);
-  const args: Command = [];
-  while (argc-- > 0) {
-    const [len, start] = headerAt(buf, p);
-    args.push(Buffer.from(buf.subarray(start, start + len)));
-    p = start + len + 2;
-  }
-  return args;
-}
 
 /** Commands sent and not yet answered, in the order sent (replies come back in that order). */
 class ReplyQueue {
@@ -88,7 +67,7 @@ class ReplyQueue {
     if (handler && args) {
       const f = err ? handler.error : handler.reply;
       if (f) {
-        const cmd = Buffer.isBuffer(args) ? decodeAt(args, this.starts[i]!) : args;
+        const cmd = Buffer.isBuffer(args) ? decodeCommandAt(args, this.starts[i]!) : args;
         if (err) handler.error!(ctx, cmd, err);
         else handler.reply!(ctx, cmd, reply);
       }
@@ -287,7 +266,7 @@ export class RestoreTarget {
     if (this.conn.cluster) {
       const wire = Buffer.allocUnsafe(bytes);
       encode(wire, 0);
-      const args = decodeAt(wire, 0);
+      const args = decodeCommandAt(wire, 0);
       this.sendCluster(args, bytes, args[1], handler as ReplyHandler | undefined, ctx, wire);
       return;
     }
@@ -305,7 +284,7 @@ export class RestoreTarget {
     const client = this.conn.client as unknown as ClientInternals;
     if (client.status !== 'ready') {
       if (handler?.error) {
-        const cmd = args ?? decodeAt(this.encodeAlone(bytes, encode), 0);
+        const cmd = args ?? decodeCommandAt(this.encodeAlone(bytes, encode), 0);
         handler.error(ctx as C, cmd, new Error('Connection is closed.'));
       }
       return;
