@@ -86,7 +86,7 @@ export interface RestoreOptions extends KeyFilter {
   onProgress?: (progress: RestoreProgress) => void;
   /** Minimum time between progress events (default 250 ms). */
   progressIntervalMs?: number;
-  /** Commands in flight (default 1000). */
+  /** Commands in flight (default 5000). */
   maxInFlight?: number;
   /** Bytes in flight (default 16 MiB). */
   maxInFlightBytes?: number;
@@ -193,7 +193,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   }
   const conn = await connectServer(options.url, options.tls ? { tls: options.tls } : {});
   const target = new RestoreTarget(conn, {
-    commands: options.maxInFlight ?? 1000,
+    commands: options.maxInFlight ?? 5000,
     bytes: options.maxInFlightBytes ?? 16 * 1024 * 1024,
   });
   const inputName = typeof options.input === 'string' ? options.input : options.input.source;

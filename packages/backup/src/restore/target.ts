@@ -5,7 +5,7 @@ import { type Command, decodeCommandAt, encodeCommandInto, encodedLength } from 
 
 /** Limits on what is sent but not yet answered: the pipeline window. */
 export interface WindowLimits {
-  /** Commands in flight (default 1000). */
+  /** Commands in flight (default 5000). */
   commands: number;
   /** Bytes in flight (default 16 MiB). */
   bytes: number;
