@@ -122,3 +122,8 @@ export function* datasetCommands({ scale = 100_000, seed = 42 } = {}) {
   }
   if (buf) yield buf;
 }
+
+/** How many top-level keys `datasetCommands({ scale })` creates (none expire before the RDB is saved). */
+export function datasetKeyCount(scale) {
+  return Math.floor(scale * 0.9) + 2 * Math.floor(scale * 0.05) + 4;
+}
