@@ -29,8 +29,13 @@ const WORDS =
     ' ',
   );
 
-/** Yields RESP command strings in chunks (~64 KB). */
-export function* datasetCommands({ scale = 100_000, seed = 42 } = {}) {
+/** Elements in each big collection of a dataset of `scale` keys (unless given). */
+export function defaultBig(scale) {
+  return Math.max(1000, Math.floor(scale / 10));
+}
+
+/** Yields RESP command strings in chunks (~64 KB); `big` = elements per big collection. */
+export function* datasetCommands({ scale = 100_000, seed = 42, big = defaultBig(scale) } = {}) {
   const r = rng(seed);
   const word = () => WORDS[Math.floor(r() * WORDS.length)];
   const text = (n) => {
@@ -100,7 +105,7 @@ export function* datasetCommands({ scale = 100_000, seed = 42 } = {}) {
     }
   }
   // a few big collections
-  const bigN = Math.max(1000, Math.floor(scale / 10));
+  const bigN = big;
   const sel = push(['SELECT', 0]);
   if (sel) yield sel;
   for (const [type, key] of [

@@ -12,6 +12,8 @@ export interface PassThroughOptions {
   onSpanAsync: (span: CommandSpan) => Promise<boolean>;
   /** Handles a command that came split across input chunks; resolves false to end the restore. */
   onCommand: (command: ParsedCommand) => Promise<boolean>;
+  /** Called when the input has been read to its end (before a truncated tail is reported). */
+  onEnd?: () => Promise<void>;
   /** An incomplete last command: `error` (default) or `drop` it and report it. */
   truncated?: 'error' | 'drop';
   onTruncated?: (info: { source: string; offset: number; bytes: number }) => void;
@@ -49,6 +51,7 @@ export async function passThroughResp(path: string, options: PassThroughOptions)
       }
     }
   }
+  await options.onEnd?.();
   const t = parser.tail();
   if (t) {
     if (options.truncated !== 'drop') throw truncatedError(path, t);
@@ -57,7 +60,7 @@ export async function passThroughResp(path: string, options: PassThroughOptions)
 }
 
 /** True when buf[start, end) is `name` (upper-case letters), in any case. */
-function nameIs(buf: Buffer, start: number, end: number, name: string): boolean {
+export function nameIs(buf: Buffer, start: number, end: number, name: string): boolean {
   if (end - start !== name.length) return false;
   for (let i = 0; i < name.length; i++) if ((buf[start + i]! & 0xdf) !== name.charCodeAt(i)) return false;
   return true;

@@ -13,7 +13,14 @@ import { connectServer, dumpVersionFor, serverVersion, type TlsFiles } from '../
 import type { KeyRecord, RdbRecord } from '../model.js';
 import { dumpPayload } from '../rdb/dump.js';
 import type { KeySpan } from '../rdb/fast-verify.js';
-import { type Command, command, decodeCommandAt, encodedLength } from '../resp/encode.js';
+import {
+  bulkSize,
+  type Command,
+  command,
+  decodeCommandAt,
+  encodedLength,
+  writeHeader,
+} from '../resp/encode.js';
 import type { CommandSpan } from '../resp/parser.js';
 import { parseHeaderCommand } from '../resp/writer.js';
 import { keyToText } from '../rdb/text.js';
@@ -30,7 +37,7 @@ import {
   restoreFallback,
 } from './items.js';
 import { RestoreEncoder, restoreRawRdb, STOP_RAW_RESTORE } from './raw-rdb.js';
-import { passThroughResp, spanKeyIndex } from './pass-through.js';
+import { nameIs, passThroughResp, spanKeyIndex } from './pass-through.js';
 import { type CommandEncoder, type ReplyHandler, RestoreTarget } from './target.js';
 
 export interface RestoreProgress {
@@ -598,8 +605,93 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         });
       },
     };
-    let cur!: CommandSpan;
+    let cur!: { buf: Buffer; start: number; end: number };
     const copySpan: CommandEncoder = (into, at) => at + cur.buf.copy(into, at, cur.start, cur.end);
+    // A plain `SET k v` waits for the next command: a `PEXPIREAT k t` right after it goes out with
+    // it as `SET k v PXAT t`, one command for the server instead of two (as the item path does).
+    const none: Buffer = Buffer.alloc(0);
+    const held = {
+      on: false,
+      /** The SET command: buf[start, end); its key: buf[keyStart, keyEnd). */
+      buf: none,
+      start: 0,
+      end: 0,
+      keyStart: 0,
+      keyEnd: 0,
+      db: 0,
+      first: 0,
+      /** The PXAT time: tBuf[tStart, tEnd). */
+      tBuf: none,
+      tStart: 0,
+      tEnd: 0,
+    };
+    const mergeSets = supportsPxat;
+    const PXAT = Buffer.from('$4\r\nPXAT\r\n');
+    /** Where the held SET's first argument starts (after its `*3` header). */
+    const heldArgs = () => held.buf.indexOf(36, held.start);
+    const mergedSet: CommandEncoder = (into, at) => {
+      let p = writeHeader(into, at, 42, 5);
+      p += held.buf.copy(into, p, heldArgs(), held.end);
+      p += PXAT.copy(into, p);
+      p = writeHeader(into, p, 36, held.tEnd - held.tStart);
+      p += held.tBuf.copy(into, p, held.tStart, held.tEnd);
+      into[p++] = 13;
+      into[p++] = 10;
+      return p;
+    };
+    const sendHeld = () => {
+      held.on = false;
+      const bytes = held.end - held.start;
+      stats.commands++;
+      stats.bytes += bytes;
+      cur = held;
+      target.sendEncoded(bytes, held.db, copySpan, passErrors, held.db * 2 + held.first);
+      progress(false);
+    };
+    const flushHeld = async () => {
+      if (!held.on) return;
+      await target.room(held.end - held.start);
+      sendHeld();
+    };
+    /** Window room `process(span)` may use. */
+    const needed = (span: CommandSpan) => span.end - span.start + (held.on ? held.end - held.start + 32 : 0);
+    /** Sends `span` (a key command) and/or the held SET; the window must have `needed(span)`. */
+    const process = (span: CommandSpan, ki: number) => {
+      const db = grouper!.currentDb;
+      if (held.on) {
+        if (
+          span.argc === 3 &&
+          held.db === db &&
+          nameIs(span.buf, span.nameStart, span.nameEnd, 'PEXPIREAT') &&
+          span.a1End - span.a1Start === held.keyEnd - held.keyStart &&
+          span.buf.compare(held.buf, held.keyStart, held.keyEnd, span.a1Start, span.a1End) === 0
+        ) {
+          held.on = false;
+          held.tBuf = span.buf;
+          held.tStart = span.a2Start;
+          held.tEnd = span.a2End;
+          const bytes = 4 + (held.end - heldArgs()) + PXAT.length + bulkSize(held.tEnd - held.tStart);
+          stats.commands++;
+          stats.bytes += bytes;
+          target.sendEncoded(bytes, db, mergedSet, passErrors, db * 2 + held.first);
+          progress(false);
+          return;
+        }
+        sendHeld();
+      }
+      if (mergeSets && grouped && span.argc === 3 && nameIs(span.buf, span.nameStart, span.nameEnd, 'SET')) {
+        held.on = true;
+        held.buf = span.buf;
+        held.start = span.start;
+        held.end = span.end;
+        held.db = db;
+        held.keyStart = span.a1Start;
+        held.keyEnd = span.a1End;
+        held.first = firstOfKey(db, span.buf, span.a1Start, span.a1End);
+        return;
+      }
+      sendSpan(span, ki);
+    };
     const sendSpan = (span: CommandSpan, ki: number) => {
       const db = grouper!.currentDb;
       const first =
@@ -615,6 +707,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     };
     /** A command that is not sent as it is: through the item path, alone (order is kept). */
     const viaItems = async (args: Command): Promise<boolean> => {
+      await flushHeld();
       if (!grouper) {
         const header = parseHeaderCommand(args);
         grouped = header !== null && header.replay !== 'raw';
@@ -650,9 +743,9 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       onSpan: (span) => {
         if (stopped || !grouper) return false;
         const ki = spanKeyIndex(span);
-        if (ki === -1 || !target.hasRoom(span.end - span.start)) return false;
+        if (ki === -1 || !target.hasRoom(needed(span))) return false;
         checkAborted();
-        sendSpan(span, ki);
+        process(span, ki);
         return true;
       },
       onSpanAsync: async (span) => {
@@ -660,11 +753,12 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         const ki = grouper ? spanKeyIndex(span) : -1;
         if (ki === -1) return viaItems(decodeCommandAt(span.buf, span.start));
         checkAborted();
-        await target.room(span.end - span.start);
+        await target.room(needed(span));
         if (stopped) return false;
-        sendSpan(span, ki);
+        process(span, ki);
         return true;
       },
+      onEnd: flushHeld,
       onCommand: (c) => {
         if (stopped) return Promise.resolve(false);
         checkAborted();
