@@ -2,7 +2,7 @@
 // Peak RSS comes from GNU time (`/usr/bin/time -f`) when present, otherwise from polling
 // /proc/<pid>/status VmHWM (Linux) until the child exits.
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 
 const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
 
@@ -17,8 +17,11 @@ export function measure(cmd, args, io = {}) {
     const useTime = GNU_TIME !== null;
     const argv = useTime ? ['-f', '__PEAK_KB__=%M', cmd, ...args] : args;
     const start = process.hrtime.bigint();
+    // stdin from a file is the file itself (like `cmd < file` in a shell), not pumped through
+    // this process: the peer reads it at its own pace and nothing else competes for the CPU
+    const stdinFd = io.stdin ? openSync(io.stdin, 'r') : null;
     const child = spawn(useTime ? GNU_TIME : cmd, argv, {
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: [stdinFd ?? 'pipe', 'pipe', 'pipe'],
       env: { ...process.env, ...io.env },
       cwd: io.cwd,
     });
@@ -39,9 +42,8 @@ export function measure(cmd, args, io = {}) {
             if (m) polledKb = Math.max(polledKb, Number(m[1]));
           } catch {}
         }, 10);
-    if (io.stdin) {
-      import('node:fs').then(({ createReadStream }) => createReadStream(io.stdin).pipe(child.stdin));
-    } else child.stdin.end();
+    if (stdinFd !== null) closeSync(stdinFd);
+    else child.stdin.end();
     child.on('error', reject);
     child.on('close', (code) => {
       if (poll) clearInterval(poll);

@@ -152,9 +152,13 @@ export function formatBytes(bytes: number): string {
     : `${value.toFixed(value < 10 ? 2 : value < 100 ? 1 : 0)} ${BYTE_UNITS[unit]}`;
 }
 
-/** `12345` → `12,345`. */
+/** `12345` → `12,345` (by hand: the first toLocaleString call costs ~20 ms of ICU start-up). */
 export function formatCount(n: number | bigint): string {
-  return n.toLocaleString('en-US');
+  const s = String(n);
+  const sign = s.startsWith('-') ? '-' : '';
+  const digits = sign ? s.slice(1) : s;
+  if (!/^\d+$/.test(digits)) return s;
+  return sign + digits.replace(/\B(?=(\d{3})+$)/g, ',');
 }
 
 /** Seconds → `45s`, `3m05s`, `2h01m`. */

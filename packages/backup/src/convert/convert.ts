@@ -119,15 +119,19 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     source: options.input,
   };
 
-  if (from === 'aof' || (from === undefined && isAofPath(options.input))) header.replay = 'raw';
+  const aofInput = from === 'aof' || (from === undefined && isAofPath(options.input));
+  if (aofInput) header.replay = 'raw';
 
   /** Everything as records (RDB / JSONL output). */
   async function* allRecords(): AsyncGenerator<RdbRecord | RdbChunkRecord> {
+    // Keys already written: commands must not build one again. Only an AOF has commands after
+    // records (its RDB preamble): for a plain RDB input the set would only grow with the file.
     const seen = new Set<string>();
     for await (const seg of segments) {
       if (seg.kind === 'records') {
         for await (const r of filterRecords(seg.records, filter, countKey)) {
-          if (r.kind === 'key' || r.kind === 'key-begin') seen.add(`${r.db}:${r.key.toString('latin1')}`);
+          if (aofInput && (r.kind === 'key' || r.kind === 'key-begin'))
+            seen.add(`${r.db}:${r.key.toString('latin1')}`);
           yield r;
         }
       } else {

@@ -102,6 +102,11 @@ interface ClientInternals {
 
 const CHUNK = 256 * 1024;
 
+/** A command must fill exactly the bytes it was given: anything else would corrupt the stream. */
+function checkSize(wrote: number, bytes: number): void {
+  if (wrote !== bytes) throw new Error(`internal error: a command of ${bytes} bytes was encoded as ${wrote}`);
+}
+
 /**
  * Sends commands to a standalone server or a cluster without waiting for each reply, keeping at
  * most `limits` in flight; `room()` waits until a command may be sent.
@@ -208,8 +213,7 @@ export class RestoreTarget {
   private write(bytes: number, encode: CommandEncoder): number {
     if (bytes > CHUNK / 4) {
       this.flush();
-      const own = Buffer.allocUnsafe(bytes);
-      encode(own, 0);
+      const own = this.encodeAlone(bytes, encode);
       const stream = (this.conn.client as unknown as ClientInternals).stream;
       if (stream?.writable) stream.write(own);
       this.lastBuf = own;
@@ -222,6 +226,7 @@ export class RestoreTarget {
     }
     const at = this.pos;
     this.pos = encode(this.chunk, at);
+    checkSize(this.pos - at, bytes);
     if (this.pos - this.flushed >= CHUNK / 2) this.flush();
     else this.scheduleFlush();
     this.lastBuf = this.chunk;
@@ -248,7 +253,8 @@ export class RestoreTarget {
       return;
     }
     this.pendingArgs = args;
-    this.sendStandalone(bytes, db, this.encodeArgs, handler, ctx, args);
+    // `bytes` may be an estimate (window accounting); the write needs the exact size.
+    this.sendStandalone(encodedLength(args), db, this.encodeArgs, handler, ctx, args);
     this.pendingArgs = [];
   }
 
@@ -264,8 +270,7 @@ export class RestoreTarget {
     ctx?: C,
   ): void {
     if (this.conn.cluster) {
-      const wire = Buffer.allocUnsafe(bytes);
-      encode(wire, 0);
+      const wire = this.encodeAlone(bytes, encode);
       const args = decodeCommandAt(wire, 0);
       this.sendCluster(args, bytes, args[1], handler as ReplyHandler | undefined, ctx, wire);
       return;
@@ -306,7 +311,7 @@ export class RestoreTarget {
 
   private encodeAlone(bytes: number, encode: CommandEncoder): Buffer {
     const own = Buffer.allocUnsafe(bytes);
-    encode(own, 0);
+    checkSize(encode(own, 0), bytes);
     return own;
   }
 
