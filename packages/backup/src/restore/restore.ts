@@ -653,10 +653,10 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       await target.room(held.end - held.start);
       sendHeld();
     };
-    /** Window room `process(span)` may use. */
+    /** Window room `takeSpan(span)` may use. */
     const needed = (span: CommandSpan) => span.end - span.start + (held.on ? held.end - held.start + 32 : 0);
     /** Sends `span` (a key command) and/or the held SET; the window must have `needed(span)`. */
-    const process = (span: CommandSpan, ki: number) => {
+    const takeSpan = (span: CommandSpan, ki: number) => {
       const db = grouper!.currentDb;
       if (held.on) {
         if (
@@ -745,7 +745,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         const ki = spanKeyIndex(span);
         if (ki === -1 || !target.hasRoom(needed(span))) return false;
         checkAborted();
-        process(span, ki);
+        takeSpan(span, ki);
         return true;
       },
       onSpanAsync: async (span) => {
@@ -755,7 +755,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         checkAborted();
         await target.room(needed(span));
         if (stopped) return false;
-        process(span, ki);
+        takeSpan(span, ki);
         return true;
       },
       onEnd: flushHeld,
