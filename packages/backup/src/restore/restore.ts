@@ -476,6 +476,15 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     return true;
   };
 
+  /** The format of an input file (`from`, or its name); null when the name does not tell. */
+  const fileFormat = (path: string): InputFormat | null => {
+    try {
+      return options.from ?? formatFromPath(path, 'input');
+    } catch {
+      return null;
+    }
+  };
+
   /** A key sent by the raw RDB path as a key item (built only for the rare key that needs it). */
   const rawKeyItem = (args: Command, db: number): KeyItem => ({
     kind: 'key',
@@ -498,13 +507,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const restoredRaw = async (): Promise<boolean> => {
     const input = options.input;
     if (typeof input !== 'string' || options.useRestore === 'never' || restoreRefused) return false;
-    let format: InputFormat;
-    try {
-      format = options.from ?? formatFromPath(input, 'input');
-    } catch {
-      return false;
-    }
-    if (format !== 'rdb') return false;
+    if (fileFormat(input) !== 'rdb') return false;
     let encoder: RestoreEncoder | undefined;
     const sendEncoded = (bytes: number, db: number, fileDb: number) => {
       stats.commands++;
@@ -558,14 +561,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const restoredPassThrough = async (): Promise<boolean> => {
     const input = options.input;
     if (typeof input !== 'string' || target.isCluster || !targetEmpty || replace || filter.any) return false;
-    if (options.targetDb !== undefined) return false;
-    let format: InputFormat;
-    try {
-      format = options.from ?? formatFromPath(input, 'input');
-    } catch {
-      return false;
-    }
-    if (format !== 'resp') return false;
+    if (options.targetDb !== undefined || fileFormat(input) !== 'resp') return false;
     // Made at the first command: the header says whether each key's commands are grouped.
     let grouper: ItemGrouper | null = null;
     let grouped = false;
