@@ -600,7 +600,8 @@ export class ValueEncoder {
 }
 
 /** Text of a score that C's strtod parses back to the same double. */
-function scoreText(s: number): string {
+/** A score as listpack text: `inf`, `-inf`, `-0`, or the shortest decimal that reads back the same. */
+export function scoreText(s: number): string {
   if (s === Infinity) return 'inf';
   if (s === -Infinity) return '-inf';
   if (Object.is(s, -0)) return '-0';

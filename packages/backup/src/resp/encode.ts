@@ -22,7 +22,7 @@ export function encodeCommand(args: readonly CommandArg[]): Buffer {
   return out;
 }
 
-function digits(n: number): number {
+export function digits(n: number): number {
   if (n < 10) return 1;
   if (n < 100) return 2;
   if (n < 1000) return 3;

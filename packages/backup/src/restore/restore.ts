@@ -18,6 +18,7 @@ import {
   type Command,
   command,
   decodeCommandAt,
+  digits,
   encodedLength,
   writeHeader,
 } from '../resp/encode.js';
@@ -36,6 +37,7 @@ import {
   restoreCommand,
   restoreFallback,
 } from './items.js';
+import { CollectionPayload } from './collection-payload.js';
 import { RestoreEncoder, restoreRawRdb, STOP_RAW_RESTORE } from './raw-rdb.js';
 import { nameIs, passThroughResp, spanKeyIndex } from './pass-through.js';
 import { type CommandEncoder, type ReplyHandler, RestoreTarget } from './target.js';
@@ -131,6 +133,10 @@ type KeyItem = Extract<RestoreItem, { kind: 'key' }>;
 type RawItem = Extract<RestoreItem, { kind: 'raw' }>;
 
 const display = (b: Buffer) => b.toString('latin1');
+
+/** An MSET a pass-through restore builds from plain SETs: at most this many keys and bytes of pairs. */
+const MSET_BATCH_KEYS = 64;
+const MSET_BATCH_BYTES = 64 * 1024;
 
 /** True when `b` is `name` (upper-case ASCII) in any case, without building a string. */
 function isName(b: Buffer | undefined, name: string): boolean {
@@ -603,12 +609,21 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     };
     let cur!: { buf: Buffer; start: number; end: number };
     const copySpan: CommandEncoder = (into, at) => at + cur.buf.copy(into, at, cur.start, cur.end);
-    // A plain `SET k v` waits for the next command: a `PEXPIREAT k t` right after it goes out with
-    // it as `SET k v PXAT t`, one command for the server instead of two (as the item path does).
+    // A key's first command waits for the next one (`held`), which tells whether the key is that one
+    // command (and maybe a PEXPIREAT): then it goes out in a form that costs the server less work.
+    // - A plain `SET k v` joins an MSET of other such keys; with its PEXPIREAT, `SET k v PXAT t`.
+    // - A small collection (HSET/HMSET, RPUSH, SADD, ZADD) becomes one RESTORE of a DUMP payload
+    //   encoded here (listpack, intset...), its expiry as the ABSTTL ttl: loading a payload costs
+    //   the server far less than building the value element by element. A value the encoder
+    //   refuses (duplicates) goes as it is; a payload the server refuses falls back to the commands.
+    // A key with more commands (a big collection, a stream) goes out as the file has it.
     const none: Buffer = Buffer.alloc(0);
+    const SET_KIND = 1;
+    const COLLECTION_KIND = 2;
     const held = {
       on: false,
-      /** The SET command: buf[start, end); its key: buf[keyStart, keyEnd). */
+      kind: 0,
+      /** The command: buf[start, end); its key: buf[keyStart, keyEnd). */
       buf: none,
       start: 0,
       end: 0,
@@ -622,8 +637,10 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       tEnd: 0,
     };
     const mergeSets = supportsPxat;
+    // The payloads are in the encodings RDB 11 has (Valkey 7.2+, Redis 7.2+).
+    const convertCollections = payloadVersion >= 11 && options.useRestore !== 'never';
     const PXAT = Buffer.from('$4\r\nPXAT\r\n');
-    /** Where the held SET's first argument starts (after its `*3` header). */
+    /** Where the held command's name starts (after its `*N` header). */
     const heldArgs = () => held.buf.indexOf(36, held.start);
     const mergedSet: CommandEncoder = (into, at) => {
       let p = writeHeader(into, at, 42, 5);
@@ -635,8 +652,36 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       into[p++] = 10;
       return p;
     };
-    const sendHeld = () => {
-      held.on = false;
+    // Plain SETs of different keys (no expiry) go out together as one MSET: the server spends less
+    // per key on one command with many pairs than on a command each. The pairs are copied into
+    // `batch` as the file has them; a batch is one db's and holds only keys that start there.
+    const batch = { buf: Buffer.allocUnsafe(MSET_BATCH_BYTES), len: 0, count: 0, db: 0 };
+    const MSET = Buffer.from('$4\r\nMSET\r\n');
+    const msetEncoder: CommandEncoder = (into, at) => {
+      let p = writeHeader(into, at, 42, batch.count * 2 + 1);
+      p += MSET.copy(into, p);
+      return p + batch.buf.copy(into, p, 0, batch.len);
+    };
+    // An MSET that fails fails for every key in it (ctx: the db).
+    const msetErrors: ReplyHandler<number> = {
+      error: (db, c, err) => {
+        for (let i = 1; i < c.length; i += 2) {
+          stats.keys--;
+          fail({ key: display(c[i]!), keyBytes: c[i]!, db, command: 'MSET', message: err.message });
+        }
+      },
+    };
+    const flushBatch = () => {
+      if (batch.count === 0) return;
+      const bytes = 3 + digits(batch.count * 2 + 1) + MSET.length + batch.len;
+      stats.commands++;
+      target.sendEncoded(bytes, batch.db, msetEncoder, msetErrors, batch.db);
+      batch.count = 0;
+      batch.len = 0;
+      progress(false);
+    };
+    /** Sends the held command as the file has it. */
+    const sendHeldAsIs = () => {
       const bytes = held.end - held.start;
       stats.commands++;
       stats.bytes += bytes;
@@ -644,61 +689,172 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       target.sendEncoded(bytes, held.db, copySpan, passErrors, held.db * 2 + held.first);
       progress(false);
     };
-    const flushHeld = async () => {
-      if (!held.on) return;
-      await target.room(held.end - held.start);
-      sendHeld();
+    /** The held plain SET into the MSET batch (or alone, when it does not fit). */
+    const batchHeldSet = () => {
+      // The pairs: after `*3\r\n$3\r\nSET\r\n`.
+      const start = heldArgs() + 9;
+      const size = held.end - start;
+      if (held.first === 0 || size > MSET_BATCH_BYTES) return sendHeldAsIs();
+      if (
+        batch.count > 0 &&
+        (batch.db !== held.db || batch.count === MSET_BATCH_KEYS || batch.len + size > MSET_BATCH_BYTES)
+      )
+        flushBatch();
+      batch.db = held.db;
+      batch.len += held.buf.copy(batch.buf, batch.len, start, held.end);
+      batch.count++;
+      stats.bytes += held.end - held.start;
     };
-    /** Window room `takeSpan(span)` may use. */
-    const needed = (span: CommandSpan) => span.end - span.start + (held.on ? held.end - held.start + 32 : 0);
-    /** Sends `span` (a key command) and/or the held SET; the window must have `needed(span)`. */
+    // The held collection as one RESTORE: its value encoded from the command's bytes (see
+    // CollectionPayload), the command written by the same encoder as an RDB restore's.
+    const collection = new CollectionPayload();
+    const restoreEncoder = new RestoreEncoder(payloadVersion, false);
+    const restoreSpan: KeySpan = {
+      db: 0,
+      type: 0,
+      keyBuf: none,
+      keyStart: 0,
+      keyEnd: 0,
+      buf: none,
+      valueStart: 0,
+      valueEnd: 0,
+      expiresAt: undefined,
+      lruIdle: undefined,
+      lfuFreq: undefined,
+    };
+    /** The held collection as one RESTORE (expiring at `expire`, the PEXPIREAT span); false when it cannot be. */
+    const restoreHeld = (expire: CommandSpan | null): boolean => {
+      if (restoreRefused) return false;
+      const s = heldArgs() + 1;
+      const nameLen = held.buf[s + 1] === 13 ? held.buf[s]! - 48 : -1;
+      const name = held.buf.toString('latin1', s + 3, s + 3 + nameLen).toUpperCase();
+      let expiresAt: number | undefined;
+      if (expire) {
+        const t = expire.buf.toString('latin1', expire.a2Start, expire.a2End);
+        if (!/^\d{1,15}$/.test(t)) return false;
+        expiresAt = Number(t);
+      }
+      const n = collection.encode(held.buf, held.start, held.end, name);
+      if (n < 0) return false;
+      const span = restoreSpan;
+      span.db = held.db;
+      span.type = collection.type;
+      span.keyBuf = held.buf;
+      span.keyStart = held.keyStart;
+      span.keyEnd = held.keyEnd;
+      span.buf = collection.body;
+      span.valueStart = collection.start;
+      span.valueEnd = n;
+      span.expiresAt = expiresAt;
+      const bytes = restoreEncoder.measure(span);
+      stats.commands++;
+      stats.bytes += bytes;
+      usedRestore = true;
+      target.sendEncoded(bytes, held.db, restoreEncoder.encode, rawKeyErrors, held.db);
+      progress(false);
+      return true;
+    };
+    /** Sends the held command, with `expire` (a PEXPIREAT on its key) or not. */
+    const releaseHeld = (expire: CommandSpan | null) => {
+      held.on = false;
+      if (held.kind === SET_KIND) {
+        if (!expire) return batchHeldSet();
+        held.tBuf = expire.buf;
+        held.tStart = expire.a2Start;
+        held.tEnd = expire.a2End;
+        const bytes = 4 + (held.end - heldArgs()) + PXAT.length + bulkSize(held.tEnd - held.tStart);
+        stats.commands++;
+        stats.bytes += bytes;
+        target.sendEncoded(bytes, held.db, mergedSet, passErrors, held.db * 2 + held.first);
+        progress(false);
+        return;
+      }
+      if (restoreHeld(expire)) return;
+      sendHeldAsIs();
+      if (expire) sendSpan(expire, 1);
+    };
+    const flushHeld = async () => {
+      if (!held.on && batch.count === 0) return;
+      await target.room(2 * (held.end - held.start) + batch.len + 256);
+      if (held.on) releaseHeld(null);
+      flushBatch();
+    };
+    /** Largest command held back (bigger ones go as they are). */
+    const HOLD_MAX = 64 * 1024;
+    /** Window room `takeSpan(span)` may use (a payload is at most about the command's size). */
+    const needed = (span: CommandSpan) =>
+      span.end - span.start + (held.on ? 2 * (held.end - held.start) + 256 : 0) + MSET_BATCH_BYTES + 64;
+    /** True when `span`'s key (argument `ki`) is the held command's key. */
+    const onHeldKey = (span: CommandSpan, ki: number, db: number): boolean => {
+      const s = ki === 1 ? span.a1Start : span.a2Start;
+      const e = ki === 1 ? span.a1End : span.a2End;
+      return (
+        held.db === db &&
+        e - s === held.keyEnd - held.keyStart &&
+        span.buf.compare(held.buf, held.keyStart, held.keyEnd, s, e) === 0
+      );
+    };
+    /** The kind of command `span` is if it may be held: a plain SET or a collection command. */
+    const holdKind = (span: CommandSpan): number => {
+      if (!grouped || span.end - span.start > HOLD_MAX) return 0;
+      const { buf, nameStart: s, nameEnd: e } = span;
+      if (e - s === 3) return mergeSets && span.argc === 3 && nameIs(buf, s, e, 'SET') ? SET_KIND : 0;
+      if (!convertCollections || span.argc < 3) return 0;
+      if (e - s === 4)
+        return nameIs(buf, s, e, 'HSET') || nameIs(buf, s, e, 'SADD') || nameIs(buf, s, e, 'ZADD')
+          ? COLLECTION_KIND
+          : 0;
+      if (e - s === 5) return nameIs(buf, s, e, 'RPUSH') || nameIs(buf, s, e, 'HMSET') ? COLLECTION_KIND : 0;
+      return 0;
+    };
+    /** Sends `span` (a key command) and/or the held command; the window must have `needed(span)`. */
     const takeSpan = (span: CommandSpan, ki: number) => {
       const db = grouper!.currentDb;
       if (held.on) {
-        if (
-          span.argc === 3 &&
-          held.db === db &&
-          nameIs(span.buf, span.nameStart, span.nameEnd, 'PEXPIREAT') &&
-          span.a1End - span.a1Start === held.keyEnd - held.keyStart &&
-          span.buf.compare(held.buf, held.keyStart, held.keyEnd, span.a1Start, span.a1End) === 0
-        ) {
-          held.on = false;
-          held.tBuf = span.buf;
-          held.tStart = span.a2Start;
-          held.tEnd = span.a2End;
-          const bytes = 4 + (held.end - heldArgs()) + PXAT.length + bulkSize(held.tEnd - held.tStart);
-          stats.commands++;
-          stats.bytes += bytes;
-          target.sendEncoded(bytes, db, mergedSet, passErrors, db * 2 + held.first);
-          progress(false);
+        const same = onHeldKey(span, ki, db);
+        if (same && span.argc === 3 && nameIs(span.buf, span.nameStart, span.nameEnd, 'PEXPIREAT')) {
+          releaseHeld(span);
           return;
         }
-        sendHeld();
+        if (same) {
+          // The key has more commands: they go as the file has them.
+          held.on = false;
+          sendHeldAsIs();
+        } else releaseHeld(null);
       }
-      if (mergeSets && grouped && span.argc === 3 && nameIs(span.buf, span.nameStart, span.nameEnd, 'SET')) {
-        held.on = true;
-        held.buf = span.buf;
-        held.start = span.start;
-        held.end = span.end;
-        held.db = db;
-        held.keyStart = span.a1Start;
-        held.keyEnd = span.a1End;
-        held.first = firstOfKey(db, span.buf, span.a1Start, span.a1End);
+      const kind = holdKind(span);
+      if (kind !== 0) {
+        const first = firstOfKey(db, span.buf, span.a1Start, span.a1End);
+        if (first === 1) {
+          held.on = true;
+          held.kind = kind;
+          held.buf = span.buf;
+          held.start = span.start;
+          held.end = span.end;
+          held.db = db;
+          held.keyStart = span.a1Start;
+          held.keyEnd = span.a1End;
+          held.first = first;
+          return;
+        }
+        sendSpan(span, ki, first);
         return;
       }
       sendSpan(span, ki);
     };
-    const sendSpan = (span: CommandSpan, ki: number) => {
+    /** Sends `span` as it is; `first`: whether it starts a key, when already known. */
+    const sendSpan = (span: CommandSpan, ki: number, first?: number) => {
       const db = grouper!.currentDb;
-      const first =
-        ki === 1
+      const starts =
+        first ??
+        (ki === 1
           ? firstOfKey(db, span.buf, span.a1Start, span.a1End)
-          : firstOfKey(db, span.buf, span.a2Start, span.a2End);
+          : firstOfKey(db, span.buf, span.a2Start, span.a2End));
       const bytes = span.end - span.start;
       stats.commands++;
       stats.bytes += bytes;
       cur = span;
-      target.sendEncoded(bytes, db, copySpan, passErrors, db * 2 + first);
+      target.sendEncoded(bytes, db, copySpan, passErrors, db * 2 + starts);
       progress(false);
     };
     /** A command that is not sent as it is: through the item path, alone (order is kept). */
