@@ -76,7 +76,7 @@ function mixedFile(): { path: string; keys: number } {
 }
 
 beforeAll(async () => {
-  pool = await serverPool(8);
+  pool = await serverPool(9);
 });
 
 afterAll(async () => {
@@ -204,6 +204,22 @@ describe('restore of a .valkey file into an empty server, commands sent as they 
     const lost = r.errors.filter((e) => e.db === 0).length;
     expect(lost).toBeGreaterThanOrEqual(750);
     expect(await target.command('DBSIZE')).toBe(`:${3401 + 2 - lost}\r\n`);
+  });
+
+  it('counts the keys of a file without our header (commands of a key need not be together)', async () => {
+    const plain = file('plain.valkey', [
+      command('SET', 'a', '1'),
+      command('RPUSH', 'l', 'x'),
+      command('SET', 'b', '2'),
+      command('RPUSH', 'l', 'y'),
+      command('SELECT', 1),
+      command('HSET', 'h', 'f', 'v'),
+      command('PEXPIREAT', 'h', 4102444800000),
+    ]);
+    const target = pool.take();
+    const r = await restore({ input: plain, url: target.url });
+    expect(r).toMatchObject({ keys: 4, errorCount: 0 });
+    expect(await target.command('LRANGE', 'l', '0', '-1')).toBe('*2\r\n$1\r\nx\r\n$1\r\ny\r\n');
   });
 
   it('reports a truncated last command (or drops it when asked) and a syntax error at its byte offset', async () => {

@@ -910,7 +910,15 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         takeSpan(span, ki);
         return true;
       },
-      onEnd: flushHeld,
+      onEnd: async () => {
+        await flushHeld();
+        // A file without our header does not say which commands make a key: into a target that
+        // was empty, what it holds now is what was restored.
+        if (!grouped && !stopped) {
+          await target.idle();
+          stats.keys = await target.keyCount();
+        }
+      },
       onCommand: (c) => {
         if (stopped) return Promise.resolve(false);
         checkAborted();

@@ -364,8 +364,15 @@ export class RestoreTarget {
    * in the way of the keys a restore writes, so it need not check for them.
    */
   async isEmpty(): Promise<boolean> {
+    return (await this.keyCount()) === 0;
+  }
+
+  /** The keys the target holds, over every db (and every primary of a cluster). */
+  async keyCount(): Promise<number> {
     const replies = await this.sendToPrimaries([Buffer.from('INFO'), Buffer.from('keyspace')]);
-    return replies.every((r) => !/^db\d+:keys=[1-9]/m.test(String(r)));
+    let n = 0;
+    for (const r of replies) for (const m of String(r).matchAll(/^db\d+:keys=(\d+)/gm)) n += Number(m[1]);
+    return n;
   }
 
   /** The code of a loaded function library (from the first primary), or undefined. */
