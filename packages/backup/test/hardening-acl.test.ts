@@ -25,7 +25,7 @@ export const ACL_RULES = {
   replication: 'resetkeys resetchannels -@all +ping +info +replconf +sync +psync',
   scan: 'resetchannels %R~* -@all +ping +info +select +scan +type +pttl +pexpiretime +dump +function|list',
   restore:
-    'resetchannels ~* -@all +ping +info +select +exists +restore +set +pexpireat +del +multi +exec +function|list +function|load',
+    'resetchannels ~* -@all +ping +info +select +exists +restore +set +mset +pexpireat +del +multi +exec +function|list +function|load',
 } as const;
 
 const PASSWORDS = { replication: 'Repl-pw.9f3Qz', scan: 'Scan-pw.7c1Kx', restore: 'Rest-pw.2b8Lm' };
@@ -172,7 +172,7 @@ describe('minimal ACL users (docs/security.md)', () => {
         }),
       );
       expect(String(scanErr)).toMatch(/NOPERM|permission|dump/i);
-      await setUser(target, 'vt-restore', PASSWORDS.restore, `${ACL_RULES.restore} -restore -set`);
+      await setUser(target, 'vt-restore', PASSWORDS.restore, `${ACL_RULES.restore} -restore -set -mset`);
       await target.command('FLUSHALL');
       const restoreErr = await restore({
         input: join(work, 'scan.valkey'),

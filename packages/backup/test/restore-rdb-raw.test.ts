@@ -119,3 +119,81 @@ describe('restore of an RDB file with values as they are in the file', () => {
     expect(await filtered.command('DBSIZE')).toBe(`:${EXTRA_KEYS / 5}\r\n`);
   });
 });
+
+// Without LRU/LFU data, plain string keys go out as MSETs (into an empty target, or with
+// replace): their values decoded from every RDB string encoding on the way.
+describe('restore of an RDB file: plain strings as MSETs', () => {
+  let plain: Awaited<ReturnType<typeof serverPool>>;
+  let file: string;
+  let source: string;
+  const values = (i: number): string | Buffer => {
+    switch (i % 8) {
+      case 0:
+        return String(i); // int-encoded
+      case 1:
+        return String(-i * 100_003); // int-encoded, past 16 bits
+      case 2:
+        return '99999999999'; // an integer past 32 bits: stored as text
+      case 3:
+        return 'ab'.repeat(50 + (i % 300)); // LZF
+      case 4:
+        return '';
+      case 5:
+        return Buffer.from([0, 13, 10, 255, i & 255]);
+      case 6:
+        return `v${i}`;
+      default:
+        return '007';
+    }
+  };
+
+  beforeAll(async () => {
+    plain = await serverPool(3);
+    const s = plain.take();
+    source = s.url;
+    const c = new Redis(s.url);
+    try {
+      for (const db of [0, 2]) {
+        await c.select(db);
+        const p = c.pipeline();
+        for (let i = 0; i < 3000; i++) p.set(`s:${i}`, values(i));
+        p.set('expiring', 'x', 'PXAT', 4102444800000);
+        p.set('big', Buffer.alloc(70 * 1024, 'r'));
+        p.hset('h', 'f', 'v');
+        await p.exec();
+      }
+      await c.call('SAVE');
+    } finally {
+      c.disconnect();
+    }
+    file = join(work, 'strings.rdb');
+    copyFileSync(join(s.dir, 'dump.rdb'), file);
+  });
+
+  afterAll(async () => {
+    await plain?.stop();
+  });
+
+  it('re-creates every string exactly, sending the plain ones as MSETs, and again with replace over other types', async () => {
+    const target = plain.take();
+    const expected = await serverState(source);
+    await target.command('CONFIG', 'RESETSTAT');
+    const r = await restore({ input: file, url: target.url });
+    expect(r).toMatchObject({ errorCount: 0, keys: 2 * 3003 });
+    expect(await serverState(target.url)).toEqual(expected);
+    const stats = await target.command('INFO', 'commandstats');
+    // Per db: the expiring string, the big one (over a batch) and the hash went to RESTORE.
+    expect(stats).toMatch(/cmdstat_restore:calls=6,/);
+    const msets = Number(/cmdstat_mset:calls=(\d+),/.exec(stats)?.[1]);
+    expect(msets).toBeGreaterThanOrEqual(2 * Math.ceil(3000 / 64));
+    expect(msets).toBeLessThan(2 * 3000);
+    expect(r.commands).toBe(6 + msets);
+
+    const again = plain.take();
+    await again.command('HSET', 's:3', 'f', 'v');
+    await again.command('SADD', 's:4', 'm');
+    const r2 = await restore({ input: file, url: again.url, replace: true });
+    expect(r2).toMatchObject({ errorCount: 0, keys: 2 * 3003 });
+    expect(await serverState(again.url)).toEqual(expected);
+  });
+});

@@ -1,10 +1,12 @@
 import type { Stats } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { Crc64 } from '../rdb/crc64.js';
+import { lzfDecompressInto } from '../rdb/lzf.js';
 import { fastVerify, type KeySpan } from '../rdb/fast-verify.js';
 import { fastVerifySource, verifyRdbWithReader } from '../rdb/inspect.js';
 import { bulkSize, writeHeader } from '../resp/encode.js';
 import { BackupError } from '../resp/errors.js';
+import type { MsetBatch } from './mset-batch.js';
 import type { CommandEncoder } from './target.js';
 
 export interface RawRdbOptions {
@@ -133,6 +135,74 @@ export class RestoreEncoder {
     else if (s.lruIdle !== undefined) p = putBulkText(into, p + IDLETIME.copy(into, p), this.extra);
     return p;
   };
+}
+
+/** Reads an RDB length at buf[p]; the position after it goes to `lenEnd`. */
+let lenEnd = 0;
+function rdbLength(buf: Buffer, p: number): number {
+  const t = buf[p]!;
+  switch (t >> 6) {
+    case 0:
+      lenEnd = p + 1;
+      return t & 63;
+    case 1:
+      lenEnd = p + 2;
+      return ((t & 63) << 8) | buf[p + 1]!;
+    default:
+      if (t === 0x80) {
+        lenEnd = p + 5;
+        return buf.readUInt32BE(p + 1);
+      }
+      if (t === 0x81) {
+        lenEnd = p + 9;
+        return Number(buf.readBigUInt64BE(p + 1));
+      }
+      return -1;
+  }
+}
+
+/**
+ * Adds a string key with nothing else to it (no expiry, LRU or LFU) to an MSET batch, its value
+ * decoded from the RDB string encoding (raw, integer or LZF); false when it does not fit a batch
+ * (then it goes to RESTORE).
+ */
+export function batchRdbString(batch: MsetBatch, db: number, span: KeySpan): boolean {
+  const b = span.buf;
+  const t = b[span.valueStart]!;
+  const keyLen = span.keyEnd - span.keyStart;
+  let valueLen: number;
+  let at = 0;
+  let text = '';
+  let lzfEnd = 0;
+  if (t >> 6 !== 3) {
+    valueLen = rdbLength(b, span.valueStart);
+    at = lenEnd;
+  } else if ((t & 63) <= 2) {
+    const p = span.valueStart + 1;
+    text = String((t & 63) === 0 ? b.readInt8(p) : (t & 63) === 1 ? b.readInt16LE(p) : b.readInt32LE(p));
+    valueLen = text.length;
+  } else if ((t & 63) === 3) {
+    const clen = rdbLength(b, span.valueStart + 1);
+    valueLen = rdbLength(b, lenEnd);
+    at = lenEnd;
+    lzfEnd = at + clen;
+  } else return false;
+  if (valueLen < 0 || !batch.begin(db, bulkSize(keyLen) + bulkSize(valueLen))) return false;
+  const out = batch.buf;
+  let p = writeHeader(out, batch.len, 36, keyLen);
+  p += span.keyBuf.copy(out, p, span.keyStart, span.keyEnd);
+  out[p++] = 13;
+  out[p++] = 10;
+  p = writeHeader(out, p, 36, valueLen);
+  if (text !== '') p += out.write(text, p, 'latin1');
+  else if (lzfEnd > 0) {
+    lzfDecompressInto(b, at, lzfEnd, out.subarray(p, p + valueLen), valueLen);
+    p += valueLen;
+  } else p += b.copy(out, p, at, at + valueLen);
+  out[p++] = 13;
+  out[p++] = 10;
+  batch.commit(p);
+  return true;
 }
 
 /**

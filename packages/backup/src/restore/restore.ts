@@ -11,6 +11,7 @@ import { type InputSegment, openInput } from '../convert/input.js';
 import { encodeDump, rdbAvailable } from '../convert/rdb-bridge.js';
 import { connectServer, dumpVersionFor, serverVersion, type TlsFiles } from '../live/connect.js';
 import type { KeyRecord, RdbRecord } from '../model.js';
+import { RdbType } from '../rdb/constants.js';
 import { dumpPayload } from '../rdb/dump.js';
 import type { KeySpan } from '../rdb/fast-verify.js';
 import {
@@ -18,7 +19,6 @@ import {
   type Command,
   command,
   decodeCommandAt,
-  digits,
   encodedLength,
   writeHeader,
 } from '../resp/encode.js';
@@ -38,7 +38,8 @@ import {
   restoreFallback,
 } from './items.js';
 import { CollectionPayload } from './collection-payload.js';
-import { RestoreEncoder, restoreRawRdb, STOP_RAW_RESTORE } from './raw-rdb.js';
+import { MSET_ROOM, MsetBatch } from './mset-batch.js';
+import { batchRdbString, RestoreEncoder, restoreRawRdb, STOP_RAW_RESTORE } from './raw-rdb.js';
 import { nameIs, passThroughResp, spanKeyIndex } from './pass-through.js';
 import { type CommandEncoder, type ReplyHandler, RestoreTarget } from './target.js';
 
@@ -133,10 +134,6 @@ type KeyItem = Extract<RestoreItem, { kind: 'key' }>;
 type RawItem = Extract<RestoreItem, { kind: 'raw' }>;
 
 const display = (b: Buffer) => b.toString('latin1');
-
-/** An MSET a pass-through restore builds from plain SETs: at most this many keys and bytes of pairs. */
-const MSET_BATCH_KEYS = 64;
-const MSET_BATCH_BYTES = 64 * 1024;
 
 /** True when `b` is `name` (upper-case ASCII) in any case, without building a string. */
 function isName(b: Buffer | undefined, name: string): boolean {
@@ -505,6 +502,20 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     error: (db, c, err) => onKeyError(rawKeyItem(c, db), c, dbOf(db), err),
   };
 
+  // An MSET (of keys that start there) that fails fails for every key in it (ctx: the db).
+  const msetErrors: ReplyHandler<number> = {
+    error: (db, c, err) => {
+      for (let i = 1; i < c.length; i += 2) {
+        stats.keys--;
+        fail({ key: display(c[i]!), keyBytes: c[i]!, db, command: 'MSET', message: err.message });
+      }
+    },
+  };
+  const msetSent = () => {
+    stats.commands++;
+    progress(false);
+  };
+
   /**
    * An RDB file whose values the target takes as they are goes to RESTORE without being decoded
    * (see restoreRawRdb): each command is written straight into the output. False when the file
@@ -523,7 +534,30 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       usedRestore = true;
       progress(false);
     };
-    return restoreRawRdb(input, {
+    const sendRestore = (span: KeySpan, version: number, db: number): void | Promise<void> => {
+      encoder ??= new RestoreEncoder(version, replace);
+      const bytes = encoder.measure(span);
+      if (target.hasRoom(bytes)) sendEncoded(bytes, db, span.db);
+      else return target.room(bytes).then(() => sendEncoded(bytes, db, span.db));
+    };
+    // Plain string keys go out as MSETs, where nothing can be in their way (standalone: one slot
+    // per command in a cluster).
+    const batch =
+      !target.isCluster && (targetEmpty || replace) ? new MsetBatch(target, msetErrors, msetSent) : null;
+    const batchString = (span: KeySpan, db: number): boolean => {
+      const before = batch!.len;
+      if (!batchRdbString(batch!, db, span)) return false;
+      stats.keys++;
+      stats.bytes += batch!.len - before;
+      return true;
+    };
+    const plainString = (span: KeySpan) =>
+      batch !== null &&
+      span.type === RdbType.STRING &&
+      span.expiresAt === undefined &&
+      span.lruIdle === undefined &&
+      span.lfuFreq === undefined;
+    const done = await restoreRawRdb(input, {
       payloadVersion,
       targetIsValkey: serverVersion(conn.info).flavor === 'valkey',
       onBytes: (n) => {
@@ -549,13 +583,22 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
             if (!going) throw STOP_RAW_RESTORE;
           });
         }
-        encoder ??= new RestoreEncoder(version, replace);
-        const bytes = encoder.measure(span);
         const db = dbOf(span.db);
-        if (target.hasRoom(bytes)) sendEncoded(bytes, db, span.db);
-        else return target.room(bytes).then(() => sendEncoded(bytes, db, span.db));
+        if (plainString(span)) {
+          if (!target.hasRoom(MSET_ROOM))
+            return target.room(MSET_ROOM).then(() => {
+              if (!batchString(span, db)) return sendRestore(span, version, db);
+            });
+          if (batchString(span, db)) return;
+        }
+        return sendRestore(span, version, db);
       },
     });
+    if (batch && batch.count > 0) {
+      await target.room(MSET_ROOM);
+      batch.flush();
+    }
+    return done;
   };
 
   /**
@@ -652,34 +695,10 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       into[p++] = 10;
       return p;
     };
-    // Plain SETs of different keys (no expiry) go out together as one MSET: the server spends less
-    // per key on one command with many pairs than on a command each. The pairs are copied into
-    // `batch` as the file has them; a batch is one db's and holds only keys that start there.
-    const batch = { buf: Buffer.allocUnsafe(MSET_BATCH_BYTES), len: 0, count: 0, db: 0 };
-    const MSET = Buffer.from('$4\r\nMSET\r\n');
-    const msetEncoder: CommandEncoder = (into, at) => {
-      let p = writeHeader(into, at, 42, batch.count * 2 + 1);
-      p += MSET.copy(into, p);
-      return p + batch.buf.copy(into, p, 0, batch.len);
-    };
-    // An MSET that fails fails for every key in it (ctx: the db).
-    const msetErrors: ReplyHandler<number> = {
-      error: (db, c, err) => {
-        for (let i = 1; i < c.length; i += 2) {
-          stats.keys--;
-          fail({ key: display(c[i]!), keyBytes: c[i]!, db, command: 'MSET', message: err.message });
-        }
-      },
-    };
-    const flushBatch = () => {
-      if (batch.count === 0) return;
-      const bytes = 3 + digits(batch.count * 2 + 1) + MSET.length + batch.len;
-      stats.commands++;
-      target.sendEncoded(bytes, batch.db, msetEncoder, msetErrors, batch.db);
-      batch.count = 0;
-      batch.len = 0;
-      progress(false);
-    };
+    // Plain SETs of different keys (no expiry) go out together as one MSET; a batch holds only
+    // keys that start there.
+    const batch = new MsetBatch(target, msetErrors, msetSent);
+    const flushBatch = () => batch.flush();
     /** Sends the held command as the file has it. */
     const sendHeldAsIs = () => {
       const bytes = held.end - held.start;
@@ -691,18 +710,10 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     };
     /** The held plain SET into the MSET batch (or alone, when it does not fit). */
     const batchHeldSet = () => {
-      // The pairs: after `*3\r\n$3\r\nSET\r\n`.
+      // The pair: after `*3\r\n$3\r\nSET\r\n`.
       const start = heldArgs() + 9;
-      const size = held.end - start;
-      if (held.first === 0 || size > MSET_BATCH_BYTES) return sendHeldAsIs();
-      if (
-        batch.count > 0 &&
-        (batch.db !== held.db || batch.count === MSET_BATCH_KEYS || batch.len + size > MSET_BATCH_BYTES)
-      )
-        flushBatch();
-      batch.db = held.db;
-      batch.len += held.buf.copy(batch.buf, batch.len, start, held.end);
-      batch.count++;
+      if (held.first === 0 || !batch.begin(held.db, held.end - start)) return sendHeldAsIs();
+      batch.commit(batch.len + held.buf.copy(batch.buf, batch.len, start, held.end));
       stats.bytes += held.end - held.start;
     };
     // The held collection as one RESTORE: its value encoded from the command's bytes (see
@@ -783,7 +794,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     const HOLD_MAX = 64 * 1024;
     /** Window room `takeSpan(span)` may use (a payload is at most about the command's size). */
     const needed = (span: CommandSpan) =>
-      span.end - span.start + (held.on ? 2 * (held.end - held.start) + 256 : 0) + MSET_BATCH_BYTES + 64;
+      span.end - span.start + (held.on ? 2 * (held.end - held.start) + 256 : 0) + MSET_ROOM;
     /** True when `span`'s key (argument `ki`) is the held command's key. */
     const onHeldKey = (span: CommandSpan, ki: number, db: number): boolean => {
       const s = ki === 1 ? span.a1Start : span.a2Start;
