@@ -594,7 +594,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         return sendRestore(span, version, db);
       },
     });
-    if (batch && batch.count > 0) {
+    if (batch && batch.count > 0 && !stopped) {
       await target.room(MSET_ROOM);
       batch.flush();
     }
