@@ -102,9 +102,22 @@ export async function startMirrorServer(root: string): Promise<MirrorServer> {
       res.writeHead(200, { 'content-length': size, 'accept-ranges': 'bytes' });
     }
     if (fault?.kind === 'truncate') {
+      // The connection is cut once every byte written has reached the socket (a busy machine
+      // must not turn "cut after N bytes" into "cut before any byte").
       const stream = createReadStream(file, { start, end: start + fault.bytes - 1 });
-      stream.on('data', (chunk) => res.write(chunk));
-      stream.on('end', () => setTimeout(() => res.socket?.destroy(), 20));
+      let pending = 0;
+      let ended = false;
+      const cut = () => setTimeout(() => res.socket?.destroy(), 20);
+      stream.on('data', (chunk) => {
+        pending++;
+        res.write(chunk, () => {
+          if (--pending === 0 && ended) cut();
+        });
+      });
+      stream.on('end', () => {
+        ended = true;
+        if (pending === 0) cut();
+      });
       return;
     }
     const stream = createReadStream(file, { start, end, ...(slow ? { highWaterMark: slow } : {}) });
