@@ -52,6 +52,7 @@ console.error(
 
 const jobs = [
   { kind: 'fuzz', project: 'backup', files: ['test/fuzz-readers.test.ts'] },
+  { kind: 'fuzz', project: 'backup', files: ['test/collection-payload.test.ts'] },
   { kind: 'fuzz', project: 'config', files: ['test/fuzz-parse.test.ts'] },
   { kind: 'fuzz', project: 'binaries', files: ['test/fuzz-archives.test.ts'] },
   { kind: 'load', project: 'backup', files: ['test/faults-restore.test.ts'] },
