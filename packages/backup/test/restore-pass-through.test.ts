@@ -76,7 +76,7 @@ function mixedFile(): { path: string; keys: number } {
 }
 
 beforeAll(async () => {
-  pool = await serverPool(9);
+  pool = await serverPool(10);
 });
 
 afterAll(async () => {
@@ -220,6 +220,10 @@ describe('restore of a .valkey file into an empty server, commands sent as they 
     const r = await restore({ input: plain, url: target.url });
     expect(r).toMatchObject({ keys: 4, errorCount: 0 });
     expect(await target.command('LRANGE', 'l', '0', '-1')).toBe('*2\r\n$1\r\nx\r\n$1\r\ny\r\n');
+    // Into a target that has keys (the commands are replayed one by one): the keys it gained.
+    const busy = pool.take();
+    await busy.command('SET', 'other', '1');
+    expect(await restore({ input: plain, url: busy.url })).toMatchObject({ keys: 4, errorCount: 0 });
   });
 
   it('reports a truncated last command (or drops it when asked) and a syntax error at its byte offset', async () => {

@@ -221,6 +221,9 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   /** The target held no key when the restore started (or was flushed). */
   let targetEmpty = false;
   let usedRestore = false;
+  // Commands replayed as they come (a file without our header, an AOF's increments) do not say
+  // which keys they make: the count is then what the target gained.
+  let rawReplay = false;
   let fellBack = false;
   const dropped: RestoreResult['dropped'] = [];
   const pendingFallbacks: Array<Promise<void>> = [];
@@ -921,21 +924,15 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         takeSpan(span, ki);
         return true;
       },
-      onEnd: async () => {
-        await flushHeld();
-        // A file without our header does not say which commands make a key: into a target that
-        // was empty, what it holds now is what was restored.
-        if (!grouped && !stopped) {
-          await target.idle();
-          stats.keys = await target.keyCount();
-        }
-      },
+      onEnd: flushHeld,
       onCommand: (c) => {
         if (stopped) return Promise.resolve(false);
         checkAborted();
         return viaItems(c.args);
       },
     });
+    // A file without our header does not say which commands make a key (counted at the end).
+    if (!grouped) rawReplay = true;
     return true;
   };
 
@@ -950,6 +947,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         dumpPayload: encode,
       });
     }
+    if (!seg.grouped) rawReplay = true;
     return filterItemBatches(commandBatchesToItems(seg.batches, { grouped: seg.grouped }), filter);
   };
 
@@ -958,7 +956,8 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     // Into an empty target (the usual restore) no key can be in the way: keys are written without
     // an EXISTS round first. A key written by another client meanwhile is not detected (it is not
     // with EXISTS either: the check and the write are not atomic).
-    targetEmpty = options.flush === true || (await target.isEmpty());
+    const keysBefore = options.flush === true ? 0 : await target.keyCount();
+    targetEmpty = keysBefore === 0;
     const input = options.input;
     const segments: AsyncIterable<InputSegment> | InputSegment[] =
       typeof input === 'string'
@@ -979,6 +978,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     await target.idle();
     await Promise.all(pendingFallbacks);
     await target.idle();
+    if (rawReplay && !stopped) stats.keys = Math.max(0, (await target.keyCount()) - keysBefore);
   } catch (err) {
     await target.idle().catch(() => {});
     await conn.close();

@@ -359,14 +359,6 @@ export class RestoreTarget {
     );
   }
 
-  /**
-   * True when no primary holds a key in any db (INFO keyspace is empty everywhere): nothing can be
-   * in the way of the keys a restore writes, so it need not check for them.
-   */
-  async isEmpty(): Promise<boolean> {
-    return (await this.keyCount()) === 0;
-  }
-
   /** The keys the target holds, over every db (and every primary of a cluster). */
   async keyCount(): Promise<number> {
     const replies = await this.sendToPrimaries([Buffer.from('INFO'), Buffer.from('keyspace')]);
