@@ -114,6 +114,10 @@ export interface RestoreOptions extends KeyFilter {
 }
 
 export interface RestoreResult {
+  /**
+   * Keys restored. For commands replayed as they come (a RESP file without our header, an AOF's
+   * increments), which do not say what keys they make: how many keys the target gained.
+   */
   keys: number;
   functions: number;
   commands: number;
