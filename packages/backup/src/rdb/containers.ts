@@ -28,7 +28,12 @@ function backlenSize(l: number): number {
   return 5;
 }
 
-function writeBacklen(out: Buffer, at: number, l: number): number {
+/** Writes a listpack entry's back-length (the entry's size) at `at`; returns its size in bytes. */
+export function writeBacklen(out: Buffer, at: number, l: number): number {
+  if (l <= 127) {
+    out[at] = l;
+    return 1;
+  }
   const size = backlenSize(l);
   // Most significant 7-bit group first; every byte but the first carries the continuation bit.
   for (let i = 0; i < size; i++) {

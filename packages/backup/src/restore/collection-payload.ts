@@ -1,5 +1,5 @@
 import { DEFAULT_ENCODING_LIMITS, scoreText } from '../rdb/writer.js';
-import { parseCanonicalInt64 } from '../rdb/containers.js';
+import { parseCanonicalInt64, writeBacklen } from '../rdb/containers.js';
 import { RdbType } from '../rdb/constants.js';
 
 /**
@@ -136,19 +136,6 @@ export class CollectionPayload {
     this.lp = this.body = bigger;
   }
 
-  private backlen(entry: number): void {
-    const lp = this.lp;
-    if (entry <= 127) lp[this.lpPos++] = entry;
-    else if (entry < 16383) {
-      lp[this.lpPos++] = entry >> 7;
-      lp[this.lpPos++] = (entry & 127) | 128;
-    } else {
-      lp[this.lpPos++] = entry >> 14;
-      lp[this.lpPos++] = ((entry >> 7) & 127) | 128;
-      lp[this.lpPos++] = (entry & 127) | 128;
-    }
-  }
-
   private lpInt(v: number): void {
     this.room(10);
     const lp = this.lp;
@@ -170,12 +157,10 @@ export class CollectionPayload {
       p = lp.writeInt32LE(v, p);
     } else {
       lp[p++] = 0xf4;
-      const hi = Math.floor(v / 4294967296);
-      p = lp.writeUInt32LE(v - hi * 4294967296, p);
-      p = lp.writeInt32LE(hi, p);
+      p = writeInt64(lp, v, p);
     }
     this.lpPos = p;
-    this.backlen(p - at);
+    this.lpPos += writeBacklen(this.lp, this.lpPos, p - at);
   }
 
   private lpString(src: Buffer, a: number, b: number): void {
@@ -195,7 +180,7 @@ export class CollectionPayload {
     if (l <= 32) for (let k = a; k < b; k++) lp[p++] = src[k]!;
     else p += src.copy(lp, p, a, b);
     this.lpPos = p;
-    this.backlen(p - at);
+    this.lpPos += writeBacklen(this.lp, this.lpPos, p - at);
   }
 
   /** Argument i as the server would store it: an integer entry when it is one, else a string. */
@@ -214,7 +199,7 @@ export class CollectionPayload {
     const at = this.lpPos;
     this.lp[at] = 0xf4;
     this.lpPos = this.lp.writeBigInt64LE(big, at + 1);
-    this.backlen(9);
+    this.lpPos += writeBacklen(this.lp, this.lpPos, 9);
   }
 
   private lpText(s: string): void {
@@ -224,7 +209,7 @@ export class CollectionPayload {
     const at = this.lpPos;
     lp[this.lpPos++] = 0x80 | l;
     this.lpPos += lp.write(s, this.lpPos, 'latin1');
-    this.backlen(this.lpPos - at);
+    this.lpPos += writeBacklen(lp, this.lpPos, this.lpPos - at);
   }
 
   /**
@@ -237,19 +222,8 @@ export class CollectionPayload {
     const total = this.lpPos - LP_AT;
     lp.writeUInt32LE(total, LP_AT);
     lp.writeUInt16LE(count, LP_AT + 4);
-    let p: number;
-    if (total < 64) {
-      p = LP_AT - 1;
-      lp[p] = total;
-    } else if (total < 16384) {
-      p = LP_AT - 2;
-      lp[p] = 0x40 | (total >> 8);
-      lp[p + 1] = total & 0xff;
-    } else {
-      p = LP_AT - 5;
-      lp[p] = 0x80;
-      lp.writeUInt32BE(total, p + 1);
-    }
+    let p = LP_AT - rdbLengthSize(total);
+    writeRdbLength(lp, p, total);
     if (before === 2) {
       // One node (1), packed (2).
       lp[--p] = 2;
@@ -275,18 +249,9 @@ export class CollectionPayload {
   /** Starts an intset of n integers of `width` bytes as an RDB string in body; returns where its integers go. */
   private intsetHeader(width: number, n: number): number {
     const size = 8 + n * width;
-    const head = size < 64 ? 1 : size < 16384 ? 2 : 5;
-    if (this.body.length < head + size) this.body = Buffer.allocUnsafe(2 * (head + size));
+    if (this.body.length < 5 + size) this.body = Buffer.allocUnsafe(2 * (5 + size));
     const body = this.body;
-    let p = 0;
-    if (head === 1) body[p++] = size;
-    else if (head === 2) {
-      body[p++] = 0x40 | (size >> 8);
-      body[p++] = size & 0xff;
-    } else {
-      body[p++] = 0x80;
-      p = body.writeUInt32BE(size, p);
-    }
+    let p = writeRdbLength(body, 0, size);
     p = body.writeUInt32LE(width, p);
     this.type = RdbType.SET_INTSET;
     this.start = 0;
@@ -343,11 +308,7 @@ export class CollectionPayload {
         const x = ints[i]!;
         if (width === 2) p = body.writeInt16LE(x, p);
         else if (width === 4) p = body.writeInt32LE(x, p);
-        else {
-          const hi = Math.floor(x / 4294967296);
-          p = body.writeUInt32LE(x - hi * 4294967296, p);
-          p = body.writeInt32LE(hi, p);
-        }
+        else p = writeInt64(body, x, p);
       }
       return p;
     }
@@ -441,6 +402,32 @@ export class CollectionPayload {
     if (INF.test(t)) return t.charCodeAt(0) === 45 ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
     return Number.NaN;
   }
+}
+
+/** Bytes of an RDB length (below 2^32). */
+function rdbLengthSize(n: number): number {
+  return n < 64 ? 1 : n < 16384 ? 2 : 5;
+}
+
+/** Writes an RDB length (below 2^32) at `at`; returns the position after it. */
+function writeRdbLength(out: Buffer, at: number, n: number): number {
+  if (n < 64) {
+    out[at] = n;
+    return at + 1;
+  }
+  if (n < 16384) {
+    out[at] = 0x40 | (n >> 8);
+    out[at + 1] = n & 0xff;
+    return at + 2;
+  }
+  out[at] = 0x80;
+  return out.writeUInt32BE(n, at + 1);
+}
+
+/** Writes a safe integer as a little-endian int64 at `at`; returns the position after it. */
+function writeInt64(out: Buffer, v: number, at: number): number {
+  const hi = Math.floor(v / 4294967296);
+  return out.writeInt32LE(hi, out.writeUInt32LE(v - hi * 4294967296, at));
 }
 
 /** Where a listpack starts in `body`: room for a quicklist header and an RDB length before it. */

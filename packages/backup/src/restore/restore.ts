@@ -139,6 +139,9 @@ type RawItem = Extract<RestoreItem, { kind: 'raw' }>;
 
 const display = (b: Buffer) => b.toString('latin1');
 
+/** The commands a .valkey restore may turn into one RESTORE (see CollectionPayload). */
+const COLLECTION_COMMANDS = ['HSET', 'SADD', 'ZADD', 'RPUSH', 'HMSET'];
+
 /** True when `b` is `name` (upper-case ASCII) in any case, without building a string. */
 function isName(b: Buffer | undefined, name: string): boolean {
   if (!b || b.length !== name.length) return false;
@@ -668,11 +671,10 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     //   refuses (duplicates) goes as it is; a payload the server refuses falls back to the commands.
     // A key with more commands (a big collection, a stream) goes out as the file has it.
     const none: Buffer = Buffer.alloc(0);
-    const SET_KIND = 1;
-    const COLLECTION_KIND = 2;
     const held = {
       on: false,
-      kind: 0,
+      /** The command's name, upper case: SET, or a collection command CollectionPayload takes. */
+      name: '',
       /** The command: buf[start, end); its key: buf[keyStart, keyEnd). */
       buf: none,
       start: 0,
@@ -705,7 +707,6 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     // Plain SETs of different keys (no expiry) go out together as one MSET; a batch holds only
     // keys that start there.
     const batch = new MsetBatch(target, msetErrors, msetSent);
-    const flushBatch = () => batch.flush();
     /** Sends the held command as the file has it. */
     const sendHeldAsIs = () => {
       const bytes = held.end - held.start;
@@ -743,16 +744,13 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     /** The held collection as one RESTORE (expiring at `expire`, the PEXPIREAT span); false when it cannot be. */
     const restoreHeld = (expire: CommandSpan | null): boolean => {
       if (restoreRefused) return false;
-      const s = heldArgs() + 1;
-      const nameLen = held.buf[s + 1] === 13 ? held.buf[s]! - 48 : -1;
-      const name = held.buf.toString('latin1', s + 3, s + 3 + nameLen).toUpperCase();
       let expiresAt: number | undefined;
       if (expire) {
         const t = expire.buf.toString('latin1', expire.a2Start, expire.a2End);
         if (!/^\d{1,15}$/.test(t)) return false;
         expiresAt = Number(t);
       }
-      const n = collection.encode(held.buf, held.start, held.end, name);
+      const n = collection.encode(held.buf, held.start, held.end, held.name);
       if (n < 0) return false;
       const span = restoreSpan;
       span.db = held.db;
@@ -775,7 +773,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     /** Sends the held command, with `expire` (a PEXPIREAT on its key) or not. */
     const releaseHeld = (expire: CommandSpan | null) => {
       held.on = false;
-      if (held.kind === SET_KIND) {
+      if (held.name === 'SET') {
         if (!expire) return batchHeldSet();
         held.tBuf = expire.buf;
         held.tStart = expire.a2Start;
@@ -795,7 +793,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       if (!held.on && batch.count === 0) return;
       await target.room(2 * (held.end - held.start) + batch.len + 256);
       if (held.on) releaseHeld(null);
-      flushBatch();
+      batch.flush();
     };
     /** Largest command held back (bigger ones go as they are). */
     const HOLD_MAX = 64 * 1024;
@@ -812,18 +810,14 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         span.buf.compare(held.buf, held.keyStart, held.keyEnd, s, e) === 0
       );
     };
-    /** The kind of command `span` is if it may be held: a plain SET or a collection command. */
-    const holdKind = (span: CommandSpan): number => {
-      if (!grouped || span.end - span.start > HOLD_MAX) return 0;
+    /** The name of `span`'s command (upper case) if it may be held: a plain SET or a collection command; else ''. */
+    const holdName = (span: CommandSpan): string => {
+      if (!grouped || span.end - span.start > HOLD_MAX) return '';
       const { buf, nameStart: s, nameEnd: e } = span;
-      if (e - s === 3) return mergeSets && span.argc === 3 && nameIs(buf, s, e, 'SET') ? SET_KIND : 0;
-      if (!convertCollections || span.argc < 3) return 0;
-      if (e - s === 4)
-        return nameIs(buf, s, e, 'HSET') || nameIs(buf, s, e, 'SADD') || nameIs(buf, s, e, 'ZADD')
-          ? COLLECTION_KIND
-          : 0;
-      if (e - s === 5) return nameIs(buf, s, e, 'RPUSH') || nameIs(buf, s, e, 'HMSET') ? COLLECTION_KIND : 0;
-      return 0;
+      if (e - s === 3) return mergeSets && span.argc === 3 && nameIs(buf, s, e, 'SET') ? 'SET' : '';
+      if (!convertCollections || span.argc < 3) return '';
+      for (const name of COLLECTION_COMMANDS) if (nameIs(buf, s, e, name)) return name;
+      return '';
     };
     /** Sends `span` (a key command) and/or the held command; the window must have `needed(span)`. */
     const takeSpan = (span: CommandSpan, ki: number) => {
@@ -840,12 +834,12 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
           sendHeldAsIs();
         } else releaseHeld(null);
       }
-      const kind = holdKind(span);
-      if (kind !== 0) {
+      const name = holdName(span);
+      if (name !== '') {
         const first = firstOfKey(db, span.buf, span.a1Start, span.a1End);
         if (first === 1) {
           held.on = true;
-          held.kind = kind;
+          held.name = name;
           held.buf = span.buf;
           held.start = span.start;
           held.end = span.end;
