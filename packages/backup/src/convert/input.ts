@@ -81,8 +81,8 @@ export async function* flattenBatches(batches: AsyncIterable<Command[]>): AsyncG
   for await (const b of batches) yield* b;
 }
 
-/** Opens a file (or an AOF directory) as a sequence of segments, streaming. */
-export async function* openInput(path: string, options: OpenInputOptions = {}): AsyncGenerator<InputSegment> {
+/** The format of an input path: `from`, an AOF for a directory, else from the file's name. */
+export async function inputFormat(path: string, from?: InputFormat): Promise<InputFormat> {
   let isDir = false;
   try {
     isDir = (await stat(path)).isDirectory();
@@ -92,7 +92,12 @@ export async function* openInput(path: string, options: OpenInputOptions = {}): 
       details: { path },
     });
   }
-  const format = options.from ?? (isDir ? 'aof' : formatFromPath(path, 'input'));
+  return from ?? (isDir ? 'aof' : formatFromPath(path, 'input'));
+}
+
+/** Opens a file (or an AOF directory) as a sequence of segments, streaming. */
+export async function* openInput(path: string, options: OpenInputOptions = {}): AsyncGenerator<InputSegment> {
+  const format = await inputFormat(path, options.from);
   const stream = () =>
     counted(createReadStream(path, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>, options.onBytes);
   const onTruncated = (t: { offset: number; bytes: number }, source: string) =>

@@ -23,6 +23,11 @@ export type BackupErrorCode =
   | 'ERR_RESTORE'
   /** The caller aborted the operation (AbortSignal). */
   | 'ERR_ABORTED'
+  /**
+   * A restore's input holds a command that is not data (ACL, CONFIG, EVAL, FLUSHALL...) or that
+   * spans keys (RENAME, SMOVE...): refused, with its position, before anything was sent.
+   */
+  | 'ERR_REFUSED_COMMAND'
   /** Bad option combination or value. */
   | 'ERR_INVALID_OPTION'
   /** A value cannot be represented in the target (e.g. multi-db data into a cluster). */

@@ -24,6 +24,11 @@ export interface RawRdbOptions {
   onFunction: (code: Buffer) => Promise<void>;
   /** Bytes of the file walked so far. */
   onBytes?: (bytes: number) => void;
+  /**
+   * Called once the whole file has been verified, before anything is sent (a restore's `flush`
+   * happens here: never before the input is known to be good).
+   */
+  onVerified?: () => Promise<void>;
 }
 
 /** Thrown by `onKey` to end a raw restore early (the restore stopped); not an error. */
@@ -248,8 +253,10 @@ async function restoreFrom(fh: FileHandle, path: string, options: RawRdbOptions)
         hint: 'Nothing was written. `valkey-tools verify` shows the damage; restore from a good copy',
       });
     }
+    await options.onVerified?.();
     return false;
   }
+  await options.onVerified?.();
   const fits =
     checked.version <= options.payloadVersion &&
     (checked.version <= 11 || (checked.magic === 'VALKEY' && options.targetIsValkey));

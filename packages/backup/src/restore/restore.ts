@@ -6,8 +6,8 @@ import {
   type KeyFilter,
   rdbTypeValueType,
 } from '../convert/filter.js';
-import { formatFromPath, type InputFormat } from '../convert/formats.js';
-import { type InputSegment, openInput } from '../convert/input.js';
+import type { InputFormat } from '../convert/formats.js';
+import { type InputSegment, inputFormat, openInput } from '../convert/input.js';
 import { encodeDump, rdbAvailable } from '../convert/rdb-bridge.js';
 import { connectServer, dumpVersionFor, serverVersion, type TlsFiles } from '../live/connect.js';
 import type { KeyRecord, RdbRecord } from '../model.js';
@@ -25,7 +25,7 @@ import {
 import type { CommandSpan } from '../resp/parser.js';
 import { parseHeaderCommand } from '../resp/writer.js';
 import { keyToText } from '../rdb/text.js';
-import { BackupError } from '../resp/errors.js';
+import { BackupError, type BackupErrorCode } from '../resp/errors.js';
 import {
   commandBatchesToItems,
   ItemGrouper,
@@ -41,6 +41,9 @@ import { CollectionPayload } from './collection-payload.js';
 import { MSET_ROOM, MsetBatch } from './mset-batch.js';
 import { batchRdbString, RestoreEncoder, restoreRawRdb, STOP_RAW_RESTORE } from './raw-rdb.js';
 import { nameIs, passThroughResp, spanKeyIndex } from './pass-through.js';
+import { checkInput, KeySet } from './check-input.js';
+import { dataCommand, splitPerKey } from './data-commands.js';
+import { verifyRdb } from '../rdb/inspect.js';
 import { type CommandEncoder, type ReplyHandler, RestoreTarget } from './target.js';
 
 export interface RestoreProgress {
@@ -52,8 +55,13 @@ export interface RestoreProgress {
   commands: number;
   /** RESP bytes sent. */
   bytes: number;
-  /** Bytes read from the input file, when it is a file. */
+  /** Bytes read from the input file, when it is a file (in the current phase). */
   inputBytes: number;
+  /**
+   * `checking`: the whole input is read once before anything is sent (text and JSONL files;
+   * an RDB file's verify pass reports no progress); `restoring`: keys are being sent.
+   */
+  phase: 'checking' | 'restoring';
   errors: number;
   elapsedMs: number;
   keysPerSecond: number;
@@ -85,10 +93,24 @@ export interface RestoreOptions extends KeyFilter {
   /** Target server (`redis://`, `rediss://`, `valkey://`...); a cluster node URL restores into the whole cluster. */
   url: string;
   tls?: TlsFiles;
-  /** Overwrite existing keys and function libraries (default false: an existing key is an error). */
+  /**
+   * Keys that exist on the target end up exactly as the input has them: deleted first, never
+   * merged into (default false: an existing key is left as it was and reported, see `onError`).
+   * Function libraries are replaced too.
+   */
   replace?: boolean;
-  /** FLUSHALL the target (every primary of a cluster) first. */
+  /**
+   * FLUSHALL the target (every primary of a cluster) once the whole input has been checked and
+   * before anything is written (a bad input leaves the target as it was).
+   */
   flush?: boolean;
+  /**
+   * Replay a command file's commands exactly as they come: any command (not only the ones that
+   * write data), commands that span keys, and no per-key rule (existing keys may be changed or
+   * merged into). Only for files you trust. Default false: a file with such a command is refused
+   * before anything is sent.
+   */
+  verbatim?: boolean;
   /** Write every key into this db instead of its source db (a cluster only has db 0). */
   targetDb?: number;
   /** `stop` at the first failed key (default) or `continue` and report all failures. */
@@ -116,9 +138,15 @@ export interface RestoreOptions extends KeyFilter {
 export interface RestoreResult {
   /**
    * Keys restored. For commands replayed as they come (a RESP file without our header, an AOF's
-   * increments), which do not say what keys they make: how many keys the target gained.
+   * increments): the keys of the file that the target holds afterwards (keys the file deletes
+   * again are not counted).
    */
   keys: number;
+  /**
+   * Keys the input has that already existed on the target and were left exactly as they were
+   * (without `replace`, with `onError: 'continue'`); each is also in `errors` (BUSYKEY).
+   */
+  skipped: number;
   functions: number;
   commands: number;
   bytes: number;
@@ -135,6 +163,9 @@ export interface RestoreResult {
 }
 
 type KeyItem = Extract<RestoreItem, { kind: 'key' }>;
+
+const CONVERGE_HINT =
+  'Fix the cause, then run the same restore again with --replace (replace: true): it converges to the input';
 type RawItem = Extract<RestoreItem, { kind: 'raw' }>;
 
 const display = (b: Buffer) => b.toString('latin1');
@@ -236,6 +267,18 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const pendingFallbacks: Array<Promise<void>> = [];
   let lastProgress = 0;
   const interval = options.progressIntervalMs ?? 250;
+  let phase: RestoreProgress['phase'] = 'restoring';
+  const verbatim = options.verbatim === true;
+  /** Keys that existed on the target before the restore (BUSYKEY failures, or the per-key rule). */
+  let skipped = 0;
+  /**
+   * Commands replayed as they come (a RESP file without our header, an AOF) into a target with
+   * keys: the input's keys (by source db) that the target held before, until the first command on
+   * each decides (replace: DEL first; otherwise skip all its commands), and the input's keys.
+   */
+  let existing = null as KeySet | null;
+  let inputKeys = null as KeySet | null;
+  const keptAsTheyWere = new KeySet();
 
   const progress = (done: boolean) => {
     if (!options.onProgress) return;
@@ -246,6 +289,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     const secs = Math.max(elapsedMs, 1) / 1000;
     options.onProgress({
       ...stats,
+      phase,
       errors: errorCount,
       elapsedMs,
       keysPerSecond: stats.keys / secs,
@@ -256,6 +300,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
 
   const fail = (f: RestoreFailure) => {
     errorCount++;
+    if (f.message.startsWith('BUSYKEY')) skipped++;
     if (errors.length < 1000) errors.push(f);
     if (onError === 'stop' && !stopped) stopped = f;
   };
@@ -406,7 +451,30 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     progress(false);
   };
 
+  /**
+   * The per-key rule for a key of a replayed input at one of its commands: `send` it; `skip` it
+   * (the key existed on the target: it stays as it was, reported once); or `replace`: delete the
+   * key first (the first command on a key that existed, with `replace`).
+   */
+  const decide = (db: number, key: Buffer): 'send' | 'skip' | 'replace' => {
+    if (existing === null) return 'send';
+    if (keptAsTheyWere.has(db, key)) return 'skip';
+    if (!existing.delete(db, key)) return 'send';
+    if (replace) return 'replace';
+    keptAsTheyWere.add(db, key);
+    fail({
+      key: display(key),
+      keyBytes: key,
+      db: dbOf(db),
+      command: 'EXISTS',
+      message: 'BUSYKEY Target key name already exists.',
+    });
+    return 'skip';
+  };
+
   const handleKey = async (item: KeyItem) => {
+    // A key of an AOF's base (its increments replay as they come): the per-key rule decides.
+    if (existing !== null && decide(item.db, item.key) === 'skip') return;
     const db = dbOf(item.db);
     const first = item.commands[0]!;
     const isRestore = item.commands.length === 1 && isName(first[0], 'RESTORE');
@@ -454,17 +522,44 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     }
   };
 
+  const sendRaw = async (item: RawItem, args: Command, bytes: number, db: number) => {
+    await target.room(bytes);
+    stats.commands++;
+    stats.bytes += bytes;
+    target.send(args, bytes, db, undefined, rawErrors, item);
+    progress(false);
+  };
+
   const handleRaw = async (item: Extract<RestoreItem, { kind: 'raw' }>) => {
     await flushPending();
     const name = display(item.command[0]!).toUpperCase();
     if (target.isCluster && (name === 'MULTI' || name === 'EXEC')) return;
     const db = dbOf(item.db);
-    await target.room(item.bytes);
-    stats.commands++;
-    stats.bytes += item.bytes;
-    target.send(item.command, item.bytes, db, undefined, rawErrors, item);
-    progress(false);
+    const data = verbatim ? undefined : dataCommand(name, item.command);
+    if (data && data.keys !== 'cross' && (existing !== null || filter.any)) {
+      // One command per key, each kept, skipped or replaced on its own (see `decide`).
+      for (const args of splitPerKey(data, item.command)) {
+        const key = args[data.keys === 'group' ? 2 : 1];
+        if (!key) continue;
+        if (filter.any && !(filter.key(key) && (data.type === undefined || filter.type(data.type)))) continue;
+        const what = decide(item.db, key);
+        if (what === 'skip') continue;
+        if (what === 'replace') {
+          const del = command('DEL', key);
+          await sendRaw(item, del, encodedLength(del), db);
+        }
+        await sendRaw(item, args, args === item.command ? item.bytes : encodedLength(args), db);
+      }
+      return;
+    }
+    await sendRaw(item, item.command, item.bytes, db);
   };
+
+  /** What a restore that stopped part-way left on the target. */
+  const partial = () =>
+    stats.keys === 0 && stats.commands === 0
+      ? 'nothing was written'
+      : `${stats.keys} key${stats.keys === 1 ? ' was' : 's were'} written before it stopped: the target now holds part of the input`;
 
   const checkAborted = () => {
     if (options.signal?.aborted) {
@@ -489,14 +584,16 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     return true;
   };
 
-  /** The format of an input file (`from`, or its name); null when the name does not tell. */
-  const fileFormat = (path: string): InputFormat | null => {
-    try {
-      return options.from ?? formatFromPath(path, 'input');
-    } catch {
-      return null;
-    }
+  /** The input's format (a file's), once known. */
+  let format: InputFormat | null = null;
+  let flushed = false;
+  /** The input has been checked whole: now `flush` may empty the target. */
+  const inputChecked = async () => {
+    if (!options.flush || flushed) return;
+    flushed = true;
+    await target.sendToPrimaries(command('FLUSHALL'));
   };
+  let rdbVerified = false;
 
   /** A key sent by the raw RDB path as a key item (built only for the rare key that needs it). */
   const rawKeyItem = (args: Command, db: number): KeyItem => ({
@@ -534,7 +631,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const restoredRaw = async (): Promise<boolean> => {
     const input = options.input;
     if (typeof input !== 'string' || options.useRestore === 'never' || restoreRefused) return false;
-    if (fileFormat(input) !== 'rdb') return false;
+    if (format !== 'rdb') return false;
     let encoder: RestoreEncoder | undefined;
     const sendEncoded = (bytes: number, db: number, fileDb: number) => {
       stats.commands++;
@@ -568,6 +665,10 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       span.lruIdle === undefined &&
       span.lfuFreq === undefined;
     const done = await restoreRawRdb(input, {
+      onVerified: async () => {
+        rdbVerified = true;
+        await inputChecked();
+      },
       payloadVersion,
       targetIsValkey: serverVersion(conn.info).flavor === 'valkey',
       onBytes: (n) => {
@@ -620,7 +721,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const restoredPassThrough = async (): Promise<boolean> => {
     const input = options.input;
     if (typeof input !== 'string' || target.isCluster || !targetEmpty || replace || filter.any) return false;
-    if (options.targetDb !== undefined || fileFormat(input) !== 'resp') return false;
+    if (options.targetDb !== undefined || format !== 'resp') return false;
     // Made at the first command: the header says whether each key's commands are grouped.
     let grouper: ItemGrouper | null = null;
     let grouped = false;
@@ -949,14 +1050,83 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     return filterItemBatches(commandBatchesToItems(seg.batches, { grouped: seg.grouped }), filter);
   };
 
+  /** The keys of `keys` (by source db) that exist on the target. */
+  const existingKeys = async (keys: KeySet): Promise<KeySet> => {
+    const found = new KeySet();
+    const onReply: ReplyHandler<[number, Buffer]> = {
+      reply: ([db, key], _c, r) => {
+        if (Number(r) > 0) found.add(db, key);
+      },
+    };
+    for (const [db, key] of keys.entries()) {
+      const args = command('EXISTS', key);
+      const bytes = encodedLength(args);
+      if (!target.hasRoom(bytes)) await target.room(bytes);
+      target.send(args, bytes, dbOf(db), key, onReply, [db, key]);
+    }
+    await target.idle();
+    return found;
+  };
+
+  /**
+   * Reads the whole input once before anything is sent (an RDB file: in its verify pass): a bad
+   * input, or one that runs other commands than data, leaves the target as it was — `flush`
+   * included. For commands replayed as they come into a target with keys, finds which of the
+   * input's keys the target holds (the per-key rule).
+   */
+  const checkWhole = async (input: string): Promise<void> => {
+    if (format === 'rdb') return;
+    phase = 'checking';
+    const check = await checkInput(input, {
+      format: format!,
+      filter,
+      truncated: options.truncated ?? 'error',
+      verbatim,
+      collectKeys: !targetEmpty && !verbatim,
+      onBytes: (n) => {
+        stats.inputBytes += n;
+        progress(false);
+      },
+    });
+    phase = 'restoring';
+    stats.inputBytes = 0;
+    if (check.replay && check.keys) {
+      inputKeys = check.keys;
+      existing = await existingKeys(check.keys);
+      if (existing.size > 0 && !replace && onError === 'stop') {
+        const [db, key] = existing.entries().next().value!;
+        throw new BackupError(
+          'ERR_RESTORE',
+          `${existing.size} of the keys in ${input} already exist on ${conn.where} (the first: "${keyToText(key)}" in db ${dbOf(db)}); nothing was written`,
+          {
+            details: {
+              url: conn.where,
+              input,
+              key: display(key),
+              db: dbOf(db),
+              existing: existing.size,
+              keysRestored: 0,
+            },
+            hint: 'Pass --replace (replace: true) to make those keys exactly what the file says, --on-error continue (onError: "continue") to leave them as they are and restore the rest, or --flush (flush: true) to empty the target first',
+          },
+        );
+      }
+    }
+    await inputChecked();
+  };
+
   try {
-    if (options.flush) await target.sendToPrimaries(command('FLUSHALL'));
     // Into an empty target (the usual restore) no key can be in the way: keys are written without
     // an EXISTS round first. A key written by another client meanwhile is not detected (it is not
-    // with EXISTS either: the check and the write are not atomic).
+    // with EXISTS either: the check and the write are not atomic). A flush happens once the input
+    // has been checked, before anything else is sent.
     const keysBefore = options.flush === true ? 0 : await target.keyCount();
     targetEmpty = keysBefore === 0;
     const input = options.input;
+    if (typeof input === 'string') {
+      format = await inputFormat(input, options.from);
+      await checkWhole(input);
+    } else await inputChecked(); // records from a live source: nothing to read ahead
     const segments: AsyncIterable<InputSegment> | InputSegment[] =
       typeof input === 'string'
         ? openInput(input, {
@@ -967,6 +1137,21 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
           })
         : [{ kind: 'records' as const, source: input.source, records: input.records }];
     if (!(await restoredRaw()) && !(await restoredPassThrough())) {
+      if (format === 'rdb' && !rdbVerified) {
+        // The raw path did not run: the file is verified whole before anything is sent.
+        const v = await verifyRdb(input as string);
+        if (v.error) {
+          throw new BackupError(
+            'ERR_RESTORE',
+            `${input as string} is not a valid RDB file: ${v.error.message}`,
+            {
+              details: { path: input as string, ...v.error },
+              hint: 'Nothing was written. `valkey-tools verify` shows the damage; restore from a good copy',
+            },
+          );
+        }
+        await inputChecked();
+      }
       outer: for await (const seg of segments) {
         for await (const batch of itemsOf(seg))
           for (const item of batch) if (!(await handleItem(item))) break outer;
@@ -976,17 +1161,34 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     await target.idle();
     await Promise.all(pendingFallbacks);
     await target.idle();
-    if (rawReplay && !stopped) stats.keys = Math.max(0, (await target.keyCount()) - keysBefore);
+    if (rawReplay && !stopped) {
+      if (inputKeys !== null) {
+        // Into a target with keys: the input's keys it now holds (the ones it kept as they were aside).
+        const kept = inputKeys;
+        for (const [db, key] of keptAsTheyWere.entries()) kept.delete(db, key);
+        stats.keys = (await existingKeys(kept)).size;
+      } else stats.keys = Math.max(0, (await target.keyCount()) - keysBefore);
+    }
   } catch (err) {
     await target.idle().catch(() => {});
     await conn.close();
-    if (BackupError.isInstance(err)) throw err;
+    const written = stats.commands > 0;
+    if (BackupError.isInstance(err)) {
+      // A failure after keys went out says so (a check that failed first wrote nothing).
+      if (!written || err.code === 'ERR_ABORTED') throw err;
+      throw new BackupError(err.code as BackupErrorCode, `${err.message}; ${partial()}`, {
+        cause: err,
+        details: { ...err.details, keysRestored: stats.keys },
+        hint: CONVERGE_HINT,
+      });
+    }
     throw new BackupError(
       'ERR_RESTORE',
-      `restore into ${conn.where} failed: ${redactUrl(String((err as Error).message ?? err))}`,
+      `restore into ${conn.where} failed: ${redactUrl(String((err as Error).message ?? err))}${written ? `; ${partial()}` : '; nothing was written'}`,
       {
         cause: err,
-        details: { url: conn.where, input: inputName, keys: stats.keys },
+        details: { url: conn.where, input: inputName, keys: stats.keys, keysRestored: stats.keys },
+        ...(written ? { hint: CONVERGE_HINT } : {}),
       },
     );
   }
@@ -996,7 +1198,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     const s: RestoreFailure = stopped;
     throw new BackupError(
       'ERR_RESTORE',
-      `restore into ${conn.where} stopped at key "${s.keyBytes ? keyToText(s.keyBytes) : s.key}" (db ${s.db}): ${s.command} failed: ${s.message.replace(/\.$/, '')}`,
+      `restore into ${conn.where} stopped at key "${s.keyBytes ? keyToText(s.keyBytes) : s.key}" (db ${s.db}): ${s.command} failed: ${s.message.replace(/\.$/, '')}; ${partial()}`,
       {
         details: {
           url: conn.where,
@@ -1007,13 +1209,14 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
           errors,
         },
         hint: /BUSYKEY/.test(s.message)
-          ? 'The key already exists: pass replace: true to overwrite, flush: true to empty the target first, or onError: "continue" to skip existing keys'
-          : 'Pass onError: "continue" to restore the other keys and collect every failure',
+          ? 'The key already exists: pass --replace (replace: true) to overwrite, --flush (flush: true) to empty the target first, or --on-error continue (onError: "continue") to leave existing keys as they are'
+          : `Pass --on-error continue (onError: "continue") to restore the other keys and collect every failure. ${CONVERGE_HINT}`,
       },
     );
   }
   return {
     ...stats,
+    skipped,
     errors,
     errorCount,
     elapsedMs: Date.now() - started,
