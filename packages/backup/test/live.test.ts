@@ -69,7 +69,7 @@ describe('live backup, scan mode', () => {
     // Restoring again fails on the first existing key (with its name), unless replace is given.
     const again = restore({ input: out, url: target.url });
     await expect(again).rejects.toThrow(
-      /stopped at key ".*" \(db \d+\): RESTORE failed: BUSYKEY Target key name already exists\. The key/,
+      /stopped at key ".*" \(db \d+\): RESTORE failed: BUSYKEY Target key name already exists; no key was written/,
     );
     const cont = await restore({ input: out, url: target.url, onError: 'continue' });
     expect(cont.errorCount).toBe(result.keys);

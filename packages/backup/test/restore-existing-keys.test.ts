@@ -108,8 +108,9 @@ const pick = (s: KeyState, keys: string[]) => ({
 
 beforeAll(async () => {
   const [source, single] = await Promise.all([
-    startTestServer({ config: { appendonly: 'yes', 'aof-use-rdb-preamble': 'yes' } }),
-    startTestServer({ config: { appendonly: 'yes', 'aof-use-rdb-preamble': 'no' } }),
+    // appendfsync always: each command is in the file before its reply (everysec may postpone the write).
+    startTestServer({ config: { appendonly: 'yes', 'aof-use-rdb-preamble': 'yes', appendfsync: 'always' } }),
+    startTestServer({ config: { appendonly: 'yes', 'aof-use-rdb-preamble': 'no', appendfsync: 'always' } }),
   ]);
   others.push(source, single);
   pool = await serverPool(18);

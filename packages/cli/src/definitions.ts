@@ -598,13 +598,32 @@ export const commands = [
     description:
       'Streams FILE (.rdb, .valkey/.resp, .txt, .jsonl, .aof or a multi-part AOF directory; - for stdin with ' +
       '--from) into the server with a bounded pipeline; a cluster node URL restores into the whole cluster. ' +
-      'Existing keys make the restore fail unless --replace. Exit code 1 when any key failed.',
-    usage: 'restore FILE --url URL [--replace] [--flush] [--db N] [--match GLOB]',
+      'The whole file is checked before anything is sent: a damaged file, or one that runs anything but ' +
+      'data (ACL, CONFIG, scripts, FLUSHALL...) or commands that span keys, is refused with its position and ' +
+      'the target is left as it was. A key that already exists on the target stops the restore (or, with ' +
+      '--on-error continue, is left exactly as it was and reported); --replace makes it exactly what the file ' +
+      'says (deleted first, never merged into); --flush empties the target once the file has been checked. ' +
+      'Exit code 1 when any key failed or was left as it was.',
+    usage: 'restore FILE --url URL [--replace | --flush] [--on-error continue] [--db N] [--match GLOB]',
     args: [{ name: 'file', required: true, description: 'Backup file, or - for stdin' }],
     flags: [
       requiredUrl('Server to restore into'),
-      { name: 'replace', type: 'boolean', description: 'Overwrite keys that already exist' },
-      { name: 'flush', type: 'boolean', description: 'FLUSHALL the target first' },
+      {
+        name: 'replace',
+        type: 'boolean',
+        description: 'Make keys that already exist exactly what the file says (deleted first, never merged)',
+      },
+      {
+        name: 'flush',
+        type: 'boolean',
+        description: 'FLUSHALL the target once the whole file has been checked, before writing',
+      },
+      {
+        name: 'verbatim',
+        type: 'boolean',
+        description:
+          'Trust the file: replay every command as it comes (any command, commands across keys, no per-key rule)',
+      },
       db,
       match,
       keyType,
@@ -637,6 +656,14 @@ export const commands = [
       {
         command: 'valkey-tools restore dump.rdb --url redis://127.0.0.1:6380 --replace',
         description: 'load an RDB, overwriting existing keys',
+      },
+      {
+        command: 'valkey-tools restore backup.valkey --url redis://127.0.0.1:6380 --on-error continue',
+        description: 'load what the target lacks, leaving the keys it has as they are',
+      },
+      {
+        command: 'valkey-tools restore appendonlydir --url redis://127.0.0.1:6380 --flush',
+        description: 'replace everything on the target with an AOF directory (checked first)',
       },
     ],
   },

@@ -132,6 +132,7 @@ const XGROUP_SUBCOMMANDS = new Set(['CREATE', 'SETID', 'CREATECONSUMER', 'DELCON
  */
 export const GROUPED_KEY_COMMANDS: ReadonlySet<string> = new Set([
   'SET',
+  'APPEND',
   'RPUSH',
   'SADD',
   'ZADD',

@@ -26,6 +26,7 @@ export const upper = (b: Buffer | undefined) => (b ? b.toString('latin1').toUppe
 export function keyIndex(args: Command, name: string): number {
   switch (name) {
     case 'SET':
+    case 'APPEND':
     case 'RPUSH':
     case 'SADD':
     case 'ZADD':

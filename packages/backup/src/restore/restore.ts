@@ -557,8 +557,10 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
 
   /** What a restore that stopped part-way left on the target. */
   const partial = () =>
-    stats.keys === 0 && stats.commands === 0
-      ? 'nothing was written'
+    stats.keys === 0
+      ? stats.commands === 0
+        ? 'nothing was written'
+        : 'no key was written'
       : `${stats.keys} key${stats.keys === 1 ? ' was' : 's were'} written before it stopped: the target now holds part of the input`;
 
   const checkAborted = () => {

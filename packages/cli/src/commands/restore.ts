@@ -12,6 +12,8 @@ export async function run({ args, flags, io, out }: CommandContext<'restore'>): 
     input === '-' || flags.from !== undefined
       ? dataFormat(input, flags.from, 'input', '--from', 'restore')
       : undefined;
+  // The whole input is read once before anything is sent (checking), then restored.
+  const checking = createProgress(io.stderr, 'checking', 'bytes');
   const progress = createProgress(io.stderr, 'restoring', 'bytes');
   const result = await withInputFile(input, io, async (file, size) => {
     const options: Parameters<typeof restore>[0] = {
@@ -20,7 +22,12 @@ export async function run({ args, flags, io, out }: CommandContext<'restore'>): 
       replace: flags.replace,
       flush: flags.flush,
       onError: flags['on-error'],
-      onProgress: (p) => progress.update(p.inputBytes, size || undefined),
+      verbatim: flags.verbatim,
+      onProgress: (p) => {
+        if (p.phase === 'checking') return checking.update(p.inputBytes, size || undefined);
+        checking.finish();
+        progress.update(p.inputBytes, size || undefined);
+      },
     };
     if (from !== undefined) options.from = from as InputFormat;
     const tls = tlsFromFlags(flags);
@@ -32,6 +39,7 @@ export async function run({ args, flags, io, out }: CommandContext<'restore'>): 
     try {
       return await restore(options);
     } finally {
+      checking.finish();
       progress.finish();
     }
   });
@@ -39,6 +47,7 @@ export async function run({ args, flags, io, out }: CommandContext<'restore'>): 
     {
       input,
       keys: result.keys,
+      skipped: result.skipped,
       functions: result.functions,
       commands: result.commands,
       bytes: result.bytes,
@@ -59,8 +68,12 @@ export async function run({ args, flags, io, out }: CommandContext<'restore'>): 
         out.warn(`db ${e.db} key ${JSON.stringify(e.key)}: ${e.command}: ${e.message}`);
       if (result.errorCount > 20)
         out.warn(`... and ${result.errorCount - 20} more failures (--json lists up to 1000)`);
-      if (result.errorCount > 0)
-        out.info(`${result.errorCount} key${result.errorCount === 1 ? '' : 's'} failed`);
+      if (result.skipped > 0)
+        out.info(
+          `${formatCount(result.skipped)} key${result.skipped === 1 ? '' : 's'} already on the target left as ${result.skipped === 1 ? 'it was' : 'they were'} (--replace makes them the file's)`,
+        );
+      const failed = result.errorCount - result.skipped;
+      if (failed > 0) out.info(`${failed} key${failed === 1 ? '' : 's'} failed`);
     },
   );
   return result.errorCount > 0 ? EXIT_FAILED : undefined;
