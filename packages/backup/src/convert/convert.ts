@@ -1,3 +1,4 @@
+import { isEmptyCollection } from '../rdb/value-parts.js';
 import { statSync } from 'node:fs';
 import type { KeyRecord, RdbRecord } from '../model.js';
 import type { RdbChunkRecord } from '../rdb/reader.js';
@@ -63,10 +64,12 @@ async function* filterRecords(
   let skipping = false;
   for await (const r of records) {
     if (r.kind === 'key') {
-      if (!(f.db(r.db) && f.key(r.key) && f.type(r.value.type))) continue;
+      if (!(f.db(r.db) && f.key(r.key) && f.type(r.value.type)) || isEmptyCollection(r.value)) continue;
       count();
     } else if (r.kind === 'key-begin') {
-      skipping = !(f.db(r.db) && f.key(r.key) && f.type(r.type));
+      skipping =
+        !(f.db(r.db) && f.key(r.key) && f.type(r.type)) ||
+        (r.elements === 0 && r.type !== 'stream' && r.type !== 'string');
       if (skipping) continue;
       count();
     } else if (r.kind === 'key-part' || r.kind === 'key-end') {
@@ -163,7 +166,11 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
             case 'key':
             case 'key-begin': {
               const type = r.kind === 'key' ? r.value.type : r.type;
-              skipping = !(filter.db(r.db) && filter.key(r.key) && filter.type(type));
+              skipping =
+                !(filter.db(r.db) && filter.key(r.key) && filter.type(type)) ||
+                (r.kind === 'key'
+                  ? isEmptyCollection(r.value)
+                  : r.elements === 0 && type !== 'stream' && type !== 'string');
               if (skipping) break;
               keys++;
               const out: Command[] = [];

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import type { Redis } from 'iovalkey';
 import { writeFileAtomically } from '../convert/atomic.js';
 import { compileFilter, type KeyFilter } from '../convert/filter.js';
@@ -9,6 +10,7 @@ import { type Command, command } from '../resp/encode.js';
 import { BackupError } from '../resp/errors.js';
 import { commandsToReadable } from '../resp/readable.js';
 import { commandsToResp, type RespHeaderInfo } from '../resp/writer.js';
+import { verifyRdb } from '../rdb/inspect.js';
 import { connectServer, type ServerConnection, serverVersion, type TlsFiles } from './connect.js';
 import { syncRdb } from './replication.js';
 import { type DumpedFunction, type DumpedKey, scanServer } from './scan.js';
@@ -103,6 +105,8 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   const conn = await connectServer(options.url, options.tls ? { tls: options.tls } : {});
   const nodes: string[] = [];
   let keys = 0;
+  /** The output is the server's snapshot as it sent it (its keys are counted afterwards). */
+  let rawSnapshot = false;
   let bytesWritten = 0;
   let lastProgress = 0;
   const interval = options.progressIntervalMs ?? 250;
@@ -136,6 +140,19 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     });
   } finally {
     await conn.close();
+  }
+  if (rawSnapshot) {
+    // The snapshot went to the file byte for byte: one verify pass counts its keys (and proves it whole).
+    const v = await verifyRdb(options.output);
+    if (v.error) {
+      await rm(options.output, { force: true });
+      throw new BackupError(
+        'ERR_REPLICATION',
+        `the snapshot ${conn.where} sent is not a valid RDB file: ${v.error.message}`,
+        { details: { url: conn.where, ...v.error }, hint: 'Nothing was kept; run the backup again' },
+      );
+    }
+    keys = v.keys;
   }
   progress(true);
   return { output: options.output, format, mode, nodes, keys, bytesWritten, elapsedMs: Date.now() - started };
@@ -248,6 +265,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     }
     // The snapshot as it is: the exact bytes the server produced.
     if (f === 'rdb' && list.length === 1 && !filter.any) {
+      rawSnapshot = true;
       yield* counting(sync(list[0]!));
       return;
     }

@@ -19,6 +19,25 @@ export function emptyValue(type: Value['type']): Value | undefined {
   }
 }
 
+/**
+ * A list, set, sorted set or hash with no element: the server never holds one (it deletes a key
+ * whose last element goes, skips one when loading, and its checker refuses one), so no output and
+ * no restore makes one. Streams may be empty; strings are never "empty collections".
+ */
+export function isEmptyCollection(value: Value): boolean {
+  switch (value.type) {
+    case 'list':
+      return value.items.length === 0;
+    case 'set':
+      return value.members.length === 0;
+    case 'zset':
+    case 'hash':
+      return value.entries.length === 0;
+    default:
+      return false;
+  }
+}
+
 /** Appends the elements of `part` to `into`; false when their types differ (nothing is appended). */
 export function appendValueElements(into: Value, part: Value): boolean {
   if (into.type === 'string' && part.type === 'string') into.value = Buffer.concat([into.value, part.value]);

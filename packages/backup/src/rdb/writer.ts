@@ -19,7 +19,7 @@ import { ListpackBuilder, parseCanonicalInt64 } from './containers.js';
 import { Crc64 } from './crc64.js';
 import { RdbError } from './errors.js';
 import { lzfCompress } from './lzf.js';
-import { appendValueElements, emptyValue } from './value-parts.js';
+import { appendValueElements, emptyValue, isEmptyCollection } from './value-parts.js';
 import type { RdbChunkRecord } from './reader.js';
 import { displayBytes } from './text.js';
 
@@ -746,6 +746,7 @@ export async function* writeRdb(
   };
 
   const writeKey = (r: Omit<KeyRecord, 'kind'>) => {
+    if (isEmptyCollection(r.value)) return;
     writePrefix(r);
     const { type, body } = enc.encode(r.value, r.key);
     out.u8(type);

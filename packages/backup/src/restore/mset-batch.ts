@@ -30,8 +30,8 @@ export class MsetBatch {
   constructor(
     private readonly target: RestoreTarget,
     private readonly errors: ReplyHandler<number>,
-    /** Called for each MSET sent. */
-    private readonly onSend: () => void,
+    /** Called for each MSET sent, with its size in bytes. */
+    private readonly onSend: (bytes: number) => void,
   ) {}
 
   /** Makes room for a pair of `size` bytes in `db` (sending what is gathered when it must); false when the pair is too big for a batch. */
@@ -59,6 +59,6 @@ export class MsetBatch {
     this.target.sendEncoded(bytes, this.db, this.encode, this.errors, this.db);
     this.count = 0;
     this.len = 0;
-    this.onSend();
+    this.onSend(bytes);
   }
 }

@@ -44,6 +44,7 @@ import { nameIs, passThroughResp, spanKeyIndex } from './pass-through.js';
 import { checkInput, KeySet } from './check-input.js';
 import { dataCommand, splitPerKey } from './data-commands.js';
 import { verifyRdb } from '../rdb/inspect.js';
+import { isEmptyCollection } from '../rdb/value-parts.js';
 import { type CommandEncoder, type ReplyHandler, RestoreTarget } from './target.js';
 
 export interface RestoreProgress {
@@ -150,6 +151,8 @@ export interface RestoreResult {
   functions: number;
   commands: number;
   bytes: number;
+  /** Keys of the input whose expiry had passed: not restored (the server would not load them either). */
+  expired: number;
   /** Failures (the first 1000); `errorCount` has them all. */
   errors: RestoreFailure[];
   errorCount: number;
@@ -189,11 +192,20 @@ async function* recordItemBatches(
   records: AsyncIterable<RdbRecord>,
   f: CompiledFilter,
   options: RecordsToItemsOptions,
+  /** Keys expiring before this are skipped (counted with `onExpired`). */
+  loadedAt: number,
+  onExpired: () => void,
   size = 64,
 ): AsyncGenerator<RestoreItem[]> {
   let batch: RestoreItem[] = [];
   for await (const r of records) {
     if (f.any && r.kind === 'key' && !(f.db(r.db) && f.key(r.key) && f.type(r.value.type))) continue;
+    // An empty collection makes no key (the server refuses one).
+    if (r.kind === 'key' && isEmptyCollection(r.value)) continue;
+    if (r.kind === 'key' && r.expiresAt !== undefined && r.expiresAt <= loadedAt) {
+      onExpired();
+      continue;
+    }
     const item = recordToItem(r, options);
     if (!item) continue;
     batch.push(item);
@@ -251,7 +263,9 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     serverVersion(conn.info).flavor === 'valkey' ||
     payloadVersion >= 10 ||
     /^6\.2\./.test(serverVersion(conn.info).version);
-  const stats = { keys: 0, functions: 0, commands: 0, bytes: 0, inputBytes: 0 };
+  const stats = { keys: 0, functions: 0, commands: 0, bytes: 0, inputBytes: 0, expired: 0 };
+  /** Keys that expire before this time are not restored (the server does not load them either). */
+  const loadedAt = Date.now();
   const errors: RestoreFailure[] = [];
   let errorCount = 0;
   let stopped: RestoreFailure | null = null;
@@ -620,8 +634,9 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       }
     },
   };
-  const msetSent = () => {
+  const msetSent = (bytes: number) => {
     stats.commands++;
+    stats.bytes += bytes;
     progress(false);
   };
 
@@ -654,10 +669,8 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     const batch =
       !target.isCluster && (targetEmpty || replace) ? new MsetBatch(target, msetErrors, msetSent) : null;
     const batchString = (span: KeySpan, db: number): boolean => {
-      const before = batch!.len;
       if (!batchRdbString(batch!, db, span)) return false;
       stats.keys++;
-      stats.bytes += batch!.len - before;
       return true;
     };
     const plainString = (span: KeySpan) =>
@@ -683,6 +696,11 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       onKey: (span: KeySpan, version: number) => {
         if (stopped) throw STOP_RAW_RESTORE;
         checkAborted();
+        // An expired key would not be created (RESTORE of a past ABSTTL answers OK and makes nothing).
+        if (span.expiresAt !== undefined && span.expiresAt <= loadedAt) {
+          stats.expired++;
+          return;
+        }
         if (filter.any) {
           if (!filter.db(span.db) || !filter.key(span.keyBuf.subarray(span.keyStart, span.keyEnd))) return;
           const type = rdbTypeValueType(span.type);
@@ -825,7 +843,6 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       const start = heldArgs() + 9;
       if (held.first === 0 || !batch.begin(held.db, held.end - start)) return sendHeldAsIs();
       batch.commit(batch.len + held.buf.copy(batch.buf, batch.len, start, held.end));
-      stats.bytes += held.end - held.start;
     };
     // The held collection as one RESTORE: its value encoded from the command's bytes (see
     // CollectionPayload), the command written by the same encoder as an RDB restore's.
@@ -1042,11 +1059,17 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       const useDump = rdbAvailable && options.useRestore !== 'never';
       const encode = (r: KeyRecord) => encodeDump(r, payloadVersion);
       // restore() does not ask openInput for chunked records: every key arrives whole.
-      return recordItemBatches(seg.records as AsyncIterable<RdbRecord>, filter, {
-        ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
-        ...(useDump ? { encodeDump: encode } : {}),
-        dumpPayload: encode,
-      });
+      return recordItemBatches(
+        seg.records as AsyncIterable<RdbRecord>,
+        filter,
+        {
+          ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+          ...(useDump ? { encodeDump: encode } : {}),
+          dumpPayload: encode,
+        },
+        loadedAt,
+        () => stats.expired++,
+      );
     }
     if (!seg.grouped) rawReplay = true;
     return filterItemBatches(commandBatchesToItems(seg.batches, { grouped: seg.grouped }), filter);
@@ -1163,6 +1186,11 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     await target.idle();
     await Promise.all(pendingFallbacks);
     await target.idle();
+    if (targetEmpty && !rawReplay && !stopped && !verbatim) {
+      // Into an empty target, what it now holds is exact (keys whose commands made nothing, an
+      // expiry already past, are not counted). Another client writing meanwhile would show here too.
+      stats.keys = Math.max(0, (await target.keyCount()) - keysBefore);
+    }
     if (rawReplay && !stopped) {
       if (inputKeys !== null) {
         // Into a target with keys: the input's keys it now holds (the ones it kept as they were aside).

@@ -53,7 +53,7 @@ export async function run({ flags, io, out, signal }: CommandContext<'backup'>):
       elapsedMs: result.elapsedMs,
     },
     () => {
-      const summary = `backed up ${result.nodes.join(', ')} by ${result.mode} to ${output === '-' ? 'stdout' : output} (${result.format}): ${result.keys > 0 ? `${formatCount(result.keys)} keys, ` : ''}${formatBytes(result.bytesWritten)} in ${(result.elapsedMs / 1000).toFixed(1)}s`;
+      const summary = `backed up ${result.nodes.join(', ')} by ${result.mode} to ${output === '-' ? 'stdout' : output} (${result.format}): ${formatCount(result.keys)} keys, ${formatBytes(result.bytesWritten)} in ${(result.elapsedMs / 1000).toFixed(1)}s`;
       if (output === '-') out.info(summary);
       else out.line(summary);
     },

@@ -48,6 +48,7 @@ export async function run({ args, flags, io, out }: CommandContext<'restore'>): 
       input,
       keys: result.keys,
       skipped: result.skipped,
+      expired: result.expired,
       functions: result.functions,
       commands: result.commands,
       bytes: result.bytes,
@@ -68,6 +69,10 @@ export async function run({ args, flags, io, out }: CommandContext<'restore'>): 
         out.warn(`db ${e.db} key ${JSON.stringify(e.key)}: ${e.command}: ${e.message}`);
       if (result.errorCount > 20)
         out.warn(`... and ${result.errorCount - 20} more failures (--json lists up to 1000)`);
+      if (result.expired > 0)
+        out.info(
+          `${formatCount(result.expired)} key${result.expired === 1 ? '' : 's'} in the file had already expired and ${result.expired === 1 ? 'was' : 'were'} not restored`,
+        );
       if (result.skipped > 0)
         out.info(
           `${formatCount(result.skipped)} key${result.skipped === 1 ? '' : 's'} already on the target left as ${result.skipped === 1 ? 'it was' : 'they were'} (--replace makes them the file's)`,
