@@ -47,6 +47,8 @@ describe('backup, verify, inspect, convert, restore', () => {
       format: 'rdb',
       mode: 'replication',
       nodes: [`127.0.0.1:${source.port}`],
+      // The snapshot's true key count (what verify reads below).
+      keys: 9,
     });
     expect(r.stderr).toBe('');
 
@@ -303,5 +305,75 @@ describe('backup, verify, inspect, convert, restore', () => {
     ]);
     expect(badCa.code).toBe(1);
     expect(badCa.stderr).toContain('nope.pem');
+  });
+});
+
+describe('restore of a file someone else made', () => {
+  let t: TestServer;
+  beforeAll(async () => {
+    t = await startTestServer();
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+  const resp = (cmds: string[][]) =>
+    cmds
+      .map((c) => `*${c.length}\r\n${c.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`)
+      .join('');
+
+  it('refuses a command that is not data, with its position, and changes nothing (--flush too)', async () => {
+    await t.command('FLUSHALL');
+    await t.command('SET', 'mine', 'precious');
+    const p = file('hostile.resp');
+    writeFileSync(
+      p,
+      resp([
+        ['SET', 'a', '1'],
+        ['CONFIG', 'SET', 'maxmemory', '1mb'],
+        ['SET', 'b', '2'],
+      ]),
+    );
+    for (const extra of [[], ['--flush']]) {
+      const r = await runCli(['restore', p, '--url', t.url, ...extra]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/command #2 at byte \d+: CONFIG is not a command that writes data/);
+      expect(r.stderr).toContain('--verbatim');
+      expect(await t.command('DBSIZE')).toBe(':1\r\n');
+      expect(await t.command('CONFIG', 'GET', 'maxmemory')).toBe('*2\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n');
+    }
+  });
+
+  it("leaves keys the target has as they were (--on-error continue), or makes them the file's (--replace)", async () => {
+    await t.command('FLUSHALL');
+    await t.command('SET', 'a', 'target');
+    await t.command('RPUSH', 'l', 'x');
+    const p = file('plain.resp');
+    writeFileSync(
+      p,
+      resp([
+        ['SET', 'a', '2'],
+        ['RPUSH', 'l', 'y'],
+        ['SET', 'n', 'new'],
+      ]),
+    );
+
+    const stop = await runCli(['restore', p, '--url', t.url, '--json']);
+    expect(stop.code).toBe(1);
+    expect(stop.stderr + stop.stdout).toMatch(/2 of the keys .* already exist/);
+    expect(await t.command('DBSIZE')).toBe(':2\r\n');
+
+    const cont = await runCli(['restore', p, '--url', t.url, '--on-error', 'continue', '--json']);
+    expect(cont.code).toBe(1);
+    expect(parseJson(cont)).toMatchObject({ keys: 1, skipped: 2, errorCount: 2 });
+    expect(await t.command('GET', 'a')).toBe('$6\r\ntarget\r\n');
+    expect(await t.command('LRANGE', 'l', '0', '-1')).toBe('*1\r\n$1\r\nx\r\n');
+    const human = await runCli(['restore', p, '--url', t.url, '--on-error', 'continue']);
+    expect(human.stderr).toMatch(/3 keys already on the target left as they were/);
+
+    const rep = await runCli(['restore', p, '--url', t.url, '--replace', '--json']);
+    expect(rep.code, rep.stderr).toBe(0);
+    expect(parseJson(rep)).toMatchObject({ keys: 3, skipped: 0, errorCount: 0 });
+    expect(await t.command('GET', 'a')).toBe('$1\r\n2\r\n');
+    expect(await t.command('LRANGE', 'l', '0', '-1')).toBe('*1\r\n$1\r\ny\r\n');
   });
 });
