@@ -18,7 +18,7 @@ const work = mkdtempSync(join(tmpdir(), 'vt-untrusted-'));
 let pool: Awaited<ReturnType<typeof serverPool>>;
 
 beforeAll(async () => {
-  pool = await serverPool(20);
+  pool = await serverPool(22);
 });
 afterAll(async () => {
   await pool?.stop();
@@ -174,5 +174,38 @@ describe('--flush empties the target only after the whole input was checked', ()
     // (Consumer seen/active times are set by XCLAIM when a .valkey file re-creates them.)
     const view = { ignoreConsumerTimes: true };
     expect(await serverState(t.url, view)).toEqual(await serverState(source.url, view));
+  });
+});
+
+describe('a restore stopped part-way says what it left', () => {
+  it('aborted by its signal (Ctrl-C): names how many keys were written; the same restore with replace converges', async () => {
+    const source = pool.take();
+    await source.command('DEBUG', 'POPULATE', '50000', 'k', '64');
+    await source.command('SAVE');
+    const rdb = join(work, 'populate.rdb');
+    copyFileSync(join(source.dir, 'dump.rdb'), rdb);
+    const valkey = join(work, 'populate.valkey');
+    await convert({ input: rdb, output: valkey });
+    const t = pool.take();
+    const ac = new AbortController();
+    const err = await restore({
+      input: valkey,
+      url: t.url,
+      maxInFlight: 100,
+      signal: ac.signal,
+      onProgress: (p) => {
+        if (p.phase === 'restoring' && p.keys > 1000) ac.abort();
+      },
+      progressIntervalMs: 0,
+    }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'ERR_ABORTED' });
+    const written = Number(/(\d+) keys were written before it stopped/.exec(err.message)?.[1]);
+    expect(written).toBeGreaterThan(1000);
+    expect(written).toBeLessThan(50000);
+    expect(err.details.keysRestored).toBe(written);
+    expect(await t.command('DBSIZE')).toBe(`:${written}\r\n`);
+    expect(err.hint).toMatch(/--replace/);
+    await restore({ input: valkey, url: t.url, replace: true });
+    expect(await t.command('DEBUG', 'DIGEST')).toBe(await source.command('DEBUG', 'DIGEST'));
   });
 });

@@ -579,14 +579,9 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
 
   const checkAborted = () => {
     if (options.signal?.aborted) {
-      throw new BackupError(
-        'ERR_ABORTED',
-        `restore into ${conn.where} was aborted after ${stats.keys} keys`,
-        {
-          details: { url: conn.where, keys: stats.keys },
-          hint: 'Run it again with replace: true to converge to the backup',
-        },
-      );
+      throw new BackupError('ERR_ABORTED', `restore into ${conn.where} was aborted`, {
+        details: { url: conn.where, keys: stats.keys },
+      });
     }
   };
 
@@ -1109,6 +1104,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       verbatim,
       collectKeys: !targetEmpty && !verbatim,
       onBytes: (n) => {
+        checkAborted();
         stats.inputBytes += n;
         progress(false);
       },
@@ -1140,12 +1136,13 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     await inputChecked();
   };
 
+  let keysBefore = 0;
   try {
     // Into an empty target (the usual restore) no key can be in the way: keys are written without
     // an EXISTS round first. A key written by another client meanwhile is not detected (it is not
     // with EXISTS either: the check and the write are not atomic). A flush happens once the input
     // has been checked, before anything else is sent.
-    const keysBefore = options.flush === true ? 0 : await target.keyCount();
+    keysBefore = options.flush === true ? 0 : await target.keyCount();
     targetEmpty = keysBefore === 0;
     const input = options.input;
     if (typeof input === 'string') {
@@ -1201,15 +1198,22 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     }
   } catch (err) {
     await target.idle().catch(() => {});
-    await conn.close();
     const written = stats.commands > 0;
+    if (written && targetEmpty && !verbatim) {
+      // What the target now holds of the input (keys counted as they were queued may not have gone out).
+      stats.keys = await target.keyCount().then(
+        (n) => Math.max(0, n - keysBefore),
+        () => stats.keys,
+      );
+    }
+    await conn.close();
     if (BackupError.isInstance(err)) {
       // A failure after keys went out says so (a check that failed first wrote nothing).
-      if (!written || err.code === 'ERR_ABORTED') throw err;
+      if (!written && err.code !== 'ERR_ABORTED') throw err;
       throw new BackupError(err.code as BackupErrorCode, `${err.message}; ${partial()}`, {
         cause: err,
         details: { ...err.details, keysRestored: stats.keys },
-        hint: CONVERGE_HINT,
+        hint: written ? CONVERGE_HINT : 'Nothing was written; run the restore again',
       });
     }
     throw new BackupError(

@@ -6,7 +6,13 @@ import { tlsFromFlags } from '../tls.js';
 import { formatBytes, formatCount } from '../output.js';
 import { createProgress } from '../progress.js';
 
-export async function run({ args, flags, io, out }: CommandContext<'restore'>): Promise<number | undefined> {
+export async function run({
+  args,
+  flags,
+  io,
+  out,
+  signal,
+}: CommandContext<'restore'>): Promise<number | undefined> {
   const input = args[0]!;
   const from =
     input === '-' || flags.from !== undefined
@@ -23,6 +29,7 @@ export async function run({ args, flags, io, out }: CommandContext<'restore'>): 
       flush: flags.flush,
       onError: flags['on-error'],
       verbatim: flags.verbatim,
+      signal,
       onProgress: (p) => {
         if (p.phase === 'checking') return checking.update(p.inputBytes, size || undefined);
         checking.finish();
