@@ -183,7 +183,10 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     return code ?? (interrupted ? EXIT_INTERRUPTED : EXIT_OK);
   } catch (err) {
     if (interrupted) {
-      io.stderr.write('valkey-tools: interrupted\n');
+      // A command that stopped on Ctrl-C and says what it left (a restore: the keys it wrote) is heard.
+      if (ValkeyToolsError.isInstance(err) && err.code === 'ERR_ABORTED')
+        printError(err, io, { verbose, json, noColor });
+      else io.stderr.write('valkey-tools: interrupted\n');
       return EXIT_INTERRUPTED;
     }
     printError(err, io, { verbose, json, noColor });

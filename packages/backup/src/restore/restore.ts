@@ -169,6 +169,7 @@ type KeyItem = Extract<RestoreItem, { kind: 'key' }>;
 
 const CONVERGE_HINT =
   'Fix the cause, then run the same restore again with --replace (replace: true): it converges to the input';
+const RESUME_HINT = 'Run the same restore again with --replace (replace: true): it converges to the input';
 type RawItem = Extract<RestoreItem, { kind: 'raw' }>;
 
 const display = (b: Buffer) => b.toString('latin1');
@@ -1213,7 +1214,11 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       throw new BackupError(err.code as BackupErrorCode, `${err.message}; ${partial()}`, {
         cause: err,
         details: { ...err.details, keysRestored: stats.keys },
-        hint: written ? CONVERGE_HINT : 'Nothing was written; run the restore again',
+        hint: !written
+          ? 'Nothing was written; run the restore again'
+          : err.code === 'ERR_ABORTED'
+            ? RESUME_HINT
+            : CONVERGE_HINT,
       });
     }
     throw new BackupError(
