@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -375,5 +376,35 @@ describe('restore of a file someone else made', () => {
     expect(parseJson(rep)).toMatchObject({ keys: 3, skipped: 0, errorCount: 0 });
     expect(await t.command('GET', 'a')).toBe('$1\r\n2\r\n');
     expect(await t.command('LRANGE', 'l', '0', '-1')).toBe('*1\r\n$1\r\ny\r\n');
+  });
+
+  it('Ctrl-C mid-restore exits 130 and says how many keys went in; the same restore with --replace converges', async () => {
+    await t.command('FLUSHALL');
+    await t.command('DEBUG', 'POPULATE', '200000', 'k', '64');
+    const digest = await t.command('DEBUG', 'DIGEST');
+    await t.command('SAVE');
+    const rdb = file('populate.rdb');
+    writeFileSync(rdb, readFileSync(join(t.dir, 'dump.rdb')));
+    const valkey = file('populate.valkey');
+    expect((await runCli(['convert', rdb, valkey])).code).toBe(0);
+    await t.command('FLUSHALL');
+    const child = spawn(process.execPath, [binPath, 'restore', valkey, '--url', t.url], { stdio: 'pipe' });
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const exited = new Promise<number | null>((r) => child.on('close', r));
+    // Interrupt once keys are going in (polling the target, with a deadline).
+    for (let i = 0; i < 600 && (await t.command('DBSIZE')) === ':0\r\n'; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const written = /(\d+) keys were written before it stopped/.exec(stderr);
+    expect(written, stderr).not.toBeNull();
+    expect(await t.command('DBSIZE')).toBe(`:${written![1]}\r\n`);
+    expect(stderr).toMatch(/--replace/);
+    const again = await runCli(['restore', valkey, '--url', t.url, '--replace']);
+    expect(again.code, again.stderr).toBe(0);
+    expect(await t.command('DEBUG', 'DIGEST')).toBe(digest);
   });
 });
