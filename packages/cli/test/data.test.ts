@@ -286,12 +286,25 @@ describe('backup, verify, inspect, convert, restore', () => {
     expect(unknownExt.stderr).toContain('pass --format');
     expect(noServer.code).toBe(1);
     expect(noServer.stderr).not.toContain('hunter2');
+    // An unreachable server: the message names the address and what to check.
+    expect(noServer.stderr).toMatch(/127\.0\.0\.1:1 failed: connect ECONNREFUSED/);
+    expect(noServer.stderr).toContain('Check that the server is running');
     expect(existsSync(file('never.rdb'))).toBe(false);
     expect(dashNoFrom.code).toBe(2);
     expect(dashNoFrom.stderr).toContain('cannot tell the input format of stdin');
     expect(unknownIn.code).toBe(2);
     expect(overwrite.code).toBe(1);
     expect(overwrite.stderr).toContain('already exists. Pass --force');
+    // backup -o over an existing file: refused the same way, the file untouched.
+    const existing = file('existing.rdb');
+    writeFileSync(existing, 'mine');
+    const over = await runCli(['backup', '--url', source.url, '-o', existing]);
+    expect(over.code).toBe(1);
+    expect(over.stderr).toContain('already exists. Pass --force');
+    expect(readFileSync(existing, 'utf8')).toBe('mine');
+    const unreachable = await runCli(['restore', file('dump.rdb'), '--url', 'redis://127.0.0.1:1']);
+    expect(unreachable.code).toBe(1);
+    expect(unreachable.stderr).toMatch(/127\.0\.0\.1:1 failed: connect ECONNREFUSED/);
     expect(restoreMissing.code).toBe(1);
     expect(restoreMissing.stderr).toContain('no such file');
     expect(jsonStdout.code).toBe(2);
