@@ -162,7 +162,7 @@ export function serverAccepts(
 ): Promise<{ ok: boolean; error: string }> {
   const file = join(dir, name);
   writeFileSync(file, text);
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const child = spawn(serverBinary('valkey'), [file, '--port', '0', '--logfile', '', '--daemonize', 'no'], {
       cwd: dir,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -174,13 +174,22 @@ export function serverAccepts(
     child.stderr.on('data', (d: Buffer) => {
       out += d.toString('latin1');
     });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
-    child.on('close', () => {
+    // The server answers quickly either way; this only bounds a hang, which is then an error.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       const fatal = /FATAL CONFIG FILE ERROR[\s\S]*?>>> [^\n]*\n([^\n]*)/.exec(out);
+      const tail = out.trim().split('\n').slice(-3).join(' | ');
       if (fatal) resolve({ ok: false, error: fatal[1]!.trim() });
       else if (/Configured to not listen anywhere/.test(out)) resolve({ ok: true, error: '' });
-      else resolve({ ok: false, error: out.trim().split('\n').slice(-3).join(' | ') });
+      // A refusal the server words otherwise still exits 1 on its own; a crash or our kill is no verdict.
+      else if (code === 1 && signal === null) resolve({ ok: false, error: tail });
+      else
+        reject(
+          new Error(
+            `valkey-server neither accepted nor refused the config (exit ${code}, signal ${signal}): ${tail}`,
+          ),
+        );
     });
   });
 }
