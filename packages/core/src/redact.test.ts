@@ -39,6 +39,8 @@ const contexts: Array<(url: string) => string> = [
   (url) => url,
   (url) => `Invalid connection URL "${url}": port "x" is not a number. Use redis://[user:password@]host`,
   (url) => `Connecting to ${url} failed: connect ECONNREFUSED 127.0.0.1:1`,
+  (url) =>
+    `Connecting to ${url} failed: WRONGPASS. Check the user name and password in the URL (redis://user:password@host:port)`,
   (url) => `restore into ${url} stopped at key "user:ann@example.com" (db 0): SET failed`,
   (url) => JSON.stringify({ error: { message: `cannot reach ${url}`, details: { url } } }, null, 2),
   (url) => `line one\n  to ${url}\nline three with a@b`,
@@ -87,6 +89,9 @@ describe('redactUrl (property)', () => {
         expect(redactUrl(`cannot connect to "redis://${u}:${pw}@${h}:6379/0"`)).toBe(
           `cannot connect to "redis://${u}:***@${h}:6379/0"`,
         );
+        expect(
+          redactUrl(`to redis://${u}:${pw}@${h}:6379/0 failed. Check (redis://user:password@host:port)`),
+        ).toBe(`to redis://${u}:***@${h}:6379/0 failed. Check (redis://user:***@host:port)`);
       }),
     );
   });

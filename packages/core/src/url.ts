@@ -230,9 +230,9 @@ const HOST_TAIL = String.raw`(?:\[[0-9a-fA-F:.]*\]|[\w.~%-]*)(?::\d*)?(?:[/?][^\
 const BARE_SCHEME_URL = new RegExp(`^(${SCHEME})(.*)@(${HOST_TAIL})$`, 's');
 /**
  * In free text: credentials run to the last `@` of the line, not past a quote, an angle bracket
- * or the start of another URL (` redis://`...).
+ * or the start of another URL (`redis://`... after a space or a bracket).
  */
-const NEXT_URL = String.raw`\s(?:redis|rediss|valkey|valkeys|unix|https?):\/\/`;
+const NEXT_URL = String.raw`(?<![\w+.-])(?:redis|rediss|valkey|valkeys|unix|https?):\/\/`;
 const SCHEME_URL = new RegExp(`(${SCHEME})((?:(?!${NEXT_URL})[^\\n"'<>])*)@${HOST_START}`, 'g');
 /** `user:password@host:port` without a scheme, whole text. */
 const BARE_SHORT_URL = new RegExp(`^([^\\s:@/]*):(.*)@(${HOST_TAIL})$`, 's');

@@ -1,4 +1,5 @@
 import { type InputFormat, restore } from '@valkey-tools/backup';
+import { connectionUrl } from '../credentials.js';
 import { dataFormat, withInputFile } from '../data-files.js';
 import { EXIT_FAILED } from '../errors.js';
 import type { CommandContext } from '../main.js';
@@ -12,11 +13,12 @@ export async function run({ args, flags, io, out }: CommandContext<'restore'>): 
     input === '-' || flags.from !== undefined
       ? dataFormat(input, flags.from, 'input', '--from', 'restore')
       : undefined;
+  const url = await connectionUrl(flags.url, flags, io, out);
   const progress = createProgress(io.stderr, 'restoring', 'bytes');
   const result = await withInputFile(input, io, async (file, size) => {
     const options: Parameters<typeof restore>[0] = {
       input: file,
-      url: flags.url,
+      url,
       replace: flags.replace,
       flush: flags.flush,
       onError: flags['on-error'],
