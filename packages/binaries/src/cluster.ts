@@ -1,7 +1,7 @@
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import type { ValkeyConfigInput } from '@valkey-tools/config';
-import { valkeyToolsHome } from '@valkey-tools/core';
+import { valkeyToolsHome, writeFileAtomic } from '@valkey-tools/core';
 import { BinariesError } from './errors.js';
 import { sleep } from './process-utils.js';
 import { type Reply, ReplyError, sendCommand } from './command.js';
@@ -347,9 +347,7 @@ async function waitFor(
 async function writeClusterRecord(home: string, record: ClusterRecord): Promise<void> {
   await mkdir(clustersDir(home), { recursive: true });
   const file = clusterRecordPath(home, record.name);
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, `${JSON.stringify(record, null, 2)}\n`);
-  await rename(tmp, file);
+  await writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
 }
 
 async function readClusterRecord(home: string, name: string): Promise<ClusterRecord | undefined> {

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { basename, join, resolve as resolvePath } from 'node:path';
 import {
@@ -10,7 +10,7 @@ import {
   serializeConfig,
   type ValkeyConfigInput,
 } from '@valkey-tools/config';
-import { toCygwinPath, valkeyToolsHome } from '@valkey-tools/core';
+import { toCygwinPath, valkeyToolsHome, writeFileAtomic } from '@valkey-tools/core';
 import { BinariesError } from './errors.js';
 import { isPidAlive, processCommandLine, sleep } from './process-utils.js';
 import { type BinaryName, type ResolveOptions, type ResolvedBinary, resolveBinary } from './resolve.js';
@@ -232,9 +232,8 @@ async function stopProcess(
 async function writeRecord(home: string, record: ServerRecord): Promise<void> {
   await mkdir(registryDir(home), { recursive: true });
   const file = recordPath(home, record.name);
-  const tmp = `${file}.tmp-${process.pid}`;
-  await writeFile(tmp, `${JSON.stringify(record, null, 2)}\n`);
-  await rename(tmp, file);
+  // 0600: the record holds the server's URL, which may carry its password.
+  await writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
 }
 
 async function readRecord(home: string, name: string): Promise<ServerRecord | undefined> {
@@ -399,9 +398,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Ser
       platform: windows ? 'win32' : 'posix',
       ...(options.config ? { config: options.config } : {}),
     });
-    await writeFile(
+    // 0600, never through a symlink: the config may hold requirepass and masterauth.
+    await writeFileAtomic(
       configFile,
       serializeConfig(config, { header: `Written by @valkey-tools/binaries for managed server "${name}"` }),
+      { mode: 0o600 },
     );
     const logFd = openSync(logFile, 'a');
     let child: ChildProcess;

@@ -108,6 +108,26 @@ const requiredUrl = (description: string) =>
     description,
   }) as const satisfies FlagDefinition;
 
+/**
+ * Credentials kept out of the URL (so out of `ps` and shell history). Precedence, for each of the
+ * password and the user: the flag, then the URL, then VALKEY_TOOLS_PASSWORD / VALKEY_TOOLS_USER.
+ */
+const credentialFlags = [
+  {
+    name: 'password-file',
+    type: 'string',
+    valueName: 'FILE',
+    description:
+      'Read the password from FILE (its first line; - for stdin) instead of the URL; default VALKEY_TOOLS_PASSWORD',
+  },
+  {
+    name: 'user',
+    type: 'string',
+    valueName: 'NAME',
+    description: "ACL user name (instead of the URL's); default VALKEY_TOOLS_USER",
+  },
+] as const satisfies readonly FlagDefinition[];
+
 const db = {
   name: 'db',
   type: 'integer',
@@ -384,6 +404,7 @@ export const commands = [
     args: [{ name: 'name', required: false, description: 'Name of a managed server' }],
     flags: [
       url('Connect to this URL instead of a managed server'),
+      ...credentialFlags,
       { name: 'iredis', type: 'boolean', description: 'Use iredis instead of valkey-cli' },
       {
         name: 'cluster',
@@ -522,6 +543,7 @@ export const commands = [
     args: [{ name: 'file', required: true, description: 'The valkey.conf to compare' }],
     flags: [
       requiredUrl('Server to compare with'),
+      ...credentialFlags,
       {
         name: 'drift',
         type: 'boolean',
@@ -550,6 +572,7 @@ export const commands = [
     args: [],
     flags: [
       requiredUrl('Server to back up'),
+      ...credentialFlags,
       {
         name: 'output',
         short: 'o',
@@ -608,6 +631,7 @@ export const commands = [
     args: [{ name: 'file', required: true, description: 'Backup file, or - for stdin' }],
     flags: [
       requiredUrl('Server to restore into'),
+      ...credentialFlags,
       {
         name: 'replace',
         type: 'boolean',
@@ -829,6 +853,7 @@ export const commands = [
     args: [],
     flags: [
       requiredUrl('Valkey holding the index'),
+      ...credentialFlags,
       { name: 'model', type: 'string', valueName: 'M', required: true, description: 'Model name' },
       {
         name: 'tokens',
@@ -893,6 +918,7 @@ export const commands = [
         default: 'memory',
         description: 'Keep the index in memory or on the Valkey at URL',
       },
+      ...credentialFlags,
       {
         name: 'zmq',
         type: 'string',

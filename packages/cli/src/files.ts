@@ -1,9 +1,16 @@
-import { createWriteStream, existsSync } from 'node:fs';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
+import {
+  type AtomicFile,
+  type AtomicWriteOptions,
+  CoreError,
+  openAtomicFile,
+  writeFileAtomic,
+} from '@valkey-tools/core';
 import { CliError, usageError } from './errors.js';
-import type { Io } from './output.js';
+import type { Io, Output } from './output.js';
 
 /** Reads a whole (small) input: a file, or stdin for `-`. */
 export async function readSmallInput(path: string, io: Io, what: string): Promise<Buffer> {
@@ -51,45 +58,74 @@ export function assertWritable(path: string, io: Io, force: boolean): void {
   }
 }
 
+export interface WriteOptions {
+  /** File mode, exactly (0o600 for files that may hold passwords). */
+  mode?: number;
+  /** Told about leftover partial files of killed runs removed from the folder. */
+  out?: Output;
+}
+
+function atomicOptions(options: WriteOptions): AtomicWriteOptions {
+  const atomic: AtomicWriteOptions = {
+    onLeftover: (e) => {
+      if (e.removed) options.out?.info(`removed ${e.file}, left by an interrupted run (pid ${e.pid})`);
+      else
+        options.out?.warn(`cannot remove ${e.file}, left by an interrupted run (pid ${e.pid}): ${e.reason}`);
+    },
+  };
+  if (options.mode !== undefined) atomic.mode = options.mode;
+  return atomic;
+}
+
+/** A failed write, named as the user typed it (core's error says the full path and what to do). */
+function writeFailure(err: unknown, path: string): unknown {
+  if (!CoreError.hasCode(err, 'ERR_WRITE_FILE')) return err;
+  return new CliError('ERR_FILE', err.message, { cause: err, details: { ...err.details, output: path } });
+}
+
 /**
- * Writes to `path` through a temporary file renamed into place at the end, so an interrupted run
- * never leaves a file that looks complete. `-` writes to stdout.
+ * Writes to `path` through a temp file (random name, never following a symlink, see
+ * `openAtomicFile`) renamed into place at the end, so an interrupted run never leaves a file that
+ * looks complete. `-` writes to stdout.
  */
 export async function writeOutput(
   path: string,
   io: Io,
   produce: (out: Writable | NodeJS.WritableStream) => Promise<void>,
+  options: WriteOptions = {},
 ): Promise<void> {
   if (path === '-') {
     await produce(io.stdout);
     return;
   }
-  const full = resolve(io.cwd, path);
-  const temp = join(dirname(full), `.${basename(full)}.${process.pid}.tmp`);
+  let file: AtomicFile;
   try {
-    const stream = createWriteStream(temp);
-    await produce(stream);
-    if (!stream.writableEnded) stream.end();
-    if (!stream.closed) await new Promise<void>((ok, fail) => stream.once('close', ok).once('error', fail));
-    await rename(temp, full);
+    file = await openAtomicFile(resolve(io.cwd, path), atomicOptions(options));
   } catch (err) {
-    await rm(temp, { force: true });
-    throw err;
+    throw writeFailure(err, path);
+  }
+  try {
+    await produce(file.stream);
+    await file.commit();
+  } catch (err) {
+    await file.abort();
+    throw writeFailure(err, path);
   }
 }
 
-export async function writeTextOutput(path: string, io: Io, text: string): Promise<void> {
+export async function writeTextOutput(
+  path: string,
+  io: Io,
+  text: string,
+  options: WriteOptions = {},
+): Promise<void> {
   if (path === '-') {
     io.stdout.write(text);
     return;
   }
-  const full = resolve(io.cwd, path);
-  const temp = join(dirname(full), `.${basename(full)}.${process.pid}.tmp`);
   try {
-    await writeFile(temp, text);
-    await rename(temp, full);
+    await writeFileAtomic(resolve(io.cwd, path), text, atomicOptions(options));
   } catch (err) {
-    await rm(temp, { force: true });
-    throw fileError(err, path, 'cannot write');
+    throw writeFailure(err, path);
   }
 }

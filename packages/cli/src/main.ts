@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
-import { ValkeyToolsError, redactUrl } from '@valkey-tools/core';
+import { ValkeyToolsError, escapeControl, redactUrl } from '@valkey-tools/core';
 import { type FlagsOf, parseInvocation } from './args.js';
 import type { CommandName } from './definitions.js';
 import { CliError, EXIT_INTERRUPTED, EXIT_OK, exitCodeFor } from './errors.js';
 import { renderHelp } from './help.js';
-import { type Io, Output, colorEnabled, paint, processIo } from './output.js';
+import { type Io, Output, colorEnabled, paint, processIo, safeText, toJson } from './output.js';
 
 /** What a command receives: its parsed command line, the streams and a signal aborted by Ctrl-C. */
 export interface CommandContext<N extends CommandName = CommandName> {
@@ -73,7 +73,7 @@ const NODE_ERRORS: Record<string, (err: NodeJS.ErrnoException) => string> = {
   EPIPE: () => 'the output was closed early',
 };
 
-/** One line saying what went wrong, URLs redacted. */
+/** One line saying what went wrong, passwords redacted, control characters escaped. */
 export function describeError(err: unknown): string {
   let message: string;
   if (ValkeyToolsError.isInstance(err)) message = err.message;
@@ -92,7 +92,7 @@ export function describeError(err: unknown): string {
     .replace(/\s*\n\s*/g, ' ')
     .replace(/\s+\./g, '.')
     .trim();
-  return redactUrl(oneLine);
+  return escapeControl(redactUrl(oneLine), { oneLine: true });
 }
 
 function errorJson(err: unknown): Record<string, unknown> {
@@ -100,9 +100,7 @@ function errorJson(err: unknown): Record<string, unknown> {
   if (ValkeyToolsError.isInstance(err)) {
     base.code = err.code;
     base.name = err.name;
-    base.details = JSON.parse(
-      redactUrl(JSON.stringify(err.details, (_k, v) => (typeof v === 'bigint' ? v.toString() : v))),
-    );
+    base.details = JSON.parse(toJson(err.details ?? {}));
   } else if (err instanceof Error) {
     base.code = (err as NodeJS.ErrnoException).code ?? 'ERR_UNEXPECTED';
     base.name = err.name;
@@ -121,13 +119,13 @@ function printError(
     let current: unknown = err;
     let depth = 0;
     while (current instanceof Error && depth < 5) {
-      if (depth > 0) io.stderr.write(`caused by: ${redactUrl(current.message)}\n`);
-      if (current.stack) io.stderr.write(`${redactUrl(current.stack.split('\n').slice(1).join('\n'))}\n`);
+      if (depth > 0) io.stderr.write(`caused by: ${safeText(current.message)}\n`);
+      if (current.stack) io.stderr.write(`${safeText(current.stack.split('\n').slice(1).join('\n'))}\n`);
       current = current.cause;
       depth++;
     }
   }
-  if (options.json) io.stdout.write(`${JSON.stringify(errorJson(err), null, 2)}\n`);
+  if (options.json) io.stdout.write(`${toJson(errorJson(err))}\n`);
 }
 
 /** Runs one command line; resolves with the exit code. Never throws. */

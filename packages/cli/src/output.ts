@@ -1,5 +1,5 @@
 import { styleText } from 'node:util';
-import { redactUrl } from '@valkey-tools/core';
+import { escapeControl, redactUrl } from '@valkey-tools/core';
 
 /** What a command may touch of the outside world; tests and the bin pass the real process streams. */
 export interface Io {
@@ -44,8 +44,29 @@ export function paint(enabled: boolean, style: Style, text: string): string {
   return enabled ? styleText(style, text) : text;
 }
 
-/** JSON with bigints as decimal strings and Buffers as UTF-8 text (or base64 when not valid UTF-8). */
+/**
+ * What any text from outside (server replies, key names, URLs) goes through before it is printed:
+ * passwords redacted, control characters shown as `\xNN` instead of reaching the terminal.
+ */
+export function safeText(text: string): string {
+  return escapeControl(redactUrl(text));
+}
+
+/** DEL and C1 controls, which JSON.stringify leaves raw (it escapes only U+0000 to U+001F). */
+const JSON_UNSAFE = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * JSON with bigints as decimal strings and Buffers as UTF-8 text (or base64 when not valid UTF-8);
+ * every control character escaped (`\u009b`) and passwords redacted, so it is safe on a terminal.
+ */
 export function toJson(value: unknown): string {
+  return redactUrl(rawJson(value)).replace(
+    JSON_UNSAFE,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+function rawJson(value: unknown): string {
   return JSON.stringify(
     value,
     function replacer(this: unknown, _key, v: unknown) {
@@ -85,9 +106,26 @@ export class Output {
     return this.options.json;
   }
 
-  /** A line of human output on stdout (nothing in --json mode: stdout then holds only JSON). */
+  /** Text returned by `style()`, kept as is by `line()` (its inside was made safe by `style()`). */
+  private readonly styled = new Set<string>();
+
+  /**
+   * A line of human output on stdout (nothing in --json mode: stdout then holds only JSON),
+   * made safe (`safeText`) except for the parts `style()` coloured.
+   */
   line(text = ''): void {
-    if (!this.options.json) this.io.stdout.write(`${text}\n`);
+    if (this.options.json) return;
+    const keep = [...this.styled].filter((s) => text.includes(s));
+    let out: string;
+    if (keep.length === 0) out = safeText(text);
+    else {
+      const pattern = new RegExp(`(${keep.map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|')})`);
+      out = text
+        .split(pattern)
+        .map((part, i) => (i % 2 === 1 ? part : safeText(part)))
+        .join('');
+    }
+    this.io.stdout.write(`${out}\n`);
   }
 
   /** The JSON result of a command on stdout. */
@@ -103,19 +141,24 @@ export class Output {
 
   /** A status message on stderr (kept off stdout so pipes carry only data). */
   info(text: string): void {
-    this.io.stderr.write(`${redactUrl(text)}\n`);
+    this.io.stderr.write(`${safeText(text)}\n`);
   }
 
   verbose(text: string): void {
-    if (this.options.verbose) this.io.stderr.write(`${paint(this.errorColor, 'dim', redactUrl(text))}\n`);
+    if (this.options.verbose) this.io.stderr.write(`${paint(this.errorColor, 'dim', safeText(text))}\n`);
   }
 
   warn(text: string): void {
-    this.io.stderr.write(`${paint(this.errorColor, 'yellow', 'warning:')} ${redactUrl(text)}\n`);
+    this.io.stderr.write(`${paint(this.errorColor, 'yellow', 'warning:')} ${safeText(text)}\n`);
   }
 
+  /** `text` made safe and coloured (when colour is on); `line()` prints it as is. */
   style(style: Style, text: string): string {
-    return paint(this.color, style, text);
+    const safe = safeText(text);
+    if (!this.color) return safe;
+    const painted = paint(true, style, safe);
+    this.styled.add(painted);
+    return painted;
   }
 
   /** Left-aligned columns, header in bold. */

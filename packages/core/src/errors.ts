@@ -46,7 +46,8 @@ export type CoreErrorCode =
   | 'ERR_INVALID_URL'
   | 'ERR_INVALID_VERSION'
   | 'ERR_UNSUPPORTED_PLATFORM'
-  | 'ERR_INVALID_PATH';
+  | 'ERR_INVALID_PATH'
+  | 'ERR_WRITE_FILE';
 
 /** Errors raised by @valkey-tools/core helpers. */
 export class CoreError extends ValkeyToolsError<CoreErrorCode> {

@@ -1,6 +1,13 @@
 export { ValkeyToolsError, CoreError } from './errors.js';
 export type { ValkeyToolsErrorOptions, CoreErrorCode } from './errors.js';
-export { parseConnectionUrl, formatConnectionUrl, normalizeUrl, redactUrl, toClientOptions } from './url.js';
+export {
+  parseConnectionUrl,
+  formatConnectionUrl,
+  normalizeUrl,
+  redactUrl,
+  registerSecret,
+  toClientOptions,
+} from './url.js';
 export type { ConnectionTarget, ParseUrlOptions, UrlScheme } from './url.js';
 export { detectPlatform, platformKey, parsePlatformKey, executableName, PLATFORM_KEYS } from './platform.js';
 export type { PlatformTarget, PlatformKey, OsPlatform, CpuArch, Libc, DetectOptions } from './platform.js';
@@ -15,3 +22,12 @@ export {
 export type { ServerVersion, ServerFlavor, VersionMap } from './version.js';
 export { toCygwinPath, fromCygwinPath } from './cygwin.js';
 export { valkeyToolsHome, isOfflineEnv } from './paths.js';
+export { escapeControl } from './text.js';
+export {
+  openAtomicFile,
+  writeFileAtomic,
+  writeStreamAtomic,
+  cleanLeftovers,
+  partialPath,
+} from './atomic.js';
+export type { AtomicFile, AtomicWriteOptions, LeftoverEvent } from './atomic.js';

@@ -53,9 +53,10 @@ function parseDb(input: string, raw: string, maxDb: number): number {
   return db;
 }
 
+/** Percent-decodes; a `%` not followed by two hex digits stands for itself (`50%off`). */
 function decode(input: string, part: string, raw: string): string {
   try {
-    return decodeURIComponent(raw);
+    return decodeURIComponent(raw.replace(/%(?![0-9a-fA-F]{2})/g, '%25'));
   } catch {
     fail(input, part, 'has a bad percent-encoding');
   }
@@ -82,12 +83,18 @@ export function parseConnectionUrl(input: string, options: ParseUrlOptions = {})
 
   if (scheme === 'unix') return parseUnix(input, trimmed.slice(schemeMatch[0].length), maxDb);
 
+  // The credentials end at the last `@` (a host never holds one), so a password may hold raw
+  // `@ : / ? # %` and spaces: split them off before URL() sees them, which would cut at the first.
+  const afterScheme = trimmed.slice(schemeMatch[0].length).replace(/^\/\//, '');
+  const at = afterScheme.lastIndexOf('@');
+  const userinfo = at === -1 ? undefined : afterScheme.slice(0, at);
+  const hostPart = at === -1 ? afterScheme : afterScheme.slice(at + 1);
   // Validate the port ourselves: URL() rejects a bad one without saying which part was wrong.
-  const authority = /^[a-z]+:\/\/(?:[^@/]*@)?(\[[^\]]*\]|[^:/?#]*)(?::([^/?#]*))?/i.exec(trimmed);
+  const authority = /^(\[[^\]]*\]|[^:/?#]*)(?::([^/?#]*))?/.exec(hostPart);
   if (authority?.[2] !== undefined && authority[2] !== '') parsePort(input, authority[2]);
   let url: URL;
   try {
-    url = new URL(trimmed.replace(/^[a-z]+s?:/i, scheme === 'rediss' ? 'rediss:' : 'redis:'));
+    url = new URL(`${scheme === 'rediss' ? 'rediss' : 'redis'}://${hostPart}`);
   } catch {
     fail(input, 'url', 'cannot be parsed');
   }
@@ -97,8 +104,13 @@ export function parseConnectionUrl(input: string, options: ParseUrlOptions = {})
   const dbFromQuery = url.searchParams.get('db');
   const db = parseDb(input, dbPath !== '' ? dbPath : (dbFromQuery ?? ''), maxDb);
   const target: ConnectionTarget = { scheme, tls: scheme === 'rediss', host, port, db };
-  if (url.username) target.username = decode(input, 'username', url.username);
-  if (url.password) target.password = decode(input, 'password', url.password);
+  if (userinfo !== undefined) {
+    const colon = userinfo.indexOf(':');
+    const user = colon === -1 ? userinfo : userinfo.slice(0, colon);
+    if (user !== '') target.username = decode(input, 'username', user);
+    if (colon !== -1 && colon < userinfo.length - 1)
+      target.password = decode(input, 'password', userinfo.slice(colon + 1));
+  }
   return target;
 }
 
@@ -108,6 +120,13 @@ function parseShortForm(
   defaultHost: string,
   defaultPort: number,
 ): ConnectionTarget {
+  if (s.includes('@')) {
+    fail(
+      input,
+      'url',
+      'has credentials but no scheme: write redis://user:password@host:port (percent-encode the password), or pass the password separately',
+    );
+  }
   let host = defaultHost;
   let port = defaultPort;
   const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(s);
@@ -133,7 +152,8 @@ function parseUnix(input: string, rest: string, maxDb: number): ConnectionTarget
   let body = rest.startsWith('//') ? rest.slice(2) : rest;
   let username: string | undefined;
   let password: string | undefined;
-  const at = body.indexOf('@');
+  // The credentials end at the last `@/` (the socket path starts with `/`).
+  const at = body.lastIndexOf('@/');
   if (at !== -1 && !body.startsWith('/')) {
     const cred = body.slice(0, at);
     {
@@ -183,20 +203,77 @@ export function normalizeUrl(input: string, options?: ParseUrlOptions): string {
   return formatConnectionUrl(parseConnectionUrl(input, options));
 }
 
+const SECRETS = new Set<string>();
+
+/** Secrets shorter than this are not searched for in free text (they would blank out common words). */
+const MIN_SECRET_LENGTH = 4;
+
 /**
- * Replaces the password in anything that looks like a URL (or a whole message holding URLs)
- * with `***`. Never throws: safe to call on user input that may not parse.
+ * Makes `redactUrl` also hide `secret` wherever it appears verbatim, percent-encoded or
+ * JSON-escaped: for passwords that reach the process some other way than inside a URL (a
+ * password file, an environment variable) or inside a URL too malformed to find in free text.
+ */
+export function registerSecret(secret: string): void {
+  if (secret.length < MIN_SECRET_LENGTH) return;
+  SECRETS.add(secret);
+  SECRETS.add(encodeURIComponent(secret));
+  SECRETS.add(JSON.stringify(secret).slice(1, -1));
+}
+
+/** A scheme (`redis://`), a credential-free host (`host:port` follows), or the connection schemes. */
+const SCHEME = String.raw`[a-zA-Z][a-zA-Z0-9+.-]*:\/\/`;
+/** What may follow the `@` that ends credentials: a host name, `[v6]`, or unix's `/path`. */
+const HOST_START = String.raw`(?=[\w\[/.~%-]|$)`;
+/** A host, `[v6]` or unix's `/path`, an optional port, path and query: what follows credentials. */
+const HOST_TAIL = String.raw`(?:\[[0-9a-fA-F:.]*\]|[\w.~%-]*)(?::\d*)?(?:[/?][^\s@"'<>]*)?`;
+/** A whole text that is one URL: everything up to its last `@` is credentials. */
+const BARE_SCHEME_URL = new RegExp(`^(${SCHEME})(.*)@(${HOST_TAIL})$`, 's');
+/**
+ * In free text: credentials run to the last `@` of the line, not past a quote, an angle bracket
+ * or the start of another URL (`redis://`... after a space or a bracket).
+ */
+const NEXT_URL = String.raw`(?<![\w+.-])(?:redis|rediss|valkey|valkeys|unix|https?):\/\/`;
+const SCHEME_URL = new RegExp(`(${SCHEME})((?:(?!${NEXT_URL})[^\\n"'<>])*)@${HOST_START}`, 'g');
+/** `user:password@host:port` without a scheme, whole text. */
+const BARE_SHORT_URL = new RegExp(`^([^\\s:@/]*):(.*)@(${HOST_TAIL})$`, 's');
+/** `user:password@host:port` without a scheme in free text (needs the port, no spaces). */
+const SHORT_URL =
+  /(^|[\s"'(<=,;])((?:[^\s"'@:/<>]+(?=:(?!\/\/)))?):([^\s"'<>]*)@(?=[\w.~-]+:\d+\b|\[[0-9a-fA-F:.]+\]:\d+)/g;
+
+function redactCredentials(scheme: string, userinfo: string): string {
+  const colon = userinfo.indexOf(':');
+  // A user name holding `@` or a space is more likely the start of a password: hide it all.
+  if (colon !== -1 && !/[@\s]/.test(userinfo.slice(0, colon)))
+    return `${scheme}${userinfo.slice(0, colon)}:***@`;
+  // `redis://secret@host` reads as a user name, but people write passwords there: hide it too.
+  return userinfo === '' ? `${scheme}@` : `${scheme}***@`;
+}
+
+/**
+ * Replaces the password in anything that looks like a connection URL, or a message holding
+ * URLs, with `***`: `redis://user:***@host`, `redis://***@host`, `user:***@host:port`,
+ * `:***@host:port`. A password may hold raw `@ : / % #` and spaces: in a text that is one URL,
+ * everything up to the last `@` is credentials; in free text, up to the last `@` of the line that
+ * is followed by a host (so it may hide more than the password, never less), except that a
+ * scheme-less URL is only recognized there without spaces. Secrets given to `registerSecret`
+ * are hidden wherever they appear. Never throws: safe to call on any text.
  */
 export function redactUrl(text: string): string {
-  return text
-    .replace(
-      /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]*):([^\s@]*)@/gi,
-      (_m, scheme: string, user: string) => `${scheme}${user}:***@`,
-    )
-    .replace(/\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:]+)@/gi, (m, scheme: string, user: string) =>
-      // user-only credentials with a known "password-only" form (redis://secret@host) are redacted too
-      /^(redis|rediss|valkey|valkeys|unix):\/\/$/i.test(scheme) && user !== '' ? `${scheme}***@` : m,
-    );
+  let out: string;
+  const trimmed = text.trim();
+  const bare = trimmed.includes('\n') ? null : BARE_SCHEME_URL.exec(trimmed);
+  const bareShort = bare || trimmed.includes('\n') ? null : BARE_SHORT_URL.exec(trimmed);
+  if (bare) {
+    out = text.replace(trimmed, `${redactCredentials(bare[1]!, bare[2]!)}${bare[3]}`);
+  } else if (bareShort) {
+    out = text.replace(trimmed, `${bareShort[1]}:***@${bareShort[3]}`);
+  } else {
+    out = text
+      .replace(SCHEME_URL, (_m, scheme: string, userinfo: string) => redactCredentials(scheme, userinfo))
+      .replace(SHORT_URL, (_m, lead: string, user: string) => `${lead}${user}:***@`);
+  }
+  for (const secret of SECRETS) if (out.includes(secret)) out = out.split(secret).join('***');
+  return out;
 }
 
 /** Options for iovalkey built from a target (host/port or path, db, username, password, tls). */

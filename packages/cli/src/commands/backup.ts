@@ -1,4 +1,5 @@
 import { type OutputFormat, backup } from '@valkey-tools/backup';
+import { connectionUrl } from '../credentials.js';
 import { dataFormat, withOutputFile } from '../data-files.js';
 import { usageError } from '../errors.js';
 import { assertWritable } from '../files.js';
@@ -18,10 +19,11 @@ export async function run({ flags, io, out, signal }: CommandContext<'backup'>):
   }
   const format = dataFormat(output, flags.format, 'output', '--format', 'backup') as OutputFormat;
   assertWritable(output, io, flags.force);
+  const url = await connectionUrl(flags.url, flags, io, out);
   const progress = createProgress(io.stderr, 'backing up', flags.mode === 'scan' ? 'keys' : 'bytes');
   const result = await withOutputFile(output, io, async (file) => {
     const options: Parameters<typeof backup>[0] = {
-      url: flags.url,
+      url,
       output: file,
       format,
       mode: flags.mode,

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { diffWithServer, parseConfigFile } from '@valkey-tools/config';
 import { redactUrl } from '@valkey-tools/core';
+import { connectionUrl } from '../credentials.js';
 import { EXIT_FAILED } from '../errors.js';
 import type { CommandContext } from '../main.js';
 
@@ -12,7 +13,8 @@ export async function run({
 }: CommandContext<'config diff'>): Promise<number | undefined> {
   const file = args[0]!;
   const parsed = parseConfigFile(resolve(io.cwd, file));
-  const differences = await diffWithServer(parsed, flags.url, { drift: flags.drift });
+  const url = await connectionUrl(flags.url, flags, io, out);
+  const differences = await diffWithServer(parsed, url, { drift: flags.drift });
   out.result(
     {
       file,

@@ -6,6 +6,7 @@ import {
   formatConnectionUrl,
   parseConnectionUrl,
 } from '@valkey-tools/core';
+import { connectionUrl } from '../credentials.js';
 import { CliError, usageError } from '../errors.js';
 import type { CommandContext } from '../main.js';
 import { findOnPath } from '../path-lookup.js';
@@ -40,7 +41,7 @@ export async function run({
     );
   }
   const managed = flags.url === undefined ? await findTarget(name!, io) : undefined;
-  const url = flags.url ?? managed!.url;
+  const url = await connectionUrl(flags.url ?? managed!.url, flags, io, out);
   // A cluster node: let valkey-cli follow MOVED/ASK redirections.
   const clusterMode = flags.cluster || managed?.cluster === true;
   const target = parseConnectionUrl(url);

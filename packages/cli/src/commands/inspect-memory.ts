@@ -33,17 +33,24 @@ export async function runMemory({
   try {
     if (flags.csv !== undefined) {
       let captured: typeof report | undefined;
-      await writeOutput(flags.csv, io, async (stream) => {
-        captured = await analyze(stream);
-        (stream as NodeJS.WritableStream).end();
-      });
+      await writeOutput(
+        flags.csv,
+        io,
+        async (stream) => {
+          captured = await analyze(stream);
+          (stream as NodeJS.WritableStream).end();
+        },
+        { out },
+      );
       report = captured!;
     } else report = await analyze();
   } finally {
     progress.finish();
   }
   if (flags.html !== undefined)
-    await writeTextOutput(flags.html, io, memoryReportToHtml(report, { title: `Memory of ${file}` }));
+    await writeTextOutput(flags.html, io, memoryReportToHtml(report, { title: `Memory of ${file}` }), {
+      out,
+    });
   out.result({ file, ...report }, () => {
     const t = report.totals;
     out.line(

@@ -1,11 +1,12 @@
 import { scoreTokensAtAddress, silentLogger } from '@valkey-tools/kvcache-index';
+import { connectionUrl } from '../credentials.js';
 import type { CommandContext } from '../main.js';
 import { readTokens } from '../tokens.js';
 
 export async function run({ flags, io, out }: CommandContext<'kvcache score'>): Promise<number | undefined> {
   const tokens = await readTokens(flags.tokens, io);
   const options: Parameters<typeof scoreTokensAtAddress>[0] = {
-    address: flags.url,
+    address: await connectionUrl(flags.url, flags, io, out),
     model: flags.model,
     tokens,
     tokenProcessor: {

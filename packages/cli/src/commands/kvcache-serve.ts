@@ -1,14 +1,16 @@
 import { createKvCacheService } from '@valkey-tools/kvcache-index';
+import { connectionUrl } from '../credentials.js';
 import type { CommandContext } from '../main.js';
 
 /** Runs until Ctrl-C or SIGTERM, then shuts down gracefully (exit code 0). */
 export async function run({
   flags,
+  io,
   out,
   signal,
 }: CommandContext<'kvcache serve'>): Promise<number | undefined> {
   const service = await createKvCacheService({
-    backend: flags.backend,
+    backend: flags.backend === 'memory' ? 'memory' : await connectionUrl(flags.backend, flags, io, out),
     zmqEndpoints: flags.zmq,
     port: flags.port,
     host: flags.host,

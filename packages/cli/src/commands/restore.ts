@@ -1,4 +1,5 @@
 import { type InputFormat, restore } from '@valkey-tools/backup';
+import { connectionUrl } from '../credentials.js';
 import { dataFormat, withInputFile } from '../data-files.js';
 import { EXIT_FAILED } from '../errors.js';
 import type { CommandContext } from '../main.js';
@@ -18,13 +19,14 @@ export async function run({
     input === '-' || flags.from !== undefined
       ? dataFormat(input, flags.from, 'input', '--from', 'restore')
       : undefined;
+  const url = await connectionUrl(flags.url, flags, io, out);
   // The whole input is read once before anything is sent (checking), then restored.
   const checking = createProgress(io.stderr, 'checking', 'bytes');
   const progress = createProgress(io.stderr, 'restoring', 'bytes');
   const result = await withInputFile(input, io, async (file, size) => {
     const options: Parameters<typeof restore>[0] = {
       input: file,
-      url: flags.url,
+      url,
       replace: flags.replace,
       flush: flags.flush,
       onError: flags['on-error'],

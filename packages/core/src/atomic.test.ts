@@ -1,0 +1,133 @@
+import { spawn } from 'node:child_process';
+import {
+  existsSync,
+  lstatSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { cleanLeftovers, openAtomicFile, partialPath, writeFileAtomic, writeStreamAtomic } from './atomic.js';
+
+const work = mkdtempSync(join(tmpdir(), 'vt-core-atomic-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+const posix = process.platform !== 'win32';
+let n = 0;
+const freshDir = () => mkdtempSync(join(work, `d${n++}-`));
+
+/** A pid that surely is not running: a child that has exited. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+  await new Promise((r) => child.on('exit', r));
+  return child.pid!;
+}
+
+describe('writeFileAtomic', () => {
+  it('writes, replaces and leaves no temp file behind', async () => {
+    const dir = freshDir();
+    const file = join(dir, 'out.conf');
+    await writeFileAtomic(file, 'one\n');
+    await writeFileAtomic(file, Buffer.from('two\n'));
+    expect(readFileSync(file, 'utf8')).toBe('two\n');
+    expect(readdirSync(dir)).toEqual(['out.conf']);
+  });
+
+  it.runIf(posix)('applies the mode exactly, whatever the umask', async () => {
+    const dir = freshDir();
+    await writeFileAtomic(join(dir, 'secret.conf'), 'requirepass x\n', { mode: 0o600 });
+    expect(statSync(join(dir, 'secret.conf')).mode & 0o777).toBe(0o600);
+    await writeFileAtomic(join(dir, 'public.txt'), 'x', { mode: 0o644 });
+    expect(statSync(join(dir, 'public.txt')).mode & 0o777).toBe(0o644);
+  });
+
+  it.runIf(posix)(
+    'never writes through a symlink planted at the destination or at old temp names',
+    async () => {
+      const dir = freshDir();
+      const victim = join(work, `victim-${n}`);
+      writeFileSync(victim, 'precious\n');
+      const file = join(dir, 'out.csv');
+      // Every predictable name: the old CLI temp name, the destination itself.
+      for (const name of [`.out.csv.${process.pid}.tmp`, `.out.csv.${process.pid + 1}.tmp`, 'out.csv'])
+        symlinkSync(victim, join(dir, name));
+      await writeFileAtomic(file, 'new data\n');
+      expect(readFileSync(victim, 'utf8')).toBe('precious\n');
+      expect(lstatSync(file).isSymbolicLink()).toBe(false);
+      expect(readFileSync(file, 'utf8')).toBe('new data\n');
+    },
+  );
+
+  it('says what failed and where, with what to do', async () => {
+    const err = await writeFileAtomic(join(work, 'no', 'such', 'dir', 'f'), 'x').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_WRITE_FILE', details: { code: 'ENOENT' } });
+    expect(String((err as Error).message)).toMatch(
+      /cannot write .*no\/such\/dir\/f: the folder does not exist\. Check/,
+    );
+  });
+});
+
+describe('writeStreamAtomic and openAtomicFile', () => {
+  it('streams chunks and counts bytes; a failing source leaves nothing and keeps its error', async () => {
+    const dir = freshDir();
+    async function* chunks(fail: boolean) {
+      yield Buffer.alloc(100_000, 1);
+      yield 'tail';
+      if (fail) throw Object.assign(new Error('connection dropped'), { code: 'ECONNRESET' });
+    }
+    expect(await writeStreamAtomic(join(dir, 'a.rdb'), chunks(false))).toBe(100_004);
+    expect(statSync(join(dir, 'a.rdb')).size).toBe(100_004);
+    const err = await writeStreamAtomic(join(dir, 'b.rdb'), chunks(true)).catch((e: unknown) => e);
+    expect(err).toMatchObject({ message: 'connection dropped', code: 'ECONNRESET' });
+    expect(readdirSync(dir)).toEqual(['a.rdb']);
+  });
+
+  it('abort removes the temp file', async () => {
+    const dir = freshDir();
+    const file = await openAtomicFile(join(dir, 'x'));
+    file.stream.write('partial');
+    expect(existsSync(file.tempPath)).toBe(true);
+    await file.abort();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('leftovers of killed runs', () => {
+  it('removes partial files of dead processes, keeps those of live ones and foreign names', async () => {
+    const dir = freshDir();
+    const dead = await deadPid();
+    const deadPartial = join(dir, `.dump.rdb.partial-${dead}-0123456789abcdef`);
+    const livePartial = join(dir, `.dump.rdb.partial-${process.pid}-0123456789abcdef`);
+    const foreign = join(dir, `.dump.rdb.${dead}.tmp`);
+    for (const f of [deadPartial, livePartial, foreign]) writeFileSync(f, 'x');
+    const events: unknown[] = [];
+    await writeFileAtomic(join(dir, 'other.txt'), 'y', { onLeftover: (e) => events.push(e) });
+    expect(events).toEqual([{ file: deadPartial, pid: dead, removed: true }]);
+    expect(readdirSync(dir).sort()).toEqual(
+      ['other.txt', `.dump.rdb.partial-${process.pid}-0123456789abcdef`, `.dump.rdb.${dead}.tmp`].sort(),
+    );
+    expect(await cleanLeftovers(dir)).toEqual([]);
+  });
+
+  it.runIf(posix)('removes a leftover symlink itself, never its target', async () => {
+    const dir = freshDir();
+    const victim = join(work, `victim-link-${n}`);
+    writeFileSync(victim, 'precious\n');
+    const link = join(dir, `.x.partial-${await deadPid()}-00000000aaaaaaaa`);
+    symlinkSync(victim, link);
+    await cleanLeftovers(dir);
+    expect(existsSync(link)).toBe(false);
+    expect(readFileSync(victim, 'utf8')).toBe('precious\n');
+  });
+
+  it('names temp files unpredictably, next to the destination', () => {
+    const a = partialPath('/some/dir/dump.rdb');
+    expect(a).toMatch(new RegExp(`^/some/dir/\\.dump\\.rdb\\.partial-${process.pid}-[0-9a-f]{16}$`));
+    expect(partialPath('/some/dir/dump.rdb')).not.toBe(a);
+  });
+});

@@ -1,0 +1,31 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { escapeControl } from './text.js';
+
+describe('escapeControl', () => {
+  it('shows escape sequences instead of letting a terminal obey them', () => {
+    expect(escapeControl('ERR \x1b]0;owned\x07 and \x1b[2J')).toBe('ERR \\x1b]0;owned\\x07 and \\x1b[2J');
+    expect(escapeControl('a\x9b31mb\x7fc\x00')).toBe('a\\x9b31mb\\x7fc\\x00');
+    expect(escapeControl('evil\u202etxt.exe')).toBe('evil\\u202etxt.exe');
+  });
+  it('keeps tabs, line feeds and printable text (any script) unless asked for one line', () => {
+    expect(escapeControl('a\tb\nc é 日本 🎉')).toBe('a\tb\nc é 日本 🎉');
+    expect(escapeControl('a\tb\nc\r', { oneLine: true })).toBe('a\\x09b\\x0ac\\x0d');
+  });
+  it('never leaves a control character (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), (s) => {
+        const out = escapeControl(s, { oneLine: true });
+        expect(out).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+        // Nothing printable is lost: undoing the escapes gives the input back.
+        if (!s.includes('\\'))
+          expect(
+            out.replace(/\\(x[0-9a-f]{2}|u20[26][0-9a-f])/g, (_m, e: string) =>
+              String.fromCharCode(Number.parseInt(e.slice(1), 16)),
+            ),
+          ).toBe(s);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
