@@ -18,9 +18,21 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"{}|]/g, (ch) => HTML_ESCAPES[ch]!);
 }
 
+/** Markdown's emphasis, link and escape characters, which it would still read inside raw HTML. */
+const MARKDOWN_ESCAPES: Record<string, string> = {
+  '*': '&#42;',
+  '_': '&#95;',
+  '[': '&#91;',
+  ']': '&#93;',
+  '`': '&#96;',
+  '\\': '&#92;',
+  '~': '&#126;',
+};
+
 /** Inline code that is safe anywhere, table cells included (line breaks fold into spaces). */
 export function code(text: string): string {
-  return `<code v-pre>${escapeHtml(text.replace(/\s+/g, ' '))}</code>`;
+  const html = escapeHtml(text.replace(/\s+/g, ' ')).replace(/[*_[\]`\\~]/g, (ch) => MARKDOWN_ESCAPES[ch]!);
+  return `<code v-pre>${html}</code>`;
 }
 
 /**
