@@ -174,22 +174,23 @@ export function serverAccepts(
     child.stderr.on('data', (d: Buffer) => {
       out += d.toString('latin1');
     });
-    // The server answers quickly either way; this only bounds a hang, which is then an error.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    // The server answers quickly either way; this only bounds a hang, which is then an error
+    // (our own kill is no verdict on the config).
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = true;
+      child.kill('SIGKILL');
+    }, 60_000);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       const fatal = /FATAL CONFIG FILE ERROR[\s\S]*?>>> [^\n]*\n([^\n]*)/.exec(out);
       const tail = out.trim().split('\n').slice(-3).join(' | ');
-      if (fatal) resolve({ ok: false, error: fatal[1]!.trim() });
+      if (killed) reject(new Error(`valkey-server did not finish reading the config in 60 s: ${tail}`));
+      else if (fatal) resolve({ ok: false, error: fatal[1]!.trim() });
       else if (/Configured to not listen anywhere/.test(out)) resolve({ ok: true, error: '' });
-      // A refusal the server words otherwise still exits 1 on its own; a crash or our kill is no verdict.
-      else if (code === 1 && signal === null) resolve({ ok: false, error: tail });
-      else
-        reject(
-          new Error(
-            `valkey-server neither accepted nor refused the config (exit ${code}, signal ${signal}): ${tail}`,
-          ),
-        );
+      // Refused otherwise: an error exit, or a crash on the config (an assertion) — it did not start.
+      else if (code !== 0) resolve({ ok: false, error: signal ? `crashed (${signal}): ${tail}` : tail });
+      else reject(new Error(`valkey-server exited 0 without saying whether it took the config: ${tail}`));
     });
   });
 }
