@@ -168,6 +168,13 @@ const set = {
   description: 'Set a valkey.conf directive (repeatable): --set maxmemory=256mb',
 } as const satisfies FlagDefinition;
 
+const systemFlag = {
+  name: 'system',
+  type: 'boolean',
+  description:
+    "Use the system's valkey-server (PATH) before an installed build (also VALKEY_TOOLS_SYSTEM_BINARY=system)",
+} as const satisfies FlagDefinition;
+
 /** Formats a file may hold: `resp` is `.valkey`/`.resp`, `readable` one command per line (`.txt`); `aof` is read only. */
 export const fileFormats = ['rdb', 'resp', 'readable', 'jsonl', 'aof'] as const;
 export const outputFormats = ['rdb', 'resp', 'readable', 'jsonl'] as const;
@@ -212,10 +219,15 @@ export const commands = [
   {
     name: 'which',
     group: 'binaries',
-    summary: 'Print the path of the valkey-server that would be used',
-    usage: 'which [version] [--json]',
+    summary: 'Print the path of the valkey-server that would be used, and why',
+    description:
+      'Prints the path on stdout and, on stderr, why it was chosen and what else was found. Order: ' +
+      'VALKEY_TOOLS_SYSTEM_BINARY when it names a binary, then a build installed in the cache (valkey-tools ' +
+      'install), then PATH and the usual install dirs. --system (or VALKEY_TOOLS_SYSTEM_BINARY=system) puts ' +
+      'the system binary before the cache. Never downloads.',
+    usage: 'which [version] [--system] [--json]',
     args: [{ name: 'version', required: false, description: 'Version wanted (default: any)' }],
-    flags: [json],
+    flags: [systemFlag, json],
     examples: [{ command: 'valkey-tools which 8', description: 'where is a valkey-server 8.x?' }],
   },
   {
@@ -319,6 +331,7 @@ export const commands = [
         description: 'Start from this valkey.conf (validated first)',
       },
       set,
+      systemFlag,
       {
         name: 'user',
         type: 'string',
@@ -475,6 +488,7 @@ export const commands = [
         max: 65535,
         description: 'First port (default: 7000, or the next free range)',
       },
+      systemFlag,
       json,
     ],
     examples: [

@@ -140,6 +140,44 @@ describe('mirror add, install, which, versions', () => {
     expect(none.code).toBe(1);
     expect(none.stderr).toContain('No valkey-server 6.2 found');
   });
+
+  it('after install, which and start pick the installed build over PATH, and say why; --system picks PATH', async () => {
+    const cached = join(home, 'bin', 'valkey-8.0.1-linux-x64', 'valkey-server');
+    expect(existsSync(cached)).toBe(true); // installed by the first test
+    const [which, json, system] = await Promise.all([
+      runCli(['which', '8.0.1'], { env }),
+      runCli(['which', '8.0.1', '--json'], { env }),
+      runCli(['which', '8.0.1', '--system', '--json'], { env }),
+    ]);
+    expect(which.code, which.stderr).toBe(0);
+    expect(which.stdout.trim()).toBe(cached);
+    expect(which.stderr).toMatch(/installed in the cache .* installed builds win over PATH/);
+    const parsed = parseJson<{ provider: string; passedOver: Array<{ path: string; provider: string }> }>(
+      json,
+    );
+    expect(parsed.provider).toBe('cache');
+    // /bin and /usr/bin are one folder here: the system binary is listed once.
+    expect(parsed.passedOver.filter((o) => o.provider === 'system')).toHaveLength(1);
+    const sys = parseJson<{ path: string; provider: string; reason: string }>(system);
+    expect(sys.provider).toBe('system');
+    expect(sys.path).not.toBe(cached);
+    expect(sys.reason).toMatch(/system's binary was asked for/);
+    const viaEnv = await runCli(['which', '8.0.1', '--json'], {
+      env: { ...env, VALKEY_TOOLS_SYSTEM_BINARY: 'system' },
+    });
+    expect(parseJson<{ provider: string }>(viaEnv).provider).toBe('system');
+
+    const start = await runCli(
+      ['start', '--name', 'cached', '--version', '8.0.1', '--port', '24680', '--json'],
+      {
+        env,
+        timeoutMs: 60_000,
+      },
+    );
+    expect(start.code, start.stderr).toBe(0);
+    expect(parseJson<{ binary: string }>(start).binary).toBe(cached);
+    expect((await runCli(['stop', 'cached', '--nosave'], { env })).code).toBe(0);
+  });
 });
 
 describe.concurrent('connect', () => {

@@ -12,7 +12,7 @@ export async function run({
     primaries: flags.primaries,
     replicasPerPrimary: flags.replicas,
     home: homeOf(io),
-    resolve: { env: io.env },
+    resolve: { env: io.env, ...(flags.system ? { preferSystem: true } : {}) },
     onStatus: (message) => out.info(message),
     // The nodes outlive this command; Ctrl-C before the cluster is ready stops every node.
     detached: true,

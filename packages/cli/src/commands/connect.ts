@@ -54,7 +54,7 @@ export async function run({
   if (!useIredis) {
     try {
       cliPath = (
-        await resolveBinary({ name: 'valkey-cli', env: io.env, providers: ['explicit', 'system', 'cache'] })
+        await resolveBinary({ name: 'valkey-cli', env: io.env, providers: ['explicit', 'cache', 'system'] })
       ).path;
     } catch (err) {
       if (!iredis) throw err;

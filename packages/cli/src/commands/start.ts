@@ -15,7 +15,7 @@ export async function run({ flags, io, out, signal }: CommandContext<'start'>): 
   const options: Parameters<typeof startServer>[0] = {
     config,
     home: homeOf(io),
-    resolve: { env: io.env },
+    resolve: { env: io.env, ...(flags.system ? { preferSystem: true } : {}) },
     // A CLI-started server outlives this command; it is recorded before the readiness wait, and
     // Ctrl-C while waiting stops it.
     detached: true,
