@@ -110,7 +110,9 @@ describe.concurrent('startServer', () => {
     const first = await start({ name: 'dir-owner' });
     const err = await expectError(start({ dir: first.dir }));
     expect(err.code).toBe('ERR_SERVER_EXISTS');
-    expect(err.message).toMatch(`is in use by a running server (pid ${first.pid}, managed server "dir-owner")`);
+    expect(err.message).toMatch(
+      `is in use by a running server (pid ${first.pid}, managed server "dir-owner")`,
+    );
   });
 
   it('does not kill a server whose SHUTDOWN SAVE is refused', async () => {
