@@ -226,7 +226,8 @@ async function systemCandidates(name: BinaryName, extraDirs: readonly string[]):
 export async function resolveBinary(options: ResolveOptions = {}): Promise<ResolvedBinary> {
   const env = options.env ?? process.env;
   const name = options.name ?? 'valkey-server';
-  const spec = options.version?.trim() || 'latest';
+  // No version asked for: VALKEY_TOOLS_VERSION, else any (the newest found).
+  const spec = options.version?.trim() || env.VALKEY_TOOLS_VERSION?.trim() || 'latest';
   if (spec !== 'latest') parseVersionSpec(spec);
   const envSystem = flavorOf(name) === 'valkey' ? env.VALKEY_TOOLS_SYSTEM_BINARY : env.REDIS_SERVER_BINARY;
   const systemAsked = envSystem !== undefined && PREFER_SYSTEM_VALUES.test(envSystem.trim());

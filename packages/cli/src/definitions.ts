@@ -233,10 +233,23 @@ export const commands = [
   {
     name: 'versions',
     group: 'binaries',
-    summary: 'List known and installed Valkey versions',
-    usage: 'versions [--json]',
+    summary: 'List known and installed Valkey versions, and what a mirror offers',
+    description:
+      'With a mirror (--mirror or VALKEY_TOOLS_MIRROR) the list comes from its releases.json, which is also ' +
+      'saved in the cache so later runs (offline too) know those versions; an unreachable mirror is a ' +
+      'warning, and the saved list is shown. VALKEY_TOOLS_VERSION sets the version used when none is given ' +
+      '(install, which, start).',
+    usage: 'versions [--mirror URL|DIR] [--json]',
     args: [],
-    flags: [json],
+    flags: [
+      {
+        name: 'mirror',
+        type: 'string',
+        valueName: 'URL',
+        description: 'Mirror whose releases.json to read (default VALKEY_TOOLS_MIRROR)',
+      },
+      json,
+    ],
     examples: [{ command: 'valkey-tools versions --json', description: 'versions as JSON' }],
   },
   {

@@ -78,6 +78,53 @@ describe('mirror add, install, which, versions', () => {
     expect(table.stdout).toMatch(/^8\.0\.1\s+yes/m);
   });
 
+  it('versions shows what a mirror offers, remembers it offline, and VALKEY_TOOLS_VERSION is the default', async () => {
+    const newer = join(tmp.dir, 'newer-mirror');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(newer, { recursive: true });
+    const entry = { url: 'x.tar.gz', sha256: 'a'.repeat(64), size: 1 };
+    writeFileSync(
+      join(newer, 'releases.json'),
+      JSON.stringify({
+        databases: {
+          valkey: {
+            '9.7.2': { platforms: { 'linux-x64': entry } },
+            '8.1.9': { platforms: { 'linux-x64': entry } },
+          },
+        },
+      }),
+    );
+    const vhome = join(tmp.dir, 'versions-home');
+    const venv = { ...env, VALKEY_TOOLS_HOME: vhome };
+    const fromMirror = await runCli(['versions', '--mirror', newer, '--json'], { env: venv });
+    expect(fromMirror.code, fromMirror.stderr).toBe(0);
+    const m = parseJson<{ latest: string; aliases: Record<string, string>; mirror: { offered: string[] } }>(
+      fromMirror,
+    );
+    expect(m.latest).toBe('9.7.2');
+    expect(m.aliases['8']).toBe('8.1.9');
+    expect(m.mirror.offered.sort()).toEqual(['8.1.9', '9.7.2']);
+    const table = await runCli(['versions', '--mirror', newer], { env: venv });
+    expect(table.stdout).toMatch(/^VERSION\s+INSTALLED\s+MIRROR\s+ALIASES$/m);
+    expect(table.stdout).toMatch(/^9\.7\.2\s+yes\s+.*latest/m);
+    // Later, offline and without the mirror: the saved list still knows them.
+    const offline = await runCli(['versions', '--json'], { env: { ...venv, VALKEY_TOOLS_OFFLINE: '1' } });
+    expect(parseJson<{ latest: string }>(offline).latest).toBe('9.7.2');
+    // A mirror that cannot be reached is a warning, not a failure.
+    const dead = await runCli(['versions', '--mirror', 'http://127.0.0.1:1/', '--json'], { env: venv });
+    expect(dead.code, dead.stderr).toBe(0);
+    expect(dead.stderr).toMatch(/versions: .*showing the versions saved in/);
+    expect(parseJson<{ latest: string }>(dead).latest).toBe('9.7.2');
+    // The default version when none is given.
+    const [which80, which62] = await Promise.all([
+      runCli(['which', '--json'], { env: { ...env, VALKEY_TOOLS_VERSION: '8.0' } }),
+      runCli(['which'], { env: { ...env, VALKEY_TOOLS_VERSION: '6.2' } }),
+    ]);
+    expect(parseJson<{ version: string }>(which80).version).toBe('8.0.1');
+    expect(which62.code).toBe(1);
+    expect(which62.stderr).toContain('No valkey-server 6.2 found');
+  });
+
   it('mirror add refuses a directory without valkey-server and a bad platform', async () => {
     const [noServer, badPlatform, missing] = await Promise.all([
       runCli([
