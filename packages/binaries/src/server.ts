@@ -331,7 +331,9 @@ function makeHandle(
     command: (...args) => sendCommand(record.port, args, { host: record.host, ...credentials }),
     stop: (options = {}) => {
       stopping ??= (async () => {
-        await stopProcess(record, child, options, credentials);
+        // A dir deleted on stop holds nothing worth saving first.
+        const mode = record.removeDirOnStop && !options.save ? { ...options, nosave: true } : options;
+        await stopProcess(record, child, mode, credentials);
         unwatchServer(record.pid);
         const current = await readRecord(home, record.name);
         if (current?.pid === record.pid) await rm(recordPath(home, record.name), { force: true });
