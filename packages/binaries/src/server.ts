@@ -779,6 +779,18 @@ export async function getServer(
   return makeHandle(home, publicRecord(live), undefined, live.credentials);
 }
 
+/**
+ * The credentials a managed server was started with (its registry entry keeps them, mode 0600),
+ * for tools that open their own connection (`valkey-tools connect`). Undefined when it needs none.
+ */
+export async function serverCredentials(
+  name: string,
+  options: RegistryOptions = {},
+): Promise<{ password: string; user?: string } | undefined> {
+  const home = options.home ?? valkeyToolsHome(options.env);
+  return (await readStored(home, name))?.credentials;
+}
+
 /** Stops a managed server by name, from any process. Throws ERR_SERVER_NOT_FOUND when none runs. */
 export async function stopServer(
   name: string,

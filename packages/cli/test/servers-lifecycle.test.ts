@@ -134,6 +134,9 @@ describe('servers that ask for a password, and stop', () => {
     );
     expect(again.code, again.stderr).toBe(0);
     expect(await valkeyCli('GET', 'k')).toBe('kept');
+    // connect uses the password the server was started with.
+    const connect = await runCli(['connect', 'pw', '--', 'GET', 'k'], { env });
+    expect(connect).toMatchObject({ code: 0, stdout: 'kept\n' });
     expect(await valkeyCli('SET', 'k', 'changed')).toBe('OK');
     expect((await runCli(['stop', 'pw', '--nosave'], { env })).code).toBe(0);
     const third = await runCli(
