@@ -3,9 +3,10 @@
  *
  *   npx vitest run examples/throwaway-server.test.ts
  *
- * `startServer` finds a valkey-server (an explicit path, the system, the cache, or a verified
- * download), writes its valkey.conf, picks the first free port from the one asked for, and waits
- * until the server answers PING. `stop()` shuts it down and `removeDirOnStop` deletes its data.
+ * `startServer` finds a valkey-server (an explicit path, an installed build, the system, or a
+ * verified download), writes its valkey.conf, picks the first free port from the one asked for, and
+ * waits until the server answers PING. `stop()` shuts it down and `removeDirOnStop` deletes its
+ * data; should this process die without stop(), the server is ended with it.
  */
 import { type ServerHandle, startServer } from '@valkey-tools/binaries';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -42,6 +42,21 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
+
+# The packaged services are not needed (tests start their own servers on free ports), so they must
+# not start: a policy-rc.d that answers 101 ("action forbidden") keeps invoke-rc.d and
+# deb-systemd-invoke from starting them during the install. Ours is removed afterwards; one that
+# was already there is left alone (it already decides). No process is ever ended by name: other
+# valkey-server / redis-server processes on this machine are none of our business.
+policy=/usr/sbin/policy-rc.d
+added_policy=""
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\n# added by valkey-tools scripts/setup-system.sh for the duration of an apt install\nexit 101\n' \
+    | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod 755 "$policy"
+  added_policy=1
+  trap '$SUDO rm -f "$policy"' EXIT
+fi
 pkgs=()
 for n in "${need[@]}"; do
   case "$n" in
@@ -52,11 +67,20 @@ for n in "${need[@]}"; do
 done
 if [ "${#pkgs[@]}" -gt 0 ]; then $SUDO apt-get install -y -qq "${pkgs[@]}" >/dev/null; fi
 
-# The packaged services are not needed (tests start their own servers on free ports).
-for svc in valkey-server redis-server; do
-  if command -v systemctl >/dev/null 2>&1; then $SUDO systemctl stop "$svc" >/dev/null 2>&1 || true; fi
-  $SUDO service "$svc" stop >/dev/null 2>&1 || true
+if [ -n "$added_policy" ]; then $SUDO rm -f "$policy"; trap - EXIT; fi
+
+# Where the services were started anyway (a policy-rc.d of the machine's allowed it), stop and
+# disable exactly the services these packages installed, through the service manager.
+for n in "${need[@]}"; do
+  case "$n" in
+    valkey) svc=valkey-server ;;
+    redis) svc=redis-server ;;
+    *) continue ;;
+  esac
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now "$svc.service" >/dev/null 2>&1 || true
+  elif [ -x "/etc/init.d/$svc" ]; then
+    $SUDO service "$svc" stop >/dev/null 2>&1 || true
+  fi
 done
-pkill -x valkey-server 2>/dev/null || true
-pkill -x redis-server 2>/dev/null || true
 say "installed: $(valkey-server --version | head -c 40)…, $(redis-server --version | head -c 30)…"

@@ -1,9 +1,9 @@
-import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve as resolvePath } from 'node:path';
 import type { ValkeyConfigInput } from '@valkey-tools/config';
 import { valkeyToolsHome, writeFileAtomic } from '@valkey-tools/core';
 import { BinariesError } from './errors.js';
-import { sleep } from './process-utils.js';
+import { isPidAlive, sleep } from './process-utils.js';
 import { type Reply, ReplyError, sendCommand } from './command.js';
 import { resolveBinary } from './resolve.js';
 import {
@@ -20,7 +20,17 @@ export const CLUSTER_SLOTS = 16384;
 export interface StartClusterOptions
   extends Pick<
     StartServerOptions,
-    'version' | 'flavor' | 'binary' | 'host' | 'home' | 'env' | 'resolve' | 'onSpawn' | 'startTimeoutMs'
+    | 'version'
+    | 'flavor'
+    | 'binary'
+    | 'host'
+    | 'home'
+    | 'env'
+    | 'resolve'
+    | 'onSpawn'
+    | 'startTimeoutMs'
+    | 'detached'
+    | 'signal'
   > {
   /** Primaries sharing the 16384 slots (default 3). */
   primaries?: number;
@@ -28,7 +38,7 @@ export interface StartClusterOptions
   replicasPerPrimary?: number;
   /** First port tried (default 7000); taken ports (or bus ports, +10000) are skipped upward. */
   basePort?: number;
-  /** Registry name (default `cluster`); nodes are named `<name>-<i>`. */
+  /** Registry name (default: generated, `cluster-1`, `cluster-2`...); nodes are named `<name>-<i>`. */
   name?: string;
   /** Parent of the node dirs (default `<home>/clusters/<name>`). */
   dir?: string;
@@ -62,6 +72,10 @@ export interface ClusterRecord {
   replicasPerPrimary: number;
   dir: string;
   createdAt: string;
+  /** `creating` until every node is up and joined (recorded first, so nothing is left unknown). */
+  state?: 'creating' | 'ready';
+  /** The process creating it (while `creating`). */
+  creatorPid?: number;
 }
 
 export interface ClusterHandle {
@@ -128,19 +142,55 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     );
   }
   const home = options.home ?? valkeyToolsHome(options.env);
-  const name = options.name ?? 'cluster';
-  const existing = await readClusterRecord(home, name);
-  if (existing) {
-    const alive = (await Promise.all(existing.nodes.map((n) => getServer(n, { home })))).filter(Boolean);
-    if (alive.length > 0) {
-      throw new BinariesError('ERR_SERVER_EXISTS', `A managed cluster named "${name}" is already running`, {
-        details: { name, nodes: existing.nodes },
-        hint: `Stop it first (stopCluster("${name}") / valkey-tools cluster stop ${name}) or pick another name`,
-      });
+  const total = primaries * (1 + replicasPerPrimary);
+  const nodeNames = (name: string) => Array.from({ length: total }, (_, i) => `${name}-${i}`);
+  const claim = (name: string, dir: string): ClusterRecord => ({
+    name,
+    nodes: nodeNames(name),
+    seeds: [],
+    primaries,
+    replicasPerPrimary,
+    dir,
+    createdAt: new Date().toISOString(),
+    state: 'creating',
+    creatorPid: process.pid,
+  });
+  let name: string;
+  let dir: string;
+  if (options.name !== undefined) {
+    name = options.name;
+    const existing = await readClusterRecord(home, name);
+    if (existing) {
+      const alive = (await Promise.all(existing.nodes.map((n) => getServer(n, { home })))).filter(Boolean);
+      if (alive.length > 0 || creatingAndOwned(existing)) {
+        throw new BinariesError('ERR_SERVER_EXISTS', `A managed cluster named "${name}" is already running`, {
+          details: { name, nodes: existing.nodes },
+          hint: `Stop it first (stopCluster("${name}") / valkey-tools cluster stop ${name}) or pick another name`,
+        });
+      }
+    }
+    dir = resolvePath(options.dir ?? join(clustersDir(home), name));
+    // Recorded before any node starts: a creator killed at any point leaves a cluster that
+    // listClusters shows and stopCluster ends.
+    await writeClusterRecord(home, claim(name, dir));
+  } else {
+    // A generated name: the first free cluster-<n>, claimed by creating its record exclusively.
+    for (let n = 1; ; n++) {
+      const candidate = `cluster-${n}`;
+      const existing = await readClusterRecord(home, candidate);
+      if (existing) {
+        const alive = (await Promise.all(existing.nodes.map((x) => getServer(x, { home })))).filter(Boolean);
+        if (alive.length > 0 || creatingAndOwned(existing)) continue;
+        await rm(clusterRecordPath(home, candidate), { force: true });
+      }
+      const candidateDir = resolvePath(options.dir ?? join(clustersDir(home), candidate));
+      if (await claimClusterRecord(home, claim(candidate, candidateDir))) {
+        name = candidate;
+        dir = candidateDir;
+        break;
+      }
     }
   }
-  const dir = resolvePath(options.dir ?? join(clustersDir(home), name));
-  const total = primaries * (1 + replicasPerPrimary);
   // One resolution for all nodes.
   const binary = options.binary
     ? options.binary
@@ -156,17 +206,29 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
 
   const status = options.onStatus ?? (() => {});
   const nodes: ServerHandle[] = [];
+  // Aborted by the caller's signal or by the first node that fails to start: the others stop waiting.
+  const abort = new AbortController();
+  const onAbort = () => abort.abort(options.signal?.reason);
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const checkAbort = () => {
+    if (options.signal?.aborted) {
+      const reason: unknown = options.signal.reason;
+      throw reason instanceof Error ? reason : clusterError('Cluster creation was aborted');
+    }
+  };
   const stopAll = async () => {
-    await Promise.all(nodes.map((n) => n.stop({ timeoutMs: 3000 }).catch(() => undefined)));
+    // A half-made cluster holds nothing worth keeping.
+    await Promise.all(nodes.map((n) => n.stop({ timeoutMs: 3000, nosave: true }).catch(() => undefined)));
   };
   try {
+    checkAbort();
     // Nodes start in parallel, each scanning upward from its own slice of the port range;
     // a node that loses a port race simply moves on to the next free port.
     const basePort = options.basePort ?? 7000;
     status(
       `starting ${total} nodes (${primaries} primaries, ${replicasPerPrimary} replica(s) each) from port ${basePort}`,
     );
-    const started = await Promise.all(
+    const starts = await Promise.allSettled(
       Array.from({ length: total }, (_, i) => {
         const firstPort = basePort + i;
         return startServer({
@@ -175,6 +237,8 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
           ...(options.host ? { host: options.host } : {}),
           ...(options.onSpawn ? { onSpawn: options.onSpawn } : {}),
           ...(options.startTimeoutMs ? { startTimeoutMs: options.startTimeoutMs } : {}),
+          ...(options.detached ? { detached: true } : {}),
+          signal: abort.signal,
           home,
           port: firstPort,
           portAttempts: 200,
@@ -194,12 +258,23 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
             ...options.config,
           },
           ...(options.removeDirOnStop ? { removeDirOnStop: true } : {}),
-        }).then((handle) => {
-          nodes.push(handle);
-          return handle;
-        });
+        }).then(
+          (handle) => {
+            nodes.push(handle);
+            return handle;
+          },
+          (err: unknown) => {
+            abort.abort(err);
+            throw err;
+          },
+        );
       }),
     );
+    // Every start has settled (none is left running unknown to us): now fail if one did.
+    checkAbort();
+    const failed = starts.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+    const started = starts.map((r) => (r as PromiseFulfilledResult<ServerHandle>).value);
     const ports = new Set(started.map((n) => n.port));
     if (ports.size !== started.length) throw clusterError('Two nodes ended up on the same port');
 
@@ -223,6 +298,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
         }
       }),
     );
+    checkAbort();
     status('joining nodes');
     const seed = started[0]!;
     await Promise.all(started.slice(1).map((n) => must(seed, ['CLUSTER', 'MEET', n.host, n.port])));
@@ -233,11 +309,13 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
       },
       options.readyTimeoutMs ?? 60_000,
       () => `not every node learned about all ${total} nodes`,
+      checkAbort,
     );
     const replicaNodes = started.slice(primaries);
     await Promise.all(
       replicaNodes.map((n, j) => must(n, ['CLUSTER', 'REPLICATE', ids[Math.floor(j / replicasPerPrimary)]!])),
     );
+    checkAbort();
     status('attaching replicas; waiting for cluster_state:ok on every node');
     let lastState = '';
     await waitFor(
@@ -282,7 +360,9 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
       },
       options.readyTimeoutMs ?? 60_000,
       () => `the cluster did not become ready; last state per node: ${lastState}`,
+      checkAbort,
     );
+    checkAbort();
 
     const clusterNodes: ClusterNode[] = started.map((n, i) => {
       const node = n as ClusterNode;
@@ -304,8 +384,10 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
       replicasPerPrimary,
       dir,
       createdAt: new Date().toISOString(),
+      state: 'ready',
     };
     await writeClusterRecord(home, record);
+    options.signal?.removeEventListener('abort', onAbort);
     status(`cluster "${name}" ready: ${record.seeds[0]}`);
     let stopping: Promise<void> | undefined;
     return {
@@ -325,8 +407,35 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
       },
     };
   } catch (err) {
+    options.signal?.removeEventListener('abort', onAbort);
     await stopAll();
+    await rm(clusterRecordPath(home, name), { force: true });
     if (options.removeDirOnStop) await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+/** A `creating` record whose creator still runs is kept even before its nodes exist. */
+function creatingAndOwned(record: ClusterRecord): boolean {
+  return (
+    record.state === 'creating' &&
+    record.creatorPid !== undefined &&
+    record.creatorPid !== process.pid &&
+    isPidAlive(record.creatorPid)
+  );
+}
+
+/** Creates a cluster record only if none exists (false when another creator got the name first). */
+async function claimClusterRecord(home: string, record: ClusterRecord): Promise<boolean> {
+  await mkdir(clustersDir(home), { recursive: true });
+  try {
+    await writeFile(clusterRecordPath(home, record.name), `${JSON.stringify(record, null, 2)}\n`, {
+      flag: 'wx',
+      mode: 0o600,
+    });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
     throw err;
   }
 }
@@ -335,9 +444,11 @@ async function waitFor(
   check: () => Promise<boolean>,
   timeoutMs: number,
   describe: () => string,
+  checkAbort: () => void,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
+    checkAbort();
     if (await check()) return;
     if (Date.now() > deadline) throw clusterError(`Timed out after ${timeoutMs} ms: ${describe()}`);
     await sleep(50);
@@ -372,7 +483,7 @@ export async function listClusters(
     const running = (await Promise.all(record.nodes.map((n) => getServer(n, { home })))).filter(
       Boolean,
     ).length;
-    if (running > 0) out.push({ ...record, running });
+    if (running > 0 || creatingAndOwned(record)) out.push({ ...record, running });
     else await rm(clusterRecordPath(home, record.name), { force: true });
   }
   return out;

@@ -13,6 +13,10 @@ export interface CommandOptions {
   timeoutMs?: number;
   /** Resolve with null when the server closes the connection without a reply (SHUTDOWN). */
   allowClose?: boolean;
+  /** Authenticate first (AUTH [user] password); a refused AUTH comes back as its ReplyError. */
+  password?: string;
+  /** ACL user for AUTH (default: the `default` user). */
+  user?: string;
 }
 
 /**
@@ -44,6 +48,10 @@ export async function sendCommand(
   const [name, ...rest] = args;
   try {
     await client.connect();
+    if (options.password !== undefined) {
+      const auth = options.user === undefined ? [options.password] : [options.user, options.password];
+      await client.call('AUTH', ...auth);
+    }
     return (await client.call(String(name), ...rest)) as Reply;
   } catch (err) {
     const e = err as Error;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { open, stat, truncate } from 'node:fs/promises';
-import { Agent, type Dispatcher, EnvHttpProxyAgent, interceptors, ProxyAgent, request } from 'undici';
+import { closeSync, createReadStream, openSync, writeSync } from 'node:fs';
+import { stat, truncate } from 'node:fs/promises';
+import { Agent, type Dispatcher, EnvHttpProxyAgent, interceptors, ProxyAgent } from 'undici';
 import { redactUrl } from '@valkey-tools/core';
 import { BinariesError } from './errors.js';
 import { sleep } from './process-utils.js';
@@ -138,21 +138,133 @@ async function withRetries<T>(
   }
 }
 
-function requestOptions(dispatcher: Dispatcher, options: HttpOptions, headers: Record<string, string> = {}) {
-  const timeout = options.timeoutMs ?? 30_000;
-  return {
-    method: 'GET' as const,
-    dispatcher,
-    headers: { 'user-agent': 'valkey-tools', ...headers },
-    headersTimeout: timeout,
-    bodyTimeout: timeout,
-    ...(options.signal ? { signal: options.signal } : {}),
-  };
+type Headers = Record<string, string | string[] | undefined>;
+
+interface RawResponse {
+  statusCode: number;
+  headers: Headers;
 }
 
-async function checkStatus(url: string, res: Dispatcher.ResponseData): Promise<void> {
+interface BodySink {
+  /** Called once the headers are in; return false to discard the body (it is read, not kept). */
+  onHeaders(res: RawResponse): boolean;
+  /** A piece of the body; runs synchronously (it may write to a file with writeSync). */
+  onData(chunk: Buffer): void;
+}
+
+function headerObject(raw: Array<Buffer | string> | Headers | null | undefined): Headers {
+  const out: Headers = {};
+  if (!raw) return out;
+  if (!Array.isArray(raw)) {
+    for (const [k, v] of Object.entries(raw)) out[k.toLowerCase()] = v;
+    return out;
+  }
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toString().toLowerCase();
+    const value = raw[i + 1]!.toString();
+    const prev = out[name];
+    out[name] = prev === undefined ? value : Array.isArray(prev) ? [...prev, value] : [prev, value];
+  }
+  return out;
+}
+
+/**
+ * One GET through the dispatcher with a handler that never applies backpressure: every piece of
+ * the body is handed to `sink.onData` synchronously as it is parsed, and the handler always says
+ * "go on". undici's response stream (request()'s body) instead pauses the HTTP parser when the
+ * consumer is slower than the network; if the server then closes the connection (Connection:
+ * close, as `python3 -m http.server` does) while the parser is paused, undici < 8 fails an
+ * internal assertion (`assert(!this.paused)` in Parser.finish, nodejs/undici#5360) that no
+ * caller can catch and the process dies. A parser that is never paused cannot hit it.
+ */
+function rawGet(
+  url: string,
+  dispatcher: Dispatcher,
+  options: HttpOptions,
+  headers: Record<string, string>,
+  sink: BodySink,
+): Promise<RawResponse> {
+  const timeout = options.timeoutMs ?? 30_000;
+  const target = new URL(url);
+  return new Promise<RawResponse>((resolve, reject) => {
+    let response: RawResponse | undefined;
+    let keep = false;
+    let settled = false;
+    let abortRequest: ((reason?: Error) => void) | undefined;
+    let failure: Error | undefined;
+    const onAbort = () => {
+      const reason = options.signal?.reason;
+      fail(reason instanceof Error ? reason : new Error('aborted'));
+    };
+    const finish = (err?: Error) => {
+      if (settled) return;
+      settled = true;
+      options.signal?.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve(response!);
+    };
+    const fail = (err: Error) => {
+      failure ??= err;
+      if (abortRequest) abortRequest(err);
+      else finish(err);
+    };
+    if (options.signal?.aborted) {
+      onAbort();
+      return;
+    }
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    const handler = {
+      onConnect(abort: (reason?: Error) => void) {
+        abortRequest = abort;
+        if (failure) abort(failure);
+      },
+      onHeaders(statusCode: number, rawHeaders: Buffer[] | string[] | null) {
+        response = { statusCode, headers: headerObject(rawHeaders) };
+        try {
+          keep = sink.onHeaders(response);
+        } catch (err) {
+          fail(err as Error);
+        }
+        return true; // never pause
+      },
+      onData(chunk: Buffer) {
+        if (keep && !failure) {
+          try {
+            sink.onData(chunk);
+          } catch (err) {
+            fail(err as Error);
+          }
+        }
+        return true; // never pause
+      },
+      onComplete() {
+        finish(failure);
+      },
+      onError(err: Error) {
+        finish(failure ?? err);
+      },
+    };
+    try {
+      dispatcher.dispatch(
+        {
+          origin: target.origin,
+          path: `${target.pathname}${target.search}`,
+          method: 'GET',
+          headers: { 'user-agent': 'valkey-tools', ...headers },
+          headersTimeout: timeout,
+          bodyTimeout: timeout,
+        },
+        handler as unknown as Dispatcher.DispatchHandler,
+      );
+    } catch (err) {
+      finish(err as Error);
+    }
+  });
+}
+
+/** Non-2xx answers: retried (5xx, 429, 408) or final. */
+function checkStatus(url: string, res: RawResponse): void {
   if (res.statusCode >= 200 && res.statusCode < 300) return;
-  await res.body.dump().catch(() => undefined);
   if (res.statusCode >= 500 || res.statusCode === 429 || res.statusCode === 408) {
     throw new Retryable(`HTTP ${res.statusCode}`, parseRetryAfter(res.headers['retry-after']));
   }
@@ -167,25 +279,32 @@ export async function fetchText(url: string, options: HttpOptions = {}): Promise
   const { dispatcher, close } = createDispatcher(options);
   try {
     return await withRetries(url, options, async () => {
-      const res = await request(url, requestOptions(dispatcher, options));
-      await checkStatus(url, res);
       const chunks: Buffer[] = [];
       let size = 0;
-      for await (const chunk of res.body) {
-        size += (chunk as Buffer).length;
-        if (size > MAX_TEXT_BYTES) {
-          res.body.destroy();
-          throw new BinariesError(
-            'ERR_BAD_MANIFEST',
-            `${redactUrl(url)} is larger than ${MAX_TEXT_BYTES} bytes`,
-            {
-              details: { url: redactUrl(url) },
-              hint: 'This is not a releases.json or .sha256 file: check the mirror URL',
-            },
-          );
-        }
-        chunks.push(chunk as Buffer);
-      }
+      const res = await rawGet(
+        url,
+        dispatcher,
+        options,
+        {},
+        {
+          onHeaders: (r) => r.statusCode >= 200 && r.statusCode < 300,
+          onData: (chunk) => {
+            size += chunk.length;
+            if (size > MAX_TEXT_BYTES) {
+              throw new BinariesError(
+                'ERR_BAD_MANIFEST',
+                `${redactUrl(url)} is larger than ${MAX_TEXT_BYTES} bytes`,
+                {
+                  details: { url: redactUrl(url) },
+                  hint: 'This is not a releases.json or .sha256 file: check the mirror URL',
+                },
+              );
+            }
+            chunks.push(chunk);
+          },
+        },
+      );
+      checkStatus(url, res);
       return Buffer.concat(chunks).toString('utf8');
     });
   } finally {
@@ -223,45 +342,59 @@ export async function downloadFile(
       }
       if (options.expectedSize !== undefined && have === options.expectedSize && have > 0) return;
       const headers: Record<string, string> = have > 0 ? { range: `bytes=${have}-` } : {};
-      const res = await request(url, requestOptions(dispatcher, options, headers));
-      if (res.statusCode === 416 && have > 0) {
+      const asked = have;
+      let start = 0;
+      let total: number | undefined;
+      let rangeMismatch = false;
+      let fd: number | undefined;
+      let res: RawResponse;
+      try {
+        res = await rawGet(url, dispatcher, options, headers, {
+          onHeaders: (r) => {
+            if (r.statusCode < 200 || r.statusCode >= 300) return false;
+            if (r.statusCode === 206) {
+              const range = /bytes (\d+)-\d+\/(\d+|\*)/.exec(String(r.headers['content-range'] ?? ''));
+              start = range ? Number(range[1]) : -1;
+              if (start !== have) {
+                rangeMismatch = true;
+                return false;
+              }
+            } else {
+              start = 0;
+              have = 0;
+            }
+            const length = Number(r.headers['content-length']);
+            total = Number.isFinite(length) ? start + length : options.expectedSize;
+            // Written synchronously as the parser hands each piece over: nothing waits, so the
+            // parser is never paused (see rawGet).
+            fd = openSync(dest, start > 0 ? 'a' : 'w');
+            return true;
+          },
+          onData: (chunk) => {
+            writeSync(fd!, chunk);
+            have += chunk.length;
+            options.onProgress?.({ url: redactUrl(url), bytes: have, total });
+          },
+        });
+      } finally {
+        if (fd !== undefined) closeSync(fd);
+      }
+      if (res.statusCode === 416 && asked > 0) {
         // Our partial file does not fit the remote one: start over on the next attempt.
-        await res.body.dump().catch(() => undefined);
         await truncate(dest, 0);
         have = 0;
         throw new Retryable('HTTP 416 for a resumed download', 0);
       }
-      await checkStatus(url, res);
-      let start = 0;
-      if (res.statusCode === 206) {
-        const range = /bytes (\d+)-\d+\/(\d+|\*)/.exec(String(res.headers['content-range'] ?? ''));
-        start = range ? Number(range[1]) : -1;
-        if (start !== have) {
-          const asked = have;
-          await res.body.dump().catch(() => undefined);
-          await truncate(dest, 0);
-          have = 0;
-          throw new Retryable(
-            `server answered range ${String(res.headers['content-range'])} for bytes=${asked}-`,
-            0,
-          );
-        }
-        resumed = true;
-      } else {
+      checkStatus(url, res);
+      if (rangeMismatch) {
+        await truncate(dest, 0);
         have = 0;
+        throw new Retryable(
+          `server answered range ${String(res.headers['content-range'])} for bytes=${asked}-`,
+          0,
+        );
       }
-      const length = Number(res.headers['content-length']);
-      const total = Number.isFinite(length) ? start + length : options.expectedSize;
-      const fh = await open(dest, start > 0 ? 'a' : 'w');
-      try {
-        for await (const chunk of res.body) {
-          await fh.write(chunk as Buffer);
-          have += (chunk as Buffer).length;
-          options.onProgress?.({ url: redactUrl(url), bytes: have, total });
-        }
-      } finally {
-        await fh.close();
-      }
+      if (res.statusCode === 206) resumed = true;
       if (total !== undefined && have < total)
         throw new Retryable(`body ended after ${have} of ${total} bytes`);
     });

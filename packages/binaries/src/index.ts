@@ -39,7 +39,15 @@ export { writeZip, extractZip } from './zip.js';
 export type { ZipEntry } from './zip.js';
 export { acquireLock, withLock } from './lock.js';
 export type { Lock, LockHolder, LockOptions } from './lock.js';
-export { startServer, listServers, stopServer, getServer, registryDir, isRecordAlive } from './server.js';
+export {
+  startServer,
+  listServers,
+  stopServer,
+  getServer,
+  registryDir,
+  isRecordAlive,
+  serverCredentials,
+} from './server.js';
 export type {
   StartServerOptions,
   ServerHandle,

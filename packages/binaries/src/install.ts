@@ -311,7 +311,8 @@ export async function installValkey(options: InstallOptions = {}): Promise<Insta
   if (options.platform && target.platform === 'linux') target.libc = detectPlatform().libc ?? 'glibc';
   const key = platformKey(target);
   const hostKey = platformKey(detectPlatform());
-  const spec = options.version?.trim() || 'latest';
+  // No version asked for: VALKEY_TOOLS_VERSION, else the latest.
+  const spec = options.version?.trim() || env.VALKEY_TOOLS_VERSION?.trim() || 'latest';
   if (spec !== 'latest') parseVersionSpec(spec);
   const offline = options.offline ?? isOfflineEnv(env);
   const mirror = options.mirror ?? (env.VALKEY_TOOLS_MIRROR || undefined);

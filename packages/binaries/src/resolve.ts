@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, realpathSync, statSync } from 'node:fs';
 import { basename, delimiter, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import {
@@ -33,7 +33,17 @@ export type BinaryName =
 
 export type ProviderName = 'explicit' | 'system' | 'cache' | 'download';
 
-export const PROVIDERS: readonly ProviderName[] = ['explicit', 'system', 'cache', 'download'];
+/**
+ * The default order: an explicit binary, then a build installed in the cache (a version you
+ * installed wins over whatever is on PATH), then the system's, then a download.
+ */
+export const PROVIDERS: readonly ProviderName[] = ['explicit', 'cache', 'system', 'download'];
+
+/** With `preferSystem` (or VALKEY_TOOLS_SYSTEM_BINARY=system): the system's binary before the cache. */
+export const SYSTEM_FIRST_PROVIDERS: readonly ProviderName[] = ['explicit', 'system', 'cache', 'download'];
+
+/** VALKEY_TOOLS_SYSTEM_BINARY values that ask for the system's binary rather than name one. */
+const PREFER_SYSTEM_VALUES = /^(1|true|yes|system)$/i;
 
 export interface ResolveOptions extends InstallOptions {
   /** Which tool (default `valkey-server`). */
@@ -43,8 +53,13 @@ export interface ResolveOptions extends InstallOptions {
    * (`REDIS_SERVER_BINARY` for redis-*). For a tool other than the server, its sibling is used.
    */
   path?: string;
-  /** Providers to try, in order (default all: explicit, system, cache, download). */
+  /** Providers to try, in order (default all: explicit, cache, system, download). */
   providers?: readonly ProviderName[];
+  /**
+   * Try the system's binary (PATH, usual install dirs) before the cache. Default: true when
+   * VALKEY_TOOLS_SYSTEM_BINARY is `system` (or 1/true/yes), else false.
+   */
+  preferSystem?: boolean;
   /** Extra directories searched by the system provider, before the usual install locations. */
   systemDirs?: readonly string[];
 }
@@ -56,6 +71,10 @@ export interface ResolvedBinary {
   version: string;
   info: ServerVersion;
   provider: ProviderName;
+  /** Why this one was chosen, in a sentence (`which` prints it). */
+  reason: string;
+  /** What was looked at and passed over before it. */
+  tried: ResolveAttempt[];
 }
 
 /** One thing a provider looked at, and why it was not used. */
@@ -147,7 +166,7 @@ async function check(
     tried.push({ provider, detail: `${path} is ${info.version}, not ${spec}` });
     return undefined;
   }
-  return { name, path, version: info.version, info, provider };
+  return { name, path, version: info.version, info, provider, reason: '', tried: [...tried] };
 }
 
 function explicitCandidate(path: string, name: BinaryName): string {
@@ -170,9 +189,19 @@ async function systemCandidates(name: BinaryName, extraDirs: readonly string[]):
   const seen = new Set<string>();
   const out: string[] = [];
   for (const dir of dirs) {
+    // /bin and /usr/bin are one folder on merged-/usr systems: look at each folder once. (The
+    // file itself is not resolved: a multi-call binary behaves by the name it is run as.)
+    let real = dir;
+    try {
+      real = realpathSync(dir);
+    } catch {
+      // missing dir: nothing to find there anyway
+    }
     for (const ext of exts) {
       const candidate = join(dir, `${name}${ext.toLowerCase()}`);
-      if (seen.has(candidate)) continue;
+      const key = join(real, `${name}${ext.toLowerCase()}`);
+      if (seen.has(key) || seen.has(candidate)) continue;
+      seen.add(key);
       seen.add(candidate);
       if (isExecutable(candidate)) out.push(candidate);
     }
@@ -197,19 +226,25 @@ async function systemCandidates(name: BinaryName, extraDirs: readonly string[]):
 export async function resolveBinary(options: ResolveOptions = {}): Promise<ResolvedBinary> {
   const env = options.env ?? process.env;
   const name = options.name ?? 'valkey-server';
-  const spec = options.version?.trim() || 'latest';
+  // No version asked for: VALKEY_TOOLS_VERSION, else any (the newest found).
+  const spec = options.version?.trim() || env.VALKEY_TOOLS_VERSION?.trim() || 'latest';
   if (spec !== 'latest') parseVersionSpec(spec);
-  const providers = options.providers ?? PROVIDERS;
+  const envSystem = flavorOf(name) === 'valkey' ? env.VALKEY_TOOLS_SYSTEM_BINARY : env.REDIS_SERVER_BINARY;
+  const systemAsked = envSystem !== undefined && PREFER_SYSTEM_VALUES.test(envSystem.trim());
+  const preferSystem = options.preferSystem ?? systemAsked;
+  const providers = options.providers ?? (preferSystem ? SYSTEM_FIRST_PROVIDERS : PROVIDERS);
+  const why = (found: ResolvedBinary, reason: string): ResolvedBinary => {
+    found.reason = reason;
+    return found;
+  };
+  const wanted = spec === 'latest' ? 'any version' : spec;
   const offline = options.offline ?? isOfflineEnv(env);
   const tried: ResolveAttempt[] = [];
   const home = options.home ?? valkeyToolsHome(env);
 
   for (const provider of providers) {
     if (provider === 'explicit') {
-      const explicit =
-        options.path ??
-        (flavorOf(name) === 'valkey' ? env.VALKEY_TOOLS_SYSTEM_BINARY : env.REDIS_SERVER_BINARY) ??
-        undefined;
+      const explicit = options.path ?? (systemAsked ? undefined : envSystem || undefined);
       if (!explicit) continue;
       const candidate = explicitCandidate(explicit, name);
       if (!isExecutable(candidate)) {
@@ -223,7 +258,14 @@ export async function resolveBinary(options: ResolveOptions = {}): Promise<Resol
         );
       }
       const found = await check(candidate, name, spec, 'explicit', tried);
-      if (found) return found;
+      if (found) {
+        return why(
+          found,
+          options.path
+            ? 'it was named explicitly (path option)'
+            : `${flavorOf(name) === 'valkey' ? 'VALKEY_TOOLS_SYSTEM_BINARY' : 'REDIS_SERVER_BINARY'} names it`,
+        );
+      }
       throw new BinariesError(
         'ERR_BINARY_INVALID',
         `The binary you pointed at does not fit: ${tried.at(-1)?.detail}`,
@@ -239,7 +281,15 @@ export async function resolveBinary(options: ResolveOptions = {}): Promise<Resol
         tried.push({ provider, detail: `no ${name} on PATH or in ${usualInstallDirs().join(', ')}` });
       for (const candidate of candidates) {
         const found = await check(candidate, name, spec, 'system', tried);
-        if (found) return found;
+        if (found) {
+          const cachedSkipped = providers.indexOf('cache') > providers.indexOf('system');
+          return why(
+            found,
+            cachedSkipped && providers.includes('cache')
+              ? `the system's binary was asked for (${options.preferSystem ? 'preferSystem / --system' : 'VALKEY_TOOLS_SYSTEM_BINARY'}), and it is ${wanted === 'any version' ? 'found first on PATH' : `${found.version}, matching ${wanted}`}`
+              : `no installed build matching ${wanted} is cached in ${join(home, 'bin')}; this is the first matching one on PATH or in the usual install dirs`,
+          );
+        }
       }
     }
     if (provider === 'cache') {
@@ -257,7 +307,12 @@ export async function resolveBinary(options: ResolveOptions = {}): Promise<Resol
           continue;
         }
         const found = await check(candidate, name, spec, 'cache', tried);
-        if (found) return found;
+        if (found) {
+          return why(
+            found,
+            `Valkey ${entry.version} is installed in the cache (${entry.dir}), matching ${wanted}; installed builds win over PATH (VALKEY_TOOLS_SYSTEM_BINARY=system or --system picks the system's)`,
+          );
+        }
       }
     }
     if (provider === 'download') {
@@ -295,7 +350,12 @@ export async function resolveBinary(options: ResolveOptions = {}): Promise<Resol
         continue;
       }
       const found = await check(path, name, spec, 'download', tried);
-      if (found) return found;
+      if (found) {
+        return why(
+          found,
+          `nothing matching ${wanted} was found locally; Valkey ${result.version} was ${result.downloaded ? 'downloaded' : 'installed'} from ${result.source}`,
+        );
+      }
     }
   }
 

@@ -7,6 +7,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
@@ -624,6 +625,45 @@ describe.concurrent('resolveBinary', () => {
     expect(redis.version).toMatch(/^7\./);
     const check = await resolveBinary({ name: 'valkey-check-rdb', home, providers: ['system'] });
     expect(check.version).toBe(sys.version);
+  });
+
+  it('prefers an installed build over PATH, unless the system one is asked for; looks at each folder once', async () => {
+    const home = freshHome();
+    const dirMirror = join(root, 'good');
+    const installed = await installValkey({ home, mirror: dirMirror, version: sys.version });
+    const cached = await resolveBinary({ home, version: sys.version, env: {}, offline: true });
+    expect(cached).toMatchObject({ provider: 'cache', path: join(installed.dir, 'valkey-server') });
+    expect(cached.reason).toMatch(/installed in the cache/);
+    const system = await resolveBinary({ home, version: sys.version, env: {}, preferSystem: true });
+    expect(system.provider).toBe('system');
+    expect(system.reason).toMatch(/system's binary was asked for/);
+    const viaEnv = await resolveBinary({
+      home,
+      env: { VALKEY_TOOLS_SYSTEM_BINARY: 'system' },
+      offline: true,
+    });
+    expect(viaEnv.provider).toBe('system');
+    // Nothing cached matches: the system's, saying so.
+    const fallback = await resolveBinary({
+      home: freshHome(),
+      env: {},
+      offline: true,
+      providers: ['cache', 'system'],
+    });
+    expect(fallback.reason).toMatch(/no installed build matching any version is cached/);
+    // A folder reached twice (PATH entry and a symlink to it) is looked at once.
+    const link = join(work, 'same-folder');
+    symlinkSync(sys.dir, link);
+    const err = await expectError(
+      resolveBinary({
+        home: freshHome(),
+        version: '6.2',
+        providers: ['system'],
+        systemDirs: [sys.dir, link],
+      }),
+    );
+    const mentions = err.message.split('\n').filter((l) => /valkey-server is /.test(l));
+    expect(mentions).toHaveLength(1);
   });
 
   it('honours an explicit path and VALKEY_TOOLS_SYSTEM_BINARY, refusing a wrong one loudly', async () => {

@@ -1,5 +1,5 @@
-import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,9 @@ import {
   BinariesError,
   getServer,
   listServers,
+  ReplyError,
   registryDir,
+  sendCommand,
   type ServerHandle,
   type StartServerOptions,
   startServer,
@@ -108,7 +110,9 @@ describe.concurrent('startServer', () => {
     const first = await start({ name: 'dir-owner' });
     const err = await expectError(start({ dir: first.dir }));
     expect(err.code).toBe('ERR_SERVER_EXISTS');
-    expect(err.message).toMatch(`is in use by a running server (pid ${first.pid})`);
+    expect(err.message).toMatch(
+      `is in use by a running server (pid ${first.pid}, managed server "dir-owner")`,
+    );
   });
 
   it('does not kill a server whose SHUTDOWN SAVE is refused', async () => {
@@ -123,10 +127,8 @@ describe.concurrent('startServer', () => {
   it('escalates to SIGTERM when SHUTDOWN is not possible', async () => {
     const s = await start({ config: { 'rename-command': [['SHUTDOWN', '']] } });
     expect(await s.command('SHUTDOWN')).toBeInstanceOf(Error);
-    const t0 = Date.now();
     await s.stop({ timeoutMs: 300 });
     expect(alive(s.pid)).toBe(false);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(250);
     expect(readFileSync(s.logFile, 'utf8')).toMatch(/Received SIGTERM/);
   });
 
@@ -149,7 +151,7 @@ describe.concurrent('startServer', () => {
   it('outlives the process that started it, and is listed and stopped from here', async () => {
     const { stdout } = await execFileAsync(
       process.execPath,
-      fixtureArgs('start-server', home, String(randomBasePort()), 'detached'),
+      fixtureArgs('start-server', home, String(randomBasePort()), 'detached', 'detached'),
     );
     const out = JSON.parse(stdout) as { pid: number; port: number; url: string };
     trackPid(out.pid);
@@ -160,6 +162,92 @@ describe.concurrent('startServer', () => {
     expect(await handle!.command('PING')).toBe('PONG');
     await stopServer('detached', { home });
     expect(alive(out.pid)).toBe(false);
+  });
+
+  it('ends an owned server when its owner exits without stop(), and when it is killed with SIGKILL', async () => {
+    const exiting = await execFileAsync(
+      process.execPath,
+      fixtureArgs('start-server', home, String(randomBasePort()), 'owned-exit', 'exit'),
+    );
+    const first = JSON.parse(exiting.stdout) as { pid: number };
+    trackPid(first.pid);
+    const owner = spawn(
+      process.execPath,
+      fixtureArgs('start-server', home, String(randomBasePort()), 'owned-kill', 'hang'),
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const line = await new Promise<string>((resolve, reject) => {
+      let buf = '';
+      owner.stdout!.on('data', (d: Buffer) => {
+        buf += d.toString();
+        if (buf.includes('\n')) resolve(buf);
+      });
+      owner.once('exit', (code) => reject(new Error(`the owner exited (${code}) before starting`)));
+    });
+    const second = JSON.parse(line) as { pid: number };
+    trackPid(second.pid);
+    expect(alive(second.pid)).toBe(true);
+    owner.kill('SIGKILL');
+    for (const pid of [first.pid, second.pid]) {
+      for (let i = 0; i < 1000 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(alive(pid)).toBe(false);
+    }
+    const names = (await listServers({ home })).map((r) => r.name);
+    expect(names).not.toContain('owned-exit');
+    expect(names).not.toContain('owned-kill');
+    expect(existsSync(join(registryDir(home), 'owned-kill.json'))).toBe(false);
+  });
+
+  it('starts with requirepass: readiness, commands and stop authenticate; the password is never listed', async () => {
+    const s = await start({ name: 'secret', config: { requirepass: 's3cret' } });
+    expect(s.auth).toBe(true);
+    expect(await s.command('PING')).toBe('PONG');
+    expect(await sendCommand(s.port, ['PING'])).toBeInstanceOf(ReplyError); // NOAUTH without it
+    const listed = (await listServers({ home })).find((r) => r.name === 'secret');
+    expect(listed?.auth).toBe(true);
+    expect(JSON.stringify(listed)).not.toMatch(/s3cret/);
+    const { credentials: _c, ...handleFields } = s as unknown as Record<string, unknown>;
+    expect(JSON.stringify({ ...handleFields, process: undefined })).not.toMatch(/s3cret/);
+    expect(statSync(join(registryDir(home), 'secret.json')).mode & 0o077).toBe(0);
+    const other = await getServer('secret', { home });
+    expect(await other!.command('PING')).toBe('PONG');
+    await other!.stop({ nosave: true });
+    expect(alive(s.pid)).toBe(false);
+    expect(readFileSync(s.logFile, 'utf8')).not.toMatch(/Received SIGTERM/);
+  });
+
+  it('says the server refused the credentials, without the password', async () => {
+    const err = await expectError(
+      start({ config: { requirepass: 's3cret' }, password: 'wrong-one', startTimeoutMs: 60_000 }),
+    );
+    expect(err.code).toBe('ERR_SERVER_START');
+    expect(err.message).toMatch(/is up on .* but refused the password: WRONGPASS/);
+    expect(err.message).not.toMatch(/wrong-one|s3cret/);
+  });
+
+  it('stop() keeps what the config says to keep (save points); nosave discards', async () => {
+    const s = await start({ name: 'keeper' });
+    await s.command('SET', 'k', 'kept');
+    await s.stop();
+    const again = await start({ name: 'keeper', port: s.port });
+    expect(await again.command('GET', 'k')).toBe('kept');
+    await again.command('SET', 'k', 'changed');
+    await again.stop({ nosave: true });
+    const third = await start({ name: 'keeper', port: s.port });
+    expect(await third.command('GET', 'k')).toBe('kept');
+  });
+
+  it("reports and guards the config's own dir", async () => {
+    const own = mkdtempSync(join(tmpdir(), 'vt-own-dir-'));
+    const s = await start({ name: 'own-dir', config: { dir: own } });
+    expect(s.dir).toBe(own);
+    expect(await s.command('CONFIG', 'GET', 'dir')).toEqual(['dir', own]);
+    expect((await listServers({ home })).find((r) => r.name === 'own-dir')?.dir).toBe(own);
+    const err = await expectError(start({ name: 'own-dir-2', config: { dir: own } }));
+    expect(err.code).toBe('ERR_SERVER_EXISTS');
+    expect(err.message).toMatch(
+      `${own} is in use by a running server (pid ${s.pid}, managed server "own-dir")`,
+    );
   });
 
   it('cleans registry entries whose process is gone', async () => {

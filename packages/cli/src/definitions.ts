@@ -188,6 +188,13 @@ const set = {
   description: 'Set a valkey.conf directive (repeatable): --set maxmemory=256mb',
 } as const satisfies FlagDefinition;
 
+const systemFlag = {
+  name: 'system',
+  type: 'boolean',
+  description:
+    "Use the system's valkey-server (PATH) before an installed build (also VALKEY_TOOLS_SYSTEM_BINARY=system)",
+} as const satisfies FlagDefinition;
+
 /** Formats a file may hold: `resp` is `.valkey`/`.resp`, `readable` one command per line (`.txt`); `aof` is read only. */
 export const fileFormats = ['rdb', 'resp', 'readable', 'jsonl', 'aof'] as const;
 export const outputFormats = ['rdb', 'resp', 'readable', 'jsonl'] as const;
@@ -232,19 +239,37 @@ export const commands = [
   {
     name: 'which',
     group: 'binaries',
-    summary: 'Print the path of the valkey-server that would be used',
-    usage: 'which [version] [--json]',
+    summary: 'Print the path of the valkey-server that would be used, and why',
+    description:
+      'Prints the path on stdout and, on stderr, why it was chosen and what else was found. Order: ' +
+      'VALKEY_TOOLS_SYSTEM_BINARY when it names a binary, then a build installed in the cache (valkey-tools ' +
+      'install), then PATH and the usual install dirs. --system (or VALKEY_TOOLS_SYSTEM_BINARY=system) puts ' +
+      'the system binary before the cache. Never downloads.',
+    usage: 'which [version] [--system] [--json]',
     args: [{ name: 'version', required: false, description: 'Version wanted (default: any)' }],
-    flags: [json],
+    flags: [systemFlag, json],
     examples: [{ command: 'valkey-tools which 8', description: 'where is a valkey-server 8.x?' }],
   },
   {
     name: 'versions',
     group: 'binaries',
-    summary: 'List known and installed Valkey versions',
-    usage: 'versions [--json]',
+    summary: 'List known and installed Valkey versions, and what a mirror offers',
+    description:
+      'With a mirror (--mirror or VALKEY_TOOLS_MIRROR) the list comes from its releases.json, which is also ' +
+      'saved in the cache so later runs (offline too) know those versions; an unreachable mirror is a ' +
+      'warning, and the saved list is shown. VALKEY_TOOLS_VERSION sets the version used when none is given ' +
+      '(install, which, start).',
+    usage: 'versions [--mirror URL|DIR] [--json]',
     args: [],
-    flags: [json],
+    flags: [
+      {
+        name: 'mirror',
+        type: 'string',
+        valueName: 'URL',
+        description: 'Mirror whose releases.json to read (default VALKEY_TOOLS_MIRROR)',
+      },
+      json,
+    ],
     examples: [{ command: 'valkey-tools versions --json', description: 'versions as JSON' }],
   },
   {
@@ -302,10 +327,14 @@ export const commands = [
     group: 'servers',
     summary: 'Start a managed valkey-server',
     description:
-      'Starts a valkey-server in the background, waits until it answers PING and prints its URL. If the ' +
-      'port is taken, the next free one upward is used. The server is recorded so list, info, url, ' +
-      'connect and stop can find it by name.',
-    usage: 'start [--name N] [--port P] [--version V] [--config FILE] [--set key=value]... [--json]',
+      'Starts a valkey-server in the background, records it (before waiting, so list and stop --all know ' +
+      'it even if this command is killed), waits until it answers PING and prints its URL. If the port ' +
+      'is taken, the next free one upward is used. With requirepass (--set or --config) the readiness ' +
+      'check authenticates with it; an ACL user is given with --user and its password with --password-env. ' +
+      "The data dir is the config file's dir directive if it has one, else one of its own. The binary is " +
+      'chosen as "which" explains. The server keeps running after this command exits.',
+    usage:
+      'start [--name N] [--port P] [--version V] [--config FILE] [--set key=value]... [--user U --password-env VAR] [--json]',
     args: [],
     flags: [
       {
@@ -335,10 +364,28 @@ export const commands = [
         description: 'Start from this valkey.conf (validated first)',
       },
       set,
+      systemFlag,
+      {
+        name: 'user',
+        type: 'string',
+        valueName: 'U',
+        description: 'ACL user the readiness check and stop authenticate as (needs --password-env)',
+      },
+      {
+        name: 'password-env',
+        type: 'string',
+        valueName: 'VAR',
+        description:
+          'Environment variable holding the password to authenticate with (default: the requirepass directive)',
+      },
       json,
     ],
     examples: [
       { command: 'valkey-tools start --name dev', description: 'start a server named dev' },
+      {
+        command: 'valkey-tools start --name secure --set requirepass=s3cret',
+        description: 'a server that asks for a password',
+      },
       {
         command: 'valkey-tools start --port 7000 --set maxmemory=256mb --set maxmemory-policy=allkeys-lru',
         description: 'a cache on port 7000 (or the next free one)',
@@ -349,14 +396,24 @@ export const commands = [
     name: 'stop',
     group: 'servers',
     summary: 'Stop a managed server (or all of them)',
-    usage: 'stop <name> | --all',
+    description:
+      'Stops a server as its config says: with save points (the default preset has them) it saves an RDB ' +
+      'snapshot first, with appendonly it flushes the AOF, so a later start with the same name finds the ' +
+      'data. --save saves even without save points; --nosave discards what was written since the last save.',
+    usage: 'stop <name> | --all [--save | --nosave]',
     args: [{ name: 'name', required: false, description: 'Name of the server to stop' }],
     flags: [
       { name: 'all', type: 'boolean', description: 'Stop every managed server and cluster' },
       {
         name: 'save',
         type: 'boolean',
-        description: 'Save an RDB snapshot before stopping (default: no)',
+        description: 'Save an RDB snapshot before stopping, even without save points in the config',
+      },
+      {
+        name: 'nosave',
+        type: 'boolean',
+        description:
+          'Do not save: discard what was written since the last save (default: as the config says)',
       },
       json,
     ],
@@ -427,7 +484,9 @@ export const commands = [
     summary: 'Start a local Valkey Cluster',
     description:
       'Starts primaries and replicas with cluster-enabled, assigns all 16384 slots, joins them and waits ' +
-      'for cluster_state:ok on every node.',
+      'for cluster_state:ok on every node. The cluster is recorded before its first node starts, so if this ' +
+      'command is killed, list shows it and stop --all ends it; Ctrl-C stops every node started so far. ' +
+      'Without --name, the first free name cluster-1, cluster-2... is used.',
     usage: 'cluster create [--name N] [--primaries 3] [--replicas 1] [--port P] [--json]',
     args: [],
     flags: [
@@ -435,7 +494,7 @@ export const commands = [
         name: 'name',
         type: 'string',
         valueName: 'N',
-        description: 'Name of the cluster (default: generated)',
+        description: 'Name of the cluster (default: generated, cluster-1, cluster-2...)',
       },
       {
         name: 'primaries',
@@ -463,6 +522,7 @@ export const commands = [
         max: 65535,
         description: 'First port (default: 7000, or the next free range)',
       },
+      systemFlag,
       json,
     ],
     examples: [

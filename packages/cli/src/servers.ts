@@ -1,4 +1,4 @@
-import { getServer, listClusters, listServers } from '@valkey-tools/binaries';
+import { getServer, listClusters, listServers, serverCredentials } from '@valkey-tools/binaries';
 import { valkeyToolsHome } from '@valkey-tools/core';
 import { CliError } from './errors.js';
 import type { Io } from './output.js';
@@ -13,10 +13,20 @@ export async function serverUrl(name: string, io: Io): Promise<string> {
 }
 
 /** A managed server or cluster by name: its URL and whether it is a cluster. */
-export async function findTarget(name: string, io: Io): Promise<{ url: string; cluster: boolean }> {
+export async function findTarget(
+  name: string,
+  io: Io,
+): Promise<{ url: string; cluster: boolean; credentials?: { password: string; user?: string } }> {
   const home = homeOf(io);
   const server = await getServer(name, { home });
-  if (server) return { url: server.url, cluster: server.cluster !== undefined };
+  if (server) {
+    const credentials = server.auth ? await serverCredentials(name, { home }) : undefined;
+    return {
+      url: server.url,
+      cluster: server.cluster !== undefined,
+      ...(credentials ? { credentials } : {}),
+    };
+  }
   const cluster = (await listClusters({ home })).find((c) => c.name === name);
   if (cluster?.seeds[0]) return { url: cluster.seeds[0], cluster: true };
   throw await notFound(name, io);

@@ -78,6 +78,53 @@ describe('mirror add, install, which, versions', () => {
     expect(table.stdout).toMatch(/^8\.0\.1\s+yes/m);
   });
 
+  it('versions shows what a mirror offers, remembers it offline, and VALKEY_TOOLS_VERSION is the default', async () => {
+    const newer = join(tmp.dir, 'newer-mirror');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(newer, { recursive: true });
+    const entry = { url: 'x.tar.gz', sha256: 'a'.repeat(64), size: 1 };
+    writeFileSync(
+      join(newer, 'releases.json'),
+      JSON.stringify({
+        databases: {
+          valkey: {
+            '9.7.2': { platforms: { 'linux-x64': entry } },
+            '8.1.9': { platforms: { 'linux-x64': entry } },
+          },
+        },
+      }),
+    );
+    const vhome = join(tmp.dir, 'versions-home');
+    const venv = { ...env, VALKEY_TOOLS_HOME: vhome };
+    const fromMirror = await runCli(['versions', '--mirror', newer, '--json'], { env: venv });
+    expect(fromMirror.code, fromMirror.stderr).toBe(0);
+    const m = parseJson<{ latest: string; aliases: Record<string, string>; mirror: { offered: string[] } }>(
+      fromMirror,
+    );
+    expect(m.latest).toBe('9.7.2');
+    expect(m.aliases['8']).toBe('8.1.9');
+    expect(m.mirror.offered.sort()).toEqual(['8.1.9', '9.7.2']);
+    const table = await runCli(['versions', '--mirror', newer], { env: venv });
+    expect(table.stdout).toMatch(/^VERSION\s+INSTALLED\s+MIRROR\s+ALIASES$/m);
+    expect(table.stdout).toMatch(/^9\.7\.2\s+yes\s+.*latest/m);
+    // Later, offline and without the mirror: the saved list still knows them.
+    const offline = await runCli(['versions', '--json'], { env: { ...venv, VALKEY_TOOLS_OFFLINE: '1' } });
+    expect(parseJson<{ latest: string }>(offline).latest).toBe('9.7.2');
+    // A mirror that cannot be reached is a warning, not a failure.
+    const dead = await runCli(['versions', '--mirror', 'http://127.0.0.1:1/', '--json'], { env: venv });
+    expect(dead.code, dead.stderr).toBe(0);
+    expect(dead.stderr).toMatch(/versions: .*showing the versions saved in/);
+    expect(parseJson<{ latest: string }>(dead).latest).toBe('9.7.2');
+    // The default version when none is given.
+    const [which80, which62] = await Promise.all([
+      runCli(['which', '--json'], { env: { ...env, VALKEY_TOOLS_VERSION: '8.0' } }),
+      runCli(['which'], { env: { ...env, VALKEY_TOOLS_VERSION: '6.2' } }),
+    ]);
+    expect(parseJson<{ version: string }>(which80).version).toBe('8.0.1');
+    expect(which62.code).toBe(1);
+    expect(which62.stderr).toContain('No valkey-server 6.2 found');
+  });
+
   it('mirror add refuses a directory without valkey-server and a bad platform', async () => {
     const [noServer, badPlatform, missing] = await Promise.all([
       runCli([
@@ -139,6 +186,44 @@ describe('mirror add, install, which, versions', () => {
     expect(parseJson(json)).toMatchObject({ name: 'valkey-server', version: '8.0.1', flavor: 'valkey' });
     expect(none.code).toBe(1);
     expect(none.stderr).toContain('No valkey-server 6.2 found');
+  });
+
+  it('after install, which and start pick the installed build over PATH, and say why; --system picks PATH', async () => {
+    const cached = join(home, 'bin', 'valkey-8.0.1-linux-x64', 'valkey-server');
+    expect(existsSync(cached)).toBe(true); // installed by the first test
+    const [which, json, system] = await Promise.all([
+      runCli(['which', '8.0.1'], { env }),
+      runCli(['which', '8.0.1', '--json'], { env }),
+      runCli(['which', '8.0.1', '--system', '--json'], { env }),
+    ]);
+    expect(which.code, which.stderr).toBe(0);
+    expect(which.stdout.trim()).toBe(cached);
+    expect(which.stderr).toMatch(/installed in the cache .* installed builds win over PATH/);
+    const parsed = parseJson<{ provider: string; passedOver: Array<{ path: string; provider: string }> }>(
+      json,
+    );
+    expect(parsed.provider).toBe('cache');
+    // /bin and /usr/bin are one folder here: the system binary is listed once.
+    expect(parsed.passedOver.filter((o) => o.provider === 'system')).toHaveLength(1);
+    const sys = parseJson<{ path: string; provider: string; reason: string }>(system);
+    expect(sys.provider).toBe('system');
+    expect(sys.path).not.toBe(cached);
+    expect(sys.reason).toMatch(/system's binary was asked for/);
+    const viaEnv = await runCli(['which', '8.0.1', '--json'], {
+      env: { ...env, VALKEY_TOOLS_SYSTEM_BINARY: 'system' },
+    });
+    expect(parseJson<{ provider: string }>(viaEnv).provider).toBe('system');
+
+    const start = await runCli(
+      ['start', '--name', 'cached', '--version', '8.0.1', '--port', '24680', '--json'],
+      {
+        env,
+        timeoutMs: 60_000,
+      },
+    );
+    expect(start.code, start.stderr).toBe(0);
+    expect(parseJson<{ binary: string }>(start).binary).toBe(cached);
+    expect((await runCli(['stop', 'cached', '--nosave'], { env })).code).toBe(0);
   });
 });
 

@@ -123,7 +123,12 @@ export async function fetchLiveConfig(url: string, options: FetchOptions = {}): 
     retryStrategy: () => null,
     enableOfflineQueue: false,
   });
-  client.on('error', () => {}); // surfaced by connect()/callBuffer() below
+  // The socket's own error (ECONNREFUSED...) only comes as an event; connect() then rejects
+  // with a bare "Connection is closed.": keep the event's error to say what really happened.
+  let socketError: NodeJS.ErrnoException | undefined;
+  client.on('error', (err: NodeJS.ErrnoException) => {
+    socketError ??= err;
+  });
   try {
     await client.connect();
     const reply = (await client.callBuffer('CONFIG', 'GET', '*')) as Buffer[];
@@ -131,16 +136,21 @@ export async function fetchLiveConfig(url: string, options: FetchOptions = {}): 
     for (let i = 0; i + 1 < reply.length; i += 2)
       map.set(reply[i]!.toString('latin1'), reply[i + 1]!.toString('latin1'));
     return map;
-  } catch (cause) {
-    throw new ConfigError(
-      'ERR_CONFIG_SERVER',
-      `Cannot read CONFIG GET * from ${redactUrl(url)}: ${(cause as Error).message}`,
-      {
-        cause,
-        details: { url: redactUrl(url) },
-        hint: 'Check the URL, credentials and that the server is running (CONFIG must not be renamed or denied by ACL)',
-      },
-    );
+  } catch (caught) {
+    const closed = /Connection is closed/i.test((caught as Error).message);
+    const cause = closed && socketError ? socketError : caught;
+    const where = target.scheme === 'unix' ? (target.path ?? '') : `${target.host}:${target.port}`;
+    const reason =
+      cause === socketError && socketError?.code === 'ECONNREFUSED'
+        ? `connection refused at ${where} (is the server running?)`
+        : cause === socketError && socketError?.code
+          ? `${socketError.code} connecting to ${where}: ${socketError.message}`
+          : (cause as Error).message;
+    throw new ConfigError('ERR_CONFIG_SERVER', `Cannot read CONFIG GET * from ${redactUrl(url)}: ${reason}`, {
+      cause,
+      details: { url: redactUrl(url) },
+      hint: 'Check the URL, credentials and that the server is running (CONFIG must not be renamed or denied by ACL)',
+    });
   } finally {
     client.disconnect();
   }

@@ -2,13 +2,21 @@ import { startCluster } from '@valkey-tools/binaries';
 import type { CommandContext } from '../main.js';
 import { homeOf } from '../servers.js';
 
-export async function run({ flags, io, out }: CommandContext<'cluster create'>): Promise<number | undefined> {
+export async function run({
+  flags,
+  io,
+  out,
+  signal,
+}: CommandContext<'cluster create'>): Promise<number | undefined> {
   const options: Parameters<typeof startCluster>[0] = {
     primaries: flags.primaries,
     replicasPerPrimary: flags.replicas,
     home: homeOf(io),
-    resolve: { env: io.env },
+    resolve: { env: io.env, ...(flags.system ? { preferSystem: true } : {}) },
     onStatus: (message) => out.info(message),
+    // The nodes outlive this command; Ctrl-C before the cluster is ready stops every node.
+    detached: true,
+    signal,
   };
   if (flags.name !== undefined) options.name = flags.name;
   if (flags.port !== undefined) options.basePort = flags.port;

@@ -45,6 +45,11 @@ export async function run({
   // A cluster node: let valkey-cli follow MOVED/ASK redirections.
   const clusterMode = flags.cluster || managed?.cluster === true;
   const target = parseConnectionUrl(url);
+  if (managed?.credentials) {
+    // A managed server started with a password: use it (through REDISCLI_AUTH, never argv).
+    target.password = managed.credentials.password;
+    if (managed.credentials.user !== undefined) target.username = managed.credentials.user;
+  }
 
   let program: string;
   let programArgs: string[];
@@ -55,7 +60,7 @@ export async function run({
   if (!useIredis) {
     try {
       cliPath = (
-        await resolveBinary({ name: 'valkey-cli', env: io.env, providers: ['explicit', 'system', 'cache'] })
+        await resolveBinary({ name: 'valkey-cli', env: io.env, providers: ['explicit', 'cache', 'system'] })
       ).path;
     } catch (err) {
       if (!iredis) throw err;

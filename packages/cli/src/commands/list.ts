@@ -19,6 +19,8 @@ export async function run({ io, out }: CommandContext<'list'>): Promise<number |
         dir: s.dir,
         startedAt: s.startedAt,
         cluster: s.cluster ?? null,
+        state: s.state ?? 'running',
+        auth: s.auth === true,
       })),
       clusters: clusters.map((c) => ({
         name: c.name,
@@ -28,10 +30,13 @@ export async function run({ io, out }: CommandContext<'list'>): Promise<number |
         primaries: c.primaries,
         replicasPerPrimary: c.replicasPerPrimary,
         createdAt: c.createdAt,
+        state: c.state ?? 'ready',
       })),
     },
     () => {
-      const standalone = servers.filter((s) => s.cluster === undefined);
+      // A node whose cluster has no record (left by an older version) is listed on its own.
+      const clusterNames = new Set(clusters.map((c) => c.name));
+      const standalone = servers.filter((s) => s.cluster === undefined || !clusterNames.has(s.cluster));
       if (standalone.length === 0 && clusters.length === 0) {
         out.info('no managed servers are running; start one with "valkey-tools start"');
         return;
@@ -45,7 +50,7 @@ export async function run({ io, out }: CommandContext<'list'>): Promise<number |
             s.url,
             String(s.pid),
             `${s.flavor} ${s.version}`,
-            formatDuration((now - Date.parse(s.startedAt)) / 1000),
+            s.state === 'starting' ? 'starting' : formatDuration((now - Date.parse(s.startedAt)) / 1000),
           ]),
         );
       }
@@ -55,7 +60,7 @@ export async function run({ io, out }: CommandContext<'list'>): Promise<number |
           ['CLUSTER', 'NODES', 'SHAPE', 'SEED'],
           clusters.map((c) => [
             c.name,
-            `${c.running}/${c.nodes.length} running`,
+            `${c.running}/${c.nodes.length} running${c.state === 'creating' ? ' (creating)' : ''}`,
             `${c.primaries} primaries x ${c.replicasPerPrimary} replicas`,
             c.seeds[0] ?? '',
           ]),

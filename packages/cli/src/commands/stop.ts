@@ -13,25 +13,29 @@ export async function run({ args, flags, io, out }: CommandContext<'stop'>): Pro
       'stop',
     );
   }
+  if (flags.save && flags.nosave) {
+    throw usageError('ERR_INVALID_ARGUMENT', '--save and --nosave exclude each other', 'stop');
+  }
+  const mode = { save: flags.save, nosave: flags.nosave };
   const home = homeOf(io);
   const stopped: string[] = [];
   if (flags.all) {
     for (const cluster of await listClusters({ home })) {
-      await stopCluster(cluster.name, { home, save: flags.save });
+      await stopCluster(cluster.name, { home, ...mode });
       stopped.push(cluster.name);
     }
     for (const server of await listServers({ home })) {
-      await stopServer(server.name, { home, save: flags.save });
+      await stopServer(server.name, { home, ...mode });
       stopped.push(server.name);
     }
   } else {
     try {
-      await stopServer(name!, { home, save: flags.save });
+      await stopServer(name!, { home, ...mode });
     } catch (err) {
       if (!ValkeyToolsError.hasCode(err, 'ERR_SERVER_NOT_FOUND')) throw err;
       // Not a server: maybe a cluster (stop works on both).
       if (!(await listClusters({ home })).some((c) => c.name === name)) throw await notFound(name!, io);
-      await stopCluster(name!, { home, save: flags.save });
+      await stopCluster(name!, { home, ...mode });
     }
     stopped.push(name!);
   }

@@ -1,15 +1,31 @@
-import { resolveBinary } from '@valkey-tools/binaries';
+import { type ResolvedBinary, resolveBinary } from '@valkey-tools/binaries';
 import type { CommandContext } from '../main.js';
 
-export async function run({ args, io, out }: CommandContext<'which'>): Promise<number | undefined> {
-  const options: Parameters<typeof resolveBinary>[0] = {
+export async function run({ args, flags, io, out }: CommandContext<'which'>): Promise<number | undefined> {
+  const base: Parameters<typeof resolveBinary>[0] = {
     name: 'valkey-server',
     env: io.env,
-    // `which` only looks: it never downloads.
-    providers: ['explicit', 'system', 'cache'],
+    ...(flags.system ? { preferSystem: true } : {}),
   };
-  if (args[0] !== undefined) options.version = args[0];
-  const found = await resolveBinary(options);
+  if (args[0] !== undefined) base.version = args[0];
+  // `which` only looks: it never downloads. Installed builds come before PATH unless asked.
+  const system =
+    flags.system || /^(1|true|yes|system)$/i.test(io.env.VALKEY_TOOLS_SYSTEM_BINARY?.trim() ?? '');
+  const found = await resolveBinary({
+    ...base,
+    providers: system ? ['explicit', 'system', 'cache'] : ['explicit', 'cache', 'system'],
+  });
+  // The other candidates, each listed once, so the choice can be checked.
+  const others: ResolvedBinary[] = [];
+  for (const provider of ['cache', 'system'] as const) {
+    if (provider === found.provider) continue;
+    try {
+      others.push(await resolveBinary({ ...base, providers: [provider] }));
+    } catch {
+      // none from this provider
+    }
+  }
+  const passedOver = others.filter((o) => o.path !== found.path);
   out.result(
     {
       name: found.name,
@@ -17,10 +33,13 @@ export async function run({ args, io, out }: CommandContext<'which'>): Promise<n
       version: found.version,
       flavor: found.info.flavor,
       provider: found.provider,
+      reason: found.reason,
+      passedOver: passedOver.map((o) => ({ path: o.path, version: o.version, provider: o.provider })),
     },
     () => {
       out.line(found.path);
-      out.verbose(`${found.info.flavor} ${found.version}, found by the ${found.provider} provider`);
+      out.info(`${found.info.flavor} ${found.version} (${found.provider}): ${found.reason}`);
+      for (const o of passedOver) out.info(`  also found: ${o.path} (${o.provider}, ${o.version})`);
     },
   );
   return undefined;

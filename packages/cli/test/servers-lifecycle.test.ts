@@ -1,0 +1,327 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import { join } from 'node:path';
+import { freePort, rawCommand } from '@valkey-tools/test-utils';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUILD_TIMEOUT_MS, binPath, buildCli, packageDir, parseJson, runCli, tempDir } from './helpers.js';
+
+// Servers started, killed and interrupted for real: afterwards no valkey-server may run that
+// `list` does not show, and `stop --all` must end them all.
+const tmp = tempDir('lifecycle');
+const home = join(tmp.dir, 'home');
+const env = { VALKEY_TOOLS_HOME: home };
+
+/** valkey-server processes (or our gated wrappers) whose cwd is a dir under this file's home. */
+function serversUnderHome(): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cwd = readlinkSync(`/proc/${entry}/cwd`);
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      const state = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (/\) Z /.test(state)) continue;
+      if (cwd.startsWith(`${home}/`) && /valkey-server/.test(cmdline)) out.push(Number(entry));
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return out;
+}
+
+async function listedPids(): Promise<{ pids: number[]; clusters: Array<{ name: string; state: string }> }> {
+  const list = await runCli(['list', '--json'], { env });
+  expect(list.code, list.stderr).toBe(0);
+  const parsed = parseJson<{
+    servers: Array<{ pid: number }>;
+    clusters: Array<{ name: string; state: string }>;
+  }>(list);
+  return { pids: parsed.servers.map((s) => s.pid), clusters: parsed.clusters };
+}
+
+async function until(what: string, check: () => boolean): Promise<void> {
+  for (let i = 0; i < 3000; i++) {
+    if (check()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+/** Every valkey-server under home is listed; stop --all ends them all. */
+async function expectAllKnownThenStopAll(): Promise<void> {
+  const running = serversUnderHome();
+  expect(running.length).toBeGreaterThan(0);
+  const { pids } = await listedPids();
+  for (const pid of running) expect(pids).toContain(pid);
+  const stop = await runCli(['stop', '--all'], { env, timeoutMs: 120_000 });
+  expect(stop.code, stop.stderr).toBe(0);
+  await until('every server to exit', () => serversUnderHome().length === 0);
+}
+
+/** Spawns the CLI; resolves `waitFor(text)` once its stderr has shown `text`. */
+function spawnCli(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
+  const child: ChildProcess = spawn(process.execPath, [binPath, ...args], {
+    cwd: packageDir,
+    env: { ...process.env, ...env, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  child.stdout!.resume();
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    exited,
+    stderr: () => stderr,
+    waitFor: (text: string) => until(`"${text}" on stderr (so far: ${stderr})`, () => stderr.includes(text)),
+  };
+}
+
+beforeAll(() => buildCli(), BUILD_TIMEOUT_MS + 5000);
+afterAll(async () => {
+  await runCli(['stop', '--all'], { env, timeoutMs: 120_000 });
+  for (const pid of serversUnderHome()) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+  tmp.cleanup();
+}, 180_000);
+
+describe('servers that ask for a password, and stop', () => {
+  it('start --set requirepass is up; stop keeps the data, stop --nosave discards it', async () => {
+    const port = await freePort();
+    const start = await runCli(
+      ['start', '--name', 'pw', '--port', String(port), '--set', 'requirepass=s3cret', '--json'],
+      { env, timeoutMs: 60_000 },
+    );
+    expect(start.code, start.stderr).toBe(0);
+    expect(`${start.stdout}${start.stderr}`).not.toMatch(/s3cret/);
+    const { port: actual } = parseJson<{ port: number }>(start);
+    expect(await rawCommand(actual, ['AUTH', 's3cret'])).toBe('+OK\r\n');
+    const info = await runCli(['info', 'pw', '--json'], { env });
+    expect(info.code, info.stderr).toBe(0);
+    expect(info.stdout).not.toMatch(/s3cret/);
+    const valkeyCli = (...args: string[]) =>
+      new Promise<string>((resolve) => {
+        const c = spawn('valkey-cli', ['-p', String(actual), '-a', 's3cret', '--no-auth-warning', ...args]);
+        let out = '';
+        c.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+        });
+        c.on('close', () => resolve(out.trim()));
+      });
+    expect(await valkeyCli('SET', 'k', 'kept')).toBe('OK');
+    expect((await runCli(['stop', 'pw'], { env })).code).toBe(0);
+    const again = await runCli(
+      ['start', '--name', 'pw', '--port', String(actual), '--set', 'requirepass=s3cret'],
+      {
+        env,
+        timeoutMs: 60_000,
+      },
+    );
+    expect(again.code, again.stderr).toBe(0);
+    expect(await valkeyCli('GET', 'k')).toBe('kept');
+    // connect uses the password the server was started with.
+    const connect = await runCli(['connect', 'pw', '--', 'GET', 'k'], { env });
+    expect(connect).toMatchObject({ code: 0, stdout: 'kept\n' });
+    expect(await valkeyCli('SET', 'k', 'changed')).toBe('OK');
+    expect((await runCli(['stop', 'pw', '--nosave'], { env })).code).toBe(0);
+    const third = await runCli(
+      ['start', '--name', 'pw', '--port', String(actual), '--set', 'requirepass=s3cret'],
+      {
+        env,
+        timeoutMs: 60_000,
+      },
+    );
+    expect(third.code, third.stderr).toBe(0);
+    expect(await valkeyCli('GET', 'k')).toBe('kept');
+    expect((await runCli(['stop', 'pw', '--nosave'], { env })).code).toBe(0);
+  });
+
+  it('start --user with --password-env starts a server whose default user is off', async () => {
+    const port = await freePort();
+    const start = await runCli(
+      [
+        'start',
+        '--name',
+        'acl',
+        '--port',
+        String(port),
+        '--set',
+        'user=default off',
+        '--set',
+        'user=alice on >alicepw ~* &* +@all',
+        '--user',
+        'alice',
+        '--password-env',
+        'ALICE_PW',
+        '--json',
+      ],
+      { env: { ...env, ALICE_PW: 'alicepw' }, timeoutMs: 60_000 },
+    );
+    expect(start.code, start.stderr).toBe(0);
+    const { port: actual, pid } = parseJson<{ port: number; pid: number }>(start);
+    expect(await rawCommand(actual, ['AUTH', 'alice', 'alicepw'])).toBe('+OK\r\n');
+    const stop = await runCli(['stop', 'acl'], { env });
+    expect(stop.code, stop.stderr).toBe(0);
+    await until('the acl server to exit', () => !serversUnderHome().includes(pid));
+    // Stopped with SHUTDOWN as alice, not by a signal.
+    expect(readFileSync(join(home, 'servers', 'acl', 'valkey.log'), 'utf8')).not.toMatch(/Received SIGTERM/);
+  });
+
+  it('start --config with a dir directive reports and guards that dir', async () => {
+    const dataDir = join(tmp.dir, 'own-data');
+    mkdirSync(dataDir, { recursive: true });
+    const conf = join(tmp.dir, 'own.conf');
+    writeFileSync(conf, `dir ${dataDir}\n`);
+    const start = await runCli(
+      ['start', '--name', 'own', '--port', String(await freePort()), '--config', conf, '--json'],
+      {
+        env,
+        timeoutMs: 60_000,
+      },
+    );
+    expect(start.code, start.stderr).toBe(0);
+    expect(parseJson<{ dir: string }>(start).dir).toBe(dataDir);
+    const info = await runCli(['info', 'own', '--json'], { env });
+    expect(parseJson<{ dir: string }>(info).dir).toBe(dataDir);
+    expect(existsSync(join(dataDir, 'valkey.pid'))).toBe(true);
+    const second = await runCli(['start', '--name', 'own2', '--config', conf], { env, timeoutMs: 60_000 });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`${dataDir} is in use by a running server`);
+    expect((await runCli(['stop', 'own'], { env })).code).toBe(0);
+  });
+});
+
+describe('nothing is left that list does not show', () => {
+  it('kill -9 of start while it waits for PING: list shows the server, stop --all ends it, the name is free again', async () => {
+    // A valkey-server that waits for a gate file before it runs: start is surely waiting for PING.
+    const bin = join(tmp.dir, 'gated-bin');
+    mkdirSync(bin, { recursive: true });
+    const gate = join(tmp.dir, 'gate');
+    const wrapper = join(bin, 'valkey-server');
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh\ncase "$1" in --version|-v|-V) exec /usr/bin/valkey-server "$@";; esac\nwhile [ ! -e "${gate}" ]; do sleep 0.05; done\nexec /usr/bin/valkey-server "$@"\n`,
+    );
+    chmodSync(wrapper, 0o755);
+    const port = await freePort();
+    const cli = spawnCli(['start', '--name', 'gated', '--port', String(port)], {
+      PATH: `${bin}:${process.env.PATH}`,
+    });
+    const record = join(home, 'run', 'gated.json');
+    await until('the gated server to be recorded with its pid', () => {
+      try {
+        return (JSON.parse(readFileSync(record, 'utf8')) as { pid: number }).pid > 0;
+      } catch {
+        return false;
+      }
+    });
+    cli.child.kill('SIGKILL');
+    await cli.exited;
+    writeFileSync(gate, '');
+    const { pid } = JSON.parse(readFileSync(record, 'utf8')) as { pid: number };
+    await until('the gated server to answer', () => serversUnderHome().includes(pid));
+    await expectAllKnownThenStopAll();
+    const again = await runCli(['start', '--name', 'gated', '--port', String(port)], {
+      env,
+      timeoutMs: 60_000,
+    });
+    expect(again.code, again.stderr).toBe(0);
+    expect((await runCli(['stop', 'gated', '--nosave'], { env })).code).toBe(0);
+  });
+
+  it('kill -9 of cluster create after "joining nodes": list shows the cluster, stop --all ends every node', async () => {
+    const cli = spawnCli([
+      'cluster',
+      'create',
+      '--name',
+      'killed',
+      '--port',
+      String(20000 + Math.floor(Math.random() * 20000)),
+    ]);
+    await cli.waitFor('joining nodes');
+    cli.child.kill('SIGKILL');
+    await cli.exited;
+    expect(serversUnderHome()).toHaveLength(6);
+    const { clusters } = await listedPids();
+    expect(clusters.map((c) => c.name)).toContain('killed');
+    await expectAllKnownThenStopAll();
+  });
+
+  it('kill -9 of cluster create while its nodes wait to answer: nothing is left unknown', async () => {
+    // Nodes that wait for a gate before they run: create is surely waiting on all six.
+    const bin = join(tmp.dir, 'gated-cluster-bin');
+    mkdirSync(bin, { recursive: true });
+    const gate = join(tmp.dir, 'cluster-gate');
+    const wrapper = join(bin, 'valkey-server');
+    writeFileSync(
+      wrapper,
+      `#!/bin/sh\ncase "$1" in --version|-v|-V) exec /usr/bin/valkey-server "$@";; esac\nwhile [ ! -e "${gate}" ]; do sleep 0.05; done\nexec /usr/bin/valkey-server "$@"\n`,
+    );
+    chmodSync(wrapper, 0o755);
+    const cli = spawnCli(['cluster', 'create', '--port', String(20000 + Math.floor(Math.random() * 20000))], {
+      PATH: `${bin}:${process.env.PATH}`,
+    });
+    await until('six gated nodes', () => serversUnderHome().length === 6);
+    cli.child.kill('SIGKILL');
+    await cli.exited;
+    writeFileSync(gate, '');
+    await expectAllKnownThenStopAll();
+  });
+
+  it('Ctrl-C during cluster create stops every node and exits 130', async () => {
+    const cli = spawnCli([
+      'cluster',
+      'create',
+      '--name',
+      'interrupted',
+      '--port',
+      String(20000 + Math.floor(Math.random() * 20000)),
+    ]);
+    await cli.waitFor('joining nodes');
+    cli.child.kill('SIGINT');
+    expect(await cli.exited).toBe(130);
+    expect(cli.stderr()).not.toMatch(/cluster "interrupted" (is up|ready)/);
+    await until('every node to exit', () => serversUnderHome().length === 0);
+    const { pids, clusters } = await listedPids();
+    expect(pids).toEqual([]);
+    expect(clusters).toEqual([]);
+  });
+
+  it('cluster create without --name generates a unique name', async () => {
+    const base = 20000 + Math.floor(Math.random() * 20000);
+    const first = await runCli(
+      ['cluster', 'create', '--replicas', '0', '--primaries', '1', '--port', String(base), '--json'],
+      {
+        env,
+        timeoutMs: 120_000,
+      },
+    );
+    expect(first.code, first.stderr).toBe(0);
+    const second = await runCli(
+      ['cluster', 'create', '--replicas', '0', '--primaries', '1', '--port', String(base + 10), '--json'],
+      { env, timeoutMs: 120_000 },
+    );
+    expect(second.code, second.stderr).toBe(0);
+    const a = parseJson<{ name: string }>(first).name;
+    const b = parseJson<{ name: string }>(second).name;
+    expect(a).toMatch(/^cluster-\d+$/);
+    expect(b).toMatch(/^cluster-\d+$/);
+    expect(a).not.toBe(b);
+    await expectAllKnownThenStopAll();
+  });
+});
