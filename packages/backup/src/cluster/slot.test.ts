@@ -12,4 +12,10 @@ describe('keySlot', () => {
     expect(keySlot(Buffer.from('foo{{bar}}zap'))).toBe(keySlot(Buffer.from('{bar')));
     expect(keySlot(Buffer.from('foo{bar}{zap}'))).toBe(keySlot(Buffer.from('bar')));
   });
+
+  it('takes a string key as its UTF-8 bytes (it returned 0 for every string)', () => {
+    expect(keySlot('foo')).toBe(12182);
+    expect(keySlot('{user1000}.following')).toBe(keySlot(Buffer.from('user1000')));
+    expect(keySlot('ключ')).toBe(keySlot(Buffer.from('ключ', 'utf8')));
+  });
 });

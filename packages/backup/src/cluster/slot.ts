@@ -15,8 +15,12 @@ export function crc16(data: Buffer): number {
   return crc;
 }
 
-/** The cluster slot (0..16383) of a key, honouring `{hash tags}` like `keyHashSlot`. */
-export function keySlot(key: Buffer): number {
+/**
+ * The cluster slot (0..16383) of a key, honouring `{hash tags}` like `keyHashSlot`. A string key
+ * is its UTF-8 bytes (as a client sends it).
+ */
+export function keySlot(key: Buffer | string): number {
+  if (typeof key === 'string') key = Buffer.from(key, 'utf8');
   const open = key.indexOf(0x7b);
   if (open !== -1) {
     const close = key.indexOf(0x7d, open + 1);
