@@ -139,6 +139,7 @@ export class KvEventSubscriber {
       throw err;
     }
     this.zmq = zmq;
+    if (this.closed) return; // closed while zeromq was loading
     for (const cfg of this.endpoints) {
       const socket = new zmq.Subscriber({ linger: 0 });
       try {
