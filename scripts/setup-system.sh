@@ -42,7 +42,7 @@ if [[ " ${need[*]} " == *" valkey "* ]]; then
   fi
 fi
 
-export DEBIAN_FRONTEND=noninteractive
+export DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes
 $SUDO apt-get update -qq
 pkgs=()
 for n in "${need[@]}"; do
