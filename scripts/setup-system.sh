@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the system tools the project needs are present on Debian 12 (bookworm):
 # valkey-server + valkey-tools (bookworm-backports), redis-server (main, for migration tests),
-# chromium (browser tests). Nothing happens when they are already installed.
+# chromium (browser tests), unzip (the binaries tests check our zip archives with it). Nothing happens
+# when they are already installed.
 set -euo pipefail
 
 say() { printf '[setup] %s\n' "$*" >&2; }
@@ -10,8 +11,9 @@ need=()
 command -v valkey-server >/dev/null 2>&1 || need+=(valkey)
 command -v redis-server >/dev/null 2>&1 || need+=(redis)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v unzip >/dev/null 2>&1 || need+=(unzip)
 if [ "${#need[@]}" -eq 0 ]; then
-  say "valkey-server, redis-server and chromium are already installed"
+  say "valkey-server, redis-server, chromium and unzip are already installed"
   exit 0
 fi
 say "missing: ${need[*]} — installing from Debian's package archive"
@@ -40,7 +42,7 @@ if [[ " ${need[*]} " == *" valkey "* ]]; then
   fi
 fi
 
-export DEBIAN_FRONTEND=noninteractive
+export DEBIAN_FRONTEND=noninteractive DEBCONF_NOWARNINGS=yes
 $SUDO apt-get update -qq
 
 # The packaged services are not needed (tests start their own servers on free ports), so they must
@@ -63,6 +65,7 @@ for n in "${need[@]}"; do
     valkey) $SUDO apt-get install -y -qq -t bookworm-backports valkey-server valkey-tools >/dev/null ;;
     redis) pkgs+=(redis-server redis-tools) ;;
     chromium) pkgs+=(chromium) ;;
+    unzip) pkgs+=(unzip) ;;
   esac
 done
 if [ "${#pkgs[@]}" -gt 0 ]; then $SUDO apt-get install -y -qq "${pkgs[@]}" >/dev/null; fi
@@ -83,4 +86,5 @@ for n in "${need[@]}"; do
     $SUDO service "$svc" stop >/dev/null 2>&1 || true
   fi
 done
-say "installed: $(valkey-server --version | head -c 40)…, $(redis-server --version | head -c 30)…"
+version() { "$1" --version | sed -n 's/.* v=\([^ ]*\).*/\1/p'; }
+say "installed: valkey-server $(version valkey-server), redis-server $(version redis-server)"

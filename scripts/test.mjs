@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 
 const extra = process.argv.slice(2);
-const run = (cmd, args) => spawnSync(cmd, args, { stdio: 'inherit', env: process.env });
+const run = (cmd, args) =>
+  spawnSync(cmd, args, { stdio: 'inherit', env: { TURBO_TELEMETRY_DISABLED: '1', ...process.env } });
 
 const build = run('npx', ['turbo', 'run', 'build', '--output-logs=errors-only']);
 if (build.status !== 0) {

@@ -12,7 +12,7 @@ import { restore } from '../src/restore/restore.js';
 import { serverState } from './helpers/compare.js';
 import { buildDataset } from './helpers/dataset.js';
 
-const FIXTURE = join(import.meta.dirname, '../../../../shared/fixtures/rdb/valkey/rdb-preamble.aof');
+const FIXTURE = join(import.meta.dirname, 'fixtures/rdb/valkey/rdb-preamble.aof');
 const work = mkdtempSync(join(tmpdir(), 'vt-aof-'));
 const servers: TestServer[] = [];
 

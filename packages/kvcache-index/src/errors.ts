@@ -8,7 +8,8 @@ export type KvCacheErrorCode =
   | 'ERR_CONNECTION'
   | 'ERR_CLOSED'
   | 'ERR_MALFORMED_EVENT'
-  | 'ERR_BAD_REQUEST';
+  | 'ERR_BAD_REQUEST'
+  | 'ERR_MISSING_DEPENDENCY';
 
 /** Errors raised by @valkey-tools/kvcache-index. */
 export class KvCacheError extends ValkeyToolsError<KvCacheErrorCode> {

@@ -1,6 +1,7 @@
-import { Publisher, Router } from 'zeromq';
+import type { Publisher, Router } from 'zeromq';
 import { KvCacheError } from './errors.js';
 import { type EventEncoding, type KvEvent, encodeEventBatch, encodeSequence, formatTopic } from './events.js';
+import { type ZeromqModule, loadZeromq } from './zeromq.js';
 
 export interface VllmEventPublisherOptions {
   /** Where to bind the PUB socket, e.g. `tcp://127.0.0.1:5557`. */
@@ -22,20 +23,22 @@ export interface VllmEventPublisherOptions {
  */
 export class VllmEventPublisher {
   readonly topic: string;
-  private readonly pub = new Publisher({ linger: 0 });
+  private readonly pub: Publisher;
   private readonly router: Router | undefined;
   private readonly history: Array<{ seq: bigint; payload: Uint8Array }> = [];
   private readonly options: VllmEventPublisherOptions;
   private seq = 0n;
 
-  private constructor(options: VllmEventPublisherOptions) {
+  private constructor(options: VllmEventPublisherOptions, zmq: ZeromqModule) {
     this.options = options;
     this.topic = formatTopic(options.pod, options.model);
-    if (options.replayEndpoint) this.router = new Router({ linger: 0 });
+    this.pub = new zmq.Publisher({ linger: 0 });
+    if (options.replayEndpoint) this.router = new zmq.Router({ linger: 0 });
   }
 
+  /** Binds the sockets. Needs the optional package `zeromq` (else a KvCacheError `ERR_MISSING_DEPENDENCY`). */
   static async bind(options: VllmEventPublisherOptions): Promise<VllmEventPublisher> {
-    const publisher = new VllmEventPublisher(options);
+    const publisher = new VllmEventPublisher(options, await loadZeromq());
     try {
       await publisher.pub.bind(options.endpoint);
       if (publisher.router) {

@@ -1,10 +1,11 @@
-import { Dealer, Subscriber } from 'zeromq';
+import type { Subscriber } from 'zeromq';
 import { KvCacheError } from './errors.js';
 import type { EventMetrics } from './event-metrics.js';
 import type { KvEventProcessor } from './event-processor.js';
 import { decodeEventBatch, decodeSequence, parseTopic } from './events.js';
 import { type Logger, defaultLogger } from './logger.js';
 import { ShardedWorkQueue } from './work-queue.js';
+import { type ZeromqModule, loadZeromq } from './zeromq.js';
 
 /** One ZMQ endpoint to receive vLLM KV events from. */
 export interface ZmqEndpointConfig {
@@ -95,6 +96,7 @@ export class KvEventSubscriber {
   private readonly replays = new Set<Promise<void>>();
   private closed = false;
   private started = false;
+  private zmq: ZeromqModule | undefined;
   private receivedCount = 0;
   private malformedLoggedAt = 0;
   private malformedSuppressed = 0;
@@ -122,12 +124,24 @@ export class KvEventSubscriber {
     });
   }
 
-  /** Binds/connects every endpoint and starts receiving. */
+  /**
+   * Binds/connects every endpoint and starts receiving. Loads the optional package `zeromq` first:
+   * without it, a KvCacheError `ERR_MISSING_DEPENDENCY` saying what to install.
+   */
   async start(): Promise<void> {
     if (this.started) return;
     this.started = true;
+    let zmq: ZeromqModule;
+    try {
+      zmq = await loadZeromq();
+    } catch (err) {
+      this.started = false;
+      throw err;
+    }
+    this.zmq = zmq;
+    if (this.closed) return; // closed while zeromq was loading
     for (const cfg of this.endpoints) {
-      const socket = new Subscriber({ linger: 0 });
+      const socket = new zmq.Subscriber({ linger: 0 });
       try {
         if (cfg.bind) await socket.bind(cfg.endpoint);
         else socket.connect(cfg.endpoint);
@@ -269,7 +283,7 @@ export class KvEventSubscriber {
     from: bigint,
   ): Promise<void> {
     this.metrics?.replayRequests.inc();
-    const dealer = new Dealer({ linger: 0, receiveTimeout: this.replayTimeoutMs });
+    const dealer = new this.zmq!.Dealer({ linger: 0, receiveTimeout: this.replayTimeoutMs });
     const replayed: Array<{ seq: bigint; payload: Uint8Array }> = [];
     try {
       dealer.connect(cfg.replayEndpoint!);
