@@ -256,7 +256,7 @@ export function parseZiplist(blob: Buffer, fail: Fail): PackedValue[] {
 }
 
 /** Decodes and validates an intset; members are returned as decimal text, ascending. */
-export function parseIntset(blob: Buffer, fail: Fail): Buffer[] {
+export function parseIntset(blob: Buffer, fail: Fail, duplicate: Fail = fail): Buffer[] {
   if (blob.length < 8) fail(`intset of ${blob.length} bytes is shorter than its 8-byte header`);
   const width = blob.readUInt32LE(0);
   const count = blob.readUInt32LE(4);
@@ -273,6 +273,7 @@ export function parseIntset(blob: Buffer, fail: Fail): Buffer[] {
     const at = 8 + i * width;
     const v: bigint | number =
       width === 2 ? blob.readInt16LE(at) : width === 4 ? blob.readInt32LE(at) : blob.readBigInt64LE(at);
+    if (prev !== undefined && v === prev) duplicate(`intset holds member ${v} twice (index ${i})`);
     if (prev !== undefined && !(v > prev)) fail(`intset members are not strictly ascending at index ${i}`);
     prev = v;
     out.push(Buffer.from(String(v)));

@@ -525,18 +525,27 @@ function checkIntset(blob: Buffer, start: number, end: number): number {
   if (8 + count * width !== len) giveUp('intset size does not match its count', 'ERR_RDB_CORRUPT_INTSET');
   if (count === 0) giveUp('intset is empty', 'ERR_RDB_CORRUPT_INTSET');
   const at = start + 8;
-  const bad = (): never => giveUp('intset members are not strictly ascending', 'ERR_RDB_CORRUPT_INTSET');
+  const bad = (same: boolean): never =>
+    same
+      ? giveUp('intset holds a member twice', 'ERR_RDB_DUPLICATE')
+      : giveUp('intset members are not strictly ascending', 'ERR_RDB_CORRUPT_INTSET');
   if (width === 8) {
     for (let i = 1; i < count; i++) {
-      if (!(blob.readBigInt64LE(at + i * 8) > blob.readBigInt64LE(at + (i - 1) * 8))) bad();
+      const a = blob.readBigInt64LE(at + (i - 1) * 8);
+      const c = blob.readBigInt64LE(at + i * 8);
+      if (!(c > a)) bad(c === a);
     }
   } else if (width === 4) {
     for (let i = 1; i < count; i++) {
-      if (!(blob.readInt32LE(at + i * 4) > blob.readInt32LE(at + (i - 1) * 4))) bad();
+      const a = blob.readInt32LE(at + (i - 1) * 4);
+      const c = blob.readInt32LE(at + i * 4);
+      if (!(c > a)) bad(c === a);
     }
   } else {
     for (let i = 1; i < count; i++) {
-      if (!(blob.readInt16LE(at + i * 2) > blob.readInt16LE(at + (i - 1) * 2))) bad();
+      const a = blob.readInt16LE(at + (i - 1) * 2);
+      const c = blob.readInt16LE(at + i * 2);
+      if (!(c > a)) bad(c === a);
     }
   }
   return count;
@@ -686,6 +695,18 @@ function walkValue(w: Walker, type: number): void {
     case RdbType.STREAM_LISTPACKS_3:
       walkStream(w, type);
       return;
+    case RdbType.MODULE_2:
+      // Only the framing (module id, then opcodes to EOF): the module itself judges its data.
+      w.lenBig();
+      for (;;) {
+        const op = w.len();
+        if (op === 0) return;
+        if (op === 1 || op === 2) w.lenBig();
+        else if (op === 3) w.skip(4);
+        else if (op === 4) w.skip(8);
+        else if (op === 5) w.skipString();
+        else giveUp(`unknown module opcode ${op}`, 'ERR_RDB_CORRUPT_MODULE');
+      }
     default:
       giveUp(`value type ${type} is not checked here`, 'ERR_RDB_UNSUPPORTED_VALUE');
   }
@@ -1103,4 +1124,47 @@ export async function fastVerify(
     // Anything unexpected (including I/O errors): the full reader re-reads and reports it.
     return null;
   }
+}
+
+/** Where and why `checkValueBytes` refused a value. */
+export interface ValueCheckFailure {
+  code: RdbErrorCode;
+  reason: string;
+  /** Offset in `buf` where the problem was found. */
+  offset: number;
+}
+
+/**
+ * Checks one value of RDB `type` in buf[start, end) with the server's deep sanitization rules
+ * (as `walkValue`), synchronously; the value must fill the range exactly. Returns null when it
+ * passes. (Used by `checkDumpPayload`.)
+ */
+export function checkValueBytes(
+  buf: Buffer,
+  type: number,
+  start: number,
+  end: number,
+  version: number,
+): ValueCheckFailure | null {
+  const w = new Walker(1 << 30);
+  w.buf = buf.subarray(0, end);
+  w.pos = start;
+  w.atEnd = true;
+  w.total = end;
+  w.version = version;
+  w.flavor = version >= 80 ? 'valkey' : 'redis';
+  try {
+    walkValue(w, type);
+  } catch (err) {
+    if (err !== GIVE_UP) throw err;
+    return { code: lastGiveUp.code, reason: lastGiveUp.reason, offset: Math.min(w.pos, end) };
+  }
+  if (w.pos !== end) {
+    return {
+      code: 'ERR_RDB_BAD_PAYLOAD',
+      reason: `the value ends at byte ${w.pos}, ${end - w.pos} byte(s) before the version footer`,
+      offset: w.pos,
+    };
+  }
+  return null;
 }

@@ -1203,7 +1203,16 @@ class RdbReader {
       case RdbType.SET_INTSET:
         return {
           type: 'set',
-          members: this.parseBlob(b, at, 'intset', 'ERR_RDB_CORRUPT_INTSET', parseIntset),
+          members: this.parseBlob(b, at, 'intset', 'ERR_RDB_CORRUPT_INTSET', (blob, fail) =>
+            parseIntset(blob, fail, (m) =>
+              this.fail(
+                'ERR_RDB_DUPLICATE',
+                m,
+                'The server refuses such a value (sanitize-dump-payload yes); the file is corrupt',
+                at,
+              ),
+            ),
+          ),
         };
       case RdbType.SET_LISTPACK: {
         const vals = this.parseBlob(b, at, 'set listpack', 'ERR_RDB_CORRUPT_LISTPACK', parseListpack);
