@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convert } from '../src/convert/convert.js';
-import { checkDumpPayload } from '../src/rdb/dump.js';
+import { checkDumpPayload, dumpPayload } from '../src/rdb/dump.js';
 import { RdbError } from '../src/rdb/errors.js';
 import { verifyRdb } from '../src/rdb/inspect.js';
 import { readRdb } from '../src/rdb/reader.js';
@@ -389,5 +389,64 @@ describe('-0 scores stay -0', () => {
       expect([input, await target.zscore('k', 'm')]).toEqual([input, '-0']);
       expect([input, String(await target.call('DEBUG', 'DIGEST-VALUE', 'k'))]).toEqual([input, digest]);
     }
+  });
+});
+
+describe('checkDumpPayload', () => {
+  const thrown = (payload: Buffer, options?: { maxVersion?: number }): RdbError => {
+    try {
+      checkDumpPayload(payload, options);
+    } catch (e) {
+      expect(RdbError.isRdbError(e)).toBe(true);
+      return e as RdbError;
+    }
+    throw new Error('checkDumpPayload accepted the payload');
+  };
+
+  it('passes what DUMP returns and refuses what RESTORE refuses, with the offset', async () => {
+    await oracle.flushall();
+    await oracle.hset('h', 'f', 'v');
+    await oracle.sadd('s', 1, 2, 3);
+    await oracle.xadd('x', '1-1', 'f', 'v');
+    for (const k of ['h', 's', 'x']) checkDumpPayload((await oracle.dumpBuffer(k))!);
+    const good = (await oracle.dumpBuffer('h'))!;
+
+    const crc = Buffer.from(good);
+    crc[crc.length - 1]! ^= 1;
+    expect(thrown(crc).code).toBe('ERR_RDB_CHECKSUM');
+
+    const v80 = good.subarray(0, good.length - 10);
+    expect(thrown(dumpPayload(v80[0]!, v80.subarray(1), 80)).code).toBe('ERR_RDB_UNSUPPORTED_VERSION');
+    expect(() =>
+      checkDumpPayload(dumpPayload(v80[0]!, v80.subarray(1), 80), { maxVersion: 80 }),
+    ).not.toThrow();
+
+    expect(thrown(good.subarray(0, 10)).code).toBe('ERR_RDB_BAD_PAYLOAD');
+
+    // An empty collection: RESTORE says "Bad data format", so does checkDumpPayload.
+    const emptySet = payloadOf(20, rdbStr(listpack([])));
+    await expect(oracle.restore('e', 0, emptySet)).rejects.toThrow(/Bad data format/);
+    expect(thrown(emptySet).message).toMatch(/empty collection/);
+
+    // A truncated value and bytes after the value.
+    const value = good.subarray(1, good.length - 10);
+    const cut = thrown(payloadOf(good[0]!, value.subarray(0, value.length - 2)));
+    expect(cut.details.offset).toBeGreaterThan(0);
+    expect(thrown(payloadOf(good[0]!, Buffer.concat([value, Buffer.from([0])]))).message).toMatch(
+      /before the version footer/,
+    );
+
+    // A stream whose pending entry has no consumer: the server's deep sanitization refuses it.
+    await oracle.xgroup('CREATE', 'x', 'g', '0');
+    await oracle.xreadgroup('GROUP', 'g', 'c', 'STREAMS', 'x', '>');
+    const withPel = (await oracle.dumpBuffer('x'))!;
+    checkDumpPayload(withPel);
+    // Rewrite: consumer PEL count 1 -> 0 (the byte before the last 16-byte id, before the footer).
+    const body = Buffer.from(withPel.subarray(1, withPel.length - 10));
+    const at = body.length - 17;
+    expect(body[at]).toBe(1);
+    const orphan = payloadOf(withPel[0]!, Buffer.concat([body.subarray(0, at), Buffer.from([0])]));
+    await expect(oracle.restore('x2', 0, orphan)).rejects.toThrow(/Bad data format/);
+    expect(thrown(orphan).code).toBe('ERR_RDB_CORRUPT_STREAM');
   });
 });
