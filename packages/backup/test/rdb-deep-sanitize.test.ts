@@ -22,6 +22,7 @@ import {
   ziplist,
   zipmap,
 } from './helpers/craft.js';
+import { regressionInputs } from './fuzz-harness.js';
 import { loadRdb, serverPool } from './helpers/servers.js';
 
 // Files the writer never produces: duplicate hash fields, set members and zset members in every
@@ -449,4 +450,20 @@ describe('checkDumpPayload', () => {
     await expect(oracle.restore('x2', 0, orphan)).rejects.toThrow(/Bad data format/);
     expect(thrown(orphan).code).toBe('ERR_RDB_CORRUPT_STREAM');
   });
+});
+
+describe('RDB mutants the fuzz once found (test/fixtures/regressions/rdb-mutants)', () => {
+  const inputs = regressionInputs('rdb-mutants');
+  it.each(inputs.map((i) => [i.name, i.bytes] as const))(
+    '%s: verify agrees with valkey-check-rdb',
+    async (name, bytes) => {
+      const path = join(work, name.replace(/\.bin$/, '.rdb'));
+      writeFileSync(path, bytes);
+      const [v, k] = [await verifyRdb(path), await checkRdb(path)];
+      expect({ verify: v.ok, checkRdb: k.ok, error: v.error?.message }).toMatchObject({
+        verify: k.ok,
+        checkRdb: k.ok,
+      });
+    },
+  );
 });

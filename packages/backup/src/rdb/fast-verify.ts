@@ -19,7 +19,7 @@ import {
   validateStreamNode,
 } from './containers.js';
 import type { RdbErrorCode } from './errors.js';
-import { asciiScore, listpackScore } from './numbers.js';
+import { asciiScore, cAtoi, listpackScore } from './numbers.js';
 import { Crc64 } from './crc64.js';
 import { KNOWN_REDIS_VERSION, RdbOpcode, RdbType } from './constants.js';
 import { lzfCheck, lzfDecompressInto } from './lzf.js';
@@ -705,7 +705,7 @@ function walkValue(w: Walker, type: number): void {
         else if (op === 3) w.skip(4);
         else if (op === 4) w.skip(8);
         else if (op === 5) w.skipString();
-        else giveUp(`unknown module opcode ${op}`, 'ERR_RDB_CORRUPT_MODULE');
+        // Other opcodes carry nothing: valkey-check-rdb (rdbLoadCheckModuleValue) skips them.
       }
     default:
       giveUp(`value type ${type} is not checked here`, 'ERR_RDB_UNSUPPORTED_VALUE');
@@ -959,8 +959,8 @@ export async function fastVerify(
       magic = 'VALKEY';
       digits = head.slice(6);
     } else return null;
-    if (!/^\d+$/.test(digits)) return null;
-    const version = Number(digits);
+    const version = cAtoi(digits);
+    if (version < 1) return null;
     const known =
       magic === 'REDIS' ? version >= 1 && version <= KNOWN_REDIS_VERSION : version === 80 || version === 81;
     if (!known && !options.allowUnknownVersion) return null;

@@ -214,3 +214,14 @@ export function formatScoreText(s: number): string {
   if (Object.is(s, -0)) return '-0';
   return String(s);
 }
+
+/**
+ * C `atoi` over text (the RDB header's version digits, as the server reads them): leading white
+ * space, an optional sign, then digits up to the first other character; 0 when there are none.
+ * So "REDIS001b" is version 1 to the server.
+ */
+export function cAtoi(text: string): number {
+  const m = /^[ \t\n\v\f\r]*([+-]?)(\d*)/.exec(text)!;
+  const v = m[2] ? Number(m[2]) : 0;
+  return m[1] === '-' ? -v : v;
+}

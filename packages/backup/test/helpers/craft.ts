@@ -126,12 +126,24 @@ export function payloadOf(type: number, value: Buffer): Buffer {
   return dumpPayload(type, value, 11);
 }
 
-/** valkey-check-rdb's verdict on a file (exit status 0 = sane) and its last output line. */
-export function checkRdb(path: string): Promise<{ ok: boolean; output: string }> {
+/**
+ * valkey-check-rdb's verdict on a file (exit status 0 = sane) and its last output lines. `hung`:
+ * it had not finished after `timeoutMs` and was killed (8.0.1 loops forever on a module value cut
+ * short: rdbLoadCheckModuleValue never sees its EOF opcode).
+ */
+export function checkRdb(
+  path: string,
+  timeoutMs = 20_000,
+): Promise<{ ok: boolean; output: string; hung: boolean }> {
   return new Promise((resolve) => {
-    execFile('valkey-check-rdb', [path], { timeout: 60_000 }, (err, stdout, stderr) => {
-      const output = `${stdout}${stderr}`.trim().split('\n').slice(-3).join('\n');
-      resolve({ ok: !err, output });
-    });
+    execFile(
+      'valkey-check-rdb',
+      [path],
+      { timeout: timeoutMs, killSignal: 'SIGKILL' },
+      (err, stdout, stderr) => {
+        const output = `${stdout}${stderr}`.trim().split('\n').slice(-3).join('\n');
+        resolve({ ok: !err, output, hung: Boolean(err && (err as { killed?: boolean }).killed) });
+      },
+    );
   });
 }
