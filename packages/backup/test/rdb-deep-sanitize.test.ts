@@ -75,6 +75,17 @@ function listpackRaw(elements: Buffer[]): Buffer {
   return out;
 }
 
+/** One listpack holding the elements of both. */
+function joinListpacks(a: Buffer, b: Buffer): Buffer {
+  const body = Buffer.concat([a.subarray(6, a.length - 1), b.subarray(6, b.length - 1)]);
+  const out = Buffer.alloc(6 + body.length + 1);
+  out.writeUInt32LE(out.length, 0);
+  out.writeUInt16LE(a.readUInt16LE(4) + b.readUInt16LE(4), 4);
+  body.copy(out, 6);
+  out[out.length - 1] = 0xff;
+  return out;
+}
+
 interface Case {
   name: string;
   type: number;
@@ -466,4 +477,38 @@ describe('RDB mutants the fuzz once found (test/fixtures/regressions/rdb-mutants
       });
     },
   );
+});
+
+describe('the fast walk finds the same duplicates as the reader', () => {
+  const members = (n: number) =>
+    Array.from({ length: n }, (_, i) => (i % 3 === 0 ? String(i * 1000003) : `m${i}`));
+  const big = '9223372036854775807';
+  const cases: Array<[string, Buffer, boolean]> = [
+    ['20 unique members', rdbStr(listpack(members(20))), true],
+    ['20 members, the 18th repeats the 4th', rdbStr(listpack([...members(17), 'm4', 'x', 'y'])), false],
+    ['an int64 member twice', rdbStr(listpack(['a', big, 'b', big])), false],
+    ['an int64 member twice, beyond 16', rdbStr(listpack([...members(17), big, big])), false],
+    [
+      'integer 5 and string "5" beyond 16',
+      rdbStr(joinListpacks(listpack([...members(17), '5']), listpackRaw([s('5')]))),
+      false,
+    ],
+    [
+      'integer 5 and string "6" beyond 16',
+      rdbStr(joinListpacks(listpack([...members(17), '5']), listpackRaw([s('6')]))),
+      true,
+    ],
+  ];
+  it.each(cases)('%s', async (_name, value, ok) => {
+    const { fastVerify } = await import('../src/rdb/fast-verify.js');
+    const { verifyRdbWithReader } = await import('../src/rdb/inspect.js');
+    const file = rdbFile([keyRecord(20, 'k', value)]);
+    const fast = await fastVerify(file, file.length, {});
+    const full = await verifyRdbWithReader(file);
+    expect({ fast: fast !== null, reader: full.ok, code: full.error?.code }).toEqual(
+      ok
+        ? { fast: true, reader: true, code: undefined }
+        : { fast: false, reader: false, code: 'ERR_RDB_DUPLICATE' },
+    );
+  });
 });

@@ -405,8 +405,84 @@ const LP_PAIRS = 2;
 /** Even elements unique, odd ones scores that are not NaN (zset). */
 const LP_ZSET = 3;
 
-/** Reused by `checkListpack`: the elements seen (as latin1 text) for the duplicate check. */
-const seenElements = new Set<string>();
+/**
+ * Duplicate detection for one container's elements, cheap for the common small container: up to
+ * 16 elements are compared pairwise from typed arrays (no strings made); beyond that, a Set of
+ * their text. An integer element equals a string element holding its decimal text.
+ */
+class DupFinder {
+  private readonly start = new Int32Array(16);
+  private readonly end = new Int32Array(16);
+  /** For integers: the value (NaN: an int64 read from blob at start + 1). */
+  private readonly int = new Float64Array(16);
+  private readonly isInt = new Uint8Array(16);
+  private n = 0;
+  private set: Set<string> | null = null;
+  private blob: Buffer = Buffer.alloc(0);
+
+  reset(blob: Buffer): void {
+    this.n = 0;
+    this.set = null;
+    this.blob = blob;
+  }
+
+  private key(i: number): string {
+    if (!this.isInt[i]) return this.blob.toString('latin1', this.start[i], this.end[i]);
+    const v = this.int[i]!;
+    return Number.isNaN(v) ? String(this.blob.readBigInt64LE(this.start[i]! + 1)) : String(v);
+  }
+
+  private static keyOf(blob: Buffer, a: number, b: number, isInt: boolean, v: number): string {
+    if (!isInt) return blob.toString('latin1', a, b);
+    return Number.isNaN(v) ? String(blob.readBigInt64LE(a + 1)) : String(v);
+  }
+
+  /** Adds an element; true when it equals an earlier one. */
+  add(a: number, b: number, isInt: boolean, v: number): boolean {
+    if (this.set) {
+      const k = DupFinder.keyOf(this.blob, a, b, isInt, v);
+      if (this.set.has(k)) return true;
+      this.set.add(k);
+      return false;
+    }
+    const blob = this.blob;
+    const n = this.n;
+    for (let i = 0; i < n; i++) {
+      if (isInt && this.isInt[i]) {
+        const w = this.int[i]!;
+        if (w === v && !Number.isNaN(v)) return true;
+        if ((Number.isNaN(v) || Number.isNaN(w)) && this.key(i) === DupFinder.keyOf(blob, a, b, true, v))
+          return true;
+      } else if (!isInt && !this.isInt[i]) {
+        const s = this.start[i]!;
+        const len = this.end[i]! - s;
+        if (
+          len === b - a &&
+          (len === 0 || (blob[s] === blob[a] && blob.compare(blob, a, b, s, s + len) === 0))
+        )
+          return true;
+      } else {
+        // A string against an integer: only integer-looking text of at most 20 bytes can match.
+        const len = isInt ? this.end[i]! - this.start[i]! : b - a;
+        if (len <= 20 && this.key(i) === DupFinder.keyOf(blob, a, b, isInt, v)) return true;
+      }
+    }
+    if (n === 16) {
+      this.set = new Set<string>();
+      for (let i = 0; i < n; i++) this.set.add(this.key(i));
+      this.set.add(DupFinder.keyOf(blob, a, b, isInt, v));
+      return false;
+    }
+    this.start[n] = a;
+    this.end[n] = b;
+    this.isInt[n] = isInt ? 1 : 0;
+    this.int[n] = v;
+    this.n = n + 1;
+    return false;
+  }
+}
+
+const dupFinder = new DupFinder();
 
 /**
  * Validates a listpack in blob[start..end) like `parseListpack` (the server's deep
@@ -425,7 +501,7 @@ function checkListpack(blob: Buffer, start: number, end: number, mode: number): 
   const scores = mode === LP_ZSET;
   const dups = mode !== LP_PLAIN;
   const pairs = mode >= LP_PAIRS;
-  let seen = false;
+  if (dups) dupFinder.reset(blob);
   for (;;) {
     if (p >= end) giveUp('listpack has no end byte', 'ERR_RDB_CORRUPT_LISTPACK');
     const b = blob[p]!;
@@ -483,32 +559,19 @@ function checkListpack(blob: Buffer, start: number, end: number, mode: number): 
     const entryLen = p - from;
     const bl = backlenSize(entryLen);
     if (p + bl > last) giveUp('listpack entry back-length runs past the end', 'ERR_RDB_CORRUPT_LISTPACK');
-    if (decodeBacklen(blob, p + bl - 1) !== entryLen)
+    // One byte equal to the length is the common case; anything else is decoded like the server.
+    if (!(bl === 1 && blob[p] === entryLen) && decodeBacklen(blob, p + bl - 1) !== entryLen)
       giveUp('listpack entry back-length is wrong', 'ERR_RDB_CORRUPT_LISTPACK');
     if (dups && (!pairs || (count & 1) === 0)) {
       // The element as the server compares it: integers by their decimal text.
-      const k =
-        sa >= 0
-          ? blob.toString('latin1', sa, p)
-          : Number.isNaN(iv)
-            ? String(blob.readBigInt64LE(from + 1))
-            : String(iv);
-      if (!seen) {
-        seenElements.clear();
-        seen = true;
-      }
-      if (seenElements.has(k)) {
-        seenElements.clear();
-        giveUp(`element ${JSON.stringify(k)} appears twice`, 'ERR_RDB_DUPLICATE');
-      }
-      seenElements.add(k);
+      if (sa >= 0 ? dupFinder.add(sa, p, false, 0) : dupFinder.add(from, from, true, iv))
+        giveUp(`element ${count} appears twice`, 'ERR_RDB_DUPLICATE');
     } else if (scores && sa >= 0 && !scoreTextOk(blob, sa, p)) {
       giveUp('a zset score reads as NaN', 'ERR_RDB_CORRUPT_LISTPACK');
     }
     p += bl;
     count++;
   }
-  if (seen) seenElements.clear();
   if (declared !== 65535 && declared !== count)
     giveUp(`listpack header counts ${declared} elements, it holds ${count}`, 'ERR_RDB_CORRUPT_LISTPACK');
   return count;
