@@ -412,70 +412,91 @@ const LP_ZSET = 3;
  */
 class DupFinder {
   private readonly start = new Int32Array(16);
-  private readonly end = new Int32Array(16);
+  private readonly len = new Int32Array(16);
+  /** First byte of a string element (-1 when empty); -2 for an integer element. */
+  private readonly first = new Int32Array(16);
   /** For integers: the value (NaN: an int64 read from blob at start + 1). */
   private readonly int = new Float64Array(16);
-  private readonly isInt = new Uint8Array(16);
   private n = 0;
+  /** Some element so far is an integer, or a string that may spell one. */
+  private ints = false;
   private set: Set<string> | null = null;
   private blob: Buffer = Buffer.alloc(0);
 
   reset(blob: Buffer): void {
     this.n = 0;
+    this.ints = false;
     this.set = null;
     this.blob = blob;
   }
 
   private key(i: number): string {
-    if (!this.isInt[i]) return this.blob.toString('latin1', this.start[i], this.end[i]);
+    const s = this.start[i]!;
+    if (this.first[i] !== -2) return this.blob.toString('latin1', s, s + this.len[i]!);
     const v = this.int[i]!;
-    return Number.isNaN(v) ? String(this.blob.readBigInt64LE(this.start[i]! + 1)) : String(v);
+    return Number.isNaN(v) ? String(this.blob.readBigInt64LE(s + 1)) : String(v);
   }
 
-  private static keyOf(blob: Buffer, a: number, b: number, isInt: boolean, v: number): string {
-    if (!isInt) return blob.toString('latin1', a, b);
-    return Number.isNaN(v) ? String(blob.readBigInt64LE(a + 1)) : String(v);
-  }
-
-  /** Adds an element; true when it equals an earlier one. */
-  add(a: number, b: number, isInt: boolean, v: number): boolean {
-    if (this.set) {
-      const k = DupFinder.keyOf(this.blob, a, b, isInt, v);
-      if (this.set.has(k)) return true;
-      this.set.add(k);
-      return false;
-    }
+  /** Adds a string element blob[a, b); true when it equals an earlier element. */
+  addString(a: number, b: number): boolean {
     const blob = this.blob;
+    const len = b - a;
+    const f = len > 0 ? blob[a]! : -1;
+    if (this.set) return this.inSet(blob.toString('latin1', a, b));
     const n = this.n;
+    // Text of at most 20 bytes starting with '-' or a digit may equal an integer element.
+    const maybeInt = len > 0 && len <= 20 && (f === 45 || (f >= 48 && f <= 57));
     for (let i = 0; i < n; i++) {
-      if (isInt && this.isInt[i]) {
-        const w = this.int[i]!;
-        if (w === v && !Number.isNaN(v)) return true;
-        if ((Number.isNaN(v) || Number.isNaN(w)) && this.key(i) === DupFinder.keyOf(blob, a, b, true, v))
-          return true;
-      } else if (!isInt && !this.isInt[i]) {
+      const fi = this.first[i]!;
+      if (fi === f && this.len[i] === len) {
         const s = this.start[i]!;
-        const len = this.end[i]! - s;
-        if (
-          len === b - a &&
-          (len === 0 || (blob[s] === blob[a] && blob.compare(blob, a, b, s, s + len) === 0))
-        )
-          return true;
-      } else {
-        // A string against an integer: only integer-looking text of at most 20 bytes can match.
-        const len = isInt ? this.end[i]! - this.start[i]! : b - a;
-        if (len <= 20 && this.key(i) === DupFinder.keyOf(blob, a, b, isInt, v)) return true;
-      }
+        if (len <= 1 || blob.compare(blob, a, b, s, s + len) === 0) return true;
+      } else if (fi === -2 && maybeInt && this.key(i) === blob.toString('latin1', a, b)) return true;
     }
+    if (maybeInt) this.ints = true;
+    return this.push(a, len, f, 0);
+  }
+
+  /** Adds an integer element (`v` NaN: an int64 stored at blob[at + 1]); true when it repeats one. */
+  addInt(at: number, v: number): boolean {
+    if (this.set) return this.inSet(Number.isNaN(v) ? String(this.blob.readBigInt64LE(at + 1)) : String(v));
+    const n = this.n;
+    if (Number.isNaN(v) || this.ints) {
+      // Rare: an int64, or text that may spell an integer among the elements. Compare as text.
+      const k = Number.isNaN(v) ? String(this.blob.readBigInt64LE(at + 1)) : String(v);
+      for (let i = 0; i < n; i++) if (this.key(i) === k) return true;
+    } else {
+      for (let i = 0; i < n; i++) if (this.first[i] === -2 && this.int[i] === v) return true;
+    }
+    this.ints = true;
+    return this.push(at, 0, -2, v);
+  }
+
+  private inSet(k: string): boolean {
+    const set = this.set!;
+    if (set.has(k)) return true;
+    set.add(k);
+    return false;
+  }
+
+  private push(start: number, len: number, first: number, v: number): boolean {
+    const n = this.n;
     if (n === 16) {
-      this.set = new Set<string>();
-      for (let i = 0; i < n; i++) this.set.add(this.key(i));
-      this.set.add(DupFinder.keyOf(blob, a, b, isInt, v));
-      return false;
+      // Big container: switch to a Set of the elements' text.
+      const set = new Set<string>();
+      for (let i = 0; i < n; i++) set.add(this.key(i));
+      this.set = set;
+      const k =
+        first === -2
+          ? Number.isNaN(v)
+            ? String(this.blob.readBigInt64LE(start + 1))
+            : String(v)
+          : this.blob.toString('latin1', start, start + len);
+      return this.inSet(k);
     }
-    this.start[n] = a;
-    this.end[n] = b;
-    this.isInt[n] = isInt ? 1 : 0;
+    this.start[n] = start;
+    this.len[n] = len;
+    this.first[n] = first;
     this.int[n] = v;
     this.n = n + 1;
     return false;
@@ -564,7 +585,7 @@ function checkListpack(blob: Buffer, start: number, end: number, mode: number): 
       giveUp('listpack entry back-length is wrong', 'ERR_RDB_CORRUPT_LISTPACK');
     if (dups && (!pairs || (count & 1) === 0)) {
       // The element as the server compares it: integers by their decimal text.
-      if (sa >= 0 ? dupFinder.add(sa, p, false, 0) : dupFinder.add(from, from, true, iv))
+      if (sa >= 0 ? dupFinder.addString(sa, p) : dupFinder.addInt(from, iv))
         giveUp(`element ${count} appears twice`, 'ERR_RDB_DUPLICATE');
     } else if (scores && sa >= 0 && !scoreTextOk(blob, sa, p)) {
       giveUp('a zset score reads as NaN', 'ERR_RDB_CORRUPT_LISTPACK');
