@@ -283,6 +283,18 @@ describe('restore refuses a file with duplicates and leaves the target untouched
   }
 });
 
+/** The server loads the file (DEBUG RELOAD, as at startup) and holds `key` of `type`. */
+async function expectLoads(path: string, key: string, type: string): Promise<void> {
+  await loadRdb(loader, path);
+  const c = new Redis(loader.url);
+  try {
+    expect(await c.type(key)).toBe(type);
+    expect(await c.ping()).toBe('PONG');
+  } finally {
+    c.disconnect();
+  }
+}
+
 describe('what the server accepts, verify accepts', () => {
   it('loose ASCII scores (type 3) read like sscanf %lg', async () => {
     const texts = [' 1.5', '1e3', 'inf', '-inf', '0x1p3', '2.5abc', '-0', '+7', '.5', '1e999', '\t-2.25'];
@@ -310,6 +322,7 @@ describe('what the server accepts, verify accepts', () => {
     }
     // The stored score is -0 (what the file says; a skiplist-encoded zset keeps it).
     expect(Object.is(scores.get('m6'), -0)).toBe(true);
+    await expectLoads(c.path, 'k', 'zset');
   });
 
   it('listpack score text is read with strtod: "abc" is 0, " 7" is 7', async () => {
@@ -321,6 +334,7 @@ describe('what the server accepts, verify accepts', () => {
     expect(await oracle.zscore('k', 'a')).toBe('0');
     expect(await oracle.zscore('k', 'b')).toBe('7');
     expect(await oracle.zscore('k', 'c')).toBe('100');
+    await expectLoads(c.path, 'k', 'zset');
     // A NaN score is refused (a sorted set cannot hold NaN): the one documented difference.
     const nan = rdbStr(listpackRaw([s('a'), s('nan')]));
     const n = writeCase('listpack nan score', 17, nan);
@@ -354,6 +368,7 @@ describe('what the server accepts, verify accepts', () => {
     expect(await oracle.xlen('k')).toBe(1);
     const info = (await oracle.call('XINFO', 'STREAM', 'k')) as unknown[];
     expect(info[info.indexOf('last-generated-id') + 1]).toBe('5-0');
+    await expectLoads(c.path, 'k', 'stream');
   });
 
   it('a RESIZEDB hint of 2^62', async () => {
