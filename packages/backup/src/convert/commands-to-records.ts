@@ -39,7 +39,8 @@ function parseScore(raw: Buffer, fail: (m: string) => never): number {
   if (s === '-inf' || s === '-infinity') return Number.NEGATIVE_INFINITY;
   const n = Number(s);
   if (s.trim() === '' || Number.isNaN(n)) fail(`bad score "${text(raw)}"`);
-  return n;
+  // ZADD stores -0 as 0 (only a RESTORE payload can carry -0).
+  return n === 0 ? 0 : n;
 }
 
 function int(raw: Buffer | undefined, fail: (m: string) => never): number {

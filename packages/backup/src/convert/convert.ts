@@ -153,7 +153,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
    */
   async function* allCommandBatches(): AsyncGenerator<Command[]> {
     let db = -1;
-    const cmdOptions = { ...batch, dumpPayload: (r: KeyRecord) => encodeDump(r) };
+    const cmdOptions = { ...batch, exactScores: true, dumpPayload: (r: KeyRecord) => encodeDump(r) };
     for await (const seg of segments) {
       if (seg.kind === 'records') {
         const chunked = new ChunkedKeyCommands(cmdOptions);

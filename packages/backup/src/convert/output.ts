@@ -16,7 +16,7 @@ export function encodeRecords(
   format: OutputFormat,
   options: RecordsOutputOptions = {},
 ): AsyncIterable<Buffer> {
-  const cmdOptions: RecordsToCommandsOptions = { dumpPayload: encodeDump, ...options };
+  const cmdOptions: RecordsToCommandsOptions = { dumpPayload: encodeDump, exactScores: true, ...options };
   switch (format) {
     case 'rdb':
       return writeRdbChunks(records);

@@ -5,6 +5,8 @@
  * (which the reader allocates per value), so decoding does not copy every element again.
  */
 
+import { string2ll } from './numbers.js';
+
 /** An element of a listpack/ziplist: bytes, or an integer (number when safe, bigint beyond 2^53). */
 export type PackedValue = Buffer | number | bigint;
 
@@ -44,13 +46,44 @@ export function writeBacklen(out: Buffer, at: number, l: number): number {
   return size;
 }
 
-/** Decodes and validates a listpack. */
+/**
+ * Reads a listpack back-length ending at `at`, right to left, the way the server does
+ * (`lpDecodeBacklen`): bytes are taken while they carry the continuation bit (at most 5), so a
+ * back-length whose bytes have the wrong continuation bits reads as a different length.
+ */
+export function decodeBacklen(blob: Uint8Array, at: number): number {
+  let val = 0;
+  let shift = 0;
+  for (;;) {
+    const b = blob[at]!;
+    val += (b & 127) * 2 ** shift;
+    if (!(b & 128)) return val;
+    shift += 7;
+    at--;
+    if (shift > 28) return -1;
+  }
+}
+
+/** Decodes and validates a listpack (the checks of the server's `lpValidateIntegrity`, deep). */
 export function parseListpack(blob: Buffer, fail: Fail): PackedValue[] {
+  return parseListpackWith(blob, fail, false);
+}
+
+/**
+ * A stream node's listpack, validated the way `streamValidateListpackIntegrity` does: the header's
+ * element count is not checked, and the walk ends at the first end byte.
+ */
+export function parseStreamListpack(blob: Buffer, fail: Fail): PackedValue[] {
+  return parseListpackWith(blob, fail, true);
+}
+
+function parseListpackWith(blob: Buffer, fail: Fail, stream: boolean): PackedValue[] {
   const len = blob.length;
   if (len < 7) fail(`listpack of ${len} bytes is shorter than its 7-byte minimum`);
   const total = blob.readUInt32LE(0);
   if (total !== len) fail(`listpack header says ${total} bytes but the string holds ${len}`);
-  const declared = blob.readUInt16LE(4);
+  if (blob[len - 1] !== 0xff) fail('listpack does not end with its end byte');
+  const declared = stream ? 65535 : blob.readUInt16LE(4);
   const out: PackedValue[] = [];
   let p = 6;
   const need = (n: number): void => {
@@ -60,7 +93,7 @@ export function parseListpack(blob: Buffer, fail: Fail): PackedValue[] {
     if (p >= len) fail('listpack has no end byte');
     const b = blob[p]!;
     if (b === 0xff) {
-      if (p !== len - 1) fail(`listpack end byte at ${p} is not the last byte`);
+      if (p !== len - 1 && !stream) fail(`listpack end byte at ${p} is not the last byte`);
       break;
     }
     const start = p;
@@ -114,12 +147,7 @@ export function parseListpack(blob: Buffer, fail: Fail): PackedValue[] {
     const bl = backlenSize(entryLen);
     if (p + bl > len - 1) fail(`listpack entry at ${start} back-length runs past the end`);
     // Decode the back-length right to left, the way the server walks backwards.
-    let decoded = 0;
-    let shift = 0;
-    for (let i = p + bl - 1; i >= p; i--) {
-      decoded += (blob[i]! & 127) * 2 ** shift;
-      shift += 7;
-    }
+    const decoded = decodeBacklen(blob, p + bl - 1);
     if (decoded !== entryLen)
       fail(`listpack entry at ${start} has back-length ${decoded}, expected ${entryLen}`);
     p += bl;
@@ -138,6 +166,7 @@ export function parseZiplist(blob: Buffer, fail: Fail): PackedValue[] {
   const zlbytes = blob.readUInt32LE(0);
   if (zlbytes !== len) fail(`ziplist header says ${zlbytes} bytes but the string holds ${len}`);
   const zltail = blob.readUInt32LE(4);
+  if (zltail > len - 1) fail(`ziplist tail offset ${zltail} is outside the ${len}-byte ziplist`);
   const zllen = blob.readUInt16LE(8);
   const out: PackedValue[] = [];
   let p = 10;
@@ -182,7 +211,7 @@ export function parseZiplist(blob: Buffer, fail: Fail): PackedValue[] {
       value = blob.subarray(p + 2, p + 2 + slen);
       p += 2 + slen;
     } else if (kind === 2) {
-      if (enc !== 0x80) fail(`ziplist entry at ${start} has invalid string encoding 0x${enc.toString(16)}`);
+      // The server masks the low 6 bits away (ZIP_ENTRY_ENCODING): any 10xxxxxx is a 32-bit length.
       need(5);
       const slen = blob.readUInt32BE(p + 1);
       need(5 + slen);
@@ -218,7 +247,8 @@ export function parseZiplist(blob: Buffer, fail: Fail): PackedValue[] {
     lastStart = start;
     out.push(value);
   }
-  if (zltail !== lastStart)
+  // An empty ziplist's tail offset is not checked by the server (only that it is inside).
+  if (out.length > 0 && zltail !== lastStart)
     fail(`ziplist tail offset ${zltail} does not point at the last entry (${lastStart})`);
   if (zllen !== 65535 && zllen !== out.length)
     fail(`ziplist header counts ${zllen} entries but holds ${out.length}`);
@@ -226,7 +256,7 @@ export function parseZiplist(blob: Buffer, fail: Fail): PackedValue[] {
 }
 
 /** Decodes and validates an intset; members are returned as decimal text, ascending. */
-export function parseIntset(blob: Buffer, fail: Fail): Buffer[] {
+export function parseIntset(blob: Buffer, fail: Fail, duplicate: Fail = fail): Buffer[] {
   if (blob.length < 8) fail(`intset of ${blob.length} bytes is shorter than its 8-byte header`);
   const width = blob.readUInt32LE(0);
   const count = blob.readUInt32LE(4);
@@ -236,12 +266,14 @@ export function parseIntset(blob: Buffer, fail: Fail): Buffer[] {
       `intset header counts ${count} x ${width}-byte members but the string holds ${blob.length - 8} bytes`,
     );
   }
+  if (count === 0) fail('intset is empty');
   const out: Buffer[] = [];
   let prev: bigint | number | undefined;
   for (let i = 0; i < count; i++) {
     const at = 8 + i * width;
     const v: bigint | number =
       width === 2 ? blob.readInt16LE(at) : width === 4 ? blob.readInt32LE(at) : blob.readBigInt64LE(at);
+    if (prev !== undefined && v === prev) duplicate(`intset holds member ${v} twice (index ${i})`);
     if (prev !== undefined && !(v > prev)) fail(`intset members are not strictly ascending at index ${i}`);
     prev = v;
     out.push(Buffer.from(String(v)));
@@ -249,50 +281,65 @@ export function parseIntset(blob: Buffer, fail: Fail): Buffer[] {
   return out;
 }
 
-/** Decodes and validates a zipmap (RDB <= 3 era small hashes) into field/value pairs. */
+/**
+ * Decodes and validates a zipmap (RDB <= 3 era small hashes) into field/value pairs, with the
+ * server's `zipmapValidateIntegrity` rules: a length byte of 254 or 255 is followed by a 4-byte
+ * length (255 only ends the map where a field would start), the map must not be empty, and the
+ * count byte must match unless it is 254 ("unknown").
+ */
 export function parseZipmap(blob: Buffer, fail: Fail): Array<[Buffer, Buffer]> {
-  const len = blob.length;
-  if (len < 2) fail('zipmap is shorter than 2 bytes');
-  const declared = blob[0]!;
+  const size = blob.length;
+  if (size < 2) fail('zipmap is shorter than 2 bytes');
+  const last = size - 1;
+  if (blob[last] !== 255) fail('zipmap does not end with its end byte');
   let p = 1;
   const out: Array<[Buffer, Buffer]> = [];
-  const readLen = (): number => {
-    if (p >= len) fail('zipmap entry runs past the end');
+  const readLen = (what: string): number => {
     const b = blob[p]!;
-    if (b < 254) {
-      p += 1;
-      return b;
-    }
-    if (b === 254) {
-      if (p + 5 > len) fail('zipmap entry length runs past the end');
-      const v = blob.readUInt32LE(p + 1);
-      p += 5;
-      return v;
-    }
-    fail(`zipmap has an unexpected end marker at ${p}`);
+    const s = b < 254 ? 1 : 5;
+    if (p + s > last) fail(`zipmap ${what} length at ${p} runs past the end`);
+    const v = b < 254 ? b : blob.readUInt32LE(p + 1);
+    p += s;
+    return v;
   };
-  for (;;) {
-    if (p >= len) fail('zipmap has no end byte');
-    if (blob[p] === 255) {
-      if (p !== len - 1) fail(`zipmap end byte at ${p} is not the last byte`);
-      break;
-    }
-    const klen = readLen();
-    if (p + klen > len) fail('zipmap field runs past the end');
+  while (blob[p] !== 255) {
+    const klen = readLen('field');
+    if (p + klen > last) fail(`zipmap field at ${p} runs past the end`);
     const field = blob.subarray(p, p + klen);
     p += klen;
-    const vlen = readLen();
-    if (p >= len) fail('zipmap value runs past the end');
+    const vlen = readLen('value');
     const free = blob[p]!;
     p += 1;
-    if (p + vlen + free > len) fail('zipmap value runs past the end');
+    if (p + vlen + free > last) fail(`zipmap value at ${p} runs past the end`);
     const value = blob.subarray(p, p + vlen);
     p += vlen + free;
     out.push([field, value]);
   }
-  if (declared < 254 && declared !== out.length)
-    fail(`zipmap header counts ${declared} entries but holds ${out.length}`);
+  if (out.length === 0) fail('zipmap is empty');
+  if (blob[0] !== 254 && blob[0] !== out.length)
+    fail(`zipmap header counts ${blob[0]} entries but holds ${out.length}`);
   return out;
+}
+
+/** An element as the server compares it: integers by their decimal text. */
+function elementKey(v: PackedValue): string {
+  return typeof v === 'object' ? v.toString('latin1') : String(v);
+}
+
+/**
+ * Index of the first element among every `step`-th one (from 0) that repeats an earlier one, the
+ * way the server's deep sanitization finds duplicate set members, hash fields and zset members
+ * (an integer element equals the string with its decimal text); -1 when all differ.
+ */
+export function duplicateIndex(vals: readonly PackedValue[], step: 1 | 2): number {
+  if (vals.length <= step) return -1;
+  const seen = new Set<string>();
+  for (let i = 0; i < vals.length; i += step) {
+    const k = elementKey(vals[i]!);
+    if (seen.has(k)) return i;
+    seen.add(k);
+  }
+  return -1;
 }
 
 /**
@@ -401,4 +448,70 @@ export class ListpackBuilder {
     out[p] = 0xff;
     return out;
   }
+}
+
+/** What `validateStreamNode` reports for each entry of a stream node. */
+export interface StreamNodeEntry {
+  flags: bigint;
+  msDiff: bigint;
+  seqDiff: bigint;
+  /** Field/value pairs (the master entry's field names for SAMEFIELDS entries). */
+  fields: Array<[PackedValue, PackedValue]>;
+}
+
+/**
+ * Checks a stream node's elements the way the server's `streamValidateListpackIntegrity` does
+ * (deep): the master entry (count, deleted, field names, 0), then exactly count + deleted entries,
+ * each with integer flags and ID deltas, its fields, and an lp-count matching its size, and
+ * nothing after the last one. Integers stored as text must be canonical (`string2ll`). The
+ * deleted flags are not counted against the master entry's counts (the server does not either).
+ */
+export function validateStreamNode(
+  vals: readonly PackedValue[],
+  fail: Fail,
+  onEntry?: (entry: StreamNodeEntry) => void,
+): void {
+  const n = vals.length;
+  if (n === 0) fail('stream node listpack is empty');
+  let i = 0;
+  const next = (what: string): PackedValue => {
+    if (i >= n) fail(`${what} runs past the end of the listpack`);
+    return vals[i++]!;
+  };
+  const int = (what: string): bigint => {
+    const v = next(what);
+    if (typeof v === 'object') {
+      const r = string2ll(v);
+      if (r === undefined) fail(`${what} is not an integer`);
+      return r;
+    }
+    return BigInt(v);
+  };
+  const count = int('master entry count');
+  const deleted = int('master entry deleted count');
+  const primary = int('master entry field count');
+  const names: PackedValue[] = [];
+  for (let j = 0n; j < primary; j++) names.push(next('master entry field name'));
+  if (int('master entry terminator') !== 0n) fail('master entry terminator is not 0');
+  let total = count + deleted;
+  if (total < 0n) fail(`master entry counts ${count} + ${deleted} entries`);
+  for (; total > 0n; total--) {
+    const flags = int('entry flags');
+    const msDiff = int('entry id');
+    const seqDiff = int('entry id');
+    let fields = primary;
+    let extra = 3n;
+    const pairs: Array<[PackedValue, PackedValue]> = [];
+    if (!(flags & 2n)) {
+      fields = int('entry field count');
+      // Stored as field, value, field, value... (the server only counts the 2 x fields elements).
+      for (let j = 0n; j < fields; j++) pairs.push([next('entry field name'), next('entry value')]);
+      extra += fields + 1n;
+    } else {
+      for (const name of names) pairs.push([name, next('entry value')]);
+    }
+    if (int('entry lp-count') !== fields + extra) fail('entry lp-count does not match its size');
+    onEntry?.({ flags, msDiff, seqDiff, fields: pairs });
+  }
+  if (i < n) fail(`${n - i} element(s) follow the last entry`);
 }

@@ -1,6 +1,7 @@
 import type { Value } from '../model.js';
 import { Crc64, crc64 } from './crc64.js';
 import { RdbError } from './errors.js';
+import { checkValueBytes } from './fast-verify.js';
 import { decodeValue } from './reader.js';
 import { type EncodeOptions, type RdbTarget, ValueEncoder } from './writer.js';
 
@@ -88,4 +89,83 @@ export async function decodeDumpPayload(
   const type = buf[0]!;
   const { value, encoding } = await decodeValue(buf.subarray(1, buf.length - 10), type, rdbVersion, options);
   return { value, type, encoding, rdbVersion };
+}
+
+export interface CheckDumpPayloadOptions {
+  /**
+   * Highest payload RDB version the target accepts (default 11: Valkey 7.2-8.x; 80 for Valkey 9).
+   * The server refuses newer payloads ("DUMP payload version or checksum are wrong").
+   */
+  maxVersion?: number;
+}
+
+/**
+ * Throws a typed `RdbError` when `RESTORE key ttl <payload>` would be refused by a server running
+ * with `sanitize-dump-payload yes`, so a RESTORE found in a file can be checked before it is sent.
+ *
+ * The payload is `<type byte><value><u16 LE RDB version><u64 LE CRC-64>` (what DUMP returns). It
+ * checks, like the server: the length (at least 11 bytes), the version (at most
+ * `options.maxVersion`), the CRC-64 (which must match; 0 does not mean "disabled" here), the type,
+ * and the value with the deep sanitization rules of `rdbLoadObject`: every container's integrity
+ * (listpack back-lengths and counts, ziplist prevlens and tail, intset order, zipmap lengths),
+ * duplicate set members / hash fields / zset members in every encoding, NaN scores, empty
+ * collections (RESTORE refuses them), quicklist nodes, stream node listpacks, duplicate consumer
+ * groups / consumers / PEL entries and pending entries without a consumer. Module values (type 7)
+ * are checked for their framing only: the module judges its own data.
+ *
+ * It is stricter than the server in two deliberate ways: the value must end exactly where the
+ * version footer begins (the server ignores trailing bytes and may read into the footer), and a
+ * sorted-set score that reads as NaN in a listpack/ziplist is refused (the server would keep a
+ * score no command can create). Valkey 9 types (22 and up) are reported as unsupported.
+ *
+ * Errors: `ERR_RDB_BAD_PAYLOAD` (too short, trailing bytes, malformed value),
+ * `ERR_RDB_UNSUPPORTED_VERSION`, `ERR_RDB_CHECKSUM`, `ERR_RDB_UNKNOWN_TYPE`,
+ * `ERR_RDB_UNSUPPORTED_VALUE`, `ERR_RDB_DUPLICATE`, `ERR_RDB_TRUNCATED`, `ERR_RDB_BAD_LENGTH`,
+ * `ERR_RDB_CORRUPT_*`; `details.offset` is the byte offset in the payload.
+ */
+export function checkDumpPayload(payload: Uint8Array, options: CheckDumpPayloadOptions = {}): void {
+  const buf = Buffer.isBuffer(payload)
+    ? payload
+    : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+  const hint = 'Nothing was sent; the payload is damaged or was not made by DUMP';
+  if (buf.length < 11) {
+    throw new RdbError(
+      'ERR_RDB_BAD_PAYLOAD',
+      `DUMP payload of ${buf.length} bytes is too short (type + value + 10-byte footer)`,
+      { details: { offset: 0 }, hint },
+    );
+  }
+  const footer = buf.length - 10;
+  const version = buf.readUInt16LE(footer);
+  const maxVersion = options.maxVersion ?? 11;
+  if (version > maxVersion) {
+    throw new RdbError(
+      'ERR_RDB_UNSUPPORTED_VERSION',
+      `DUMP payload RDB version ${version} is newer than the ${maxVersion} the target accepts`,
+      { details: { offset: footer }, hint: 'Restore into a server that accepts this version' },
+    );
+  }
+  const stored = buf.readBigUInt64LE(buf.length - 8);
+  const computed = crc64(buf.subarray(0, buf.length - 8));
+  if (stored !== computed) {
+    throw new RdbError('ERR_RDB_CHECKSUM', 'DUMP payload checksum mismatch', {
+      details: { offset: buf.length - 8 },
+      hint: 'The payload was altered (e.g. decoded as UTF-8 text); read DUMP replies as raw bytes',
+    });
+  }
+  const type = buf[0]!;
+  if (type === 6 || type === 8 || type > 21) {
+    throw new RdbError(
+      type >= 22 ? 'ERR_RDB_UNSUPPORTED_VALUE' : 'ERR_RDB_UNKNOWN_TYPE',
+      `DUMP payload value type ${type} is not one Valkey 8 restores`,
+      { details: { offset: 0 }, hint },
+    );
+  }
+  const failure = checkValueBytes(buf, type, 1, footer, version);
+  if (failure) {
+    throw new RdbError(failure.code, `DUMP payload (type ${type}) refused: ${failure.reason}`, {
+      details: { offset: failure.offset, type },
+      hint,
+    });
+  }
 }

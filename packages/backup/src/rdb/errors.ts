@@ -20,6 +20,7 @@ export type RdbErrorCode =
   | 'ERR_RDB_UNSUPPORTED_VALUE'
   | 'ERR_RDB_BAD_PAYLOAD'
   | 'ERR_RDB_BAD_RECORD'
+  | 'ERR_RDB_DUPLICATE'
   | 'ERR_JSONL_PARSE';
 
 export interface RdbErrorDetails {

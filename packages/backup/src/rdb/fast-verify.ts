@@ -10,7 +10,16 @@
  * the full record reader, which produces the exact error or warnings. So results never differ from
  * the reader's; only the common, valid case is fast.
  */
-import { type PackedValue, parseListpack, parseZiplist, parseZipmap } from './containers.js';
+import {
+  decodeBacklen,
+  duplicateIndex,
+  parseStreamListpack,
+  parseZiplist,
+  parseZipmap,
+  validateStreamNode,
+} from './containers.js';
+import type { RdbErrorCode } from './errors.js';
+import { asciiScore, cAtoi, listpackScore } from './numbers.js';
 import { Crc64 } from './crc64.js';
 import { KNOWN_REDIS_VERSION, RdbOpcode, RdbType } from './constants.js';
 import { lzfCheck, lzfDecompressInto } from './lzf.js';
@@ -22,7 +31,18 @@ const GIVE_UP = new GiveUp('fast verify gave up');
 class NeedMore extends Error {}
 const NEED_MORE = new NeedMore('need more input');
 
-const giveUp = (): never => {
+/**
+ * Why the walk last gave up (for `checkDumpPayload`, which has no reader to fall back on). Set only
+ * when giving up, so the common path pays nothing.
+ */
+export const lastGiveUp: { reason: string; code: RdbErrorCode } = {
+  reason: '',
+  code: 'ERR_RDB_BAD_PAYLOAD',
+};
+
+const giveUp = (reason = 'the value is malformed', code: RdbErrorCode = 'ERR_RDB_BAD_PAYLOAD'): never => {
+  lastGiveUp.reason = reason;
+  lastGiveUp.code = code;
   throw GIVE_UP;
 };
 
@@ -87,17 +107,8 @@ export interface FastVerifyOptions {
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-const INT_TEXT = /^-?\d+$/;
 
-function parseScoreText(b: Buffer): number {
-  const s = b.toString('latin1').trim().toLowerCase();
-  if (s === 'inf' || s === '+inf' || s === 'infinity' || s === '+infinity') return Infinity;
-  if (s === '-inf' || s === '-infinity') return -Infinity;
-  if (s === '') return Number.NaN;
-  return Number(s);
-}
-
-const failContainer = (): never => giveUp();
+const failContainer = (m: string): never => giveUp(m);
 
 /** Synchronous walker over `buf[pos..]`; throws NEED_MORE / GIVE_UP. */
 class Walker {
@@ -121,7 +132,7 @@ class Walker {
 
   need(n: number): void {
     if (this.buf.length - this.pos < n) {
-      if (this.atEnd) giveUp();
+      if (this.atEnd) giveUp('the data ends in the middle of a value', 'ERR_RDB_TRUNCATED');
       throw NEED_MORE;
     }
   }
@@ -152,23 +163,44 @@ class Walker {
       this.need(8);
       const v = buf.readBigUInt64BE(this.pos);
       this.pos += 8;
-      if (v > MAX_SAFE) giveUp();
+      if (v > MAX_SAFE) giveUp(`64-bit length ${v} is beyond any real value`, 'ERR_RDB_BAD_LENGTH');
       return Number(v);
     }
-    return giveUp();
+    return giveUp(`invalid length byte 0x${b.toString(16)}`, 'ERR_RDB_BAD_LENGTH');
   }
 
+  /** A length as the server's `rdbLoadLen(rdb, NULL)` reads it: 11xxxxxx counts as 6 bits. */
   len(): number {
-    const n = this.lenRaw();
-    if (this.encoded) giveUp();
-    return n;
+    return this.lenRaw();
+  }
+
+  /** Skips a length of any 64-bit value (hints the server does not allocate: RESIZEDB, IDLE). */
+  lenAny(): void {
+    if (this.pos < this.buf.length && this.buf[this.pos] === 0x81) {
+      this.need(9);
+      this.pos += 9;
+      return;
+    }
+    this.len();
   }
 
   /** Count of items of at least minBytes each, checked against what is left. */
   count(minBytes = 1): number {
     const n = this.len();
-    if (this.total !== undefined && n * minBytes > this.total - (this.base + this.pos)) giveUp();
+    if (this.total !== undefined && n * minBytes > this.total - (this.base + this.pos))
+      giveUp(`a count of ${n} items cannot fit in what is left`, 'ERR_RDB_BAD_LENGTH');
     return n;
+  }
+
+  /** Reads a length of any 64-bit value; true when it is 0. */
+  lenBigIsZero(): boolean {
+    if (this.pos < this.buf.length && this.buf[this.pos] === 0x81) {
+      this.need(9);
+      const zero = this.buf.readBigUInt64BE(this.pos + 1) === 0n;
+      this.pos += 9;
+      return zero;
+    }
+    return this.len() === 0;
   }
 
   lenBig(): void {
@@ -181,8 +213,9 @@ class Walker {
   }
 
   checkLength(n: number): void {
-    if (n > this.maxString) giveUp();
-    if (this.total !== undefined && n > this.total - (this.base + this.pos)) giveUp();
+    if (n > this.maxString) giveUp(`string length ${n} exceeds the limit`, 'ERR_RDB_BAD_LENGTH');
+    if (this.total !== undefined && n > this.total - (this.base + this.pos))
+      giveUp(`string length ${n} is larger than what is left`, 'ERR_RDB_BAD_LENGTH');
   }
 
   /** Skips a string (validating LZF); returns nothing. */
@@ -250,6 +283,12 @@ class Walker {
       const clen = this.len();
       const ulen = this.len();
       this.lzfBounds(clen, ulen);
+      if (ulen === 0) {
+        this.pos += clen;
+        this.rbuf = this.scratch;
+        this.rs = this.re = 0;
+        return;
+      }
       if (ulen > this.scratch.length)
         this.scratch = Buffer.allocUnsafe(Math.max(ulen, this.scratch.length * 2));
       const p = this.pos;
@@ -274,7 +313,8 @@ class Walker {
   private lzfBounds(clen: number, ulen: number): void {
     this.checkLength(clen);
     if (ulen > this.maxString) giveUp();
-    if (ulen > clen * 90 + 64 || (ulen > 0 && clen === 0)) giveUp();
+    if (ulen > clen * 90 + 64 || (ulen > 0 && clen === 0))
+      giveUp(`LZF header claims ${clen} -> ${ulen} bytes`, 'ERR_RDB_CORRUPT_LZF');
     this.need(clen);
   }
 
@@ -305,6 +345,8 @@ class Walker {
         this.lzfBounds(clen, ulen);
         const p = this.pos;
         this.pos = p + clen;
+        // The server's lzf_decompress returns 0 = the expected length: any data "decompresses" to "".
+        if (ulen === 0) return want ? Buffer.alloc(0) : undefined;
         if (!want) {
           if (!lzfCheck(buf, ulen, p, p + clen)) giveUp();
           return undefined;
@@ -336,8 +378,9 @@ function backlenSize(l: number): number {
   return 5;
 }
 
+/** False only for a listpack score text the server would read as NaN (it reads any text). */
 function scoreTextOk(buf: Buffer, a: number, b: number): boolean {
-  // The usual spelling, `-?digits[.digits]`, is a number: no string needed to know it.
+  // The usual spelling, `-?digits[.digits]`, is a number: nothing to parse.
   let i = a;
   if (i < b && buf[i] === 45) i++;
   const intStart = i;
@@ -350,195 +393,363 @@ function scoreTextOk(buf: Buffer, a: number, b: number): boolean {
       if (i === b && i > fracStart) return true;
     }
   }
-  // Number() trims like parseScoreText does; only blank text ("" or spaces -> 0) and the
-  // inf/infinity spellings need the full parse.
-  const s = buf.toString('latin1', a, b);
-  const v = Number(s);
-  if (Number.isNaN(v) || (v === 0 && s.trim() === ''))
-    return !Number.isNaN(parseScoreText(buf.subarray(a, b)));
-  return true;
+  return !Number.isNaN(listpackScore(buf, a, b));
 }
 
+/** Modes of `checkListpack`: what else to check besides the structure. */
+const LP_PLAIN = 0;
+/** Every element unique (a set). */
+const LP_SET = 1;
+/** Even elements unique (hash fields). */
+const LP_PAIRS = 2;
+/** Even elements unique, odd ones scores that are not NaN (zset). */
+const LP_ZSET = 3;
+
 /**
- * Validates a listpack in blob[start..end) with the checks of `parseListpack`, without building
- * values; returns its element count. With `scores`, every odd element must be a number.
+ * Duplicate detection for one container's elements, cheap for the common small container: up to
+ * 16 elements are compared pairwise from typed arrays (no strings made); beyond that, a Set of
+ * their text. An integer element equals a string element holding its decimal text.
  */
-function checkListpack(blob: Buffer, start: number, end: number, scores: boolean): number {
+class DupFinder {
+  private readonly start = new Int32Array(16);
+  private readonly len = new Int32Array(16);
+  /** First byte of a string element (-1 when empty); -2 for an integer element. */
+  private readonly first = new Int32Array(16);
+  /** For integers: the value (NaN: an int64 read from blob at start + 1). */
+  private readonly int = new Float64Array(16);
+  private n = 0;
+  /** Some element so far is an integer, or a string that may spell one. */
+  private ints = false;
+  private set: Set<string> | null = null;
+  private blob: Buffer = Buffer.alloc(0);
+
+  reset(blob: Buffer): void {
+    this.n = 0;
+    this.ints = false;
+    this.set = null;
+    this.blob = blob;
+  }
+
+  private key(i: number): string {
+    const s = this.start[i]!;
+    if (this.first[i] !== -2) return this.blob.toString('latin1', s, s + this.len[i]!);
+    const v = this.int[i]!;
+    return Number.isNaN(v) ? String(this.blob.readBigInt64LE(s + 1)) : String(v);
+  }
+
+  /** Adds a string element blob[a, b); true when it equals an earlier element. */
+  addString(a: number, b: number): boolean {
+    const blob = this.blob;
+    const len = b - a;
+    const f = len > 0 ? blob[a]! : -1;
+    if (this.set) return this.inSet(blob.toString('latin1', a, b));
+    const n = this.n;
+    // Text of at most 20 bytes starting with '-' or a digit may equal an integer element.
+    const maybeInt = len > 0 && len <= 20 && (f === 45 || (f >= 48 && f <= 57));
+    for (let i = 0; i < n; i++) {
+      const fi = this.first[i]!;
+      if (fi === f && this.len[i] === len) {
+        const s = this.start[i]!;
+        if (len <= 1 || blob.compare(blob, a, b, s, s + len) === 0) return true;
+      } else if (fi === -2 && maybeInt && this.key(i) === blob.toString('latin1', a, b)) return true;
+    }
+    if (maybeInt) this.ints = true;
+    return this.push(a, len, f, 0);
+  }
+
+  /** Adds an integer element (`v` NaN: an int64 stored at blob[at + 1]); true when it repeats one. */
+  addInt(at: number, v: number): boolean {
+    if (this.set) return this.inSet(Number.isNaN(v) ? String(this.blob.readBigInt64LE(at + 1)) : String(v));
+    const n = this.n;
+    if (Number.isNaN(v) || this.ints) {
+      // Rare: an int64, or text that may spell an integer among the elements. Compare as text.
+      const k = Number.isNaN(v) ? String(this.blob.readBigInt64LE(at + 1)) : String(v);
+      for (let i = 0; i < n; i++) if (this.key(i) === k) return true;
+    } else {
+      for (let i = 0; i < n; i++) if (this.first[i] === -2 && this.int[i] === v) return true;
+    }
+    this.ints = true;
+    return this.push(at, 0, -2, v);
+  }
+
+  private inSet(k: string): boolean {
+    const set = this.set!;
+    if (set.has(k)) return true;
+    set.add(k);
+    return false;
+  }
+
+  private push(start: number, len: number, first: number, v: number): boolean {
+    const n = this.n;
+    if (n === 16) {
+      // Big container: switch to a Set of the elements' text.
+      const set = new Set<string>();
+      for (let i = 0; i < n; i++) set.add(this.key(i));
+      this.set = set;
+      const k =
+        first === -2
+          ? Number.isNaN(v)
+            ? String(this.blob.readBigInt64LE(start + 1))
+            : String(v)
+          : this.blob.toString('latin1', start, start + len);
+      return this.inSet(k);
+    }
+    this.start[n] = start;
+    this.len[n] = len;
+    this.first[n] = first;
+    this.int[n] = v;
+    this.n = n + 1;
+    return false;
+  }
+}
+
+const dupFinder = new DupFinder();
+
+/**
+ * Validates a listpack in blob[start..end) like `parseListpack` (the server's deep
+ * `lpValidateIntegrity`), without building values; returns its element count. Depending on
+ * `mode`, also the server's duplicate checks (`lpValidateIntegrityAndDups`) and zset scores.
+ */
+function checkListpack(blob: Buffer, start: number, end: number, mode: number): number {
   const len = end - start;
-  if (len < 7) giveUp();
-  if (blob.readUInt32LE(start) !== len) giveUp();
+  if (len < 7) giveUp('listpack is shorter than 7 bytes', 'ERR_RDB_CORRUPT_LISTPACK');
+  if (blob.readUInt32LE(start) !== len) giveUp('listpack header size is wrong', 'ERR_RDB_CORRUPT_LISTPACK');
   const declared = blob.readUInt16LE(start + 4);
   const last = end - 1;
+  if (blob[last] !== 0xff) giveUp('listpack does not end with its end byte', 'ERR_RDB_CORRUPT_LISTPACK');
   let p = start + 6;
   let count = 0;
+  const scores = mode === LP_ZSET;
+  const dups = mode !== LP_PLAIN;
+  const pairs = mode >= LP_PAIRS;
+  if (dups) dupFinder.reset(blob);
   for (;;) {
-    if (p >= end) giveUp();
+    if (p >= end) giveUp('listpack has no end byte', 'ERR_RDB_CORRUPT_LISTPACK');
     const b = blob[p]!;
     if (b === 0xff) {
-      if (p !== last) giveUp();
+      if (p !== last) giveUp('listpack end byte is not the last byte', 'ERR_RDB_CORRUPT_LISTPACK');
       break;
     }
     const from = p;
-    if ((b & 0x80) === 0) p += 1;
-    else if ((b & 0xc0) === 0x80) {
+    // A string element's bytes are blob[sa, p); an integer's value is iv.
+    let sa = -1;
+    let iv = 0;
+    if ((b & 0x80) === 0) {
+      iv = b;
+      p += 1;
+    } else if ((b & 0xc0) === 0x80) {
       const slen = b & 0x3f;
-      if (p + 1 + slen > last) giveUp();
-      if (scores && count & 1 && !scoreTextOk(blob, p + 1, p + 1 + slen)) giveUp();
+      if (p + 1 + slen > last) giveUp('listpack entry runs past the end', 'ERR_RDB_CORRUPT_LISTPACK');
+      sa = p + 1;
       p += 1 + slen;
     } else if ((b & 0xe0) === 0xc0) {
-      if (p + 2 > last) giveUp();
+      if (p + 2 > last) giveUp('listpack entry runs past the end', 'ERR_RDB_CORRUPT_LISTPACK');
+      iv = ((b & 0x1f) << 8) | blob[p + 1]!;
+      if (iv >= 4096) iv -= 8192;
       p += 2;
     } else if ((b & 0xf0) === 0xe0) {
-      if (p + 2 > last) giveUp();
+      if (p + 2 > last) giveUp('listpack entry runs past the end', 'ERR_RDB_CORRUPT_LISTPACK');
       const slen = ((b & 0x0f) << 8) | blob[p + 1]!;
-      if (p + 2 + slen > last) giveUp();
-      if (scores && count & 1 && !scoreTextOk(blob, p + 2, p + 2 + slen)) giveUp();
+      if (p + 2 + slen > last) giveUp('listpack entry runs past the end', 'ERR_RDB_CORRUPT_LISTPACK');
+      sa = p + 2;
       p += 2 + slen;
     } else if (b === 0xf1) {
-      if (p + 3 > last) giveUp();
+      if (p + 3 > last) giveUp('listpack entry runs past the end', 'ERR_RDB_CORRUPT_LISTPACK');
+      if (dups) iv = blob.readInt16LE(p + 1);
       p += 3;
     } else if (b === 0xf2) {
-      if (p + 4 > last) giveUp();
+      if (p + 4 > last) giveUp('listpack entry runs past the end', 'ERR_RDB_CORRUPT_LISTPACK');
+      if (dups) iv = blob.readIntLE(p + 1, 3);
       p += 4;
     } else if (b === 0xf3) {
-      if (p + 5 > last) giveUp();
+      if (p + 5 > last) giveUp('listpack entry runs past the end', 'ERR_RDB_CORRUPT_LISTPACK');
+      if (dups) iv = blob.readInt32LE(p + 1);
       p += 5;
     } else if (b === 0xf4) {
-      if (p + 9 > last) giveUp();
+      if (p + 9 > last) giveUp('listpack entry runs past the end', 'ERR_RDB_CORRUPT_LISTPACK');
+      // Only its text matters (duplicates): a bigint is compared by String() like a number.
+      if (dups) iv = Number.NaN;
       p += 9;
     } else if (b === 0xf0) {
-      if (p + 5 > last) giveUp();
+      if (p + 5 > last) giveUp('listpack entry runs past the end', 'ERR_RDB_CORRUPT_LISTPACK');
       const slen = blob.readUInt32LE(p + 1);
-      if (p + 5 + slen > last) giveUp();
-      if (scores && count & 1 && !scoreTextOk(blob, p + 5, p + 5 + slen)) giveUp();
+      if (p + 5 + slen > last) giveUp('listpack entry runs past the end', 'ERR_RDB_CORRUPT_LISTPACK');
+      sa = p + 5;
       p += 5 + slen;
-    } else giveUp();
+    } else giveUp(`listpack entry has invalid encoding byte 0x${b.toString(16)}`, 'ERR_RDB_CORRUPT_LISTPACK');
     const entryLen = p - from;
     const bl = backlenSize(entryLen);
-    if (p + bl > last) giveUp();
-    let decoded = 0;
-    let shift = 0;
-    for (let i = p + bl - 1; i >= p; i--) {
-      decoded += (blob[i]! & 127) * 2 ** shift;
-      shift += 7;
+    if (p + bl > last) giveUp('listpack entry back-length runs past the end', 'ERR_RDB_CORRUPT_LISTPACK');
+    // One byte equal to the length is the common case; anything else is decoded like the server.
+    if (!(bl === 1 && blob[p] === entryLen) && decodeBacklen(blob, p + bl - 1) !== entryLen)
+      giveUp('listpack entry back-length is wrong', 'ERR_RDB_CORRUPT_LISTPACK');
+    if (dups && (!pairs || (count & 1) === 0)) {
+      // The element as the server compares it: integers by their decimal text.
+      if (sa >= 0 ? dupFinder.addString(sa, p) : dupFinder.addInt(from, iv))
+        giveUp(`element ${count} appears twice`, 'ERR_RDB_DUPLICATE');
+    } else if (scores && sa >= 0 && !scoreTextOk(blob, sa, p)) {
+      giveUp('a zset score reads as NaN', 'ERR_RDB_CORRUPT_LISTPACK');
     }
-    if (decoded !== entryLen) giveUp();
     p += bl;
     count++;
   }
-  if (declared !== 65535 && declared !== count) giveUp();
+  if (declared !== 65535 && declared !== count)
+    giveUp(`listpack header counts ${declared} elements, it holds ${count}`, 'ERR_RDB_CORRUPT_LISTPACK');
   return count;
 }
 
 /** Validates an intset in blob[start..end) like `parseIntset`; returns its member count. */
 function checkIntset(blob: Buffer, start: number, end: number): number {
   const len = end - start;
-  if (len < 8) giveUp();
+  if (len < 8) giveUp('intset is shorter than its header', 'ERR_RDB_CORRUPT_INTSET');
   const width = blob.readUInt32LE(start);
   const count = blob.readUInt32LE(start + 4);
-  if (width !== 2 && width !== 4 && width !== 8) giveUp();
-  if (8 + count * width !== len) giveUp();
+  if (width !== 2 && width !== 4 && width !== 8)
+    giveUp('intset has an invalid width', 'ERR_RDB_CORRUPT_INTSET');
+  if (8 + count * width !== len) giveUp('intset size does not match its count', 'ERR_RDB_CORRUPT_INTSET');
+  if (count === 0) giveUp('intset is empty', 'ERR_RDB_CORRUPT_INTSET');
   const at = start + 8;
+  const bad = (same: boolean): never =>
+    same
+      ? giveUp('intset holds a member twice', 'ERR_RDB_DUPLICATE')
+      : giveUp('intset members are not strictly ascending', 'ERR_RDB_CORRUPT_INTSET');
   if (width === 8) {
     for (let i = 1; i < count; i++) {
-      if (!(blob.readBigInt64LE(at + i * 8) > blob.readBigInt64LE(at + (i - 1) * 8))) giveUp();
+      const a = blob.readBigInt64LE(at + (i - 1) * 8);
+      const c = blob.readBigInt64LE(at + i * 8);
+      if (!(c > a)) bad(c === a);
     }
   } else if (width === 4) {
     for (let i = 1; i < count; i++) {
-      if (!(blob.readInt32LE(at + i * 4) > blob.readInt32LE(at + (i - 1) * 4))) giveUp();
+      const a = blob.readInt32LE(at + (i - 1) * 4);
+      const c = blob.readInt32LE(at + i * 4);
+      if (!(c > a)) bad(c === a);
     }
   } else {
     for (let i = 1; i < count; i++) {
-      if (!(blob.readInt16LE(at + i * 2) > blob.readInt16LE(at + (i - 1) * 2))) giveUp();
+      const a = blob.readInt16LE(at + (i - 1) * 2);
+      const c = blob.readInt16LE(at + i * 2);
+      if (!(c > a)) bad(c === a);
     }
   }
   return count;
 }
 
-/** Walks one value of `type`; an empty collection (the reader warns about it) gives up. */
+/** Reads the next string and fails if its bytes were seen before in this value. */
+function uniqueString(w: Walker, seen: Set<string>, what: string): void {
+  w.stringRange(true);
+  const k = w.rbuf.toString('latin1', w.rs, w.re);
+  if (seen.has(k)) giveUp(`${what} ${JSON.stringify(k)} appears twice`, 'ERR_RDB_DUPLICATE');
+  seen.add(k);
+}
+
+const EMPTY_KEY = 'the value is an empty collection (RESTORE refuses it; loading skips it)';
+
+/**
+ * Walks one value of `type` with the server's deep sanitization checks (sanitize-dump-payload
+ * yes); an empty collection (the reader warns about it: loading skips it) gives up.
+ */
 function walkValue(w: Walker, type: number): void {
   switch (type) {
     case RdbType.STRING:
       w.skipString();
       return;
-    case RdbType.LIST:
+    case RdbType.LIST: {
+      const n = w.count();
+      if (n === 0) giveUp(EMPTY_KEY);
+      for (let i = 0; i < n; i++) w.skipString();
+      return;
+    }
     case RdbType.SET: {
       const n = w.count();
-      if (n === 0) giveUp();
-      for (let i = 0; i < n; i++) w.skipString();
+      if (n === 0) giveUp(EMPTY_KEY);
+      if (n === 1) w.skipString();
+      else {
+        const seen = new Set<string>();
+        for (let i = 0; i < n; i++) uniqueString(w, seen, 'set member');
+      }
       return;
     }
     case RdbType.ZSET:
     case RdbType.ZSET_2: {
       const n = w.count(2);
-      if (n === 0) giveUp();
+      if (n === 0) giveUp(EMPTY_KEY);
+      const seen = n > 1 ? new Set<string>() : undefined;
       for (let i = 0; i < n; i++) {
-        w.skipString();
+        if (seen) uniqueString(w, seen, 'zset member');
+        else w.skipString();
         if (type === RdbType.ZSET_2) {
           w.need(8);
           const v = w.buf.readDoubleLE(w.pos);
           w.pos += 8;
-          if (Number.isNaN(v)) giveUp();
+          if (Number.isNaN(v)) giveUp('a zset score is NaN', 'ERR_RDB_CORRUPT_VALUE');
         } else {
           const l = w.u8();
           if (l < 253) {
             w.need(l);
-            const v = parseScoreText(w.buf.subarray(w.pos, w.pos + l));
+            const v = asciiScore(w.buf, w.pos, w.pos + l);
             w.pos += l;
-            if (Number.isNaN(v)) giveUp();
-          } else if (l === 253) giveUp();
+            if (v === undefined || Number.isNaN(v))
+              giveUp('a zset score is not a number', 'ERR_RDB_CORRUPT_VALUE');
+          } else if (l === 253) giveUp('a zset score is NaN', 'ERR_RDB_CORRUPT_VALUE');
         }
       }
       return;
     }
     case RdbType.HASH: {
       const n = w.count(2);
-      if (n === 0) giveUp();
+      if (n === 0) giveUp(EMPTY_KEY);
+      const seen = n > 1 ? new Set<string>() : undefined;
       for (let i = 0; i < n; i++) {
-        w.skipString();
+        if (seen) uniqueString(w, seen, 'hash field');
+        else w.skipString();
         w.skipString();
       }
       return;
     }
-    case RdbType.HASH_ZIPMAP:
-      if (parseZipmap(w.string(), failContainer).length === 0) giveUp();
+    case RdbType.HASH_ZIPMAP: {
+      const pairs = parseZipmap(w.string(), failContainer);
+      if (
+        duplicateIndex(
+          pairs.map((e) => e[0]),
+          1,
+        ) >= 0
+      )
+        giveUp('zipmap holds a field twice', 'ERR_RDB_DUPLICATE');
       return;
+    }
     case RdbType.LIST_ZIPLIST:
-      if (parseZiplist(w.string(), failContainer).length === 0) giveUp();
+      if (parseZiplist(w.string(), failContainer).length === 0) giveUp(EMPTY_KEY);
       return;
     case RdbType.SET_INTSET:
       w.stringRange(true);
-      if (checkIntset(w.rbuf, w.rs, w.re) === 0) giveUp();
+      checkIntset(w.rbuf, w.rs, w.re);
       return;
     case RdbType.SET_LISTPACK:
       w.stringRange(true);
-      if (checkListpack(w.rbuf, w.rs, w.re, false) === 0) giveUp();
+      if (checkListpack(w.rbuf, w.rs, w.re, LP_SET) === 0) giveUp(EMPTY_KEY);
       return;
-    case RdbType.ZSET_LISTPACK: {
-      w.stringRange(true);
-      const n = checkListpack(w.rbuf, w.rs, w.re, true);
-      if (n === 0 || n % 2) giveUp();
-      return;
-    }
+    case RdbType.ZSET_LISTPACK:
     case RdbType.HASH_LISTPACK: {
       w.stringRange(true);
-      const n = checkListpack(w.rbuf, w.rs, w.re, false);
-      if (n === 0 || n % 2) giveUp();
+      const n = checkListpack(w.rbuf, w.rs, w.re, type === RdbType.ZSET_LISTPACK ? LP_ZSET : LP_PAIRS);
+      if (n % 2) giveUp('the listpack holds an odd number of elements', 'ERR_RDB_CORRUPT_LISTPACK');
+      if (n === 0) giveUp(EMPTY_KEY);
       return;
     }
-    case RdbType.ZSET_ZIPLIST: {
-      const vals = parseZiplist(w.string(), failContainer);
-      if (vals.length === 0 || vals.length % 2) giveUp();
-      for (let i = 1; i < vals.length; i += 2) {
-        const s = vals[i]!;
-        const score = typeof s === 'object' ? parseScoreText(s) : Number(s);
-        if (Number.isNaN(score)) giveUp();
-      }
-      return;
-    }
+    case RdbType.ZSET_ZIPLIST:
     case RdbType.HASH_ZIPLIST: {
       const vals = parseZiplist(w.string(), failContainer);
-      if (vals.length === 0 || vals.length % 2) giveUp();
+      if (vals.length % 2) giveUp('the ziplist holds an odd number of elements', 'ERR_RDB_CORRUPT_ZIPLIST');
+      if (duplicateIndex(vals, 2) >= 0) giveUp('the ziplist holds an element twice', 'ERR_RDB_DUPLICATE');
+      if (vals.length === 0) giveUp(EMPTY_KEY);
+      if (type === RdbType.ZSET_ZIPLIST) {
+        for (let i = 1; i < vals.length; i += 2) {
+          const s = vals[i]!;
+          const score = typeof s === 'object' ? listpackScore(s) : Number(s);
+          if (Number.isNaN(score)) giveUp('a zset score reads as NaN', 'ERR_RDB_CORRUPT_ZIPLIST');
+        }
+      }
       return;
     }
     case RdbType.LIST_QUICKLIST:
@@ -549,16 +760,18 @@ function walkValue(w: Walker, type: number): void {
       for (let i = 0; i < nodes; i++) {
         const container = v2 ? w.len() : 2;
         if (container === 1) {
-          w.skipString();
+          w.stringRange(true);
+          if (w.re === w.rs) giveUp('a quicklist plain node is empty', 'ERR_RDB_CORRUPT_VALUE');
           items++;
         } else if (container === 2) {
+          // Empty listpack/ziplist nodes are skipped by the server; an empty string is not.
           if (v2) {
             w.stringRange(true);
-            items += checkListpack(w.rbuf, w.rs, w.re, false);
+            items += checkListpack(w.rbuf, w.rs, w.re, LP_PLAIN);
           } else items += parseZiplist(w.string(), failContainer).length;
-        } else giveUp();
+        } else giveUp(`quicklist node container ${container} is neither 1 nor 2`, 'ERR_RDB_CORRUPT_VALUE');
       }
-      if (items === 0) giveUp();
+      if (items === 0) giveUp(EMPTY_KEY);
       return;
     }
     case RdbType.STREAM_LISTPACKS:
@@ -566,74 +779,54 @@ function walkValue(w: Walker, type: number): void {
     case RdbType.STREAM_LISTPACKS_3:
       walkStream(w, type);
       return;
+    case RdbType.MODULE_2:
+      // Only the framing (module id, then opcodes to EOF): the module itself judges its data.
+      w.lenBig();
+      for (;;) {
+        const op = w.len();
+        if (op === 0) return;
+        if (op === 1 || op === 2) w.lenBig();
+        else if (op === 3) w.skip(4);
+        else if (op === 4) w.skip(8);
+        else if (op === 5) w.skipString();
+        // Other opcodes carry nothing: valkey-check-rdb (rdbLoadCheckModuleValue) skips them.
+      }
     default:
-      giveUp();
+      giveUp(`value type ${type} is not checked here`, 'ERR_RDB_UNSUPPORTED_VALUE');
   }
 }
 
-function streamInt(v: PackedValue | undefined): number {
-  if (v === undefined) return giveUp();
-  if (typeof v === 'object') {
-    const s = v.toString('latin1');
-    if (!INT_TEXT.test(s)) giveUp();
-    return Number(s);
-  }
-  return Number(v);
-}
+const failStream = (m: string): never => giveUp(`stream: ${m}`, 'ERR_RDB_CORRUPT_STREAM');
 
-function checkStreamNode(vals: PackedValue[]): void {
-  let i = 0;
-  const count = streamInt(vals[i++]);
-  const deleted = streamInt(vals[i++]);
-  const numFields = streamInt(vals[i++]);
-  if (numFields < 0 || numFields > vals.length) giveUp();
-  if (i + numFields > vals.length) giveUp();
-  i += numFields;
-  if (streamInt(vals[i++]) !== 0) giveUp();
-  let live = 0;
-  let dead = 0;
-  const n = vals.length;
-  while (i < n) {
-    const flags = streamInt(vals[i++]);
-    streamInt(vals[i++]);
-    streamInt(vals[i++]);
-    let lpCount: number;
-    if (flags & 2) {
-      if (i + numFields > n) giveUp();
-      i += numFields;
-      lpCount = numFields + 3;
-    } else {
-      const nf = streamInt(vals[i++]);
-      if (nf < 0 || nf * 2 > n - i) giveUp();
-      i += nf * 2;
-      lpCount = nf * 2 + 4;
-    }
-    if (streamInt(vals[i++]) !== lpCount) giveUp();
-    if (flags & 1) dead++;
-    else live++;
-  }
-  if (live !== count || dead !== deleted) giveUp();
-}
-
+/** A stream with the server's deep checks (rdbLoadObject and streamValidateListpackIntegrity). */
 function walkStream(w: Walker, type: number): void {
   const v2 = type >= RdbType.STREAM_LISTPACKS_2;
   const v3 = type >= RdbType.STREAM_LISTPACKS_3;
   const nodes = w.count(2);
+  const nodeKeys = nodes > 1 ? new Set<string>() : undefined;
   for (let i = 0; i < nodes; i++) {
-    if (w.string().length !== 16) giveUp();
-    const vals = parseListpack(w.string(), failContainer);
-    if (vals.length === 0) giveUp();
-    checkStreamNode(vals);
+    const nodeKey = w.string();
+    if (nodeKey.length !== 16) failStream('a node key is not 16 bytes');
+    if (nodeKeys) {
+      const k = nodeKey.toString('latin1');
+      if (nodeKeys.has(k)) failStream('a node key appears twice');
+      nodeKeys.add(k);
+    }
+    validateStreamNode(parseStreamListpack(w.string(), failContainer), failStream);
   }
-  w.lenBig(); // length
+  // Metadata: lengths of any 64-bit value (the server reads them without checks).
+  // length: "Stream length inconsistent with rax entries" when it is not 0 without nodes.
+  if (!w.lenBigIsZero() && nodes === 0) failStream('the stream length is not 0 but it has no nodes');
   w.lenBig(); // last id
   w.lenBig();
   if (v2) {
     for (let k = 0; k < 5; k++) w.lenBig(); // first id, max deleted id, entries added
   }
   const groups = w.count(3);
+  const groupNames = groups > 1 ? new Set<string>() : undefined;
   for (let g = 0; g < groups; g++) {
-    w.skipString();
+    if (groupNames) uniqueString(w, groupNames, 'consumer group');
+    else w.skipString();
     w.lenBig();
     w.lenBig();
     if (v2) w.lenBig();
@@ -642,28 +835,34 @@ function walkStream(w: Walker, type: number): void {
     for (let p = 0; p < pel; p++) {
       w.need(16);
       const id = w.buf.toString('latin1', w.pos, w.pos + 16);
-      // A repeated id leaves an entry without a consumer in the reader's view: let it report that.
-      if (owned.has(id)) giveUp();
+      if (owned.has(id)) failStream('a pending id appears twice in a group PEL');
       owned.set(id, false);
       w.pos += 16;
       w.skip(8);
-      w.len();
+      w.lenBig();
     }
     const consumers = w.count(10);
+    const consumerNames = consumers > 1 ? new Set<string>() : undefined;
     for (let c = 0; c < consumers; c++) {
-      w.skipString();
+      if (consumerNames) uniqueString(w, consumerNames, 'consumer');
+      else w.skipString();
       w.skip(v3 ? 16 : 8);
       const cpel = w.count(16);
+      const mine = cpel > 1 ? new Set<string>() : undefined;
       for (let p = 0; p < cpel; p++) {
         w.need(16);
         const id = w.buf.toString('latin1', w.pos, w.pos + 16);
         w.pos += 16;
-        if (!owned.has(id)) giveUp();
+        if (!owned.has(id)) failStream('a consumer owns a pending id that is not in the group PEL');
+        if (mine) {
+          if (mine.has(id)) failStream('a consumer lists a pending id twice');
+          mine.add(id);
+        }
         owned.set(id, true);
       }
     }
-    // A pending entry without a consumer is a warning: let the reader report it.
-    for (const v of owned.values()) if (!v) giveUp();
+    // "Stream CG PEL entry without consumer": refused by the server's deep sanitization.
+    for (const v of owned.values()) if (!v) failStream('a pending entry has no consumer');
   }
 }
 
@@ -844,8 +1043,8 @@ export async function fastVerify(
       magic = 'VALKEY';
       digits = head.slice(6);
     } else return null;
-    if (!/^\d+$/.test(digits)) return null;
-    const version = Number(digits);
+    const version = cAtoi(digits);
+    if (version < 1) return null;
     const known =
       magic === 'REDIS' ? version >= 1 && version <= KNOWN_REDIS_VERSION : version === 80 || version === 81;
     if (!known && !options.allowUnknownVersion) return null;
@@ -951,8 +1150,8 @@ export async function fastVerify(
             db = w.len();
             break;
           case RdbOpcode.RESIZEDB:
-            w.len();
-            w.len();
+            w.lenAny();
+            w.lenAny();
             break;
           case RdbOpcode.AUX:
             w.skipString();
@@ -969,6 +1168,7 @@ export async function fastVerify(
             w.pos += 4;
             break;
           case RdbOpcode.IDLE:
+            if (w.pos < w.buf.length && w.buf[w.pos] === 0x81) return null;
             lruIdle = w.len();
             break;
           case RdbOpcode.FREQ:
@@ -1008,4 +1208,47 @@ export async function fastVerify(
     // Anything unexpected (including I/O errors): the full reader re-reads and reports it.
     return null;
   }
+}
+
+/** Where and why `checkValueBytes` refused a value. */
+export interface ValueCheckFailure {
+  code: RdbErrorCode;
+  reason: string;
+  /** Offset in `buf` where the problem was found. */
+  offset: number;
+}
+
+/**
+ * Checks one value of RDB `type` in buf[start, end) with the server's deep sanitization rules
+ * (as `walkValue`), synchronously; the value must fill the range exactly. Returns null when it
+ * passes. (Used by `checkDumpPayload`.)
+ */
+export function checkValueBytes(
+  buf: Buffer,
+  type: number,
+  start: number,
+  end: number,
+  version: number,
+): ValueCheckFailure | null {
+  const w = new Walker(1 << 30);
+  w.buf = buf.subarray(0, end);
+  w.pos = start;
+  w.atEnd = true;
+  w.total = end;
+  w.version = version;
+  w.flavor = version >= 80 ? 'valkey' : 'redis';
+  try {
+    walkValue(w, type);
+  } catch (err) {
+    if (err !== GIVE_UP) throw err;
+    return { code: lastGiveUp.code, reason: lastGiveUp.reason, offset: Math.min(w.pos, end) };
+  }
+  if (w.pos !== end) {
+    return {
+      code: 'ERR_RDB_BAD_PAYLOAD',
+      reason: `the value ends at byte ${w.pos}, ${end - w.pos} byte(s) before the version footer`,
+      offset: w.pos,
+    };
+  }
+  return null;
 }

@@ -18,12 +18,16 @@ import { type ByteInput, ByteSource } from './byte-source.js';
 import { KNOWN_REDIS_VERSION, ModuleOpcode, RdbOpcode, RdbType, decodeModuleId } from './constants.js';
 import {
   type PackedValue,
+  duplicateIndex,
   packedToBuffer,
   parseIntset,
   parseListpack,
+  parseStreamListpack,
   parseZiplist,
   parseZipmap,
+  validateStreamNode,
 } from './containers.js';
+import { asciiScore, cAtoi, listpackScore } from './numbers.js';
 import { RdbError, type RdbErrorCode } from './errors.js';
 import { LzfFormatError, LzfStreamDecoder, lzfDecompress } from './lzf.js';
 import { displayBytes } from './text.js';
@@ -198,14 +202,6 @@ export function valueSize(v: Value): number {
   }
 }
 
-function parseScoreText(b: Buffer): number {
-  const s = b.toString('latin1').trim().toLowerCase();
-  if (s === 'inf' || s === '+inf' || s === 'infinity' || s === '+infinity') return Infinity;
-  if (s === '-inf' || s === '-infinity') return -Infinity;
-  if (s === '') return Number.NaN;
-  return Number(s);
-}
-
 class RdbReader {
   readonly src: ByteSource;
   private version = 0;
@@ -330,17 +326,12 @@ class RdbReader {
     );
   }
 
+  /**
+   * A length where the server reads one with `rdbLoadLen(rdb, NULL)`: a byte with the "encoded"
+   * bits (11xxxxxx) is taken as its low 6 bits, as the server does.
+   */
   private async len(what: string): Promise<number> {
-    const at = this.src.offset;
-    const n = await this.lenRaw(what);
-    if (this.encoded)
-      this.fail(
-        'ERR_RDB_BAD_LENGTH',
-        `${what}: expected a length, found a string encoding byte`,
-        undefined,
-        at,
-      );
-    return n;
+    return this.lenRaw(what);
   }
 
   /** A length read as an unsigned 64-bit bigint (stream ids, counters, module values). */
@@ -490,6 +481,8 @@ class RdbReader {
           );
         }
         const compressed = await src.bytes(clen, what, this.keyText);
+        // The server's lzf_decompress returns 0 = the expected length: any data "decompresses" to "".
+        if (ulen === 0) return EMPTY;
         return this.lzf(compressed, ulen, at, what);
       }
       default:
@@ -528,8 +521,10 @@ class RdbReader {
     if (n === 254) return Infinity;
     if (n === 255) return -Infinity;
     await this.need(n, what);
-    const v = parseScoreText(this.src.take(n));
-    if (Number.isNaN(v)) this.fail('ERR_RDB_CORRUPT_VALUE', `${what}: not a number`);
+    const at = this.src.offset;
+    // sscanf("%lg"), as the server reads it: " 1.5", "1e3", "inf" and "2.5abc" are numbers.
+    const v = asciiScore(this.src.take(n));
+    if (v === undefined) this.fail('ERR_RDB_CORRUPT_VALUE', `${what}: not a number`, undefined, at);
     return v;
   }
 
@@ -586,14 +581,15 @@ class RdbReader {
           : 'An RDB file starts with REDIS0011 or VALKEY080';
       this.fail('ERR_RDB_BAD_MAGIC', `wrong signature ${JSON.stringify(head)}`, hint, 0);
     }
-    if (!/^\d+$/.test(digits))
+    // The server reads the digits with atoi: "REDIS001b" is version 1, "REDIS00x1" version 0.
+    const version = cAtoi(digits);
+    if (version < 1)
       this.fail(
         'ERR_RDB_BAD_MAGIC',
-        `wrong signature ${JSON.stringify(head)}: version is not a number`,
+        `wrong signature ${JSON.stringify(head)}: the version is not a positive number`,
         undefined,
         0,
       );
-    const version = Number(digits);
     this.version = version;
     this.flavor = magic === 'VALKEY' ? 'valkey' : 'redis';
     const known =
@@ -745,8 +741,9 @@ class RdbReader {
             yield { kind: 'select-db', db: this.db };
             break;
           case RdbOpcode.RESIZEDB: {
-            const dbSize = await this.len('RESIZEDB db size');
-            const expiresSize = await this.len('RESIZEDB expires size');
+            // Only a hint: the server takes any 64-bit value (e.g. 2^62) without allocating it.
+            const dbSize = Number(await this.lenBig('RESIZEDB db size'));
+            const expiresSize = Number(await this.lenBig('RESIZEDB expires size'));
             yield { kind: 'resize-db', dbSize, expiresSize };
             break;
           }
@@ -766,7 +763,7 @@ class RdbReader {
             break;
           }
           case RdbOpcode.IDLE:
-            lruIdle = await this.len('IDLE');
+            lruIdle = Number(await this.lenBig('IDLE'));
             break;
           case RdbOpcode.FREQ:
             await this.need(1, 'FREQ');
@@ -914,11 +911,7 @@ class RdbReader {
           break;
         }
         default:
-          this.fail(
-            'ERR_RDB_CORRUPT_MODULE',
-            `${what}: unknown module opcode ${op}`,
-            'The module value is corrupt',
-          );
+        // Carries nothing: valkey-check-rdb (rdbLoadCheckModuleValue) skips unknown opcodes too.
       }
     }
   }
@@ -981,9 +974,13 @@ class RdbReader {
         const t = type === RdbType.LIST ? 'list' : 'set';
         const n = await this.count(`${t} length`);
         this.declared = n;
+        const seen = t === 'set' && n > 1 ? new Set<string>() : undefined;
         let acc: Buffer[] = [];
         for (let i = 0; i < n; i++) {
-          acc.push(this.stringSync() ?? (await this.string(`${t} element`)));
+          const at = this.src.offset;
+          const e = this.stringSync() ?? (await this.string(`${t} element`));
+          if (seen) this.seenBefore(seen, e, 'set', 'member', at);
+          acc.push(e);
           if (acc.length >= this.chunkElements) {
             yield t === 'list' ? { type: 'list', items: acc } : { type: 'set', members: acc };
             acc = [];
@@ -995,9 +992,12 @@ class RdbReader {
       case RdbType.ZSET_2: {
         const n = await this.count('zset length', 2);
         this.declared = n;
+        const seen = n > 1 ? new Set<string>() : undefined;
         let acc: ZSetEntry[] = [];
         for (let i = 0; i < n; i++) {
+          const at = this.src.offset;
           const member = this.stringSync() ?? (await this.string('zset member'));
+          if (seen) this.seenBefore(seen, member, 'zset', 'member', at);
           const score =
             type === RdbType.ZSET
               ? await this.asciiDouble('zset score')
@@ -1019,6 +1019,7 @@ class RdbReader {
         const minExpire = type === RdbType.REDIS_HASH_METADATA ? await this.millis('hash min expire') : 0;
         const n = await this.count('hash length', 2);
         this.declared = n;
+        const seen = n > 1 ? new Set<string>() : undefined;
         let acc: HashEntry[] = [];
         for (let i = 0; i < n; i++) {
           let expiresAt: number | undefined;
@@ -1026,7 +1027,9 @@ class RdbReader {
             const ttl = await this.lenBig('hash field ttl');
             if (ttl !== 0n) expiresAt = Number(redisPreGa ? ttl : ttl + BigInt(minExpire) - 1n);
           }
+          const at = this.src.offset;
           const field = this.stringSync() ?? (await this.string('hash field'));
+          if (seen) this.seenBefore(seen, field, 'hash', 'field', at);
           const value = this.stringSync() ?? (await this.string('hash value'));
           if (valkey2) {
             const ms = await this.millis('hash field expiry');
@@ -1083,7 +1086,11 @@ class RdbReader {
             }
           }
           if (container === 1) {
-            acc.push(await this.string('quicklist plain node'));
+            const at = this.src.offset;
+            const item = await this.string('quicklist plain node');
+            if (item.length === 0)
+              this.fail('ERR_RDB_CORRUPT_VALUE', 'quicklist plain node is empty', 'The file is corrupt', at);
+            acc.push(item);
           } else {
             const vals = v2
               ? await this.blob('quicklist listpack node', 'ERR_RDB_CORRUPT_LISTPACK', parseListpack)
@@ -1138,10 +1145,52 @@ class RdbReader {
     );
   }
 
+  /**
+   * Fails like the server's deep sanitization when an element among every `step`-th one repeats
+   * ("Duplicate set members", "Hash with dup elements", "Duplicate zset fields").
+   */
+  private noDuplicates(
+    vals: readonly PackedValue[],
+    step: 1 | 2,
+    what: string,
+    element: string,
+    at: number,
+  ): void {
+    const i = duplicateIndex(vals, step);
+    if (i < 0) return;
+    this.fail(
+      'ERR_RDB_DUPLICATE',
+      `${what} holds ${element} ${JSON.stringify(displayBytes(packedToBuffer(vals[i]!)))} twice (element ${i})`,
+      'The server refuses such a value (sanitize-dump-payload yes); the file is corrupt',
+      at,
+    );
+  }
+
+  /** Fails when `element` was already seen in this value (plain-encoded sets, hashes, zsets). */
+  private seenBefore(seen: Set<string>, element: Buffer, what: string, kind: string, at: number): void {
+    const k = element.toString('latin1');
+    if (seen.has(k)) {
+      this.fail(
+        'ERR_RDB_DUPLICATE',
+        `${what} holds ${kind} ${JSON.stringify(displayBytes(element))} twice`,
+        'The server refuses such a value (sanitize-dump-payload yes); the file is corrupt',
+        at,
+      );
+    }
+    seen.add(k);
+  }
+
   private decodeBlob(type: number, b: Buffer, at: number): Value {
     switch (type) {
       case RdbType.HASH_ZIPMAP: {
         const pairs = this.parseBlob(b, at, 'zipmap', 'ERR_RDB_CORRUPT_ZIPMAP', parseZipmap);
+        this.noDuplicates(
+          pairs.map((e) => e[0]),
+          1,
+          'zipmap',
+          'field',
+          at,
+        );
         return { type: 'hash', entries: pairs.map(([field, value]) => ({ field, value })) };
       }
       case RdbType.LIST_ZIPLIST: {
@@ -1151,10 +1200,20 @@ class RdbReader {
       case RdbType.SET_INTSET:
         return {
           type: 'set',
-          members: this.parseBlob(b, at, 'intset', 'ERR_RDB_CORRUPT_INTSET', parseIntset),
+          members: this.parseBlob(b, at, 'intset', 'ERR_RDB_CORRUPT_INTSET', (blob, fail) =>
+            parseIntset(blob, fail, (m) =>
+              this.fail(
+                'ERR_RDB_DUPLICATE',
+                m,
+                'The server refuses such a value (sanitize-dump-payload yes); the file is corrupt',
+                at,
+              ),
+            ),
+          ),
         };
       case RdbType.SET_LISTPACK: {
         const vals = this.parseBlob(b, at, 'set listpack', 'ERR_RDB_CORRUPT_LISTPACK', parseListpack);
+        this.noDuplicates(vals, 1, 'set listpack', 'member', at);
         return { type: 'set', members: vals.map(packedToBuffer) };
       }
       case RdbType.ZSET_ZIPLIST:
@@ -1163,12 +1222,18 @@ class RdbReader {
         const what = zip ? 'zset ziplist' : 'zset listpack';
         const code = zip ? 'ERR_RDB_CORRUPT_ZIPLIST' : 'ERR_RDB_CORRUPT_LISTPACK';
         const vals = this.parseBlob(b, at, what, code, zip ? parseZiplist : parseListpack);
-        if (vals.length % 2) this.fail(code, `${what} has an odd number of elements (${vals.length})`);
+        if (vals.length % 2)
+          this.fail(code, `${what} has an odd number of elements (${vals.length})`, undefined, at);
+        this.noDuplicates(vals, 2, what, 'member', at);
         const entries: ZSetEntry[] = [];
         for (let i = 0; i < vals.length; i += 2) {
           const s = vals[i + 1]!;
-          const score = typeof s === 'object' ? parseScoreText(s) : Number(s);
-          if (Number.isNaN(score)) this.fail(code, `${what} score of element ${i / 2} is not a number`);
+          // The server reads a text score with strtod (zzlStrtod): "abc" is 0, "-0" stays -0.
+          const score = typeof s === 'object' ? listpackScore(s) : Number(s);
+          // The server would keep it, but no sorted set can hold NaN (ZADD refuses it, and the
+          // skiplist conversion asserts): refused.
+          if (Number.isNaN(score))
+            this.fail(code, `${what} score of element ${i / 2} is NaN`, 'The file is corrupt', at);
           entries.push({ member: packedToBuffer(vals[i]!), score });
         }
         return { type: 'zset', entries };
@@ -1184,7 +1249,14 @@ class RdbReader {
         const vals = this.parseBlob(b, at, what, code, zip ? parseZiplist : parseListpack);
         const step = triplets ? 3 : 2;
         if (vals.length % step)
-          this.fail(code, `${what} element count ${vals.length} is not a multiple of ${step}`);
+          this.fail(code, `${what} element count ${vals.length} is not a multiple of ${step}`, undefined, at);
+        this.noDuplicates(
+          triplets ? vals.filter((_, i) => i % 3 === 0) : vals,
+          triplets ? 1 : 2,
+          what,
+          'field',
+          at,
+        );
         const entries: HashEntry[] = [];
         for (let i = 0; i < vals.length; i += step) {
           const field = packedToBuffer(vals[i]!);
@@ -1208,6 +1280,7 @@ class RdbReader {
     const v3 = type >= RdbType.STREAM_LISTPACKS_3;
     const nodes = await this.count('stream listpack node count', 2);
     let acc: StreamEntry[] = [];
+    const nodeKeys = new Set<string>();
     for (let i = 0; i < nodes; i++) {
       const keyAt = this.src.offset;
       const nodeKey = await this.string('stream node key');
@@ -1220,10 +1293,19 @@ class RdbReader {
         );
       const master = { ms: nodeKey.readBigUInt64BE(0), seq: nodeKey.readBigUInt64BE(8) };
       const lpAt = this.src.offset;
-      const vals = await this.blob('stream listpack', 'ERR_RDB_CORRUPT_LISTPACK', parseListpack);
+      const vals = await this.blob('stream listpack', 'ERR_RDB_CORRUPT_LISTPACK', parseStreamListpack);
       if (vals.length === 0)
         this.fail('ERR_RDB_CORRUPT_STREAM', 'stream node has an empty listpack', undefined, lpAt);
       this.decodeStreamNode(master, vals, acc, lpAt);
+      const nk = nodeKey.toString('latin1');
+      if (nodeKeys.has(nk))
+        this.fail(
+          'ERR_RDB_CORRUPT_STREAM',
+          `stream node ${master.ms}-${master.seq} appears twice`,
+          undefined,
+          keyAt,
+        );
+      nodeKeys.add(nk);
       if (acc.length >= this.chunkElements) {
         yield { type: 'stream', entries: acc, length: 0n, lastId: { ms: 0n, seq: 0n }, groups: [] };
         acc = [];
@@ -1237,9 +1319,21 @@ class RdbReader {
       value.maxDeletedId = await this.lenId('stream max deleted id');
       value.entriesAdded = await this.lenBig('stream entries added');
     }
+    if (length !== 0n && nodes === 0)
+      this.fail('ERR_RDB_CORRUPT_STREAM', `stream length is ${length} but it has no nodes`);
     const groupCount = await this.count('stream consumer group count', 3);
+    const groupNames = new Set<string>();
     for (let g = 0; g < groupCount; g++) {
+      const nameAt = this.src.offset;
       const name = await this.string('consumer group name');
+      if (groupNames.has(name.toString('latin1')))
+        this.fail(
+          'ERR_RDB_CORRUPT_STREAM',
+          `consumer group ${displayBytes(name)} appears twice`,
+          undefined,
+          nameAt,
+        );
+      groupNames.add(name.toString('latin1'));
       const groupLast = await this.lenId('consumer group last id');
       const group: StreamGroup = { name, lastId: groupLast, pending: [], consumers: [] };
       if (v2) {
@@ -1249,16 +1343,35 @@ class RdbReader {
       const pelSize = await this.count('consumer group PEL size', 25);
       const byId = new Map<string, StreamPendingEntry>();
       for (let p = 0; p < pelSize; p++) {
+        const idAt = this.src.offset;
         const id = await this.rawId('PEL entry id');
         const deliveryTime = await this.millis('PEL delivery time');
-        const deliveryCount = await this.len('PEL delivery count');
+        const deliveryCount = Number(await this.lenBig('PEL delivery count'));
         const entry: StreamPendingEntry = { id, deliveryTime, deliveryCount, consumer: EMPTY };
+        if (byId.has(`${id.ms}-${id.seq}`))
+          this.fail(
+            'ERR_RDB_CORRUPT_STREAM',
+            `pending id ${id.ms}-${id.seq} appears twice in the PEL of group ${displayBytes(name)}`,
+            undefined,
+            idAt,
+          );
         byId.set(`${id.ms}-${id.seq}`, entry);
         group.pending.push(entry);
       }
       const consumerCount = await this.count('consumer count', 10);
+      const consumerNames = new Set<string>();
       for (let c = 0; c < consumerCount; c++) {
+        const cnameAt = this.src.offset;
         const cname = await this.string('consumer name');
+        if (consumerNames.has(cname.toString('latin1')))
+          this.fail(
+            'ERR_RDB_CORRUPT_STREAM',
+            `consumer ${displayBytes(cname)} appears twice in group ${displayBytes(name)}`,
+            undefined,
+            cnameAt,
+          );
+        consumerNames.add(cname.toString('latin1'));
+        const owned = new Set<string>();
         const seenTime = await this.millis('consumer seen time');
         const consumer: StreamConsumer = { name: cname, seenTime, pending: [] };
         if (v3) consumer.activeTime = await this.millis('consumer active time');
@@ -1267,6 +1380,14 @@ class RdbReader {
           const at = this.src.offset;
           const id = await this.rawId('consumer PEL id');
           const owner = byId.get(`${id.ms}-${id.seq}`);
+          if (owned.has(`${id.ms}-${id.seq}`))
+            this.fail(
+              'ERR_RDB_CORRUPT_STREAM',
+              `consumer ${displayBytes(cname)} lists pending id ${id.ms}-${id.seq} twice`,
+              undefined,
+              at,
+            );
+          owned.add(`${id.ms}-${id.seq}`);
           if (!owner) {
             this.fail(
               'ERR_RDB_CORRUPT_STREAM',
@@ -1281,10 +1402,12 @@ class RdbReader {
         group.consumers.push(consumer);
       }
       for (const pe of group.pending) {
+        // The server's deep sanitization refuses it ("Stream CG PEL entry without consumer").
         if (pe.consumer === EMPTY) {
-          this.warn(
-            'orphan-pending-entry',
+          this.fail(
+            'ERR_RDB_CORRUPT_STREAM',
             `pending entry ${pe.id.ms}-${pe.id.seq} of group ${displayBytes(name)} has no consumer`,
+            'The server refuses such a stream (sanitize-dump-payload yes); the file is corrupt',
           );
         }
       }
@@ -1294,55 +1417,15 @@ class RdbReader {
   }
 
   private decodeStreamNode(master: StreamId, vals: PackedValue[], out: StreamEntry[], at: number): void {
-    let i = 0;
     const fail = (m: string): never =>
       this.fail('ERR_RDB_CORRUPT_STREAM', `stream listpack: ${m}`, 'The file is corrupt', at);
-    const next = (): PackedValue => {
-      if (i >= vals.length) fail('entry runs past the end of the listpack');
-      return vals[i++]!;
-    };
-    const int = (): bigint => {
-      const v = next();
-      if (typeof v === 'object') {
-        const s = v.toString('latin1');
-        if (!/^-?\d+$/.test(s)) fail(`expected an integer, found ${JSON.stringify(displayBytes(v))}`);
-        return BigInt(s);
-      }
-      return BigInt(v);
-    };
-    const count = Number(int());
-    const deleted = Number(int());
-    const numFields = Number(int());
-    if (numFields < 0 || numFields > vals.length) fail(`master entry has ${numFields} fields`);
-    const masterFields: Buffer[] = [];
-    for (let f = 0; f < numFields; f++) masterFields.push(packedToBuffer(next()));
-    if (int() !== 0n) fail('master entry terminator is not 0');
-    let live = 0;
-    let dead = 0;
-    while (i < vals.length) {
-      const flags = Number(int());
-      const msDiff = int();
-      const seqDiff = int();
-      const fields: Array<[Buffer, Buffer]> = [];
-      let lpCount: number;
-      if (flags & 2) {
-        for (const f of masterFields) fields.push([f, packedToBuffer(next())]);
-        lpCount = numFields + 3;
-      } else {
-        const nf = Number(int());
-        if (nf < 0 || nf * 2 > vals.length - i) fail(`entry claims ${nf} fields`);
-        for (let f = 0; f < nf; f++) fields.push([packedToBuffer(next()), packedToBuffer(next())]);
-        lpCount = nf * 2 + 4;
-      }
-      if (Number(int()) !== lpCount) fail('entry lp-count does not match its size');
-      if (flags & 1) dead++;
-      else {
-        live++;
-        out.push({ id: { ms: master.ms + msDiff, seq: master.seq + seqDiff }, fields });
-      }
-    }
-    if (live !== count || dead !== deleted)
-      fail(`master entry counts ${count} live/${deleted} deleted, found ${live}/${dead}`);
+    validateStreamNode(vals, fail, (e) => {
+      if (e.flags & 1n) return;
+      out.push({
+        id: { ms: master.ms + e.msDiff, seq: master.seq + e.seqDiff },
+        fields: e.fields.map(([f, v]) => [packedToBuffer(f), packedToBuffer(v)]),
+      });
+    });
   }
 
   /** Decodes one value body of `type` (DUMP payloads); the whole input must be consumed. */

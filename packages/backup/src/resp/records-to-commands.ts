@@ -11,6 +11,11 @@ export interface RecordsToCommandsOptions {
    * value into a DUMP payload for `RESTORE` (default: `encodeDumpPayload` from the RDB codec).
    */
   dumpPayload?: (record: KeyRecord) => Buffer;
+  /**
+   * Write a sorted set holding a -0 score as `RESTORE` (with `dumpPayload`) instead of ZADD,
+   * which stores -0 as 0 (the server keeps -0 read from an old ziplist's "-0"). Default false.
+   */
+  exactScores?: boolean;
   /** Always emit `SELECT <db>` before the first key, even for db 0 (default true). */
   selectFirstDb?: boolean;
 }
@@ -139,6 +144,18 @@ function valueCommands(
       for (const b of batched(value.members, size)) out.push(command('SADD', key, ...b));
       break;
     case 'zset':
+      // ZADD stores -0 as 0; only a DUMP payload (a listpack "-0", a binary double) keeps -0.
+      if (
+        mode === 'whole' &&
+        options.exactScores &&
+        options.dumpPayload &&
+        value.entries.some((e) => Object.is(e.score, -0))
+      ) {
+        out.push(
+          command('RESTORE', key, '0', options.dumpPayload({ kind: 'key', db: 0, key, encoding: '', value })),
+        );
+        break;
+      }
       for (const b of batched(value.entries, size)) {
         out.push(command('ZADD', key, ...b.flatMap((e) => [formatScore(e.score), e.member])));
       }
