@@ -10,10 +10,10 @@
 //   npm run fuzz -- --rdb-mutants 10000   # RDB mutants judged by verify, valkey-check-rdb and a
 //                                         # sanitize-dump-payload yes server (default 10000)
 //
-// The RDB mutant run (packages/backup/test/fuzz-rdb-mutants.test.ts, skipped in `npm test`):
+// The RDB mutant run (packages/backup/test/fuzz-rdb-mutants.test.ts, 60 mutants in `npm test`):
 // verifyRdb's verdict must equal valkey-check-rdb's on every mutant except the documented classes
 // (empty-key, nan-score, rdb-version-12, huge-db, check-rdb-hangs; restore only:
-// db-out-of-range, module-value, negative-expiry (a pending restore bug); see that file
+// db-out-of-range, module-value; see that file
 // and apps/docs/guide/rdb-support.md), and every mutant verify accepts must restore into a
 // sanitize-dump-payload yes server that then survives a write workload on every key.
 //

@@ -21,7 +21,7 @@ export function escapeHtml(text: string): string {
 /** Markdown's emphasis, link and escape characters, which it would still read inside raw HTML. */
 const MARKDOWN_ESCAPES: Record<string, string> = {
   '*': '&#42;',
-  '_': '&#95;',
+  _: '&#95;',
   '[': '&#91;',
   ']': '&#93;',
   '`': '&#96;',

@@ -11,6 +11,7 @@ import { command, encodeCommand } from '../src/resp/encode.js';
 import { headerCommand } from '../src/resp/writer.js';
 import { restore } from '../src/restore/restore.js';
 import { serverState } from './helpers/compare.js';
+import { listpack, payloadOf, rdbStr } from './helpers/craft.js';
 import { buildDataset } from './helpers/dataset.js';
 import { serverPool } from './helpers/servers.js';
 
@@ -137,6 +138,38 @@ describe('restore refuses a file that runs more than data', () => {
     const one = file('multi-one.resp', resp([['MULTI'], ['SET', 'a', '1'], ['INCR', 'a'], ['EXEC']]));
     expect(await restore({ input: one, url: t.url })).toMatchObject({ keys: 1, errorCount: 0 });
     expect(await t.command('GET', 'a')).toBe('$1\r\n2\r\n');
+  });
+});
+
+describe('RESTORE payloads in a command file are checked like RDB values', () => {
+  it('a hash listpack with a repeated field (the server would plant it and crash later) is refused before anything is sent', async () => {
+    const dup = payloadOf(16, rdbStr(listpack(['f', '1', 'f', '2'])));
+    const clean = payloadOf(16, rdbStr(listpack(['f', '1', 'g', '2'])));
+    const t = pool.take();
+    await t.command('SET', 'mine', 'precious');
+    for (const withHeader of [true, false]) {
+      const head = withHeader ? [encodeCommand(headerCommand({ source: 'test' }))] : [];
+      const p = file(
+        `payload-${withHeader}.valkey`,
+        Buffer.concat([
+          ...head,
+          resp([
+            ['SET', 'a', '1'],
+            ['RESTORE', 'h', 0, dup],
+            ['SET', 'b', '2'],
+          ]),
+        ]),
+      );
+      const err = await restore({ input: p, url: t.url, flush: true }).catch((e) => e);
+      expect(err).toMatchObject({ code: 'ERR_RESTORE' });
+      expect(err.message).toMatch(/command #\d+ at byte \d+ \(RESTORE of key "h"\): .*appears twice/);
+      expect(err.message).toContain('nothing was sent');
+      expect(await t.command('DBSIZE')).toBe(':1\r\n');
+      expect(await t.command('PING')).toBe('+PONG\r\n');
+    }
+    const ok = file('payload-clean.valkey', resp([['RESTORE', 'h', 0, clean]]));
+    expect(await restore({ input: ok, url: t.url })).toMatchObject({ keys: 1, errorCount: 0 });
+    expect(await t.command('HGET', 'h', 'g')).toBe('$1\r\n2\r\n');
   });
 });
 

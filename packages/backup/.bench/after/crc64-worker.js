@@ -1,6 +1,6 @@
 // ../../tmp/vd-bench/after/packages/backup/src/rdb/crc64-worker.ts
-import { open } from "node:fs/promises";
-import { parentPort, workerData } from "node:worker_threads";
+import { open } from 'node:fs/promises';
+import { parentPort, workerData } from 'node:worker_threads';
 
 // ../../tmp/vd-bench/after/packages/backup/src/rdb/crc64.ts
 var TABLE_HI = new Uint32Array(256);
@@ -13,7 +13,7 @@ var TABLE_LO = new Uint32Array(256);
     let lo = n;
     for (let k = 0; k < 8; k++) {
       const bit = lo & 1;
-      lo = (lo >>> 1 | (hi & 1) << 31) >>> 0;
+      lo = ((lo >>> 1) | ((hi & 1) << 31)) >>> 0;
       hi = hi >>> 1;
       if (bit) {
         hi = (hi ^ polyHi) >>> 0;
@@ -34,8 +34,8 @@ var SLICE_LO = new Uint32Array(8 * 256);
       const phi = SLICE_HI[(k - 1) * 256 + n];
       const plo = SLICE_LO[(k - 1) * 256 + n];
       const idx = plo & 255;
-      SLICE_LO[k * 256 + n] = ((plo >>> 8 | phi << 24) ^ TABLE_LO[idx]) >>> 0;
-      SLICE_HI[k * 256 + n] = (phi >>> 8 ^ TABLE_HI[idx]) >>> 0;
+      SLICE_LO[k * 256 + n] = (((plo >>> 8) | (phi << 24)) ^ TABLE_LO[idx]) >>> 0;
+      SLICE_HI[k * 256 + n] = ((phi >>> 8) ^ TABLE_HI[idx]) >>> 0;
     }
   }
 }
@@ -52,23 +52,23 @@ var Crc64 = class {
     let i = start;
     const end8 = end2 - 7;
     for (; i < end8; i += 8) {
-      const xl = lo ^ (data[i] | data[i + 1] << 8 | data[i + 2] << 16 | data[i + 3] << 24);
-      const xh = hi ^ (data[i + 4] | data[i + 5] << 8 | data[i + 6] << 16 | data[i + 7] << 24);
+      const xl = lo ^ (data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24));
+      const xh = hi ^ (data[i + 4] | (data[i + 5] << 8) | (data[i + 6] << 16) | (data[i + 7] << 24));
       const a = 1792 + (xl & 255);
-      const b = 1536 + (xl >>> 8 & 255);
-      const c = 1280 + (xl >>> 16 & 255);
+      const b = 1536 + ((xl >>> 8) & 255);
+      const c = 1280 + ((xl >>> 16) & 255);
       const d = 1024 + (xl >>> 24);
       const e = 768 + (xh & 255);
-      const f = 512 + (xh >>> 8 & 255);
-      const g = 256 + (xh >>> 16 & 255);
+      const f = 512 + ((xh >>> 8) & 255);
+      const g = 256 + ((xh >>> 16) & 255);
       const h = xh >>> 24;
       lo = slo[a] ^ slo[b] ^ slo[c] ^ slo[d] ^ slo[e] ^ slo[f] ^ slo[g] ^ slo[h];
       hi = shi[a] ^ shi[b] ^ shi[c] ^ shi[d] ^ shi[e] ^ shi[f] ^ shi[g] ^ shi[h];
     }
     for (; i < end2; i++) {
       const idx = (lo ^ data[i]) & 255;
-      lo = (lo >>> 8 | hi << 24) ^ tlo[idx];
-      hi = hi >>> 8 ^ thi[idx];
+      lo = ((lo >>> 8) | (hi << 24)) ^ tlo[idx];
+      hi = (hi >>> 8) ^ thi[idx];
     }
     this.hi = hi >>> 0;
     this.lo = lo >>> 0;
@@ -86,7 +86,7 @@ var Crc64 = class {
     out.writeUInt32LE(this.hi, at + 4);
   }
   digest() {
-    return BigInt(this.hi) << 32n | BigInt(this.lo);
+    return (BigInt(this.hi) << 32n) | BigInt(this.lo);
   }
   /** The CRC as 8 little-endian bytes, the way RDB trailers and DUMP payloads store it. */
   digestBytes() {
@@ -98,7 +98,7 @@ var Crc64 = class {
 
 // ../../tmp/vd-bench/after/packages/backup/src/rdb/crc64-worker.ts
 var { path, end } = workerData;
-var fh = await open(path, "r");
+var fh = await open(path, 'r');
 var buf = Buffer.allocUnsafe(1 << 20);
 var crc = new Crc64();
 var pos = 0;

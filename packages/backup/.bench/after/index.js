@@ -1,7 +1,7 @@
 // ../../tmp/vd-bench/after/packages/backup/src/resp/errors.ts
-import { ValkeyToolsError } from "@valkey-tools/core";
+import { ValkeyToolsError } from '@valkey-tools/core';
 var BackupError = class extends ValkeyToolsError {
-  name = "BackupError";
+  name = 'BackupError';
   constructor(code, message, options) {
     super(code, message, options);
   }
@@ -10,7 +10,7 @@ var BackupError = class extends ValkeyToolsError {
 // ../../tmp/vd-bench/after/packages/backup/src/resp/encode.ts
 function toArg(arg) {
   if (Buffer.isBuffer(arg)) return arg;
-  return Buffer.from(typeof arg === "string" ? arg : String(arg));
+  return Buffer.from(typeof arg === 'string' ? arg : String(arg));
 }
 function command(...args) {
   return args.map(toArg);
@@ -36,9 +36,9 @@ function writeHeader(out, pos, prefix, n) {
   out[pos++] = prefix;
   if (n < 10) out[pos++] = 48 + n;
   else if (n < 100) {
-    out[pos++] = 48 + (n / 10 | 0);
-    out[pos++] = 48 + n % 10;
-  } else pos += out.write(String(n), pos, "latin1");
+    out[pos++] = 48 + ((n / 10) | 0);
+    out[pos++] = 48 + (n % 10);
+  } else pos += out.write(String(n), pos, 'latin1');
   out[pos++] = 13;
   out[pos++] = 10;
   return pos;
@@ -62,7 +62,7 @@ function encodedLength(args) {
 }
 function headerAt(buf, at) {
   const end = buf.indexOf(13, at);
-  return [Number(buf.toString("latin1", at + 1, end)), end + 2];
+  return [Number(buf.toString('latin1', at + 1, end)), end + 2];
 }
 function decodeCommandAt(buf, at) {
   let [argc, p] = headerAt(buf, at);
@@ -83,7 +83,7 @@ var RespCommandParser = class {
   maxArgs;
   /** Unparsed bytes of a header line. */
   line = Buffer.alloc(0);
-  state = "array";
+  state = 'array';
   args = [];
   argsLeft = 0;
   bulkLeft = 0;
@@ -96,7 +96,7 @@ var RespCommandParser = class {
   /** The number `fastHeader` read. */
   header = 0;
   constructor(options = {}) {
-    this.source = options.source ?? "input";
+    this.source = options.source ?? 'input';
     this.maxBulk = options.maxBulkLength ?? 512 * 1024 * 1024;
     this.maxArgs = options.maxArgs ?? 2 ** 31;
   }
@@ -110,21 +110,21 @@ var RespCommandParser = class {
   }
   /** True when the parser sits between two commands. */
   get idle() {
-    return this.state === "array" && this.line.length === 0;
+    return this.state === 'array' && this.line.length === 0;
   }
   fail(message, at) {
     throw new BackupError(
-      "ERR_RESP_SYNTAX",
+      'ERR_RESP_SYNTAX',
       `${this.source}: ${message} at byte ${at} (command #${this.commandIndex + 1})`,
       {
         details: {
           source: this.source,
           offset: at,
           commandOffset: this.commandStart,
-          command: this.commandIndex
+          command: this.commandIndex,
         },
-        hint: "The file is not a RESP command stream or is corrupt; check it with valkey-check-aof, or convert it again from its source"
-      }
+        hint: 'The file is not a RESP command stream or is corrupt; check it with valkey-check-aof, or convert it again from its source',
+      },
     );
   }
   /** Reads a `\r\n`-terminated header line starting at `i`; returns [value, next index] or null. */
@@ -132,7 +132,7 @@ var RespCommandParser = class {
     const nl = chunk.indexOf(10, i);
     if (nl === -1) {
       this.line = Buffer.concat([this.line, chunk.subarray(i)]);
-      if (this.line.length > MAX_LINE) this.fail("header line too long", this.pos + (chunk.length - i));
+      if (this.line.length > MAX_LINE) this.fail('header line too long', this.pos + (chunk.length - i));
       this.pos += chunk.length - i;
       return null;
     }
@@ -144,9 +144,9 @@ var RespCommandParser = class {
     const lineStart = this.pos - (raw.length - (nl + 1 - i));
     this.pos += nl + 1 - i;
     if (raw.length < 2 || raw[raw.length - 2] !== 13)
-      this.fail("header line not terminated by \\r\\n", lineStart);
-    if (raw.length - 2 > MAX_LINE) this.fail("header line too long", lineStart);
-    return [raw.toString("latin1", 0, raw.length - 2), nl + 1];
+      this.fail('header line not terminated by \\r\\n', lineStart);
+    if (raw.length - 2 > MAX_LINE) this.fail('header line too long', lineStart);
+    return [raw.toString('latin1', 0, raw.length - 2), nl + 1];
   }
   parseCount(text2, kind, at) {
     if (!/^-?\d+$/.test(text2)) this.fail(`bad ${kind} "${text2.slice(0, 20)}"`, at);
@@ -216,7 +216,7 @@ var RespCommandParser = class {
     a2Start: -1,
     a2End: -1,
     offset: 0,
-    index: 0
+    index: 0,
   };
   /** `fastCommand` without argument buffers: fills `this.span`; -1 to take the general path. */
   fastSpan(chunk, i) {
@@ -291,7 +291,7 @@ var RespCommandParser = class {
   run(chunk, from, out, onSpan) {
     let i = from;
     while (i < chunk.length) {
-      if (this.state === "array") {
+      if (this.state === 'array') {
         if (onSpan) {
           const next = this.fastSpan(chunk, i);
           if (next !== -1) {
@@ -308,61 +308,61 @@ var RespCommandParser = class {
         }
       }
       switch (this.state) {
-        case "array": {
+        case 'array': {
           if (this.line.length === 0) {
             this.commandStart = this.pos;
             if (chunk[i] !== 42) {
               this.fail(
-                `expected '*' (start of a command) but found 0x${chunk[i].toString(16).padStart(2, "0")}`,
-                this.pos
+                `expected '*' (start of a command) but found 0x${chunk[i].toString(16).padStart(2, '0')}`,
+                this.pos,
               );
             }
           }
           const at = this.commandStart;
-          const next = this.readHeader(chunk, i, "array length", at);
+          const next = this.readHeader(chunk, i, 'array length', at);
           if (next === -1) return chunk.length;
           i = next;
           const n = this.header;
           if (n < 1 || n > this.maxArgs) this.fail(`array length ${n} out of range`, at);
           this.args = [];
           this.argsLeft = n;
-          this.state = "bulk-header";
+          this.state = 'bulk-header';
           break;
         }
-        case "bulk-header": {
+        case 'bulk-header': {
           const at = this.pos - this.line.length;
           if (this.line.length === 0 && chunk[i] !== 36) {
             this.fail(
-              `expected '$' (bulk string) but found 0x${chunk[i].toString(16).padStart(2, "0")}`,
-              this.pos
+              `expected '$' (bulk string) but found 0x${chunk[i].toString(16).padStart(2, '0')}`,
+              this.pos,
             );
           }
-          const next = this.readHeader(chunk, i, "bulk length", at);
+          const next = this.readHeader(chunk, i, 'bulk length', at);
           if (next === -1) return chunk.length;
           i = next;
           const len = this.header;
           if (len < 0 || len > this.maxBulk) this.fail(`bulk length ${len} out of range`, at);
           this.bulkLeft = len;
           this.bulkParts = [];
-          this.state = len === 0 ? "bulk-crlf" : "bulk-body";
+          this.state = len === 0 ? 'bulk-crlf' : 'bulk-body';
           this.crlfLeft = 2;
           break;
         }
-        case "bulk-body": {
+        case 'bulk-body': {
           const take = Math.min(this.bulkLeft, chunk.length - i);
           this.bulkParts.push(chunk.subarray(i, i + take));
           this.bulkLeft -= take;
           this.pos += take;
           i += take;
           if (this.bulkLeft === 0) {
-            this.state = "bulk-crlf";
+            this.state = 'bulk-crlf';
             this.crlfLeft = 2;
           }
           break;
         }
-        case "bulk-crlf": {
+        case 'bulk-crlf': {
           const expected = this.crlfLeft === 2 ? 13 : 10;
-          if (chunk[i] !== expected) this.fail("bulk string not followed by \\r\\n", this.pos);
+          if (chunk[i] !== expected) this.fail('bulk string not followed by \\r\\n', this.pos);
           i++;
           this.pos++;
           if (--this.crlfLeft === 0) {
@@ -372,9 +372,9 @@ var RespCommandParser = class {
             if (--this.argsLeft === 0) {
               out.push({ args: this.args, offset: this.commandStart, index: this.commandIndex++ });
               this.args = [];
-              this.state = "array";
+              this.state = 'array';
               if (onSpan) return i;
-            } else this.state = "bulk-header";
+            } else this.state = 'bulk-header';
           }
           break;
         }
@@ -396,12 +396,12 @@ var RespCommandParser = class {
 };
 function truncatedError(source, t2) {
   return new BackupError(
-    "ERR_RESP_TRUNCATED",
+    'ERR_RESP_TRUNCATED',
     `${source}: the last command (#${t2.index + 1}, starting at byte ${t2.offset}) is truncated after ${t2.bytes} bytes`,
     {
       details: { source, offset: t2.offset, bytes: t2.bytes, command: t2.index },
-      hint: 'The file was cut off while being written. Pass truncated: "drop" to ignore the incomplete command (like valkey-check-aof --fix), or re-create the file'
-    }
+      hint: 'The file was cut off while being written. Pass truncated: "drop" to ignore the incomplete command (like valkey-check-aof --fix), or re-create the file',
+    },
   );
 }
 async function* parseRespCommands(source, options = {}) {
@@ -410,26 +410,28 @@ async function* parseRespCommands(source, options = {}) {
 async function* parseRespCommandBatches(source, options = {}) {
   const parser = new RespCommandParser(options);
   for await (const chunk of source) {
-    const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const buf = Buffer.isBuffer(chunk)
+      ? chunk
+      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const done = parser.push(buf);
     if (done.length > 0) yield done;
   }
   const t2 = parser.tail();
   if (t2) {
-    if (options.truncated !== "drop") throw truncatedError(options.source ?? "input", t2);
+    if (options.truncated !== 'drop') throw truncatedError(options.source ?? 'input', t2);
     options.onTruncated?.(t2);
   }
 }
 
 // ../../tmp/vd-bench/after/packages/backup/src/resp/writer.ts
-var RESP_HEADER_PREFIX = "valkey-tools resp 1";
+var RESP_HEADER_PREFIX = 'valkey-tools resp 1';
 function headerCommand(info) {
-  return [Buffer.from("ECHO"), Buffer.from(`${RESP_HEADER_PREFIX} ${JSON.stringify(info)}`)];
+  return [Buffer.from('ECHO'), Buffer.from(`${RESP_HEADER_PREFIX} ${JSON.stringify(info)}`)];
 }
 function parseHeaderCommand(args) {
-  if (args.length !== 2 || args[0].length !== 4 || args[0].toString("latin1").toUpperCase() !== "ECHO")
+  if (args.length !== 2 || args[0].length !== 4 || args[0].toString('latin1').toUpperCase() !== 'ECHO')
     return null;
-  const text2 = args[1].toString("utf8");
+  const text2 = args[1].toString('utf8');
   if (!text2.startsWith(`${RESP_HEADER_PREFIX} `)) return null;
   try {
     return JSON.parse(text2.slice(RESP_HEADER_PREFIX.length + 1));
@@ -505,57 +507,57 @@ async function* commandBatchesToResp(batches, options = {}) {
 // ../../tmp/vd-bench/after/packages/backup/src/resp/readable.ts
 var BARE = /^[\x21\x23-\x26\x28-\x5b\x5d-\x7e]+$/;
 function quoteArg(arg) {
-  const latin = arg.toString("latin1");
+  const latin = arg.toString('latin1');
   if (arg.length > 0 && BARE.test(latin)) return latin;
   let s = '"';
   for (const c of arg) {
     switch (c) {
       case 92:
-        s += "\\\\";
+        s += '\\\\';
         break;
       case 34:
         s += '\\"';
         break;
       case 10:
-        s += "\\n";
+        s += '\\n';
         break;
       case 13:
-        s += "\\r";
+        s += '\\r';
         break;
       case 9:
-        s += "\\t";
+        s += '\\t';
         break;
       case 7:
-        s += "\\a";
+        s += '\\a';
         break;
       case 8:
-        s += "\\b";
+        s += '\\b';
         break;
       default:
-        s += c >= 32 && c <= 126 ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, "0")}`;
+        s += c >= 32 && c <= 126 ? String.fromCharCode(c) : `\\x${c.toString(16).padStart(2, '0')}`;
     }
   }
   return `${s}"`;
 }
 function formatCommandLine(args) {
-  return args.map(quoteArg).join(" ");
+  return args.map(quoteArg).join(' ');
 }
 var HEX = /^[0-9a-fA-F]{2}$/;
 var ESCAPES = { n: 10, r: 13, t: 9, b: 8, a: 7 };
 function readableError(message, line, column, source) {
-  return new BackupError("ERR_READABLE_SYNTAX", `${source}:${line}:${column}: ${message}`, {
+  return new BackupError('ERR_READABLE_SYNTAX', `${source}:${line}:${column}: ${message}`, {
     details: { source, line, column },
-    hint: `Each line is one command; quote arguments with spaces or special bytes as "..." (\\xHH escapes) or '...'`
+    hint: `Each line is one command; quote arguments with spaces or special bytes as "..." (\\xHH escapes) or '...'`,
   });
 }
 function parseCommandLine(line, where2 = {}) {
   const lineNo = where2.line ?? 1;
-  const source = where2.source ?? "input";
-  const input = typeof line === "string" ? Buffer.from(line, "utf8") : line;
+  const source = where2.source ?? 'input';
+  const input = typeof line === 'string' ? Buffer.from(line, 'utf8') : line;
   const args = [];
   const n = input.length;
   const isSpace = (c) => c === 32 || c === 10 || c === 13 || c === 9 || c === 11 || c === 12;
-  const hexAt = (i2) => i2 + 1 < n && HEX.test(input.toString("latin1", i2, i2 + 2));
+  const hexAt = (i2) => i2 + 1 < n && HEX.test(input.toString('latin1', i2, i2 + 2));
   let i = 0;
   while (true) {
     while (i < n && isSpace(input[i])) i++;
@@ -571,23 +573,23 @@ function parseCommandLine(line, where2 = {}) {
           let j = i;
           while (j < n && input[j] !== 92 && input[j] !== 34) j++;
           if (j > i) parts.push(input.subarray(i, j));
-          if (j >= n) throw readableError("unbalanced double quotes", lineNo, n + 1, source);
+          if (j >= n) throw readableError('unbalanced double quotes', lineNo, n + 1, source);
           if (input[j] === 34) {
             if (j + 1 < n && !isSpace(input[j + 1])) {
-              throw readableError("closing quote must be followed by a space", lineNo, j + 2, source);
+              throw readableError('closing quote must be followed by a space', lineNo, j + 2, source);
             }
             i = j + 1;
             done = true;
             break;
           }
           if (input[j + 1] === 120 && hexAt(j + 2)) {
-            parts.push(Buffer.from([Number.parseInt(input.toString("latin1", j + 2, j + 4), 16)]));
+            parts.push(Buffer.from([Number.parseInt(input.toString('latin1', j + 2, j + 4), 16)]));
             i = j + 4;
           } else if (j + 1 < n) {
             const e = String.fromCharCode(input[j + 1]);
             parts.push(Buffer.from([ESCAPES[e] ?? input[j + 1]]));
             i = j + 2;
-          } else throw readableError("unbalanced double quotes", lineNo, n + 1, source);
+          } else throw readableError('unbalanced double quotes', lineNo, n + 1, source);
         }
       } else if (c === 39) {
         i++;
@@ -595,7 +597,7 @@ function parseCommandLine(line, where2 = {}) {
           let j = i;
           while (j < n && input[j] !== 92 && input[j] !== 39) j++;
           if (j > i) parts.push(input.subarray(i, j));
-          if (j >= n) throw readableError("unbalanced single quotes", lineNo, n + 1, source);
+          if (j >= n) throw readableError('unbalanced single quotes', lineNo, n + 1, source);
           if (input[j] === 92) {
             if (input[j + 1] === 39) {
               parts.push(Buffer.from([39]));
@@ -607,7 +609,7 @@ function parseCommandLine(line, where2 = {}) {
             continue;
           }
           if (j + 1 < n && !isSpace(input[j + 1])) {
-            throw readableError("closing quote must be followed by a space", lineNo, j + 2, source);
+            throw readableError('closing quote must be followed by a space', lineNo, j + 2, source);
           }
           i = j + 1;
           done = true;
@@ -637,15 +639,22 @@ async function* commandsToReadable(commands, options = {}) {
     batch.push(line);
     size += line.length + 1;
     if (size >= 64 * 1024) {
-      yield Buffer.from(`${batch.join("\n")}
-`, "latin1");
+      yield Buffer.from(
+        `${batch.join('\n')}
+`,
+        'latin1',
+      );
       batch = [];
       size = 0;
     }
   }
   if (pendingHeader) batch.push(formatCommandLine(headerCommand(pendingHeader)));
-  if (batch.length > 0) yield Buffer.from(`${batch.join("\n")}
-`, "latin1");
+  if (batch.length > 0)
+    yield Buffer.from(
+      `${batch.join('\n')}
+`,
+      'latin1',
+    );
 }
 var MAX_READABLE_LINE_BYTES = 1024 * 1024 * 1024;
 async function* readableToCommands(chunks, options = {}) {
@@ -653,10 +662,10 @@ async function* readableToCommands(chunks, options = {}) {
   let pendingBytes = 0;
   let rest = Buffer.alloc(0);
   let lineNo = 0;
-  const where2 = (line) => options.source === void 0 ? { line } : { line, source: options.source };
+  const where2 = (line) => (options.source === void 0 ? { line } : { line, source: options.source });
   const pending = [];
   for await (const chunk of chunks) {
-    const buf = typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk;
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
     if (buf.indexOf(10) === -1) {
       pendingBytes += buf.length;
       if (rest.length + pendingBytes > maxLineBytes) {
@@ -664,7 +673,7 @@ async function* readableToCommands(chunks, options = {}) {
           `line is longer than ${maxLineBytes} bytes (a value too big for the readable view: use .valkey or .rdb)`,
           lineNo + 1,
           1,
-          options.source ?? "input"
+          options.source ?? 'input',
         );
       }
       pending.push(buf);
@@ -697,25 +706,25 @@ function formatStreamId(id) {
 }
 function formatScore(score) {
   if (Number.isNaN(score)) {
-    throw new BackupError("ERR_UNSUPPORTED", "a sorted-set score is NaN, which the server cannot store", {
-      hint: "The source data is corrupt; check the file with valkey-check-rdb"
+    throw new BackupError('ERR_UNSUPPORTED', 'a sorted-set score is NaN, which the server cannot store', {
+      hint: 'The source data is corrupt; check the file with valkey-check-rdb',
     });
   }
-  if (score === Number.POSITIVE_INFINITY) return "inf";
-  if (score === Number.NEGATIVE_INFINITY) return "-inf";
-  if (Object.is(score, -0)) return "-0";
+  if (score === Number.POSITIVE_INFINITY) return 'inf';
+  if (score === Number.NEGATIVE_INFINITY) return '-inf';
+  if (Object.is(score, -0)) return '-0';
   return String(score);
 }
 var U64_MAX = 2n ** 64n - 1n;
 function entriesRead(n) {
-  return n === U64_MAX || n < 0n ? "-1" : String(n);
+  return n === U64_MAX || n < 0n ? '-1' : String(n);
 }
 function* batched(items, size) {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
 }
 function xaddCommands(key, entries) {
   return entries.map((e) => {
-    const args = ["XADD", key, formatStreamId(e.id)];
+    const args = ['XADD', key, formatStreamId(e.id)];
     for (const [f, val] of e.fields) args.push(f, val);
     return command(...args);
   });
@@ -723,75 +732,75 @@ function xaddCommands(key, entries) {
 function streamCommands(key, v) {
   const out = xaddCommands(key, v.entries);
   if (v.entries.length === 0) {
-    const id = v.lastId.ms === 0n && v.lastId.seq === 0n ? "0-1" : formatStreamId(v.lastId);
-    out.push(command("XADD", key, "MAXLEN", "0", id, "x", "y"));
+    const id = v.lastId.ms === 0n && v.lastId.seq === 0n ? '0-1' : formatStreamId(v.lastId);
+    out.push(command('XADD', key, 'MAXLEN', '0', id, 'x', 'y'));
   }
   out.push(...streamMetaCommands(key, v));
   return out;
 }
 function streamMetaCommands(key, v) {
   const out = [];
-  const setid = ["XSETID", key, formatStreamId(v.lastId)];
-  if (v.entriesAdded !== void 0) setid.push("ENTRIESADDED", v.entriesAdded);
-  if (v.maxDeletedId !== void 0) setid.push("MAXDELETEDID", formatStreamId(v.maxDeletedId));
+  const setid = ['XSETID', key, formatStreamId(v.lastId)];
+  if (v.entriesAdded !== void 0) setid.push('ENTRIESADDED', v.entriesAdded);
+  if (v.maxDeletedId !== void 0) setid.push('MAXDELETEDID', formatStreamId(v.maxDeletedId));
   out.push(command(...setid));
   for (const g of v.groups) {
-    const create = ["XGROUP", "CREATE", key, g.name, formatStreamId(g.lastId)];
-    if (g.entriesRead !== void 0) create.push("ENTRIESREAD", entriesRead(g.entriesRead));
+    const create = ['XGROUP', 'CREATE', key, g.name, formatStreamId(g.lastId)];
+    if (g.entriesRead !== void 0) create.push('ENTRIESREAD', entriesRead(g.entriesRead));
     out.push(command(...create));
     for (const p of g.pending) {
       out.push(
         command(
-          "XCLAIM",
+          'XCLAIM',
           key,
           g.name,
           p.consumer,
-          "0",
+          '0',
           formatStreamId(p.id),
-          "TIME",
+          'TIME',
           p.deliveryTime,
-          "RETRYCOUNT",
+          'RETRYCOUNT',
           p.deliveryCount,
-          "JUSTID",
-          "FORCE"
-        )
+          'JUSTID',
+          'FORCE',
+        ),
       );
     }
-    const owners = new Set(g.pending.map((p) => p.consumer.toString("latin1")));
+    const owners = new Set(g.pending.map((p) => p.consumer.toString('latin1')));
     for (const c of g.consumers) {
-      if (!owners.has(c.name.toString("latin1"))) {
-        out.push(command("XGROUP", "CREATECONSUMER", key, g.name, c.name));
+      if (!owners.has(c.name.toString('latin1'))) {
+        out.push(command('XGROUP', 'CREATECONSUMER', key, g.name, c.name));
       }
     }
   }
   return out;
 }
 function keyRecordToCommands(record, options = {}) {
-  const out = valueCommands(record.key, record.value, options, "whole");
-  if (record.expiresAt !== void 0) out.push(command("PEXPIREAT", record.key, record.expiresAt));
+  const out = valueCommands(record.key, record.value, options, 'whole');
+  if (record.expiresAt !== void 0) out.push(command('PEXPIREAT', record.key, record.expiresAt));
   return out;
 }
 function valueCommands(key, value, options, mode) {
   const size = options.batchSize ?? 64;
   const out = [];
   switch (value.type) {
-    case "string":
-      out.push(command(mode === "later-part" ? "APPEND" : "SET", key, value.value));
+    case 'string':
+      out.push(command(mode === 'later-part' ? 'APPEND' : 'SET', key, value.value));
       break;
-    case "list":
-      for (const b of batched(value.items, size)) out.push(command("RPUSH", key, ...b));
+    case 'list':
+      for (const b of batched(value.items, size)) out.push(command('RPUSH', key, ...b));
       break;
-    case "set":
-      for (const b of batched(value.members, size)) out.push(command("SADD", key, ...b));
+    case 'set':
+      for (const b of batched(value.members, size)) out.push(command('SADD', key, ...b));
       break;
-    case "zset":
+    case 'zset':
       for (const b of batched(value.entries, size)) {
-        out.push(command("ZADD", key, ...b.flatMap((e) => [formatScore(e.score), e.member])));
+        out.push(command('ZADD', key, ...b.flatMap((e) => [formatScore(e.score), e.member])));
       }
       break;
-    case "hash": {
+    case 'hash': {
       for (const b of batched(value.entries, size)) {
-        out.push(command("HSET", key, ...b.flatMap((e) => [e.field, e.value])));
+        out.push(command('HSET', key, ...b.flatMap((e) => [e.field, e.value])));
       }
       const byTime = /* @__PURE__ */ new Map();
       for (const e of value.entries) {
@@ -802,27 +811,27 @@ function valueCommands(key, value, options, mode) {
       }
       for (const [at, fields] of byTime) {
         for (const b of batched(fields, size)) {
-          out.push(command("HPEXPIREAT", key, at, "FIELDS", b.length, ...b));
+          out.push(command('HPEXPIREAT', key, at, 'FIELDS', b.length, ...b));
         }
       }
       break;
     }
-    case "stream":
-      out.push(...mode === "whole" ? streamCommands(key, value) : xaddCommands(key, value.entries));
+    case 'stream':
+      out.push(...(mode === 'whole' ? streamCommands(key, value) : xaddCommands(key, value.entries)));
       break;
-    case "module": {
+    case 'module': {
       if (!options.dumpPayload) {
         throw new BackupError(
-          "ERR_UNSUPPORTED",
-          `key "${key.toString("latin1")}" holds a module value (${value.moduleName}) which has no plain-command form`,
+          'ERR_UNSUPPORTED',
+          `key "${key.toString('latin1')}" holds a module value (${value.moduleName}) which has no plain-command form`,
           {
-            details: { key: key.toString("latin1"), module: value.moduleName },
-            hint: "Pass dumpPayload to write it as RESTORE"
-          }
+            details: { key: key.toString('latin1'), module: value.moduleName },
+            hint: 'Pass dumpPayload to write it as RESTORE',
+          },
         );
       }
       out.push(
-        command("RESTORE", key, "0", options.dumpPayload({ kind: "key", db: 0, key, encoding: "", value }))
+        command('RESTORE', key, '0', options.dumpPayload({ kind: 'key', db: 0, key, encoding: '', value })),
       );
       break;
     }
@@ -837,46 +846,46 @@ var ChunkedKeyCommands = class {
   begin = null;
   first = true;
   push(r) {
-    if (r.kind === "key-begin") {
+    if (r.kind === 'key-begin') {
       this.begin = r;
       this.first = true;
       return [];
     }
-    if (r.kind === "key-part") {
-      const out2 = valueCommands(r.key, r.value, this.options, this.first ? "first-part" : "later-part");
+    if (r.kind === 'key-part') {
+      const out2 = valueCommands(r.key, r.value, this.options, this.first ? 'first-part' : 'later-part');
       this.first = false;
       return out2;
     }
     const out = [];
     if (r.stream) out.push(...streamMetaCommands(r.key, r.stream));
-    if (this.begin?.expiresAt !== void 0) out.push(command("PEXPIREAT", r.key, this.begin.expiresAt));
+    if (this.begin?.expiresAt !== void 0) out.push(command('PEXPIREAT', r.key, this.begin.expiresAt));
     this.begin = null;
     return out;
   }
 };
 function functionRecordToCommand(record) {
-  return command("FUNCTION", "LOAD", "REPLACE", record.code);
+  return command('FUNCTION', 'LOAD', 'REPLACE', record.code);
 }
 async function* recordsToCommands(records, options = {}) {
   let db = options.selectFirstDb === false ? 0 : -1;
   const chunked = new ChunkedKeyCommands(options);
   for await (const r of records) {
-    if (r.kind === "function") yield functionRecordToCommand(r);
-    else if (r.kind === "key" || r.kind === "key-begin") {
+    if (r.kind === 'function') yield functionRecordToCommand(r);
+    else if (r.kind === 'key' || r.kind === 'key-begin') {
       if (r.db !== db) {
-        yield command("SELECT", r.db);
+        yield command('SELECT', r.db);
         db = r.db;
       }
-      if (r.kind === "key") yield* keyRecordToCommands(r, options);
+      if (r.kind === 'key') yield* keyRecordToCommands(r, options);
       else chunked.push(r);
-    } else if (r.kind === "key-part" || r.kind === "key-end") yield* chunked.push(r);
+    } else if (r.kind === 'key-part' || r.kind === 'key-end') yield* chunked.push(r);
   }
 }
 
 // ../../tmp/vd-bench/after/packages/backup/src/rdb/errors.ts
-import { ValkeyToolsError as ValkeyToolsError2 } from "@valkey-tools/core";
+import { ValkeyToolsError as ValkeyToolsError2 } from '@valkey-tools/core';
 var RdbError = class _RdbError extends ValkeyToolsError2 {
-  name = "RdbError";
+  name = 'RdbError';
   constructor(code, message, options = {}) {
     super(code, _RdbError.decorate(message, options.details), options);
   }
@@ -884,20 +893,20 @@ var RdbError = class _RdbError extends ValkeyToolsError2 {
   static decorate(message, details) {
     if (!details) return message;
     const where2 = [];
-    if (typeof details.file === "string") where2.push(`in ${details.file}`);
-    if (typeof details.offset === "number") where2.push(`at byte offset ${details.offset}`);
-    if (typeof details.line === "number") where2.push(`on line ${details.line}`);
-    if (typeof details.key === "string") where2.push(`key ${JSON.stringify(details.key)}`);
-    return where2.length ? `${message} (${where2.join(", ")})` : message;
+    if (typeof details.file === 'string') where2.push(`in ${details.file}`);
+    if (typeof details.offset === 'number') where2.push(`at byte offset ${details.offset}`);
+    if (typeof details.line === 'number') where2.push(`on line ${details.line}`);
+    if (typeof details.key === 'string') where2.push(`key ${JSON.stringify(details.key)}`);
+    return where2.length ? `${message} (${where2.join(', ')})` : message;
   }
   /** True when `value` is an RdbError (works across duplicated package copies). */
   static isRdbError(value) {
-    return ValkeyToolsError2.isInstance(value) && value.name === "RdbError";
+    return ValkeyToolsError2.isInstance(value) && value.name === 'RdbError';
   }
 };
 
 // ../../tmp/vd-bench/after/packages/backup/src/rdb/reader.ts
-import { createReadStream, statSync } from "node:fs";
+import { createReadStream, statSync } from 'node:fs';
 
 // ../../tmp/vd-bench/after/packages/backup/src/rdb/crc64.ts
 var TABLE_HI = new Uint32Array(256);
@@ -910,7 +919,7 @@ var TABLE_LO = new Uint32Array(256);
     let lo = n;
     for (let k = 0; k < 8; k++) {
       const bit = lo & 1;
-      lo = (lo >>> 1 | (hi & 1) << 31) >>> 0;
+      lo = ((lo >>> 1) | ((hi & 1) << 31)) >>> 0;
       hi = hi >>> 1;
       if (bit) {
         hi = (hi ^ polyHi) >>> 0;
@@ -931,8 +940,8 @@ var SLICE_LO = new Uint32Array(8 * 256);
       const phi = SLICE_HI[(k - 1) * 256 + n];
       const plo = SLICE_LO[(k - 1) * 256 + n];
       const idx = plo & 255;
-      SLICE_LO[k * 256 + n] = ((plo >>> 8 | phi << 24) ^ TABLE_LO[idx]) >>> 0;
-      SLICE_HI[k * 256 + n] = (phi >>> 8 ^ TABLE_HI[idx]) >>> 0;
+      SLICE_LO[k * 256 + n] = (((plo >>> 8) | (phi << 24)) ^ TABLE_LO[idx]) >>> 0;
+      SLICE_HI[k * 256 + n] = ((phi >>> 8) ^ TABLE_HI[idx]) >>> 0;
     }
   }
 }
@@ -949,23 +958,23 @@ var Crc64 = class {
     let i = start;
     const end8 = end - 7;
     for (; i < end8; i += 8) {
-      const xl = lo ^ (data[i] | data[i + 1] << 8 | data[i + 2] << 16 | data[i + 3] << 24);
-      const xh = hi ^ (data[i + 4] | data[i + 5] << 8 | data[i + 6] << 16 | data[i + 7] << 24);
+      const xl = lo ^ (data[i] | (data[i + 1] << 8) | (data[i + 2] << 16) | (data[i + 3] << 24));
+      const xh = hi ^ (data[i + 4] | (data[i + 5] << 8) | (data[i + 6] << 16) | (data[i + 7] << 24));
       const a = 1792 + (xl & 255);
-      const b = 1536 + (xl >>> 8 & 255);
-      const c = 1280 + (xl >>> 16 & 255);
+      const b = 1536 + ((xl >>> 8) & 255);
+      const c = 1280 + ((xl >>> 16) & 255);
       const d = 1024 + (xl >>> 24);
       const e = 768 + (xh & 255);
-      const f = 512 + (xh >>> 8 & 255);
-      const g = 256 + (xh >>> 16 & 255);
+      const f = 512 + ((xh >>> 8) & 255);
+      const g = 256 + ((xh >>> 16) & 255);
       const h = xh >>> 24;
       lo = slo[a] ^ slo[b] ^ slo[c] ^ slo[d] ^ slo[e] ^ slo[f] ^ slo[g] ^ slo[h];
       hi = shi[a] ^ shi[b] ^ shi[c] ^ shi[d] ^ shi[e] ^ shi[f] ^ shi[g] ^ shi[h];
     }
     for (; i < end; i++) {
       const idx = (lo ^ data[i]) & 255;
-      lo = (lo >>> 8 | hi << 24) ^ tlo[idx];
-      hi = hi >>> 8 ^ thi[idx];
+      lo = ((lo >>> 8) | (hi << 24)) ^ tlo[idx];
+      hi = (hi >>> 8) ^ thi[idx];
     }
     this.hi = hi >>> 0;
     this.lo = lo >>> 0;
@@ -983,7 +992,7 @@ var Crc64 = class {
     out.writeUInt32LE(this.hi, at + 4);
   }
   digest() {
-    return BigInt(this.hi) << 32n | BigInt(this.lo);
+    return (BigInt(this.hi) << 32n) | BigInt(this.lo);
   }
   /** The CRC as 8 little-endian bytes, the way RDB trailers and DUMP payloads store it. */
   digestBytes() {
@@ -1002,11 +1011,11 @@ function toBuffer(chunk) {
   if (Buffer.isBuffer(chunk)) return chunk;
   if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
   throw new RdbError(
-    "ERR_RDB_BAD_RECORD",
+    'ERR_RDB_BAD_RECORD',
     `expected binary chunks (Buffer/Uint8Array), got ${typeof chunk}`,
     {
-      hint: 'Open the stream without an encoding (no setEncoding / no "utf8" option)'
-    }
+      hint: 'Open the stream without an encoding (no setEncoding / no "utf8" option)',
+    },
   );
 }
 var ByteSource = class {
@@ -1030,10 +1039,10 @@ var ByteSource = class {
       this.total = input.byteLength;
     } else {
       const iterable = input;
-      if (typeof iterable[Symbol.asyncIterator] !== "function") {
+      if (typeof iterable[Symbol.asyncIterator] !== 'function') {
         throw new RdbError(
-          "ERR_RDB_BAD_RECORD",
-          "input is neither a Uint8Array nor an async iterable of bytes"
+          'ERR_RDB_BAD_RECORD',
+          'input is neither a Uint8Array nor an async iterable of bytes',
         );
       }
       this.iterator = iterable[Symbol.asyncIterator]();
@@ -1062,12 +1071,12 @@ var ByteSource = class {
   }
   truncated(n, what, key) {
     throw new RdbError(
-      "ERR_RDB_TRUNCATED",
+      'ERR_RDB_TRUNCATED',
       `unexpected end of input while reading ${what}: needed ${n} byte(s), ${this.avail} left`,
       {
-        details: { offset: this.offset, ...key !== void 0 ? { key } : {} },
-        hint: "The file is incomplete (interrupted copy or save); take a fresh snapshot"
-      }
+        details: { offset: this.offset, ...(key !== void 0 ? { key } : {}) },
+        hint: 'The file is incomplete (interrupted copy or save); take a fresh snapshot',
+      },
     );
   }
   async fill(n) {
@@ -1186,7 +1195,7 @@ var RdbType = {
   /** Redis 7.4 RC: HASH_LISTPACK_EX_PRE_GA. Valkey 9.2: PATH_HASH. */
   TYPE_23: 23,
   REDIS_HASH_METADATA: 24,
-  REDIS_HASH_LISTPACK_EX: 25
+  REDIS_HASH_LISTPACK_EX: 25,
 };
 var RdbOpcode = {
   SLOT_IMPORT: 243,
@@ -1201,11 +1210,11 @@ var RdbOpcode = {
   EXPIRETIME_MS: 252,
   EXPIRETIME: 253,
   SELECTDB: 254,
-  EOF: 255
+  EOF: 255,
 };
 var ModuleOpcode = { EOF: 0, SINT: 1, UINT: 2, FLOAT: 3, DOUBLE: 4, STRING: 5 };
 var KNOWN_REDIS_VERSION = 12;
-var MODULE_CHARSET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+var MODULE_CHARSET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 function decodeModuleId(id) {
   const encodingVersion = Number(id & 1023n);
   let rest = id >> 10n;
@@ -1214,12 +1223,12 @@ function decodeModuleId(id) {
     chars[j] = MODULE_CHARSET[Number(rest & 63n)];
     rest >>= 6n;
   }
-  return { name: chars.join(""), encodingVersion };
+  return { name: chars.join(''), encodingVersion };
 }
 
 // ../../tmp/vd-bench/after/packages/backup/src/rdb/containers.ts
 function packedToBuffer(v) {
-  return typeof v === "object" ? v : Buffer.from(String(v));
+  return typeof v === 'object' ? v : Buffer.from(String(v));
 }
 function int64ToValue(v) {
   return v >= -9007199254740991n && v <= 9007199254740991n ? Number(v) : v;
@@ -1255,8 +1264,8 @@ function parseListpack(blob, fail) {
   const need = (n) => {
     if (p + n > len - 1) fail(`listpack entry at ${p} runs past the end`);
   };
-  for (; ; ) {
-    if (p >= len) fail("listpack has no end byte");
+  for (;;) {
+    if (p >= len) fail('listpack has no end byte');
     const b = blob[p];
     if (b === 255) {
       if (p !== len - 1) fail(`listpack end byte at ${p} is not the last byte`);
@@ -1274,13 +1283,13 @@ function parseListpack(blob, fail) {
       p += 1 + slen;
     } else if ((b & 224) === 192) {
       need(2);
-      let v = (b & 31) << 8 | blob[p + 1];
+      let v = ((b & 31) << 8) | blob[p + 1];
       if (v >= 4096) v -= 8192;
       value = v;
       p += 2;
     } else if ((b & 240) === 224) {
       need(2);
-      const slen = (b & 15) << 8 | blob[p + 1];
+      const slen = ((b & 15) << 8) | blob[p + 1];
       need(2 + slen);
       value = blob.subarray(p + 2, p + 2 + slen);
       p += 2 + slen;
@@ -1342,8 +1351,8 @@ function parseZiplist(blob, fail) {
   const need = (n) => {
     if (p + n > len - 1) fail(`ziplist entry at ${p} runs past the end`);
   };
-  for (; ; ) {
-    if (p >= len) fail("ziplist has no end byte");
+  for (;;) {
+    if (p >= len) fail('ziplist has no end byte');
     if (blob[p] === 255) {
       if (p !== len - 1) fail(`ziplist end byte at ${p} is not the last byte`);
       break;
@@ -1373,7 +1382,7 @@ function parseZiplist(blob, fail) {
       p += 1 + slen;
     } else if (kind === 1) {
       need(2);
-      const slen = (enc & 63) << 8 | blob[p + 1];
+      const slen = ((enc & 63) << 8) | blob[p + 1];
       need(2 + slen);
       value = blob.subarray(p + 2, p + 2 + slen);
       p += 2 + slen;
@@ -1427,14 +1436,15 @@ function parseIntset(blob, fail) {
   if (width !== 2 && width !== 4 && width !== 8) fail(`intset has invalid encoding width ${width}`);
   if (8 + count * width !== blob.length) {
     fail(
-      `intset header counts ${count} x ${width}-byte members but the string holds ${blob.length - 8} bytes`
+      `intset header counts ${count} x ${width}-byte members but the string holds ${blob.length - 8} bytes`,
     );
   }
   const out = [];
   let prev;
   for (let i = 0; i < count; i++) {
     const at = 8 + i * width;
-    const v = width === 2 ? blob.readInt16LE(at) : width === 4 ? blob.readInt32LE(at) : blob.readBigInt64LE(at);
+    const v =
+      width === 2 ? blob.readInt16LE(at) : width === 4 ? blob.readInt32LE(at) : blob.readBigInt64LE(at);
     if (prev !== void 0 && !(v > prev)) fail(`intset members are not strictly ascending at index ${i}`);
     prev = v;
     out.push(Buffer.from(String(v)));
@@ -1443,40 +1453,40 @@ function parseIntset(blob, fail) {
 }
 function parseZipmap(blob, fail) {
   const len = blob.length;
-  if (len < 2) fail("zipmap is shorter than 2 bytes");
+  if (len < 2) fail('zipmap is shorter than 2 bytes');
   const declared = blob[0];
   let p = 1;
   const out = [];
   const readLen = () => {
-    if (p >= len) fail("zipmap entry runs past the end");
+    if (p >= len) fail('zipmap entry runs past the end');
     const b = blob[p];
     if (b < 254) {
       p += 1;
       return b;
     }
     if (b === 254) {
-      if (p + 5 > len) fail("zipmap entry length runs past the end");
+      if (p + 5 > len) fail('zipmap entry length runs past the end');
       const v = blob.readUInt32LE(p + 1);
       p += 5;
       return v;
     }
     fail(`zipmap has an unexpected end marker at ${p}`);
   };
-  for (; ; ) {
-    if (p >= len) fail("zipmap has no end byte");
+  for (;;) {
+    if (p >= len) fail('zipmap has no end byte');
     if (blob[p] === 255) {
       if (p !== len - 1) fail(`zipmap end byte at ${p} is not the last byte`);
       break;
     }
     const klen = readLen();
-    if (p + klen > len) fail("zipmap field runs past the end");
+    if (p + klen > len) fail('zipmap field runs past the end');
     const field = blob.subarray(p, p + klen);
     p += klen;
     const vlen = readLen();
-    if (p >= len) fail("zipmap value runs past the end");
+    if (p >= len) fail('zipmap value runs past the end');
     const free = blob[p];
     p += 1;
-    if (p + vlen + free > len) fail("zipmap value runs past the end");
+    if (p + vlen + free > len) fail('zipmap value runs past the end');
     const value = blob.subarray(p, p + vlen);
     p += vlen + free;
     out.push([field, value]);
@@ -1499,7 +1509,7 @@ function parseCanonicalInt64(b) {
     const c = b[j];
     if (c < 48 || c > 57) return null;
   }
-  const v = BigInt(b.toString("latin1"));
+  const v = BigInt(b.toString('latin1'));
   if (v > 9223372036854775807n || v < -9223372036854775808n) return null;
   return v;
 }
@@ -1512,14 +1522,14 @@ var ListpackBuilder = class {
     return this.bytes + 1;
   }
   appendInt(v) {
-    const n = typeof v === "bigint" ? v : BigInt(v);
+    const n = typeof v === 'bigint' ? v : BigInt(v);
     let enc;
     if (n >= 0n && n <= 127n) {
       enc = Buffer.from([Number(n)]);
     } else if (n >= -4096n && n <= 4095n) {
       let u = Number(n);
       if (u < 0) u += 8192;
-      enc = Buffer.from([192 | u >> 8, u & 255]);
+      enc = Buffer.from([192 | (u >> 8), u & 255]);
     } else if (n >= -32768n && n <= 32767n) {
       enc = Buffer.allocUnsafe(3);
       enc[0] = 241;
@@ -1543,7 +1553,7 @@ var ListpackBuilder = class {
     const l = s.length;
     let head;
     if (l < 64) head = Buffer.from([128 | l]);
-    else if (l < 4096) head = Buffer.from([224 | l >> 8, l & 255]);
+    else if (l < 4096) head = Buffer.from([224 | (l >> 8), l & 255]);
     else {
       head = Buffer.allocUnsafe(5);
       head[0] = 240;
@@ -1582,8 +1592,7 @@ var ListpackBuilder = class {
 };
 
 // ../../tmp/vd-bench/after/packages/backup/src/rdb/lzf.ts
-var LzfFormatError = class extends Error {
-};
+var LzfFormatError = class extends Error {};
 function lzfDecompress(input, outputLength) {
   const out = Buffer.allocUnsafe(outputLength);
   lzfDecompressInto(input, 0, input.length, out, outputLength);
@@ -1597,20 +1606,20 @@ function lzfDecompressInto(input, start, end, out, outputLength) {
     const ctrl = input[ip++];
     if (ctrl < 32) {
       const len = ctrl + 1;
-      if (op + len > outputLength) throw new LzfFormatError("literal run overflows the declared length");
-      if (ip + len > inEnd) throw new LzfFormatError("literal run past the end of the input");
+      if (op + len > outputLength) throw new LzfFormatError('literal run overflows the declared length');
+      if (ip + len > inEnd) throw new LzfFormatError('literal run past the end of the input');
       for (let i = 0; i < len; i++) out[op++] = input[ip++];
     } else {
       let len = ctrl >>> 5;
       if (len === 7) {
-        if (ip >= inEnd) throw new LzfFormatError("back-reference length past the end of the input");
+        if (ip >= inEnd) throw new LzfFormatError('back-reference length past the end of the input');
         len += input[ip++];
       }
-      if (ip >= inEnd) throw new LzfFormatError("back-reference offset past the end of the input");
+      if (ip >= inEnd) throw new LzfFormatError('back-reference offset past the end of the input');
       const ref = op - ((ctrl & 31) << 8) - input[ip++] - 1;
       len += 2;
-      if (ref < 0) throw new LzfFormatError("back-reference before the start of the output");
-      if (op + len > outputLength) throw new LzfFormatError("back-reference overflows the declared length");
+      if (ref < 0) throw new LzfFormatError('back-reference before the start of the output');
+      if (op + len > outputLength) throw new LzfFormatError('back-reference overflows the declared length');
       if (len > 64 && op - ref >= len) {
         out.copyWithin(op, ref, ref + len);
         op += len;
@@ -1681,21 +1690,27 @@ function lzfCompress(input, maxOutput = input.length - 1) {
   let litStart = 0;
   let ip = 0;
   while (ip + 2 < n) {
-    const h = (input[ip] << 16 | input[ip + 1] << 8 | input[ip + 2]) * 2654435761 >>> 32 - HLOG;
+    const h = (((input[ip] << 16) | (input[ip + 1] << 8) | input[ip + 2]) * 2654435761) >>> (32 - HLOG);
     const stored = table[h];
     const ref = stored > base ? stored - base - 1 : -1;
     table[h] = base + ip + 1;
     const off = ip - ref - 1;
-    if (ref >= 0 && off < MAX_OFF && input[ref] === input[ip] && input[ref + 1] === input[ip + 1] && input[ref + 2] === input[ip + 2]) {
+    if (
+      ref >= 0 &&
+      off < MAX_OFF &&
+      input[ref] === input[ip] &&
+      input[ref + 1] === input[ip + 1] &&
+      input[ref + 2] === input[ip + 2]
+    ) {
       let len = 3;
       const maxLen = Math.min(MAX_REF, n - ip);
       while (len < maxLen && input[ref + len] === input[ip + len]) len++;
       op = copyLiterals(input, litStart, ip, out, op);
       const enc = len - 2;
       if (enc < 7) {
-        out[op++] = enc << 5 | off >>> 8;
+        out[op++] = (enc << 5) | (off >>> 8);
       } else {
-        out[op++] = 7 << 5 | off >>> 8;
+        out[op++] = (7 << 5) | (off >>> 8);
         out[op++] = enc - 7;
       }
       out[op++] = off & 255;
@@ -1736,7 +1751,7 @@ var LzfStreamDecoder = class {
         if (i + 1 + run > n) break;
         yield* this.room(run);
         if (this.produced + this.w - this.emitted + run > this.total)
-          throw new LzfFormatError("literal run overflows the declared length");
+          throw new LzfFormatError('literal run overflows the declared length');
         this.win.set(data.subarray(i + 1, i + 1 + run), this.w);
         this.w += run;
         i += 1 + run;
@@ -1749,9 +1764,9 @@ var LzfStreamDecoder = class {
         const len = l + 2;
         yield* this.room(len);
         const ref = this.w - off;
-        if (ref < 0) throw new LzfFormatError("back-reference before the start of the output");
+        if (ref < 0) throw new LzfFormatError('back-reference before the start of the output');
         if (this.produced + this.w - this.emitted + len > this.total)
-          throw new LzfFormatError("back-reference overflows the declared length");
+          throw new LzfFormatError('back-reference overflows the declared length');
         for (let k = 0; k < len; k++) this.win[this.w + k] = this.win[ref + k];
         this.w += len;
         i += head;
@@ -1762,7 +1777,7 @@ var LzfStreamDecoder = class {
   }
   /** Flushes the rest; fails when the stream was cut or sized wrong. */
   *end() {
-    if (this.pending.length) throw new LzfFormatError("compressed data ends inside a token");
+    if (this.pending.length) throw new LzfFormatError('compressed data ends inside a token');
     if (this.w > this.emitted) yield this.emit();
     if (this.produced !== this.total)
       throw new LzfFormatError(`decompressed ${this.produced} bytes, the header declared ${this.total}`);
@@ -1785,22 +1800,26 @@ var LzfStreamDecoder = class {
 };
 
 // ../../tmp/vd-bench/after/packages/backup/src/rdb/text.ts
-import { isUtf8 } from "node:buffer";
+import { isUtf8 } from 'node:buffer';
 function bytesToText(bytes) {
-  return isUtf8(bytes) ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8") : null;
+  return isUtf8(bytes)
+    ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')
+    : null;
 }
 var ESCAPED = /[\u0000-\u001f\u007f\\]/g;
 function keyToText(key) {
   const buf = Buffer.from(key.buffer, key.byteOffset, key.byteLength);
-  if (isPlainAscii(buf)) return buf.toString("latin1");
+  if (isPlainAscii(buf)) return buf.toString('latin1');
   if (isUtf8(buf)) {
-    return buf.toString("utf8").replace(ESCAPED, (c) => c === "\\" ? "\\\\" : `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
+    return buf
+      .toString('utf8')
+      .replace(ESCAPED, (c) => (c === '\\' ? '\\\\' : `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`));
   }
-  let out = "";
+  let out = '';
   for (const b of buf) {
-    if (b === 92) out += "\\\\";
+    if (b === 92) out += '\\\\';
     else if (b >= 32 && b < 127) out += String.fromCharCode(b);
-    else out += `\\x${b.toString(16).padStart(2, "0")}`;
+    else out += `\\x${b.toString(16).padStart(2, '0')}`;
   }
   return out;
 }
@@ -1821,105 +1840,107 @@ var MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 var BLOB_TYPES = /* @__PURE__ */ new Set([9, 10, 11, 12, 13, 16, 17, 20, 23, 25]);
 var U64_MAX2 = (1n << 64n) - 1n;
 var BLOB_WHAT = {
-  9: "zipmap",
-  10: "list ziplist",
-  11: "intset",
-  12: "zset ziplist",
-  13: "hash ziplist",
-  16: "hash listpack",
-  17: "zset listpack",
-  20: "set listpack",
-  23: "hash listpack",
-  25: "hash listpack"
+  9: 'zipmap',
+  10: 'list ziplist',
+  11: 'intset',
+  12: 'zset ziplist',
+  13: 'hash ziplist',
+  16: 'hash listpack',
+  17: 'zset listpack',
+  20: 'set listpack',
+  23: 'hash listpack',
+  25: 'hash listpack',
 };
 var EMPTY2 = Buffer.alloc(0);
 var ENCODING_NAMES = {
-  0: "string",
-  1: "linkedlist",
-  2: "hashtable",
-  3: "skiplist",
-  4: "hashtable",
-  5: "skiplist",
-  7: "module2",
-  9: "zipmap",
-  10: "ziplist",
-  11: "intset",
-  12: "ziplist",
-  13: "ziplist",
-  14: "quicklist",
-  15: "stream-listpacks",
-  16: "listpack",
-  17: "listpack",
-  18: "quicklist2",
-  19: "stream-listpacks2",
-  20: "listpack",
-  21: "stream-listpacks3"
+  0: 'string',
+  1: 'linkedlist',
+  2: 'hashtable',
+  3: 'skiplist',
+  4: 'hashtable',
+  5: 'skiplist',
+  7: 'module2',
+  9: 'zipmap',
+  10: 'ziplist',
+  11: 'intset',
+  12: 'ziplist',
+  13: 'ziplist',
+  14: 'quicklist',
+  15: 'stream-listpacks',
+  16: 'listpack',
+  17: 'listpack',
+  18: 'quicklist2',
+  19: 'stream-listpacks2',
+  20: 'listpack',
+  21: 'stream-listpacks3',
 };
 var TYPE_OF = {
-  0: "string",
-  1: "list",
-  2: "set",
-  3: "zset",
-  4: "hash",
-  5: "zset",
-  7: "module",
-  9: "hash",
-  10: "list",
-  11: "set",
-  12: "zset",
-  13: "hash",
-  14: "list",
-  15: "stream",
-  16: "hash",
-  17: "zset",
-  18: "list",
-  19: "stream",
-  20: "set",
-  21: "stream",
-  22: "hash",
-  23: "hash",
-  24: "hash",
-  25: "hash"
+  0: 'string',
+  1: 'list',
+  2: 'set',
+  3: 'zset',
+  4: 'hash',
+  5: 'zset',
+  7: 'module',
+  9: 'hash',
+  10: 'list',
+  11: 'set',
+  12: 'zset',
+  13: 'hash',
+  14: 'list',
+  15: 'stream',
+  16: 'hash',
+  17: 'zset',
+  18: 'list',
+  19: 'stream',
+  20: 'set',
+  21: 'stream',
+  22: 'hash',
+  23: 'hash',
+  24: 'hash',
+  25: 'hash',
 };
 function valueSize(v) {
   switch (v.type) {
-    case "list":
+    case 'list':
       return v.items.length;
-    case "set":
+    case 'set':
       return v.members.length;
-    case "zset":
-    case "hash":
-    case "stream":
+    case 'zset':
+    case 'hash':
+    case 'stream':
       return v.entries.length;
     default:
       return -1;
   }
 }
 function parseScoreText(b) {
-  const s = b.toString("latin1").trim().toLowerCase();
-  if (s === "inf" || s === "+inf" || s === "infinity" || s === "+infinity") return Infinity;
-  if (s === "-inf" || s === "-infinity") return -Infinity;
-  if (s === "") return Number.NaN;
+  const s = b.toString('latin1').trim().toLowerCase();
+  if (s === 'inf' || s === '+inf' || s === 'infinity' || s === '+infinity') return Infinity;
+  if (s === '-inf' || s === '-infinity') return -Infinity;
+  if (s === '') return Number.NaN;
   return Number(s);
 }
 var RdbReader = class {
   constructor(input, options) {
     this.options = options;
     this.src = new ByteSource(input, {
-      ...options.totalBytes !== void 0 ? { total: options.totalBytes } : {},
-      checksum: options.checksum !== false
+      ...(options.totalBytes !== void 0 ? { total: options.totalBytes } : {}),
+      checksum: options.checksum !== false,
     });
     this.maxString = options.maxStringBytes ?? 1 << 30;
     const chunked = options.chunked === true ? {} : options.chunked || null;
     this.chunkElements = chunked ? Math.max(1, chunked.elements ?? 1e4) : Number.POSITIVE_INFINITY;
     this.chunkBytes = chunked ? Math.max(1, chunked.bytes ?? 8 << 20) : Number.POSITIVE_INFINITY;
     this.pieceBytes = chunked ? Math.max(1, chunked.pieceBytes ?? 1 << 20) : 1 << 20;
-    this.progressEvery = options.onProgress ? Math.max(1, options.progressEvery ?? 1e4) : Number.POSITIVE_INFINITY;
+    this.progressEvery = options.onProgress
+      ? Math.max(1, options.progressEvery ?? 1e4)
+      : Number.POSITIVE_INFINITY;
   }
   options;
   src;
   version = 0;
-  flavor = "redis";
+  flavor = 'redis';
   db = 0;
   currentKey;
   /** The key being read, as text for messages (computed only when needed). */
@@ -1939,10 +1960,10 @@ var RdbReader = class {
     throw new RdbError(code, message, {
       details: {
         offset: at ?? this.src.offset,
-        ...this.keyText !== void 0 ? { key: this.keyText } : {},
-        ...this.options.file !== void 0 ? { file: this.options.file } : {}
+        ...(this.keyText !== void 0 ? { key: this.keyText } : {}),
+        ...(this.options.file !== void 0 ? { file: this.options.file } : {}),
       },
-      ...hint ? { hint } : {}
+      ...(hint ? { hint } : {}),
     });
   }
   progress() {
@@ -1950,7 +1971,7 @@ var RdbReader = class {
     this.options.onProgress?.({
       keys: this.keys,
       bytes: this.src.offset,
-      ...total !== void 0 ? { totalBytes: total } : {}
+      ...(total !== void 0 ? { totalBytes: total } : {}),
     });
   }
   warn(code, message, key) {
@@ -1959,7 +1980,7 @@ var RdbReader = class {
       message,
       offset: this.src.offset,
       db: this.db,
-      ...key ? { key } : {}
+      ...(key ? { key } : {}),
     });
   }
   truncated(n, what) {
@@ -1987,7 +2008,7 @@ var RdbReader = class {
     if (kind === 0) return b & 63;
     if (kind === 1) {
       if (src.avail < 1) this.truncated(1, what);
-      return (b & 63) << 8 | src.u8();
+      return ((b & 63) << 8) | src.u8();
     }
     if (kind === 3) {
       this.encoded = true;
@@ -2004,26 +2025,21 @@ var RdbReader = class {
       const v = src.buf.readBigUInt64BE(src.pos);
       src.pos += 8;
       if (v > MAX_SAFE)
-        this.fail("ERR_RDB_BAD_LENGTH", `${what}: 64-bit length ${v} is beyond any real value`);
+        this.fail('ERR_RDB_BAD_LENGTH', `${what}: 64-bit length ${v} is beyond any real value`);
       return Number(v);
     }
     this.fail(
-      "ERR_RDB_BAD_LENGTH",
+      'ERR_RDB_BAD_LENGTH',
       `${what}: invalid length byte 0x${b.toString(16)}`,
       void 0,
-      src.offset - 1
+      src.offset - 1,
     );
   }
   async len(what) {
     const at = this.src.offset;
     const n = await this.lenRaw(what);
     if (this.encoded)
-      this.fail(
-        "ERR_RDB_BAD_LENGTH",
-        `${what}: expected a length, found a string encoding byte`,
-        void 0,
-        at
-      );
+      this.fail('ERR_RDB_BAD_LENGTH', `${what}: expected a length, found a string encoding byte`, void 0, at);
     return n;
   }
   /** A length read as an unsigned 64-bit bigint (stream ids, counters, module values). */
@@ -2048,10 +2064,10 @@ var RdbReader = class {
     const remaining = this.src.remaining;
     if (remaining !== void 0 && n * minBytes > remaining) {
       this.fail(
-        "ERR_RDB_BAD_LENGTH",
+        'ERR_RDB_BAD_LENGTH',
         `${what}: ${n} items cannot fit in the ${remaining} bytes left in the input`,
-        "The length is corrupt or the file is truncated",
-        at
+        'The length is corrupt or the file is truncated',
+        at,
       );
     }
     return n;
@@ -2059,19 +2075,19 @@ var RdbReader = class {
   checkStringLength(n, what, at) {
     if (n > this.maxString) {
       this.fail(
-        "ERR_RDB_BAD_LENGTH",
+        'ERR_RDB_BAD_LENGTH',
         `${what}: string length ${n} exceeds the ${this.maxString}-byte limit`,
-        "If the value is real, raise the maxStringBytes option",
-        at
+        'If the value is real, raise the maxStringBytes option',
+        at,
       );
     }
     const remaining = this.src.remaining;
     if (remaining !== void 0 && n > remaining) {
       this.fail(
-        "ERR_RDB_BAD_LENGTH",
+        'ERR_RDB_BAD_LENGTH',
         `${what}: string length ${n} is larger than the ${remaining} bytes left in the input`,
-        "The length is corrupt or the file is truncated",
-        at
+        'The length is corrupt or the file is truncated',
+        at,
       );
     }
   }
@@ -2089,7 +2105,7 @@ var RdbReader = class {
       p += 1;
     } else if (b < 128) {
       if (p + 2 > end) return null;
-      n = (b & 63) << 8 | buf[p + 1];
+      n = ((b & 63) << 8) | buf[p + 1];
       p += 2;
     } else if (b === 128) {
       if (p + 5 > end) return null;
@@ -2152,33 +2168,33 @@ var RdbReader = class {
         this.checkStringLength(clen, what, at);
         if (ulen > this.maxString) {
           this.fail(
-            "ERR_RDB_BAD_LENGTH",
+            'ERR_RDB_BAD_LENGTH',
             `${what}: LZF original length ${ulen} exceeds the ${this.maxString}-byte limit`,
-            "If the value is real, raise the maxStringBytes option",
-            at
+            'If the value is real, raise the maxStringBytes option',
+            at,
           );
         }
-        if (ulen > clen * 90 + 64 || ulen > 0 && clen === 0) {
+        if (ulen > clen * 90 + 64 || (ulen > 0 && clen === 0)) {
           this.fail(
-            "ERR_RDB_CORRUPT_LZF",
+            'ERR_RDB_CORRUPT_LZF',
             `${what}: LZF header claims ${clen} -> ${ulen} bytes, impossible for LZF`,
             void 0,
-            at
+            at,
           );
         }
         const compressed = await src.bytes(clen, what, this.keyText);
         return this.lzf(compressed, ulen, at, what);
       }
       default:
-        this.fail("ERR_RDB_BAD_STRING", `${what}: unknown string encoding ${n}`, void 0, at);
+        this.fail('ERR_RDB_BAD_STRING', `${what}: unknown string encoding ${n}`, void 0, at);
     }
   }
-  lzf(compressed, ulen, at, what = "string value") {
+  lzf(compressed, ulen, at, what = 'string value') {
     try {
       return lzfDecompress(compressed, ulen);
     } catch (err) {
       if (err instanceof LzfFormatError)
-        this.fail("ERR_RDB_CORRUPT_LZF", `${what}: invalid LZF data: ${err.message}`, void 0, at);
+        this.fail('ERR_RDB_CORRUPT_LZF', `${what}: invalid LZF data: ${err.message}`, void 0, at);
       throw err;
     }
   }
@@ -2202,7 +2218,7 @@ var RdbReader = class {
     if (n === 255) return -Infinity;
     await this.need(n, what);
     const v = parseScoreText(this.src.take(n));
-    if (Number.isNaN(v)) this.fail("ERR_RDB_CORRUPT_VALUE", `${what}: not a number`);
+    if (Number.isNaN(v)) this.fail('ERR_RDB_CORRUPT_VALUE', `${what}: not a number`);
     return v;
   }
   async rawId(what) {
@@ -2218,10 +2234,9 @@ var RdbReader = class {
   /** Reads a blob string and decodes the container in it, mapping integrity failures to `code`. */
   async blob(what, code, parse) {
     const at = this.src.offset;
-    const b = this.stringSync() ?? await this.string(what);
-    return parse(
-      b,
-      (m) => this.fail(code, `${what} integrity check failed: ${m}`, "The file is corrupt", at)
+    const b = this.stringSync() ?? (await this.string(what));
+    return parse(b, (m) =>
+      this.fail(code, `${what} integrity check failed: ${m}`, 'The file is corrupt', at),
     );
   }
   // ---- records ---------------------------------------------------------------------------
@@ -2229,44 +2244,49 @@ var RdbReader = class {
     await this.src.ensure(9);
     if (this.src.avail < 9) {
       this.fail(
-        "ERR_RDB_BAD_MAGIC",
+        'ERR_RDB_BAD_MAGIC',
         `input is ${this.src.avail} bytes, too short for an RDB header`,
-        "Is this an RDB file?"
+        'Is this an RDB file?',
       );
     }
-    const head = this.src.take(9).toString("latin1");
+    const head = this.src.take(9).toString('latin1');
     let magic;
     let digits2;
-    if (head.startsWith("REDIS")) {
-      magic = "REDIS";
+    if (head.startsWith('REDIS')) {
+      magic = 'REDIS';
       digits2 = head.slice(5);
-    } else if (head.startsWith("VALKEY")) {
-      magic = "VALKEY";
+    } else if (head.startsWith('VALKEY')) {
+      magic = 'VALKEY';
       digits2 = head.slice(6);
     } else {
-      const hint = head.startsWith("*") ? "This looks like RESP text (an AOF or .valkey file), not an RDB" : head.startsWith("$") ? "This looks like a replication stream ($<len> / $EOF: framing); strip the framing first" : "An RDB file starts with REDIS0011 or VALKEY080";
-      this.fail("ERR_RDB_BAD_MAGIC", `wrong signature ${JSON.stringify(head)}`, hint, 0);
+      const hint = head.startsWith('*')
+        ? 'This looks like RESP text (an AOF or .valkey file), not an RDB'
+        : head.startsWith('$')
+          ? 'This looks like a replication stream ($<len> / $EOF: framing); strip the framing first'
+          : 'An RDB file starts with REDIS0011 or VALKEY080';
+      this.fail('ERR_RDB_BAD_MAGIC', `wrong signature ${JSON.stringify(head)}`, hint, 0);
     }
     if (!/^\d+$/.test(digits2))
       this.fail(
-        "ERR_RDB_BAD_MAGIC",
+        'ERR_RDB_BAD_MAGIC',
         `wrong signature ${JSON.stringify(head)}: version is not a number`,
         void 0,
-        0
+        0,
       );
     const version = Number(digits2);
     this.version = version;
-    this.flavor = magic === "VALKEY" ? "valkey" : "redis";
-    const known = magic === "REDIS" ? version >= 1 && version <= KNOWN_REDIS_VERSION : version === 80 || version === 81;
+    this.flavor = magic === 'VALKEY' ? 'valkey' : 'redis';
+    const known =
+      magic === 'REDIS' ? version >= 1 && version <= KNOWN_REDIS_VERSION : version === 80 || version === 81;
     if (!known && !this.options.allowUnknownVersion) {
       this.fail(
-        "ERR_RDB_UNSUPPORTED_VERSION",
+        'ERR_RDB_UNSUPPORTED_VERSION',
         `RDB format version ${version} (${head}) is not supported; this reader knows REDIS0001-REDIS00${KNOWN_REDIS_VERSION} and VALKEY080-VALKEY081`,
-        "Pass allowUnknownVersion: true to try anyway (reading fails at the first unknown type or opcode)",
-        5
+        'Pass allowUnknownVersion: true to try anyway (reading fails at the first unknown type or opcode)',
+        5,
       );
     }
-    return { kind: "header", magic, version, flavor: this.flavor };
+    return { kind: 'header', magic, version, flavor: this.flavor };
   }
   /** The records; the input is closed when they end or the caller stops early. */
   async *records() {
@@ -2276,17 +2296,17 @@ var RdbReader = class {
       let expiresAt;
       let lruIdle;
       let lfuFreq;
-      for (; ; ) {
+      for (;;) {
         if (src.avail < 1) {
           const p = src.ensure(1);
           if (p) await p;
-          if (src.avail < 1) this.truncated(1, "the next opcode (the file has no EOF marker)");
+          if (src.avail < 1) this.truncated(1, 'the next opcode (the file has no EOF marker)');
         }
         const opAt = src.offset;
         const op = src.u8();
         if (op <= 25) {
           const { type, typeName } = this.checkType(op, opAt);
-          const key = this.stringSync() ?? await this.string("key");
+          const key = this.stringSync() ?? (await this.string('key'));
           this.currentKey = key;
           const meta = { db: this.db, key, encoding: typeName };
           if (expiresAt !== void 0) meta.expiresAt = expiresAt;
@@ -2294,23 +2314,23 @@ var RdbReader = class {
           if (lfuFreq !== void 0) meta.lfuFreq = lfuFreq;
           expiresAt = lruIdle = lfuFreq = void 0;
           const small = type === RdbType.STRING ? this.stringSync(this.chunkBytes - 1) : null;
-          if (small !== null || type === RdbType.STRING && this.chunkBytes === Number.POSITIVE_INFINITY) {
-            const value = small ?? await this.string("string value");
+          if (small !== null || (type === RdbType.STRING && this.chunkBytes === Number.POSITIVE_INFINITY)) {
+            const value = small ?? (await this.string('string value'));
             this.currentKey = void 0;
-            yield { kind: "key", ...meta, value: { type: "string", value } };
+            yield { kind: 'key', ...meta, value: { type: 'string', value } };
             if (++this.keys % this.progressEvery === 0) this.progress();
             continue;
           }
           if (BLOB_TYPES.has(type)) {
-            const value = this.blobValueSync(type) ?? await this.blobValue(type);
+            const value = this.blobValueSync(type) ?? (await this.blobValue(type));
             if (valueSize(value) === 0) {
               this.warn(
-                "empty-key",
+                'empty-key',
                 `skipping empty key ${JSON.stringify(this.keyText)} (the server skips it on load)`,
-                key
+                key,
               );
             } else {
-              yield { kind: "key", ...meta, value };
+              yield { kind: 'key', ...meta, value };
             }
             this.currentKey = void 0;
             if (++this.keys % this.progressEvery === 0) this.progress();
@@ -2320,27 +2340,27 @@ var RdbReader = class {
           const parts = this.value(type);
           let begun = false;
           let delivered = 0;
-          for (; ; ) {
+          for (;;) {
             const r = await parts.next();
             if (r.done) {
               const final = r.value;
               const size = valueSize(final);
               if (!begun) {
-                if (size === 0 && final.type !== "stream") {
+                if (size === 0 && final.type !== 'stream') {
                   this.warn(
-                    "empty-key",
+                    'empty-key',
                     `skipping empty key ${JSON.stringify(this.keyText)} (the server skips it on load)`,
-                    key
+                    key,
                   );
                 } else {
-                  yield { kind: "key", ...meta, value: final };
+                  yield { kind: 'key', ...meta, value: final };
                 }
               } else {
-                const n = final.type === "string" ? final.value.length : size;
-                if (n > 0) yield { kind: "key-part", db: meta.db, key, value: final };
+                const n = final.type === 'string' ? final.value.length : size;
+                if (n > 0) yield { kind: 'key-part', db: meta.db, key, value: final };
                 delivered += n;
-                const end = { kind: "key-end", db: meta.db, key, size: delivered };
-                if (final.type === "stream") {
+                const end = { kind: 'key-end', db: meta.db, key, size: delivered };
+                if (final.type === 'stream') {
                   const { type: _t, entries: _e, ...rest } = final;
                   end.stream = rest;
                 }
@@ -2350,13 +2370,13 @@ var RdbReader = class {
             }
             if (!begun) {
               begun = true;
-              const begin = { kind: "key-begin", ...meta, type: TYPE_OF[type] };
+              const begin = { kind: 'key-begin', ...meta, type: TYPE_OF[type] };
               if (this.declared !== void 0) begin.elements = this.declared;
               yield begin;
             }
             const part = r.value;
-            delivered += part.type === "string" ? part.value.length : valueSize(part);
-            yield { kind: "key-part", db: meta.db, key, value: part };
+            delivered += part.type === 'string' ? part.value.length : valueSize(part);
+            yield { kind: 'key-part', db: meta.db, key, value: part };
           }
           this.currentKey = void 0;
           if (++this.keys % this.progressEvery === 0) this.progress();
@@ -2368,118 +2388,118 @@ var RdbReader = class {
             const computed = src.crc?.digest() ?? null;
             let checksum = null;
             if (this.version >= 5) {
-              await this.need(8, "the CRC-64 trailer");
+              await this.need(8, 'the CRC-64 trailer');
               const stored = src.buf.readBigUInt64LE(src.pos);
               src.pos += 8;
               if (stored !== 0n) {
                 checksum = stored;
                 if (computed !== null && computed !== stored) {
                   this.fail(
-                    "ERR_RDB_CHECKSUM",
-                    `CRC-64 mismatch: the file says 0x${stored.toString(16).padStart(16, "0")}, the content hashes to 0x${computed.toString(16).padStart(16, "0")}`,
-                    "The file is corrupt; take a fresh snapshot (or read with checksum: false to salvage it)",
-                    src.offset - 8
+                    'ERR_RDB_CHECKSUM',
+                    `CRC-64 mismatch: the file says 0x${stored.toString(16).padStart(16, '0')}, the content hashes to 0x${computed.toString(16).padStart(16, '0')}`,
+                    'The file is corrupt; take a fresh snapshot (or read with checksum: false to salvage it)',
+                    src.offset - 8,
                   );
                 }
               }
             }
             if (this.options.onProgress) this.progress();
-            yield { kind: "end", checksum };
+            yield { kind: 'end', checksum };
             const left = src.total !== void 0 ? src.total - src.offset : src.avail;
             if (left > 0) {
               this.warn(
-                "trailing-data",
-                `${left} byte(s) follow the end of the RDB (e.g. an AOF tail after an RDB preamble)`
+                'trailing-data',
+                `${left} byte(s) follow the end of the RDB (e.g. an AOF tail after an RDB preamble)`,
               );
             }
             return;
           }
           case RdbOpcode.SELECTDB:
-            this.db = await this.len("SELECTDB database number");
-            yield { kind: "select-db", db: this.db };
+            this.db = await this.len('SELECTDB database number');
+            yield { kind: 'select-db', db: this.db };
             break;
           case RdbOpcode.RESIZEDB: {
-            const dbSize = await this.len("RESIZEDB db size");
-            const expiresSize = await this.len("RESIZEDB expires size");
-            yield { kind: "resize-db", dbSize, expiresSize };
+            const dbSize = await this.len('RESIZEDB db size');
+            const expiresSize = await this.len('RESIZEDB expires size');
+            yield { kind: 'resize-db', dbSize, expiresSize };
             break;
           }
           case RdbOpcode.AUX: {
-            const key = await this.string("AUX field name");
-            const value = await this.string("AUX field value");
-            yield { kind: "aux", key, value };
+            const key = await this.string('AUX field name');
+            const value = await this.string('AUX field value');
+            yield { kind: 'aux', key, value };
             break;
           }
           case RdbOpcode.EXPIRETIME_MS:
-            expiresAt = await this.millis("EXPIRETIME_MS");
+            expiresAt = await this.millis('EXPIRETIME_MS');
             break;
           case RdbOpcode.EXPIRETIME: {
-            await this.need(4, "EXPIRETIME");
+            await this.need(4, 'EXPIRETIME');
             expiresAt = src.buf.readInt32LE(src.pos) * 1e3;
             src.pos += 4;
             break;
           }
           case RdbOpcode.IDLE:
-            lruIdle = await this.len("IDLE");
+            lruIdle = await this.len('IDLE');
             break;
           case RdbOpcode.FREQ:
-            await this.need(1, "FREQ");
+            await this.need(1, 'FREQ');
             lfuFreq = src.u8();
             break;
           case RdbOpcode.MODULE_AUX: {
             src.startCapture();
             let moduleId;
             try {
-              moduleId = await this.lenBig("MODULE_AUX module id");
-              const whenOp = await this.len("MODULE_AUX when opcode");
+              moduleId = await this.lenBig('MODULE_AUX module id');
+              const whenOp = await this.len('MODULE_AUX when opcode');
               if (whenOp !== ModuleOpcode.UINT)
                 this.fail(
-                  "ERR_RDB_CORRUPT_MODULE",
-                  `MODULE_AUX: expected the UINT "when" opcode, got ${whenOp}`
+                  'ERR_RDB_CORRUPT_MODULE',
+                  `MODULE_AUX: expected the UINT "when" opcode, got ${whenOp}`,
                 );
-              await this.lenBig("MODULE_AUX when");
-              await this.moduleOpcodes("MODULE_AUX");
+              await this.lenBig('MODULE_AUX when');
+              await this.moduleOpcodes('MODULE_AUX');
             } catch (err) {
               src.endCapture();
               throw err;
             }
             const raw = src.endCapture();
             const { name } = decodeModuleId(moduleId);
-            yield { kind: "module-aux", moduleId, moduleName: name, raw };
+            yield { kind: 'module-aux', moduleId, moduleName: name, raw };
             break;
           }
           case RdbOpcode.FUNCTION2:
-            yield { kind: "function", code: await this.string("FUNCTION2 library code") };
+            yield { kind: 'function', code: await this.string('FUNCTION2 library code') };
             break;
           case RdbOpcode.FUNCTION_PRE_GA:
             this.fail(
-              "ERR_RDB_UNKNOWN_OPCODE",
-              "FUNCTION_PRE_GA (0xF6, Redis 7.0 release candidates) is not supported",
-              "Load the file into Redis 7.0 GA and save it again",
-              opAt
+              'ERR_RDB_UNKNOWN_OPCODE',
+              'FUNCTION_PRE_GA (0xF6, Redis 7.0 release candidates) is not supported',
+              'Load the file into Redis 7.0 GA and save it again',
+              opAt,
             );
             break;
           case RdbOpcode.SLOT_INFO:
             if (this.version < 12) this.unknownOpcode(op, opAt);
             {
-              const slot = await this.len("SLOT_INFO slot");
-              const slotSize = await this.len("SLOT_INFO slot size");
-              const expiresSlotSize = await this.len("SLOT_INFO expires size");
-              yield { kind: "slot-info", slot, slotSize, expiresSlotSize };
+              const slot = await this.len('SLOT_INFO slot');
+              const slotSize = await this.len('SLOT_INFO slot size');
+              const expiresSlotSize = await this.len('SLOT_INFO expires size');
+              yield { kind: 'slot-info', slot, slotSize, expiresSlotSize };
             }
             break;
           case RdbOpcode.SLOT_IMPORT:
-            if (this.flavor !== "valkey") this.unknownOpcode(op, opAt);
+            if (this.flavor !== 'valkey') this.unknownOpcode(op, opAt);
             {
-              await this.string("SLOT_IMPORT job name");
-              const ranges = await this.count("SLOT_IMPORT range count", 2);
+              await this.string('SLOT_IMPORT job name');
+              const ranges = await this.count('SLOT_IMPORT range count', 2);
               for (let i = 0; i < ranges; i++) {
-                await this.len("SLOT_IMPORT range start");
-                await this.len("SLOT_IMPORT range end");
+                await this.len('SLOT_IMPORT range start');
+                await this.len('SLOT_IMPORT range end');
               }
               this.warn(
-                "slot-import-skipped",
-                `skipped Valkey atomic slot migration state (${ranges} slot range(s))`
+                'slot-import-skipped',
+                `skipped Valkey atomic slot migration state (${ranges} slot range(s))`,
               );
             }
             break;
@@ -2493,48 +2513,43 @@ var RdbReader = class {
   }
   unknownOpcode(op, at) {
     this.fail(
-      op < 240 ? "ERR_RDB_UNKNOWN_TYPE" : "ERR_RDB_UNKNOWN_OPCODE",
-      `unknown opcode or type ${op} (0x${op.toString(16)}) for ${this.flavor === "valkey" ? "VALKEY" : "REDIS"}${this.version} files`,
-      "The file is corrupt or comes from a newer server than this reader knows",
-      at
+      op < 240 ? 'ERR_RDB_UNKNOWN_TYPE' : 'ERR_RDB_UNKNOWN_OPCODE',
+      `unknown opcode or type ${op} (0x${op.toString(16)}) for ${this.flavor === 'valkey' ? 'VALKEY' : 'REDIS'}${this.version} files`,
+      'The file is corrupt or comes from a newer server than this reader knows',
+      at,
     );
   }
   checkType(op, at) {
-    const redis12 = this.flavor === "redis" && this.version >= 12;
-    const valkey = this.flavor === "valkey";
+    const redis12 = this.flavor === 'redis' && this.version >= 12;
+    const valkey = this.flavor === 'valkey';
     let name = ENCODING_NAMES[op];
     if (op === RdbType.MODULE_PRE_GA) {
       this.fail(
-        "ERR_RDB_UNSUPPORTED_VALUE",
-        "module value of pre-GA format (type 6) is not supported",
+        'ERR_RDB_UNSUPPORTED_VALUE',
+        'module value of pre-GA format (type 6) is not supported',
         void 0,
-        at
+        at,
       );
     }
-    if (op === RdbType.HASH_2) name = valkey ? "hashtable-ttl" : redis12 ? "hash-metadata-pre-ga" : void 0;
+    if (op === RdbType.HASH_2) name = valkey ? 'hashtable-ttl' : redis12 ? 'hash-metadata-pre-ga' : void 0;
     else if (op === RdbType.TYPE_23) {
       if (valkey)
-        this.fail(
-          "ERR_RDB_UNKNOWN_TYPE",
-          "type 23 (Valkey 9.2 PATH_HASH) is not supported yet",
-          void 0,
-          at
-        );
-      name = redis12 ? "listpack-ex-pre-ga" : void 0;
-    } else if (op === RdbType.REDIS_HASH_METADATA) name = redis12 ? "hash-metadata" : void 0;
-    else if (op === RdbType.REDIS_HASH_LISTPACK_EX) name = redis12 ? "listpack-ex" : void 0;
+        this.fail('ERR_RDB_UNKNOWN_TYPE', 'type 23 (Valkey 9.2 PATH_HASH) is not supported yet', void 0, at);
+      name = redis12 ? 'listpack-ex-pre-ga' : void 0;
+    } else if (op === RdbType.REDIS_HASH_METADATA) name = redis12 ? 'hash-metadata' : void 0;
+    else if (op === RdbType.REDIS_HASH_LISTPACK_EX) name = redis12 ? 'listpack-ex' : void 0;
     if (name === void 0) {
       this.fail(
-        "ERR_RDB_UNKNOWN_TYPE",
-        `unknown value type ${op} for ${this.flavor === "valkey" ? "VALKEY" : "REDIS"}${this.version} files`,
-        "The file is corrupt or uses a type this reader does not know",
-        at
+        'ERR_RDB_UNKNOWN_TYPE',
+        `unknown value type ${op} for ${this.flavor === 'valkey' ? 'VALKEY' : 'REDIS'}${this.version} files`,
+        'The file is corrupt or uses a type this reader does not know',
+        at,
       );
     }
     return { type: op, typeName: name };
   }
   async moduleOpcodes(what) {
-    for (; ; ) {
+    for (;;) {
       const op = await this.len(`${what} opcode`);
       switch (op) {
         case ModuleOpcode.EOF:
@@ -2565,9 +2580,9 @@ var RdbReader = class {
         }
         default:
           this.fail(
-            "ERR_RDB_CORRUPT_MODULE",
+            'ERR_RDB_CORRUPT_MODULE',
             `${what}: unknown module opcode ${op}`,
-            "The module value is corrupt"
+            'The module value is corrupt',
           );
       }
     }
@@ -2577,127 +2592,125 @@ var RdbReader = class {
     switch (type) {
       case RdbType.STRING: {
         const at = this.src.offset;
-        const n = await this.lenRaw("string value");
+        const n = await this.lenRaw('string value');
         if (!this.encoded && n >= this.chunkBytes) {
-          this.checkStringLength(n, "string value", at);
+          this.checkStringLength(n, 'string value', at);
           this.declared = n;
-          for await (const piece of this.src.pieces(n, this.pieceBytes, "string value", this.keyText)) {
-            yield { type: "string", value: Buffer.from(piece) };
+          for await (const piece of this.src.pieces(n, this.pieceBytes, 'string value', this.keyText)) {
+            yield { type: 'string', value: Buffer.from(piece) };
           }
-          return { type: "string", value: EMPTY2 };
+          return { type: 'string', value: EMPTY2 };
         }
         if (this.encoded && n === 3 && this.chunkBytes !== Number.POSITIVE_INFINITY) {
-          const clen = await this.len("string value (LZF compressed length)");
-          const ulen = await this.len("string value (LZF original length)");
-          this.checkStringLength(clen, "string value", at);
+          const clen = await this.len('string value (LZF compressed length)');
+          const ulen = await this.len('string value (LZF original length)');
+          this.checkStringLength(clen, 'string value', at);
           if (ulen < this.chunkBytes) {
-            const compressed = await this.src.bytes(clen, "string value", this.keyText);
-            return { type: "string", value: this.lzf(compressed, ulen, at) };
+            const compressed = await this.src.bytes(clen, 'string value', this.keyText);
+            return { type: 'string', value: this.lzf(compressed, ulen, at) };
           }
           if (ulen > this.maxString || ulen > clen * 90 + 64) {
             this.fail(
-              "ERR_RDB_CORRUPT_LZF",
+              'ERR_RDB_CORRUPT_LZF',
               `string value: LZF header claims ${clen} -> ${ulen} bytes`,
               void 0,
-              at
+              at,
             );
           }
           this.declared = ulen;
           const decoder = new LzfStreamDecoder(ulen, this.pieceBytes);
           try {
-            for await (const piece of this.src.pieces(clen, 1 << 20, "string value", this.keyText)) {
-              for (const out of decoder.push(piece)) yield { type: "string", value: out };
+            for await (const piece of this.src.pieces(clen, 1 << 20, 'string value', this.keyText)) {
+              for (const out of decoder.push(piece)) yield { type: 'string', value: out };
             }
-            for (const out of decoder.end()) yield { type: "string", value: out };
+            for (const out of decoder.end()) yield { type: 'string', value: out };
           } catch (err) {
             if (err instanceof LzfFormatError)
-              this.fail(
-                "ERR_RDB_CORRUPT_LZF",
-                `string value: invalid LZF data: ${err.message}`,
-                void 0,
-                at
-              );
+              this.fail('ERR_RDB_CORRUPT_LZF', `string value: invalid LZF data: ${err.message}`, void 0, at);
             throw err;
           }
-          return { type: "string", value: EMPTY2 };
+          return { type: 'string', value: EMPTY2 };
         }
-        return { type: "string", value: await this.stringBody(n, "string value", at) };
+        return { type: 'string', value: await this.stringBody(n, 'string value', at) };
       }
       case RdbType.LIST:
       case RdbType.SET: {
-        const t2 = type === RdbType.LIST ? "list" : "set";
+        const t2 = type === RdbType.LIST ? 'list' : 'set';
         const n = await this.count(`${t2} length`);
         this.declared = n;
         let acc = [];
         for (let i = 0; i < n; i++) {
-          acc.push(this.stringSync() ?? await this.string(`${t2} element`));
+          acc.push(this.stringSync() ?? (await this.string(`${t2} element`)));
           if (acc.length >= this.chunkElements) {
-            yield t2 === "list" ? { type: "list", items: acc } : { type: "set", members: acc };
+            yield t2 === 'list' ? { type: 'list', items: acc } : { type: 'set', members: acc };
             acc = [];
           }
         }
-        return t2 === "list" ? { type: "list", items: acc } : { type: "set", members: acc };
+        return t2 === 'list' ? { type: 'list', items: acc } : { type: 'set', members: acc };
       }
       case RdbType.ZSET:
       case RdbType.ZSET_2: {
-        const n = await this.count("zset length", 2);
+        const n = await this.count('zset length', 2);
         this.declared = n;
         let acc = [];
         for (let i = 0; i < n; i++) {
-          const member = this.stringSync() ?? await this.string("zset member");
-          const score = type === RdbType.ZSET ? await this.asciiDouble("zset score") : await this.binaryDouble("zset score");
-          if (Number.isNaN(score)) this.fail("ERR_RDB_CORRUPT_VALUE", "zset score is NaN");
+          const member = this.stringSync() ?? (await this.string('zset member'));
+          const score =
+            type === RdbType.ZSET
+              ? await this.asciiDouble('zset score')
+              : await this.binaryDouble('zset score');
+          if (Number.isNaN(score)) this.fail('ERR_RDB_CORRUPT_VALUE', 'zset score is NaN');
           acc.push({ member, score });
           if (acc.length >= this.chunkElements) {
-            yield { type: "zset", entries: acc };
+            yield { type: 'zset', entries: acc };
             acc = [];
           }
         }
-        return { type: "zset", entries: acc };
+        return { type: 'zset', entries: acc };
       }
       case RdbType.HASH:
       case RdbType.HASH_2:
       case RdbType.REDIS_HASH_METADATA: {
-        const valkey2 = type === RdbType.HASH_2 && this.flavor === "valkey";
+        const valkey2 = type === RdbType.HASH_2 && this.flavor === 'valkey';
         const redisPreGa = type === RdbType.HASH_2 && !valkey2;
-        const minExpire = type === RdbType.REDIS_HASH_METADATA ? await this.millis("hash min expire") : 0;
-        const n = await this.count("hash length", 2);
+        const minExpire = type === RdbType.REDIS_HASH_METADATA ? await this.millis('hash min expire') : 0;
+        const n = await this.count('hash length', 2);
         this.declared = n;
         let acc = [];
         for (let i = 0; i < n; i++) {
           let expiresAt;
           if (redisPreGa || type === RdbType.REDIS_HASH_METADATA) {
-            const ttl = await this.lenBig("hash field ttl");
+            const ttl = await this.lenBig('hash field ttl');
             if (ttl !== 0n) expiresAt = Number(redisPreGa ? ttl : ttl + BigInt(minExpire) - 1n);
           }
-          const field = this.stringSync() ?? await this.string("hash field");
-          const value = this.stringSync() ?? await this.string("hash value");
+          const field = this.stringSync() ?? (await this.string('hash field'));
+          const value = this.stringSync() ?? (await this.string('hash value'));
           if (valkey2) {
-            const ms = await this.millis("hash field expiry");
-            if (ms < -1) this.fail("ERR_RDB_CORRUPT_VALUE", `hash field expiry ${ms} is invalid`);
+            const ms = await this.millis('hash field expiry');
+            if (ms < -1) this.fail('ERR_RDB_CORRUPT_VALUE', `hash field expiry ${ms} is invalid`);
             if (ms !== -1) expiresAt = ms;
           }
           acc.push(expiresAt === void 0 ? { field, value } : { field, value, expiresAt });
           if (acc.length >= this.chunkElements) {
-            yield { type: "hash", entries: acc };
+            yield { type: 'hash', entries: acc };
             acc = [];
           }
         }
-        return { type: "hash", entries: acc };
+        return { type: 'hash', entries: acc };
       }
       case RdbType.MODULE_2: {
         this.src.startCapture();
         let moduleId;
         try {
-          moduleId = await this.lenBig("module id");
-          await this.moduleOpcodes("module value");
+          moduleId = await this.lenBig('module id');
+          await this.moduleOpcodes('module value');
         } catch (err) {
           this.src.endCapture();
           throw err;
         }
         const raw = this.src.endCapture();
         const { name, encodingVersion } = decodeModuleId(moduleId);
-        return { type: "module", moduleId, moduleName: name, encodingVersion, raw };
+        return { type: 'module', moduleId, moduleName: name, encodingVersion, raw };
       }
       case RdbType.HASH_ZIPMAP:
       case RdbType.LIST_ZIPLIST:
@@ -2713,45 +2726,47 @@ var RdbReader = class {
       case RdbType.LIST_QUICKLIST:
       case RdbType.LIST_QUICKLIST_2: {
         const v2 = type === RdbType.LIST_QUICKLIST_2;
-        const nodes = await this.count("quicklist node count", v2 ? 2 : 1);
+        const nodes = await this.count('quicklist node count', v2 ? 2 : 1);
         let acc = [];
         for (let i = 0; i < nodes; i++) {
           let container = 2;
           if (v2) {
-            container = await this.len("quicklist node container");
+            container = await this.len('quicklist node container');
             if (container !== 1 && container !== 2) {
               this.fail(
-                "ERR_RDB_CORRUPT_VALUE",
-                `quicklist node container ${container} is neither PLAIN (1) nor PACKED (2)`
+                'ERR_RDB_CORRUPT_VALUE',
+                `quicklist node container ${container} is neither PLAIN (1) nor PACKED (2)`,
               );
             }
           }
           if (container === 1) {
-            acc.push(await this.string("quicklist plain node"));
+            acc.push(await this.string('quicklist plain node'));
           } else {
-            const vals = v2 ? await this.blob("quicklist listpack node", "ERR_RDB_CORRUPT_LISTPACK", parseListpack) : await this.blob("quicklist ziplist node", "ERR_RDB_CORRUPT_ZIPLIST", parseZiplist);
+            const vals = v2
+              ? await this.blob('quicklist listpack node', 'ERR_RDB_CORRUPT_LISTPACK', parseListpack)
+              : await this.blob('quicklist ziplist node', 'ERR_RDB_CORRUPT_ZIPLIST', parseZiplist);
             for (const v of vals) acc.push(packedToBuffer(v));
           }
           if (acc.length >= this.chunkElements) {
-            yield { type: "list", items: acc };
+            yield { type: 'list', items: acc };
             acc = [];
           }
         }
-        return { type: "list", items: acc };
+        return { type: 'list', items: acc };
       }
       case RdbType.STREAM_LISTPACKS:
       case RdbType.STREAM_LISTPACKS_2:
       case RdbType.STREAM_LISTPACKS_3:
         return yield* this.stream(type);
       default:
-        this.fail("ERR_RDB_UNKNOWN_TYPE", `unknown value type ${type}`);
+        this.fail('ERR_RDB_UNKNOWN_TYPE', `unknown value type ${type}`);
     }
   }
   /** Values stored as one compact container (never chunked: the server keeps them small). */
   async blobValue(type) {
-    if (type === RdbType.REDIS_HASH_LISTPACK_EX) await this.millis("hash min expire");
+    if (type === RdbType.REDIS_HASH_LISTPACK_EX) await this.millis('hash min expire');
     const at = this.src.offset;
-    const b = this.stringSync() ?? await this.string(BLOB_WHAT[type] ?? "container");
+    const b = this.stringSync() ?? (await this.string(BLOB_WHAT[type] ?? 'container'));
     return this.decodeBlob(type, b, at);
   }
   /**
@@ -2766,45 +2781,44 @@ var RdbReader = class {
   }
   /** Decodes a container blob read at `at`, mapping integrity failures to the container's error code. */
   parseBlob(b, at, what, code, parse) {
-    return parse(
-      b,
-      (m) => this.fail(code, `${what} integrity check failed: ${m}`, "The file is corrupt", at)
+    return parse(b, (m) =>
+      this.fail(code, `${what} integrity check failed: ${m}`, 'The file is corrupt', at),
     );
   }
   decodeBlob(type, b, at) {
     switch (type) {
       case RdbType.HASH_ZIPMAP: {
-        const pairs = this.parseBlob(b, at, "zipmap", "ERR_RDB_CORRUPT_ZIPMAP", parseZipmap);
-        return { type: "hash", entries: pairs.map(([field, value]) => ({ field, value })) };
+        const pairs = this.parseBlob(b, at, 'zipmap', 'ERR_RDB_CORRUPT_ZIPMAP', parseZipmap);
+        return { type: 'hash', entries: pairs.map(([field, value]) => ({ field, value })) };
       }
       case RdbType.LIST_ZIPLIST: {
-        const vals = this.parseBlob(b, at, "list ziplist", "ERR_RDB_CORRUPT_ZIPLIST", parseZiplist);
-        return { type: "list", items: vals.map(packedToBuffer) };
+        const vals = this.parseBlob(b, at, 'list ziplist', 'ERR_RDB_CORRUPT_ZIPLIST', parseZiplist);
+        return { type: 'list', items: vals.map(packedToBuffer) };
       }
       case RdbType.SET_INTSET:
         return {
-          type: "set",
-          members: this.parseBlob(b, at, "intset", "ERR_RDB_CORRUPT_INTSET", parseIntset)
+          type: 'set',
+          members: this.parseBlob(b, at, 'intset', 'ERR_RDB_CORRUPT_INTSET', parseIntset),
         };
       case RdbType.SET_LISTPACK: {
-        const vals = this.parseBlob(b, at, "set listpack", "ERR_RDB_CORRUPT_LISTPACK", parseListpack);
-        return { type: "set", members: vals.map(packedToBuffer) };
+        const vals = this.parseBlob(b, at, 'set listpack', 'ERR_RDB_CORRUPT_LISTPACK', parseListpack);
+        return { type: 'set', members: vals.map(packedToBuffer) };
       }
       case RdbType.ZSET_ZIPLIST:
       case RdbType.ZSET_LISTPACK: {
         const zip = type === RdbType.ZSET_ZIPLIST;
-        const what = zip ? "zset ziplist" : "zset listpack";
-        const code = zip ? "ERR_RDB_CORRUPT_ZIPLIST" : "ERR_RDB_CORRUPT_LISTPACK";
+        const what = zip ? 'zset ziplist' : 'zset listpack';
+        const code = zip ? 'ERR_RDB_CORRUPT_ZIPLIST' : 'ERR_RDB_CORRUPT_LISTPACK';
         const vals = this.parseBlob(b, at, what, code, zip ? parseZiplist : parseListpack);
         if (vals.length % 2) this.fail(code, `${what} has an odd number of elements (${vals.length})`);
         const entries = [];
         for (let i = 0; i < vals.length; i += 2) {
           const s = vals[i + 1];
-          const score = typeof s === "object" ? parseScoreText(s) : Number(s);
+          const score = typeof s === 'object' ? parseScoreText(s) : Number(s);
           if (Number.isNaN(score)) this.fail(code, `${what} score of element ${i / 2} is not a number`);
           entries.push({ member: packedToBuffer(vals[i]), score });
         }
-        return { type: "zset", entries };
+        return { type: 'zset', entries };
       }
       case RdbType.HASH_ZIPLIST:
       case RdbType.HASH_LISTPACK:
@@ -2812,8 +2826,8 @@ var RdbReader = class {
       case RdbType.REDIS_HASH_LISTPACK_EX: {
         const zip = type === RdbType.HASH_ZIPLIST;
         const triplets = type === RdbType.TYPE_23 || type === RdbType.REDIS_HASH_LISTPACK_EX;
-        const what = zip ? "hash ziplist" : "hash listpack";
-        const code = zip ? "ERR_RDB_CORRUPT_ZIPLIST" : "ERR_RDB_CORRUPT_LISTPACK";
+        const what = zip ? 'hash ziplist' : 'hash listpack';
+        const code = zip ? 'ERR_RDB_CORRUPT_ZIPLIST' : 'ERR_RDB_CORRUPT_LISTPACK';
         const vals = this.parseBlob(b, at, what, code, zip ? parseZiplist : parseListpack);
         const step = triplets ? 3 : 2;
         if (vals.length % step)
@@ -2824,87 +2838,87 @@ var RdbReader = class {
           const value = packedToBuffer(vals[i + 1]);
           if (triplets) {
             const ttl = vals[i + 2];
-            const ms = typeof ttl === "object" ? Number(ttl.toString("latin1")) : Number(ttl);
+            const ms = typeof ttl === 'object' ? Number(ttl.toString('latin1')) : Number(ttl);
             if (!Number.isFinite(ms)) this.fail(code, `${what} field ttl is not a number`);
             entries.push(ms === 0 ? { field, value } : { field, value, expiresAt: ms });
           } else entries.push({ field, value });
         }
-        return { type: "hash", entries };
+        return { type: 'hash', entries };
       }
       default:
-        this.fail("ERR_RDB_UNKNOWN_TYPE", `unknown value type ${type}`);
+        this.fail('ERR_RDB_UNKNOWN_TYPE', `unknown value type ${type}`);
     }
   }
   async *stream(type) {
     const v2 = type >= RdbType.STREAM_LISTPACKS_2;
     const v3 = type >= RdbType.STREAM_LISTPACKS_3;
-    const nodes = await this.count("stream listpack node count", 2);
+    const nodes = await this.count('stream listpack node count', 2);
     let acc = [];
     for (let i = 0; i < nodes; i++) {
       const keyAt = this.src.offset;
-      const nodeKey = await this.string("stream node key");
+      const nodeKey = await this.string('stream node key');
       if (nodeKey.length !== 16)
         this.fail(
-          "ERR_RDB_CORRUPT_STREAM",
+          'ERR_RDB_CORRUPT_STREAM',
           `stream node key is ${nodeKey.length} bytes, expected 16`,
           void 0,
-          keyAt
+          keyAt,
         );
       const master = { ms: nodeKey.readBigUInt64BE(0), seq: nodeKey.readBigUInt64BE(8) };
       const lpAt = this.src.offset;
-      const vals = await this.blob("stream listpack", "ERR_RDB_CORRUPT_LISTPACK", parseListpack);
+      const vals = await this.blob('stream listpack', 'ERR_RDB_CORRUPT_LISTPACK', parseListpack);
       if (vals.length === 0)
-        this.fail("ERR_RDB_CORRUPT_STREAM", "stream node has an empty listpack", void 0, lpAt);
+        this.fail('ERR_RDB_CORRUPT_STREAM', 'stream node has an empty listpack', void 0, lpAt);
       this.decodeStreamNode(master, vals, acc, lpAt);
       if (acc.length >= this.chunkElements) {
-        yield { type: "stream", entries: acc, length: 0n, lastId: { ms: 0n, seq: 0n }, groups: [] };
+        yield { type: 'stream', entries: acc, length: 0n, lastId: { ms: 0n, seq: 0n }, groups: [] };
         acc = [];
       }
     }
-    const length = await this.lenBig("stream length");
-    const lastId = await this.lenId("stream last id");
-    const value = { type: "stream", entries: acc, length, lastId, groups: [] };
+    const length = await this.lenBig('stream length');
+    const lastId = await this.lenId('stream last id');
+    const value = { type: 'stream', entries: acc, length, lastId, groups: [] };
     if (v2) {
-      value.firstId = await this.lenId("stream first id");
-      value.maxDeletedId = await this.lenId("stream max deleted id");
-      value.entriesAdded = await this.lenBig("stream entries added");
+      value.firstId = await this.lenId('stream first id');
+      value.maxDeletedId = await this.lenId('stream max deleted id');
+      value.entriesAdded = await this.lenBig('stream entries added');
     }
-    const groupCount = await this.count("stream consumer group count", 3);
+    const groupCount = await this.count('stream consumer group count', 3);
     for (let g = 0; g < groupCount; g++) {
-      const name = await this.string("consumer group name");
-      const groupLast = await this.lenId("consumer group last id");
+      const name = await this.string('consumer group name');
+      const groupLast = await this.lenId('consumer group last id');
       const group = { name, lastId: groupLast, pending: [], consumers: [] };
       if (v2) {
-        const read = await this.lenBig("consumer group entries read");
+        const read = await this.lenBig('consumer group entries read');
         if (read !== U64_MAX2) group.entriesRead = read;
       }
-      const pelSize = await this.count("consumer group PEL size", 25);
+      const pelSize = await this.count('consumer group PEL size', 25);
       const byId = /* @__PURE__ */ new Map();
       for (let p = 0; p < pelSize; p++) {
-        const id = await this.rawId("PEL entry id");
-        const deliveryTime = await this.millis("PEL delivery time");
-        const deliveryCount = await this.len("PEL delivery count");
+        const id = await this.rawId('PEL entry id');
+        const deliveryTime = await this.millis('PEL delivery time');
+        const deliveryCount = await this.len('PEL delivery count');
         const entry = { id, deliveryTime, deliveryCount, consumer: EMPTY2 };
         byId.set(`${id.ms}-${id.seq}`, entry);
         group.pending.push(entry);
       }
-      const consumerCount = await this.count("consumer count", 10);
+      const consumerCount = await this.count('consumer count', 10);
       for (let c = 0; c < consumerCount; c++) {
-        const cname = await this.string("consumer name");
-        const seenTime = await this.millis("consumer seen time");
+        const cname = await this.string('consumer name');
+        const seenTime = await this.millis('consumer seen time');
         const consumer = { name: cname, seenTime, pending: [] };
-        if (v3) consumer.activeTime = await this.millis("consumer active time");
-        const cpel = await this.count("consumer PEL size", 16);
+        if (v3) consumer.activeTime = await this.millis('consumer active time');
+        const cpel = await this.count('consumer PEL size', 16);
         for (let p = 0; p < cpel; p++) {
           const at = this.src.offset;
-          const id = await this.rawId("consumer PEL id");
+          const id = await this.rawId('consumer PEL id');
           const owner = byId.get(`${id.ms}-${id.seq}`);
           if (!owner) {
             this.fail(
-              "ERR_RDB_CORRUPT_STREAM",
+              'ERR_RDB_CORRUPT_STREAM',
               `consumer ${displayBytes(cname)} owns pending id ${id.ms}-${id.seq} that is not in the group PEL`,
               void 0,
-              at
+              at,
             );
           }
           owner.consumer = cname;
@@ -2915,8 +2929,8 @@ var RdbReader = class {
       for (const pe of group.pending) {
         if (pe.consumer === EMPTY2) {
           this.warn(
-            "orphan-pending-entry",
-            `pending entry ${pe.id.ms}-${pe.id.seq} of group ${displayBytes(name)} has no consumer`
+            'orphan-pending-entry',
+            `pending entry ${pe.id.ms}-${pe.id.seq} of group ${displayBytes(name)} has no consumer`,
           );
         }
       }
@@ -2926,15 +2940,16 @@ var RdbReader = class {
   }
   decodeStreamNode(master, vals, out, at) {
     let i = 0;
-    const fail = (m) => this.fail("ERR_RDB_CORRUPT_STREAM", `stream listpack: ${m}`, "The file is corrupt", at);
+    const fail = (m) =>
+      this.fail('ERR_RDB_CORRUPT_STREAM', `stream listpack: ${m}`, 'The file is corrupt', at);
     const next = () => {
-      if (i >= vals.length) fail("entry runs past the end of the listpack");
+      if (i >= vals.length) fail('entry runs past the end of the listpack');
       return vals[i++];
     };
     const int2 = () => {
       const v = next();
-      if (typeof v === "object") {
-        const s = v.toString("latin1");
+      if (typeof v === 'object') {
+        const s = v.toString('latin1');
         if (!/^-?\d+$/.test(s)) fail(`expected an integer, found ${JSON.stringify(displayBytes(v))}`);
         return BigInt(s);
       }
@@ -2946,7 +2961,7 @@ var RdbReader = class {
     if (numFields < 0 || numFields > vals.length) fail(`master entry has ${numFields} fields`);
     const masterFields = [];
     for (let f = 0; f < numFields; f++) masterFields.push(packedToBuffer(next()));
-    if (int2() !== 0n) fail("master entry terminator is not 0");
+    if (int2() !== 0n) fail('master entry terminator is not 0');
     let live = 0;
     let dead = 0;
     while (i < vals.length) {
@@ -2964,7 +2979,7 @@ var RdbReader = class {
         for (let f = 0; f < nf; f++) fields.push([packedToBuffer(next()), packedToBuffer(next())]);
         lpCount = nf * 2 + 4;
       }
-      if (Number(int2()) !== lpCount) fail("entry lp-count does not match its size");
+      if (Number(int2()) !== lpCount) fail('entry lp-count does not match its size');
       if (flags & 1) dead++;
       else {
         live++;
@@ -2977,13 +2992,13 @@ var RdbReader = class {
   /** Decodes one value body of `type` (DUMP payloads); the whole input must be consumed. */
   async valueOnly(type, version) {
     this.version = version;
-    this.flavor = version >= 80 ? "valkey" : "redis";
+    this.flavor = version >= 80 ? 'valkey' : 'redis';
     const { typeName } = this.checkType(type, 0);
     const gen = this.value(type);
     let r = await gen.next();
     while (!r.done) r = await gen.next();
     if (this.src.avail > 0) {
-      this.fail("ERR_RDB_BAD_PAYLOAD", `${this.src.avail} unexpected byte(s) after the value`);
+      this.fail('ERR_RDB_BAD_PAYLOAD', `${this.src.avail} unexpected byte(s) after the value`);
     }
     return { value: r.value, encoding: typeName };
   }
@@ -3006,35 +3021,34 @@ function readRdbFile(path, options = {}) {
   let size;
   try {
     size = statSync(path).size;
-  } catch {
-  }
+  } catch {}
   return readRdb(createReadStream(path, { highWaterMark: 1 << 20 }), {
     file: path,
-    ...size !== void 0 ? { totalBytes: size } : {},
-    ...options
+    ...(size !== void 0 ? { totalBytes: size } : {}),
+    ...options,
   });
 }
 
 // ../../tmp/vd-bench/after/packages/backup/src/rdb/writer.ts
-import { randomBytes } from "node:crypto";
-import { createWriteStream } from "node:fs";
-import { rename, unlink } from "node:fs/promises";
-import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { rename, unlink } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 
 // ../../tmp/vd-bench/after/packages/backup/src/rdb/value-parts.ts
 function emptyValue(type) {
   switch (type) {
-    case "string":
+    case 'string':
       return { type, value: Buffer.alloc(0) };
-    case "list":
+    case 'list':
       return { type, items: [] };
-    case "set":
+    case 'set':
       return { type, members: [] };
-    case "zset":
-    case "hash":
+    case 'zset':
+    case 'hash':
       return { type, entries: [] };
-    case "stream":
+    case 'stream':
       return { type, entries: [], length: 0n, lastId: { ms: 0n, seq: 0n }, groups: [] };
     default:
       return void 0;
@@ -3042,24 +3056,24 @@ function emptyValue(type) {
 }
 function isEmptyCollection(value) {
   switch (value.type) {
-    case "list":
+    case 'list':
       return value.items.length === 0;
-    case "set":
+    case 'set':
       return value.members.length === 0;
-    case "zset":
-    case "hash":
+    case 'zset':
+    case 'hash':
       return value.entries.length === 0;
     default:
       return false;
   }
 }
 function appendValueElements(into, part) {
-  if (into.type === "string" && part.type === "string") into.value = Buffer.concat([into.value, part.value]);
-  else if (into.type === "list" && part.type === "list") into.items.push(...part.items);
-  else if (into.type === "set" && part.type === "set") into.members.push(...part.members);
-  else if (into.type === "zset" && part.type === "zset" || into.type === "hash" && part.type === "hash") {
+  if (into.type === 'string' && part.type === 'string') into.value = Buffer.concat([into.value, part.value]);
+  else if (into.type === 'list' && part.type === 'list') into.items.push(...part.items);
+  else if (into.type === 'set' && part.type === 'set') into.members.push(...part.members);
+  else if ((into.type === 'zset' && part.type === 'zset') || (into.type === 'hash' && part.type === 'hash')) {
     into.entries.push(...part.entries);
-  } else if (into.type === "stream" && part.type === "stream") into.entries.push(...part.entries);
+  } else if (into.type === 'stream' && part.type === 'stream') into.entries.push(...part.entries);
   else return false;
   return true;
 }
@@ -3075,12 +3089,12 @@ var DEFAULT_ENCODING_LIMITS = Object.freeze({
   zsetMaxListpackValue: 64,
   listMaxListpackSize: -2,
   streamNodeMaxEntries: 100,
-  streamNodeMaxBytes: 4096
+  streamNodeMaxBytes: 4096,
 });
 var U64_MAX3 = (1n << 64n) - 1n;
 var PLAIN_NODE_THRESHOLD = 1 << 30;
 function targetVersion(t2) {
-  return t2 === "VALKEY080" ? 80 : t2;
+  return t2 === 'VALKEY080' ? 80 : t2;
 }
 var Out = class {
   chunks = [];
@@ -3138,21 +3152,21 @@ var ValueEncoder = class {
   fieldExpiry;
   constructor(options = {}) {
     const target = options.target ?? 11;
-    if (![9, 10, 11, "VALKEY080"].includes(target)) {
-      throw new RdbError("ERR_RDB_BAD_RECORD", `unsupported target ${String(target)}`, {
-        hint: 'Use 9, 10, 11 or "VALKEY080"'
+    if (![9, 10, 11, 'VALKEY080'].includes(target)) {
+      throw new RdbError('ERR_RDB_BAD_RECORD', `unsupported target ${String(target)}`, {
+        hint: 'Use 9, 10, 11 or "VALKEY080"',
       });
     }
     this.version = targetVersion(target);
     this.limits = { ...DEFAULT_ENCODING_LIMITS, ...options.limits };
     this.compression = options.compression !== false;
     this.compact = options.compact !== false;
-    this.fieldExpiry = options.fieldExpiry ?? "error";
+    this.fieldExpiry = options.fieldExpiry ?? 'error';
   }
   len(out, n) {
-    if (typeof n === "number" && n < 64) out.u8(n);
-    else if (typeof n === "number" && n < 16384) {
-      out.u8(64 | n >> 8);
+    if (typeof n === 'number' && n < 64) out.u8(n);
+    else if (typeof n === 'number' && n < 16384) {
+      out.u8(64 | (n >> 8));
       out.u8(n & 255);
     } else if (n <= 4294967295) {
       const b = Buffer.allocUnsafe(5);
@@ -3210,37 +3224,37 @@ var ValueEncoder = class {
   /** Writes the value body and returns its type byte. `key` is only used in error messages. */
   value(out, v, key) {
     switch (v.type) {
-      case "string":
+      case 'string':
         this.string(out, v.value);
         return RdbType.STRING;
-      case "list":
+      case 'list':
         return this.list(out, v);
-      case "set":
-        this.unique(v.members, "set member", key);
+      case 'set':
+        this.unique(v.members, 'set member', key);
         return this.set(out, v);
-      case "zset":
+      case 'zset':
         this.unique(
           v.entries.map((e) => e.member),
-          "zset member",
-          key
+          'zset member',
+          key,
         );
-        for (const e of v.entries) if (Number.isNaN(e.score)) this.bad("zset score is NaN", key);
+        for (const e of v.entries) if (Number.isNaN(e.score)) this.bad('zset score is NaN', key);
         return this.zset(out, v);
-      case "hash":
+      case 'hash':
         this.unique(
           v.entries.map((e) => e.field),
-          "hash field",
-          key
+          'hash field',
+          key,
         );
         return this.hash(out, v, key);
-      case "stream":
+      case 'stream':
         this.checkStream(v, key);
         return this.stream(out, v);
-      case "module":
+      case 'module':
         out.raw(v.raw);
         return RdbType.MODULE_2;
       default:
-        throw new RdbError("ERR_RDB_BAD_RECORD", `unknown value type ${v.type}`);
+        throw new RdbError('ERR_RDB_BAD_RECORD', `unknown value type ${v.type}`);
     }
   }
   list(out, v) {
@@ -3269,7 +3283,7 @@ var ValueEncoder = class {
     }
     this.len(out, nodes.length);
     for (const node of nodes) {
-      if ("plain" in node) {
+      if ('plain' in node) {
         this.len(out, 1);
         this.string(out, node.plain);
       } else {
@@ -3281,47 +3295,48 @@ var ValueEncoder = class {
   }
   /** A record the server could not load (it refuses duplicates, NaN scores, inconsistent PELs). */
   bad(message, key) {
-    throw new RdbError("ERR_RDB_BAD_RECORD", message, {
-      ...key ? { details: { key: displayBytes(key) } } : {},
-      hint: "valkey-server would refuse to load this; fix the input records"
+    throw new RdbError('ERR_RDB_BAD_RECORD', message, {
+      ...(key ? { details: { key: displayBytes(key) } } : {}),
+      hint: 'valkey-server would refuse to load this; fix the input records',
     });
   }
   unique(items, what, key) {
     if (items.length < 2) return;
     const seen = /* @__PURE__ */ new Set();
     for (const b of items) {
-      const s = b.toString("latin1");
+      const s = b.toString('latin1');
       if (seen.has(s)) this.bad(`duplicate ${what} ${JSON.stringify(displayBytes(b))}`, key);
       seen.add(s);
     }
   }
   checkStream(v, key) {
     const idText2 = (id) => `${id.ms}-${id.seq}`;
-    const after = (a, b) => a.ms > b.ms || a.ms === b.ms && a.seq > b.seq;
+    const after = (a, b) => a.ms > b.ms || (a.ms === b.ms && a.seq > b.seq);
     let prev;
     for (const e of v.entries) {
-      if (prev && !after(e.id, prev)) this.bad(`stream entry ids are not increasing at ${idText2(e.id)}`, key);
+      if (prev && !after(e.id, prev))
+        this.bad(`stream entry ids are not increasing at ${idText2(e.id)}`, key);
       prev = e.id;
     }
     if (prev && after(prev, v.lastId))
       this.bad(`stream last id ${idText2(v.lastId)} is below the last entry ${idText2(prev)}`, key);
     for (const g of v.groups) {
       const owners = /* @__PURE__ */ new Map();
-      for (const p of g.pending) owners.set(idText2(p.id), p.consumer.toString("latin1"));
-      const names = new Set(g.consumers.map((c) => c.name.toString("latin1")));
+      for (const p of g.pending) owners.set(idText2(p.id), p.consumer.toString('latin1'));
+      const names = new Set(g.consumers.map((c) => c.name.toString('latin1')));
       for (const [id, owner] of owners) {
         if (!names.has(owner))
           this.bad(
             `group ${JSON.stringify(displayBytes(g.name))}: pending entry ${id} belongs to no consumer of the group`,
-            key
+            key,
           );
       }
       for (const c of g.consumers) {
         for (const id of c.pending) {
-          if (owners.get(idText2(id)) !== c.name.toString("latin1")) {
+          if (owners.get(idText2(id)) !== c.name.toString('latin1')) {
             this.bad(
               `group ${JSON.stringify(displayBytes(g.name))}: consumer ${JSON.stringify(displayBytes(c.name))} lists pending id ${idText2(id)} that the group PEL does not give it`,
-              key
+              key,
             );
           }
         }
@@ -3339,7 +3354,7 @@ var ValueEncoder = class {
         ints.push(x);
       }
       if (ints.length === n) {
-        ints.sort((a, b) => a < b ? -1 : a > b ? 1 : 0);
+        ints.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
         let width = 2;
         for (const x of ints) {
           if (x < -2147483648n || x > 2147483647n) width = 8;
@@ -3358,7 +3373,12 @@ var ValueEncoder = class {
         return RdbType.SET_INTSET;
       }
     }
-    if (this.compact && this.version >= 11 && n <= L.setMaxListpackEntries && v.members.every((m) => m.length <= L.setMaxListpackValue)) {
+    if (
+      this.compact &&
+      this.version >= 11 &&
+      n <= L.setMaxListpackEntries &&
+      v.members.every((m) => m.length <= L.setMaxListpackValue)
+    ) {
       const lp = new ListpackBuilder();
       for (const m of v.members) lp.append(m);
       this.string(out, lp.finish());
@@ -3371,10 +3391,15 @@ var ValueEncoder = class {
   zset(out, v) {
     const n = v.entries.length;
     const L = this.limits;
-    const sorted = [...v.entries].sort(
-      (a, b2) => a.score < b2.score ? -1 : a.score > b2.score ? 1 : Buffer.compare(a.member, b2.member)
+    const sorted = [...v.entries].sort((a, b2) =>
+      a.score < b2.score ? -1 : a.score > b2.score ? 1 : Buffer.compare(a.member, b2.member),
     );
-    if (this.compact && this.version >= 10 && n <= L.zsetMaxListpackEntries && v.entries.every((e) => e.member.length <= L.zsetMaxListpackValue)) {
+    if (
+      this.compact &&
+      this.version >= 10 &&
+      n <= L.zsetMaxListpackEntries &&
+      v.entries.every((e) => e.member.length <= L.zsetMaxListpackValue)
+    ) {
       const lp = new ListpackBuilder();
       for (const e of sorted) {
         lp.append(e.member);
@@ -3408,19 +3433,24 @@ var ValueEncoder = class {
       }
       return RdbType.HASH_2;
     }
-    if (withTtl && this.fieldExpiry === "error") {
+    if (withTtl && this.fieldExpiry === 'error') {
       throw new RdbError(
-        "ERR_RDB_UNSUPPORTED_VALUE",
-        `hash ${key ? JSON.stringify(displayBytes(key)) : ""} has fields with a TTL, which RDB ${this.version} cannot store`,
+        'ERR_RDB_UNSUPPORTED_VALUE',
+        `hash ${key ? JSON.stringify(displayBytes(key)) : ''} has fields with a TTL, which RDB ${this.version} cannot store`,
         {
-          ...key ? { details: { key: displayBytes(key) } } : {},
-          hint: 'Write target "VALKEY080" (Valkey 9), or pass fieldExpiry: "drop" to write the fields without TTLs'
-        }
+          ...(key ? { details: { key: displayBytes(key) } } : {}),
+          hint: 'Write target "VALKEY080" (Valkey 9), or pass fieldExpiry: "drop" to write the fields without TTLs',
+        },
       );
     }
-    if (this.compact && this.version >= 10 && n <= L.hashMaxListpackEntries && v.entries.every(
-      (e) => e.field.length <= L.hashMaxListpackValue && e.value.length <= L.hashMaxListpackValue
-    )) {
+    if (
+      this.compact &&
+      this.version >= 10 &&
+      n <= L.hashMaxListpackEntries &&
+      v.entries.every(
+        (e) => e.field.length <= L.hashMaxListpackValue && e.value.length <= L.hashMaxListpackValue,
+      )
+    ) {
       const lp = new ListpackBuilder();
       for (const e of v.entries) {
         lp.append(e.field);
@@ -3441,7 +3471,12 @@ var ValueEncoder = class {
     this.len(out, id.seq);
   }
   stream(out, v) {
-    const type = this.version >= 11 ? RdbType.STREAM_LISTPACKS_3 : this.version >= 10 ? RdbType.STREAM_LISTPACKS_2 : RdbType.STREAM_LISTPACKS;
+    const type =
+      this.version >= 11
+        ? RdbType.STREAM_LISTPACKS_3
+        : this.version >= 10
+          ? RdbType.STREAM_LISTPACKS_2
+          : RdbType.STREAM_LISTPACKS;
     const L = this.limits;
     const nodes = [];
     let bytes = 0;
@@ -3470,7 +3505,8 @@ var ValueEncoder = class {
       for (const f of masterFields) lp.append(f);
       lp.appendInt(0);
       for (const e of node.entries) {
-        const same = e.fields.length === masterFields.length && e.fields.every(([f], i) => f.equals(masterFields[i]));
+        const same =
+          e.fields.length === masterFields.length && e.fields.every(([f], i) => f.equals(masterFields[i]));
         lp.appendInt(same ? 2 : 0);
         lp.appendInt(e.id.ms - node.master.ms);
         lp.appendInt(e.id.seq - node.master.seq);
@@ -3498,7 +3534,7 @@ var ValueEncoder = class {
       this.len(out, v.entriesAdded ?? length);
     }
     this.len(out, v.groups.length);
-    const cmp = (a, b) => a.ms < b.ms ? -1 : a.ms > b.ms ? 1 : a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0;
+    const cmp = (a, b) => (a.ms < b.ms ? -1 : a.ms > b.ms ? 1 : a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0);
     const rawId = (id) => {
       const b = Buffer.allocUnsafe(16);
       b.writeBigUInt64BE(id.ms, 0);
@@ -3537,14 +3573,14 @@ var ValueEncoder = class {
   }
 };
 function scoreText(s) {
-  if (s === Infinity) return "inf";
-  if (s === -Infinity) return "-inf";
-  if (Object.is(s, -0)) return "-0";
+  if (s === Infinity) return 'inf';
+  if (s === -Infinity) return '-inf';
+  if (Object.is(s, -0)) return '-0';
   return String(s);
 }
 function emptyPartialValue(type) {
   const value = emptyValue(type);
-  if (!value) throw new RdbError("ERR_RDB_BAD_RECORD", `a ${type} value cannot be delivered in parts`);
+  if (!value) throw new RdbError('ERR_RDB_BAD_RECORD', `a ${type} value cannot be delivered in parts`);
   return value;
 }
 async function* writeRdb(records, options = {}) {
@@ -3563,15 +3599,18 @@ async function* writeRdb(records, options = {}) {
     total += b.length;
     return b;
   };
-  const magic = enc.version >= 80 ? `VALKEY${String(enc.version).padStart(3, "0")}` : `REDIS${String(enc.version).padStart(4, "0")}`;
-  out.raw(Buffer.from(magic, "latin1"));
+  const magic =
+    enc.version >= 80
+      ? `VALKEY${String(enc.version).padStart(3, '0')}`
+      : `REDIS${String(enc.version).padStart(4, '0')}`;
+  out.raw(Buffer.from(magic, 'latin1'));
   const aux = (k, v) => {
     out.u8(RdbOpcode.AUX);
     enc.string(out, k);
     enc.string(out, v);
   };
   for (const [k, v] of Object.entries(options.aux ?? {}))
-    aux(Buffer.from(k), typeof v === "string" ? Buffer.from(v) : v);
+    aux(Buffer.from(k), typeof v === 'string' ? Buffer.from(v) : v);
   let currentDb = -1;
   let announcedDb = -1;
   let pendingResize = null;
@@ -3583,37 +3622,37 @@ async function* writeRdb(records, options = {}) {
     list: 1024,
     set: Math.max(L.setMaxIntsetEntries, L.setMaxListpackEntries),
     zset: L.zsetMaxListpackEntries,
-    hash: L.hashMaxListpackEntries
+    hash: L.hashMaxListpackEntries,
   };
   const f64 = Buffer.alloc(8);
   const writePart = (v) => {
     switch (v.type) {
-      case "string":
+      case 'string':
         out.raw(v.value);
         return v.value.length;
-      case "list":
+      case 'list':
         for (const x of v.items) enc.string(out, x);
         return v.items.length;
-      case "set":
+      case 'set':
         for (const x of v.members) enc.string(out, x);
         return v.members.length;
-      case "zset":
+      case 'zset':
         for (const e of v.entries) {
           enc.string(out, e.member);
           f64.writeDoubleLE(e.score, 0);
           out.raw(f64);
         }
         return v.entries.length;
-      case "hash":
+      case 'hash':
         for (const e of v.entries) {
-          if (e.expiresAt !== void 0 && enc.version < 80 && enc.fieldExpiry === "error") {
+          if (e.expiresAt !== void 0 && enc.version < 80 && enc.fieldExpiry === 'error') {
             throw new RdbError(
-              "ERR_RDB_UNSUPPORTED_VALUE",
+              'ERR_RDB_UNSUPPORTED_VALUE',
               `hash ${JSON.stringify(displayBytes(streaming.key))} has fields with a TTL, which RDB ${enc.version} cannot store`,
               {
                 details: { key: displayBytes(streaming.key) },
-                hint: 'Write target "VALKEY080" (Valkey 9), or pass fieldExpiry: "drop" to write the fields without TTLs'
-              }
+                hint: 'Write target "VALKEY080" (Valkey 9), or pass fieldExpiry: "drop" to write the fields without TTLs',
+              },
             );
           }
           enc.string(out, e.field);
@@ -3622,17 +3661,17 @@ async function* writeRdb(records, options = {}) {
         }
         return v.entries.length;
       default:
-        throw new RdbError("ERR_RDB_BAD_RECORD", `a ${v.type} value cannot be streamed`);
+        throw new RdbError('ERR_RDB_BAD_RECORD', `a ${v.type} value cannot be streamed`);
     }
   };
   const seen = options.checkDuplicateKeys ? /* @__PURE__ */ new Set() : null;
   const writePrefix = (r) => {
     if (seen) {
-      const id = `${r.db}:${r.key.toString("latin1")}`;
+      const id = `${r.db}:${r.key.toString('latin1')}`;
       if (seen.has(id)) {
-        throw new RdbError("ERR_RDB_BAD_RECORD", `duplicate key in db ${r.db}`, {
+        throw new RdbError('ERR_RDB_BAD_RECORD', `duplicate key in db ${r.db}`, {
           details: { key: displayBytes(r.key), db: r.db },
-          hint: "valkey-server refuses an RDB with duplicate keys; de-duplicate the input"
+          hint: 'valkey-server refuses an RDB with duplicate keys; de-duplicate the input',
         });
       }
       seen.add(id);
@@ -3674,16 +3713,26 @@ async function* writeRdb(records, options = {}) {
   };
   for await (const r of records) {
     switch (r.kind) {
-      case "key":
+      case 'key':
         writeKey(r);
         break;
-      case "key-begin": {
+      case 'key-begin': {
         const { kind: _k, type, elements, ...rest } = r;
         const above = streamAbove[type];
         if (elements !== void 0 && above !== void 0 && elements > above) {
           writePrefix(rest);
           out.u8(
-            type === "string" ? RdbType.STRING : type === "list" ? RdbType.LIST : type === "set" ? RdbType.SET : type === "zset" ? RdbType.ZSET_2 : enc.version >= 80 ? RdbType.HASH_2 : RdbType.HASH
+            type === 'string'
+              ? RdbType.STRING
+              : type === 'list'
+                ? RdbType.LIST
+                : type === 'set'
+                  ? RdbType.SET
+                  : type === 'zset'
+                    ? RdbType.ZSET_2
+                    : enc.version >= 80
+                      ? RdbType.HASH_2
+                      : RdbType.HASH,
           );
           enc.string(out, r.key);
           enc.len(out, elements);
@@ -3693,68 +3742,68 @@ async function* writeRdb(records, options = {}) {
         }
         break;
       }
-      case "key-part":
+      case 'key-part':
         if (streaming) {
           if (r.value.type !== streaming.type) {
             throw new RdbError(
-              "ERR_RDB_BAD_RECORD",
-              `key-part of type ${r.value.type} inside a ${streaming.type} key`
+              'ERR_RDB_BAD_RECORD',
+              `key-part of type ${r.value.type} inside a ${streaming.type} key`,
             );
           }
           streaming.written += writePart(r.value);
           if (streaming.written > streaming.declared) {
             throw new RdbError(
-              "ERR_RDB_BAD_RECORD",
-              `key ${JSON.stringify(displayBytes(streaming.key))} declared ${streaming.declared} elements but more arrived`
+              'ERR_RDB_BAD_RECORD',
+              `key ${JSON.stringify(displayBytes(streaming.key))} declared ${streaming.declared} elements but more arrived`,
             );
           }
           break;
         }
-        if (!partial) throw new RdbError("ERR_RDB_BAD_RECORD", "key-part record without a key-begin");
+        if (!partial) throw new RdbError('ERR_RDB_BAD_RECORD', 'key-part record without a key-begin');
         appendValueElements(partial.value, r.value);
         break;
-      case "key-end":
+      case 'key-end':
         if (streaming) {
           if (streaming.written !== streaming.declared) {
             throw new RdbError(
-              "ERR_RDB_BAD_RECORD",
-              `key ${JSON.stringify(displayBytes(streaming.key))} declared ${streaming.declared} elements but ${streaming.written} arrived`
+              'ERR_RDB_BAD_RECORD',
+              `key ${JSON.stringify(displayBytes(streaming.key))} declared ${streaming.declared} elements but ${streaming.written} arrived`,
             );
           }
           streaming = null;
           keys++;
           break;
         }
-        if (!partial) throw new RdbError("ERR_RDB_BAD_RECORD", "key-end record without a key-begin");
-        if (partial.value.type === "stream" && r.stream) Object.assign(partial.value, r.stream);
+        if (!partial) throw new RdbError('ERR_RDB_BAD_RECORD', 'key-end record without a key-begin');
+        if (partial.value.type === 'stream' && r.stream) Object.assign(partial.value, r.stream);
         writeKey({ ...partial.rec, value: partial.value });
         partial = null;
         break;
-      case "aux":
+      case 'aux':
         if (keepAux) aux(r.key, r.value);
         break;
-      case "module-aux":
+      case 'module-aux':
         out.u8(RdbOpcode.MODULE_AUX);
         out.raw(r.raw);
         break;
-      case "function":
+      case 'function':
         out.u8(RdbOpcode.FUNCTION2);
         enc.string(out, r.code);
         break;
-      case "select-db":
+      case 'select-db':
         announcedDb = r.db;
         break;
-      case "resize-db":
+      case 'resize-db':
         if (announcedDb >= 0) pendingResize = { db: announcedDb, ...r };
         break;
-      case "slot-info":
+      case 'slot-info':
         if (enc.version >= 80) {
           out.u8(RdbOpcode.SLOT_INFO);
           enc.len(out, r.slot);
           enc.len(out, r.slotSize);
           enc.len(out, r.expiresSlotSize);
         } else {
-          aux(Buffer.from("slot-info"), Buffer.from(`${r.slot},${r.slotSize},${r.expiresSlotSize}`));
+          aux(Buffer.from('slot-info'), Buffer.from(`${r.slot},${r.slotSize},${r.expiresSlotSize}`));
         }
         break;
       default:
@@ -3763,7 +3812,7 @@ async function* writeRdb(records, options = {}) {
     if (out.size >= chunkBytes) yield drain();
   }
   if (partial)
-    throw new RdbError("ERR_RDB_BAD_RECORD", "the input ended inside a key delivered in parts (no key-end)");
+    throw new RdbError('ERR_RDB_BAD_RECORD', 'the input ended inside a key delivered in parts (no key-end)');
   out.u8(RdbOpcode.EOF);
   const body = drain();
   const trailer = crc ? crc.digestBytes() : Buffer.alloc(8);
@@ -3775,7 +3824,7 @@ function createRdbWriteStream(records, options = {}) {
   return Readable.from(writeRdb(records, options), { objectMode: false });
 }
 async function writeRdbFile(path, records, options = {}) {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   let result = { keys: 0, bytes: 0 };
   const onProgress = options.onProgress;
   try {
@@ -3786,33 +3835,32 @@ async function writeRdbFile(path, records, options = {}) {
           onProgress: (p) => {
             result = p;
             onProgress?.(p);
-          }
-        })
+          },
+        }),
       ),
-      createWriteStream(tmp, { flush: true })
+      createWriteStream(tmp, { flush: true }),
     );
     await rename(tmp, path);
   } catch (err) {
-    await unlink(tmp).catch(() => {
-    });
+    await unlink(tmp).catch(() => {});
     throw err;
   }
   return result;
 }
 
 // ../../tmp/vd-bench/after/packages/backup/src/live/backup.ts
-import { rm } from "node:fs/promises";
+import { rm } from 'node:fs/promises';
 
 // ../../tmp/vd-bench/after/packages/backup/src/convert/atomic.ts
-import { CoreError, partialPath, writeStreamAtomic } from "@valkey-tools/core";
+import { CoreError, partialPath, writeStreamAtomic } from '@valkey-tools/core';
 async function writeFileAtomically(path, chunks, onBytes) {
   try {
     return await writeStreamAtomic(path, chunks, onBytes ? { onBytes } : {});
   } catch (err) {
-    if (CoreError.hasCode(err, "ERR_WRITE_FILE")) {
-      throw new BackupError("ERR_INVALID_OPTION", err.message, {
+    if (CoreError.hasCode(err, 'ERR_WRITE_FILE')) {
+      throw new BackupError('ERR_INVALID_OPTION', err.message, {
         cause: err,
-        details: { path }
+        details: { path },
       });
     }
     throw err;
@@ -3871,25 +3919,30 @@ function matchAt(p, pi, s, si, depth) {
   while (pi < p.length && p[pi] === 42) pi++;
   return pi === p.length && si === s.length;
 }
-var TYPES = ["string", "list", "set", "zset", "hash", "stream", "module"];
+var TYPES = ['string', 'list', 'set', 'zset', 'hash', 'stream', 'module'];
 function compileFilter(filter) {
   const types = filter.type === void 0 ? void 0 : Array.isArray(filter.type) ? filter.type : [filter.type];
   for (const t2 of types ?? []) {
     if (!TYPES.includes(t2)) {
-      throw new BackupError("ERR_INVALID_OPTION", `unknown type filter "${t2}"`, {
-        hint: `Use one of ${TYPES.join(", ")}`
+      throw new BackupError('ERR_INVALID_OPTION', `unknown type filter "${t2}"`, {
+        hint: `Use one of ${TYPES.join(', ')}`,
       });
     }
   }
   if (filter.db !== void 0 && (!Number.isInteger(filter.db) || filter.db < 0)) {
-    throw new BackupError("ERR_INVALID_OPTION", `db must be a non-negative integer, got ${filter.db}`);
+    throw new BackupError('ERR_INVALID_OPTION', `db must be a non-negative integer, got ${filter.db}`);
   }
-  const pattern = filter.match === void 0 ? void 0 : Buffer.isBuffer(filter.match) ? filter.match : Buffer.from(filter.match);
+  const pattern =
+    filter.match === void 0
+      ? void 0
+      : Buffer.isBuffer(filter.match)
+        ? filter.match
+        : Buffer.from(filter.match);
   return {
     db: (db) => filter.db === void 0 || db === filter.db,
     key: (key) => pattern === void 0 || globMatch(pattern, key),
     type: (t2) => types === void 0 || types.includes(t2),
-    any: filter.db !== void 0 || pattern !== void 0 || types !== void 0
+    any: filter.db !== void 0 || pattern !== void 0 || types !== void 0,
   };
 }
 function dumpPayloadType(payload) {
@@ -3897,31 +3950,31 @@ function dumpPayloadType(payload) {
 }
 function rdbTypeValueType(t2) {
   if (t2 === void 0) return void 0;
-  if (t2 === 0) return "string";
-  if (t2 === 1 || t2 === 10 || t2 === 14 || t2 === 18) return "list";
-  if (t2 === 2 || t2 === 11 || t2 === 20) return "set";
-  if (t2 === 3 || t2 === 5 || t2 === 12 || t2 === 17) return "zset";
-  if (t2 === 4 || t2 === 9 || t2 === 13 || t2 === 16 || t2 >= 22 && t2 <= 25) return "hash";
-  if (t2 === 15 || t2 === 19 || t2 === 21) return "stream";
-  if (t2 === 6 || t2 === 7) return "module";
+  if (t2 === 0) return 'string';
+  if (t2 === 1 || t2 === 10 || t2 === 14 || t2 === 18) return 'list';
+  if (t2 === 2 || t2 === 11 || t2 === 20) return 'set';
+  if (t2 === 3 || t2 === 5 || t2 === 12 || t2 === 17) return 'zset';
+  if (t2 === 4 || t2 === 9 || t2 === 13 || t2 === 16 || (t2 >= 22 && t2 <= 25)) return 'hash';
+  if (t2 === 15 || t2 === 19 || t2 === 21) return 'stream';
+  if (t2 === 6 || t2 === 7) return 'module';
   return void 0;
 }
 function commandValueType(args) {
-  switch (args[0]?.toString("latin1").toUpperCase()) {
-    case "SET":
-      return "string";
-    case "RPUSH":
-      return "list";
-    case "SADD":
-      return "set";
-    case "ZADD":
-      return "zset";
-    case "HSET":
-    case "HMSET":
-      return "hash";
-    case "XADD":
-      return "stream";
-    case "RESTORE":
+  switch (args[0]?.toString('latin1').toUpperCase()) {
+    case 'SET':
+      return 'string';
+    case 'RPUSH':
+      return 'list';
+    case 'SADD':
+      return 'set';
+    case 'ZADD':
+      return 'zset';
+    case 'HSET':
+    case 'HMSET':
+      return 'hash';
+    case 'XADD':
+      return 'stream';
+    case 'RESTORE':
       return args[3] ? dumpPayloadType(args[3]) : void 0;
     default:
       return void 0;
@@ -3930,34 +3983,37 @@ function commandValueType(args) {
 
 // ../../tmp/vd-bench/after/packages/backup/src/convert/formats.ts
 var BY_EXTENSION = [
-  [/\.rdb$/i, "rdb"],
-  [/\.(valkey|resp)$/i, "resp"],
-  [/\.(txt|valkey\.txt|commands)$/i, "readable"],
-  [/\.(jsonl|ndjson)$/i, "jsonl"],
-  [/\.(aof|manifest)$/i, "aof"]
+  [/\.rdb$/i, 'rdb'],
+  [/\.(valkey|resp)$/i, 'resp'],
+  [/\.(txt|valkey\.txt|commands)$/i, 'readable'],
+  [/\.(jsonl|ndjson)$/i, 'jsonl'],
+  [/\.(aof|manifest)$/i, 'aof'],
 ];
 function formatFromPath(path, role) {
   for (const [re, f] of BY_EXTENSION) {
     if (re.test(path)) {
-      if (role === "output" && f === "aof") break;
+      if (role === 'output' && f === 'aof') break;
       return f;
     }
   }
-  throw new BackupError("ERR_FORMAT", `cannot tell the ${role} format of "${path}" from its name`, {
+  throw new BackupError('ERR_FORMAT', `cannot tell the ${role} format of "${path}" from its name`, {
     details: { path },
-    hint: role === "input" ? "Name it .rdb, .valkey/.resp, .txt (readable), .jsonl or .aof (or a multi-part AOF directory), or pass `from`" : "Name it .rdb, .valkey/.resp, .txt (readable) or .jsonl, or pass `to`"
+    hint:
+      role === 'input'
+        ? 'Name it .rdb, .valkey/.resp, .txt (readable), .jsonl or .aof (or a multi-part AOF directory), or pass `from`'
+        : 'Name it .rdb, .valkey/.resp, .txt (readable) or .jsonl, or pass `to`',
   });
 }
 function checkOutputFormat(f) {
-  if (f === "rdb" || f === "resp" || f === "readable" || f === "jsonl") return f;
-  throw new BackupError("ERR_FORMAT", `"${f}" is not an output format`, {
-    hint: "Use rdb, resp, readable or jsonl"
+  if (f === 'rdb' || f === 'resp' || f === 'readable' || f === 'jsonl') return f;
+  throw new BackupError('ERR_FORMAT', `"${f}" is not an output format`, {
+    hint: 'Use rdb, resp, readable or jsonl',
   });
 }
 
 // ../../tmp/vd-bench/after/packages/backup/src/rdb/dump.ts
 function targetFor(version) {
-  if (version >= 80) return "VALKEY080";
+  if (version >= 80) return 'VALKEY080';
   if (version >= 11) return 11;
   if (version === 10) return 10;
   return 9;
@@ -3965,7 +4021,7 @@ function targetFor(version) {
 function encodeDumpPayload(value, options = {}) {
   const version = options.rdbVersion ?? 11;
   if (!Number.isInteger(version) || version < 1 || version > 65535) {
-    throw new RdbError("ERR_RDB_BAD_PAYLOAD", `invalid DUMP payload RDB version ${version}`);
+    throw new RdbError('ERR_RDB_BAD_PAYLOAD', `invalid DUMP payload RDB version ${version}`);
   }
   const { rdbVersion: _v, ...rest } = options;
   const { type, body } = new ValueEncoder({ ...rest, target: targetFor(version) }).encode(value);
@@ -3976,18 +4032,21 @@ function dumpPayload(type, body, version) {
   out[0] = type;
   out.set(body, 1);
   out.writeUInt16LE(version, 1 + body.length);
-  new Crc64().update(out, 0, out.length - 8).digestBytes().copy(out, out.length - 8);
+  new Crc64()
+    .update(out, 0, out.length - 8)
+    .digestBytes()
+    .copy(out, out.length - 8);
   return out;
 }
 async function decodeDumpPayload(payload, options = {}) {
   const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   if (buf.length < 11) {
     throw new RdbError(
-      "ERR_RDB_BAD_PAYLOAD",
+      'ERR_RDB_BAD_PAYLOAD',
       `DUMP payload of ${buf.length} bytes is too short (type + value + 10-byte footer)`,
       {
-        hint: "Read DUMP replies as raw bytes (e.g. callBuffer / returnBuffers); decoding them as UTF-8 corrupts them"
-      }
+        hint: 'Read DUMP replies as raw bytes (e.g. callBuffer / returnBuffers); decoding them as UTF-8 corrupts them',
+      },
     );
   }
   const rdbVersion = buf.readUInt16LE(buf.length - 10);
@@ -3995,9 +4054,9 @@ async function decodeDumpPayload(payload, options = {}) {
     const stored = buf.readBigUInt64LE(buf.length - 8);
     const computed = crc64(buf.subarray(0, buf.length - 8));
     if (stored !== computed) {
-      throw new RdbError("ERR_RDB_CHECKSUM", "DUMP payload checksum mismatch", {
+      throw new RdbError('ERR_RDB_CHECKSUM', 'DUMP payload checksum mismatch', {
         details: { offset: buf.length - 8 },
-        hint: "The payload was altered, e.g. decoded as UTF-8 text; read DUMP replies as raw bytes"
+        hint: 'The payload was altered, e.g. decoded as UTF-8 text; read DUMP replies as raw bytes',
       });
     }
   }
@@ -4007,16 +4066,16 @@ async function decodeDumpPayload(payload, options = {}) {
 }
 
 // ../../tmp/vd-bench/after/packages/backup/src/jsonl/jsonl.ts
-import { StringDecoder } from "node:string_decoder";
+import { StringDecoder } from 'node:string_decoder';
 function bytesToJson(b) {
   const text2 = bytesToText(b);
-  return text2 !== null ? text2 : { $b64: b.toString("base64") };
+  return text2 !== null ? text2 : { $b64: b.toString('base64') };
 }
 var idText = (id) => `${id.ms}-${id.seq}`;
 function scoreToJson(s) {
-  if (s === Infinity) return "inf";
-  if (s === -Infinity) return "-inf";
-  if (Object.is(s, -0)) return "-0";
+  if (s === Infinity) return 'inf';
+  if (s === -Infinity) return '-inf';
+  if (Object.is(s, -0)) return '-0';
   return s;
 }
 function streamMeta(v) {
@@ -4031,7 +4090,7 @@ function streamMeta(v) {
       idText(p.id),
       bytesToJson(p.consumer),
       p.deliveryTime,
-      p.deliveryCount
+      p.deliveryCount,
     ]);
     o.consumers = g.consumers.map((c) => {
       const co = { name: bytesToJson(c.name), seenTime: c.seenTime };
@@ -4048,26 +4107,30 @@ function streamEntriesToJson(entries) {
 }
 function valueToJson(v, withStreamMeta = true) {
   switch (v.type) {
-    case "string":
+    case 'string':
       return bytesToJson(v.value);
-    case "list":
+    case 'list':
       return v.items.map(bytesToJson);
-    case "set":
+    case 'set':
       return v.members.map(bytesToJson);
-    case "zset":
+    case 'zset':
       return v.entries.map((e) => [bytesToJson(e.member), scoreToJson(e.score)]);
-    case "hash":
-      return v.entries.map(
-        (e) => e.expiresAt === void 0 ? [bytesToJson(e.field), bytesToJson(e.value)] : [bytesToJson(e.field), bytesToJson(e.value), e.expiresAt]
+    case 'hash':
+      return v.entries.map((e) =>
+        e.expiresAt === void 0
+          ? [bytesToJson(e.field), bytesToJson(e.value)]
+          : [bytesToJson(e.field), bytesToJson(e.value), e.expiresAt],
       );
-    case "stream":
-      return withStreamMeta ? { entries: streamEntriesToJson(v.entries), ...streamMeta(v) } : { entries: streamEntriesToJson(v.entries) };
-    case "module":
+    case 'stream':
+      return withStreamMeta
+        ? { entries: streamEntriesToJson(v.entries), ...streamMeta(v) }
+        : { entries: streamEntriesToJson(v.entries) };
+    case 'module':
       return {
         moduleId: String(v.moduleId),
         moduleName: v.moduleName,
         encodingVersion: v.encodingVersion,
-        raw: bytesToJson(v.raw)
+        raw: bytesToJson(v.raw),
       };
   }
 }
@@ -4076,7 +4139,7 @@ function keyRecordToJson(r) {
     db: r.db,
     key: bytesToJson(r.key),
     type: r.value.type,
-    value: valueToJson(r.value)
+    value: valueToJson(r.value),
   };
   if (r.expiresAt !== void 0) o.expiresAt = r.expiresAt;
   if (r.lruIdle !== void 0) o.lruIdle = r.lruIdle;
@@ -4088,26 +4151,27 @@ async function* recordsToJsonl(records, options = {}) {
   let first = true;
   for await (const r of records) {
     switch (r.kind) {
-      case "key":
+      case 'key':
         yield `${keyRecordToJson(r)}
 `;
         break;
-      case "function":
-        if (options.functions !== false) yield `${JSON.stringify({ function: bytesToJson(r.code) })}
+      case 'function':
+        if (options.functions !== false)
+          yield `${JSON.stringify({ function: bytesToJson(r.code) })}
 `;
         break;
-      case "key-begin":
+      case 'key-begin':
         begin = r;
         first = true;
         break;
-      case "key-part": {
-        if (!begin) throw new RdbError("ERR_RDB_BAD_RECORD", "key-part record without a key-begin");
+      case 'key-part': {
+        if (!begin) throw new RdbError('ERR_RDB_BAD_RECORD', 'key-part record without a key-begin');
         if (first) {
           const o = {
             db: begin.db,
             key: bytesToJson(begin.key),
             type: r.value.type,
-            value: valueToJson(r.value, false)
+            value: valueToJson(r.value, false),
           };
           if (begin.expiresAt !== void 0) o.expiresAt = begin.expiresAt;
           if (begin.lruIdle !== void 0) o.lruIdle = begin.lruIdle;
@@ -4121,13 +4185,13 @@ async function* recordsToJsonl(records, options = {}) {
         }
         break;
       }
-      case "key-end":
+      case 'key-end':
         if (begin && r.stream) {
-          yield `${JSON.stringify({ db: r.db, key: bytesToJson(r.key), type: "stream", append: true, value: { entries: [], ...streamMeta(r.stream) } })}
+          yield `${JSON.stringify({ db: r.db, key: bytesToJson(r.key), type: 'stream', append: true, value: { entries: [], ...streamMeta(r.stream) } })}
 `;
         } else if (begin && first) {
           const { kind: _k, type, encoding: _e, ...meta } = begin;
-          yield `${keyRecordToJson({ ...meta, value: emptyValue(type) ?? emptyValue("stream") })}
+          yield `${keyRecordToJson({ ...meta, value: emptyValue(type) ?? emptyValue('stream') })}
 `;
         }
         begin = null;
@@ -4137,12 +4201,10 @@ async function* recordsToJsonl(records, options = {}) {
     }
   }
 }
-var LineError = class extends Error {
-};
+var LineError = class extends Error {};
 function bytesFromJson(j, what) {
-  if (typeof j === "string") return Buffer.from(j, "utf8");
-  if (j && typeof j === "object" && typeof j.$b64 === "string")
-    return Buffer.from(j.$b64, "base64");
+  if (typeof j === 'string') return Buffer.from(j, 'utf8');
+  if (j && typeof j === 'object' && typeof j.$b64 === 'string') return Buffer.from(j.$b64, 'base64');
   throw new LineError(`${what} must be a string or {"$b64": ...}`);
 }
 function arr(j, what) {
@@ -4150,120 +4212,123 @@ function arr(j, what) {
   return j;
 }
 function num(j, what) {
-  if (typeof j !== "number" || !Number.isFinite(j)) throw new LineError(`${what} must be a number`);
+  if (typeof j !== 'number' || !Number.isFinite(j)) throw new LineError(`${what} must be a number`);
   return j;
 }
 function big(j, what) {
-  if (typeof j === "string" && /^\d+$/.test(j) || typeof j === "number" && Number.isSafeInteger(j) && j >= 0)
+  if (
+    (typeof j === 'string' && /^\d+$/.test(j)) ||
+    (typeof j === 'number' && Number.isSafeInteger(j) && j >= 0)
+  )
     return BigInt(j);
   throw new LineError(`${what} must be an unsigned integer (string)`);
 }
 function idFromJson(j, what) {
-  if (typeof j !== "string") throw new LineError(`${what} must be a "ms-seq" string`);
+  if (typeof j !== 'string') throw new LineError(`${what} must be a "ms-seq" string`);
   const m = /^(\d+)-(\d+)$/.exec(j);
   if (!m) throw new LineError(`${what} must be a "ms-seq" string, got ${JSON.stringify(j)}`);
   return { ms: BigInt(m[1]), seq: BigInt(m[2]) };
 }
 function scoreFromJson(j) {
-  if (j === "inf" || j === "+inf") return Infinity;
-  if (j === "-inf") return -Infinity;
-  if (j === "-0") return -0;
-  return num(j, "zset score");
+  if (j === 'inf' || j === '+inf') return Infinity;
+  if (j === '-inf') return -Infinity;
+  if (j === '-0') return -0;
+  return num(j, 'zset score');
 }
 function streamFromJson(o) {
-  const entries = arr(o.entries ?? [], "stream entries").map((e) => {
-    const [id, kv] = arr(e, "stream entry");
-    const flat = arr(kv, "stream entry fields");
-    if (flat.length % 2) throw new LineError("stream entry fields must be field/value pairs");
+  const entries = arr(o.entries ?? [], 'stream entries').map((e) => {
+    const [id, kv] = arr(e, 'stream entry');
+    const flat = arr(kv, 'stream entry fields');
+    if (flat.length % 2) throw new LineError('stream entry fields must be field/value pairs');
     const fields = [];
     for (let i = 0; i < flat.length; i += 2)
-      fields.push([bytesFromJson(flat[i], "stream field"), bytesFromJson(flat[i + 1], "stream value")]);
-    return { id: idFromJson(id, "stream entry id"), fields };
+      fields.push([bytesFromJson(flat[i], 'stream field'), bytesFromJson(flat[i + 1], 'stream value')]);
+    return { id: idFromJson(id, 'stream entry id'), fields };
   });
   if (o.lastId === void 0)
-    return { type: "stream", entries, length: 0n, lastId: { ms: 0n, seq: 0n }, groups: [] };
+    return { type: 'stream', entries, length: 0n, lastId: { ms: 0n, seq: 0n }, groups: [] };
   const v = {
-    type: "stream",
+    type: 'stream',
     entries,
-    length: big(o.length ?? String(entries.length), "stream length"),
-    lastId: idFromJson(o.lastId, "stream lastId"),
-    groups: arr(o.groups ?? [], "stream groups").map((gj) => {
+    length: big(o.length ?? String(entries.length), 'stream length'),
+    lastId: idFromJson(o.lastId, 'stream lastId'),
+    groups: arr(o.groups ?? [], 'stream groups').map((gj) => {
       const g = gj;
       const group = {
-        name: bytesFromJson(g.name, "group name"),
-        lastId: idFromJson(g.lastId, "group lastId"),
-        pending: arr(g.pending ?? [], "group pending").map((pj) => {
-          const [id, consumer, deliveryTime, deliveryCount] = arr(pj, "pending entry");
+        name: bytesFromJson(g.name, 'group name'),
+        lastId: idFromJson(g.lastId, 'group lastId'),
+        pending: arr(g.pending ?? [], 'group pending').map((pj) => {
+          const [id, consumer, deliveryTime, deliveryCount] = arr(pj, 'pending entry');
           return {
-            id: idFromJson(id, "pending id"),
-            consumer: bytesFromJson(consumer, "pending consumer"),
-            deliveryTime: num(deliveryTime, "delivery time"),
-            deliveryCount: num(deliveryCount, "delivery count")
+            id: idFromJson(id, 'pending id'),
+            consumer: bytesFromJson(consumer, 'pending consumer'),
+            deliveryTime: num(deliveryTime, 'delivery time'),
+            deliveryCount: num(deliveryCount, 'delivery count'),
           };
         }),
-        consumers: arr(g.consumers ?? [], "group consumers").map((cj) => {
+        consumers: arr(g.consumers ?? [], 'group consumers').map((cj) => {
           const c = cj;
           return {
-            name: bytesFromJson(c.name, "consumer name"),
-            seenTime: num(c.seenTime, "consumer seenTime"),
-            ...c.activeTime !== void 0 ? { activeTime: num(c.activeTime, "consumer activeTime") } : {},
-            pending: arr(c.pending ?? [], "consumer pending").map(
-              (x) => idFromJson(x, "consumer pending id")
-            )
+            name: bytesFromJson(c.name, 'consumer name'),
+            seenTime: num(c.seenTime, 'consumer seenTime'),
+            ...(c.activeTime !== void 0 ? { activeTime: num(c.activeTime, 'consumer activeTime') } : {}),
+            pending: arr(c.pending ?? [], 'consumer pending').map((x) =>
+              idFromJson(x, 'consumer pending id'),
+            ),
           };
-        })
+        }),
       };
-      if (g.entriesRead !== void 0) group.entriesRead = big(g.entriesRead, "group entriesRead");
+      if (g.entriesRead !== void 0) group.entriesRead = big(g.entriesRead, 'group entriesRead');
       return group;
-    })
+    }),
   };
-  if (o.firstId !== void 0) v.firstId = idFromJson(o.firstId, "stream firstId");
-  if (o.maxDeletedId !== void 0) v.maxDeletedId = idFromJson(o.maxDeletedId, "stream maxDeletedId");
-  if (o.entriesAdded !== void 0) v.entriesAdded = big(o.entriesAdded, "stream entriesAdded");
+  if (o.firstId !== void 0) v.firstId = idFromJson(o.firstId, 'stream firstId');
+  if (o.maxDeletedId !== void 0) v.maxDeletedId = idFromJson(o.maxDeletedId, 'stream maxDeletedId');
+  if (o.entriesAdded !== void 0) v.entriesAdded = big(o.entriesAdded, 'stream entriesAdded');
   return v;
 }
 function valueFromJson(type, j) {
   switch (type) {
-    case "string":
-      return { type, value: bytesFromJson(j, "string value") };
-    case "list":
-      return { type, items: arr(j, "list value").map((x) => bytesFromJson(x, "list item")) };
-    case "set":
-      return { type, members: arr(j, "set value").map((x) => bytesFromJson(x, "set member")) };
-    case "zset":
+    case 'string':
+      return { type, value: bytesFromJson(j, 'string value') };
+    case 'list':
+      return { type, items: arr(j, 'list value').map((x) => bytesFromJson(x, 'list item')) };
+    case 'set':
+      return { type, members: arr(j, 'set value').map((x) => bytesFromJson(x, 'set member')) };
+    case 'zset':
       return {
         type,
-        entries: arr(j, "zset value").map((e) => {
-          const [m, s] = arr(e, "zset entry");
-          return { member: bytesFromJson(m, "zset member"), score: scoreFromJson(s) };
-        })
+        entries: arr(j, 'zset value').map((e) => {
+          const [m, s] = arr(e, 'zset entry');
+          return { member: bytesFromJson(m, 'zset member'), score: scoreFromJson(s) };
+        }),
       };
-    case "hash":
+    case 'hash':
       return {
         type,
-        entries: arr(j, "hash value").map((e) => {
-          const [f, v, ttl] = arr(e, "hash entry");
+        entries: arr(j, 'hash value').map((e) => {
+          const [f, v, ttl] = arr(e, 'hash entry');
           const entry = {
-            field: bytesFromJson(f, "hash field"),
-            value: bytesFromJson(v, "hash value")
+            field: bytesFromJson(f, 'hash field'),
+            value: bytesFromJson(v, 'hash value'),
           };
-          if (ttl !== void 0 && ttl !== null) entry.expiresAt = num(ttl, "hash field expiry");
+          if (ttl !== void 0 && ttl !== null) entry.expiresAt = num(ttl, 'hash field expiry');
           return entry;
-        })
+        }),
       };
-    case "stream":
-      if (!j || typeof j !== "object" || Array.isArray(j))
-        throw new LineError("stream value must be an object");
+    case 'stream':
+      if (!j || typeof j !== 'object' || Array.isArray(j))
+        throw new LineError('stream value must be an object');
       return streamFromJson(j);
-    case "module": {
+    case 'module': {
       const o = j;
-      if (!o || typeof o !== "object") throw new LineError("module value must be an object");
+      if (!o || typeof o !== 'object') throw new LineError('module value must be an object');
       return {
         type,
-        moduleId: big(o.moduleId, "moduleId"),
-        moduleName: String(o.moduleName ?? ""),
-        encodingVersion: num(o.encodingVersion ?? 0, "encodingVersion"),
-        raw: bytesFromJson(o.raw, "module raw")
+        moduleId: big(o.moduleId, 'moduleId'),
+        moduleName: String(o.moduleName ?? ''),
+        encodingVersion: num(o.encodingVersion ?? 0, 'encodingVersion'),
+        raw: bytesFromJson(o.raw, 'module raw'),
       };
     }
     default:
@@ -4271,12 +4336,18 @@ function valueFromJson(type, j) {
   }
 }
 function encodingFor(v) {
-  return v.type === "string" ? "string" : v.type === "module" ? "module2" : v.type === "stream" ? "stream-listpacks3" : "jsonl";
+  return v.type === 'string'
+    ? 'string'
+    : v.type === 'module'
+      ? 'module2'
+      : v.type === 'stream'
+        ? 'stream-listpacks3'
+        : 'jsonl';
 }
 function appendTo(into, part) {
   if (!appendValueElements(into, part))
     throw new LineError(`an append line of type ${part.type} does not match the key's type ${into.type}`);
-  if (into.type === "stream" && part.type === "stream") {
+  if (into.type === 'stream' && part.type === 'stream') {
     const { entries: _e, ...meta } = part;
     if (part.lastId.ms !== 0n || part.lastId.seq !== 0n || part.groups.length) Object.assign(into, meta);
   }
@@ -4284,72 +4355,76 @@ function appendTo(into, part) {
 var MAX_JSONL_LINE_CHARS = 256 * 1024 * 1024;
 async function* jsonlToRecords(input, options = {}) {
   const maxLineChars = options.maxLineChars ?? MAX_JSONL_LINE_CHARS;
-  const decoder = new StringDecoder("utf8");
+  const decoder = new StringDecoder('utf8');
   let lineNo = 0;
   let pending = null;
   const parse = (line) => {
     lineNo++;
-    if (line.trim() === "") return null;
+    if (line.trim() === '') return null;
     try {
       const o = JSON.parse(line);
-      if (!o || typeof o !== "object" || Array.isArray(o))
-        throw new LineError("a line must be a JSON object");
-      if (o.function !== void 0) return { kind: "function", code: bytesFromJson(o.function, "function") };
+      if (!o || typeof o !== 'object' || Array.isArray(o))
+        throw new LineError('a line must be a JSON object');
+      if (o.function !== void 0) return { kind: 'function', code: bytesFromJson(o.function, 'function') };
       const db = o.db ?? 0;
-      if (typeof db !== "number" || !Number.isSafeInteger(db) || db < 0)
-        throw new LineError("db must be a non-negative integer");
-      const key = bytesFromJson(o.key, "key");
+      if (typeof db !== 'number' || !Number.isSafeInteger(db) || db < 0)
+        throw new LineError('db must be a non-negative integer');
+      const key = bytesFromJson(o.key, 'key');
       const value = valueFromJson(o.type, o.value);
       if (o.append === true) {
         if (!pending || pending.db !== db || !pending.key.equals(key))
           throw new LineError('an "append" line must follow a line for the same key');
         appendTo(pending.value, value);
-        return "appended";
+        return 'appended';
       }
-      const rec = { kind: "key", db, key, encoding: encodingFor(value), value };
-      if (o.expiresAt !== void 0) rec.expiresAt = num(o.expiresAt, "expiresAt");
-      if (o.lruIdle !== void 0) rec.lruIdle = num(o.lruIdle, "lruIdle");
-      if (o.lfuFreq !== void 0) rec.lfuFreq = num(o.lfuFreq, "lfuFreq");
+      const rec = { kind: 'key', db, key, encoding: encodingFor(value), value };
+      if (o.expiresAt !== void 0) rec.expiresAt = num(o.expiresAt, 'expiresAt');
+      if (o.lruIdle !== void 0) rec.lruIdle = num(o.lruIdle, 'lruIdle');
+      if (o.lfuFreq !== void 0) rec.lfuFreq = num(o.lfuFreq, 'lfuFreq');
       return rec;
     } catch (err) {
       const reason = err instanceof LineError || err instanceof SyntaxError ? err.message : String(err);
-      throw new RdbError("ERR_JSONL_PARSE", `invalid JSONL: ${reason}`, {
+      throw new RdbError('ERR_JSONL_PARSE', `invalid JSONL: ${reason}`, {
         details: { line: lineNo },
-        cause: err
+        cause: err,
       });
     }
   };
   function* handle(line) {
     const r = parse(line);
-    if (r === null || r === "appended") return;
+    if (r === null || r === 'appended') return;
     if (pending) yield pending;
     pending = null;
-    if (r.kind === "key") pending = r;
+    if (r.kind === 'key') pending = r;
     else yield r;
   }
   let pieces = [];
   let pendingChars = 0;
-  const tooLong = () => new RdbError(
-    "ERR_JSONL_PARSE",
-    `invalid JSONL: line ${lineNo + 1} is longer than ${maxLineChars} characters`,
-    {
-      details: { line: lineNo + 1 },
-      hint: 'Write big keys as several lines ("append": true), as recordsToJsonl does'
-    }
-  );
+  const tooLong = () =>
+    new RdbError(
+      'ERR_JSONL_PARSE',
+      `invalid JSONL: line ${lineNo + 1} is longer than ${maxLineChars} characters`,
+      {
+        details: { line: lineNo + 1 },
+        hint: 'Write big keys as several lines ("append": true), as recordsToJsonl does',
+      },
+    );
   for await (const chunk of input) {
-    const text2 = typeof chunk === "string" ? chunk : decoder.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    const text2 =
+      typeof chunk === 'string'
+        ? chunk
+        : decoder.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     let start = 0;
-    let nl = text2.indexOf("\n");
+    let nl = text2.indexOf('\n');
     while (nl !== -1) {
       if (pendingChars + (nl - start) > maxLineChars) throw tooLong();
       pieces.push(text2.slice(start, nl));
-      const line = pieces.length === 1 ? pieces[0] : pieces.join("");
+      const line = pieces.length === 1 ? pieces[0] : pieces.join('');
       pieces = [];
       pendingChars = 0;
       yield* handle(line);
       start = nl + 1;
-      nl = text2.indexOf("\n", start);
+      nl = text2.indexOf('\n', start);
     }
     if (start < text2.length) {
       pendingChars += text2.length - start;
@@ -4357,8 +4432,8 @@ async function* jsonlToRecords(input, options = {}) {
       pieces.push(text2.slice(start));
     }
   }
-  const rest = pieces.join("") + decoder.end();
-  if (rest !== "") yield* handle(rest);
+  const rest = pieces.join('') + decoder.end();
+  if (rest !== '') yield* handle(rest);
   if (pending) yield pending;
 }
 
@@ -4366,13 +4441,13 @@ async function* jsonlToRecords(input, options = {}) {
 var rdbAvailable = true;
 function readRdbRecords(input, options = {}) {
   const opts = {
-    ...options.file === void 0 ? {} : { file: options.file },
-    ...options.chunked ? { chunked: true } : {},
+    ...(options.file === void 0 ? {} : { file: options.file }),
+    ...(options.chunked ? { chunked: true } : {}),
     onWarning: (w) => {
-      if (w.code === "trailing-data") options.onTrailingData?.(w.offset);
-    }
+      if (w.code === 'trailing-data') options.onTrailingData?.(w.offset);
+    },
   };
-  return typeof input === "string" ? readRdbFile(input, opts) : readRdb(input, opts);
+  return typeof input === 'string' ? readRdbFile(input, opts) : readRdb(input, opts);
 }
 function writeRdbChunks(records, options = {}) {
   return writeRdb(records, { target: options.target ?? 11 });
@@ -4382,7 +4457,7 @@ function encodeDump(record, rdbVersion = 11) {
 }
 async function decodeDump(payload, key, db) {
   const d = await decodeDumpPayload(payload);
-  return { kind: "key", db, key, encoding: d.encoding, value: d.value };
+  return { kind: 'key', db, key, encoding: d.encoding, value: d.value };
 }
 async function* recordsToJsonlChunks(records) {
   let batch = [];
@@ -4391,12 +4466,12 @@ async function* recordsToJsonlChunks(records) {
     batch.push(line);
     size += line.length;
     if (size >= 64 * 1024) {
-      yield Buffer.from(batch.join(""), "utf8");
+      yield Buffer.from(batch.join(''), 'utf8');
       batch = [];
       size = 0;
     }
   }
-  if (batch.length > 0) yield Buffer.from(batch.join(""), "utf8");
+  if (batch.length > 0) yield Buffer.from(batch.join(''), 'utf8');
 }
 function jsonlToRecordStream(input) {
   return jsonlToRecords(input);
@@ -4406,45 +4481,43 @@ function jsonlToRecordStream(input) {
 function encodeRecords(records, format, options = {}) {
   const cmdOptions = { dumpPayload: encodeDump, ...options };
   switch (format) {
-    case "rdb":
+    case 'rdb':
       return writeRdbChunks(records);
-    case "jsonl":
+    case 'jsonl':
       return recordsToJsonlChunks(records);
-    case "resp":
+    case 'resp':
       return commandsToResp(
         recordsToCommands(records, cmdOptions),
-        options.header ? { header: options.header } : {}
+        options.header ? { header: options.header } : {},
       );
-    case "readable":
+    case 'readable':
       return commandsToReadable(
         recordsToCommands(records, cmdOptions),
-        options.header ? { header: options.header } : {}
+        options.header ? { header: options.header } : {},
       );
   }
 }
 
 // ../../tmp/vd-bench/after/packages/backup/src/rdb/inspect.ts
-import { open as openFile, stat } from "node:fs/promises";
-import { createReadStream as createReadStream2, existsSync } from "node:fs";
-import { Worker } from "node:worker_threads";
+import { open as openFile, stat } from 'node:fs/promises';
+import { createReadStream as createReadStream2, existsSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 
 // ../../tmp/vd-bench/after/packages/backup/src/rdb/fast-verify.ts
-var GiveUp = class extends Error {
-};
-var GIVE_UP = new GiveUp("fast verify gave up");
-var NeedMore = class extends Error {
-};
-var NEED_MORE = new NeedMore("need more input");
+var GiveUp = class extends Error {};
+var GIVE_UP = new GiveUp('fast verify gave up');
+var NeedMore = class extends Error {};
+var NEED_MORE = new NeedMore('need more input');
 var giveUp = () => {
   throw GIVE_UP;
 };
 var MAX_SAFE2 = BigInt(Number.MAX_SAFE_INTEGER);
 var INT_TEXT = /^-?\d+$/;
 function parseScoreText2(b) {
-  const s = b.toString("latin1").trim().toLowerCase();
-  if (s === "inf" || s === "+inf" || s === "infinity" || s === "+infinity") return Infinity;
-  if (s === "-inf" || s === "-infinity") return -Infinity;
-  if (s === "") return Number.NaN;
+  const s = b.toString('latin1').trim().toLowerCase();
+  if (s === 'inf' || s === '+inf' || s === 'infinity' || s === '+infinity') return Infinity;
+  if (s === '-inf' || s === '-infinity') return -Infinity;
+  if (s === '') return Number.NaN;
   return Number(s);
 }
 var failContainer = () => giveUp();
@@ -4459,7 +4532,7 @@ var Walker = class {
   total;
   maxString;
   version = 0;
-  flavor = "redis";
+  flavor = 'redis';
   /** Set by len(): the length byte was a string encoding. */
   encoded = false;
   constructor(maxString) {
@@ -4481,7 +4554,7 @@ var Walker = class {
     const kind = b >> 6;
     this.encoded = false;
     if (kind === 0) return b & 63;
-    if (kind === 1) return (b & 63) << 8 | this.u8();
+    if (kind === 1) return ((b & 63) << 8) | this.u8();
     if (kind === 3) {
       this.encoded = true;
       return b & 63;
@@ -4607,7 +4680,7 @@ var Walker = class {
   lzfBounds(clen, ulen) {
     this.checkLength(clen);
     if (ulen > this.maxString) giveUp();
-    if (ulen > clen * 90 + 64 || ulen > 0 && clen === 0) giveUp();
+    if (ulen > clen * 90 + 64 || (ulen > 0 && clen === 0)) giveUp();
     this.need(clen);
   }
   encodedBody(n, want) {
@@ -4678,9 +4751,9 @@ function scoreTextOk(buf, a, b) {
       if (i === b && i > fracStart) return true;
     }
   }
-  const s = buf.toString("latin1", a, b);
+  const s = buf.toString('latin1', a, b);
   const v = Number(s);
-  if (Number.isNaN(v) || v === 0 && s.trim() === "")
+  if (Number.isNaN(v) || (v === 0 && s.trim() === ''))
     return !Number.isNaN(parseScoreText2(buf.subarray(a, b)));
   return true;
 }
@@ -4692,7 +4765,7 @@ function checkListpack(blob, start, end, scores) {
   const last = end - 1;
   let p = start + 6;
   let count = 0;
-  for (; ; ) {
+  for (;;) {
     if (p >= end) giveUp();
     const b = blob[p];
     if (b === 255) {
@@ -4711,7 +4784,7 @@ function checkListpack(blob, start, end, scores) {
       p += 2;
     } else if ((b & 240) === 224) {
       if (p + 2 > last) giveUp();
-      const slen = (b & 15) << 8 | blob[p + 1];
+      const slen = ((b & 15) << 8) | blob[p + 1];
       if (p + 2 + slen > last) giveUp();
       if (scores && count & 1 && !scoreTextOk(blob, p + 2, p + 2 + slen)) giveUp();
       p += 2 + slen;
@@ -4848,7 +4921,7 @@ function walkValue(w, type) {
       if (vals.length === 0 || vals.length % 2) giveUp();
       for (let i = 1; i < vals.length; i += 2) {
         const s = vals[i];
-        const score = typeof s === "object" ? parseScoreText2(s) : Number(s);
+        const score = typeof s === 'object' ? parseScoreText2(s) : Number(s);
         if (Number.isNaN(score)) giveUp();
       }
       return;
@@ -4889,8 +4962,8 @@ function walkValue(w, type) {
 }
 function streamInt(v) {
   if (v === void 0) return giveUp();
-  if (typeof v === "object") {
-    const s = v.toString("latin1");
+  if (typeof v === 'object') {
+    const s = v.toString('latin1');
     if (!INT_TEXT.test(s)) giveUp();
     return Number(s);
   }
@@ -4955,7 +5028,7 @@ function walkStream(w, type) {
     const owned = /* @__PURE__ */ new Map();
     for (let p = 0; p < pel; p++) {
       w.need(16);
-      const id = w.buf.toString("latin1", w.pos, w.pos + 16);
+      const id = w.buf.toString('latin1', w.pos, w.pos + 16);
       if (owned.has(id)) giveUp();
       owned.set(id, false);
       w.pos += 16;
@@ -4969,7 +5042,7 @@ function walkStream(w, type) {
       const cpel = w.count(16);
       for (let p = 0; p < cpel; p++) {
         w.need(16);
-        const id = w.buf.toString("latin1", w.pos, w.pos + 16);
+        const id = w.buf.toString('latin1', w.pos, w.pos + 16);
         w.pos += 16;
         if (!owned.has(id)) giveUp();
         owned.set(id, true);
@@ -5054,7 +5127,9 @@ function skipValue(w, type) {
       giveUp();
   }
 }
-var FAST_TYPES = /* @__PURE__ */ new Set([0, 1, 2, 3, 4, 5, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21]);
+var FAST_TYPES = /* @__PURE__ */ new Set([
+  0, 1, 2, 3, 4, 5, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+]);
 async function fastVerify(input, total, options = {}) {
   const w = new Walker(options.maxStringBytes ?? 1 << 30);
   w.total = total;
@@ -5063,7 +5138,7 @@ async function fastVerify(input, total, options = {}) {
   const progressEvery = options.onProgress ? Math.max(1, options.progressEvery ?? 1e4) : 0;
   let crcMark = 0;
   let keys = 0;
-  const read = typeof input === "function" ? input : null;
+  const read = typeof input === 'function' ? input : null;
   let win = Buffer.allocUnsafe(read ? 1 << 20 : 0);
   if (!read) {
     const bytes = input;
@@ -5100,22 +5175,23 @@ async function fastVerify(input, total, options = {}) {
   try {
     if (read) await refill(0, 9);
     if (w.buf.length < 9) return null;
-    const head = w.buf.toString("latin1", 0, 9);
+    const head = w.buf.toString('latin1', 0, 9);
     let magic;
     let digits2;
-    if (head.startsWith("REDIS")) {
-      magic = "REDIS";
+    if (head.startsWith('REDIS')) {
+      magic = 'REDIS';
       digits2 = head.slice(5);
-    } else if (head.startsWith("VALKEY")) {
-      magic = "VALKEY";
+    } else if (head.startsWith('VALKEY')) {
+      magic = 'VALKEY';
       digits2 = head.slice(6);
     } else return null;
     if (!/^\d+$/.test(digits2)) return null;
     const version = Number(digits2);
-    const known = magic === "REDIS" ? version >= 1 && version <= KNOWN_REDIS_VERSION : version === 80 || version === 81;
+    const known =
+      magic === 'REDIS' ? version >= 1 && version <= KNOWN_REDIS_VERSION : version === 80 || version === 81;
     if (!known && !options.allowUnknownVersion) return null;
     w.version = version;
-    w.flavor = magic === "VALKEY" ? "valkey" : "redis";
+    w.flavor = magic === 'VALKEY' ? 'valkey' : 'redis';
     w.pos = 9;
     const onKey = options.onKey;
     let functions = 0;
@@ -5135,9 +5211,9 @@ async function fastVerify(input, total, options = {}) {
       valueEnd: 0,
       expiresAt: void 0,
       lruIdle: void 0,
-      lfuFreq: void 0
+      lfuFreq: void 0,
     };
-    for (; ; ) {
+    for (;;) {
       const start = w.pos;
       try {
         const op = w.u8();
@@ -5174,14 +5250,14 @@ async function fastVerify(input, total, options = {}) {
             options.onProgress({
               keys,
               bytes: w.base + w.pos,
-              ...total !== void 0 ? { totalBytes: total } : {}
+              ...(total !== void 0 ? { totalBytes: total } : {}),
             });
           }
           continue;
         }
         switch (op) {
           case RdbOpcode.EOF: {
-            let checksum = options.checksum === false ? "unchecked" : "absent";
+            let checksum = options.checksum === false ? 'unchecked' : 'absent';
             if (version >= 5) w.need(8);
             if (crc) crc.update(w.buf, crcMark, w.pos);
             crcMark = w.pos;
@@ -5191,20 +5267,20 @@ async function fastVerify(input, total, options = {}) {
               const hi = w.buf.readUInt32LE(w.pos + 4);
               w.pos += 8;
               if (lo === 0 && hi === 0) {
-                if (checksum !== "unchecked") checksum = "disabled";
-              } else if (crc || options.externalCrc && options.checksum !== false) {
+                if (checksum !== 'unchecked') checksum = 'disabled';
+              } else if (crc || (options.externalCrc && options.checksum !== false)) {
                 const d = crc ? crc.digestBytes() : await options.externalCrc;
                 if (!d || d.readUInt32LE(0) !== lo || d.readUInt32LE(4) !== hi) return null;
-                checksum = "ok";
+                checksum = 'ok';
               }
             }
             const bytes = w.base + w.pos;
             if (w.pos < w.buf.length) return null;
             if (total !== void 0 ? bytes < total : !w.atEnd) {
-              if (total !== void 0 || !read || await read(Buffer.alloc(1), 0, 1) > 0) return null;
+              if (total !== void 0 || !read || (await read(Buffer.alloc(1), 0, 1)) > 0) return null;
             }
             if (progressEvery) {
-              options.onProgress({ keys, bytes, ...total !== void 0 ? { totalBytes: total } : {} });
+              options.onProgress({ keys, bytes, ...(total !== void 0 ? { totalBytes: total } : {}) });
             }
             return { magic, version, keys, bytes, checksum, functions };
           }
@@ -5271,7 +5347,7 @@ async function fastVerify(input, total, options = {}) {
 
 // ../../tmp/vd-bench/after/packages/backup/src/rdb/inspect.ts
 async function open(source) {
-  if (typeof source !== "string") return { input: source };
+  if (typeof source !== 'string') return { input: source };
   const { size } = await stat(source);
   return { input: createReadStream2(source, { highWaterMark: 256 * 1024 }), totalBytes: size, file: source };
 }
@@ -5280,8 +5356,8 @@ function warningInfo(w) {
     code: w.code,
     message: w.message,
     offset: w.offset,
-    ...w.db !== void 0 ? { db: w.db } : {},
-    ...w.key ? { key: displayBytes(w.key) } : {}
+    ...(w.db !== void 0 ? { db: w.db } : {}),
+    ...(w.key ? { key: displayBytes(w.key) } : {}),
   };
 }
 var SCAN_CHUNKS = { elements: 4096, bytes: 1 << 20, pieceBytes: 1 << 20 };
@@ -5295,7 +5371,7 @@ async function verifyRdb(source, options = {}) {
 }
 async function verifyRdbWithReader(source, options = {}) {
   const warnings = [];
-  const result = { ok: false, keys: 0, bytes: 0, checksum: "unchecked", warnings };
+  const result = { ok: false, keys: 0, bytes: 0, checksum: 'unchecked', warnings };
   try {
     const { input, ...where2 } = await open(source);
     for await (const { record, offset } of readRdbWithOffsets(input, {
@@ -5304,15 +5380,22 @@ async function verifyRdbWithReader(source, options = {}) {
       chunked: SCAN_CHUNKS,
       onWarning: (w) => {
         if (warnings.length < 100) warnings.push(warningInfo(w));
-      }
+      },
     })) {
       result.bytes = offset;
-      if (record.kind === "header") {
+      if (record.kind === 'header') {
         result.magic = record.magic;
         result.version = record.version;
-      } else if (record.kind === "key" || record.kind === "key-begin") result.keys++;
-      else if (record.kind === "end") {
-        result.checksum = options.checksum === false ? "unchecked" : (result.version ?? 0) < 5 ? "absent" : record.checksum === null ? "disabled" : "ok";
+      } else if (record.kind === 'key' || record.kind === 'key-begin') result.keys++;
+      else if (record.kind === 'end') {
+        result.checksum =
+          options.checksum === false
+            ? 'unchecked'
+            : (result.version ?? 0) < 5
+              ? 'absent'
+              : record.checksum === null
+                ? 'disabled'
+                : 'ok';
       }
     }
     result.ok = true;
@@ -5321,22 +5404,22 @@ async function verifyRdbWithReader(source, options = {}) {
       result.error = {
         code: err.code,
         message: err.message,
-        ...typeof err.details.offset === "number" ? { offset: err.details.offset } : {},
-        ...typeof err.details.key === "string" ? { key: err.details.key } : {}
+        ...(typeof err.details.offset === 'number' ? { offset: err.details.offset } : {}),
+        ...(typeof err.details.key === 'string' ? { key: err.details.key } : {}),
       };
     } else {
       const e = err;
-      result.error = { code: e.code ?? "ERR_IO", message: e.message };
+      result.error = { code: e.code ?? 'ERR_IO', message: e.message };
     }
   }
   return result;
 }
 async function fastVerifySource(source, options) {
   if (source instanceof Uint8Array) return fastVerify(source, source.byteLength, options);
-  if (typeof source !== "string") return null;
+  if (typeof source !== 'string') return null;
   let fh;
   try {
-    fh = await openFile(source, "r");
+    fh = await openFile(source, 'r');
   } catch {
     return null;
   }
@@ -5351,7 +5434,7 @@ async function fastVerifySource(source, options) {
     return await fastVerify(
       async (into, offset, length) => (await fh.read(into, offset, length, null)).bytesRead,
       size,
-      externalCrc ? { ...options, externalCrc } : options
+      externalCrc ? { ...options, externalCrc } : options,
     );
   } catch {
     return null;
@@ -5360,16 +5443,16 @@ async function fastVerifySource(source, options) {
     await fh.close();
   }
 }
-var CRC_WORKER = new URL("./crc64-worker.js", import.meta.url);
+var CRC_WORKER = new URL('./crc64-worker.js', import.meta.url);
 function crc64InWorker(path, end) {
-  if (CRC_WORKER.protocol !== "file:" || !existsSync(CRC_WORKER)) return void 0;
+  if (CRC_WORKER.protocol !== 'file:' || !existsSync(CRC_WORKER)) return void 0;
   return new Worker(CRC_WORKER, { workerData: { path, end } });
 }
 function workerResult(worker) {
   return new Promise((resolve) => {
-    worker.once("message", (m) => resolve(m ? Buffer.from(m) : null));
-    worker.once("error", () => resolve(null));
-    worker.once("exit", () => resolve(null));
+    worker.once('message', (m) => resolve(m ? Buffer.from(m) : null));
+    worker.once('error', () => resolve(null));
+    worker.once('exit', () => resolve(null));
   });
 }
 var TopN = class {
@@ -5385,7 +5468,7 @@ var TopN = class {
     let lo = 0;
     let hi = items.length;
     while (lo < hi) {
-      const mid = lo + hi >> 1;
+      const mid = (lo + hi) >> 1;
       if (items[mid].bytes >= item.bytes) lo = mid + 1;
       else hi = mid;
     }
@@ -5398,9 +5481,9 @@ async function inspectRdb(source, options = {}) {
   const top = new TopN(options.top ?? 10);
   const warnings = [];
   const report = {
-    magic: "REDIS",
+    magic: 'REDIS',
     version: 0,
-    flavor: "redis",
+    flavor: 'redis',
     aux: {},
     modules: [],
     functions: [],
@@ -5416,7 +5499,7 @@ async function inspectRdb(source, options = {}) {
     biggestKeys: top.items,
     checksum: null,
     bytes: 0,
-    warnings
+    warnings,
   };
   const dbs = /* @__PURE__ */ new Map();
   const dbOf = (db) => {
@@ -5450,57 +5533,57 @@ async function inspectRdb(source, options = {}) {
     ...where2,
     chunked: SCAN_CHUNKS,
     onWarning: (w) => {
-      if (w.code === "empty-key") report.emptyKeysSkipped++;
+      if (w.code === 'empty-key') report.emptyKeysSkipped++;
       if (warnings.length < 100) warnings.push(warningInfo(w));
-    }
+    },
   })) {
     const size = offset - prevOffset;
     prevOffset = offset;
     report.bytes = offset;
     switch (r.kind) {
-      case "header":
+      case 'header':
         report.magic = r.magic;
         report.version = r.version;
         report.flavor = r.flavor;
         break;
-      case "aux":
+      case 'aux':
         report.aux[displayBytes(r.key)] = displayBytes(r.value, 1e3);
         break;
-      case "module-aux":
+      case 'module-aux':
         if (!report.modules.includes(r.moduleName)) report.modules.push(r.moduleName);
         break;
-      case "function": {
-        const m = /^#!\w+\s+name=(\S+)/.exec(r.code.toString("utf8"));
-        report.functions.push(m?.[1] ?? "(unnamed)");
+      case 'function': {
+        const m = /^#!\w+\s+name=(\S+)/.exec(r.code.toString('utf8'));
+        report.functions.push(m?.[1] ?? '(unnamed)');
         break;
       }
-      case "select-db":
+      case 'select-db':
         lastDb = r.db;
         dbOf(r.db);
         break;
-      case "resize-db":
+      case 'resize-db':
         dbOf(lastDb).resize = { dbSize: r.dbSize, expiresSize: r.expiresSize };
         break;
-      case "key": {
+      case 'key': {
         countKey(r.db, r.value.type, r.encoding, r.expiresAt, r.lruIdle, r.lfuFreq);
         dbOf(r.db).bytes += size;
-        if (r.value.type === "module" && !report.modules.includes(r.value.moduleName))
+        if (r.value.type === 'module' && !report.modules.includes(r.value.moduleName))
           report.modules.push(r.value.moduleName);
-        if (r.value.type === "hash") {
+        if (r.value.type === 'hash') {
           for (const e of r.value.entries) if (e.expiresAt !== void 0) report.fieldsWithTtl++;
         }
-        const n = r.value.type === "string" ? r.value.value.length : valueSize(r.value);
+        const n = r.value.type === 'string' ? r.value.value.length : valueSize(r.value);
         top.offer({
           db: r.db,
           key: displayBytes(r.key),
           type: r.value.type,
           encoding: r.encoding,
           bytes: size,
-          elements: Math.max(n, 0)
+          elements: Math.max(n, 0),
         });
         break;
       }
-      case "key-begin":
+      case 'key-begin':
         countKey(r.db, r.type, r.encoding, r.expiresAt, r.lruIdle, r.lfuFreq);
         open_ = {
           big: {
@@ -5509,19 +5592,19 @@ async function inspectRdb(source, options = {}) {
             type: r.type,
             encoding: r.encoding,
             bytes: 0,
-            elements: 0
+            elements: 0,
           },
-          start: offset - size
+          start: offset - size,
         };
         break;
-      case "key-part":
+      case 'key-part':
         if (open_) {
-          if (r.value.type === "hash") {
+          if (r.value.type === 'hash') {
             for (const e of r.value.entries) if (e.expiresAt !== void 0) report.fieldsWithTtl++;
           }
         }
         break;
-      case "key-end":
+      case 'key-end':
         if (open_) {
           open_.big.bytes = offset - open_.start;
           open_.big.elements = r.size;
@@ -5530,8 +5613,8 @@ async function inspectRdb(source, options = {}) {
           open_ = null;
         }
         break;
-      case "end":
-        report.checksum = r.checksum === null ? null : r.checksum.toString(16).padStart(16, "0");
+      case 'end':
+        report.checksum = r.checksum === null ? null : r.checksum.toString(16).padStart(16, '0');
         break;
       default:
         break;
@@ -5542,24 +5625,19 @@ async function inspectRdb(source, options = {}) {
 }
 
 // ../../tmp/vd-bench/after/packages/backup/src/live/connect.ts
-import { readFileSync } from "node:fs";
-import { isIP } from "node:net";
-import {
-  parseConnectionUrl,
-  parseServerVersion,
-  redactUrl,
-  toClientOptions
-} from "@valkey-tools/core";
-import { Cluster, Redis } from "iovalkey";
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { parseConnectionUrl, parseServerVersion, redactUrl, toClientOptions } from '@valkey-tools/core';
+import { Cluster, Redis } from 'iovalkey';
 function pem(value, what) {
-  if (value === void 0 || Buffer.isBuffer(value) || value.includes("-----BEGIN")) return value;
+  if (value === void 0 || Buffer.isBuffer(value) || value.includes('-----BEGIN')) return value;
   try {
     return readFileSync(value);
   } catch (err) {
-    throw new BackupError("ERR_INVALID_OPTION", `cannot read the TLS ${what} file "${value}"`, {
+    throw new BackupError('ERR_INVALID_OPTION', `cannot read the TLS ${what} file "${value}"`, {
       cause: err,
       details: { path: value },
-      hint: `Pass tls.${what} as a readable PEM file path or as PEM text`
+      hint: `Pass tls.${what} as a readable PEM file path or as PEM text`,
     });
   }
 }
@@ -5571,9 +5649,9 @@ function tlsConnectionOptions(target, tls) {
   const out = {};
   const servername = tls?.servername ?? (isIP(target.host) ? void 0 : target.host);
   if (servername !== void 0) out.servername = servername;
-  const ca = pem(tls?.ca, "ca");
-  const cert = pem(tls?.cert, "cert");
-  const key = pem(tls?.key, "key");
+  const ca = pem(tls?.ca, 'ca');
+  const cert = pem(tls?.cert, 'cert');
+  const key = pem(tls?.key, 'key');
   if (ca !== void 0) out.ca = ca;
   if (cert !== void 0) out.cert = cert;
   if (key !== void 0) out.key = key;
@@ -5591,24 +5669,28 @@ function clientOptions(target, options) {
     connectTimeout: options.connectTimeoutMs ?? 1e4,
     maxRetriesPerRequest: 0,
     enableOfflineQueue: true,
-    retryStrategy: () => null
+    retryStrategy: () => null,
   };
 }
 function parseInfo(text2) {
   const out = {};
-  for (const line of text2.split("\r\n")) {
-    const i = line.indexOf(":");
-    if (i > 0 && !line.startsWith("#")) out[line.slice(0, i)] = line.slice(i + 1);
+  for (const line of text2.split('\r\n')) {
+    const i = line.indexOf(':');
+    if (i > 0 && !line.startsWith('#')) out[line.slice(0, i)] = line.slice(i + 1);
   }
   return out;
 }
 function connectionError(where2, err, action) {
-  const message = redactUrl(err instanceof Error ? err.message : String(err)).replace(/\.$/, "");
+  const message = redactUrl(err instanceof Error ? err.message : String(err)).replace(/\.$/, '');
   const auth = /NOAUTH|WRONGPASS|invalid password|invalid username/i.test(message);
-  return new BackupError("ERR_CONNECTION", `${action} ${where2} failed: ${message}`, {
+  return new BackupError('ERR_CONNECTION', `${action} ${where2} failed: ${message}`, {
     cause: err,
     details: { url: where2 },
-    hint: auth ? "Check the user name and password in the URL (redis://user:password@host:port)" : /certificate|SSL|TLS|self.signed/i.test(message) ? "Check the TLS options: tls.ca must be the CA that signed the server certificate; servers with tls-auth-clients need tls.cert and tls.key" : "Check that the server is running and reachable, and the URL (host, port, rediss:// for TLS)"
+    hint: auth
+      ? 'Check the user name and password in the URL (redis://user:password@host:port)'
+      : /certificate|SSL|TLS|self.signed/i.test(message)
+        ? 'Check the TLS options: tls.ca must be the CA that signed the server certificate; servers with tls-auth-clients need tls.cert and tls.key'
+        : 'Check that the server is running and reachable, and the URL (host, port, rediss:// for TLS)',
   });
 }
 async function connectServer(url, options = {}) {
@@ -5617,23 +5699,23 @@ async function connectServer(url, options = {}) {
   const opts = clientOptions(target, options);
   const client = new Redis(opts);
   let cause;
-  client.on("error", (e) => {
+  client.on('error', (e) => {
     cause ??= e;
   });
   try {
     await client.connect();
   } catch (err) {
     client.disconnect();
-    throw connectionError(where2, cause ?? err, "Connecting to");
+    throw connectionError(where2, cause ?? err, 'Connecting to');
   }
   let info;
   try {
-    info = parseInfo(String(await client.call("INFO", "server")));
-    const clusterInfo = parseInfo(String(await client.call("INFO", "cluster")));
-    if (clusterInfo.cluster_enabled === "1") info.cluster_enabled = "1";
+    info = parseInfo(String(await client.call('INFO', 'server')));
+    const clusterInfo = parseInfo(String(await client.call('INFO', 'cluster')));
+    if (clusterInfo.cluster_enabled === '1') info.cluster_enabled = '1';
   } catch (err) {
     client.disconnect();
-    throw connectionError(where2, cause ?? err, "Talking to");
+    throw connectionError(where2, cause ?? err, 'Talking to');
   }
   const conn = {
     client,
@@ -5643,9 +5725,9 @@ async function connectServer(url, options = {}) {
     close: async () => {
       client.disconnect();
       conn.cluster?.disconnect();
-    }
+    },
   };
-  if (info.cluster_enabled === "1") {
+  if (info.cluster_enabled === '1') {
     const { host, port, db: _db, ...redisOptions } = opts;
     const cluster = new Cluster([{ host, port }], {
       lazyConnect: true,
@@ -5653,38 +5735,37 @@ async function connectServer(url, options = {}) {
       enableOfflineQueue: true,
       maxRedirections: 32,
       retryDelayOnMoved: 0,
-      clusterRetryStrategy: () => null
+      clusterRetryStrategy: () => null,
     });
-    cluster.on("error", () => {
-    });
+    cluster.on('error', () => {});
     try {
       await cluster.connect();
     } catch (err) {
       cluster.disconnect();
       client.disconnect();
-      throw connectionError(where2, err, "Connecting to the cluster at");
+      throw connectionError(where2, err, 'Connecting to the cluster at');
     }
     conn.cluster = cluster;
   }
   return conn;
 }
 function serverVersion(info) {
-  if (info.valkey_version) return { flavor: "valkey", version: info.valkey_version };
-  if (info.server_name === "valkey") return { flavor: "valkey", version: info.redis_version ?? "0.0.0" };
-  return { flavor: "redis", version: info.redis_version ?? "0.0.0" };
+  if (info.valkey_version) return { flavor: 'valkey', version: info.valkey_version };
+  if (info.server_name === 'valkey') return { flavor: 'valkey', version: info.redis_version ?? '0.0.0' };
+  return { flavor: 'redis', version: info.redis_version ?? '0.0.0' };
 }
 function dumpVersionFor(info) {
   const { flavor, version } = serverVersion(info);
   const v = parseServerVersion(`${flavor} v=${version}`);
-  if (flavor === "valkey") return v.major >= 9 ? 80 : 11;
-  if (v.major > 7 || v.major === 7 && v.minor >= 2) return 11;
+  if (flavor === 'valkey') return v.major >= 9 ? 80 : 11;
+  if (v.major > 7 || (v.major === 7 && v.minor >= 2)) return 11;
   if (v.major === 7) return 10;
   return 9;
 }
 
 // ../../tmp/vd-bench/after/packages/backup/src/live/replication.ts
-import { connect as netConnect } from "node:net";
-import { connect as tlsConnect } from "node:tls";
+import { connect as netConnect } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 var SocketReader = class {
   constructor(socket, idleMs, where2) {
     this.socket = socket;
@@ -5707,17 +5788,18 @@ var SocketReader = class {
     let timer;
     const timeout = new Promise((_, reject) => {
       timer = setTimeout(
-        () => reject(
-          new BackupError(
-            "ERR_REPLICATION",
-            `${this.where} sent nothing for ${this.idleMs} ms during the sync`,
-            {
-              details: { url: this.where },
-              hint: 'The server may be busy or blocked; raise idleTimeoutMs or use mode: "scan"'
-            }
-          )
-        ),
-        this.idleMs
+        () =>
+          reject(
+            new BackupError(
+              'ERR_REPLICATION',
+              `${this.where} sent nothing for ${this.idleMs} ms during the sync`,
+              {
+                details: { url: this.where },
+                hint: 'The server may be busy or blocked; raise idleTimeoutMs or use mode: "scan"',
+              },
+            ),
+          ),
+        this.idleMs,
       );
     });
     try {
@@ -5737,12 +5819,12 @@ var SocketReader = class {
       const c = await this.chunk();
       if (c === null) {
         throw new BackupError(
-          "ERR_REPLICATION",
+          'ERR_REPLICATION',
           `${this.where} closed the connection during the replication handshake`,
           {
             details: { url: this.where },
-            hint: 'The server may refuse replicas (managed services often do): use mode: "scan"'
-          }
+            hint: 'The server may refuse replicas (managed services often do): use mode: "scan"',
+          },
         );
       }
       acc = acc.length ? Buffer.concat([acc, c]) : c;
@@ -5754,15 +5836,15 @@ var SocketReader = class {
       const nl = acc.indexOf(10);
       if (nl !== -1) {
         this.unshift(acc.subarray(nl + 1));
-        return acc.toString("latin1", 0, nl).replace(/\r$/, "");
+        return acc.toString('latin1', 0, nl).replace(/\r$/, '');
       }
       if (acc.length > 64 * 1024) {
         throw new BackupError(
-          "ERR_REPLICATION",
+          'ERR_REPLICATION',
           `${this.where} sent an unexpected reply during the handshake`,
           {
-            details: { url: this.where }
-          }
+            details: { url: this.where },
+          },
         );
       }
     }
@@ -5771,14 +5853,14 @@ var SocketReader = class {
 function openSocket(target, tls) {
   return new Promise((resolve, reject) => {
     const tlsOpts = tlsConnectionOptions(target, tls);
-    const base = target.scheme === "unix" ? { path: target.path } : { host: target.host, port: target.port };
+    const base = target.scheme === 'unix' ? { path: target.path } : { host: target.host, port: target.port };
     const sock = tlsOpts ? tlsConnect({ ...base, ...tlsOpts }) : netConnect(base);
-    const ready = tlsOpts ? "secureConnect" : "connect";
+    const ready = tlsOpts ? 'secureConnect' : 'connect';
     sock.once(ready, () => {
-      sock.off("error", reject);
+      sock.off('error', reject);
       resolve(sock);
     });
-    sock.once("error", reject);
+    sock.once('error', reject);
   });
 }
 async function* syncRdb(target, options = {}) {
@@ -5787,15 +5869,15 @@ async function* syncRdb(target, options = {}) {
   try {
     sock = await openSocket(target, options.tls);
   } catch (err) {
-    throw new BackupError("ERR_CONNECTION", `connecting to ${where2} failed: ${err.message}`, {
+    throw new BackupError('ERR_CONNECTION', `connecting to ${where2} failed: ${err.message}`, {
       cause: err,
       details: { url: where2 },
-      hint: "Check that the server is running and reachable, and the URL (host, port, rediss:// for TLS)"
+      hint: 'Check that the server is running and reachable, and the URL (host, port, rediss:// for TLS)',
     });
   }
-  const abort = () => sock.destroy(new BackupError("ERR_ABORTED", `backup of ${where2} was aborted`));
+  const abort = () => sock.destroy(new BackupError('ERR_ABORTED', `backup of ${where2} was aborted`));
   if (options.signal?.aborted) abort();
-  options.signal?.addEventListener("abort", abort, { once: true });
+  options.signal?.addEventListener('abort', abort, { once: true });
   const reader2 = new SocketReader(sock, options.idleTimeoutMs ?? 6e4, where2);
   const ask = async (args) => {
     sock.write(encodeCommand(args));
@@ -5803,65 +5885,70 @@ async function* syncRdb(target, options = {}) {
   };
   try {
     if (target.password !== void 0) {
-      const args = target.username !== void 0 ? ["AUTH", target.username, target.password] : ["AUTH", target.password];
+      const args =
+        target.username !== void 0 ? ['AUTH', target.username, target.password] : ['AUTH', target.password];
       const r = await ask(args);
-      if (!r.startsWith("+")) {
-        throw new BackupError("ERR_CONNECTION", `authentication to ${where2} failed: ${r.slice(1)}`, {
+      if (!r.startsWith('+')) {
+        throw new BackupError('ERR_CONNECTION', `authentication to ${where2} failed: ${r.slice(1)}`, {
           details: { url: where2 },
-          hint: "Check the user name and password in the URL (redis://user:password@host:port)"
+          hint: 'Check the user name and password in the URL (redis://user:password@host:port)',
         });
       }
     }
-    const ping = await ask(["PING"]);
-    if (ping.startsWith("-")) {
-      throw new BackupError("ERR_CONNECTION", `${where2} refused PING: ${ping.slice(1)}`, {
+    const ping = await ask(['PING']);
+    if (ping.startsWith('-')) {
+      throw new BackupError('ERR_CONNECTION', `${where2} refused PING: ${ping.slice(1)}`, {
         details: { url: where2 },
-        .../NOAUTH/.test(ping) ? { hint: "The server needs a password: put it in the URL (redis://:password@host:port)" } : {}
+        ...(/NOAUTH/.test(ping)
+          ? { hint: 'The server needs a password: put it in the URL (redis://:password@host:port)' }
+          : {}),
       });
     }
-    await ask(["REPLCONF", "capa", "eof", "capa", "psync2"]);
-    await ask(["REPLCONF", "rdb-only", "1"]);
-    sock.write(encodeCommand(["SYNC"]));
+    await ask(['REPLCONF', 'capa', 'eof', 'capa', 'psync2']);
+    await ask(['REPLCONF', 'rdb-only', '1']);
+    sock.write(encodeCommand(['SYNC']));
     const head = await reader2.line(true);
-    if (head.startsWith("-")) {
-      throw new BackupError("ERR_REPLICATION", `${where2} refused to sync: ${head.slice(1)}`, {
+    if (head.startsWith('-')) {
+      throw new BackupError('ERR_REPLICATION', `${where2} refused to sync: ${head.slice(1)}`, {
         details: { url: where2, reply: head },
-        hint: /NOPERM|no permissions/i.test(head) ? 'The ACL user needs +sync +replconf (or +@admin); or use mode: "scan"' : 'The server refuses replication (managed services often do): use mode: "scan"'
+        hint: /NOPERM|no permissions/i.test(head)
+          ? 'The ACL user needs +sync +replconf (or +@admin); or use mode: "scan"'
+          : 'The server refuses replication (managed services often do): use mode: "scan"',
       });
     }
-    if (!head.startsWith("$")) {
+    if (!head.startsWith('$')) {
       throw new BackupError(
-        "ERR_REPLICATION",
+        'ERR_REPLICATION',
         `${where2} sent an unexpected sync reply: ${head.slice(0, 80)}`,
         {
-          details: { url: where2, reply: head.slice(0, 200) }
-        }
+          details: { url: where2, reply: head.slice(0, 200) },
+        },
       );
     }
     let received = 0;
-    if (head.startsWith("$EOF:")) {
-      const mark = Buffer.from(head.slice(5), "latin1");
+    if (head.startsWith('$EOF:')) {
+      const mark = Buffer.from(head.slice(5), 'latin1');
       if (mark.length !== 40) {
         throw new BackupError(
-          "ERR_REPLICATION",
+          'ERR_REPLICATION',
           `${where2} sent a bad EOF mark (${mark.length} bytes, expected 40)`,
           {
-            details: { url: where2 }
-          }
+            details: { url: where2 },
+          },
         );
       }
-      options.onStart?.({ framing: "eof" });
+      options.onStart?.({ framing: 'eof' });
       let held = Buffer.alloc(0);
       while (true) {
         const c = await reader2.chunk();
         if (c === null) {
           throw new BackupError(
-            "ERR_REPLICATION",
+            'ERR_REPLICATION',
             `${where2} closed the connection before the end of the RDB (${received} bytes received)`,
             {
               details: { url: where2, received },
-              hint: "The server may have failed to produce the snapshot (check its log), or the network dropped"
-            }
+              hint: 'The server may have failed to produce the snapshot (check its log), or the network dropped',
+            },
           );
         }
         const data = held.length ? Buffer.concat([held, c]) : c;
@@ -5886,21 +5973,21 @@ async function* syncRdb(target, options = {}) {
     }
     const size = Number(head.slice(1));
     if (!Number.isSafeInteger(size) || size < 0) {
-      throw new BackupError("ERR_REPLICATION", `${where2} announced a bad RDB size "${head.slice(1, 40)}"`, {
-        details: { url: where2 }
+      throw new BackupError('ERR_REPLICATION', `${where2} announced a bad RDB size "${head.slice(1, 40)}"`, {
+        details: { url: where2 },
       });
     }
-    options.onStart?.({ framing: "length", size });
+    options.onStart?.({ framing: 'length', size });
     while (received < size) {
       const c = await reader2.chunk();
       if (c === null) {
         throw new BackupError(
-          "ERR_REPLICATION",
+          'ERR_REPLICATION',
           `${where2} closed the connection after ${received} of ${size} RDB bytes`,
           {
             details: { url: where2, received, size },
-            hint: "The network dropped or the server stopped; run the backup again"
-          }
+            hint: 'The network dropped or the server stopped; run the backup again',
+          },
         );
       }
       const take = Math.min(c.length, size - received);
@@ -5909,14 +5996,14 @@ async function* syncRdb(target, options = {}) {
       yield take === c.length ? c : c.subarray(0, take);
     }
   } finally {
-    options.signal?.removeEventListener("abort", abort);
+    options.signal?.removeEventListener('abort', abort);
     sock.destroy();
   }
 }
 
 // ../../tmp/vd-bench/after/packages/backup/src/live/scan.ts
 async function nonEmptyDbs(client) {
-  const info = parseInfo(String(await client.call("INFO", "keyspace")));
+  const info = parseInfo(String(await client.call('INFO', 'keyspace')));
   const out = [];
   for (const [name, value] of Object.entries(info)) {
     const m = /^db(\d+)$/.exec(name);
@@ -5927,7 +6014,7 @@ async function nonEmptyDbs(client) {
 async function listFunctionCode(client) {
   let reply;
   try {
-    reply = await client.callBuffer("FUNCTION", "LIST", "WITHCODE");
+    reply = await client.callBuffer('FUNCTION', 'LIST', 'WITHCODE');
   } catch (err) {
     if (/unknown command|unknown subcommand/i.test(err.message)) return [];
     throw err;
@@ -5936,7 +6023,7 @@ async function listFunctionCode(client) {
   for (const lib of reply ?? []) {
     const fields = lib;
     for (let i = 0; i + 1 < fields.length; i += 2) {
-      if (fields[i].toString() === "library_code") out.push(fields[i + 1]);
+      if (fields[i].toString() === 'library_code') out.push(fields[i + 1]);
     }
   }
   return out;
@@ -5944,31 +6031,35 @@ async function listFunctionCode(client) {
 async function* scanNode(client, node, dbs, options, counts) {
   const count = options.count ?? 500;
   const types = options.type === void 0 ? [] : Array.isArray(options.type) ? options.type : [options.type];
-  let expireCommand = "PEXPIRETIME";
+  let expireCommand = 'PEXPIRETIME';
   for (const db of dbs) {
     if (dbs.length > 1 || db !== 0) await client.select(db);
     options.onDb?.({ node, db, keys: counts.get(db) ?? 0 });
-    let cursor = "0";
+    let cursor = '0';
     do {
       const args = [cursor];
-      if (options.match !== void 0) args.push("MATCH", options.match);
-      args.push("COUNT", count);
-      if (types.length === 1 && types[0] !== "module") args.push("TYPE", types[0]);
-      const [next, keys] = await client.callBuffer("SCAN", ...args);
+      if (options.match !== void 0) args.push('MATCH', options.match);
+      args.push('COUNT', count);
+      if (types.length === 1 && types[0] !== 'module') args.push('TYPE', types[0]);
+      const [next, keys] = await client.callBuffer('SCAN', ...args);
       cursor = next.toString();
       if (keys.length === 0) continue;
       const readAll = async () => {
         const pipe = client.pipeline();
         const readAt2 = Date.now();
         for (const k of keys) {
-          pipe.callBuffer("DUMP", k);
+          pipe.callBuffer('DUMP', k);
           pipe.call(expireCommand, k);
         }
-        return { results: await pipe.exec() ?? [], readAt: readAt2 };
+        return { results: (await pipe.exec()) ?? [], readAt: readAt2 };
       };
       let { results, readAt } = await readAll();
-      if (expireCommand === "PEXPIRETIME" && results[1]?.[0] && /unknown command/i.test(String(results[1][0]))) {
-        expireCommand = "PTTL";
+      if (
+        expireCommand === 'PEXPIRETIME' &&
+        results[1]?.[0] &&
+        /unknown command/i.test(String(results[1][0]))
+      ) {
+        expireCommand = 'PTTL';
         ({ results, readAt } = await readAll());
       }
       for (let i = 0; i < keys.length; i++) {
@@ -5978,13 +6069,15 @@ async function* scanNode(client, node, dbs, options, counts) {
         if (dumpErr || ttlErr) {
           const e = dumpErr ?? ttlErr;
           throw new BackupError(
-            "ERR_SERVER_REPLY",
-            `reading key "${key.toString("latin1")}" (db ${db}) from ${node} failed: ${e.message}`,
+            'ERR_SERVER_REPLY',
+            `reading key "${key.toString('latin1')}" (db ${db}) from ${node} failed: ${e.message}`,
             {
               cause: e,
-              details: { node, db, key: key.toString("latin1") },
-              hint: /NOPERM/.test(e.message) ? "The ACL user needs +scan +dump +pexpiretime (+pttl)" : "Run the backup again"
-            }
+              details: { node, db, key: key.toString('latin1') },
+              hint: /NOPERM/.test(e.message)
+                ? 'The ACL user needs +scan +dump +pexpiretime (+pttl)'
+                : 'Run the backup again',
+            },
           );
         }
         if (payload === null) continue;
@@ -5994,16 +6087,18 @@ async function* scanNode(client, node, dbs, options, counts) {
         const vt = dumpPayloadType(buf);
         if (vt !== void 0 && !options.filter.type(vt)) continue;
         if (!options.filter.key(key)) continue;
-        const out = { kind: "dump", db, key, payload: buf, node };
-        if (t2 >= 0) out.expiresAt = expireCommand === "PEXPIRETIME" ? t2 : readAt + t2;
+        const out = { kind: 'dump', db, key, payload: buf, node };
+        if (t2 >= 0) out.expiresAt = expireCommand === 'PEXPIRETIME' ? t2 : readAt + t2;
         yield out;
       }
-    } while (cursor !== "0");
+    } while (cursor !== '0');
   }
 }
 async function* scanServer(conn, options) {
-  const nodes = conn.cluster ? conn.cluster.nodes("master").map((n) => ({ client: n, name: `${n.options.host}:${n.options.port}` })) : [{ client: conn.client, name: `${conn.target.host}:${conn.target.port}` }];
-  for (const code of await listFunctionCode(nodes[0].client)) yield { kind: "function", code };
+  const nodes = conn.cluster
+    ? conn.cluster.nodes('master').map((n) => ({ client: n, name: `${n.options.host}:${n.options.port}` }))
+    : [{ client: conn.client, name: `${conn.target.host}:${conn.target.port}` }];
+  for (const code of await listFunctionCode(nodes[0].client)) yield { kind: 'function', code };
   for (const { client, name } of nodes) {
     try {
       const present = await nonEmptyDbs(client);
@@ -6013,7 +6108,7 @@ async function* scanServer(conn, options) {
       yield* scanNode(client, name, dbs, options, counts);
     } catch (err) {
       if (BackupError.isInstance(err)) throw err;
-      throw connectionError(name, err, "Scanning");
+      throw connectionError(name, err, 'Scanning');
     }
   }
 }
@@ -6027,14 +6122,13 @@ async function dumpToRecord(d) {
 }
 async function backup(options) {
   const started = Date.now();
-  const format = options.format ? checkOutputFormat(options.format) : formatFromPath(options.output, "output");
-  if (format === "aof") throw new BackupError("ERR_FORMAT", "AOF is not an output format");
-  const mode = options.mode ?? "replication";
-  if (mode !== "replication" && mode !== "scan") {
-    throw new BackupError(
-      "ERR_INVALID_OPTION",
-      `mode must be "replication" or "scan", got "${mode}"`
-    );
+  const format = options.format
+    ? checkOutputFormat(options.format)
+    : formatFromPath(options.output, 'output');
+  if (format === 'aof') throw new BackupError('ERR_FORMAT', 'AOF is not an output format');
+  const mode = options.mode ?? 'replication';
+  if (mode !== 'replication' && mode !== 'scan') {
+    throw new BackupError('ERR_INVALID_OPTION', `mode must be "replication" or "scan", got "${mode}"`);
   }
   const filter = compileFilter(options);
   const conn = await connectServer(options.url, options.tls ? { tls: options.tls } : {});
@@ -6045,9 +6139,9 @@ async function backup(options) {
   let lastProgress = 0;
   const interval = options.progressIntervalMs ?? 250;
   const state = {
-    phase: mode === "scan" ? "scan" : "sync",
-    node: "",
-    bytesReceived: 0
+    phase: mode === 'scan' ? 'scan' : 'sync',
+    node: '',
+    bytesReceived: 0,
   };
   const progress = (done) => {
     if (!options.onProgress) return;
@@ -6058,15 +6152,15 @@ async function backup(options) {
   };
   const { flavor, version } = serverVersion(conn.info);
   const header = {
-    tool: "@valkey-tools/backup",
+    tool: '@valkey-tools/backup',
     created: new Date(started).toISOString(),
     source: conn.where,
     server: `${flavor} ${version}`,
-    mode
+    mode,
   };
   try {
     let chunks;
-    if (mode === "scan") chunks = scanChunks(conn, options, format, header);
+    if (mode === 'scan') chunks = scanChunks(conn, options, format, header);
     else chunks = replicationChunks(conn, options, format, header);
     bytesWritten = await writeFileAtomically(options.output, chunks, (n) => {
       bytesWritten = n;
@@ -6080,9 +6174,9 @@ async function backup(options) {
     if (v.error) {
       await rm(options.output, { force: true });
       throw new BackupError(
-        "ERR_REPLICATION",
+        'ERR_REPLICATION',
         `the snapshot ${conn.where} sent is not a valid RDB file: ${v.error.message}`,
-        { details: { url: conn.where, ...v.error }, hint: "Nothing was kept; run the backup again" }
+        { details: { url: conn.where, ...v.error }, hint: 'Nothing was kept; run the backup again' },
       );
     }
     keys = v.keys;
@@ -6090,54 +6184,58 @@ async function backup(options) {
   progress(true);
   return { output: options.output, format, mode, nodes, keys, bytesWritten, elapsedMs: Date.now() - started };
   function primaries2() {
-    return conn.cluster ? conn.cluster.nodes("master").map((n) => ({ client: n, name: `${n.options.host}:${n.options.port}` })) : [{ client: conn.client, name: `${conn.target.host}:${conn.target.port}` }];
+    return conn.cluster
+      ? conn.cluster.nodes('master').map((n) => ({ client: n, name: `${n.options.host}:${n.options.port}` }))
+      : [{ client: conn.client, name: `${conn.target.host}:${conn.target.port}` }];
   }
   async function* scanChunks(c, o, f, h) {
     for (const p of primaries2()) nodes.push(p.name);
     const source = scanServer(c, {
       filter,
-      ...o.db === void 0 ? {} : { db: o.db },
-      ...o.match === void 0 ? {} : { match: o.match },
-      ...o.type === void 0 ? {} : { type: o.type },
-      ...o.count === void 0 ? {} : { count: o.count },
+      ...(o.db === void 0 ? {} : { db: o.db }),
+      ...(o.match === void 0 ? {} : { match: o.match }),
+      ...(o.type === void 0 ? {} : { type: o.type }),
+      ...(o.count === void 0 ? {} : { count: o.count }),
       onDb: (info) => {
         state.node = info.node;
         state.totalKeys = (state.totalKeys ?? 0) + info.keys;
-      }
+      },
     });
     const checkAbort = () => {
       if (o.signal?.aborted) {
-        throw new BackupError("ERR_ABORTED", `backup of ${c.where} was aborted`, {
+        throw new BackupError('ERR_ABORTED', `backup of ${c.where} was aborted`, {
           details: { url: c.where, keys },
-          hint: "Nothing was written to the output; run the backup again"
+          hint: 'Nothing was written to the output; run the backup again',
         });
       }
     };
-    const rawDump = (f === "resp" || f === "readable") && (o.values ?? "dump") === "dump";
+    const rawDump = (f === 'resp' || f === 'readable') && (o.values ?? 'dump') === 'dump';
     if (rawDump) {
       async function* cmds() {
         let db = -1;
         for await (const item of source) {
           checkAbort();
-          if (item.kind === "function") {
-            yield command("FUNCTION", "LOAD", "REPLACE", item.code);
+          if (item.kind === 'function') {
+            yield command('FUNCTION', 'LOAD', 'REPLACE', item.code);
             continue;
           }
           if (item.db !== db) {
-            yield command("SELECT", item.db);
+            yield command('SELECT', item.db);
             db = item.db;
           }
           keys++;
-          yield item.expiresAt === void 0 ? command("RESTORE", item.key, 0, item.payload) : command("RESTORE", item.key, item.expiresAt, item.payload, "ABSTTL");
+          yield item.expiresAt === void 0
+            ? command('RESTORE', item.key, 0, item.payload)
+            : command('RESTORE', item.key, item.expiresAt, item.payload, 'ABSTTL');
         }
       }
-      yield* f === "resp" ? commandsToResp(cmds(), { header: h }) : commandsToReadable(cmds(), { header: h });
+      yield* f === 'resp' ? commandsToResp(cmds(), { header: h }) : commandsToReadable(cmds(), { header: h });
       return;
     }
     async function* records() {
       for await (const item of source) {
         checkAbort();
-        if (item.kind === "function") yield { kind: "function", code: item.code };
+        if (item.kind === 'function') yield { kind: 'function', code: item.code };
         else {
           keys++;
           yield await dumpToRecord(item);
@@ -6146,7 +6244,7 @@ async function backup(options) {
     }
     yield* encodeRecords(records(), f, {
       header: h,
-      ...o.batchSize === void 0 ? {} : { batchSize: o.batchSize }
+      ...(o.batchSize === void 0 ? {} : { batchSize: o.batchSize }),
     });
   }
   async function* replicationChunks(c, o, f, h) {
@@ -6157,18 +6255,17 @@ async function backup(options) {
       const target = {
         ...c.target,
         host: String(p.client.options.host),
-        port: Number(p.client.options.port)
+        port: Number(p.client.options.port),
       };
       return syncRdb(target, {
         where: c.cluster ? p.name : c.where,
-        ...o.tls ? { tls: o.tls } : {},
-        ...o.idleTimeoutMs === void 0 ? {} : { idleTimeoutMs: o.idleTimeoutMs },
-        ...o.signal ? { signal: o.signal } : {},
+        ...(o.tls ? { tls: o.tls } : {}),
+        ...(o.idleTimeoutMs === void 0 ? {} : { idleTimeoutMs: o.idleTimeoutMs }),
+        ...(o.signal ? { signal: o.signal } : {}),
         onStart: (s) => {
           if (s.size !== void 0) state.snapshotBytes = (state.snapshotBytes ?? 0) + s.size;
         },
-        onBytes: () => {
-        }
+        onBytes: () => {},
       });
     };
     let received = 0;
@@ -6180,7 +6277,7 @@ async function backup(options) {
         yield b;
       }
     }
-    if (f === "rdb" && list.length === 1 && !filter.any) {
+    if (f === 'rdb' && list.length === 1 && !filter.any) {
       rawSnapshot = true;
       yield* counting(sync(list[0]));
       return;
@@ -6189,91 +6286,91 @@ async function backup(options) {
       let headerSeen = false;
       for (const p of list) {
         for await (const r of readRdbRecords(counting(sync(p)), { file: `${p.name} (replication)` })) {
-          if (r.kind === "key") {
+          if (r.kind === 'key') {
             if (!(filter.db(r.db) && filter.key(r.key) && filter.type(r.value.type))) continue;
             keys++;
             yield r;
-          } else if (r.kind === "function") {
+          } else if (r.kind === 'function') {
             if (p === list[0]) yield r;
-          } else if (r.kind === "header" || r.kind === "aux" || r.kind === "module-aux") {
-            if (!headerSeen || r.kind !== "header") {
+          } else if (r.kind === 'header' || r.kind === 'aux' || r.kind === 'module-aux') {
+            if (!headerSeen || r.kind !== 'header') {
               if (p === list[0]) yield r;
             }
-            if (r.kind === "header") headerSeen = true;
-          } else if (r.kind === "end") {
+            if (r.kind === 'header') headerSeen = true;
+          } else if (r.kind === 'end') {
             if (p === list[list.length - 1]) yield r;
-          } else if (r.kind === "select-db") yield r;
+          } else if (r.kind === 'select-db') yield r;
         }
       }
     }
     yield* encodeRecords(records(), f, {
       header: h,
-      ...o.batchSize === void 0 ? {} : { batchSize: o.batchSize }
+      ...(o.batchSize === void 0 ? {} : { batchSize: o.batchSize }),
     });
   }
 }
 
 // ../../tmp/vd-bench/after/packages/backup/src/restore/restore.ts
-import { redactUrl as redactUrl2 } from "@valkey-tools/core";
+import { redactUrl as redactUrl2 } from '@valkey-tools/core';
 
 // ../../tmp/vd-bench/after/packages/backup/src/convert/input.ts
-import { createReadStream as createReadStream4 } from "node:fs";
-import { stat as stat3 } from "node:fs/promises";
+import { createReadStream as createReadStream4 } from 'node:fs';
+import { stat as stat3 } from 'node:fs/promises';
 
 // ../../tmp/vd-bench/after/packages/backup/src/aof/read-aof.ts
-import { createReadStream as createReadStream3 } from "node:fs";
-import { open as open2, readdir, readFile, stat as stat2 } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { createReadStream as createReadStream3 } from 'node:fs';
+import { open as open2, readdir, readFile, stat as stat2 } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 
 // ../../tmp/vd-bench/after/packages/backup/src/aof/manifest.ts
-var TYPES2 = { b: "base", i: "incr", h: "history" };
-function parseAofManifest(text2, source = "manifest") {
+var TYPES2 = { b: 'base', i: 'incr', h: 'history' };
+function parseAofManifest(text2, source = 'manifest') {
   const out = [];
-  const lines = text2.split("\n");
+  const lines = text2.split('\n');
   for (let i = 0; i < lines.length; i++) {
-    const line = lines[i].replace(/\r$/, "");
-    if (line.trim() === "" || line.startsWith("#")) continue;
+    const line = lines[i].replace(/\r$/, '');
+    if (line.trim() === '' || line.startsWith('#')) continue;
     const fail = (problem) => {
-      throw new BackupError("ERR_AOF_MANIFEST", `${source}:${i + 1}: ${problem}`, {
+      throw new BackupError('ERR_AOF_MANIFEST', `${source}:${i + 1}: ${problem}`, {
         details: { file: source, line: i + 1 },
-        hint: 'The manifest lists "file <name> seq <n> type <b|i|h>" per line; repair it or restore from a copy'
+        hint: 'The manifest lists "file <name> seq <n> type <b|i|h>" per line; repair it or restore from a copy',
       });
     };
-    const parts = parseCommandLine(line, { line: i + 1, source }).map((b) => b.toString("utf8"));
+    const parts = parseCommandLine(line, { line: i + 1, source }).map((b) => b.toString('utf8'));
     const fields = {};
     for (let j = 0; j + 1 < parts.length; j += 2) fields[parts[j]] = parts[j + 1];
-    if (parts.length % 2 !== 0) fail("odd number of fields");
+    if (parts.length % 2 !== 0) fail('odd number of fields');
     const file = fields.file;
     const seq = fields.seq;
     const type = fields.type;
     if (!file) fail('missing "file"');
     if (!seq || !/^\d+$/.test(seq)) fail('missing or bad "seq"');
-    if (!type || !TYPES2[type]) fail(`missing or unknown "type" ${type ?? ""}`);
-    if (file.includes("/")) fail(`file name "${file}" must not contain a path`);
+    if (!type || !TYPES2[type]) fail(`missing or unknown "type" ${type ?? ''}`);
+    if (file.includes('/')) fail(`file name "${file}" must not contain a path`);
     out.push({ file, seq: Number(seq), type: TYPES2[type] });
   }
-  const bases = out.filter((e) => e.type === "base");
+  const bases = out.filter((e) => e.type === 'base');
   if (bases.length > 1) {
-    throw new BackupError("ERR_AOF_MANIFEST", `${source}: more than one BASE file`, {
-      details: { file: source }
+    throw new BackupError('ERR_AOF_MANIFEST', `${source}: more than one BASE file`, {
+      details: { file: source },
     });
   }
   return out;
 }
 function aofLoadOrder(entries) {
-  const base = entries.filter((e) => e.type === "base");
-  const incr = entries.filter((e) => e.type === "incr");
+  const base = entries.filter((e) => e.type === 'base');
+  const incr = entries.filter((e) => e.type === 'incr');
   return [...base, ...incr];
 }
 
 // ../../tmp/vd-bench/after/packages/backup/src/aof/read-aof.ts
 async function startsWithRdbMagic(path) {
-  const fh = await open2(path, "r");
+  const fh = await open2(path, 'r');
   try {
     const buf = Buffer.alloc(6);
     const { bytesRead } = await fh.read(buf, 0, 6, 0);
-    const head = buf.subarray(0, bytesRead).toString("latin1");
-    return head.startsWith("REDIS") || head.startsWith("VALKEY");
+    const head = buf.subarray(0, bytesRead).toString('latin1');
+    return head.startsWith('REDIS') || head.startsWith('VALKEY');
   } finally {
     await fh.close();
   }
@@ -6283,9 +6380,9 @@ async function* fileSegments(path, last, options) {
   if (await startsWithRdbMagic(path)) {
     let tail = -1;
     yield {
-      kind: "records",
+      kind: 'records',
       file: path,
-      records: readRdbRecords(path, { file: path, onTrailingData: (offset) => tail = offset })
+      records: readRdbRecords(path, { file: path, onTrailingData: (offset) => (tail = offset) }),
     };
     if (tail === -1) return;
     respStart = tail;
@@ -6293,16 +6390,16 @@ async function* fileSegments(path, last, options) {
   const { size } = await stat2(path);
   if (respStart >= size) return;
   yield {
-    kind: "commands",
+    kind: 'commands',
     file: path,
     batches: parseRespCommandBatches(
       createReadStream3(path, { start: respStart, highWaterMark: 256 * 1024 }),
       {
         source: path,
-        truncated: last ? options.truncated ?? "error" : "error",
-        onTruncated: (t2) => options.onTruncated?.({ ...t2, offset: t2.offset + respStart, file: path })
-      }
-    )
+        truncated: last ? (options.truncated ?? 'error') : 'error',
+        onTruncated: (t2) => options.onTruncated?.({ ...t2, offset: t2.offset + respStart, file: path }),
+      },
+    ),
   };
 }
 async function findManifest(dir) {
@@ -6310,20 +6407,22 @@ async function findManifest(dir) {
   try {
     names = await readdir(dir);
   } catch (err) {
-    throw new BackupError("ERR_AOF_MANIFEST", `cannot read the AOF directory ${dir}`, {
+    throw new BackupError('ERR_AOF_MANIFEST', `cannot read the AOF directory ${dir}`, {
       cause: err,
-      details: { dir }
+      details: { dir },
     });
   }
-  const manifests = names.filter((n) => n.endsWith(".manifest"));
+  const manifests = names.filter((n) => n.endsWith('.manifest'));
   if (manifests.length !== 1) {
     throw new BackupError(
-      "ERR_AOF_MANIFEST",
-      manifests.length === 0 ? `no *.manifest file in the AOF directory ${dir}` : `several manifests in ${dir}: ${manifests.join(", ")}`,
+      'ERR_AOF_MANIFEST',
+      manifests.length === 0
+        ? `no *.manifest file in the AOF directory ${dir}`
+        : `several manifests in ${dir}: ${manifests.join(', ')}`,
       {
         details: { dir },
-        hint: "Point at the appenddirname directory of a Valkey 7.0+ server (it holds appendonly.aof.manifest), or at the manifest file"
-      }
+        hint: 'Point at the appenddirname directory of a Valkey 7.0+ server (it holds appendonly.aof.manifest), or at the manifest file',
+      },
     );
   }
   return join(dir, manifests[0]);
@@ -6333,33 +6432,33 @@ async function* readAof(path, options = {}) {
   try {
     info = await stat2(path);
   } catch (err) {
-    throw new BackupError("ERR_FORMAT", `cannot open the AOF ${path}`, {
+    throw new BackupError('ERR_FORMAT', `cannot open the AOF ${path}`, {
       cause: err,
-      details: { file: path }
+      details: { file: path },
     });
   }
   let manifestPath;
   if (info.isDirectory()) manifestPath = await findManifest(path);
-  else if (path.endsWith(".manifest")) manifestPath = path;
+  else if (path.endsWith('.manifest')) manifestPath = path;
   if (!manifestPath) {
     yield* fileSegments(path, true, options);
     return;
   }
   const dir = dirname(manifestPath);
   const entries = aofLoadOrder(
-    parseAofManifest(await readFile(manifestPath, "utf8"), basename(manifestPath))
+    parseAofManifest(await readFile(manifestPath, 'utf8'), basename(manifestPath)),
   );
   for (const e of entries) {
     try {
       await stat2(join(dir, e.file));
     } catch {
       throw new BackupError(
-        "ERR_AOF_MANIFEST",
+        'ERR_AOF_MANIFEST',
         `the manifest ${manifestPath} names ${e.file}, which does not exist`,
         {
           details: { file: manifestPath, missing: e.file },
-          hint: "The AOF directory is incomplete; copy the whole directory while the server is not rewriting"
-        }
+          hint: 'The AOF directory is incomplete; copy the whole directory while the server is not rewriting',
+        },
       );
     }
   }
@@ -6380,7 +6479,7 @@ async function respSegment(source, batches) {
   const first = await it.next();
   const head = first.done ? void 0 : first.value[0];
   const header = head ? parseHeaderCommand(head) : null;
-  const grouped = header !== null && header.replay !== "raw";
+  const grouped = header !== null && header.replay !== 'raw';
   async function* all() {
     if (first.done) return;
     yield first.value;
@@ -6390,7 +6489,7 @@ async function respSegment(source, batches) {
       yield n.value;
     }
   }
-  return { kind: "commands", source, batches: all(), grouped };
+  return { kind: 'commands', source, batches: all(), grouped };
 }
 async function* mapArgs(parsed) {
   for await (const batch of parsed) yield batch.map((c) => c.args);
@@ -6406,73 +6505,73 @@ async function inputFormat(path, from) {
   try {
     isDir = (await stat3(path)).isDirectory();
   } catch (err) {
-    throw new BackupError("ERR_FORMAT", `cannot open the input ${path}: ${err.message}`, {
+    throw new BackupError('ERR_FORMAT', `cannot open the input ${path}: ${err.message}`, {
       cause: err,
-      details: { path }
+      details: { path },
     });
   }
-  return from ?? (isDir ? "aof" : formatFromPath(path, "input"));
+  return from ?? (isDir ? 'aof' : formatFromPath(path, 'input'));
 }
 async function* openInput(path, options = {}) {
   const format = await inputFormat(path, options.from);
   const stream = () => counted(createReadStream4(path, { highWaterMark: 256 * 1024 }), options.onBytes);
   const onTruncated = (t2, source) => options.onTruncated?.({ source, offset: t2.offset, bytes: t2.bytes });
   switch (format) {
-    case "rdb":
+    case 'rdb':
       yield {
-        kind: "records",
+        kind: 'records',
         source: path,
-        records: readRdbRecords(stream(), { file: path, chunked: options.chunked === true })
+        records: readRdbRecords(stream(), { file: path, chunked: options.chunked === true }),
       };
       return;
-    case "jsonl":
-      yield { kind: "records", source: path, records: jsonlToRecordStream(stream()) };
+    case 'jsonl':
+      yield { kind: 'records', source: path, records: jsonlToRecordStream(stream()) };
       return;
-    case "resp": {
+    case 'resp': {
       const parsed = parseRespCommandBatches(stream(), {
         source: path,
-        truncated: options.truncated ?? "error",
-        onTruncated: (t2) => onTruncated(t2, path)
+        truncated: options.truncated ?? 'error',
+        onTruncated: (t2) => onTruncated(t2, path),
       });
       yield await respSegment(path, mapArgs(parsed));
       return;
     }
-    case "readable":
+    case 'readable':
       yield await respSegment(path, single(readableToCommands(stream(), { source: path })));
       return;
-    case "aof":
+    case 'aof':
       for await (const seg of readAof(path, {
-        truncated: options.truncated ?? "error",
-        onTruncated: (t2) => onTruncated(t2, t2.file)
+        truncated: options.truncated ?? 'error',
+        onTruncated: (t2) => onTruncated(t2, t2.file),
       })) {
-        if (seg.kind === "records") yield { kind: "records", source: seg.file, records: seg.records };
-        else yield { kind: "commands", source: seg.file, batches: mapArgs(seg.batches), grouped: false };
+        if (seg.kind === 'records') yield { kind: 'records', source: seg.file, records: seg.records };
+        else yield { kind: 'commands', source: seg.file, batches: mapArgs(seg.batches), grouped: false };
       }
       return;
   }
 }
 
 // ../../tmp/vd-bench/after/packages/backup/src/restore/items.ts
-var upper = (b) => b ? b.toString("latin1").toUpperCase() : "";
+var upper = (b) => (b ? b.toString('latin1').toUpperCase() : '');
 function keyIndex(args, name) {
   switch (name) {
-    case "SET":
-    case "APPEND":
-    case "RPUSH":
-    case "SADD":
-    case "ZADD":
-    case "HSET":
-    case "HMSET":
-    case "XADD":
-    case "XSETID":
-    case "XCLAIM":
-    case "PEXPIREAT":
-    case "HPEXPIREAT":
-    case "RESTORE":
+    case 'SET':
+    case 'APPEND':
+    case 'RPUSH':
+    case 'SADD':
+    case 'ZADD':
+    case 'HSET':
+    case 'HMSET':
+    case 'XADD':
+    case 'XSETID':
+    case 'XCLAIM':
+    case 'PEXPIREAT':
+    case 'HPEXPIREAT':
+    case 'RESTORE':
       return args.length > 1 ? 1 : -1;
-    case "XGROUP": {
+    case 'XGROUP': {
       const sub = upper(args[1]);
-      return (sub === "CREATE" || sub === "CREATECONSUMER" || sub === "SETID") && args.length > 2 ? 2 : -1;
+      return (sub === 'CREATE' || sub === 'CREATECONSUMER' || sub === 'SETID') && args.length > 2 ? 2 : -1;
     }
     default:
       return -1;
@@ -6482,8 +6581,8 @@ function restoreFallback(args, db) {
   return async () => {
     const key = args[1];
     const record = await decodeDump(args[3], key, db);
-    const ttl = Number(args[2].toString("latin1"));
-    const abs = args.slice(4).some((a) => upper(a) === "ABSTTL");
+    const ttl = Number(args[2].toString('latin1'));
+    const abs = args.slice(4).some((a) => upper(a) === 'ABSTTL');
     if (ttl > 0) record.expiresAt = abs ? ttl : Date.now() + ttl;
     return keyRecordToCommands(record);
   };
@@ -6502,21 +6601,21 @@ var ItemGrouper = class {
   }
   push(args, out) {
     const name = upper(args[0]);
-    if (name === "SELECT" && args.length === 2) {
+    if (name === 'SELECT' && args.length === 2) {
       this.end(out);
-      this.db = Number(args[1].toString("latin1"));
+      this.db = Number(args[1].toString('latin1'));
       return;
     }
-    if (name === "ECHO" && parseHeaderCommand(args)) return;
-    if (name === "FUNCTION" && upper(args[1]) === "LOAD") {
+    if (name === 'ECHO' && parseHeaderCommand(args)) return;
+    if (name === 'FUNCTION' && upper(args[1]) === 'LOAD') {
       this.end(out);
-      out.push({ kind: "function", code: args[args.length - 1], bytes: encodedLength(args) });
+      out.push({ kind: 'function', code: args[args.length - 1], bytes: encodedLength(args) });
       return;
     }
     const ki = this.options.grouped ? keyIndex(args, name) : -1;
     if (ki === -1) {
       this.end(out);
-      out.push({ kind: "raw", db: this.db, command: args, bytes: encodedLength(args) });
+      out.push({ kind: 'raw', db: this.db, command: args, bytes: encodedLength(args) });
       return;
     }
     const key = args[ki];
@@ -6527,13 +6626,13 @@ var ItemGrouper = class {
     } else {
       this.end(out);
       const next = {
-        kind: "key",
+        kind: 'key',
         db: this.db,
         key,
         commands: [args],
-        bytes: encodedLength(args)
+        bytes: encodedLength(args),
       };
-      if (name === "RESTORE" && args.length >= 4) next.fallback = restoreFallback(args, this.db);
+      if (name === 'RESTORE' && args.length >= 4) next.fallback = restoreFallback(args, this.db);
       this.current = next;
     }
   }
@@ -6565,19 +6664,18 @@ async function* commandBatchesToItems(batches, options) {
   if (out.length > 0) yield out;
 }
 function restoreCommand(key, payload, attrs) {
-  const args = command("RESTORE", key, attrs.expiresAt ?? 0, payload);
-  if (attrs.expiresAt !== void 0) args.push(Buffer.from("ABSTTL"));
-  if (attrs.lfuFreq !== void 0) args.push(Buffer.from("FREQ"), Buffer.from(String(attrs.lfuFreq)));
-  else if (attrs.lruIdle !== void 0)
-    args.push(Buffer.from("IDLETIME"), Buffer.from(String(attrs.lruIdle)));
+  const args = command('RESTORE', key, attrs.expiresAt ?? 0, payload);
+  if (attrs.expiresAt !== void 0) args.push(Buffer.from('ABSTTL'));
+  if (attrs.lfuFreq !== void 0) args.push(Buffer.from('FREQ'), Buffer.from(String(attrs.lfuFreq)));
+  else if (attrs.lruIdle !== void 0) args.push(Buffer.from('IDLETIME'), Buffer.from(String(attrs.lruIdle)));
   return args;
 }
 function recordToItem(r, options = {}) {
-  if (r.kind === "function") {
-    const c = command("FUNCTION", "LOAD", "REPLACE", r.code);
-    return { kind: "function", code: r.code, bytes: encodedLength(c) };
+  if (r.kind === 'function') {
+    const c = command('FUNCTION', 'LOAD', 'REPLACE', r.code);
+    return { kind: 'function', code: r.code, bytes: encodedLength(c) };
   }
-  if (r.kind !== "key") return void 0;
+  if (r.kind !== 'key') return void 0;
   const plain = () => keyRecordToCommands(r, options);
   let payload;
   try {
@@ -6588,21 +6686,21 @@ function recordToItem(r, options = {}) {
   if (payload) {
     const args = restoreCommand(r.key, payload, r);
     return {
-      kind: "key",
+      kind: 'key',
       db: r.db,
       key: r.key,
       commands: [args],
       fallback: plain,
-      bytes: encodedLength(args)
+      bytes: encodedLength(args),
     };
   }
   const cmds = plain();
   return {
-    kind: "key",
+    kind: 'key',
     db: r.db,
     key: r.key,
     commands: cmds,
-    bytes: cmds.reduce((n, c) => n + encodedLength(c), 0)
+    bytes: cmds.reduce((n, c) => n + encodedLength(c), 0),
   };
 }
 async function* recordsToItems(records, options = {}) {
@@ -6637,14 +6735,14 @@ var CollectionPayload = class {
     const argc = this.scan(buf, start, end);
     if (argc < 3) return -1;
     switch (name) {
-      case "RPUSH":
+      case 'RPUSH':
         return this.list(buf, argc);
-      case "SADD":
+      case 'SADD':
         return this.set(buf, argc);
-      case "HSET":
-      case "HMSET":
+      case 'HSET':
+      case 'HMSET':
         return this.hash(buf, argc);
-      case "ZADD":
+      case 'ZADD':
         return this.zset(buf, argc);
       default:
         return -1;
@@ -6692,7 +6790,7 @@ var CollectionPayload = class {
     }
     const seen = /* @__PURE__ */ new Set();
     for (let i = first; i < argc; i += step) {
-      const s = buf.toString("latin1", this.args[2 * i], this.args[2 * i + 1]);
+      const s = buf.toString('latin1', this.args[2 * i], this.args[2 * i + 1]);
       if (seen.has(s)) return true;
       seen.add(s);
     }
@@ -6706,7 +6804,7 @@ var CollectionPayload = class {
     const neg = buf[p] === 45;
     if (neg) p++;
     const digits2 = b - p;
-    if (digits2 < 1 || digits2 > 15 || buf[p] === 48 && (digits2 > 1 || neg)) return Number.NaN;
+    if (digits2 < 1 || digits2 > 15 || (buf[p] === 48 && (digits2 > 1 || neg))) return Number.NaN;
     let v = 0;
     for (; p < b; p++) {
       const c = buf[p] - 48;
@@ -6734,7 +6832,7 @@ var CollectionPayload = class {
     if (v >= 0 && v <= 127) lp[p++] = v;
     else if (v >= -4096 && v <= 4095) {
       const u = v < 0 ? v + 8192 : v;
-      lp[p++] = 192 | u >> 8;
+      lp[p++] = 192 | (u >> 8);
       lp[p++] = u & 255;
     } else if (v >= -32768 && v <= 32767) {
       lp[p++] = 241;
@@ -6760,7 +6858,7 @@ var CollectionPayload = class {
     let p = at;
     if (l < 64) lp[p++] = 128 | l;
     else if (l < 4096) {
-      lp[p++] = 224 | l >> 8;
+      lp[p++] = 224 | (l >> 8);
       lp[p++] = l & 255;
     } else {
       lp[p++] = 240;
@@ -6795,7 +6893,7 @@ var CollectionPayload = class {
     const lp = this.lp;
     const at = this.lpPos;
     lp[this.lpPos++] = 128 | l;
-    this.lpPos += lp.write(s, this.lpPos, "latin1");
+    this.lpPos += lp.write(s, this.lpPos, 'latin1');
     this.lpPos += writeBacklen(lp, this.lpPos, this.lpPos - at);
   }
   /**
@@ -6865,7 +6963,7 @@ var CollectionPayload = class {
       }
     }
     if (allInts && bigs) {
-      bigs.sort((a, b) => a < b ? -1 : a > b ? 1 : 0);
+      bigs.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
       for (let i = 1; i < n; i++) if (bigs[i] === bigs[i - 1]) return -1;
       let p = this.intsetHeader(8, n);
       for (const x of bigs) p = this.body.writeBigInt64LE(x, p);
@@ -6968,7 +7066,7 @@ var CollectionPayload = class {
       const x = frac > 0 ? v / POW10[frac] : v;
       return neg ? -x : x;
     }
-    const t2 = buf.toString("latin1", a, b);
+    const t2 = buf.toString('latin1', a, b);
     if (SCORE.test(t2)) return Number(t2);
     if (INF.test(t2)) return t2.charCodeAt(0) === 45 ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
     return Number.NaN;
@@ -6983,7 +7081,7 @@ function writeRdbLength(out, at, n) {
     return at + 1;
   }
   if (n < 16384) {
-    out[at] = 64 | n >> 8;
+    out[at] = 64 | (n >> 8);
     out[at + 1] = n & 255;
     return at + 2;
   }
@@ -7003,7 +7101,7 @@ var INF = /^[+-]?inf(?:inity)?$/i;
 var MSET_BATCH_KEYS = 64;
 var MSET_BATCH_BYTES = 64 * 1024;
 var MSET_ROOM = MSET_BATCH_BYTES + 64;
-var MSET = Buffer.from("$4\r\nMSET\r\n");
+var MSET = Buffer.from('$4\r\nMSET\r\n');
 var MsetBatch = class {
   constructor(target, errors, onSend) {
     this.target = target;
@@ -7025,7 +7123,10 @@ var MsetBatch = class {
   /** Makes room for a pair of `size` bytes in `db` (sending what is gathered when it must); false when the pair is too big for a batch. */
   begin(db, size) {
     if (size > MSET_BATCH_BYTES) return false;
-    if (this.count > 0 && (db !== this.db || this.count === MSET_BATCH_KEYS || this.len + size > MSET_BATCH_BYTES))
+    if (
+      this.count > 0 &&
+      (db !== this.db || this.count === MSET_BATCH_KEYS || this.len + size > MSET_BATCH_BYTES)
+    )
       this.flush();
     this.db = db;
     return true;
@@ -7047,8 +7148,8 @@ var MsetBatch = class {
 };
 
 // ../../tmp/vd-bench/after/packages/backup/src/restore/raw-rdb.ts
-import { open as open3, stat as stat4 } from "node:fs/promises";
-var STOP_RAW_RESTORE = new Error("raw restore stopped");
+import { open as open3, stat as stat4 } from 'node:fs/promises';
+var STOP_RAW_RESTORE = new Error('raw restore stopped');
 function reader(fh) {
   let pos = 0;
   return async (into, offset, length) => {
@@ -7057,16 +7158,16 @@ function reader(fh) {
     return bytesRead;
   };
 }
-var ascii = (s) => Buffer.from(s, "latin1");
-var RESTORE = ascii("$7\r\nRESTORE\r\n");
-var TTL_ZERO = ascii("$1\r\n0\r\n");
-var REPLACE = ascii("$7\r\nREPLACE\r\n");
-var ABSTTL = ascii("$6\r\nABSTTL\r\n");
-var FREQ = ascii("$4\r\nFREQ\r\n");
-var IDLETIME = ascii("$8\r\nIDLETIME\r\n");
+var ascii = (s) => Buffer.from(s, 'latin1');
+var RESTORE = ascii('$7\r\nRESTORE\r\n');
+var TTL_ZERO = ascii('$1\r\n0\r\n');
+var REPLACE = ascii('$7\r\nREPLACE\r\n');
+var ABSTTL = ascii('$6\r\nABSTTL\r\n');
+var FREQ = ascii('$4\r\nFREQ\r\n');
+var IDLETIME = ascii('$8\r\nIDLETIME\r\n');
 function putBulkText(into, at, text2) {
   let p = writeHeader(into, at, 36, text2.length);
-  p += into.write(text2, p, "latin1");
+  p += into.write(text2, p, 'latin1');
   into[p++] = 13;
   into[p++] = 10;
   return p;
@@ -7079,8 +7180,8 @@ var RestoreEncoder = class {
   version;
   replace;
   span;
-  ttl = "";
-  extra = "";
+  ttl = '';
+  extra = '';
   crc = new Crc64();
   measure(span) {
     this.span = span;
@@ -7088,8 +7189,8 @@ var RestoreEncoder = class {
     const valueLen = span.valueEnd - span.valueStart;
     let argc = 4;
     let n = RESTORE.length + bulkSize(keyLen) + bulkSize(1 + valueLen + 10);
-    this.ttl = span.expiresAt === void 0 ? "" : String(span.expiresAt);
-    n += this.ttl === "" ? TTL_ZERO.length : bulkSize(this.ttl.length);
+    this.ttl = span.expiresAt === void 0 ? '' : String(span.expiresAt);
+    n += this.ttl === '' ? TTL_ZERO.length : bulkSize(this.ttl.length);
     if (this.replace) {
       argc++;
       n += REPLACE.length;
@@ -7098,7 +7199,7 @@ var RestoreEncoder = class {
       argc++;
       n += ABSTTL.length;
     }
-    this.extra = "";
+    this.extra = '';
     if (span.lfuFreq !== void 0) {
       this.extra = String(span.lfuFreq);
       argc += 2;
@@ -7112,14 +7213,18 @@ var RestoreEncoder = class {
   }
   encode = (into, at) => {
     const s = this.span;
-    const argc = 4 + (this.replace ? 1 : 0) + (s.expiresAt !== void 0 ? 1 : 0) + (s.lfuFreq !== void 0 || s.lruIdle !== void 0 ? 2 : 0);
+    const argc =
+      4 +
+      (this.replace ? 1 : 0) +
+      (s.expiresAt !== void 0 ? 1 : 0) +
+      (s.lfuFreq !== void 0 || s.lruIdle !== void 0 ? 2 : 0);
     let p = writeHeader(into, at, 42, argc);
     p += RESTORE.copy(into, p);
     p = writeHeader(into, p, 36, s.keyEnd - s.keyStart);
     p += s.keyBuf.copy(into, p, s.keyStart, s.keyEnd);
     into[p++] = 13;
     into[p++] = 10;
-    p = this.ttl === "" ? p + TTL_ZERO.copy(into, p) : putBulkText(into, p, this.ttl);
+    p = this.ttl === '' ? p + TTL_ZERO.copy(into, p) : putBulkText(into, p, this.ttl);
     const valueLen = s.valueEnd - s.valueStart;
     p = writeHeader(into, p, 36, 1 + valueLen + 10);
     const payload = p;
@@ -7147,7 +7252,7 @@ function rdbLength(buf, p) {
       return t2 & 63;
     case 1:
       lenEnd = p + 2;
-      return (t2 & 63) << 8 | buf[p + 1];
+      return ((t2 & 63) << 8) | buf[p + 1];
     default:
       if (t2 === 128) {
         lenEnd = p + 5;
@@ -7166,14 +7271,16 @@ function batchRdbString(batch, db, span) {
   const keyLen = span.keyEnd - span.keyStart;
   let valueLen;
   let at = 0;
-  let text2 = "";
+  let text2 = '';
   let lzfEnd = 0;
   if (t2 >> 6 !== 3) {
     valueLen = rdbLength(b, span.valueStart);
     at = lenEnd;
   } else if ((t2 & 63) <= 2) {
     const p2 = span.valueStart + 1;
-    text2 = String((t2 & 63) === 0 ? b.readInt8(p2) : (t2 & 63) === 1 ? b.readInt16LE(p2) : b.readInt32LE(p2));
+    text2 = String(
+      (t2 & 63) === 0 ? b.readInt8(p2) : (t2 & 63) === 1 ? b.readInt16LE(p2) : b.readInt32LE(p2),
+    );
     valueLen = text2.length;
   } else if ((t2 & 63) === 3) {
     const clen = rdbLength(b, span.valueStart + 1);
@@ -7188,7 +7295,7 @@ function batchRdbString(batch, db, span) {
   out[p++] = 13;
   out[p++] = 10;
   p = writeHeader(out, p, 36, valueLen);
-  if (text2 !== "") p += out.write(text2, p, "latin1");
+  if (text2 !== '') p += out.write(text2, p, 'latin1');
   else if (lzfEnd > 0) {
     lzfDecompressInto(b, at, lzfEnd, out.subarray(p, p + valueLen), valueLen);
     p += valueLen;
@@ -7201,7 +7308,7 @@ function batchRdbString(batch, db, span) {
 async function restoreRawRdb(path, options) {
   let fh;
   try {
-    fh = await open3(path, "r");
+    fh = await open3(path, 'r');
   } catch {
     return false;
   }
@@ -7213,26 +7320,29 @@ async function restoreRawRdb(path, options) {
 }
 var sameFile = (a, b) => a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
 async function restoreFrom(fh, path, options) {
-  const changed = () => new BackupError("ERR_RESTORE", `${path} changed while it was being restored`, {
-    details: { path },
-    hint: "Restore from a file nothing writes to (copy it first), with replace: true to converge"
-  });
+  const changed = () =>
+    new BackupError('ERR_RESTORE', `${path} changed while it was being restored`, {
+      details: { path },
+      hint: 'Restore from a file nothing writes to (copy it first), with replace: true to converge',
+    });
   const opened = await fh.stat();
   const checked = await fastVerifySource(path, {});
   if (!sameFile(opened, await stat4(path))) throw changed();
   if (!checked) {
     const full = await verifyRdbWithReader(path);
     if (full.error) {
-      throw new BackupError("ERR_RESTORE", `${path} is not a valid RDB file: ${full.error.message}`, {
+      throw new BackupError('ERR_RESTORE', `${path} is not a valid RDB file: ${full.error.message}`, {
         details: { path, ...full.error },
-        hint: "Nothing was written. `valkey-tools verify` shows the damage; restore from a good copy"
+        hint: 'Nothing was written. `valkey-tools verify` shows the damage; restore from a good copy',
       });
     }
     await options.onVerified?.();
     return false;
   }
   await options.onVerified?.();
-  const fits = checked.version <= options.payloadVersion && (checked.version <= 11 || checked.magic === "VALKEY" && options.targetIsValkey);
+  const fits =
+    checked.version <= options.payloadVersion &&
+    (checked.version <= 11 || (checked.magic === 'VALKEY' && options.targetIsValkey));
   if (!fits) return false;
   const version = checked.version;
   let walked;
@@ -7242,7 +7352,7 @@ async function restoreFrom(fh, path, options) {
       shallow: true,
       onKey: (span) => options.onKey(span, version),
       onFunction: options.onFunction,
-      ...options.onBytes ? { onProgress: (p) => options.onBytes(p.bytes), progressEvery: 1e3 } : {}
+      ...(options.onBytes ? { onProgress: (p) => options.onBytes(p.bytes), progressEvery: 1e3 } : {}),
     });
   } catch (err) {
     if (err === STOP_RAW_RESTORE) return true;
@@ -7254,7 +7364,7 @@ async function restoreFrom(fh, path, options) {
 }
 
 // ../../tmp/vd-bench/after/packages/backup/src/restore/pass-through.ts
-import { createReadStream as createReadStream5 } from "node:fs";
+import { createReadStream as createReadStream5 } from 'node:fs';
 async function passThroughResp(path, options) {
   const parser = new RespCommandParser({ source: path });
   const split = [];
@@ -7272,18 +7382,18 @@ async function passThroughResp(path, options) {
       if (declined) {
         const span = declined;
         declined = null;
-        if (!await options.onSpanAsync(span)) return;
+        if (!(await options.onSpanAsync(span))) return;
       }
       if (split.length > 0) {
         const c = split.pop();
-        if (!await options.onCommand(c)) return;
+        if (!(await options.onCommand(c))) return;
       }
     }
   }
   await options.onEnd?.();
   const t2 = parser.tail();
   if (t2) {
-    if (options.truncated !== "drop") throw truncatedError(path, t2);
+    if (options.truncated !== 'drop') throw truncatedError(path, t2);
     options.onTruncated?.({ source: path, offset: t2.offset, bytes: t2.bytes });
   }
 }
@@ -7297,174 +7407,189 @@ function spanKeyIndex(span) {
   if (span.argc < 2) return -1;
   switch (e - s) {
     case 3:
-      return nameIs(buf, s, e, "SET") ? 1 : -1;
+      return nameIs(buf, s, e, 'SET') ? 1 : -1;
     case 4:
-      return nameIs(buf, s, e, "HSET") || nameIs(buf, s, e, "SADD") || nameIs(buf, s, e, "ZADD") || nameIs(buf, s, e, "XADD") ? 1 : -1;
+      return nameIs(buf, s, e, 'HSET') ||
+        nameIs(buf, s, e, 'SADD') ||
+        nameIs(buf, s, e, 'ZADD') ||
+        nameIs(buf, s, e, 'XADD')
+        ? 1
+        : -1;
     case 5:
-      return nameIs(buf, s, e, "RPUSH") || nameIs(buf, s, e, "HMSET") ? 1 : -1;
+      return nameIs(buf, s, e, 'RPUSH') || nameIs(buf, s, e, 'HMSET') ? 1 : -1;
     case 6:
-      if (nameIs(buf, s, e, "XSETID") || nameIs(buf, s, e, "XCLAIM")) return 1;
-      if (nameIs(buf, s, e, "XGROUP") && span.argc > 2) {
+      if (nameIs(buf, s, e, 'XSETID') || nameIs(buf, s, e, 'XCLAIM')) return 1;
+      if (nameIs(buf, s, e, 'XGROUP') && span.argc > 2) {
         const a = span.a1Start;
         const b = span.a1End;
-        return nameIs(buf, a, b, "CREATE") || nameIs(buf, a, b, "CREATECONSUMER") || nameIs(buf, a, b, "SETID") ? 2 : -1;
+        return nameIs(buf, a, b, 'CREATE') ||
+          nameIs(buf, a, b, 'CREATECONSUMER') ||
+          nameIs(buf, a, b, 'SETID')
+          ? 2
+          : -1;
       }
       return -1;
     case 9:
-      return nameIs(buf, s, e, "PEXPIREAT") ? 1 : -1;
+      return nameIs(buf, s, e, 'PEXPIREAT') ? 1 : -1;
     case 10:
-      return nameIs(buf, s, e, "HPEXPIREAT") ? 1 : -1;
+      return nameIs(buf, s, e, 'HPEXPIREAT') ? 1 : -1;
     default:
       return -1;
   }
 }
 
 // ../../tmp/vd-bench/after/packages/backup/src/restore/check-input.ts
-import { createReadStream as createReadStream6 } from "node:fs";
+import { createReadStream as createReadStream6 } from 'node:fs';
 
 // ../../tmp/vd-bench/after/packages/backup/src/restore/data-commands.ts
-var t = (keys, type) => type ? { keys, type } : { keys };
+var t = (keys, type) => (type ? { keys, type } : { keys });
 var DATA_COMMANDS = {
   // strings (and bitmaps, HyperLogLogs: strings too)
-  SET: t("first", "string"),
-  SETNX: t("first", "string"),
-  SETEX: t("first", "string"),
-  PSETEX: t("first", "string"),
-  GETSET: t("first", "string"),
-  GETDEL: t("first", "string"),
-  GETEX: t("first", "string"),
-  APPEND: t("first", "string"),
-  SETRANGE: t("first", "string"),
-  INCR: t("first", "string"),
-  DECR: t("first", "string"),
-  INCRBY: t("first", "string"),
-  DECRBY: t("first", "string"),
-  INCRBYFLOAT: t("first", "string"),
-  SETBIT: t("first", "string"),
-  BITFIELD: t("first", "string"),
-  PFADD: t("first", "string"),
-  MSET: t("pairs", "string"),
+  SET: t('first', 'string'),
+  SETNX: t('first', 'string'),
+  SETEX: t('first', 'string'),
+  PSETEX: t('first', 'string'),
+  GETSET: t('first', 'string'),
+  GETDEL: t('first', 'string'),
+  GETEX: t('first', 'string'),
+  APPEND: t('first', 'string'),
+  SETRANGE: t('first', 'string'),
+  INCR: t('first', 'string'),
+  DECR: t('first', 'string'),
+  INCRBY: t('first', 'string'),
+  DECRBY: t('first', 'string'),
+  INCRBYFLOAT: t('first', 'string'),
+  SETBIT: t('first', 'string'),
+  BITFIELD: t('first', 'string'),
+  PFADD: t('first', 'string'),
+  MSET: t('pairs', 'string'),
   // lists
-  RPUSH: t("first", "list"),
-  LPUSH: t("first", "list"),
-  RPUSHX: t("first", "list"),
-  LPUSHX: t("first", "list"),
-  LPOP: t("first", "list"),
-  RPOP: t("first", "list"),
-  LSET: t("first", "list"),
-  LINSERT: t("first", "list"),
-  LREM: t("first", "list"),
-  LTRIM: t("first", "list"),
+  RPUSH: t('first', 'list'),
+  LPUSH: t('first', 'list'),
+  RPUSHX: t('first', 'list'),
+  LPUSHX: t('first', 'list'),
+  LPOP: t('first', 'list'),
+  RPOP: t('first', 'list'),
+  LSET: t('first', 'list'),
+  LINSERT: t('first', 'list'),
+  LREM: t('first', 'list'),
+  LTRIM: t('first', 'list'),
   // hashes
-  HSET: t("first", "hash"),
-  HMSET: t("first", "hash"),
-  HSETNX: t("first", "hash"),
-  HDEL: t("first", "hash"),
-  HINCRBY: t("first", "hash"),
-  HINCRBYFLOAT: t("first", "hash"),
-  HPEXPIREAT: t("first", "hash"),
-  HPERSIST: t("first", "hash"),
+  HSET: t('first', 'hash'),
+  HMSET: t('first', 'hash'),
+  HSETNX: t('first', 'hash'),
+  HDEL: t('first', 'hash'),
+  HINCRBY: t('first', 'hash'),
+  HINCRBYFLOAT: t('first', 'hash'),
+  HPEXPIREAT: t('first', 'hash'),
+  HPERSIST: t('first', 'hash'),
   // sets
-  SADD: t("first", "set"),
-  SREM: t("first", "set"),
-  SPOP: t("first", "set"),
+  SADD: t('first', 'set'),
+  SREM: t('first', 'set'),
+  SPOP: t('first', 'set'),
   // sorted sets
-  ZADD: t("first", "zset"),
-  ZINCRBY: t("first", "zset"),
-  ZREM: t("first", "zset"),
-  ZREMRANGEBYSCORE: t("first", "zset"),
-  ZREMRANGEBYRANK: t("first", "zset"),
-  ZREMRANGEBYLEX: t("first", "zset"),
-  ZPOPMIN: t("first", "zset"),
-  ZPOPMAX: t("first", "zset"),
-  GEOADD: t("first", "zset"),
+  ZADD: t('first', 'zset'),
+  ZINCRBY: t('first', 'zset'),
+  ZREM: t('first', 'zset'),
+  ZREMRANGEBYSCORE: t('first', 'zset'),
+  ZREMRANGEBYRANK: t('first', 'zset'),
+  ZREMRANGEBYLEX: t('first', 'zset'),
+  ZPOPMIN: t('first', 'zset'),
+  ZPOPMAX: t('first', 'zset'),
+  GEOADD: t('first', 'zset'),
   // streams
-  XADD: t("first", "stream"),
-  XDEL: t("first", "stream"),
-  XTRIM: t("first", "stream"),
-  XSETID: t("first", "stream"),
-  XCLAIM: t("first", "stream"),
-  XAUTOCLAIM: t("first", "stream"),
-  XACK: t("first", "stream"),
-  XGROUP: t("group", "stream"),
+  XADD: t('first', 'stream'),
+  XDEL: t('first', 'stream'),
+  XTRIM: t('first', 'stream'),
+  XSETID: t('first', 'stream'),
+  XCLAIM: t('first', 'stream'),
+  XAUTOCLAIM: t('first', 'stream'),
+  XACK: t('first', 'stream'),
+  XGROUP: t('group', 'stream'),
   // any type
-  DEL: t("all"),
-  UNLINK: t("all"),
-  EXPIRE: t("first"),
-  PEXPIRE: t("first"),
-  EXPIREAT: t("first"),
-  PEXPIREAT: t("first"),
-  PERSIST: t("first"),
-  RESTORE: t("first"),
+  DEL: t('all'),
+  UNLINK: t('all'),
+  EXPIRE: t('first'),
+  PEXPIRE: t('first'),
+  EXPIREAT: t('first'),
+  PEXPIREAT: t('first'),
+  PERSIST: t('first'),
+  RESTORE: t('first'),
   // data commands that span keys
-  RENAME: t("cross"),
-  RENAMENX: t("cross"),
-  COPY: t("cross"),
-  MOVE: t("cross"),
-  SWAPDB: t("cross"),
-  MSETNX: t("cross", "string"),
-  BITOP: t("cross", "string"),
-  PFMERGE: t("cross", "string"),
-  RPOPLPUSH: t("cross", "list"),
-  LMOVE: t("cross", "list"),
-  LMPOP: t("cross", "list"),
-  SMOVE: t("cross", "set"),
-  SINTERSTORE: t("cross", "set"),
-  SUNIONSTORE: t("cross", "set"),
-  SDIFFSTORE: t("cross", "set"),
-  ZUNIONSTORE: t("cross", "zset"),
-  ZINTERSTORE: t("cross", "zset"),
-  ZDIFFSTORE: t("cross", "zset"),
-  ZRANGESTORE: t("cross", "zset"),
-  ZMPOP: t("cross", "zset"),
-  GEOSEARCHSTORE: t("cross", "zset"),
-  SORT: t("cross")
+  RENAME: t('cross'),
+  RENAMENX: t('cross'),
+  COPY: t('cross'),
+  MOVE: t('cross'),
+  SWAPDB: t('cross'),
+  MSETNX: t('cross', 'string'),
+  BITOP: t('cross', 'string'),
+  PFMERGE: t('cross', 'string'),
+  RPOPLPUSH: t('cross', 'list'),
+  LMOVE: t('cross', 'list'),
+  LMPOP: t('cross', 'list'),
+  SMOVE: t('cross', 'set'),
+  SINTERSTORE: t('cross', 'set'),
+  SUNIONSTORE: t('cross', 'set'),
+  SDIFFSTORE: t('cross', 'set'),
+  ZUNIONSTORE: t('cross', 'zset'),
+  ZINTERSTORE: t('cross', 'zset'),
+  ZDIFFSTORE: t('cross', 'zset'),
+  ZRANGESTORE: t('cross', 'zset'),
+  ZMPOP: t('cross', 'zset'),
+  GEOSEARCHSTORE: t('cross', 'zset'),
+  SORT: t('cross'),
 };
-var XGROUP_SUBCOMMANDS = /* @__PURE__ */ new Set(["CREATE", "SETID", "CREATECONSUMER", "DELCONSUMER", "DESTROY"]);
+var XGROUP_SUBCOMMANDS = /* @__PURE__ */ new Set([
+  'CREATE',
+  'SETID',
+  'CREATECONSUMER',
+  'DELCONSUMER',
+  'DESTROY',
+]);
 var GROUPED_KEY_COMMANDS = /* @__PURE__ */ new Set([
-  "SET",
-  "APPEND",
-  "RPUSH",
-  "SADD",
-  "ZADD",
-  "HSET",
-  "HMSET",
-  "XADD",
-  "XSETID",
-  "XCLAIM",
-  "PEXPIREAT",
-  "HPEXPIREAT",
-  "RESTORE",
-  "XGROUP"
+  'SET',
+  'APPEND',
+  'RPUSH',
+  'SADD',
+  'ZADD',
+  'HSET',
+  'HMSET',
+  'XADD',
+  'XSETID',
+  'XCLAIM',
+  'PEXPIREAT',
+  'HPEXPIREAT',
+  'RESTORE',
+  'XGROUP',
 ]);
 function dataCommand(name, args) {
   const c = DATA_COMMANDS[name];
   if (!c) return void 0;
-  if (c.keys === "group" && !XGROUP_SUBCOMMANDS.has(args[1]?.toString("latin1").toUpperCase() ?? ""))
+  if (c.keys === 'group' && !XGROUP_SUBCOMMANDS.has(args[1]?.toString('latin1').toUpperCase() ?? ''))
     return void 0;
   return c;
 }
 function commandKeys(c, args) {
   switch (c.keys) {
-    case "first":
+    case 'first':
       return args.length > 1 ? [args[1]] : [];
-    case "group":
+    case 'group':
       return args.length > 2 ? [args[2]] : [];
-    case "all":
+    case 'all':
       return args.slice(1);
-    case "pairs": {
+    case 'pairs': {
       const keys = [];
       for (let i = 1; i < args.length; i += 2) keys.push(args[i]);
       return keys;
     }
-    case "cross":
+    case 'cross':
       return [];
   }
 }
 function splitPerKey(c, args) {
-  if (c.keys === "all" && args.length > 2) return args.slice(1).map((k) => [args[0], k]);
-  if (c.keys === "pairs" && args.length > 3) {
-    const set = Buffer.from("SET");
+  if (c.keys === 'all' && args.length > 2) return args.slice(1).map((k) => [args[0], k]);
+  if (c.keys === 'pairs' && args.length > 3) {
+    const set = Buffer.from('SET');
     const out = [];
     for (let i = 1; i + 1 < args.length; i += 2) out.push([set, args[i], args[i + 1]]);
     return out;
@@ -7478,28 +7603,28 @@ var KeySet = class {
   size = 0;
   add(db, key) {
     let s = this.dbs.get(db);
-    if (!s) this.dbs.set(db, s = /* @__PURE__ */ new Set());
-    const k = key.toString("latin1");
+    if (!s) this.dbs.set(db, (s = /* @__PURE__ */ new Set()));
+    const k = key.toString('latin1');
     if (!s.has(k)) {
       s.add(k);
       this.size++;
     }
   }
   has(db, key) {
-    return this.size > 0 && this.dbs.get(db)?.has(key.toString("latin1")) === true;
+    return this.size > 0 && this.dbs.get(db)?.has(key.toString('latin1')) === true;
   }
   /** Removes the key; true when it was there. */
   delete(db, key) {
-    if (this.size === 0 || this.dbs.get(db)?.delete(key.toString("latin1")) !== true) return false;
+    if (this.size === 0 || this.dbs.get(db)?.delete(key.toString('latin1')) !== true) return false;
     this.size--;
     return true;
   }
   *entries() {
-    for (const [db, s] of this.dbs) for (const k of s) yield [db, Buffer.from(k, "latin1")];
+    for (const [db, s] of this.dbs) for (const k of s) yield [db, Buffer.from(k, 'latin1')];
   }
 };
 var MAX_MULTI_KEYS_SHOWN = 3;
-var where = (c) => `${c.source}: command #${c.index + 1}${c.offset === void 0 ? "" : ` at byte ${c.offset}`}`;
+var where = (c) => `${c.source}: command #${c.index + 1}${c.offset === void 0 ? '' : ` at byte ${c.offset}`}`;
 var SegmentChecker = class {
   constructor(options, keys, alwaysReplay, onReplay) {
     this.options = options;
@@ -7517,9 +7642,9 @@ var SegmentChecker = class {
   /** Keys of the open MULTI block (latin1), and where it began. */
   multi = null;
   refuse(c, why, hint) {
-    throw new BackupError("ERR_REFUSED_COMMAND", `${where(c)}: ${why}; nothing was sent`, {
+    throw new BackupError('ERR_REFUSED_COMMAND', `${where(c)}: ${why}; nothing was sent`, {
       details: { source: c.source, command: c.index, offset: c.offset, name: c.name },
-      hint
+      hint,
     });
   }
   /**
@@ -7537,66 +7662,66 @@ var SegmentChecker = class {
   check(c) {
     if (!this.started) {
       this.started = true;
-      const header = c.name === "ECHO" && !this.alwaysReplay ? parseHeaderCommand(c.args()) : null;
-      this.grouped = header !== null && header.replay !== "raw";
+      const header = c.name === 'ECHO' && !this.alwaysReplay ? parseHeaderCommand(c.args()) : null;
+      this.grouped = header !== null && header.replay !== 'raw';
       if (!this.grouped) this.onReplay();
       if (header) return;
     }
     const o = this.options;
-    if (c.name === "SELECT") {
-      const db = Number(c.a1()?.toString("latin1"));
+    if (c.name === 'SELECT') {
+      const db = Number(c.a1()?.toString('latin1'));
       if (c.argc !== 2 || !Number.isInteger(db) || db < 0)
-        this.refuse(c, "SELECT needs one db number", "Fix or remove the command");
+        this.refuse(c, 'SELECT needs one db number', 'Fix or remove the command');
       this.db = db;
       return;
     }
-    if (c.name === "FUNCTION") {
-      const sub = c.a1()?.toString("latin1").toUpperCase();
-      if (sub !== "LOAD" || c.argc < 3) {
+    if (c.name === 'FUNCTION') {
+      const sub = c.a1()?.toString('latin1').toUpperCase();
+      if (sub !== 'LOAD' || c.argc < 3) {
         if (!o.verbatim)
-          this.refuse(c, `FUNCTION ${sub ?? ""} is not data (only FUNCTION LOAD is replayed)`, VERBATIM_HINT);
+          this.refuse(c, `FUNCTION ${sub ?? ''} is not data (only FUNCTION LOAD is replayed)`, VERBATIM_HINT);
       }
       return;
     }
-    if (c.name === "MULTI" || c.name === "EXEC") {
+    if (c.name === 'MULTI' || c.name === 'EXEC') {
       if (o.verbatim) return;
       if (this.grouped) this.refuse(c, `${c.name} does not belong in a .valkey file`, VERBATIM_HINT);
-      if (c.name === "MULTI") {
-        if (this.multi) this.refuse(c, "MULTI inside a MULTI block", "Fix the file: it is damaged");
+      if (c.name === 'MULTI') {
+        if (this.multi) this.refuse(c, 'MULTI inside a MULTI block', 'Fix the file: it is damaged');
         this.multi = { keys: /* @__PURE__ */ new Set(), at: where(c) };
       } else {
-        if (!this.multi) this.refuse(c, "EXEC without MULTI", "Fix the file: it is damaged");
+        if (!this.multi) this.refuse(c, 'EXEC without MULTI', 'Fix the file: it is damaged');
         this.multi = null;
       }
       return;
     }
-    const data = dataCommand(c.name, c.name === "XGROUP" ? c.args() : []);
+    const data = dataCommand(c.name, c.name === 'XGROUP' ? c.args() : []);
     if (!data) {
       if (o.verbatim) return;
       this.refuse(
         c,
         `${c.name} is not a command that writes data (a restore replays only data: ${DATA_HINT})`,
-        VERBATIM_HINT
+        VERBATIM_HINT,
       );
     }
     if (this.grouped && !o.verbatim && !GROUPED_KEY_COMMANDS.has(c.name)) {
       this.refuse(
         c,
         `${c.name} is not a command .valkey files build keys with (the file's header says each key's commands make it from nothing)`,
-        "Remove the header (the first ECHO command) to replay the file command by command, or fix the file"
+        'Remove the header (the first ECHO command) to replay the file command by command, or fix the file',
       );
     }
-    if (data.keys === "cross") {
+    if (data.keys === 'cross') {
       if (o.verbatim) return;
       this.refuse(
         c,
         `${c.name} reads or moves data between keys, so a restore cannot keep, skip or replace each key on its own`,
-        VERBATIM_HINT
+        VERBATIM_HINT,
       );
     }
-    if (c.name === "RESTORE" && o.checkPayload) {
+    if (c.name === 'RESTORE' && o.checkPayload) {
       const args = c.args();
-      if (args.length < 4) this.refuse(c, "RESTORE needs a key, a ttl and a payload", "Fix the file");
+      if (args.length < 4) this.refuse(c, 'RESTORE needs a key, a ttl and a payload', 'Fix the file');
       o.checkPayload(args[3], `${where(c)} (RESTORE of key "${displayBytes(args[1])}")`);
     }
     this.noteKeys(c, data);
@@ -7606,20 +7731,27 @@ var SegmentChecker = class {
     const multi = this.multi && !o.verbatim ? this.multi : null;
     const keys = this.grouped ? null : this.keys;
     if (!multi && !keys) return;
-    const named = data.keys === "first" ? c.argc > 1 ? [c.a1()] : [] : commandKeys(data, c.args());
+    const named = data.keys === 'first' ? (c.argc > 1 ? [c.a1()] : []) : commandKeys(data, c.args());
     for (const key of named) {
       if (multi) {
-        multi.keys.add(key.toString("latin1"));
+        multi.keys.add(key.toString('latin1'));
         if (multi.keys.size > 1) {
-          const shown = [...multi.keys].slice(0, MAX_MULTI_KEYS_SHOWN).map((k) => `"${displayBytes(Buffer.from(k, "latin1"))}"`);
+          const shown = [...multi.keys]
+            .slice(0, MAX_MULTI_KEYS_SHOWN)
+            .map((k) => `"${displayBytes(Buffer.from(k, 'latin1'))}"`);
           this.refuse(
             c,
-            `the MULTI block begun at ${multi.at} spans keys (${shown.join(", ")}), so a restore cannot keep, skip or replace each key on its own`,
-            VERBATIM_HINT
+            `the MULTI block begun at ${multi.at} spans keys (${shown.join(', ')}), so a restore cannot keep, skip or replace each key on its own`,
+            VERBATIM_HINT,
           );
         }
       }
-      if (keys && o.filter.db(this.db) && o.filter.key(key) && (data.type === void 0 || o.filter.type(data.type)))
+      if (
+        keys &&
+        o.filter.db(this.db) &&
+        o.filter.key(key) &&
+        (data.type === void 0 || o.filter.type(data.type))
+      )
         keys.add(this.db, key);
     }
   }
@@ -7629,29 +7761,30 @@ var SegmentChecker = class {
     }
   }
 };
-var DATA_HINT = "strings, lists, hashes, sets, sorted sets, streams, expiries, DEL, SELECT, FUNCTION LOAD";
-var VERBATIM_HINT = "Remove the command from the file; or, if you trust the file and want every command run as it is (existing keys may then be changed or merged into), pass verbatim: true (--verbatim)";
+var DATA_HINT = 'strings, lists, hashes, sets, sorted sets, streams, expiries, DEL, SELECT, FUNCTION LOAD';
+var VERBATIM_HINT =
+  'Remove the command from the file; or, if you trust the file and want every command run as it is (existing keys may then be changed or merged into), pass verbatim: true (--verbatim)';
 function spanView(span, source) {
   let decoded;
   return {
-    name: span.buf.toString("latin1", span.nameStart, span.nameEnd).toUpperCase(),
+    name: span.buf.toString('latin1', span.nameStart, span.nameEnd).toUpperCase(),
     argc: span.argc,
-    args: () => decoded ??= decodeCommandAt(span.buf, span.start),
-    a1: () => span.a1Start === -1 ? void 0 : span.buf.subarray(span.a1Start, span.a1End),
+    args: () => (decoded ??= decodeCommandAt(span.buf, span.start)),
+    a1: () => (span.a1Start === -1 ? void 0 : span.buf.subarray(span.a1Start, span.a1End)),
     source,
     index: span.index,
-    offset: span.offset
+    offset: span.offset,
   };
 }
 function parsedView(c, source) {
   return {
-    name: (c.args[0]?.toString("latin1") ?? "").toUpperCase(),
+    name: (c.args[0]?.toString('latin1') ?? '').toUpperCase(),
     argc: c.args.length,
     args: () => c.args,
     a1: () => c.args[1],
     source,
     index: c.index,
-    offset: c.offset
+    offset: c.offset,
   };
 }
 async function scanRespFile(path, start, checker, options) {
@@ -7665,7 +7798,7 @@ async function scanRespFile(path, start, checker, options) {
   };
   for await (const chunk of createReadStream6(path, {
     start,
-    highWaterMark: 256 * 1024
+    highWaterMark: 256 * 1024,
   })) {
     options.onBytes?.(chunk.length);
     let i = 0;
@@ -7678,7 +7811,7 @@ async function scanRespFile(path, start, checker, options) {
     }
   }
   const t2 = parser.tail();
-  if (t2 && options.truncated !== "drop") throw truncatedError(path, t2);
+  if (t2 && options.truncated !== 'drop') throw truncatedError(path, t2);
   checker.end();
   return n;
 }
@@ -7689,9 +7822,9 @@ async function checkInput(path, options) {
     result.replay = true;
   };
   switch (options.format) {
-    case "rdb":
+    case 'rdb':
       return result;
-    case "jsonl": {
+    case 'jsonl': {
       const stream = createReadStream6(path, { highWaterMark: 256 * 1024 });
       for await (const r of jsonlToRecordStream(countBytes(stream, options.onBytes))) {
         void r;
@@ -7699,12 +7832,12 @@ async function checkInput(path, options) {
       }
       return result;
     }
-    case "resp": {
+    case 'resp': {
       const checker = new SegmentChecker(options, keys, false, onReplay);
       result.items = await scanRespFile(path, 0, checker, options);
       return result;
     }
-    case "readable": {
+    case 'readable': {
       const checker = new SegmentChecker(options, keys, false, onReplay);
       const stream = createReadStream6(path, { highWaterMark: 256 * 1024 });
       let index = 0;
@@ -7715,12 +7848,12 @@ async function checkInput(path, options) {
       result.items = index;
       return result;
     }
-    case "aof": {
+    case 'aof': {
       for await (const seg of readAof(path, { truncated: options.truncated })) {
-        if (seg.kind === "records") {
+        if (seg.kind === 'records') {
           for await (const r of seg.records) {
             result.items++;
-            if (keys && r.kind === "key" && options.filter.db(r.db) && options.filter.key(r.key))
+            if (keys && r.kind === 'key' && options.filter.db(r.db) && options.filter.key(r.key))
               keys.add(r.db, r.key);
           }
           continue;
@@ -7745,21 +7878,21 @@ async function* countBytes(stream, onBytes) {
 }
 
 // ../../tmp/vd-bench/after/packages/backup/src/restore/target.ts
-import { Command as IoCommand } from "iovalkey";
+import { Command as IoCommand } from 'iovalkey';
 
 // ../../tmp/vd-bench/after/packages/backup/src/cluster/slot.ts
 var TABLE2 = (() => {
   const t2 = new Uint16Array(256);
   for (let i = 0; i < 256; i++) {
     let c = i << 8;
-    for (let j = 0; j < 8; j++) c = c & 32768 ? (c << 1 ^ 4129) & 65535 : c << 1 & 65535;
+    for (let j = 0; j < 8; j++) c = c & 32768 ? ((c << 1) ^ 4129) & 65535 : (c << 1) & 65535;
     t2[i] = c;
   }
   return t2;
 })();
 function crc16(data) {
   let crc = 0;
-  for (const byte of data) crc = crc << 8 & 65535 ^ TABLE2[(crc >> 8 ^ byte) & 255];
+  for (const byte of data) crc = ((crc << 8) & 65535) ^ TABLE2[((crc >> 8) ^ byte) & 255];
   return crc;
 }
 function keySlot(key) {
@@ -7849,11 +7982,11 @@ var RestoreTarget = class {
   isCluster;
   /** The answer sink iovalkey settles for each command written by this target (standalone). */
   sink = {
-    name: "restore",
+    name: 'restore',
     args: [],
     inTransaction: false,
     resolve: (reply) => this.release(this.queue.settle(reply, void 0)),
-    reject: (err) => this.release(this.queue.settle(void 0, err))
+    reject: (err) => this.release(this.queue.settle(void 0, err)),
   };
   entries = /* @__PURE__ */ new Map();
   chunk = Buffer.allocUnsafe(0);
@@ -7868,7 +8001,12 @@ var RestoreTarget = class {
   encodeArgs = (into, at) => encodeCommandInto(into, at, this.pendingArgs);
   release(bytes) {
     this.inflightBytes -= bytes;
-    if (this.waiters.length > 0 && (this.queue.length === 0 || this.queue.length <= this.limits.commands * 3 >> 2 && this.inflightBytes <= this.limits.bytes * 3 / 4)) {
+    if (
+      this.waiters.length > 0 &&
+      (this.queue.length === 0 ||
+        (this.queue.length <= (this.limits.commands * 3) >> 2 &&
+          this.inflightBytes <= (this.limits.bytes * 3) / 4))
+    ) {
       const w = this.waiters;
       this.waiters = [];
       for (const f of w) f();
@@ -7877,7 +8015,7 @@ var RestoreTarget = class {
   /** True when a command of `bytes` fits in the window now. */
   hasRoom(bytes) {
     const n = this.queue.length;
-    return n === 0 || n < this.limits.commands && this.inflightBytes + bytes <= this.limits.bytes;
+    return n === 0 || (n < this.limits.commands && this.inflightBytes + bytes <= this.limits.bytes);
   }
   /** Waits until the window has room for a command of `bytes`. */
   async room(bytes) {
@@ -7970,15 +8108,15 @@ var RestoreTarget = class {
   }
   sendStandalone(bytes, db, encode, handler, ctx, args) {
     const client = this.conn.client;
-    if (client.status !== "ready") {
+    if (client.status !== 'ready') {
       if (handler?.error) {
         const cmd = args ?? decodeCommandAt(this.encodeAlone(bytes, encode), 0);
-        handler.error(ctx, cmd, new Error("Connection is closed."));
+        handler.error(ctx, cmd, new Error('Connection is closed.'));
       }
       return;
     }
     if (db !== this.db) {
-      const select = [Buffer.from("SELECT"), Buffer.from(String(db))];
+      const select = [Buffer.from('SELECT'), Buffer.from(String(db))];
       this.queue.push(void 0, void 0, select, 0);
       client.commandQueue.push(this.queueEntry(db));
       this.pendingArgs = select;
@@ -7997,7 +8135,7 @@ var RestoreTarget = class {
     return own;
   }
   sendCluster(args, bytes, key, handler, ctx, encoded) {
-    const name = args[0].toString("latin1").toLowerCase();
+    const name = args[0].toString('latin1').toLowerCase();
     const cmd = new IoCommand(name, args.slice(1), { replyEncoding: null });
     const wire = encoded ?? Buffer.allocUnsafe(encodedLength(args));
     if (!encoded) encodeCommandInto(wire, 0, args);
@@ -8013,26 +8151,26 @@ var RestoreTarget = class {
       (err) => {
         this.release(this.queue.settle(void 0, void 0) + bytes);
         handler?.error?.(ctx, args, err);
-      }
+      },
     );
     this.conn.cluster.sendCommand(cmd);
   }
   /** Sends a command to every primary (FUNCTION LOAD, FLUSHALL, INFO) and waits for all replies. */
   async sendToPrimaries(args) {
     this.flush();
-    const name = args[0].toString("latin1").toLowerCase();
-    const nodes = this.conn.cluster ? this.conn.cluster.nodes("master") : [this.conn.client];
+    const name = args[0].toString('latin1').toLowerCase();
+    const nodes = this.conn.cluster ? this.conn.cluster.nodes('master') : [this.conn.client];
     return Promise.all(
       nodes.map((n) => {
         const cmd = new IoCommand(name, args.slice(1), { replyEncoding: null });
         n.sendCommand(cmd);
         return cmd.promise;
-      })
+      }),
     );
   }
   /** The keys the target holds, over every db (and every primary of a cluster). */
   async keyCount() {
-    const replies = await this.sendToPrimaries([Buffer.from("INFO"), Buffer.from("keyspace")]);
+    const replies = await this.sendToPrimaries([Buffer.from('INFO'), Buffer.from('keyspace')]);
     let n = 0;
     for (const r of replies) for (const m of String(r).matchAll(/^db\d+:keys=(\d+)/gm)) n += Number(m[1]);
     return n;
@@ -8040,12 +8178,12 @@ var RestoreTarget = class {
   /** The code of a loaded function library (from the first primary), or undefined. */
   async libraryCode(name) {
     this.flush();
-    const node = this.conn.cluster ? this.conn.cluster.nodes("master")[0] : this.conn.client;
-    const reply = await node.callBuffer("FUNCTION", "LIST", "LIBRARYNAME", name, "WITHCODE");
+    const node = this.conn.cluster ? this.conn.cluster.nodes('master')[0] : this.conn.client;
+    const reply = await node.callBuffer('FUNCTION', 'LIST', 'LIBRARYNAME', name, 'WITHCODE');
     for (const lib of reply ?? []) {
       for (let i = 0; i < lib.length; i += 2) {
-        if (lib[i].toString() === "library_name" && lib[i + 1].toString() !== name) break;
-        if (lib[i].toString() === "library_code") return lib[i + 1];
+        if (lib[i].toString() === 'library_name' && lib[i + 1].toString() !== name) break;
+        if (lib[i].toString() === 'library_code') return lib[i + 1];
       }
     }
     return void 0;
@@ -8053,10 +8191,11 @@ var RestoreTarget = class {
 };
 
 // ../../tmp/vd-bench/after/packages/backup/src/restore/restore.ts
-var CONVERGE_HINT = "Fix the cause, then run the same restore again with --replace (replace: true): it converges to the input";
-var RESUME_HINT = "Run the same restore again with --replace (replace: true): it converges to the input";
-var display = (b) => b.toString("latin1");
-var COLLECTION_COMMANDS = ["HSET", "SADD", "ZADD", "RPUSH", "HMSET"];
+var CONVERGE_HINT =
+  'Fix the cause, then run the same restore again with --replace (replace: true): it converges to the input';
+var RESUME_HINT = 'Run the same restore again with --replace (replace: true): it converges to the input';
+var display = (b) => b.toString('latin1');
+var COLLECTION_COMMANDS = ['HSET', 'SADD', 'ZADD', 'RPUSH', 'HMSET'];
 function isName(b, name) {
   if (!b || b.length !== name.length) return false;
   for (let i = 0; i < name.length; i++) if ((b[i] & 223) !== name.charCodeAt(i)) return false;
@@ -8066,9 +8205,9 @@ var PAYLOAD_REFUSED = /payload version or checksum are wrong|Bad data format/i;
 async function* recordItemBatches(records, f, options, loadedAt, onExpired, size = 64) {
   let batch = [];
   for await (const r of records) {
-    if (f.any && r.kind === "key" && !(f.db(r.db) && f.key(r.key) && f.type(r.value.type))) continue;
-    if (r.kind === "key" && isEmptyCollection(r.value)) continue;
-    if (r.kind === "key" && r.expiresAt !== void 0 && r.expiresAt <= loadedAt) {
+    if (f.any && r.kind === 'key' && !(f.db(r.db) && f.key(r.key) && f.type(r.value.type))) continue;
+    if (r.kind === 'key' && isEmptyCollection(r.value)) continue;
+    if (r.kind === 'key' && r.expiresAt !== void 0 && r.expiresAt <= loadedAt) {
       onExpired();
       continue;
     }
@@ -8083,8 +8222,8 @@ async function* recordItemBatches(records, f, options, loadedAt, onExpired, size
   if (batch.length > 0) yield batch;
 }
 function keepItem(item, f) {
-  if (item.kind === "function") return true;
-  if (item.kind === "raw") return f.db(item.db);
+  if (item.kind === 'function') return true;
+  if (item.kind === 'raw') return f.db(item.db);
   if (!(f.db(item.db) && f.key(item.key))) return false;
   const t2 = commandValueType(item.commands[0]);
   return t2 === void 0 || f.type(t2);
@@ -8095,28 +8234,31 @@ async function* filterItemBatches(batches, f) {
 async function restore(options) {
   const started = Date.now();
   const filter = compileFilter(options);
-  const onError = options.onError ?? "stop";
+  const onError = options.onError ?? 'stop';
   const replace = options.replace ?? false;
   if (options.targetDb !== void 0 && (!Number.isInteger(options.targetDb) || options.targetDb < 0)) {
     throw new BackupError(
-      "ERR_INVALID_OPTION",
-      `targetDb must be a non-negative integer, got ${options.targetDb}`
+      'ERR_INVALID_OPTION',
+      `targetDb must be a non-negative integer, got ${options.targetDb}`,
     );
   }
   const conn = await connectServer(options.url, options.tls ? { tls: options.tls } : {});
   const target = new RestoreTarget(conn, {
     commands: options.maxInFlight ?? 5e3,
-    bytes: options.maxInFlightBytes ?? 16 * 1024 * 1024
+    bytes: options.maxInFlightBytes ?? 16 * 1024 * 1024,
   });
-  const inputName = typeof options.input === "string" ? options.input : options.input.source;
+  const inputName = typeof options.input === 'string' ? options.input : options.input.source;
   const payloadVersion = dumpVersionFor(conn.info);
-  const supportsPxat = serverVersion(conn.info).flavor === "valkey" || payloadVersion >= 10 || /^6\.2\./.test(serverVersion(conn.info).version);
+  const supportsPxat =
+    serverVersion(conn.info).flavor === 'valkey' ||
+    payloadVersion >= 10 ||
+    /^6\.2\./.test(serverVersion(conn.info).version);
   const stats = { keys: 0, functions: 0, commands: 0, bytes: 0, inputBytes: 0, expired: 0 };
   const loadedAt = Date.now();
   const errors = [];
   let errorCount = 0;
   let stopped = null;
-  let restoreRefused = options.useRestore === "never";
+  let restoreRefused = options.useRestore === 'never';
   let targetEmpty = false;
   let usedRestore = false;
   let rawReplay = false;
@@ -8125,7 +8267,7 @@ async function restore(options) {
   const pendingFallbacks = [];
   let lastProgress = 0;
   const interval = options.progressIntervalMs ?? 250;
-  let phase = "restoring";
+  let phase = 'restoring';
   const verbatim = options.verbatim === true;
   let skipped = 0;
   let existing = null;
@@ -8145,25 +8287,25 @@ async function restore(options) {
       elapsedMs,
       keysPerSecond: stats.keys / secs,
       bytesPerSecond: stats.bytes / secs,
-      done
+      done,
     });
   };
   const fail = (f) => {
     errorCount++;
-    if (f.message.startsWith("BUSYKEY")) skipped++;
+    if (f.message.startsWith('BUSYKEY')) skipped++;
     if (errors.length < 1e3) errors.push(f);
-    if (onError === "stop" && !stopped) stopped = f;
+    if (onError === 'stop' && !stopped) stopped = f;
   };
   const dbOf = (db) => {
     const d = options.targetDb ?? db;
     if (target.isCluster && d !== 0) {
       throw new BackupError(
-        "ERR_UNSUPPORTED",
+        'ERR_UNSUPPORTED',
         `the input has keys in db ${db}, but a cluster only has db 0`,
         {
           details: { db, url: conn.where },
-          hint: "Pass db to restore one source db, and targetDb: 0 to write it into the cluster"
-        }
+          hint: 'Pass db to restore one source db, and targetDb: 0 to write it into the cluster',
+        },
       );
     }
     return d;
@@ -8181,25 +8323,26 @@ async function restore(options) {
   };
   const plainCommands = async (item, fromFallback) => {
     const cmds = fromFallback ? await item.fallback() : item.commands;
-    return replace ? [command("DEL", item.key), ...cmds] : cmds;
+    return replace ? [command('DEL', item.key), ...cmds] : cmds;
   };
   const onKeyError = (item, c, db, err) => {
     const name = display(c[0]).toUpperCase();
-    if (name === "RESTORE" && item.fallback && PAYLOAD_REFUSED.test(err.message)) {
+    if (name === 'RESTORE' && item.fallback && PAYLOAD_REFUSED.test(err.message)) {
       restoreRefused = true;
       fellBack = true;
       stats.keys--;
       pendingFallbacks.push(
         plainCommands(item, true).then(
           (cmds) => sendAll(item, cmds, db),
-          (e) => fail({
-            key: display(item.key),
-            keyBytes: item.key,
-            db,
-            command: "RESTORE",
-            message: `${err.message}; decoding the payload failed too: ${e.message}`
-          })
-        )
+          (e) =>
+            fail({
+              key: display(item.key),
+              keyBytes: item.key,
+              db,
+              command: 'RESTORE',
+              message: `${err.message}; decoding the payload failed too: ${e.message}`,
+            }),
+        ),
       );
       return;
     }
@@ -8207,7 +8350,7 @@ async function restore(options) {
     fail({ key: display(item.key), keyBytes: item.key, db, command: name, message: err.message });
   };
   const keyErrors = {
-    error: (item, c, err) => onKeyError(item, c, dbOf(item.db), err)
+    error: (item, c, err) => onKeyError(item, c, dbOf(item.db), err),
   };
   const setReply = {
     reply: (item, _c, reply) => {
@@ -8217,24 +8360,25 @@ async function restore(options) {
         key: display(item.key),
         keyBytes: item.key,
         db: dbOf(item.db),
-        command: "SET",
-        message: "BUSYKEY Target key name already exists."
+        command: 'SET',
+        message: 'BUSYKEY Target key name already exists.',
       });
     },
-    error: keyErrors.error
+    error: keyErrors.error,
   };
   const existsReply = {
     reply: (resolve, _c, r) => resolve(Number(r) > 0),
-    error: (resolve) => resolve(false)
+    error: (resolve) => resolve(false),
   };
   const rawErrors = {
-    error: (item, c, err) => fail({
-      key: c[1] ? display(c[1]) : "",
-      ...c[1] ? { keyBytes: c[1] } : {},
-      db: dbOf(item.db),
-      command: display(c[0]).toUpperCase(),
-      message: err.message
-    })
+    error: (item, c, err) =>
+      fail({
+        key: c[1] ? display(c[1]) : '',
+        ...(c[1] ? { keyBytes: c[1] } : {}),
+        db: dbOf(item.db),
+        command: display(c[0]).toUpperCase(),
+        message: err.message,
+      }),
   };
   const pending = [];
   const drainPending = async (keep) => {
@@ -8246,7 +8390,7 @@ async function restore(options) {
           keyBytes: item.key,
           db,
           command: display(item.commands[0][0]).toUpperCase(),
-          message: "BUSYKEY Target key name already exists."
+          message: 'BUSYKEY Target key name already exists.',
         });
       } else await sendAll(item, item.commands, db);
     }
@@ -8254,20 +8398,20 @@ async function restore(options) {
   const flushPending = () => drainPending(0);
   const queueChecked = async (item, db) => {
     await target.room(32);
-    const exists = new Promise(
-      (resolve) => target.send(command("EXISTS", item.key), 32, db, item.key, existsReply, resolve)
+    const exists = new Promise((resolve) =>
+      target.send(command('EXISTS', item.key), 32, db, item.key, existsReply, resolve),
     );
     pending.push({ item, db, exists });
     if (pending.length >= 512) await drainPending(256);
   };
   const asSingleSet = (item) => {
     const [set, expire, ...more] = item.commands;
-    if (!set || more.length > 0 || set.length !== 3 || !isName(set[0], "SET")) return null;
+    if (!set || more.length > 0 || set.length !== 3 || !isName(set[0], 'SET')) return null;
     const out = [...set];
-    if (!replace) out.push(Buffer.from("NX"));
+    if (!replace) out.push(Buffer.from('NX'));
     if (expire) {
-      if (!supportsPxat || expire.length !== 3 || !isName(expire[0], "PEXPIREAT")) return null;
-      out.push(Buffer.from("PXAT"), expire[2]);
+      if (!supportsPxat || expire.length !== 3 || !isName(expire[0], 'PEXPIREAT')) return null;
+      out.push(Buffer.from('PXAT'), expire[2]);
     }
     return out;
   };
@@ -8281,28 +8425,29 @@ async function restore(options) {
     progress(false);
   };
   const decide = (db, key) => {
-    if (existing === null) return "send";
-    if (keptAsTheyWere.has(db, key)) return "skip";
-    if (!existing.delete(db, key)) return "send";
-    if (replace) return "replace";
+    if (existing === null) return 'send';
+    if (keptAsTheyWere.has(db, key)) return 'skip';
+    if (!existing.delete(db, key)) return 'send';
+    if (replace) return 'replace';
     keptAsTheyWere.add(db, key);
     fail({
       key: display(key),
       keyBytes: key,
       db: dbOf(db),
-      command: "EXISTS",
-      message: "BUSYKEY Target key name already exists."
+      command: 'EXISTS',
+      message: 'BUSYKEY Target key name already exists.',
     });
-    return "skip";
+    return 'skip';
   };
   const handleKey = async (item) => {
-    if (existing !== null && decide(item.db, item.key) === "skip") return;
+    if (existing !== null && decide(item.db, item.key) === 'skip') return;
     const db = dbOf(item.db);
     const first = item.commands[0];
-    const isRestore = item.commands.length === 1 && isName(first[0], "RESTORE");
+    const isRestore = item.commands.length === 1 && isName(first[0], 'RESTORE');
     if (isRestore && !(restoreRefused && item.fallback)) {
       usedRestore = true;
-      const args = replace && !first.some((a) => isName(a, "REPLACE")) ? [...first, Buffer.from("REPLACE")] : first;
+      const args =
+        replace && !first.some((a) => isName(a, 'REPLACE')) ? [...first, Buffer.from('REPLACE')] : first;
       await sendAll(item, [args], db);
       return;
     }
@@ -8325,10 +8470,10 @@ async function restore(options) {
   const handleFunction = async (code) => {
     await flushPending();
     await target.idle();
-    const args = replace ? command("FUNCTION", "LOAD", "REPLACE", code) : command("FUNCTION", "LOAD", code);
+    const args = replace ? command('FUNCTION', 'LOAD', 'REPLACE', code) : command('FUNCTION', 'LOAD', code);
     stats.commands++;
     stats.bytes += encodedLength(args);
-    const name = /^#!\S+\s+name=(\S+)/.exec(code.toString("utf8"))?.[1] ?? "library";
+    const name = /^#!\S+\s+name=(\S+)/.exec(code.toString('utf8'))?.[1] ?? 'library';
     try {
       await target.sendToPrimaries(args);
       stats.functions++;
@@ -8337,7 +8482,7 @@ async function restore(options) {
         stats.functions++;
         return;
       }
-      fail({ key: `library ${name}`, db: 0, command: "FUNCTION LOAD", message: err.message });
+      fail({ key: `library ${name}`, db: 0, command: 'FUNCTION LOAD', message: err.message });
     }
   };
   const sendRaw = async (item, args, bytes, db) => {
@@ -8350,18 +8495,18 @@ async function restore(options) {
   const handleRaw = async (item) => {
     await flushPending();
     const name = display(item.command[0]).toUpperCase();
-    if (target.isCluster && (name === "MULTI" || name === "EXEC")) return;
+    if (target.isCluster && (name === 'MULTI' || name === 'EXEC')) return;
     const db = dbOf(item.db);
     const data = verbatim ? void 0 : dataCommand(name, item.command);
-    if (data && data.keys !== "cross" && (existing !== null || filter.any)) {
+    if (data && data.keys !== 'cross' && (existing !== null || filter.any)) {
       for (const args of splitPerKey(data, item.command)) {
-        const key = args[data.keys === "group" ? 2 : 1];
+        const key = args[data.keys === 'group' ? 2 : 1];
         if (!key) continue;
         if (filter.any && !(filter.key(key) && (data.type === void 0 || filter.type(data.type)))) continue;
         const what = decide(item.db, key);
-        if (what === "skip") continue;
-        if (what === "replace") {
-          const del = command("DEL", key);
+        if (what === 'skip') continue;
+        if (what === 'replace') {
+          const del = command('DEL', key);
           await sendRaw(item, del, encodedLength(del), db);
         }
         await sendRaw(item, args, args === item.command ? item.bytes : encodedLength(args), db);
@@ -8370,19 +8515,24 @@ async function restore(options) {
     }
     await sendRaw(item, item.command, item.bytes, db);
   };
-  const partial = () => stats.keys === 0 ? stats.commands === 0 ? "nothing was written" : "no key was written" : `${stats.keys} key${stats.keys === 1 ? " was" : "s were"} written before it stopped: the target now holds part of the input`;
+  const partial = () =>
+    stats.keys === 0
+      ? stats.commands === 0
+        ? 'nothing was written'
+        : 'no key was written'
+      : `${stats.keys} key${stats.keys === 1 ? ' was' : 's were'} written before it stopped: the target now holds part of the input`;
   const checkAborted = () => {
     if (options.signal?.aborted) {
-      throw new BackupError("ERR_ABORTED", `restore into ${conn.where} was aborted`, {
-        details: { url: conn.where, keys: stats.keys }
+      throw new BackupError('ERR_ABORTED', `restore into ${conn.where} was aborted`, {
+        details: { url: conn.where, keys: stats.keys },
       });
     }
   };
   const handleItem = async (item) => {
     if (stopped) return false;
     checkAborted();
-    if (item.kind === "key") await handleKey(item);
-    else if (item.kind === "function") await handleFunction(item.code);
+    if (item.kind === 'key') await handleKey(item);
+    else if (item.kind === 'function') await handleFunction(item.code);
     else await handleRaw(item);
     return true;
   };
@@ -8391,27 +8541,27 @@ async function restore(options) {
   const inputChecked = async () => {
     if (!options.flush || flushed) return;
     flushed = true;
-    await target.sendToPrimaries(command("FLUSHALL"));
+    await target.sendToPrimaries(command('FLUSHALL'));
   };
   let rdbVerified = false;
   const rawKeyItem = (args, db) => ({
-    kind: "key",
+    kind: 'key',
     db,
     key: args[1],
     commands: [args],
     fallback: restoreFallback(args, db),
-    bytes: encodedLength(args)
+    bytes: encodedLength(args),
   });
   const rawKeyErrors = {
-    error: (db, c, err) => onKeyError(rawKeyItem(c, db), c, dbOf(db), err)
+    error: (db, c, err) => onKeyError(rawKeyItem(c, db), c, dbOf(db), err),
   };
   const msetErrors = {
     error: (db, c, err) => {
       for (let i = 1; i < c.length; i += 2) {
         stats.keys--;
-        fail({ key: display(c[i]), keyBytes: c[i], db, command: "MSET", message: err.message });
+        fail({ key: display(c[i]), keyBytes: c[i], db, command: 'MSET', message: err.message });
       }
-    }
+    },
   };
   const msetSent = (bytes) => {
     stats.commands++;
@@ -8420,8 +8570,8 @@ async function restore(options) {
   };
   const restoredRaw = async () => {
     const input = options.input;
-    if (typeof input !== "string" || options.useRestore === "never" || restoreRefused) return false;
-    if (format !== "rdb") return false;
+    if (typeof input !== 'string' || options.useRestore === 'never' || restoreRefused) return false;
+    if (format !== 'rdb') return false;
     let encoder;
     const sendEncoded = (bytes, db, fileDb) => {
       stats.commands++;
@@ -8437,25 +8587,31 @@ async function restore(options) {
       if (target.hasRoom(bytes)) sendEncoded(bytes, db, span.db);
       else return target.room(bytes).then(() => sendEncoded(bytes, db, span.db));
     };
-    const batch = !target.isCluster && (targetEmpty || replace) ? new MsetBatch(target, msetErrors, msetSent) : null;
+    const batch =
+      !target.isCluster && (targetEmpty || replace) ? new MsetBatch(target, msetErrors, msetSent) : null;
     const batchString = (span, db) => {
       if (!batchRdbString(batch, db, span)) return false;
       stats.keys++;
       return true;
     };
-    const plainString = (span) => batch !== null && span.type === RdbType.STRING && span.expiresAt === void 0 && span.lruIdle === void 0 && span.lfuFreq === void 0;
+    const plainString = (span) =>
+      batch !== null &&
+      span.type === RdbType.STRING &&
+      span.expiresAt === void 0 &&
+      span.lruIdle === void 0 &&
+      span.lfuFreq === void 0;
     const done = await restoreRawRdb(input, {
       onVerified: async () => {
         rdbVerified = true;
         await inputChecked();
       },
       payloadVersion,
-      targetIsValkey: serverVersion(conn.info).flavor === "valkey",
+      targetIsValkey: serverVersion(conn.info).flavor === 'valkey',
       onBytes: (n) => {
         stats.inputBytes = n;
       },
       onFunction: async (code) => {
-        if (!await handleItem({ kind: "function", code: Buffer.from(code), bytes: code.length }))
+        if (!(await handleItem({ kind: 'function', code: Buffer.from(code), bytes: code.length })))
           throw STOP_RAW_RESTORE;
       },
       onKey: (span, version) => {
@@ -8486,7 +8642,7 @@ async function restore(options) {
           if (batchString(span, db)) return;
         }
         return sendRestore(span, version, db);
-      }
+      },
     });
     if (batch && batch.count > 0 && !stopped) {
       await target.room(MSET_ROOM);
@@ -8496,8 +8652,8 @@ async function restore(options) {
   };
   const restoredPassThrough = async () => {
     const input = options.input;
-    if (typeof input !== "string" || target.isCluster || !targetEmpty || replace || filter.any) return false;
-    if (options.targetDb !== void 0 || format !== "resp") return false;
+    if (typeof input !== 'string' || target.isCluster || !targetEmpty || replace || filter.any) return false;
+    if (options.targetDb !== void 0 || format !== 'resp') return false;
     let grouper = null;
     let grouped = false;
     let prevKey = null;
@@ -8506,7 +8662,12 @@ async function restore(options) {
     let prevDb = -1;
     const firstOfKey = (db, buf, start, end) => {
       if (!grouped) return 0;
-      if (prevKey !== null && db === prevDb && end - start === prevEnd - prevStart && buf.compare(prevKey, prevStart, prevEnd, start, end) === 0)
+      if (
+        prevKey !== null &&
+        db === prevDb &&
+        end - start === prevEnd - prevStart &&
+        buf.compare(prevKey, prevStart, prevEnd, start, end) === 0
+      )
         return 0;
       prevKey = buf;
       prevStart = start;
@@ -8525,9 +8686,9 @@ async function restore(options) {
           keyBytes: key,
           db: Math.floor(ctx / 2),
           command: name,
-          message: err.message
+          message: err.message,
         });
-      }
+      },
     };
     let cur;
     const copySpan = (into, at) => at + cur.buf.copy(into, at, cur.start, cur.end);
@@ -8535,7 +8696,7 @@ async function restore(options) {
     const held = {
       on: false,
       /** The command's name, upper case: SET, or a collection command CollectionPayload takes. */
-      name: "",
+      name: '',
       /** The command: buf[start, end); its key: buf[keyStart, keyEnd). */
       buf: none,
       start: 0,
@@ -8547,11 +8708,11 @@ async function restore(options) {
       /** The PXAT time: tBuf[tStart, tEnd). */
       tBuf: none,
       tStart: 0,
-      tEnd: 0
+      tEnd: 0,
     };
     const mergeSets = supportsPxat;
-    const convertCollections = payloadVersion >= 11 && options.useRestore !== "never";
-    const PXAT = Buffer.from("$4\r\nPXAT\r\n");
+    const convertCollections = payloadVersion >= 11 && options.useRestore !== 'never';
+    const PXAT = Buffer.from('$4\r\nPXAT\r\n');
     const heldArgs = () => held.buf.indexOf(36, held.start);
     const mergedSet = (into, at) => {
       let p = writeHeader(into, at, 42, 5);
@@ -8590,13 +8751,13 @@ async function restore(options) {
       valueEnd: 0,
       expiresAt: void 0,
       lruIdle: void 0,
-      lfuFreq: void 0
+      lfuFreq: void 0,
     };
     const restoreHeld = (expire) => {
       if (restoreRefused) return false;
       let expiresAt;
       if (expire) {
-        const t2 = expire.buf.toString("latin1", expire.a2Start, expire.a2End);
+        const t2 = expire.buf.toString('latin1', expire.a2Start, expire.a2End);
         if (!/^\d{1,15}$/.test(t2)) return false;
         expiresAt = Number(t2);
       }
@@ -8622,7 +8783,7 @@ async function restore(options) {
     };
     const releaseHeld = (expire) => {
       held.on = false;
-      if (held.name === "SET") {
+      if (held.name === 'SET') {
         if (!expire) return batchHeldSet();
         held.tBuf = expire.buf;
         held.tStart = expire.a2Start;
@@ -8645,25 +8806,30 @@ async function restore(options) {
       batch.flush();
     };
     const HOLD_MAX = 64 * 1024;
-    const needed = (span) => span.end - span.start + (held.on ? 2 * (held.end - held.start) + 256 : 0) + MSET_ROOM;
+    const needed = (span) =>
+      span.end - span.start + (held.on ? 2 * (held.end - held.start) + 256 : 0) + MSET_ROOM;
     const onHeldKey = (span, ki, db) => {
       const s = ki === 1 ? span.a1Start : span.a2Start;
       const e = ki === 1 ? span.a1End : span.a2End;
-      return held.db === db && e - s === held.keyEnd - held.keyStart && span.buf.compare(held.buf, held.keyStart, held.keyEnd, s, e) === 0;
+      return (
+        held.db === db &&
+        e - s === held.keyEnd - held.keyStart &&
+        span.buf.compare(held.buf, held.keyStart, held.keyEnd, s, e) === 0
+      );
     };
     const holdName = (span) => {
-      if (!grouped || span.end - span.start > HOLD_MAX) return "";
+      if (!grouped || span.end - span.start > HOLD_MAX) return '';
       const { buf, nameStart: s, nameEnd: e } = span;
-      if (e - s === 3) return mergeSets && span.argc === 3 && nameIs(buf, s, e, "SET") ? "SET" : "";
-      if (!convertCollections || span.argc < 3) return "";
+      if (e - s === 3) return mergeSets && span.argc === 3 && nameIs(buf, s, e, 'SET') ? 'SET' : '';
+      if (!convertCollections || span.argc < 3) return '';
       for (const name of COLLECTION_COMMANDS) if (nameIs(buf, s, e, name)) return name;
-      return "";
+      return '';
     };
     const takeSpan = (span, ki) => {
       const db = grouper.currentDb;
       if (held.on) {
         const same = onHeldKey(span, ki, db);
-        if (same && span.argc === 3 && nameIs(span.buf, span.nameStart, span.nameEnd, "PEXPIREAT")) {
+        if (same && span.argc === 3 && nameIs(span.buf, span.nameStart, span.nameEnd, 'PEXPIREAT')) {
           releaseHeld(span);
           return;
         }
@@ -8673,7 +8839,7 @@ async function restore(options) {
         } else releaseHeld(null);
       }
       const name = holdName(span);
-      if (name !== "") {
+      if (name !== '') {
         const first = firstOfKey(db, span.buf, span.a1Start, span.a1End);
         if (first === 1) {
           held.on = true;
@@ -8694,7 +8860,11 @@ async function restore(options) {
     };
     const sendSpan = (span, ki, first) => {
       const db = grouper.currentDb;
-      const starts = first ?? (ki === 1 ? firstOfKey(db, span.buf, span.a1Start, span.a1End) : firstOfKey(db, span.buf, span.a2Start, span.a2End));
+      const starts =
+        first ??
+        (ki === 1
+          ? firstOfKey(db, span.buf, span.a1Start, span.a1End)
+          : firstOfKey(db, span.buf, span.a2Start, span.a2End));
       const bytes = span.end - span.start;
       stats.commands++;
       stats.bytes += bytes;
@@ -8706,10 +8876,10 @@ async function restore(options) {
       await flushHeld();
       if (!grouper) {
         const header = parseHeaderCommand(args);
-        grouped = header !== null && header.replay !== "raw";
+        grouped = header !== null && header.replay !== 'raw';
         grouper = new ItemGrouper({ grouped });
       }
-      const ki = args[0] && !isName(args[0], "RESTORE") ? keyIndex(args, upper(args[0])) : -1;
+      const ki = args[0] && !isName(args[0], 'RESTORE') ? keyIndex(args, upper(args[0])) : -1;
       if (ki !== -1) {
         const bytes = encodedLength(args);
         await target.room(bytes);
@@ -8726,11 +8896,11 @@ async function restore(options) {
       const items = [];
       grouper.push(args, items);
       grouper.end(items);
-      for (const item of items) if (!await handleItem(item)) return false;
+      for (const item of items) if (!(await handleItem(item))) return false;
       return true;
     };
     await passThroughResp(input, {
-      truncated: options.truncated ?? "error",
+      truncated: options.truncated ?? 'error',
       onTruncated: (t2) => dropped.push(t2),
       onBytes: (n) => {
         stats.inputBytes += n;
@@ -8758,25 +8928,25 @@ async function restore(options) {
         if (stopped) return Promise.resolve(false);
         checkAborted();
         return viaItems(c.args);
-      }
+      },
     });
     if (!grouped) rawReplay = true;
     return true;
   };
   const itemsOf = (seg) => {
-    if (seg.kind === "records") {
-      const useDump = rdbAvailable && options.useRestore !== "never";
+    if (seg.kind === 'records') {
+      const useDump = rdbAvailable && options.useRestore !== 'never';
       const encode = (r) => encodeDump(r, payloadVersion);
       return recordItemBatches(
         seg.records,
         filter,
         {
-          ...options.batchSize === void 0 ? {} : { batchSize: options.batchSize },
-          ...useDump ? { encodeDump: encode } : {},
-          dumpPayload: encode
+          ...(options.batchSize === void 0 ? {} : { batchSize: options.batchSize }),
+          ...(useDump ? { encodeDump: encode } : {}),
+          dumpPayload: encode,
         },
         loadedAt,
-        () => stats.expired++
+        () => stats.expired++,
       );
     }
     if (!seg.grouped) rawReplay = true;
@@ -8787,10 +8957,10 @@ async function restore(options) {
     const onReply = {
       reply: ([db, key], _c, r) => {
         if (Number(r) > 0) found.add(db, key);
-      }
+      },
     };
     for (const [db, key] of keys.entries()) {
-      const args = command("EXISTS", key);
+      const args = command('EXISTS', key);
       const bytes = encodedLength(args);
       if (!target.hasRoom(bytes)) await target.room(bytes);
       target.send(args, bytes, dbOf(db), key, onReply, [db, key]);
@@ -8799,29 +8969,29 @@ async function restore(options) {
     return found;
   };
   const checkWhole = async (input) => {
-    if (format === "rdb") return;
-    phase = "checking";
+    if (format === 'rdb') return;
+    phase = 'checking';
     const check = await checkInput(input, {
       format,
       filter,
-      truncated: options.truncated ?? "error",
+      truncated: options.truncated ?? 'error',
       verbatim,
       collectKeys: !targetEmpty && !verbatim,
       onBytes: (n) => {
         checkAborted();
         stats.inputBytes += n;
         progress(false);
-      }
+      },
     });
-    phase = "restoring";
+    phase = 'restoring';
     stats.inputBytes = 0;
     if (check.replay && check.keys) {
       inputKeys = check.keys;
       existing = await existingKeys(check.keys);
-      if (existing.size > 0 && !replace && onError === "stop") {
+      if (existing.size > 0 && !replace && onError === 'stop') {
         const [db, key] = existing.entries().next().value;
         throw new BackupError(
-          "ERR_RESTORE",
+          'ERR_RESTORE',
           `${existing.size} of the keys in ${input} already exist on ${conn.where} (the first: "${keyToText(key)}" in db ${dbOf(db)}); nothing was written`,
           {
             details: {
@@ -8830,10 +9000,10 @@ async function restore(options) {
               key: display(key),
               db: dbOf(db),
               existing: existing.size,
-              keysRestored: 0
+              keysRestored: 0,
             },
-            hint: 'Pass --replace (replace: true) to make those keys exactly what the file says, --on-error continue (onError: "continue") to leave them as they are and restore the rest, or --flush (flush: true) to empty the target first'
-          }
+            hint: 'Pass --replace (replace: true) to make those keys exactly what the file says, --on-error continue (onError: "continue") to leave them as they are and restore the rest, or --flush (flush: true) to empty the target first',
+          },
         );
       }
     }
@@ -8844,34 +9014,33 @@ async function restore(options) {
     keysBefore = options.flush === true ? 0 : await target.keyCount();
     targetEmpty = keysBefore === 0;
     const input = options.input;
-    if (typeof input === "string") {
+    if (typeof input === 'string') {
       format = await inputFormat(input, options.from);
       await checkWhole(input);
     } else await inputChecked();
-    const segments = typeof input === "string" ? openInput(input, {
-      ...options.from === void 0 ? {} : { from: options.from },
-      truncated: options.truncated ?? "error",
-      onTruncated: (t2) => dropped.push(t2),
-      onBytes: (n) => stats.inputBytes += n
-    }) : [{ kind: "records", source: input.source, records: input.records }];
-    if (!await restoredRaw() && !await restoredPassThrough()) {
-      if (format === "rdb" && !rdbVerified) {
+    const segments =
+      typeof input === 'string'
+        ? openInput(input, {
+            ...(options.from === void 0 ? {} : { from: options.from }),
+            truncated: options.truncated ?? 'error',
+            onTruncated: (t2) => dropped.push(t2),
+            onBytes: (n) => (stats.inputBytes += n),
+          })
+        : [{ kind: 'records', source: input.source, records: input.records }];
+    if (!(await restoredRaw()) && !(await restoredPassThrough())) {
+      if (format === 'rdb' && !rdbVerified) {
         const v = await verifyRdb(input);
         if (v.error) {
-          throw new BackupError(
-            "ERR_RESTORE",
-            `${input} is not a valid RDB file: ${v.error.message}`,
-            {
-              details: { path: input, ...v.error },
-              hint: "Nothing was written. `valkey-tools verify` shows the damage; restore from a good copy"
-            }
-          );
+          throw new BackupError('ERR_RESTORE', `${input} is not a valid RDB file: ${v.error.message}`, {
+            details: { path: input, ...v.error },
+            hint: 'Nothing was written. `valkey-tools verify` shows the damage; restore from a good copy',
+          });
         }
         await inputChecked();
       }
       outer: for await (const seg of segments) {
         for await (const batch of itemsOf(seg))
-          for (const item of batch) if (!await handleItem(item)) break outer;
+          for (const item of batch) if (!(await handleItem(item))) break outer;
       }
     }
     if (!stopped) await flushPending();
@@ -8879,42 +9048,45 @@ async function restore(options) {
     await Promise.all(pendingFallbacks);
     await target.idle();
     if (targetEmpty && !rawReplay && !stopped && !verbatim) {
-      stats.keys = Math.max(0, await target.keyCount() - keysBefore);
+      stats.keys = Math.max(0, (await target.keyCount()) - keysBefore);
     }
     if (rawReplay && !stopped) {
       if (inputKeys !== null) {
         const kept = inputKeys;
         for (const [db, key] of keptAsTheyWere.entries()) kept.delete(db, key);
         stats.keys = (await existingKeys(kept)).size;
-      } else stats.keys = Math.max(0, await target.keyCount() - keysBefore);
+      } else stats.keys = Math.max(0, (await target.keyCount()) - keysBefore);
     }
   } catch (err) {
-    await target.idle().catch(() => {
-    });
+    await target.idle().catch(() => {});
     const written = stats.commands > 0;
     if (written && targetEmpty && !verbatim) {
       stats.keys = await target.keyCount().then(
         (n) => Math.max(0, n - keysBefore),
-        () => stats.keys
+        () => stats.keys,
       );
     }
     await conn.close();
     if (BackupError.isInstance(err)) {
-      if (!written && err.code !== "ERR_ABORTED") throw err;
+      if (!written && err.code !== 'ERR_ABORTED') throw err;
       throw new BackupError(err.code, `${err.message}; ${partial()}`, {
         cause: err,
         details: { ...err.details, keysRestored: stats.keys },
-        hint: !written ? "Nothing was written; run the restore again" : err.code === "ERR_ABORTED" ? RESUME_HINT : CONVERGE_HINT
+        hint: !written
+          ? 'Nothing was written; run the restore again'
+          : err.code === 'ERR_ABORTED'
+            ? RESUME_HINT
+            : CONVERGE_HINT,
       });
     }
     throw new BackupError(
-      "ERR_RESTORE",
-      `restore into ${conn.where} failed: ${redactUrl2(String(err.message ?? err))}${written ? `; ${partial()}` : "; nothing was written"}`,
+      'ERR_RESTORE',
+      `restore into ${conn.where} failed: ${redactUrl2(String(err.message ?? err))}${written ? `; ${partial()}` : '; nothing was written'}`,
       {
         cause: err,
         details: { url: conn.where, input: inputName, keys: stats.keys, keysRestored: stats.keys },
-        ...written ? { hint: CONVERGE_HINT } : {}
-      }
+        ...(written ? { hint: CONVERGE_HINT } : {}),
+      },
     );
   }
   await conn.close();
@@ -8922,8 +9094,8 @@ async function restore(options) {
   if (stopped) {
     const s = stopped;
     throw new BackupError(
-      "ERR_RESTORE",
-      `restore into ${conn.where} stopped at key "${s.keyBytes ? keyToText(s.keyBytes) : s.key}" (db ${s.db}): ${s.command} failed: ${s.message.replace(/\.$/, "")}; ${partial()}`,
+      'ERR_RESTORE',
+      `restore into ${conn.where} stopped at key "${s.keyBytes ? keyToText(s.keyBytes) : s.key}" (db ${s.db}): ${s.command} failed: ${s.message.replace(/\.$/, '')}; ${partial()}`,
       {
         details: {
           url: conn.where,
@@ -8931,10 +9103,12 @@ async function restore(options) {
           key: s.key,
           db: s.db,
           keysRestored: stats.keys,
-          errors
+          errors,
         },
-        hint: /BUSYKEY/.test(s.message) ? 'The key already exists: pass --replace (replace: true) to overwrite, --flush (flush: true) to empty the target first, or --on-error continue (onError: "continue") to leave existing keys as they are' : `Pass --on-error continue (onError: "continue") to restore the other keys and collect every failure. ${CONVERGE_HINT}`
-      }
+        hint: /BUSYKEY/.test(s.message)
+          ? 'The key already exists: pass --replace (replace: true) to overwrite, --flush (flush: true) to empty the target first, or --on-error continue (onError: "continue") to leave existing keys as they are'
+          : `Pass --on-error continue (onError: "continue") to restore the other keys and collect every failure. ${CONVERGE_HINT}`,
+      },
     );
   }
   return {
@@ -8945,7 +9119,7 @@ async function restore(options) {
     elapsedMs: Date.now() - started,
     usedRestore,
     fellBack,
-    dropped
+    dropped,
   };
 }
 
@@ -8992,7 +9166,7 @@ var SIZEOF = {
   /** Main-dict entry header with an embedded key: value pointer, next pointer, key header size byte. */
   embeddedEntryHeader: 17,
   /** Entry of the `expires` dict: key pointer, expiry, next pointer. */
-  expiresEntry: 24
+  expiresEntry: 24,
 };
 function sdsHeaderSize(len, allowType5 = true) {
   if (len < 32 && allowType5 && len > 0) return 1;
@@ -9030,7 +9204,7 @@ function strictInt64(b) {
     const c = b[j];
     if (c < 48 || c > 57) return null;
   }
-  let text2 = "";
+  let text2 = '';
   for (let j = 0; j < len; j++) text2 += String.fromCharCode(b[j]);
   const v = BigInt(text2);
   if (v > MAX_INT64 || v < MIN_INT64) return null;
@@ -9044,7 +9218,7 @@ function listpackBacklen(l) {
   return 5;
 }
 function listpackIntEntrySize(v) {
-  const n = typeof v === "bigint" ? v : BigInt(v);
+  const n = typeof v === 'bigint' ? v : BigInt(v);
   let enc;
   if (n >= 0n && n <= 127n) enc = 1;
   else if (n >= -4096n && n <= 4095n) enc = 2;
@@ -9070,12 +9244,12 @@ function intsetWidth(min, max) {
 function intsetAllocSize(n, width) {
   return jemallocSize(8 + n * width);
 }
-function scoreToBytes(score, format = "shortest") {
-  if (Number.isNaN(score)) return Buffer.from("nan");
-  if (score === Number.POSITIVE_INFINITY) return Buffer.from("inf");
-  if (score === Number.NEGATIVE_INFINITY) return Buffer.from("-inf");
-  if (score === 0) return Buffer.from(Object.is(score, -0) ? "-0" : "0");
-  if (format === "legacy") {
+function scoreToBytes(score, format = 'shortest') {
+  if (Number.isNaN(score)) return Buffer.from('nan');
+  if (score === Number.POSITIVE_INFINITY) return Buffer.from('inf');
+  if (score === Number.NEGATIVE_INFINITY) return Buffer.from('-inf');
+  if (score === 0) return Buffer.from(Object.is(score, -0) ? '-0' : '0');
+  if (format === 'legacy') {
     if (Number.isInteger(score) && Math.abs(score) < 2 ** 52) return Buffer.from(score.toFixed(0));
     return Buffer.from(formatG17(score));
   }
@@ -9084,29 +9258,30 @@ function scoreToBytes(score, format = "shortest") {
 }
 function formatFpconv(x) {
   const neg = x < 0;
-  const [mantissa, expText] = Math.abs(x).toExponential().split("e");
-  const digits2 = mantissa.replace(".", "");
+  const [mantissa, expText] = Math.abs(x).toExponential().split('e');
+  const digits2 = mantissa.replace('.', '');
   const nd = digits2.length;
   const k = Number(expText) - (nd - 1);
   const exp = Math.abs(k + nd - 1);
-  const sign = neg ? "-" : "";
-  if (k >= 0 && exp < nd + 7) return sign + digits2 + "0".repeat(k);
+  const sign = neg ? '-' : '';
+  if (k >= 0 && exp < nd + 7) return sign + digits2 + '0'.repeat(k);
   if (k < 0 && (k > -7 || exp < 4)) {
     const offset = nd + k;
-    if (offset <= 0) return `${sign}0.${"0".repeat(-offset)}${digits2}`;
+    if (offset <= 0) return `${sign}0.${'0'.repeat(-offset)}${digits2}`;
     return `${sign}${digits2.slice(0, offset)}.${digits2.slice(offset)}`;
   }
   const kept = Math.min(nd, 18 - (neg ? 1 : 0));
-  const frac = kept > 1 ? `.${digits2.slice(1, kept)}` : "";
-  return `${sign}${digits2[0]}${frac}e${k + nd - 1 < 0 ? "-" : "+"}${exp}`;
+  const frac = kept > 1 ? `.${digits2.slice(1, kept)}` : '';
+  return `${sign}${digits2[0]}${frac}e${k + nd - 1 < 0 ? '-' : '+'}${exp}`;
 }
 function formatG17(x) {
-  const [mantissa, expText] = x.toExponential(16).split("e");
+  const [mantissa, expText] = x.toExponential(16).split('e');
   const exp = Number(expText);
-  const strip = (digits2) => digits2.includes(".") ? digits2.replace(/0+$/, "").replace(/\.$/, "") : digits2;
+  const strip = (digits2) =>
+    digits2.includes('.') ? digits2.replace(/0+$/, '').replace(/\.$/, '') : digits2;
   if (exp < -4 || exp >= 17) {
     const e = Math.abs(exp);
-    return `${strip(mantissa)}e${exp < 0 ? "-" : "+"}${e < 10 ? `0${e}` : e}`;
+    return `${strip(mantissa)}e${exp < 0 ? '-' : '+'}${e < 10 ? `0${e}` : e}`;
   }
   return strip(x.toFixed(16 - exp));
 }
@@ -9123,7 +9298,7 @@ var EXPECTED_SKIPLIST_NODE_SIZE = (() => {
   return expected;
 })();
 var SKIPLIST_HEADER_SIZE = jemallocSize(
-  SIZEOF.zskiplistNodeBase + SIZEOF.zskiplistLevel * SIZEOF.zskiplistMaxLevel
+  SIZEOF.zskiplistNodeBase + SIZEOF.zskiplistLevel * SIZEOF.zskiplistMaxLevel,
 );
 function expectedChainedEntries(n, buckets) {
   const nonEmpty = buckets * (1 - (1 - 1 / buckets) ** n);
@@ -9182,10 +9357,10 @@ function estimateKeyMemory(record, options = {}) {
 }
 function listpackEstimate(lpBytes, elements, largest) {
   return {
-    encoding: "listpack",
+    encoding: 'listpack',
     bytes: SIZEOF.robj + jemallocSize(lpBytes),
     elements,
-    largestElement: largest
+    largestElement: largest,
   };
 }
 var KeyMemoryEstimator = class {
@@ -9193,10 +9368,12 @@ var KeyMemoryEstimator = class {
   sizer;
   written;
   constructor(type, options = {}) {
-    const config = options.config ? { ...DEFAULT_MEMORY_MODEL_CONFIG, ...options.config } : DEFAULT_MEMORY_MODEL_CONFIG;
+    const config = options.config
+      ? { ...DEFAULT_MEMORY_MODEL_CONFIG, ...options.config }
+      : DEFAULT_MEMORY_MODEL_CONFIG;
     this.type = type;
-    this.written = options.state === "written";
-    this.sizer = createSizer(type, config, this.written, options.scoreFormat ?? "shortest");
+    this.written = options.state === 'written';
+    this.sizer = createSizer(type, config, this.written, options.scoreFormat ?? 'shortest');
   }
   /** Adds a whole value or one batch of its elements; its type must be the key's type. */
   add(value) {
@@ -9207,7 +9384,7 @@ var KeyMemoryEstimator = class {
   }
   /** The estimate once every element was added; `stream` carries the groups when they came apart. */
   finish(meta) {
-    const stream = meta.stream ?? (meta.value?.type === "stream" ? meta.value : NO_STREAM);
+    const stream = meta.stream ?? (meta.value?.type === 'stream' ? meta.value : NO_STREAM);
     const value = this.sizer.result(stream);
     const result = {
       db: meta.db,
@@ -9217,7 +9394,7 @@ var KeyMemoryEstimator = class {
       bytes: Math.round(value.bytes + embeddedKeyEntrySize(meta.key.length, !this.written)),
       expiryBytes: meta.expiresAt === void 0 ? 0 : SIZEOF.expiresEntry,
       elements: value.elements,
-      largestElement: value.largestElement
+      largestElement: value.largestElement,
     };
     if (meta.expiresAt !== void 0) result.expiresAt = meta.expiresAt;
     return result;
@@ -9226,19 +9403,19 @@ var KeyMemoryEstimator = class {
 var NO_STREAM = { groups: [] };
 function createSizer(type, config, written, scoreFormat) {
   switch (type) {
-    case "string":
+    case 'string':
       return new StringSizer();
-    case "list":
+    case 'list':
       return new ListSizer(config);
-    case "set":
+    case 'set':
       return new SetSizer(config);
-    case "zset":
+    case 'zset':
       return new ZsetSizer(config, scoreFormat);
-    case "hash":
+    case 'hash':
       return new HashSizer(config);
-    case "stream":
+    case 'stream':
       return new StreamSizer(config, written);
-    case "module":
+    case 'module':
       return new ModuleSizer();
   }
 }
@@ -9247,7 +9424,7 @@ var StringSizer = class {
   /** The bytes while they could still be an integer (20 bytes at most). */
   head = [];
   add(value) {
-    if (value.type !== "string") return;
+    if (value.type !== 'string') return;
     this.length += value.value.length;
     if (this.length <= 20) this.head.push(value.value);
     else this.head = [];
@@ -9255,17 +9432,17 @@ var StringSizer = class {
   result() {
     const len = this.length;
     if (len <= 20 && strictInt64(Buffer.concat(this.head)) !== null) {
-      return { encoding: "int", bytes: SIZEOF.robj, elements: 1, largestElement: len };
+      return { encoding: 'int', bytes: SIZEOF.robj, elements: 1, largestElement: len };
     }
     if (len <= 44) {
       return {
-        encoding: "embstr",
+        encoding: 'embstr',
         bytes: jemallocSize(SIZEOF.robj + 3 + len + 1),
         elements: 1,
-        largestElement: len
+        largestElement: len,
       };
     }
-    return { encoding: "raw", bytes: SIZEOF.robj + sdsAllocSize(len), elements: 1, largestElement: len };
+    return { encoding: 'raw', bytes: SIZEOF.robj + sdsAllocSize(len), elements: 1, largestElement: len };
   }
 };
 var ListSizer = class {
@@ -9285,7 +9462,7 @@ var ListSizer = class {
     this.countLimit = fill > 0 ? fill : Number.POSITIVE_INFINITY;
   }
   add(value) {
-    if (value.type !== "list") return;
+    if (value.type !== 'list') return;
     for (const item of value.items) {
       this.elements++;
       if (item.length > this.largest) this.largest = item.length;
@@ -9295,7 +9472,10 @@ var ListSizer = class {
         this.nodeBytes += jemallocSize(item.length);
         continue;
       }
-      if (this.curSize >= 0 && (this.curSize + item.length + 8 > this.byteLimit || this.curCount + 1 > this.countLimit)) {
+      if (
+        this.curSize >= 0 &&
+        (this.curSize + item.length + 8 > this.byteLimit || this.curCount + 1 > this.countLimit)
+      ) {
         this.closeNode();
       }
       if (this.curSize < 0) this.curSize = LISTPACK_OVERHEAD;
@@ -9321,10 +9501,10 @@ var ListSizer = class {
       return listpackEstimate(lp, elements, largest);
     }
     return {
-      encoding: "quicklist",
+      encoding: 'quicklist',
       bytes: SIZEOF.robj + SIZEOF.quicklist + this.nodes * SIZEOF.quicklistNode + this.nodeBytes,
       elements,
-      largestElement: largest
+      largestElement: largest,
     };
   }
 };
@@ -9341,7 +9521,7 @@ var SetSizer = class {
   lpSize = LISTPACK_OVERHEAD;
   sdsBytes = 0;
   add(value) {
-    if (value.type !== "set") return;
+    if (value.type !== 'set') return;
     for (const m of value.members) {
       this.n++;
       if (m.length > this.largest) this.largest = m.length;
@@ -9361,14 +9541,19 @@ var SetSizer = class {
     const { n, largest, config } = this;
     if (this.allInts && n <= config.setMaxIntsetEntries) {
       const bytes2 = SIZEOF.robj + intsetAllocSize(n, intsetWidth(this.min, this.max));
-      return { encoding: "intset", bytes: bytes2, elements: n, largestElement: largest };
+      return { encoding: 'intset', bytes: bytes2, elements: n, largestElement: largest };
     }
     if (n <= config.setMaxListpackEntries && largest <= config.setMaxListpackValue) {
       return listpackEstimate(this.lpSize, n, largest);
     }
     const buckets = dictBuckets(n);
-    const bytes = SIZEOF.robj + SIZEOF.dict + SIZEOF.bucket * buckets + this.sdsBytes + SIZEOF.dictEntryNoValue * expectedChainedEntries(n, buckets);
-    return { encoding: "hashtable", bytes, elements: n, largestElement: largest };
+    const bytes =
+      SIZEOF.robj +
+      SIZEOF.dict +
+      SIZEOF.bucket * buckets +
+      this.sdsBytes +
+      SIZEOF.dictEntryNoValue * expectedChainedEntries(n, buckets);
+    return { encoding: 'hashtable', bytes, elements: n, largestElement: largest };
   }
 };
 var ZsetSizer = class {
@@ -9383,7 +9568,7 @@ var ZsetSizer = class {
   lpSize = LISTPACK_OVERHEAD;
   sdsBytes = 0;
   add(value) {
-    if (value.type !== "zset") return;
+    if (value.type !== 'zset') return;
     for (const e of value.entries) {
       this.n++;
       if (e.member.length > this.largest) this.largest = e.member.length;
@@ -9396,8 +9581,16 @@ var ZsetSizer = class {
     if (n <= config.zsetMaxListpackEntries && largest <= config.zsetMaxListpackValue) {
       return listpackEstimate(this.lpSize, n, largest);
     }
-    const bytes = SIZEOF.robj + SIZEOF.zset + SIZEOF.zskiplist + SIZEOF.dict + SIZEOF.bucket * dictBuckets(n) + SKIPLIST_HEADER_SIZE + this.sdsBytes + n * (SIZEOF.dictEntry + EXPECTED_SKIPLIST_NODE_SIZE);
-    return { encoding: "skiplist", bytes, elements: n, largestElement: largest };
+    const bytes =
+      SIZEOF.robj +
+      SIZEOF.zset +
+      SIZEOF.zskiplist +
+      SIZEOF.dict +
+      SIZEOF.bucket * dictBuckets(n) +
+      SKIPLIST_HEADER_SIZE +
+      this.sdsBytes +
+      n * (SIZEOF.dictEntry + EXPECTED_SKIPLIST_NODE_SIZE);
+    return { encoding: 'skiplist', bytes, elements: n, largestElement: largest };
   }
 };
 var HashSizer = class {
@@ -9410,7 +9603,7 @@ var HashSizer = class {
   lpSize = LISTPACK_OVERHEAD;
   sdsBytes = 0;
   add(value) {
-    if (value.type !== "hash") return;
+    if (value.type !== 'hash') return;
     for (const e of value.entries) {
       this.n++;
       const longer = Math.max(e.field.length, e.value.length);
@@ -9424,8 +9617,9 @@ var HashSizer = class {
     if (n <= config.hashMaxListpackEntries && largest <= config.hashMaxListpackValue) {
       return listpackEstimate(this.lpSize, n, largest);
     }
-    const bytes = SIZEOF.robj + SIZEOF.dict + SIZEOF.bucket * dictBuckets(n) + this.sdsBytes + n * SIZEOF.dictEntry;
-    return { encoding: "hashtable", bytes, elements: n, largestElement: largest };
+    const bytes =
+      SIZEOF.robj + SIZEOF.dict + SIZEOF.bucket * dictBuckets(n) + this.sdsBytes + n * SIZEOF.dictEntry;
+    return { encoding: 'hashtable', bytes, elements: n, largestElement: largest };
   }
 };
 var STREAM_LISTPACK_PREALLOC = 4096;
@@ -9433,7 +9627,8 @@ var StreamSizer = class {
   constructor(config, written) {
     this.written = written;
     this.maxBytes = config.streamNodeMaxBytes > 0 ? config.streamNodeMaxBytes : Number.POSITIVE_INFINITY;
-    this.maxEntries = config.streamNodeMaxEntries > 0 ? config.streamNodeMaxEntries : Number.POSITIVE_INFINITY;
+    this.maxEntries =
+      config.streamNodeMaxEntries > 0 ? config.streamNodeMaxEntries : Number.POSITIVE_INFINITY;
   }
   written;
   maxBytes;
@@ -9454,7 +9649,7 @@ var StreamSizer = class {
     this.master = null;
   }
   add(value) {
-    if (value.type !== "stream") return;
+    if (value.type !== 'stream') return;
     for (const entry of value.entries) {
       this.elements++;
       let rawLen = 0;
@@ -9477,7 +9672,9 @@ var StreamSizer = class {
         this.size = size2 + listpackIntEntrySize(0);
       }
       const masterFields = master.fields;
-      const sameFields = entry.fields.length === masterFields.length && entry.fields.every(([f], i) => f.equals(masterFields[i]));
+      const sameFields =
+        entry.fields.length === masterFields.length &&
+        entry.fields.every(([f], i) => f.equals(masterFields[i]));
       let size = listpackIntEntrySize(sameFields ? 2 : 0);
       size += listpackIntEntrySize(BigInt.asIntN(64, entry.id.ms - master.ms));
       size += listpackIntEntrySize(BigInt.asIntN(64, entry.id.seq - master.seq));
@@ -9503,7 +9700,8 @@ var StreamSizer = class {
     this.closeNode();
     const tombstones = deletedInPlace(stream);
     const spread = this.elements > 0 ? (this.elements + tombstones) / this.elements : 1;
-    let bytes = SIZEOF.robj + SIZEOF.stream + (streamRaxCharge(this.nodeKeys) + this.listpacks) * spread + tail;
+    let bytes =
+      SIZEOF.robj + SIZEOF.stream + (streamRaxCharge(this.nodeKeys) + this.listpacks) * spread + tail;
     for (const group of stream.groups) {
       bytes += SIZEOF.streamCG;
       bytes += streamRaxCharge(sortedIdKeys(group.pending.map((p) => p.id)));
@@ -9513,13 +9711,14 @@ var StreamSizer = class {
         bytes += streamRaxCharge(sortedIdKeys(consumer.pending));
       }
     }
-    return { encoding: "stream", bytes, elements: this.elements, largestElement: this.largest };
+    return { encoding: 'stream', bytes, elements: this.elements, largestElement: this.largest };
   }
 };
 function deletedInPlace(s) {
   const { entriesAdded, length, firstId, maxDeletedId } = s;
   if (entriesAdded === void 0 || length === void 0 || !firstId || !maxDeletedId) return 0;
-  const before = maxDeletedId.ms < firstId.ms || maxDeletedId.ms === firstId.ms && maxDeletedId.seq < firstId.seq;
+  const before =
+    maxDeletedId.ms < firstId.ms || (maxDeletedId.ms === firstId.ms && maxDeletedId.seq < firstId.seq);
   if (before) return 0;
   const deleted = entriesAdded - length;
   return deleted > 0n ? Number(deleted) : 0;
@@ -9527,23 +9726,23 @@ function deletedInPlace(s) {
 var ModuleSizer = class {
   length = 0;
   add(value) {
-    if (value.type === "module") this.length += value.raw.length;
+    if (value.type === 'module') this.length += value.raw.length;
   }
   result() {
-    return { encoding: "module", bytes: SIZEOF.robj + this.length, elements: 1, largestElement: this.length };
+    return { encoding: 'module', bytes: SIZEOF.robj + this.length, elements: 1, largestElement: this.length };
   }
 };
 
 // ../../tmp/vd-bench/after/packages/backup/src/memory/analyze.ts
-import { once } from "node:events";
+import { once } from 'node:events';
 
 // ../../tmp/vd-bench/after/packages/backup/src/memory/csv.ts
-var MEMORY_CSV_HEADER = "database,type,key,size_in_bytes,encoding,num_elements,len_largest_element,expiry";
+var MEMORY_CSV_HEADER = 'database,type,key,size_in_bytes,encoding,num_elements,len_largest_element,expiry';
 function csvField(text2) {
   return /[",\r\n]/.test(text2) || /^\s|\s$/.test(text2) ? `"${text2.replace(/"/g, '""')}"` : text2;
 }
 function keyMemoryToCsvLine(k) {
-  const expiry = k.expiresAt === void 0 ? "" : new Date(k.expiresAt).toISOString();
+  const expiry = k.expiresAt === void 0 ? '' : new Date(k.expiresAt).toISOString();
   return [
     k.db,
     k.type,
@@ -9552,20 +9751,21 @@ function keyMemoryToCsvLine(k) {
     k.encoding,
     k.elements,
     k.largestElement,
-    expiry
-  ].join(",");
+    expiry,
+  ].join(',');
 }
 async function* memoryRowsToCsv(rows) {
   yield `${MEMORY_CSV_HEADER}
 `;
-  for await (const row of rows) yield `${keyMemoryToCsvLine(row)}
+  for await (const row of rows)
+    yield `${keyMemoryToCsvLine(row)}
 `;
 }
 
 // ../../tmp/vd-bench/after/packages/backup/src/memory/errors.ts
-import { ValkeyToolsError as ValkeyToolsError3 } from "@valkey-tools/core";
+import { ValkeyToolsError as ValkeyToolsError3 } from '@valkey-tools/core';
 var MemoryError = class extends ValkeyToolsError3 {
-  name = "MemoryError";
+  name = 'MemoryError';
   constructor(code, message, options) {
     super(code, message, options);
   }
@@ -9582,12 +9782,12 @@ var PrefixTree = class {
   maxNodes;
   maxDepth;
   root = {
-    name: "",
+    name: '',
     keys: 0,
     bytes: 0,
     children: null,
     parent: null,
-    folded: 0
+    folded: 0,
   };
   nodes = 0;
   separators;
@@ -9652,25 +9852,20 @@ var PrefixTree = class {
   /** The tree as plain data, children largest first. */
   toJSON() {
     const convert2 = (n, prefix) => {
-      const children = n.children ? [...n.children.values()].sort((a, b) => b.bytes - a.bytes).map((c) => convert2(c, prefix + c.name)) : [];
+      const children = n.children
+        ? [...n.children.values()].sort((a, b) => b.bytes - a.bytes).map((c) => convert2(c, prefix + c.name))
+        : [];
       return { prefix, keys: n.keys, bytes: n.bytes, children, foldedChildren: n.folded };
     };
-    return convert2(this.root, "");
+    return convert2(this.root, '');
   }
 };
 
 // ../../tmp/vd-bench/after/packages/backup/src/memory/analyze.ts
-var EXPIRY_BUCKETS = [
-  "none",
-  "expired",
-  "under-1h",
-  "under-1d",
-  "under-7d",
-  "later"
-];
+var EXPIRY_BUCKETS = ['none', 'expired', 'under-1h', 'under-1d', 'under-7d', 'later'];
 var HOUR = 36e5;
 function ranksBelow(a, bytes, key) {
-  return a.bytes < bytes || a.bytes === bytes && a.key > key;
+  return a.bytes < bytes || (a.bytes === bytes && a.key > key);
 }
 var TopRows = class {
   constructor(capacity) {
@@ -9690,7 +9885,7 @@ var TopRows = class {
       h.push(row);
       let i2 = h.length - 1;
       while (i2 > 0) {
-        const p = i2 - 1 >> 1;
+        const p = (i2 - 1) >> 1;
         if (!below(h[i2], h[p])) break;
         [h[p], h[i2]] = [h[i2], h[p]];
         i2 = p;
@@ -9699,7 +9894,7 @@ var TopRows = class {
     }
     h[0] = row;
     let i = 0;
-    for (; ; ) {
+    for (;;) {
       const l = 2 * i + 1;
       const r = l + 1;
       let m = i;
@@ -9724,18 +9919,18 @@ function toRow(k) {
     expiryBytes: k.expiryBytes,
     elements: k.elements,
     largestElement: k.largestElement,
-    expiresAt: k.expiresAt ?? null
+    expiresAt: k.expiresAt ?? null,
   };
 }
 function positiveInt(name, value, fallback, min = 1) {
   if (value === void 0) return fallback;
   if (!Number.isInteger(value) || value < min) {
     throw new MemoryError(
-      "ERR_MEMORY_OPTION",
+      'ERR_MEMORY_OPTION',
       `${name} must be an integer of at least ${min}, got ${String(value)}`,
       {
-        details: { option: name, value }
-      }
+        details: { option: name, value },
+      },
     );
   }
   return value;
@@ -9748,7 +9943,7 @@ var MemoryAnalyzer = class {
     bytes: 0,
     expiryBytes: 0,
     elements: 0,
-    keysWithExpiry: 0
+    keysWithExpiry: 0,
   };
   byDb = /* @__PURE__ */ new Map();
   byType = /* @__PURE__ */ new Map();
@@ -9760,23 +9955,28 @@ var MemoryAnalyzer = class {
   now;
   source;
   constructor(options = {}) {
-    const separators = options.separators === void 0 ? [":", "/"] : typeof options.separators === "string" ? [options.separators] : [...options.separators];
-    if (separators.length === 0 || separators.some((s) => typeof s !== "string" || s.length === 0)) {
+    const separators =
+      options.separators === void 0
+        ? [':', '/']
+        : typeof options.separators === 'string'
+          ? [options.separators]
+          : [...options.separators];
+    if (separators.length === 0 || separators.some((s) => typeof s !== 'string' || s.length === 0)) {
       throw new MemoryError(
-        "ERR_MEMORY_OPTION",
+        'ERR_MEMORY_OPTION',
         `separators must be non-empty strings, got ${JSON.stringify(options.separators)}`,
         {
-          details: { option: "separators" },
-          hint: "Pass e.g. [':'] or [':', '/']"
-        }
+          details: { option: 'separators' },
+          hint: "Pass e.g. [':'] or [':', '/']",
+        },
       );
     }
     this.options = {
-      top: positiveInt("top", options.top, 100, 0),
+      top: positiveInt('top', options.top, 100, 0),
       separators,
-      maxPrefixNodes: positiveInt("maxPrefixNodes", options.maxPrefixNodes, 2e3),
-      prefixDepth: positiveInt("prefixDepth", options.prefixDepth, 4),
-      state: options.state ?? "loaded"
+      maxPrefixNodes: positiveInt('maxPrefixNodes', options.maxPrefixNodes, 2e3),
+      prefixDepth: positiveInt('prefixDepth', options.prefixDepth, 4),
+      state: options.state ?? 'loaded',
     };
     this.top = new TopRows(this.options.top);
     this.prefixes = new PrefixTree(separators, this.options.maxPrefixNodes, this.options.prefixDepth);
@@ -9794,10 +9994,10 @@ var MemoryAnalyzer = class {
   }
   /** Records what the snapshot says about itself (header, aux fields). */
   noteRecord(record) {
-    if (record.kind === "header") {
+    if (record.kind === 'header') {
       this.snapshot.magic = record.magic;
       this.snapshot.rdbVersion = record.version;
-    } else if (record.kind === "aux") {
+    } else if (record.kind === 'aux') {
       this.snapshot.aux[keyToText(record.key)] = keyToText(record.value);
     }
   }
@@ -9829,24 +10029,28 @@ var MemoryAnalyzer = class {
     this.prefixes.add(text2, k.bytes);
     if (this.top.wants(k.bytes, text2)) this.top.push({ ...toRow(k), key: text2 });
     const big2 = this.biggest.get(k.type);
-    if (!big2 || k.elements > big2.elements || k.elements === big2.elements && (k.bytes > big2.bytes || k.bytes === big2.bytes && text2 < big2.key)) {
+    if (
+      !big2 ||
+      k.elements > big2.elements ||
+      (k.elements === big2.elements && (k.bytes > big2.bytes || (k.bytes === big2.bytes && text2 < big2.key)))
+    ) {
       this.biggest.set(k.type, { ...toRow(k), key: text2 });
     }
   }
   expiryBucket(expiresAt) {
-    if (expiresAt === void 0) return "none";
+    if (expiresAt === void 0) return 'none';
     const left = expiresAt - this.now;
-    if (left <= 0) return "expired";
-    if (left < HOUR) return "under-1h";
-    if (left < 24 * HOUR) return "under-1d";
-    if (left < 7 * 24 * HOUR) return "under-7d";
-    return "later";
+    if (left <= 0) return 'expired';
+    if (left < HOUR) return 'under-1h';
+    if (left < 24 * HOUR) return 'under-1d';
+    if (left < 7 * 24 * HOUR) return 'under-7d';
+    return 'later';
   }
   report() {
     const bySize = (a, b) => b.bytes - a.bytes;
     const report = {
       version: 1,
-      generatedAt: (/* @__PURE__ */ new Date()).toISOString(),
+      generatedAt: /* @__PURE__ */ new Date().toISOString(),
       now: this.now,
       snapshot: { ...this.snapshot, aux: { ...this.snapshot.aux } },
       options: { ...this.options, separators: [...this.options.separators] },
@@ -9857,7 +10061,7 @@ var MemoryAnalyzer = class {
       expiry: EXPIRY_BUCKETS.map((bucket) => ({ bucket, ...this.expiry.get(bucket) })),
       topKeys: this.top.sorted(),
       biggestByType: [...this.biggest.values()].sort(bySize),
-      prefixes: this.prefixes.toJSON()
+      prefixes: this.prefixes.toJSON(),
     };
     if (this.source !== void 0) report.source = this.source;
     return report;
@@ -9868,18 +10072,26 @@ async function analyzeMemory(records, options = {}) {
   const estimateOptions = { state: analyzer.options.state };
   if (options.config) estimateOptions.config = options.config;
   if (options.scoreFormat) estimateOptions.scoreFormat = options.scoreFormat;
-  const progressEvery = positiveInt("progressEvery", options.progressEvery, 1e4);
+  const progressEvery = positiveInt('progressEvery', options.progressEvery, 1e4);
   const { csv, onKey, onProgress, signal } = options;
-  if (csv) await write(csv, `${MEMORY_CSV_HEADER}
-`);
+  if (csv)
+    await write(
+      csv,
+      `${MEMORY_CSV_HEADER}
+`,
+    );
   const estimator = new RecordEstimator(estimateOptions, (r) => analyzer.noteRecord(r));
   for await (const record of records) {
     signal?.throwIfAborted();
     const k = estimator.push(record);
     if (!k) continue;
     analyzer.add(k);
-    if (csv) await write(csv, `${keyMemoryToCsvLine(k)}
-`);
+    if (csv)
+      await write(
+        csv,
+        `${keyMemoryToCsvLine(k)}
+`,
+      );
     if (onKey) await onKey(k);
     if (onProgress && analyzer.keys % progressEvery === 0) {
       onProgress({ keys: analyzer.keys, bytes: analyzer.bytes, done: false });
@@ -9892,16 +10104,16 @@ async function analyzeMemory(records, options = {}) {
 }
 function outOfOrder(key, what) {
   return new MemoryError(
-    "ERR_MEMORY_RECORDS",
+    'ERR_MEMORY_RECORDS',
     `unexpected ${what} for key ${JSON.stringify(keyToText(key))}`,
     {
       details: { key: keyToText(key) },
-      hint: "Pass the records of one RDB reader in the order it yields them"
-    }
+      hint: 'Pass the records of one RDB reader in the order it yields them',
+    },
   );
 }
 async function write(stream, chunk) {
-  if (!stream.write(chunk)) await once(stream, "drain");
+  if (!stream.write(chunk)) await once(stream, 'drain');
 }
 async function* estimateRecords(records, options = {}) {
   const { onOtherRecord, signal, ...estimateOptions } = options;
@@ -9917,7 +10129,7 @@ var RecordEstimator = class {
   constructor(options, onOtherRecord) {
     this.options = options;
     this.onOtherRecord = onOtherRecord;
-    this.legacyOptions = { ...options, scoreFormat: "legacy" };
+    this.legacyOptions = { ...options, scoreFormat: 'legacy' };
   }
   options;
   onOtherRecord;
@@ -9926,37 +10138,39 @@ var RecordEstimator = class {
   legacyOptions;
   /** A zset kept as a listpack keeps the score text its writer printed; Redis <= 7.0 used %.17g. */
   optionsFor(type, encoding) {
-    return this.legacyScores && type === "zset" && (encoding === "listpack" || encoding === "ziplist") ? this.legacyOptions : this.options;
+    return this.legacyScores && type === 'zset' && (encoding === 'listpack' || encoding === 'ziplist')
+      ? this.legacyOptions
+      : this.options;
   }
   /** The key's estimate when `record` completes one, else undefined. */
   push(record) {
     switch (record.kind) {
-      case "key": {
+      case 'key': {
         const estimator = new KeyMemoryEstimator(
           record.value.type,
-          this.optionsFor(record.value.type, record.encoding)
+          this.optionsFor(record.value.type, record.encoding),
         );
         estimator.add(record.value);
         return estimator.finish(record);
       }
-      case "key-begin": {
-        if (this.pending) throw outOfOrder(record.key, "key-begin");
+      case 'key-begin': {
+        if (this.pending) throw outOfOrder(record.key, 'key-begin');
         this.pending = {
           estimator: new KeyMemoryEstimator(record.type, this.optionsFor(record.type, record.encoding)),
           db: record.db,
-          key: record.key
+          key: record.key,
         };
         if (record.expiresAt !== void 0) this.pending.expiresAt = record.expiresAt;
         return void 0;
       }
-      case "key-part": {
-        if (!this.pending?.key.equals(record.key)) throw outOfOrder(record.key, "key-part");
+      case 'key-part': {
+        if (!this.pending?.key.equals(record.key)) throw outOfOrder(record.key, 'key-part');
         this.pending.estimator.add(record.value);
         return void 0;
       }
-      case "key-end": {
+      case 'key-end': {
         const pending = this.pending;
-        if (!pending?.key.equals(record.key)) throw outOfOrder(record.key, "key-end");
+        if (!pending?.key.equals(record.key)) throw outOfOrder(record.key, 'key-end');
         const meta = { db: pending.db, key: pending.key };
         if (pending.expiresAt !== void 0) meta.expiresAt = pending.expiresAt;
         if (record.stream) meta.stream = record.stream;
@@ -9964,38 +10178,41 @@ var RecordEstimator = class {
         return pending.estimator.finish(meta);
       }
       default:
-        if (record.kind === "header") this.legacyScores = record.magic === "REDIS" && record.version <= 10;
+        if (record.kind === 'header') this.legacyScores = record.magic === 'REDIS' && record.version <= 10;
         this.onOtherRecord?.(record);
         return void 0;
     }
   }
   /** Checks that no key was left half read. */
   end() {
-    if (this.pending) throw outOfOrder(this.pending.key, "end of records");
+    if (this.pending) throw outOfOrder(this.pending.key, 'end of records');
   }
 };
 
 // ../../tmp/vd-bench/after/packages/backup/src/memory/sources.ts
-import { createReadStream as createReadStream7 } from "node:fs";
-import { stat as stat5 } from "node:fs/promises";
-import { basename as basename2 } from "node:path";
-import { parseConnectionUrl as parseConnectionUrl2, redactUrl as redactUrl3 } from "@valkey-tools/core";
+import { createReadStream as createReadStream7 } from 'node:fs';
+import { stat as stat5 } from 'node:fs/promises';
+import { basename as basename2 } from 'node:path';
+import { parseConnectionUrl as parseConnectionUrl2, redactUrl as redactUrl3 } from '@valkey-tools/core';
 async function fileSize(path) {
   let info;
   try {
     info = await stat5(path);
   } catch (err) {
     const code = err.code;
-    throw new MemoryError("ERR_MEMORY_INPUT", `cannot open the snapshot ${path}: ${code ?? String(err)}`, {
+    throw new MemoryError('ERR_MEMORY_INPUT', `cannot open the snapshot ${path}: ${code ?? String(err)}`, {
       cause: err,
       details: { file: path, errno: code },
-      hint: code === "ENOENT" ? "Check the path (the server writes dump.rdb in its `dir`)" : "Check the path and its permissions"
+      hint:
+        code === 'ENOENT'
+          ? 'Check the path (the server writes dump.rdb in its `dir`)'
+          : 'Check the path and its permissions',
     });
   }
   if (!info.isFile()) {
-    throw new MemoryError("ERR_MEMORY_INPUT", `the snapshot ${path} is not a file`, {
+    throw new MemoryError('ERR_MEMORY_INPUT', `the snapshot ${path} is not a file`, {
       details: { file: path },
-      hint: "Pass the path of an .rdb file"
+      hint: 'Pass the path of an .rdb file',
     });
   }
   return info.size;
@@ -10018,33 +10235,33 @@ async function analyzeRdbFile(path, options = {}) {
   return analyzeMemory(records, {
     source: basename2(path),
     ...analyze,
-    ...withBytes ? { onProgress: withBytes } : {}
+    ...(withBytes ? { onProgress: withBytes } : {}),
   });
 }
 async function analyzeServerMemory(url, options = {}) {
-  const { read, sync, tls, mode = "replication", scanCount, onProgress, ...analyze } = options;
+  const { read, sync, tls, mode = 'replication', scanCount, onProgress, ...analyze } = options;
   const where2 = redactUrl3(url);
-  if (mode === "scan") {
+  if (mode === 'scan') {
     const conn = await connectServer(url, tls ? { tls } : {});
     try {
       async function* records2() {
         const scan = scanServer(conn, {
           filter: compileFilter({}),
-          ...scanCount ? { count: scanCount } : {}
+          ...(scanCount ? { count: scanCount } : {}),
         });
         for await (const item of scan) {
-          if (item.kind !== "dump") continue;
+          if (item.kind !== 'dump') continue;
           const { value, encoding } = await decodeDumpPayload(item.payload);
-          const record = { kind: "key", db: item.db, key: item.key, encoding, value };
+          const record = { kind: 'key', db: item.db, key: item.key, encoding, value };
           if (item.expiresAt !== void 0) record.expiresAt = item.expiresAt;
           yield record;
         }
       }
       return await analyzeMemory(records2(), {
         source: conn.where,
-        state: "written",
+        state: 'written',
         ...analyze,
-        ...onProgress ? { onProgress } : {}
+        ...(onProgress ? { onProgress } : {}),
       });
     } finally {
       await conn.close();
@@ -10063,29 +10280,35 @@ async function analyzeServerMemory(url, options = {}) {
     onBytes: (received) => {
       readBytes = received;
       sync?.onBytes?.(received);
-    }
+    },
   };
   if (tls) syncOptions.tls = tls;
   if (analyze.signal) syncOptions.signal = analyze.signal;
   const records = readRdb(syncRdb(target, syncOptions), readerOptions(read));
-  const withBytes = onProgress && ((p) => onProgress({ ...p, readBytes, ...totalBytes === void 0 ? {} : { totalBytes } }));
+  const withBytes =
+    onProgress && ((p) => onProgress({ ...p, readBytes, ...(totalBytes === void 0 ? {} : { totalBytes }) }));
   return analyzeMemory(records, {
     source: where2,
-    state: "written",
+    state: 'written',
     ...analyze,
-    ...withBytes ? { onProgress: withBytes } : {}
+    ...(withBytes ? { onProgress: withBytes } : {}),
   });
 }
 
 // ../../tmp/vd-bench/after/packages/backup/src/memory/html.ts
 function embedJson(value) {
-  return JSON.stringify(value).replace(/</g, "\\u003c").replace(/>/g, "\\u003e").replace(/&/g, "\\u0026").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/>/g, '\\u003e')
+    .replace(/&/g, '\\u0026')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 function escapeHtml(text2) {
   return text2.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 function memoryReportToHtml(report, options = {}) {
-  const title = options.title ?? "Valkey memory report";
+  const title = options.title ?? 'Valkey memory report';
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -10446,10 +10669,10 @@ var SCRIPT = `
 `;
 
 // ../../tmp/vd-bench/after/packages/backup/src/convert/convert.ts
-import { statSync as statSync2 } from "node:fs";
+import { statSync as statSync2 } from 'node:fs';
 
 // ../../tmp/vd-bench/after/packages/backup/src/convert/commands-to-records.ts
-var text = (b) => b ? b.toString("latin1") : "";
+var text = (b) => (b ? b.toString('latin1') : '');
 var upper2 = (b) => text(b).toUpperCase();
 function parseId(raw, fail) {
   const m = /^(\d+)(?:-(\d+))?$/.exec(text(raw));
@@ -10458,10 +10681,10 @@ function parseId(raw, fail) {
 }
 function parseScore(raw, fail) {
   const s = text(raw).toLowerCase();
-  if (s === "inf" || s === "+inf" || s === "infinity" || s === "+infinity") return Number.POSITIVE_INFINITY;
-  if (s === "-inf" || s === "-infinity") return Number.NEGATIVE_INFINITY;
+  if (s === 'inf' || s === '+inf' || s === 'infinity' || s === '+infinity') return Number.POSITIVE_INFINITY;
+  if (s === '-inf' || s === '-infinity') return Number.NEGATIVE_INFINITY;
   const n = Number(s);
-  if (s.trim() === "" || Number.isNaN(n)) fail(`bad score "${text(raw)}"`);
+  if (s.trim() === '' || Number.isNaN(n)) fail(`bad score "${text(raw)}"`);
   return n;
 }
 function int(raw, fail) {
@@ -10469,27 +10692,27 @@ function int(raw, fail) {
   if (!/^-?\d+$/.test(s)) fail(`"${s}" is not an integer`);
   return Number(s);
 }
-var cmpId = (a, b) => a.ms === b.ms ? a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0 : a.ms < b.ms ? -1 : 1;
+var cmpId = (a, b) => (a.ms === b.ms ? (a.seq < b.seq ? -1 : a.seq > b.seq ? 1 : 0) : a.ms < b.ms ? -1 : 1);
 async function* commandsToRecords(commands, options = {}) {
-  const source = options.source ?? "input";
+  const source = options.source ?? 'input';
   const seen = options.seen ?? /* @__PURE__ */ new Set();
   let db = options.db ?? 0;
   let index = -1;
   let cur = null;
-  let name = "";
+  let name = '';
   const fail = (m) => {
-    throw new BackupError("ERR_UNSUPPORTED_COMMAND", `${source}: command #${index + 1} (${name}): ${m}`, {
+    throw new BackupError('ERR_UNSUPPORTED_COMMAND', `${source}: command #${index + 1} (${name}): ${m}`, {
       details: { source, command: index, name },
-      hint: "Only the commands that create keys can be converted offline; replay this file into a server with restore() and back that up instead"
+      hint: 'Only the commands that create keys can be converted offline; replay this file into a server with restore() and back that up instead',
     });
   };
-  const id = (k) => `${db}:${k.toString("latin1")}`;
+  const id = (k) => `${db}:${k.toString('latin1')}`;
   const begin = (key, value) => {
     if (seen.has(id(key))) fail(`key "${text(key)}" was already written earlier in the input`);
-    return { kind: "key", db, key, encoding: "resp", value };
+    return { kind: 'key', db, key, encoding: 'resp', value };
   };
   const stream = () => {
-    if (cur?.value.type !== "stream") fail("no stream is being built for this key");
+    if (cur?.value.type !== 'stream') fail('no stream is being built for this key');
     return cur.value;
   };
   const group = (s, g) => {
@@ -10509,7 +10732,7 @@ async function* commandsToRecords(commands, options = {}) {
     const done2 = cur;
     if (done2) {
       seen.add(id(done2.key));
-      if (done2.value.type === "stream") {
+      if (done2.value.type === 'stream') {
         const s = done2.value;
         s.length = BigInt(s.entries.length);
         s.firstId ??= s.entries[0]?.id ?? { ms: 0n, seq: 0n };
@@ -10523,75 +10746,82 @@ async function* commandsToRecords(commands, options = {}) {
   for await (const args of commands) {
     index++;
     name = upper2(args[0]);
-    if (name === "ECHO" && parseHeaderCommand(args)) continue;
-    if (name === "MULTI" || name === "EXEC") continue;
-    if (name === "SELECT") {
+    if (name === 'ECHO' && parseHeaderCommand(args)) continue;
+    if (name === 'MULTI' || name === 'EXEC') continue;
+    if (name === 'SELECT') {
       const done2 = finish();
       if (done2) yield done2;
       db = int(args[1], fail);
       continue;
     }
-    if (name === "FUNCTION") {
-      if (upper2(args[1]) !== "LOAD") fail("only FUNCTION LOAD can be converted");
+    if (name === 'FUNCTION') {
+      if (upper2(args[1]) !== 'LOAD') fail('only FUNCTION LOAD can be converted');
       const done2 = finish();
       if (done2) yield done2;
-      yield { kind: "function", code: args[args.length - 1] };
+      yield { kind: 'function', code: args[args.length - 1] };
       continue;
     }
-    const keyPos = name === "XGROUP" ? 2 : 1;
+    const keyPos = name === 'XGROUP' ? 2 : 1;
     const key = args[keyPos];
-    if (!key) fail("missing key");
+    if (!key) fail('missing key');
     if (cur && !cur.key.equals(key)) {
       const done2 = finish();
       if (done2) yield done2;
     }
     const creating = cur === null;
     switch (name) {
-      case "SET":
-        if (args.length !== 3) fail("only SET key value can be converted");
-        if (!creating) fail("SET on a key already being built");
-        cur = begin(key, { type: "string", value: args[2] });
+      case 'SET':
+        if (args.length !== 3) fail('only SET key value can be converted');
+        if (!creating) fail('SET on a key already being built');
+        cur = begin(key, { type: 'string', value: args[2] });
         break;
-      case "RPUSH":
-      case "SADD":
-      case "HSET":
-      case "HMSET":
-      case "ZADD": {
-        const type = name === "RPUSH" ? "list" : name === "SADD" ? "set" : name === "ZADD" ? "zset" : "hash";
+      case 'RPUSH':
+      case 'SADD':
+      case 'HSET':
+      case 'HMSET':
+      case 'ZADD': {
+        const type = name === 'RPUSH' ? 'list' : name === 'SADD' ? 'set' : name === 'ZADD' ? 'zset' : 'hash';
         if (creating) {
-          cur = type === "list" ? begin(key, { type, items: [] }) : type === "set" ? begin(key, { type, members: [] }) : type === "zset" ? begin(key, { type, entries: [] }) : begin(key, { type: "hash", entries: [] });
+          cur =
+            type === 'list'
+              ? begin(key, { type, items: [] })
+              : type === 'set'
+                ? begin(key, { type, members: [] })
+                : type === 'zset'
+                  ? begin(key, { type, entries: [] })
+                  : begin(key, { type: 'hash', entries: [] });
         }
         const v = cur.value;
         if (v.type !== type) fail(`${name} on a ${v.type}`);
         const rest = args.slice(2);
-        if (v.type === "list") v.items.push(...rest);
-        else if (v.type === "set") v.members.push(...rest);
-        else if (v.type === "zset") {
+        if (v.type === 'list') v.items.push(...rest);
+        else if (v.type === 'set') v.members.push(...rest);
+        else if (v.type === 'zset') {
           if (rest.length % 2 !== 0 || /^(NX|XX|GT|LT|CH|INCR)$/i.test(text(rest[0])))
-            fail("only ZADD key score member ... can be converted");
+            fail('only ZADD key score member ... can be converted');
           for (let i = 0; i < rest.length; i += 2)
             v.entries.push({ score: parseScore(rest[i], fail), member: rest[i + 1] });
-        } else if (v.type === "hash") {
-          if (rest.length % 2 !== 0) fail("odd number of field/value arguments");
+        } else if (v.type === 'hash') {
+          if (rest.length % 2 !== 0) fail('odd number of field/value arguments');
           for (let i = 0; i < rest.length; i += 2) v.entries.push({ field: rest[i], value: rest[i + 1] });
         }
         break;
       }
-      case "XADD": {
+      case 'XADD': {
         if (creating) {
           cur = begin(key, {
-            type: "stream",
+            type: 'stream',
             entries: [],
             length: 0n,
             lastId: { ms: 0n, seq: 0n },
-            groups: []
+            groups: [],
           });
         }
         const s = stream();
         let i = 2;
         let trimAll = false;
-        if (upper2(args[i]) === "MAXLEN") {
-          if (text(args[i + 1]) !== "0") fail("only XADD key MAXLEN 0 (an empty stream) can be converted");
+        if (upper2(args[i]) === 'MAXLEN') {
+          if (text(args[i + 1]) !== '0') fail('only XADD key MAXLEN 0 (an empty stream) can be converted');
           trimAll = true;
           i += 2;
         }
@@ -10608,48 +10838,48 @@ async function* commandsToRecords(commands, options = {}) {
         s.entriesAdded = (s.entriesAdded ?? 0n) + 1n;
         break;
       }
-      case "XSETID": {
+      case 'XSETID': {
         const s = stream();
         s.lastId = parseId(args[2], fail);
         for (let i = 3; i + 1 < args.length; i += 2) {
           const opt = upper2(args[i]);
-          if (opt === "ENTRIESADDED") s.entriesAdded = BigInt(int(args[i + 1], fail));
-          else if (opt === "MAXDELETEDID") s.maxDeletedId = parseId(args[i + 1], fail);
+          if (opt === 'ENTRIESADDED') s.entriesAdded = BigInt(int(args[i + 1], fail));
+          else if (opt === 'MAXDELETEDID') s.maxDeletedId = parseId(args[i + 1], fail);
           else fail(`unknown XSETID option ${opt}`);
         }
         break;
       }
-      case "XGROUP": {
+      case 'XGROUP': {
         const sub = upper2(args[1]);
-        if (sub === "CREATE") {
+        if (sub === 'CREATE') {
           if (creating) {
-            if (!args.slice(5).some((a) => upper2(a) === "MKSTREAM"))
-              fail("XGROUP CREATE on a missing stream");
+            if (!args.slice(5).some((a) => upper2(a) === 'MKSTREAM'))
+              fail('XGROUP CREATE on a missing stream');
             cur = begin(key, {
-              type: "stream",
+              type: 'stream',
               entries: [],
               length: 0n,
               lastId: { ms: 0n, seq: 0n },
-              groups: []
+              groups: [],
             });
           }
           const s = stream();
           const g = {
             name: args[3],
-            lastId: text(args[4]) === "$" ? s.lastId : parseId(args[4], fail),
+            lastId: text(args[4]) === '$' ? s.lastId : parseId(args[4], fail),
             pending: [],
-            consumers: []
+            consumers: [],
           };
           for (let i = 5; i < args.length; i++) {
-            if (upper2(args[i]) === "ENTRIESREAD") g.entriesRead = BigInt(int(args[++i], fail));
+            if (upper2(args[i]) === 'ENTRIESREAD') g.entriesRead = BigInt(int(args[++i], fail));
           }
           s.groups.push(g);
-        } else if (sub === "CREATECONSUMER") {
+        } else if (sub === 'CREATECONSUMER') {
           consumer(group(stream(), args[3]), args[4], Date.now());
         } else fail(`XGROUP ${sub} cannot be converted`);
         break;
       }
-      case "XCLAIM": {
+      case 'XCLAIM': {
         const s = stream();
         const g = group(s, args[2]);
         const owner = args[3];
@@ -10660,9 +10890,9 @@ async function* commandsToRecords(commands, options = {}) {
         let count = 0;
         for (; i < args.length; i++) {
           const opt = upper2(args[i]);
-          if (opt === "TIME") time = int(args[++i], fail);
-          else if (opt === "RETRYCOUNT") count = int(args[++i], fail);
-          else if (opt === "IDLE") time = Date.now() - int(args[++i], fail);
+          if (opt === 'TIME') time = int(args[++i], fail);
+          else if (opt === 'RETRYCOUNT') count = int(args[++i], fail);
+          else if (opt === 'IDLE') time = Date.now() - int(args[++i], fail);
         }
         const c = consumer(g, owner, time);
         for (const pid of ids) {
@@ -10673,15 +10903,15 @@ async function* commandsToRecords(commands, options = {}) {
         g.pending.sort((a, b) => cmpId(a.id, b.id));
         break;
       }
-      case "PEXPIREAT":
-        if (creating) fail("PEXPIREAT on a key not built by the previous commands");
+      case 'PEXPIREAT':
+        if (creating) fail('PEXPIREAT on a key not built by the previous commands');
         cur.expiresAt = int(args[2], fail);
         break;
-      case "HPEXPIREAT": {
-        if (creating || cur.value.type !== "hash") fail("HPEXPIREAT on a key not built as a hash");
+      case 'HPEXPIREAT': {
+        if (creating || cur.value.type !== 'hash') fail('HPEXPIREAT on a key not built as a hash');
         const v = cur.value;
         const at = int(args[2], fail);
-        if (upper2(args[3]) !== "FIELDS") fail("expected FIELDS");
+        if (upper2(args[3]) !== 'FIELDS') fail('expected FIELDS');
         const n = int(args[4], fail);
         for (const f of args.slice(5, 5 + n)) {
           const e = v.entries.find((x) => x.field.equals(f));
@@ -10689,24 +10919,24 @@ async function* commandsToRecords(commands, options = {}) {
         }
         break;
       }
-      case "RESTORE": {
-        if (!creating) fail("RESTORE on a key already being built");
+      case 'RESTORE': {
+        if (!creating) fail('RESTORE on a key already being built');
         const ttl = int(args[2], fail);
-        const abs = args.slice(4).some((a) => upper2(a) === "ABSTTL");
+        const abs = args.slice(4).some((a) => upper2(a) === 'ABSTTL');
         const rec = await decodeDump(args[3], key, db);
         const r = begin(key, rec.value);
         r.encoding = rec.encoding;
         if (ttl > 0) r.expiresAt = abs ? ttl : Date.now() + ttl;
         for (let i = 4; i < args.length; i++) {
           const opt = upper2(args[i]);
-          if (opt === "IDLETIME") r.lruIdle = int(args[++i], fail);
-          else if (opt === "FREQ") r.lfuFreq = int(args[++i], fail);
+          if (opt === 'IDLETIME') r.lruIdle = int(args[++i], fail);
+          else if (opt === 'FREQ') r.lfuFreq = int(args[++i], fail);
         }
         cur = r;
         break;
       }
       default:
-        fail("this command cannot be converted offline");
+        fail('this command cannot be converted offline');
     }
   }
   const done = finish();
@@ -10717,14 +10947,16 @@ async function* commandsToRecords(commands, options = {}) {
 async function* filterRecords(records, f, count) {
   let skipping = false;
   for await (const r of records) {
-    if (r.kind === "key") {
+    if (r.kind === 'key') {
       if (!(f.db(r.db) && f.key(r.key) && f.type(r.value.type)) || isEmptyCollection(r.value)) continue;
       count();
-    } else if (r.kind === "key-begin") {
-      skipping = !(f.db(r.db) && f.key(r.key) && f.type(r.type)) || r.elements === 0 && r.type !== "stream" && r.type !== "string";
+    } else if (r.kind === 'key-begin') {
+      skipping =
+        !(f.db(r.db) && f.key(r.key) && f.type(r.type)) ||
+        (r.elements === 0 && r.type !== 'stream' && r.type !== 'string');
       if (skipping) continue;
       count();
-    } else if (r.kind === "key-part" || r.kind === "key-end") {
+    } else if (r.kind === 'key-part' || r.kind === 'key-end') {
       if (skipping) continue;
     }
     yield r;
@@ -10732,7 +10964,7 @@ async function* filterRecords(records, f, count) {
 }
 async function convert(options) {
   const started = Date.now();
-  const to = checkOutputFormat(options.to ?? formatFromPath(options.output, "output"));
+  const to = checkOutputFormat(options.to ?? formatFromPath(options.output, 'output'));
   const filter = compileFilter(options);
   const dropped = [];
   let keys = 0;
@@ -10749,41 +10981,41 @@ async function convert(options) {
   };
   let from = options.from;
   const segments = openInput(options.input, {
-    ...options.from === void 0 ? {} : { from: options.from },
-    truncated: options.truncated ?? "error",
+    ...(options.from === void 0 ? {} : { from: options.from }),
+    truncated: options.truncated ?? 'error',
     onTruncated: (t2) => dropped.push(t2),
     // Huge keys stream through in parts: memory stays bounded by one batch, not one key.
     chunked: true,
     onBytes: (n) => {
       bytesRead += n;
       progress(false);
-    }
+    },
   });
   const countKey = () => {
     keys++;
   };
   const batch = options.batchSize === void 0 ? {} : { batchSize: options.batchSize };
   const header = {
-    tool: "@valkey-tools/backup",
+    tool: '@valkey-tools/backup',
     created: new Date(started).toISOString(),
-    source: options.input
+    source: options.input,
   };
-  const aofInput = from === "aof" || from === void 0 && isAofPath(options.input);
-  if (aofInput) header.replay = "raw";
+  const aofInput = from === 'aof' || (from === void 0 && isAofPath(options.input));
+  if (aofInput) header.replay = 'raw';
   async function* allRecords() {
     const seen = /* @__PURE__ */ new Set();
     for await (const seg of segments) {
-      if (seg.kind === "records") {
+      if (seg.kind === 'records') {
         for await (const r of filterRecords(seg.records, filter, countKey)) {
-          if (aofInput && (r.kind === "key" || r.kind === "key-begin"))
-            seen.add(`${r.db}:${r.key.toString("latin1")}`);
+          if (aofInput && (r.kind === 'key' || r.kind === 'key-begin'))
+            seen.add(`${r.db}:${r.key.toString('latin1')}`);
           yield r;
         }
       } else {
         yield* filterRecords(
           commandsToRecords(flattenBatches(seg.batches), { source: seg.source, seen }),
           filter,
-          countKey
+          countKey,
         );
       }
     }
@@ -10792,65 +11024,69 @@ async function convert(options) {
     let db = -1;
     const cmdOptions = { ...batch, dumpPayload: (r) => encodeDump(r) };
     for await (const seg of segments) {
-      if (seg.kind === "records") {
+      if (seg.kind === 'records') {
         const chunked = new ChunkedKeyCommands(cmdOptions);
         let skipping = false;
         for await (const r of seg.records) {
           switch (r.kind) {
-            case "function":
+            case 'function':
               yield [functionRecordToCommand(r)];
               break;
-            case "key":
-            case "key-begin": {
-              const type = r.kind === "key" ? r.value.type : r.type;
-              skipping = !(filter.db(r.db) && filter.key(r.key) && filter.type(type)) || (r.kind === "key" ? isEmptyCollection(r.value) : r.elements === 0 && type !== "stream" && type !== "string");
+            case 'key':
+            case 'key-begin': {
+              const type = r.kind === 'key' ? r.value.type : r.type;
+              skipping =
+                !(filter.db(r.db) && filter.key(r.key) && filter.type(type)) ||
+                (r.kind === 'key'
+                  ? isEmptyCollection(r.value)
+                  : r.elements === 0 && type !== 'stream' && type !== 'string');
               if (skipping) break;
               keys++;
               const out = [];
               if (r.db !== db) {
-                out.push(command("SELECT", r.db));
+                out.push(command('SELECT', r.db));
                 db = r.db;
               }
-              if (r.kind === "key") out.push(...keyRecordToCommands(r, cmdOptions));
+              if (r.kind === 'key') out.push(...keyRecordToCommands(r, cmdOptions));
               else chunked.push(r);
               yield out;
               break;
             }
-            case "key-part":
-            case "key-end":
+            case 'key-part':
+            case 'key-end':
               if (!skipping) yield chunked.push(r);
               break;
           }
         }
         continue;
       }
-      if (!seg.grouped) header.replay = "raw";
+      if (!seg.grouped) header.replay = 'raw';
       for await (const item of commandsToItems(flattenBatches(seg.batches), {
-        grouped: seg.grouped || filter.any
+        grouped: seg.grouped || filter.any,
       })) {
-        if (item.kind === "function") {
-          yield [command("FUNCTION", "LOAD", "REPLACE", item.code)];
+        if (item.kind === 'function') {
+          yield [command('FUNCTION', 'LOAD', 'REPLACE', item.code)];
           continue;
         }
         if (!filter.db(item.db)) continue;
-        if (item.kind === "key") {
+        if (item.kind === 'key') {
           if (!filter.key(item.key)) continue;
           const t2 = commandValueType(item.commands[0]);
           if (t2 !== void 0 && !filter.type(t2)) continue;
           keys++;
         } else if (filter.any && (options.match !== void 0 || options.type !== void 0)) {
           throw new BackupError(
-            "ERR_UNSUPPORTED_COMMAND",
-            `${seg.source}: "${item.command[0].toString("latin1")}" cannot be filtered by key pattern or type`,
-            { hint: "Convert without match/type, or restore into a server and back up with filters" }
+            'ERR_UNSUPPORTED_COMMAND',
+            `${seg.source}: "${item.command[0].toString('latin1')}" cannot be filtered by key pattern or type`,
+            { hint: 'Convert without match/type, or restore into a server and back up with filters' },
           );
         }
         const out = [];
         if (item.db !== db) {
-          out.push(command("SELECT", item.db));
+          out.push(command('SELECT', item.db));
           db = item.db;
         }
-        if (item.kind === "key") out.push(...item.commands);
+        if (item.kind === 'key') out.push(...item.commands);
         else out.push(item.command);
         yield out;
       }
@@ -10858,16 +11094,16 @@ async function convert(options) {
   }
   let chunks;
   switch (to) {
-    case "rdb":
+    case 'rdb':
       chunks = writeRdbChunks(allRecords());
       break;
-    case "jsonl":
+    case 'jsonl':
       chunks = recordsToJsonlChunks(allRecords());
       break;
-    case "resp":
+    case 'resp':
       chunks = commandBatchesToResp(allCommandBatches(), { header, chunkSize: 256 * 1024 });
       break;
-    case "readable":
+    case 'readable':
       chunks = commandsToReadable(flattenBatches(allCommandBatches()), { header });
       break;
   }
@@ -10881,14 +11117,14 @@ async function convert(options) {
 }
 function formatFromPathSafe(path) {
   try {
-    return formatFromPath(path, "input");
+    return formatFromPath(path, 'input');
   } catch {
-    return "aof";
+    return 'aof';
   }
 }
 function isAofPath(path) {
   try {
-    return statSync2(path).isDirectory() || formatFromPath(path, "input") === "aof";
+    return statSync2(path).isDirectory() || formatFromPath(path, 'input') === 'aof';
   } catch {
     return false;
   }
@@ -10896,18 +11132,20 @@ function isAofPath(path) {
 
 // ../../tmp/vd-bench/after/packages/backup/src/live/migrate.ts
 function primaries(conn) {
-  return conn.cluster ? conn.cluster.nodes("master").map((n) => ({ client: n, name: `${n.options.host}:${n.options.port}` })) : [{ client: conn.client, name: `${conn.target.host}:${conn.target.port}` }];
+  return conn.cluster
+    ? conn.cluster.nodes('master').map((n) => ({ client: n, name: `${n.options.host}:${n.options.port}` }))
+    : [{ client: conn.client, name: `${conn.target.host}:${conn.target.port}` }];
 }
 async function* liveRecords(conn, options) {
-  if (options.mode === "scan") {
+  if (options.mode === 'scan') {
     const filter = compileFilter(options);
     for await (const item of scanServer(conn, {
       filter,
-      ...options.db === void 0 ? {} : { db: options.db },
-      ...options.match === void 0 ? {} : { match: options.match },
-      ...options.type === void 0 ? {} : { type: options.type }
+      ...(options.db === void 0 ? {} : { db: options.db }),
+      ...(options.match === void 0 ? {} : { match: options.match }),
+      ...(options.type === void 0 ? {} : { type: options.type }),
     })) {
-      if (item.kind === "function") yield { kind: "function", code: item.code };
+      if (item.kind === 'function') yield { kind: 'function', code: item.code };
       else {
         const r = await decodeDump(item.payload, item.key, item.db);
         if (item.expiresAt !== void 0) r.expiresAt = item.expiresAt;
@@ -10921,15 +11159,15 @@ async function* liveRecords(conn, options) {
     const target = {
       ...conn.target,
       host: String(p.client.options.host),
-      port: Number(p.client.options.port)
+      port: Number(p.client.options.port),
     };
     const bytes = syncRdb(target, {
       where: conn.cluster ? p.name : conn.where,
-      ...options.fromTls ? { tls: options.fromTls } : {},
-      ...options.signal ? { signal: options.signal } : {}
+      ...(options.fromTls ? { tls: options.fromTls } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
     });
     for await (const r of readRdbRecords(bytes, { file: `${p.name} (replication)` })) {
-      if (r.kind === "key" || r.kind === "function" && p === nodes[0]) yield r;
+      if (r.kind === 'key' || (r.kind === 'function' && p === nodes[0])) yield r;
     }
   }
 }
@@ -10941,7 +11179,7 @@ async function migrate(options) {
       ...rest,
       input: { records: liveRecords(source, options), source: source.where },
       url: to,
-      ...toTls ? { tls: toTls } : {}
+      ...(toTls ? { tls: toTls } : {}),
     });
   } finally {
     await source.close();
@@ -11035,5 +11273,5 @@ export {
   verifyRdb,
   writeFileAtomically,
   writeRdb,
-  writeRdbFile
+  writeRdbFile,
 };

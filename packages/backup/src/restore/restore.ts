@@ -12,7 +12,7 @@ import { encodeDump, rdbAvailable } from '../convert/rdb-bridge.js';
 import { connectServer, dumpVersionFor, serverVersion, type TlsFiles } from '../live/connect.js';
 import type { KeyRecord, RdbRecord } from '../model.js';
 import { RdbType } from '../rdb/constants.js';
-import { dumpPayload } from '../rdb/dump.js';
+import { checkDumpPayload, dumpPayload } from '../rdb/dump.js';
 import type { KeySpan } from '../rdb/fast-verify.js';
 import {
   bulkSize,
@@ -166,6 +166,14 @@ export interface RestoreResult {
 }
 
 type KeyItem = Extract<RestoreItem, { kind: 'key' }>;
+
+/** An error's message without the hint our errors append to it (to say more, then hint anew). */
+function withoutHint(err: unknown): string {
+  const e = err as { message?: unknown; hint?: unknown };
+  const message = String(e.message ?? err);
+  const tail = typeof e.hint === 'string' ? `. ${e.hint}` : '';
+  return tail && message.endsWith(tail) ? message.slice(0, -tail.length) : message;
+}
 
 const CONVERGE_HINT =
   'Fix the cause, then run the same restore again with --replace (replace: true): it converges to the input';
@@ -1104,6 +1112,23 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       truncated: options.truncated ?? 'error',
       verbatim,
       collectKeys: !targetEmpty && !verbatim,
+      // A RESTORE payload in a command file is checked like an RDB value: the server (with the
+      // default sanitize-dump-payload no) would load a crafted one and crash on it later.
+      checkPayload: (payload, where) => {
+        try {
+          checkDumpPayload(payload, { maxVersion: 0xffff });
+        } catch (err) {
+          throw new BackupError(
+            'ERR_RESTORE',
+            `${where}: the payload would not pass the server's checks: ${withoutHint(err)}; nothing was sent`,
+            {
+              cause: err,
+              details: { input, payloadOffset: (err as { details?: { offset?: number } }).details?.offset },
+              hint: 'The file is damaged or crafted: restore from a good copy',
+            },
+          );
+        }
+      },
       onBytes: (n) => {
         checkAborted();
         stats.inputBytes += n;
@@ -1211,7 +1236,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     if (BackupError.isInstance(err)) {
       // A failure after keys went out says so (a check that failed first wrote nothing).
       if (!written && err.code !== 'ERR_ABORTED') throw err;
-      throw new BackupError(err.code as BackupErrorCode, `${err.message}; ${partial()}`, {
+      throw new BackupError(err.code as BackupErrorCode, `${withoutHint(err)}; ${partial()}`, {
         cause: err,
         details: { ...err.details, keysRestored: stats.keys },
         hint: !written
