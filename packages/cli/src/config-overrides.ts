@@ -1,4 +1,4 @@
-import { splitArgs } from '@valkey-tools/config';
+import { formatIssue, getDirective, splitArgs, validateConfig } from '@valkey-tools/config';
 import { usageError } from './errors.js';
 
 /** Directives whose serializer splits a single string into words itself. */
@@ -9,9 +9,10 @@ function words(directive: string, raw: string, command: string): string[] {
   // Split like valkey's own config reader (sdssplitargs), which works on bytes.
   const split = splitArgs(Buffer.from(raw, 'utf8').toString('latin1'));
   if (!split.ok) {
+    // The value is not echoed: it may be a password.
     throw usageError(
       'ERR_INVALID_ARGUMENT',
-      `--set ${directive}=${raw}: unbalanced quotes. Run "valkey-tools ${command} --help"`,
+      `--set ${directive}=…: unbalanced quotes (quote a value with spaces as "a b"). Run "valkey-tools ${command} --help"`,
       command,
     );
   }
@@ -44,13 +45,41 @@ export function parseSetFlags(sets: readonly string[], command: string): Record<
       config[name] = name === 'user' ? cleaned : cleaned.join(' ').trim();
     } else if (values.length === 1) {
       const raw = values[0]!;
-      {
+      if (takesOneString(name)) {
+        // One string argument (a password, a path): taken literally, quotes and spaces included.
+        config[name] = raw;
+      } else {
         const args = words(name, raw, command);
         config[name] = args.length === 1 ? args[0] : args;
       }
     } else {
       config[name] = values.map((raw) => words(name, raw, command));
     }
+  }
+  return config;
+}
+
+/** A directive whose value is one string (`masterauth`, `requirepass`, `dir`, ...), not words. */
+function takesOneString(name: string): boolean {
+  const spec = getDirective(name);
+  return spec !== undefined && (spec.type === 'string' || spec.type === 'path') && spec.multiArg !== true;
+}
+
+/**
+ * `parseSetFlags`, then checked against the schema like `config check`: a misspelled directive
+ * (with a did-you-mean) or a bad value is a command-line error (exit 2), before anything is
+ * written or started.
+ */
+export function validatedSetFlags(sets: readonly string[], command: string): Record<string, unknown> {
+  const config = parseSetFlags(sets, command);
+  const errors = validateConfig(config).filter((i) => i.severity === 'error');
+  if (errors.length > 0) {
+    const list = errors.map((i) => `  ${formatIssue(i).replace(/^error: /, '')}`).join('\n');
+    throw usageError(
+      'ERR_INVALID_ARGUMENT',
+      `invalid --set:\n${list}\nRun "valkey-tools ${command} --help"`,
+      command,
+    );
   }
   return config;
 }

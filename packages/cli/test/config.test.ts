@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestServer, startTestServer } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -27,7 +27,7 @@ describe.concurrent('config init', () => {
       '--set',
       'save=60 100',
       '--set',
-      'port=0',
+      'port=7777',
       '-o',
       file,
     ]);
@@ -69,9 +69,40 @@ describe.concurrent('config init', () => {
     expect(set.stderr).toContain('--set needs name=value, got "maxmemory"');
   });
 
+  it('checks --set like start and config check: a misspelled directive or a bad value exits 2 and writes nothing', async () => {
+    const out = join(tmp.dir, 'never.conf');
+    const r = await runCli(['config', 'init', '-o', out, '--set', 'maxmemroy=1gb', '--set', 'hz=abc']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('maxmemroy: unknown directive. Did you mean maxmemory?');
+    expect(r.stderr).toContain('hz: "abc" is not an integer');
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('takes a one-string value (a password) literally, quotes and spaces included, and never echoes it', async () => {
+    const secret = 'pa ss"w\'rd';
+    const r = await runCli(['config', 'init', '--set', `masterauth=${secret}`]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    // The server reads it back as exactly that string.
+    const conf = join(tmp.dir, 'secret.conf');
+    writeFileSync(conf, r.stdout);
+    const server = await startTestServer({ configFile: conf });
+    try {
+      const reply = await server.command('CONFIG', 'GET', 'masterauth');
+      expect(reply).toBe(`*2\r\n$10\r\nmasterauth\r\n$${Buffer.byteLength(secret)}\r\n${secret}\r\n`);
+    } finally {
+      await server.stop();
+    }
+    const unbalanced = await runCli(['config', 'init', '--set', `bind=127.0.0.1 "${secret}`]);
+    expect(unbalanced.code).toBe(2);
+    expect(unbalanced.stderr).toContain('unbalanced quotes');
+    expect(unbalanced.stderr).not.toContain("w'rd");
+  });
+
   it('cannot be used to inject a second directive', async () => {
-    const r = await runCli(['config', 'init', '--set', 'masterauth=x\nport 1', '--set', 'port=0']);
-    expect(r.code).toBe(0);
+    const r = await runCli(['config', 'init', '--set', 'masterauth=x\nport 1', '--set', 'port=7777']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^port 7777$/m);
     expect(r.stdout).not.toMatch(/^port 1$/m);
   });
 });

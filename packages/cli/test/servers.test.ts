@@ -127,7 +127,8 @@ describe('start, list, info, url, stop', () => {
     ]);
     expect(file.code).toBe(1);
     expect(file.stderr).toMatch(/bad\.conf:2.*maxmemory-policy/);
-    expect(set.code).toBe(1);
+    // A bad --set is a command-line error, as in config init.
+    expect(set.code).toBe(2);
     expect(parseJson<{ error: { message: string } }>(set).error.message).toContain('maxmemory');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('nope.conf');

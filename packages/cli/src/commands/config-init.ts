@@ -1,10 +1,10 @@
 import { mergeConfigs, preset, serializeConfig } from '@valkey-tools/config';
-import { parseSetFlags } from '../config-overrides.js';
+import { validatedSetFlags } from '../config-overrides.js';
 import { assertWritable, writeTextOutput } from '../files.js';
 import type { CommandContext } from '../main.js';
 
 export async function run({ flags, io, out }: CommandContext<'config init'>): Promise<number | undefined> {
-  const overrides = parseSetFlags(flags.set, 'config init');
+  const overrides = validatedSetFlags(flags.set, 'config init');
   const target = flags.output ?? '-';
   assertWritable(target, io, flags.force);
   const config = mergeConfigs(preset(flags.preset), overrides);

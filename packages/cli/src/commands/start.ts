@@ -1,14 +1,13 @@
 import { startServer } from '@valkey-tools/binaries';
-import { type ValkeyConfigInput, mergeConfigs, validateConfig } from '@valkey-tools/config';
-import { assertNoErrors, loadConfigFile } from '../config-file.js';
-import { parseSetFlags } from '../config-overrides.js';
+import { type ValkeyConfigInput, mergeConfigs } from '@valkey-tools/config';
+import { loadConfigFile } from '../config-file.js';
+import { validatedSetFlags } from '../config-overrides.js';
 import type { CommandContext } from '../main.js';
 import { usageError } from '../errors.js';
 import { homeOf } from '../servers.js';
 
 export async function run({ flags, io, out, signal }: CommandContext<'start'>): Promise<number | undefined> {
-  const overrides = parseSetFlags(flags.set, 'start');
-  assertNoErrors(validateConfig(overrides), 'invalid --set');
+  const overrides = validatedSetFlags(flags.set, 'start');
   const fromFile: ValkeyConfigInput = flags.config === undefined ? {} : loadConfigFile(flags.config, io);
   const config = mergeConfigs(fromFile, overrides);
   const filePort = Number(config.port);
