@@ -9,7 +9,9 @@ import { usageError } from './errors.js';
 import { fileError } from './files.js';
 import type { Io } from './output.js';
 
-const KNOWN = '.rdb, .valkey, .resp, .txt, .jsonl, .aof';
+/** Extensions that tell a format (an AOF is only ever an input). */
+const KNOWN_OUTPUT = '.rdb, .valkey, .resp, .txt, .jsonl';
+const KNOWN_INPUT = `${KNOWN_OUTPUT}, .aof`;
 
 /**
  * The format of a data file: the explicit flag, else the name (backup's rules). A usage error
@@ -33,7 +35,7 @@ export function dataFormat(
   }
   throw usageError(
     'ERR_MISSING_ARGUMENT',
-    `cannot tell the ${role} format of ${which} (known: ${KNOWN}${role === 'input' ? ', an AOF directory' : ''}); pass ${flag}. Run "valkey-tools ${command} --help"`,
+    `cannot tell the ${role} format of ${which} (known: ${role === 'input' ? `${KNOWN_INPUT}, an AOF directory` : KNOWN_OUTPUT}); pass ${flag}. Run "valkey-tools ${command} --help"`,
     command,
   );
 }

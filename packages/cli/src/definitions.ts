@@ -185,7 +185,7 @@ const set = {
   type: 'string',
   multiple: true,
   valueName: 'key=value',
-  description: 'Set a valkey.conf directive (repeatable): --set maxmemory=256mb',
+  description: 'Set a valkey.conf directive: --set maxmemory=256mb',
 } as const satisfies FlagDefinition;
 
 const systemFlag = {
@@ -927,7 +927,7 @@ export const commands = [
         type: 'string',
         multiple: true,
         valueName: 'POD',
-        description: 'Only score these pods (repeatable)',
+        description: 'Only score these pods',
       },
       {
         name: 'block-size',
@@ -984,7 +984,7 @@ export const commands = [
         type: 'string',
         multiple: true,
         valueName: 'ENDPOINT',
-        description: 'vLLM KV-event publisher to subscribe to (repeatable): tcp://vllm-0:5557',
+        description: 'vLLM KV-event publisher to subscribe to: tcp://vllm-0:5557',
       },
       {
         name: 'port',

@@ -61,7 +61,10 @@ export function renderGeneralHelp(version: string, paint: Paint = plain): string
   lines.push(
     '',
     paint('bold', 'Options for every command:'),
-    ...columns(globalFlags.map((f) => [flagSignature(f), f.description] as [string, string])),
+    ...columns([
+      ...globalFlags.map((f) => [flagSignature(f), f.description] as [string, string]),
+      ['    --version', 'Print the version of valkey-tools and exit'] as [string, string],
+    ]),
     '',
     `Run ${paint('cyan', 'valkey-tools <command> --help')} for the options and examples of a command.`,
     `Exit codes: ${exitCodes.map((e) => `${e.code} ${e.meaning.split(' (')[0]!.toLowerCase()}`).join('; ')}.`,

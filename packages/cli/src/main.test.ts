@@ -21,4 +21,9 @@ describe('describeError', () => {
     expect(describeError(enoent)).toBe('no such file or directory: /nope');
     expect(describeError('plain')).toBe('plain');
   });
+  it('keeps the space before a file extension or a relative path (it printed "known:.rdb,.valkey")', () => {
+    expect(describeError(new Error('(known: .rdb, .valkey, .jsonl); or ./x.rdb .'))).toBe(
+      '(known: .rdb, .valkey, .jsonl); or ./x.rdb.',
+    );
+  });
 });

@@ -90,7 +90,8 @@ export function describeError(err: unknown): string {
     .replace(/:\s*\n\s*-\s+/g, ': ')
     .replace(/\s*\n\s*-\s+/g, '; ')
     .replace(/\s*\n\s*/g, ' ')
-    .replace(/\s+\./g, '.')
+    // a space before a sentence's full stop only (not before ".rdb" or "./file")
+    .replace(/\s+\.(?=\s|$)/g, '.')
     .trim();
   return escapeControl(redactUrl(oneLine), { oneLine: true });
 }
