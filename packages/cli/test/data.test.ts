@@ -391,6 +391,19 @@ describe('restore of a file someone else made', () => {
     expect(await t.command('LRANGE', 'l', '0', '-1')).toBe('*1\r\n$1\r\ny\r\n');
   });
 
+  it('a password given to a server that has none works, with nothing on stderr (iovalkey warned there)', async () => {
+    await t.command('FLUSHALL');
+    await t.command('SET', 'k', 'v');
+    const url = t.url.replace('redis://', 'redis://:unused-pw@');
+    const out = file('nopass.rdb');
+    const b = await runCli(['backup', '--url', url, '-o', out, '--force']);
+    expect(b.code, b.stderr).toBe(0);
+    expect(b.stderr).toBe('');
+    const r = await runCli(['restore', out, '--url', url, '--replace']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+  });
+
   it('Ctrl-C mid-restore exits 130 and says how many keys went in; the same restore with --replace converges', async () => {
     await t.command('FLUSHALL');
     await t.command('DEBUG', 'POPULATE', '200000', 'k', '64');

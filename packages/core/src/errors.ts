@@ -22,7 +22,9 @@ export class ValkeyToolsError<Code extends string = string> extends Error {
   readonly hint: string | undefined;
 
   constructor(code: Code, message: string, options: ValkeyToolsErrorOptions = {}) {
-    super(options.hint ? `${message}. ${options.hint}` : message, { cause: options.cause });
+    // "message. hint", without a second full stop after a message that ends its own sentence.
+    const joined = options.hint ? `${message}${/[.?!]$/.test(message) ? '' : '.'} ${options.hint}` : message;
+    super(joined, { cause: options.cause });
     this.code = code;
     this.details = options.details ?? {};
     this.hint = options.hint;

@@ -130,11 +130,20 @@ export async function connectServer(url: string, options: ConnectOptions = {}): 
   client.on('error', (e: unknown) => {
     cause ??= e;
   });
+  // A password given to a server that has none works (like valkey-cli), but iovalkey says so on
+  // stderr with console.warn: that one line is kept out of the caller's output.
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && /^\[WARN\].*does not require a password/.test(args[0])) return;
+    warn.apply(console, args);
+  };
   try {
     await client.connect();
   } catch (err) {
     client.disconnect();
     throw connectionError(where, cause ?? err, 'Connecting to');
+  } finally {
+    console.warn = warn;
   }
   let info: Record<string, string>;
   try {

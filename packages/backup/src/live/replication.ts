@@ -155,7 +155,10 @@ export async function* syncRdb(
           ? ['AUTH', target.username, target.password]
           : ['AUTH', target.password];
       const r = await ask(args);
-      if (!r.startsWith('+')) {
+      // A server without a password answers AUTH with an error but serves the connection (like
+      // valkey-cli and our command connection, carry on).
+      const noPassword = /without any password configured|no password is set/i.test(r);
+      if (!r.startsWith('+') && !noPassword) {
         throw new BackupError('ERR_CONNECTION', `authentication to ${where} failed: ${r.slice(1)}`, {
           details: { url: where },
           hint: 'Check the user name and password in the URL (redis://user:password@host:port)',
