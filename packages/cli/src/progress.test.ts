@@ -43,6 +43,18 @@ describe('progress', () => {
     expect(writes[1]).toContain('100%');
     expect(writes[2]).toBe('\r\x1b[2K');
   });
+  it('draws the whole line on a terminal that reports 0 columns', () => {
+    const writes: string[] = [];
+    const tty = { isTTY: true, columns: 0, write: (s: string) => writes.push(s) > 0 };
+    const bar = createProgress(tty as unknown as NodeJS.WritableStream, 'restoring', 'bytes', {
+      now: () => 0,
+    });
+    bar.update(5, 10);
+    expect(writes[0]).toMatch(/ETA \S+$/);
+    expect(writes[0]).toBe(
+      `\r\x1b[2K${renderProgress('restoring', 'bytes', { done: 5, total: 10, elapsed: 0 })}`,
+    );
+  });
 });
 
 describe('formatting', () => {

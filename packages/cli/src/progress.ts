@@ -74,7 +74,8 @@ export function createProgress(
         label,
         unit,
         { done, total, elapsed: (t - start) / 1000 },
-        stderr.columns ?? 80,
+        // A terminal that reports 0 columns (some CI ptys) gets the default width, not a line cut short.
+        stderr.columns || 80,
       );
       stderr.write(`\r\x1b[2K${line}`);
     },
