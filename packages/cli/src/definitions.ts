@@ -444,9 +444,9 @@ export const commands = [
     name: 'url',
     group: 'servers',
     summary: 'Print the connection URL of a managed server',
-    usage: 'url <name>',
+    usage: 'url <name> [--json]',
     args: [{ name: 'name', required: true, description: 'Name of the server' }],
-    flags: [],
+    flags: [json],
     examples: [{ command: 'export VALKEY_URL=$(valkey-tools url dev)', description: 'use it in a script' }],
   },
   {
@@ -567,6 +567,7 @@ export const commands = [
         description: 'Write to FILE (default: stdout); never overwrites without --force',
       },
       { name: 'force', type: 'boolean', description: 'Overwrite FILE if it exists' },
+      json,
     ],
     examples: [
       {

@@ -99,6 +99,19 @@ describe.concurrent('config init', () => {
     expect(unbalanced.stderr).not.toContain("w'rd");
   });
 
+  it('--json: the config inside JSON on stdout, or what was written with -o', async () => {
+    const r = await runCli(['config', 'init', '--preset', 'cache', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = parseJson<{ preset: string; output: null; config: string }>(r);
+    expect(j.preset).toBe('cache');
+    expect(j.config).toMatch(/^maxmemory-policy allkeys-lru$/m);
+    const out = join(tmp.dir, 'json.conf');
+    const w = await runCli(['config', 'init', '-o', out, '--json']);
+    expect(w.code, w.stderr).toBe(0);
+    expect(parseJson(w)).toMatchObject({ preset: 'spindb-default', output: out });
+    expect(parseJson<{ bytes: number }>(w).bytes).toBe(readFileSync(out).length);
+  });
+
   it('cannot be used to inject a second directive', async () => {
     const r = await runCli(['config', 'init', '--set', 'masterauth=x\nport 1', '--set', 'port=7777']);
     expect(r.code, r.stderr).toBe(0);
