@@ -598,17 +598,18 @@ export const commands = [
     group: 'config',
     summary: 'Compare a valkey.conf with a running server',
     description:
-      'Lists the directives whose value in FILE differs from CONFIG GET on the server. Exit code 1 when ' +
-      'anything differs, so scripts can detect drift.',
+      'Lists the directives whose value in FILE differs from CONFIG GET on the server, and the server values ' +
+      'that differ from the default where FILE is silent (a restart with FILE would lose them). Exit code 1 ' +
+      'when anything differs, so scripts can detect drift.',
     usage: 'config diff FILE --url URL [--json]',
     args: [{ name: 'file', required: true, description: 'The valkey.conf to compare' }],
     flags: [
       requiredUrl('Server to compare with'),
       ...credentialFlags,
       {
-        name: 'drift',
+        name: 'file-only',
         type: 'boolean',
-        description: 'Also list directives the file leaves unset whose live value differs from the default',
+        description: 'Only compare the directives FILE sets (not server values FILE is silent about)',
       },
       json,
     ],

@@ -184,6 +184,20 @@ describe('config diff', () => {
       expect(down.stderr).not.toContain('Connection is closed');
       const usage = await runCli(['config', 'diff', same]);
       expect(usage.code).toBe(2);
+      // A server value the file is silent about (a restart with the file would lose it).
+      const silent = join(tmp.dir, 'silent.conf');
+      writeFileSync(silent, 'hz 10\n');
+      const [drift, driftJson, fileOnly] = await Promise.all([
+        runCli(['config', 'diff', silent, '--url', live.url]),
+        runCli(['config', 'diff', silent, '--url', live.url, '--json']),
+        runCli(['config', 'diff', silent, '--url', live.url, '--file-only']),
+      ]);
+      expect(drift.code).toBe(1);
+      expect(drift.stdout).toMatch(/maxmemory: not in the file \(default "0"\), server "10485760"/);
+      expect(parseJson<{ differences: unknown[] }>(driftJson).differences).toEqual([
+        expect.objectContaining({ directive: 'maxmemory', kind: 'drift', actual: '10485760' }),
+      ]);
+      expect(fileOnly.code, fileOnly.stdout).toBe(0);
     } finally {
       await live.stop();
     }

@@ -14,7 +14,7 @@ export async function run({
   const file = args[0]!;
   const parsed = parseConfigFile(resolve(io.cwd, file));
   const url = await connectionUrl(flags.url, flags, io, out);
-  const differences = await diffWithServer(parsed, url, { drift: flags.drift });
+  const differences = await diffWithServer(parsed, url, { drift: flags['file-only'] !== true });
   out.result(
     {
       file,
@@ -38,7 +38,9 @@ export async function run({
       for (const d of differences) {
         const where = d.file !== undefined ? `${d.file}${d.line !== undefined ? `:${d.line}` : ''}: ` : '';
         out.line(
-          `${where}${out.style('bold', d.directive)}: ${d.kind === 'drift' ? 'default' : 'file'} ${JSON.stringify(d.expected)}, server ${d.actual === undefined ? '(unknown directive)' : JSON.stringify(d.actual)}${d.settable ? '' : ' (needs a restart)'}`,
+          d.kind === 'drift'
+            ? `${out.style('bold', d.directive)}: not in the file (default ${JSON.stringify(d.expected)}), server ${JSON.stringify(d.actual)}: a restart with the file would lose it`
+            : `${where}${out.style('bold', d.directive)}: file ${JSON.stringify(d.expected)}, server ${d.actual === undefined ? '(unknown directive)' : JSON.stringify(d.actual)}${d.settable ? '' : ' (needs a restart)'}`,
         );
       }
       out.info(`${differences.length} difference${differences.length === 1 ? '' : 's'}`);
