@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
+import { startTestServer, type TestServer, seededRandom } from '@valkey-tools/test-utils';
 import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Crc64 } from '../src/rdb/crc64.js';
@@ -57,17 +57,8 @@ import { saveRegression } from './fuzz-harness.js';
 const MUTANTS = Number(process.env.VT_RDB_MUTANTS ?? 60);
 const SEED = Number(process.env.VT_FUZZ_SEED ?? 20261206);
 
-/** Small deterministic PRNG (mulberry32) so a seed repeats its mutants. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Deterministic (mulberry32): the same seed gives the same data on every run.
+const rng = seededRandom;
 
 type Class = 'empty-key' | 'nan-score' | 'rdb-version-12' | 'huge-db' | 'check-rdb-hangs';
 

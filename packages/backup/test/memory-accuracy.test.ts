@@ -1,7 +1,7 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
+import { startTestServer, type TestServer, seededRandom } from '@valkey-tools/test-utils';
 import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
@@ -9,17 +9,8 @@ import { estimateRecords } from '../src/memory/analyze.js';
 import type { KeyMemory } from '../src/memory/estimate.js';
 import { readRdbFile } from '../src/rdb/reader.js';
 
-/** Deterministic pseudo-random numbers (mulberry32), so the dataset is the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+// Deterministic (mulberry32): the same seed gives the same data on every run.
+const rng = seededRandom;
 
 type Cmd = Array<string | number | Buffer>;
 

@@ -5,3 +5,4 @@ export type { StartTestClusterOptions, TestCluster, TestClusterNode } from './cl
 export { registerPid, unregisterPid, killRegistered, registryDir } from './registry.js';
 export { createTestCertificates, tlsServerConfig } from './tls.js';
 export type { TestCertificates } from './tls.js';
+export { seededRandom } from './random.js';

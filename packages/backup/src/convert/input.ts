@@ -39,7 +39,8 @@ export interface OpenInputOptions {
   onBytes?: (n: number) => void;
 }
 
-async function* counted(
+/** The chunks of `stream`, each counted with `onBytes` as it goes by. */
+export async function* counted(
   stream: AsyncIterable<Buffer>,
   onBytes: ((n: number) => void) | undefined,
 ): AsyncGenerator<Buffer> {

@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { readAof } from '../aof/read-aof.js';
 import type { CompiledFilter } from '../convert/filter.js';
+import { counted } from '../convert/input.js';
 import { jsonlToRecordStream } from '../convert/rdb-bridge.js';
 import type { InputFormat } from '../convert/formats.js';
 import { decodeCommandAt } from '../resp/encode.js';
@@ -311,7 +312,7 @@ export async function checkInput(path: string, options: CheckInputOptions): Prom
       return result;
     case 'jsonl': {
       const stream = createReadStream(path, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>;
-      for await (const r of jsonlToRecordStream(countBytes(stream, options.onBytes))) {
+      for await (const r of jsonlToRecordStream(counted(stream, options.onBytes))) {
         void r;
         result.items++;
       }
@@ -326,7 +327,7 @@ export async function checkInput(path: string, options: CheckInputOptions): Prom
       const checker = new SegmentChecker(options, keys, false, onReplay);
       const stream = createReadStream(path, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>;
       let index = 0;
-      for await (const args of readableToCommands(countBytes(stream, options.onBytes), { source: path })) {
+      for await (const args of readableToCommands(counted(stream, options.onBytes), { source: path })) {
         checker.check(parsedView({ args, index: index++ }, path));
       }
       checker.end();
@@ -353,15 +354,5 @@ export async function checkInput(path: string, options: CheckInputOptions): Prom
       }
       return result;
     }
-  }
-}
-
-async function* countBytes(
-  stream: AsyncIterable<Buffer>,
-  onBytes: ((n: number) => void) | undefined,
-): AsyncGenerator<Buffer> {
-  for await (const chunk of stream) {
-    onBytes?.(chunk.length);
-    yield chunk;
   }
 }
