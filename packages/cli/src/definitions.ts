@@ -567,9 +567,35 @@ export const commands = [
         description: 'Write to FILE (default: stdout); never overwrites without --force',
       },
       { name: 'force', type: 'boolean', description: 'Overwrite FILE if it exists' },
+      {
+        name: 'tls-cert',
+        type: 'string',
+        valueName: 'FILE',
+        description: 'Server certificate (the tls preset needs it and --tls-key)',
+      },
+      { name: 'tls-key', type: 'string', valueName: 'FILE', description: "The certificate's private key" },
+      {
+        name: 'tls-ca',
+        type: 'string',
+        valueName: 'FILE',
+        description: 'CA that signs client certificates (then clients must present one)',
+      },
+      {
+        name: 'tls-port',
+        type: 'integer',
+        valueName: 'P',
+        min: 1,
+        max: 65535,
+        description: 'TLS port (default 6380)',
+      },
       json,
     ],
     examples: [
+      {
+        command:
+          'valkey-tools config init --preset tls --tls-cert server.crt --tls-key server.key --tls-ca ca.crt -o valkey.conf',
+        description: 'TLS only, clients with certificates signed by ca.crt',
+      },
       {
         command: 'valkey-tools config init --preset cache --set maxmemory=1gb -o valkey.conf',
         description: 'a 1 GB LRU cache',

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type TestServer, startTestServer } from '@valkey-tools/test-utils';
+import { createTestCertificates, freePort, type TestServer, startTestServer } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_TIMEOUT_MS, buildCli, parseJson, runCli, tempDir } from './helpers.js';
 
@@ -110,6 +110,39 @@ describe.concurrent('config init', () => {
     expect(w.code, w.stderr).toBe(0);
     expect(parseJson(w)).toMatchObject({ preset: 'spindb-default', output: out });
     expect(parseJson<{ bytes: number }>(w).bytes).toBe(readFileSync(out).length);
+  });
+
+  it('the tls preset takes its files from --tls-cert/--tls-key/--tls-ca, and the server runs with them', async () => {
+    const certs = createTestCertificates();
+    const tlsPort = await freePort();
+    const out = join(tmp.dir, 'tls.conf');
+    const r = await runCli([
+      'config',
+      'init',
+      '--preset',
+      'tls',
+      '--tls-cert',
+      certs.serverCert,
+      '--tls-key',
+      certs.serverKey,
+      '--tls-ca',
+      certs.caCert,
+      '--tls-port',
+      String(tlsPort),
+      '-o',
+      out,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    const server = await startTestServer({ configFile: out });
+    try {
+      expect(await server.command('CONFIG', 'GET', 'tls-port')).toContain(`\r\n${tlsPort}\r\n`);
+      expect(await server.command('CONFIG', 'GET', 'tls-auth-clients')).toContain('yes');
+    } finally {
+      await server.stop();
+    }
+    const missing = await runCli(['config', 'init', '--preset', 'tls']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--preset tls needs --tls-cert FILE and --tls-key FILE');
   });
 
   it('cannot be used to inject a second directive', async () => {
