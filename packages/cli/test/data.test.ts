@@ -211,6 +211,18 @@ describe('backup, verify, inspect, convert, restore', () => {
     expect(piped.code).toBe(0);
     expect(piped.stderr).toBe('');
     expect(piped.stdout).not.toContain('\x1b');
+    // A replication backup says it waits for the server's snapshot (repl-diskless-sync-delay).
+    const backupCommand = `${process.execPath} ${binPath} backup --url ${source.url} -o ${file('tty.rdb')} --force`;
+    const waited = await new Promise<string>((resolve, reject) =>
+      execFile(
+        'script',
+        ['-qec', backupCommand, '/dev/null'],
+        { env: { ...process.env, NO_COLOR: '1' } },
+        (err, stdout) => (err ? reject(err) : resolve(stdout)),
+      ),
+    );
+    expect(waited).toMatch(/\r\x1b\[2Kwaiting for 127\.0\.0\.1:\d+'s snapshot\.\.\./);
+    expect(waited).toMatch(/backed up .*: 9 keys/);
   });
 
   it('backs up by SCAN with filters, to JSONL and to stdout', async () => {

@@ -16,7 +16,11 @@ import { syncRdb } from './replication.js';
 import { type DumpedFunction, type DumpedKey, scanServer } from './scan.js';
 
 export interface BackupProgress {
-  phase: 'sync' | 'scan';
+  /**
+   * `waiting`: the server is making its snapshot (it waits `repl-diskless-sync-delay`, 5 s by
+   * default, for other replicas first); `sync`: the snapshot is arriving; `scan`: scan mode.
+   */
+  phase: 'waiting' | 'sync' | 'scan';
   /** Node being read (`host:port`). */
   node: string;
   /** Keys written so far (scan mode, and replication mode when converting). */
@@ -238,6 +242,9 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     const sync = (p: { client: Redis; name: string }) => {
       nodes.push(p.name);
       state.node = p.name;
+      state.phase = 'waiting';
+      lastProgress = 0;
+      progress(false);
       const target = {
         ...c.target,
         host: String(p.client.options.host),
@@ -249,7 +256,10 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
         ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }),
         ...(o.signal ? { signal: o.signal } : {}),
         onStart: (s) => {
+          state.phase = 'sync';
           if (s.size !== undefined) state.snapshotBytes = (state.snapshotBytes ?? 0) + s.size;
+          lastProgress = 0;
+          progress(false);
         },
         onBytes: () => {},
       });

@@ -20,7 +20,11 @@ export async function run({ flags, io, out, signal }: CommandContext<'backup'>):
   const format = dataFormat(output, flags.format, 'output', '--format', 'backup') as OutputFormat;
   assertWritable(output, io, flags.force);
   const url = await connectionUrl(flags.url, flags, io, out);
-  const progress = createProgress(io.stderr, 'backing up', flags.mode === 'scan' ? 'keys' : 'bytes');
+  const unit = flags.mode === 'scan' ? 'keys' : 'bytes';
+  // Made when data starts to flow, so the rate leaves out the wait for the server's snapshot.
+  let progress: ReturnType<typeof createProgress> | undefined;
+  const tty = io.stderr.isTTY === true;
+  let waitingShown = false;
   const result = await withOutputFile(output, io, async (file) => {
     const options: Parameters<typeof backup>[0] = {
       url,
@@ -29,6 +33,15 @@ export async function run({ flags, io, out, signal }: CommandContext<'backup'>):
       mode: flags.mode,
       signal,
       onProgress: (p) => {
+        if (p.phase === 'waiting') {
+          // The server waits repl-diskless-sync-delay (5 s by default) before its snapshot: say so.
+          if (tty && !waitingShown) io.stderr.write(`\r\x1b[2Kwaiting for ${p.node}'s snapshot...`);
+          waitingShown = true;
+          return;
+        }
+        if (waitingShown && tty) io.stderr.write('\r\x1b[2K');
+        waitingShown = false;
+        progress ??= createProgress(io.stderr, 'backing up', unit);
         if (flags.mode === 'scan') progress.update(p.keys, p.totalKeys);
         else progress.update(p.bytesReceived, p.snapshotBytes);
       },
@@ -41,7 +54,8 @@ export async function run({ flags, io, out, signal }: CommandContext<'backup'>):
     try {
       return await backup(options);
     } finally {
-      progress.finish();
+      if (waitingShown && tty) io.stderr.write('\r\x1b[2K');
+      progress?.finish();
     }
   });
   out.result(
