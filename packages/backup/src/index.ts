@@ -1,3 +1,12 @@
+// What most users call first: back up, restore, convert, migrate; then the building blocks.
+export { backup } from './live/backup.js';
+export type { BackupOptions, BackupResult, BackupProgress } from './live/backup.js';
+export { restore } from './restore/restore.js';
+export type { RestoreOptions, RestoreResult, RestoreProgress, RestoreFailure } from './restore/restore.js';
+export { convert } from './convert/convert.js';
+export type { ConvertOptions, ConvertResult, ConvertProgress } from './convert/convert.js';
+export { migrate } from './live/migrate.js';
+export type { MigrateOptions } from './live/migrate.js';
 export type * from './model.js';
 export {
   BackupError,
@@ -58,16 +67,12 @@ export {
   DEFAULT_ENCODING_LIMITS,
 } from './rdb/writer.js';
 export type { RdbTarget, EncodingLimits, EncodeOptions, WriteRdbOptions } from './rdb/writer.js';
-export { backup } from './live/backup.js';
-export type { BackupOptions, BackupResult, BackupProgress } from './live/backup.js';
 export { syncRdb } from './live/replication.js';
 export type { ReplicationSyncOptions } from './live/replication.js';
 export { scanServer } from './live/scan.js';
 export type { DumpedKey, DumpedFunction, ScanOptions } from './live/scan.js';
 export { connectServer } from './live/connect.js';
 export type { ServerConnection, TlsFiles, ConnectOptions } from './live/connect.js';
-export { restore } from './restore/restore.js';
-export type { RestoreOptions, RestoreResult, RestoreProgress, RestoreFailure } from './restore/restore.js';
 export { commandsToItems, recordsToItems } from './restore/items.js';
 export type { RestoreItem } from './restore/items.js';
 export { readAof } from './aof/read-aof.js';
@@ -123,8 +128,6 @@ export { jemallocSize } from './memory/jemalloc.js';
 export type { PrefixNode } from './memory/prefix-tree.js';
 export { MemoryError } from './memory/errors.js';
 export type { MemoryErrorCode } from './memory/errors.js';
-export { convert } from './convert/convert.js';
-export type { ConvertOptions, ConvertResult, ConvertProgress } from './convert/convert.js';
 export { commandsToRecords } from './convert/commands-to-records.js';
 export type { CommandsToRecordsOptions } from './convert/commands-to-records.js';
 export { dumpVersionFor } from './live/connect.js';
@@ -133,5 +136,3 @@ export { parseRespCommandBatches } from './resp/parser.js';
 export { ChunkedKeyCommands } from './resp/records-to-commands.js';
 export { flattenBatches } from './convert/input.js';
 export { commandBatchesToItems, ItemGrouper } from './restore/items.js';
-export { migrate } from './live/migrate.js';
-export type { MigrateOptions } from './live/migrate.js';
