@@ -19,7 +19,7 @@ const work = mkdtempSync(join(tmpdir(), 'vt-untrusted-'));
 let pool: Awaited<ReturnType<typeof serverPool>>;
 
 beforeAll(async () => {
-  pool = await serverPool(22);
+  pool = await serverPool(23);
 });
 afterAll(async () => {
   await pool?.stop();
@@ -240,5 +240,26 @@ describe('a restore stopped part-way says what it left', () => {
     expect(err.hint).toMatch(/--replace/);
     await restore({ input: valkey, url: t.url, replace: true });
     expect(await t.command('DEBUG', 'DIGEST')).toBe(await source.command('DEBUG', 'DIGEST'));
+  });
+});
+
+describe('the per-key rule needs to know which keys exist', () => {
+  it('a user that may not run EXISTS gets an error before anything is written, never a merge', async () => {
+    const t = pool.take();
+    await t.command('RPUSH', 'l', 'x');
+    await t.command('ACL', 'SETUSER', 'noexists', 'on', '>pw', '~*', '&*', '+@all', '-exists');
+    const url = t.url.replace('redis://', 'redis://noexists:pw@');
+    const p = file(
+      'replay-l.resp',
+      resp([
+        ['RPUSH', 'l', 'y'],
+        ['SET', 'n', '1'],
+      ]),
+    );
+    const err = await restore({ input: p, url, onError: 'continue' }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'ERR_RESTORE' });
+    expect(err.message).toMatch(/EXISTS failed: NOPERM.*nothing was written/);
+    expect(await t.command('LRANGE', 'l', '0', '-1')).toBe('*1\r\n$1\r\nx\r\n');
+    expect(await t.command('EXISTS', 'n')).toBe(':0\r\n');
   });
 });

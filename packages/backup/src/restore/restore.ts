@@ -1082,18 +1082,35 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   /** The keys of `keys` (by source db) that exist on the target. */
   const existingKeys = async (keys: KeySet): Promise<KeySet> => {
     const found = new KeySet();
+    let refused: Error | undefined;
     const onReply: ReplyHandler<[number, Buffer]> = {
       reply: ([db, key], _c, r) => {
         if (Number(r) > 0) found.add(db, key);
       },
+      // A key we cannot ask about must not be taken for absent (it would be merged into).
+      error: (_ctx, _c, err) => {
+        refused ??= err;
+      },
     };
     for (const [db, key] of keys.entries()) {
+      if (refused) break;
       const args = command('EXISTS', key);
       const bytes = encodedLength(args);
       if (!target.hasRoom(bytes)) await target.room(bytes);
       target.send(args, bytes, dbOf(db), key, onReply, [db, key]);
     }
     await target.idle();
+    if (refused) {
+      throw new BackupError(
+        'ERR_RESTORE',
+        `cannot tell which keys of the input exist on ${conn.where}: EXISTS failed: ${refused.message}${stats.commands === 0 ? '; nothing was written' : ''}`,
+        {
+          cause: refused,
+          details: { url: conn.where },
+          hint: 'The restore user needs +exists (see the security guide)',
+        },
+      );
+    }
     return found;
   };
 
