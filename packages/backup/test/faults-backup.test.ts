@@ -99,7 +99,10 @@ describe('backup under faults', () => {
         output,
         mode,
         progressIntervalMs: 10,
-        onProgress: () => {
+        onProgress: (p) => {
+          // Mid-backup: once data flows (not while the server is still making its snapshot, when
+          // the connection is not a replica yet).
+          if (p.phase === 'waiting') return;
           killed ??= server.command('CLIENT', 'KILL', 'TYPE', type);
         },
       }).then(
