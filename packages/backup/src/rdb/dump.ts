@@ -60,32 +60,40 @@ export function dumpPayload(type: number, body: Uint8Array, version: number): Bu
   return out;
 }
 
+/** A DUMP payload holds at least a type byte, one value byte and the 10-byte footer. */
+function assertPayloadLength(buf: Buffer, hint: string): void {
+  if (buf.length < 11) {
+    throw new RdbError(
+      'ERR_RDB_BAD_PAYLOAD',
+      `DUMP payload of ${buf.length} bytes is too short (type + value + 10-byte footer)`,
+      { details: { offset: 0 }, hint },
+    );
+  }
+}
+
+/** The CRC-64 in a DUMP payload's last 8 bytes covers everything before it. */
+function assertPayloadChecksum(buf: Buffer): void {
+  const stored = buf.readBigUInt64LE(buf.length - 8);
+  if (stored !== crc64(buf.subarray(0, buf.length - 8))) {
+    throw new RdbError('ERR_RDB_CHECKSUM', 'DUMP payload checksum mismatch', {
+      details: { offset: buf.length - 8 },
+      hint: 'The payload was altered (e.g. decoded as UTF-8 text); read DUMP replies as raw bytes',
+    });
+  }
+}
+
 /** Parses and verifies a `DUMP` payload (checksum, version footer, value). */
 export async function decodeDumpPayload(
   payload: Uint8Array,
   options: { checksum?: boolean; maxStringBytes?: number } = {},
 ): Promise<DumpPayload> {
   const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-  if (buf.length < 11) {
-    throw new RdbError(
-      'ERR_RDB_BAD_PAYLOAD',
-      `DUMP payload of ${buf.length} bytes is too short (type + value + 10-byte footer)`,
-      {
-        hint: 'Read DUMP replies as raw bytes (e.g. callBuffer / returnBuffers); decoding them as UTF-8 corrupts them',
-      },
-    );
-  }
+  assertPayloadLength(
+    buf,
+    'Read DUMP replies as raw bytes (e.g. callBuffer / returnBuffers); decoding them as UTF-8 corrupts them',
+  );
   const rdbVersion = buf.readUInt16LE(buf.length - 10);
-  if (options.checksum !== false) {
-    const stored = buf.readBigUInt64LE(buf.length - 8);
-    const computed = crc64(buf.subarray(0, buf.length - 8));
-    if (stored !== computed) {
-      throw new RdbError('ERR_RDB_CHECKSUM', 'DUMP payload checksum mismatch', {
-        details: { offset: buf.length - 8 },
-        hint: 'The payload was altered, e.g. decoded as UTF-8 text; read DUMP replies as raw bytes',
-      });
-    }
-  }
+  if (options.checksum !== false) assertPayloadChecksum(buf);
   const type = buf[0]!;
   const { value, encoding } = await decodeValue(buf.subarray(1, buf.length - 10), type, rdbVersion, options);
   return { value, type, encoding, rdbVersion };
@@ -128,13 +136,7 @@ export function checkDumpPayload(payload: Uint8Array, options: CheckDumpPayloadO
     ? payload
     : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   const hint = 'Nothing was sent; the payload is damaged or was not made by DUMP';
-  if (buf.length < 11) {
-    throw new RdbError(
-      'ERR_RDB_BAD_PAYLOAD',
-      `DUMP payload of ${buf.length} bytes is too short (type + value + 10-byte footer)`,
-      { details: { offset: 0 }, hint },
-    );
-  }
+  assertPayloadLength(buf, hint);
   const footer = buf.length - 10;
   const version = buf.readUInt16LE(footer);
   const maxVersion = options.maxVersion ?? 11;
@@ -145,14 +147,7 @@ export function checkDumpPayload(payload: Uint8Array, options: CheckDumpPayloadO
       { details: { offset: footer }, hint: 'Restore into a server that accepts this version' },
     );
   }
-  const stored = buf.readBigUInt64LE(buf.length - 8);
-  const computed = crc64(buf.subarray(0, buf.length - 8));
-  if (stored !== computed) {
-    throw new RdbError('ERR_RDB_CHECKSUM', 'DUMP payload checksum mismatch', {
-      details: { offset: buf.length - 8 },
-      hint: 'The payload was altered (e.g. decoded as UTF-8 text); read DUMP replies as raw bytes',
-    });
-  }
+  assertPayloadChecksum(buf);
   const type = buf[0]!;
   if (type === 6 || type === 8 || type > 21) {
     throw new RdbError(
