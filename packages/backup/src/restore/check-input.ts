@@ -6,11 +6,11 @@ import { jsonlToRecordStream } from '../convert/rdb-bridge.js';
 import type { InputFormat } from '../convert/formats.js';
 import { decodeCommandAt } from '../resp/encode.js';
 import { BackupError } from '../resp/errors.js';
-import { type CommandSpan, type ParsedCommand, RespCommandParser, truncatedError } from '../resp/parser.js';
+import type { CommandSpan } from '../resp/parser.js';
 import { readableToCommands } from '../resp/readable.js';
 import { parseHeaderCommand } from '../resp/writer.js';
 import { displayBytes } from '../rdb/text.js';
-import { spanKeyIndex } from './pass-through.js';
+import { passThroughResp, spanKeyIndex } from './pass-through.js';
 import { commandKeys, type DataCommand, dataCommand, GROUPED_KEY_COMMANDS } from './data-commands.js';
 
 /** Keys by db, as latin1 strings (byte for byte). */
@@ -261,38 +261,30 @@ function parsedView(c: { args: Buffer[]; index: number; offset?: number }, sourc
   };
 }
 
-/** Feeds every command of a RESP file to `checker`, found by their headers (no argument buffers). */
+/** Feeds every command of a RESP file to `checker`, read the way the pass-through restore reads it. */
 async function scanRespFile(
   path: string,
-  start: number,
   checker: SegmentChecker,
   options: CheckInputOptions,
 ): Promise<number> {
-  const parser = new RespCommandParser({ source: path });
-  const split: ParsedCommand[] = [];
   let n = 0;
-  const visit = (span: CommandSpan) => {
-    n++;
-    if (!checker.quick(span)) checker.check(spanView(span, path));
-    return true;
-  };
-  for await (const chunk of createReadStream(path, {
-    start,
-    highWaterMark: 256 * 1024,
-  }) as AsyncIterable<Buffer>) {
-    options.onBytes?.(chunk.length);
-    let i = 0;
-    while (i < chunk.length) {
-      i = parser.scan(chunk, i, visit, split);
-      for (const c of split.splice(0)) {
-        n++;
-        checker.check(parsedView({ ...c, offset: c.offset + start }, path));
-      }
-    }
-  }
-  const t = parser.tail();
-  if (t && options.truncated !== 'drop') throw truncatedError(path, t);
-  checker.end();
+  await passThroughResp(path, {
+    onSpan: (span) => {
+      n++;
+      if (!checker.quick(span)) checker.check(spanView(span, path));
+      return true;
+    },
+    // onSpan takes every span, so nothing is handed on.
+    onSpanAsync: async () => true,
+    onCommand: async (c) => {
+      n++;
+      checker.check(parsedView(c, path));
+      return true;
+    },
+    onEnd: async () => checker.end(),
+    truncated: options.truncated,
+    ...(options.onBytes ? { onBytes: options.onBytes } : {}),
+  });
   return n;
 }
 
@@ -320,7 +312,7 @@ export async function checkInput(path: string, options: CheckInputOptions): Prom
     }
     case 'resp': {
       const checker = new SegmentChecker(options, keys, false, onReplay);
-      result.items = await scanRespFile(path, 0, checker, options);
+      result.items = await scanRespFile(path, checker, options);
       return result;
     }
     case 'readable': {
