@@ -17,6 +17,7 @@ import {
   startServer,
   stopServer,
 } from '../src/index.js';
+import { untypedDirectives } from '@valkey-tools/config';
 import { fixtureArgs, isRunning, randomBasePort, trackPid, untrackAll } from './helpers.js';
 
 const execFileAsync = promisify(execFile);
@@ -90,7 +91,7 @@ describe.concurrent('startServer', () => {
   });
 
   it('reports a server that cannot start with the end of its log', async () => {
-    const err = await expectError(start({ config: { 'no-such-directive': 'x' } }));
+    const err = await expectError(start({ config: untypedDirectives({ 'no-such-directive': 'x' }) }));
     expect(err.code).toBe('ERR_SERVER_START');
     expect(err.message).toMatch(/exited while starting/);
     expect(err.message).toMatch(/no-such-directive/);

@@ -1,4 +1,11 @@
-import { formatIssue, getDirective, splitArgs, validateConfig } from '@valkey-tools/config';
+import {
+  formatIssue,
+  getDirective,
+  splitArgs,
+  untypedDirectives,
+  type ValkeyConfigInput,
+  validateConfig,
+} from '@valkey-tools/config';
 import { usageError } from './errors.js';
 
 /** Directives whose serializer splits a single string into words itself. */
@@ -23,7 +30,7 @@ function words(directive: string, raw: string, command: string): string[] {
  * Turns `--set name=value` flags into config data: `maxmemory=256mb` → `{ maxmemory: '256mb' }`,
  * `save=900 1 --set save=60 10000` → `{ save: [['900', '1'], ['60', '10000']] }`.
  */
-export function parseSetFlags(sets: readonly string[], command: string): Record<string, unknown> {
+export function parseSetFlags(sets: readonly string[], command: string): ValkeyConfigInput {
   const entries = new Map<string, string[]>();
   for (const set of sets) {
     const eq = set.indexOf('=');
@@ -37,7 +44,7 @@ export function parseSetFlags(sets: readonly string[], command: string): Record<
     }
     entries.set(name, [...(entries.get(name) ?? []), set.slice(eq + 1)]);
   }
-  const config: Record<string, unknown> = {};
+  const config: Record<string, string | string[] | string[][]> = {};
   for (const [name, values] of entries) {
     if (SELF_SPLITTING.has(name)) {
       // The serializer splits these itself: `save "900 1 60 100"`, one `user` line per entry.
@@ -50,13 +57,14 @@ export function parseSetFlags(sets: readonly string[], command: string): Record<
         config[name] = raw;
       } else {
         const args = words(name, raw, command);
-        config[name] = args.length === 1 ? args[0] : args;
+        config[name] = args.length === 1 ? args[0]! : args;
       }
     } else {
       config[name] = values.map((raw) => words(name, raw, command));
     }
   }
-  return config;
+  // Names typed on a command line: checked against the schema at run time (validatedSetFlags).
+  return untypedDirectives(config);
 }
 
 /** A directive whose value is one string (`masterauth`, `requirepass`, `dir`, ...), not words. */
@@ -70,7 +78,7 @@ function takesOneString(name: string): boolean {
  * (with a did-you-mean) or a bad value is a command-line error (exit 2), before anything is
  * written or started.
  */
-export function validatedSetFlags(sets: readonly string[], command: string): Record<string, unknown> {
+export function validatedSetFlags(sets: readonly string[], command: string): ValkeyConfigInput {
   const config = parseSetFlags(sets, command);
   const errors = validateConfig(config).filter((i) => i.severity === 'error');
   if (errors.length > 0) {

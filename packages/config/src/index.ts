@@ -8,7 +8,8 @@ export { writeConfigFile } from './write.js';
 export type { WriteConfigOptions } from './write.js';
 export { preset, mergeConfigs, PRESET_NAMES } from './presets.js';
 export type { PresetName, PresetOptions } from './presets.js';
-export type { ValkeyConfigInput, ValkeyDirectives } from './input.js';
+export type { ValkeyConfigInput, ValkeyDirectives, ModuleDirectives } from './input.js';
+export { untypedDirectives } from './input.js';
 export {
   DIRECTIVES,
   SCHEMA_SERVER_VERSION,

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { ValkeyConfigInput } from './input.js';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { type ValkeyConfigInput, untypedDirectives } from './input.js';
 import { mergeConfigs, preset } from './presets.js';
 import { serializeConfig } from './serialize.js';
 import { validateConfig } from './validate.js';
@@ -48,11 +53,45 @@ describe('ValkeyConfigInput is typed per directive', () => {
     expect('bind' in config).toBe(false);
     const replica = mergeConfigs(preset('replica', { platform: 'linux' }), {
       slaveof: '10.0.0.9 6379',
-      MAXMEMORY: '1mb',
+      ...untypedDirectives({ MAXMEMORY: '1mb' }),
     });
     expect(replica).not.toHaveProperty('replicaof');
     expect(replica).toMatchObject({ slaveof: '10.0.0.9 6379', MAXMEMORY: '1mb' });
     expect(validateConfig(replica)).toEqual([]);
     expect(validateConfig(config)).toEqual([]);
   });
+
+  it('a misspelled directive fails to compile for a user of the package; module configs and untypedDirectives() are the ways out', async () => {
+    const packageDir = fileURLToPath(new URL('..', import.meta.url));
+    const dir = mkdtempSync(join(packageDir, '.tsc-probe-'));
+    try {
+      // Imports the package by its name (its published types), as a user's project would.
+      writeFileSync(
+        join(dir, 'user.ts'),
+        [
+          "import { mergeConfigs, preset, untypedDirectives, type ValkeyConfigInput } from '@valkey-tools/config';",
+          "export const typo = mergeConfigs(preset('cache'), { maxmemroy: '1gb' });",
+          "export const wrongValue: ValkeyConfigInput = { 'maxmemory-policy': 'lru' };",
+          "export const moduleConfig: ValkeyConfigInput = { 'search.timeout': 500, maxmemory: '1gb' };",
+          "export const newer = mergeConfigs(preset('cache'), untypedDirectives({ 'new-directive': 'yes' }));",
+          '',
+        ].join('\n'),
+      );
+      const tsc = join(packageDir, '..', '..', 'node_modules', 'typescript', 'bin', 'tsc');
+      const args = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext'];
+      const result = await promisify(execFile)(process.execPath, [tsc, ...args, join(dir, 'user.ts')], {
+        cwd: dir,
+      }).then(
+        () => ({ stdout: '' }),
+        (err: { stdout?: string }) => ({ stdout: err.stdout ?? '' }),
+      );
+      const errors = result.stdout.split('\n').filter((line) => /error TS\d+/.test(line));
+      // Exactly the two mistakes, on their lines; the module config and the escape hatch compile.
+      expect(errors, result.stdout).toHaveLength(2);
+      expect(errors[0]).toMatch(/user\.ts\(2,\d+\).*'maxmemroy'.*Did you mean.*'maxmemory'/);
+      expect(errors[1]).toMatch(/user\.ts\(3,\d+\).*"lru"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });

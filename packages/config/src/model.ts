@@ -63,7 +63,8 @@ export function toConfigInput(
     delete out[d.name]; // last one wins, and moves to where it was last written
     out[d.name] = d.args.length === 1 ? d.args[0] : d.args.length === 0 ? [] : d.args;
   }
-  return out;
+  // A file's names are whatever it wrote (module configs, newer directives): untyped by nature.
+  return out as ValkeyConfigInput;
 }
 
 /**

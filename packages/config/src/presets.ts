@@ -99,7 +99,8 @@ function base(options: PresetOptions, paths: Paths): ValkeyConfigInput {
 }
 
 function withOptional(config: ValkeyConfigInput, extra: Record<string, unknown>): ValkeyConfigInput {
-  for (const [k, v] of Object.entries(extra)) if (v !== undefined) config[k] = v;
+  const out = config as Record<string, unknown>;
+  for (const [k, v] of Object.entries(extra)) if (v !== undefined) out[k] = v;
   return config;
 }
 
@@ -231,7 +232,8 @@ function daemonizeOption(options: PresetOptions, platform: OsPlatform): boolean 
  * replaces `maxmemory`); `undefined` removes a directive.
  */
 export function mergeConfigs(...configs: ReadonlyArray<ValkeyConfigInput | undefined>): ValkeyConfigInput {
-  const out: ValkeyConfigInput = {};
+  // Names as written (any case, aliases, untypedDirectives()): merged as an untyped record.
+  const out: Record<string, unknown> = {};
   for (const config of configs) {
     if (!config) continue;
     for (const [k, v] of Object.entries(config)) {
@@ -243,5 +245,5 @@ export function mergeConfigs(...configs: ReadonlyArray<ValkeyConfigInput | undef
       else out[k] = v;
     }
   }
-  return out;
+  return out as ValkeyConfigInput;
 }

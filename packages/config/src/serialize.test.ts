@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from './errors.js';
+import { untypedDirectives } from './input.js';
 import { preset } from './presets.js';
 import { serializeConfig } from './serialize.js';
 
@@ -88,7 +89,7 @@ describe('serializeConfig', () => {
       'logfile "a\\" \\"b"',
       '',
     ]);
-    expect(() => serializeConfig({ 'port 1\nrequirepass x': 1 })).toThrow(ConfigError);
+    expect(() => serializeConfig(untypedDirectives({ 'port 1\nrequirepass x': 1 }))).toThrow(ConfigError);
     expect(() => serializeConfig({ save: [[1, -1]] as never })).toThrow(/save/);
   });
 });

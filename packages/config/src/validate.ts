@@ -400,9 +400,10 @@ function validateDirectives(directives: readonly ParsedDirective[], options: Val
  * Checks a parsed file (or an object config) the way the server would read it: unknown directives
  * (with "did you mean"), wrong argument counts, types, ranges, enum values, single-value directives
  * given twice, conflicting options, and the parser's syntax/include problems. Errors first.
+ * Takes untyped objects too (JSON, another tool's data): this is the run-time check.
  */
 export function validateConfig(
-  config: ParsedConfig | ValkeyConfigInput,
+  config: ParsedConfig | ValkeyConfigInput | Readonly<Record<string, unknown>>,
   options: ValidateOptions = {},
 ): ConfigIssue[] {
   let directives: ParsedDirective[];
@@ -414,7 +415,7 @@ export function validateConfig(
     directives = [];
     for (const [name, value] of Object.entries(config)) {
       try {
-        directives.push(...inputToDirectives({ [name]: value }));
+        directives.push(...inputToDirectives({ [name]: value } as ValkeyConfigInput));
       } catch (err) {
         if (!ConfigError.isInstance(err)) throw err;
         const spec = getDirective(name);
@@ -436,7 +437,7 @@ export function validateConfig(
 
 /** Throws a ConfigError (`ERR_CONFIG_INVALID`) listing every error (warnings are ignored). */
 export function assertValidConfig(
-  config: ParsedConfig | ValkeyConfigInput,
+  config: ParsedConfig | ValkeyConfigInput | Readonly<Record<string, unknown>>,
   options: ValidateOptions = {},
 ): void {
   const errors = validateConfig(config, options).filter((i) => i.severity === 'error');

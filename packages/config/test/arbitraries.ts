@@ -172,7 +172,7 @@ export function configArb(): fc.Arbitrary<ValkeyConfigInput> {
     if (arb) fields[spec.name] = arb;
   }
   return fc.record(fields, { requiredKeys: [] }).map((config) => {
-    const out: ValkeyConfigInput = {};
+    const out: Record<string, unknown> = {};
     const taken = new Set<string>();
     for (const [name, value] of Object.entries(config)) {
       const key = DIRECTIVES[name]?.aliasOf ?? name;
@@ -180,6 +180,6 @@ export function configArb(): fc.Arbitrary<ValkeyConfigInput> {
       taken.add(key);
       out[name] = value;
     }
-    return out;
+    return out as ValkeyConfigInput;
   });
 }
