@@ -444,10 +444,27 @@ export const commands = [
     name: 'url',
     group: 'servers',
     summary: 'Print the connection URL of a managed server',
-    usage: 'url <name> [--json]',
+    description:
+      'Prints the URL without the password of a server started with one (a note on stderr says so); ' +
+      '--with-password puts it in the URL, for a script that needs one string. Other valkey-tools ' +
+      'commands take the server name and find the password themselves.',
+    usage: 'url <name> [--with-password] [--json]',
     args: [{ name: 'name', required: true, description: 'Name of the server' }],
-    flags: [json],
-    examples: [{ command: 'export VALKEY_URL=$(valkey-tools url dev)', description: 'use it in a script' }],
+    flags: [
+      {
+        name: 'with-password',
+        type: 'boolean',
+        description: 'Include the password of a server started with one (the output is then a secret)',
+      },
+      json,
+    ],
+    examples: [
+      { command: 'export VALKEY_URL=$(valkey-tools url dev)', description: 'use it in a script' },
+      {
+        command: 'export VALKEY_URL=$(valkey-tools url dev --with-password)',
+        description: 'the same for a server started with --password-env',
+      },
+    ],
   },
   {
     name: 'connect',
@@ -457,7 +474,7 @@ export const commands = [
       'Runs valkey-cli (found the way valkey-server is found) against a managed server or a URL, selecting ' +
       'the db in the URL. iredis is used when asked for with --iredis, or when no valkey-cli is found. ' +
       'Arguments after -- are passed to the shell: valkey-tools connect dev -- PING',
-    usage: 'connect <name> | --url URL [--iredis] [-- SHELL_ARGS...]',
+    usage: 'connect <name> | --url URL [--iredis] [--json] [-- SHELL_ARGS...]',
     args: [{ name: 'name', required: false, description: 'Name of a managed server' }],
     flags: [
       url('Connect to this URL instead of a managed server'),
@@ -469,9 +486,16 @@ export const commands = [
         description:
           'The URL is a cluster node: follow redirections (valkey-cli -c; automatic for managed clusters)',
       },
+      {
+        name: 'json',
+        type: 'boolean',
+        description:
+          'Print the shell command it would run as JSON (program, args, the names of the environment variables it sets; never the password) instead of running it',
+      },
     ],
     examples: [
       { command: 'valkey-tools connect dev', description: 'valkey-cli on the server named dev' },
+      { command: 'valkey-tools connect dev -- DBSIZE', description: 'one command, not interactive' },
       {
         command: 'valkey-tools connect --url redis://:secret@db.internal:6379/2',
         description: 'a remote server, db 2',

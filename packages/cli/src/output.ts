@@ -60,10 +60,11 @@ const JSON_UNSAFE = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
  * every control character escaped (`\u009b`) and passwords redacted, so it is safe on a terminal.
  */
 export function toJson(value: unknown): string {
-  return redactUrl(rawJson(value)).replace(
-    JSON_UNSAFE,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  return escapeJsonUnsafe(redactUrl(rawJson(value)));
+}
+
+function escapeJsonUnsafe(json: string): string {
+  return json.replace(JSON_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 function rawJson(value: unknown): string {
@@ -131,6 +132,16 @@ export class Output {
   /** The JSON result of a command on stdout. */
   printJson(value: unknown): void {
     this.io.stdout.write(`${toJson(value)}\n`);
+  }
+
+  /**
+   * The one way past redaction, for output the user asked to hold a secret (`url --with-password`):
+   * `value` as JSON in --json mode, else `text`; control characters still escaped.
+   */
+  revealed(value: unknown, text: string): void {
+    if (this.options.json) {
+      this.io.stdout.write(`${escapeJsonUnsafe(rawJson(value))}\n`);
+    } else this.io.stdout.write(`${escapeControl(text)}\n`);
   }
 
   /** Prints `value` as JSON in --json mode, or calls `human` to print it for people. */

@@ -137,6 +137,24 @@ describe('servers that ask for a password, and stop', () => {
     // connect uses the password the server was started with.
     const connect = await runCli(['connect', 'pw', '--', 'GET', 'k'], { env });
     expect(connect).toMatchObject({ code: 0, stdout: 'kept\n' });
+    // url leaves the password out and says so; --with-password gives a URL that works on its own.
+    const bare = await runCli(['url', 'pw'], { env });
+    expect(bare).toMatchObject({ code: 0, stdout: `redis://127.0.0.1:${actual}/0\n` });
+    expect(bare.stderr).toMatch(/needs a password.*--with-password/);
+    const full = await runCli(['url', 'pw', '--with-password'], { env });
+    expect(full.code, full.stderr).toBe(0);
+    const viaUrl = await runCli(['connect', '--url', full.stdout.trim(), '--', 'GET', 'k'], { env: {} });
+    expect(viaUrl, viaUrl.stderr).toMatchObject({ code: 0, stdout: 'kept\n' });
+    // connect --json says what it would run, with the password only in a named variable.
+    const plan = await runCli(['connect', 'pw', '--json'], { env });
+    expect(plan.code, plan.stderr).toBe(0);
+    expect(plan.stdout).not.toMatch(/s3cret/);
+    expect(parseJson(plan)).toMatchObject({
+      shell: 'valkey-cli',
+      args: ['-h', '127.0.0.1', '-p', String(actual)],
+      env: ['REDISCLI_AUTH'],
+      cluster: false,
+    });
     expect(await valkeyCli('SET', 'k', 'changed')).toBe('OK');
     expect((await runCli(['stop', 'pw', '--nosave'], { env })).code).toBe(0);
     const third = await runCli(

@@ -82,6 +82,19 @@ export async function run({
     programArgs = [...cli.args, ...(clusterMode ? ['-c'] : []), ...passthrough];
     extraEnv = cli.env;
   }
+  if (flags.json) {
+    // What would run, for a script that starts the shell itself: secrets stay in the environment
+    // variables named here (set them yourself), never in this output.
+    out.printJson({
+      program,
+      args: useIredis ? ['--url', formatConnectionUrl(target, { redact: true }), ...passthrough] : programArgs,
+      env: Object.keys(extraEnv),
+      url: formatConnectionUrl(target, { redact: true }),
+      shell: useIredis ? 'iredis' : 'valkey-cli',
+      cluster: clusterMode,
+    });
+    return undefined;
+  }
   out.verbose(
     `running ${program} ${useIredis ? '--url ' + formatConnectionUrl(target, { redact: true }) : programArgs.join(' ')}`,
   );

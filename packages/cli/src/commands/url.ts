@@ -1,8 +1,23 @@
 import type { CommandContext } from '../main.js';
-import { serverUrl } from '../servers.js';
+import { findTarget } from '../servers.js';
 
-export async function run({ args, io, out }: CommandContext<'url'>): Promise<number | undefined> {
-  const url = await serverUrl(args[0]!, io);
-  out.result({ name: args[0]!, url }, () => out.line(url));
+export async function run({ args, flags, io, out }: CommandContext<'url'>): Promise<number | undefined> {
+  const name = args[0]!;
+  const target = await findTarget(name, io);
+  let url = target.url;
+  if (target.credentials && flags['with-password']) {
+    const parsed = new URL(url);
+    if (target.credentials.user !== undefined) parsed.username = encodeURIComponent(target.credentials.user);
+    parsed.password = encodeURIComponent(target.credentials.password);
+    url = parsed.toString();
+  } else if (target.credentials) {
+    out.info(
+      `${name} needs a password, which this URL leaves out: add --with-password to include it, or give ` +
+        `valkey-tools commands the name "${name}" (they find the password themselves)`,
+    );
+  }
+  const result = { name, url, hasPassword: target.credentials !== undefined };
+  if (url !== target.url) out.revealed(result, url);
+  else out.result(result, () => out.line(url));
   return undefined;
 }
