@@ -446,8 +446,8 @@ export const commands = [
     summary: 'Print the connection URL of a managed server',
     description:
       'Prints the URL without the password of a server started with one (a note on stderr says so); ' +
-      '--with-password puts it in the URL, for a script that needs one string. Other valkey-tools ' +
-      'commands take the server name and find the password themselves.',
+      '--with-password puts it in the URL, for a script that needs one string. connect and stop ' +
+      'take the server name and find the password themselves.',
     usage: 'url <name> [--with-password] [--json]',
     args: [{ name: 'name', required: true, description: 'Name of the server' }],
     flags: [

@@ -12,8 +12,8 @@ export async function run({ args, flags, io, out }: CommandContext<'url'>): Prom
     url = parsed.toString();
   } else if (target.credentials) {
     out.info(
-      `${name} needs a password, which this URL leaves out: add --with-password to include it, or give ` +
-        `valkey-tools commands the name "${name}" (they find the password themselves)`,
+      `${name} needs a password, which this URL leaves out: add --with-password to include it ` +
+        `(connect ${name} and stop ${name} find it themselves)`,
     );
   }
   const result = { name, url, hasPassword: target.credentials !== undefined };
