@@ -300,15 +300,20 @@ describe('fuzz: RESP, readable and JSONL readers', () => {
   }
 
   it('stored regression inputs of the other readers (fixtures/regressions/<kind>) still parse or fail typed', async () => {
-    const readers: Record<string, (b: Buffer) => Promise<unknown>> = {
-      dump: (b) => decodeDumpPayload(b, { checksum: false }),
-      resp: (b) => collect(parseRespCommands([b])),
-      readable: (b) => collect(readableToCommands([b])),
-      jsonl: (b) => collect(jsonlToRecords([b])),
-      verify: (b) => verifyRdb(b),
-    };
-    for (const [kind, read] of Object.entries(readers)) {
-      for (const { name, bytes } of regressionInputs(kind)) {
+    // Each reader and the folder its stored inputs live in (verify reads the rdb ones too).
+    const readers: Array<[string, string, (b: Buffer) => Promise<unknown>]> = [
+      ['dump', 'dump', (b) => decodeDumpPayload(b, { checksum: false })],
+      ['dump checked', 'dump', (b) => decodeDumpPayload(b)],
+      ['resp', 'resp', (b) => collect(parseRespCommands([b]))],
+      ['readable', 'readable', (b) => collect(readableToCommands([b]))],
+      ['jsonl', 'jsonl', (b) => collect(jsonlToRecords([b]))],
+      ['verify', 'rdb', (b) => verifyRdb(b)],
+    ];
+    for (const [kind, folder, read] of readers) {
+      const inputs = regressionInputs(folder);
+      // An empty or missing folder would make this loop test nothing.
+      expect(inputs.length, `fixtures/regressions/${folder} holds inputs`).toBeGreaterThan(0);
+      for (const { name, bytes } of inputs) {
         await expectTypedOrOk(() => read(bytes), bytes, `${kind} regression ${name}`);
       }
     }
