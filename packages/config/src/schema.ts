@@ -1,3 +1,4 @@
+import { editDistance } from '@valkey-tools/core';
 import type { DirectiveSpec } from './schema-types.js';
 import { DIRECTIVES } from './schema.generated.js';
 
@@ -20,20 +21,6 @@ export function directiveNames(options: { withAliases?: boolean } = {}): string[
   return Object.values(DIRECTIVES)
     .filter((d) => options.withAliases || !d.aliasOf)
     .map((d) => d.name);
-}
-
-function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j]!;
-      prev[j] = Math.min(prev[j]! + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length]!;
 }
 
 /** Known directive names closest to `name` (for "did you mean"), best first. */

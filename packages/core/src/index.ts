@@ -22,7 +22,7 @@ export {
 export type { ServerVersion, ServerFlavor, VersionMap } from './version.js';
 export { toCygwinPath, fromCygwinPath } from './cygwin.js';
 export { valkeyToolsHome, isOfflineEnv } from './paths.js';
-export { escapeControl } from './text.js';
+export { escapeControl, editDistance, parseInfo } from './text.js';
 export {
   openAtomicFile,
   writeFileAtomic,

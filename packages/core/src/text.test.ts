@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { escapeControl } from './text.js';
+import { editDistance, escapeControl, parseInfo } from './text.js';
 
 describe('escapeControl', () => {
   it('shows escape sequences instead of letting a terminal obey them', () => {
@@ -27,5 +27,32 @@ describe('escapeControl', () => {
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('editDistance', () => {
+  it('counts insertions, deletions, substitutions and neighbour swaps as one each', () => {
+    expect(editDistance('maxmemory', 'maxmemory')).toBe(0);
+    expect(editDistance('maxmemroy', 'maxmemory')).toBe(1); // swap
+    expect(editDistance('maxmemor', 'maxmemory')).toBe(1); // deletion
+    expect(editDistance('maxmemoryy', 'maxmemory')).toBe(1); // insertion
+    expect(editDistance('maxmemorx', 'maxmemory')).toBe(1); // substitution
+    expect(editDistance('', 'abc')).toBe(3);
+    expect(editDistance('abc', '')).toBe(3);
+    expect(editDistance('kitten', 'sitting')).toBe(3);
+    expect(editDistance('ca', 'abc')).toBe(3); // swaps do not overlap edits (optimal string alignment)
+  });
+});
+
+describe('parseInfo', () => {
+  it('reads name:value lines, skipping section headers, with CRLF or LF', () => {
+    const text =
+      '# Server\r\nvalkey_version:8.0.1\r\nexecutable:/usr/bin/valkey-server\r\n\r\n# Keyspace\r\ndb0:keys=3,expires=1,avg_ttl=0\r\n';
+    expect(parseInfo(text)).toEqual({
+      valkey_version: '8.0.1',
+      executable: '/usr/bin/valkey-server',
+      db0: 'keys=3,expires=1,avg_ttl=0',
+    });
+    expect(parseInfo('a:1\nb:x:y\n')).toEqual({ a: '1', b: 'x:y' });
   });
 });

@@ -20,3 +20,39 @@ function escapeChar(c: string): string {
 export function escapeControl(text: string, options: { oneLine?: boolean } = {}): string {
   return text.replace(options.oneLine ? UNSAFE_ONE_LINE : UNSAFE, escapeChar);
 }
+
+/**
+ * Edit distance between two short strings: insertions, deletions, substitutions and swaps of
+ * neighbours each cost 1 (`maxmemroy` is 1 from `maxmemory`). For "did you mean" suggestions.
+ */
+export function editDistance(a: string, b: string): number {
+  // Three rolling rows: the swap needs the row before the previous one.
+  let before: number[] = [];
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(prev[j]! + 1, row[j - 1]! + 1, prev[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        best = Math.min(best, before[j - 2]! + 1);
+      row.push(best);
+    }
+    before = prev;
+    prev = row;
+  }
+  return prev[b.length]!;
+}
+
+/**
+ * The fields of an `INFO` reply (`name:value` lines; `# Section` headers and blank lines skipped).
+ * Values are kept as text: `INFO keyspace`'s `db0:keys=1,expires=0` gives `db0` → `keys=1,expires=0`.
+ */
+export function parseInfo(text: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const colon = line.indexOf(':');
+    if (colon > 0 && !line.startsWith('#')) fields[line.slice(0, colon)] = line.slice(colon + 1);
+  }
+  return fields;
+}

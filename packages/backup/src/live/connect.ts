@@ -7,6 +7,7 @@ import {
   parseServerVersion,
   redactUrl,
   toClientOptions,
+  parseInfo,
 } from '@valkey-tools/core';
 import { Cluster, Redis } from 'iovalkey';
 import { BackupError } from '../resp/errors.js';
@@ -91,15 +92,6 @@ export interface ServerConnection {
   /** `INFO server` fields (`redis_version`, `valkey_version`, `server_name`...). */
   info: Record<string, string>;
   close(): Promise<void>;
-}
-
-export function parseInfo(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const line of text.split('\r\n')) {
-    const i = line.indexOf(':');
-    if (i > 0 && !line.startsWith('#')) out[line.slice(0, i)] = line.slice(i + 1);
-  }
-  return out;
 }
 
 export function connectionError(where: string, err: unknown, action: string): BackupError {

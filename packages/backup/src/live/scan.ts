@@ -1,8 +1,9 @@
+import { parseInfo } from '@valkey-tools/core';
 import type { Redis } from 'iovalkey';
 import { type CompiledFilter, dumpPayloadType } from '../convert/filter.js';
 import type { ValueType } from '../model.js';
 import { BackupError } from '../resp/errors.js';
-import { connectionError, parseInfo, type ServerConnection } from './connect.js';
+import { connectionError, type ServerConnection } from './connect.js';
 
 /** A key as read in scan mode: its DUMP payload and absolute expiry. */
 export interface DumpedKey {

@@ -1,4 +1,5 @@
 import { getServer, listClusters } from '@valkey-tools/binaries';
+import { parseInfo } from '@valkey-tools/core';
 import type { CommandContext } from '../main.js';
 import { formatBytes } from '../output.js';
 import { homeOf, notFound } from '../servers.js';
@@ -14,15 +15,6 @@ const LIVE_FIELDS = {
   aofEnabled: ['aof_enabled', (v: string) => v === '1'],
   clusterEnabled: ['cluster_enabled', (v: string) => v === '1'],
 } as const;
-
-function parseInfo(text: string): Record<string, string> {
-  const fields: Record<string, string> = {};
-  for (const line of text.split(/\r?\n/)) {
-    const colon = line.indexOf(':');
-    if (colon > 0 && !line.startsWith('#')) fields[line.slice(0, colon)] = line.slice(colon + 1);
-  }
-  return fields;
-}
 
 export async function run({ args, io, out }: CommandContext<'info'>): Promise<number | undefined> {
   const name = args[0]!;
