@@ -11,6 +11,7 @@ import {
   parseServerVersion,
   parseVersionSpec,
   platformKey,
+  writeFileAtomic,
 } from '@valkey-tools/core';
 import { BinariesError } from './errors.js';
 import { type TarEntry, writeTarGz } from './tar.js';
@@ -286,8 +287,6 @@ export async function createMirror(options: CreateMirrorOptions): Promise<Create
   const manifest = mergeManifests(existing, {
     databases: { valkey: { [version]: { platforms: { [platform]: { url: published, sha256, size } } } } },
   });
-  const tmpManifest = `${manifestPath}.tmp-${process.pid}`;
-  await writeFile(tmpManifest, `${JSON.stringify(manifest, null, 2)}\n`);
-  await rename(tmpManifest, manifestPath);
+  await writeFileAtomic(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
   return { archivePath, url: published, sha256, size, manifestPath, manifest };
 }

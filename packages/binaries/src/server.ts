@@ -1,17 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import {
-  closeSync,
-  constants as fsConstants,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { basename, join, resolve as resolvePath } from 'node:path';
@@ -22,7 +10,7 @@ import {
   serializeConfig,
   type ValkeyConfigInput,
 } from '@valkey-tools/config';
-import { toCygwinPath, valkeyToolsHome, writeFileAtomic } from '@valkey-tools/core';
+import { toCygwinPath, valkeyToolsHome, writeFileAtomic, writeFileAtomicSync } from '@valkey-tools/core';
 import { BinariesError } from './errors.js';
 import { isPidAlive, processCommandLine, sleep } from './process-utils.js';
 import { type BinaryName, type ResolveOptions, type ResolvedBinary, resolveBinary } from './resolve.js';
@@ -298,20 +286,7 @@ async function stopProcess(
 function writeRecordSync(home: string, record: StoredRecord): void {
   mkdirSync(registryDir(home), { recursive: true });
   const file = recordPath(home, record.name);
-  // A random name created exclusively (never through a planted symlink), synced, then renamed.
-  const tmp = `${file}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
-  const fd = openSync(
-    tmp,
-    fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL | (fsConstants.O_NOFOLLOW ?? 0),
-    0o600,
-  );
-  try {
-    writeSync(fd, `${JSON.stringify(record, null, 2)}\n`);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, file);
+  writeFileAtomicSync(file, `${JSON.stringify(record, null, 2)}\n`, { mode: 0o600 });
 }
 
 async function readStored(home: string, name: string): Promise<StoredRecord | undefined> {

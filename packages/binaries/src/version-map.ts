@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   buildVersionMap,
@@ -7,6 +7,7 @@ import {
   resolveVersion,
   type VersionMap,
   valkeyToolsHome,
+  writeFileAtomicSync,
 } from '@valkey-tools/core';
 import { BinariesError } from './errors.js';
 
@@ -83,10 +84,8 @@ export function saveKnownVersions(
   const merged = [...new Set([...savedVersions(home), ...fullVersions(versions)])].sort(compareVersions);
   mkdirSync(home, { recursive: true });
   const file = join(home, SAVED_FILE);
-  const tmp = `${file}.tmp-${process.pid}`;
   const body = { versions: merged, source: options.source ?? null, refreshedAt: new Date().toISOString() };
-  writeFileSync(tmp, `${JSON.stringify(body, null, 2)}\n`);
-  renameSync(tmp, file);
+  writeFileAtomicSync(file, `${JSON.stringify(body, null, 2)}\n`);
 }
 
 /** Forgets versions learned from manifests in this process (tests). Saved ones stay. */

@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { writeFileAtomicSync } from '@valkey-tools/core';
 import { ConfigError } from './errors.js';
 import type { ValkeyConfigInput } from './input.js';
 import { type SerializeOptions, serializeConfig } from './serialize.js';
@@ -21,20 +19,9 @@ export function writeConfigFile(
   options: WriteConfigOptions = {},
 ): void {
   const text = typeof config === 'string' ? config : serializeConfig(config, options);
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const mode = options.mode ?? 0o600;
-  let fd: number | undefined;
   try {
-    fd = openSync(temp, 'wx', mode);
-    writeSync(fd, text);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    chmodSync(temp, mode); // the umask may have narrowed it
-    renameSync(temp, path);
+    writeFileAtomicSync(path, text, { mode: options.mode ?? 0o600 });
   } catch (cause) {
-    if (fd !== undefined) closeSync(fd);
-    rmSync(temp, { force: true });
     throw new ConfigError(
       'ERR_CONFIG_WRITE',
       `Cannot write config file ${path}: ${(cause as Error).message}`,

@@ -13,7 +13,14 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cleanLeftovers, openAtomicFile, partialPath, writeFileAtomic, writeStreamAtomic } from './atomic.js';
+import {
+  cleanLeftovers,
+  openAtomicFile,
+  partialPath,
+  writeFileAtomic,
+  writeFileAtomicSync,
+  writeStreamAtomic,
+} from './atomic.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vt-core-atomic-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -28,7 +35,13 @@ async function deadPid(): Promise<number> {
   return child.pid!;
 }
 
-describe('writeFileAtomic', () => {
+// The synchronous variant keeps the same promises: both run every case.
+const writers: Array<[string, typeof writeFileAtomic]> = [
+  ['writeFileAtomic', writeFileAtomic],
+  ['writeFileAtomicSync', async (path, data, options) => writeFileAtomicSync(path, data, options)],
+];
+
+describe.each(writers)('%s', (_name, writeFileAtomic) => {
   it('writes, replaces and leaves no temp file behind', async () => {
     const dir = freshDir();
     const file = join(dir, 'out.conf');

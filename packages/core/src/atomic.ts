@@ -1,5 +1,17 @@
 import { randomBytes } from 'node:crypto';
-import { constants, createWriteStream } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  createWriteStream,
+  fchmodSync,
+  fstatSync,
+  fsyncSync,
+  lstatSync,
+  openSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { type FileHandle, lstat, open, readdir, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
@@ -262,4 +274,72 @@ export async function writeStreamAtomic(
   }
   await file.commit();
   return written;
+}
+
+/**
+ * `writeFileAtomic` for code that must not await (a record written before a child process is
+ * waited for): the same temp file rules (random name, O_EXCL, O_NOFOLLOW, exact mode, fsync,
+ * inode check, rename, folder fsync). Leftovers of dead processes are not cleaned here: the next
+ * asynchronous write into the folder does that.
+ */
+export function writeFileAtomicSync(
+  path: string,
+  data: string | Uint8Array,
+  options: Pick<AtomicWriteOptions, 'mode'> = {},
+): void {
+  const full = resolve(path);
+  let fd: number | undefined;
+  let temp = '';
+  try {
+    for (let attempt = 0; fd === undefined; attempt++) {
+      temp = partialPath(full);
+      try {
+        fd = openSync(
+          temp,
+          constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | O_NOFOLLOW,
+          options.mode ?? 0o666,
+        );
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 5) continue;
+        temp = '';
+        throw err;
+      }
+    }
+    if (options.mode !== undefined) fchmodSync(fd, options.mode); // the umask may have narrowed it
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off);
+    fsyncSync(fd);
+    const ours = fstatSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    const there = lstatSync(temp);
+    if (there.ino !== ours.ino || there.dev !== ours.dev) {
+      throw new CoreError('ERR_WRITE_FILE', `cannot write ${full}: its temp file ${temp} was replaced`, {
+        details: { file: full, temp },
+        hint: 'Another process is tampering with this folder: write somewhere only you can write',
+      });
+    }
+    renameSync(temp, full);
+    temp = '';
+  } catch (err) {
+    if (fd !== undefined) closeSync(fd);
+    if (temp !== '') {
+      try {
+        unlinkSync(temp);
+      } catch {
+        // already gone
+      }
+    }
+    throw writeError(full, err);
+  }
+  try {
+    const dirFd = openSync(dirname(full), constants.O_RDONLY);
+    try {
+      fsyncSync(dirFd);
+    } finally {
+      closeSync(dirFd);
+    }
+  } catch {
+    // Windows and some file systems cannot open or fsync a folder: the rename is still atomic.
+  }
 }

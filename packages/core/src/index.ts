@@ -26,6 +26,7 @@ export { escapeControl, editDistance, parseInfo } from './text.js';
 export {
   openAtomicFile,
   writeFileAtomic,
+  writeFileAtomicSync,
   writeStreamAtomic,
   cleanLeftovers,
   partialPath,

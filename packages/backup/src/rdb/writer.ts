@@ -1,8 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { rename, unlink } from 'node:fs/promises';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { writeStreamAtomic } from '@valkey-tools/core';
 import type {
   HashValue,
   KeyRecord,
@@ -884,26 +881,15 @@ export async function writeRdbFile(
   records: AsyncIterable<RdbRecord | RdbChunkRecord> | Iterable<RdbRecord | RdbChunkRecord>,
   options: WriteRdbOptions = {},
 ): Promise<{ keys: number; bytes: number }> {
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   let result = { keys: 0, bytes: 0 };
   const onProgress = options.onProgress;
-  try {
-    await pipeline(
-      Readable.from(
-        writeRdb(records, {
-          ...options,
-          onProgress: (p) => {
-            result = p;
-            onProgress?.(p);
-          },
-        }),
-      ),
-      createWriteStream(tmp, { flush: true }),
-    );
-    await rename(tmp, path);
-  } catch (err) {
-    await unlink(tmp).catch(() => {});
-    throw err;
-  }
+  const chunks = writeRdb(records, {
+    ...options,
+    onProgress: (p) => {
+      result = p;
+      onProgress?.(p);
+    },
+  });
+  await writeStreamAtomic(path, chunks);
   return result;
 }
