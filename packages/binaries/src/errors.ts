@@ -39,5 +39,5 @@ export type BinariesErrorCode =
 
 /** Errors raised by @valkey-tools/binaries. */
 export class BinariesError extends ValkeyToolsError<BinariesErrorCode> {
-  override readonly name = 'BinariesError';
+  static override readonly errorName = 'BinariesError';
 }

@@ -22,7 +22,7 @@ const USAGE_CODES: ReadonlySet<string> = new Set<CliErrorCode>([
 
 /** Errors raised by the CLI itself (bad command lines, unknown server names, files in the way). */
 export class CliError extends ValkeyToolsError<CliErrorCode> {
-  override readonly name = 'CliError';
+  static override readonly errorName = 'CliError';
 }
 
 /** A wrong command line; `command` is the command whose --help the message points at. */

@@ -18,5 +18,5 @@ export type ConfigErrorCode =
 
 /** Errors raised by @valkey-tools/config. `details` carries `file`, `line`, `directive` where known. */
 export class ConfigError extends ValkeyToolsError<ConfigErrorCode> {
-  override readonly name = 'ConfigError';
+  static override readonly errorName = 'ConfigError';
 }

@@ -140,3 +140,27 @@ describe('paths', () => {
     expect(isOfflineEnv({})).toBe(false);
   });
 });
+
+describe('error classes', () => {
+  class OtherError extends ValkeyToolsError<'ERR_OTHER'> {
+    static override readonly errorName = 'OtherError';
+  }
+  it('isInstance and hasCode are exact per class; ValkeyToolsError takes any of ours', () => {
+    const core = new CoreError('ERR_INVALID_URL', 'bad');
+    const other = new OtherError('ERR_OTHER', 'x');
+    expect(core.name).toBe('CoreError');
+    expect(CoreError.isInstance(core)).toBe(true);
+    expect(OtherError.isInstance(core)).toBe(false);
+    expect(CoreError.isInstance(other)).toBe(false);
+    expect(ValkeyToolsError.isInstance(core) && ValkeyToolsError.isInstance(other)).toBe(true);
+    expect(CoreError.hasCode(core, 'ERR_INVALID_URL')).toBe(true);
+    expect(OtherError.hasCode(core, 'ERR_INVALID_URL')).toBe(false);
+    expect(ValkeyToolsError.hasCode(core, 'ERR_INVALID_URL')).toBe(true);
+    // A copy from a second install of the package: same marker and name, another prototype.
+    const copy = Object.assign(new Error('bad'), { name: 'CoreError', code: 'ERR_INVALID_URL' });
+    (copy as unknown as Record<symbol, boolean>)[Symbol.for('@valkey-tools/error')] = true;
+    expect(CoreError.isInstance(copy)).toBe(true);
+    expect(OtherError.isInstance(copy)).toBe(false);
+    expect(CoreError.isInstance(new Error('plain'))).toBe(false);
+  });
+});

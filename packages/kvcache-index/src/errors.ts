@@ -13,7 +13,7 @@ export type KvCacheErrorCode =
 
 /** Errors raised by @valkey-tools/kvcache-index. */
 export class KvCacheError extends ValkeyToolsError<KvCacheErrorCode> {
-  override readonly name = 'KvCacheError';
+  static override readonly errorName = 'KvCacheError';
 
   constructor(code: KvCacheErrorCode, message: string, options?: ValkeyToolsErrorOptions) {
     super(code, message, options);

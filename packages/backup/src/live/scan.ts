@@ -1,4 +1,4 @@
-import { parseInfo } from '@valkey-tools/core';
+import { parseInfo, ValkeyToolsError } from '@valkey-tools/core';
 import type { Redis } from 'iovalkey';
 import { type CompiledFilter, dumpPayloadType } from '../convert/filter.js';
 import type { ValueType } from '../model.js';
@@ -163,7 +163,7 @@ export async function* scanServer(
       yield* scanNode(client, name, dbs, options, counts);
     } catch (err) {
       // A dropped connection surfaces as the client's bare "Connection is closed": say which node.
-      if (BackupError.isInstance(err)) throw err;
+      if (ValkeyToolsError.isInstance(err)) throw err;
       throw connectionError(name, err, 'Scanning');
     }
   }

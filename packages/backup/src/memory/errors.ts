@@ -10,7 +10,7 @@ export type MemoryErrorCode =
 
 /** Errors raised by the memory analysis of snapshots. */
 export class MemoryError extends ValkeyToolsError<MemoryErrorCode> {
-  override readonly name = 'MemoryError';
+  static override readonly errorName = 'MemoryError';
   constructor(code: MemoryErrorCode, message: string, options?: ValkeyToolsErrorOptions) {
     super(code, message, options);
   }

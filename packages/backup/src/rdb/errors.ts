@@ -40,7 +40,7 @@ export interface RdbErrorDetails {
  * is the byte offset where the problem was found and `details.key` the key being read.
  */
 export class RdbError extends ValkeyToolsError<RdbErrorCode> {
-  override readonly name = 'RdbError';
+  static override readonly errorName = 'RdbError';
   declare readonly details: RdbErrorDetails;
 
   constructor(code: RdbErrorCode, message: string, options: ValkeyToolsErrorOptions = {}) {

@@ -35,7 +35,7 @@ export type BackupErrorCode =
 
 /** Errors raised by @valkey-tools/backup live backup, restore, RESP/AOF codecs and conversions. */
 export class BackupError extends ValkeyToolsError<BackupErrorCode> {
-  override readonly name = 'BackupError';
+  static override readonly errorName = 'BackupError';
   constructor(code: BackupErrorCode, message: string, options?: ValkeyToolsErrorOptions) {
     super(code, message, options);
   }

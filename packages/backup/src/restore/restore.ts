@@ -1,4 +1,4 @@
-import { redactUrl } from '@valkey-tools/core';
+import { redactUrl, ValkeyToolsError } from '@valkey-tools/core';
 import {
   type CompiledFilter,
   commandValueType,
@@ -1250,7 +1250,8 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       );
     }
     await conn.close();
-    if (BackupError.isInstance(err)) {
+    // Any of our errors (an RdbError from the input, a BackupError from the target) gets the partial report.
+    if (ValkeyToolsError.isInstance(err)) {
       // A failure after keys went out says so (a check that failed first wrote nothing).
       if (!written && err.code !== 'ERR_ABORTED') throw err;
       throw new BackupError(err.code as BackupErrorCode, `${withoutHint(err)}; ${partial()}`, {
