@@ -59,7 +59,11 @@ describe('start, list, info, url, stop', () => {
     const url = await runCli(['url', 'dev'], { env });
     expect(url).toMatchObject({ code: 0, stdout: `redis://127.0.0.1:${port}/0\n` });
     const urlJson = await runCli(['url', 'dev', '--json'], { env });
-    expect(parseJson(urlJson)).toEqual({ name: 'dev', url: `redis://127.0.0.1:${port}/0`, hasPassword: false });
+    expect(parseJson(urlJson)).toEqual({
+      name: 'dev',
+      url: `redis://127.0.0.1:${port}/0`,
+      hasPassword: false,
+    });
 
     await rawCommand(port, ['SET', 'k', 'v']);
     const info = await runCli(['info', 'dev', '--json'], { env });
