@@ -149,12 +149,16 @@ export async function connectServer(url: string, options: ConnectOptions = {}): 
     // A refused AUTH (wrong password) arrives as an error event; the command only sees "Connection is closed".
     throw connectionError(where, cause ?? err, 'Talking to');
   }
+  let closed = false;
   const conn: ServerConnection = {
     client,
     target,
     where,
     info,
+    // Once only: disconnect() of a client that already ended arms a 2 s timer in iovalkey.
     close: async () => {
+      if (closed) return;
+      closed = true;
       client.disconnect();
       conn.cluster?.disconnect();
     },
