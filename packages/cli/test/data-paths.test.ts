@@ -6,7 +6,15 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, keyspaceState, startTestServer, type TestServer } from '@valkey-tools/test-utils';
+import {
+  countTypes,
+  freePort,
+  type KeyState,
+  keyspaceState,
+  pickKeys,
+  startTestServer,
+  type TestServer,
+} from '@valkey-tools/test-utils';
 import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_TIMEOUT_MS, binPath, buildCli, packageDir, parseJson, runCli, tempDir } from './helpers.js';
@@ -96,6 +104,56 @@ describe('restore --flush into a server that already holds data', () => {
       expect(parseJson(r)).toMatchObject({ keys: Object.keys(want).length, errorCount: 0, skipped: 0 });
       expect(await keyspaceState(target)).toEqual(want);
       expect(await target.command('DEBUG', 'DIGEST')).toBe(await source.command('DEBUG', 'DIGEST'));
+    });
+  }
+});
+
+describe('--db, --match and --type, judged per key', () => {
+  const cases: Array<{
+    name: string;
+    backup: string[];
+    restore: string[];
+    selects: (k: KeyState) => boolean;
+    /** The types the selection holds: a filter that dropped or added a type would show. */
+    types: string[];
+  }> = [
+    {
+      name: 'backup by replication to JSONL with --db 3 --match *s*',
+      backup: ['--db', '3', '--match', '*s*', '-o', 'f.jsonl'],
+      restore: [],
+      selects: (k) => k.db === 3 && k.key.includes('s'),
+      types: ['hash', 'list', 'set', 'stream', 'string', 'zset'],
+    },
+    {
+      name: 'backup by scan to text with --type stream',
+      backup: ['--mode', 'scan', '--type', 'stream', '-o', 'f.txt'],
+      restore: [],
+      selects: (k) => k.type === 'stream',
+      types: ['stream'],
+    },
+    {
+      name: 'restore of a whole backup with --db 0 --match str* --type string',
+      backup: ['-o', 'f.rdb'],
+      restore: ['--db', '0', '--match', 'str*', '--type', 'string'],
+      selects: (k) => k.db === 0 && k.key.startsWith('str') && k.type === 'string',
+      types: ['string'],
+    },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: exactly the selected keys, each as on the source`, async () => {
+      const all = await keyspaceState(source);
+      const want = pickKeys(all, c.selects);
+      // Not empty, and not everything: "exactly" must mean something.
+      expect(Object.keys(want).length).toBeGreaterThan(1);
+      expect(Object.keys(want).length).toBeLessThan(Object.keys(all).length);
+      expect(Object.keys(countTypes(want)).sort()).toEqual(c.types);
+      const dir = freshDir();
+      const made = await runCli(['backup', '--url', source.url, ...c.backup], { cwd: dir });
+      expect(made.code, made.stderr).toBe(0);
+      await target.command('FLUSHALL');
+      const r = await runCli(['restore', join(dir, c.backup.at(-1)!), '--url', target.url, ...c.restore]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(await keyspaceState(target)).toEqual(want);
     });
   }
 });
