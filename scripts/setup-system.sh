@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure the system tools the project needs are present on Debian 12 (bookworm):
 # valkey-server + valkey-tools (bookworm-backports), redis-server (main, for migration tests),
-# chromium (browser tests), unzip (the binaries tests check our zip archives with it). Nothing happens
-# when they are already installed.
+# chromium (browser tests), unzip (the binaries tests check our zip archives with it), python3-msgpack and
+# python3-zmq (a Python vLLM-style KV event publisher in the kvcache-index tests). Nothing happens when
+# they are already installed.
 set -euo pipefail
 
 say() { printf '[setup] %s\n' "$*" >&2; }
@@ -12,14 +13,16 @@ command -v valkey-server >/dev/null 2>&1 || need+=(valkey)
 command -v redis-server >/dev/null 2>&1 || need+=(redis)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v unzip >/dev/null 2>&1 || need+=(unzip)
+# Debian's python3-* modules live in /usr/bin/python3's path (a pyenv/venv python3 first on PATH does not see them).
+/usr/bin/python3 -c 'import msgpack, zmq' >/dev/null 2>&1 || need+=(python)
 if [ "${#need[@]}" -eq 0 ]; then
-  say "valkey-server, redis-server, chromium and unzip are already installed"
+  say "valkey-server, redis-server, chromium, unzip and python3-msgpack/python3-zmq are already installed"
   exit 0
 fi
 say "missing: ${need[*]} — installing from Debian's package archive"
 
 if ! command -v apt-get >/dev/null 2>&1; then
-  say "apt-get not found: install valkey-server (8.x), redis-server and chromium with your OS package manager"
+  say "apt-get not found: install valkey-server (8.x), redis-server, chromium, unzip and python3 with the msgpack and zmq modules with your OS package manager"
   exit 1
 fi
 SUDO=""
@@ -66,6 +69,7 @@ for n in "${need[@]}"; do
     redis) pkgs+=(redis-server redis-tools) ;;
     chromium) pkgs+=(chromium) ;;
     unzip) pkgs+=(unzip) ;;
+    python) pkgs+=(python3 python3-msgpack python3-zmq) ;;
   esac
 done
 if [ "${#pkgs[@]}" -gt 0 ]; then $SUDO apt-get install -y -qq "${pkgs[@]}" >/dev/null; fi

@@ -143,7 +143,7 @@ const match = {
   description: 'Only keys matching this glob pattern (SCAN MATCH syntax: * ? [abc] \\x)',
 } as const satisfies FlagDefinition;
 
-/** TLS files for rediss:// / valkeys:// URLs (backup and restore). */
+/** TLS files for rediss:// / valkeys:// URLs (backup, restore and connect). */
 const tlsFlags = [
   {
     name: 'tls-ca',
@@ -474,11 +474,13 @@ export const commands = [
       'Runs valkey-cli (found the way valkey-server is found) against a managed server or a URL, selecting ' +
       'the db in the URL. iredis is used when asked for with --iredis, or when no valkey-cli is found. ' +
       'Arguments after -- are passed to the shell: valkey-tools connect dev -- PING',
-    usage: 'connect <name> | --url URL [--iredis] [--json] [-- SHELL_ARGS...]',
+    usage:
+      'connect <name> | --url URL [--iredis] [--tls-ca FILE --tls-cert FILE --tls-key FILE] [--json] [-- SHELL_ARGS...]',
     args: [{ name: 'name', required: false, description: 'Name of a managed server' }],
     flags: [
       url('Connect to this URL instead of a managed server'),
       ...credentialFlags,
+      ...tlsFlags,
       { name: 'iredis', type: 'boolean', description: 'Use iredis instead of valkey-cli' },
       {
         name: 'cluster',
@@ -499,6 +501,10 @@ export const commands = [
       {
         command: 'valkey-tools connect --url redis://:secret@db.internal:6379/2',
         description: 'a remote server, db 2',
+      },
+      {
+        command: 'valkey-tools connect --url rediss://cache.example:6380 --tls-ca ca.crt -- PING',
+        description: 'a TLS server, its certificate checked against ca.crt',
       },
     ],
   },

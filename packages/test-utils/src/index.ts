@@ -6,3 +6,5 @@ export { registerPid, unregisterPid, killRegistered, registryDir } from './regis
 export { createTestCertificates, tlsServerConfig } from './tls.js';
 export type { TestCertificates } from './tls.js';
 export { seededRandom } from './random.js';
+export { countTypes, keyspaceName, keyspaceState, pickKeys } from './compare.js';
+export type { KeyState, KeyspaceEndpoint, KeyspaceOptions, KeyspaceState } from './compare.js';

@@ -134,6 +134,10 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     server: `${flavor} ${version}`,
     mode,
   };
+  // A command waiting for a server that does not answer (paused, overloaded) would hold an abort
+  // until it did: closing the connection fails it at once, and nothing is kept of the output.
+  const closeOnAbort = () => void conn.close();
+  options.signal?.addEventListener('abort', closeOnAbort, { once: true });
   try {
     let chunks: AsyncIterable<Buffer>;
     if (mode === 'scan') chunks = scanChunks(conn, options, format, header);
@@ -142,7 +146,11 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       bytesWritten = n;
       progress(false);
     });
+  } catch (err) {
+    if (options.signal?.aborted && !BackupError.hasCode(err, 'ERR_ABORTED')) throw abortedError(conn.where);
+    throw err;
   } finally {
+    options.signal?.removeEventListener('abort', closeOnAbort);
     await conn.close();
   }
   if (rawSnapshot) {
@@ -160,6 +168,13 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   }
   progress(true);
   return { output: options.output, format, mode, nodes, keys, bytesWritten, elapsedMs: Date.now() - started };
+
+  function abortedError(where: string): BackupError {
+    return new BackupError('ERR_ABORTED', `backup of ${where} was aborted`, {
+      details: { url: where, keys },
+      hint: 'Nothing was written to the output; run the backup again',
+    });
+  }
 
   function primaries(): Array<{ client: Redis; name: string }> {
     return conn.cluster
@@ -186,12 +201,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       },
     });
     const checkAbort = () => {
-      if (o.signal?.aborted) {
-        throw new BackupError('ERR_ABORTED', `backup of ${c.where} was aborted`, {
-          details: { url: c.where, keys },
-          hint: 'Nothing was written to the output; run the backup again',
-        });
-      }
+      if (o.signal?.aborted) throw abortedError(c.where);
     };
     const rawDump = (f === 'resp' || f === 'readable') && (o.values ?? 'dump') === 'dump';
     if (rawDump) {

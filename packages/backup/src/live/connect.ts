@@ -132,7 +132,9 @@ export async function connectServer(url: string, options: ConnectOptions = {}): 
   try {
     await client.connect();
   } catch (err) {
-    client.disconnect();
+    // Once the client has given up (status "end"), disconnect() would only arm iovalkey's 2 s timer
+    // for a socket that already closed, keeping the process alive that long after the error.
+    if (client.status !== 'end') client.disconnect();
     throw connectionError(where, cause ?? err, 'Connecting to');
   } finally {
     console.warn = warn;
@@ -143,16 +145,20 @@ export async function connectServer(url: string, options: ConnectOptions = {}): 
     const clusterInfo = parseInfo(String(await client.call('INFO', 'cluster')));
     if (clusterInfo.cluster_enabled === '1') info.cluster_enabled = '1';
   } catch (err) {
-    client.disconnect();
+    if (client.status !== 'end') client.disconnect();
     // A refused AUTH (wrong password) arrives as an error event; the command only sees "Connection is closed".
     throw connectionError(where, cause ?? err, 'Talking to');
   }
+  let closed = false;
   const conn: ServerConnection = {
     client,
     target,
     where,
     info,
+    // Once only: disconnect() of a client that already ended arms a 2 s timer in iovalkey.
     close: async () => {
+      if (closed) return;
+      closed = true;
       client.disconnect();
       conn.cluster?.disconnect();
     },

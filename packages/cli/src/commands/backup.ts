@@ -4,7 +4,7 @@ import { dataFormat, withOutputFile } from '../data-files.js';
 import { usageError } from '../errors.js';
 import { assertWritable } from '../files.js';
 import type { CommandContext } from '../main.js';
-import { tlsFromFlags } from '../tls.js';
+import { tlsFromFlags, withTlsFlagsHint } from '../tls.js';
 import { formatBytes, formatCount } from '../output.js';
 import { createProgress } from '../progress.js';
 
@@ -53,6 +53,8 @@ export async function run({ flags, io, out, signal }: CommandContext<'backup'>):
     if (flags.type !== undefined) options.type = flags.type;
     try {
       return await backup(options);
+    } catch (err) {
+      throw withTlsFlagsHint(err);
     } finally {
       if (waitingShown && tty) io.stderr.write('\r\x1b[2K');
       progress?.finish();

@@ -11,6 +11,7 @@ import { CliError, usageError } from '../errors.js';
 import type { CommandContext } from '../main.js';
 import { findOnPath } from '../path-lookup.js';
 import { findTarget } from '../servers.js';
+import { valkeyCliTlsArgs } from '../tls.js';
 
 /** valkey-cli arguments for a target; the password goes through REDISCLI_AUTH, never argv. */
 export function valkeyCliArgs(target: ConnectionTarget): { args: string[]; env: Record<string, string> } {
@@ -68,6 +69,15 @@ export async function run({
       useIredis = true;
     }
   }
+  if (useIredis && valkeyCliTlsArgs(flags, io.cwd).length > 0) {
+    const message =
+      '--tls-ca, --tls-cert, --tls-key and --tls-insecure need valkey-cli (iredis takes no TLS files)';
+    if (flags.iredis)
+      throw usageError('ERR_INVALID_ARGUMENT', `${message}. Run "valkey-tools connect --help"`, 'connect');
+    throw new CliError('ERR_NOT_AVAILABLE', `${message}, and no valkey-cli was found`, {
+      hint: 'Install valkey-cli (valkey-tools install, or the valkey-tools package of your OS)',
+    });
+  }
   if (useIredis) {
     if (!iredis) {
       throw new CliError('ERR_NOT_FOUND', 'iredis is not installed (not found on PATH)', {
@@ -78,8 +88,11 @@ export async function run({
     programArgs = ['--url', formatConnectionUrl(target), ...passthrough];
   } else {
     const cli = valkeyCliArgs(target);
+    const tls = valkeyCliTlsArgs(flags, io.cwd);
+    // TLS files make the connection TLS, as they do for backup and restore (rediss:// or not).
+    if (tls.length > 0 && !target.tls) tls.unshift('--tls');
     program = cliPath!;
-    programArgs = [...cli.args, ...(clusterMode ? ['-c'] : []), ...passthrough];
+    programArgs = [...cli.args, ...tls, ...(clusterMode ? ['-c'] : []), ...passthrough];
     extraEnv = cli.env;
   }
   if (flags.json) {

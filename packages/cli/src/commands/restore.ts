@@ -3,7 +3,7 @@ import { connectionUrl } from '../credentials.js';
 import { dataFormat, withInputFile } from '../data-files.js';
 import { EXIT_FAILED } from '../errors.js';
 import type { CommandContext } from '../main.js';
-import { tlsFromFlags } from '../tls.js';
+import { tlsFromFlags, withTlsFlagsHint } from '../tls.js';
 import { formatBytes, formatCount } from '../output.js';
 import { createProgress } from '../progress.js';
 
@@ -47,6 +47,8 @@ export async function run({
     if (flags['target-db'] !== undefined) options.targetDb = flags['target-db'];
     try {
       return await restore(options);
+    } catch (err) {
+      throw withTlsFlagsHint(err);
     } finally {
       checking.finish();
       progress.finish();
