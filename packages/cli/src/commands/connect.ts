@@ -87,7 +87,9 @@ export async function run({
     // variables named here (set them yourself), never in this output.
     out.printJson({
       program,
-      args: useIredis ? ['--url', formatConnectionUrl(target, { redact: true }), ...passthrough] : programArgs,
+      args: useIredis
+        ? ['--url', formatConnectionUrl(target, { redact: true }), ...passthrough]
+        : programArgs,
       env: Object.keys(extraEnv),
       url: formatConnectionUrl(target, { redact: true }),
       shell: useIredis ? 'iredis' : 'valkey-cli',
