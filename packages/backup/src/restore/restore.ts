@@ -691,10 +691,12 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       if (target.hasRoom(bytes)) sendEncoded(bytes, db, span.db);
       else return target.room(bytes).then(() => sendEncoded(bytes, db, span.db));
     };
-    // Plain string keys go out as MSETs, where nothing can be in their way (standalone: one slot
-    // per command in a cluster).
+    // Plain string keys go out as MSETs, where nothing can be in their way; into a cluster, one key
+    // each (a key's slot routes it): a plain string costs the server less as a SET than as RESTORE.
     const batch =
-      !target.isCluster && (targetEmpty || replace) ? new MsetBatch(target, msetErrors, msetSent) : null;
+      targetEmpty || replace
+        ? new MsetBatch(target, msetErrors, msetSent, target.isCluster ? 1 : undefined)
+        : null;
     const batchString = (span: KeySpan, db: number): boolean => {
       if (!batchRdbString(batch!, db, span)) return false;
       stats.keys++;
