@@ -25,6 +25,7 @@ import {
 } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { compare } from './lib/compare.mjs';
 import { datasetCommands, datasetKeyCount, defaultBig } from './lib/dataset.mjs';
@@ -40,6 +41,8 @@ const { values } = parseArgs({
     // git ref of our own packages to compare against; default: the commit the committed results
     // (bench/results/latest.json) were measured at; `none` turns the baseline cases off
     baseline: { type: 'string' },
+    // keys of the cluster case's dataset (at least 600,000)
+    'cluster-scale': { type: 'string', default: '600000' },
   },
 });
 const scale = Number(values.scale);
@@ -181,6 +184,54 @@ function keyCount(port) {
   let keys = 0;
   for (const m of info.matchAll(/^db\d+:keys=(\d+)/gm)) keys += Number(m[1]);
   return keys;
+}
+
+/**
+ * The cluster dataset: `n` keys in db 0, five in six strings (16 to 80 bytes), one in six a small
+ * hash (4 fields); its RESP commands (the --pipe peer's input) and the RDB a server saves of them.
+ */
+async function ensureClusterDataset(n = Math.max(600_000, Number(values['cluster-scale']))) {
+  const name = `cluster-${n}`;
+  const ds = { keys: n, rdb: join(dataDir, `${name}.rdb`), resp: join(dataDir, `${name}.resp`) };
+  if (existsSync(ds.rdb) && existsSync(ds.resp)) return ds;
+  log(`generating the cluster dataset: ${n} keys`);
+  const bulk = (s) => `$${Buffer.byteLength(s)}\r\n${s}\r\n`;
+  const cmd = (...a) => `*${a.length}\r\n${a.map(bulk).join('')}`;
+  const lines = [];
+  for (let i = 0; i < n; i++) {
+    if (i % 6 === 5)
+      lines.push(
+        cmd(
+          'HSET',
+          `h:${i}`,
+          'name',
+          `n${i}`,
+          'count',
+          String(i),
+          'tag',
+          `t${i % 97}`,
+          'v',
+          'x'.repeat(i % 24),
+        ),
+      );
+    else lines.push(cmd('SET', `s:${i}`, `value-${i}-${'y'.repeat(8 + (i % 64))}`));
+  }
+  writeFileSync(ds.resp, lines.join(''));
+  const srv = await startServer();
+  try {
+    const port = portOf(srv.url);
+    execFileSync('valkey-cli', ['-p', port, 'FLUSHALL']);
+    await measure('valkey-cli', ['-p', port, '--pipe'], { stdin: ds.resp });
+    if (keyCount(port) !== n)
+      throw new Error(`cluster dataset server holds ${keyCount(port)} keys, expected ${n}`);
+    execFileSync('valkey-cli', ['-p', port, 'SAVE']);
+    const get = (k) =>
+      execFileSync('valkey-cli', ['-p', port, 'CONFIG', 'GET', k], { encoding: 'utf8' }).split('\n')[1];
+    cpSync(join(get('dir'), get('dbfilename')), ds.rdb);
+  } finally {
+    stopServer(srv.name);
+  }
+  return ds;
 }
 
 // scratch outputs (convert cases), removed on exit
@@ -470,6 +521,91 @@ const cases = {
       ours: { label: 'valkey-tools --help', run: () => vt(['--help']) },
       peer: { label: 'node -e 0', run: () => measure(node, ['-e', '0']) },
     });
+  },
+  async cluster() {
+    // 500k strings + 100k small hashes (×clusterScale/600k), one db: what a cluster holds
+    const ds = await ensureClusterDataset();
+    const { startCluster } = await import(pathToFileURL(join(root, 'packages/binaries/dist/index.js')).href);
+    const home = join(tmpdir(), `bench-cluster-${process.pid}`);
+    const cluster = await startCluster({ primaries: 3, replicasPerPrimary: 0, home, basePort: 17000 });
+    const single = await startServer();
+    const port = portOf(single.url);
+    const cli = (p, ...a) => execFileSync('valkey-cli', ['-p', String(p), ...a], { encoding: 'utf8' });
+    for (const n of cluster.primaries) {
+      cli(n.port, 'CONFIG', 'SET', 'save', '');
+      cli(n.port, 'CONFIG', 'SET', 'repl-diskless-sync-delay', '0');
+    }
+    const flushCluster = async () => {
+      for (const n of cluster.primaries) cli(n.port, 'FLUSHALL');
+    };
+    const clusterKeys = () => cluster.primaries.reduce((sum, n) => sum + keyCount(String(n.port)), 0);
+    const out = join(tmpdir(), `bench-cluster-${process.pid}.rdb`);
+    const parts = cluster.primaries.map((_, i) => join(tmpdir(), `bench-cluster-${process.pid}-${i}.rdb`));
+    try {
+      const keys = { ours: [], peer: [] };
+      const restore = await compare({
+        name: `restore into a 3-primary cluster (${ds.keys} keys) vs valkey-cli --pipe into one server`,
+        runs,
+        before: async () => {
+          await flushCluster();
+          cli(port, 'FLUSHALL');
+        },
+        ours: {
+          label: 'valkey-tools restore .rdb --url <cluster>',
+          run: async () => {
+            const r = await vt(['restore', ds.rdb, '--url', cluster.seeds[0]]);
+            keys.ours.push(clusterKeys());
+            return r;
+          },
+        },
+        peer: {
+          label: 'valkey-cli --pipe (one server)',
+          run: async () => {
+            const r = await measure('valkey-cli', ['-p', port, '--pipe'], { stdin: ds.resp });
+            keys.peer.push(keyCount(port));
+            return r;
+          },
+        },
+      });
+      restore.keysRestored = { ours: Math.min(...keys.ours), peer: Math.min(...keys.peer) };
+      // the cluster holds the data (the last run of ours may have come first: restore it again)
+      await flushCluster();
+      await vt(['restore', ds.rdb, '--url', cluster.seeds[0]]);
+      const backup = await compare({
+        name: `backup of a 3-primary cluster (${ds.keys} keys) into one RDB vs valkey-cli --rdb of every primary in parallel`,
+        runs,
+        ours: {
+          label: 'valkey-tools backup --url <cluster> (one RDB)',
+          run: () => vt(['backup', '--url', cluster.seeds[0], '-o', out, '--format', 'rdb', '--force']),
+        },
+        peer: {
+          label: 'valkey-cli --rdb × 3 primaries, in parallel',
+          run: async () => {
+            for (const p of parts) rmSync(p, { force: true });
+            const t0 = process.hrtime.bigint();
+            const rs = await Promise.all(
+              cluster.primaries.map((n, i) =>
+                measure('valkey-cli', ['-p', String(n.port), '--rdb', parts[i]]),
+              ),
+            );
+            return {
+              seconds: Number(process.hrtime.bigint() - t0) / 1e9,
+              peakRssMb: rs.reduce((sum, r) => sum + r.peakRssMb, 0),
+            };
+          },
+        },
+      });
+      const check = spawnSync('valkey-check-rdb', [out], { encoding: 'utf8', maxBuffer: 64 << 20 });
+      backup.mergedRdbKeys = Number(/(\d+) keys read/.exec(`${check.stdout}${check.stderr}`)?.[1] ?? -1);
+      backup.keysInCluster = clusterKeys();
+      return { name: 'cluster', keys: ds.keys, restore, backup };
+    } finally {
+      stopServer(single.name);
+      await cluster.stop().catch(() => {});
+      rmSync(home, { recursive: true, force: true });
+      rmSync(out, { force: true });
+      for (const p of parts) rmSync(p, { force: true });
+    }
   },
   async kvcache() {
     const r = await measure(node, [

@@ -2,7 +2,14 @@
 export { backup } from './live/backup.js';
 export type { BackupOptions, BackupResult, BackupProgress } from './live/backup.js';
 export { restore } from './restore/restore.js';
-export type { RestoreOptions, RestoreResult, RestoreProgress, RestoreFailure } from './restore/restore.js';
+export type {
+  RestoreOptions,
+  RestoreResult,
+  RestoreProgress,
+  RestoreFailure,
+  RestoreNodeResult,
+} from './restore/restore.js';
+export type { NodeTraffic } from './restore/target.js';
 export { convert } from './convert/convert.js';
 export type { ConvertOptions, ConvertResult, ConvertProgress } from './convert/convert.js';
 export { migrate } from './live/migrate.js';

@@ -9,7 +9,7 @@ import {
 } from '@valkey-tools/test-utils';
 import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backup } from '../src/live/backup.js';
+import { type BackupProgress, backup } from '../src/live/backup.js';
 import { BackupError } from '../src/resp/errors.js';
 import { restore } from '../src/restore/restore.js';
 import { clusterState, standaloneKeyState } from './helpers/compare.js';
@@ -49,6 +49,10 @@ describe('cluster backup and restore', () => {
     await flushCluster(target);
     const restored = await restore({ input: out, url: target.seeds[1]! });
     expect(restored).toMatchObject({ keys: 25, errorCount: 0, functions: 1 });
+    // One pipeline per primary of the target, each reported with the keys it holds.
+    expect(restored.nodes).toHaveLength(2);
+    expect(restored.nodes.reduce((n, x) => n + x.keysHeld, 0)).toBe(25);
+    expect(restored.nodes.every((n) => n.commands > 0)).toBe(true);
     const want = await clusterState(source.primaries);
     expect(Object.keys(want.keys)).toHaveLength(25);
     expect(await clusterState(target.primaries)).toEqual(want);
@@ -58,8 +62,14 @@ describe('cluster backup and restore', () => {
 
   it('backs up a cluster through replication (one merged RDB) and restores into a single server', async () => {
     const out = join(work, 'cluster.rdb');
-    const r = await backup({ url: source.seeds[2]!, output: out });
+    const events: BackupProgress[] = [];
+    const r = await backup({ url: source.seeds[2]!, output: out, onProgress: (p) => events.push(p) });
     expect(r).toMatchObject({ mode: 'replication', keys: 25 });
+    // Every primary's snapshot is read at once and reported on its own.
+    const last = events.at(-1)!;
+    expect(last.nodes).toHaveLength(3);
+    expect(last.nodes!.every((n) => n.done && n.bytesReceived > 0)).toBe(true);
+    expect(last.nodes!.reduce((n, x) => n + x.keys!, 0)).toBe(25);
     expect(readFileSync(out).subarray(0, 5).toString()).toBe('REDIS');
     await single.command('FLUSHALL');
     const restored = await restore({ input: out, url: single.url });

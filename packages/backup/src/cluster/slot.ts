@@ -9,9 +9,9 @@ const TABLE = (() => {
   return t;
 })();
 
-export function crc16(data: Buffer): number {
+export function crc16(data: Buffer, start = 0, end = data.length): number {
   let crc = 0;
-  for (const byte of data) crc = ((crc << 8) & 0xffff) ^ TABLE[((crc >> 8) ^ byte) & 0xff]!;
+  for (let i = start; i < end; i++) crc = ((crc << 8) & 0xffff) ^ TABLE[((crc >> 8) ^ data[i]!) & 0xff]!;
   return crc;
 }
 
@@ -21,10 +21,25 @@ export function crc16(data: Buffer): number {
  */
 export function keySlot(key: Buffer | string): number {
   if (typeof key === 'string') key = Buffer.from(key, 'utf8');
-  const open = key.indexOf(0x7b);
-  if (open !== -1) {
-    const close = key.indexOf(0x7d, open + 1);
-    if (close > open + 1) return crc16(key.subarray(open + 1, close)) & 16383;
+  return keySlotOf(key, 0, key.length);
+}
+
+/** The cluster slot of the key `buf[start, end)` (see `keySlot`), without a view of it. */
+export function keySlotOf(buf: Buffer, start: number, end: number): number {
+  let open = -1;
+  for (let i = start; i < end; i++) {
+    if (buf[i] === 0x7b) {
+      open = i;
+      break;
+    }
   }
-  return crc16(key) & 16383;
+  if (open !== -1) {
+    for (let close = open + 1; close < end; close++) {
+      if (buf[close] === 0x7d) {
+        if (close > open + 1) return crc16(buf, open + 1, close) & 16383;
+        break;
+      }
+    }
+  }
+  return crc16(buf, start, end) & 16383;
 }

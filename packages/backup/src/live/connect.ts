@@ -91,6 +91,11 @@ export interface ServerConnection {
   where: string;
   /** `INFO server` fields (`redis_version`, `valkey_version`, `server_name`...). */
   info: Record<string, string>;
+  /**
+   * A cluster: opens a connection of its own to one node (`host:port` as the cluster names it),
+   * with the URL's user, password and TLS settings. The caller closes it.
+   */
+  connectNode?: (host: string, port: number) => Promise<Redis>;
   close(): Promise<void>;
 }
 
@@ -182,6 +187,20 @@ export async function connectServer(url: string, options: ConnectOptions = {}): 
       throw connectionError(where, err, 'Connecting to the cluster at');
     }
     conn.cluster = cluster;
+    conn.connectNode = async (nodeHost, nodePort) => {
+      const node = new Redis({ ...opts, host: nodeHost, port: nodePort, db: 0 });
+      let nodeCause: unknown;
+      node.on('error', (e: unknown) => {
+        nodeCause ??= e;
+      });
+      try {
+        await node.connect();
+      } catch (err) {
+        node.disconnect();
+        throw connectionError(`${nodeHost}:${nodePort}`, nodeCause ?? err, 'Connecting to the cluster node');
+      }
+      return node;
+    };
   }
   return conn;
 }

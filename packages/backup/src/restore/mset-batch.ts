@@ -32,6 +32,8 @@ export class MsetBatch {
     private readonly errors: ReplyHandler<number>,
     /** Called for each MSET sent, with its size in bytes. */
     private readonly onSend: (bytes: number) => void,
+    /** Keys per MSET: 1 into a cluster (keys of one MSET must share a slot; it is then a plain SET). */
+    private readonly maxKeys = MSET_BATCH_KEYS,
   ) {}
 
   /** Makes room for a pair of `size` bytes in `db` (sending what is gathered when it must); false when the pair is too big for a batch. */
@@ -39,7 +41,7 @@ export class MsetBatch {
     if (size > MSET_BATCH_BYTES) return false;
     if (
       this.count > 0 &&
-      (db !== this.db || this.count === MSET_BATCH_KEYS || this.len + size > MSET_BATCH_BYTES)
+      (db !== this.db || this.count === this.maxKeys || this.len + size > MSET_BATCH_BYTES)
     )
       this.flush();
     this.db = db;

@@ -45,7 +45,7 @@ import { checkInput, KeySet } from './check-input.js';
 import { dataCommand, splitPerKey } from './data-commands.js';
 import { verifyRdb } from '../rdb/inspect.js';
 import { isEmptyCollection } from '../rdb/value-parts.js';
-import { type CommandEncoder, type ReplyHandler, RestoreTarget } from './target.js';
+import { type CommandEncoder, type NodeTraffic, type ReplyHandler, RestoreTarget } from './target.js';
 
 export interface RestoreProgress {
   /** Keys sent so far. */
@@ -67,8 +67,19 @@ export interface RestoreProgress {
   elapsedMs: number;
   keysPerSecond: number;
   bytesPerSecond: number;
+  /**
+   * What each server was sent so far: one entry for a standalone server, one per primary of a
+   * cluster (each fed by a pipeline of its own).
+   */
+  nodes: NodeTraffic[];
   /** True on the last event. */
   done: boolean;
+}
+
+/** What one server (a cluster primary) was sent by a restore, and the keys it holds after it. */
+export interface RestoreNodeResult extends NodeTraffic {
+  /** Keys the node holds once the restore is done (every db). */
+  keysHeld: number;
 }
 
 export interface RestoreFailure {
@@ -163,6 +174,11 @@ export interface RestoreResult {
   fellBack: boolean;
   /** Incomplete trailing commands dropped from the input (truncated: 'drop'). */
   dropped: Array<{ source: string; offset: number; bytes: number }>;
+  /**
+   * Per server: one entry for a standalone server, one per primary of a cluster (`redirected`:
+   * commands a node refused because their slot moved, sent again to the slot's owner).
+   */
+  nodes: RestoreNodeResult[];
 }
 
 type KeyItem = Extract<RestoreItem, { kind: 'key' }>;
@@ -261,10 +277,16 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     );
   }
   const conn = await connectServer(options.url, options.tls ? { tls: options.tls } : {});
-  const target = new RestoreTarget(conn, {
-    commands: options.maxInFlight ?? 5000,
-    bytes: options.maxInFlightBytes ?? 16 * 1024 * 1024,
-  });
+  let target: RestoreTarget;
+  try {
+    target = await RestoreTarget.open(conn, {
+      commands: options.maxInFlight ?? 5000,
+      bytes: options.maxInFlightBytes ?? 16 * 1024 * 1024,
+    });
+  } catch (err) {
+    await conn.close();
+    throw err;
+  }
   const inputName = typeof options.input === 'string' ? options.input : options.input.source;
   const payloadVersion = dumpVersionFor(conn.info);
   // SET ... PXAT needs Valkey, or Redis 6.2+ (payload version 9 means older than 7.0).
@@ -317,6 +339,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       elapsedMs,
       keysPerSecond: stats.keys / secs,
       bytesPerSecond: stats.bytes / secs,
+      nodes: target.traffic(),
       done,
     });
   };
@@ -668,10 +691,12 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       if (target.hasRoom(bytes)) sendEncoded(bytes, db, span.db);
       else return target.room(bytes).then(() => sendEncoded(bytes, db, span.db));
     };
-    // Plain string keys go out as MSETs, where nothing can be in their way (standalone: one slot
-    // per command in a cluster).
+    // Plain string keys go out as MSETs, where nothing can be in their way; into a cluster, one key
+    // each (a key's slot routes it): a plain string costs the server less as a SET than as RESTORE.
     const batch =
-      !target.isCluster && (targetEmpty || replace) ? new MsetBatch(target, msetErrors, msetSent) : null;
+      targetEmpty || replace
+        ? new MsetBatch(target, msetErrors, msetSent, target.isCluster ? 1 : undefined)
+        : null;
     const batchString = (span: KeySpan, db: number): boolean => {
       if (!batchRdbString(batch!, db, span)) return false;
       stats.keys++;
@@ -1249,6 +1274,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         () => stats.keys,
       );
     }
+    await target.close();
     await conn.close();
     // Any of our errors (an RdbError from the input, a BackupError from the target) gets the partial report.
     if (ValkeyToolsError.isInstance(err)) {
@@ -1274,6 +1300,12 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       },
     );
   }
+  const held = await target.keyCounts().catch(() => []);
+  const nodes = target.traffic().map((t) => ({
+    ...t,
+    keysHeld: held.find((h) => h.node === t.node)?.keys ?? 0,
+  }));
+  await target.close();
   await conn.close();
   progress(true);
   if (stopped) {
@@ -1305,5 +1337,6 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     usedRestore,
     fellBack,
     dropped,
+    nodes,
   };
 }

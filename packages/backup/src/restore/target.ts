@@ -1,5 +1,6 @@
-import { Command as IoCommand } from 'iovalkey';
-import { keySlot } from '../cluster/slot.js';
+import { Command as IoCommand, type Redis } from 'iovalkey';
+import { keySlot, keySlotOf } from '../cluster/slot.js';
+import { keyIndex } from './items.js';
 import type { ServerConnection } from '../live/connect.js';
 import { type Command, decodeCommandAt, encodeCommandInto, encodedLength } from '../resp/encode.js';
 
@@ -24,6 +25,9 @@ export interface ReplyHandler<C = unknown> {
 /** Writes a command's bytes into `into` at `at` and returns where they end. */
 export type CommandEncoder = (into: Buffer, at: number) => number;
 
+/** A cluster node's refusal: the command was not run there and goes to another node (or again). */
+const REDIRECT = /^(MOVED|ASK|TRYAGAIN) /;
+
 /** Commands sent and not yet answered, in the order sent (replies come back in that order). */
 class ReplyQueue {
   private handlers: Array<ReplyHandler | undefined> = new Array(1024);
@@ -46,11 +50,17 @@ class ReplyQueue {
     const i = (this.head + this.length) % this.sizes.length;
     this.handlers[i] = handler;
     this.ctxs[i] = ctx;
-    this.cmds[i] = handler ? args : undefined;
+    this.cmds[i] = args;
     this.sizes[i] = bytes;
     this.starts[i] = start;
     this.length++;
   }
+
+  /**
+   * Set on a cluster node's pipeline: a command the node refused with MOVED, ASK or TRYAGAIN goes
+   * here (with its handler and ctx) instead of to its handler, to be sent again.
+   */
+  redirect?: (handler: ReplyHandler | undefined, ctx: unknown, cmd: Command, err: Error) => void;
 
   /** Removes the oldest entry and settles it; returns its size in bytes. */
   settle(reply: unknown, err: Error | undefined): number {
@@ -64,7 +74,9 @@ class ReplyQueue {
     this.cmds[i] = undefined;
     this.head = (i + 1) % this.sizes.length;
     this.length--;
-    if (handler && args) {
+    if (err && this.redirect && args && REDIRECT.test(err.message)) {
+      this.redirect(handler, ctx, Buffer.isBuffer(args) ? decodeCommandAt(args, this.starts[i]!) : args, err);
+    } else if (handler && args) {
       const f = err ? handler.error : handler.reply;
       if (f) {
         const cmd = Buffer.isBuffer(args) ? decodeCommandAt(args, this.starts[i]!) : args;
@@ -93,7 +105,7 @@ class ReplyQueue {
   }
 }
 
-/** The parts of an iovalkey client the standalone write path uses. */
+/** The parts of an iovalkey client the write path uses. */
 interface ClientInternals {
   status: string;
   stream?: { write(chunk: Buffer): boolean; writable: boolean };
@@ -107,24 +119,32 @@ function checkSize(wrote: number, bytes: number): void {
   if (wrote !== bytes) throw new Error(`internal error: a command of ${bytes} bytes was encoded as ${wrote}`);
 }
 
+/** What one server (a cluster node) was sent. */
+export interface NodeTraffic {
+  /** `host:port`. */
+  node: string;
+  commands: number;
+  bytes: number;
+  /** Commands the node refused with MOVED/ASK/TRYAGAIN (sent again, to the node that owns the slot). */
+  redirected: number;
+}
+
 /**
- * Sends commands to a standalone server or a cluster without waiting for each reply, keeping at
- * most `limits` in flight; `room()` waits until a command may be sent.
+ * Sends commands to one server without waiting for each reply, keeping at most `limits` in flight.
  *
- * Standalone, commands are encoded side by side into 256 KiB chunks that go to the connection's
- * socket in one write each (like `valkey-cli --pipe`), and one shared entry per command in the
- * client's reply queue hands the answers back in order: iovalkey still owns the connection (TLS,
- * AUTH, reply parsing, failing what is in flight when the connection drops), without a command
- * object, promise and socket write per command. Cluster commands go through iovalkey's cluster
- * client, which routes them to the slot owner and follows MOVED/ASK.
+ * Commands are encoded side by side into 256 KiB chunks that go to the connection's socket in one
+ * write each (like `valkey-cli --pipe`), and one shared entry per command in the client's reply
+ * queue hands the answers back in order: iovalkey still owns the connection (TLS, AUTH, reply
+ * parsing, failing what is in flight when the connection drops), without a command object,
+ * promise and socket write per command.
  */
-export class RestoreTarget {
+export class Pipeline {
   private readonly queue = new ReplyQueue();
   private inflightBytes = 0;
   private waiters: Array<() => void> = [];
   private db = -1;
-  readonly isCluster: boolean;
-  /** The answer sink iovalkey settles for each command written by this target (standalone). */
+  readonly traffic: NodeTraffic;
+  /** The answer sink iovalkey settles for each command written by this pipeline. */
   private readonly sink = {
     name: 'restore',
     args: [] as unknown[],
@@ -145,10 +165,22 @@ export class RestoreTarget {
   private readonly encodeArgs: CommandEncoder = (into, at) => encodeCommandInto(into, at, this.pendingArgs);
 
   constructor(
-    private readonly conn: ServerConnection,
+    readonly client: Redis,
     private readonly limits: WindowLimits,
+    node: string,
+    redirect?: ReplyQueue['redirect'],
   ) {
-    this.isCluster = conn.cluster !== undefined;
+    this.traffic = { node, commands: 0, bytes: 0, redirected: 0 };
+    if (redirect) {
+      this.queue.redirect = (handler, ctx, cmd, err) => {
+        this.traffic.redirected++;
+        redirect(handler, ctx, cmd, err);
+      };
+    }
+  }
+
+  get inFlight(): number {
+    return this.queue.length;
   }
 
   private release(bytes: number): void {
@@ -188,9 +220,9 @@ export class RestoreTarget {
   }
 
   /** Writes what is encoded and not yet written to the socket. */
-  private flush(): void {
+  flush(): void {
     if (this.pos === this.flushed) return;
-    const stream = (this.conn.client as unknown as ClientInternals).stream;
+    const stream = (this.client as unknown as ClientInternals).stream;
     const bytes = this.chunk.subarray(this.flushed, this.pos);
     this.flushed = this.pos;
     // A closed connection fails what is queued (iovalkey rejects its reply queue when it closes).
@@ -213,8 +245,8 @@ export class RestoreTarget {
   private write(bytes: number, encode: CommandEncoder): number {
     if (bytes > CHUNK / 4) {
       this.flush();
-      const own = this.encodeAlone(bytes, encode);
-      const stream = (this.conn.client as unknown as ClientInternals).stream;
+      const own = encodeAlone(bytes, encode);
+      const stream = (this.client as unknown as ClientInternals).stream;
       if (stream?.writable) stream.write(own);
       this.lastBuf = own;
       return 0;
@@ -242,54 +274,26 @@ export class RestoreTarget {
     return e;
   }
 
-  /**
-   * Sends one command in `db` (standalone: a SELECT goes first when the db changes); the server's
-   * answer goes to `handler` with `ctx`. `bytes` is the command's encoded length. Call `room()`
-   * first to respect the window.
-   */
-  send<C>(args: Command, bytes: number, db: number, key?: Buffer, handler?: ReplyHandler<C>, ctx?: C): void {
-    if (this.conn.cluster) {
-      this.sendCluster(args, bytes, key, handler as ReplyHandler | undefined, ctx);
-      return;
-    }
+  /** Sends one command in `db` (a SELECT goes first when the db changes); see `RestoreTarget.send`. */
+  send<C>(args: Command, db: number, handler?: ReplyHandler<C>, ctx?: C): void {
     this.pendingArgs = args;
-    // `bytes` may be an estimate (window accounting); the write needs the exact size.
-    this.sendStandalone(encodedLength(args), db, this.encodeArgs, handler, ctx, args);
+    this.sendEncoded(encodedLength(args), db, this.encodeArgs, handler, ctx, args);
     this.pendingArgs = [];
   }
 
-  /**
-   * Sends one command that `encode` writes straight into the output (exactly `bytes` bytes): no
-   * argument buffers are made for it. Its handler gets the command decoded from those bytes.
-   */
+  /** Sends one command that `encode` writes straight into the output (exactly `bytes` bytes). */
   sendEncoded<C>(
     bytes: number,
     db: number,
     encode: CommandEncoder,
     handler?: ReplyHandler<C>,
     ctx?: C,
-  ): void {
-    if (this.conn.cluster) {
-      const wire = this.encodeAlone(bytes, encode);
-      const args = decodeCommandAt(wire, 0);
-      this.sendCluster(args, bytes, args[1], handler as ReplyHandler | undefined, ctx, wire);
-      return;
-    }
-    this.sendStandalone(bytes, db, encode, handler, ctx);
-  }
-
-  private sendStandalone<C>(
-    bytes: number,
-    db: number,
-    encode: CommandEncoder,
-    handler: ReplyHandler<C> | undefined,
-    ctx: C | undefined,
     args?: Command,
   ): void {
-    const client = this.conn.client as unknown as ClientInternals;
+    const client = this.client as unknown as ClientInternals;
     if (client.status !== 'ready') {
       if (handler?.error) {
-        const cmd = args ?? decodeCommandAt(this.encodeAlone(bytes, encode), 0);
+        const cmd = args ?? decodeCommandAt(encodeAlone(bytes, encode), 0);
         handler.error(ctx as C, cmd, new Error('Connection is closed.'));
       }
       return;
@@ -298,56 +302,280 @@ export class RestoreTarget {
       const select = [Buffer.from('SELECT'), Buffer.from(String(db))];
       this.queue.push(undefined, undefined, select, 0);
       client.commandQueue.push(this.queueEntry(db));
+      const pending = this.pendingArgs;
       this.pendingArgs = select;
       this.write(encodedLength(select), this.encodeArgs);
-      this.pendingArgs = args ?? [];
+      this.pendingArgs = pending;
       this.db = db;
     }
     const at = this.write(bytes, encode);
     this.queue.push(handler as ReplyHandler | undefined, ctx, args ?? this.lastBuf, bytes, at);
     this.inflightBytes += bytes;
+    this.traffic.commands++;
+    this.traffic.bytes += bytes;
     client.commandQueue.push(this.queueEntry(db));
   }
+}
 
-  private encodeAlone(bytes: number, encode: CommandEncoder): Buffer {
-    const own = Buffer.allocUnsafe(bytes);
-    checkSize(encode(own, 0), bytes);
-    return own;
+function encodeAlone(bytes: number, encode: CommandEncoder): Buffer {
+  const own = Buffer.allocUnsafe(bytes);
+  checkSize(encode(own, 0), bytes);
+  return own;
+}
+
+/** Where argument `index` of the RESP command at `buf[at]` starts and ends (set by `argAt`). */
+let argStart = 0;
+let argEnd = 0;
+function argAt(buf: Buffer, at: number, index: number): boolean {
+  let p = buf.indexOf(10, at) + 1;
+  const argc = Number.parseInt(buf.toString('latin1', at + 1, p - 2), 10);
+  if (!(index < argc)) return false;
+  for (let i = 0; ; i++) {
+    const eol = buf.indexOf(10, p);
+    let len = 0;
+    for (let q = p + 1; q < eol - 1; q++) len = len * 10 + buf[q]! - 48;
+    if (i === index) {
+      argStart = eol + 1;
+      argEnd = argStart + len;
+      return true;
+    }
+    p = eol + 1 + len + 2;
+  }
+}
+
+/** A command a node refused, to send again (after the nodes have answered everything before it). */
+interface Refused {
+  handler: ReplyHandler | undefined;
+  ctx: unknown;
+  cmd: Command;
+  /** `ASK`: to this node once, after ASKING; `MOVED`: the slot map changed; `TRYAGAIN`: later. */
+  kind: 'MOVED' | 'ASK' | 'TRYAGAIN';
+  node: string;
+  err: Error;
+}
+
+/** Rounds of redirections a restore goes through before it gives the refused commands up. */
+const MAX_REDIRECT_ROUNDS = 200;
+
+/**
+ * Sends a restore's commands to a standalone server or a cluster, with a bounded window (`room()`
+ * waits until a command may be sent).
+ *
+ * Standalone, it is one `Pipeline`. A cluster is one `Pipeline` per primary, on a connection of
+ * its own, and a router: each command goes to the node that owns its key's slot in the slot map
+ * (CLUSTER SLOTS), and all the nodes are fed at once. A command a node refuses (MOVED/ASK: a slot
+ * moved or is moving) is held: the target stops taking commands until every node has answered
+ * what it was sent, refreshes the slot map, and sends the refused commands again in the order they
+ * were sent (ASK: `ASKING` and the command to the node named), so that a key's commands still run
+ * in order and each runs once.
+ */
+export class RestoreTarget {
+  readonly isCluster: boolean;
+  private readonly pipes: Pipeline[] = [];
+  private readonly byNode = new Map<string, Pipeline>();
+  /** The pipeline of each slot's owner (cluster). */
+  private readonly slots: Array<Pipeline | undefined> = new Array(16384);
+  private refused: Refused[] = [];
+  private resolving: Promise<void> | null = null;
+  private rounds = 0;
+  /** Cluster `sendEncoded`: the command is encoded here first, to find its key's slot. */
+  private scratch = Buffer.allocUnsafe(64 * 1024);
+  private scratchBytes = 0;
+  private readonly copyScratch: CommandEncoder = (into, at) =>
+    at + this.scratch.copy(into, at, 0, this.scratchBytes);
+  private readonly onRedirect: ReplyQueue['redirect'] = (handler, ctx, cmd, err) => {
+    const [kind, , node] = err.message.split(' ') as [Refused['kind'], string, string];
+    this.refused.push({ handler, ctx, cmd, kind, node: node ?? '', err });
+  };
+
+  private constructor(
+    private readonly conn: ServerConnection,
+    private readonly limits: WindowLimits,
+  ) {
+    this.isCluster = conn.cluster !== undefined;
   }
 
-  private sendCluster(
-    args: Command,
+  /** A target for `conn`: a cluster's primaries are connected to and its slot map read. */
+  static async open(conn: ServerConnection, limits: WindowLimits): Promise<RestoreTarget> {
+    const t = new RestoreTarget(conn, limits);
+    if (!t.isCluster) {
+      const p = new Pipeline(conn.client, limits, `${conn.target.host}:${conn.target.port}`);
+      t.pipes.push(p);
+      return t;
+    }
+    try {
+      await t.loadSlots();
+    } catch (err) {
+      await t.close();
+      throw err;
+    }
+    return t;
+  }
+
+  /** Closes the connections the target opened (a cluster's nodes; not `conn`). */
+  async close(): Promise<void> {
+    if (!this.isCluster) return;
+    for (const p of this.pipes) p.client.disconnect();
+  }
+
+  /** What each node was sent (one entry for a standalone server). */
+  traffic(): NodeTraffic[] {
+    return this.pipes.map((p) => ({ ...p.traffic }));
+  }
+
+  private async pipeFor(node: string): Promise<Pipeline> {
+    let p = this.byNode.get(node);
+    if (!p) {
+      const i = node.lastIndexOf(':');
+      const client = await this.conn.connectNode!(node.slice(0, i), Number(node.slice(i + 1)));
+      p = this.byNode.get(node);
+      if (p) client.disconnect();
+      else {
+        p = new Pipeline(client, this.limits, node, this.onRedirect);
+        this.byNode.set(node, p);
+        this.pipes.push(p);
+      }
+    }
+    return p;
+  }
+
+  /** Reads the slot map (CLUSTER SLOTS) from the node the URL names, or from a node we know. */
+  private async loadSlots(): Promise<void> {
+    const ask = [this.conn.client, ...this.pipes.map((p) => p.client)];
+    let reply: unknown[] | undefined;
+    let last: unknown;
+    for (const c of ask) {
+      try {
+        reply = (await c.call('CLUSTER', 'SLOTS')) as unknown[];
+        break;
+      } catch (err) {
+        last = err;
+      }
+    }
+    if (!reply) throw last;
+    for (const range of reply as Array<[number, number, [string, number]]>) {
+      const [from, to, [host, port]] = range;
+      const p = await this.pipeFor(`${host || this.conn.target.host}:${port}`);
+      for (let s = from; s <= to; s++) this.slots[s] = p;
+    }
+  }
+
+  private pipeOfSlot(slot: number): Pipeline {
+    // A slot no node serves: its commands go to any node, which answers CLUSTERDOWN (reported).
+    return this.slots[slot] ?? this.pipes[0]!;
+  }
+
+  /** True when a command of `bytes` fits in the window now (every node's, for a cluster). */
+  hasRoom(bytes: number): boolean {
+    if (this.refused.length > 0 || this.resolving) return false;
+    for (const p of this.pipes) if (!p.hasRoom(bytes)) return false;
+    return true;
+  }
+
+  /** Waits until the window has room for a command of `bytes` (and refused commands went again). */
+  async room(bytes: number): Promise<void> {
+    for (;;) {
+      if (this.refused.length > 0 || this.resolving) {
+        await this.resolveRedirects();
+        continue;
+      }
+      const full = this.pipes.find((p) => !p.hasRoom(bytes));
+      if (!full) return;
+      for (const p of this.pipes) p.flush();
+      await full.room(bytes);
+    }
+  }
+
+  /** Waits until every sent command is answered (refused ones included, once sent again). */
+  async idle(): Promise<void> {
+    for (;;) {
+      await Promise.all(this.pipes.map((p) => p.idle()));
+      if (this.refused.length === 0 && !this.resolving) return;
+      await this.resolveRedirects();
+    }
+  }
+
+  private resolveRedirects(): Promise<void> {
+    this.resolving ??= this.resendRefused().finally(() => {
+      this.resolving = null;
+    });
+    return this.resolving;
+  }
+
+  /** Sends refused commands again, in order, once every node has answered what it was sent. */
+  private async resendRefused(): Promise<void> {
+    for (;;) {
+      await Promise.all(this.pipes.map((p) => p.idle()));
+      if (this.refused.length === 0) return;
+      const list = this.refused;
+      this.refused = [];
+      if (++this.rounds > MAX_REDIRECT_ROUNDS) {
+        // The cluster keeps refusing: the commands fail (reported like any failed command).
+        for (const r of list) r.handler?.error?.(r.ctx, r.cmd, r.err);
+        continue;
+      }
+      if (list.some((r) => r.kind === 'MOVED')) await this.loadSlots();
+      if (list.some((r) => r.kind === 'TRYAGAIN')) await new Promise((r) => setTimeout(r, 50));
+      const asking = [Buffer.from('ASKING')];
+      for (const r of list) {
+        if (r.kind === 'ASK') {
+          const p = await this.pipeFor(r.node);
+          p.send(asking, 0);
+          p.send(r.cmd, 0, r.handler, r.ctx);
+        } else this.pipeOfSlot(this.slotOf(r.cmd)).send(r.cmd, 0, r.handler, r.ctx);
+      }
+      for (const p of this.pipes) p.flush();
+    }
+  }
+
+  /** The slot of a command's key (its first key; a command without one goes to slot 0's owner). */
+  private slotOf(args: Command): number {
+    const name = args[0] ? args[0].toString('latin1').toUpperCase() : '';
+    const i = keyIndex(args, name);
+    const key = i > 0 ? args[i] : args[1];
+    return key ? keySlot(key) : 0;
+  }
+
+  /**
+   * Sends one command in `db` (standalone: a SELECT goes first when the db changes); the server's
+   * answer goes to `handler` with `ctx`. `key` routes it in a cluster (default: its key
+   * argument). Call `room()` first to respect the window.
+   */
+  send<C>(args: Command, _bytes: number, db: number, key?: Buffer, handler?: ReplyHandler<C>, ctx?: C): void {
+    if (!this.isCluster) {
+      this.pipes[0]!.send(args, db, handler, ctx);
+      return;
+    }
+    this.pipeOfSlot(key ? keySlot(key) : this.slotOf(args)).send(args, db, handler, ctx);
+  }
+
+  /**
+   * Sends one command that `encode` writes straight into the output (exactly `bytes` bytes): no
+   * argument buffers are made for it. Its handler gets the command decoded from those bytes. In a
+   * cluster it goes to the owner of its key (the command's first argument).
+   */
+  sendEncoded<C>(
     bytes: number,
-    key: Buffer | undefined,
-    handler: ReplyHandler | undefined,
-    ctx: unknown,
-    encoded?: Buffer,
+    db: number,
+    encode: CommandEncoder,
+    handler?: ReplyHandler<C>,
+    ctx?: C,
   ): void {
-    const name = args[0]!.toString('latin1').toLowerCase();
-    const cmd = new IoCommand(name, args.slice(1), { replyEncoding: null });
-    const wire = encoded ?? Buffer.allocUnsafe(encodedLength(args));
-    if (!encoded) encodeCommandInto(wire, 0, args);
-    (cmd as unknown as { toWritable(): Buffer }).toWritable = () => wire;
-    if (key !== undefined) (cmd as unknown as { slot: number }).slot = keySlot(key);
-    // Cluster replies can come back out of order across nodes: settle by command, not by queue.
-    this.queue.push(undefined, undefined, args, 0);
-    this.inflightBytes += bytes;
-    cmd.promise.then(
-      (reply) => {
-        this.release(this.queue.settle(undefined, undefined) + bytes);
-        handler?.reply?.(ctx, args, reply);
-      },
-      (err: Error) => {
-        this.release(this.queue.settle(undefined, undefined) + bytes);
-        handler?.error?.(ctx, args, err);
-      },
-    );
-    this.conn.cluster!.sendCommand(cmd);
+    if (!this.isCluster) {
+      this.pipes[0]!.sendEncoded(bytes, db, encode, handler, ctx);
+      return;
+    }
+    if (this.scratch.length < bytes)
+      this.scratch = Buffer.allocUnsafe(Math.max(bytes, this.scratch.length * 2));
+    checkSize(encode(this.scratch, 0), bytes);
+    this.scratchBytes = bytes;
+    const slot = argAt(this.scratch, 0, 1) ? keySlotOf(this.scratch, argStart, argEnd) : 0;
+    this.pipeOfSlot(slot).sendEncoded(bytes, db, this.copyScratch, handler, ctx);
   }
 
   /** Sends a command to every primary (FUNCTION LOAD, FLUSHALL, INFO) and waits for all replies. */
   async sendToPrimaries(args: Command): Promise<unknown[]> {
-    this.flush();
+    for (const p of this.pipes) p.flush();
     const name = args[0]!.toString('latin1').toLowerCase();
     const nodes = this.conn.cluster ? this.conn.cluster.nodes('master') : [this.conn.client];
     return Promise.all(
@@ -361,15 +589,25 @@ export class RestoreTarget {
 
   /** The keys the target holds, over every db (and every primary of a cluster). */
   async keyCount(): Promise<number> {
-    const replies = await this.sendToPrimaries([Buffer.from('INFO'), Buffer.from('keyspace')]);
     let n = 0;
-    for (const r of replies) for (const m of String(r).matchAll(/^db\d+:keys=(\d+)/gm)) n += Number(m[1]);
+    for (const c of await this.keyCounts()) n += c.keys;
     return n;
+  }
+
+  /** The keys each primary holds (over every db). */
+  async keyCounts(): Promise<Array<{ node: string; keys: number }>> {
+    const nodes = this.conn.cluster ? this.conn.cluster.nodes('master') : [this.conn.client];
+    const replies = await this.sendToPrimaries([Buffer.from('INFO'), Buffer.from('keyspace')]);
+    return replies.map((r, i) => {
+      let keys = 0;
+      for (const m of String(r).matchAll(/^db\d+:keys=(\d+)/gm)) keys += Number(m[1]);
+      return { node: `${nodes[i]!.options.host}:${nodes[i]!.options.port}`, keys };
+    });
   }
 
   /** The code of a loaded function library (from the first primary), or undefined. */
   async libraryCode(name: string): Promise<Buffer | undefined> {
-    this.flush();
+    for (const p of this.pipes) p.flush();
     const node = this.conn.cluster ? this.conn.cluster.nodes('master')[0]! : this.conn.client;
     const reply = (await node.callBuffer('FUNCTION', 'LIST', 'LIBRARYNAME', name, 'WITHCODE')) as Buffer[][];
     for (const lib of reply ?? []) {

@@ -68,12 +68,20 @@ export async function run({
       usedRestore: result.usedRestore,
       fellBack: result.fellBack,
       dropped: result.dropped,
+      nodes: result.nodes,
       elapsedMs: result.elapsedMs,
     },
     () => {
       out.line(
         `restored ${formatCount(result.keys)} keys${result.functions ? ` and ${result.functions} function libraries` : ''} (${formatBytes(result.bytes)} sent) in ${(result.elapsedMs / 1000).toFixed(1)}s`,
       );
+      // A cluster: what each primary was sent (each fed by a pipeline of its own).
+      if (result.nodes.length > 1) {
+        for (const n of result.nodes)
+          out.line(
+            `  ${n.node}: ${formatCount(n.commands)} commands, ${formatBytes(n.bytes)} sent, holds ${formatCount(n.keysHeld)} keys${n.redirected ? ` (${formatCount(n.redirected)} redirected: their slot moved)` : ''}`,
+          );
+      }
       if (result.fellBack)
         out.info('the target refused RESTORE payloads of this version: keys were written as plain commands');
       for (const e of result.errors.slice(0, 20))
