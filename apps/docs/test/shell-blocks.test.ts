@@ -272,7 +272,8 @@ const CHECKS: Array<{ file: string; block: string; check(c: CheckContext): Promi
   },
   {
     file: 'apps/docs/guide/ci.md',
-    block: 'valkey-tools mirror add --binaries /usr/bin --version 8.0.1 --platform linux-x64 --out ./mirror',
+    block:
+      'valkey-tools mirror add --binaries /usr/bin --version 8.0.1 \\\n  --platform linux-x64 --out ./mirror',
     async check({ cwd, sh, expect }) {
       const manifest = JSON.parse(readFileSync(join(cwd, 'mirror', 'releases.json'), 'utf8'));
       expect(manifest.databases.valkey['8.0.1'].platforms['linux-x64'].sha256).toMatch(/^[0-9a-f]{64}$/);
@@ -292,8 +293,7 @@ const CHECKS: Array<{ file: string; block: string; check(c: CheckContext): Promi
   },
   {
     file: 'apps/docs/guide/ci.md',
-    block:
-      'valkey-tools restore nightly.valkey --url "$(valkey-tools url restore-check)" --json > restore.json',
+    block: 'valkey-tools restore nightly.valkey --url "$(valkey-tools url restore-check)"',
     check({ cwd, expect }) {
       const result = JSON.parse(readFileSync(join(cwd, 'restore.json'), 'utf8'));
       expect(result.keys).toBe(SAMPLE_KEYS);
@@ -301,7 +301,7 @@ const CHECKS: Array<{ file: string; block: string; check(c: CheckContext): Promi
   },
   {
     file: 'apps/docs/guide/config.md',
-    block: 'valkey-tools config check valkey.conf   # exit code 1 when any error is found',
+    block: 'valkey-tools config check valkey.conf   # exits 1 when it finds an error',
     check({ run, expect }) {
       expect(run.stdout).toMatch(/0 errors, 0 warnings: valid/);
     },
@@ -324,7 +324,7 @@ const CHECKS: Array<{ file: string; block: string; check(c: CheckContext): Promi
   },
   {
     file: 'apps/docs/guide/examples.md',
-    block: 'npx tsx examples/kvcache-score.ts "$VALKEY_URL"    # on the Valkey at that URL',
+    block: 'npx tsx examples/kvcache-score.ts "$VALKEY_URL"   # on that Valkey',
     check({ run, expect }) {
       expect(run.stdout.match(/route to pod-a/g)).toHaveLength(2);
     },
