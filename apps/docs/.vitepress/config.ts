@@ -67,6 +67,28 @@ export default defineConfig({
   markdown: {
     theme: { light: 'github-light', dark: 'github-dark' },
     lineNumbers: false,
+    codeTransformers: [
+      {
+        // Long code lines wrap (theme/custom.css); a browser may break a line after any hyphen,
+        // which cuts `--block-size` into `--block-` and `size`. Each word holding a hyphen becomes
+        // one box, so a line wraps between words. (The text, and what the copy button copies, is
+        // unchanged.)
+        name: 'wrap-between-words',
+        span(node) {
+          const [child] = node.children;
+          if (node.children.length !== 1 || child?.type !== 'text') return;
+          const word = /^(\s*)(\S*-\S*)$/.exec(child.value);
+          if (!word) return;
+          const box = {
+            type: 'element' as const,
+            tagName: 'span',
+            properties: { class: 'word' },
+            children: [{ type: 'text' as const, value: word[2]! }],
+          };
+          node.children = word[1] ? [{ type: 'text', value: word[1] }, box] : [box];
+        },
+      },
+    ],
   },
   themeConfig: {
     logo: '/logo.svg',

@@ -169,6 +169,50 @@ describe('the built site', () => {
     }
   });
 
+  it('shows every code block and table whole at 1280x800: nothing cut off, no sideways scrolling', async () => {
+    // At 1280 px the sidebar and the outline leave the text column 624 px: a code line or a table
+    // wider than that used to run under the block's right edge, hidden behind a scrollbar most
+    // systems do not draw. Every page: the page itself does not scroll sideways, and each code
+    // block and table lies within the text column and shows all of its content.
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const tab = await context.newPage();
+    const problems: string[] = [];
+    try {
+      for (const path of builtPages().filter((p) => p !== '/404')) {
+        await tab.goto(server.url + path, { waitUntil: 'load' });
+        const found = await tab.evaluate(() => {
+          const out: string[] = [];
+          const root = document.documentElement;
+          if (root.scrollWidth > root.clientWidth) {
+            out.push(`the page scrolls sideways (${root.scrollWidth} px wide in ${root.clientWidth})`);
+          }
+          const column = document.querySelector('.vp-doc')?.getBoundingClientRect();
+          if (!column) return out;
+          const boxes = document.querySelectorAll<HTMLElement>(
+            '.vp-doc div[class*="language-"], .vp-doc div[class*="language-"] pre, .vp-doc table',
+          );
+          for (const box of boxes) {
+            const rect = box.getBoundingClientRect();
+            const what = `${box.tagName.toLowerCase()} "${(box.textContent ?? '').trim().slice(0, 50)}"`;
+            if (rect.left < column.left - 1 || rect.right > column.right + 1) {
+              out.push(
+                `${what} spans ${Math.round(rect.left)}-${Math.round(rect.right)} px, outside the text column ${Math.round(column.left)}-${Math.round(column.right)}`,
+              );
+            }
+            if (box.scrollWidth > box.clientWidth + 1) {
+              out.push(`${what} shows ${box.clientWidth} px of its ${box.scrollWidth}: the rest is cut off`);
+            }
+          }
+          return out;
+        });
+        problems.push(...found.map((p) => `${path}: ${p}`));
+      }
+    } finally {
+      await context.close();
+    }
+    expect(problems).toEqual([]);
+  }, 300_000);
+
   it('serves nothing outside the build', () => {
     expect(resolveDistPath('/../package.json')).toBeUndefined();
     expect(resolveDistPath('/%2e%2e/package.json')).toBeUndefined();

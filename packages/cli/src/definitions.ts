@@ -429,7 +429,12 @@ export const commands = [
     usage: 'list [--json]',
     args: [],
     flags: [json],
-    examples: [{ command: 'valkey-tools list', description: 'name, port, pid, status of each server' }],
+    examples: [
+      {
+        command: 'valkey-tools list',
+        description: 'each server: name, URL, pid, version, uptime; then each cluster',
+      },
+    ],
   },
   {
     name: 'info',

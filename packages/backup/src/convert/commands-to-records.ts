@@ -140,11 +140,27 @@ export async function* commandsToRecords(
     }
     const creating = cur === null;
     switch (name) {
-      case 'SET':
-        if (args.length !== 3) fail('only SET key value can be converted');
+      case 'SET': {
+        if (args.length < 3) fail('missing value');
         if (!creating) fail('SET on a key already being built');
+        // The server logs `SET k v EX 10` (and SETEX, PSETEX) in its AOF as `SET k v PXAT <ms>`.
+        let expiresAt: number | undefined;
+        const opts = args.slice(3);
+        for (let i = 0; i < opts.length; i++) {
+          const opt = upper(opts[i]);
+          if (expiresAt === undefined && ['PXAT', 'EXAT', 'PX', 'EX'].includes(opt) && i + 1 < opts.length) {
+            const n = int(opts[++i], fail);
+            expiresAt =
+              opt === 'PXAT' ? n : opt === 'EXAT' ? n * 1000 : Date.now() + (opt === 'PX' ? n : n * 1000);
+          } else if (opt !== 'KEEPTTL') {
+            // KEEPTTL keeps nothing on a key that is new; NX, XX and GET depend on what was there.
+            fail('only SET key value [PXAT ms | EXAT s | PX ms | EX s | KEEPTTL] can be converted');
+          }
+        }
         cur = begin(key!, { type: 'string', value: args[2]! });
+        if (expiresAt !== undefined) cur.expiresAt = expiresAt;
         break;
+      }
       case 'RPUSH':
       case 'SADD':
       case 'HSET':
