@@ -40,6 +40,7 @@ export class ValkeyToolsError<Code extends string = string> extends Error {
 
   /** True when `value` is an error of this class (of any of ours, called on ValkeyToolsError). */
   static isInstance<T extends ErrorClass>(this: T, value: unknown): value is InstanceType<T> {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the subclass the method is called on
     return isErrorOf(this, value);
   }
 
@@ -49,6 +50,7 @@ export class ValkeyToolsError<Code extends string = string> extends Error {
     value: unknown,
     code: C,
   ): value is InstanceType<T> & { code: C } {
+    // biome-ignore lint/complexity/noThisInStatic: `this` is the subclass the method is called on
     return isErrorOf(this, value) && (value as ValkeyToolsError).code === code;
   }
 
