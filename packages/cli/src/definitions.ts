@@ -143,7 +143,7 @@ const match = {
   description: 'Only keys matching this glob pattern (SCAN MATCH syntax: * ? [abc] \\x)',
 } as const satisfies FlagDefinition;
 
-/** TLS files for rediss:// / valkeys:// URLs (backup, restore and connect). */
+/** TLS files for rediss:// / valkeys:// URLs (backup, restore, connect, config diff). */
 const tlsFlags = [
   {
     name: 'tls-ca',
@@ -667,6 +667,7 @@ export const commands = [
     flags: [
       requiredUrl('Server to compare with'),
       ...credentialFlags,
+      ...tlsFlags,
       {
         name: 'file-only',
         type: 'boolean',

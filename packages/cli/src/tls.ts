@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { BackupError, type TlsFiles } from '@valkey-tools/backup';
 import { ValkeyToolsError } from '@valkey-tools/core';
@@ -17,6 +18,22 @@ export function tlsFromFlags(flags: TlsFlags): TlsFiles | undefined {
   if (flags['tls-key'] !== undefined) tls.key = flags['tls-key'];
   if (flags['tls-insecure']) tls.rejectUnauthorized = false;
   return Object.keys(tls).length > 0 ? tls : undefined;
+}
+
+/**
+ * node:tls options for an iovalkey client (`{ tls: ... }`) from the --tls-* flags, the files read
+ * (paths against `cwd`); undefined when none is given (a rediss:// URL then uses the system CAs).
+ */
+export function tlsClientOptions(flags: TlsFlags, cwd: string): Record<string, unknown> | undefined {
+  const files = tlsFromFlags(flags);
+  if (!files) return undefined;
+  const read = (path: string | Buffer | undefined) =>
+    typeof path === 'string' ? readFileSync(resolve(cwd, path)) : path;
+  const tls: Record<string, unknown> = {};
+  for (const name of ['ca', 'cert', 'key'] as const)
+    if (files[name] !== undefined) tls[name] = read(files[name]);
+  if (files.rejectUnauthorized === false) tls.rejectUnauthorized = false;
+  return tls;
 }
 
 /** valkey-cli arguments for the --tls-* flags (paths made absolute against `cwd`). */

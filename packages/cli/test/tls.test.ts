@@ -4,7 +4,7 @@
  * --tls-cert and --tls-key; --tls-insecure against a certificate the client cannot verify, and the
  * same command failing clearly without it.
  */
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   createTestCertificates,
@@ -174,6 +174,48 @@ describe('connect over TLS', () => {
     const get = await runCli(['connect', '--url', `${source.url}/2`, ...tlsFiles(), '--', 'GET', 'str']);
     expect(get.code, get.stderr).toBe(0);
     expect(get.stdout.trim()).toBe('v2');
+  });
+});
+
+describe('config diff over TLS', () => {
+  it('reads the live config with the CA and client certificate; without them it fails and says why', async () => {
+    const file = join(tmp.dir, 'diff.conf');
+    writeFileSync(file, 'maxmemory-policy noeviction\nhz 10\n');
+    const same = await runCli([
+      'config',
+      'diff',
+      file,
+      '--url',
+      source.url,
+      ...tlsFiles(),
+      '--file-only',
+      '--json',
+    ]);
+    expect(same.code, same.stderr).toBe(0);
+    expect(parseJson(same)).toMatchObject({ same: true, differences: [] });
+    await call(source, 'CONFIG', 'SET', 'hz', '25');
+    try {
+      const differs = await runCli([
+        'config',
+        'diff',
+        file,
+        '--url',
+        source.url,
+        ...tlsFiles(),
+        '--file-only',
+        '--json',
+      ]);
+      expect(differs.code, differs.stderr).toBe(1);
+      expect(parseJson(differs)).toMatchObject({
+        same: false,
+        differences: [{ directive: 'hz', expected: '10', actual: '25' }],
+      });
+    } finally {
+      await call(source, 'CONFIG', 'SET', 'hz', '10');
+    }
+    const untrusted = await runCli(['config', 'diff', file, '--url', source.url, '--file-only']);
+    expect(untrusted.code).not.toBe(0);
+    expect(untrusted.stderr).toMatch(/certificate|TLS|SSL/i);
   });
 });
 

@@ -1,9 +1,10 @@
 import { resolve } from 'node:path';
 import { diffWithServer, parseConfigFile } from '@valkey-tools/config';
-import { redactUrl } from '@valkey-tools/core';
+import { parseConnectionUrl, redactUrl } from '@valkey-tools/core';
 import { connectionUrl } from '../credentials.js';
 import { EXIT_FAILED } from '../errors.js';
 import type { CommandContext } from '../main.js';
+import { tlsClientOptions } from '../tls.js';
 
 export async function run({
   args,
@@ -14,7 +15,11 @@ export async function run({
   const file = args[0]!;
   const parsed = parseConfigFile(resolve(io.cwd, file));
   const url = await connectionUrl(flags.url, flags, io, out);
-  const differences = await diffWithServer(parsed, url, { drift: flags['file-only'] !== true });
+  const tls = tlsClientOptions(flags, io.cwd);
+  const differences = await diffWithServer(parsed, url, {
+    drift: flags['file-only'] !== true,
+    ...(tls ? { client: { tls: { servername: parseConnectionUrl(url).host, ...tls } } } : {}),
+  });
   out.result(
     {
       file,
