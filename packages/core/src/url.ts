@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { CoreError } from './errors.js';
 
 export type UrlScheme = 'redis' | 'rediss' | 'unix';
@@ -286,6 +287,7 @@ export function toClientOptions(target: ConnectionTarget): Record<string, unknow
   }
   if (target.username !== undefined) opts.username = target.username;
   if (target.password !== undefined) opts.password = target.password;
-  if (target.tls) opts.tls = { servername: target.host };
+  // SNI takes host names only (RFC 6066): an IP address is checked against the certificate without it.
+  if (target.tls) opts.tls = isIP(target.host) ? {} : { servername: target.host };
   return opts;
 }

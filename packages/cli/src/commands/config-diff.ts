@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { diffWithServer, parseConfigFile } from '@valkey-tools/config';
-import { parseConnectionUrl, redactUrl } from '@valkey-tools/core';
+import { redactUrl, toClientOptions, parseConnectionUrl } from '@valkey-tools/core';
 import { connectionUrl } from '../credentials.js';
 import { EXIT_FAILED } from '../errors.js';
 import type { CommandContext } from '../main.js';
@@ -18,7 +18,7 @@ export async function run({
   const tls = tlsClientOptions(flags, io.cwd);
   const differences = await diffWithServer(parsed, url, {
     drift: flags['file-only'] !== true,
-    ...(tls ? { client: { tls: { servername: parseConnectionUrl(url).host, ...tls } } } : {}),
+    ...(tls ? { client: { tls: { ...tlsSni(url), ...tls } } } : {}),
   });
   out.result(
     {
@@ -52,4 +52,10 @@ export async function run({
     },
   );
   return differences.length > 0 ? EXIT_FAILED : undefined;
+}
+
+/** The URL's own TLS options (SNI for a host name), which the --tls-* files extend. */
+function tlsSni(url: string): Record<string, unknown> {
+  const { tls } = toClientOptions(parseConnectionUrl(url));
+  return typeof tls === 'object' && tls !== null ? (tls as Record<string, unknown>) : {};
 }
