@@ -181,30 +181,14 @@ describe('config diff over TLS', () => {
   it('reads the live config with the CA and client certificate; without them it fails and says why', async () => {
     const file = join(tmp.dir, 'diff.conf');
     writeFileSync(file, 'maxmemory-policy noeviction\nhz 10\n');
-    const same = await runCli([
-      'config',
-      'diff',
-      file,
-      '--url',
-      source.url,
-      ...tlsFiles(),
-      '--file-only',
-      '--json',
-    ]);
+    const diff = () =>
+      runCli(['config', 'diff', file, '--url', source.url, ...tlsFiles(), '--file-only', '--json']);
+    const same = await diff();
     expect(same.code, same.stderr).toBe(0);
     expect(parseJson(same)).toMatchObject({ same: true, differences: [] });
     await call(source, 'CONFIG', 'SET', 'hz', '25');
     try {
-      const differs = await runCli([
-        'config',
-        'diff',
-        file,
-        '--url',
-        source.url,
-        ...tlsFiles(),
-        '--file-only',
-        '--json',
-      ]);
+      const differs = await diff();
       expect(differs.code, differs.stderr).toBe(1);
       expect(parseJson(differs)).toMatchObject({
         same: false,
