@@ -1,8 +1,36 @@
-export { startTestServer, freePort, rawCommand, serverBinary } from './server.js';
-export type { StartTestServerOptions, TestServer, ServerFlavor } from './server.js';
+export {
+  startTestServer,
+  startWithConfigFile,
+  serverBinary,
+  TEST_CLUSTER_NODE_TIMEOUT_MS,
+} from './server.js';
+export type { StartTestServerOptions, TestServer, ServerFlavor, ConfigFileServer } from './server.js';
 export { startTestCluster } from './cluster.js';
 export type { StartTestClusterOptions, TestCluster, TestClusterNode } from './cluster.js';
-export { registerPid, unregisterPid, killRegistered, registryDir } from './registry.js';
+export {
+  registerPid,
+  unregisterPid,
+  unregisterExited,
+  killRegistered,
+  killProcess,
+  registryDir,
+  isRunning,
+  waitForExit,
+  stopChild,
+  serverProcessesUnder,
+} from './processes.js';
+export {
+  freePort,
+  freePorts,
+  freeClusterPorts,
+  listenOnFreePort,
+  ephemeralPortRange,
+  CLUSTER_BUS_OFFSET,
+} from './ports.js';
+export { waitFor, withDeadline, WaitTimeoutError, HANG_TIMEOUT_MS } from './wait.js';
+export type { WaitOptions } from './wait.js';
+export { encodeCommand, encodeCommands, parseReply, isCompleteReply, rawCommand } from './resp.js';
+export type { RespArg } from './resp.js';
 export { createTestCertificates, tlsServerConfig } from './tls.js';
 export type { TestCertificates } from './tls.js';
 export { seededRandom } from './random.js';

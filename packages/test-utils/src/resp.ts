@@ -1,0 +1,121 @@
+import { connect } from 'node:net';
+
+/**
+ * RESP for tests: the one place test code encodes commands by hand (files a restore reads,
+ * raw connections) and reads raw replies.
+ */
+
+export type RespArg = string | number | bigint | Buffer;
+
+/** One command as a RESP2 array of bulk strings (text is UTF-8, numbers decimal). */
+export function encodeCommand(args: readonly RespArg[]): Buffer {
+  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
+  for (const a of args) {
+    const b = Buffer.isBuffer(a) ? a : Buffer.from(String(a));
+    parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
+  }
+  return Buffer.concat(parts);
+}
+
+/** Commands one after the other, as a RESP file (a `.resp`/`.valkey` without our header) holds them. */
+export function encodeCommands(commands: readonly (readonly RespArg[])[]): Buffer {
+  return Buffer.concat(commands.map(encodeCommand));
+}
+
+/**
+ * Parses one RESP2 reply from a latin1 string (one char per byte, as rawCommand returns it):
+ * simple strings and bulk strings as strings, integers as numbers, errors as Error, nil as null.
+ */
+export function parseReply(s: string): unknown {
+  let pos = 0;
+  const read = (): unknown => {
+    const eol = s.indexOf('\r\n', pos);
+    if (eol === -1) throw new Error(`incomplete reply ${JSON.stringify(s.slice(0, 80))}`);
+    const type = s[pos];
+    const head = s.slice(pos + 1, eol);
+    pos = eol + 2;
+    if (type === '+') return head;
+    if (type === '-') return new Error(head);
+    if (type === ':') return Number(head);
+    if (type === '$') {
+      const n = Number(head);
+      if (n < 0) return null;
+      const v = s.slice(pos, pos + n);
+      pos += n + 2;
+      return v;
+    }
+    if (type === '*') {
+      const n = Number(head);
+      if (n < 0) return null;
+      const out: unknown[] = [];
+      for (let i = 0; i < n; i++) out.push(read());
+      return out;
+    }
+    throw new Error(`unexpected reply ${JSON.stringify(s.slice(0, 80))}`);
+  };
+  return read();
+}
+
+/** True once `s` holds a whole reply. */
+export function isCompleteReply(s: string): boolean {
+  let pos = 0;
+  const read = (): boolean => {
+    const eol = s.indexOf('\r\n', pos);
+    if (eol === -1) return false;
+    const type = s[pos];
+    const head = s.slice(pos + 1, eol);
+    pos = eol + 2;
+    if (type === '$') {
+      const n = Number(head);
+      if (n < 0) return true;
+      if (s.length < pos + n + 2) return false;
+      pos += n + 2;
+      return true;
+    }
+    if (type === '*') {
+      const n = Number(head);
+      for (let i = 0; i < n; i++) if (!read()) return false;
+      return true;
+    }
+    return true;
+  };
+  return read();
+}
+
+/**
+ * One command over a fresh TCP connection; resolves with the raw reply (latin1 text). The timeout
+ * only bounds a server that never answers.
+ */
+export function rawCommand(
+  port: number,
+  args: readonly RespArg[],
+  host = '127.0.0.1',
+  timeoutMs = 60_000,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = connect({ host, port });
+    let data = '';
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`no reply from ${host}:${port} to ${String(args[0])} in ${timeoutMs / 1000} s`));
+    }, timeoutMs);
+    sock.on('connect', () => sock.write(encodeCommand(args)));
+    sock.on('data', (chunk) => {
+      data += chunk.toString('latin1');
+      if (isCompleteReply(data)) {
+        clearTimeout(timer);
+        sock.end();
+        resolve(data);
+      }
+    });
+    sock.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    sock.on('close', () => {
+      clearTimeout(timer);
+      if (!isCompleteReply(data))
+        reject(new Error(`${host}:${port} closed the connection before replying to ${String(args[0])}`));
+    });
+  });
+}
