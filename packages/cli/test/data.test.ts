@@ -2,7 +2,13 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type TestServer, startTestServer } from '@valkey-tools/test-utils';
+import {
+  type TestServer,
+  encodeCommands,
+  signalPending,
+  startTestServer,
+  waitFor,
+} from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_TIMEOUT_MS, binPath, buildCli, parseJson, runCli, tempDir } from './helpers.js';
 
@@ -342,10 +348,7 @@ describe('restore of a file someone else made', () => {
   afterAll(async () => {
     await t?.stop();
   });
-  const resp = (cmds: string[][]) =>
-    cmds
-      .map((c) => `*${c.length}\r\n${c.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`)
-      .join('');
+  const resp = encodeCommands;
 
   it('refuses a command that is not data, with its position, and changes nothing (--flush too)', async () => {
     await t.command('FLUSHALL');
@@ -432,10 +435,22 @@ describe('restore of a file someone else made', () => {
       stderr += c.toString();
     });
     const exited = new Promise<number | null>((r) => child.on('close', r));
-    // Interrupt once keys are going in (polling the target, with a deadline).
-    for (let i = 0; i < 600 && (await t.command('DBSIZE')) === ':0\r\n'; i++)
-      await new Promise((r) => setTimeout(r, 25));
+    // Interrupt once keys are going in, with the target's writes paused so the restore surely has
+    // work left (it cannot finish while Ctrl-C is on its way); resumed once the CLI has the signal.
+    await waitFor(
+      'the restore to write its first keys',
+      async () => (await t.command('DBSIZE')) !== ':0\r\n',
+      {
+        detail: () => stderr,
+      },
+    );
+    expect(await t.command('CLIENT', 'PAUSE', '600000', 'WRITE')).toBe('+OK\r\n');
+    expect(Number((await t.command('DBSIZE')).slice(1)), 'keys written before the pause').toBeLessThan(
+      200_000,
+    );
     child.kill('SIGINT');
+    await waitFor('the CLI to take the SIGINT', () => !signalPending(child.pid!));
+    expect(await t.command('CLIENT', 'UNPAUSE')).toBe('+OK\r\n');
     expect(await exited).toBe(130);
     const written = /(\d+) keys were written before it stopped/.exec(stderr);
     expect(written, stderr).not.toBeNull();

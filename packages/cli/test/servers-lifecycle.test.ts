@@ -1,15 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, rawCommand } from '@valkey-tools/test-utils';
+import {
+  freeClusterPorts,
+  freePort,
+  killProcess,
+  rawCommand,
+  serverProcessesUnder,
+  waitFor,
+} from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_TIMEOUT_MS, binPath, buildCli, packageDir, parseJson, runCli, tempDir } from './helpers.js';
 
@@ -20,22 +19,7 @@ const home = join(tmp.dir, 'home');
 const env = { VALKEY_TOOLS_HOME: home };
 
 /** valkey-server processes (or our gated wrappers) whose cwd is a dir under this file's home. */
-function serversUnderHome(): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cwd = readlinkSync(`/proc/${entry}/cwd`);
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      const state = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (/\) Z /.test(state)) continue;
-      if (cwd.startsWith(`${home}/`) && /valkey-server/.test(cmdline)) out.push(Number(entry));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return out;
-}
+const serversUnderHome = () => serverProcessesUnder(home, /valkey-server/);
 
 async function listedPids(): Promise<{ pids: number[]; clusters: Array<{ name: string; state: string }> }> {
   const list = await runCli(['list', '--json'], { env });
@@ -47,14 +31,6 @@ async function listedPids(): Promise<{ pids: number[]; clusters: Array<{ name: s
   return { pids: parsed.servers.map((s) => s.pid), clusters: parsed.clusters };
 }
 
-async function until(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 3000; i++) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
-
 /** Every valkey-server under home is listed; stop --all ends them all. */
 async function expectAllKnownThenStopAll(): Promise<void> {
   const running = serversUnderHome();
@@ -63,7 +39,7 @@ async function expectAllKnownThenStopAll(): Promise<void> {
   for (const pid of running) expect(pids).toContain(pid);
   const stop = await runCli(['stop', '--all'], { env, timeoutMs: 120_000 });
   expect(stop.code, stop.stderr).toBe(0);
-  await until('every server to exit', () => serversUnderHome().length === 0);
+  await waitFor('every server to exit', () => serversUnderHome().length === 0);
 }
 
 /** Spawns the CLI; resolves `waitFor(text)` once its stderr has shown `text`. */
@@ -83,20 +59,17 @@ function spawnCli(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
     child,
     exited,
     stderr: () => stderr,
-    waitFor: (text: string) => until(`"${text}" on stderr (so far: ${stderr})`, () => stderr.includes(text)),
+    waitFor: (text: string) =>
+      waitFor(`"${text}" on stderr`, () => stderr.includes(text), {
+        detail: () => `stderr so far: ${stderr}`,
+      }),
   };
 }
 
 beforeAll(() => buildCli(), BUILD_TIMEOUT_MS + 5000);
 afterAll(async () => {
   await runCli(['stop', '--all'], { env, timeoutMs: 120_000 });
-  for (const pid of serversUnderHome()) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
+  for (const pid of serverProcessesUnder(tmp.dir)) killProcess(pid);
   tmp.cleanup();
 }, 180_000);
 
@@ -177,7 +150,7 @@ describe('servers that ask for a password, and stop', () => {
     expect(await rawCommand(actual, ['AUTH', 'alice', 'alicepw'])).toBe('+OK\r\n');
     const stop = await runCli(['stop', 'acl'], { env });
     expect(stop.code, stop.stderr).toBe(0);
-    await until('the acl server to exit', () => !serversUnderHome().includes(pid));
+    await waitFor('the acl server to exit', () => !serversUnderHome().includes(pid));
     // Stopped with SHUTDOWN as alice, not by a signal.
     expect(readFileSync(join(home, 'servers', 'acl', 'valkey.log'), 'utf8')).not.toMatch(/Received SIGTERM/);
   });
@@ -223,7 +196,7 @@ describe('nothing is left that list does not show', () => {
       PATH: `${bin}:${process.env.PATH}`,
     });
     const record = join(home, 'run', 'gated.json');
-    await until('the gated server to be recorded with its pid', () => {
+    await waitFor('the gated server to be recorded with its pid', () => {
       try {
         return (JSON.parse(readFileSync(record, 'utf8')) as { pid: number }).pid > 0;
       } catch {
@@ -234,7 +207,7 @@ describe('nothing is left that list does not show', () => {
     await cli.exited;
     writeFileSync(gate, '');
     const { pid } = JSON.parse(readFileSync(record, 'utf8')) as { pid: number };
-    await until('the gated server to answer', () => serversUnderHome().includes(pid));
+    await waitFor('the gated server to answer', () => serversUnderHome().includes(pid));
     await expectAllKnownThenStopAll();
     const again = await runCli(['start', '--name', 'gated', '--port', String(port)], {
       env,
@@ -251,7 +224,7 @@ describe('nothing is left that list does not show', () => {
       '--name',
       'killed',
       '--port',
-      String(20000 + Math.floor(Math.random() * 20000)),
+      String(await freeClusterPorts(6)),
     ]);
     await cli.waitFor('joining nodes');
     cli.child.kill('SIGKILL');
@@ -273,10 +246,10 @@ describe('nothing is left that list does not show', () => {
       `#!/bin/sh\ncase "$1" in --version|-v|-V) exec /usr/bin/valkey-server "$@";; esac\nwhile [ ! -e "${gate}" ]; do sleep 0.05; done\nexec /usr/bin/valkey-server "$@"\n`,
     );
     chmodSync(wrapper, 0o755);
-    const cli = spawnCli(['cluster', 'create', '--port', String(20000 + Math.floor(Math.random() * 20000))], {
+    const cli = spawnCli(['cluster', 'create', '--port', String(await freeClusterPorts(6))], {
       PATH: `${bin}:${process.env.PATH}`,
     });
-    await until('six gated nodes', () => serversUnderHome().length === 6);
+    await waitFor('six gated nodes', () => serversUnderHome().length === 6);
     cli.child.kill('SIGKILL');
     await cli.exited;
     writeFileSync(gate, '');
@@ -290,20 +263,21 @@ describe('nothing is left that list does not show', () => {
       '--name',
       'interrupted',
       '--port',
-      String(20000 + Math.floor(Math.random() * 20000)),
+      String(await freeClusterPorts(6)),
     ]);
     await cli.waitFor('joining nodes');
     cli.child.kill('SIGINT');
     expect(await cli.exited).toBe(130);
     expect(cli.stderr()).not.toMatch(/cluster "interrupted" (is up|ready)/);
-    await until('every node to exit', () => serversUnderHome().length === 0);
+    await waitFor('every node to exit', () => serversUnderHome().length === 0);
     const { pids, clusters } = await listedPids();
     expect(pids).toEqual([]);
     expect(clusters).toEqual([]);
   });
 
   it('cluster create without --name generates a unique name', async () => {
-    const base = 20000 + Math.floor(Math.random() * 20000);
+    // Two one-node clusters: base and base + 10.
+    const base = await freeClusterPorts(11);
     const first = await runCli(
       ['cluster', 'create', '--replicas', '0', '--primaries', '1', '--port', String(base), '--json'],
       {

@@ -18,6 +18,7 @@ export {
   waitForExit,
   stopChild,
   serverProcessesUnder,
+  signalPending,
 } from './processes.js';
 export {
   freePort,

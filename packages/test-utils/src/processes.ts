@@ -82,6 +82,19 @@ export function isRunning(pid: number): boolean {
   }
 }
 
+/**
+ * True while a signal sent to the process has not been delivered to it yet (Linux: SigPnd/ShdPnd
+ * of /proc/<pid>/status). Once false, its handler is on its way (Node runs it on its next turn).
+ */
+export function signalPending(pid: number): boolean {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return /^(SigPnd|ShdPnd):\s*0*[1-9a-f]/m.test(status);
+  } catch {
+    return false;
+  }
+}
+
 /** Waits until the process has exited (`what` names it in the timeout message). */
 export async function waitForExit(pid: number, what = `process ${pid}`, options: WaitOptions = {}) {
   await waitFor(`${what} to exit`, () => !isRunning(pid), options);
