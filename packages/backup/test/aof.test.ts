@@ -1,7 +1,7 @@
 import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
+import { rewriteAof, startTestServer, type TestServer } from '@valkey-tools/test-utils';
 import { Redis } from 'iovalkey';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readAof } from '../src/aof/read-aof.js';
@@ -27,25 +27,11 @@ async function start(config: Record<string, string | number> = {}): Promise<Test
   return s;
 }
 
-async function waitRewrite(url: string): Promise<void> {
-  const c = new Redis(url);
-  try {
-    for (;;) {
-      const info = String(await c.info('persistence'));
-      if (/aof_rewrite_in_progress:0/.test(info) && /aof_rewrite_scheduled:0/.test(info)) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  } finally {
-    c.disconnect();
-  }
-}
-
 /** A real multi-part AOF directory: BASE (RDB or AOF form) from a rewrite, then INCR commands. */
 async function makeAof(preamble: boolean): Promise<{ server: TestServer; dir: string }> {
   const server = await start({ appendonly: 'yes', 'aof-use-rdb-preamble': preamble ? 'yes' : 'no' });
   await buildDataset(server.url, { big: 500, dbs: [0, 3] });
-  await server.command('BGREWRITEAOF');
-  await waitRewrite(server.url);
+  await rewriteAof(server);
   const c = new Redis(server.url);
   await c.incr('counter');
   await c.incrby('counter', 41);

@@ -9,14 +9,11 @@ import { estimateRecords } from '../src/memory/analyze.js';
 import type { KeyMemory } from '../src/memory/estimate.js';
 import { readRdbFile } from '../src/rdb/reader.js';
 
-// Deterministic (mulberry32): the same seed gives the same data on every run.
-const rng = seededRandom;
-
 type Cmd = Array<string | number | Buffer>;
 
 /** Keys of every encoding, sized around each threshold, with the encoding valkey should pick. */
 function datasetCommands(): Cmd[] {
-  const r = rng(12);
+  const r = seededRandom(12);
   const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
   const text = (n: number) => {
     let s = '';

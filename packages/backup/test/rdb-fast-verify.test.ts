@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { type TestServer, startTestServer } from '@valkey-tools/test-utils';
+import { type TestServer, seededRandom, startTestServer } from '@valkey-tools/test-utils';
 import { Valkey } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fastVerify, readerFromChunks } from '../src/rdb/fast-verify.js';
@@ -31,15 +31,6 @@ function rdbFiles(dir: string): string[] {
     else if (name.endsWith('.rdb')) out.push(p);
   }
   return out.sort();
-}
-
-/** Small deterministic PRNG so failures reproduce. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
-    return s / 2 ** 32;
-  };
 }
 
 let server: TestServer;
@@ -115,7 +106,7 @@ describe('fast verify', () => {
   });
 
   it('agrees with the reader on 400 randomly damaged copies (byte flips, truncations, overwritten runs)', async () => {
-    const next = rng(20261122);
+    const next = seededRandom(20261122);
     for (let i = 0; i < 400; i++) {
       const bad = Buffer.from(dump);
       const mode = i % 4;

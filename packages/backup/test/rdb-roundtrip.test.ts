@@ -1,7 +1,7 @@
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type TestServer, startTestServer } from '@valkey-tools/test-utils';
+import { type TestServer, startTestServer, waitFor } from '@valkey-tools/test-utils';
 import { Valkey } from 'iovalkey';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { KeyRecord, RdbRecord, Value } from '../src/model.js';
@@ -197,8 +197,15 @@ const cases: Case[] = [
   {
     name: 'LRU policy keeps idle times',
     config: { 'maxmemory-policy': 'allkeys-lru' },
-    async after() {
-      await new Promise((r) => setTimeout(r, 2100));
+    async after(c) {
+      // Idle for 2 s by the server's clock (OBJECT IDLETIME does not touch the key): the dump records >= 1.
+      await waitFor(
+        'str:plain to be idle for 2 s',
+        async () => Number(await c.call('OBJECT', 'IDLETIME', 'str:plain')) >= 2,
+        {
+          intervalMs: 100,
+        },
+      );
     },
     check(keys) {
       expect(keys.get('str:plain')!.lruIdle).toBeGreaterThanOrEqual(1);
@@ -263,10 +270,9 @@ describe.concurrent('RDB round trip through valkey-server: SAVE -> readRdb -> wr
     const c = client(src);
     try {
       await c.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
-      for (let i = 0; i < 100; i++) {
-        if (String(await c.call('CLUSTER', 'INFO')).includes('cluster_state:ok')) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitFor('the one-node cluster to be ok', async () =>
+        String(await c.call('CLUSTER', 'INFO')).includes('cluster_state:ok'),
+      );
       const p = c.pipeline();
       for (let i = 0; i < 200; i++) p.set(`k:${i}`, `v${i}`);
       p.sadd('{tag}set', '1', '2', '3');

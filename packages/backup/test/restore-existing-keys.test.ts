@@ -7,7 +7,7 @@
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
+import { rewriteAof, startTestServer, type TestServer } from '@valkey-tools/test-utils';
 import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convert } from '../src/convert/convert.js';
@@ -87,20 +87,6 @@ async function run(url: string, cmds: Cmd[]): Promise<void> {
   }
 }
 
-async function waitRewrite(url: string): Promise<void> {
-  const c = new Redis(url);
-  try {
-    for (let i = 0; i < 600; i++) {
-      const info = String(await c.info('persistence'));
-      if (/aof_rewrite_in_progress:0/.test(info) && /aof_rewrite_scheduled:0/.test(info)) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error('the AOF rewrite did not finish in 30 s');
-  } finally {
-    c.disconnect();
-  }
-}
-
 const pick = (s: KeyState, keys: string[]) => ({
   keys: Object.fromEntries(keys.filter((k) => k in s.keys).map((k) => [k, s.keys[k]])),
   streams: Object.fromEntries(keys.filter((k) => k in s.streams).map((k) => [k, s.streams[k]])),
@@ -116,8 +102,7 @@ beforeAll(async () => {
   pool = await serverPool(18);
   // The source: BEFORE goes into the BASE of its multi-part AOF (a rewrite), AFTER into its INCR.
   await run(source.url, BEFORE);
-  await source.command('BGREWRITEAOF');
-  await waitRewrite(source.url);
+  await rewriteAof(source);
   await run(source.url, AFTER);
   // A second server gets the same commands with no rewrite: its INCR file alone is a single-file AOF.
   await run(single.url, [...BEFORE, ...AFTER]);

@@ -2,6 +2,7 @@ export {
   startTestServer,
   startWithConfigFile,
   serverBinary,
+  rewriteAof,
   TEST_CLUSTER_NODE_TIMEOUT_MS,
 } from './server.js';
 export type { StartTestServerOptions, TestServer, ServerFlavor, ConfigFileServer } from './server.js';

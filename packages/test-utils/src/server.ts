@@ -205,6 +205,17 @@ export async function startTestServer(options: StartTestServerOptions = {}): Pro
   throw lastError;
 }
 
+/** Rewrites a server's AOF (BGREWRITEAOF) and waits until the rewrite has finished. */
+export async function rewriteAof(server: { port: number; host?: string }): Promise<void> {
+  const host = server.host ?? '127.0.0.1';
+  const started = await rawCommand(server.port, ['BGREWRITEAOF'], host);
+  if (!started.startsWith('+')) throw new Error(`BGREWRITEAOF failed: ${started.trim()}`);
+  await waitFor(`the AOF rewrite of ${host}:${server.port} to finish`, async () => {
+    const info = await rawCommand(server.port, ['INFO', 'persistence'], host);
+    return /aof_rewrite_in_progress:0\r\n/.test(info) && /aof_rewrite_scheduled:0\r\n/.test(info);
+  });
+}
+
 export interface ConfigFileServer {
   port: number;
   dir: string;
