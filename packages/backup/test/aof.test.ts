@@ -1,7 +1,7 @@
 import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rewriteAof, startTestServer, type TestServer } from '@valkey-tools/test-utils';
+import { rewriteAof, startTestServer, type TestServer, buildDataset } from '@valkey-tools/test-utils';
 import { Redis } from 'iovalkey';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readAof } from '../src/aof/read-aof.js';
@@ -10,7 +10,6 @@ import { BackupError } from '../src/resp/errors.js';
 import { RespCommandParser } from '../src/resp/parser.js';
 import { restore } from '../src/restore/restore.js';
 import { serverState } from './helpers/compare.js';
-import { buildDataset } from './helpers/dataset.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures/rdb/valkey/rdb-preamble.aof');
 const work = mkdtempSync(join(tmpdir(), 'vt-aof-'));

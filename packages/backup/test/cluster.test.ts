@@ -6,6 +6,9 @@ import {
   startTestServer,
   type TestCluster,
   type TestServer,
+  buildClusterDataset,
+  buildDataset,
+  FUNCTION_LIBRARY,
 } from '@valkey-tools/test-utils';
 import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,7 +16,6 @@ import { backup } from '../src/live/backup.js';
 import { BackupError } from '../src/resp/errors.js';
 import { restore } from '../src/restore/restore.js';
 import { clusterState, standaloneKeyState } from './helpers/compare.js';
-import { buildClusterDataset, buildDataset, FUNCTION_LIBRARY } from './helpers/dataset.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vt-cluster-'));
 let source: TestCluster;

@@ -1,7 +1,13 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestServer, type TestServer, seededRandom } from '@valkey-tools/test-utils';
+import {
+  FAR_EXPIRY_MS,
+  seededRandom,
+  startTestServer,
+  type TestServer,
+  writeDataset,
+} from '@valkey-tools/test-utils';
 import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Crc64 } from '../src/rdb/crc64.js';
@@ -88,25 +94,25 @@ async function dumped(c: Redis, key: string): Promise<Buffer> {
 async function buildBases(): Promise<Array<{ name: string; file: Buffer }>> {
   const c = new Redis(source.url);
   try {
-    const p = c.pipeline();
-    p.set('str', 'hello');
-    p.set('int', '12345');
-    p.set('lzf', 'abcabcabcabcabcabcabcabcabcabcabc');
-    p.rpush('list', 'a', 'b', '1', '2', 'ccc');
-    p.sadd('intset', 1, 5, 300, 70000);
-    p.sadd('setlp', 'a', 'b', 'c', '7');
-    p.sadd('setht', ...Array.from({ length: 140 }, (_, i) => `m${i}`));
-    p.zadd('zsetlp', 1, 'a', 2.5, 'b', -3, 'c', 'inf', 'd');
-    p.zadd('zsetsk', ...Array.from({ length: 130 }, (_, i) => [i / 4, `z${i}`]).flat());
-    p.hset('hashlp', 'f1', 'v1', 'f2', '2', 'f3', 'v3');
-    p.hset('hashht', 'f1', 'x'.repeat(70), 'f2', 'v2');
-    p.xadd('stream', '1-1', 'f', 'v', 'g', 'w');
-    p.xadd('stream', '1-2', 'f', 'v2', 'g', 'w2');
-    p.xadd('stream', '2-1', 'h', 'x');
-    p.xgroup('CREATE', 'stream', 'grp', '0');
-    p.xreadgroup('GROUP', 'grp', 'alice', 'COUNT', 2, 'STREAMS', 'stream', '>');
-    p.pexpireat('str', 4102444800000);
-    await p.exec();
+    await writeDataset(c, [
+      ['SET', 'str', 'hello'],
+      ['SET', 'int', '12345'],
+      ['SET', 'lzf', 'abcabcabcabcabcabcabcabcabcabcabc'],
+      ['RPUSH', 'list', 'a', 'b', '1', '2', 'ccc'],
+      ['SADD', 'intset', 1, 5, 300, 70000],
+      ['SADD', 'setlp', 'a', 'b', 'c', '7'],
+      ['SADD', 'setht', ...Array.from({ length: 140 }, (_, i) => `m${i}`)],
+      ['ZADD', 'zsetlp', 1, 'a', 2.5, 'b', -3, 'c', 'inf', 'd'],
+      ['ZADD', 'zsetsk', ...Array.from({ length: 130 }, (_, i) => [i / 4, `z${i}`]).flat()],
+      ['HSET', 'hashlp', 'f1', 'v1', 'f2', '2', 'f3', 'v3'],
+      ['HSET', 'hashht', 'f1', 'x'.repeat(70), 'f2', 'v2'],
+      ['XADD', 'stream', '1-1', 'f', 'v', 'g', 'w'],
+      ['XADD', 'stream', '1-2', 'f', 'v2', 'g', 'w2'],
+      ['XADD', 'stream', '2-1', 'h', 'x'],
+      ['XGROUP', 'CREATE', 'stream', 'grp', '0'],
+      ['XREADGROUP', 'GROUP', 'grp', 'alice', 'COUNT', 2, 'STREAMS', 'stream', '>'],
+      ['PEXPIREAT', 'str', FAR_EXPIRY_MS],
+    ]);
     const out: Array<{ name: string; file: Buffer }> = [];
     for (const k of [
       'str',

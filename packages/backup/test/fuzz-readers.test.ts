@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ValkeyToolsError } from '@valkey-tools/core';
-import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
+import { startTestServer, type TestServer, writeDataset } from '@valkey-tools/test-utils';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyRecord, RdbRecord } from '../src/model.js';
@@ -71,7 +71,7 @@ beforeAll(async () => {
   // A file saved by a real server, with every type and encoding our dataset covers.
   const server = await startTestServer();
   servers.push(server);
-  const cmds: string[][] = [
+  await writeDataset(server, [
     ['SET', 'str', 'hello'],
     ['SET', 'int', '12345'],
     ['SET', 'big', 'x'.repeat(300)],
@@ -84,8 +84,7 @@ beforeAll(async () => {
     ['XADD', 'stream', '2-1', 'b', '2'],
     ['XGROUP', 'CREATE', 'stream', 'g', '0'],
     ['SET', 'ttl', 'v', 'PX', '99999999'],
-  ];
-  for (const c of cmds) await server.command(...c);
+  ]);
   await server.command('SAVE');
   rdbCorpus.push({ name: 'server/dump.rdb', bytes: readFileSync(join(server.dir, 'dump.rdb')) });
   rdbCorpus.push(...listRdbFixtures());

@@ -1,14 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type TestServer, startTestServer } from '@valkey-tools/test-utils';
+import { type TestServer, startTestServer, buildEncodingsDataset } from '@valkey-tools/test-utils';
 import { Valkey } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonlToRecords, recordsToJsonl } from '../src/jsonl/jsonl.js';
 import type { KeyRecord, RdbRecord } from '../src/model.js';
 import { readRdbFile } from '../src/rdb/reader.js';
 import { writeRdbFile } from '../src/rdb/writer.js';
-import { normalizeXinfo, populate } from './fixtures/rdb/dataset.js';
+import { normalizeXinfo } from './fixtures/rdb/dataset.js';
 import { collect, norm } from './fixtures/rdb/helpers.js';
 
 const servers: TestServer[] = [];
@@ -33,7 +33,7 @@ beforeAll(async () => {
   src = await startTestServer();
   servers.push(src);
   c = new Valkey({ port: src.port, host: src.host, maxRetriesPerRequest: 1 });
-  await populate(c);
+  await buildEncodingsDataset(c);
   await c.call('SAVE');
   records = await collect(readRdbFile(join(src.dir, 'dump.rdb')));
 });

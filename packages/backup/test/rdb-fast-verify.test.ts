@@ -1,11 +1,15 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { type TestServer, seededRandom, startTestServer } from '@valkey-tools/test-utils';
+import {
+  type TestServer,
+  seededRandom,
+  startTestServer,
+  buildEncodingsDataset,
+} from '@valkey-tools/test-utils';
 import { Valkey } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fastVerify, readerFromChunks } from '../src/rdb/fast-verify.js';
 import { verifyRdb, verifyRdbWithReader } from '../src/rdb/inspect.js';
-import { populate } from './fixtures/rdb/dataset.js';
 import { SHARED_RDB } from './fixtures/rdb/helpers.js';
 
 // verifyRdb takes a fast record-free walk for paths and byte arrays and the full reader for
@@ -40,7 +44,7 @@ beforeAll(async () => {
   server = await startTestServer();
   const c = new Valkey({ port: server.port, host: server.host, maxRetriesPerRequest: 1 });
   try {
-    await populate(c, { big: true });
+    await buildEncodingsDataset(c, { big: true });
     await c.call('SAVE');
   } finally {
     c.disconnect();

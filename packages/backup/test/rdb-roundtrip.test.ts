@@ -1,13 +1,19 @@
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type TestServer, startTestServer, waitFor } from '@valkey-tools/test-utils';
+import {
+  type TestServer,
+  startTestServer,
+  waitFor,
+  FAR_EXPIRY_MS,
+  buildEncodingsDataset,
+} from '@valkey-tools/test-utils';
 import { Valkey } from 'iovalkey';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { KeyRecord, RdbRecord, Value } from '../src/model.js';
 import { readRdb, readRdbFile } from '../src/rdb/reader.js';
 import { type WriteRdbOptions, createRdbWriteStream, writeRdb, writeRdbFile } from '../src/rdb/writer.js';
-import { FUTURE, normalizeXinfo, populate } from './fixtures/rdb/dataset.js';
+import { normalizeXinfo } from './fixtures/rdb/dataset.js';
 import { collect, keysOf, plain } from './fixtures/rdb/helpers.js';
 
 const servers: TestServer[] = [];
@@ -138,7 +144,7 @@ const cases: Case[] = [
         type: 'string',
         value: Buffer.from([0, 255, 1, 254, 0x80, 10, 13, 0]),
       });
-      expect(keys.get('str:expiring')!.expiresAt).toBe(FUTURE);
+      expect(keys.get('str:expiring')!.expiresAt).toBe(FAR_EXPIRY_MS);
       expect(plain(keys.get('zset:lp')!.value)).toMatchObject({
         top: Infinity,
         bottom: -Infinity,
@@ -224,7 +230,7 @@ describe.concurrent('RDB round trip through valkey-server: SAVE -> readRdb -> wr
     const c = client(src);
     try {
       await tc.setup?.(c);
-      await populate(c);
+      await buildEncodingsDataset(c);
       await tc.after?.(c);
       await c.call('SAVE');
       let before = await snapshot(c);

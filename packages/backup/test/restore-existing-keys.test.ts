@@ -7,20 +7,23 @@
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rewriteAof, startTestServer, type TestServer } from '@valkey-tools/test-utils';
-import { Redis } from 'iovalkey';
+import {
+  rewriteAof,
+  startTestServer,
+  type TestServer,
+  FAR_EXPIRY_MS,
+  type DatasetCommand,
+  writeDataset,
+} from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convert } from '../src/convert/convert.js';
 import { decodeCommandAt, encodedLength } from '../src/resp/encode.js';
 import { restore } from '../src/restore/restore.js';
 import { standaloneKeyState } from './helpers/compare.js';
-import { FAR_EXPIRY_MS } from './helpers/dataset.js';
 import { serverPool } from './helpers/servers.js';
 
-type Cmd = Array<string | number>;
-
 /** The source's commands before its AOF rewrite (they end up in the BASE) and after (the INCR). */
-const BEFORE: Cmd[] = [
+const BEFORE: DatasetCommand[] = [
   ['SET', 'f:str', 'from-file', 'PXAT', FAR_EXPIRY_MS],
   ['RPUSH', 'f:list', 'a', 'b', 'c'],
   ['HSET', 'f:hash', 'f1', 'v1', 'f2', 'v2'],
@@ -37,7 +40,7 @@ const BEFORE: Cmd[] = [
   ['XADD', 'f:new:stream', '5-1', 'a', 'b'],
   ['SET', 'f:gone', 'deleted later'],
 ];
-const AFTER: Cmd[] = [
+const AFTER: DatasetCommand[] = [
   ['RPUSH', 'f:list', 'd'],
   ['HSET', 'f:hash', 'f3', 'v3'],
   ['INCR', 'f:counter'],
@@ -51,7 +54,7 @@ const AFTER: Cmd[] = [
 ];
 
 /** What the target holds before the restore: some of the file's keys (every type, other values and TTLs), and keys the file lacks. */
-const TARGET: Cmd[] = [
+const TARGET: DatasetCommand[] = [
   ['RPUSH', 'f:str', 'a list where the file has a string'],
   ['PEXPIREAT', 'f:str', FAR_EXPIRY_MS + 100],
   ['RPUSH', 'f:list', 't-a', 't-b'],
@@ -78,15 +81,6 @@ let pool: Awaited<ReturnType<typeof serverPool>>;
 let fileState: KeyState;
 let inputs: Record<string, string>;
 
-async function run(url: string, cmds: Cmd[]): Promise<void> {
-  const c = new Redis(url);
-  try {
-    for (const cmd of cmds) await c.call(String(cmd[0]), ...cmd.slice(1).map(String));
-  } finally {
-    c.disconnect();
-  }
-}
-
 const pick = (s: KeyState, keys: string[]) => ({
   keys: Object.fromEntries(keys.filter((k) => k in s.keys).map((k) => [k, s.keys[k]])),
   streams: Object.fromEntries(keys.filter((k) => k in s.streams).map((k) => [k, s.streams[k]])),
@@ -101,11 +95,11 @@ beforeAll(async () => {
   others.push(source, single);
   pool = await serverPool(18);
   // The source: BEFORE goes into the BASE of its multi-part AOF (a rewrite), AFTER into its INCR.
-  await run(source.url, BEFORE);
+  await writeDataset(source.url, BEFORE);
   await rewriteAof(source);
-  await run(source.url, AFTER);
+  await writeDataset(source.url, AFTER);
   // A second server gets the same commands with no rewrite: its INCR file alone is a single-file AOF.
-  await run(single.url, [...BEFORE, ...AFTER]);
+  await writeDataset(single.url, [...BEFORE, ...AFTER]);
   fileState = await standaloneKeyState(source.url);
   expect(await standaloneKeyState(single.url)).toEqual(fileState);
 
@@ -142,7 +136,7 @@ describe('restore into a target that holds some of the keys: one rule for every 
   for (const format of formats) {
     it(`${format}: without replace, stops and leaves every existing key as it was`, async () => {
       const t = pool.take();
-      await run(t.url, TARGET);
+      await writeDataset(t.url, TARGET);
       const before = await standaloneKeyState(t.url);
       const err = await restore({ input: inputs[format]!, url: t.url }).catch((e) => e);
       expect(err).toMatchObject({ code: 'ERR_RESTORE' });
@@ -162,7 +156,7 @@ describe('restore into a target that holds some of the keys: one rule for every 
 
     it(`${format}: on-error continue leaves existing keys as they were and restores the rest`, async () => {
       const t = pool.take();
-      await run(t.url, TARGET);
+      await writeDataset(t.url, TARGET);
       const before = await standaloneKeyState(t.url);
       const r = await restore({ input: inputs[format]!, url: t.url, onError: 'continue' });
       const after = await standaloneKeyState(t.url);
@@ -182,7 +176,7 @@ describe('restore into a target that holds some of the keys: one rule for every 
 
     it(`${format}: with replace every key of the file is exactly the file's, the others untouched`, async () => {
       const t = pool.take();
-      await run(t.url, TARGET);
+      await writeDataset(t.url, TARGET);
       const before = await standaloneKeyState(t.url);
       const r = await restore({ input: inputs[format]!, url: t.url, replace: true });
       const after = await standaloneKeyState(t.url);

@@ -3,11 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
+  type DatasetCommand,
   type TestServer,
   encodeCommands,
   signalPending,
   startTestServer,
   waitFor,
+  writeDataset,
 } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_TIMEOUT_MS, binPath, buildCli, parseJson, runCli, tempDir } from './helpers.js';
@@ -18,24 +20,24 @@ let source: TestServer;
 let target: TestServer;
 let sourceDigest: string;
 
-async function fill(server: TestServer): Promise<void> {
-  const c = (...args: string[]) => server.command(...args);
-  await c('SET', 'user:1', 'alice');
-  await c('SET', 'user:2', 'bob');
-  await c('PEXPIREAT', 'user:2', String(Date.now() + 3_600_000));
-  await c('RPUSH', 'queue', 'a', 'b', 'c');
-  await c('SADD', 'tags', 'x', 'y');
-  await c('ZADD', 'scores', '1.5', 'm1', '-inf', 'm2');
-  await c('HSET', 'user:1:profile', 'name', 'Alice', 'age', '30');
-  await c('XADD', 'events', '1-1', 'type', 'login');
-  await c('SET', 'big', randomBytes(4000).toString('hex')); // incompressible: stays the biggest in the RDB
-}
+/** Every type, an expiry, and a big incompressible value (it stays the biggest in the RDB). */
+const DATA: DatasetCommand[] = [
+  ['SET', 'user:1', 'alice'],
+  ['SET', 'user:2', 'bob'],
+  ['PEXPIREAT', 'user:2', Date.now() + 3_600_000],
+  ['RPUSH', 'queue', 'a', 'b', 'c'],
+  ['SADD', 'tags', 'x', 'y'],
+  ['ZADD', 'scores', '1.5', 'm1', '-inf', 'm2'],
+  ['HSET', 'user:1:profile', 'name', 'Alice', 'age', '30'],
+  ['XADD', 'events', '1-1', 'type', 'login'],
+  ['SET', 'big', randomBytes(4000).toString('hex')],
+];
 
 beforeAll(async () => {
   [source, target] = await Promise.all([startTestServer(), startTestServer(), buildCli()]).then(
     ([a, b]) => [a, b] as [TestServer, TestServer],
   );
-  await fill(source);
+  await writeDataset(source, DATA);
   // db 1 through valkey-cli -n, since each test-utils command uses a fresh connection
   await runCli(['connect', '--url', `${source.url.replace(/\/\d*$/, '')}/1`, '--', 'SET', 'other:db', 'one']);
   sourceDigest = await source.command('DEBUG', 'DIGEST');

@@ -36,3 +36,16 @@ export type { RespArg } from './resp.js';
 export { createTestCertificates, tlsServerConfig } from './tls.js';
 export type { TestCertificates } from './tls.js';
 export { seededRandom } from './random.js';
+export {
+  writeDataset,
+  writeClusterDataset,
+  everyTypeDataset,
+  buildDataset,
+  buildClusterDataset,
+  encodingsDataset,
+  buildEncodingsDataset,
+  FAR_EXPIRY_MS,
+  FUNCTION_LIBRARY,
+  ENCODINGS_FUNCTION_LIBRARY,
+} from './dataset.js';
+export type { DatasetCommand, DatasetPart, DatasetTarget, DatasetOptions } from './dataset.js';
