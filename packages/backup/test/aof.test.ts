@@ -1,7 +1,13 @@
 import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rewriteAof, startTestServer, type TestServer, buildDataset } from '@valkey-tools/test-utils';
+import {
+  rewriteAof,
+  startTestServer,
+  type TestServer,
+  buildDataset,
+  serverState,
+} from '@valkey-tools/test-utils';
 import { Redis } from 'iovalkey';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readAof } from '../src/aof/read-aof.js';
@@ -9,7 +15,6 @@ import { convert } from '../src/convert/convert.js';
 import { BackupError } from '../src/resp/errors.js';
 import { RespCommandParser } from '../src/resp/parser.js';
 import { restore } from '../src/restore/restore.js';
-import { serverState } from './helpers/compare.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures/rdb/valkey/rdb-preamble.aof');
 const work = mkdtempSync(join(tmpdir(), 'vt-aof-'));

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestServer, type TestServer, buildDataset } from '@valkey-tools/test-utils';
+import { startTestServer, type TestServer, buildDataset, serverState } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convert } from '../src/convert/convert.js';
 import { backup } from '../src/live/backup.js';
@@ -9,7 +9,6 @@ import { BackupError } from '../src/resp/errors.js';
 import { RespCommandParser } from '../src/resp/parser.js';
 import { parseHeaderCommand } from '../src/resp/writer.js';
 import { restore } from '../src/restore/restore.js';
-import { serverState } from './helpers/compare.js';
 import { loadRdb } from './helpers/servers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vt-live-'));

@@ -14,12 +14,13 @@ import {
   FAR_EXPIRY_MS,
   type DatasetCommand,
   writeDataset,
+  keyState,
+  type KeyState,
 } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convert } from '../src/convert/convert.js';
 import { decodeCommandAt, encodedLength } from '../src/resp/encode.js';
 import { restore } from '../src/restore/restore.js';
-import { standaloneKeyState } from './helpers/compare.js';
 import { serverPool } from './helpers/servers.js';
 
 /** The source's commands before its AOF rewrite (they end up in the BASE) and after (the INCR). */
@@ -72,8 +73,6 @@ const TARGET: DatasetCommand[] = [
   ['XADD', 't:only:stream', '1-1', 'keep', 1],
 ];
 
-type KeyState = Awaited<ReturnType<typeof standaloneKeyState>>;
-
 const work = mkdtempSync(join(tmpdir(), 'vt-existing-'));
 const others: TestServer[] = [];
 let pool: Awaited<ReturnType<typeof serverPool>>;
@@ -100,8 +99,8 @@ beforeAll(async () => {
   await writeDataset(source.url, AFTER);
   // A second server gets the same commands with no rewrite: its INCR file alone is a single-file AOF.
   await writeDataset(single.url, [...BEFORE, ...AFTER]);
-  fileState = await standaloneKeyState(source.url);
-  expect(await standaloneKeyState(single.url)).toEqual(fileState);
+  fileState = await keyState(source.url);
+  expect(await keyState(single.url)).toEqual(fileState);
 
   await source.command('SAVE');
   const rdb = join(work, 'dump.rdb');
@@ -137,11 +136,11 @@ describe('restore into a target that holds some of the keys: one rule for every 
     it(`${format}: without replace, stops and leaves every existing key as it was`, async () => {
       const t = pool.take();
       await writeDataset(t.url, TARGET);
-      const before = await standaloneKeyState(t.url);
+      const before = await keyState(t.url);
       const err = await restore({ input: inputs[format]!, url: t.url }).catch((e) => e);
       expect(err).toMatchObject({ code: 'ERR_RESTORE' });
       expect((err as Error).message).toMatch(/already exist|BUSYKEY/);
-      const after = await standaloneKeyState(t.url);
+      const after = await keyState(t.url);
       const had = Object.keys(before.keys);
       expect(pick(after, had)).toEqual(pick(before, had));
       // Whatever of the file went in went in whole, never merged.
@@ -157,9 +156,9 @@ describe('restore into a target that holds some of the keys: one rule for every 
     it(`${format}: on-error continue leaves existing keys as they were and restores the rest`, async () => {
       const t = pool.take();
       await writeDataset(t.url, TARGET);
-      const before = await standaloneKeyState(t.url);
+      const before = await keyState(t.url);
       const r = await restore({ input: inputs[format]!, url: t.url, onError: 'continue' });
-      const after = await standaloneKeyState(t.url);
+      const after = await keyState(t.url);
       const had = Object.keys(before.keys);
       const fileKeys = Object.keys(fileState.keys);
       const clash = fileKeys.filter((k) => had.includes(k));
@@ -171,15 +170,15 @@ describe('restore into a target that holds some of the keys: one rule for every 
       expect(r.keys).toBe(Object.keys(after.keys).length - had.length);
       expect(r.skipped).toBe(clash.length);
       expect(r.errorCount).toBe(clash.length);
-      expect(r.errors.map((e) => e.key).sort()).toEqual(clash.sort());
+      expect(r.errors.map((e) => `${e.db}:${e.key}`).sort()).toEqual(clash.sort());
     });
 
     it(`${format}: with replace every key of the file is exactly the file's, the others untouched`, async () => {
       const t = pool.take();
       await writeDataset(t.url, TARGET);
-      const before = await standaloneKeyState(t.url);
+      const before = await keyState(t.url);
       const r = await restore({ input: inputs[format]!, url: t.url, replace: true });
-      const after = await standaloneKeyState(t.url);
+      const after = await keyState(t.url);
       const fileKeys = Object.keys(fileState.keys);
       const only = Object.keys(before.keys).filter((k) => !fileKeys.includes(k));
       expect(pick(after, fileKeys)).toEqual(pick(fileState, fileKeys));

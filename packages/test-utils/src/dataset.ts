@@ -1,4 +1,5 @@
-import { Cluster, Redis } from 'iovalkey';
+import { Cluster } from 'iovalkey';
+import { type ServerTarget, withClient } from './client.js';
 
 /**
  * The datasets tests seed servers with, and the one way they are written: each part into its db
@@ -14,28 +15,16 @@ export interface DatasetPart {
   commands: DatasetCommand[];
 }
 
-/** Where a dataset goes: a URL, a test server, or an open iovalkey client (left on db 0). */
-export type DatasetTarget = string | { url: string } | Redis;
-
 /**
  * Writes `data` (commands for db 0, or parts for several dbs) and loads `functions` (library
  * codes, FUNCTION LOAD REPLACE).
  */
 export async function writeDataset(
-  target: DatasetTarget,
+  target: ServerTarget,
   data: DatasetCommand[] | DatasetPart[],
   options: { functions?: string[] } = {},
 ): Promise<void> {
-  const own = !(target instanceof Redis);
-  const client =
-    target instanceof Redis
-      ? target
-      : new Redis(typeof target === 'string' ? target : target.url, {
-          lazyConnect: true,
-          maxRetriesPerRequest: 0,
-        });
-  if (own) await client.connect();
-  try {
+  await withClient(target, async (client) => {
     for (const code of options.functions ?? []) await client.call('FUNCTION', 'LOAD', 'REPLACE', code);
     const parts = isParts(data) ? data : [{ db: 0, commands: data }];
     const pipe = client.pipeline();
@@ -45,9 +34,7 @@ export async function writeDataset(
     }
     pipe.select(0);
     for (const [err] of (await pipe.exec()) ?? []) if (err) throw err;
-  } finally {
-    if (own) client.disconnect();
-  }
+  });
 }
 
 function isParts(data: DatasetCommand[] | DatasetPart[]): data is DatasetPart[] {
@@ -200,7 +187,7 @@ export function everyTypeDataset(options: DatasetOptions = {}): DatasetPart[] {
 }
 
 /** Writes the every-type dataset (and its function library) into a server. */
-export async function buildDataset(target: DatasetTarget, options: DatasetOptions = {}): Promise<void> {
+export async function buildDataset(target: ServerTarget, options: DatasetOptions = {}): Promise<void> {
   await writeDataset(target, everyTypeDataset(options), {
     functions: options.functions === false ? [] : [FUNCTION_LIBRARY],
   });
@@ -310,7 +297,7 @@ export function encodingsDataset(options: { big?: boolean } = {}): DatasetPart[]
 
 /** Writes the encodings dataset (and its function library) into a server. */
 export async function buildEncodingsDataset(
-  target: DatasetTarget,
+  target: ServerTarget,
   options: { big?: boolean } = {},
 ): Promise<void> {
   await writeDataset(target, encodingsDataset(options), { functions: [ENCODINGS_FUNCTION_LIBRARY] });

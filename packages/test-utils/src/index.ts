@@ -48,4 +48,7 @@ export {
   FUNCTION_LIBRARY,
   ENCODINGS_FUNCTION_LIBRARY,
 } from './dataset.js';
-export type { DatasetCommand, DatasetPart, DatasetTarget, DatasetOptions } from './dataset.js';
+export type { DatasetCommand, DatasetPart, DatasetOptions } from './dataset.js';
+export type { ServerTarget } from './client.js';
+export { serverState, keyState, normalizeStreamInfo } from './state.js';
+export type { ServerState, KeyState, StateView, ServerStateView, KeyStateView } from './state.js';
