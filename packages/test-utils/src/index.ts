@@ -31,7 +31,14 @@ export {
 } from './ports.js';
 export { waitFor, withDeadline, WaitTimeoutError, HANG_TIMEOUT_MS } from './wait.js';
 export type { WaitOptions } from './wait.js';
-export { encodeCommand, encodeCommands, parseReply, isCompleteReply, rawCommand } from './resp.js';
+export {
+  encodeCommand,
+  encodeCommands,
+  parseReply,
+  isCompleteReply,
+  rawCommand,
+  rawCommandSync,
+} from './resp.js';
 export type { RespArg } from './resp.js';
 export { createTestCertificates, tlsServerConfig } from './tls.js';
 export type { TestCertificates } from './tls.js';
@@ -52,3 +59,11 @@ export type { DatasetCommand, DatasetPart, DatasetOptions } from './dataset.js';
 export type { ServerTarget } from './client.js';
 export { serverState, keyState, normalizeStreamInfo } from './state.js';
 export type { ServerState, KeyState, StateView, ServerStateView, KeyStateView } from './state.js';
+export {
+  LIMITS_CHECKED,
+  LimitExceededError,
+  checkLimit,
+  withinTime,
+  withinMemory,
+  memoryGuard,
+} from './limits.js';

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { connect } from 'node:net';
 
 /**
@@ -118,4 +119,35 @@ export function rawCommand(
         reject(new Error(`${host}:${port} closed the connection before replying to ${String(args[0])}`));
     });
   });
+}
+
+/**
+ * One command with a one-line reply (`+OK`, `:1`, `-ERR ...`), sent synchronously by a child
+ * process: this process's event loop stands still until the reply is back, so what the command
+ * does (CLIENT KILL, CLIENT PAUSE) has happened at this exact point of the work this process is
+ * doing (say, inside a progress callback, with the rest of the work still to come).
+ */
+export function rawCommandSync(
+  port: number,
+  args: readonly RespArg[],
+  host = '127.0.0.1',
+  timeoutMs = 60_000,
+): string {
+  const script = `const s = require('node:net').connect(${port}, ${JSON.stringify(host)}, () =>
+    s.write(Buffer.from(process.argv[1], 'base64')));
+  let d = '';
+  s.on('data', (c) => {
+    d += c.toString('latin1');
+    if (d.includes('\\r\\n')) { process.stdout.write(Buffer.from(d, 'latin1')); s.destroy(); }
+  });
+  s.on('error', (e) => { process.stderr.write(e.message); process.exit(1); });`;
+  const child = spawnSync(process.execPath, ['-e', script, encodeCommand(args).toString('base64')], {
+    timeout: timeoutMs,
+    killSignal: 'SIGKILL',
+  });
+  if (child.status !== 0)
+    throw new Error(
+      `${String(args[0])} to ${host}:${port} failed: ${child.error?.message ?? child.stderr.toString() ?? child.signal}`,
+    );
+  return child.stdout.toString('latin1');
 }
