@@ -1,4 +1,4 @@
-import { Redis } from 'iovalkey';
+import { Cluster, Redis } from 'iovalkey';
 
 /** A server as tests name it: a URL, a test server (its `url`), or an open iovalkey client. */
 export type ServerTarget = string | { url: string } | Redis;
@@ -24,5 +24,22 @@ export async function withClient<T>(target: ServerTarget, fn: (client: Redis) =>
     return await fn(client);
   } finally {
     client.disconnect();
+  }
+}
+
+/** Runs `fn` with a cluster client of `nodes` (once it is ready), closed afterwards. */
+export async function withCluster<T>(
+  nodes: Array<{ host: string; port: number }>,
+  fn: (cluster: Cluster) => Promise<T>,
+): Promise<T> {
+  const cluster = new Cluster(nodes, { redisOptions: { maxRetriesPerRequest: 0 } });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      cluster.once('ready', () => resolve());
+      cluster.once('error', reject);
+    });
+    return await fn(cluster);
+  } finally {
+    cluster.disconnect();
   }
 }

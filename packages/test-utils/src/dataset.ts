@@ -1,5 +1,4 @@
-import { Cluster } from 'iovalkey';
-import { type ServerTarget, withClient } from './client.js';
+import { type ServerTarget, withClient, withCluster } from './client.js';
 
 /**
  * The datasets tests seed servers with, and the one way they are written: each part into its db
@@ -47,19 +46,12 @@ export async function writeClusterDataset(
   commands: DatasetCommand[],
   options: { functions?: string[] } = {},
 ): Promise<void> {
-  const cluster = new Cluster(nodes, { redisOptions: { maxRetriesPerRequest: 0 } });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      cluster.once('ready', () => resolve());
-      cluster.once('error', reject);
-    });
+  await withCluster(nodes, async (cluster) => {
     for (const code of options.functions ?? []) {
       await Promise.all(cluster.nodes('master').map((n) => n.call('FUNCTION', 'LOAD', 'REPLACE', code)));
     }
     for (const [name, ...args] of commands) await cluster.call(String(name), ...args);
-  } finally {
-    cluster.disconnect();
-  }
+  });
 }
 
 /**

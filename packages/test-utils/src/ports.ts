@@ -3,6 +3,7 @@ import type { Server as HttpServer } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isRunning } from './processes.js';
 
 /**
  * Ports for test servers, one scheme for every test: a port (or a block of consecutive ports, with
@@ -46,15 +47,6 @@ export function ephemeralPortRange(): [number, number] {
   return [32768, 60999];
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Takes the reservation of `port` for this process; false when a live process holds it. */
 function reserve(port: number): boolean {
   if (reserved.has(port)) return false;
@@ -76,7 +68,7 @@ function reserve(port: number): boolean {
   } catch {
     return false;
   }
-  if (owner === process.pid || (owner > 0 && alive(owner))) return false;
+  if (owner === process.pid || (owner > 0 && isRunning(owner))) return false;
   rmSync(file, { force: true });
   return claim();
 }

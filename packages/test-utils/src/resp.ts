@@ -23,64 +23,57 @@ export function encodeCommands(commands: readonly (readonly RespArg[])[]): Buffe
   return Buffer.concat(commands.map(encodeCommand));
 }
 
+/** Reads the reply at `pos`: its value and where it ends, or undefined while it is incomplete. */
+function readReply(s: string, pos: number): { value: unknown; end: number } | undefined {
+  const eol = s.indexOf('\r\n', pos);
+  if (eol === -1) return undefined;
+  const type = s[pos];
+  const head = s.slice(pos + 1, eol);
+  const next = eol + 2;
+  switch (type) {
+    case '+':
+      return { value: head, end: next };
+    case '-':
+      return { value: new Error(head), end: next };
+    case ':':
+      return { value: Number(head), end: next };
+    case '$': {
+      const n = Number(head);
+      if (n < 0) return { value: null, end: next };
+      if (s.length < next + n + 2) return undefined;
+      return { value: s.slice(next, next + n), end: next + n + 2 };
+    }
+    case '*': {
+      const n = Number(head);
+      if (n < 0) return { value: null, end: next };
+      const items: unknown[] = [];
+      let at = next;
+      for (let i = 0; i < n; i++) {
+        const item = readReply(s, at);
+        if (!item) return undefined;
+        items.push(item.value);
+        at = item.end;
+      }
+      return { value: items, end: at };
+    }
+    default:
+      throw new Error(`unexpected reply ${JSON.stringify(s.slice(pos, pos + 80))}`);
+  }
+}
+
 /**
  * Parses one RESP2 reply from a latin1 string (one char per byte, as rawCommand returns it):
  * simple strings and bulk strings as strings, integers as numbers, errors as Error, nil as null.
  */
 export function parseReply(s: string): unknown {
-  let pos = 0;
-  const read = (): unknown => {
-    const eol = s.indexOf('\r\n', pos);
-    if (eol === -1) throw new Error(`incomplete reply ${JSON.stringify(s.slice(0, 80))}`);
-    const type = s[pos];
-    const head = s.slice(pos + 1, eol);
-    pos = eol + 2;
-    if (type === '+') return head;
-    if (type === '-') return new Error(head);
-    if (type === ':') return Number(head);
-    if (type === '$') {
-      const n = Number(head);
-      if (n < 0) return null;
-      const v = s.slice(pos, pos + n);
-      pos += n + 2;
-      return v;
-    }
-    if (type === '*') {
-      const n = Number(head);
-      if (n < 0) return null;
-      const out: unknown[] = [];
-      for (let i = 0; i < n; i++) out.push(read());
-      return out;
-    }
-    throw new Error(`unexpected reply ${JSON.stringify(s.slice(0, 80))}`);
-  };
-  return read();
+  const reply = readReply(s, 0);
+  if (!reply) throw new Error(`incomplete reply ${JSON.stringify(s.slice(0, 80))}`);
+  return reply.value;
 }
 
 /** True once `s` holds a whole reply. */
 export function isCompleteReply(s: string): boolean {
-  let pos = 0;
-  const read = (): boolean => {
-    const eol = s.indexOf('\r\n', pos);
-    if (eol === -1) return false;
-    const type = s[pos];
-    const head = s.slice(pos + 1, eol);
-    pos = eol + 2;
-    if (type === '$') {
-      const n = Number(head);
-      if (n < 0) return true;
-      if (s.length < pos + n + 2) return false;
-      pos += n + 2;
-      return true;
-    }
-    if (type === '*') {
-      const n = Number(head);
-      for (let i = 0; i < n; i++) if (!read()) return false;
-      return true;
-    }
-    return true;
-  };
-  return read();
+  return readReply(s, 0) !== undefined;
 }
 
 /**

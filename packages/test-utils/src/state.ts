@@ -1,5 +1,5 @@
-import { Cluster, type Redis } from 'iovalkey';
-import { type ServerTarget, withClient } from './client.js';
+import type { Redis } from 'iovalkey';
+import { type ServerTarget, withClient, withCluster } from './client.js';
 
 /**
  * What a server holds, for comparing two servers (a source and a restored target): the server
@@ -180,15 +180,8 @@ export async function keyState(
     });
     return state;
   }
-  const cluster = new Cluster(target, { redisOptions: { maxRetriesPerRequest: 0 } });
-  try {
-    await new Promise<void>((resolve, reject) => {
-      cluster.once('ready', () => resolve());
-      cluster.once('error', reject);
-    });
+  await withCluster(target, async (cluster) => {
     for (const node of cluster.nodes('master')) await addKeys(node, 0, state, view);
-  } finally {
-    cluster.disconnect();
-  }
+  });
   return state;
 }

@@ -29,7 +29,7 @@ function timeoutMessage(what: string, ms: number, detail?: () => string): string
   } catch (err) {
     extra = `: (detail failed: ${(err as Error).message})`;
   }
-  return `timed out after ${(ms / 1000).toFixed(ms % 1000 ? 1 : 0)} s waiting for ${what}${extra}`;
+  return `timed out after ${ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`} waiting for ${what}${extra}`;
 }
 
 /**
