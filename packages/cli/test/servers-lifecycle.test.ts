@@ -42,6 +42,33 @@ async function expectAllKnownThenStopAll(): Promise<void> {
   await waitFor('every server to exit', () => serversUnderHome().length === 0);
 }
 
+/**
+ * A directory (put it first on PATH) whose valkey-server waits for the file `gate` before it runs
+ * the real one. Without the gate it gives up after about a minute (1200 x 0.05 s, saying so), so a
+ * failed test leaves no wrapper polling.
+ */
+function gatedServer(name: string): { bin: string; gate: string } {
+  const bin = join(tmp.dir, `${name}-bin`);
+  const gate = join(tmp.dir, `${name}-gate`);
+  mkdirSync(bin, { recursive: true });
+  const wrapper = join(bin, 'valkey-server');
+  writeFileSync(
+    wrapper,
+    `#!/bin/sh
+case "$1" in --version|-v|-V) exec /usr/bin/valkey-server "$@";; esac
+i=0
+while [ ! -e "${gate}" ]; do
+  i=$((i + 1))
+  if [ "$i" -gt 1200 ]; then echo "gated valkey-server: no gate ${gate} after a minute" >&2; exit 1; fi
+  sleep 0.05
+done
+exec /usr/bin/valkey-server "$@"
+`,
+  );
+  chmodSync(wrapper, 0o755);
+  return { bin, gate };
+}
+
 /** Spawns the CLI; resolves `waitFor(text)` once its stderr has shown `text`. */
 function spawnCli(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
   const child: ChildProcess = spawn(process.execPath, [binPath, ...args], {
@@ -182,15 +209,7 @@ describe('servers that ask for a password, and stop', () => {
 describe('nothing is left that list does not show', () => {
   it('kill -9 of start while it waits for PING: list shows the server, stop --all ends it, the name is free again', async () => {
     // A valkey-server that waits for a gate file before it runs: start is surely waiting for PING.
-    const bin = join(tmp.dir, 'gated-bin');
-    mkdirSync(bin, { recursive: true });
-    const gate = join(tmp.dir, 'gate');
-    const wrapper = join(bin, 'valkey-server');
-    writeFileSync(
-      wrapper,
-      `#!/bin/sh\ncase "$1" in --version|-v|-V) exec /usr/bin/valkey-server "$@";; esac\nwhile [ ! -e "${gate}" ]; do sleep 0.05; done\nexec /usr/bin/valkey-server "$@"\n`,
-    );
-    chmodSync(wrapper, 0o755);
+    const { bin, gate } = gatedServer('gated');
     const port = await freePort();
     const cli = spawnCli(['start', '--name', 'gated', '--port', String(port)], {
       PATH: `${bin}:${process.env.PATH}`,
@@ -237,15 +256,7 @@ describe('nothing is left that list does not show', () => {
 
   it('kill -9 of cluster create while its nodes wait to answer: nothing is left unknown', async () => {
     // Nodes that wait for a gate before they run: create is surely waiting on all six.
-    const bin = join(tmp.dir, 'gated-cluster-bin');
-    mkdirSync(bin, { recursive: true });
-    const gate = join(tmp.dir, 'cluster-gate');
-    const wrapper = join(bin, 'valkey-server');
-    writeFileSync(
-      wrapper,
-      `#!/bin/sh\ncase "$1" in --version|-v|-V) exec /usr/bin/valkey-server "$@";; esac\nwhile [ ! -e "${gate}" ]; do sleep 0.05; done\nexec /usr/bin/valkey-server "$@"\n`,
-    );
-    chmodSync(wrapper, 0o755);
+    const { bin, gate } = gatedServer('gated-cluster');
     const cli = spawnCli(['cluster', 'create', '--port', String(await freeClusterPorts(6))], {
       PATH: `${bin}:${process.env.PATH}`,
     });
