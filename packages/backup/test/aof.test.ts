@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   rewriteAof,
-  startTestServer,
   type TestServer,
   buildDataset,
   serverState,
+  serverGroup,
 } from '@valkey-tools/test-utils';
 import { Redis } from 'iovalkey';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -18,18 +18,14 @@ import { restore } from '../src/restore/restore.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures/rdb/valkey/rdb-preamble.aof');
 const work = mkdtempSync(join(tmpdir(), 'vt-aof-'));
-const servers: TestServer[] = [];
+const servers = serverGroup();
 
 afterAll(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
+  await servers.stop();
   rmSync(work, { recursive: true, force: true });
 });
 
-async function start(config: Record<string, string | number> = {}): Promise<TestServer> {
-  const s = await startTestServer({ config });
-  servers.push(s);
-  return s;
-}
+const start = (config: Record<string, string | number> = {}) => servers.start({ config });
 
 /** A real multi-part AOF directory: BASE (RDB or AOF form) from a rewrite, then INCR commands. */
 async function makeAof(preamble: boolean): Promise<{ server: TestServer; dir: string }> {

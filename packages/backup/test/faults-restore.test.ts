@@ -3,13 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { ValkeyToolsError } from '@valkey-tools/core';
-import {
-  checkLimit,
-  LIMITS_CHECKED,
-  rawCommandSync,
-  startTestServer,
-  type TestServer,
-} from '@valkey-tools/test-utils';
+import { checkLimit, LIMITS_CHECKED, rawCommandSync, serverGroup } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RestoreProgress } from '../src/restore/restore.js';
 import { restore } from '../src/restore/restore.js';
@@ -26,7 +20,7 @@ import { encodeCommand } from '../src/resp/encode.js';
 const KEYS = Number(process.env.VT_LOAD_KEYS ?? 100_000);
 const SMALL = Math.min(KEYS, 40_000);
 const work = mkdtempSync(join(tmpdir(), 'vt-faults-restore-'));
-const servers: TestServer[] = [];
+const servers = serverGroup();
 let loadFile: string;
 let smallFile: string;
 
@@ -49,11 +43,7 @@ async function writeKeys(file: string, n: number): Promise<void> {
   );
 }
 
-async function start(): Promise<TestServer> {
-  const s = await startTestServer({ config: { save: '', appendonly: 'no' } });
-  servers.push(s);
-  return s;
-}
+const start = () => servers.start({ config: { save: '', appendonly: 'no' } });
 
 /** Calls `fn` once, the first time progress passes `count` commands (a plain-command file counts commands, not keys). */
 function at(count: number, fn: () => void): (p: RestoreProgress) => void {
@@ -73,7 +63,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
+  await servers.stop();
   rmSync(work, { recursive: true, force: true });
 });
 

@@ -7,13 +7,14 @@ import {
   buildDataset,
   type ServerState,
   serverState,
+  loadRdb,
+  serverPool,
 } from '@valkey-tools/test-utils';
 import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup } from '../src/live/backup.js';
 import { migrate } from '../src/live/migrate.js';
 import { restore } from '../src/restore/restore.js';
-import { loadRdb, serverPool } from './helpers/servers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vt-migrate-'));
 const servers: TestServer[] = [];

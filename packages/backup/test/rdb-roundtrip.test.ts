@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type TestServer,
-  startTestServer,
   waitFor,
   FAR_EXPIRY_MS,
   buildEncodingsDataset,
   serverState,
+  serverGroup,
+  type ServerFlavor,
 } from '@valkey-tools/test-utils';
 import { Valkey } from 'iovalkey';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -16,22 +17,18 @@ import { readRdb, readRdbFile } from '../src/rdb/reader.js';
 import { type WriteRdbOptions, createRdbWriteStream, writeRdb, writeRdbFile } from '../src/rdb/writer.js';
 import { collect, keysOf, plain } from './fixtures/rdb/helpers.js';
 
-const servers: TestServer[] = [];
+const servers = serverGroup();
 const dirs: string[] = [];
 afterAll(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
+  await servers.stop();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-async function start(
+const start = (
   config: Record<string, string | number> = {},
   cluster = false,
-  flavor: 'valkey' | 'redis' = 'valkey',
-): Promise<TestServer> {
-  const s = await startTestServer({ config, cluster, flavor });
-  servers.push(s);
-  return s;
-}
+  flavor: ServerFlavor = 'valkey',
+) => servers.start({ config, cluster, flavor });
 
 function client(s: TestServer): Valkey {
   return new Valkey({ port: s.port, host: s.host, lazyConnect: false, maxRetriesPerRequest: 1 });

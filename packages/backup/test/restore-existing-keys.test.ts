@@ -16,12 +16,12 @@ import {
   writeDataset,
   keyState,
   type KeyState,
+  serverPool,
 } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convert } from '../src/convert/convert.js';
 import { decodeCommandAt, encodedLength } from '../src/resp/encode.js';
 import { restore } from '../src/restore/restore.js';
-import { serverPool } from './helpers/servers.js';
 
 /** The source's commands before its AOF rewrite (they end up in the BASE) and after (the INCR). */
 const BEFORE: DatasetCommand[] = [

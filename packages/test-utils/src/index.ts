@@ -3,6 +3,9 @@ export {
   startWithConfigFile,
   serverBinary,
   rewriteAof,
+  serverGroup,
+  serverPool,
+  loadRdb,
   TEST_CLUSTER_NODE_TIMEOUT_MS,
 } from './server.js';
 export type { StartTestServerOptions, TestServer, ServerFlavor, ConfigFileServer } from './server.js';

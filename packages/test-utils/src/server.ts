@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './ports.js';
@@ -203,6 +203,51 @@ export async function startTestServer(options: StartTestServerOptions = {}): Pro
     };
   }
   throw lastError;
+}
+
+/** The servers a test file starts as it goes, stopped together (call `stop()` in afterAll). */
+export function serverGroup(): {
+  servers: TestServer[];
+  start(options?: StartTestServerOptions): Promise<TestServer>;
+  stop(): Promise<void>;
+} {
+  const servers: TestServer[] = [];
+  return {
+    servers,
+    async start(options = {}) {
+      const server = await startTestServer(options);
+      servers.push(server);
+      return server;
+    },
+    stop: async () => {
+      await Promise.all(servers.map((s) => s.stop()));
+    },
+  };
+}
+
+/**
+ * Starts `count` plain servers at once (startup in parallel keeps suites quick on a busy
+ * machine); `take()` hands them out one by one; `stop()` stops them all.
+ */
+export async function serverPool(count: number, config: Record<string, string | number> = {}) {
+  const servers = await Promise.all(Array.from({ length: count }, () => startTestServer({ config })));
+  let next = 0;
+  return {
+    servers,
+    take(): TestServer {
+      const s = servers[next++];
+      if (!s) throw new Error(`the server pool of ${count} is used up: raise its size`);
+      return s;
+    },
+    stop: () => Promise.all(servers.map((s) => s.stop())),
+  };
+}
+
+/** Makes a running server load an RDB file the way it loads at startup (`DEBUG RELOAD NOSAVE`). */
+export async function loadRdb(server: TestServer, rdbPath: string): Promise<void> {
+  copyFileSync(rdbPath, join(server.dir, 'dump.rdb'));
+  const reply = await server.command('DEBUG', 'RELOAD', 'NOSAVE');
+  if (!reply.startsWith('+OK')) throw new Error(`DEBUG RELOAD failed: ${reply}`);
 }
 
 /** Rewrites a server's AOF (BGREWRITEAOF) and waits until the rewrite has finished. */
