@@ -143,7 +143,7 @@ async function ensureDataset(n = scale, big = defaultBig(n)) {
     // a managed server keeps its data dir between runs: start from an empty dataset
     execFileSync('valkey-cli', ['-p', port, 'FLUSHALL']);
     const pipe = spawn('valkey-cli', ['-p', port, '--pipe'], { stdio: ['pipe', 'ignore', 'inherit'] });
-    for (const chunk of datasetCommands({ scale: n, big })) {
+    for await (const chunk of datasetCommands({ scale: n, big })) {
       if (!pipe.stdin.write(chunk)) await new Promise((r) => pipe.stdin.once('drain', r));
     }
     pipe.stdin.end();

@@ -1,10 +1,14 @@
 #!/usr/bin/env node
 // Long fuzzing and load run: the same seeded properties as the short run inside `npm test`
-// (packages/*/test/fuzz-*.test.ts), with many more inputs, plus the million-key restore load test.
+// (packages/*/test/fuzz-*.test.ts), with many more inputs, plus the million-key restore load test
+// and the speed and memory limits (VT_LIMITS=1, test-utils' limits.ts): wall-clock and memory
+// thresholds are asserted here only, never inside `npm test`, where a loaded machine trips them
+// (per-input deadline, memory growth while fuzzing, the flat-memory restore, linear-time readers
+// of 64 MiB lines).
 //
 //   npm run fuzz                          # 20000 inputs per reader, a fresh seed (printed)
 //   npm run fuzz -- --runs 100000 --seed 42
-//   npm run fuzz -- --only fuzz           # skip the load test
+//   npm run fuzz -- --only fuzz           # skip the load and limits jobs (--only load, --only limits)
 //   npm run fuzz -- --keys 3000000        # keys for the restore load test (default 2000000)
 //   npm run fuzz -- --job-timeout 1800    # seconds before a job counts as hung (default 1800)
 //   npm run fuzz -- --rdb-mutants 10000   # RDB mutants judged by verify, valkey-check-rdb and a
@@ -56,6 +60,7 @@ const env = {
   VT_LOAD_KEYS: values.keys,
   VT_FUZZ_INFLIGHT_DIR: inflight,
   VT_RDB_MUTANTS: values['rdb-mutants'],
+  VT_LIMITS: '1',
 };
 console.error(
   `fuzz: seed ${values.seed}, ${values.runs} inputs per reader (VT_FUZZ_SEED=${values.seed} to repeat)`,
@@ -68,6 +73,8 @@ const jobs = [
   { kind: 'fuzz', project: 'config', files: ['test/fuzz-parse.test.ts'] },
   { kind: 'fuzz', project: 'binaries', files: ['test/fuzz-archives.test.ts'] },
   { kind: 'load', project: 'backup', files: ['test/faults-restore.test.ts'] },
+  { kind: 'limits', project: 'backup', files: ['test/hardening-large-lines.test.ts'] },
+  { kind: 'limits', project: 'test-utils', files: ['test/limits.test.ts'] },
 ].filter((j) => !values.only || j.kind === values.only);
 
 /** Runs one vitest job in its own process group; kills the whole group after `timeoutMs`. */

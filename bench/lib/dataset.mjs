@@ -4,25 +4,7 @@
 // `scale` = number of top-level keys (the RDB is about 110 bytes per key at the default mix,
 // so 1,000,000 keys gives a ~110 MB file).
 
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function cmd(args) {
-  let out = `*${args.length}\r\n`;
-  for (const a of args) {
-    const s = String(a);
-    out += `$${Buffer.byteLength(s)}\r\n${s}\r\n`;
-  }
-  return out;
-}
+import { seededRandom } from '../../packages/test-utils/src/random.js';
 
 const WORDS =
   'alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu nu xi omicron pi rho sigma tau'.split(
@@ -34,9 +16,11 @@ export function defaultBig(scale) {
   return Math.max(1000, Math.floor(scale / 10));
 }
 
-/** Yields RESP command strings in chunks (~64 KB); `big` = elements per big collection. */
-export function* datasetCommands({ scale = 100_000, seed = 42, big = defaultBig(scale) } = {}) {
-  const r = rng(seed);
+/** Yields RESP commands in chunks (~64 KB); `big` = elements per big collection. */
+export async function* datasetCommands({ scale = 100_000, seed = 42, big = defaultBig(scale) } = {}) {
+  // The packages' own encoder, built (the runner builds the packages before it makes a dataset).
+  const { encodeCommand } = await import('@valkey-tools/backup');
+  const r = seededRandom(seed);
   const word = () => WORDS[Math.floor(r() * WORDS.length)];
   const text = (n) => {
     let s = '';
@@ -44,12 +28,16 @@ export function* datasetCommands({ scale = 100_000, seed = 42, big = defaultBig(
     return s.slice(0, n);
   };
   const now = Date.now();
-  let buf = '';
+  let pending = [];
+  let size = 0;
   const push = (args) => {
-    buf += cmd(args);
-    if (buf.length > 65536) {
-      const out = buf;
-      buf = '';
+    const encoded = encodeCommand(args.map(String));
+    pending.push(encoded);
+    size += encoded.length;
+    if (size > 65536) {
+      const out = Buffer.concat(pending);
+      pending = [];
+      size = 0;
       return out;
     }
     return null;
@@ -125,7 +113,7 @@ export function* datasetCommands({ scale = 100_000, seed = 42, big = defaultBig(
       if (c4) yield c4;
     }
   }
-  if (buf) yield buf;
+  if (size) yield Buffer.concat(pending);
 }
 
 /** How many top-level keys `datasetCommands({ scale })` creates (none expire before the RDB is saved). */

@@ -5,7 +5,7 @@
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
+import { startTestServer, type TestServer, writeDataset } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeRun, runExample, runExampleTests } from './run-example.ts';
 
@@ -45,7 +45,7 @@ describe.concurrent('examples/', () => {
   it('backup-restore.ts copies every db, type, expiry and function into another server', async () => {
     const [source, target] = await Promise.all([startTestServer(), startTestServer()]);
     servers.push(source, target);
-    const seed: string[][] = [
+    await writeDataset(source, [
       ['SET', 'plain', 'hello'],
       ['SET', 'binary', '\u0000\u00ff\r\n"quoted"'],
       ['SET', 'expiring', 'soon', 'PX', '3600000'],
@@ -61,11 +61,10 @@ describe.concurrent('examples/', () => {
         'LOAD',
         "#!lua name=examplelib\nredis.register_function('answer', function() return 42 end)",
       ],
-    ];
-    for (const args of seed) await source.command(...args);
-    // Each command runs on a fresh connection (db 0): MOVE puts a key into db 3.
-    await source.command('MOVE', 'plain', '3');
-    await source.command('SET', 'plain', 'hello again');
+      // MOVE puts a key into db 3.
+      ['MOVE', 'plain', '3'],
+      ['SET', 'plain', 'hello again'],
+    ]);
 
     const file = join(work, 'copy.valkey');
     const run = await runExample('backup-restore.ts', [source.url, target.url, file]);

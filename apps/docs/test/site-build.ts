@@ -6,9 +6,9 @@
 import { spawn } from 'node:child_process';
 import { createReadStream, existsSync, readdirSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { extname, join, normalize, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { listenOnFreePort } from '@valkey-tools/test-utils';
 
 export const docsRoot = fileURLToPath(new URL('..', import.meta.url));
 export const repoRoot = join(docsRoot, '..', '..');
@@ -107,8 +107,7 @@ export async function serveDist(): Promise<StaticServer> {
     res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
     createReadStream(file).pipe(res);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const port = await listenOnFreePort(server);
   return {
     url: `http://127.0.0.1:${port}`,
     missing,

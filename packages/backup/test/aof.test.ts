@@ -1,7 +1,13 @@
 import { appendFileSync, cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
+import {
+  rewriteAof,
+  type TestServer,
+  buildDataset,
+  serverState,
+  serverGroup,
+} from '@valkey-tools/test-utils';
 import { Redis } from 'iovalkey';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readAof } from '../src/aof/read-aof.js';
@@ -9,43 +15,23 @@ import { convert } from '../src/convert/convert.js';
 import { BackupError } from '../src/resp/errors.js';
 import { RespCommandParser } from '../src/resp/parser.js';
 import { restore } from '../src/restore/restore.js';
-import { serverState } from './helpers/compare.js';
-import { buildDataset } from './helpers/dataset.js';
 
 const FIXTURE = join(import.meta.dirname, 'fixtures/rdb/valkey/rdb-preamble.aof');
 const work = mkdtempSync(join(tmpdir(), 'vt-aof-'));
-const servers: TestServer[] = [];
+const servers = serverGroup();
 
 afterAll(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
+  await servers.stop();
   rmSync(work, { recursive: true, force: true });
 });
 
-async function start(config: Record<string, string | number> = {}): Promise<TestServer> {
-  const s = await startTestServer({ config });
-  servers.push(s);
-  return s;
-}
-
-async function waitRewrite(url: string): Promise<void> {
-  const c = new Redis(url);
-  try {
-    for (;;) {
-      const info = String(await c.info('persistence'));
-      if (/aof_rewrite_in_progress:0/.test(info) && /aof_rewrite_scheduled:0/.test(info)) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  } finally {
-    c.disconnect();
-  }
-}
+const start = (config: Record<string, string | number> = {}) => servers.start({ config });
 
 /** A real multi-part AOF directory: BASE (RDB or AOF form) from a rewrite, then INCR commands. */
 async function makeAof(preamble: boolean): Promise<{ server: TestServer; dir: string }> {
   const server = await start({ appendonly: 'yes', 'aof-use-rdb-preamble': preamble ? 'yes' : 'no' });
   await buildDataset(server.url, { big: 500, dbs: [0, 3] });
-  await server.command('BGREWRITEAOF');
-  await waitRewrite(server.url);
+  await rewriteAof(server);
   const c = new Redis(server.url);
   await c.incr('counter');
   await c.incrby('counter', 41);

@@ -16,11 +16,11 @@ import {
   startTestServer,
   type TestCluster,
   type TestServer,
+  buildDataset,
 } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BackupOptions, backup } from '../src/live/backup.js';
 import { restore } from '../src/restore/restore.js';
-import { buildDataset } from './helpers/dataset.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vt-cluster-per-key-'));
 let cluster: TestCluster;

@@ -6,14 +6,16 @@ import {
   startTestServer,
   type TestCluster,
   type TestServer,
+  buildClusterDataset,
+  buildDataset,
+  FUNCTION_LIBRARY,
+  keyState,
 } from '@valkey-tools/test-utils';
 import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BackupProgress, backup } from '../src/live/backup.js';
 import { BackupError } from '../src/resp/errors.js';
 import { restore } from '../src/restore/restore.js';
-import { clusterState, standaloneKeyState } from './helpers/compare.js';
-import { buildClusterDataset, buildDataset, FUNCTION_LIBRARY } from './helpers/dataset.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vt-cluster-'));
 let source: TestCluster;
@@ -53,9 +55,9 @@ describe('cluster backup and restore', () => {
     expect(restored.nodes).toHaveLength(2);
     expect(restored.nodes.reduce((n, x) => n + x.keysHeld, 0)).toBe(25);
     expect(restored.nodes.every((n) => n.commands > 0)).toBe(true);
-    const want = await clusterState(source.primaries);
+    const want = await keyState(source.primaries);
     expect(Object.keys(want.keys)).toHaveLength(25);
-    expect(await clusterState(target.primaries)).toEqual(want);
+    expect(await keyState(target.primaries)).toEqual(want);
     // Functions reach every primary.
     for (const n of target.primaries) expect(await n.command('FUNCTION', 'LIST')).toContain('vtlib');
   });
@@ -74,11 +76,11 @@ describe('cluster backup and restore', () => {
     await single.command('FLUSHALL');
     const restored = await restore({ input: out, url: single.url });
     expect(restored).toMatchObject({ keys: 25, errorCount: 0, usedRestore: true });
-    expect(await standaloneKeyState(single.url)).toEqual(await clusterState(source.primaries));
+    expect(await keyState(single.url)).toEqual(await keyState(source.primaries));
     // ...and the merged RDB also goes back into a cluster.
     await flushCluster(target);
     await restore({ input: out, url: target.seeds[0]!, replace: true });
-    expect(await clusterState(target.primaries)).toEqual(await clusterState(source.primaries));
+    expect(await keyState(target.primaries)).toEqual(await keyState(source.primaries));
   });
 
   it('restores plain commands into a cluster (MOVED handled) and refuses other dbs with a clear hint', async () => {
@@ -94,9 +96,10 @@ describe('cluster backup and restore', () => {
     expect(r).toMatchObject({ keys: 25, errorCount: 0 });
     const c = new Redis(multiDb.url);
     await c.select(2);
-    const keys = (await c.keysBuffer('*')).map((k) => k.toString('latin1')).sort();
+    // db 2's keys, in the cluster's db 0
+    const keys = (await c.keysBuffer('*')).map((k) => `0:${k.toString('latin1')}`).sort();
     c.disconnect();
-    const state = await clusterState(target.primaries, { ignoreConsumerTimes: true, ignoreLayout: true });
+    const state = await keyState(target.primaries, { ignoreConsumerTimes: true, ignoreLayout: true });
     expect(Object.keys(state.keys).sort()).toEqual(keys);
     expect(FUNCTION_LIBRARY).toContain('vtlib');
   });

@@ -1,4 +1,4 @@
-import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
+import { seededRandom, startTestServer, type TestServer } from '@valkey-tools/test-utils';
 import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dumpPayload } from '../src/rdb/dump.js';
@@ -23,14 +23,6 @@ afterAll(async () => {
   client?.disconnect();
   await server?.stop();
 });
-
-function rng(seed: number) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s * 1664525 + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 /** Elements of every kind the listpack has an encoding for. */
 function element(r: () => number): string {
@@ -77,7 +69,7 @@ function score(r: () => number): string {
 }
 
 function commands(seed: number, n: number): Command[] {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const out: Command[] = [];
   for (let i = 0; i < n; i++) {
     const size = 1 + Math.floor(r() * (r() < 0.1 ? 140 : 12));

@@ -1,3 +1,4 @@
+import { buildDataset, serverState, loadRdb, serverPool } from '@valkey-tools/test-utils';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,9 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convert } from '../src/convert/convert.js';
 import { RespCommandParser } from '../src/resp/parser.js';
 import { restore } from '../src/restore/restore.js';
-import { serverState } from './helpers/compare.js';
-import { buildDataset } from './helpers/dataset.js';
-import { loadRdb, serverPool } from './helpers/servers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vt-convert-'));
 let pool: Awaited<ReturnType<typeof serverPool>>;

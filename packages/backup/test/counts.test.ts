@@ -3,6 +3,7 @@
  * backup to .rdb, a raw RDB restore's bytes, keys that make nothing (already expired, empty
  * collections) in restores and conversions.
  */
+import { buildDataset, serverPool } from '@valkey-tools/test-utils';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +15,6 @@ import type { KeyRecord } from '../src/model.js';
 import { verifyRdb } from '../src/rdb/inspect.js';
 import { writeRdbFile } from '../src/rdb/writer.js';
 import { restore } from '../src/restore/restore.js';
-import { buildDataset } from './helpers/dataset.js';
-import { serverPool } from './helpers/servers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vt-counts-'));
 let pool: Awaited<ReturnType<typeof serverPool>>;

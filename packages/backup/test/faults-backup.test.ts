@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ValkeyToolsError } from '@valkey-tools/core';
-import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
+import { rawCommandSync, startTestServer, type TestServer, waitFor } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup } from '../src/live/backup.js';
 
@@ -29,15 +29,6 @@ afterAll(async () => {
   await server?.stop();
   rmSync(work, { recursive: true, force: true });
 });
-
-/** Waits until `check` returns true (polling), or fails after `ms`. */
-async function until(check: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('backup under faults', () => {
   it('kill -9 of a backup process in progress leaves nothing under the output name', async () => {
@@ -69,12 +60,16 @@ describe('backup under faults', () => {
       });
       const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_code, sig) => r(sig)));
       // Kill it once the partial file has real data in it.
-      await until(
-        () =>
-          existsSync(dir) &&
-          readdirSync(dir).some((f) => f.includes('.partial-') && statSync(join(dir, f)).size > 64 * 1024),
-        60_000,
-        `the ${mode} backup to start writing (${stderr})`,
+      await waitFor(
+        `the ${mode} backup to write 64 KiB to its partial file`,
+        () => {
+          expect(child.exitCode, `the ${mode} backup ended before it could be killed: ${stderr}`).toBeNull();
+          return (
+            existsSync(dir) &&
+            readdirSync(dir).some((f) => f.includes('.partial-') && statSync(join(dir, f)).size > 64 * 1024)
+          );
+        },
+        { detail: () => stderr },
       );
       child.kill('SIGKILL');
       expect(await exited).toBe('SIGKILL');
@@ -93,7 +88,7 @@ describe('backup under faults', () => {
       ['replication', 'replica'],
     ] as const) {
       const output = join(work, `dropped-${mode}.jsonl`);
-      let killed: Promise<string> | undefined;
+      let killed: string | undefined;
       const outcome = await backup({
         url: server.url,
         output,
@@ -101,16 +96,17 @@ describe('backup under faults', () => {
         progressIntervalMs: 10,
         onProgress: (p) => {
           // Mid-backup: once data flows (not while the server is still making its snapshot, when
-          // the connection is not a replica yet).
+          // the connection is not a replica yet). Synchronously: the connection is gone before
+          // the backup reads on.
           if (p.phase === 'waiting') return;
-          killed ??= server.command('CLIENT', 'KILL', 'TYPE', type);
+          killed ??= rawCommandSync(server.port, ['CLIENT', 'KILL', 'TYPE', type]);
         },
       }).then(
         (r) => r,
         (e: unknown) => e,
       );
       expect(killed, `${mode}: progress was reported before the end`).toBeDefined();
-      expect(await killed).toMatch(/^:[1-9]/);
+      expect(killed).toMatch(/^:[1-9]/);
       expect(ValkeyToolsError.isInstance(outcome), `${mode}: ${String(outcome)}`).toBe(true);
       expect((outcome as Error).message).toContain(`127.0.0.1:${server.port}`);
       expect((outcome as Error).message).toMatch(/clos|lost|reset|end|drop|disconnect/i);

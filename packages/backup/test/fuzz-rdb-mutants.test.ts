@@ -1,7 +1,15 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestServer, type TestServer, seededRandom } from '@valkey-tools/test-utils';
+import {
+  FAR_EXPIRY_MS,
+  HANG_TIMEOUT_MS,
+  LIMITS_CHECKED,
+  seededRandom,
+  startTestServer,
+  type TestServer,
+  writeDataset,
+} from '@valkey-tools/test-utils';
 import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Crc64 } from '../src/rdb/crc64.js';
@@ -42,7 +50,7 @@ import { saveRegression } from './fuzz-harness.js';
 // - rdb-version-12: the header says REDIS0012 (Redis 7.4). verify reads it; Valkey 8.0.1 refuses
 //   any version above 11.
 // - check-rdb-hangs: valkey-check-rdb 8.0.1 never ends on a module value cut short (it loops
-//   reading opcodes past the end of the file; killed after 5 s); verify reports the truncation.
+//   reading opcodes past the end of the file; killed after CHECK_RDB_HANG_MS); verify reports the truncation.
 // - huge-db: a SELECTDB number beyond 2^53. valkey-check-rdb accepts it (it only reads it); the
 //   server's load exits ("configured to handle more than N databases"); verify refuses it.
 // - db-out-of-range (restore only): SELECTDB beyond the target's 16 databases. verify and
@@ -55,10 +63,13 @@ import { saveRegression } from './fuzz-harness.js';
 
 // `npm test` runs a short, fixed-seed pass (every judge, no skip); `npm run fuzz` runs thousands.
 const MUTANTS = Number(process.env.VT_RDB_MUTANTS ?? 60);
+/**
+ * When a valkey-check-rdb run counts as its documented hang: after 5 s under `npm run fuzz` (many
+ * mutants); inside `npm test` only after a minute, so a slow run on a loaded machine is never
+ * taken for it.
+ */
+const CHECK_RDB_HANG_MS = LIMITS_CHECKED ? 5000 : HANG_TIMEOUT_MS;
 const SEED = Number(process.env.VT_FUZZ_SEED ?? 20261206);
-
-// Deterministic (mulberry32): the same seed gives the same data on every run.
-const rng = seededRandom;
 
 type Class = 'empty-key' | 'nan-score' | 'rdb-version-12' | 'huge-db' | 'check-rdb-hangs';
 
@@ -91,25 +102,25 @@ async function dumped(c: Redis, key: string): Promise<Buffer> {
 async function buildBases(): Promise<Array<{ name: string; file: Buffer }>> {
   const c = new Redis(source.url);
   try {
-    const p = c.pipeline();
-    p.set('str', 'hello');
-    p.set('int', '12345');
-    p.set('lzf', 'abcabcabcabcabcabcabcabcabcabcabc');
-    p.rpush('list', 'a', 'b', '1', '2', 'ccc');
-    p.sadd('intset', 1, 5, 300, 70000);
-    p.sadd('setlp', 'a', 'b', 'c', '7');
-    p.sadd('setht', ...Array.from({ length: 140 }, (_, i) => `m${i}`));
-    p.zadd('zsetlp', 1, 'a', 2.5, 'b', -3, 'c', 'inf', 'd');
-    p.zadd('zsetsk', ...Array.from({ length: 130 }, (_, i) => [i / 4, `z${i}`]).flat());
-    p.hset('hashlp', 'f1', 'v1', 'f2', '2', 'f3', 'v3');
-    p.hset('hashht', 'f1', 'x'.repeat(70), 'f2', 'v2');
-    p.xadd('stream', '1-1', 'f', 'v', 'g', 'w');
-    p.xadd('stream', '1-2', 'f', 'v2', 'g', 'w2');
-    p.xadd('stream', '2-1', 'h', 'x');
-    p.xgroup('CREATE', 'stream', 'grp', '0');
-    p.xreadgroup('GROUP', 'grp', 'alice', 'COUNT', 2, 'STREAMS', 'stream', '>');
-    p.pexpireat('str', 4102444800000);
-    await p.exec();
+    await writeDataset(c, [
+      ['SET', 'str', 'hello'],
+      ['SET', 'int', '12345'],
+      ['SET', 'lzf', 'abcabcabcabcabcabcabcabcabcabcabc'],
+      ['RPUSH', 'list', 'a', 'b', '1', '2', 'ccc'],
+      ['SADD', 'intset', 1, 5, 300, 70000],
+      ['SADD', 'setlp', 'a', 'b', 'c', '7'],
+      ['SADD', 'setht', ...Array.from({ length: 140 }, (_, i) => `m${i}`)],
+      ['ZADD', 'zsetlp', 1, 'a', 2.5, 'b', -3, 'c', 'inf', 'd'],
+      ['ZADD', 'zsetsk', ...Array.from({ length: 130 }, (_, i) => [i / 4, `z${i}`]).flat()],
+      ['HSET', 'hashlp', 'f1', 'v1', 'f2', '2', 'f3', 'v3'],
+      ['HSET', 'hashht', 'f1', 'x'.repeat(70), 'f2', 'v2'],
+      ['XADD', 'stream', '1-1', 'f', 'v', 'g', 'w'],
+      ['XADD', 'stream', '1-2', 'f', 'v2', 'g', 'w2'],
+      ['XADD', 'stream', '2-1', 'h', 'x'],
+      ['XGROUP', 'CREATE', 'stream', 'grp', '0'],
+      ['XREADGROUP', 'GROUP', 'grp', 'alice', 'COUNT', 2, 'STREAMS', 'stream', '>'],
+      ['PEXPIREAT', 'str', FAR_EXPIRY_MS],
+    ]);
     const out: Array<{ name: string; file: Buffer }> = [];
     for (const k of [
       'str',
@@ -303,7 +314,7 @@ describe('RDB mutants: verify agrees with valkey-check-rdb and the server', () =
   });
 
   it(`${MUTANTS} mutants (seed ${SEED})`, async () => {
-    const r = rng(SEED);
+    const r = seededRandom(SEED);
     const started = Date.now();
     const stats = {
       mutants: 0,
@@ -328,7 +339,10 @@ describe('RDB mutants: verify agrees with valkey-check-rdb and the server', () =
       const base = bases[Math.floor(r() * bases.length)]!;
       const file = mutate(base.file, r);
       writeFileSync(path, file);
-      const [v, check] = await Promise.all([verifyRdb(path), checkRdb(path, 5000)]);
+      const [v, first] = await Promise.all([verifyRdb(path), checkRdb(path, CHECK_RDB_HANG_MS)]);
+      let check = first;
+      // verify accepts it: a valkey-check-rdb cut short was slow, not in its hang; ask it again.
+      if (check.hung && v.ok) check = await checkRdb(path, HANG_TIMEOUT_MS);
       stats.mutants++;
       if (v.ok) stats.verifyOk++;
       if (check.ok) stats.checkOk++;

@@ -2,7 +2,14 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ValkeyToolsError } from '@valkey-tools/core';
-import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
+import {
+  checkLimit,
+  memoryGuard,
+  startTestServer,
+  type TestServer,
+  withinMemory,
+  writeDataset,
+} from '@valkey-tools/test-utils';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyRecord, RdbRecord } from '../src/model.js';
@@ -24,7 +31,6 @@ import {
   applyMutation,
   expectTypedOrOk,
   regressionInputs,
-  heapGuard,
 } from './fuzz-harness.js';
 
 /**
@@ -71,7 +77,7 @@ beforeAll(async () => {
   // A file saved by a real server, with every type and encoding our dataset covers.
   const server = await startTestServer();
   servers.push(server);
-  const cmds: string[][] = [
+  await writeDataset(server, [
     ['SET', 'str', 'hello'],
     ['SET', 'int', '12345'],
     ['SET', 'big', 'x'.repeat(300)],
@@ -84,8 +90,7 @@ beforeAll(async () => {
     ['XADD', 'stream', '2-1', 'b', '2'],
     ['XGROUP', 'CREATE', 'stream', 'g', '0'],
     ['SET', 'ttl', 'v', 'PX', '99999999'],
-  ];
-  for (const c of cmds) await server.command(...c);
+  ]);
   await server.command('SAVE');
   rdbCorpus.push({ name: 'server/dump.rdb', bytes: readFileSync(join(server.dir, 'dump.rdb')) });
   rdbCorpus.push(...listRdbFixtures());
@@ -98,7 +103,7 @@ afterAll(async () => {
 
 describe('fuzz: RDB reader', () => {
   it('mutated real RDB files parse or raise RdbError, in time, with bounded memory', async () => {
-    const guard = heapGuard();
+    const guard = memoryGuard('fuzzing');
     await fc.assert(
       fc.asyncProperty(
         fc.nat({ max: rdbCorpus.length - 1 }),
@@ -145,24 +150,24 @@ describe('fuzz: RDB reader', () => {
     const stored = regressionInputs('rdb');
     expect(stored.length).toBeGreaterThan(0);
     for (const { name, bytes } of stored) {
-      const before = process.memoryUsage().arrayBuffers;
-      await expectTypedOrOk(() => readAll(bytes, false), bytes, `rdb regression ${name}`);
-      // Streamed, the reader does not know the total size: claimed lengths must still not be allocated up front.
-      await expectTypedOrOk(
-        async () => {
-          for await (const _ of readRdb(
-            (async function* () {
-              yield bytes;
-            })(),
-            { checksum: false, onWarning: () => {} },
-          )) {
-            // drain
-          }
-        },
-        bytes,
-        `rdb regression ${name} (streamed)`,
-      );
-      expect(process.memoryUsage().arrayBuffers - before, name).toBeLessThan(64 * 2 ** 20);
+      await withinMemory(`rdb regression ${name}`, 64 * 2 ** 20, async () => {
+        await expectTypedOrOk(() => readAll(bytes, false), bytes, `rdb regression ${name}`);
+        // Streamed, the reader does not know the total size: claimed lengths must still not be allocated up front.
+        await expectTypedOrOk(
+          async () => {
+            for await (const _ of readRdb(
+              (async function* () {
+                yield bytes;
+              })(),
+              { checksum: false, onWarning: () => {} },
+            )) {
+              // drain
+            }
+          },
+          bytes,
+          `rdb regression ${name} (streamed)`,
+        );
+      });
     }
   });
 
@@ -203,8 +208,13 @@ describe('fuzz: RDB reader', () => {
         expect(ValkeyToolsError.isInstance(err), String(err)).toBe(true);
       }
       const after = process.memoryUsage();
-      expect(after.arrayBuffers - before.arrayBuffers).toBeLessThan(64 * 1024 * 1024);
-      expect(after.rss - before.rss).toBeLessThan(256 * 1024 * 1024);
+      checkLimit(
+        'a refused 2^40 length, arrayBuffers growth',
+        after.arrayBuffers - before.arrayBuffers,
+        64 * 2 ** 20,
+        'bytes',
+      );
+      checkLimit('a refused 2^40 length, rss growth', after.rss - before.rss, 256 * 2 ** 20, 'bytes');
     }
   });
 });
@@ -214,7 +224,7 @@ describe('fuzz: AOF reader (RDB preamble + RESP tail)', () => {
     const base = readFileSync(join(SHARED_RDB, 'valkey', 'rdb-preamble.aof'));
     const dir = mkdtempSync(join(tmpdir(), 'vt-fuzz-aof-'));
     const file = join(dir, 'appendonly.aof');
-    const guard = heapGuard();
+    const guard = memoryGuard('fuzzing');
     try {
       await fc.assert(
         fc.asyncProperty(mutation(), async (m) => {
@@ -252,7 +262,7 @@ describe('fuzz: DUMP payloads', () => {
   });
 
   it('mutated payloads decode or raise RdbError', async () => {
-    const guard = heapGuard();
+    const guard = memoryGuard('fuzzing');
     await fc.assert(
       fc.asyncProperty(fc.nat(), mutation(), fc.boolean(), async (which, m, checksum) => {
         const input = applyMutation(payloads[which % payloads.length]!, m);
@@ -320,7 +330,7 @@ describe('fuzz: RESP, readable and JSONL readers', () => {
   });
 
   it('RESP command stream: mutated input parses or raises BackupError', async () => {
-    const guard = heapGuard();
+    const guard = memoryGuard('fuzzing');
     await fc.assert(
       fc.asyncProperty(mutation(), fc.array(fc.nat(), { maxLength: 4 }), async (m, cuts) => {
         const input = applyMutation(resp, m);
@@ -337,20 +347,18 @@ describe('fuzz: RESP, readable and JSONL readers', () => {
 
   it('RESP: a $2^40 bulk or *2^40 array header is refused without allocating', async () => {
     for (const text of ['*1\r\n$1099511627776\r\nabc', '*1099511627776\r\n$1\r\na\r\n', '*2\r\n$-5\r\n']) {
-      const before = process.memoryUsage().arrayBuffers;
-      let err: unknown;
-      try {
-        await collect(parseRespCommands([Buffer.from(text)]));
-      } catch (e) {
-        err = e;
-      }
+      const err = await withinMemory(JSON.stringify(text), 16 * 2 ** 20, () =>
+        collect(parseRespCommands([Buffer.from(text)])).then(
+          () => undefined,
+          (e: unknown) => e,
+        ),
+      );
       expect(ValkeyToolsError.isInstance(err), `${JSON.stringify(text)}: ${String(err)}`).toBe(true);
-      expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 * 1024 * 1024);
     }
   });
 
   it('readable (.valkey text view): mutated input parses or raises BackupError', async () => {
-    const guard = heapGuard();
+    const guard = memoryGuard('fuzzing');
     await fc.assert(
       fc.asyncProperty(mutation(), fc.array(fc.nat(), { maxLength: 4 }), async (m, cuts) => {
         const input = applyMutation(readable, m);
@@ -362,7 +370,7 @@ describe('fuzz: RESP, readable and JSONL readers', () => {
   });
 
   it('JSONL: mutated input parses or raises RdbError ERR_JSONL_PARSE', async () => {
-    const guard = heapGuard();
+    const guard = memoryGuard('fuzzing');
     await fc.assert(
       fc.asyncProperty(mutation(), fc.array(fc.nat(), { maxLength: 4 }), async (m, cuts) => {
         const input = applyMutation(jsonl, m);

@@ -9,12 +9,12 @@ import {
   type TestCertificates,
   type TestServer,
   tlsServerConfig,
+  buildDataset,
+  serverState,
 } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup } from '../src/live/backup.js';
 import { restore } from '../src/restore/restore.js';
-import { serverState } from './helpers/compare.js';
-import { buildDataset } from './helpers/dataset.js';
 
 /**
  * The minimal ACL rules documented in docs/security.md, proven on a real server: each backup and

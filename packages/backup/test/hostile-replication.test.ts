@@ -8,6 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { listenOnFreePort } from '@valkey-tools/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backup } from '../src/live/backup.js';
 
@@ -61,9 +62,7 @@ async function scripted(onSync: (s: Socket) => void): Promise<string> {
     });
   });
   servers.push(server);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as { port: number }).port;
-  return `redis://127.0.0.1:${port}`;
+  return `redis://127.0.0.1:${await listenOnFreePort(server)}`;
 }
 
 const leftovers = () => readdirSync(work);

@@ -9,17 +9,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   countTypes,
-  type KeyState,
+  type KeyspaceKey,
   type KeyspaceState,
   keyspaceState,
   pickKeys,
   type TestServer,
+  buildDataset,
+  serverPool,
 } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BackupOptions, backup } from '../src/live/backup.js';
 import { restore } from '../src/restore/restore.js';
-import { buildDataset } from './helpers/dataset.js';
-import { serverPool } from './helpers/servers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vt-live-per-key-'));
 const ALL_TYPES = ['hash', 'list', 'set', 'stream', 'string', 'zset'];
@@ -89,7 +89,7 @@ interface FilterCase {
   name: string;
   filter: Pick<BackupOptions, 'db' | 'match' | 'type'>;
   /** The same selection, written out in the test (not by the code under test). */
-  selects: (k: KeyState) => boolean;
+  selects: (k: KeyspaceKey) => boolean;
   /** Types the selection must contain, so the case cannot pass on an empty or one-type set. */
   types: string[];
 }

@@ -7,13 +7,13 @@ import {
   startTestServer,
   type TestServer,
   tlsServerConfig,
+  buildDataset,
+  serverState,
 } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup } from '../src/live/backup.js';
 import { BackupError } from '../src/resp/errors.js';
 import { restore } from '../src/restore/restore.js';
-import { serverState } from './helpers/compare.js';
-import { buildDataset } from './helpers/dataset.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vt-tls-'));
 const certs = createTestCertificates(work);

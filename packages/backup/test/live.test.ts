@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
+import { type TestServer, buildDataset, serverState, loadRdb, serverGroup } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convert } from '../src/convert/convert.js';
 import { backup } from '../src/live/backup.js';
@@ -9,18 +9,14 @@ import { BackupError } from '../src/resp/errors.js';
 import { RespCommandParser } from '../src/resp/parser.js';
 import { parseHeaderCommand } from '../src/resp/writer.js';
 import { restore } from '../src/restore/restore.js';
-import { serverState } from './helpers/compare.js';
-import { buildDataset } from './helpers/dataset.js';
-import { loadRdb } from './helpers/servers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vt-live-'));
-const servers: TestServer[] = [];
+const servers = serverGroup();
 let source: TestServer;
 let sourceUrl: string;
 
 beforeAll(async () => {
-  source = await startTestServer({ config: { 'repl-diskless-sync': 'no' } });
-  servers.push(source);
+  source = await servers.start({ config: { 'repl-diskless-sync': 'no' } });
   await buildDataset(source.url, { big: 600 });
   // A password set after start (test-utils waits for an unauthenticated PING).
   await source.command('CONFIG', 'SET', 'requirepass', 'sekret');
@@ -28,15 +24,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
+  await servers.stop();
   rmSync(work, { recursive: true, force: true });
 });
 
-async function fresh(config: Record<string, string | number> = {}): Promise<TestServer> {
-  const s = await startTestServer({ config });
-  servers.push(s);
-  return s;
-}
+const fresh = (config: Record<string, string | number> = {}) => servers.start({ config });
 
 describe('live backup, scan mode', () => {
   it('writes RESTORE commands that restore to the same DEBUG DIGEST and XINFO STREAM FULL', async () => {

@@ -1,7 +1,13 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { startTestServer, type TestServer, seededRandom } from '@valkey-tools/test-utils';
+import {
+  type DatasetCommand,
+  seededRandom,
+  startTestServer,
+  type TestServer,
+  writeDataset,
+} from '@valkey-tools/test-utils';
 import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
@@ -9,21 +15,16 @@ import { estimateRecords } from '../src/memory/analyze.js';
 import type { KeyMemory } from '../src/memory/estimate.js';
 import { readRdbFile } from '../src/rdb/reader.js';
 
-// Deterministic (mulberry32): the same seed gives the same data on every run.
-const rng = seededRandom;
-
-type Cmd = Array<string | number | Buffer>;
-
 /** Keys of every encoding, sized around each threshold, with the encoding valkey should pick. */
-function datasetCommands(): Cmd[] {
-  const r = rng(12);
+function datasetCommands(): DatasetCommand[] {
+  const r = seededRandom(12);
   const int = (lo: number, hi: number) => lo + Math.floor(r() * (hi - lo + 1));
   const text = (n: number) => {
     let s = '';
     while (s.length < n) s += Math.floor(r() * 36 ** 6).toString(36);
     return s.slice(0, n);
   };
-  const c: Cmd[] = [];
+  const c: DatasetCommand[] = [];
   for (let i = 0; i < 60; i++) {
     const key = `str:int:${'k'.repeat(int(0, 40))}${i}`;
     c.push(['SET', key, String(int(-1_000_000_000, 1_000_000_000) * (i % 5 === 0 ? 1_000_000 : 1))]);
@@ -65,26 +66,26 @@ function datasetCommands(): Cmd[] {
   for (let i = 0; i < 30; i++) {
     const n = int(1, 128);
     // Odd keys have integer scores; float scores get their own bound (see boundFor).
-    const args: Cmd = ['ZADD', i % 2 ? `zset:lp:${i}` : `zset:lpf:${i}`];
+    const args: DatasetCommand = ['ZADD', i % 2 ? `zset:lp:${i}` : `zset:lpf:${i}`];
     for (let j = 0; j < n; j++)
       args.push(i % 2 ? String(int(-100000, 100000)) : String(r() * 1000), text(int(1, 40)));
     c.push(args);
   }
   for (let i = 0; i < 10; i++) {
     const n = int(129, 2500);
-    const args: Cmd = ['ZADD', `zset:sl:${i}`];
+    const args: DatasetCommand = ['ZADD', `zset:sl:${i}`];
     for (let j = 0; j < n; j++) args.push(String(r() * 1e6), `${text(int(1, 40))}${j}`);
     c.push(args);
   }
   for (let i = 0; i < 30; i++) {
     const n = int(1, 512);
-    const args: Cmd = ['HSET', `hash:lp:${i}`];
+    const args: DatasetCommand = ['HSET', `hash:lp:${i}`];
     for (let j = 0; j < n; j++) args.push(`f${j}`, r() < 0.4 ? String(int(0, 1e9)) : text(int(1, 64)));
     c.push(args);
   }
   for (let i = 0; i < 10; i++) {
     const n = int(20, 2500);
-    const args: Cmd = ['HSET', `hash:ht:${i}`];
+    const args: DatasetCommand = ['HSET', `hash:ht:${i}`];
     for (let j = 0; j < n; j++) args.push(`field:${j}`, text(int(1, n > 512 ? 40 : 200)));
     c.push(args);
   }
@@ -188,10 +189,7 @@ describe.concurrent('memory accuracy', () => {
         maxRetriesPerRequest: 1,
       });
       await client.connect();
-      const pipeline = client.pipeline();
-      for (const cmd of datasetCommands()) pipeline.call(String(cmd[0]), ...cmd.slice(1));
-      const results = await pipeline.exec();
-      for (const [err] of results ?? []) if (err) throw err;
+      await writeDataset(client, datasetCommands());
 
       const keys = ((await client.callBuffer('KEYS', '*')) as Buffer[]).sort(Buffer.compare);
       const live = new Map<string, { usage: number; encoding: string }>();
@@ -308,9 +306,7 @@ describe.concurrent('memory accuracy', () => {
         maxRetriesPerRequest: 1,
       });
       await source.connect();
-      const pipeline = source.pipeline();
-      for (const cmd of datasetCommands()) pipeline.call(String(cmd[0]), ...cmd.slice(1));
-      for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
+      await writeDataset(source, datasetCommands());
       await source.call('SAVE');
       source.disconnect();
       const rdb = join(dir, 'dump.rdb');

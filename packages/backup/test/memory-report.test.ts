@@ -5,7 +5,12 @@ import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { ValkeyToolsError } from '@valkey-tools/core';
-import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
+import {
+  type DatasetCommand,
+  startTestServer,
+  type TestServer,
+  writeDataset,
+} from '@valkey-tools/test-utils';
 import { Redis } from 'iovalkey';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,8 +24,8 @@ const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.
 const HOUR = 3_600_000;
 
 /** A small "application" keyspace: users, sessions, carts, a queue, caches, feeds, binary keys. */
-function appCommands(): Array<Array<string | number | Buffer>> {
-  const c: Array<Array<string | number | Buffer>> = [];
+function appCommands(): DatasetCommand[] {
+  const c: DatasetCommand[] = [];
   for (let i = 0; i < 400; i++) {
     c.push([
       'HSET',
@@ -78,12 +83,10 @@ describe('memory report from a real snapshot', () => {
     ]);
     client = new Redis({ host: server.host, port: server.port, lazyConnect: true, maxRetriesPerRequest: 1 });
     await client.connect();
-    const p = client.pipeline();
-    for (const cmd of appCommands()) p.call(String(cmd[0]), ...cmd.slice(1));
-    p.select(3);
-    p.set('other:db:key', 'in db 3');
-    p.select(0);
-    for (const [err] of (await p.exec()) ?? []) if (err) throw err;
+    await writeDataset(client, [
+      { db: 0, commands: appCommands() },
+      { db: 3, commands: [['SET', 'other:db:key', 'in db 3']] },
+    ]);
     await client.call('SAVE');
     const csvPath = join(dir, 'keys.csv');
     const csv = createWriteStream(csvPath);

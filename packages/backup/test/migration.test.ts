@@ -1,15 +1,20 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
+import {
+  startTestServer,
+  type TestServer,
+  buildDataset,
+  type ServerState,
+  serverState,
+  loadRdb,
+  serverPool,
+} from '@valkey-tools/test-utils';
 import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup } from '../src/live/backup.js';
 import { migrate } from '../src/live/migrate.js';
 import { restore } from '../src/restore/restore.js';
-import { type ServerState, serverState } from './helpers/compare.js';
-import { buildDataset } from './helpers/dataset.js';
-import { loadRdb, serverPool } from './helpers/servers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vt-migrate-'));
 const servers: TestServer[] = [];

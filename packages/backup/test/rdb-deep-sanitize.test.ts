@@ -1,3 +1,4 @@
+import { loadRdb, serverPool } from '@valkey-tools/test-utils';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +24,6 @@ import {
   zipmap,
 } from './helpers/craft.js';
 import { regressionInputs } from './fuzz-harness.js';
-import { loadRdb, serverPool } from './helpers/servers.js';
 
 // Files the writer never produces: duplicate hash fields, set members and zset members in every
 // encoding, next to the same values without the duplicate. Three judges must agree on each:

@@ -1,11 +1,10 @@
 import { join } from 'node:path';
-import { type TestServer, startTestServer } from '@valkey-tools/test-utils';
+import { type TestServer, startTestServer, buildEncodingsDataset } from '@valkey-tools/test-utils';
 import { Valkey } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyRecord } from '../src/model.js';
 import { decodeDumpPayload, encodeDumpPayload } from '../src/rdb/dump.js';
 import { readRdbFile } from '../src/rdb/reader.js';
-import { populate } from './fixtures/rdb/dataset.js';
 import { collect, norm } from './fixtures/rdb/helpers.js';
 
 let server: TestServer;
@@ -15,7 +14,7 @@ let keys: KeyRecord[];
 beforeAll(async () => {
   server = await startTestServer();
   c = new Valkey({ port: server.port, host: server.host, maxRetriesPerRequest: 1 });
-  await populate(c);
+  await buildEncodingsDataset(c);
   await c.call('SAVE');
   keys = (await collect(readRdbFile(join(server.dir, 'dump.rdb')))).filter(
     (r): r is KeyRecord => r.kind === 'key',

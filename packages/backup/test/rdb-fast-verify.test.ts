@@ -1,11 +1,15 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { type TestServer, startTestServer } from '@valkey-tools/test-utils';
+import {
+  type TestServer,
+  seededRandom,
+  startTestServer,
+  buildEncodingsDataset,
+} from '@valkey-tools/test-utils';
 import { Valkey } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fastVerify, readerFromChunks } from '../src/rdb/fast-verify.js';
 import { verifyRdb, verifyRdbWithReader } from '../src/rdb/inspect.js';
-import { populate } from './fixtures/rdb/dataset.js';
 import { SHARED_RDB } from './fixtures/rdb/helpers.js';
 
 // verifyRdb takes a fast record-free walk for paths and byte arrays and the full reader for
@@ -33,15 +37,6 @@ function rdbFiles(dir: string): string[] {
   return out.sort();
 }
 
-/** Small deterministic PRNG so failures reproduce. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s ^ (s >>> 15), 0x2c1b3c6d) + 0x6d2b79f5) >>> 0;
-    return s / 2 ** 32;
-  };
-}
-
 let server: TestServer;
 let dump: Buffer;
 
@@ -49,7 +44,7 @@ beforeAll(async () => {
   server = await startTestServer();
   const c = new Valkey({ port: server.port, host: server.host, maxRetriesPerRequest: 1 });
   try {
-    await populate(c, { big: true });
+    await buildEncodingsDataset(c, { big: true });
     await c.call('SAVE');
   } finally {
     c.disconnect();
@@ -115,7 +110,7 @@ describe('fast verify', () => {
   });
 
   it('agrees with the reader on 400 randomly damaged copies (byte flips, truncations, overwritten runs)', async () => {
-    const next = rng(20261122);
+    const next = seededRandom(20261122);
     for (let i = 0; i < 400; i++) {
       const bad = Buffer.from(dump);
       const mode = i % 4;

@@ -2,13 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type TestServer, startTestServer } from '@valkey-tools/test-utils';
+import { type TestServer, startTestServer, buildEncodingsDataset } from '@valkey-tools/test-utils';
 import { Valkey } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectRdb, verifyRdb } from '../src/rdb/inspect.js';
 import { type KeyPartRecord, readRdbFile } from '../src/rdb/reader.js';
 import { writeRdbFile } from '../src/rdb/writer.js';
-import { populate } from './fixtures/rdb/dataset.js';
 import { collect } from './fixtures/rdb/helpers.js';
 
 const servers: TestServer[] = [];
@@ -24,7 +23,7 @@ beforeAll(async () => {
   const src = await startTestServer();
   servers.push(src);
   c = new Valkey({ port: src.port, host: src.host, maxRetriesPerRequest: 1 });
-  await populate(c);
+  await buildEncodingsDataset(c);
   await c.call('EVAL', "for i=1,30000 do server.call('SADD', KEYS[1], 'm' .. i) end return 1", '1', 'bigset');
   await c.set('bigstr', bigString);
   await c.set('bigzip', bigZip);

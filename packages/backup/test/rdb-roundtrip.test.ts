@@ -1,63 +1,41 @@
 import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type TestServer, startTestServer } from '@valkey-tools/test-utils';
+import {
+  type TestServer,
+  waitFor,
+  FAR_EXPIRY_MS,
+  buildEncodingsDataset,
+  serverState,
+  serverGroup,
+  type ServerFlavor,
+} from '@valkey-tools/test-utils';
 import { Valkey } from 'iovalkey';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { KeyRecord, RdbRecord, Value } from '../src/model.js';
 import { readRdb, readRdbFile } from '../src/rdb/reader.js';
 import { type WriteRdbOptions, createRdbWriteStream, writeRdb, writeRdbFile } from '../src/rdb/writer.js';
-import { FUTURE, normalizeXinfo, populate } from './fixtures/rdb/dataset.js';
 import { collect, keysOf, plain } from './fixtures/rdb/helpers.js';
 
-const servers: TestServer[] = [];
+const servers = serverGroup();
 const dirs: string[] = [];
 afterAll(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
+  await servers.stop();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-async function start(
+const start = (
   config: Record<string, string | number> = {},
   cluster = false,
-  flavor: 'valkey' | 'redis' = 'valkey',
-): Promise<TestServer> {
-  const s = await startTestServer({ config, cluster, flavor });
-  servers.push(s);
-  return s;
-}
+  flavor: ServerFlavor = 'valkey',
+) => servers.start({ config, cluster, flavor });
 
 function client(s: TestServer): Valkey {
   return new Valkey({ port: s.port, host: s.host, lazyConnect: false, maxRetriesPerRequest: 1 });
 }
 
-interface Snapshot {
-  digest: string;
-  streams: Record<string, unknown>;
-  functions: unknown;
-  expires: Record<string, number>;
-  dbsize: number[];
-}
-
-async function snapshot(c: Valkey): Promise<Snapshot> {
-  const digest = String(await c.call('DEBUG', 'DIGEST'));
-  const streams: Record<string, unknown> = {};
-  const expires: Record<string, number> = {};
-  const dbsize: number[] = [];
-  for (const db of [0, 1, 3]) {
-    await c.select(db);
-    dbsize.push(await c.dbsize());
-    for (const key of await c.keys('*')) {
-      const ttl = await c.pexpiretime(key);
-      if (ttl > 0) expires[`${db}:${key}`] = ttl;
-      if ((await c.type(key)) === 'stream')
-        streams[`${db}:${key}`] = normalizeXinfo(await c.call('XINFO', 'STREAM', key, 'FULL'));
-    }
-  }
-  await c.select(0);
-  const functions = await c.call('FUNCTION', 'LIST', 'WITHCODE');
-  return { digest, streams, functions, expires, dbsize };
-}
+/** What a round trip must keep: DEBUG DIGEST, keys per db, streams, functions and every expiry. */
+const snapshot = (c: Valkey) => serverState(c, { ignoreLayout: true, expires: true });
 
 /** Writes `records` with our writer, loads the file into a fresh server and returns its snapshot. */
 async function loadWritten(
@@ -138,7 +116,7 @@ const cases: Case[] = [
         type: 'string',
         value: Buffer.from([0, 255, 1, 254, 0x80, 10, 13, 0]),
       });
-      expect(keys.get('str:expiring')!.expiresAt).toBe(FUTURE);
+      expect(keys.get('str:expiring')!.expiresAt).toBe(FAR_EXPIRY_MS);
       expect(plain(keys.get('zset:lp')!.value)).toMatchObject({
         top: Infinity,
         bottom: -Infinity,
@@ -197,8 +175,15 @@ const cases: Case[] = [
   {
     name: 'LRU policy keeps idle times',
     config: { 'maxmemory-policy': 'allkeys-lru' },
-    async after() {
-      await new Promise((r) => setTimeout(r, 2100));
+    async after(c) {
+      // Idle for 2 s by the server's clock (OBJECT IDLETIME does not touch the key): the dump records >= 1.
+      await waitFor(
+        'str:plain to be idle for 2 s',
+        async () => Number(await c.call('OBJECT', 'IDLETIME', 'str:plain')) >= 2,
+        {
+          intervalMs: 100,
+        },
+      );
     },
     check(keys) {
       expect(keys.get('str:plain')!.lruIdle).toBeGreaterThanOrEqual(1);
@@ -217,7 +202,7 @@ describe.concurrent('RDB round trip through valkey-server: SAVE -> readRdb -> wr
     const c = client(src);
     try {
       await tc.setup?.(c);
-      await populate(c);
+      await buildEncodingsDataset(c);
       await tc.after?.(c);
       await c.call('SAVE');
       let before = await snapshot(c);
@@ -234,7 +219,7 @@ describe.concurrent('RDB round trip through valkey-server: SAVE -> readRdb -> wr
       }
       const records = await collect(readRdbFile(join(src.dir, 'dump.rdb')));
       const keys = keysOf(records);
-      expect(keys.size).toBe(before.dbsize.reduce((a, b) => a + b, 0));
+      expect(keys.size).toBe(Object.values(before.dbsize).reduce((a, b) => a + b, 0));
       tc.check?.(keys, records);
       for (const options of tc.writes ?? [{}]) {
         const { snap, file } = await loadWritten(records, options, tc.config ?? {}, false, (f) =>
@@ -263,10 +248,9 @@ describe.concurrent('RDB round trip through valkey-server: SAVE -> readRdb -> wr
     const c = client(src);
     try {
       await c.call('CLUSTER', 'ADDSLOTSRANGE', '0', '16383');
-      for (let i = 0; i < 100; i++) {
-        if (String(await c.call('CLUSTER', 'INFO')).includes('cluster_state:ok')) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitFor('the one-node cluster to be ok', async () =>
+        String(await c.call('CLUSTER', 'INFO')).includes('cluster_state:ok'),
+      );
       const p = c.pipeline();
       for (let i = 0; i < 200; i++) p.set(`k:${i}`, `v${i}`);
       p.sadd('{tag}set', '1', '2', '3');

@@ -7,20 +7,24 @@
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
-import { Redis } from 'iovalkey';
+import {
+  rewriteAof,
+  startTestServer,
+  type TestServer,
+  FAR_EXPIRY_MS,
+  type DatasetCommand,
+  writeDataset,
+  keyState,
+  type KeyState,
+  serverPool,
+} from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convert } from '../src/convert/convert.js';
 import { decodeCommandAt, encodedLength } from '../src/resp/encode.js';
 import { restore } from '../src/restore/restore.js';
-import { standaloneKeyState } from './helpers/compare.js';
-import { FAR_EXPIRY_MS } from './helpers/dataset.js';
-import { serverPool } from './helpers/servers.js';
-
-type Cmd = Array<string | number>;
 
 /** The source's commands before its AOF rewrite (they end up in the BASE) and after (the INCR). */
-const BEFORE: Cmd[] = [
+const BEFORE: DatasetCommand[] = [
   ['SET', 'f:str', 'from-file', 'PXAT', FAR_EXPIRY_MS],
   ['RPUSH', 'f:list', 'a', 'b', 'c'],
   ['HSET', 'f:hash', 'f1', 'v1', 'f2', 'v2'],
@@ -37,7 +41,7 @@ const BEFORE: Cmd[] = [
   ['XADD', 'f:new:stream', '5-1', 'a', 'b'],
   ['SET', 'f:gone', 'deleted later'],
 ];
-const AFTER: Cmd[] = [
+const AFTER: DatasetCommand[] = [
   ['RPUSH', 'f:list', 'd'],
   ['HSET', 'f:hash', 'f3', 'v3'],
   ['INCR', 'f:counter'],
@@ -51,7 +55,7 @@ const AFTER: Cmd[] = [
 ];
 
 /** What the target holds before the restore: some of the file's keys (every type, other values and TTLs), and keys the file lacks. */
-const TARGET: Cmd[] = [
+const TARGET: DatasetCommand[] = [
   ['RPUSH', 'f:str', 'a list where the file has a string'],
   ['PEXPIREAT', 'f:str', FAR_EXPIRY_MS + 100],
   ['RPUSH', 'f:list', 't-a', 't-b'],
@@ -69,37 +73,12 @@ const TARGET: Cmd[] = [
   ['XADD', 't:only:stream', '1-1', 'keep', 1],
 ];
 
-type KeyState = Awaited<ReturnType<typeof standaloneKeyState>>;
-
 const work = mkdtempSync(join(tmpdir(), 'vt-existing-'));
 const others: TestServer[] = [];
 let pool: Awaited<ReturnType<typeof serverPool>>;
 /** Every key of the file, as the source holds it (what each format describes). */
 let fileState: KeyState;
 let inputs: Record<string, string>;
-
-async function run(url: string, cmds: Cmd[]): Promise<void> {
-  const c = new Redis(url);
-  try {
-    for (const cmd of cmds) await c.call(String(cmd[0]), ...cmd.slice(1).map(String));
-  } finally {
-    c.disconnect();
-  }
-}
-
-async function waitRewrite(url: string): Promise<void> {
-  const c = new Redis(url);
-  try {
-    for (let i = 0; i < 600; i++) {
-      const info = String(await c.info('persistence'));
-      if (/aof_rewrite_in_progress:0/.test(info) && /aof_rewrite_scheduled:0/.test(info)) return;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    throw new Error('the AOF rewrite did not finish in 30 s');
-  } finally {
-    c.disconnect();
-  }
-}
 
 const pick = (s: KeyState, keys: string[]) => ({
   keys: Object.fromEntries(keys.filter((k) => k in s.keys).map((k) => [k, s.keys[k]])),
@@ -115,14 +94,13 @@ beforeAll(async () => {
   others.push(source, single);
   pool = await serverPool(18);
   // The source: BEFORE goes into the BASE of its multi-part AOF (a rewrite), AFTER into its INCR.
-  await run(source.url, BEFORE);
-  await source.command('BGREWRITEAOF');
-  await waitRewrite(source.url);
-  await run(source.url, AFTER);
+  await writeDataset(source.url, BEFORE);
+  await rewriteAof(source);
+  await writeDataset(source.url, AFTER);
   // A second server gets the same commands with no rewrite: its INCR file alone is a single-file AOF.
-  await run(single.url, [...BEFORE, ...AFTER]);
-  fileState = await standaloneKeyState(source.url);
-  expect(await standaloneKeyState(single.url)).toEqual(fileState);
+  await writeDataset(single.url, [...BEFORE, ...AFTER]);
+  fileState = await keyState(source.url);
+  expect(await keyState(single.url)).toEqual(fileState);
 
   await source.command('SAVE');
   const rdb = join(work, 'dump.rdb');
@@ -157,12 +135,12 @@ describe('restore into a target that holds some of the keys: one rule for every 
   for (const format of formats) {
     it(`${format}: without replace, stops and leaves every existing key as it was`, async () => {
       const t = pool.take();
-      await run(t.url, TARGET);
-      const before = await standaloneKeyState(t.url);
+      await writeDataset(t.url, TARGET);
+      const before = await keyState(t.url);
       const err = await restore({ input: inputs[format]!, url: t.url }).catch((e) => e);
       expect(err).toMatchObject({ code: 'ERR_RESTORE' });
       expect((err as Error).message).toMatch(/already exist|BUSYKEY/);
-      const after = await standaloneKeyState(t.url);
+      const after = await keyState(t.url);
       const had = Object.keys(before.keys);
       expect(pick(after, had)).toEqual(pick(before, had));
       // Whatever of the file went in went in whole, never merged.
@@ -177,10 +155,10 @@ describe('restore into a target that holds some of the keys: one rule for every 
 
     it(`${format}: on-error continue leaves existing keys as they were and restores the rest`, async () => {
       const t = pool.take();
-      await run(t.url, TARGET);
-      const before = await standaloneKeyState(t.url);
+      await writeDataset(t.url, TARGET);
+      const before = await keyState(t.url);
       const r = await restore({ input: inputs[format]!, url: t.url, onError: 'continue' });
-      const after = await standaloneKeyState(t.url);
+      const after = await keyState(t.url);
       const had = Object.keys(before.keys);
       const fileKeys = Object.keys(fileState.keys);
       const clash = fileKeys.filter((k) => had.includes(k));
@@ -192,15 +170,15 @@ describe('restore into a target that holds some of the keys: one rule for every 
       expect(r.keys).toBe(Object.keys(after.keys).length - had.length);
       expect(r.skipped).toBe(clash.length);
       expect(r.errorCount).toBe(clash.length);
-      expect(r.errors.map((e) => e.key).sort()).toEqual(clash.sort());
+      expect(r.errors.map((e) => `${e.db}:${e.key}`).sort()).toEqual(clash.sort());
     });
 
     it(`${format}: with replace every key of the file is exactly the file's, the others untouched`, async () => {
       const t = pool.take();
-      await run(t.url, TARGET);
-      const before = await standaloneKeyState(t.url);
+      await writeDataset(t.url, TARGET);
+      const before = await keyState(t.url);
       const r = await restore({ input: inputs[format]!, url: t.url, replace: true });
-      const after = await standaloneKeyState(t.url);
+      const after = await keyState(t.url);
       const fileKeys = Object.keys(fileState.keys);
       const only = Object.keys(before.keys).filter((k) => !fileKeys.includes(k));
       expect(pick(after, fileKeys)).toEqual(pick(fileState, fileKeys));

@@ -1,3 +1,4 @@
+import { serverPool } from '@valkey-tools/test-utils';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,6 @@ import { type Command, command, encodeCommand } from '../src/resp/encode.js';
 import { BackupError } from '../src/resp/errors.js';
 import { headerCommand } from '../src/resp/writer.js';
 import { restore } from '../src/restore/restore.js';
-import { serverPool } from './helpers/servers.js';
 
 // Into an empty server, a `.valkey` file's key commands go out byte for byte as the file has
 // them (like valkey-cli --pipe); the header, SELECT, FUNCTION LOAD and RESTORE take the item

@@ -1,3 +1,4 @@
+import { buildDataset, serverState, serverPool } from '@valkey-tools/test-utils';
 import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,9 +6,6 @@ import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BackupError } from '../src/resp/errors.js';
 import { restore } from '../src/restore/restore.js';
-import { buildDataset } from './helpers/dataset.js';
-import { serverState } from './helpers/compare.js';
-import { serverPool } from './helpers/servers.js';
 
 // An RDB file is restored by sending each value to RESTORE in the encoding the file has, each
 // command written straight into the output chunks. This dataset exercises what that path must

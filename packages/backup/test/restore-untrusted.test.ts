@@ -2,6 +2,7 @@
  * A backup may come from anyone: a restore replays only data, reads the whole input before it
  * sends anything, and empties the target (`flush`) only once the input is known to be good.
  */
+import { buildDataset, serverState, serverPool } from '@valkey-tools/test-utils';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,10 +11,7 @@ import { convert } from '../src/convert/convert.js';
 import { command, encodeCommand } from '../src/resp/encode.js';
 import { headerCommand } from '../src/resp/writer.js';
 import { restore } from '../src/restore/restore.js';
-import { serverState } from './helpers/compare.js';
 import { listpack, payloadOf, rdbStr } from './helpers/craft.js';
-import { buildDataset } from './helpers/dataset.js';
-import { serverPool } from './helpers/servers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vt-untrusted-'));
 let pool: Awaited<ReturnType<typeof serverPool>>;

@@ -1,3 +1,4 @@
+import { buildDataset, serverState, serverPool } from '@valkey-tools/test-utils';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,9 +12,6 @@ import { command, encodeCommand } from '../src/resp/encode.js';
 import { BackupError } from '../src/resp/errors.js';
 import { headerCommand } from '../src/resp/writer.js';
 import { type RestoreProgress, restore } from '../src/restore/restore.js';
-import { serverState } from './helpers/compare.js';
-import { buildDataset } from './helpers/dataset.js';
-import { serverPool } from './helpers/servers.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vt-restore-'));
 let pool: Awaited<ReturnType<typeof serverPool>>;

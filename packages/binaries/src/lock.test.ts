@@ -19,14 +19,22 @@ describe('lock', () => {
   it('serializes holders in one process', async () => {
     const path = join(root, 'a.lock');
     const order: string[] = [];
+    let entered!: () => void;
+    const firstIn = new Promise<void>((r) => {
+      entered = r;
+    });
     await Promise.all([
       withLock(path, async () => {
         order.push('1 in');
+        entered();
+        // Held a while: time for the second holder to get in if the lock let it (a loaded machine
+        // only makes it wait longer, which cannot change the order).
         await new Promise((r) => setTimeout(r, 150));
         order.push('1 out');
       }),
       (async () => {
-        await new Promise((r) => setTimeout(r, 20));
+        // The second holder asks once the first is inside (not after a guessed 20 ms).
+        await firstIn;
         await withLock(
           path,
           async () => {

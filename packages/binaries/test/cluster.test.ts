@@ -14,7 +14,15 @@ import {
   startCluster,
   stopCluster,
 } from '../src/index.js';
-import { fixtureArgs, isRunning, randomBasePort, trackPid, untrackAll } from './helpers.js';
+import {
+  freeClusterPorts,
+  isRunning,
+  registerPid,
+  TEST_CLUSTER_NODE_TIMEOUT_MS,
+  unregisterExited,
+  waitForExit,
+} from '@valkey-tools/test-utils';
+import { fixtureArgs } from './helpers.js';
 
 const execFileAsync = promisify(execFile);
 const home = mkdtempSync(join(tmpdir(), 'vt-cluster-'));
@@ -25,7 +33,7 @@ const alive = isRunning;
 
 afterAll(async () => {
   await Promise.all(clusters.map((c) => c.stop({ timeoutMs: 2000 })));
-  untrackAll();
+  unregisterExited();
   rmSync(home, { recursive: true, force: true });
 });
 
@@ -36,10 +44,10 @@ describe.concurrent('startCluster', () => {
       home,
       name: 'six',
       onStatus: (m) => steps.push(m),
-      basePort: randomBasePort(),
-      nodeTimeoutMs: 2000,
+      basePort: await freeClusterPorts(6),
+      nodeTimeoutMs: TEST_CLUSTER_NODE_TIMEOUT_MS,
       config: fastNodes,
-      onSpawn: trackPid,
+      onSpawn: registerPid,
     });
     clusters.push(cluster);
     expect(cluster.nodes).toHaveLength(6);
@@ -101,10 +109,10 @@ describe.concurrent('startCluster', () => {
       name: 'three',
       primaries: 3,
       replicasPerPrimary: 0,
-      basePort: randomBasePort(),
-      nodeTimeoutMs: 2000,
+      basePort: await freeClusterPorts(3),
+      nodeTimeoutMs: TEST_CLUSTER_NODE_TIMEOUT_MS,
       config: fastNodes,
-      onSpawn: trackPid,
+      onSpawn: registerPid,
     });
     clusters.push(cluster);
     expect(cluster.nodes.map((n) => n.role)).toEqual(['primary', 'primary', 'primary']);
@@ -114,10 +122,7 @@ describe.concurrent('startCluster', () => {
       fixtureArgs('stop-server', home, 'cluster', 'three'),
     );
     expect(JSON.parse(stdout).stopped).toBe('three');
-    for (const node of cluster.nodes) {
-      for (let i = 0; i < 100 && alive(node.pid); i++) await new Promise((r) => setTimeout(r, 20));
-      expect(alive(node.pid)).toBe(false);
-    }
+    for (const node of cluster.nodes) await waitForExit(node.pid, `node ${node.port} of the stopped cluster`);
     expect((await listServers({ home })).filter((s) => s.cluster === 'three')).toEqual([]);
     expect((await listClusters({ home })).map((c) => c.name)).not.toContain('three');
     await expect(stopCluster('three', { home })).rejects.toMatchObject({ code: 'ERR_SERVER_NOT_FOUND' });
@@ -130,11 +135,11 @@ describe.concurrent('startCluster', () => {
       name: 'broken',
       primaries: 2,
       replicasPerPrimary: 0,
-      basePort: randomBasePort(),
+      basePort: await freeClusterPorts(2),
       config: { ...fastNodes, 'rename-command': [['CLUSTER', '']] },
       onSpawn: (pid) => {
         spawned.push(pid);
-        trackPid(pid);
+        registerPid(pid);
       },
     }).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'ERR_CLUSTER' });

@@ -1,9 +1,10 @@
 import { execFile, type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { type AddressInfo, createServer, type Server } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { listenOnFreePort } from '@valkey-tools/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createMirror } from '../src/index.js';
 import { fixtureArgs, systemValkey } from './helpers.js';
@@ -37,8 +38,7 @@ async function headersBodyAndFinAtOnce(size: number): Promise<string> {
     });
   });
   servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/file`;
+  return `http://127.0.0.1:${await listenOnFreePort(server)}/file`;
 }
 
 describe('downloads from servers that close the connection', () => {

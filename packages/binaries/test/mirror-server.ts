@@ -1,7 +1,8 @@
 import { createReadStream, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import { join, normalize } from 'node:path';
+import { listenOnFreePort } from '@valkey-tools/test-utils';
 
 /** What to do with the next request to a path, instead of serving it. */
 export type Fault =
@@ -148,8 +149,7 @@ export async function startMirrorServer(root: string): Promise<MirrorServer> {
     upstream.on('error', () => client.destroy());
     client.on('error', () => upstream.destroy());
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
+  const port = await listenOnFreePort(server);
   return {
     url: `http://127.0.0.1:${port}`,
     requests,

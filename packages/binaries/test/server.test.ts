@@ -18,7 +18,15 @@ import {
   stopServer,
 } from '../src/index.js';
 import { untypedDirectives } from '@valkey-tools/config';
-import { fixtureArgs, isRunning, randomBasePort, trackPid, untrackAll } from './helpers.js';
+import {
+  freePort,
+  freePorts,
+  isRunning,
+  registerPid,
+  unregisterExited,
+  waitForExit,
+} from '@valkey-tools/test-utils';
+import { fixtureArgs } from './helpers.js';
 
 const execFileAsync = promisify(execFile);
 const home = mkdtempSync(join(tmpdir(), 'vt-server-'));
@@ -26,7 +34,7 @@ const started: ServerHandle[] = [];
 const blockers: Server[] = [];
 
 async function start(options: StartServerOptions = {}): Promise<ServerHandle> {
-  const server = await startServer({ home, port: randomBasePort(), onSpawn: trackPid, ...options });
+  const server = await startServer({ home, port: await freePort(), onSpawn: registerPid, ...options });
   started.push(server);
   return server;
 }
@@ -46,7 +54,7 @@ async function expectError(promise: Promise<unknown>): Promise<BinariesError> {
 afterAll(async () => {
   await Promise.all(started.map((s) => s.stop({ timeoutMs: 2000 })));
   for (const b of blockers) b.close();
-  untrackAll();
+  unregisterExited();
   rmSync(home, { recursive: true, force: true });
 });
 
@@ -73,7 +81,8 @@ describe.concurrent('startServer', () => {
   it('skips a taken port upward, or fails with strictPort', async () => {
     const blocker = createServer();
     blockers.push(blocker);
-    const port = randomBasePort();
+    // Two reserved ports: the blocker takes the first, the server skips up to the second.
+    const port = await freePorts(2);
     await new Promise<void>((r) => blocker.listen(port, '127.0.0.1', r));
     const s = await start({ port });
     expect(s.port).toBeGreaterThan(port);
@@ -142,8 +151,7 @@ describe.concurrent('startServer', () => {
     const out = JSON.parse(stdout);
     expect(out.before).toContain('remote');
     expect(out.stopped).toBe('remote');
-    for (let i = 0; i < 100 && alive(s.pid); i++) await new Promise((r) => setTimeout(r, 20));
-    expect(alive(s.pid)).toBe(false);
+    await waitForExit(s.pid, 'the server stopped from another process');
     expect((await listServers({ home })).map((r) => r.name)).not.toContain('remote');
     const err = await expectError(stopServer('remote', { home }));
     expect(err.code).toBe('ERR_SERVER_NOT_FOUND');
@@ -152,10 +160,10 @@ describe.concurrent('startServer', () => {
   it('outlives the process that started it, and is listed and stopped from here', async () => {
     const { stdout } = await execFileAsync(
       process.execPath,
-      fixtureArgs('start-server', home, String(randomBasePort()), 'detached', 'detached'),
+      fixtureArgs('start-server', home, String(await freePort()), 'detached', 'detached'),
     );
     const out = JSON.parse(stdout) as { pid: number; port: number; url: string };
-    trackPid(out.pid);
+    registerPid(out.pid);
     expect(alive(out.pid)).toBe(true);
     const listed = (await listServers({ home })).find((r) => r.name === 'detached');
     expect(listed).toMatchObject({ pid: out.pid, port: out.port, url: out.url });
@@ -168,13 +176,13 @@ describe.concurrent('startServer', () => {
   it('ends an owned server when its owner exits without stop(), and when it is killed with SIGKILL', async () => {
     const exiting = await execFileAsync(
       process.execPath,
-      fixtureArgs('start-server', home, String(randomBasePort()), 'owned-exit', 'exit'),
+      fixtureArgs('start-server', home, String(await freePort()), 'owned-exit', 'exit'),
     );
     const first = JSON.parse(exiting.stdout) as { pid: number };
-    trackPid(first.pid);
+    registerPid(first.pid);
     const owner = spawn(
       process.execPath,
-      fixtureArgs('start-server', home, String(randomBasePort()), 'owned-kill', 'hang'),
+      fixtureArgs('start-server', home, String(await freePort()), 'owned-kill', 'hang'),
       { stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const line = await new Promise<string>((resolve, reject) => {
@@ -186,13 +194,10 @@ describe.concurrent('startServer', () => {
       owner.once('exit', (code) => reject(new Error(`the owner exited (${code}) before starting`)));
     });
     const second = JSON.parse(line) as { pid: number };
-    trackPid(second.pid);
+    registerPid(second.pid);
     expect(alive(second.pid)).toBe(true);
     owner.kill('SIGKILL');
-    for (const pid of [first.pid, second.pid]) {
-      for (let i = 0; i < 1000 && alive(pid); i++) await new Promise((r) => setTimeout(r, 20));
-      expect(alive(pid)).toBe(false);
-    }
+    for (const pid of [first.pid, second.pid]) await waitForExit(pid, `the owned server ${pid}`);
     const names = (await listServers({ home })).map((r) => r.name);
     expect(names).not.toContain('owned-exit');
     expect(names).not.toContain('owned-kill');

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import {
   countTypes,
   freePort,
-  type KeyState,
+  type KeyspaceKey,
   keyspaceState,
   pickKeys,
   startTestServer,
@@ -113,7 +113,7 @@ describe('--db, --match and --type, judged per key', () => {
     name: string;
     backup: string[];
     restore: string[];
-    selects: (k: KeyState) => boolean;
+    selects: (k: KeyspaceKey) => boolean;
     /** The types the selection holds: a filter that dropped or added a type would show. */
     types: string[];
   }> = [

@@ -2,7 +2,15 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type TestServer, startTestServer } from '@valkey-tools/test-utils';
+import {
+  type DatasetCommand,
+  type TestServer,
+  encodeCommands,
+  signalPending,
+  startTestServer,
+  waitFor,
+  writeDataset,
+} from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_TIMEOUT_MS, binPath, buildCli, parseJson, runCli, tempDir } from './helpers.js';
 
@@ -12,24 +20,24 @@ let source: TestServer;
 let target: TestServer;
 let sourceDigest: string;
 
-async function fill(server: TestServer): Promise<void> {
-  const c = (...args: string[]) => server.command(...args);
-  await c('SET', 'user:1', 'alice');
-  await c('SET', 'user:2', 'bob');
-  await c('PEXPIREAT', 'user:2', String(Date.now() + 3_600_000));
-  await c('RPUSH', 'queue', 'a', 'b', 'c');
-  await c('SADD', 'tags', 'x', 'y');
-  await c('ZADD', 'scores', '1.5', 'm1', '-inf', 'm2');
-  await c('HSET', 'user:1:profile', 'name', 'Alice', 'age', '30');
-  await c('XADD', 'events', '1-1', 'type', 'login');
-  await c('SET', 'big', randomBytes(4000).toString('hex')); // incompressible: stays the biggest in the RDB
-}
+/** Every type, an expiry, and a big incompressible value (it stays the biggest in the RDB). */
+const DATA: DatasetCommand[] = [
+  ['SET', 'user:1', 'alice'],
+  ['SET', 'user:2', 'bob'],
+  ['PEXPIREAT', 'user:2', Date.now() + 3_600_000],
+  ['RPUSH', 'queue', 'a', 'b', 'c'],
+  ['SADD', 'tags', 'x', 'y'],
+  ['ZADD', 'scores', '1.5', 'm1', '-inf', 'm2'],
+  ['HSET', 'user:1:profile', 'name', 'Alice', 'age', '30'],
+  ['XADD', 'events', '1-1', 'type', 'login'],
+  ['SET', 'big', randomBytes(4000).toString('hex')],
+];
 
 beforeAll(async () => {
   [source, target] = await Promise.all([startTestServer(), startTestServer(), buildCli()]).then(
     ([a, b]) => [a, b] as [TestServer, TestServer],
   );
-  await fill(source);
+  await writeDataset(source, DATA);
   // db 1 through valkey-cli -n, since each test-utils command uses a fresh connection
   await runCli(['connect', '--url', `${source.url.replace(/\/\d*$/, '')}/1`, '--', 'SET', 'other:db', 'one']);
   sourceDigest = await source.command('DEBUG', 'DIGEST');
@@ -342,10 +350,7 @@ describe('restore of a file someone else made', () => {
   afterAll(async () => {
     await t?.stop();
   });
-  const resp = (cmds: string[][]) =>
-    cmds
-      .map((c) => `*${c.length}\r\n${c.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`)
-      .join('');
+  const resp = encodeCommands;
 
   it('refuses a command that is not data, with its position, and changes nothing (--flush too)', async () => {
     await t.command('FLUSHALL');
@@ -432,10 +437,22 @@ describe('restore of a file someone else made', () => {
       stderr += c.toString();
     });
     const exited = new Promise<number | null>((r) => child.on('close', r));
-    // Interrupt once keys are going in (polling the target, with a deadline).
-    for (let i = 0; i < 600 && (await t.command('DBSIZE')) === ':0\r\n'; i++)
-      await new Promise((r) => setTimeout(r, 25));
+    // Interrupt once keys are going in, with the target's writes paused so the restore surely has
+    // work left (it cannot finish while Ctrl-C is on its way); resumed once the CLI has the signal.
+    await waitFor(
+      'the restore to write its first keys',
+      async () => (await t.command('DBSIZE')) !== ':0\r\n',
+      {
+        detail: () => stderr,
+      },
+    );
+    expect(await t.command('CLIENT', 'PAUSE', '600000', 'WRITE')).toBe('+OK\r\n');
+    expect(Number((await t.command('DBSIZE')).slice(1)), 'keys written before the pause').toBeLessThan(
+      200_000,
+    );
     child.kill('SIGINT');
+    await waitFor('the CLI to take the SIGINT', () => !signalPending(child.pid!));
+    expect(await t.command('CLIENT', 'UNPAUSE')).toBe('+OK\r\n');
     expect(await exited).toBe(130);
     const written = /(\d+) keys were written before it stopped/.exec(stderr);
     expect(written, stderr).not.toBeNull();

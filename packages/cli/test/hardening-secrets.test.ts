@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { type TestServer, startTestServer } from '@valkey-tools/test-utils';
+import { type TestServer, encodeCommand, startTestServer } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_TIMEOUT_MS, buildCli, runCli, tempDir } from './helpers.js';
 
@@ -33,7 +33,7 @@ beforeAll(async () => {
   await server.command('ACL', 'SETUSER', 'alice', 'on', `>${PASSWORD}`, '~*', '+@all');
   await server.command('CONFIG', 'SET', 'requirepass', PASSWORD);
   dumpFile = join(tmp.dir, 'seed.valkey');
-  writeFileSync(dumpFile, '*3\r\n$3\r\nSET\r\n$2\r\nk2\r\n$2\r\nv2\r\n');
+  writeFileSync(dumpFile, encodeCommand(['SET', 'k2', 'v2']));
 }, BUILD_TIMEOUT_MS + 5000);
 
 afterAll(async () => {

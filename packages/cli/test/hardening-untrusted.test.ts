@@ -11,7 +11,15 @@ import {
 } from 'node:fs';
 import { type Server, type Socket, createServer } from 'node:net';
 import { join } from 'node:path';
-import { type TestServer, freePort, startTestServer } from '@valkey-tools/test-utils';
+import {
+  type TestServer,
+  encodeCommand,
+  encodeCommands,
+  freePort,
+  listenOnFreePort,
+  startTestServer,
+  waitFor,
+} from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BUILD_TIMEOUT_MS,
@@ -64,7 +72,7 @@ beforeAll(async () => {
   ]).then(([a, b, p]) => [a, b, p] as const);
   // Set after start: a config file cannot hold a password with spaces unquoted.
   expect(await secured.command('CONFIG', 'SET', 'requirepass', PASSWORD)).toBe('+OK\r\n');
-  writeFileSync(join(tmp.dir, 'seed.valkey'), '*3\r\n$3\r\nSET\r\n$2\r\nk2\r\n$2\r\nv2\r\n');
+  writeFileSync(join(tmp.dir, 'seed.valkey'), encodeCommand(['SET', 'k2', 'v2']));
   writeFileSync(join(tmp.dir, 'diff.conf'), 'maxmemory 0\n');
   // DEBUG POPULATE makes the keys server-side: enough data that a backup takes a while.
   expect(await big.command('DEBUG', 'POPULATE', '300000', 'key', '200')).toBe('+OK\r\n');
@@ -271,7 +279,7 @@ describe('passwords never printed', () => {
 });
 
 /** A TCP server answering every command with an error full of terminal escape sequences. */
-function hostileServer(port: number): Promise<Server> {
+async function hostileServer(): Promise<{ server: Server; port: number }> {
   const reply = Buffer.from(
     '-ERR \x1b]0;pwned-title\x07 boom \x1b[2J\x1b[31m red \u009b2J \x7f end\r\n',
     'utf8',
@@ -280,15 +288,14 @@ function hostileServer(port: number): Promise<Server> {
     sock.on('data', () => sock.write(reply));
     sock.on('error', () => {});
   });
-  return new Promise((ok) => server.listen(port, '127.0.0.1', () => ok(server)));
+  return { server, port: await listenOnFreePort(server) };
 }
 
 const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 
 describe('server text and key names reach the terminal escaped', () => {
   it('an error reply holding OSC, CSI, C1 and DEL is shown escaped, in text and --json', async () => {
-    const port = await freePort();
-    const server = await hostileServer(port);
+    const { server, port } = await hostileServer();
     try {
       const url = `redis://127.0.0.1:${port}`;
       const conf = join(tmp.dir, 'hostile.conf');
@@ -325,15 +332,7 @@ describe('server text and key names reach the terminal escaped', () => {
     const hostile = ['\x1b]0;title\x07k1', 'k2\x1b[2J', 'k3\u009b2J', 'k4\x7f'];
     const auth = `redis://:${encodeURIComponent(PASSWORD)}@127.0.0.1:${secured.port}`;
     const keysFile = join(tmp.dir, 'keys.valkey');
-    writeFileSync(
-      keysFile,
-      hostile
-        .map((k) => {
-          const b = Buffer.from(k);
-          return `*3\r\n$3\r\nSET\r\n$${b.length}\r\n${k}\r\n$${'x'.repeat(300).length}\r\n${'x'.repeat(300)}\r\n`;
-        })
-        .join(''),
-    );
+    writeFileSync(keysFile, encodeCommands(hostile.map((k) => ['SET', k, 'x'.repeat(300)])));
     const restored = await runCli(['restore', keysFile, '--url', auth, '--replace']);
     expect(restored.code, restored.stderr).toBe(0);
     const rdb = join(tmp.dir, 'hostile-keys.rdb');
@@ -484,17 +483,13 @@ describe('leftovers of killed runs', () => {
       },
     );
     const exited = new Promise<NodeJS.Signals | null>((r) => child.on('exit', (_c, sig) => r(sig)));
-    // Kill it once the partial file has real data in it (polling: no clock decides the outcome).
-    let partial: string | undefined;
-    while (partial === undefined) {
-      partial = readdirSync(dir).find(
+    // Kill it once the partial file has real data in it.
+    const partial = await waitFor('the backup to write 64 KiB to its partial file', () => {
+      expect(child.exitCode, 'the backup ended before it could be killed').toBeNull();
+      return readdirSync(dir).find(
         (f) => f.startsWith(`.${name}.partial-`) && statSync(join(dir, f)).size > 64 * 1024,
       );
-      if (partial === undefined) {
-        expect(child.exitCode, 'the backup ended before it could be killed').toBeNull();
-        await new Promise((r) => setTimeout(r, 10));
-      }
-    }
+    });
     child.kill('SIGKILL');
     expect(await exited).toBe('SIGKILL');
     expect(readdirSync(dir)).toEqual([partial]);

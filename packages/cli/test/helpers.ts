@@ -11,16 +11,13 @@ export const packageDir = fileURLToPath(new URL('..', import.meta.url));
 export const repoRoot = join(packageDir, '..', '..');
 export const binPath = join(packageDir, 'dist', 'bin.js');
 
-/**
- * Builds the CLI and the packages it imports (turbo caches unchanged ones). Serialized with a
- * lock file because every test file of this package calls it from its own worker.
- */
 /** The CLI's build inputs, dependencies first: what `turbo run build --filter=@valkey-tools/cli...` covers. */
 const BUILD_ORDER = ['core', 'config', 'binaries', 'backup', 'kvcache-index', 'cli'];
 
 /**
  * Builds the CLI and the packages it imports (the built CLI runs their dist), each only when its
- * dist is older than its src. Serialized with a lock because every test file calls it.
+ * dist is older than its src. Serialized with a lock because every test file calls it. A package
+ * that does not build fails the tests: they never run against an older dist (stale code).
  */
 export async function buildCli(): Promise<void> {
   const script = `set -e
@@ -28,30 +25,23 @@ for pkg in ${BUILD_ORDER.join(' ')}; do
   dir="packages/$pkg"
   out="$dir/dist/index.js"; [ "$pkg" = cli ] && out="$dir/dist/bin.js"
   if [ ! -f "$out" ] || [ -n "$(find "$dir/src" "$dir/package.json" "$dir/tsup.config.ts" -type f -newer "$out" -not -name '*.test.ts' -not -name '*.md' -print -quit)" ]; then
-    if ! (cd "$dir" && npx tsup >/dev/null 2>&1); then
-      # A sibling's work in progress may not build: keep testing against its last good dist.
-      if [ "$pkg" != cli ] && [ -f "$out" ]; then echo "warning: tsup failed in $dir; using its previous dist" >&2
-      else (cd "$dir" && npx tsup >&2); echo "tsup failed in $dir" >&2; exit 1; fi
+    if ! log=$(cd "$dir" && npx tsup 2>&1); then
+      printf '%s\\n' "$log" >&2
+      echo "tsup failed in $dir: the CLI tests would run its previous dist (stale code), so they stop here" >&2
+      exit 1
     fi
   fi
 done`;
   try {
-    const { stderr } = await execFileAsync(
-      'flock',
-      [join(tmpdir(), 'valkey-tools-cli-build.lock'), 'sh', '-c', script],
-      {
-        cwd: repoRoot,
-        env: { ...process.env, FORCE_COLOR: '0' },
-        timeout: BUILD_TIMEOUT_MS,
-        maxBuffer: 64 * 1024 * 1024,
-      },
-    );
-    for (const line of stderr.split('\n')) if (line.startsWith('warning:')) console.warn(line);
+    await execFileAsync('flock', [join(tmpdir(), 'valkey-tools-cli-build.lock'), 'sh', '-c', script], {
+      cwd: repoRoot,
+      env: { ...process.env, FORCE_COLOR: '0' },
+      timeout: BUILD_TIMEOUT_MS,
+      maxBuffer: 64 * 1024 * 1024,
+    });
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; message: string };
-    throw new Error(
-      `building the CLI and its packages failed: ${e.message}\n${e.stdout ?? ''}${e.stderr ?? ''}`,
-    );
+    throw new Error(`building the CLI and its packages failed:\n${e.stderr?.trim() || e.message}`);
   }
 }
 

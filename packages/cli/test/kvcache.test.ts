@@ -2,7 +2,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { blockStored, computeBlockKeys, encodeEventBatch, encodeSequence } from '@valkey-tools/kvcache-index';
-import { type TestServer, freePort, startTestServer } from '@valkey-tools/test-utils';
+import {
+  type TestServer,
+  freePort,
+  listenOnFreePort,
+  startTestServer,
+  waitFor,
+} from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Publisher } from 'zeromq';
 import { BUILD_TIMEOUT_MS, binPath, buildCli, packageDir, parseJson, runCli, tempDir } from './helpers.js';
@@ -156,10 +162,15 @@ describe('kvcache serve and kvcache score on a Valkey-backed index', () => {
         Number(/^kvcache_events_messages_received_total (\d+)/m.exec(await metrics())?.[1] ?? 0);
       // ZMQ subscriptions join asynchronously: publish warm-ups until the service hears one.
       let seq = 0n;
-      while ((await received()) === 0) {
-        await pub.send([Buffer.from('kv@warmup@m'), encodeSequence(seq++), encodeEventBatch([])]);
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitFor(
+        'the service to hear a warm-up message',
+        async () => {
+          if ((await received()) > 0) return true;
+          await pub.send([Buffer.from('kv@warmup@m'), encodeSequence(seq++), encodeEventBatch([])]);
+          return false;
+        },
+        { intervalMs: 50, detail: () => stderr },
+      );
       const prompt = Array.from({ length: 12 }, (_, i) => i + 1);
       await pub.send([
         Buffer.from('kv@10.0.0.1:8000@llama'),
@@ -175,9 +186,10 @@ describe('kvcache serve and kvcache score on a Valkey-backed index', () => {
         ).json() as Promise<{
           scores: Record<string, number>;
         }>;
-      const deadline = Date.now() + 10_000;
-      while (Object.keys((await score()).scores).length === 0 && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 50));
+      await waitFor(
+        'the service to index the stored blocks',
+        async () => Object.keys((await score()).scores).length > 0,
+      );
       expect(await score()).toEqual({
         model: 'llama',
         blocks: 3,
@@ -244,9 +256,9 @@ describe('kvcache serve and kvcache score on a Valkey-backed index', () => {
   });
 
   it('score and serve fail clearly: unreachable index, bad backend, port in use', async () => {
-    const busy = await freePort();
     const { createServer } = await import('node:net');
-    const blocker = createServer().listen(busy, '127.0.0.1');
+    const blocker = createServer();
+    const busy = await listenOnFreePort(blocker);
     try {
       const [down, badBackend, inUse, noModel] = await Promise.all([
         runCli(['kvcache', 'score', '--url', 'redis://:pw@127.0.0.1:1', '--model', 'm'], {

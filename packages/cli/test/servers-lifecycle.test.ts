@@ -1,15 +1,14 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import {
-  chmodSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, rawCommand } from '@valkey-tools/test-utils';
+import {
+  freeClusterPorts,
+  freePort,
+  killProcess,
+  rawCommand,
+  serverProcessesUnder,
+  waitFor,
+} from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_TIMEOUT_MS, binPath, buildCli, packageDir, parseJson, runCli, tempDir } from './helpers.js';
 
@@ -20,22 +19,7 @@ const home = join(tmp.dir, 'home');
 const env = { VALKEY_TOOLS_HOME: home };
 
 /** valkey-server processes (or our gated wrappers) whose cwd is a dir under this file's home. */
-function serversUnderHome(): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cwd = readlinkSync(`/proc/${entry}/cwd`);
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
-      const state = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      if (/\) Z /.test(state)) continue;
-      if (cwd.startsWith(`${home}/`) && /valkey-server/.test(cmdline)) out.push(Number(entry));
-    } catch {
-      // gone, or not ours to read
-    }
-  }
-  return out;
-}
+const serversUnderHome = () => serverProcessesUnder(home, /valkey-server/);
 
 async function listedPids(): Promise<{ pids: number[]; clusters: Array<{ name: string; state: string }> }> {
   const list = await runCli(['list', '--json'], { env });
@@ -47,14 +31,6 @@ async function listedPids(): Promise<{ pids: number[]; clusters: Array<{ name: s
   return { pids: parsed.servers.map((s) => s.pid), clusters: parsed.clusters };
 }
 
-async function until(what: string, check: () => boolean): Promise<void> {
-  for (let i = 0; i < 3000; i++) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`gave up waiting for ${what}`);
-}
-
 /** Every valkey-server under home is listed; stop --all ends them all. */
 async function expectAllKnownThenStopAll(): Promise<void> {
   const running = serversUnderHome();
@@ -63,7 +39,34 @@ async function expectAllKnownThenStopAll(): Promise<void> {
   for (const pid of running) expect(pids).toContain(pid);
   const stop = await runCli(['stop', '--all'], { env, timeoutMs: 120_000 });
   expect(stop.code, stop.stderr).toBe(0);
-  await until('every server to exit', () => serversUnderHome().length === 0);
+  await waitFor('every server to exit', () => serversUnderHome().length === 0);
+}
+
+/**
+ * A directory (put it first on PATH) whose valkey-server waits for the file `gate` before it runs
+ * the real one. Without the gate it gives up after about a minute (1200 x 0.05 s, saying so), so a
+ * failed test leaves no wrapper polling.
+ */
+function gatedServer(name: string): { bin: string; gate: string } {
+  const bin = join(tmp.dir, `${name}-bin`);
+  const gate = join(tmp.dir, `${name}-gate`);
+  mkdirSync(bin, { recursive: true });
+  const wrapper = join(bin, 'valkey-server');
+  writeFileSync(
+    wrapper,
+    `#!/bin/sh
+case "$1" in --version|-v|-V) exec /usr/bin/valkey-server "$@";; esac
+i=0
+while [ ! -e "${gate}" ]; do
+  i=$((i + 1))
+  if [ "$i" -gt 1200 ]; then echo "gated valkey-server: no gate ${gate} after a minute" >&2; exit 1; fi
+  sleep 0.05
+done
+exec /usr/bin/valkey-server "$@"
+`,
+  );
+  chmodSync(wrapper, 0o755);
+  return { bin, gate };
 }
 
 /** Spawns the CLI; resolves `waitFor(text)` once its stderr has shown `text`. */
@@ -83,20 +86,17 @@ function spawnCli(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
     child,
     exited,
     stderr: () => stderr,
-    waitFor: (text: string) => until(`"${text}" on stderr (so far: ${stderr})`, () => stderr.includes(text)),
+    waitFor: (text: string) =>
+      waitFor(`"${text}" on stderr`, () => stderr.includes(text), {
+        detail: () => `stderr so far: ${stderr}`,
+      }),
   };
 }
 
 beforeAll(() => buildCli(), BUILD_TIMEOUT_MS + 5000);
 afterAll(async () => {
   await runCli(['stop', '--all'], { env, timeoutMs: 120_000 });
-  for (const pid of serversUnderHome()) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
+  for (const pid of serverProcessesUnder(tmp.dir)) killProcess(pid);
   tmp.cleanup();
 }, 180_000);
 
@@ -195,7 +195,7 @@ describe('servers that ask for a password, and stop', () => {
     expect(await rawCommand(actual, ['AUTH', 'alice', 'alicepw'])).toBe('+OK\r\n');
     const stop = await runCli(['stop', 'acl'], { env });
     expect(stop.code, stop.stderr).toBe(0);
-    await until('the acl server to exit', () => !serversUnderHome().includes(pid));
+    await waitFor('the acl server to exit', () => !serversUnderHome().includes(pid));
     // Stopped with SHUTDOWN as alice, not by a signal.
     expect(readFileSync(join(home, 'servers', 'acl', 'valkey.log'), 'utf8')).not.toMatch(/Received SIGTERM/);
   });
@@ -227,21 +227,13 @@ describe('servers that ask for a password, and stop', () => {
 describe('nothing is left that list does not show', () => {
   it('kill -9 of start while it waits for PING: list shows the server, stop --all ends it, the name is free again', async () => {
     // A valkey-server that waits for a gate file before it runs: start is surely waiting for PING.
-    const bin = join(tmp.dir, 'gated-bin');
-    mkdirSync(bin, { recursive: true });
-    const gate = join(tmp.dir, 'gate');
-    const wrapper = join(bin, 'valkey-server');
-    writeFileSync(
-      wrapper,
-      `#!/bin/sh\ncase "$1" in --version|-v|-V) exec /usr/bin/valkey-server "$@";; esac\nwhile [ ! -e "${gate}" ]; do sleep 0.05; done\nexec /usr/bin/valkey-server "$@"\n`,
-    );
-    chmodSync(wrapper, 0o755);
+    const { bin, gate } = gatedServer('gated');
     const port = await freePort();
     const cli = spawnCli(['start', '--name', 'gated', '--port', String(port)], {
       PATH: `${bin}:${process.env.PATH}`,
     });
     const record = join(home, 'run', 'gated.json');
-    await until('the gated server to be recorded with its pid', () => {
+    await waitFor('the gated server to be recorded with its pid', () => {
       try {
         return (JSON.parse(readFileSync(record, 'utf8')) as { pid: number }).pid > 0;
       } catch {
@@ -252,7 +244,7 @@ describe('nothing is left that list does not show', () => {
     await cli.exited;
     writeFileSync(gate, '');
     const { pid } = JSON.parse(readFileSync(record, 'utf8')) as { pid: number };
-    await until('the gated server to answer', () => serversUnderHome().includes(pid));
+    await waitFor('the gated server to answer', () => serversUnderHome().includes(pid));
     await expectAllKnownThenStopAll();
     const again = await runCli(['start', '--name', 'gated', '--port', String(port)], {
       env,
@@ -269,7 +261,7 @@ describe('nothing is left that list does not show', () => {
       '--name',
       'killed',
       '--port',
-      String(20000 + Math.floor(Math.random() * 20000)),
+      String(await freeClusterPorts(6)),
     ]);
     await cli.waitFor('joining nodes');
     cli.child.kill('SIGKILL');
@@ -282,19 +274,11 @@ describe('nothing is left that list does not show', () => {
 
   it('kill -9 of cluster create while its nodes wait to answer: nothing is left unknown', async () => {
     // Nodes that wait for a gate before they run: create is surely waiting on all six.
-    const bin = join(tmp.dir, 'gated-cluster-bin');
-    mkdirSync(bin, { recursive: true });
-    const gate = join(tmp.dir, 'cluster-gate');
-    const wrapper = join(bin, 'valkey-server');
-    writeFileSync(
-      wrapper,
-      `#!/bin/sh\ncase "$1" in --version|-v|-V) exec /usr/bin/valkey-server "$@";; esac\nwhile [ ! -e "${gate}" ]; do sleep 0.05; done\nexec /usr/bin/valkey-server "$@"\n`,
-    );
-    chmodSync(wrapper, 0o755);
-    const cli = spawnCli(['cluster', 'create', '--port', String(20000 + Math.floor(Math.random() * 20000))], {
+    const { bin, gate } = gatedServer('gated-cluster');
+    const cli = spawnCli(['cluster', 'create', '--port', String(await freeClusterPorts(6))], {
       PATH: `${bin}:${process.env.PATH}`,
     });
-    await until('six gated nodes', () => serversUnderHome().length === 6);
+    await waitFor('six gated nodes', () => serversUnderHome().length === 6);
     cli.child.kill('SIGKILL');
     await cli.exited;
     writeFileSync(gate, '');
@@ -308,20 +292,21 @@ describe('nothing is left that list does not show', () => {
       '--name',
       'interrupted',
       '--port',
-      String(20000 + Math.floor(Math.random() * 20000)),
+      String(await freeClusterPorts(6)),
     ]);
     await cli.waitFor('joining nodes');
     cli.child.kill('SIGINT');
     expect(await cli.exited).toBe(130);
     expect(cli.stderr()).not.toMatch(/cluster "interrupted" (is up|ready)/);
-    await until('every node to exit', () => serversUnderHome().length === 0);
+    await waitFor('every node to exit', () => serversUnderHome().length === 0);
     const { pids, clusters } = await listedPids();
     expect(pids).toEqual([]);
     expect(clusters).toEqual([]);
   });
 
   it('cluster create without --name generates a unique name', async () => {
-    const base = 20000 + Math.floor(Math.random() * 20000);
+    // Two one-node clusters: base and base + 10.
+    const base = await freeClusterPorts(11);
     const first = await runCli(
       ['cluster', 'create', '--replicas', '0', '--primaries', '1', '--port', String(base), '--json'],
       {

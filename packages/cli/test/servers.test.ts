@@ -1,35 +1,23 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { freePort, rawCommand } from '@valkey-tools/test-utils';
+import {
+  freeClusterPorts,
+  freePort,
+  killProcess,
+  rawCommand,
+  serverProcessesUnder,
+} from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_TIMEOUT_MS, buildCli, parseJson, runCli, tempDir } from './helpers.js';
 
 const tmp = tempDir('servers');
 const env = { VALKEY_TOOLS_HOME: join(tmp.dir, 'home') };
 
-function killLeftovers(): void {
-  // Managed servers are detached: if a test failed half-way, make sure none outlives the suite.
-  const run = join(env.VALKEY_TOOLS_HOME, 'run');
-  let files: string[] = [];
-  try {
-    files = readdirSync(run).filter((f) => f.endsWith('.json'));
-  } catch {
-    return;
-  }
-  for (const file of files) {
-    try {
-      const { pid } = JSON.parse(readFileSync(join(run, file), 'utf8')) as { pid: number };
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-}
-
 beforeAll(() => buildCli(), BUILD_TIMEOUT_MS + 5000);
 afterAll(async () => {
   await runCli(['stop', '--all'], { env });
-  killLeftovers();
+  // Managed servers are detached: if a test failed half-way, none outlives the suite.
+  for (const pid of serverProcessesUnder(tmp.dir)) killProcess(pid);
   tmp.cleanup();
 });
 
@@ -164,7 +152,7 @@ describe('start, list, info, url, stop', () => {
 
 describe('cluster create, cluster stop', () => {
   it('starts a 3-primary cluster that serves keys, then stops it', async () => {
-    const base = 20000 + Math.floor(Math.random() * 20000);
+    const base = await freeClusterPorts(3);
     const create = await runCli(
       ['cluster', 'create', '--name', 'c1', '--replicas', '0', '--port', String(base), '--json'],
       {

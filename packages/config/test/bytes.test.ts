@@ -1,9 +1,9 @@
 import { realpathSync } from 'node:fs';
 import fc from 'fast-check';
-import { freePort } from '@valkey-tools/test-utils';
+import { freePort, startWithConfigFile } from '@valkey-tools/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BINARY_SAFE_STRINGS, canonicalName, serializeConfig, type ValkeyConfigInput } from '../src/index.js';
-import { makeDir, pool, removeDir, startWithConfig } from './helpers.js';
+import { makeDir, pool, removeDir } from './helpers.js';
 
 /** String directives with no content rules; the binary-safe ones also keep NUL bytes. */
 const TEXT_ONLY = [
@@ -27,7 +27,7 @@ async function liveConfig(extra: ValkeyConfigInput, i: number): Promise<Map<stri
   const dir = realpathSync(makeDir(`vt-config-bytes${i}-`));
   dirs.push(dir);
   const port = await freePort();
-  const server = await startWithConfig(
+  const server = await startWithConfigFile(
     serializeConfig({ port, bind: '127.0.0.1', dir, daemonize: false, logfile: '', save: '', ...extra }),
     { dir, port },
   );

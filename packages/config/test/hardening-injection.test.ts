@@ -1,8 +1,8 @@
 import { realpathSync } from 'node:fs';
-import { freePort } from '@valkey-tools/test-utils';
+import { freePort, startWithConfigFile } from '@valkey-tools/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseConfig, serializeConfig, type ValkeyConfigInput, validateConfig } from '../src/index.js';
-import { makeDir, removeDir, startWithConfig } from './helpers.js';
+import { makeDir, removeDir } from './helpers.js';
 
 /**
  * Classic injection payloads in config values (newlines, quotes, escapes, NUL) are written so
@@ -56,7 +56,7 @@ describe('config values cannot inject directives (real server)', () => {
       expect(names, `#${i}`).not.toContain('enable-debug-command');
       expect(names, `#${i}`).not.toContain('maxmemory');
       expect(names, `#${i}`).not.toContain('appendonly');
-      const server = await startWithConfig(text, { dir, port });
+      const server = await startWithConfigFile(text, { dir, port });
       try {
         const live = await server.configGet('*');
         const latin1 = (s: string) => Buffer.from(s, 'utf8').toString('latin1');

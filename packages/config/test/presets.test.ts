@@ -1,7 +1,12 @@
 import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
-import { createTestCertificates, freePort } from '@valkey-tools/test-utils';
+import {
+  type ConfigFileServer,
+  createTestCertificates,
+  freePort,
+  startWithConfigFile,
+} from '@valkey-tools/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   expectedLiveValues,
@@ -12,9 +17,9 @@ import {
   serializeConfig,
   validateConfig,
 } from '../src/index.js';
-import { type FileServer, makeDir, removeDir, startWithConfig } from './helpers.js';
+import { makeDir, removeDir } from './helpers.js';
 
-const servers: FileServer[] = [];
+const servers: ConfigFileServer[] = [];
 const dirs: string[] = [];
 afterAll(async () => {
   await Promise.all(servers.map((s) => s.stop()));
@@ -37,7 +42,7 @@ async function startPreset(name: (typeof PRESET_NAMES)[number], extra: PresetOpt
   // the tls preset turns the plain port off; the test keeps one to ask CONFIG GET over
   if (name === 'tls') config.port = port;
   expect(validateConfig(config).filter((i) => i.severity === 'error')).toEqual([]);
-  const server = await startWithConfig(serializeConfig(config), { dir, port });
+  const server = await startWithConfigFile(serializeConfig(config), { dir, port });
   servers.push(server);
   return { config, server, dir };
 }

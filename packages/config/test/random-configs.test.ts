@@ -1,10 +1,10 @@
 import { realpathSync } from 'node:fs';
 import fc from 'fast-check';
-import { freePort } from '@valkey-tools/test-utils';
+import { freePort, startWithConfigFile } from '@valkey-tools/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import { expectedLiveValues, inputToDirectives, serializeConfig, validateConfig } from '../src/index.js';
 import { configArb } from './arbitraries.js';
-import { makeDir, pool, removeDir, startWithConfig } from './helpers.js';
+import { makeDir, pool, removeDir } from './helpers.js';
 
 const RUNS = Number(process.env.CONFIG_RANDOM_RUNS ?? 200);
 const dirs: string[] = [];
@@ -22,21 +22,15 @@ describe('random valid configs on a real valkey-server', () => {
     await pool(configs, 4, async (generated, i) => {
       const dir = realpathSync(makeDir(`vt-config-rnd${i}-`));
       dirs.push(dir);
-      let port = await freePort();
-      let config = { port, bind: '127.0.0.1', dir, daemonize: false, logfile: '', ...generated };
+      const port = await freePort();
+      const config = { port, bind: '127.0.0.1', dir, daemonize: false, logfile: '', ...generated };
       const errors = validateConfig(config).filter((issue) => issue.severity === 'error');
       if (errors.length > 0)
         failures.push(`#${i} validator rejects a valid config: ${JSON.stringify(errors)}`);
-      let server: Awaited<ReturnType<typeof startWithConfig>> | undefined;
+      let server: Awaited<ReturnType<typeof startWithConfigFile>> | undefined;
       try {
-        try {
-          server = await startWithConfig(serializeConfig(config), { dir, port });
-        } catch {
-          // another process may have taken the free port (loglevel nothing hides that): once more
-          port = await freePort();
-          config = { ...config, port };
-          server = await startWithConfig(serializeConfig(config), { dir, port });
-        }
+        // The port is reserved for this process (test-utils freePort): no other test takes it.
+        server = await startWithConfigFile(serializeConfig(config), { dir, port });
         const live = await server.configGet('*');
         for (const [name, { value }] of expectedLiveValues(inputToDirectives(config))) {
           checked++;

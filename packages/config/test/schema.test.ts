@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
+import { parseReply, startTestServer, type TestServer } from '@valkey-tools/test-utils';
 import { existsSync } from 'node:fs';
 import {
   DIRECTIVES,
@@ -10,14 +10,14 @@ import {
   serializeParsed,
   validateConfig,
 } from '../src/index.js';
-import { makeDir, parseResp, removeDir, serverAccepts } from './helpers.js';
+import { makeDir, removeDir, serverAccepts } from './helpers.js';
 
 let server: TestServer;
 let live: Map<string, string>;
 const dir = makeDir();
 beforeAll(async () => {
   server = await startTestServer();
-  const list = parseResp(await server.command('CONFIG', 'GET', '*')) as string[];
+  const list = parseReply(await server.command('CONFIG', 'GET', '*')) as string[];
   live = new Map();
   for (let i = 0; i < list.length; i += 2) live.set(list[i]!, list[i + 1]!);
 });
@@ -34,7 +34,7 @@ describe('directive table vs the installed valkey-server', () => {
   });
 
   it('was generated from the installed server version', async () => {
-    const info = parseResp(await server.command('INFO', 'server')) as string;
+    const info = parseReply(await server.command('INFO', 'server')) as string;
     expect(/valkey_version:(\S+)/.exec(info)?.[1]).toBe(SCHEMA_SERVER_VERSION);
   });
 

@@ -1,3 +1,4 @@
+import { waitFor } from '@valkey-tools/test-utils';
 import { describe, expect, it } from 'vitest';
 import { InMemoryIndex } from './in-memory-index.js';
 import { KvCacheIndexer } from './indexer.js';
@@ -30,10 +31,10 @@ describe('KvCacheIndexer', () => {
     expect((await indexer.scoreTokens(tokens, 'm')).size).toBe(0);
     const short = await indexer.addSpeculative(tokens, 'm', 'b', { ttlMs: 20 });
     expect(Object.fromEntries(await indexer.scoreTokens(tokens, 'm'))).toEqual({ b: 3 });
-    const deadline = Date.now() + 5000;
-    while ((await indexer.scoreTokens(tokens, 'm')).size > 0 && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 10));
-    expect((await indexer.scoreTokens(tokens, 'm')).size).toBe(0);
+    await waitFor(
+      'the 20 ms speculative entry to expire',
+      async () => (await indexer.scoreTokens(tokens, 'm')).size === 0,
+    );
     await short.cancel();
   });
 });

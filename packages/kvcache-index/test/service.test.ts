@@ -1,4 +1,4 @@
-import { type TestServer, freePort, startTestServer } from '@valkey-tools/test-utils';
+import { type TestServer, freePort, startTestServer, waitFor } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Publisher } from 'zeromq';
 import { blockStored, encodeEventBatch, encodeSequence } from '../src/events.js';
@@ -6,14 +6,6 @@ import { silentLogger } from '../src/logger.js';
 import { type KvCacheService, createKvCacheService, scoreTokensAtAddress } from '../src/service.js';
 
 const tokens = (n: number, start = 1) => Array.from({ length: n }, (_, i) => start + i);
-
-async function waitFor(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 describe('createKvCacheService on a Valkey-backed index', () => {
   let valkey: TestServer;
@@ -32,10 +24,11 @@ describe('createKvCacheService on a Valkey-backed index', () => {
       logger: silentLogger,
     });
     let seq = 0n;
-    while ((service.subscriber?.received ?? 0) === 0) {
+    await waitFor('the service to hear a warm-up message', async () => {
+      if ((service.subscriber?.received ?? 0) > 0) return true;
       await pub.send([Buffer.from('kv@warmup@m'), encodeSequence(seq++), encodeEventBatch([])]);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+      return false;
+    });
     const base = service.subscriber!.received;
     await pub.send([
       Buffer.from('kv@10.0.0.1:8000@llama'),
@@ -51,7 +44,7 @@ describe('createKvCacheService on a Valkey-backed index', () => {
         blockStored({ blockHashes: [1n], tokenIds: tokens(4), blockSize: 4, medium: 'CPU' }),
       ]),
     ]);
-    await waitFor(() => service.subscriber!.received >= base + 2, 'events');
+    await waitFor('the two events', () => service.subscriber!.received >= base + 2);
     await service.subscriber!.idle();
   });
   afterAll(async () => {

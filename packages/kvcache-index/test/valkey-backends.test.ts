@@ -3,6 +3,7 @@ import {
   type TestServer,
   startTestCluster,
   startTestServer,
+  waitFor,
 } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tmpdir } from 'node:os';
@@ -91,10 +92,11 @@ describe('ValkeyIndex reading from cluster replicas', () => {
       const scope = { model: 'hot-model' };
       await index.add(null, [1n, 2n], [{ pod: 'p', tier: 'gpu' }], scope);
       const before = await Promise.all(cluster.replicas.map((n) => n.command('INFO', 'commandstats')));
-      const deadline = Date.now() + 10_000;
-      let size = 0;
-      while (size < 2 && Date.now() < deadline) size = (await index.lookup([1n, 2n], undefined, scope)).size;
-      expect(size).toBe(2);
+      // Replicas see the write once it has replicated.
+      await waitFor(
+        'the replicas to serve both blocks',
+        async () => (await index.lookup([1n, 2n], undefined, scope)).size === 2,
+      );
       const after = await Promise.all(cluster.replicas.map((n) => n.command('INFO', 'commandstats')));
       const calls = (info: string) => Number(/cmdstat_evalsha_ro:calls=(\d+)/.exec(info)?.[1] ?? 0);
       const served = after.reduce((sum, info, i) => sum + calls(info) - calls(before[i]!), 0);
@@ -264,7 +266,12 @@ describe('ValkeyIndex resilience', () => {
         dataParallelRank: null,
         events: [blockStored({ blockHashes: [1n], tokenIds: [1, 2, 3, 4], blockSize: 4 })],
       });
-      await new Promise((r) => setTimeout(r, 300));
+      // The batch has failed against the stopped server and waits to be retried.
+      await waitFor(
+        'the batch to be retried while the server is down',
+        () => indexer.eventMetrics.retries.get() > 0,
+      );
+      // The same port: test-utils keeps it reserved for this process.
       second = await startTestServer({ port });
       await applying;
       expect(indexer.eventMetrics.retries.get()).toBeGreaterThan(0);
@@ -292,14 +299,13 @@ describe('ValkeyIndex resilience', () => {
         code: 'ERR_BACKEND',
       });
       second = await startTestServer({ port });
-      let hits: Map<bigint, unknown> | undefined;
-      const deadline = Date.now() + 15_000;
-      while (!hits && Date.now() < deadline) {
-        hits = await index.lookup([1n], undefined, { model: 'm' }).catch(() => undefined);
-        if (!hits) await new Promise((r) => setTimeout(r, 100));
-      }
+      const hits = await waitFor(
+        'the index to reconnect',
+        () => index.lookup([1n], undefined, { model: 'm' }).catch(() => undefined),
+        { intervalMs: 100 },
+      );
       // the restarted server is empty (no persistence): the index works again and finds nothing
-      expect(hits?.size).toBe(0);
+      expect(hits.size).toBe(0);
     } finally {
       await index.close();
       await second?.stop();

@@ -1,4 +1,4 @@
-import { freePort } from '@valkey-tools/test-utils';
+import { freePort, waitFor } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Publisher, Router } from 'zeromq';
 import { type KvEvent, blockStored, encodeEventBatch, encodeSequence, formatTopic } from '../src/events.js';
@@ -11,14 +11,6 @@ import { KvEventSubscriber } from '../src/zmq-subscriber.js';
 const MODEL = 'llama-3-8b';
 const BS = 4;
 const tokens = (n: number, start = 1) => Array.from({ length: n }, (_, i) => start + i);
-
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /** A vLLM-like publisher: real ZMQ PUB socket, per-topic sequence, optional ROUTER replay socket. */
 class FakeEngine {
@@ -92,10 +84,11 @@ describe('vLLM KV events over ZMQ', () => {
     await subscriber.start();
     // ZMQ "slow joiner": publish on a warm-up topic until the subscription is live
     let n = 0n;
-    while (subscriber.received === 0) {
+    await waitFor('the subscriber to hear a warm-up message', async () => {
+      if (subscriber.received > 0) return true;
       await engine.pub.send([Buffer.from('kv@warmup@x'), encodeSequence(n++), encodeEventBatch([])]);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+      return false;
+    });
   });
   afterAll(async () => {
     await subscriber?.close();
@@ -105,7 +98,7 @@ describe('vLLM KV events over ZMQ', () => {
 
   let expected = 0;
   const sync = async () => {
-    await waitFor(() => subscriber.received >= expected, `${expected} messages`);
+    await waitFor(`${expected} messages`, () => subscriber.received >= expected);
     await subscriber.idle();
   };
   const send = async (pod: string, events: KvEvent[], opts: Parameters<FakeEngine['send']>[2] = {}) => {
@@ -254,11 +247,12 @@ describe('sequence gaps', () => {
       // slow joiner: the first batch is re-sent (a duplicate after the first) until the subscriber has it
       const first = [blockStored({ blockHashes: [300n], tokenIds: tokens(4, 3000), blockSize: BS })];
       await engine.publish(first);
-      while (subscriber.received === 0) {
+      await waitFor('the subscriber to hear the first batch', async () => {
+        if (subscriber.received > 0) return true;
         engine.resetSequence();
         await engine.publish(first);
-        await new Promise((r) => setTimeout(r, 20));
-      }
+        return false;
+      });
       await engine.publish(
         [
           blockStored({
@@ -273,7 +267,7 @@ describe('sequence gaps', () => {
       await engine.publish([
         blockStored({ blockHashes: [302n], parentBlockHash: 301n, tokenIds: tokens(4, 3008), blockSize: BS }),
       ]);
-      await waitFor(() => indexer.eventMetrics.sequenceGaps.get() === 1, 'the gap');
+      await waitFor('the gap', () => indexer.eventMetrics.sequenceGaps.get() === 1);
       await subscriber.idle();
       return {
         gaps: indexer.eventMetrics.sequenceGaps.get(),
@@ -321,13 +315,11 @@ describe('centralized mode (the subscriber binds, engines connect)', () => {
       const payload = encodeEventBatch([
         blockStored({ blockHashes: [1n], tokenIds: tokens(4, 7000), blockSize: BS }),
       ]);
-      const deadline = Date.now() + 10_000;
-      while (Date.now() < deadline) {
+      await waitFor("both engines' first batch", async () => {
         await Promise.all(pubs.map((p, i) => p.send([topics[i]!, encodeSequence(0n), payload])));
-        await new Promise((r) => setTimeout(r, 20));
         await subscriber.idle();
-        if ((await indexer.scoreTokens(tokens(4, 7000), MODEL)).size === 2) break;
-      }
+        return (await indexer.scoreTokens(tokens(4, 7000), MODEL)).size === 2;
+      });
       expect(Object.fromEntries(await indexer.scoreTokens(tokens(4, 7000), MODEL))).toEqual({
         'engine-1': 1,
         'engine-2': 1,

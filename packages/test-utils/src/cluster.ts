@@ -2,8 +2,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ClusterHandle, startCluster } from '@valkey-tools/binaries';
-import { registerPid, unregisterPid } from './registry.js';
-import { rawCommand, type ServerFlavor, serverBinary } from './server.js';
+import { freeClusterPorts } from './ports.js';
+import { registerPid, unregisterPid } from './processes.js';
+import { type RespArg, rawCommand } from './resp.js';
+import { type ServerFlavor, serverBinary, TEST_CLUSTER_NODE_TIMEOUT_MS } from './server.js';
 
 export interface StartTestClusterOptions {
   /** Primaries sharing the 16384 slots (default 3). */
@@ -17,7 +19,7 @@ export interface StartTestClusterOptions {
    * `client-output-buffer-limit` take arrays, as in a ValkeyConfigInput).
    */
   config?: Record<string, unknown>;
-  /** `cluster-node-timeout` (default 2000 ms: quick, yet no false failovers on a busy machine). */
+  /** `cluster-node-timeout` (default TEST_CLUSTER_NODE_TIMEOUT_MS). */
   nodeTimeoutMs?: number;
 }
 
@@ -34,7 +36,7 @@ export interface TestClusterNode {
   /** Node id of a replica's primary. */
   primaryId?: string;
   /** Sends a raw command over a fresh connection and returns the raw RESP reply as text. */
-  command(...args: Array<string | Buffer>): Promise<string>;
+  command(...args: RespArg[]): Promise<string>;
 }
 
 export interface TestCluster {
@@ -56,6 +58,8 @@ export async function startTestCluster(options: StartTestClusterOptions = {}): P
   const flavor = options.flavor ?? 'valkey';
   const home = mkdtempSync(join(tmpdir(), 'vt-cluster-'));
   const pids: number[] = [];
+  const primaries = options.primaries ?? 3;
+  const replicasPerPrimary = options.replicasPerPrimary ?? 1;
   let handle: ClusterHandle;
   try {
     handle = await startCluster({
@@ -63,11 +67,10 @@ export async function startTestCluster(options: StartTestClusterOptions = {}): P
       binary: serverBinary(flavor),
       flavor,
       name: 'test',
-      primaries: options.primaries ?? 3,
-      replicasPerPrimary: options.replicasPerPrimary ?? 1,
-      // Below the ephemeral range so bus ports (+10000) are free too; random to spread parallel suites.
-      basePort: 15000 + Math.floor(Math.random() * 10000),
-      nodeTimeoutMs: options.nodeTimeoutMs ?? 2000,
+      primaries,
+      replicasPerPrimary,
+      basePort: await freeClusterPorts(primaries * (1 + replicasPerPrimary)),
+      nodeTimeoutMs: options.nodeTimeoutMs ?? TEST_CLUSTER_NODE_TIMEOUT_MS,
       config: { appendonly: 'no', save: '', 'enable-debug-command': 'local', ...options.config },
       removeDirOnStop: true,
       onSpawn: (pid) => {
@@ -90,7 +93,7 @@ export async function startTestCluster(options: StartTestClusterOptions = {}): P
     role: n.role,
     ...(n.slots ? { slots: n.slots } : {}),
     ...(n.primaryId ? { primaryId: n.primaryId } : {}),
-    command: (...args) => rawCommand(n.port, args, n.host),
+    command: (...args: RespArg[]) => rawCommand(n.port, args, n.host),
   }));
   let stopping: Promise<void> | undefined;
   return {

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { killRegistered } from './registry.js';
+import { killRegistered } from './processes.js';
 
 /** Vitest global setup: one registry dir per run; teardown kills any server a test left running. */
 export default function setup(): () => void {

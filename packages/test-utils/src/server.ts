@@ -1,11 +1,20 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { registerPid, unregisterPid } from './registry.js';
+import { freePort } from './ports.js';
+import { killProcess, registerPid, stopChild, unregisterPid, waitForExit } from './processes.js';
+import { parseReply, type RespArg, rawCommand } from './resp.js';
+import { waitFor } from './wait.js';
 
 export type ServerFlavor = 'valkey' | 'redis';
+
+/**
+ * `cluster-node-timeout` of test clusters: 15 s, so a node that misses pings for a while on a loaded
+ * machine is never taken for failed (no test waits for a failover; it only slows the first
+ * `cluster_state:ok` by up to 5 s, the server's cap on its rejoin delay).
+ */
+export const TEST_CLUSTER_NODE_TIMEOUT_MS = 15_000;
 
 export interface StartTestServerOptions {
   flavor?: ServerFlavor;
@@ -18,6 +27,7 @@ export interface StartTestServerOptions {
   port?: number;
   /** Keep the data dir after stop (default: removed). */
   keepDir?: boolean;
+  /** Bounds a server that never answers (default: a minute). */
   startTimeoutMs?: number;
 }
 
@@ -30,7 +40,7 @@ export interface TestServer {
   pid: number;
   process: ChildProcess;
   /** Sends a raw command over a fresh connection and returns the raw RESP reply as text. */
-  command(...args: Array<string | Buffer>): Promise<string>;
+  command(...args: RespArg[]): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -38,20 +48,6 @@ const live = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const child of live) child.kill('SIGKILL');
 });
-
-/** Reserves a free loopback port (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export function serverBinary(flavor: ServerFlavor): string {
   const name = flavor === 'valkey' ? 'valkey-server' : 'redis-server';
@@ -67,96 +63,74 @@ export function serverBinary(flavor: ServerFlavor): string {
   }
 }
 
-function encodeCommand(args: Array<string | Buffer>): Buffer {
-  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
-  for (const a of args) {
-    const b = typeof a === 'string' ? Buffer.from(a) : a;
-    parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
-  }
-  return Buffer.concat(parts);
+interface SpawnedServer {
+  child: ChildProcess;
+  /** The server's pid: the child's, or the daemon's when the server daemonized. */
+  pid: number;
+  /** The end of what the server printed. */
+  output(): string;
 }
 
-/** One command over a fresh TCP connection; resolves with the first complete-looking reply. */
-export function rawCommand(
-  port: number,
-  args: Array<string | Buffer>,
-  host = '127.0.0.1',
-  timeoutMs = 5000,
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const sock = connect({ host, port });
-    let data = '';
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`timeout waiting for reply from ${host}:${port}`));
-    }, timeoutMs);
-    sock.on('connect', () => sock.write(encodeCommand(args)));
-    sock.on('data', (chunk) => {
-      data += chunk.toString('latin1');
-      if (isCompleteReply(data)) {
-        clearTimeout(timer);
-        sock.end();
-        resolve(data);
-      }
-    });
-    sock.on('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-  });
-}
-
-function isCompleteReply(s: string): boolean {
-  let pos = 0;
-  const read = (): boolean => {
-    const eol = s.indexOf('\r\n', pos);
-    if (eol === -1) return false;
-    const type = s[pos];
-    const head = s.slice(pos + 1, eol);
-    pos = eol + 2;
-    if (type === '$') {
-      const n = Number(head);
-      if (n < 0) return true;
-      if (s.length < pos + n + 2) return false;
-      pos += n + 2;
-      return true;
-    }
-    if (type === '*') {
-      const n = Number(head);
-      for (let i = 0; i < n; i++) if (!read()) return false;
-      return true;
-    }
-    return true;
+/**
+ * Spawns a server and waits until it answers PING (or -MASTERDOWN: a replica that serves no stale
+ * data is up) on `port` as itself: INFO's process_id is the child's (another test's server may hold
+ * the port; ours then exits with "Address already in use"), or, when the child exited 0 after
+ * daemonizing, the server that reads `configFile`. Every pid is registered for the teardown.
+ */
+async function spawnServer(
+  binary: string,
+  args: string[],
+  options: { port: number; cwd?: string; timeoutMs?: number; configFile?: string; describe: () => string },
+): Promise<SpawnedServer> {
+  const child = spawn(binary, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const collect = (d: Buffer) => {
+    if (output.length < 20000) output += d.toString();
   };
-  return read();
-}
-
-async function waitForPing(
-  port: number,
-  child: ChildProcess,
-  timeoutMs: number,
-  log: () => string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server exited with code ${child.exitCode}: ${log()}`);
-    try {
-      const reply = await rawCommand(port, ['PING'], '127.0.0.1', 1000);
-      if (reply.startsWith('+PONG')) {
-        // Another test's server may have taken the port between freePort() and our bind:
-        // only our own process counts (ours then exits with "Address already in use" and we retry).
-        const info = await rawCommand(port, ['INFO', 'server'], '127.0.0.1', 1000);
-        if (Number(/process_id:(\d+)/.exec(info)?.[1]) === child.pid) return;
-      } else if (reply.startsWith('-LOADING')) {
-        await new Promise((r) => setTimeout(r, 50));
-        continue;
-      }
-    } catch {
-      // not listening yet
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  live.add(child);
+  if (child.pid) registerPid(child.pid);
+  const tail = () => `${output.slice(-2000)}${options.describe()}`;
+  const forget = () => {
+    live.delete(child);
+    if (child.pid) unregisterPid(child.pid);
+  };
+  try {
+    const pid = await waitFor(
+      `${binary} to answer PING on port ${options.port}`,
+      async () => {
+        if ((child.exitCode !== null && child.exitCode !== 0) || child.signalCode !== null)
+          throw new Error(`${binary} exited with ${child.exitCode ?? child.signalCode}: ${tail()}`);
+        try {
+          const reply = await rawCommand(options.port, ['PING'], '127.0.0.1', 1000);
+          if (!reply.startsWith('+PONG') && !reply.startsWith('-MASTERDOWN')) return 0; // -LOADING
+          const info = String(
+            parseReply(await rawCommand(options.port, ['INFO', 'server'], '127.0.0.1', 1000)),
+          );
+          const serverPid = Number(/process_id:(\d+)/.exec(info)?.[1]);
+          if (serverPid === child.pid) return serverPid;
+          const daemonized =
+            child.exitCode === 0 &&
+            options.configFile !== undefined &&
+            info.includes(`config_file:${options.configFile}\r\n`);
+          return daemonized ? serverPid : 0;
+        } catch {
+          return 0; // not listening yet
+        }
+      },
+      { ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}), detail: tail },
+    );
+    if (pid !== child.pid) {
+      registerPid(pid);
+      forget();
     }
-    await new Promise((r) => setTimeout(r, 25));
+    return { child, pid, output: () => output };
+  } catch (err) {
+    child.kill('SIGKILL');
+    forget();
+    throw err;
   }
-  throw new Error(`server on port ${port} did not answer PING within ${timeoutMs} ms: ${log()}`);
 }
 
 function toArgs(config: Record<string, string | number | string[]>): string[] {
@@ -192,54 +166,153 @@ export async function startTestServer(options: StartTestServerOptions = {}): Pro
     if (options.cluster) {
       base['cluster-enabled'] = 'yes';
       base['cluster-config-file'] = join(dir, 'nodes.conf');
-      base['cluster-node-timeout'] = 5000;
+      base['cluster-node-timeout'] = TEST_CLUSTER_NODE_TIMEOUT_MS;
     }
     const cfg = { ...base, ...options.config };
     const args = [...(options.configFile ? [options.configFile] : []), ...toArgs(cfg)];
-    const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout?.on('data', (d: Buffer) => {
-      if (output.length < 20000) output += d.toString();
-    });
-    child.stderr?.on('data', (d: Buffer) => {
-      if (output.length < 20000) output += d.toString();
-    });
-    live.add(child);
-    if (child.pid) registerPid(child.pid);
+    let spawned: SpawnedServer;
     try {
-      await waitForPing(port, child, options.startTimeoutMs ?? 15000, () => output.slice(-2000));
+      spawned = await spawnServer(bin, args, {
+        port,
+        ...(options.startTimeoutMs ? { timeoutMs: options.startTimeoutMs } : {}),
+        describe: () => '',
+      });
     } catch (err) {
-      child.kill('SIGKILL');
-      live.delete(child);
-      if (child.pid) unregisterPid(child.pid);
       rmSync(dir, { recursive: true, force: true });
       lastError = err;
-      if (options.port !== undefined || !/Address already in use|did not answer/.test(String(err))) throw err;
+      // Something outside the tests took the port: try another.
+      if (options.port !== undefined || !/Address already in use/.test(String(err))) throw err;
       continue;
     }
-    const server: TestServer = {
+    const { child } = spawned;
+    return {
       flavor,
       host: '127.0.0.1',
       port,
       url: `redis://127.0.0.1:${port}/0`,
       dir,
-      pid: child.pid!,
+      pid: spawned.pid,
       process: child,
       command: (...cmd) => rawCommand(port, cmd),
       stop: async () => {
-        if (child.exitCode === null && child.signalCode === null) {
-          const exited = new Promise<void>((r) => child.once('exit', () => r()));
-          child.kill('SIGTERM');
-          const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-          await exited;
-          clearTimeout(timer);
-        }
+        await stopChild(child);
         live.delete(child);
-        unregisterPid(child.pid!);
+        unregisterPid(spawned.pid);
         if (!options.keepDir) rmSync(dir, { recursive: true, force: true });
       },
     };
-    return server;
   }
   throw lastError;
+}
+
+/** The servers a test file starts as it goes, stopped together (call `stop()` in afterAll). */
+export function serverGroup(): {
+  servers: TestServer[];
+  start(options?: StartTestServerOptions): Promise<TestServer>;
+  stop(): Promise<void>;
+} {
+  const servers: TestServer[] = [];
+  return {
+    servers,
+    async start(options = {}) {
+      const server = await startTestServer(options);
+      servers.push(server);
+      return server;
+    },
+    stop: async () => {
+      await Promise.all(servers.map((s) => s.stop()));
+    },
+  };
+}
+
+/**
+ * Starts `count` plain servers at once (startup in parallel keeps suites quick on a busy
+ * machine); `take()` hands them out one by one; `stop()` stops them all.
+ */
+export async function serverPool(count: number, config: Record<string, string | number> = {}) {
+  const servers = await Promise.all(Array.from({ length: count }, () => startTestServer({ config })));
+  let next = 0;
+  return {
+    servers,
+    take(): TestServer {
+      const s = servers[next++];
+      if (!s) throw new Error(`the server pool of ${count} is used up: raise its size`);
+      return s;
+    },
+    stop: () => Promise.all(servers.map((s) => s.stop())),
+  };
+}
+
+/** Makes a running server load an RDB file the way it loads at startup (`DEBUG RELOAD NOSAVE`). */
+export async function loadRdb(server: TestServer, rdbPath: string): Promise<void> {
+  copyFileSync(rdbPath, join(server.dir, 'dump.rdb'));
+  const reply = await server.command('DEBUG', 'RELOAD', 'NOSAVE');
+  if (!reply.startsWith('+OK')) throw new Error(`DEBUG RELOAD failed: ${reply}`);
+}
+
+/** Rewrites a server's AOF (BGREWRITEAOF) and waits until the rewrite has finished. */
+export async function rewriteAof(server: { port: number; host?: string }): Promise<void> {
+  const host = server.host ?? '127.0.0.1';
+  const started = await rawCommand(server.port, ['BGREWRITEAOF'], host);
+  if (!started.startsWith('+')) throw new Error(`BGREWRITEAOF failed: ${started.trim()}`);
+  await waitFor(`the AOF rewrite of ${host}:${server.port} to finish`, async () => {
+    const info = await rawCommand(server.port, ['INFO', 'persistence'], host);
+    return /aof_rewrite_in_progress:0\r\n/.test(info) && /aof_rewrite_scheduled:0\r\n/.test(info);
+  });
+}
+
+export interface ConfigFileServer {
+  port: number;
+  dir: string;
+  pid: number;
+  /** CONFIG GET <name> as raw bytes (latin1 string, one char per byte). */
+  configGet(name: string): Promise<Map<string, string>>;
+  command(...args: RespArg[]): Promise<string>;
+  /** Kills the server (SIGKILL: nothing of it is kept) and waits until it is gone. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts valkey-server with exactly `text` as its config file (`<dir>/valkey.conf`, nothing else
+ * on the command line, so the file is the judge). `port` is the port it answers on (the file's
+ * port, or its tls-port for a TLS-only file); a file that daemonizes is followed to its daemon.
+ */
+export async function startWithConfigFile(
+  text: string,
+  options: { dir: string; port: number; timeoutMs?: number },
+): Promise<ConfigFileServer> {
+  const file = join(options.dir, 'valkey.conf');
+  writeFileSync(file, text);
+  const { port } = options;
+  const { child, pid } = await spawnServer(serverBinary('valkey'), [file], {
+    port,
+    cwd: options.dir,
+    configFile: file,
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+    describe: () => `\n--- config ---\n${text}`,
+  });
+  const configGet = async (name: string) => {
+    const reply = parseReply(await rawCommand(port, ['CONFIG', 'GET', name]));
+    if (reply instanceof Error) throw reply;
+    const list = reply as string[];
+    const map = new Map<string, string>();
+    for (let i = 0; i < list.length; i += 2) map.set(list[i]!, list[i + 1]!);
+    return map;
+  };
+  return {
+    port,
+    dir: options.dir,
+    pid,
+    configGet,
+    command: (...args) => rawCommand(port, args),
+    stop: async () => {
+      if (pid === child.pid) await stopChild(child, { signal: 'SIGKILL' });
+      else {
+        killProcess(pid);
+        await waitForExit(pid, `the daemonized valkey-server ${pid}`);
+      }
+      live.delete(child);
+      unregisterPid(pid);
+    },
+  };
 }
