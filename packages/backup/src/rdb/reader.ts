@@ -27,9 +27,10 @@ import {
   parseZipmap,
   validateStreamNode,
 } from './containers.js';
-import { asciiScore, cAtoi, listpackScore } from './numbers.js';
+import { asciiScore, listpackScore } from './numbers.js';
+import { RDB_HEADER_BYTES, parseRdbHeader } from './header.js';
 import { RdbError, type RdbErrorCode } from './errors.js';
-import { LzfFormatError, LzfStreamDecoder, lzfDecompress } from './lzf.js';
+import { LzfFormatError, LzfStreamDecoder, lzfDecompress, lzfLengthsPossible } from './lzf.js';
 import { displayBytes } from './text.js';
 
 export type { ByteInput } from './byte-source.js';
@@ -471,8 +472,7 @@ class RdbReader {
             at,
           );
         }
-        // LZF expands at most ~88x (3 bytes -> 264); anything above is a corrupt header.
-        if (ulen > clen * 90 + 64 || (ulen > 0 && clen === 0)) {
+        if (!lzfLengthsPossible(clen, ulen)) {
           this.fail(
             'ERR_RDB_CORRUPT_LZF',
             `${what}: LZF header claims ${clen} -> ${ulen} bytes, impossible for LZF`,
@@ -556,24 +556,17 @@ class RdbReader {
   // ---- records ---------------------------------------------------------------------------
 
   async header(): Promise<RdbRecord> {
-    await this.src.ensure(9);
-    if (this.src.avail < 9) {
+    await this.src.ensure(RDB_HEADER_BYTES);
+    if (this.src.avail < RDB_HEADER_BYTES) {
       this.fail(
         'ERR_RDB_BAD_MAGIC',
         `input is ${this.src.avail} bytes, too short for an RDB header`,
         'Is this an RDB file?',
       );
     }
-    const head = this.src.take(9).toString('latin1');
-    let magic: 'REDIS' | 'VALKEY';
-    let digits: string;
-    if (head.startsWith('REDIS')) {
-      magic = 'REDIS';
-      digits = head.slice(5);
-    } else if (head.startsWith('VALKEY')) {
-      magic = 'VALKEY';
-      digits = head.slice(6);
-    } else {
+    const head = this.src.take(RDB_HEADER_BYTES).toString('latin1');
+    const parsed = parseRdbHeader(head);
+    if (parsed === null) {
       const hint = head.startsWith('*')
         ? 'This looks like RESP text (an AOF or .valkey file), not an RDB'
         : head.startsWith('$')
@@ -581,8 +574,7 @@ class RdbReader {
           : 'An RDB file starts with REDIS0011 or VALKEY080';
       this.fail('ERR_RDB_BAD_MAGIC', `wrong signature ${JSON.stringify(head)}`, hint, 0);
     }
-    // The server reads the digits with atoi: "REDIS001b" is version 1, "REDIS00x1" version 0.
-    const version = cAtoi(digits);
+    const { magic, version, known } = parsed;
     if (version < 1)
       this.fail(
         'ERR_RDB_BAD_MAGIC',
@@ -591,9 +583,7 @@ class RdbReader {
         0,
       );
     this.version = version;
-    this.flavor = magic === 'VALKEY' ? 'valkey' : 'redis';
-    const known =
-      magic === 'REDIS' ? version >= 1 && version <= KNOWN_REDIS_VERSION : version === 80 || version === 81;
+    this.flavor = parsed.flavor;
     if (!known && !this.options.allowUnknownVersion) {
       this.fail(
         'ERR_RDB_UNSUPPORTED_VERSION',
@@ -940,7 +930,7 @@ class RdbReader {
             const compressed = await this.src.bytes(clen, 'string value', this.keyText);
             return { type: 'string', value: this.lzf(compressed, ulen, at) };
           }
-          if (ulen > this.maxString || ulen > clen * 90 + 64) {
+          if (ulen > this.maxString || !lzfLengthsPossible(clen, ulen)) {
             this.fail(
               'ERR_RDB_CORRUPT_LZF',
               `string value: LZF header claims ${clen} -> ${ulen} bytes`,
