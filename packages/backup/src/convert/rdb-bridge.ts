@@ -1,8 +1,8 @@
 import type { KeyRecord, RdbRecord } from '../model.js';
 import { decodeDumpPayload, encodeDumpPayload } from '../rdb/dump.js';
-import { type RdbChunkRecord, readRdb, readRdbFile } from '../rdb/reader.js';
+import { type RdbChunkRecord, readRdb, readRdbBatches, readRdbFile } from '../rdb/reader.js';
 import { type RdbTarget, writeRdb } from '../rdb/writer.js';
-import { jsonlToRecords, recordsToJsonl } from '../jsonl/jsonl.js';
+import { JsonlLines, jsonlToRecords, recordsToJsonl } from '../jsonl/jsonl.js';
 
 /**
  * The one place this side of the package talks to the RDB and JSONL codecs, so that the RESP,
@@ -41,6 +41,29 @@ export function readRdbRecords(
   return typeof input === 'string' ? readRdbFile(input, opts) : readRdb(input, opts);
 }
 
+/**
+ * Records of an RDB byte stream in batches, each decoded synchronously from the buffered input
+ * (no await per record): the fast path of convert.
+ */
+export async function* readRdbRecordBatches(
+  input: AsyncIterable<Uint8Array>,
+  options: RdbReadOptions = {},
+): AsyncGenerator<Array<RdbRecord | RdbChunkRecord>> {
+  const opts = {
+    ...(options.file === undefined ? {} : { file: options.file }),
+    ...(options.chunked ? { chunked: true } : {}),
+    onWarning: (w: { code: string; offset: number }) => {
+      if (w.code === 'trailing-data') options.onTrailingData?.(w.offset);
+    },
+  };
+  for await (const batch of readRdbBatches(input, opts)) yield batch.records;
+}
+
+/** Records one by one from batches (started only when iterated). */
+export async function* flattenRecordBatches<R>(batches: AsyncIterable<R[]>): AsyncGenerator<R> {
+  for await (const batch of batches) for (const r of batch) yield r;
+}
+
 export interface RdbWriteOptions {
   /** RDB version of the output (default 11: Valkey 7.2-8.x, Redis 7.2). */
   target?: RdbTarget;
@@ -73,6 +96,29 @@ export async function* recordsToJsonlChunks(
   for await (const line of recordsToJsonl(records)) {
     batch.push(line);
     size += line.length;
+    if (size >= 64 * 1024) {
+      yield Buffer.from(batch.join(''), 'utf8');
+      batch = [];
+      size = 0;
+    }
+  }
+  if (batch.length > 0) yield Buffer.from(batch.join(''), 'utf8');
+}
+
+/** JSONL text of record batches, in chunks of about 64 KiB (one await per chunk, not per record). */
+export async function* recordBatchesToJsonlChunks(
+  batches: AsyncIterable<Array<RdbRecord | RdbChunkRecord>>,
+): AsyncGenerator<Buffer> {
+  const lines = new JsonlLines();
+  let batch: string[] = [];
+  let size = 0;
+  for await (const records of batches) {
+    for (const r of records) {
+      const line = lines.line(r);
+      if (line === null) continue;
+      batch.push(line);
+      size += line.length;
+    }
     if (size >= 64 * 1024) {
       yield Buffer.from(batch.join(''), 'utf8');
       batch = [];
