@@ -210,10 +210,14 @@ export interface RecordBatch<R = RdbRecord | RdbChunkRecord> {
   offsets: number[];
 }
 
-/** A batch ends after this many records... */
-const BATCH_RECORDS = 1024;
-/** ...or this many bytes of input (big values: bounded memory per batch). */
-const BATCH_BYTES = 1 << 20;
+/**
+ * A batch ends after this many records or this many bytes of input. Small on purpose: bigger
+ * batches keep more records alive across young-generation collections (measured on the 1M-key
+ * bench dataset: 64 records / 64 KiB converts ~13% faster than one record at a time, 1024 / 1 MiB
+ * is slower than both).
+ */
+const BATCH_RECORDS = 64;
+const BATCH_BYTES = 64 << 10;
 
 class RdbReader {
   readonly src: ByteSource;
