@@ -1,8 +1,14 @@
 import type { KeyRecord, RdbRecord } from '../model.js';
 import { decodeDumpPayload, encodeDumpPayload } from '../rdb/dump.js';
-import { type RdbChunkRecord, readRdb, readRdbBatches, readRdbFile } from '../rdb/reader.js';
+import {
+  type RdbChunkRecord,
+  type ReadRdbOptions,
+  readRdb,
+  readRdbBatches,
+  readRdbFile,
+} from '../rdb/reader.js';
 import { type RdbTarget, writeRdb } from '../rdb/writer.js';
-import { JsonlLines, jsonlToRecords, recordsToJsonl } from '../jsonl/jsonl.js';
+import { JsonlLines, jsonlToRecords } from '../jsonl/jsonl.js';
 
 /**
  * The one place this side of the package talks to the RDB and JSONL codecs, so that the RESP,
@@ -18,6 +24,17 @@ export interface RdbReadOptions {
 
 export const rdbAvailable = true;
 
+/** The reader's options for ours. */
+function readerOptions(options: RdbReadOptions): ReadRdbOptions {
+  return {
+    ...(options.file === undefined ? {} : { file: options.file }),
+    ...(options.chunked ? { chunked: true } : {}),
+    onWarning: (w) => {
+      if (w.code === 'trailing-data') options.onTrailingData?.(w.offset);
+    },
+  };
+}
+
 /** Records of an RDB file (path) or byte stream. */
 export function readRdbRecords(
   input: string | AsyncIterable<Uint8Array>,
@@ -31,13 +48,7 @@ export function readRdbRecords(
   input: string | AsyncIterable<Uint8Array>,
   options: RdbReadOptions = {},
 ): AsyncGenerator<RdbRecord | RdbChunkRecord> {
-  const opts = {
-    ...(options.file === undefined ? {} : { file: options.file }),
-    ...(options.chunked ? { chunked: true } : {}),
-    onWarning: (w: { code: string; offset: number }) => {
-      if (w.code === 'trailing-data') options.onTrailingData?.(w.offset);
-    },
-  };
+  const opts = readerOptions(options);
   return typeof input === 'string' ? readRdbFile(input, opts) : readRdb(input, opts);
 }
 
@@ -49,13 +60,7 @@ export async function* readRdbRecordBatches(
   input: AsyncIterable<Uint8Array>,
   options: RdbReadOptions = {},
 ): AsyncGenerator<Array<RdbRecord | RdbChunkRecord>> {
-  const opts = {
-    ...(options.file === undefined ? {} : { file: options.file }),
-    ...(options.chunked ? { chunked: true } : {}),
-    onWarning: (w: { code: string; offset: number }) => {
-      if (w.code === 'trailing-data') options.onTrailingData?.(w.offset);
-    },
-  };
+  const opts = readerOptions(options);
   for await (const batch of readRdbBatches(input, opts)) yield batch.records;
 }
 
@@ -91,18 +96,10 @@ export async function decodeDump(payload: Buffer, key: Buffer, db: number): Prom
 export async function* recordsToJsonlChunks(
   records: AsyncIterable<RdbRecord | RdbChunkRecord>,
 ): AsyncGenerator<Buffer> {
-  let batch: string[] = [];
-  let size = 0;
-  for await (const line of recordsToJsonl(records)) {
-    batch.push(line);
-    size += line.length;
-    if (size >= 64 * 1024) {
-      yield Buffer.from(batch.join(''), 'utf8');
-      batch = [];
-      size = 0;
-    }
+  async function* each(): AsyncGenerator<Array<RdbRecord | RdbChunkRecord>> {
+    for await (const r of records) yield [r];
   }
-  if (batch.length > 0) yield Buffer.from(batch.join(''), 'utf8');
+  yield* recordBatchesToJsonlChunks(each());
 }
 
 /** JSONL text of record batches, in chunks of about 64 KiB (one await per chunk, not per record). */
