@@ -219,6 +219,24 @@ export interface RecordBatch<R = RdbRecord | RdbChunkRecord> {
 const BATCH_RECORDS = 64;
 const BATCH_BYTES = 64 << 10;
 
+/** A key record, its properties in the same order as the chunked records' (no intermediate object). */
+function keyRecord(
+  db: number,
+  key: Buffer,
+  encoding: string,
+  expiresAt: number | undefined,
+  lruIdle: number | undefined,
+  lfuFreq: number | undefined,
+  value: Value,
+): KeyRecord {
+  const r = { kind: 'key', db, key, encoding } as KeyRecord;
+  if (expiresAt !== undefined) r.expiresAt = expiresAt;
+  if (lruIdle !== undefined) r.lruIdle = lruIdle;
+  if (lfuFreq !== undefined) r.lfuFreq = lfuFreq;
+  r.value = value;
+  return r;
+}
+
 class RdbReader {
   readonly src: ByteSource;
   private version = 0;
@@ -653,17 +671,16 @@ class RdbReader {
           const { type, typeName } = this.checkType(op, opAt);
           const key = this.stringSync() ?? (await this.string('key'));
           this.currentKey = key;
-          const meta: Omit<KeyRecord, 'kind' | 'value'> = { db: this.db, key, encoding: typeName };
-          if (expiresAt !== undefined) meta.expiresAt = expiresAt;
-          if (lruIdle !== undefined) meta.lruIdle = lruIdle;
-          if (lfuFreq !== undefined) meta.lfuFreq = lfuFreq;
+          const exp = expiresAt;
+          const idle = lruIdle;
+          const freq = lfuFreq;
           expiresAt = lruIdle = lfuFreq = undefined;
           const small = type === RdbType.STRING ? this.stringSync(this.chunkBytes - 1) : null;
           if (small !== null || (type === RdbType.STRING && this.chunkBytes === Number.POSITIVE_INFINITY)) {
             // Fast path: most keys are small strings.
             const value = small ?? (await this.string('string value'));
             this.currentKey = undefined;
-            records.push({ kind: 'key', ...meta, value: { type: 'string', value } } satisfies KeyRecord);
+            records.push(keyRecord(this.db, key, typeName, exp, idle, freq, { type: 'string', value }));
             offsets.push(src.offset);
             if (++this.keys % this.progressEvery === 0) this.progress();
             continue;
@@ -679,13 +696,17 @@ class RdbReader {
                 key,
               );
             } else {
-              records.push({ kind: 'key', ...meta, value } satisfies KeyRecord);
+              records.push(keyRecord(this.db, key, typeName, exp, idle, freq, value));
               offsets.push(src.offset);
             }
             this.currentKey = undefined;
             if (++this.keys % this.progressEvery === 0) this.progress();
             continue;
           }
+          const meta: Omit<KeyRecord, 'kind' | 'value'> = { db: this.db, key, encoding: typeName };
+          if (exp !== undefined) meta.expiresAt = exp;
+          if (idle !== undefined) meta.lruIdle = idle;
+          if (freq !== undefined) meta.lfuFreq = freq;
           this.declared = undefined;
           const parts = this.value(type);
           let begun = false;
