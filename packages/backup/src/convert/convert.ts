@@ -17,7 +17,12 @@ import { commandsToRecords } from './commands-to-records.js';
 import { commandValueType, type CompiledFilter, compileFilter, type KeyFilter } from './filter.js';
 import { checkOutputFormat, formatFromPath, type InputFormat, type OutputFormat } from './formats.js';
 import { flattenBatches, openInput } from './input.js';
-import { encodeDump, recordsToJsonlChunks, writeRdbChunks } from './rdb-bridge.js';
+import {
+  encodeDump,
+  flattenRecordBatches,
+  recordBatchesToJsonlChunks,
+  writeRdbChunks,
+} from './rdb-bridge.js';
 
 export interface ConvertProgress {
   /** Keys written. */
@@ -56,27 +61,39 @@ export interface ConvertResult {
   dropped: Array<{ source: string; offset: number; bytes: number }>;
 }
 
+/** Which records pass a filter, one at a time (keeps whether a key in parts is skipped). */
+class RecordFilter {
+  private skipping = false;
+  constructor(
+    private readonly f: CompiledFilter,
+    private readonly count: () => void,
+  ) {}
+
+  keep(r: RdbRecord | RdbChunkRecord): boolean {
+    const f = this.f;
+    if (r.kind === 'key') {
+      if (!(f.db(r.db) && f.key(r.key) && f.type(r.value.type)) || isEmptyCollection(r.value)) return false;
+      this.count();
+    } else if (r.kind === 'key-begin') {
+      this.skipping =
+        !(f.db(r.db) && f.key(r.key) && f.type(r.type)) ||
+        (r.elements === 0 && r.type !== 'stream' && r.type !== 'string');
+      if (this.skipping) return false;
+      this.count();
+    } else if (r.kind === 'key-part' || r.kind === 'key-end') {
+      if (this.skipping) return false;
+    }
+    return true;
+  }
+}
+
 async function* filterRecords(
   records: AsyncIterable<RdbRecord | RdbChunkRecord>,
   f: CompiledFilter,
   count: () => void,
 ): AsyncGenerator<RdbRecord | RdbChunkRecord> {
-  let skipping = false;
-  for await (const r of records) {
-    if (r.kind === 'key') {
-      if (!(f.db(r.db) && f.key(r.key) && f.type(r.value.type)) || isEmptyCollection(r.value)) continue;
-      count();
-    } else if (r.kind === 'key-begin') {
-      skipping =
-        !(f.db(r.db) && f.key(r.key) && f.type(r.type)) ||
-        (r.elements === 0 && r.type !== 'stream' && r.type !== 'string');
-      if (skipping) continue;
-      count();
-    } else if (r.kind === 'key-part' || r.kind === 'key-end') {
-      if (skipping) continue;
-    }
-    yield r;
-  }
+  const filter = new RecordFilter(f, count);
+  for await (const r of records) if (filter.keep(r)) yield r;
 }
 
 /**
@@ -125,23 +142,34 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   const aofInput = from === 'aof' || (from === undefined && isAofPath(options.input));
   if (aofInput) header.replay = 'raw';
 
-  /** Everything as records (RDB / JSONL output). */
-  async function* allRecords(): AsyncGenerator<RdbRecord | RdbChunkRecord> {
+  /**
+   * Everything as records (RDB / JSONL output), in batches: a decoded batch of an RDB input at a
+   * time (no await per record), one record at a time from other inputs.
+   */
+  async function* allRecordBatches(): AsyncGenerator<Array<RdbRecord | RdbChunkRecord>> {
     // Keys already written: commands must not build one again. Only an AOF has commands after
     // records (its RDB preamble): for a plain RDB input the set would only grow with the file.
     const seen = new Set<string>();
     for await (const seg of segments) {
       if (seg.kind === 'records') {
-        for await (const r of filterRecords(seg.records, filter, countKey)) {
-          if (aofInput && (r.kind === 'key' || r.kind === 'key-begin'))
-            seen.add(`${r.db}:${r.key.toString('latin1')}`);
-          yield r;
+        const keep = new RecordFilter(filter, countKey);
+        for await (const batch of seg.batches ?? singles(seg.records)) {
+          const out: Array<RdbRecord | RdbChunkRecord> = [];
+          for (const r of batch) {
+            if (!keep.keep(r)) continue;
+            if (aofInput && (r.kind === 'key' || r.kind === 'key-begin'))
+              seen.add(`${r.db}:${r.key.toString('latin1')}`);
+            out.push(r);
+          }
+          if (out.length > 0) yield out;
         }
       } else {
-        yield* filterRecords(
-          commandsToRecords(flattenBatches(seg.batches), { source: seg.source, seen }),
-          filter,
-          countKey,
+        yield* singles(
+          filterRecords(
+            commandsToRecords(flattenBatches(seg.batches), { source: seg.source, seen }),
+            filter,
+            countKey,
+          ),
         );
       }
     }
@@ -158,36 +186,39 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
       if (seg.kind === 'records') {
         const chunked = new ChunkedKeyCommands(cmdOptions);
         let skipping = false;
-        for await (const r of seg.records) {
-          switch (r.kind) {
-            case 'function':
-              yield [functionRecordToCommand(r)];
-              break;
-            case 'key':
-            case 'key-begin': {
-              const type = r.kind === 'key' ? r.value.type : r.type;
-              skipping =
-                !(filter.db(r.db) && filter.key(r.key) && filter.type(type)) ||
-                (r.kind === 'key'
-                  ? isEmptyCollection(r.value)
-                  : r.elements === 0 && type !== 'stream' && type !== 'string');
-              if (skipping) break;
-              keys++;
-              const out: Command[] = [];
-              if (r.db !== db) {
-                out.push(command('SELECT', r.db));
-                db = r.db;
+        // One output batch per decoded record batch: no await per key.
+        for await (const batch of seg.batches ?? singles(seg.records)) {
+          const out: Command[] = [];
+          for (const r of batch) {
+            switch (r.kind) {
+              case 'function':
+                out.push(functionRecordToCommand(r));
+                break;
+              case 'key':
+              case 'key-begin': {
+                const type = r.kind === 'key' ? r.value.type : r.type;
+                skipping =
+                  !(filter.db(r.db) && filter.key(r.key) && filter.type(type)) ||
+                  (r.kind === 'key'
+                    ? isEmptyCollection(r.value)
+                    : r.elements === 0 && type !== 'stream' && type !== 'string');
+                if (skipping) break;
+                keys++;
+                if (r.db !== db) {
+                  out.push(command('SELECT', r.db));
+                  db = r.db;
+                }
+                if (r.kind === 'key') for (const c of keyRecordToCommands(r, cmdOptions)) out.push(c);
+                else chunked.push(r);
+                break;
               }
-              if (r.kind === 'key') out.push(...keyRecordToCommands(r, cmdOptions));
-              else chunked.push(r);
-              yield out;
-              break;
+              case 'key-part':
+              case 'key-end':
+                if (!skipping) for (const c of chunked.push(r)) out.push(c);
+                break;
             }
-            case 'key-part':
-            case 'key-end':
-              if (!skipping) yield chunked.push(r);
-              break;
           }
+          if (out.length > 0) yield out;
         }
         continue;
       }
@@ -227,10 +258,10 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   let chunks: AsyncIterable<Buffer>;
   switch (to) {
     case 'rdb':
-      chunks = writeRdbChunks(allRecords());
+      chunks = writeRdbChunks(flattenRecordBatches(allRecordBatches()));
       break;
     case 'jsonl':
-      chunks = recordsToJsonlChunks(allRecords());
+      chunks = recordBatchesToJsonlChunks(allRecordBatches());
       break;
     case 'resp':
       chunks = commandBatchesToResp(allCommandBatches(), { header, chunkSize: 256 * 1024 });
@@ -246,6 +277,11 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   from ??= formatFromPathSafe(options.input);
   progress(true);
   return { from, to, keys, bytesRead, bytesWritten, elapsedMs: Date.now() - started, dropped };
+}
+
+/** Each item of an async iterable as a batch of one. */
+async function* singles<R>(items: AsyncIterable<R>): AsyncGenerator<R[]> {
+  for await (const r of items) yield [r];
 }
 
 function formatFromPathSafe(path: string): InputFormat {

@@ -9,7 +9,7 @@ import { parseRespCommandBatches } from '../resp/parser.js';
 import { readableToCommands } from '../resp/readable.js';
 import { parseHeaderCommand } from '../resp/writer.js';
 import { type InputFormat, formatFromPath } from './formats.js';
-import { jsonlToRecordStream, readRdbRecords } from './rdb-bridge.js';
+import { flattenRecordBatches, jsonlToRecordStream, readRdbRecordBatches } from './rdb-bridge.js';
 
 /** A piece of an input in order: records, or commands (grouped per key when the file says so). */
 export type InputSegment =
@@ -18,6 +18,11 @@ export type InputSegment =
       source: string;
       /** Chunk records (key-begin/part/end) only when `chunked` was asked for. */
       records: AsyncIterable<RdbRecord | RdbChunkRecord>;
+      /**
+       * The same records in batches, when the input decodes that way (RDB): iterate either this
+       * or `records`, not both.
+       */
+      batches?: AsyncIterable<Array<RdbRecord | RdbChunkRecord>>;
     }
   | {
       kind: 'commands';
@@ -104,13 +109,11 @@ export async function* openInput(path: string, options: OpenInputOptions = {}): 
   const onTruncated = (t: { offset: number; bytes: number }, source: string) =>
     options.onTruncated?.({ source, offset: t.offset, bytes: t.bytes });
   switch (format) {
-    case 'rdb':
-      yield {
-        kind: 'records',
-        source: path,
-        records: readRdbRecords(stream(), { file: path, chunked: options.chunked === true }),
-      };
+    case 'rdb': {
+      const batches = readRdbRecordBatches(stream(), { file: path, chunked: options.chunked === true });
+      yield { kind: 'records', source: path, records: flattenRecordBatches(batches), batches };
       return;
+    }
     case 'jsonl':
       yield { kind: 'records', source: path, records: jsonlToRecordStream(stream()) };
       return;

@@ -1,8 +1,14 @@
 import type { KeyRecord, RdbRecord } from '../model.js';
 import { decodeDumpPayload, encodeDumpPayload } from '../rdb/dump.js';
-import { type RdbChunkRecord, readRdb, readRdbFile } from '../rdb/reader.js';
+import {
+  type RdbChunkRecord,
+  type ReadRdbOptions,
+  readRdb,
+  readRdbBatches,
+  readRdbFile,
+} from '../rdb/reader.js';
 import { type RdbTarget, writeRdb } from '../rdb/writer.js';
-import { jsonlToRecords, recordsToJsonl } from '../jsonl/jsonl.js';
+import { JsonlLines, jsonlToRecords } from '../jsonl/jsonl.js';
 
 /**
  * The one place this side of the package talks to the RDB and JSONL codecs, so that the RESP,
@@ -18,6 +24,17 @@ export interface RdbReadOptions {
 
 export const rdbAvailable = true;
 
+/** The reader's options for ours. */
+function readerOptions(options: RdbReadOptions): ReadRdbOptions {
+  return {
+    ...(options.file === undefined ? {} : { file: options.file }),
+    ...(options.chunked ? { chunked: true } : {}),
+    onWarning: (w) => {
+      if (w.code === 'trailing-data') options.onTrailingData?.(w.offset);
+    },
+  };
+}
+
 /** Records of an RDB file (path) or byte stream. */
 export function readRdbRecords(
   input: string | AsyncIterable<Uint8Array>,
@@ -31,14 +48,25 @@ export function readRdbRecords(
   input: string | AsyncIterable<Uint8Array>,
   options: RdbReadOptions = {},
 ): AsyncGenerator<RdbRecord | RdbChunkRecord> {
-  const opts = {
-    ...(options.file === undefined ? {} : { file: options.file }),
-    ...(options.chunked ? { chunked: true } : {}),
-    onWarning: (w: { code: string; offset: number }) => {
-      if (w.code === 'trailing-data') options.onTrailingData?.(w.offset);
-    },
-  };
+  const opts = readerOptions(options);
   return typeof input === 'string' ? readRdbFile(input, opts) : readRdb(input, opts);
+}
+
+/**
+ * Records of an RDB byte stream in batches, each decoded synchronously from the buffered input
+ * (no await per record): the fast path of convert.
+ */
+export async function* readRdbRecordBatches(
+  input: AsyncIterable<Uint8Array>,
+  options: RdbReadOptions = {},
+): AsyncGenerator<Array<RdbRecord | RdbChunkRecord>> {
+  const opts = readerOptions(options);
+  for await (const batch of readRdbBatches(input, opts)) yield batch.records;
+}
+
+/** Records one by one from batches (started only when iterated). */
+export async function* flattenRecordBatches<R>(batches: AsyncIterable<R[]>): AsyncGenerator<R> {
+  for await (const batch of batches) for (const r of batch) yield r;
 }
 
 export interface RdbWriteOptions {
@@ -68,11 +96,26 @@ export async function decodeDump(payload: Buffer, key: Buffer, db: number): Prom
 export async function* recordsToJsonlChunks(
   records: AsyncIterable<RdbRecord | RdbChunkRecord>,
 ): AsyncGenerator<Buffer> {
+  async function* each(): AsyncGenerator<Array<RdbRecord | RdbChunkRecord>> {
+    for await (const r of records) yield [r];
+  }
+  yield* recordBatchesToJsonlChunks(each());
+}
+
+/** JSONL text of record batches, in chunks of about 64 KiB (one await per chunk, not per record). */
+export async function* recordBatchesToJsonlChunks(
+  batches: AsyncIterable<Array<RdbRecord | RdbChunkRecord>>,
+): AsyncGenerator<Buffer> {
+  const lines = new JsonlLines();
   let batch: string[] = [];
   let size = 0;
-  for await (const line of recordsToJsonl(records)) {
-    batch.push(line);
-    size += line.length;
+  for await (const records of batches) {
+    for (const r of records) {
+      const line = lines.line(r);
+      if (line === null) continue;
+      batch.push(line);
+      size += line.length;
+    }
     if (size >= 64 * 1024) {
       yield Buffer.from(batch.join(''), 'utf8');
       batch = [];

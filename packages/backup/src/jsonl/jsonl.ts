@@ -143,23 +143,40 @@ export async function* recordsToJsonl(
   records: AsyncIterable<RdbRecord | RdbChunkRecord> | Iterable<RdbRecord | RdbChunkRecord>,
   options: RecordsToJsonlOptions = {},
 ): AsyncGenerator<string> {
-  let begin: Extract<RdbChunkRecord, { kind: 'key-begin' }> | null = null;
-  let first = true;
+  const lines = new JsonlLines(options);
   for await (const r of records as AsyncIterable<RdbRecord | RdbChunkRecord>) {
+    const line = lines.line(r);
+    if (line !== null) yield line;
+  }
+}
+
+/**
+ * The JSONL line of each record in turn (synchronous; `recordsToJsonl` over an iterable). Keeps
+ * the state of a key delivered in parts between its records.
+ */
+export class JsonlLines {
+  private begin: Extract<RdbChunkRecord, { kind: 'key-begin' }> | null = null;
+  private first = true;
+
+  constructor(private readonly options: RecordsToJsonlOptions = {}) {}
+
+  /** The line (ending in "\n") for `r`, or null when it makes none. */
+  line(r: RdbRecord | RdbChunkRecord): string | null {
     switch (r.kind) {
       case 'key':
-        yield `${keyRecordToJson(r)}\n`;
-        break;
+        return `${keyRecordToJson(r)}\n`;
       case 'function':
-        if (options.functions !== false) yield `${JSON.stringify({ function: bytesToJson(r.code) })}\n`;
-        break;
+        return this.options.functions !== false
+          ? `${JSON.stringify({ function: bytesToJson(r.code) })}\n`
+          : null;
       case 'key-begin':
-        begin = r;
-        first = true;
-        break;
+        this.begin = r;
+        this.first = true;
+        return null;
       case 'key-part': {
+        const begin = this.begin;
         if (!begin) throw new RdbError('ERR_RDB_BAD_RECORD', 'key-part record without a key-begin');
-        if (first) {
+        if (this.first) {
           const o: Record<string, Json> = {
             db: begin.db,
             key: bytesToJson(begin.key),
@@ -169,24 +186,25 @@ export async function* recordsToJsonl(
           if (begin.expiresAt !== undefined) o.expiresAt = begin.expiresAt;
           if (begin.lruIdle !== undefined) o.lruIdle = begin.lruIdle;
           if (begin.lfuFreq !== undefined) o.lfuFreq = begin.lfuFreq;
-          yield `${JSON.stringify(o)}\n`;
-          first = false;
-        } else {
-          yield `${JSON.stringify({ db: r.db, key: bytesToJson(r.key), type: r.value.type, append: true, value: valueToJson(r.value, false) })}\n`;
+          this.first = false;
+          return `${JSON.stringify(o)}\n`;
         }
-        break;
+        return `${JSON.stringify({ db: r.db, key: bytesToJson(r.key), type: r.value.type, append: true, value: valueToJson(r.value, false) })}\n`;
       }
-      case 'key-end':
+      case 'key-end': {
+        const begin = this.begin;
+        this.begin = null;
         if (begin && r.stream) {
-          yield `${JSON.stringify({ db: r.db, key: bytesToJson(r.key), type: 'stream', append: true, value: { entries: [], ...streamMeta(r.stream) } })}\n`;
-        } else if (begin && first) {
-          const { kind: _k, type, encoding: _e, ...meta } = begin;
-          yield `${keyRecordToJson({ ...meta, value: emptyValue(type) ?? emptyValue('stream')! })}\n`;
+          return `${JSON.stringify({ db: r.db, key: bytesToJson(r.key), type: 'stream', append: true, value: { entries: [], ...streamMeta(r.stream) } })}\n`;
         }
-        begin = null;
-        break;
+        if (begin && this.first) {
+          const { kind: _k, type, encoding: _e, ...meta } = begin;
+          return `${keyRecordToJson({ ...meta, value: emptyValue(type) ?? emptyValue('stream')! })}\n`;
+        }
+        return null;
+      }
       default:
-        break;
+        return null;
     }
   }
 }

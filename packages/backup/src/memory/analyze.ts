@@ -365,6 +365,25 @@ export async function analyzeMemory(
   records: AsyncIterable<AnyRecord> | Iterable<AnyRecord>,
   options: AnalyzeMemoryOptions = {},
 ): Promise<MemoryReport> {
+  return analyzeMemoryBatches(records, false, options);
+}
+
+/**
+ * `analyzeMemory` over records in batches (`readRdbBatches`' records): each batch is estimated
+ * synchronously, awaiting only for a CSV stream or `onKey`.
+ */
+export function analyzeMemoryOfBatches(
+  batches: AsyncIterable<readonly AnyRecord[]> | Iterable<readonly AnyRecord[]>,
+  options: AnalyzeMemoryOptions = {},
+): Promise<MemoryReport> {
+  return analyzeMemoryBatches(batches, true, options);
+}
+
+async function analyzeMemoryBatches(
+  input: AsyncIterable<AnyRecord | readonly AnyRecord[]> | Iterable<AnyRecord | readonly AnyRecord[]>,
+  batched: boolean,
+  options: AnalyzeMemoryOptions,
+): Promise<MemoryReport> {
   const analyzer = new MemoryAnalyzer(options);
   const estimateOptions: EstimateOptions = { state: analyzer.options.state };
   if (options.config) estimateOptions.config = options.config as Partial<MemoryModelConfig>;
@@ -375,15 +394,24 @@ export async function analyzeMemory(
 
   const estimator = new RecordEstimator(estimateOptions, (r) => analyzer.noteRecord(r));
   // Awaits only where a consumer may push back (CSV stream, onKey): the per-key path stays synchronous.
-  for await (const record of records) {
-    signal?.throwIfAborted();
-    const k = estimator.push(record);
-    if (!k) continue;
-    analyzer.add(k);
-    if (csv) await write(csv, `${keyMemoryToCsvLine(k)}\n`);
-    if (onKey) await onKey(k);
-    if (onProgress && analyzer.keys % progressEvery === 0) {
-      onProgress({ keys: analyzer.keys, bytes: analyzer.bytes, done: false });
+  const one: AnyRecord[] = [];
+  for await (const item of input) {
+    let batch: readonly AnyRecord[];
+    if (batched) batch = item as readonly AnyRecord[];
+    else {
+      one[0] = item as AnyRecord;
+      batch = one;
+    }
+    for (const record of batch) {
+      signal?.throwIfAborted();
+      const k = estimator.push(record);
+      if (!k) continue;
+      analyzer.add(k);
+      if (csv) await write(csv, `${keyMemoryToCsvLine(k)}\n`);
+      if (onKey) await onKey(k);
+      if (onProgress && analyzer.keys % progressEvery === 0) {
+        onProgress({ keys: analyzer.keys, bytes: analyzer.bytes, done: false });
+      }
     }
   }
   estimator.end();

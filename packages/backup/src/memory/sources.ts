@@ -8,11 +8,12 @@ import { type ReplicationSyncOptions, syncRdb } from '../live/replication.js';
 import { scanServer } from '../live/scan.js';
 import type { KeyRecord } from '../model.js';
 import { decodeDumpPayload } from '../rdb/dump.js';
-import { type ReadRdbOptions, readRdb } from '../rdb/reader.js';
+import { type ReadRdbOptions, readRdb, readRdbBatches } from '../rdb/reader.js';
 import { MemoryError } from './errors.js';
 import {
   type AnalyzeMemoryOptions,
   analyzeMemory,
+  analyzeMemoryOfBatches,
   type MemoryProgress,
   type MemoryReport,
 } from './analyze.js';
@@ -70,9 +71,12 @@ export async function analyzeRdbFile(path: string, options: AnalyzeRdbOptions = 
       yield chunk as Buffer;
     }
   }
-  const records = readRdb(counted(), { ...readerOptions(read), file: path, totalBytes: size });
+  const batches = readRdbBatches(counted(), { ...readerOptions(read), file: path, totalBytes: size });
+  async function* records() {
+    for await (const batch of batches) yield batch.records;
+  }
   const withBytes = onProgress && ((p: MemoryProgress) => onProgress({ ...p, readBytes, totalBytes: size }));
-  return analyzeMemory(records, {
+  return analyzeMemoryOfBatches(records(), {
     source: basename(path),
     ...analyze,
     ...(withBytes ? { onProgress: withBytes } : {}),

@@ -22,7 +22,7 @@ function int64ToValue(v: bigint): number | bigint {
 }
 
 /** Length of a listpack entry's back-length field for an entry of `l` bytes (lpEncodeBacklen). */
-function backlenSize(l: number): number {
+export function backlenSize(l: number): number {
   if (l <= 127) return 1;
   if (l < 16383) return 2;
   if (l < 2097151) return 3;

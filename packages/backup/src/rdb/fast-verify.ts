@@ -11,6 +11,7 @@
  * the reader's; only the common, valid case is fast.
  */
 import {
+  backlenSize,
   decodeBacklen,
   duplicateIndex,
   parseStreamListpack,
@@ -19,10 +20,11 @@ import {
   validateStreamNode,
 } from './containers.js';
 import type { RdbErrorCode } from './errors.js';
-import { asciiScore, cAtoi, listpackScore } from './numbers.js';
+import { asciiScore, listpackScore } from './numbers.js';
+import { RDB_HEADER_BYTES, parseRdbHeader } from './header.js';
 import { Crc64 } from './crc64.js';
-import { KNOWN_REDIS_VERSION, RdbOpcode, RdbType } from './constants.js';
-import { lzfCheck, lzfDecompressInto } from './lzf.js';
+import { RdbOpcode, RdbType } from './constants.js';
+import { lzfCheck, lzfDecompressInto, lzfLengthsPossible } from './lzf.js';
 
 /** Thrown to abandon the fast path (the caller re-reads with the full reader). */
 class GiveUp extends Error {}
@@ -313,7 +315,7 @@ class Walker {
   private lzfBounds(clen: number, ulen: number): void {
     this.checkLength(clen);
     if (ulen > this.maxString) giveUp();
-    if (ulen > clen * 90 + 64 || (ulen > 0 && clen === 0))
+    if (!lzfLengthsPossible(clen, ulen))
       giveUp(`LZF header claims ${clen} -> ${ulen} bytes`, 'ERR_RDB_CORRUPT_LZF');
     this.need(clen);
   }
@@ -368,14 +370,6 @@ class Walker {
     this.need(n);
     this.pos += n;
   }
-}
-
-function backlenSize(l: number): number {
-  if (l <= 127) return 1;
-  if (l < 16383) return 2;
-  if (l < 2097151) return 3;
-  if (l < 268435455) return 4;
-  return 5;
 }
 
 /** False only for a listpack score text the server would read as NaN (it reads any text). */
@@ -1031,26 +1025,15 @@ export async function fastVerify(
   };
 
   try {
-    if (read) await refill(0, 9);
-    if (w.buf.length < 9) return null;
-    const head = w.buf.toString('latin1', 0, 9);
-    let magic: 'REDIS' | 'VALKEY';
-    let digits: string;
-    if (head.startsWith('REDIS')) {
-      magic = 'REDIS';
-      digits = head.slice(5);
-    } else if (head.startsWith('VALKEY')) {
-      magic = 'VALKEY';
-      digits = head.slice(6);
-    } else return null;
-    const version = cAtoi(digits);
-    if (version < 1) return null;
-    const known =
-      magic === 'REDIS' ? version >= 1 && version <= KNOWN_REDIS_VERSION : version === 80 || version === 81;
-    if (!known && !options.allowUnknownVersion) return null;
+    if (read) await refill(0, RDB_HEADER_BYTES);
+    if (w.buf.length < RDB_HEADER_BYTES) return null;
+    const header = parseRdbHeader(w.buf.toString('latin1', 0, RDB_HEADER_BYTES));
+    if (header === null || header.version < 1) return null;
+    if (!header.known && !options.allowUnknownVersion) return null;
+    const { magic, version } = header;
     w.version = version;
-    w.flavor = magic === 'VALKEY' ? 'valkey' : 'redis';
-    w.pos = 9;
+    w.flavor = header.flavor;
+    w.pos = RDB_HEADER_BYTES;
 
     const onKey = options.onKey;
     let functions = 0;

@@ -4,13 +4,7 @@ import { Worker } from 'node:worker_threads';
 import type { RdbFlavor, ValueType } from '../model.js';
 import { RdbError } from './errors.js';
 import { type FastVerifyResult, fastVerify } from './fast-verify.js';
-import {
-  type ByteInput,
-  type RdbWarning,
-  type ReadRdbOptions,
-  readRdbWithOffsets,
-  valueSize,
-} from './reader.js';
+import { type ByteInput, type RdbWarning, type ReadRdbOptions, readRdbBatches, valueSize } from './reader.js';
 import { displayBytes } from './text.js';
 
 /** A file path, or bytes / a byte stream. */
@@ -84,30 +78,33 @@ export async function verifyRdbWithReader(
   const result: VerifyResult = { ok: false, keys: 0, bytes: 0, checksum: 'unchecked', warnings };
   try {
     const { input, ...where } = await open(source);
-    for await (const { record, offset } of readRdbWithOffsets(input, {
+    const batches = readRdbBatches(input, {
       ...options,
       ...where,
       chunked: SCAN_CHUNKS,
       onWarning: (w) => {
         if (warnings.length < 100) warnings.push(warningInfo(w));
       },
-    })) {
-      result.bytes = offset;
-      if (record.kind === 'header') {
-        result.magic = record.magic;
-        result.version = record.version;
-      } else if (record.kind === 'key' || record.kind === 'key-begin') result.keys++;
-      else if (record.kind === 'end') {
-        result.checksum =
-          options.checksum === false
-            ? 'unchecked'
-            : (result.version ?? 0) < 5
-              ? 'absent'
-              : record.checksum === null
-                ? 'disabled'
-                : 'ok';
+    });
+    for await (const { records, offsets } of batches)
+      for (let i = 0; i < records.length; i++) {
+        const record = records[i]!;
+        result.bytes = offsets[i]!;
+        if (record.kind === 'header') {
+          result.magic = record.magic;
+          result.version = record.version;
+        } else if (record.kind === 'key' || record.kind === 'key-begin') result.keys++;
+        else if (record.kind === 'end') {
+          result.checksum =
+            options.checksum === false
+              ? 'unchecked'
+              : (result.version ?? 0) < 5
+                ? 'absent'
+                : record.checksum === null
+                  ? 'disabled'
+                  : 'ok';
+        }
       }
-    }
     result.ok = true;
   } catch (err) {
     if (RdbError.isRdbError(err)) {
@@ -318,7 +315,7 @@ export async function inspectRdb(source: RdbSource, options: InspectOptions = {}
     if (lru !== undefined) report.withLruIdle++;
     if (lfu !== undefined) report.withLfuFreq++;
   };
-  for await (const { record: r, offset } of readRdbWithOffsets(input, {
+  const batches = readRdbBatches(input, {
     ...options,
     ...where,
     chunked: SCAN_CHUNKS,
@@ -326,88 +323,92 @@ export async function inspectRdb(source: RdbSource, options: InspectOptions = {}
       if (w.code === 'empty-key') report.emptyKeysSkipped++;
       if (warnings.length < 100) warnings.push(warningInfo(w));
     },
-  })) {
-    const size = offset - prevOffset;
-    prevOffset = offset;
-    report.bytes = offset;
-    switch (r.kind) {
-      case 'header':
-        report.magic = r.magic;
-        report.version = r.version;
-        report.flavor = r.flavor;
-        break;
-      case 'aux':
-        report.aux[displayBytes(r.key)] = displayBytes(r.value, 1000);
-        break;
-      case 'module-aux':
-        if (!report.modules.includes(r.moduleName)) report.modules.push(r.moduleName);
-        break;
-      case 'function': {
-        const m = /^#!\w+\s+name=(\S+)/.exec(r.code.toString('utf8'));
-        report.functions.push(m?.[1] ?? '(unnamed)');
-        break;
-      }
-      case 'select-db':
-        lastDb = r.db;
-        dbOf(r.db);
-        break;
-      case 'resize-db':
-        dbOf(lastDb).resize = { dbSize: r.dbSize, expiresSize: r.expiresSize };
-        break;
-      case 'key': {
-        countKey(r.db, r.value.type, r.encoding, r.expiresAt, r.lruIdle, r.lfuFreq);
-        dbOf(r.db).bytes += size;
-        if (r.value.type === 'module' && !report.modules.includes(r.value.moduleName))
-          report.modules.push(r.value.moduleName);
-        if (r.value.type === 'hash')
-          for (const e of r.value.entries) if (e.expiresAt !== undefined) report.fieldsWithTtl++;
-        const n = r.value.type === 'string' ? r.value.value.length : valueSize(r.value);
-        top.offer({
-          db: r.db,
-          key: displayBytes(r.key),
-          type: r.value.type,
-          encoding: r.encoding,
-          bytes: size,
-          elements: Math.max(n, 0),
-        });
-        break;
-      }
-      case 'key-begin':
-        countKey(r.db, r.type, r.encoding, r.expiresAt, r.lruIdle, r.lfuFreq);
-        open_ = {
-          big: {
-            db: r.db,
-            key: displayBytes(r.key),
-            type: r.type,
-            encoding: r.encoding,
-            bytes: 0,
-            elements: 0,
-          },
-          start: offset - size,
-        };
-        break;
-      case 'key-part':
-        if (open_) {
+  });
+  for await (const { records, offsets } of batches)
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      const offset = offsets[i]!;
+      const size = offset - prevOffset;
+      prevOffset = offset;
+      report.bytes = offset;
+      switch (r.kind) {
+        case 'header':
+          report.magic = r.magic;
+          report.version = r.version;
+          report.flavor = r.flavor;
+          break;
+        case 'aux':
+          report.aux[displayBytes(r.key)] = displayBytes(r.value, 1000);
+          break;
+        case 'module-aux':
+          if (!report.modules.includes(r.moduleName)) report.modules.push(r.moduleName);
+          break;
+        case 'function': {
+          const m = /^#!\w+\s+name=(\S+)/.exec(r.code.toString('utf8'));
+          report.functions.push(m?.[1] ?? '(unnamed)');
+          break;
+        }
+        case 'select-db':
+          lastDb = r.db;
+          dbOf(r.db);
+          break;
+        case 'resize-db':
+          dbOf(lastDb).resize = { dbSize: r.dbSize, expiresSize: r.expiresSize };
+          break;
+        case 'key': {
+          countKey(r.db, r.value.type, r.encoding, r.expiresAt, r.lruIdle, r.lfuFreq);
+          dbOf(r.db).bytes += size;
+          if (r.value.type === 'module' && !report.modules.includes(r.value.moduleName))
+            report.modules.push(r.value.moduleName);
           if (r.value.type === 'hash')
             for (const e of r.value.entries) if (e.expiresAt !== undefined) report.fieldsWithTtl++;
+          const n = r.value.type === 'string' ? r.value.value.length : valueSize(r.value);
+          top.offer({
+            db: r.db,
+            key: displayBytes(r.key),
+            type: r.value.type,
+            encoding: r.encoding,
+            bytes: size,
+            elements: Math.max(n, 0),
+          });
+          break;
         }
-        break;
-      case 'key-end':
-        if (open_) {
-          open_.big.bytes = offset - open_.start;
-          open_.big.elements = r.size;
-          dbOf(r.db).bytes += open_.big.bytes;
-          top.offer(open_.big);
-          open_ = null;
-        }
-        break;
-      case 'end':
-        report.checksum = r.checksum === null ? null : r.checksum.toString(16).padStart(16, '0');
-        break;
-      default:
-        break;
+        case 'key-begin':
+          countKey(r.db, r.type, r.encoding, r.expiresAt, r.lruIdle, r.lfuFreq);
+          open_ = {
+            big: {
+              db: r.db,
+              key: displayBytes(r.key),
+              type: r.type,
+              encoding: r.encoding,
+              bytes: 0,
+              elements: 0,
+            },
+            start: offset - size,
+          };
+          break;
+        case 'key-part':
+          if (open_) {
+            if (r.value.type === 'hash')
+              for (const e of r.value.entries) if (e.expiresAt !== undefined) report.fieldsWithTtl++;
+          }
+          break;
+        case 'key-end':
+          if (open_) {
+            open_.big.bytes = offset - open_.start;
+            open_.big.elements = r.size;
+            dbOf(r.db).bytes += open_.big.bytes;
+            top.offer(open_.big);
+            open_ = null;
+          }
+          break;
+        case 'end':
+          report.checksum = r.checksum === null ? null : r.checksum.toString(16).padStart(16, '0');
+          break;
+        default:
+          break;
+      }
     }
-  }
   report.databases = [...dbs.values()].filter((d) => d.keys > 0 || d.resize).sort((a, b) => a.db - b.db);
   return report;
 }

@@ -253,3 +253,11 @@ export class LzfStreamDecoder {
     this.emitted = keep;
   }
 }
+
+/**
+ * Whether an LZF string header's lengths can be real: LZF expands at most ~88x (3 bytes -> 264),
+ * and nothing decompresses from no bytes. Anything else is a corrupt header.
+ */
+export function lzfLengthsPossible(clen: number, ulen: number): boolean {
+  return ulen <= clen * 90 + 64 && (ulen === 0 || clen > 0);
+}

@@ -27,9 +27,10 @@ import {
   parseZipmap,
   validateStreamNode,
 } from './containers.js';
-import { asciiScore, cAtoi, listpackScore } from './numbers.js';
+import { asciiScore, listpackScore } from './numbers.js';
+import { RDB_HEADER_BYTES, parseRdbHeader } from './header.js';
 import { RdbError, type RdbErrorCode } from './errors.js';
-import { LzfFormatError, LzfStreamDecoder, lzfDecompress } from './lzf.js';
+import { LzfFormatError, LzfStreamDecoder, lzfDecompress, lzfLengthsPossible } from './lzf.js';
 import { displayBytes } from './text.js';
 
 export type { ByteInput } from './byte-source.js';
@@ -200,6 +201,40 @@ export function valueSize(v: Value): number {
     default:
       return -1;
   }
+}
+
+/** Records decoded from one input window, with the input offset just after each. */
+export interface RecordBatch<R = RdbRecord | RdbChunkRecord> {
+  records: R[];
+  /** offsets[i]: byte offset in the input just after records[i]. */
+  offsets: number[];
+}
+
+/**
+ * A batch ends after this many records or this many bytes of input. Small on purpose: bigger
+ * batches keep more records alive across young-generation collections (measured on the 1M-key
+ * bench dataset: 64 records / 64 KiB converts ~13% faster than one record at a time, 1024 / 1 MiB
+ * is slower than both).
+ */
+const BATCH_RECORDS = 64;
+const BATCH_BYTES = 64 << 10;
+
+/** A key record, its properties in the same order as the chunked records' (no intermediate object). */
+function keyRecord(
+  db: number,
+  key: Buffer,
+  encoding: string,
+  expiresAt: number | undefined,
+  lruIdle: number | undefined,
+  lfuFreq: number | undefined,
+  value: Value,
+): KeyRecord {
+  const r = { kind: 'key', db, key, encoding } as KeyRecord;
+  if (expiresAt !== undefined) r.expiresAt = expiresAt;
+  if (lruIdle !== undefined) r.lruIdle = lruIdle;
+  if (lfuFreq !== undefined) r.lfuFreq = lfuFreq;
+  r.value = value;
+  return r;
 }
 
 class RdbReader {
@@ -471,8 +506,7 @@ class RdbReader {
             at,
           );
         }
-        // LZF expands at most ~88x (3 bytes -> 264); anything above is a corrupt header.
-        if (ulen > clen * 90 + 64 || (ulen > 0 && clen === 0)) {
+        if (!lzfLengthsPossible(clen, ulen)) {
           this.fail(
             'ERR_RDB_CORRUPT_LZF',
             `${what}: LZF header claims ${clen} -> ${ulen} bytes, impossible for LZF`,
@@ -556,24 +590,17 @@ class RdbReader {
   // ---- records ---------------------------------------------------------------------------
 
   async header(): Promise<RdbRecord> {
-    await this.src.ensure(9);
-    if (this.src.avail < 9) {
+    await this.src.ensure(RDB_HEADER_BYTES);
+    if (this.src.avail < RDB_HEADER_BYTES) {
       this.fail(
         'ERR_RDB_BAD_MAGIC',
         `input is ${this.src.avail} bytes, too short for an RDB header`,
         'Is this an RDB file?',
       );
     }
-    const head = this.src.take(9).toString('latin1');
-    let magic: 'REDIS' | 'VALKEY';
-    let digits: string;
-    if (head.startsWith('REDIS')) {
-      magic = 'REDIS';
-      digits = head.slice(5);
-    } else if (head.startsWith('VALKEY')) {
-      magic = 'VALKEY';
-      digits = head.slice(6);
-    } else {
+    const head = this.src.take(RDB_HEADER_BYTES).toString('latin1');
+    const parsed = parseRdbHeader(head);
+    if (parsed === null) {
       const hint = head.startsWith('*')
         ? 'This looks like RESP text (an AOF or .valkey file), not an RDB'
         : head.startsWith('$')
@@ -581,8 +608,7 @@ class RdbReader {
           : 'An RDB file starts with REDIS0011 or VALKEY080';
       this.fail('ERR_RDB_BAD_MAGIC', `wrong signature ${JSON.stringify(head)}`, hint, 0);
     }
-    // The server reads the digits with atoi: "REDIS001b" is version 1, "REDIS00x1" version 0.
-    const version = cAtoi(digits);
+    const { magic, version, known } = parsed;
     if (version < 1)
       this.fail(
         'ERR_RDB_BAD_MAGIC',
@@ -591,9 +617,7 @@ class RdbReader {
         0,
       );
     this.version = version;
-    this.flavor = magic === 'VALKEY' ? 'valkey' : 'redis';
-    const known =
-      magic === 'REDIS' ? version >= 1 && version <= KNOWN_REDIS_VERSION : version === 80 || version === 81;
+    this.flavor = parsed.flavor;
     if (!known && !this.options.allowUnknownVersion) {
       this.fail(
         'ERR_RDB_UNSUPPORTED_VERSION',
@@ -605,16 +629,37 @@ class RdbReader {
     return { kind: 'header', magic, version, flavor: this.flavor };
   }
 
-  /** The records; the input is closed when they end or the caller stops early. */
-  async *records(): AsyncGenerator<RdbRecord | RdbChunkRecord> {
-    // One generator level (no yield* hop per record): the body is the whole read loop.
+  /**
+   * The records in batches, each decoded synchronously from the buffered window: a batch ends when
+   * the window runs dry (before waiting for input), after BATCH_RECORDS records or BATCH_BYTES
+   * bytes of input, after a part of a huge key, and before a warning (so warnings keep their place
+   * between records). Records decoded before an error are delivered before it is thrown. The input
+   * is closed when they end or the caller stops early.
+   */
+  async *batches(): AsyncGenerator<RecordBatch> {
+    const src = this.src;
+    let records: Array<RdbRecord | RdbChunkRecord> = [];
+    let offsets: number[] = [];
+    let batchStart = 0;
+    const take = (): RecordBatch => {
+      const batch = { records, offsets };
+      records = [];
+      offsets = [];
+      batchStart = src.offset;
+      return batch;
+    };
     try {
-      const src = this.src;
-      yield await this.header();
+      records.push(await this.header());
+      offsets.push(src.offset);
       let expiresAt: number | undefined;
       let lruIdle: number | undefined;
       let lfuFreq: number | undefined;
       for (;;) {
+        if (
+          records.length > 0 &&
+          (src.avail < 1 || records.length >= BATCH_RECORDS || src.offset - batchStart >= BATCH_BYTES)
+        )
+          yield take();
         if (src.avail < 1) {
           const p = src.ensure(1);
           if (p) await p;
@@ -626,17 +671,17 @@ class RdbReader {
           const { type, typeName } = this.checkType(op, opAt);
           const key = this.stringSync() ?? (await this.string('key'));
           this.currentKey = key;
-          const meta: Omit<KeyRecord, 'kind' | 'value'> = { db: this.db, key, encoding: typeName };
-          if (expiresAt !== undefined) meta.expiresAt = expiresAt;
-          if (lruIdle !== undefined) meta.lruIdle = lruIdle;
-          if (lfuFreq !== undefined) meta.lfuFreq = lfuFreq;
+          const exp = expiresAt;
+          const idle = lruIdle;
+          const freq = lfuFreq;
           expiresAt = lruIdle = lfuFreq = undefined;
           const small = type === RdbType.STRING ? this.stringSync(this.chunkBytes - 1) : null;
           if (small !== null || (type === RdbType.STRING && this.chunkBytes === Number.POSITIVE_INFINITY)) {
             // Fast path: most keys are small strings.
             const value = small ?? (await this.string('string value'));
             this.currentKey = undefined;
-            yield { kind: 'key', ...meta, value: { type: 'string', value } } satisfies KeyRecord;
+            records.push(keyRecord(this.db, key, typeName, exp, idle, freq, { type: 'string', value }));
+            offsets.push(src.offset);
             if (++this.keys % this.progressEvery === 0) this.progress();
             continue;
           }
@@ -644,18 +689,24 @@ class RdbReader {
             // Fast path: compact collections are one small container, never delivered in parts.
             const value = this.blobValueSync(type) ?? (await this.blobValue(type));
             if (valueSize(value) === 0) {
+              if (records.length > 0) yield take();
               this.warn(
                 'empty-key',
                 `skipping empty key ${JSON.stringify(this.keyText)} (the server skips it on load)`,
                 key,
               );
             } else {
-              yield { kind: 'key', ...meta, value } satisfies KeyRecord;
+              records.push(keyRecord(this.db, key, typeName, exp, idle, freq, value));
+              offsets.push(src.offset);
             }
             this.currentKey = undefined;
             if (++this.keys % this.progressEvery === 0) this.progress();
             continue;
           }
+          const meta: Omit<KeyRecord, 'kind' | 'value'> = { db: this.db, key, encoding: typeName };
+          if (exp !== undefined) meta.expiresAt = exp;
+          if (idle !== undefined) meta.lruIdle = idle;
+          if (freq !== undefined) meta.lfuFreq = freq;
           this.declared = undefined;
           const parts = this.value(type);
           let begun = false;
@@ -668,24 +719,31 @@ class RdbReader {
               if (!begun) {
                 // Streams stay even when empty (XADD MAXLEN 0); other empty collections are skipped like the server does.
                 if (size === 0 && final.type !== 'stream') {
+                  if (records.length > 0) yield take();
                   this.warn(
                     'empty-key',
                     `skipping empty key ${JSON.stringify(this.keyText)} (the server skips it on load)`,
                     key,
                   );
                 } else {
-                  yield { kind: 'key', ...meta, value: final } satisfies KeyRecord;
+                  records.push({ kind: 'key', ...meta, value: final } satisfies KeyRecord);
+                  offsets.push(src.offset);
                 }
               } else {
                 const n = final.type === 'string' ? final.value.length : size;
-                if (n > 0) yield { kind: 'key-part', db: meta.db, key, value: final } satisfies KeyPartRecord;
+                if (n > 0) {
+                  records.push({ kind: 'key-part', db: meta.db, key, value: final } satisfies KeyPartRecord);
+                  offsets.push(src.offset);
+                }
                 delivered += n;
                 const end: KeyEndRecord = { kind: 'key-end', db: meta.db, key, size: delivered };
                 if (final.type === 'stream') {
                   const { type: _t, entries: _e, ...rest } = final;
                   end.stream = rest;
                 }
-                yield end;
+                records.push(end);
+                offsets.push(src.offset);
+                yield take();
               }
               break;
             }
@@ -693,11 +751,15 @@ class RdbReader {
               begun = true;
               const begin: KeyBeginRecord = { kind: 'key-begin', ...meta, type: TYPE_OF[type]! };
               if (this.declared !== undefined) begin.elements = this.declared;
-              yield begin;
+              records.push(begin);
+              offsets.push(src.offset);
             }
             const part = r.value;
             delivered += part.type === 'string' ? part.value.length : valueSize(part);
-            yield { kind: 'key-part', db: meta.db, key, value: part } satisfies KeyPartRecord;
+            records.push({ kind: 'key-part', db: meta.db, key, value: part } satisfies KeyPartRecord);
+            offsets.push(src.offset);
+            // A part holds up to a chunk of elements: never keep several.
+            yield take();
           }
           this.currentKey = undefined;
           if (++this.keys % this.progressEvery === 0) this.progress();
@@ -725,7 +787,9 @@ class RdbReader {
               }
             }
             if (this.options.onProgress) this.progress();
-            yield { kind: 'end', checksum };
+            records.push({ kind: 'end', checksum });
+            offsets.push(src.offset);
+            yield take();
             // Never wait for more input here: a live source (replication) may stay open after the RDB.
             const left = src.total !== undefined ? src.total - src.offset : src.avail;
             if (left > 0) {
@@ -738,19 +802,22 @@ class RdbReader {
           }
           case RdbOpcode.SELECTDB:
             this.db = await this.len('SELECTDB database number');
-            yield { kind: 'select-db', db: this.db };
+            records.push({ kind: 'select-db', db: this.db });
+            offsets.push(src.offset);
             break;
           case RdbOpcode.RESIZEDB: {
             // Only a hint: the server takes any 64-bit value (e.g. 2^62) without allocating it.
             const dbSize = Number(await this.lenBig('RESIZEDB db size'));
             const expiresSize = Number(await this.lenBig('RESIZEDB expires size'));
-            yield { kind: 'resize-db', dbSize, expiresSize };
+            records.push({ kind: 'resize-db', dbSize, expiresSize });
+            offsets.push(src.offset);
             break;
           }
           case RdbOpcode.AUX: {
             const key = await this.string('AUX field name');
             const value = await this.string('AUX field value');
-            yield { kind: 'aux', key, value };
+            records.push({ kind: 'aux', key, value });
+            offsets.push(src.offset);
             break;
           }
           case RdbOpcode.EXPIRETIME_MS:
@@ -788,11 +855,13 @@ class RdbReader {
             }
             const raw = src.endCapture();
             const { name } = decodeModuleId(moduleId);
-            yield { kind: 'module-aux', moduleId, moduleName: name, raw };
+            records.push({ kind: 'module-aux', moduleId, moduleName: name, raw });
+            offsets.push(src.offset);
             break;
           }
           case RdbOpcode.FUNCTION2:
-            yield { kind: 'function', code: await this.string('FUNCTION2 library code') };
+            records.push({ kind: 'function', code: await this.string('FUNCTION2 library code') });
+            offsets.push(src.offset);
             break;
           case RdbOpcode.FUNCTION_PRE_GA:
             this.fail(
@@ -808,7 +877,8 @@ class RdbReader {
               const slot = await this.len('SLOT_INFO slot');
               const slotSize = await this.len('SLOT_INFO slot size');
               const expiresSlotSize = await this.len('SLOT_INFO expires size');
-              yield { kind: 'slot-info', slot, slotSize, expiresSlotSize };
+              records.push({ kind: 'slot-info', slot, slotSize, expiresSlotSize });
+              offsets.push(src.offset);
             }
             break;
           case RdbOpcode.SLOT_IMPORT:
@@ -820,6 +890,7 @@ class RdbReader {
                 await this.len('SLOT_IMPORT range start');
                 await this.len('SLOT_IMPORT range end');
               }
+              if (records.length > 0) yield take();
               this.warn(
                 'slot-import-skipped',
                 `skipped Valkey atomic slot migration state (${ranges} slot range(s))`,
@@ -830,9 +901,18 @@ class RdbReader {
             this.unknownOpcode(op, opAt);
         }
       }
+    } catch (err) {
+      // What was decoded before the failure is delivered first, as record by record.
+      if (records.length > 0) yield take();
+      throw err;
     } finally {
       await this.close();
     }
+  }
+
+  /** The records one by one (from `batches`); the input is closed when they end or the caller stops early. */
+  async *records(): AsyncGenerator<RdbRecord | RdbChunkRecord> {
+    for await (const batch of this.batches()) for (const r of batch.records) yield r;
   }
 
   private unknownOpcode(op: number, at: number): never {
@@ -940,7 +1020,7 @@ class RdbReader {
             const compressed = await this.src.bytes(clen, 'string value', this.keyText);
             return { type: 'string', value: this.lzf(compressed, ulen, at) };
           }
-          if (ulen > this.maxString || ulen > clen * 90 + 64) {
+          if (ulen > this.maxString || !lzfLengthsPossible(clen, ulen)) {
             this.fail(
               'ERR_RDB_CORRUPT_LZF',
               `string value: LZF header claims ${clen} -> ${ulen} bytes`,
@@ -1481,8 +1561,23 @@ export async function* readRdbWithOffsets(
   input: ByteInput,
   options: ReadRdbOptions = {},
 ): AsyncGenerator<RecordWithOffset<RdbRecord | RdbChunkRecord>> {
-  const reader = new RdbReader(input, options);
-  for await (const record of reader.records()) yield { record, offset: reader.src.offset };
+  for await (const batch of new RdbReader(input, options).batches()) {
+    const { records, offsets } = batch;
+    for (let i = 0; i < records.length; i++) yield { record: records[i]!, offset: offsets[i]! };
+  }
+}
+
+/**
+ * Like `readRdb`, but the records come in batches decoded synchronously from the buffered input
+ * (no await per record): the fast way to consume a large file. Same records, errors and warnings.
+ */
+export function readRdbBatches(
+  input: ByteInput,
+  options?: ReadRdbOptions & { chunked?: undefined | false },
+): AsyncGenerator<RecordBatch<RdbRecord>>;
+export function readRdbBatches(input: ByteInput, options: ReadRdbOptions): AsyncGenerator<RecordBatch>;
+export function readRdbBatches(input: ByteInput, options: ReadRdbOptions = {}): AsyncGenerator<RecordBatch> {
+  return new RdbReader(input, options).batches();
 }
 
 /**
