@@ -210,29 +210,12 @@ describe('--tls-insecure', () => {
 
   it('backup, restore and connect succeed with it, and fail clearly without it', async () => {
     const out = join(tmp.dir, 'insecure.valkey');
-    const refused = await runCli([
-      'backup',
-      '--url',
-      source.url,
-      '--mode',
-      'scan',
-      '-o',
-      out,
-      ...clientOnly(),
-    ]);
+    const scanBackup = (...extra: string[]) =>
+      runCli(['backup', '--url', source.url, '--mode', 'scan', '-o', out, ...clientOnly(), ...extra]);
+    const refused = await scanBackup();
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/self[- ]signed certificate|unable to verify|certificate/i);
-    const b = await runCli([
-      'backup',
-      '--url',
-      source.url,
-      '--mode',
-      'scan',
-      '-o',
-      out,
-      ...clientOnly(),
-      '--tls-insecure',
-    ]);
+    const b = await scanBackup('--tls-insecure');
     expect(b.code, b.stderr).toBe(0);
 
     await call(target, 'FLUSHALL');
