@@ -1,3 +1,4 @@
+import { formatConnectionUrl, parseConnectionUrl } from '@valkey-tools/core';
 import type { CommandContext } from '../main.js';
 import { findTarget } from '../servers.js';
 
@@ -6,10 +7,10 @@ export async function run({ args, flags, io, out }: CommandContext<'url'>): Prom
   const target = await findTarget(name, io);
   let url = target.url;
   if (target.credentials && flags['with-password']) {
-    const parsed = new URL(url);
-    if (target.credentials.user !== undefined) parsed.username = encodeURIComponent(target.credentials.user);
-    parsed.password = encodeURIComponent(target.credentials.password);
-    url = parsed.toString();
+    const parsed = parseConnectionUrl(url);
+    if (target.credentials.user !== undefined) parsed.username = target.credentials.user;
+    parsed.password = target.credentials.password;
+    url = formatConnectionUrl(parsed);
   } else if (target.credentials) {
     out.info(
       `${name} needs a password, which this URL leaves out: add --with-password to include it ` +
