@@ -12,8 +12,8 @@ export type {
 export type { NodeTraffic } from './restore/target.js';
 export { convert } from './convert/convert.js';
 export type { ConvertOptions, ConvertResult, ConvertProgress } from './convert/convert.js';
-export { migrate } from './live/migrate.js';
-export type { MigrateOptions } from './live/migrate.js';
+export { migrate } from './migrate/migrate.js';
+export type { MigrateOptions } from './migrate/migrate.js';
 export type * from './model.js';
 export {
   BackupError,
@@ -48,8 +48,8 @@ export type {
   CommandsToRespOptions,
   RespHeaderInfo,
 } from './resp/index.js';
-export { RdbError } from './rdb/errors.js';
-export type { RdbErrorCode, RdbErrorDetails } from './rdb/errors.js';
+export { RdbError } from './errors.js';
+export type { RdbErrorCode, RdbErrorDetails } from './errors.js';
 export { readRdb, readRdbFile, valueSize } from './rdb/reader.js';
 export type {
   ByteInput,
@@ -78,22 +78,22 @@ export { syncRdb } from './live/replication.js';
 export type { ReplicationSyncOptions } from './live/replication.js';
 export { scanServer } from './live/scan.js';
 export type { DumpedKey, DumpedFunction, ScanOptions } from './live/scan.js';
-export { connectServer } from './live/connect.js';
-export type { ServerConnection, TlsFiles, ConnectOptions } from './live/connect.js';
-export { commandsToItems, recordsToItems } from './restore/items.js';
-export type { RestoreItem } from './restore/items.js';
+export { connectServer } from './io/connect.js';
+export type { ServerConnection, TlsFiles, ConnectOptions } from './io/connect.js';
+export { commandsToItems, recordsToItems } from './io/items.js';
+export type { RestoreItem } from './io/items.js';
 export { readAof } from './aof/read-aof.js';
 export type { AofSegment, ReadAofOptions } from './aof/read-aof.js';
 export { parseAofManifest, aofLoadOrder } from './aof/manifest.js';
 export type { AofManifestEntry } from './aof/manifest.js';
 export { keySlot, crc16 } from './cluster/slot.js';
-export { globMatch, compileFilter, dumpPayloadType } from './convert/filter.js';
-export type { KeyFilter } from './convert/filter.js';
-export { formatFromPath } from './convert/formats.js';
-export type { InputFormat, OutputFormat } from './convert/formats.js';
-export { openInput } from './convert/input.js';
-export type { InputSegment, OpenInputOptions } from './convert/input.js';
-export { writeFileAtomically } from './convert/atomic.js';
+export { globMatch, compileFilter, dumpPayloadType } from './io/filter.js';
+export type { KeyFilter } from './io/filter.js';
+export { formatFromPath } from './io/formats.js';
+export type { InputFormat, OutputFormat } from './io/formats.js';
+export { openInput } from './io/input.js';
+export type { InputSegment, OpenInputOptions } from './io/input.js';
+export { writeFileAtomically } from './io/atomic.js';
 export { encodeDumpPayload, decodeDumpPayload, checkDumpPayload } from './rdb/dump.js';
 export type { EncodeDumpOptions, DumpPayload, CheckDumpPayloadOptions } from './rdb/dump.js';
 export { decodeValue, readRdbWithOffsets } from './rdb/reader.js';
@@ -133,13 +133,13 @@ export type { MemoryHtmlOptions } from './memory/html.js';
 export { memoryRowsToCsv, keyMemoryToCsvLine, MEMORY_CSV_HEADER } from './memory/csv.js';
 export { jemallocSize } from './memory/jemalloc.js';
 export type { PrefixNode } from './memory/prefix-tree.js';
-export { MemoryError } from './memory/errors.js';
-export type { MemoryErrorCode } from './memory/errors.js';
-export { commandsToRecords } from './convert/commands-to-records.js';
-export type { CommandsToRecordsOptions } from './convert/commands-to-records.js';
-export { dumpVersionFor } from './live/connect.js';
+export { MemoryError } from './errors.js';
+export type { MemoryErrorCode } from './errors.js';
+export { commandsToRecords } from './io/commands-to-records.js';
+export type { CommandsToRecordsOptions } from './io/commands-to-records.js';
+export { dumpVersionFor } from './io/connect.js';
 export type { RdbReadProgress } from './rdb/reader.js';
 export { parseRespCommandBatches } from './resp/parser.js';
 export { ChunkedKeyCommands } from './resp/records-to-commands.js';
-export { flattenBatches } from './convert/input.js';
-export { commandBatchesToItems, ItemGrouper } from './restore/items.js';
+export { flattenBatches } from './io/input.js';
+export { commandBatchesToItems, ItemGrouper } from './io/items.js';

@@ -12,7 +12,7 @@ import { Redis } from 'iovalkey';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readAof } from '../src/aof/read-aof.js';
 import { convert } from '../src/convert/convert.js';
-import { BackupError } from '../src/resp/errors.js';
+import { BackupError } from '../src/errors.js';
 import { RespCommandParser } from '../src/resp/parser.js';
 import { restore } from '../src/restore/restore.js';
 

@@ -14,7 +14,7 @@ import {
 import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BackupProgress, backup } from '../src/live/backup.js';
-import { BackupError } from '../src/resp/errors.js';
+import { BackupError } from '../src/errors.js';
 import { restore } from '../src/restore/restore.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vt-cluster-'));

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startTestServer, type TestServer } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup } from '../src/live/backup.js';
-import { BackupError } from '../src/resp/errors.js';
+import { BackupError } from '../src/errors.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vt-live-abort-'));
 let source: TestServer;

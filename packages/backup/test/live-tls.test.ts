@@ -12,7 +12,7 @@ import {
 } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup } from '../src/live/backup.js';
-import { BackupError } from '../src/resp/errors.js';
+import { BackupError } from '../src/errors.js';
 import { restore } from '../src/restore/restore.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vt-tls-'));

@@ -5,7 +5,7 @@ import { type TestServer, buildDataset, serverState, loadRdb, serverGroup } from
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convert } from '../src/convert/convert.js';
 import { backup } from '../src/live/backup.js';
-import { BackupError } from '../src/resp/errors.js';
+import { BackupError } from '../src/errors.js';
 import { RespCommandParser } from '../src/resp/parser.js';
 import { parseHeaderCommand } from '../src/resp/writer.js';
 import { restore } from '../src/restore/restore.js';

@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { statSync } from 'node:fs';
 import { analyzeMemory, type MemoryProgress, type MemoryReport } from '../src/memory/analyze.js';
 import { memoryReportToHtml } from '../src/memory/html.js';
-import { RdbError } from '../src/rdb/errors.js';
+import { RdbError } from '../src/errors.js';
 import { analyzeRdbFile, analyzeServerMemory } from '../src/memory/sources.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
@@ -243,7 +243,7 @@ describe('memory report from a real snapshot', () => {
     const cut = join(dir, 'cut.rdb');
     writeFileSync(cut, whole.subarray(0, Math.floor(whole.length / 2)));
     const err = await analyzeRdbFile(cut).catch((e: unknown) => e);
-    expect(RdbError.isRdbError(err)).toBe(true);
+    expect(RdbError.isInstance(err)).toBe(true);
     expect(['ERR_RDB_TRUNCATED', 'ERR_RDB_BAD_LENGTH']).toContain((err as RdbError).code);
     expect(typeof (err as RdbError).details.offset).toBe('number');
     expect((err as RdbError).message).toMatch(/byte offset \d+/);

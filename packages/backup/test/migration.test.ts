@@ -13,7 +13,7 @@ import {
 import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup } from '../src/live/backup.js';
-import { migrate } from '../src/live/migrate.js';
+import { migrate } from '../src/migrate/migrate.js';
 import { restore } from '../src/restore/restore.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vt-migrate-'));

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { RdbRecord, Value } from '../src/model.js';
-import { RdbError } from '../src/rdb/errors.js';
+import { RdbError } from '../src/errors.js';
 import { readRdb } from '../src/rdb/reader.js';
 import { writeRdb } from '../src/rdb/writer.js';
 import { byteByByte, collect, fixture } from './fixtures/rdb/helpers.js';
@@ -13,7 +13,7 @@ async function failure(
   try {
     await collect(readRdb(input, { onWarning: () => {}, ...options }));
   } catch (err) {
-    if (!RdbError.isRdbError(err)) throw err;
+    if (!RdbError.isInstance(err)) throw err;
     return err;
   }
   throw new Error('expected the read to fail');
@@ -84,7 +84,7 @@ describe('corrupt input fails with a typed error, offset and key', () => {
       try {
         await collect(readRdb(bad, { checksum: false, onWarning: () => {} }));
       } catch (err) {
-        if (!RdbError.isRdbError(err)) throw err;
+        if (!RdbError.isInstance(err)) throw err;
       }
     }
   });

@@ -6,7 +6,7 @@ import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convert } from '../src/convert/convert.js';
 import { checkDumpPayload, dumpPayload } from '../src/rdb/dump.js';
-import { RdbError } from '../src/rdb/errors.js';
+import { RdbError } from '../src/errors.js';
 import { verifyRdb } from '../src/rdb/inspect.js';
 import { readRdb } from '../src/rdb/reader.js';
 import { restore } from '../src/restore/restore.js';
@@ -257,7 +257,7 @@ describe('duplicates in every encoding: verifyRdb, the server and valkey-check-r
           return e;
         }
       })();
-      expect(RdbError.isRdbError(err)).toBe(true);
+      expect(RdbError.isInstance(err)).toBe(true);
       expect((err as RdbError).code).toBe('ERR_RDB_DUPLICATE');
     });
   }
@@ -424,7 +424,7 @@ describe('checkDumpPayload', () => {
     try {
       checkDumpPayload(payload, options);
     } catch (e) {
-      expect(RdbError.isRdbError(e)).toBe(true);
+      expect(RdbError.isInstance(e)).toBe(true);
       return e as RdbError;
     }
     throw new Error('checkDumpPayload accepted the payload');

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { RdbRecord, Value } from '../src/model.js';
-import { RdbError } from '../src/rdb/errors.js';
+import { RdbError } from '../src/errors.js';
 import { type RdbWarning, readRdb, readRdbFile } from '../src/rdb/reader.js';
 import { byteByByte, collect, fixture, keysOf, norm, plain } from './fixtures/rdb/helpers.js';
 import { writeRdb } from '../src/rdb/writer.js';
@@ -16,7 +16,7 @@ async function readError(input: Parameters<typeof readRdb>[0]): Promise<RdbError
   try {
     await collect(readRdb(input));
   } catch (err) {
-    expect(RdbError.isRdbError(err)).toBe(true);
+    expect(RdbError.isInstance(err)).toBe(true);
     return err as RdbError;
   }
   throw new Error('expected the read to fail');

@@ -6,7 +6,7 @@ import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeDumpPayload } from '../src/rdb/dump.js';
 import { type Command, command, encodeCommand } from '../src/resp/encode.js';
-import { BackupError } from '../src/resp/errors.js';
+import { BackupError } from '../src/errors.js';
 import { headerCommand } from '../src/resp/writer.js';
 import { restore } from '../src/restore/restore.js';
 

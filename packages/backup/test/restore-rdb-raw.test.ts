@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BackupError } from '../src/resp/errors.js';
+import { BackupError } from '../src/errors.js';
 import { restore } from '../src/restore/restore.js';
 
 // An RDB file is restored by sending each value to RESTORE in the encoding the file has, each

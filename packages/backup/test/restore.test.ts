@@ -9,7 +9,7 @@ import { backup } from '../src/live/backup.js';
 import type { Value } from '../src/model.js';
 import { encodeDumpPayload } from '../src/rdb/dump.js';
 import { command, encodeCommand } from '../src/resp/encode.js';
-import { BackupError } from '../src/resp/errors.js';
+import { BackupError } from '../src/errors.js';
 import { headerCommand } from '../src/resp/writer.js';
 import { type RestoreProgress, restore } from '../src/restore/restore.js';
 

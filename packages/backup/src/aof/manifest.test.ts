@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BackupError } from '../resp/errors.js';
+import { BackupError } from '../errors.js';
 import { aofLoadOrder, parseAofManifest } from './manifest.js';
 
 describe('AOF manifest', () => {

@@ -1,4 +1,4 @@
-import { BackupError } from '../resp/errors.js';
+import { BackupError } from '../errors.js';
 import { parseCommandLine } from '../resp/readable.js';
 
 /** One line of a multi-part AOF manifest (`file <name> seq <n> type <b|h|i>`). */

@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { readRdbRecords } from '../convert/rdb-bridge.js';
+import { readRdbRecords } from '../rdb/records.js';
 import type { RdbRecord } from '../model.js';
-import { BackupError } from '../resp/errors.js';
+import { BackupError } from '../errors.js';
 import { type ParsedCommand, parseRespCommandBatches, type TruncatedTail } from '../resp/parser.js';
 import { aofLoadOrder, parseAofManifest } from './manifest.js';
 

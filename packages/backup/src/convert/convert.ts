@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import type { KeyRecord, RdbRecord } from '../model.js';
 import type { RdbChunkRecord } from '../rdb/reader.js';
 import { type Command, command } from '../resp/encode.js';
-import { BackupError } from '../resp/errors.js';
+import { BackupError } from '../errors.js';
 import { commandsToReadable } from '../resp/readable.js';
 import {
   ChunkedKeyCommands,
@@ -11,18 +11,16 @@ import {
   keyRecordToCommands,
 } from '../resp/records-to-commands.js';
 import { commandBatchesToResp, type RespHeaderInfo } from '../resp/writer.js';
-import { commandsToItems } from '../restore/items.js';
-import { writeFileAtomically } from './atomic.js';
-import { commandsToRecords } from './commands-to-records.js';
-import { commandValueType, type CompiledFilter, compileFilter, type KeyFilter } from './filter.js';
-import { checkOutputFormat, formatFromPath, type InputFormat, type OutputFormat } from './formats.js';
-import { flattenBatches, openInput } from './input.js';
-import {
-  encodeDump,
-  flattenRecordBatches,
-  recordBatchesToJsonlChunks,
-  writeRdbChunks,
-} from './rdb-bridge.js';
+import { commandsToItems } from '../io/items.js';
+import { writeFileAtomically } from '../io/atomic.js';
+import { commandsToRecords } from '../io/commands-to-records.js';
+import { commandValueType, type CompiledFilter, compileFilter, type KeyFilter } from '../io/filter.js';
+import { checkOutputFormat, formatFromPath, type InputFormat, type OutputFormat } from '../io/formats.js';
+import { flattenBatches, openInput } from '../io/input.js';
+import { recordBatchesToJsonlChunks } from '../jsonl/jsonl.js';
+import { encodeDump } from '../rdb/dump.js';
+import { flattenRecordBatches } from '../rdb/records.js';
+import { writeRdb } from '../rdb/writer.js';
 
 export interface ConvertProgress {
   /** Keys written. */
@@ -258,7 +256,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   let chunks: AsyncIterable<Buffer>;
   switch (to) {
     case 'rdb':
-      chunks = writeRdbChunks(flattenRecordBatches(allRecordBatches()));
+      chunks = writeRdb(flattenRecordBatches(allRecordBatches()));
       break;
     case 'jsonl':
       chunks = recordBatchesToJsonlChunks(allRecordBatches());

@@ -35,7 +35,7 @@ import type {
   Value,
   ZSetEntry,
 } from '../model.js';
-import { RdbError } from '../rdb/errors.js';
+import { RdbError } from '../errors.js';
 import { appendValueElements, emptyValue } from '../rdb/value-parts.js';
 import type { RdbChunkRecord } from '../rdb/reader.js';
 import { bytesToText } from '../rdb/text.js';
@@ -470,4 +470,37 @@ export async function* jsonlToRecords(
   const rest = pieces.join('') + decoder.end();
   if (rest !== '') yield* handle(rest);
   if (pending) yield pending;
+}
+
+/** JSONL lines of a record stream, as byte chunks of about 64 KiB. */
+export async function* recordsToJsonlChunks(
+  records: AsyncIterable<RdbRecord | RdbChunkRecord>,
+): AsyncGenerator<Buffer> {
+  async function* each(): AsyncGenerator<Array<RdbRecord | RdbChunkRecord>> {
+    for await (const r of records) yield [r];
+  }
+  yield* recordBatchesToJsonlChunks(each());
+}
+
+/** JSONL text of record batches, in chunks of about 64 KiB (one await per chunk, not per record). */
+export async function* recordBatchesToJsonlChunks(
+  batches: AsyncIterable<Array<RdbRecord | RdbChunkRecord>>,
+): AsyncGenerator<Buffer> {
+  const lines = new JsonlLines();
+  let batch: string[] = [];
+  let size = 0;
+  for await (const records of batches) {
+    for (const r of records) {
+      const line = lines.line(r);
+      if (line === null) continue;
+      batch.push(line);
+      size += line.length;
+    }
+    if (size >= 64 * 1024) {
+      yield Buffer.from(batch.join(''), 'utf8');
+      batch = [];
+      size = 0;
+    }
+  }
+  if (batch.length > 0) yield Buffer.from(batch.join(''), 'utf8');
 }

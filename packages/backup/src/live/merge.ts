@@ -1,7 +1,7 @@
 import { RdbOpcode } from '../rdb/constants.js';
 import { Crc64 } from '../rdb/crc64.js';
 import { fastVerify, type KeySpan, readerFromChunks } from '../rdb/fast-verify.js';
-import { BackupError } from '../resp/errors.js';
+import { BackupError } from '../errors.js';
 
 /** One primary's snapshot, as its replication stream delivers it. */
 export interface SnapshotSource {

@@ -2,8 +2,8 @@ import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import type { ConnectionTarget } from '@valkey-tools/core';
 import { encodeCommand } from '../resp/encode.js';
-import { BackupError } from '../resp/errors.js';
-import { type TlsFiles, tlsConnectionOptions } from './connect.js';
+import { BackupError } from '../errors.js';
+import { type TlsFiles, tlsConnectionOptions } from '../io/connect.js';
 
 export interface ReplicationSyncOptions {
   tls?: TlsFiles;

@@ -1,9 +1,9 @@
 import { parseInfo, ValkeyToolsError } from '@valkey-tools/core';
 import type { Redis } from 'iovalkey';
-import { type CompiledFilter, dumpPayloadType } from '../convert/filter.js';
+import { type CompiledFilter, dumpPayloadType } from '../io/filter.js';
 import type { ValueType } from '../model.js';
-import { BackupError } from '../resp/errors.js';
-import { connectionError, type ServerConnection } from './connect.js';
+import { BackupError } from '../errors.js';
+import { connectionError, type ServerConnection } from '../io/connect.js';
 
 /** A key as read in scan mode: its DUMP payload and absolute expiry. */
 export interface DumpedKey {

@@ -3,7 +3,7 @@ import type { RdbRecord, ValueType } from '../model.js';
 import type { RdbChunkRecord } from '../rdb/reader.js';
 import type { MemoryModelConfig } from './config.js';
 import { keyMemoryToCsvLine, MEMORY_CSV_HEADER } from './csv.js';
-import { MemoryError } from './errors.js';
+import { MemoryError } from '../errors.js';
 import { type EstimateOptions, type KeyMemory, KeyMemoryEstimator, type MemoryEncoding } from './estimate.js';
 import { keyToText } from '../rdb/text.js';
 import { type PrefixNode, PrefixTree } from './prefix-tree.js';

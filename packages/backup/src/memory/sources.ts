@@ -2,14 +2,14 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseConnectionUrl, redactUrl } from '@valkey-tools/core';
-import { compileFilter } from '../convert/filter.js';
-import { connectServer, type TlsFiles } from '../live/connect.js';
+import { compileFilter } from '../io/filter.js';
+import { connectServer, type TlsFiles } from '../io/connect.js';
 import { type ReplicationSyncOptions, syncRdb } from '../live/replication.js';
 import { scanServer } from '../live/scan.js';
 import type { KeyRecord } from '../model.js';
 import { decodeDumpPayload } from '../rdb/dump.js';
 import { type ReadRdbOptions, readRdb, readRdbBatches } from '../rdb/reader.js';
-import { MemoryError } from './errors.js';
+import { MemoryError } from '../errors.js';
 import {
   type AnalyzeMemoryOptions,
   analyzeMemory,

@@ -1,5 +1,5 @@
 import { Crc64 } from './crc64.js';
-import { RdbError } from './errors.js';
+import { RdbError } from '../errors.js';
 
 /** Anything the readers accept as input bytes. */
 export type ByteInput = AsyncIterable<Uint8Array> | NodeJS.ReadableStream | Uint8Array;

@@ -1,6 +1,6 @@
-import type { Value } from '../model.js';
+import type { KeyRecord, Value } from '../model.js';
 import { Crc64, crc64 } from './crc64.js';
-import { RdbError } from './errors.js';
+import { RdbError } from '../errors.js';
 import { checkValueBytes } from './fast-verify.js';
 import { decodeValue } from './reader.js';
 import { type EncodeOptions, type RdbTarget, ValueEncoder } from './writer.js';
@@ -163,4 +163,15 @@ export function checkDumpPayload(payload: Uint8Array, options: CheckDumpPayloadO
       hint,
     });
   }
+}
+
+/** The DUMP payload of a key record's value, stamped with `rdbVersion` (default 11). */
+export function encodeDump(record: KeyRecord, rdbVersion = 11): Buffer {
+  return encodeDumpPayload(record.value, { rdbVersion });
+}
+
+/** A key record rebuilt from a DUMP payload. */
+export async function decodeDump(payload: Buffer, key: Buffer, db: number): Promise<KeyRecord> {
+  const d = await decodeDumpPayload(payload);
+  return { kind: 'key', db, key, encoding: d.encoding, value: d.value };
 }

@@ -19,7 +19,7 @@ import {
   parseZipmap,
   validateStreamNode,
 } from './containers.js';
-import type { RdbErrorCode } from './errors.js';
+import type { RdbErrorCode } from '../errors.js';
 import { asciiScore, listpackScore } from './numbers.js';
 import { RDB_HEADER_BYTES, parseRdbHeader } from './header.js';
 import { Crc64 } from './crc64.js';

@@ -2,7 +2,7 @@ import { type FileHandle, open as openFile, stat } from 'node:fs/promises';
 import { createReadStream, existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { RdbFlavor, ValueType } from '../model.js';
-import { RdbError } from './errors.js';
+import { RdbError } from '../errors.js';
 import { type FastVerifyResult, fastVerify } from './fast-verify.js';
 import { type ByteInput, type RdbWarning, type ReadRdbOptions, readRdbBatches, valueSize } from './reader.js';
 import { displayBytes } from './text.js';
@@ -107,7 +107,7 @@ export async function verifyRdbWithReader(
       }
     result.ok = true;
   } catch (err) {
-    if (RdbError.isRdbError(err)) {
+    if (RdbError.isInstance(err)) {
       result.error = {
         code: err.code,
         message: err.message,

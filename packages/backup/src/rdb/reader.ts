@@ -29,7 +29,7 @@ import {
 } from './containers.js';
 import { asciiScore, listpackScore } from './numbers.js';
 import { RDB_HEADER_BYTES, parseRdbHeader } from './header.js';
-import { RdbError, type RdbErrorCode } from './errors.js';
+import { RdbError, type RdbErrorCode } from '../errors.js';
 import { LzfFormatError, LzfStreamDecoder, lzfDecompress, lzfLengthsPossible } from './lzf.js';
 import { displayBytes } from './text.js';
 

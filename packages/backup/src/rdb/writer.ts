@@ -14,7 +14,7 @@ import type {
 import { RdbOpcode, RdbType } from './constants.js';
 import { ListpackBuilder, parseCanonicalInt64 } from './containers.js';
 import { Crc64 } from './crc64.js';
-import { RdbError } from './errors.js';
+import { RdbError } from '../errors.js';
 import { lzfCompress } from './lzf.js';
 import { appendValueElements, emptyValue, isEmptyCollection } from './value-parts.js';
 import type { RdbChunkRecord } from './reader.js';

@@ -1,5 +1,5 @@
-export { BackupError } from './errors.js';
-export type { BackupErrorCode } from './errors.js';
+export { BackupError } from '../errors.js';
+export type { BackupErrorCode } from '../errors.js';
 export { encodeCommand, command, toArg } from './encode.js';
 export type { Command, CommandArg } from './encode.js';
 export { RespCommandParser, parseRespCommands } from './parser.js';

@@ -1,4 +1,4 @@
-import { BackupError } from './errors.js';
+import { BackupError } from '../errors.js';
 
 /** A command read from a RESP stream, with where it started (for error messages and progress). */
 export interface ParsedCommand {

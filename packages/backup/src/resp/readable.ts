@@ -1,5 +1,5 @@
 import type { Command } from './encode.js';
-import { BackupError } from './errors.js';
+import { BackupError } from '../errors.js';
 import { headerCommand, type RespHeaderInfo } from './writer.js';
 
 /**

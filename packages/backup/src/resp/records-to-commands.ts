@@ -1,7 +1,7 @@
 import type { FunctionRecord, KeyRecord, RdbRecord, StreamId, StreamValue, Value } from '../model.js';
 import type { KeyBeginRecord, RdbChunkRecord } from '../rdb/reader.js';
 import { type Command, type CommandArg, command } from './encode.js';
-import { BackupError } from './errors.js';
+import { BackupError } from '../errors.js';
 
 export interface RecordsToCommandsOptions {
   /** Elements per RPUSH/SADD/ZADD/HSET command (default 64, like the server's AOF rewrite). */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KeyRecord, RdbRecord } from '../model.js';
 import { command, encodeCommand, encodedLength } from './encode.js';
-import { BackupError } from './errors.js';
+import { BackupError } from '../errors.js';
 import { RespCommandParser, parseRespCommands } from './parser.js';
 import { commandsToReadable, formatCommandLine, parseCommandLine, readableToCommands } from './readable.js';
 import { formatScore, keyRecordToCommands, recordsToCommands } from './records-to-commands.js';

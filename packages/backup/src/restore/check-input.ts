@@ -1,11 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { readAof } from '../aof/read-aof.js';
-import type { CompiledFilter } from '../convert/filter.js';
-import { counted } from '../convert/input.js';
-import { jsonlToRecordStream } from '../convert/rdb-bridge.js';
-import type { InputFormat } from '../convert/formats.js';
+import type { CompiledFilter } from '../io/filter.js';
+import { counted } from '../io/input.js';
+import { jsonlToRecords } from '../jsonl/jsonl.js';
+import type { InputFormat } from '../io/formats.js';
 import { decodeCommandAt } from '../resp/encode.js';
-import { BackupError } from '../resp/errors.js';
+import { BackupError } from '../errors.js';
 import type { CommandSpan } from '../resp/parser.js';
 import { readableToCommands } from '../resp/readable.js';
 import { parseHeaderCommand } from '../resp/writer.js';
@@ -304,7 +304,7 @@ export async function checkInput(path: string, options: CheckInputOptions): Prom
       return result;
     case 'jsonl': {
       const stream = createReadStream(path, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>;
-      for await (const r of jsonlToRecordStream(counted(stream, options.onBytes))) {
+      for await (const r of jsonlToRecords(counted(stream, options.onBytes))) {
         void r;
         result.items++;
       }

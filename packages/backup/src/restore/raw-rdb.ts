@@ -5,7 +5,7 @@ import { lzfDecompressInto } from '../rdb/lzf.js';
 import { fastVerify, type KeySpan } from '../rdb/fast-verify.js';
 import { fastVerifySource, verifyRdbWithReader } from '../rdb/inspect.js';
 import { bulkSize, writeHeader } from '../resp/encode.js';
-import { BackupError } from '../resp/errors.js';
+import { BackupError } from '../errors.js';
 import type { MsetBatch } from './mset-batch.js';
 import type { CommandEncoder } from './target.js';
 

@@ -5,14 +5,13 @@ import {
   compileFilter,
   type KeyFilter,
   rdbTypeValueType,
-} from '../convert/filter.js';
-import type { InputFormat } from '../convert/formats.js';
-import { type InputSegment, inputFormat, openInput } from '../convert/input.js';
-import { encodeDump, rdbAvailable } from '../convert/rdb-bridge.js';
-import { connectServer, dumpVersionFor, serverVersion, type TlsFiles } from '../live/connect.js';
+} from '../io/filter.js';
+import type { InputFormat } from '../io/formats.js';
+import { type InputSegment, inputFormat, openInput } from '../io/input.js';
+import { connectServer, dumpVersionFor, serverVersion, type TlsFiles } from '../io/connect.js';
 import type { KeyRecord, RdbRecord } from '../model.js';
 import { RdbType } from '../rdb/constants.js';
-import { checkDumpPayload, dumpPayload } from '../rdb/dump.js';
+import { checkDumpPayload, dumpPayload, encodeDump } from '../rdb/dump.js';
 import type { KeySpan } from '../rdb/fast-verify.js';
 import {
   bulkSize,
@@ -25,7 +24,7 @@ import {
 import type { CommandSpan } from '../resp/parser.js';
 import { parseHeaderCommand } from '../resp/writer.js';
 import { keyToText } from '../rdb/text.js';
-import { BackupError, type BackupErrorCode } from '../resp/errors.js';
+import { BackupError, type BackupErrorCode } from '../errors.js';
 import {
   commandBatchesToItems,
   ItemGrouper,
@@ -36,7 +35,7 @@ import {
   recordToItem,
   restoreCommand,
   restoreFallback,
-} from './items.js';
+} from '../io/items.js';
 import { CollectionPayload } from './collection-payload.js';
 import { MSET_ROOM, MsetBatch } from './mset-batch.js';
 import { batchRdbString, RestoreEncoder, restoreRawRdb, STOP_RAW_RESTORE } from './raw-rdb.js';
@@ -1085,7 +1084,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
 
   const itemsOf = (seg: InputSegment): AsyncIterable<RestoreItem[]> => {
     if (seg.kind === 'records') {
-      const useDump = rdbAvailable && options.useRestore !== 'never';
+      const useDump = options.useRestore !== 'never';
       const encode = (r: KeyRecord) => encodeDump(r, payloadVersion);
       // restore() does not ask openInput for chunked records: every key arrives whole.
       return recordItemBatches(

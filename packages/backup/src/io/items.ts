@@ -1,6 +1,6 @@
 import type { RdbRecord } from '../model.js';
 import { type Command, command, encodedLength } from '../resp/encode.js';
-import { decodeDump } from '../convert/rdb-bridge.js';
+import { decodeDump } from '../rdb/dump.js';
 import { keyRecordToCommands, type RecordsToCommandsOptions } from '../resp/records-to-commands.js';
 import { parseHeaderCommand } from '../resp/writer.js';
 

@@ -1,5 +1,5 @@
 import { CoreError, partialPath, writeStreamAtomic } from '@valkey-tools/core';
-import { BackupError } from '../resp/errors.js';
+import { BackupError } from '../errors.js';
 
 /** The temp name a file is written under until it is complete (core's `partialPath`). */
 export { partialPath };

@@ -10,7 +10,7 @@ import {
   parseInfo,
 } from '@valkey-tools/core';
 import { Cluster, Redis } from 'iovalkey';
-import { BackupError } from '../resp/errors.js';
+import { BackupError } from '../errors.js';
 
 /** TLS material: PEM text or Buffers, or paths to PEM files. */
 export interface TlsFiles {

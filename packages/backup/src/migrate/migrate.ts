@@ -1,11 +1,12 @@
 import type { Redis } from 'iovalkey';
-import { compileFilter } from '../convert/filter.js';
-import { decodeDump, readRdbRecords } from '../convert/rdb-bridge.js';
+import { compileFilter } from '../io/filter.js';
+import { decodeDump } from '../rdb/dump.js';
+import { readRdbRecords } from '../rdb/records.js';
 import type { RdbRecord } from '../model.js';
 import { type RestoreOptions, type RestoreResult, restore } from '../restore/restore.js';
-import { connectServer, type ServerConnection, type TlsFiles } from './connect.js';
-import { syncRdb } from './replication.js';
-import { scanServer } from './scan.js';
+import { connectServer, type ServerConnection, type TlsFiles } from '../io/connect.js';
+import { syncRdb } from '../live/replication.js';
+import { scanServer } from '../live/scan.js';
 
 export interface MigrateOptions extends Omit<RestoreOptions, 'input' | 'url' | 'tls' | 'from'> {
   /** Source server or cluster node (Redis or Valkey). */

@@ -1,4 +1,4 @@
-import { BackupError } from '../resp/errors.js';
+import { BackupError } from '../errors.js';
 
 /** Input formats: RDB, RESP text (`.valkey`/`.resp`), the readable one-line view, JSONL, AOF. */
 export type InputFormat = 'rdb' | 'resp' | 'readable' | 'jsonl' | 'aof';

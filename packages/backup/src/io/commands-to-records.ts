@@ -8,9 +8,9 @@ import type {
   Value,
 } from '../model.js';
 import type { Command } from '../resp/encode.js';
-import { BackupError } from '../resp/errors.js';
+import { BackupError } from '../errors.js';
 import { parseHeaderCommand } from '../resp/writer.js';
-import { decodeDump } from './rdb-bridge.js';
+import { decodeDump } from '../rdb/dump.js';
 
 export interface CommandsToRecordsOptions {
   /** Named in errors. */

@@ -1,5 +1,5 @@
 import type { ValueType } from '../model.js';
-import { BackupError } from '../resp/errors.js';
+import { BackupError } from '../errors.js';
 
 /**
  * Glob matching over raw key bytes with the server's rules (`stringmatchlen`): `*`, `?`,

@@ -3,7 +3,9 @@ import { commandsToReadable } from '../resp/readable.js';
 import { type RecordsToCommandsOptions, recordsToCommands } from '../resp/records-to-commands.js';
 import { commandsToResp, type RespHeaderInfo } from '../resp/writer.js';
 import type { OutputFormat } from './formats.js';
-import { encodeDump, recordsToJsonlChunks, writeRdbChunks } from './rdb-bridge.js';
+import { recordsToJsonlChunks } from '../jsonl/jsonl.js';
+import { encodeDump } from '../rdb/dump.js';
+import { writeRdb } from '../rdb/writer.js';
 
 export interface RecordsOutputOptions extends RecordsToCommandsOptions {
   /** Header info for `.valkey` output. */
@@ -19,7 +21,7 @@ export function encodeRecords(
   const cmdOptions: RecordsToCommandsOptions = { dumpPayload: encodeDump, exactScores: true, ...options };
   switch (format) {
     case 'rdb':
-      return writeRdbChunks(records);
+      return writeRdb(records);
     case 'jsonl':
       return recordsToJsonlChunks(records);
     case 'resp':

@@ -4,12 +4,13 @@ import { readAof } from '../aof/read-aof.js';
 import type { RdbRecord } from '../model.js';
 import type { RdbChunkRecord } from '../rdb/reader.js';
 import type { Command } from '../resp/encode.js';
-import { BackupError } from '../resp/errors.js';
+import { BackupError } from '../errors.js';
 import { parseRespCommandBatches } from '../resp/parser.js';
 import { readableToCommands } from '../resp/readable.js';
 import { parseHeaderCommand } from '../resp/writer.js';
 import { type InputFormat, formatFromPath } from './formats.js';
-import { flattenRecordBatches, jsonlToRecordStream, readRdbRecordBatches } from './rdb-bridge.js';
+import { jsonlToRecords } from '../jsonl/jsonl.js';
+import { flattenRecordBatches, readRdbRecordBatches } from '../rdb/records.js';
 
 /** A piece of an input in order: records, or commands (grouped per key when the file says so). */
 export type InputSegment =
@@ -115,7 +116,7 @@ export async function* openInput(path: string, options: OpenInputOptions = {}): 
       return;
     }
     case 'jsonl':
-      yield { kind: 'records', source: path, records: jsonlToRecordStream(stream()) };
+      yield { kind: 'records', source: path, records: jsonlToRecords(stream()) };
       return;
     case 'resp': {
       const parsed = parseRespCommandBatches(stream(), {
