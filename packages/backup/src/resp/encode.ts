@@ -36,6 +36,17 @@ export function bulkSize(n: number): number {
   return 5 + digits(n) + n;
 }
 
+/**
+ * Copies `src[start, end)` into `into` at `at`; returns the bytes copied. Short runs (keys, small
+ * values) go byte by byte: `Buffer.copy` costs more than that below a few dozen bytes.
+ */
+export function copyBytes(src: Buffer, start: number, end: number, into: Buffer, at: number): number {
+  const n = end - start;
+  if (n < 32) for (let i = 0; i < n; i++) into[at + i] = src[start + i]!;
+  else src.copy(into, at, start, end);
+  return n;
+}
+
 /** Writes `<prefix><n>\r\n` at `pos`; returns the position after it. */
 export function writeHeader(out: Buffer, pos: number, prefix: number, n: number): number {
   out[pos++] = prefix;

@@ -10,13 +10,31 @@ export const MSET_ROOM = MSET_BATCH_BYTES + 64;
 const MSET = Buffer.from('$4\r\nMSET\r\n');
 
 /**
+ * Where plain string keys gather into MSETs (`MsetBatch` for one server, `SlotMsetBatch` for a
+ * cluster). A caller calls `begin()` with the pair's encoded size and its key, writes the pair in
+ * RESP (`$<n>\r\n<key>\r\n$<n>\r\n<value>\r\n`) into `buf` at `len`, then `commit()`s where it
+ * ends. `begin()` and `commit()` together send at most one MSET (the window must have `MSET_ROOM`).
+ */
+export interface PairBatch {
+  readonly buf: Buffer;
+  readonly len: number;
+  /** Keys gathered and not yet sent. */
+  readonly count: number;
+  /** Makes room for a pair of `size` bytes in `db` for the key `key[keyStart, keyEnd)`; false when it does not fit a batch. */
+  begin(db: number, size: number, key: Buffer, keyStart: number, keyEnd: number): boolean;
+  commit(end: number): void;
+  /** Sends everything gathered, waiting for room in the window as it goes. */
+  drain(): Promise<void>;
+}
+
+/**
  * Plain string keys of one db, gathered into one `MSET` (for a target where nothing is in their
  * way): the server spends less per key on one command with many pairs than on a command each.
  * Callers write each pair in RESP (`$<n>\r\n<key>\r\n$<n>\r\n<value>\r\n`) into `buf` at `len`
  * after `begin()`, then `commit()` it. The MSET goes out when it is full, at another db, or at
  * `flush()`; if the server refuses it, `errors` hears it (ctx: the db) once, for all its keys.
  */
-export class MsetBatch {
+export class MsetBatch implements PairBatch {
   readonly buf = Buffer.allocUnsafe(MSET_BATCH_BYTES);
   len = 0;
   count = 0;
@@ -32,8 +50,6 @@ export class MsetBatch {
     private readonly errors: ReplyHandler<number>,
     /** Called for each MSET sent, with its size in bytes. */
     private readonly onSend: (bytes: number) => void,
-    /** Keys per MSET: 1 into a cluster (keys of one MSET must share a slot; it is then a plain SET). */
-    private readonly maxKeys = MSET_BATCH_KEYS,
   ) {}
 
   /** Makes room for a pair of `size` bytes in `db` (sending what is gathered when it must); false when the pair is too big for a batch. */
@@ -41,7 +57,7 @@ export class MsetBatch {
     if (size > MSET_BATCH_BYTES) return false;
     if (
       this.count > 0 &&
-      (db !== this.db || this.count === this.maxKeys || this.len + size > MSET_BATCH_BYTES)
+      (db !== this.db || this.count === MSET_BATCH_KEYS || this.len + size > MSET_BATCH_BYTES)
     )
       this.flush();
     this.db = db;
@@ -52,6 +68,12 @@ export class MsetBatch {
   commit(end: number): void {
     this.len = end;
     this.count++;
+  }
+
+  async drain(): Promise<void> {
+    if (this.count === 0) return;
+    await this.target.room(MSET_ROOM);
+    this.flush();
   }
 
   /** Sends what is gathered (the window must have `MSET_ROOM`). */

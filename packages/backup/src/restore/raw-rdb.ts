@@ -4,9 +4,9 @@ import { Crc64 } from '../rdb/crc64.js';
 import { lzfDecompressInto } from '../rdb/lzf.js';
 import { fastVerify, type KeySpan } from '../rdb/fast-verify.js';
 import { fastVerifySource, verifyRdbWithReader } from '../rdb/inspect.js';
-import { bulkSize, writeHeader } from '../resp/encode.js';
+import { bulkSize, copyBytes, writeHeader } from '../resp/encode.js';
 import { BackupError } from '../errors.js';
-import type { MsetBatch } from './mset-batch.js';
+import type { PairBatch } from './mset-batch.js';
 import type { CommandEncoder } from './target.js';
 
 export interface RawRdbOptions {
@@ -117,17 +117,18 @@ export class RestoreEncoder {
       (s.expiresAt !== undefined ? 1 : 0) +
       (s.lfuFreq !== undefined || s.lruIdle !== undefined ? 2 : 0);
     let p = writeHeader(into, at, 42, argc);
-    p += RESTORE.copy(into, p);
+    p += copyBytes(RESTORE, 0, RESTORE.length, into, p);
     p = writeHeader(into, p, 36, s.keyEnd - s.keyStart);
-    p += s.keyBuf.copy(into, p, s.keyStart, s.keyEnd);
+    p += copyBytes(s.keyBuf, s.keyStart, s.keyEnd, into, p);
     into[p++] = 13;
     into[p++] = 10;
-    p = this.ttl === '' ? p + TTL_ZERO.copy(into, p) : putBulkText(into, p, this.ttl);
+    p =
+      this.ttl === '' ? p + copyBytes(TTL_ZERO, 0, TTL_ZERO.length, into, p) : putBulkText(into, p, this.ttl);
     const valueLen = s.valueEnd - s.valueStart;
     p = writeHeader(into, p, 36, 1 + valueLen + 10);
     const payload = p;
     into[p++] = s.type;
-    p += s.buf.copy(into, p, s.valueStart, s.valueEnd);
+    p += copyBytes(s.buf, s.valueStart, s.valueEnd, into, p);
     into.writeUInt16LE(this.version, p);
     p += 2;
     this.crc.reset().update(into, payload, p).writeDigest(into, p);
@@ -166,12 +167,14 @@ function rdbLength(buf: Buffer, p: number): number {
   }
 }
 
+let lzfScratch = Buffer.allocUnsafe(4096);
+
 /**
  * Adds a string key with nothing else to it (no expiry, LRU or LFU) to an MSET batch, its value
  * decoded from the RDB string encoding (raw, integer or LZF); false when it does not fit a batch
  * (then it goes to RESTORE).
  */
-export function batchRdbString(batch: MsetBatch, db: number, span: KeySpan): boolean {
+export function batchRdbString(batch: PairBatch, db: number, span: KeySpan): boolean {
   const b = span.buf;
   const t = b[span.valueStart]!;
   const keyLen = span.keyEnd - span.keyStart;
@@ -192,18 +195,23 @@ export function batchRdbString(batch: MsetBatch, db: number, span: KeySpan): boo
     at = lenEnd;
     lzfEnd = at + clen;
   } else return false;
-  if (valueLen < 0 || !batch.begin(db, bulkSize(keyLen) + bulkSize(valueLen))) return false;
+  if (valueLen < 0) return false;
+  if (!batch.begin(db, bulkSize(keyLen) + bulkSize(valueLen), span.keyBuf, span.keyStart, span.keyEnd))
+    return false;
   const out = batch.buf;
   let p = writeHeader(out, batch.len, 36, keyLen);
-  p += span.keyBuf.copy(out, p, span.keyStart, span.keyEnd);
+  p += copyBytes(span.keyBuf, span.keyStart, span.keyEnd, out, p);
   out[p++] = 13;
   out[p++] = 10;
   p = writeHeader(out, p, 36, valueLen);
   if (text !== '') p += out.write(text, p, 'latin1');
   else if (lzfEnd > 0) {
-    lzfDecompressInto(b, at, lzfEnd, out.subarray(p, p + valueLen), valueLen);
-    p += valueLen;
-  } else p += b.copy(out, p, at, at + valueLen);
+    // Into a scratch buffer and copied: cheaper than a view of `out` per value.
+    if (lzfScratch.length < valueLen)
+      lzfScratch = Buffer.allocUnsafe(Math.max(valueLen, lzfScratch.length * 2));
+    lzfDecompressInto(b, at, lzfEnd, lzfScratch, valueLen);
+    p += copyBytes(lzfScratch, 0, valueLen, out, p);
+  } else p += copyBytes(b, at, at + valueLen, out, p);
   out[p++] = 13;
   out[p++] = 10;
   batch.commit(p);

@@ -38,6 +38,7 @@ import {
 } from '../io/items.js';
 import { CollectionPayload } from './collection-payload.js';
 import { MSET_ROOM, MsetBatch } from './mset-batch.js';
+import { SlotMsetBatch } from './slot-batch.js';
 import { batchRdbString, RestoreEncoder, restoreRawRdb, STOP_RAW_RESTORE } from './raw-rdb.js';
 import { nameIs, passThroughResp, spanKeyIndex } from './pass-through.js';
 import { checkInput, KeySet } from './check-input.js';
@@ -676,10 +677,11 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     if (typeof input !== 'string' || options.useRestore === 'never' || restoreRefused) return false;
     if (format !== 'rdb') return false;
     let encoder: RestoreEncoder | undefined;
-    const sendEncoded = (bytes: number, db: number, fileDb: number) => {
+    const sendEncoded = (bytes: number, db: number, span: KeySpan) => {
       stats.commands++;
       stats.bytes += bytes;
-      target.sendEncoded(bytes, db, encoder!.encode, rawKeyErrors, fileDb);
+      const slot = target.slotOfKey(span.keyBuf, span.keyStart, span.keyEnd);
+      target.sendEncoded(bytes, db, encoder!.encode, rawKeyErrors, span.db, slot);
       stats.keys++;
       usedRestore = true;
       progress(false);
@@ -687,14 +689,16 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
     const sendRestore = (span: KeySpan, version: number, db: number): void | Promise<void> => {
       encoder ??= new RestoreEncoder(version, replace);
       const bytes = encoder.measure(span);
-      if (target.hasRoom(bytes)) sendEncoded(bytes, db, span.db);
-      else return target.room(bytes).then(() => sendEncoded(bytes, db, span.db));
+      if (target.hasRoom(bytes)) sendEncoded(bytes, db, span);
+      else return target.room(bytes).then(() => sendEncoded(bytes, db, span));
     };
-    // Plain string keys go out as MSETs, where nothing can be in their way; into a cluster, one key
-    // each (a key's slot routes it): a plain string costs the server less as a SET than as RESTORE.
+    // Plain string keys go out as MSETs, where nothing can be in their way (into a cluster, one MSET
+    // per slot): a plain string costs the server less in an MSET than as RESTORE.
     const batch =
       targetEmpty || replace
-        ? new MsetBatch(target, msetErrors, msetSent, target.isCluster ? 1 : undefined)
+        ? target.isCluster
+          ? new SlotMsetBatch(target, msetErrors, msetSent)
+          : new MsetBatch(target, msetErrors, msetSent)
         : null;
     const batchString = (span: KeySpan, db: number): boolean => {
       if (!batchRdbString(batch!, db, span)) return false;
@@ -753,10 +757,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
         return sendRestore(span, version, db);
       },
     });
-    if (batch && batch.count > 0 && !stopped) {
-      await target.room(MSET_ROOM);
-      batch.flush();
-    }
+    if (batch && !stopped) await batch.drain();
     return done;
   };
 

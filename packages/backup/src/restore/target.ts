@@ -326,20 +326,27 @@ function encodeAlone(bytes: number, encode: CommandEncoder): Buffer {
 /** Where argument `index` of the RESP command at `buf[at]` starts and ends (set by `argAt`). */
 let argStart = 0;
 let argEnd = 0;
+/** Reads the number of the `*<n>\r\n` or `$<n>\r\n` header at `buf[p]`; `numEnd` is set after it. */
+let numEnd = 0;
+function headerNumber(buf: Buffer, p: number): number {
+  let n = 0;
+  let q = p + 1;
+  for (let c = buf[q]!; c !== 13; c = buf[++q]!) n = n * 10 + c - 48;
+  numEnd = q + 2;
+  return n;
+}
 function argAt(buf: Buffer, at: number, index: number): boolean {
-  let p = buf.indexOf(10, at) + 1;
-  const argc = Number.parseInt(buf.toString('latin1', at + 1, p - 2), 10);
+  const argc = headerNumber(buf, at);
   if (!(index < argc)) return false;
+  let p = numEnd;
   for (let i = 0; ; i++) {
-    const eol = buf.indexOf(10, p);
-    let len = 0;
-    for (let q = p + 1; q < eol - 1; q++) len = len * 10 + buf[q]! - 48;
+    const len = headerNumber(buf, p);
     if (i === index) {
-      argStart = eol + 1;
+      argStart = numEnd;
       argEnd = argStart + len;
       return true;
     }
-    p = eol + 1 + len + 2;
+    p = numEnd + len + 2;
   }
 }
 
@@ -550,9 +557,19 @@ export class RestoreTarget {
   }
 
   /**
+   * The cluster slot of the key `buf[start, end)`, to route a `sendEncoded` by; -1 for a
+   * standalone server (where there is nothing to route).
+   */
+  slotOfKey(buf: Buffer, start: number, end: number): number {
+    return this.isCluster ? keySlotOf(buf, start, end) : -1;
+  }
+
+  /**
    * Sends one command that `encode` writes straight into the output (exactly `bytes` bytes): no
    * argument buffers are made for it. Its handler gets the command decoded from those bytes. In a
-   * cluster it goes to the owner of its key (the command's first argument).
+   * cluster it goes to the owner of `slot` (from `slotOfKey`), written straight into that node's
+   * output; without one, to the owner of its key (the command's first argument), found by
+   * encoding it aside first.
    */
   sendEncoded<C>(
     bytes: number,
@@ -560,17 +577,22 @@ export class RestoreTarget {
     encode: CommandEncoder,
     handler?: ReplyHandler<C>,
     ctx?: C,
+    slot = -1,
   ): void {
     if (!this.isCluster) {
       this.pipes[0]!.sendEncoded(bytes, db, encode, handler, ctx);
+      return;
+    }
+    if (slot >= 0) {
+      this.pipeOfSlot(slot).sendEncoded(bytes, db, encode, handler, ctx);
       return;
     }
     if (this.scratch.length < bytes)
       this.scratch = Buffer.allocUnsafe(Math.max(bytes, this.scratch.length * 2));
     checkSize(encode(this.scratch, 0), bytes);
     this.scratchBytes = bytes;
-    const slot = argAt(this.scratch, 0, 1) ? keySlotOf(this.scratch, argStart, argEnd) : 0;
-    this.pipeOfSlot(slot).sendEncoded(bytes, db, this.copyScratch, handler, ctx);
+    const found = argAt(this.scratch, 0, 1) ? keySlotOf(this.scratch, argStart, argEnd) : 0;
+    this.pipeOfSlot(found).sendEncoded(bytes, db, this.copyScratch, handler, ctx);
   }
 
   /** Sends a command to every primary (FUNCTION LOAD, FLUSHALL, INFO) and waits for all replies. */
