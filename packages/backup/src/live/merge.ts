@@ -2,6 +2,7 @@ import { RdbOpcode } from '../rdb/constants.js';
 import { Crc64 } from '../rdb/crc64.js';
 import { fastVerify, type KeySpan, readerFromChunks } from '../rdb/fast-verify.js';
 import { BackupError } from '../errors.js';
+import { copyBytes } from '../resp/encode.js';
 
 /** One primary's snapshot, as its replication stream delivers it. */
 export interface SnapshotSource {
@@ -109,7 +110,7 @@ export async function* mergeSnapshots(
   };
   const str = (b: Buffer, start: number, end: number) => {
     len(end - start);
-    pos += b.copy(chunk, pos, start, end);
+    pos += copyBytes(b, start, end, chunk, pos);
   };
   const text = (s: string) => {
     const b = Buffer.from(s, 'latin1');
@@ -147,7 +148,7 @@ export async function* mergeSnapshots(
     }
     u8(span.type);
     str(span.keyBuf, span.keyStart, span.keyEnd);
-    pos += span.buf.copy(chunk, pos, span.valueStart, span.valueEnd);
+    pos += copyBytes(span.buf, span.valueStart, span.valueEnd, chunk, pos);
     if (pos >= CHUNK / 2) seal();
     if (readyBytes > HIGH_WATER) return new Promise<void>((r) => paused.push(r));
   };

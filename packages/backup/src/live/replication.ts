@@ -119,6 +119,18 @@ function openSocket(target: ConnectionTarget, tls: TlsFiles | undefined): Promis
   });
 }
 
+/** The first `n` bytes of `parts` (laid end to end), as views of them; empty parts left out. */
+function cut(parts: Buffer[], n: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const p of parts) {
+    if (n <= 0) break;
+    const b = p.length <= n ? p : p.subarray(0, n);
+    if (b.length > 0) out.push(b);
+    n -= b.length;
+  }
+  return out;
+}
+
 /**
  * Streams a server's RDB snapshot the way `valkey-cli --rdb` gets it: a replica handshake
  * (AUTH, `REPLCONF capa eof capa psync2`, `REPLCONF rdb-only 1` where supported, `SYNC`), then
@@ -223,23 +235,37 @@ export async function* syncRdb(
             },
           );
         }
-        const data: Buffer = held.length ? Buffer.concat([held, c]) : c;
-        const at = data.indexOf(mark);
+        // A mark that starts in the held bytes ends in the first 39 of this chunk: only those are
+        // joined to them (a chunk is not copied to be searched).
+        const joined = c.length < mark.length || held.length === 0;
+        const data: Buffer = joined
+          ? held.length
+            ? Buffer.concat([held, c])
+            : c
+          : Buffer.concat([held, c.subarray(0, mark.length - 1)]);
+        let at = data.indexOf(mark);
+        let out: Buffer[] = [data];
+        if (!joined && at === -1) {
+          at = c.indexOf(mark);
+          if (at !== -1) at += held.length;
+          out = [held, c];
+        }
         if (at !== -1) {
-          if (at > 0) {
-            received += at;
+          for (const b of cut(out, at)) {
+            received += b.length;
             options.onBytes?.(received);
-            yield data.subarray(0, at);
+            yield b;
           }
           return;
         }
-        const keep = Math.min(data.length, mark.length - 1);
-        const out = data.subarray(0, data.length - keep);
-        held = Buffer.from(data.subarray(data.length - keep));
-        if (out.length > 0) {
-          received += out.length;
+        const total = joined ? data.length : held.length + c.length;
+        const keep = Math.min(total, mark.length - 1);
+        const last = out[out.length - 1]!;
+        held = Buffer.from(last.subarray(last.length - keep));
+        for (const b of cut(out, total - keep)) {
+          received += b.length;
           options.onBytes?.(received);
-          yield out;
+          yield b;
         }
       }
     }

@@ -153,6 +153,17 @@ export class Pipeline {
     reject: (err: Error) => this.release(this.queue.settle(undefined, err)),
   };
   private readonly entries = new Map<number, object>();
+  /** Commands queued and settled so far (`sendEncoded` and `release` count them). */
+  private queued = 0;
+  private settled = 0;
+  /**
+   * Chunks that are full, each with the number of commands queued when it was left: once that
+   * many are settled, every command in it has been answered (so its bytes went out and nothing
+   * will decode them any more) and it goes to `spare`, to be filled again. Fresh memory costs
+   * more than writing into memory already touched (a page fault per page).
+   */
+  private readonly full: Array<{ chunk: Buffer; queued: number }> = [];
+  private readonly spare: Buffer[] = [];
   private chunk: Buffer = Buffer.allocUnsafe(0);
   /** Encoded but not yet written: `chunk[flushed, pos)`. */
   private flushed = 0;
@@ -185,6 +196,9 @@ export class Pipeline {
 
   private release(bytes: number): void {
     this.inflightBytes -= bytes;
+    this.settled++;
+    while (this.full.length > 0 && this.full[0]!.queued <= this.settled)
+      this.spare.push(this.full.shift()!.chunk);
     // Wake the sender when a quarter of the window is free (or all of it is), so it refills
     // in bursts rather than one command per reply.
     if (
@@ -253,7 +267,8 @@ export class Pipeline {
     }
     if (this.pos + bytes > this.chunk.length) {
       this.flush();
-      this.chunk = Buffer.allocUnsafe(CHUNK);
+      if (this.chunk.length === CHUNK) this.full.push({ chunk: this.chunk, queued: this.queued });
+      this.chunk = this.spare.pop() ?? Buffer.allocUnsafe(CHUNK);
       this.pos = this.flushed = 0;
     }
     const at = this.pos;
@@ -301,6 +316,7 @@ export class Pipeline {
     if (db !== this.db) {
       const select = [Buffer.from('SELECT'), Buffer.from(String(db))];
       this.queue.push(undefined, undefined, select, 0);
+      this.queued++;
       client.commandQueue.push(this.queueEntry(db));
       const pending = this.pendingArgs;
       this.pendingArgs = select;
@@ -310,6 +326,7 @@ export class Pipeline {
     }
     const at = this.write(bytes, encode);
     this.queue.push(handler as ReplyHandler | undefined, ctx, args ?? this.lastBuf, bytes, at);
+    this.queued++;
     this.inflightBytes += bytes;
     this.traffic.commands++;
     this.traffic.bytes += bytes;
