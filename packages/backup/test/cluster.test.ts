@@ -72,6 +72,10 @@ describe('cluster backup and restore', () => {
     expect(last.nodes).toHaveLength(3);
     expect(last.nodes!.every((n) => n.done && n.bytesReceived > 0)).toBe(true);
     expect(last.nodes!.reduce((n, x) => n + x.keys!, 0)).toBe(25);
+    // ...and in the result.
+    expect(r.perNode!.map((n) => n.node).sort()).toEqual(last.nodes!.map((n) => n.node).sort());
+    expect(r.perNode!.reduce((n, x) => n + x.keys, 0)).toBe(25);
+    expect(r.perNode!.every((n) => n.bytesReceived > 0)).toBe(true);
     expect(readFileSync(out).subarray(0, 5).toString()).toBe('REDIS');
     await single.command('FLUSHALL');
     const restored = await restore({ input: out, url: single.url });

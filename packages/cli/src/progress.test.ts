@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { formatBytes, formatDuration, formatTable } from './output.js';
-import { createProgress, renderProgress } from './progress.js';
+import { createProgress, nodesDetail, renderProgress } from './progress.js';
 
 describe('progress', () => {
   it('renders bytes with a bar, percent, rate and ETA', () => {
@@ -14,6 +14,23 @@ describe('progress', () => {
   it('renders keys without a total as a count and a rate', () => {
     expect(renderProgress('restore', 'keys', { done: 12345, elapsed: 5 })).toBe(
       'restore 12,345 keys  2,469 keys/s',
+    );
+  });
+  it('shows each node of a cluster after the totals', () => {
+    const detail = nodesDetail([
+      { node: '127.0.0.1:7000', amount: '1.00 MB' },
+      { node: '127.0.0.1:7001', amount: '2.00 MB done' },
+    ]);
+    expect(detail).toBe(':7000 1.00 MB  :7001 2.00 MB done');
+    expect(
+      nodesDetail([
+        { node: 'a:1', amount: '1' },
+        { node: 'b:2', amount: '2' },
+      ]),
+    ).toBe('a:1 1  b:2 2');
+    expect(nodesDetail([{ node: 'a:1', amount: '1' }])).toBeUndefined();
+    expect(renderProgress('restore', 'keys', { done: 10, elapsed: 1, detail }, 200)).toBe(
+      'restore 10 keys  10 keys/s  :7000 1.00 MB  :7001 2.00 MB done',
     );
   });
   it('fits the terminal width', () => {

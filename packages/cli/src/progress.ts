@@ -7,11 +7,13 @@ export interface ProgressState {
   total?: number | undefined;
   /** Seconds since the start. */
   elapsed: number;
+  /** Shown after the totals (a cluster's nodes, each with its own amount). */
+  detail?: string | undefined;
 }
 
 export interface ProgressBar {
-  /** Records how far the work is; redraws at most ~10 times a second. */
-  update(done: number, total?: number): void;
+  /** Records how far the work is (and `detail`, shown after it); redraws at most ~10 times a second. */
+  update(done: number, total?: number, detail?: string): void;
   /** Clears the bar (the caller prints the summary). */
   finish(): void;
 }
@@ -43,6 +45,7 @@ export function renderProgress(
   } else {
     line = `${label} ${amount(state.done)}  ${rate}`;
   }
+  if (state.detail) line += `  ${state.detail}`;
   return line.length > columns - 1 ? line.slice(0, columns - 1) : line;
 }
 
@@ -64,7 +67,7 @@ export function createProgress(
   let drawn = false;
   let total: number | undefined;
   return {
-    update(done, newTotal) {
+    update(done, newTotal, detail) {
       if (newTotal !== undefined) total = newTotal;
       const t = now();
       if (t - lastDraw < 100 && !(total !== undefined && done >= total)) return;
@@ -73,7 +76,7 @@ export function createProgress(
       const line = renderProgress(
         label,
         unit,
-        { done, total, elapsed: (t - start) / 1000 },
+        { done, total, elapsed: (t - start) / 1000, detail },
         // A terminal that reports 0 columns (some CI ptys) gets the default width, not a line cut short.
         stderr.columns || 80,
       );
@@ -84,4 +87,17 @@ export function createProgress(
       drawn = false;
     },
   };
+}
+
+/**
+ * A cluster's nodes for a progress line, each with its amount: `:7000 1.20 MB  :7001 1.18 MB`
+ * (the host left out when every node has the same one). Undefined for a single node.
+ */
+export function nodesDetail(nodes: ReadonlyArray<{ node: string; amount: string }>): string | undefined {
+  if (nodes.length < 2) return undefined;
+  const host = (n: string) => n.slice(0, n.lastIndexOf(':'));
+  const sameHost = nodes.every((n) => host(n.node) === host(nodes[0]!.node));
+  return nodes
+    .map((n) => `${sameHost ? n.node.slice(n.node.lastIndexOf(':')) : n.node} ${n.amount}`)
+    .join('  ');
 }

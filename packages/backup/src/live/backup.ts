@@ -85,6 +85,8 @@ export interface BackupResult {
   keys: number;
   bytesWritten: number;
   elapsedMs: number;
+  /** A cluster read through replication into one RDB: each primary's snapshot (bytes, keys). */
+  perNode?: Array<{ node: string; bytesReceived: number; keys: number }>;
 }
 
 /** RDB records of one key rebuilt from a DUMP payload. */
@@ -186,7 +188,21 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     keys = v.keys;
   }
   progress(true);
-  return { output: options.output, format, mode, nodes, keys, bytesWritten, elapsedMs: Date.now() - started };
+  const perNode = state.nodes?.map((n) => ({
+    node: n.node,
+    bytesReceived: n.bytesReceived,
+    keys: n.keys ?? 0,
+  }));
+  return {
+    output: options.output,
+    format,
+    mode,
+    nodes,
+    keys,
+    bytesWritten,
+    elapsedMs: Date.now() - started,
+    ...(perNode ? { perNode } : {}),
+  };
 
   function abortedError(where: string): BackupError {
     return new BackupError('ERR_ABORTED', `backup of ${where} was aborted`, {

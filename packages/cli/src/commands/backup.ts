@@ -6,7 +6,7 @@ import { assertWritable } from '../files.js';
 import type { CommandContext } from '../main.js';
 import { tlsFromFlags, withTlsFlagsHint } from '../tls.js';
 import { formatBytes, formatCount } from '../output.js';
-import { createProgress } from '../progress.js';
+import { createProgress, nodesDetail } from '../progress.js';
 
 export async function run({ flags, io, out, signal }: CommandContext<'backup'>): Promise<number | undefined> {
   const output = flags.output;
@@ -43,7 +43,16 @@ export async function run({ flags, io, out, signal }: CommandContext<'backup'>):
         waitingShown = false;
         progress ??= createProgress(io.stderr, 'backing up', unit);
         if (flags.mode === 'scan') progress.update(p.keys, p.totalKeys);
-        else progress.update(p.bytesReceived, p.snapshotBytes);
+        else {
+          // A cluster: each primary's snapshot so far (done once it has ended), after the total.
+          const detail = nodesDetail(
+            (p.nodes ?? []).map((n) => ({
+              node: n.node,
+              amount: `${formatBytes(n.bytesReceived)}${n.done ? ' done' : ''}`,
+            })),
+          );
+          progress.update(p.bytesReceived, p.snapshotBytes, detail);
+        }
       },
     };
     const tls = tlsFromFlags(flags);
@@ -69,11 +78,17 @@ export async function run({ flags, io, out, signal }: CommandContext<'backup'>):
       keys: result.keys,
       bytesWritten: result.bytesWritten,
       elapsedMs: result.elapsedMs,
+      ...(result.perNode ? { perNode: result.perNode } : {}),
     },
     () => {
       const summary = `backed up ${result.nodes.join(', ')} by ${result.mode} to ${output === '-' ? 'stdout' : output} (${result.format}): ${formatCount(result.keys)} keys, ${formatBytes(result.bytesWritten)} in ${(result.elapsedMs / 1000).toFixed(1)}s`;
-      if (output === '-') out.info(summary);
-      else out.line(summary);
+      // A cluster merged from every primary's snapshot: what each one sent.
+      const lines = (result.perNode?.length ?? 0) > 1 ? result.perNode! : [];
+      const perNode = lines.map(
+        (n) => `  ${n.node}: ${formatCount(n.keys)} keys, ${formatBytes(n.bytesReceived)} received`,
+      );
+      if (output === '-') for (const l of [summary, ...perNode]) out.info(l);
+      else for (const l of [summary, ...perNode]) out.line(l);
     },
   );
   return undefined;

@@ -5,7 +5,7 @@ import { EXIT_FAILED } from '../errors.js';
 import type { CommandContext } from '../main.js';
 import { tlsFromFlags, withTlsFlagsHint } from '../tls.js';
 import { formatBytes, formatCount } from '../output.js';
-import { createProgress } from '../progress.js';
+import { createProgress, nodesDetail } from '../progress.js';
 
 export async function run({
   args,
@@ -35,7 +35,9 @@ export async function run({
       onProgress: (p) => {
         if (p.phase === 'checking') return checking.update(p.inputBytes, size || undefined);
         checking.finish();
-        progress.update(p.inputBytes, size || undefined);
+        // A cluster: what each primary was sent so far, after the file read in total.
+        const detail = nodesDetail(p.nodes.map((n) => ({ node: n.node, amount: formatBytes(n.bytes) })));
+        progress.update(p.inputBytes, size || undefined, detail);
       },
     };
     if (from !== undefined) options.from = from as InputFormat;
