@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import {
   createTestCertificates,
   freePort,
-  startTestServer,
   type TestServer,
   tlsServerConfig,
   buildDataset,
   serverState,
+  serverGroup,
 } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup } from '../src/live/backup.js';
@@ -17,7 +17,7 @@ import { restore } from '../src/restore/restore.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vt-tls-'));
 const certs = createTestCertificates(work);
-const servers: TestServer[] = [];
+const servers = serverGroup();
 let source: TestServer;
 let target: TestServer;
 let sourceTls: number;
@@ -26,13 +26,12 @@ const pem = (name: string) => join(work, name);
 
 async function tlsServer(): Promise<{ server: TestServer; tlsPort: number }> {
   const tlsPort = await freePort();
-  const server = await startTestServer({
+  const server = await servers.start({
     config: {
       ...tlsServerConfig(certs, tlsPort, { replication: true }),
       'repl-diskless-sync-delay': 0,
     },
   });
-  servers.push(server);
   return { server, tlsPort };
 }
 
@@ -44,7 +43,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
+  await servers.stop();
   rmSync(work, { recursive: true, force: true });
 });
 
