@@ -78,8 +78,6 @@ export { syncRdb } from './live/replication.js';
 export type { ReplicationSyncOptions } from './live/replication.js';
 export { scanServer } from './live/scan.js';
 export type { DumpedKey, DumpedFunction, ScanOptions } from './live/scan.js';
-export { connectServer } from './io/connect.js';
-export type { ServerConnection, TlsFiles, ConnectOptions } from './io/connect.js';
 export { commandsToItems, recordsToItems } from './io/items.js';
 export type { RestoreItem } from './io/items.js';
 export { readAof } from './aof/read-aof.js';

@@ -12,7 +12,7 @@ import {
 } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backup } from '../src/live/backup.js';
-import { BackupError } from '../src/errors.js';
+import { ConnectionError } from '@valkey-tools/core';
 import { restore } from '../src/restore/restore.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vt-tls-'));
@@ -73,9 +73,9 @@ describe('TLS (rediss://) with a client certificate', () => {
     const noCert = await backup({ url, output: join(work, 'x.rdb'), tls: { ca: pem('ca.crt') } }).catch(
       (e) => e,
     );
-    expect(BackupError.isInstance(noCert)).toBe(true);
+    expect(ConnectionError.hasCode(noCert, 'ERR_CONNECTION')).toBe(true);
     const noCa = await backup({ url, output: join(work, 'y.valkey'), mode: 'scan' }).catch((e) => e);
-    expect(BackupError.hasCode(noCa, 'ERR_CONNECTION')).toBe(true);
+    expect(ConnectionError.hasCode(noCa, 'ERR_CONNECTION')).toBe(true);
     expect(String(noCa)).toMatch(/certificate/i);
   });
 });

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseConnectionUrl, redactUrl } from '@valkey-tools/core';
 import { compileFilter } from '../io/filter.js';
-import { connectServer, type TlsFiles } from '../io/connect.js';
+import { connect, type TlsFiles } from '@valkey-tools/core';
 import { type ReplicationSyncOptions, syncRdb } from '../live/replication.js';
 import { scanServer } from '../live/scan.js';
 import type { KeyRecord } from '../model.js';
@@ -110,7 +110,7 @@ export async function analyzeServerMemory(
   const { read, sync, tls, mode = 'replication', scanCount, onProgress, ...analyze } = options;
   const where = redactUrl(url);
   if (mode === 'scan') {
-    const conn = await connectServer(url, tls ? { tls } : {});
+    const conn = await connect(url, tls ? { tls } : {});
     try {
       async function* records(): AsyncGenerator<KeyRecord> {
         const scan = scanServer(conn, {

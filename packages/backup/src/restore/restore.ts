@@ -8,7 +8,8 @@ import {
 } from '../io/filter.js';
 import type { InputFormat } from '../io/formats.js';
 import { type InputSegment, inputFormat, openInput } from '../io/input.js';
-import { connectServer, dumpVersionFor, serverVersion, type TlsFiles } from '../io/connect.js';
+import { connect, type TlsFiles } from '@valkey-tools/core';
+import { dumpVersionFor, serverVersion } from '../io/connect.js';
 import type { KeyRecord, RdbRecord } from '../model.js';
 import { RdbType } from '../rdb/constants.js';
 import { checkDumpPayload, dumpPayload, encodeDump } from '../rdb/dump.js';
@@ -275,7 +276,7 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       `targetDb must be a non-negative integer, got ${options.targetDb}`,
     );
   }
-  const conn = await connectServer(options.url, options.tls ? { tls: options.tls } : {});
+  const conn = await connect(options.url, options.tls ? { tls: options.tls } : {});
   let target: RestoreTarget;
   try {
     target = await RestoreTarget.open(conn, {
