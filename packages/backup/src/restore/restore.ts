@@ -29,13 +29,19 @@ export type {
  */
 export type RestoreStrategy = 'raw-rdb' | 'pass-through' | 'records';
 
-/** Chooses the strategy (before anything is sent: the target is known, the input checked). */
-export function chooseStrategy(run: RestoreRun, format: InputFormat | null): RestoreStrategy {
+/** A file to restore from, and its format. */
+interface InputFile {
+  path: string;
+  format: InputFormat;
+}
+
+/** Chooses how the input is sent (from the options, the input's format and the target). */
+export function chooseStrategy(run: RestoreRun, file: InputFile | null): RestoreStrategy {
   const { options } = run;
-  if (typeof options.input !== 'string' || format === null) return 'records';
-  if (format === 'rdb') return run.restoreRefused ? 'records' : 'raw-rdb';
+  if (file === null) return 'records';
+  if (file.format === 'rdb') return run.restoreRefused ? 'records' : 'raw-rdb';
   const passThrough =
-    format === 'resp' &&
+    file.format === 'resp' &&
     !run.target.isCluster &&
     run.targetEmpty &&
     !run.replace &&
@@ -53,7 +59,7 @@ export function chooseStrategy(run: RestoreRun, format: InputFormat | null): Res
  * `replace: true` converges to the source dataset.
  *
  * Nothing destructive (`flush`, a key replaced) happens before the whole input has been checked:
- * a command or JSONL file is read once first, an RDB file verified (see `RestoreRun.inputChecked`).
+ * a command or JSONL file is read once first, an RDB file is verified.
  */
 export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   const started = Date.now();
@@ -70,25 +76,30 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
   try {
     await run.countKeysBefore();
     const input = options.input;
-    // The input is checked whole first (an RDB file: by the strategy that reads it).
-    let format: InputFormat | null = null;
-    if (typeof input === 'string') {
-      format = await inputFormat(input, options.from);
-      if (format !== 'rdb') await checkWholeInput(run, input, format);
-    } else await run.inputChecked(); // records from a live source: nothing to read ahead
-    switch (chooseStrategy(run, format)) {
+    const file =
+      typeof input === 'string' ? { path: input, format: await inputFormat(input, options.from) } : null;
+    const strategy = chooseStrategy(run, file);
+    // Nothing is written before the whole input has been checked (`flush` happens then): records
+    // from a live source have nothing to read ahead; the raw RDB strategy verifies the file in a
+    // first pass of its own before it sends anything.
+    if (file === null) await run.inputChecked();
+    else if (file.format !== 'rdb') await checkWholeInput(run, file.path, file.format);
+    else if (strategy === 'records') await verifyWholeRdb(run, file.path);
+    const records = async () => {
+      // The raw RDB strategy may have declined a file it could not read (then it is unchecked).
+      if (!run.checked && file !== null) await verifyWholeRdb(run, file.path);
+      await restoreRecords(run, items);
+    };
+    switch (strategy) {
       case 'pass-through':
-        await restorePassThrough(run, items, input as string);
+        await restorePassThrough(run, items, file!.path);
         break;
       case 'raw-rdb':
-        if (await restoreRawRdbFile(run, items, input as string)) break;
-        // The file needs the record reader after all (nothing was sent): records.
-        if (!run.checked) await verifyWholeRdb(run, input as string); // it could not be read
-        await restoreRecords(run, items);
+        // False when the file needs the record reader after all (nothing was sent then).
+        if (!(await restoreRawRdbFile(run, items, file!.path))) await records();
         break;
       case 'records':
-        if (!run.checked) await verifyWholeRdb(run, input as string); // only an RDB file is unchecked here
-        await restoreRecords(run, items);
+        await records();
         break;
     }
     await items.finish();
