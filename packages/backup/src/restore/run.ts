@@ -5,8 +5,7 @@ import { command, encodedLength } from '../resp/encode.js';
 import { keyToText } from '../rdb/text.js';
 import { BackupError, type BackupErrorCode } from '../errors.js';
 import { KeySet } from './check-input.js';
-import type { ReplyHandler } from './target.js';
-import { RestoreTarget } from './target.js';
+import { type ReplyHandler, RestoreTarget } from './target.js';
 import type { RestoreFailure, RestoreOptions, RestoreProgress, RestoreResult } from './types.js';
 
 /** An error's message without the hint our errors append to it (to say more, then hint anew). */
