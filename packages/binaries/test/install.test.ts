@@ -492,7 +492,7 @@ describe.concurrent('installValkey from a mirror over HTTP', () => {
     try {
       const run = () =>
         execFileAsync(process.execPath, fixtureArgs('install-child', home, mirror, sys.version), {
-          timeout: 60_000,
+          timeout: 240_000,
         });
       const [a, b] = await Promise.all([run(), run()]);
       const results = [JSON.parse(a.stdout), JSON.parse(b.stdout)];
