@@ -79,6 +79,8 @@ export interface KeySpan {
   expiresAt: number | undefined;
   lruIdle: number | undefined;
   lfuFreq: number | undefined;
+  /** The file's RDB version (from its header; set by the walk). */
+  version?: number;
 }
 
 export interface FastVerifyOptions {
@@ -1055,6 +1057,7 @@ export async function fastVerify(
       expiresAt: undefined,
       lruIdle: undefined,
       lfuFreq: undefined,
+      version,
     };
     for (;;) {
       const start = w.pos;
