@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { convert } from '../src/convert/convert.js';
 import type { RdbRecord, Value } from '../src/model.js';
-import { RdbToRespFallback, rdbFileToResp } from '../src/resp/rdb-to-resp.js';
+import { rdbFileToResp } from '../src/resp/rdb-to-resp.js';
+import { DirectFallback } from '../src/rdb/direct.js';
 import { writeRdb } from '../src/rdb/writer.js';
 import { encodeDump } from '../src/rdb/dump.js';
 import { SHARED_RDB } from './fixtures/rdb/helpers.js';
@@ -42,7 +43,7 @@ async function directWorks(input: string): Promise<boolean> {
     }
     return true;
   } catch (err) {
-    if (err instanceof RdbToRespFallback) return false;
+    if (err instanceof DirectFallback) return false;
     throw err;
   }
 }

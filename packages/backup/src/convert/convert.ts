@@ -11,7 +11,8 @@ import {
   keyRecordToCommands,
 } from '../resp/records-to-commands.js';
 import { commandBatchesToResp, type RespHeaderInfo } from '../resp/writer.js';
-import { RdbToRespFallback, rdbFileToResp } from '../resp/rdb-to-resp.js';
+import { rdbFileToResp } from '../resp/rdb-to-resp.js';
+import { DirectFallback } from '../rdb/direct.js';
 import { commandsToItems } from '../io/items.js';
 import { writeFileAtomically } from '../io/atomic.js';
 import { commandsToRecords } from '../io/commands-to-records.js';
@@ -277,7 +278,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
       progress(true);
       return { from, to, keys, bytesRead, bytesWritten, elapsedMs: Date.now() - started, dropped };
     } catch (err) {
-      if (!(err instanceof RdbToRespFallback)) throw err;
+      if (!(err instanceof DirectFallback)) throw err;
       keys = 0;
       bytesRead = 0;
       bytesWritten = 0;

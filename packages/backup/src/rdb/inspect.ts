@@ -186,7 +186,7 @@ export async function fastVerifySource(
       size,
       walk,
     );
-  } catch (err) {
+  } catch {
     if (thrown) throw thrown.err;
     return null;
   } finally {

@@ -8,11 +8,17 @@
  * Rare encodings (old ziplists, zipmaps, ASCII scores, streams) and sorted sets holding -0 go
  * through the record model for that one key. Whatever the walk gives up on (corrupt data, module
  * values, warnings, records beyond the window) makes the whole conversion start again through the
- * record reader (`RdbToRespFallback`), which reports the exact error or warning.
+ * record reader (`DirectFallback`), which reports the exact error or warning.
  */
 import type { KeyRecord } from '../model.js';
 import type { KeySpan } from '../rdb/fast-verify.js';
-import { walkRdbFile } from '../rdb/inspect.js';
+import {
+  ByteSink,
+  canonicalScore,
+  DirectFallback,
+  type SpanEncoder,
+  rdbFileToChunks,
+} from '../rdb/direct.js';
 import { decodeValue, valueSize } from '../rdb/reader.js';
 import { type Element, ListpackCursor, SpanReader } from '../rdb/span.js';
 import { listpackScore } from '../rdb/numbers.js';
@@ -21,50 +27,11 @@ import { encodeCommandInto, encodedLength, writeHeader } from './encode.js';
 import { formatScore, keyRecordToCommands, type RecordsToCommandsOptions } from './records-to-commands.js';
 import { headerCommand, type RespHeaderInfo } from './writer.js';
 
-/** Thrown when a key cannot be converted this way: the caller converts with the record reader. */
-export class RdbToRespFallback extends Error {
-  constructor(reason: string) {
-    super(`RDB to RESP fast path gave up: ${reason}`);
-  }
-}
-
-/** A growing byte buffer with RESP writers. */
-class Sink {
-  buf: Buffer;
-  pos = 0;
-  constructor(size: number) {
-    this.buf = Buffer.allocUnsafe(size);
-  }
-
-  ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.pos + n, this.buf.length * 2));
-    this.buf.copy(bigger, 0, 0, this.pos);
-    this.buf = bigger;
-  }
-
+/** The output buffer with RESP writers. */
+class Sink extends ByteSink {
   head(prefix: number, n: number): void {
     this.ensure(24);
     this.pos = writeHeader(this.buf, this.pos, prefix, n);
-  }
-
-  raw(b: Buffer): void {
-    this.ensure(b.length);
-    b.copy(this.buf, this.pos);
-    this.pos += b.length;
-  }
-
-  rawRange(src: Buffer, s: number, e: number): void {
-    const n = e - s;
-    this.ensure(n);
-    const buf = this.buf;
-    let p = this.pos;
-    if (n < 32) for (let i = s; i < e; i++) buf[p++] = src[i]!;
-    else {
-      src.copy(buf, p, s, e);
-      p += n;
-    }
-    this.pos = p;
   }
 
   bulk(src: Buffer, s: number, e: number): void {
@@ -148,7 +115,7 @@ export interface RdbToRespOptions {
  * go through the record model), `fn(code)` per function library; `take()` hands out what was
  * written so far.
  */
-export class RdbToResp {
+export class RdbToResp implements SpanEncoder {
   readonly out = new Sink(1 << 19);
   private readonly stage = new Sink(1 << 16);
   private readonly r = new SpanReader();
@@ -172,13 +139,6 @@ export class RdbToResp {
     this.chunkBytes = options.chunkBytes ?? 8 << 20;
     this.commands = options.commands;
     if (options.header) this.command(headerCommand(options.header));
-  }
-
-  /** The bytes written so far (a copy), emptying the buffer. */
-  take(): Buffer {
-    const b = Buffer.from(this.out.buf.subarray(0, this.out.pos));
-    this.out.pos = 0;
-    return b;
   }
 
   private command(c: Buffer[]): void {
@@ -229,7 +189,7 @@ export class RdbToResp {
       case RdbType.STRING: {
         const out = this.out;
         r.string();
-        if (!r.isInt && r.e - r.s >= this.chunkBytes) throw new RdbToRespFallback('a huge string');
+        if (!r.isInt && r.e - r.s >= this.chunkBytes) throw new DirectFallback('a huge string');
         out.head(42, 3);
         out.raw(SET);
         out.bulk(this.keyBuf, this.ks, this.ke);
@@ -285,7 +245,8 @@ export class RdbToResp {
             this.k = 0;
             return false;
           }
-          stage.bulkText(formatScore(score));
+          if (Number.isInteger(score) && score !== 0 && Math.abs(score) < 1e15) stage.bulkInt(score);
+          else stage.bulkText(formatScore(score));
           if (isInt) stage.bulkInt(int);
           else stage.bulk(sbuf, s, e);
           this.added(ZADD, 2);
@@ -344,17 +305,20 @@ export class RdbToResp {
           const s = lp.s;
           const e = lp.e;
           lp.next();
-          const score = lp.isInt
-            ? Number.isNaN(lp.int)
-              ? Number(lp.big)
-              : lp.int
-            : listpackScore(b, lp.s, lp.e);
-          if (score === 0 && Object.is(score, -0) && this.commands.exactScores) {
-            this.stage.pos = 0;
-            this.k = 0;
-            return false;
+          if (lp.isInt) {
+            // formatScore(Number(x)) of an integer element: its digits (an int64 rounded first).
+            if (Number.isNaN(lp.int)) stage.bulkText(formatScore(Number(lp.big)));
+            else stage.bulkInt(lp.int);
+          } else if (canonicalScore(b, lp.s, lp.e)) stage.bulk(b, lp.s, lp.e);
+          else {
+            const score = listpackScore(b, lp.s, lp.e);
+            if (score === 0 && Object.is(score, -0) && this.commands.exactScores) {
+              this.stage.pos = 0;
+              this.k = 0;
+              return false;
+            }
+            stage.bulkText(formatScore(score));
           }
-          stage.bulkText(formatScore(score));
           if (!isInt) stage.bulk(b, s, e);
           else if (Number.isNaN(int)) stage.bulkText(String(big));
           else stage.bulkInt(int);
@@ -427,7 +391,7 @@ export class RdbToResp {
     );
     // Keys the reader would deliver in parts are made of node-sized parts this path cannot see.
     if (value.type !== 'stream' && valueSize(value) >= this.chunk)
-      throw new RdbToRespFallback(`a big value of type ${span.type}`);
+      throw new DirectFallback(`a big value of type ${span.type}`);
     const record: KeyRecord = { kind: 'key', db: span.db, key, encoding, value };
     if (span.expiresAt !== undefined) record.expiresAt = span.expiresAt;
     for (const c of keyRecordToCommands(record, this.commands)) this.command(c);
@@ -435,123 +399,12 @@ export class RdbToResp {
   }
 }
 
-/** Output chunks handed from the walk (which pushes) to the file writer (which pulls). */
-class ChunkChannel implements AsyncIterable<Buffer> {
-  private readonly items: Buffer[] = [];
-  private ended = false;
-  private error: { err: unknown } | undefined;
-  private closed = false;
-  private wakeReader: (() => void) | undefined;
-  private wakeWriter: (() => void) | undefined;
-
-  /** Queues a chunk; resolves once the reader has room again (back-pressure). */
-  push(chunk: Buffer): Promise<void> | undefined {
-    if (this.closed) throw new Error('the output was closed');
-    this.items.push(chunk);
-    this.wake();
-    if (this.items.length < 4) return undefined;
-    return new Promise<void>((resolve) => {
-      this.wakeWriter = resolve;
-    }).then(() => {
-      if (this.closed) throw new Error('the output was closed');
-    });
-  }
-
-  end(error?: { err: unknown }): void {
-    this.ended = true;
-    this.error = error;
-    this.wake();
-  }
-
-  private wake(): void {
-    const w = this.wakeReader;
-    this.wakeReader = undefined;
-    w?.();
-  }
-
-  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
-    try {
-      for (;;) {
-        const next = this.items.shift();
-        if (next !== undefined) {
-          if (this.items.length < 2) {
-            const w = this.wakeWriter;
-            this.wakeWriter = undefined;
-            w?.();
-          }
-          yield next;
-          continue;
-        }
-        if (this.error) throw this.error.err;
-        if (this.ended) return;
-        await new Promise<void>((resolve) => {
-          this.wakeReader = resolve;
-        });
-      }
-    } finally {
-      this.closed = true;
-      const w = this.wakeWriter;
-      this.wakeWriter = undefined;
-      w?.();
-    }
-  }
-}
-
-export interface RdbFileToRespOptions extends RdbToRespOptions {
-  /** Called with the bytes of the input read so far, and the keys converted. */
-  onProgress?: (bytesRead: number, keys: number) => void;
-}
-
-/**
- * The RESP bytes of an RDB file, in chunks of about 256 KiB, through the structure walk. Fails
- * with `RdbToRespFallback` (before or after some chunks) when the walk gives up: convert with the
- * record reader then, discarding what was written.
- */
+/** The `.valkey` bytes of an RDB file through the walk (see `rdbFileToChunks`). */
 export function rdbFileToResp(
   path: string,
-  options: RdbFileToRespOptions,
+  options: RdbToRespOptions & { onProgress?: (bytesRead: number, keys: number) => void },
 ): AsyncIterable<Buffer> & { keys: () => number } {
-  const channel = new ChunkChannel();
   const enc = new RdbToResp(options);
-  const progress = options.onProgress;
-  let read = 0;
-  let started = false;
-  const flushAt = 256 << 10;
-  const start = (): void => {
-    started = true;
-    walkRdbFile(path, {
-      onKey: (span) => {
-        const wait = enc.key(span);
-        if (wait) return wait.then(() => (enc.out.pos >= flushAt ? channel.push(enc.take()) : undefined));
-        if (enc.out.pos >= flushAt) return channel.push(enc.take());
-        return undefined;
-      },
-      onFunction: (code) => enc.fn(code),
-      onRead: (n) => {
-        read = n;
-        progress?.(read, enc.keys);
-      },
-    }).then(
-      (result) => {
-        if (result === null) channel.end({ err: new RdbToRespFallback('the walk gave up') });
-        else {
-          try {
-            if (enc.out.pos > 0) void channel.push(enc.take())?.catch(() => undefined);
-          } catch {
-            // The reader stopped: nothing more to hand over.
-          }
-          progress?.(read, enc.keys);
-          channel.end();
-        }
-      },
-      (err: unknown) => channel.end({ err }),
-    );
-  };
-  return {
-    keys: () => enc.keys,
-    [Symbol.asyncIterator]() {
-      if (!started) start();
-      return channel[Symbol.asyncIterator]();
-    },
-  };
+  const chunks = rdbFileToChunks(path, enc, options.onProgress);
+  return { keys: () => enc.keys, [Symbol.asyncIterator]: () => chunks[Symbol.asyncIterator]() };
 }
