@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { convert } from '../src/convert/convert.js';
 import type { RdbRecord, Value } from '../src/model.js';
 import { rdbFileToResp } from '../src/resp/rdb-to-resp.js';
+import { rdbFileToJsonl } from '../src/jsonl/rdb-to-jsonl.js';
 import { DirectFallback } from '../src/rdb/direct.js';
 import { writeRdb } from '../src/rdb/writer.js';
 import { encodeDump } from '../src/rdb/dump.js';
@@ -34,11 +35,13 @@ async function bothWays(input: string, ext: string): Promise<{ direct: Buffer; r
 }
 
 /** True when the direct path converts the file without handing it to the record reader. */
-async function directWorks(input: string): Promise<boolean> {
+async function directWorks(input: string, to: 'resp' | 'jsonl' = 'resp'): Promise<boolean> {
   try {
-    for await (const _ of rdbFileToResp(input, {
-      commands: { exactScores: true, dumpPayload: encodeDump },
-    })) {
+    const chunks =
+      to === 'resp'
+        ? rdbFileToResp(input, { commands: { exactScores: true, dumpPayload: encodeDump } })
+        : rdbFileToJsonl(input);
+    for await (const _ of chunks) {
       // drained
     }
     return true;
@@ -70,9 +73,14 @@ async function datasetFile(): Promise<string> {
     key(0, 'lzf', { type: 'string', value: b('abc'.repeat(300)) }, 4102444800000),
     key(0, 'empty-string', { type: 'string', value: b('') }),
     key(0, 'bin', { type: 'string', value: Buffer.from([0, 255, 13, 10, 34, 92]) }),
+    key(0, 'ctl "quoted" \\ é ✓', {
+      type: 'string',
+      value: Buffer.from('tab\there\nnl \u0001\u001f\u007f "q" \\ é ✓ \u2028'),
+    }),
     key(1, 'list', { type: 'list', items: n(300, (i) => (i % 3 ? `item-${i}` : String(i - 150))) }),
     key(1, 'list-lzf', { type: 'list', items: n(2000, () => 'same text again and again') }),
     key(1, 'list-big', { type: 'list', items: n(25_000, (i) => `v${i}`) }, 4102444800001),
+    key(1, 'after-big', { type: 'string', value: b('a string after a key in parts') }),
     key(1, 'list-plain-node', { type: 'list', items: [b('x'.repeat(10_000)), b('y')] }),
     key(2, 'intset', { type: 'set', members: n(100, (i) => String(i * 1000 - 5000)) }),
     key(2, 'intset64', {
@@ -141,13 +149,18 @@ async function datasetFile(): Promise<string> {
   return path;
 }
 
-describe('RDB -> RESP written straight from the file', () => {
+describe('RDB -> RESP and JSONL written straight from the file', () => {
   it('writes what the record path writes for every modern encoding, in parts for big keys', async () => {
     const input = await datasetFile();
     expect(await directWorks(input)).toBe(true);
     const { direct, records } = await bothWays(input, 'valkey');
     expect(direct.length).toBeGreaterThan(500_000);
     expect(direct.equals(records)).toBe(true);
+    const jsonl = await bothWays(input, 'jsonl');
+    expect(jsonl.direct.length).toBeGreaterThan(500_000);
+    expect(jsonl.direct.toString()).toBe(jsonl.records.toString());
+    expect(jsonl.direct.equals(jsonl.records)).toBe(true);
+    expect(await directWorks(input, 'jsonl')).toBe(true);
   });
 
   it('writes what the record path writes for every fixture file (or hands it over)', async () => {
@@ -167,6 +180,8 @@ describe('RDB -> RESP written straight from the file', () => {
           continue;
         }
         expect(ours.direct.equals(ours.records), `${dir}/${name}`).toBe(true);
+        const jsonl = await bothWays(input, 'jsonl');
+        expect(jsonl.direct.equals(jsonl.records), `${dir}/${name} (JSONL)`).toBe(true);
         if (await directWorks(input)) direct++;
       }
     }

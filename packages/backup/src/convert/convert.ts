@@ -12,6 +12,7 @@ import {
 } from '../resp/records-to-commands.js';
 import { commandBatchesToResp, type RespHeaderInfo } from '../resp/writer.js';
 import { rdbFileToResp } from '../resp/rdb-to-resp.js';
+import { rdbFileToJsonl } from '../jsonl/rdb-to-jsonl.js';
 import { DirectFallback } from '../rdb/direct.js';
 import { commandsToItems } from '../io/items.js';
 import { writeFileAtomically } from '../io/atomic.js';
@@ -255,19 +256,27 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     }
   }
 
-  // RDB -> RESP, the common case: commands written straight from the walked file's bytes. When the
+  // RDB -> RESP / JSONL, the common case: output written straight from the walked file's bytes. When the
   // walk gives up (corrupt data, warnings, module values...), the record reader does it all again.
-  if (to === 'resp' && !filter.any && (await inputFormatOrUndefined(options.input, options.from)) === 'rdb') {
-    const fast = rdbFileToResp(options.input, {
-      ...batch,
-      header,
-      commands: { ...batch, exactScores: true, dumpPayload: (r: KeyRecord) => encodeDump(r) },
-      onProgress: (read, k) => {
-        bytesRead = read;
-        keys = k;
-        progress(false);
-      },
-    });
+  if (
+    (to === 'resp' || to === 'jsonl') &&
+    !filter.any &&
+    (await inputFormatOrUndefined(options.input, options.from)) === 'rdb'
+  ) {
+    const onProgress = (read: number, k: number) => {
+      bytesRead = read;
+      keys = k;
+      progress(false);
+    };
+    const fast =
+      to === 'resp'
+        ? rdbFileToResp(options.input, {
+            ...batch,
+            header,
+            commands: { ...batch, exactScores: true, dumpPayload: (r: KeyRecord) => encodeDump(r) },
+            onProgress,
+          })
+        : rdbFileToJsonl(options.input, { onProgress });
     try {
       bytesWritten = await writeFileAtomically(options.output, fast, (n) => {
         bytesWritten = n;
