@@ -6,7 +6,8 @@ import { convert } from '../src/convert/convert.js';
 import type { RdbRecord, Value } from '../src/model.js';
 import { rdbFileToResp } from '../src/resp/rdb-to-resp.js';
 import { rdbFileToJsonl } from '../src/jsonl/rdb-to-jsonl.js';
-import { DirectFallback } from '../src/rdb/direct.js';
+import { DirectFallback, walkRdbRecords } from '../src/rdb/direct.js';
+import { analyzeRdbFile } from '../src/memory/sources.js';
 import { writeRdb } from '../src/rdb/writer.js';
 import { encodeDump } from '../src/rdb/dump.js';
 import { SHARED_RDB } from './fixtures/rdb/helpers.js';
@@ -186,5 +187,33 @@ describe('RDB -> RESP and JSONL written straight from the file', () => {
       }
     }
     expect(direct).toBeGreaterThan(15);
+  });
+
+  it('inspect --memory: the report from records read straight from the file is the reader report', async () => {
+    const inputs = [
+      await datasetFile(),
+      ...['rdbtools', 'valkey'].flatMap((dir) =>
+        readdirSync(join(SHARED_RDB, dir))
+          .filter((f) => f.endsWith('.rdb'))
+          .map((f) => join(SHARED_RDB, dir, f)),
+      ),
+    ];
+    let walked = 0;
+    for (const input of inputs) {
+      let viaReader: unknown;
+      try {
+        viaReader = {
+          ...(await analyzeRdbFile(input, { read: {}, now: 1_800_000_000_000 })),
+          generatedAt: '',
+        };
+      } catch (err) {
+        await expect(analyzeRdbFile(input)).rejects.toThrow((err as Error).message);
+        continue;
+      }
+      const direct = await analyzeRdbFile(input, { now: 1_800_000_000_000 });
+      expect({ ...direct, generatedAt: '' }, input).toEqual(viaReader);
+      if (await walkRdbRecords(input, () => undefined)) walked++;
+    }
+    expect(walked).toBeGreaterThan(15);
   });
 });

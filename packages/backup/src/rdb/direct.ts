@@ -3,8 +3,12 @@
  * `jsonl/rdb-to-jsonl.ts`) share: the output buffer, the hand-over of output chunks from the walk
  * to a writer, and the file walk driving an encoder.
  */
+import type { KeyRecord, RdbRecord, Value } from '../model.js';
+import { ENCODING_NAMES } from './constants.js';
 import type { KeySpan } from './fast-verify.js';
 import { walkRdbFile } from './inspect.js';
+import { decodeValue } from './reader.js';
+import { ListpackCursor, SpanReader, spanValue } from './span.js';
 
 /** Thrown when a key cannot be converted this way: the caller converts with the record reader. */
 export class DirectFallback extends Error {
@@ -221,4 +225,53 @@ export function rdbFileToChunks(
       return channel[Symbol.asyncIterator]();
     },
   };
+}
+
+/**
+ * The records of an RDB file through the structure walk, each handed to `onRecord` synchronously
+ * while it is valid: `header`, `aux`, `function` and `key` records (no select-db, resize-db or end
+ * records; a key's elements may be views of the input, valid only during the call, its key is a
+ * copy). Keys in modern encodings are decoded from the window (`spanValue`), the others with
+ * `decodeValue`. False when the walk gave up (read the file with the record reader then).
+ */
+export async function walkRdbRecords(
+  path: string,
+  onRecord: (record: RdbRecord) => void,
+  options: { onRead?: (bytes: number) => void; checksum?: boolean } = {},
+): Promise<boolean> {
+  const r = new SpanReader();
+  const lp = new ListpackCursor();
+  const keyRecord = (span: KeySpan, value: Value): KeyRecord => {
+    const rec = {
+      kind: 'key',
+      db: span.db,
+      key: Buffer.from(span.keyBuf.subarray(span.keyStart, span.keyEnd)),
+      encoding: ENCODING_NAMES[span.type] ?? 'unknown',
+    } as KeyRecord;
+    if (span.expiresAt !== undefined) rec.expiresAt = span.expiresAt;
+    if (span.lruIdle !== undefined) rec.lruIdle = span.lruIdle;
+    if (span.lfuFreq !== undefined) rec.lfuFreq = span.lfuFreq;
+    rec.value = value;
+    return rec;
+  };
+  const result = await walkRdbFile(path, {
+    ...(options.checksum === false ? { checksum: false } : {}),
+    onHeader: (h) => onRecord({ kind: 'header', magic: h.magic, version: h.version, flavor: h.flavor }),
+    onAux: (key, value) => onRecord({ kind: 'aux', key, value }),
+    onFunction: (code) => onRecord({ kind: 'function', code: Buffer.from(code) }),
+    onKey: (span) => {
+      const value = spanValue(span, r, lp);
+      if (value) {
+        onRecord(keyRecord(span, value));
+        return undefined;
+      }
+      return decodeValue(
+        span.buf.subarray(span.valueStart, span.valueEnd),
+        span.type,
+        span.version ?? 11,
+      ).then((d) => onRecord(keyRecord(span, d.value)));
+    },
+    ...(options.onRead ? { onRead: options.onRead } : {}),
+  });
+  return result !== null;
 }

@@ -123,7 +123,7 @@ export async function verifyRdbWithReader(
 }
 
 /** Callbacks of a walk that reads what it walks (`walkRdbFile`). */
-export type WalkCallbacks = Pick<FastVerifyOptions, 'onKey' | 'onFunction'> & {
+export type WalkCallbacks = Pick<FastVerifyOptions, 'onKey' | 'onFunction' | 'onHeader' | 'onAux'> & {
   /** Bytes read from the input so far (for progress). */
   onRead?: (bytes: number) => void;
 };

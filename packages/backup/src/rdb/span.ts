@@ -7,8 +7,12 @@
  * The encoders that turn RDB into other formats without a record model (`resp/rdb-to-resp.ts`)
  * sit on top of this.
  */
+import type { HashEntry, Value, ZSetEntry } from '../model.js';
+import { RdbType } from './constants.js';
 import { backlenSize } from './containers.js';
+import type { KeySpan } from './fast-verify.js';
 import { lzfDecompressInto } from './lzf.js';
+import { listpackScore } from './numbers.js';
 
 /** An element of a container: bytes `buf[s, e)`, or an integer (`int`, `big` beyond 2^53). */
 export interface Element {
@@ -222,4 +226,133 @@ export class ListpackCursor implements Element {
 export function elementBytes(el: Element): Buffer {
   if (!el.isInt) return el.buf.subarray(el.s, el.e);
   return Buffer.from(Number.isNaN(el.int) ? String(el.big) : String(el.int));
+}
+
+/**
+ * The value of a key the walk checked, in the record model, decoded synchronously from the window
+ * (the modern encodings: plain and LZF strings, linked lists, quicklist2, hashtable sets and
+ * hashes, skiplist zsets, intsets and listpacks); null for the others (read them with
+ * `decodeValue`). Elements are views of the window where they can be (valid while the span is),
+ * copies where they were decompressed.
+ */
+export function spanValue(span: KeySpan, r: SpanReader, lp: ListpackCursor): Value | null {
+  const window = span.buf;
+  r.at(window, span.valueStart);
+  /** The string just read by `r`, as bytes. */
+  const str = (): Buffer => {
+    if (r.isInt) return Buffer.from(String(r.int));
+    const b = r.sbuf.subarray(r.s, r.e);
+    return r.sbuf === window ? b : Buffer.from(b);
+  };
+  /** The current listpack element, as bytes (`copy`: the listpack lives in a scratch buffer). */
+  const el = (copy: boolean): Buffer => {
+    if (lp.isInt) return Buffer.from(Number.isNaN(lp.int) ? String(lp.big) : String(lp.int));
+    const b = lp.buf.subarray(lp.s, lp.e);
+    return copy ? Buffer.from(b) : b;
+  };
+  switch (span.type) {
+    case RdbType.STRING:
+      r.string();
+      return { type: 'string', value: str() };
+    case RdbType.LIST:
+    case RdbType.SET: {
+      const n = r.len();
+      const out: Buffer[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        r.string();
+        out[i] = str();
+      }
+      return span.type === RdbType.LIST ? { type: 'list', items: out } : { type: 'set', members: out };
+    }
+    case RdbType.HASH: {
+      const n = r.len();
+      const entries: HashEntry[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        r.string();
+        const field = str();
+        r.string();
+        entries[i] = { field, value: str() };
+      }
+      return { type: 'hash', entries };
+    }
+    case RdbType.ZSET_2: {
+      const n = r.len();
+      const entries: ZSetEntry[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        r.string();
+        const member = str();
+        entries[i] = { member, score: r.f64() };
+      }
+      return { type: 'zset', entries };
+    }
+    case RdbType.SET_INTSET: {
+      r.string();
+      const b = r.sbuf;
+      const width = b.readUInt32LE(r.s);
+      const count = b.readUInt32LE(r.s + 4);
+      const at = r.s + 8;
+      const members: Buffer[] = new Array(count);
+      for (let i = 0; i < count; i++) {
+        const v =
+          width === 2
+            ? b.readInt16LE(at + 2 * i)
+            : width === 4
+              ? b.readInt32LE(at + 4 * i)
+              : b.readBigInt64LE(at + 8 * i);
+        members[i] = Buffer.from(String(v));
+      }
+      return { type: 'set', members };
+    }
+    case RdbType.SET_LISTPACK:
+    case RdbType.HASH_LISTPACK:
+    case RdbType.ZSET_LISTPACK: {
+      r.string();
+      const copy = r.sbuf !== window;
+      const b = r.sbuf;
+      lp.open(b, r.s);
+      if (span.type === RdbType.SET_LISTPACK) {
+        const members: Buffer[] = [];
+        while (lp.next()) members.push(el(copy));
+        return { type: 'set', members };
+      }
+      if (span.type === RdbType.HASH_LISTPACK) {
+        const entries: HashEntry[] = [];
+        while (lp.next()) {
+          const field = el(copy);
+          lp.next();
+          entries.push({ field, value: el(copy) });
+        }
+        return { type: 'hash', entries };
+      }
+      const entries: ZSetEntry[] = [];
+      while (lp.next()) {
+        const member = el(copy);
+        lp.next();
+        const score = lp.isInt
+          ? Number.isNaN(lp.int)
+            ? Number(lp.big)
+            : lp.int
+          : listpackScore(b, lp.s, lp.e);
+        entries.push({ member, score });
+      }
+      return { type: 'zset', entries };
+    }
+    case RdbType.LIST_QUICKLIST_2: {
+      const nodes = r.len();
+      const items: Buffer[] = [];
+      for (let i = 0; i < nodes; i++) {
+        const container = r.len();
+        r.string();
+        if (container === 1) items.push(str());
+        else {
+          const copy = r.sbuf !== window;
+          lp.open(r.sbuf, r.s);
+          while (lp.next()) items.push(el(copy));
+        }
+      }
+      return { type: 'list', items };
+    }
+    default:
+      return null;
+  }
 }
