@@ -77,7 +77,9 @@ export async function analyzeRdbFile(path: string, options: AnalyzeRdbOptions = 
       ...rest,
       ...(withBytes ? { onProgress: withBytes } : {}),
     });
+    // Estimates need a long string's length, not its bytes.
     const walked = await walkRdbRecords(path, session.push, {
+      lengthsOnly: true,
       onRead: (n) => {
         readBytes = n;
       },

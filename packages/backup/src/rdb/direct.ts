@@ -91,7 +91,12 @@ export function canonicalScore(buf: Buffer, s: number, e: number): boolean {
   i++;
   if (i === e) return false;
   let lead = 0;
-  if (zeroInt) while (i < e && buf[i] === 48) i++, lead++;
+  if (zeroInt) {
+    while (i < e && buf[i] === 48) {
+      i++;
+      lead++;
+    }
+  }
   if (lead > 5) return false;
   for (; i < e; i++) {
     c = buf[i]!;
@@ -237,7 +242,12 @@ export function rdbFileToChunks(
 export async function walkRdbRecords(
   path: string,
   onRecord: (record: RdbRecord) => void,
-  options: { onRead?: (bytes: number) => void; checksum?: boolean } = {},
+  options: {
+    onRead?: (bytes: number) => void;
+    checksum?: boolean;
+    /** Long LZF string values come as zeros of their length (`spanValue`'s `lengthsOnly`). */
+    lengthsOnly?: boolean;
+  } = {},
 ): Promise<boolean> {
   const r = new SpanReader();
   const lp = new ListpackCursor();
@@ -260,7 +270,7 @@ export async function walkRdbRecords(
     onAux: (key, value) => onRecord({ kind: 'aux', key, value }),
     onFunction: (code) => onRecord({ kind: 'function', code: Buffer.from(code) }),
     onKey: (span) => {
-      const value = spanValue(span, r, lp);
+      const value = spanValue(span, r, lp, options.lengthsOnly === true);
       if (value) {
         onRecord(keyRecord(span, value));
         return undefined;

@@ -26,6 +26,13 @@ export interface Element {
 }
 
 const EMPTY = Buffer.alloc(0);
+let ZEROS = Buffer.alloc(1 << 16);
+
+/** `n` zero bytes (a view of a shared buffer: never written). */
+function zeros(n: number): Buffer {
+  if (n > ZEROS.length) ZEROS = Buffer.alloc(Math.max(n, ZEROS.length * 2));
+  return ZEROS.subarray(0, n);
+}
 const SAFE = 9007199254740991n;
 
 /** Reads checked RDB encodings from `buf` at `pos`. */
@@ -107,6 +114,19 @@ export class SpanReader implements Element {
     this.s = p;
     this.e = p + n;
     this.pos = p + n;
+  }
+
+  /**
+   * When the next string is LZF-compressed: moves past it and returns its length (not
+   * decompressing it); -1, with nothing consumed, for any other string.
+   */
+  lzfLength(): number {
+    if (this.buf[this.pos] !== 0xc3) return -1;
+    this.pos++;
+    const clen = this.len();
+    const ulen = this.len();
+    this.pos += clen;
+    return ulen;
   }
 
   private encoded(kind: number): void {
@@ -233,11 +253,23 @@ export function elementBytes(el: Element): Buffer {
  * (the modern encodings: plain and LZF strings, linked lists, quicklist2, hashtable sets and
  * hashes, skiplist zsets, intsets and listpacks); null for the others (read them with
  * `decodeValue`). Elements are views of the window where they can be (valid while the span is),
- * copies where they were decompressed.
+ * copies where they were decompressed. With `lengthsOnly`, an LZF-compressed string value longer
+ * than 20 bytes is not decompressed: its bytes are zeros (for consumers that only measure it).
  */
-export function spanValue(span: KeySpan, r: SpanReader, lp: ListpackCursor): Value | null {
+export function spanValue(
+  span: KeySpan,
+  r: SpanReader,
+  lp: ListpackCursor,
+  lengthsOnly = false,
+): Value | null {
   const window = span.buf;
   r.at(window, span.valueStart);
+  if (lengthsOnly && span.type === RdbType.STRING) {
+    // An LZF string value is longer than 20 bytes (the server compresses no shorter one): a
+    // consumer measuring it needs no bytes, so it gets zeros of its length.
+    const n = r.lzfLength();
+    if (n > 20) return { type: 'string', value: zeros(n) };
+  }
   /** The string just read by `r`, as bytes. */
   const str = (): Buffer => {
     if (r.isInt) return Buffer.from(String(r.int));
