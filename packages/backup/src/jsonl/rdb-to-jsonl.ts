@@ -77,7 +77,20 @@ class JsonSink extends ByteSink {
 
   /** An integer element: the JSON string of its digits. */
   intStr(v: number): void {
-    this.text(`"${v}"`);
+    if (v >= 0 && v < 10) {
+      this.ensure(3);
+      const buf = this.buf;
+      buf[this.pos++] = 0x22;
+      buf[this.pos++] = 48 + v;
+      buf[this.pos++] = 0x22;
+      return;
+    }
+    const t = String(v);
+    this.ensure(t.length + 2);
+    const buf = this.buf;
+    buf[this.pos++] = 0x22;
+    this.pos += buf.write(t, this.pos, 'latin1');
+    buf[this.pos++] = 0x22;
   }
 
   /** A container element as a JSON string. */
@@ -112,6 +125,20 @@ const TYPE_NAMES: Record<number, string> = {
   [RdbType.ZSET_LISTPACK]: 'zset',
   [RdbType.LIST_QUICKLIST_2]: 'list',
 };
+
+const TYPES = ['string', 'list', 'set', 'zset', 'hash'];
+/** `,"type":"<type>",["append":true,]"value":[` for each value type. */
+const lineHeads = (append: boolean, array: boolean): Record<string, Buffer> =>
+  Object.fromEntries(
+    TYPES.map((t) => [
+      t,
+      Buffer.from(`,"type":"${t}",${append ? '"append":true,' : ''}"value":${array ? '[' : ''}`),
+    ]),
+  );
+const VALUE = lineHeads(false, false);
+const APPEND = lineHeads(true, false);
+const VALUE_ARRAY = lineHeads(false, true);
+const APPEND_ARRAY = lineHeads(true, true);
 
 /** Turns walked keys into JSONL lines (see `rdbFileToChunks`). */
 export class RdbToJsonl implements SpanEncoder {
@@ -175,17 +202,26 @@ export class RdbToJsonl implements SpanEncoder {
     return undefined;
   }
 
+  /** `{"db":<db>,"key":` per db. */
+  private readonly dbPrefix: Buffer[] = [];
+
   /** Starts a line: `{"db":..,"key":..,"type":..,["append":true,]"value":` (and `[`). */
   private open(array: boolean): void {
     const out = this.out;
     const span = this.span;
     this.lineAt = out.pos;
     this.n = 0;
-    out.text(`{"db":${span.db},"key":`);
+    const db = span.db;
+    let prefix = this.dbPrefix[db];
+    if (prefix === undefined) {
+      prefix = Buffer.from(`{"db":${db},"key":`);
+      if (db < 1024) this.dbPrefix[db] = prefix;
+    }
+    out.raw(prefix);
     out.str(span.keyBuf, span.keyStart, span.keyEnd);
-    out.text(`,"type":"${this.typeName}",`);
-    if (!this.first) out.text('"append":true,');
-    out.text(array ? '"value":[' : '"value":');
+    out.raw(
+      (array ? (this.first ? VALUE_ARRAY : APPEND_ARRAY) : this.first ? VALUE : APPEND)[this.typeName]!,
+    );
   }
 
   /** Ends a line: the key's metadata on its first line, then `}` and a newline. */
