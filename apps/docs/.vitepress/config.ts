@@ -47,6 +47,7 @@ const reference = [
       { text: '@valkey-tools/binaries', link: '/api/binaries' },
       { text: '@valkey-tools/config', link: '/api/config' },
       { text: '@valkey-tools/backup', link: '/api/backup' },
+      { text: '@valkey-tools/backup/codec', link: '/api/backup-codec' },
       { text: '@valkey-tools/kvcache-index', link: '/api/kvcache-index' },
     ],
   },

@@ -403,8 +403,8 @@ export function renderApiIndex(apis: readonly PackageApi[]): string {
   out.push(generatedNotice('the packages\u2019 public surfaces'));
   out.push('# API reference');
   out.push(
-    'The public API of every `@valkey-tools/*` package: exactly what its `src/index.ts` exports, with the ' +
-      'signatures and doc comments from the source. Each page is regenerated on every build.',
+    'The public API of every `@valkey-tools/*` package: exactly what its `src/index.ts` (and each subpath ' +
+      'export) exports, with the signatures and doc comments from the source. Each page is regenerated on every build.',
   );
   out.push(
     table(

@@ -28,17 +28,37 @@ function writeIfChanged(path: string, content: string): boolean {
   return true;
 }
 
-function packageInfo(dir: string): PackageInfo {
+/**
+ * A package's documented entries: its main surface (`src/index.ts`) and each subpath export (e.g.
+ * `@valkey-tools/backup/codec`), described by the subpath source's opening comment.
+ */
+function packageInfos(dir: string): PackageInfo[] {
   const manifest = JSON.parse(readFileSync(join(repoRoot, 'packages', dir, 'package.json'), 'utf8')) as {
     name: string;
     description?: string;
+    exports?: Record<string, Record<string, string> | string>;
   };
-  return {
+  const main: PackageInfo = {
     dir,
     name: manifest.name,
     description: manifest.description ?? '',
     entry: join(repoRoot, 'packages', dir, 'src', 'index.ts'),
   };
+  const subpaths = Object.entries(manifest.exports ?? {}).flatMap(([sub, target]) => {
+    const source = typeof target === 'object' ? target['@valkey-tools/source'] : undefined;
+    if (sub === '.' || source === undefined) return [];
+    const entry = join(repoRoot, 'packages', dir, source);
+    const opening = /^((?:\/\/.*\n)+)/.exec(readFileSync(entry, 'utf8'))?.[1] ?? '';
+    const description = opening
+      .split('\n')
+      .map((l) => l.replace(/^\/\/ ?/, ''))
+      .join(' ')
+      .trim()
+      .replace(/^[^:]*: /, '')
+      .replace(/^./, (c) => c.toUpperCase());
+    return [{ dir: `${dir}-${sub.slice(2)}`, name: `${manifest.name}/${sub.slice(2)}`, description, entry }];
+  });
+  return [main, ...subpaths];
 }
 
 export function generate(): string[] {
@@ -57,7 +77,7 @@ export function generate(): string[] {
     }),
   );
 
-  const packages = PACKAGE_DIRS.map(packageInfo);
+  const packages = PACKAGE_DIRS.flatMap(packageInfos);
   const apis = collectApi(packages, repoRoot);
   write('api/index.md', renderApiIndex(apis));
   for (const api of apis) write(`api/${api.pkg.dir}.md`, renderPackagePage(api));

@@ -13,8 +13,6 @@ export type BackupErrorCode =
   | 'ERR_FORMAT'
   /** An AOF directory or manifest is missing, malformed or names missing files. */
   | 'ERR_AOF_MANIFEST'
-  /** Could not connect / authenticate / talk to the server. */
-  | 'ERR_CONNECTION'
   /** The server refused the replication handshake (e.g. managed services); use mode: 'scan'. */
   | 'ERR_REPLICATION'
   /** The server answered a command with an error. */

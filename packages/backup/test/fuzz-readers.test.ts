@@ -2,14 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ValkeyToolsError } from '@valkey-tools/core';
-import {
-  checkLimit,
-  memoryGuard,
-  startTestServer,
-  type TestServer,
-  withinMemory,
-  writeDataset,
-} from '@valkey-tools/test-utils';
+import { checkLimit, memoryGuard, withinMemory, writeDataset, serverGroup } from '@valkey-tools/test-utils';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyRecord, RdbRecord } from '../src/model.js';
@@ -40,7 +33,7 @@ import {
  * come from VT_FUZZ_SEED / VT_FUZZ_RUNS (`npm run fuzz` runs many more).
  */
 
-const servers: TestServer[] = [];
+const servers = serverGroup();
 const rdbCorpus: { name: string; bytes: Buffer }[] = [];
 
 async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
@@ -75,8 +68,7 @@ async function readAll(bytes: Buffer, checksum: boolean, chunked = false): Promi
 
 beforeAll(async () => {
   // A file saved by a real server, with every type and encoding our dataset covers.
-  const server = await startTestServer();
-  servers.push(server);
+  const server = await servers.start();
   await writeDataset(server, [
     ['SET', 'str', 'hello'],
     ['SET', 'int', '12345'],
@@ -98,7 +90,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
+  await servers.stop();
 });
 
 describe('fuzz: RDB reader', () => {

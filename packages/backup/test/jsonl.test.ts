@@ -1,12 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type TestServer,
-  startTestServer,
-  buildEncodingsDataset,
-  serverState,
-} from '@valkey-tools/test-utils';
+import { type TestServer, buildEncodingsDataset, serverState, serverGroup } from '@valkey-tools/test-utils';
 import { Valkey } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jsonlToRecords, recordsToJsonl } from '../src/jsonl/jsonl.js';
@@ -15,7 +10,7 @@ import { readRdbFile } from '../src/rdb/reader.js';
 import { writeRdbFile } from '../src/rdb/writer.js';
 import { collect, norm } from './fixtures/rdb/helpers.js';
 
-const servers: TestServer[] = [];
+const servers = serverGroup();
 let src: TestServer;
 let c: Valkey;
 let records: RdbRecord[];
@@ -34,8 +29,7 @@ const keyView = (rs: Array<RdbRecord>) =>
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vt-jsonl-'));
-  src = await startTestServer();
-  servers.push(src);
+  src = await servers.start();
   c = new Valkey({ port: src.port, host: src.host, maxRetriesPerRequest: 1 });
   await buildEncodingsDataset(c);
   await c.call('SAVE');
@@ -44,7 +38,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   c?.disconnect();
-  await Promise.all(servers.map((s) => s.stop()));
+  await servers.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -66,8 +60,7 @@ describe('JSONL', () => {
     const text = (await collect(recordsToJsonl(records))).join('');
     const out = join(dir, 'from-jsonl.rdb');
     await writeRdbFile(out, jsonlToRecords([text]));
-    const fresh = await startTestServer({ config: { dir, dbfilename: 'from-jsonl.rdb' } });
-    servers.push(fresh);
+    const fresh = await servers.start({ config: { dir, dbfilename: 'from-jsonl.rdb' } });
     const f = new Valkey({ port: fresh.port, host: fresh.host, maxRetriesPerRequest: 1 });
     try {
       const view = { ignoreLayout: true };

@@ -14,7 +14,7 @@ const LAYERS: string[][] = [
   ['live'],
   ['convert', 'restore', 'memory'],
   ['migrate'],
-  ['index'],
+  ['index', 'codec'],
 ];
 
 const src = join(dirname(fileURLToPath(import.meta.url)), '..', 'src');

@@ -5,6 +5,7 @@ import { type TestServer, buildDataset, serverState, loadRdb, serverGroup } from
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convert } from '../src/convert/convert.js';
 import { backup } from '../src/live/backup.js';
+import { ConnectionError } from '@valkey-tools/core';
 import { BackupError } from '../src/errors.js';
 import { RespCommandParser } from '../src/resp/parser.js';
 import { parseHeaderCommand } from '../src/resp/writer.js';
@@ -177,7 +178,7 @@ describe('live backup, replication mode', () => {
     const bad = await backup({ url: `redis://backup:wrong@127.0.0.1:${source.port}`, output: refused }).catch(
       (e) => e,
     );
-    expect(BackupError.hasCode(bad, 'ERR_CONNECTION')).toBe(true);
+    expect(ConnectionError.hasCode(bad, 'ERR_CONNECTION')).toBe(true);
     expect(String(bad)).not.toContain('wrong@');
     expect(existsSync(refused)).toBe(false);
   });

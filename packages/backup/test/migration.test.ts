@@ -17,7 +17,6 @@ import { migrate } from '../src/migrate/migrate.js';
 import { restore } from '../src/restore/restore.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vt-migrate-'));
-const servers: TestServer[] = [];
 let redis: TestServer;
 /** Redis 7.0 has no consumer active-time; everything else must match. */
 const view = { ignoreConsumerTimes: true };
@@ -66,7 +65,6 @@ beforeAll(async () => {
     startTestServer({ flavor: 'redis', config: { 'repl-diskless-sync-delay': 0 } }),
     serverPool(6),
   ]);
-  servers.push(redis);
   await buildDataset(redis.url, { big: 500 });
   redisKeys = await keyView(redis.url);
   await redis.command('SAVE');
@@ -78,7 +76,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([...servers.map((s) => s.stop()), pool?.stop()]);
+  await Promise.all([redis?.stop(), pool?.stop()]);
   rmSync(work, { recursive: true, force: true });
 });
 

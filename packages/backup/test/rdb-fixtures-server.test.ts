@@ -1,7 +1,7 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type TestServer, startTestServer } from '@valkey-tools/test-utils';
+import { serverGroup } from '@valkey-tools/test-utils';
 import { Valkey } from 'iovalkey';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { KeyRecord, Value } from '../src/model.js';
@@ -10,9 +10,9 @@ import { writeRdbFile } from '../src/rdb/writer.js';
 import { SHARED_RDB, collect } from './fixtures/rdb/helpers.js';
 
 const dirs: string[] = [];
-const servers: TestServer[] = [];
+const servers = serverGroup();
 afterAll(async () => {
-  await Promise.all(servers.map((s) => s.stop()));
+  await servers.stop();
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
@@ -91,8 +91,7 @@ describe('every fixture, re-encoded by our writer, loads into valkey-server with
     const dir = mkdtempSync(join(tmpdir(), 'vt-fixtures-'));
     dirs.push(dir);
     await writeRdbFile(join(dir, 'all.rdb'), all);
-    const server = await startTestServer({ config: { dir, dbfilename: 'all.rdb' } });
-    servers.push(server);
+    const server = await servers.start({ config: { dir, dbfilename: 'all.rdb' } });
     const c = new Valkey({ port: server.port, host: server.host, maxRetriesPerRequest: 1 });
     try {
       expect(await c.dbsize()).toBe(all.length);

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type TestServer, startTestServer, buildEncodingsDataset } from '@valkey-tools/test-utils';
+import { buildEncodingsDataset, serverGroup } from '@valkey-tools/test-utils';
 import { Valkey } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectRdb, verifyRdb } from '../src/rdb/inspect.js';
@@ -10,7 +10,7 @@ import { type KeyPartRecord, readRdbFile } from '../src/rdb/reader.js';
 import { writeRdbFile } from '../src/rdb/writer.js';
 import { collect } from './fixtures/rdb/helpers.js';
 
-const servers: TestServer[] = [];
+const servers = serverGroup();
 let c: Valkey;
 let dump: string;
 let dir: string;
@@ -20,8 +20,7 @@ const bigZip = Buffer.concat(Array.from({ length: 5000 }, () => randomBytes(1000
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'vt-inspect-'));
-  const src = await startTestServer();
-  servers.push(src);
+  const src = await servers.start();
   c = new Valkey({ port: src.port, host: src.host, maxRetriesPerRequest: 1 });
   await buildEncodingsDataset(c);
   await c.call('EVAL', "for i=1,30000 do server.call('SADD', KEYS[1], 'm' .. i) end return 1", '1', 'bigset');
@@ -33,7 +32,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   c?.disconnect();
-  await Promise.all(servers.map((s) => s.stop()));
+  await servers.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -141,8 +140,7 @@ describe('chunked reading of huge keys', () => {
     expect(records.some((r) => r.kind === 'key' && r.key.toString() === 'str:plain')).toBe(true);
 
     await writeRdbFile(join(dir, 'chunked.rdb'), records);
-    const fresh = await startTestServer({ config: { dir, dbfilename: 'chunked.rdb' } });
-    servers.push(fresh);
+    const fresh = await servers.start({ config: { dir, dbfilename: 'chunked.rdb' } });
     const f = new Valkey({ port: fresh.port, host: fresh.host, maxRetriesPerRequest: 1 });
     try {
       expect(await f.call('DEBUG', 'DIGEST')).toBe(await c.call('DEBUG', 'DIGEST'));

@@ -9,14 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   rewriteAof,
-  startTestServer,
-  type TestServer,
   FAR_EXPIRY_MS,
   type DatasetCommand,
   writeDataset,
   keyState,
   type KeyState,
   serverPool,
+  serverGroup,
 } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { convert } from '../src/convert/convert.js';
@@ -74,7 +73,7 @@ const TARGET: DatasetCommand[] = [
 ];
 
 const work = mkdtempSync(join(tmpdir(), 'vt-existing-'));
-const others: TestServer[] = [];
+const others = serverGroup();
 let pool: Awaited<ReturnType<typeof serverPool>>;
 /** Every key of the file, as the source holds it (what each format describes). */
 let fileState: KeyState;
@@ -88,10 +87,9 @@ const pick = (s: KeyState, keys: string[]) => ({
 beforeAll(async () => {
   const [source, single] = await Promise.all([
     // appendfsync always: each command is in the file before its reply (everysec may postpone the write).
-    startTestServer({ config: { appendonly: 'yes', 'aof-use-rdb-preamble': 'yes', appendfsync: 'always' } }),
-    startTestServer({ config: { appendonly: 'yes', 'aof-use-rdb-preamble': 'no', appendfsync: 'always' } }),
+    others.start({ config: { appendonly: 'yes', 'aof-use-rdb-preamble': 'yes', appendfsync: 'always' } }),
+    others.start({ config: { appendonly: 'yes', 'aof-use-rdb-preamble': 'no', appendfsync: 'always' } }),
   ]);
-  others.push(source, single);
   pool = await serverPool(18);
   // The source: BEFORE goes into the BASE of its multi-part AOF (a rewrite), AFTER into its INCR.
   await writeDataset(source.url, BEFORE);
@@ -124,7 +122,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all([pool?.stop(), ...others.map((s) => s.stop())]);
+  await Promise.all([pool?.stop(), others.stop()]);
   rmSync(work, { recursive: true, force: true });
 });
 

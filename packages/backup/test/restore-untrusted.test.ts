@@ -172,7 +172,7 @@ describe('RESTORE payloads in a command file are checked like RDB values', () =>
 });
 
 describe('--flush empties the target only after the whole input was checked', () => {
-  it('a truncated RDB and a .valkey that breaks mid-file: the target keeps every key', async () => {
+  it('a truncated RDB, a .valkey and a JSONL file that break mid-file: the target keeps every key, whichever way the restore sends them', async () => {
     const source = pool.take();
     await buildDataset(source.url, { big: 300, dbs: [0, 2] });
     await source.command('SAVE');
@@ -199,6 +199,28 @@ describe('--flush empties the target only after the whole input was checked', ()
     expect(await serverState(t.url)).toEqual(before);
     const e2 = await restore({ input: broken, url: t.url, flush: true }).catch((e) => e);
     expect(e2).toMatchObject({ code: 'ERR_RESP_SYNTAX' });
+    expect(await serverState(t.url)).toEqual(before);
+    // The same files decoded record by record (no RESTORE; keys replaced), and a JSONL file.
+    const e3 = await restore({ input: truncated, url: t.url, flush: true, useRestore: 'never' }).catch(
+      (e) => e,
+    );
+    expect(e3).toMatchObject({ code: 'ERR_RESTORE' });
+    expect(e3.message).toMatch(/not a valid RDB file/);
+    expect(await serverState(t.url)).toEqual(before);
+    const e4 = await restore({ input: broken, url: t.url, flush: true, replace: true }).catch((e) => e);
+    expect(e4).toMatchObject({ code: 'ERR_RESP_SYNTAX' });
+    expect(await serverState(t.url)).toEqual(before);
+    const jsonl = join(work, 'full.jsonl');
+    await convert({ input: rdb, output: jsonl });
+    const lines = readFileSync(jsonl);
+    const at = lines.indexOf('\n', Math.floor(lines.length / 2)) + 1;
+    const badJsonl = file(
+      'broken.jsonl',
+      Buffer.concat([lines.subarray(0, at), Buffer.from('{"db":0,"key":\n'), lines.subarray(at)]),
+    );
+    const e5 = await restore({ input: badJsonl, url: t.url, flush: true }).catch((e) => e);
+    expect(e5).toMatchObject({ code: 'ERR_JSONL_PARSE' });
+    expect(e5.message).toMatch(/invalid JSONL: .* \(on line \d+\)/);
     expect(await serverState(t.url)).toEqual(before);
     // A good file with --flush: exactly the source.
     await restore({ input: valkey, url: t.url, flush: true });

@@ -3,6 +3,8 @@ import { realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseServerVersion } from '@valkey-tools/core';
+import { expect } from 'vitest';
+import { BinariesError } from '../src/index.js';
 
 export const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -24,4 +26,15 @@ export function fixtureArgs(name: string, ...args: string[]): string[] {
     join(fixtures, `${name}.ts`),
     ...args,
   ];
+}
+
+/** The BinariesError `promise` rejects with (fails the test when it resolves or throws another kind). */
+export async function expectError(promise: Promise<unknown>): Promise<BinariesError> {
+  try {
+    await promise;
+  } catch (err) {
+    expect(BinariesError.isInstance(err)).toBe(true);
+    return err as BinariesError;
+  }
+  throw new Error('expected a BinariesError');
 }

@@ -16,7 +16,6 @@ import { promisify } from 'node:util';
 import { detectPlatform, platformKey } from '@valkey-tools/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  BinariesError,
   type CreateMirrorResult,
   createMirror,
   type DownloadProgress,
@@ -32,7 +31,7 @@ import {
   versionMap,
   writeTarGz,
 } from '../src/index.js';
-import { fixtureArgs, systemValkey } from './helpers.js';
+import { expectError, fixtureArgs, systemValkey } from './helpers.js';
 import { type MirrorServer, startMirrorServer } from './mirror-server.js';
 
 const execFileAsync = promisify(execFile);
@@ -67,16 +66,6 @@ function isolatedMirror() {
     archiveRequests: () => requests().filter((r) => r.path === archivePath),
     throttle: (bytes: number | undefined) => server.throttle(bytes, prefix),
   };
-}
-
-async function expectError(promise: Promise<unknown>): Promise<BinariesError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(BinariesError.isInstance(err)).toBe(true);
-    return err as BinariesError;
-  }
-  throw new Error('expected a BinariesError');
 }
 
 /** Nothing installed and no leftovers (downloads, staging dirs) in a home after a failure. */
@@ -503,7 +492,7 @@ describe.concurrent('installValkey from a mirror over HTTP', () => {
     try {
       const run = () =>
         execFileAsync(process.execPath, fixtureArgs('install-child', home, mirror, sys.version), {
-          timeout: 60_000,
+          timeout: 240_000,
         });
       const [a, b] = await Promise.all([run(), run()]);
       const results = [JSON.parse(a.stdout), JSON.parse(b.stdout)];

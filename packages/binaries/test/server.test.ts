@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  BinariesError,
   getServer,
   listServers,
   ReplyError,
@@ -26,7 +25,7 @@ import {
   unregisterExited,
   waitForExit,
 } from '@valkey-tools/test-utils';
-import { fixtureArgs } from './helpers.js';
+import { expectError, fixtureArgs } from './helpers.js';
 
 const execFileAsync = promisify(execFile);
 const home = mkdtempSync(join(tmpdir(), 'vt-server-'));
@@ -40,16 +39,6 @@ async function start(options: StartServerOptions = {}): Promise<ServerHandle> {
 }
 
 const alive = isRunning;
-
-async function expectError(promise: Promise<unknown>): Promise<BinariesError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(BinariesError.isInstance(err)).toBe(true);
-    return err as BinariesError;
-  }
-  throw new Error('expected a BinariesError');
-}
 
 afterAll(async () => {
   await Promise.all(started.map((s) => s.stop({ timeoutMs: 2000 })));

@@ -218,7 +218,6 @@ describe('mirror add, install, which, versions', () => {
       ['start', '--name', 'cached', '--version', '8.0.1', '--port', '24680', '--json'],
       {
         env,
-        timeoutMs: 60_000,
       },
     );
     expect(start.code, start.stderr).toBe(0);

@@ -73,7 +73,7 @@ describe('no password in CLI output', () => {
       Array.from({ length: 4 }, async () => {
         while (next < runs.length) {
           const i = next++;
-          results[i] = await runCli(runs[i]!.args, { timeoutMs: 120_000 });
+          results[i] = await runCli(runs[i]!.args);
         }
       }),
     );

@@ -122,9 +122,7 @@ describe('passwords never printed', () => {
     // A few at a time: the machine is shared.
     const results: CliResult[] = [];
     for (let i = 0; i < runs.length; i += 6)
-      results.push(
-        ...(await Promise.all(runs.slice(i, i + 6).map((r) => runCli(r.args, { timeoutMs: 60_000 })))),
-      );
+      results.push(...(await Promise.all(runs.slice(i, i + 6).map((r) => runCli(r.args)))));
     for (const [i, result] of results.entries()) {
       const { args, ok } = runs[i]!;
       const label = `#${i} ${args[0]} ${args.includes('--json') ? '--json' : ''} ${args.includes('--verbose') ? '--verbose' : ''} ${ok ? 'ok' : 'fails'}`;
@@ -494,10 +492,17 @@ describe('leftovers of killed runs', () => {
     expect(await exited).toBe('SIGKILL');
     expect(readdirSync(dir)).toEqual([partial]);
     expect(partial).toMatch(new RegExp(`^\\.${name.replace('.', '\\.')}\\.partial-${child.pid}-[0-9a-f]+$`));
-    const again = await runCli(
-      ['backup', '--url', big.url, '--mode', 'scan', '-o', join(dir, 'small.valkey'), '--match', 'key:1'],
-      { timeoutMs: 120_000 },
-    );
+    const again = await runCli([
+      'backup',
+      '--url',
+      big.url,
+      '--mode',
+      'scan',
+      '-o',
+      join(dir, 'small.valkey'),
+      '--match',
+      'key:1',
+    ]);
     expect(again.code, again.stderr).toBe(0);
     expect(readdirSync(dir)).toEqual(['small.valkey']);
     expect(existsSync(join(dir, partial))).toBe(false);

@@ -76,8 +76,10 @@ export function runCli(args: readonly string[], options: RunOptions = {}): Promi
     const err: Buffer[] = [];
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`valkey-tools ${args.join(' ')} did not finish in ${options.timeoutMs ?? 60_000} ms`));
-    }, options.timeoutMs ?? 60_000);
+      reject(
+        new Error(`valkey-tools ${args.join(' ')} did not finish in ${options.timeoutMs ?? 240_000} ms`),
+      );
+    }, options.timeoutMs ?? 240_000);
     child.stdout.on('data', (c: Buffer) => out.push(c));
     child.stderr.on('data', (c: Buffer) => err.push(c));
     child.on('error', reject);

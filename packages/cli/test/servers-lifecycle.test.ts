@@ -37,7 +37,7 @@ async function expectAllKnownThenStopAll(): Promise<void> {
   expect(running.length).toBeGreaterThan(0);
   const { pids } = await listedPids();
   for (const pid of running) expect(pids).toContain(pid);
-  const stop = await runCli(['stop', '--all'], { env, timeoutMs: 120_000 });
+  const stop = await runCli(['stop', '--all'], { env });
   expect(stop.code, stop.stderr).toBe(0);
   await waitFor('every server to exit', () => serversUnderHome().length === 0);
 }
@@ -95,7 +95,7 @@ function spawnCli(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
 
 beforeAll(() => buildCli(), BUILD_TIMEOUT_MS + 5000);
 afterAll(async () => {
-  await runCli(['stop', '--all'], { env, timeoutMs: 120_000 });
+  await runCli(['stop', '--all'], { env });
   for (const pid of serverProcessesUnder(tmp.dir)) killProcess(pid);
   tmp.cleanup();
 }, 180_000);
@@ -105,7 +105,7 @@ describe('servers that ask for a password, and stop', () => {
     const port = await freePort();
     const start = await runCli(
       ['start', '--name', 'pw', '--port', String(port), '--set', 'requirepass=s3cret', '--json'],
-      { env, timeoutMs: 60_000 },
+      { env },
     );
     expect(start.code, start.stderr).toBe(0);
     expect(`${start.stdout}${start.stderr}`).not.toMatch(/s3cret/);
@@ -129,7 +129,6 @@ describe('servers that ask for a password, and stop', () => {
       ['start', '--name', 'pw', '--port', String(actual), '--set', 'requirepass=s3cret'],
       {
         env,
-        timeoutMs: 60_000,
       },
     );
     expect(again.code, again.stderr).toBe(0);
@@ -161,7 +160,6 @@ describe('servers that ask for a password, and stop', () => {
       ['start', '--name', 'pw', '--port', String(actual), '--set', 'requirepass=s3cret'],
       {
         env,
-        timeoutMs: 60_000,
       },
     );
     expect(third.code, third.stderr).toBe(0);
@@ -188,7 +186,7 @@ describe('servers that ask for a password, and stop', () => {
         'ALICE_PW',
         '--json',
       ],
-      { env: { ...env, ALICE_PW: 'alicepw' }, timeoutMs: 60_000 },
+      { env: { ...env, ALICE_PW: 'alicepw' } },
     );
     expect(start.code, start.stderr).toBe(0);
     const { port: actual, pid } = parseJson<{ port: number; pid: number }>(start);
@@ -209,7 +207,6 @@ describe('servers that ask for a password, and stop', () => {
       ['start', '--name', 'own', '--port', String(await freePort()), '--config', conf, '--json'],
       {
         env,
-        timeoutMs: 60_000,
       },
     );
     expect(start.code, start.stderr).toBe(0);
@@ -217,7 +214,7 @@ describe('servers that ask for a password, and stop', () => {
     const info = await runCli(['info', 'own', '--json'], { env });
     expect(parseJson<{ dir: string }>(info).dir).toBe(dataDir);
     expect(existsSync(join(dataDir, 'valkey.pid'))).toBe(true);
-    const second = await runCli(['start', '--name', 'own2', '--config', conf], { env, timeoutMs: 60_000 });
+    const second = await runCli(['start', '--name', 'own2', '--config', conf], { env });
     expect(second.code).toBe(1);
     expect(second.stderr).toContain(`${dataDir} is in use by a running server`);
     expect((await runCli(['stop', 'own'], { env })).code).toBe(0);
@@ -248,7 +245,6 @@ describe('nothing is left that list does not show', () => {
     await expectAllKnownThenStopAll();
     const again = await runCli(['start', '--name', 'gated', '--port', String(port)], {
       env,
-      timeoutMs: 60_000,
     });
     expect(again.code, again.stderr).toBe(0);
     expect((await runCli(['stop', 'gated', '--nosave'], { env })).code).toBe(0);
@@ -311,13 +307,12 @@ describe('nothing is left that list does not show', () => {
       ['cluster', 'create', '--replicas', '0', '--primaries', '1', '--port', String(base), '--json'],
       {
         env,
-        timeoutMs: 120_000,
       },
     );
     expect(first.code, first.stderr).toBe(0);
     const second = await runCli(
       ['cluster', 'create', '--replicas', '0', '--primaries', '1', '--port', String(base + 10), '--json'],
-      { env, timeoutMs: 120_000 },
+      { env },
     );
     expect(second.code, second.stderr).toBe(0);
     const a = parseJson<{ name: string }>(first).name;

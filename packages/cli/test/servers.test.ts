@@ -157,7 +157,6 @@ describe('cluster create, cluster stop', () => {
       ['cluster', 'create', '--name', 'c1', '--replicas', '0', '--port', String(base), '--json'],
       {
         env,
-        timeoutMs: 90_000,
       },
     );
     expect(create.code, create.stderr).toBe(0);

@@ -1,5 +1,4 @@
-import { parseConnectionUrl, redactUrl, toClientOptions } from '@valkey-tools/core';
-import { Valkey } from 'iovalkey';
+import { connect, type TlsFiles } from '@valkey-tools/core';
 import { ConfigError } from './errors.js';
 import type { ValkeyConfigInput } from './input.js';
 import { inputToDirectives } from './model.js';
@@ -29,8 +28,8 @@ export interface DiffOptions {
 }
 
 export interface FetchOptions {
-  /** Extra iovalkey options merged over the URL's (e.g. `{ tls: { ca } }` for a private CA). */
-  client?: Record<string, unknown>;
+  /** TLS files or PEM text (private CA, client certificate) for `rediss://`/`valkeys://`. */
+  tls?: TlsFiles;
   /** Connection timeout in ms (default 5000). */
   timeoutMs?: number;
 }
@@ -113,46 +112,30 @@ export function diffConfig(
 
 /** `CONFIG GET *` of a live server (values as raw bytes, latin1 strings). */
 export async function fetchLiveConfig(url: string, options: FetchOptions = {}): Promise<Map<string, string>> {
-  const target = parseConnectionUrl(url);
-  const client = new Valkey({
-    ...toClientOptions(target),
-    ...options.client,
-    connectTimeout: options.timeoutMs ?? 5000,
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    enableOfflineQueue: false,
-  });
-  // The socket's own error (ECONNREFUSED...) only comes as an event; connect() then rejects
-  // with a bare "Connection is closed.": keep the event's error to say what really happened.
-  let socketError: NodeJS.ErrnoException | undefined;
-  client.on('error', (err: NodeJS.ErrnoException) => {
-    socketError ??= err;
+  // A connection failure is core's ConnectionError (address, password hidden, what to check).
+  const conn = await connect(url, {
+    cluster: false,
+    connectTimeoutMs: options.timeoutMs ?? 5000,
+    ...(options.tls ? { tls: options.tls } : {}),
   });
   try {
-    await client.connect();
-    const reply = (await client.callBuffer('CONFIG', 'GET', '*')) as Buffer[];
+    const reply = (await conn.client.callBuffer('CONFIG', 'GET', '*')) as Buffer[];
     const map = new Map<string, string>();
     for (let i = 0; i + 1 < reply.length; i += 2)
       map.set(reply[i]!.toString('latin1'), reply[i + 1]!.toString('latin1'));
     return map;
-  } catch (caught) {
-    const closed = /Connection is closed/i.test((caught as Error).message);
-    const cause = closed && socketError ? socketError : caught;
-    const where = target.scheme === 'unix' ? (target.path ?? '') : `${target.host}:${target.port}`;
-    const reason =
-      cause === socketError && socketError?.code === 'ECONNREFUSED'
-        ? `connection refused at ${where} (is the server running?)`
-        : cause === socketError && socketError?.code
-          ? `${socketError.code} connecting to ${where}: ${socketError.message}`
-          : (cause as Error).message;
-    throw new ConfigError('ERR_CONFIG_SERVER', `Cannot read CONFIG GET * from ${redactUrl(url)}: ${reason}`, {
-      cause,
-      details: { url: redactUrl(url) },
-      hint: 'Check the URL, credentials and that the server is running (CONFIG must not be renamed or denied by ACL)',
-    });
+  } catch (cause) {
+    throw new ConfigError(
+      'ERR_CONFIG_SERVER',
+      `Cannot read CONFIG GET * from ${conn.where}: ${(cause as Error).message}`,
+      {
+        cause,
+        details: { url: conn.where },
+        hint: 'CONFIG must not be renamed or denied by ACL for the user in the URL',
+      },
+    );
   } finally {
-    client.disconnect();
+    await conn.close();
   }
 }
 

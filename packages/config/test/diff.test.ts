@@ -1,6 +1,7 @@
 import { freePort, startTestServer, type TestServer } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, diffWithServer, parseConfig } from '../src/index.js';
+import { ConnectionError } from '@valkey-tools/core';
+import { diffWithServer, parseConfig } from '../src/index.js';
 
 let server: TestServer;
 beforeAll(async () => {
@@ -62,12 +63,13 @@ describe('diffWithServer against a live valkey-server', () => {
     expect(diff.find((d) => d.directive === 'maxmemory')).toBeUndefined();
   });
 
-  it('fails with a ConfigError that hides the password when the server cannot be reached', async () => {
+  it('fails with a ConnectionError that names the address and hides the password when the server cannot be reached', async () => {
     const port = await freePort();
     const err = await diffWithServer({ hz: 10 }, `redis://user:hunter2@127.0.0.1:${port}`).catch(
       (e: unknown) => e,
     );
-    expect(ConfigError.hasCode(err, 'ERR_CONFIG_SERVER')).toBe(true);
+    expect(ConnectionError.hasCode(err, 'ERR_CONNECTION')).toBe(true);
+    expect(String((err as Error).message)).toContain(`127.0.0.1:${port}`);
     expect(String((err as Error).message)).not.toContain('hunter2');
   });
 });

@@ -1,4 +1,6 @@
 export { ValkeyToolsError, CoreError } from './errors.js';
+export { connect, connectionError, tlsConnectionOptions, ConnectionError } from './connect.js';
+export type { ConnectOptions, ServerConnection, TlsFiles, ConnectionErrorCode } from './connect.js';
 export type { ValkeyToolsErrorOptions, CoreErrorCode } from './errors.js';
 export {
   parseConnectionUrl,

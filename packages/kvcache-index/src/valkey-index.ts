@@ -1,7 +1,12 @@
-import { isIP } from 'node:net';
-import type { ConnectionOptions as TlsOptions } from 'node:tls';
-import { type ConnectionTarget, parseConnectionUrl, redactUrl, toClientOptions } from '@valkey-tools/core';
-import { Cluster, Redis } from 'iovalkey';
+import {
+  type ConnectionTarget,
+  connect,
+  formatConnectionUrl,
+  parseConnectionUrl,
+  redactUrl,
+  type TlsFiles,
+} from '@valkey-tools/core';
+import type { Cluster, Redis } from 'iovalkey';
 import { KvCacheError, invalidArgument } from './errors.js';
 import { fnv64a } from './fnv.js';
 import type { Logger } from './logger.js';
@@ -47,8 +52,8 @@ export interface RedisIndexConfig {
   readFromReplicas?: boolean;
   /** Connect timeout (default 10 s). */
   connectTimeoutMs?: number;
-  /** Extra TLS settings for `valkeys://`/`rediss://` (private CA, client certificate...). */
-  tls?: TlsOptions;
+  /** TLS settings for `valkeys://`/`rediss://`: private CA, client certificate and key (paths or PEM). */
+  tls?: TlsFiles;
   logger?: Logger;
 }
 
@@ -143,98 +148,28 @@ export async function newRedisIndex(cfg: RedisIndexConfig = defaultRedisIndexCon
     cfg.address ?? (backendType === 'valkey' ? 'valkey://127.0.0.1:6379' : 'redis://127.0.0.1:6379');
   const target = resolveIndexAddress(address);
   const shown = redactUrl(address);
-  const connectTimeout = cfg.connectTimeoutMs ?? 10_000;
   if (cfg.tls && !target.tls)
     throw new KvCacheError('ERR_INVALID_CONFIG', `tls options were given but ${shown} is not a TLS address`, {
       details: { address: shown },
       hint: 'Use valkeys:// or rediss://',
     });
-  const tls = target.tls
-    ? { ...(isIP(target.host) ? {} : { servername: target.host }), ...cfg.tls }
-    : undefined;
-  const base = {
-    ...(toClientOptions(target) as Record<string, unknown>),
-    ...(tls ? { tls } : {}),
-    lazyConnect: true,
-    connectTimeout,
-    maxRetriesPerRequest: 2,
-    enableOfflineQueue: true,
-  };
-  const standalone = new Redis({ ...base, retryStrategy: () => null } as never);
-  // iovalkey reports the real cause (refused, TLS verification...) as an 'error' event, then rejects
-  // the pending command with "Connection is closed": keep the cause for the message
-  let socketError: Error | undefined;
-  standalone.on('error', (err: Error) => {
-    socketError = err;
+  // A failure to connect is core's ConnectionError (ERR_CONNECTION, address shown, what to check).
+  const conn = await connect(formatConnectionUrl(target), {
+    cluster: cfg.cluster ?? 'auto',
+    reconnect: true,
+    ...(cfg.connectTimeoutMs !== undefined ? { connectTimeoutMs: cfg.connectTimeoutMs } : {}),
+    ...(cfg.tls ? { tls: cfg.tls } : {}),
+    ...(cfg.readFromReplicas ? { readFromReplicas: true } : {}),
   });
-  const fail = (thrown: unknown): never => {
-    standalone.disconnect();
-    const err =
-      socketError && /Connection is closed/.test(String((thrown as Error)?.message)) ? socketError : thrown;
-    throw new KvCacheError(
-      'ERR_CONNECTION',
-      `Cannot reach the ${backendType} index server at ${shown}: ${String((err as Error)?.message ?? err).replace(/\.$/, '')}`,
-      {
-        cause: err,
-        details: { address: shown },
-        hint: /certificate|SSL|TLS/i.test(String((err as Error)?.message))
-          ? 'The server certificate could not be verified: pass the CA as tls: { ca } (or check the host name)'
-          : 'Check that the server runs and the address, credentials and TLS setting are right',
-      },
-    );
-  };
-  let clusterMode = cfg.cluster === true;
-  let serverName = backendType as string;
-  try {
-    await standalone.connect();
-    await standalone.ping();
-    const info = await standalone.info('server');
-    if (/^server_name:valkey/m.test(info)) serverName = 'valkey';
-    else serverName = 'redis';
-    if (cfg.cluster === undefined || cfg.cluster === 'auto')
-      clusterMode = /^cluster_enabled:1/m.test(await standalone.info('cluster'));
-  } catch (err) {
-    fail(err);
-  }
+  const serverName = conn.info.server_name === 'valkey' ? 'valkey' : 'redis';
   if (serverName !== backendType)
     logger.info(
       `backendType is "${backendType}" but the server at ${shown} is ${serverName}; both speak the same protocol`,
     );
-  let client: Client = standalone;
-  if (clusterMode) {
-    if (target.scheme === 'unix')
-      throw new KvCacheError('ERR_INVALID_CONFIG', 'A cluster cannot be reached over a unix socket', {
-        details: { address: shown },
-      });
-    standalone.disconnect();
-    const redisOptions: Record<string, unknown> = { connectTimeout };
-    if (target.username !== undefined) redisOptions.username = target.username;
-    if (target.password !== undefined) redisOptions.password = target.password;
-    if (tls) redisOptions.tls = tls;
-    let connected = false;
-    const cluster = new Cluster([{ host: target.host, port: target.port }], {
-      lazyConnect: true,
-      ...(cfg.readFromReplicas ? { scaleReads: 'slave' as const } : {}),
-      redisOptions: redisOptions as never,
-      // give up quickly while connecting; once up, keep reconnecting through outages
-      clusterRetryStrategy: (times) =>
-        connected ? Math.min(100 * times, 2000) : times > 5 ? null : 100 * times,
-    });
-    cluster.on('error', () => {});
-    try {
-      await cluster.connect();
-      await cluster.ping();
-      connected = true;
-    } catch (err) {
-      cluster.disconnect();
-      fail(err);
-    }
-    client = cluster;
-  } else {
-    // reconnect from now on (the probe connection gave up at once on purpose)
-    (standalone.options as { retryStrategy?: (n: number) => number | null }).retryStrategy = (times) =>
-      Math.min(times * 100, 2000);
-  }
+  const clusterMode = conn.cluster !== undefined;
+  // A cluster is used through its cluster client alone.
+  if (conn.cluster) conn.client.disconnect();
+  const client: Client = conn.cluster ?? conn.client;
   return new ValkeyIndex(client, {
     keyPrefix,
     backendType,

@@ -7,7 +7,9 @@ import { killProcess, registerPid, stopChild, unregisterPid, waitForExit } from 
 import { parseReply, type RespArg, rawCommand } from './resp.js';
 import { waitFor } from './wait.js';
 
-export type ServerFlavor = 'valkey' | 'redis';
+import type { ServerFlavor } from '@valkey-tools/core';
+
+export type { ServerFlavor };
 
 /**
  * `cluster-node-timeout` of test clusters: 15 s, so a node that misses pings for a while on a loaded

@@ -5,7 +5,7 @@
  */
 
 /** What bounds a hang: a minute. */
-export const HANG_TIMEOUT_MS = 60_000;
+export const HANG_TIMEOUT_MS = 120_000;
 
 export interface WaitOptions {
   /** When to give up (default HANG_TIMEOUT_MS). */

@@ -5,6 +5,7 @@ const core = require('@valkey-tools/core');
 const config = require('@valkey-tools/config');
 const binaries = require('@valkey-tools/binaries');
 const backup = require('@valkey-tools/backup');
+const codec = require('@valkey-tools/backup/codec');
 const kvcache = require('@valkey-tools/kvcache-index');
 const cli = require('@valkey-tools/cli/definitions');
 
@@ -17,7 +18,7 @@ async function main() {
   assert.ok(binaries.PROVIDERS.includes('system'));
   assert.ok(binaries.knownVersions().length > 0);
   assert.equal(backup.keySlot(Buffer.from('foo')), 12182);
-  assert.equal(backup.crc64(Buffer.from('123456789')).toString(16), 'e9c6d914c4b8d9ca');
+  assert.equal(codec.crc64(Buffer.from('123456789')).toString(16), 'e9c6d914c4b8d9ca');
 
   const index = new kvcache.InMemoryIndex();
   const indexer = new kvcache.KvCacheIndexer({ index });

@@ -5,6 +5,7 @@ import core = require('@valkey-tools/core');
 import config = require('@valkey-tools/config');
 import binaries = require('@valkey-tools/binaries');
 import backup = require('@valkey-tools/backup');
+import codec = require('@valkey-tools/backup/codec');
 import kvcache = require('@valkey-tools/kvcache-index');
 import cli = require('@valkey-tools/cli/definitions');
 
@@ -15,7 +16,9 @@ async function main(): Promise<void> {
   assert.match(text, /^port 6380$/m);
   assert.ok(binaries.PROVIDERS.length > 0);
   const slot: number = backup.keySlot(Buffer.from('foo'));
+  const crc: bigint = codec.crc64(Buffer.from('123456789'));
   assert.equal(slot, 12182);
+  assert.equal(crc.toString(16), 'e9c6d914c4b8d9ca');
   const index: kvcache.KvBlockIndex = new kvcache.InMemoryIndex();
   const indexer = new kvcache.KvCacheIndexer({ index });
   const tokens = Array.from({ length: 16 }, (_, i) => i + 1);

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { parseConnectionUrl } from '@valkey-tools/core';
 import { parseConfig, serializeConfig } from '@valkey-tools/config';
 import { PROVIDERS } from '@valkey-tools/binaries';
-import { crc64, keySlot } from '@valkey-tools/backup';
+import { keySlot } from '@valkey-tools/backup';
+import { crc64 } from '@valkey-tools/backup/codec';
 import { InMemoryIndex, KvCacheIndexer } from '@valkey-tools/kvcache-index';
 import { commands } from '@valkey-tools/cli/definitions';
 

@@ -11,12 +11,15 @@ import {
   keyRecordToCommands,
 } from '../resp/records-to-commands.js';
 import { commandBatchesToResp, type RespHeaderInfo } from '../resp/writer.js';
+import { rdbFileToResp } from '../resp/rdb-to-resp.js';
+import { rdbFileToJsonl } from '../jsonl/rdb-to-jsonl.js';
+import { DirectFallback } from '../rdb/direct.js';
 import { commandsToItems } from '../io/items.js';
 import { writeFileAtomically } from '../io/atomic.js';
 import { commandsToRecords } from '../io/commands-to-records.js';
 import { commandValueType, type CompiledFilter, compileFilter, type KeyFilter } from '../io/filter.js';
 import { checkOutputFormat, formatFromPath, type InputFormat, type OutputFormat } from '../io/formats.js';
-import { flattenBatches, openInput } from '../io/input.js';
+import { flattenBatches, inputFormat, openInput } from '../io/input.js';
 import { recordBatchesToJsonlChunks } from '../jsonl/jsonl.js';
 import { encodeDump } from '../rdb/dump.js';
 import { flattenRecordBatches } from '../rdb/records.js';
@@ -253,6 +256,44 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     }
   }
 
+  // RDB -> RESP / JSONL, the common case: output written straight from the walked file's bytes. When the
+  // walk gives up (corrupt data, warnings, module values...), the record reader does it all again.
+  if (
+    (to === 'resp' || to === 'jsonl') &&
+    !filter.any &&
+    (await inputFormatOrUndefined(options.input, options.from)) === 'rdb'
+  ) {
+    const onProgress = (read: number, k: number) => {
+      bytesRead = read;
+      keys = k;
+      progress(false);
+    };
+    const fast =
+      to === 'resp'
+        ? rdbFileToResp(options.input, {
+            ...batch,
+            header,
+            commands: { ...batch, exactScores: true, dumpPayload: (r: KeyRecord) => encodeDump(r) },
+            onProgress,
+          })
+        : rdbFileToJsonl(options.input, { onProgress });
+    try {
+      bytesWritten = await writeFileAtomically(options.output, fast, (n) => {
+        bytesWritten = n;
+        progress(false);
+      });
+      keys = fast.keys();
+      from ??= 'rdb';
+      progress(true);
+      return { from, to, keys, bytesRead, bytesWritten, elapsedMs: Date.now() - started, dropped };
+    } catch (err) {
+      if (!(err instanceof DirectFallback)) throw err;
+      keys = 0;
+      bytesRead = 0;
+      bytesWritten = 0;
+    }
+  }
+
   let chunks: AsyncIterable<Buffer>;
   switch (to) {
     case 'rdb':
@@ -280,6 +321,14 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
 /** Each item of an async iterable as a batch of one. */
 async function* singles<R>(items: AsyncIterable<R>): AsyncGenerator<R[]> {
   for await (const r of items) yield [r];
+}
+
+async function inputFormatOrUndefined(path: string, from?: InputFormat): Promise<InputFormat | undefined> {
+  try {
+    return await inputFormat(path, from);
+  } catch {
+    return undefined;
+  }
 }
 
 function formatFromPathSafe(path: string): InputFormat {

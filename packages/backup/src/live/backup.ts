@@ -12,7 +12,8 @@ import { BackupError } from '../errors.js';
 import { commandsToReadable } from '../resp/readable.js';
 import { commandsToResp, type RespHeaderInfo } from '../resp/writer.js';
 import { verifyRdb } from '../rdb/inspect.js';
-import { connectServer, type ServerConnection, serverVersion, type TlsFiles } from '../io/connect.js';
+import { connect, type ServerConnection, type TlsFiles } from '@valkey-tools/core';
+import { serverVersion } from '../io/connect.js';
 import { MERGE_GAVE_UP, mergeSnapshots } from './merge.js';
 import { syncRdb } from './replication.js';
 import { type DumpedFunction, type DumpedKey, scanServer } from './scan.js';
@@ -115,7 +116,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     );
   }
   const filter = compileFilter(options);
-  const conn = await connectServer(options.url, options.tls ? { tls: options.tls } : {});
+  const conn = await connect(options.url, options.tls ? { tls: options.tls } : {});
   const nodes: string[] = [];
   let keys = 0;
   /** The output is the server's snapshot as it sent it (its keys are counted afterwards). */

@@ -3,7 +3,7 @@ import { connect as tlsConnect } from 'node:tls';
 import type { ConnectionTarget } from '@valkey-tools/core';
 import { encodeCommand } from '../resp/encode.js';
 import { BackupError } from '../errors.js';
-import { type TlsFiles, tlsConnectionOptions } from '../io/connect.js';
+import { connectionError, type TlsFiles, tlsConnectionOptions } from '@valkey-tools/core';
 
 export interface ReplicationSyncOptions {
   tls?: TlsFiles;
@@ -146,11 +146,7 @@ export async function* syncRdb(
   try {
     sock = await openSocket(target, options.tls);
   } catch (err) {
-    throw new BackupError('ERR_CONNECTION', `connecting to ${where} failed: ${(err as Error).message}`, {
-      cause: err,
-      details: { url: where },
-      hint: 'Check that the server is running and reachable, and the URL (host, port, rediss:// for TLS)',
-    });
+    throw connectionError(where, err, 'Connecting to');
   }
   const abort = () => sock.destroy(new BackupError('ERR_ABORTED', `backup of ${where} was aborted`));
   if (options.signal?.aborted) abort();
@@ -171,20 +167,12 @@ export async function* syncRdb(
       // valkey-cli and our command connection, carry on).
       const noPassword = /without any password configured|no password is set/i.test(r);
       if (!r.startsWith('+') && !noPassword) {
-        throw new BackupError('ERR_CONNECTION', `authentication to ${where} failed: ${r.slice(1)}`, {
-          details: { url: where },
-          hint: 'Check the user name and password in the URL (redis://user:password@host:port)',
-        });
+        throw connectionError(where, new Error(r.slice(1)), 'Authenticating to');
       }
     }
     const ping = await ask(['PING']);
     if (ping.startsWith('-')) {
-      throw new BackupError('ERR_CONNECTION', `${where} refused PING: ${ping.slice(1)}`, {
-        details: { url: where },
-        ...(/NOAUTH/.test(ping)
-          ? { hint: 'The server needs a password: put it in the URL (redis://:password@host:port)' }
-          : {}),
-      });
+      throw connectionError(where, new Error(ping.slice(1)), 'Sending PING to');
     }
     // Older servers reject some REPLCONF options; like valkey-cli we carry on without them.
     await ask(['REPLCONF', 'capa', 'eof', 'capa', 'psync2']);

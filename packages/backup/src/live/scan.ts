@@ -3,7 +3,7 @@ import type { Redis } from 'iovalkey';
 import { type CompiledFilter, dumpPayloadType } from '../io/filter.js';
 import type { ValueType } from '../model.js';
 import { BackupError } from '../errors.js';
-import { connectionError, type ServerConnection } from '../io/connect.js';
+import { connectionError, type ServerConnection } from '@valkey-tools/core';
 
 /** A key as read in scan mode: its DUMP payload and absolute expiry. */
 export interface DumpedKey {

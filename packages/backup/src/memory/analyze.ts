@@ -420,6 +420,40 @@ async function analyzeMemoryBatches(
   return report;
 }
 
+/**
+ * `analyzeMemory` fed one record at a time, synchronously (records valid only during `push`, as
+ * `walkRdbRecords` hands them): for callers without `csv` or `onKey`, which would need to wait.
+ */
+export function memoryAnalysis(options: Omit<AnalyzeMemoryOptions, 'csv' | 'onKey'> = {}): {
+  push: (record: AnyRecord) => void;
+  finish: () => MemoryReport;
+} {
+  const analyzer = new MemoryAnalyzer(options);
+  const estimateOptions: EstimateOptions = { state: analyzer.options.state };
+  if (options.config) estimateOptions.config = options.config as Partial<MemoryModelConfig>;
+  if (options.scoreFormat) estimateOptions.scoreFormat = options.scoreFormat;
+  const progressEvery = positiveInt('progressEvery', options.progressEvery, 10_000);
+  const { onProgress, signal } = options;
+  const estimator = new RecordEstimator(estimateOptions, (r) => analyzer.noteRecord(r));
+  return {
+    push: (record) => {
+      signal?.throwIfAborted();
+      const k = estimator.push(record);
+      if (!k) return;
+      analyzer.add(k);
+      if (onProgress && analyzer.keys % progressEvery === 0) {
+        onProgress({ keys: analyzer.keys, bytes: analyzer.bytes, done: false });
+      }
+    },
+    finish: () => {
+      estimator.end();
+      const report = analyzer.report();
+      onProgress?.({ keys: report.totals.keys, bytes: report.totals.bytes, done: true });
+      return report;
+    },
+  };
+}
+
 function outOfOrder(key: Buffer, what: string): MemoryError {
   return new MemoryError(
     'ERR_MEMORY_RECORDS',

@@ -158,7 +158,22 @@ export function scoreToBytes(score: number, format: ScoreFormat = 'shortest'): B
 }
 
 /** `fpconv_dtoa`'s layout of the shortest round-trip digits of a finite non-zero double. */
-function formatFpconv(x: number): string {
+export function formatFpconv(x: number): string {
+  // Most scores: JavaScript's own decimal spelling is that layout (same digits, plain decimal).
+  const s = String(x);
+  const dot = s.indexOf('.');
+  if (dot >= 0 && s.indexOf('e') < 0) {
+    const k = dot + 1 - s.length;
+    let i = x < 0 ? 1 : 0;
+    let lead = 0;
+    for (; s.charCodeAt(i) === 48 || s.charCodeAt(i) === 46; i++) if (s.charCodeAt(i) === 48) lead++;
+    const nd = s.length - (x < 0 ? 1 : 0) - 1 - lead;
+    if (k > -7 || Math.abs(k + nd - 1) < 4) return s;
+  }
+  return formatFpconvDigits(x);
+}
+
+function formatFpconvDigits(x: number): string {
   const neg = x < 0;
   const [mantissa, expText] = Math.abs(x).toExponential().split('e') as [string, string];
   const digits = mantissa.replace('.', '');

@@ -3,17 +3,19 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { parseConnectionUrl, redactUrl } from '@valkey-tools/core';
 import { compileFilter } from '../io/filter.js';
-import { connectServer, type TlsFiles } from '../io/connect.js';
+import { connect, type TlsFiles } from '@valkey-tools/core';
 import { type ReplicationSyncOptions, syncRdb } from '../live/replication.js';
 import { scanServer } from '../live/scan.js';
 import type { KeyRecord } from '../model.js';
 import { decodeDumpPayload } from '../rdb/dump.js';
+import { walkRdbRecords } from '../rdb/direct.js';
 import { type ReadRdbOptions, readRdb, readRdbBatches } from '../rdb/reader.js';
 import { MemoryError } from '../errors.js';
 import {
   type AnalyzeMemoryOptions,
   analyzeMemory,
   analyzeMemoryOfBatches,
+  memoryAnalysis,
   type MemoryProgress,
   type MemoryReport,
 } from './analyze.js';
@@ -65,6 +67,26 @@ export async function analyzeRdbFile(path: string, options: AnalyzeRdbOptions = 
   const { read, onProgress, ...analyze } = options;
   const size = await fileSize(path);
   let readBytes = 0;
+  const withBytes = onProgress && ((p: MemoryProgress) => onProgress({ ...p, readBytes, totalBytes: size }));
+  // The common case: records decoded straight from the walked file, no reader; when the walk gives
+  // up (corrupt data, warnings, rare encodings...) the reader below does it all again.
+  if (!analyze.csv && !analyze.onKey && read === undefined) {
+    const { csv: _c, onKey: _k, ...rest } = analyze;
+    const session = memoryAnalysis({
+      source: basename(path),
+      ...rest,
+      ...(withBytes ? { onProgress: withBytes } : {}),
+    });
+    // Estimates need a long string's length, not its bytes.
+    const walked = await walkRdbRecords(path, session.push, {
+      lengthsOnly: true,
+      onRead: (n) => {
+        readBytes = n;
+      },
+    });
+    if (walked) return session.finish();
+    readBytes = 0;
+  }
   async function* counted(): AsyncGenerator<Buffer> {
     for await (const chunk of createReadStream(path, { highWaterMark: 256 * 1024 })) {
       readBytes += (chunk as Buffer).length;
@@ -75,7 +97,6 @@ export async function analyzeRdbFile(path: string, options: AnalyzeRdbOptions = 
   async function* records() {
     for await (const batch of batches) yield batch.records;
   }
-  const withBytes = onProgress && ((p: MemoryProgress) => onProgress({ ...p, readBytes, totalBytes: size }));
   return analyzeMemoryOfBatches(records(), {
     source: basename(path),
     ...analyze,
@@ -110,7 +131,7 @@ export async function analyzeServerMemory(
   const { read, sync, tls, mode = 'replication', scanCount, onProgress, ...analyze } = options;
   const where = redactUrl(url);
   if (mode === 'scan') {
-    const conn = await connectServer(url, tls ? { tls } : {});
+    const conn = await connect(url, tls ? { tls } : {});
     try {
       async function* records(): AsyncGenerator<KeyRecord> {
         const scan = scanServer(conn, {

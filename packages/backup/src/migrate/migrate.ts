@@ -4,7 +4,7 @@ import { decodeDump } from '../rdb/dump.js';
 import { readRdbRecords } from '../rdb/records.js';
 import type { RdbRecord } from '../model.js';
 import { type RestoreOptions, type RestoreResult, restore } from '../restore/restore.js';
-import { connectServer, type ServerConnection, type TlsFiles } from '../io/connect.js';
+import { connect, type ServerConnection, type TlsFiles } from '@valkey-tools/core';
 import { syncRdb } from '../live/replication.js';
 import { scanServer } from '../live/scan.js';
 
@@ -69,7 +69,7 @@ async function* liveRecords(conn: ServerConnection, options: MigrateOptions): As
  * slot into a cluster). Redis 7.x to Valkey works this way.
  */
 export async function migrate(options: MigrateOptions): Promise<RestoreResult> {
-  const source = await connectServer(options.from, options.fromTls ? { tls: options.fromTls } : {});
+  const source = await connect(options.from, options.fromTls ? { tls: options.fromTls } : {});
   try {
     const { from: _f, to, fromTls: _ft, toTls, mode: _m, ...rest } = options;
     return await restore({

@@ -66,3 +66,27 @@ export function decodeModuleId(id: bigint): { name: string; encodingVersion: num
   }
   return { name: chars.join(''), encodingVersion };
 }
+
+/** The encoding name of each value type byte (`KeyRecord.encoding`); types 22-25 depend on the file. */
+export const ENCODING_NAMES: Record<number, string> = {
+  0: 'string',
+  1: 'linkedlist',
+  2: 'hashtable',
+  3: 'skiplist',
+  4: 'hashtable',
+  5: 'skiplist',
+  7: 'module2',
+  9: 'zipmap',
+  10: 'ziplist',
+  11: 'intset',
+  12: 'ziplist',
+  13: 'ziplist',
+  14: 'quicklist',
+  15: 'stream-listpacks',
+  16: 'listpack',
+  17: 'listpack',
+  18: 'quicklist2',
+  19: 'stream-listpacks2',
+  20: 'listpack',
+  21: 'stream-listpacks3',
+};

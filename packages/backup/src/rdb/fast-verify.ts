@@ -21,7 +21,7 @@ import {
 } from './containers.js';
 import type { RdbErrorCode } from '../errors.js';
 import { asciiScore, listpackScore } from './numbers.js';
-import { RDB_HEADER_BYTES, parseRdbHeader } from './header.js';
+import { RDB_HEADER_BYTES, type RdbHeader, parseRdbHeader } from './header.js';
 import { Crc64 } from './crc64.js';
 import { RdbOpcode, RdbType } from './constants.js';
 import { lzfCheck, lzfDecompressInto, lzfLengthsPossible } from './lzf.js';
@@ -79,6 +79,8 @@ export interface KeySpan {
   expiresAt: number | undefined;
   lruIdle: number | undefined;
   lfuFreq: number | undefined;
+  /** The file's RDB version (from its header; set by the walk). */
+  version?: number;
 }
 
 export interface FastVerifyOptions {
@@ -99,6 +101,10 @@ export interface FastVerifyOptions {
    * returned promise is awaited before the walk goes on (the span stays valid until then).
    */
   onKey?: (key: KeySpan) => void | Promise<void>;
+  /** Called with the file's header before anything else. */
+  onHeader?: (header: RdbHeader) => void;
+  /** Called for every AUX field (copies). */
+  onAux?: (key: Buffer, value: Buffer) => void;
   /** Called for every function library with its code (a view, valid like `onKey`'s span). */
   onFunction?: (code: Buffer) => void | Promise<void>;
   /**
@@ -1031,6 +1037,7 @@ export async function fastVerify(
     if (header === null || header.version < 1) return null;
     if (!header.known && !options.allowUnknownVersion) return null;
     const { magic, version } = header;
+    options.onHeader?.(header);
     w.version = version;
     w.flavor = header.flavor;
     w.pos = RDB_HEADER_BYTES;
@@ -1055,6 +1062,7 @@ export async function fastVerify(
       expiresAt: undefined,
       lruIdle: undefined,
       lfuFreq: undefined,
+      version,
     };
     for (;;) {
       const start = w.pos;
@@ -1137,8 +1145,13 @@ export async function fastVerify(
             w.lenAny();
             break;
           case RdbOpcode.AUX:
-            w.skipString();
-            w.skipString();
+            if (options.onAux) {
+              const k = Buffer.from(w.string());
+              options.onAux(k, Buffer.from(w.string()));
+            } else {
+              w.skipString();
+              w.skipString();
+            }
             break;
           case RdbOpcode.EXPIRETIME_MS:
             w.need(8);

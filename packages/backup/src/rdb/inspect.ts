@@ -3,7 +3,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import type { RdbFlavor, ValueType } from '../model.js';
 import { RdbError } from '../errors.js';
-import { type FastVerifyResult, fastVerify } from './fast-verify.js';
+import { type FastVerifyOptions, type FastVerifyResult, fastVerify } from './fast-verify.js';
 import { type ByteInput, type RdbWarning, type ReadRdbOptions, readRdbBatches, valueSize } from './reader.js';
 import { displayBytes } from './text.js';
 
@@ -122,10 +122,16 @@ export async function verifyRdbWithReader(
   return result;
 }
 
+/** Callbacks of a walk that reads what it walks (`walkRdbFile`). */
+export type WalkCallbacks = Pick<FastVerifyOptions, 'onKey' | 'onFunction' | 'onHeader' | 'onAux'> & {
+  /** Bytes read from the input so far (for progress). */
+  onRead?: (bytes: number) => void;
+};
+
 /** The fast structure walk, for inputs that can be read again (paths and byte arrays); null otherwise. */
 export async function fastVerifySource(
   source: RdbSource,
-  options: ScanOptions,
+  options: ScanOptions & WalkCallbacks,
 ): Promise<FastVerifyResult | null> {
   if (source instanceof Uint8Array) return fastVerify(source, source.byteLength, options);
   if (typeof source !== 'string') return null;
@@ -136,24 +142,69 @@ export async function fastVerifySource(
     return null;
   }
   let worker: Worker | undefined;
+  /** An error of the caller's callbacks: it propagates (the others make the walk give up). */
+  let thrown: { err: unknown } | undefined;
+  const { onKey, onFunction, onRead, ...rest } = options;
+  const walk: FastVerifyOptions = { ...rest };
+  if (onKey) {
+    walk.onKey = (span) => {
+      try {
+        const wait = onKey(span);
+        return wait?.catch((err: unknown) => {
+          thrown = { err };
+          throw err;
+        });
+      } catch (err) {
+        thrown = { err };
+        throw err;
+      }
+    };
+  }
+  if (onFunction) {
+    walk.onFunction = (code) => {
+      try {
+        return onFunction(code);
+      } catch (err) {
+        thrown = { err };
+        throw err;
+      }
+    };
+  }
   try {
     const { size } = await fh.stat();
-    let externalCrc: Promise<Buffer | null> | undefined;
     if (options.checksum !== false && size > 1 << 20) {
       worker = crc64InWorker(source, size - 8);
-      if (worker) externalCrc = workerResult(worker);
+      if (worker) walk.externalCrc = workerResult(worker);
     }
+    let read = 0;
     return await fastVerify(
-      async (into, offset, length) => (await fh.read(into, offset, length, null)).bytesRead,
+      async (into, offset, length) => {
+        const n = (await fh.read(into, offset, length, null)).bytesRead;
+        if (onRead) onRead((read += n));
+        return n;
+      },
       size,
-      externalCrc ? { ...options, externalCrc } : options,
+      walk,
     );
   } catch {
+    if (thrown) throw thrown.err;
     return null;
   } finally {
     void worker?.terminate();
     await fh.close();
   }
+}
+
+/**
+ * Walks an RDB file (`fastVerifySource`) calling `onKey` / `onFunction` for what it holds: the
+ * synchronous way to read a file's keys. Null when the walk gave up (corrupt data, warnings, rare
+ * encodings: read it with the record reader then); errors of the callbacks propagate.
+ */
+export function walkRdbFile(
+  path: string,
+  options: ScanOptions & WalkCallbacks,
+): Promise<FastVerifyResult | null> {
+  return fastVerifySource(path, options);
 }
 
 /** The built worker file (absent when running from source: the CRC is then computed in-thread). */

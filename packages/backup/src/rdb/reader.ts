@@ -15,7 +15,14 @@ import type {
   ZSetEntry,
 } from '../model.js';
 import { type ByteInput, ByteSource } from './byte-source.js';
-import { KNOWN_REDIS_VERSION, ModuleOpcode, RdbOpcode, RdbType, decodeModuleId } from './constants.js';
+import {
+  ENCODING_NAMES,
+  KNOWN_REDIS_VERSION,
+  ModuleOpcode,
+  RdbOpcode,
+  RdbType,
+  decodeModuleId,
+} from './constants.js';
 import {
   type PackedValue,
   duplicateIndex,
@@ -136,29 +143,6 @@ const BLOB_WHAT: Record<number, string> = {
   25: 'hash listpack',
 };
 const EMPTY = Buffer.alloc(0);
-
-const ENCODING_NAMES: Record<number, string> = {
-  0: 'string',
-  1: 'linkedlist',
-  2: 'hashtable',
-  3: 'skiplist',
-  4: 'hashtable',
-  5: 'skiplist',
-  7: 'module2',
-  9: 'zipmap',
-  10: 'ziplist',
-  11: 'intset',
-  12: 'ziplist',
-  13: 'ziplist',
-  14: 'quicklist',
-  15: 'stream-listpacks',
-  16: 'listpack',
-  17: 'listpack',
-  18: 'quicklist2',
-  19: 'stream-listpacks2',
-  20: 'listpack',
-  21: 'stream-listpacks3',
-};
 
 const TYPE_OF: Record<number, ValueType> = {
   0: 'string',

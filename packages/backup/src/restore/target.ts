@@ -1,7 +1,7 @@
 import { Command as IoCommand, type Redis } from 'iovalkey';
 import { keySlot, keySlotOf } from '../cluster/slot.js';
 import { keyIndex } from '../io/items.js';
-import type { ServerConnection } from '../io/connect.js';
+import type { ServerConnection } from '@valkey-tools/core';
 import { type Command, decodeCommandAt, encodeCommandInto, encodedLength } from '../resp/encode.js';
 
 /** Limits on what is sent but not yet answered: the pipeline window. */

@@ -55,7 +55,7 @@ export async function run({ flags, io, out, signal }: CommandContext<'backup'>):
         }
       },
     };
-    const tls = tlsFromFlags(flags);
+    const tls = tlsFromFlags(flags, io.cwd);
     if (tls) options.tls = tls;
     if (flags.db !== undefined) options.db = flags.db;
     if (flags.match !== undefined) options.match = flags.match;

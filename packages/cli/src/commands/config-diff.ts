@@ -1,10 +1,10 @@
 import { resolve } from 'node:path';
 import { diffWithServer, parseConfigFile } from '@valkey-tools/config';
-import { redactUrl, toClientOptions, parseConnectionUrl } from '@valkey-tools/core';
+import { redactUrl } from '@valkey-tools/core';
 import { connectionUrl } from '../credentials.js';
 import { EXIT_FAILED } from '../errors.js';
 import type { CommandContext } from '../main.js';
-import { tlsClientOptions } from '../tls.js';
+import { tlsFromFlags, withTlsFlagsHint } from '../tls.js';
 
 export async function run({
   args,
@@ -15,10 +15,12 @@ export async function run({
   const file = args[0]!;
   const parsed = parseConfigFile(resolve(io.cwd, file));
   const url = await connectionUrl(flags.url, flags, io, out);
-  const tls = tlsClientOptions(flags, io.cwd);
+  const tls = tlsFromFlags(flags, io.cwd);
   const differences = await diffWithServer(parsed, url, {
     drift: flags['file-only'] !== true,
-    ...(tls ? { client: { tls: { ...tlsSni(url), ...tls } } } : {}),
+    ...(tls ? { tls } : {}),
+  }).catch((err: unknown) => {
+    throw withTlsFlagsHint(err);
   });
   out.result(
     {
@@ -52,10 +54,4 @@ export async function run({
     },
   );
   return differences.length > 0 ? EXIT_FAILED : undefined;
-}
-
-/** The URL's own TLS options (SNI for a host name), which the --tls-* files extend. */
-function tlsSni(url: string): Record<string, unknown> {
-  const { tls } = toClientOptions(parseConnectionUrl(url));
-  return typeof tls === 'object' && tls !== null ? (tls as Record<string, unknown>) : {};
 }

@@ -41,7 +41,7 @@ export async function run({
       },
     };
     if (from !== undefined) options.from = from as InputFormat;
-    const tls = tlsFromFlags(flags);
+    const tls = tlsFromFlags(flags, io.cwd);
     if (tls) options.tls = tls;
     if (flags.db !== undefined) options.db = flags.db;
     if (flags.match !== undefined) options.match = flags.match;

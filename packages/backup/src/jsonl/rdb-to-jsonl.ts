@@ -1,0 +1,422 @@
+/**
+ * RDB → JSONL without a record model: the structure walk checks each key, its value is read
+ * straight from the window (`rdb/span.ts`) and its line written as bytes. The output is byte for
+ * byte what `JsonlLines` makes of the reader's records in chunked mode (a big key's later parts
+ * as `"append": true` lines). Rare encodings and streams go through the record model for that
+ * one key; whatever the walk gives up on makes the caller convert with the record reader.
+ */
+import { isUtf8 } from 'node:buffer';
+import type { KeyRecord } from '../model.js';
+import {
+  ByteSink,
+  canonicalScore,
+  DirectFallback,
+  type SpanEncoder,
+  rdbFileToChunks,
+} from '../rdb/direct.js';
+import type { KeySpan } from '../rdb/fast-verify.js';
+import { RdbType } from '../rdb/constants.js';
+import { listpackScore } from '../rdb/numbers.js';
+import { decodeValue, valueSize } from '../rdb/reader.js';
+import { type Element, ListpackCursor, SpanReader } from '../rdb/span.js';
+import { keyRecordToJson } from './jsonl.js';
+
+const HEX = '0123456789abcdef';
+
+/** The output buffer with JSON writers. */
+class JsonSink extends ByteSink {
+  /** Bytes as `bytesToJson` + `JSON.stringify` write them: a JSON string, or `{"$b64":...}`. */
+  str(src: Buffer, s: number, e: number): void {
+    let plain = true;
+    let ascii = true;
+    for (let i = s; i < e; i++) {
+      const c = src[i]!;
+      if (c < 0x20 || c === 0x22 || c === 0x5c) plain = false;
+      else if (c >= 0x80) ascii = false;
+    }
+    if (!ascii && !isUtf8(src.subarray(s, e))) {
+      this.text('{"$b64":"');
+      this.text(src.toString('base64', s, e));
+      this.text('"}');
+      return;
+    }
+    this.ensure(e - s + 2);
+    this.buf[this.pos++] = 0x22;
+    if (plain) this.rawRange(src, s, e);
+    else this.escaped(src, s, e);
+    this.ensure(1);
+    this.buf[this.pos++] = 0x22;
+  }
+
+  /** Valid UTF-8 with JSON's escapes for quotes, backslashes and control characters. */
+  private escaped(src: Buffer, s: number, e: number): void {
+    for (let i = s; i < e; i++) {
+      const c = src[i]!;
+      this.ensure(6);
+      const buf = this.buf;
+      if (c >= 0x20 && c !== 0x22 && c !== 0x5c) {
+        buf[this.pos++] = c;
+        continue;
+      }
+      buf[this.pos++] = 0x5c;
+      if (c === 0x22 || c === 0x5c) buf[this.pos++] = c;
+      else if (c === 8) buf[this.pos++] = 0x62;
+      else if (c === 9) buf[this.pos++] = 0x74;
+      else if (c === 10) buf[this.pos++] = 0x6e;
+      else if (c === 12) buf[this.pos++] = 0x66;
+      else if (c === 13) buf[this.pos++] = 0x72;
+      else {
+        buf[this.pos++] = 0x75;
+        buf[this.pos++] = 0x30;
+        buf[this.pos++] = 0x30;
+        buf[this.pos++] = HEX.charCodeAt(c >> 4);
+        buf[this.pos++] = HEX.charCodeAt(c & 15);
+      }
+    }
+  }
+
+  /** An integer element: the JSON string of its digits. */
+  intStr(v: number): void {
+    if (v >= 0 && v < 10) {
+      this.ensure(3);
+      const buf = this.buf;
+      buf[this.pos++] = 0x22;
+      buf[this.pos++] = 48 + v;
+      buf[this.pos++] = 0x22;
+      return;
+    }
+    const t = String(v);
+    this.ensure(t.length + 2);
+    const buf = this.buf;
+    buf[this.pos++] = 0x22;
+    this.pos += buf.write(t, this.pos, 'latin1');
+    buf[this.pos++] = 0x22;
+  }
+
+  /** A container element as a JSON string. */
+  element(el: Element, buf: Buffer): void {
+    if (!el.isInt) this.str(buf, el.s, el.e);
+    else if (Number.isNaN(el.int)) this.text(`"${el.big}"`);
+    else this.intStr(el.int);
+  }
+
+  byte(c: number): void {
+    this.ensure(1);
+    this.buf[this.pos++] = c;
+  }
+
+  /** A score as `JSON.stringify(scoreToJson(score))`. */
+  score(v: number): void {
+    if (v === Number.POSITIVE_INFINITY) this.text('"inf"');
+    else if (v === Number.NEGATIVE_INFINITY) this.text('"-inf"');
+    else if (v === 0 && Object.is(v, -0)) this.text('"-0"');
+    else this.text(String(v));
+  }
+}
+
+const TYPE_NAMES: Record<number, string> = {
+  [RdbType.LIST]: 'list',
+  [RdbType.SET]: 'set',
+  [RdbType.HASH]: 'hash',
+  [RdbType.ZSET_2]: 'zset',
+  [RdbType.SET_INTSET]: 'set',
+  [RdbType.SET_LISTPACK]: 'set',
+  [RdbType.HASH_LISTPACK]: 'hash',
+  [RdbType.ZSET_LISTPACK]: 'zset',
+  [RdbType.LIST_QUICKLIST_2]: 'list',
+};
+
+const TYPES = ['string', 'list', 'set', 'zset', 'hash'];
+/** `,"type":"<type>",["append":true,]"value":[` for each value type. */
+const lineHeads = (append: boolean, array: boolean): Record<string, Buffer> =>
+  Object.fromEntries(
+    TYPES.map((t) => [
+      t,
+      Buffer.from(`,"type":"${t}",${append ? '"append":true,' : ''}"value":${array ? '[' : ''}`),
+    ]),
+  );
+const VALUE = lineHeads(false, false);
+const APPEND = lineHeads(true, false);
+const VALUE_ARRAY = lineHeads(false, true);
+const APPEND_ARRAY = lineHeads(true, true);
+
+/** Turns walked keys into JSONL lines (see `rdbFileToChunks`). */
+export class RdbToJsonl implements SpanEncoder {
+  readonly out = new JsonSink(1 << 19);
+  private readonly r = new SpanReader();
+  private readonly lp = new ListpackCursor();
+  private readonly chunk: number;
+  private readonly chunkBytes: number;
+  keys = 0;
+  // The current key.
+  private span!: KeySpan;
+  private typeName = '';
+  /** Elements in the current line. */
+  private n = 0;
+  /** The current line is the key's first. */
+  private first = true;
+  /** Where the current line starts (an empty later part is taken back). */
+  private lineAt = 0;
+
+  constructor(options: { chunkElements?: number; chunkBytes?: number } = {}) {
+    this.chunk = Math.max(1, options.chunkElements ?? 10_000);
+    this.chunkBytes = options.chunkBytes ?? 8 << 20;
+  }
+
+  fn(code: Buffer): void {
+    this.out.text('{"function":');
+    this.out.str(code, 0, code.length);
+    this.out.text('}\n');
+  }
+
+  key(span: KeySpan): Promise<void> | undefined {
+    const out = this.out;
+    this.span = span;
+    this.first = true;
+    const r = this.r;
+    r.at(span.buf, span.valueStart);
+    if (span.type === RdbType.STRING) {
+      r.string();
+      if (!r.isInt && r.e - r.s >= this.chunkBytes) throw new DirectFallback('a huge string');
+      this.typeName = 'string';
+      this.open(false);
+      if (r.isInt) out.intStr(r.int);
+      else out.str(r.sbuf, r.s, r.e);
+      this.close();
+      this.keys++;
+      return undefined;
+    }
+    const typeName = TYPE_NAMES[span.type];
+    if (typeName === undefined) return this.viaRecords(span);
+    this.typeName = typeName;
+    this.open(true);
+    if (!this.values(span)) {
+      out.pos = this.lineAt;
+      return this.viaRecords(span);
+    }
+    if (this.n > 0 || this.first) {
+      out.byte(0x5d);
+      this.close();
+    } else out.pos = this.lineAt;
+    this.keys++;
+    return undefined;
+  }
+
+  /** `{"db":<db>,"key":` per db. */
+  private readonly dbPrefix: Buffer[] = [];
+
+  /** Starts a line: `{"db":..,"key":..,"type":..,["append":true,]"value":` (and `[`). */
+  private open(array: boolean): void {
+    const out = this.out;
+    const span = this.span;
+    this.lineAt = out.pos;
+    this.n = 0;
+    const db = span.db;
+    let prefix = this.dbPrefix[db];
+    if (prefix === undefined) {
+      prefix = Buffer.from(`{"db":${db},"key":`);
+      if (db < 1024) this.dbPrefix[db] = prefix;
+    }
+    out.raw(prefix);
+    out.str(span.keyBuf, span.keyStart, span.keyEnd);
+    out.raw(
+      (array ? (this.first ? VALUE_ARRAY : APPEND_ARRAY) : this.first ? VALUE : APPEND)[this.typeName]!,
+    );
+  }
+
+  /** Ends a line: the key's metadata on its first line, then `}` and a newline. */
+  private close(): void {
+    const out = this.out;
+    const span = this.span;
+    if (this.first) {
+      if (span.expiresAt !== undefined) out.text(`,"expiresAt":${span.expiresAt}`);
+      if (span.lruIdle !== undefined) out.text(`,"lruIdle":${span.lruIdle}`);
+      if (span.lfuFreq !== undefined) out.text(`,"lfuFreq":${span.lfuFreq}`);
+    }
+    out.text('}\n');
+  }
+
+  /** A part of the key ends (the reader's chunk boundary): its line is closed, the next opened. */
+  private part(): void {
+    this.out.byte(0x5d);
+    this.close();
+    this.first = false;
+    this.open(true);
+  }
+
+  /** Before an element: a comma after the first. */
+  private next(): void {
+    if (this.n++ > 0) this.out.byte(0x2c);
+  }
+
+  /** Writes the value's elements; false for a value left to the record model. */
+  private values(span: KeySpan): boolean {
+    const r = this.r;
+    const out = this.out;
+    switch (span.type) {
+      case RdbType.LIST:
+      case RdbType.SET: {
+        const n = r.len();
+        for (let i = 0; i < n; i++) {
+          r.string();
+          this.next();
+          if (r.isInt) out.intStr(r.int);
+          else out.str(r.sbuf, r.s, r.e);
+          if ((i + 1) % this.chunk === 0) this.part();
+        }
+        return true;
+      }
+      case RdbType.HASH: {
+        const n = r.len();
+        for (let i = 0; i < n; i++) {
+          this.next();
+          out.byte(0x5b);
+          r.string();
+          if (r.isInt) out.intStr(r.int);
+          else out.str(r.sbuf, r.s, r.e);
+          out.byte(0x2c);
+          r.string();
+          if (r.isInt) out.intStr(r.int);
+          else out.str(r.sbuf, r.s, r.e);
+          out.byte(0x5d);
+          if ((i + 1) % this.chunk === 0) this.part();
+        }
+        return true;
+      }
+      case RdbType.ZSET_2: {
+        const n = r.len();
+        for (let i = 0; i < n; i++) {
+          this.next();
+          out.byte(0x5b);
+          r.string();
+          if (r.isInt) out.intStr(r.int);
+          else out.str(r.sbuf, r.s, r.e);
+          out.byte(0x2c);
+          out.score(r.f64());
+          out.byte(0x5d);
+          if ((i + 1) % this.chunk === 0) this.part();
+        }
+        return true;
+      }
+      case RdbType.SET_INTSET: {
+        r.string();
+        const b = r.sbuf;
+        const width = b.readUInt32LE(r.s);
+        const count = b.readUInt32LE(r.s + 4);
+        const at = r.s + 8;
+        for (let i = 0; i < count; i++) {
+          this.next();
+          if (width === 2) out.intStr(b.readInt16LE(at + 2 * i));
+          else if (width === 4) out.intStr(b.readInt32LE(at + 4 * i));
+          else out.text(`"${b.readBigInt64LE(at + 8 * i)}"`);
+        }
+        return true;
+      }
+      case RdbType.SET_LISTPACK: {
+        r.string();
+        const lp = this.lp;
+        lp.open(r.sbuf, r.s);
+        while (lp.next()) {
+          this.next();
+          out.element(lp, lp.buf);
+        }
+        return true;
+      }
+      case RdbType.HASH_LISTPACK: {
+        r.string();
+        const lp = this.lp;
+        lp.open(r.sbuf, r.s);
+        while (lp.next()) {
+          this.next();
+          out.byte(0x5b);
+          out.element(lp, lp.buf);
+          out.byte(0x2c);
+          lp.next();
+          out.element(lp, lp.buf);
+          out.byte(0x5d);
+        }
+        return true;
+      }
+      case RdbType.ZSET_LISTPACK: {
+        r.string();
+        const lp = this.lp;
+        const b = r.sbuf;
+        lp.open(b, r.s);
+        while (lp.next()) {
+          this.next();
+          out.byte(0x5b);
+          out.element(lp, b);
+          out.byte(0x2c);
+          lp.next();
+          if (lp.isInt) {
+            if (Number.isNaN(lp.int)) out.score(Number(lp.big));
+            else out.text(String(lp.int));
+          } else if (canonicalScore(b, lp.s, lp.e)) out.rawRange(b, lp.s, lp.e);
+          else out.score(listpackScore(b, lp.s, lp.e));
+          out.byte(0x5d);
+        }
+        return true;
+      }
+      case RdbType.LIST_QUICKLIST_2: {
+        const nodes = r.len();
+        const lp = this.lp;
+        let acc = 0;
+        for (let i = 0; i < nodes; i++) {
+          const container = r.len();
+          r.string();
+          if (container === 1) {
+            this.next();
+            if (r.isInt) out.intStr(r.int);
+            else out.str(r.sbuf, r.s, r.e);
+            acc++;
+          } else {
+            lp.open(r.sbuf, r.s);
+            while (lp.next()) {
+              this.next();
+              out.element(lp, lp.buf);
+              acc++;
+            }
+          }
+          if (acc >= this.chunk) {
+            this.part();
+            acc = 0;
+          }
+        }
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  /** A key whose value goes through the record model (rare encodings, streams). */
+  private async viaRecords(span: KeySpan): Promise<void> {
+    const key = Buffer.from(span.keyBuf.subarray(span.keyStart, span.keyEnd));
+    const { value, encoding } = await decodeValue(
+      span.buf.subarray(span.valueStart, span.valueEnd),
+      span.type,
+      span.version ?? 11,
+    );
+    // Keys the reader would deliver in parts are made of node-sized parts this path cannot see.
+    if (valueSize(value) >= this.chunk) throw new DirectFallback(`a big value of type ${span.type}`);
+    const record: KeyRecord = { kind: 'key', db: span.db, key, encoding, value };
+    if (span.expiresAt !== undefined) record.expiresAt = span.expiresAt;
+    if (span.lruIdle !== undefined) record.lruIdle = span.lruIdle;
+    if (span.lfuFreq !== undefined) record.lfuFreq = span.lfuFreq;
+    const line = `${keyRecordToJson(record)}\n`;
+    const out = this.out;
+    out.ensure(Buffer.byteLength(line));
+    out.pos += out.buf.write(line, out.pos, 'utf8');
+    this.keys++;
+  }
+}
+
+/** The JSONL bytes of an RDB file through the walk (see `rdbFileToChunks`). */
+export function rdbFileToJsonl(
+  path: string,
+  options: { onProgress?: (bytesRead: number, keys: number) => void } = {},
+): AsyncIterable<Buffer> & { keys: () => number } {
+  const enc = new RdbToJsonl();
+  const chunks = rdbFileToChunks(path, enc, options.onProgress);
+  return { keys: () => enc.keys, [Symbol.asyncIterator]: () => chunks[Symbol.asyncIterator]() };
+}

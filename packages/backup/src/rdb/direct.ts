@@ -1,0 +1,287 @@
+/**
+ * What the direct converters (RDB bytes straight to another format, no records: `resp/rdb-to-resp.ts`,
+ * `jsonl/rdb-to-jsonl.ts`) share: the output buffer, the hand-over of output chunks from the walk
+ * to a writer, and the file walk driving an encoder.
+ */
+import type { KeyRecord, RdbRecord, Value } from '../model.js';
+import { ENCODING_NAMES } from './constants.js';
+import type { KeySpan } from './fast-verify.js';
+import { walkRdbFile } from './inspect.js';
+import { decodeValue } from './reader.js';
+import { ListpackCursor, SpanReader, spanValue } from './span.js';
+
+/** Thrown when a key cannot be converted this way: the caller converts with the record reader. */
+export class DirectFallback extends Error {
+  constructor(reason: string) {
+    super(`the direct conversion gave up: ${reason}`);
+  }
+}
+
+/** A growing byte buffer. */
+export class ByteSink {
+  buf: Buffer;
+  pos = 0;
+  constructor(size: number) {
+    this.buf = Buffer.allocUnsafe(size);
+  }
+
+  ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.pos + n, this.buf.length * 2));
+    this.buf.copy(bigger, 0, 0, this.pos);
+    this.buf = bigger;
+  }
+
+  raw(b: Buffer): void {
+    this.ensure(b.length);
+    b.copy(this.buf, this.pos);
+    this.pos += b.length;
+  }
+
+  rawRange(src: Buffer, s: number, e: number): void {
+    const n = e - s;
+    this.ensure(n);
+    const buf = this.buf;
+    let p = this.pos;
+    if (n < 32) for (let i = s; i < e; i++) buf[p++] = src[i]!;
+    else {
+      src.copy(buf, p, s, e);
+      p += n;
+    }
+    this.pos = p;
+  }
+
+  /** ASCII text. */
+  text(t: string): void {
+    this.ensure(t.length);
+    this.pos += this.buf.write(t, this.pos, 'latin1');
+  }
+
+  /** What was written so far (a copy), emptying the buffer. */
+  take(): Buffer {
+    const b = Buffer.allocUnsafe(this.pos);
+    this.buf.copy(b, 0, 0, this.pos);
+    this.pos = 0;
+    return b;
+  }
+}
+
+/**
+ * True when `buf[s, e)` is a score spelled the way JavaScript prints its value (`-?digits[.digits]`,
+ * no leading or trailing zeros, at most 15 significant digits, not below 1e-6 and not "-0"), so
+ * `formatScore(strtod(text))` is the text itself.
+ */
+export function canonicalScore(buf: Buffer, s: number, e: number): boolean {
+  let i = s;
+  if (buf[i] === 45) i++;
+  if (i >= e) return false;
+  let sig = 0;
+  let c = buf[i]!;
+  const zeroInt = c === 48;
+  if (zeroInt) i++;
+  else {
+    if (c < 49 || c > 57) return false;
+    while (i < e && (c = buf[i]!) >= 48 && c <= 57) {
+      i++;
+      sig++;
+    }
+  }
+  if (i === e) return !zeroInt;
+  if (buf[i] !== 46 || buf[e - 1] === 48) return false;
+  i++;
+  if (i === e) return false;
+  let lead = 0;
+  if (zeroInt) {
+    while (i < e && buf[i] === 48) {
+      i++;
+      lead++;
+    }
+  }
+  if (lead > 5) return false;
+  for (; i < e; i++) {
+    c = buf[i]!;
+    if (c < 48 || c > 57) return false;
+    sig++;
+  }
+  return sig <= 15;
+}
+
+/** Output chunks handed from the walk (which pushes) to the file writer (which pulls). */
+class ChunkChannel implements AsyncIterable<Buffer> {
+  private readonly items: Buffer[] = [];
+  private ended = false;
+  private error: { err: unknown } | undefined;
+  private closed = false;
+  private wakeReader: (() => void) | undefined;
+  private wakeWriter: (() => void) | undefined;
+
+  /** Queues a chunk; resolves once the reader has room again (back-pressure). */
+  push(chunk: Buffer): Promise<void> | undefined {
+    if (this.closed) throw new Error('the output was closed');
+    this.items.push(chunk);
+    this.wake();
+    if (this.items.length < 4) return undefined;
+    return new Promise<void>((resolve) => {
+      this.wakeWriter = resolve;
+    }).then(() => {
+      if (this.closed) throw new Error('the output was closed');
+    });
+  }
+
+  end(error?: { err: unknown }): void {
+    this.ended = true;
+    this.error = error;
+    this.wake();
+  }
+
+  private wake(): void {
+    const w = this.wakeReader;
+    this.wakeReader = undefined;
+    w?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
+    try {
+      for (;;) {
+        const next = this.items.shift();
+        if (next !== undefined) {
+          if (this.items.length < 2) {
+            const w = this.wakeWriter;
+            this.wakeWriter = undefined;
+            w?.();
+          }
+          yield next;
+          continue;
+        }
+        if (this.error) throw this.error.err;
+        if (this.ended) return;
+        await new Promise<void>((resolve) => {
+          this.wakeReader = resolve;
+        });
+      }
+    } finally {
+      this.closed = true;
+      const w = this.wakeWriter;
+      this.wakeWriter = undefined;
+      w?.();
+    }
+  }
+}
+
+/** Turns walked keys into output bytes (see `RdbToResp`). */
+export interface SpanEncoder {
+  /** Writes one key; a promise when it takes the slow way (the span stays valid until it settles). */
+  key(span: KeySpan): Promise<void> | undefined;
+  /** Writes a function library. */
+  fn(code: Buffer): void;
+  /** The output buffer. */
+  readonly out: ByteSink;
+  /** Keys written. */
+  readonly keys: number;
+}
+
+/**
+ * The output of an RDB file's keys, in chunks of about 256 KiB, through the structure walk. Fails
+ * with `DirectFallback` (before or after some chunks) when the walk gives up: convert with the
+ * record reader then, discarding what was written.
+ */
+export function rdbFileToChunks(
+  path: string,
+  enc: SpanEncoder,
+  onProgress?: (bytesRead: number, keys: number) => void,
+): AsyncIterable<Buffer> {
+  const channel = new ChunkChannel();
+  let read = 0;
+  let started = false;
+  const flushAt = 256 << 10;
+  const start = (): void => {
+    started = true;
+    walkRdbFile(path, {
+      onKey: (span) => {
+        const wait = enc.key(span);
+        if (wait) return wait.then(() => (enc.out.pos >= flushAt ? channel.push(enc.out.take()) : undefined));
+        if (enc.out.pos >= flushAt) return channel.push(enc.out.take());
+        return undefined;
+      },
+      onFunction: (code) => enc.fn(code),
+      onRead: (n) => {
+        read = n;
+        onProgress?.(read, enc.keys);
+      },
+    }).then(
+      (result) => {
+        if (result === null) channel.end({ err: new DirectFallback('the walk gave up') });
+        else {
+          try {
+            if (enc.out.pos > 0) void channel.push(enc.out.take())?.catch(() => undefined);
+          } catch {
+            // The reader stopped: nothing more to hand over.
+          }
+          onProgress?.(read, enc.keys);
+          channel.end();
+        }
+      },
+      (err: unknown) => channel.end({ err }),
+    );
+  };
+  return {
+    [Symbol.asyncIterator]() {
+      if (!started) start();
+      return channel[Symbol.asyncIterator]();
+    },
+  };
+}
+
+/**
+ * The records of an RDB file through the structure walk, each handed to `onRecord` synchronously
+ * while it is valid: `header`, `aux`, `function` and `key` records (no select-db, resize-db or end
+ * records; a key's elements may be views of the input, valid only during the call, its key is a
+ * copy). Keys in modern encodings are decoded from the window (`spanValue`), the others with
+ * `decodeValue`. False when the walk gave up (read the file with the record reader then).
+ */
+export async function walkRdbRecords(
+  path: string,
+  onRecord: (record: RdbRecord) => void,
+  options: {
+    onRead?: (bytes: number) => void;
+    checksum?: boolean;
+    /** Long LZF string values come as zeros of their length (`spanValue`'s `lengthsOnly`). */
+    lengthsOnly?: boolean;
+  } = {},
+): Promise<boolean> {
+  const r = new SpanReader();
+  const lp = new ListpackCursor();
+  const keyRecord = (span: KeySpan, value: Value): KeyRecord => {
+    const rec = {
+      kind: 'key',
+      db: span.db,
+      key: Buffer.from(span.keyBuf.subarray(span.keyStart, span.keyEnd)),
+      encoding: ENCODING_NAMES[span.type] ?? 'unknown',
+    } as KeyRecord;
+    if (span.expiresAt !== undefined) rec.expiresAt = span.expiresAt;
+    if (span.lruIdle !== undefined) rec.lruIdle = span.lruIdle;
+    if (span.lfuFreq !== undefined) rec.lfuFreq = span.lfuFreq;
+    rec.value = value;
+    return rec;
+  };
+  const result = await walkRdbFile(path, {
+    ...(options.checksum === false ? { checksum: false } : {}),
+    onHeader: (h) => onRecord({ kind: 'header', magic: h.magic, version: h.version, flavor: h.flavor }),
+    onAux: (key, value) => onRecord({ kind: 'aux', key, value }),
+    onFunction: (code) => onRecord({ kind: 'function', code: Buffer.from(code) }),
+    onKey: (span) => {
+      const value = spanValue(span, r, lp, options.lengthsOnly === true);
+      if (value) {
+        onRecord(keyRecord(span, value));
+        return undefined;
+      }
+      return decodeValue(
+        span.buf.subarray(span.valueStart, span.valueEnd),
+        span.type,
+        span.version ?? 11,
+      ).then((d) => onRecord(keyRecord(span, d.value)));
+    },
+    ...(options.onRead ? { onRead: options.onRead } : {}),
+  });
+  return result !== null;
+}

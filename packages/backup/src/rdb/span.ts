@@ -1,0 +1,390 @@
+/**
+ * Reading values the structure walk (`fast-verify.ts`) has already checked, straight from the
+ * input window: strings, lengths, listpacks and intsets element by element, without building
+ * records or one object per element. Nothing is validated again (the walk did it), so these must
+ * only ever see a value range the walk accepted.
+ *
+ * The encoders that turn RDB into other formats without a record model (`resp/rdb-to-resp.ts`)
+ * sit on top of this.
+ */
+import type { HashEntry, Value, ZSetEntry } from '../model.js';
+import { RdbType } from './constants.js';
+import { backlenSize } from './containers.js';
+import type { KeySpan } from './fast-verify.js';
+import { lzfDecompressInto } from './lzf.js';
+import { listpackScore } from './numbers.js';
+
+/** An element of a container: bytes `buf[s, e)`, or an integer (`int`, `big` beyond 2^53). */
+export interface Element {
+  /** True for an integer element (`int`, or `big` when it does not fit a double exactly). */
+  isInt: boolean;
+  int: number;
+  big: bigint | null;
+  buf: Buffer;
+  s: number;
+  e: number;
+}
+
+const EMPTY = Buffer.alloc(0);
+let ZEROS = Buffer.alloc(1 << 16);
+
+/** `n` zero bytes (a view of a shared buffer: never written). */
+function zeros(n: number): Buffer {
+  if (n > ZEROS.length) ZEROS = Buffer.alloc(Math.max(n, ZEROS.length * 2));
+  return ZEROS.subarray(0, n);
+}
+const SAFE = 9007199254740991n;
+
+/** Reads checked RDB encodings from `buf` at `pos`. */
+export class SpanReader implements Element {
+  buf: Buffer = EMPTY;
+  pos = 0;
+  // The last string read: buf[s, e) (a view of the window or of a scratch buffer), or an integer.
+  isInt = false;
+  int = 0;
+  big: bigint | null = null;
+  s = 0;
+  e = 0;
+  /** Where the last string's bytes are (`this.buf` is the window: they may live elsewhere). */
+  sbuf: Buffer = EMPTY;
+  private lzfOut: Buffer = Buffer.allocUnsafe(1 << 16);
+
+  at(buf: Buffer, pos: number): void {
+    this.buf = buf;
+    this.pos = pos;
+  }
+
+  u8(): number {
+    return this.buf[this.pos++]!;
+  }
+
+  /** A length (the string encodings must not appear here). */
+  len(): number {
+    const buf = this.buf;
+    const b = buf[this.pos++]!;
+    if (b < 0x40) return b;
+    if (b < 0x80) return ((b & 0x3f) << 8) | buf[this.pos++]!;
+    if (b === 0x80) {
+      const v = buf.readUInt32BE(this.pos);
+      this.pos += 4;
+      return v;
+    }
+    if (b === 0x81) {
+      const v = Number(buf.readBigUInt64BE(this.pos));
+      this.pos += 8;
+      return v;
+    }
+    return b & 0x3f;
+  }
+
+  /** A little-endian double (ZSET_2 scores). */
+  f64(): number {
+    const v = this.buf.readDoubleLE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  /**
+   * Reads a string: sets `sbuf[s, e)`, or `isInt`/`int` for an integer encoding. An LZF string is
+   * decompressed into a scratch buffer the next LZF string overwrites.
+   */
+  string(): void {
+    const buf = this.buf;
+    let p = this.pos;
+    const b = buf[p]!;
+    let n: number;
+    this.isInt = false;
+    if (b < 0x40) {
+      n = b;
+      p += 1;
+    } else if (b < 0x80) {
+      n = ((b & 0x3f) << 8) | buf[p + 1]!;
+      p += 2;
+    } else if (b === 0x80) {
+      n = buf.readUInt32BE(p + 1);
+      p += 5;
+    } else if (b === 0x81) {
+      n = Number(buf.readBigUInt64BE(p + 1));
+      p += 9;
+    } else {
+      this.encoded(b & 0x3f);
+      return;
+    }
+    this.sbuf = buf;
+    this.s = p;
+    this.e = p + n;
+    this.pos = p + n;
+  }
+
+  /**
+   * When the next string is LZF-compressed: moves past it and returns its length (not
+   * decompressing it); -1, with nothing consumed, for any other string.
+   */
+  lzfLength(): number {
+    if (this.buf[this.pos] !== 0xc3) return -1;
+    this.pos++;
+    const clen = this.len();
+    const ulen = this.len();
+    this.pos += clen;
+    return ulen;
+  }
+
+  private encoded(kind: number): void {
+    const buf = this.buf;
+    const p = this.pos + 1;
+    if (kind === 0) {
+      this.isInt = true;
+      this.int = buf.readInt8(p);
+      this.pos = p + 1;
+    } else if (kind === 1) {
+      this.isInt = true;
+      this.int = buf.readInt16LE(p);
+      this.pos = p + 2;
+    } else if (kind === 2) {
+      this.isInt = true;
+      this.int = buf.readInt32LE(p);
+      this.pos = p + 4;
+    } else {
+      this.pos = p;
+      const clen = this.len();
+      const ulen = this.len();
+      const at = this.pos;
+      this.pos = at + clen;
+      this.sbuf = this.lzfOut;
+      this.s = this.e = 0;
+      if (ulen === 0) return;
+      if (ulen > this.lzfOut.length) {
+        this.lzfOut = Buffer.allocUnsafe(Math.max(ulen, this.lzfOut.length * 2));
+        this.sbuf = this.lzfOut;
+      }
+      lzfDecompressInto(buf, at, at + clen, this.lzfOut, ulen);
+      this.e = ulen;
+    }
+  }
+}
+
+/** Walks the elements of a checked listpack in `buf[start, ...)`. */
+export class ListpackCursor implements Element {
+  buf: Buffer = EMPTY;
+  private p = 0;
+  isInt = false;
+  int = 0;
+  big: bigint | null = null;
+  s = 0;
+  e = 0;
+
+  open(buf: Buffer, start: number): void {
+    this.buf = buf;
+    this.p = start + 6;
+  }
+
+  /** The listpack's element count from its header (65535: count by walking). */
+  static declared(buf: Buffer, start: number): number {
+    return buf.readUInt16LE(start + 4);
+  }
+
+  /** Moves to the next element; false at the end. */
+  next(): boolean {
+    const buf = this.buf;
+    let p = this.p;
+    const b = buf[p]!;
+    if (b === 0xff) return false;
+    const from = p;
+    if ((b & 0x80) === 0) {
+      this.isInt = true;
+      this.int = b;
+      p += 1;
+    } else if ((b & 0xc0) === 0x80) {
+      this.isInt = false;
+      this.s = p + 1;
+      p += 1 + (b & 0x3f);
+      this.e = p;
+    } else if ((b & 0xe0) === 0xc0) {
+      this.isInt = true;
+      const v = ((b & 0x1f) << 8) | buf[p + 1]!;
+      this.int = v >= 4096 ? v - 8192 : v;
+      p += 2;
+    } else if ((b & 0xf0) === 0xe0) {
+      this.isInt = false;
+      this.s = p + 2;
+      p += 2 + (((b & 0x0f) << 8) | buf[p + 1]!);
+      this.e = p;
+    } else if (b === 0xf1) {
+      this.isInt = true;
+      this.int = buf.readInt16LE(p + 1);
+      p += 3;
+    } else if (b === 0xf2) {
+      this.isInt = true;
+      this.int = buf.readIntLE(p + 1, 3);
+      p += 4;
+    } else if (b === 0xf3) {
+      this.isInt = true;
+      this.int = buf.readInt32LE(p + 1);
+      p += 5;
+    } else if (b === 0xf4) {
+      this.isInt = true;
+      const v = buf.readBigInt64LE(p + 1);
+      if (v >= -SAFE && v <= SAFE) this.int = Number(v);
+      else {
+        this.int = Number.NaN;
+        this.big = v;
+      }
+      p += 9;
+    } else {
+      // 0xf0: 32-bit string length.
+      this.isInt = false;
+      this.s = p + 5;
+      p += 5 + buf.readUInt32LE(p + 1);
+      this.e = p;
+    }
+    this.p = p + backlenSize(p - from);
+    return true;
+  }
+}
+
+/** The element as text: the bytes, or an integer's decimal digits (for the rare slow paths). */
+export function elementBytes(el: Element): Buffer {
+  if (!el.isInt) return el.buf.subarray(el.s, el.e);
+  return Buffer.from(Number.isNaN(el.int) ? String(el.big) : String(el.int));
+}
+
+/**
+ * The value of a key the walk checked, in the record model, decoded synchronously from the window
+ * (the modern encodings: plain and LZF strings, linked lists, quicklist2, hashtable sets and
+ * hashes, skiplist zsets, intsets and listpacks); null for the others (read them with
+ * `decodeValue`). Elements are views of the window where they can be (valid while the span is),
+ * copies where they were decompressed. With `lengthsOnly`, an LZF-compressed string value longer
+ * than 20 bytes is not decompressed: its bytes are zeros (for consumers that only measure it).
+ */
+export function spanValue(
+  span: KeySpan,
+  r: SpanReader,
+  lp: ListpackCursor,
+  lengthsOnly = false,
+): Value | null {
+  const window = span.buf;
+  r.at(window, span.valueStart);
+  if (lengthsOnly && span.type === RdbType.STRING) {
+    // An LZF string value is longer than 20 bytes (the server compresses no shorter one): a
+    // consumer measuring it needs no bytes, so it gets zeros of its length.
+    const n = r.lzfLength();
+    if (n > 20) return { type: 'string', value: zeros(n) };
+  }
+  /** The string just read by `r`, as bytes. */
+  const str = (): Buffer => {
+    if (r.isInt) return Buffer.from(String(r.int));
+    const b = r.sbuf.subarray(r.s, r.e);
+    return r.sbuf === window ? b : Buffer.from(b);
+  };
+  /** The current listpack element, as bytes (`copy`: the listpack lives in a scratch buffer). */
+  const el = (copy: boolean): Buffer => {
+    if (lp.isInt) return Buffer.from(Number.isNaN(lp.int) ? String(lp.big) : String(lp.int));
+    const b = lp.buf.subarray(lp.s, lp.e);
+    return copy ? Buffer.from(b) : b;
+  };
+  switch (span.type) {
+    case RdbType.STRING:
+      r.string();
+      return { type: 'string', value: str() };
+    case RdbType.LIST:
+    case RdbType.SET: {
+      const n = r.len();
+      const out: Buffer[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        r.string();
+        out[i] = str();
+      }
+      return span.type === RdbType.LIST ? { type: 'list', items: out } : { type: 'set', members: out };
+    }
+    case RdbType.HASH: {
+      const n = r.len();
+      const entries: HashEntry[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        r.string();
+        const field = str();
+        r.string();
+        entries[i] = { field, value: str() };
+      }
+      return { type: 'hash', entries };
+    }
+    case RdbType.ZSET_2: {
+      const n = r.len();
+      const entries: ZSetEntry[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        r.string();
+        const member = str();
+        entries[i] = { member, score: r.f64() };
+      }
+      return { type: 'zset', entries };
+    }
+    case RdbType.SET_INTSET: {
+      r.string();
+      const b = r.sbuf;
+      const width = b.readUInt32LE(r.s);
+      const count = b.readUInt32LE(r.s + 4);
+      const at = r.s + 8;
+      const members: Buffer[] = new Array(count);
+      for (let i = 0; i < count; i++) {
+        const v =
+          width === 2
+            ? b.readInt16LE(at + 2 * i)
+            : width === 4
+              ? b.readInt32LE(at + 4 * i)
+              : b.readBigInt64LE(at + 8 * i);
+        members[i] = Buffer.from(String(v));
+      }
+      return { type: 'set', members };
+    }
+    case RdbType.SET_LISTPACK:
+    case RdbType.HASH_LISTPACK:
+    case RdbType.ZSET_LISTPACK: {
+      r.string();
+      const copy = r.sbuf !== window;
+      const b = r.sbuf;
+      lp.open(b, r.s);
+      if (span.type === RdbType.SET_LISTPACK) {
+        const members: Buffer[] = [];
+        while (lp.next()) members.push(el(copy));
+        return { type: 'set', members };
+      }
+      if (span.type === RdbType.HASH_LISTPACK) {
+        const entries: HashEntry[] = [];
+        while (lp.next()) {
+          const field = el(copy);
+          lp.next();
+          entries.push({ field, value: el(copy) });
+        }
+        return { type: 'hash', entries };
+      }
+      const entries: ZSetEntry[] = [];
+      while (lp.next()) {
+        const member = el(copy);
+        lp.next();
+        const score = lp.isInt
+          ? Number.isNaN(lp.int)
+            ? Number(lp.big)
+            : lp.int
+          : listpackScore(b, lp.s, lp.e);
+        entries.push({ member, score });
+      }
+      return { type: 'zset', entries };
+    }
+    case RdbType.LIST_QUICKLIST_2: {
+      const nodes = r.len();
+      const items: Buffer[] = [];
+      for (let i = 0; i < nodes; i++) {
+        const container = r.len();
+        r.string();
+        if (container === 1) items.push(str());
+        else {
+          const copy = r.sbuf !== window;
+          lp.open(r.sbuf, r.s);
+          while (lp.next()) items.push(el(copy));
+        }
+      }
+      return { type: 'list', items };
+    }
+    default:
+      return null;
+  }
+}
