@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   type DatasetCommand,
@@ -461,5 +461,34 @@ describe('restore of a file someone else made', () => {
     const again = await runCli(['restore', valkey, '--url', t.url, '--replace']);
     expect(again.code, again.stderr).toBe(0);
     expect(await t.command('DEBUG', 'DIGEST')).toBe(digest);
+  });
+
+  it('Ctrl-C mid-convert exits 130 and leaves nothing in the output folder, for every fast path', async () => {
+    await t.command('FLUSHALL');
+    await t.command('DEBUG', 'POPULATE', '1000000', 'k', '16');
+    await t.command('SAVE');
+    const rdb = file('convert-interrupted.rdb');
+    writeFileSync(rdb, readFileSync(join(t.dir, 'dump.rdb')));
+    await t.command('FLUSHALL');
+    for (const name of ['out.valkey', 'out.jsonl', 'out.rdb']) {
+      const outDir = mkdtempSync(join(tmp.dir, 'interrupted-'));
+      const child = spawn(process.execPath, [binPath, 'convert', rdb, join(outDir, name)], { stdio: 'pipe' });
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => {
+        stderr += c.toString();
+      });
+      const exited = new Promise<number | null>((r) => child.on('close', r));
+      // Frozen as soon as its temp file appears (a million keys still to go), then interrupted: the
+      // signal surely arrives mid-way however loaded the machine is.
+      await waitFor('the convert to start writing', () => readdirSync(outDir).length > 0, {
+        detail: () => stderr,
+      });
+      process.kill(child.pid!, 'SIGSTOP');
+      process.kill(child.pid!, 'SIGINT');
+      process.kill(child.pid!, 'SIGCONT');
+      expect(await exited, `${name}: ${stderr}`).toBe(130);
+      expect(stderr).toMatch(/aborted.*was not written/);
+      expect(readdirSync(outDir), name).toEqual([]);
+    }
   });
 });

@@ -49,6 +49,8 @@ export interface ConvertOptions extends KeyFilter {
   truncated?: 'error' | 'drop';
   onProgress?: (progress: ConvertProgress) => void;
   progressIntervalMs?: number;
+  /** Stops the conversion (Ctrl-C): it rejects with `ERR_ABORTED` and the output is not written. */
+  signal?: AbortSignal;
 }
 
 export interface ConvertResult {
@@ -101,6 +103,22 @@ async function* filterRecords(
  * Converts between RDB, RESP text (`.valkey`), the readable view and JSONL, reading AOF too,
  * streaming (one key in memory at a time) and without a server.
  */
+/** The output chunks, stopping with ERR_ABORTED once `signal` fires (the temp file is then removed). */
+async function* untilAborted(
+  chunks: AsyncIterable<Buffer>,
+  signal: AbortSignal | undefined,
+  output: string,
+): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) {
+    if (signal?.aborted) {
+      throw new BackupError('ERR_ABORTED', `convert was aborted; ${output} was not written`, {
+        details: { output },
+      });
+    }
+    yield chunk;
+  }
+}
+
 export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   const started = Date.now();
   const to = checkOutputFormat(options.to ?? formatFromPath(options.output, 'output'));
@@ -278,10 +296,14 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
           })
         : rdbFileToJsonl(options.input, { onProgress });
     try {
-      bytesWritten = await writeFileAtomically(options.output, fast, (n) => {
-        bytesWritten = n;
-        progress(false);
-      });
+      bytesWritten = await writeFileAtomically(
+        options.output,
+        untilAborted(fast, options.signal, options.output),
+        (n) => {
+          bytesWritten = n;
+          progress(false);
+        },
+      );
       keys = fast.keys();
       from ??= 'rdb';
       progress(true);
@@ -309,10 +331,14 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
       chunks = commandsToReadable(flattenBatches(allCommandBatches()), { header });
       break;
   }
-  bytesWritten = await writeFileAtomically(options.output, chunks, (n) => {
-    bytesWritten = n;
-    progress(false);
-  });
+  bytesWritten = await writeFileAtomically(
+    options.output,
+    untilAborted(chunks, options.signal, options.output),
+    (n) => {
+      bytesWritten = n;
+      progress(false);
+    },
+  );
   from ??= formatFromPathSafe(options.input);
   progress(true);
   return { from, to, keys, bytesRead, bytesWritten, elapsedMs: Date.now() - started, dropped };

@@ -6,7 +6,13 @@ import type { CommandContext } from '../main.js';
 import { formatBytes, formatCount } from '../output.js';
 import { createProgress } from '../progress.js';
 
-export async function run({ args, flags, io, out }: CommandContext<'convert'>): Promise<number | undefined> {
+export async function run({
+  args,
+  flags,
+  io,
+  out,
+  signal,
+}: CommandContext<'convert'>): Promise<number | undefined> {
   const [input, output] = args as [string, string];
   const from = dataFormat(input, flags.from, 'input', '--from', 'convert');
   const to = dataFormat(output, flags.to, 'output', '--to', 'convert') as OutputFormat;
@@ -26,6 +32,7 @@ export async function run({ args, flags, io, out }: CommandContext<'convert'>): 
         output: outputFile,
         to,
         onProgress: (p) => progress.update(p.bytesRead, size || undefined),
+        signal,
       };
       if (from !== undefined) options.from = from as InputFormat;
       if (flags.db !== undefined) options.db = flags.db;
