@@ -171,9 +171,17 @@ export class InMemoryIndex implements KvBlockIndex {
       if (part === undefined) break;
       const at = part.slots.get(key);
       if (at === undefined) break;
-      const entries = this.purge(part, key, at);
-      if (entries === undefined) break;
-      const allowed = pods ? entries.filter((e) => pods.has(e.pod)) : entries.slice();
+      let allowed: PodEntry[];
+      const slot = this.blocks.valueAt(at);
+      if (this.anyDead || Array.isArray(slot)) {
+        const entries = this.purge(part, key, at);
+        if (entries === undefined) break;
+        allowed = pods ? entries.filter((e) => pods.has(e.pod)) : entries.slice();
+      } else {
+        // the common case, one live entry: a single allocation
+        const entry = slot as PodEntry;
+        allowed = pods && !pods.has(entry.pod) ? [] : [entry];
+      }
       if (allowed.length === 0) break;
       // every hit is refreshed: the head most recent, each next key just older than the one before,
       // so a chain loses its tail before its head

@@ -13,7 +13,7 @@ import { blockStored } from '../src/events.js';
 import { KvCacheIndexer } from '../src/indexer.js';
 import { silentLogger } from '../src/logger.js';
 import { ValkeyIndex, newRedisIndex, newValkeyIndex } from '../src/valkey-index.js';
-import { describeIndexBehaviour } from './index-behaviour.js';
+import { describeIndexBehaviour, describeScopeRule } from './index-behaviour.js';
 
 let valkey: TestServer;
 let redis: TestServer;
@@ -54,6 +54,10 @@ describeIndexBehaviour(
   'valkey cluster (3 primaries)',
   () => newValkeyIndex({ address: cluster.seeds[0]!, keyPrefix: nextPrefix() }),
   { model: 'llama' },
+);
+describeScopeRule('valkey-server', () => newValkeyIndex({ address: valkey.url, keyPrefix: nextPrefix() }));
+describeScopeRule('valkey cluster (3 primaries)', () =>
+  newValkeyIndex({ address: cluster.seeds[0]!, keyPrefix: nextPrefix() }),
 );
 
 describe('ValkeyIndex on a cluster', () => {
