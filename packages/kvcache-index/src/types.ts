@@ -13,7 +13,7 @@ export type KeyType = 'engine' | 'request';
 export interface PodEntry {
   /** Pod identifier (usually `<ip>:<port>`), as found in the event topic. */
   pod: string;
-  /** Device tier, lower case: `gpu`, `cpu`, ... */
+  /** Device tier, lower case: `gpu`, `cpu`, ... (`""` is accepted, as in llm-d). */
   tier: string;
   /** Added before a KV event confirmed it (predictive routing). */
   speculative?: boolean;
@@ -88,7 +88,8 @@ export function normalizePodEntry(entry: PodEntry): PodEntry {
       { entry },
       'Use a non-empty string without NUL bytes',
     );
-  const tier = typeof entry.tier === 'string' && entry.tier !== '' ? entry.tier.toLowerCase() : undefined;
+  // an empty tier is accepted, as in llm-d (its own tests use ""); it weighs like an unknown tier
+  const tier = typeof entry.tier === 'string' ? entry.tier.toLowerCase() : undefined;
   if (tier === undefined || tier.includes('\u0000'))
     throw invalidArgument(
       `Invalid device tier ${JSON.stringify(entry.tier)} for pod "${entry.pod}"`,

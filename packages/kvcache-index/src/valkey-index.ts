@@ -320,11 +320,15 @@ export class ValkeyIndex implements KvBlockIndex {
   private async registerPods(pods: Iterable<string>, tag: string): Promise<void> {
     const pending: Promise<unknown>[] = [];
     for (const pod of pods) {
+      const key = `${this.keyPrefix}:pod-models:${pod}`;
+      if (this.ttlSeconds !== undefined) {
+        // with a TTL the set must outlive the pod's blocks: re-added and refreshed on every add
+        pending.push(this.client.sadd(key, tag), this.client.expire(key, this.ttlSeconds));
+        continue;
+      }
       const id = `${pod}\u0000${tag}`;
       if (this.registered.has(id)) continue;
-      pending.push(
-        this.client.sadd(`${this.keyPrefix}:pod-models:${pod}`, tag).then(() => this.registered.add(id)),
-      );
+      pending.push(this.client.sadd(key, tag).then(() => this.registered.add(id)));
     }
     try {
       await Promise.all(pending);

@@ -170,6 +170,21 @@ export function describeIndexBehaviour(
     );
 
     it(
+      'accepts an empty device tier as a tier of its own (as llm-d, whose tests use "")',
+      withIndex(async (index) => {
+        const empty: PodEntry = { pod: 'pod1', tier: '' };
+        await index.add([1n], [101n], [empty, gpu('pod1')], scope);
+        expect(sortEntries((await index.lookup([101n], undefined, scope)).get(101n))).toEqual(
+          sortEntries([empty, gpu('pod1')]),
+        );
+        await index.evict(1n, 'engine', [empty], scope);
+        expect(sortEntries((await index.lookup([101n], ['pod1'], scope)).get(101n))).toEqual(
+          sortEntries([gpu('pod1')]),
+        );
+      }),
+    );
+
+    it(
       'keeps full 64-bit hashes exact',
       withIndex(async (index) => {
         const big = [18446744073709551615n, 18446744073709551614n, 9007199254740993n];

@@ -147,7 +147,7 @@ describe('ValkeyIndex on a single server', () => {
     }
   });
 
-  it('refreshes the TTL of touched keys on add', async () => {
+  it('refreshes the TTL of touched keys, the pod set and the pod-models set on add', async () => {
     const keyPrefix = nextPrefix();
     const index = await newValkeyIndex({ address: valkey.url, keyPrefix, ttlSeconds: 100 });
     try {
@@ -155,6 +155,11 @@ describe('ValkeyIndex on a single server', () => {
       const ttl = await valkey.command('TTL', `${keyPrefix}:{m:m}:r:70`);
       expect(Number(ttl.slice(1))).toBeGreaterThan(90);
       expect(Number((await valkey.command('TTL', `${keyPrefix}:{m:m}:e:7`)).slice(1))).toBeGreaterThan(90);
+      expect(Number((await valkey.command('TTL', `${keyPrefix}:{m:m}:p:p`)).slice(1))).toBeGreaterThan(90);
+      // the pod's model list expires too (it used to live forever), and is refreshed on every add
+      await valkey.command('EXPIRE', `${keyPrefix}:pod-models:p`, '5');
+      await index.add(null, [71n], [{ pod: 'p', tier: 'gpu' }], { model: 'm' });
+      expect(Number((await valkey.command('TTL', `${keyPrefix}:pod-models:p`)).slice(1))).toBeGreaterThan(90);
     } finally {
       await index.close();
     }
