@@ -9,7 +9,9 @@ const chain = 256;
 function heap(): number {
   (globalThis as { gc?: () => void }).gc?.();
   (globalThis as { gc?: () => void }).gc?.();
-  return process.memoryUsage().heapUsed;
+  // typed arrays (the LRU's links) live outside the JS heap: count them too
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
 }
 
 async function measure(

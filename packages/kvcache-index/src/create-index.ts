@@ -1,7 +1,7 @@
 import { KvCacheError } from './errors.js';
 import { InMemoryIndex, type InMemoryIndexConfig } from './in-memory-index.js';
 import type { Logger } from './logger.js';
-import { type RedisIndexConfig, newRedisIndex, newValkeyIndex } from './valkey-index.js';
+import { type RedisIndexConfig, newLlmdLayoutIndex, newRedisIndex, newValkeyIndex } from './valkey-index.js';
 import type { KvBlockIndex } from './types.js';
 
 /** llm-d's `IndexConfig`: the first configured backend in the order Valkey, Redis, in-memory is used. */
@@ -35,8 +35,11 @@ export async function createIndex(cfg: IndexConfig = defaultIndexConfig()): Prom
     cfg.logger && !c.logger ? { ...c, logger: cfg.logger } : c;
   switch (selectIndexBackend(cfg)) {
     case 'valkey':
+      if (cfg.valkeyConfig!.layout === 'llm-d')
+        return newLlmdLayoutIndex({ ...withLogger(cfg.valkeyConfig!), backendType: 'valkey' });
       return newValkeyIndex(withLogger(cfg.valkeyConfig!));
     case 'redis':
+      if (cfg.redisConfig!.layout === 'llm-d') return newLlmdLayoutIndex(withLogger(cfg.redisConfig!));
       return newRedisIndex(withLogger(cfg.redisConfig!));
     default:
       return new InMemoryIndex(cfg.inMemoryConfig ?? {});

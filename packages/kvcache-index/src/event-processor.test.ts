@@ -42,6 +42,17 @@ describe('KvEventProcessor', () => {
     expect(await pods(keys)).toEqual([['p@gpu']]);
   });
 
+  it('takes parent_block_hash 0 as no parent (as llm-d) and starts the chain there', async () => {
+    const { hasher, processor, pods, metrics } = setup(4);
+    await processor.apply(
+      'p',
+      MODEL,
+      blockStored({ blockHashes: [5n], parentBlockHash: 0n, tokenIds: tokens(4), blockSize: 4 }),
+    );
+    expect(await pods(hasher.tokensToKeys(tokens(4), MODEL))).toEqual([['p@gpu']]);
+    expect(metrics.storesSkipped.get({ reason: 'unknown_parent' })).toBe(0);
+  });
+
   it('chains a BlockStored onto its parent and skips it when the parent is unknown', async () => {
     const { hasher, processor, pods, metrics } = setup(4);
     await processor.apply('p', MODEL, blockStored({ blockHashes: [1n], tokenIds: tokens(4), blockSize: 4 }));

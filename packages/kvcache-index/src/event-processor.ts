@@ -142,7 +142,8 @@ export class KvEventProcessor {
       return;
     }
     let parent = 0n;
-    if (event.parentBlockHash !== null) {
+    // as in llm-d, a parent hash of 0 (EmptyBlockHash) means no parent: the chain starts here
+    if (event.parentBlockHash !== null && event.parentBlockHash !== 0n) {
       try {
         parent = await this.index.getRequestKey(event.parentBlockHash, scope);
       } catch (err) {

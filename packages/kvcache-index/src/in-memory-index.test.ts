@@ -14,6 +14,26 @@ describe('InMemoryIndex bounds', () => {
     for (const k of [2n, 4n, 5n]) expect((await index.lookup([k])).size).toBe(1);
     expect(index.stats()).toMatchObject({ keys: 3, capacityEvictions: 2 });
   });
+  it('refreshes every hit (capacity 3: add 1, 2, 3; look up 1; add 4 keeps 1, 3, 4)', async () => {
+    const index = new InMemoryIndex({ maxKeys: 3 });
+    for (const k of [1n, 2n, 3n]) await index.add(null, [k], [gpu]);
+    expect((await index.lookup([1n])).size).toBe(1);
+    await index.add(null, [4n], [gpu]);
+    const present = [];
+    for (const k of [1n, 2n, 3n, 4n]) if ((await index.lookup([k])).size === 1) present.push(k);
+    expect(present).toEqual([1n, 3n, 4n]);
+  });
+  it('keeps a hot chain looked up after every insert through any number of cold inserts', async () => {
+    const index = new InMemoryIndex({ maxKeys: 1000 });
+    const hot = [1n, 2n, 3n, 4n];
+    await index.add(null, hot, [gpu]);
+    // 5 generations' worth of cold keys; a generational LRU loses the chain once per generation
+    for (let i = 0; i < 5000; i++) {
+      await index.add(null, [1_000_000n + BigInt(i)], [gpu]);
+      expect((await index.lookup(hot)).size).toBe(4);
+    }
+    expect(index.stats()).toMatchObject({ keys: 1000, capacityEvictions: 4004 });
+  });
   it('evicts the tail of a prefix chain before its head', async () => {
     const index = new InMemoryIndex({ maxKeys: 3 });
     await index.add(null, [10n, 11n, 12n], [gpu]);

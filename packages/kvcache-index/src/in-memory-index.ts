@@ -1,5 +1,5 @@
 import { KvCacheError, invalidArgument } from './errors.js';
-import { GenerationalLru } from './lru.js';
+import { type LruPartition, PartitionedLru } from './lru.js';
 import {
   type BlockHash,
   type IndexScope,
@@ -24,12 +24,13 @@ export interface InMemoryIndexConfig {
 }
 
 /**
- * Heap bytes per item, measured on Node 20 x64 with `scripts/measure-memory.ts` (see README "Memory"):
- * a request key holding one pod entry costs `key`, every further pod entry on it `extraEntry`, an engine
- * mapping `engineKey`. Measured 53–73 B per key and per engine mapping (Map tables grow in powers of
- * two), 27 B per extra entry; the constants sit at the upper end. The byte bound uses this estimate.
+ * Bytes per item (JS heap plus the LRU's typed arrays), measured on Node 20 x64 with
+ * `scripts/measure-memory.ts` (see README "Memory"): a request key holding one pod entry costs `key`,
+ * every further pod entry on it `extraEntry`, an engine mapping `engineKey`. Measured 87 B per key and
+ * per engine mapping at 1M keys (Map tables and the LRU's arrays grow in powers of two, so 75–100 B
+ * between sizes), 27 B per extra entry; the constants sit at the upper end. The byte bound uses this.
  */
-export const IN_MEMORY_BYTES = { key: 72, extraEntry: 28, engineKey: 72 } as const;
+export const IN_MEMORY_BYTES = { key: 96, extraEntry: 28, engineKey: 96 } as const;
 
 type Slot = PodEntry | readonly PodEntry[];
 
@@ -43,7 +44,7 @@ function toSlot(list: readonly PodEntry[]): Slot | undefined {
   return list.slice();
 }
 
-type EngineMap = GenerationalLru<BlockHash, BlockHash | BlockHash[]>;
+type Part = LruPartition<BlockHash>;
 
 interface Counters {
   keys: number;
@@ -72,17 +73,21 @@ function checkPositive(name: string, value: number | undefined, fallback: number
 
 /**
  * An LRU index in the JS heap. Pod entries are interned (one frozen object per distinct entry), so a
- * block stores references only. Lookups and adds refresh recency; the count and byte bounds drop the
- * least recently used request keys (and engine mappings).
+ * block stores references only. Every hit of a lookup and every add refreshes recency (an exact LRU);
+ * the count and byte bounds drop the least recently used request keys (and engine mappings).
+ *
+ * Scope rule (the same on every backend): `scope.model` is a namespace. Request keys, engine mappings
+ * and entries written under one model are seen only by calls with the same model; calls without a
+ * scope use the default namespace (model `""`), which no named model shares. `clear(pod)` spans all.
  */
 export class InMemoryIndex implements KvBlockIndex {
   readonly maxKeys: number;
   readonly maxBytes: number;
   readonly podCacheSize: number;
   /** One interned entry is stored as itself; several as an exact-size array (copy on write). */
-  private readonly blocks = new GenerationalLru<BlockHash, Slot>();
-  /** Engine → request keys, one map per model scope (engines of different models reuse hashes). */
-  private readonly engines = new Map<string, EngineMap>();
+  private readonly blocks = new PartitionedLru<BlockHash, Slot>();
+  /** Engine → request keys, one partition per model scope (engines of different models reuse hashes). */
+  private readonly engines = new PartitionedLru<BlockHash, BlockHash | BlockHash[]>();
   private readonly interned = new Map<string, PodEntry>();
   /** Entries of cleared pods: invisible at once, physically removed by a sweep or when touched. */
   private readonly dead = new WeakSet<PodEntry>();
@@ -125,37 +130,25 @@ export class InMemoryIndex implements KvBlockIndex {
   }
 
   /** The live entries of a slot, dropping entries of cleared pods (and the key when none is left). */
-  private purge(rk: BlockHash, slot: Slot): readonly PodEntry[] | undefined {
-    const list = slotEntries(slot);
+  private purge(part: Part, rk: BlockHash, at: number): readonly PodEntry[] | undefined {
+    const list = slotEntries(this.blocks.valueAt(at));
     if (!this.anyDead) return list;
     const kept = list.filter((e) => !this.dead.has(e));
     if (kept.length === list.length) return list;
     this.counters.entries -= list.length - kept.length;
     const next = toSlot(kept);
     if (next === undefined) {
-      this.blocks.delete(rk);
+      this.blocks.delete(part, rk);
       this.counters.keys--;
       return undefined;
     }
-    this.blocks.replace(rk, next);
+    this.blocks.replaceAt(at, next);
     return kept;
   }
 
-  /**
-   * Request keys are global: they already hash the model, so two models never share one. Engine keys
-   * are not (vLLM engines with the same PYTHONHASHSEED hash the same tokens alike), so they are kept
-   * per model scope.
-   */
-  private engineMap(scope: IndexScope | undefined, create: true): EngineMap;
-  private engineMap(scope: IndexScope | undefined, create: false): EngineMap | undefined;
-  private engineMap(scope: IndexScope | undefined, create: boolean) {
-    const model = scope?.model ?? '';
-    let map = this.engines.get(model);
-    if (!map && create) {
-      map = new GenerationalLru();
-      this.engines.set(model, map);
-    }
-    return map;
+  /** Request keys and engine mappings live in the scope's namespace (see the class comment). */
+  private static ns(scope: IndexScope | undefined): string {
+    return scope?.model ?? '';
   }
 
   private check(): void {
@@ -165,26 +158,37 @@ export class InMemoryIndex implements KvBlockIndex {
   async lookup(
     requestKeys: readonly BlockHash[],
     podFilter?: PodFilter,
-    _scope?: IndexScope,
+    scope?: IndexScope,
   ): Promise<Map<BlockHash, PodEntry[]>> {
     this.check();
     if (!Array.isArray(requestKeys)) throw invalidArgument('lookup() needs an array of request keys', {});
     const pods = toPodSet(podFilter);
     const result = new Map<BlockHash, PodEntry[]>();
-    let stale: BlockHash[] | undefined;
+    const part = this.blocks.partition(InMemoryIndex.ns(scope), false);
+    let previous = -1;
     for (const key of requestKeys) {
       if (typeof key !== 'bigint') assertBlockHash(key, 'request key');
-      const slot = this.blocks.peek(key);
-      if (slot === undefined) break;
-      const entries = this.purge(key, slot);
-      if (entries === undefined) break;
-      const allowed = pods ? entries.filter((e) => pods.has(e.pod)) : entries.slice();
+      if (part === undefined) break;
+      const at = part.slots.get(key);
+      if (at === undefined) break;
+      let allowed: PodEntry[];
+      const slot = this.blocks.valueAt(at);
+      if (this.anyDead || Array.isArray(slot)) {
+        const entries = this.purge(part, key, at);
+        if (entries === undefined) break;
+        allowed = pods ? entries.filter((e) => pods.has(e.pod)) : entries.slice();
+      } else {
+        // the common case, one live entry: a single allocation
+        const entry = slot as PodEntry;
+        allowed = pods && !pods.has(entry.pod) ? [] : [entry];
+      }
       if (allowed.length === 0) break;
-      if (!this.blocks.isYoung(key)) (stale ??= []).push(key);
+      // every hit is refreshed: the head most recent, each next key just older than the one before,
+      // so a chain loses its tail before its head
+      this.blocks.refresh(at, previous);
+      previous = at;
       result.set(key, allowed);
     }
-    // refresh recency tail first, so a chain's head is the last of it to be evicted
-    if (stale) for (let i = stale.length - 1; i >= 0; i--) this.blocks.touch(stale[i]!);
     return result;
   }
 
@@ -196,25 +200,27 @@ export class InMemoryIndex implements KvBlockIndex {
   ): Promise<void> {
     this.check();
     const normalized = validateAddArguments(engineKeys, requestKeys, entries).map((e) => this.intern(e));
+    const ns = InMemoryIndex.ns(scope);
     if (engineKeys !== null) {
-      const engine = this.engineMap(scope, true);
+      const engine = this.engines.partition(ns, true);
       for (const [ek, rks] of engineToRequestMapping(engineKeys, requestKeys)) {
-        if (engine.set(ek, rks.length === 1 ? rks[0]! : rks)) this.counters.engineKeys++;
+        if (this.engines.set(engine, ek, rks.length === 1 ? rks[0]! : rks)) this.counters.engineKeys++;
       }
     }
+    const part = this.blocks.partition(ns, true);
     // tail first, so a chain's head is the last of it to be evicted
     for (let k = requestKeys.length - 1; k >= 0; k--) {
       const rk = requestKeys[k]!;
-      const slot = this.blocks.peek(rk);
-      const live = slot === undefined ? undefined : this.purge(rk, slot);
+      const at = part.slots.get(rk);
+      const live = at === undefined ? undefined : this.purge(part, rk, at);
       let list: PodEntry[];
       if (live === undefined) {
         list = [];
         this.counters.keys++;
       } else list = live.slice();
       for (const entry of normalized) {
-        const at = list.indexOf(entry);
-        if (at !== -1) list.splice(at, 1);
+        const i = list.indexOf(entry);
+        if (i !== -1) list.splice(i, 1);
         else this.counters.entries++;
         list.push(entry);
         if (list.length > this.podCacheSize) {
@@ -222,7 +228,7 @@ export class InMemoryIndex implements KvBlockIndex {
           this.counters.entries--;
         }
       }
-      this.blocks.set(rk, toSlot(list)!);
+      this.blocks.set(part, rk, toSlot(list)!);
     }
     this.enforceBounds();
   }
@@ -231,9 +237,8 @@ export class InMemoryIndex implements KvBlockIndex {
     while (this.counters.keys > this.maxKeys || this.estimatedBytes() > this.maxBytes) {
       const oldest = this.blocks.evictOldest();
       if (oldest === undefined) break;
-      const slot = oldest[1];
       this.counters.keys--;
-      this.counters.entries -= slotEntries(slot).length;
+      this.counters.entries -= slotEntries(oldest.value).length;
       this.capacityEvictions++;
       // engine mappings age out alongside: drop the oldest one when they outnumber request keys
       if (this.counters.engineKeys > this.counters.keys) this.dropOldestEngineKey();
@@ -242,29 +247,27 @@ export class InMemoryIndex implements KvBlockIndex {
   }
 
   private dropOldestEngineKey(): void {
-    // the largest scope gives up its least recently used mapping
-    let largest: EngineMap | undefined;
-    for (const map of this.engines.values()) if (!largest || map.size > largest.size) largest = map;
-    if (largest?.evictOldest()) this.counters.engineKeys--;
+    if (this.engines.evictOldest()) this.counters.engineKeys--;
   }
 
-  private removeEntries(rk: BlockHash, entries: readonly PodEntry[]): void {
-    const slot = this.blocks.peek(rk);
-    const live = slot === undefined ? undefined : this.purge(rk, slot);
+  private removeEntries(part: Part | undefined, rk: BlockHash, entries: readonly PodEntry[]): void {
+    const at = part?.slots.get(rk);
+    if (part === undefined || at === undefined) return;
+    const live = this.purge(part, rk, at);
     if (live === undefined) return;
     const list = live.slice();
     for (const entry of entries) {
-      const at = list.indexOf(this.intern(entry));
-      if (at !== -1) {
-        list.splice(at, 1);
+      const i = list.indexOf(this.intern(entry));
+      if (i !== -1) {
+        list.splice(i, 1);
         this.counters.entries--;
       }
     }
     const next = toSlot(list);
     if (next === undefined) {
-      this.blocks.delete(rk);
+      this.blocks.delete(part, rk);
       this.counters.keys--;
-    } else this.blocks.replace(rk, next);
+    } else this.blocks.replaceAt(at, next);
   }
 
   async evict(
@@ -275,14 +278,16 @@ export class InMemoryIndex implements KvBlockIndex {
   ): Promise<void> {
     this.check();
     const normalized = validateEvictArguments(key, keyType, entries);
-    if (keyType === 'request') return this.removeEntries(key, normalized);
-    const engine = this.engineMap(scope, false);
-    const mapped = engine?.peek(key);
+    const ns = InMemoryIndex.ns(scope);
+    const part = this.blocks.partition(ns, false);
+    if (keyType === 'request') return this.removeEntries(part, key, normalized);
+    const engine = this.engines.partition(ns, false);
+    const mapped = engine === undefined ? undefined : this.engines.peek(engine, key);
     if (engine === undefined || mapped === undefined) return;
     const rks = typeof mapped === 'bigint' ? [mapped] : mapped;
-    for (const rk of rks) this.removeEntries(rk, normalized);
-    if (rks.every((rk) => !this.blocks.has(rk))) {
-      engine.delete(key);
+    for (const rk of rks) this.removeEntries(part, rk, normalized);
+    if (part === undefined || rks.every((rk) => !part.slots.has(rk))) {
+      this.engines.delete(engine, key);
       this.counters.engineKeys--;
     }
   }
@@ -290,8 +295,8 @@ export class InMemoryIndex implements KvBlockIndex {
   async getRequestKey(engineKey: BlockHash, scope?: IndexScope): Promise<BlockHash> {
     this.check();
     assertBlockHash(engineKey, 'engine key');
-    const engine = this.engineMap(scope, false);
-    const mapped = engine?.get(engineKey);
+    const engine = this.engines.partition(InMemoryIndex.ns(scope), false);
+    const mapped = engine === undefined ? undefined : this.engines.get(engine, engineKey);
     if (mapped === undefined)
       throw new KvCacheError('ERR_KEY_NOT_FOUND', `Engine key ${engineKey} is not in the index`, {
         details: { engineKey: engineKey.toString() },
@@ -302,8 +307,8 @@ export class InMemoryIndex implements KvBlockIndex {
   /**
    * The pod's entries become invisible at once (its interned entries are marked dead, O(pods)); a sweep
    * then removes them in slices of 16k blocks, yielding to the event loop between slices, so lookups
-   * keep flowing while a large index is cleaned. Resolves when the sweep is done. Engine mappings are
-   * left in place: they resolve to emptied request keys and self-heal.
+   * keep flowing while a large index is cleaned. Resolves when the sweep is done. Covers every scope.
+   * Engine mappings are left in place: they resolve to emptied request keys and self-heal.
    */
   async clear(pod: string): Promise<void> {
     this.check();
@@ -319,10 +324,11 @@ export class InMemoryIndex implements KvBlockIndex {
     if (!found) return;
     this.anyDead = true;
     let n = 0;
-    for (const generation of this.blocks.generations()) {
-      for (const [rk, slot] of generation) {
+    for (const part of [...this.blocks.partitions()]) {
+      // a live iteration: keys deleted meanwhile are skipped, keys added meanwhile hold no dead entry
+      for (const [rk, at] of part.slots) {
         if (this.closed) return;
-        this.purge(rk, slot);
+        this.purge(part, rk, at);
         if (++n % 16_384 === 0) await new Promise<void>((r) => setImmediate(r));
       }
     }

@@ -30,6 +30,7 @@ export type {
   ComputeBlockKeysOptions,
 } from './hashing.js';
 export { InMemoryIndex, IN_MEMORY_BYTES } from './in-memory-index.js';
+export { LlmdLayoutIndex, encodeLlmdPodField, decodeLlmdPodField } from './llmd-layout-index.js';
 export type { InMemoryIndexConfig, InMemoryIndexStats } from './in-memory-index.js';
 export { DEFAULT_TIER_WEIGHTS, scoreLongestPrefix, validateTierWeights } from './scorer.js';
 export type { TierWeights } from './scorer.js';
@@ -37,6 +38,7 @@ export {
   ValkeyIndex,
   newValkeyIndex,
   newRedisIndex,
+  newLlmdLayoutIndex,
   defaultValkeyIndexConfig,
   defaultRedisIndexConfig,
   resolveIndexAddress,

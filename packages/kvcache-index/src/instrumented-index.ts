@@ -24,7 +24,7 @@ export function registerIndexMetrics(registry: MetricsRegistry): IndexMetrics {
     lookups: registry.counter('kvcache_index_lookup_requests_total', 'Lookups against the KV-block index'),
     lookupHits: registry.counter(
       'kvcache_index_lookup_hits_total',
-      'Blocks found by lookups (length of the matched prefix)',
+      'Longest prefix held by a single pod, summed over lookups (as llm-d counts hits)',
     ),
     maxPodHits: registry.counter(
       'kvcache_index_max_pod_hit_count_total',
@@ -46,7 +46,6 @@ export class InstrumentedIndex implements KvBlockIndex {
     const result = await this.inner.lookup(requestKeys, podFilter, scope);
     this.metrics.lookupLatency.observe(Number(process.hrtime.bigint() - start) / 1e9);
     this.metrics.lookups.inc();
-    this.metrics.lookupHits.inc(result.size);
     // longest chain from key 0 held by one pod
     let active: Set<string> | undefined;
     let depth = 0;
@@ -58,6 +57,7 @@ export class InstrumentedIndex implements KvBlockIndex {
       depth++;
     }
     this.metrics.maxPodHits.inc(depth);
+    this.metrics.lookupHits.inc(depth);
     return result;
   }
 

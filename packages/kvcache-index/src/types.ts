@@ -13,7 +13,7 @@ export type KeyType = 'engine' | 'request';
 export interface PodEntry {
   /** Pod identifier (usually `<ip>:<port>`), as found in the event topic. */
   pod: string;
-  /** Device tier, lower case: `gpu`, `cpu`, ... */
+  /** Device tier, lower case: `gpu`, `cpu`, ... (`""` is accepted, as in llm-d). */
   tier: string;
   /** Added before a KV event confirmed it (predictive routing). */
   speculative?: boolean;
@@ -24,7 +24,11 @@ export interface PodEntry {
 /** Restricts a lookup to these pods; empty or absent = every pod. */
 export type PodFilter = ReadonlySet<string> | readonly string[];
 
-/** Extra context for one call; `model` picks the shard on a Valkey Cluster (see README). */
+/**
+ * Extra context for one call. `model` is a namespace, the same on every backend: what is written under
+ * a model is seen only by calls with that model; no scope (or `model: ''`) is the default namespace,
+ * shared by no named model. On a Valkey Cluster the model also picks the shard.
+ */
 export interface IndexScope {
   model?: string;
 }
@@ -38,7 +42,8 @@ export interface IndexScope {
  *   request keys (1:1, many:1 or 1:many, inferred from the length ratio).
  * - `evict` removes entries from a request key, or from every request key an engine key maps to.
  * - `getRequestKey` returns the last request key an engine key maps to.
- * - `clear` removes every entry of a pod.
+ * - `clear` removes every entry of a pod, in every scope.
+ * - `scope.model` is a namespace for every other call (see `IndexScope`).
  */
 export interface KvBlockIndex {
   lookup(
@@ -83,7 +88,8 @@ export function normalizePodEntry(entry: PodEntry): PodEntry {
       { entry },
       'Use a non-empty string without NUL bytes',
     );
-  const tier = typeof entry.tier === 'string' && entry.tier !== '' ? entry.tier.toLowerCase() : undefined;
+  // an empty tier is accepted, as in llm-d (its own tests use ""); it weighs like an unknown tier
+  const tier = typeof entry.tier === 'string' ? entry.tier.toLowerCase() : undefined;
   if (tier === undefined || tier.includes('\u0000'))
     throw invalidArgument(
       `Invalid device tier ${JSON.stringify(entry.tier)} for pod "${entry.pod}"`,

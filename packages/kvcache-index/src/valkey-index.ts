@@ -9,6 +9,7 @@ import {
 import type { Cluster, Redis } from 'iovalkey';
 import { KvCacheError, invalidArgument } from './errors.js';
 import { fnv64a } from './fnv.js';
+import { LlmdLayoutIndex } from './llmd-layout-index.js';
 import type { Logger } from './logger.js';
 import { defaultLogger } from './logger.js';
 import { ADD, CLEAR_BATCH, EVICT_ENGINE, EVICT_REQUEST, LOOKUP, type LuaScript } from './valkey-scripts.js';
@@ -39,6 +40,13 @@ export interface RedisIndexConfig {
   backendType?: BackendType;
   /** Accepted for llm-d compatibility: the Node client has no RDMA transport, so this warns once and uses TCP. */
   enableRDMA?: boolean;
+  /**
+   * `valkey-tools` (default): this index's layout (hash-tagged per model, reverse index for `clear`).
+   * `llm-d`: llm-d's own layout, so a Go llm-d and this index can share one database (see
+   * `LlmdLayoutIndex`); used by `createIndex` and `newLlmdLayoutIndex`. `keyPrefix` and `ttlSeconds`
+   * do not apply to it.
+   */
+  layout?: 'valkey-tools' | 'llm-d';
   /** Namespace of every key (default `kvcache`), so several indexes can share one server. */
   keyPrefix?: string;
   /** When set, every key written by `add` gets (and refreshes) this TTL in seconds. */
@@ -96,6 +104,10 @@ function validateConfig(
       details: { backendType },
       hint: 'Use "redis" or "valkey"',
     });
+  if (cfg.layout !== undefined && cfg.layout !== 'valkey-tools' && cfg.layout !== 'llm-d')
+    throw new KvCacheError('ERR_INVALID_CONFIG', `Unknown layout "${String(cfg.layout)}"`, {
+      hint: 'Use "valkey-tools" (default) or "llm-d"',
+    });
   if (cfg.enableRDMA !== undefined && typeof cfg.enableRDMA !== 'boolean')
     throw new KvCacheError(
       'ERR_INVALID_CONFIG',
@@ -136,6 +148,38 @@ type Client = Redis | Cluster;
  * `INFO cluster` unless `cluster` says otherwise) it uses a cluster client.
  */
 export async function newRedisIndex(cfg: RedisIndexConfig = defaultRedisIndexConfig()): Promise<ValkeyIndex> {
+  if (cfg.layout === 'llm-d')
+    throw new KvCacheError('ERR_INVALID_CONFIG', 'layout "llm-d" is served by newLlmdLayoutIndex()', {
+      hint: 'Call newLlmdLayoutIndex(config) or createIndex({ valkeyConfig: { layout: "llm-d", ... } })',
+    });
+  const { client, clusterMode, backendType, keyPrefix, shown } = await connectIndexClient(cfg);
+  return new ValkeyIndex(client, {
+    keyPrefix,
+    backendType,
+    address: shown,
+    cluster: clusterMode,
+    ...(cfg.ttlSeconds !== undefined ? { ttlSeconds: cfg.ttlSeconds } : {}),
+  });
+}
+
+/**
+ * Connects like `newRedisIndex` and returns an index in llm-d's own key layout (`LlmdLayoutIndex`), so
+ * a Go llm-d and this index can share one database.
+ */
+export async function newLlmdLayoutIndex(
+  cfg: RedisIndexConfig = defaultValkeyIndexConfig(),
+): Promise<LlmdLayoutIndex> {
+  if (cfg.layout !== undefined && cfg.layout !== 'llm-d')
+    throw new KvCacheError(
+      'ERR_INVALID_CONFIG',
+      `newLlmdLayoutIndex() got layout "${String(cfg.layout)}"`,
+      {},
+    );
+  const { client, clusterMode, shown } = await connectIndexClient(cfg);
+  return new LlmdLayoutIndex(client, shown, clusterMode);
+}
+
+async function connectIndexClient(cfg: RedisIndexConfig) {
   const { backendType, keyPrefix } = validateConfig(cfg);
   const logger = cfg.logger ?? defaultLogger;
   if (cfg.enableRDMA && !rdmaWarned) {
@@ -170,13 +214,7 @@ export async function newRedisIndex(cfg: RedisIndexConfig = defaultRedisIndexCon
   // A cluster is used through its cluster client alone.
   if (conn.cluster) conn.client.disconnect();
   const client: Client = conn.cluster ?? conn.client;
-  return new ValkeyIndex(client, {
-    keyPrefix,
-    backendType,
-    address: shown,
-    cluster: clusterMode,
-    ...(cfg.ttlSeconds !== undefined ? { ttlSeconds: cfg.ttlSeconds } : {}),
-  });
+  return { client, clusterMode, backendType, keyPrefix, shown };
 }
 
 /** llm-d `NewValkeyIndex`: no config → `defaultValkeyIndexConfig()`; otherwise forces `backendType: 'valkey'`. */
@@ -320,11 +358,15 @@ export class ValkeyIndex implements KvBlockIndex {
   private async registerPods(pods: Iterable<string>, tag: string): Promise<void> {
     const pending: Promise<unknown>[] = [];
     for (const pod of pods) {
+      const key = `${this.keyPrefix}:pod-models:${pod}`;
+      if (this.ttlSeconds !== undefined) {
+        // with a TTL the set must outlive the pod's blocks: re-added and refreshed on every add
+        pending.push(this.client.sadd(key, tag), this.client.expire(key, this.ttlSeconds));
+        continue;
+      }
       const id = `${pod}\u0000${tag}`;
       if (this.registered.has(id)) continue;
-      pending.push(
-        this.client.sadd(`${this.keyPrefix}:pod-models:${pod}`, tag).then(() => this.registered.add(id)),
-      );
+      pending.push(this.client.sadd(key, tag).then(() => this.registered.add(id)));
     }
     try {
       await Promise.all(pending);

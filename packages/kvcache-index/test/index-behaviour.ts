@@ -19,6 +19,8 @@ export function describeIndexBehaviour(
   name: string,
   factory: IndexFactory,
   scope: { model?: string } = {},
+  /** false for llm-d's key layout, which has one key space (engine keys of all models share it) */
+  namespaces = true,
 ): void {
   const withIndex = (fn: (index: KvBlockIndex) => Promise<void>) => async () => {
     const index = await factory();
@@ -170,6 +172,21 @@ export function describeIndexBehaviour(
     );
 
     it(
+      'accepts an empty device tier as a tier of its own (as llm-d, whose tests use "")',
+      withIndex(async (index) => {
+        const empty: PodEntry = { pod: 'pod1', tier: '' };
+        await index.add([1n], [101n], [empty, gpu('pod1')], scope);
+        expect(sortEntries((await index.lookup([101n], undefined, scope)).get(101n))).toEqual(
+          sortEntries([empty, gpu('pod1')]),
+        );
+        await index.evict(1n, 'engine', [empty], scope);
+        expect(sortEntries((await index.lookup([101n], ['pod1'], scope)).get(101n))).toEqual(
+          sortEntries([gpu('pod1')]),
+        );
+      }),
+    );
+
+    it(
       'keeps full 64-bit hashes exact',
       withIndex(async (index) => {
         const big = [18446744073709551615n, 18446744073709551614n, 9007199254740993n];
@@ -193,21 +210,22 @@ export function describeIndexBehaviour(
       }),
     );
 
-    it(
-      'keeps engine mappings of different models apart',
-      withIndex(async (index) => {
-        const other = { model: `${scope.model ?? ''}-other` };
-        await index.add([91n], [901n], [gpu('podA')], scope);
-        await index.add([91n], [902n], [gpu('podB')], other);
-        expect(await index.getRequestKey(91n, scope)).toBe(901n);
-        expect(await index.getRequestKey(91n, other)).toBe(902n);
-        await index.evict(91n, 'engine', [gpu('podA')], scope);
-        expect((await index.lookup([901n], undefined, scope)).size).toBe(0);
-        expect(keysOf(await index.lookup([902n], undefined, other))).toEqual([902n]);
-        await index.clear('podB');
-        expect((await index.lookup([902n], undefined, other)).size).toBe(0);
-      }),
-    );
+    if (namespaces)
+      it(
+        'keeps engine mappings of different models apart',
+        withIndex(async (index) => {
+          const other = { model: `${scope.model ?? ''}-other` };
+          await index.add([91n], [901n], [gpu('podA')], scope);
+          await index.add([91n], [902n], [gpu('podB')], other);
+          expect(await index.getRequestKey(91n, scope)).toBe(901n);
+          expect(await index.getRequestKey(91n, other)).toBe(902n);
+          await index.evict(91n, 'engine', [gpu('podA')], scope);
+          expect((await index.lookup([901n], undefined, scope)).size).toBe(0);
+          expect(keysOf(await index.lookup([902n], undefined, other))).toEqual([902n]);
+          await index.clear('podB');
+          expect((await index.lookup([902n], undefined, other)).size).toBe(0);
+        }),
+      );
 
     it(
       'rejects invalid arguments with typed errors',
@@ -230,6 +248,91 @@ export function describeIndexBehaviour(
         );
         await expect(index.evict(1n, 'bogus' as 'engine', [gpu('p')], scope)).rejects.toThrow(/key type/);
         await expect(index.clear('')).rejects.toMatchObject({ code: 'ERR_INVALID_ARGUMENT' });
+      }),
+    );
+  });
+}
+
+/**
+ * The scope rule, the same on every backend: `scope.model` is a namespace. Keys, engine mappings and
+ * entries written under a model are seen only by calls with that model; calls without a scope (or with
+ * model "") share the default namespace, which no named model sees; `clear(pod)` spans every namespace.
+ */
+export function describeScopeRule(name: string, factory: IndexFactory): void {
+  const withIndex = (fn: (index: KvBlockIndex) => Promise<void>) => async () => {
+    const index = await factory();
+    try {
+      await fn(index);
+    } finally {
+      await index.close();
+    }
+  };
+  const chain = Array.from({ length: 256 }, (_, i) => 50_000n + BigInt(i));
+  const engine = chain.map((k) => k + 1_000_000n);
+
+  describe.concurrent(`scope rule: ${name}`, () => {
+    it(
+      'finds blocks ingested under a model only with that model: unscoped and other models find none',
+      withIndex(async (index) => {
+        await index.add(engine, chain, [gpu('pod1')], { model: 'llama' });
+        expect((await index.lookup(chain, undefined, { model: 'llama' })).size).toBe(256);
+        expect((await index.lookup(chain)).size).toBe(0);
+        expect((await index.lookup(chain, undefined, {})).size).toBe(0);
+        expect((await index.lookup(chain, undefined, { model: '' })).size).toBe(0);
+        expect((await index.lookup(chain, undefined, { model: 'mistral' })).size).toBe(0);
+        expect(await index.getRequestKey(engine[5]!, { model: 'llama' })).toBe(chain[5]);
+        await expect(index.getRequestKey(engine[5]!)).rejects.toMatchObject({ code: 'ERR_KEY_NOT_FOUND' });
+      }),
+    );
+
+    it(
+      'treats unscoped calls and model "" as one default namespace of their own',
+      withIndex(async (index) => {
+        await index.add([7n], [70n, 71n], [gpu('pod1')]);
+        expect(keysOf(await index.lookup([70n, 71n]))).toEqual([70n, 71n]);
+        expect(keysOf(await index.lookup([70n, 71n], undefined, { model: '' }))).toEqual([70n, 71n]);
+        expect((await index.lookup([70n, 71n], undefined, { model: 'llama' })).size).toBe(0);
+        expect(await index.getRequestKey(7n, { model: '' })).toBe(71n);
+        await index.evict(7n, 'engine', [gpu('pod1')], { model: 'llama' }); // another namespace: no-op
+        expect(keysOf(await index.lookup([70n, 71n]))).toEqual([70n, 71n]);
+        await index.evict(7n, 'engine', [gpu('pod1')], { model: '' });
+        expect((await index.lookup([70n, 71n])).size).toBe(0);
+      }),
+    );
+
+    it(
+      'keeps the same request keys apart per model: evicting in one leaves the other',
+      withIndex(async (index) => {
+        await index.add(null, [1n, 2n], [gpu('podA')], { model: 'a' });
+        await index.add(null, [1n, 2n], [gpu('podB')], { model: 'b' });
+        await index.add(null, [1n, 2n], [gpu('podU')]);
+        const pods = async (model?: string) =>
+          sortEntries(
+            (await index.lookup([1n], undefined, model === undefined ? undefined : { model })).get(1n),
+          );
+        expect(await pods('a')).toEqual(sortEntries([gpu('podA')]));
+        expect(await pods('b')).toEqual(sortEntries([gpu('podB')]));
+        expect(await pods()).toEqual(sortEntries([gpu('podU')]));
+        await index.evict(1n, 'request', [gpu('podA')], { model: 'a' });
+        await index.evict(1n, 'request', [gpu('podB')], { model: 'a' }); // podB is not in model a
+        expect(await pods('a')).toEqual([]);
+        expect(await pods('b')).toEqual(sortEntries([gpu('podB')]));
+        expect(keysOf(await index.lookup([1n, 2n], ['podU']))).toEqual([1n, 2n]);
+      }),
+    );
+
+    it(
+      'clears a pod in every namespace at once',
+      withIndex(async (index) => {
+        await index.add(null, [1n], [gpu('pod1'), gpu('pod2')], { model: 'a' });
+        await index.add(null, [1n], [gpu('pod1')], { model: 'b' });
+        await index.add(null, [1n], [cpu('pod1')]);
+        await index.clear('pod1');
+        expect(sortEntries((await index.lookup([1n], undefined, { model: 'a' })).get(1n))).toEqual(
+          sortEntries([gpu('pod2')]),
+        );
+        expect((await index.lookup([1n], undefined, { model: 'b' })).size).toBe(0);
+        expect((await index.lookup([1n])).size).toBe(0);
       }),
     );
   });

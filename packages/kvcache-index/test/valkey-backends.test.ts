@@ -12,8 +12,9 @@ import { createIndex } from '../src/create-index.js';
 import { blockStored } from '../src/events.js';
 import { KvCacheIndexer } from '../src/indexer.js';
 import { silentLogger } from '../src/logger.js';
-import { ValkeyIndex, newRedisIndex, newValkeyIndex } from '../src/valkey-index.js';
-import { describeIndexBehaviour } from './index-behaviour.js';
+import { LlmdLayoutIndex } from '../src/llmd-layout-index.js';
+import { ValkeyIndex, newLlmdLayoutIndex, newRedisIndex, newValkeyIndex } from '../src/valkey-index.js';
+import { describeIndexBehaviour, describeScopeRule } from './index-behaviour.js';
 
 let valkey: TestServer;
 let redis: TestServer;
@@ -54,6 +55,10 @@ describeIndexBehaviour(
   'valkey cluster (3 primaries)',
   () => newValkeyIndex({ address: cluster.seeds[0]!, keyPrefix: nextPrefix() }),
   { model: 'llama' },
+);
+describeScopeRule('valkey-server', () => newValkeyIndex({ address: valkey.url, keyPrefix: nextPrefix() }));
+describeScopeRule('valkey cluster (3 primaries)', () =>
+  newValkeyIndex({ address: cluster.seeds[0]!, keyPrefix: nextPrefix() }),
 );
 
 describe('ValkeyIndex on a cluster', () => {
@@ -143,7 +148,7 @@ describe('ValkeyIndex on a single server', () => {
     }
   });
 
-  it('refreshes the TTL of touched keys on add', async () => {
+  it('refreshes the TTL of touched keys, the pod set and the pod-models set on add', async () => {
     const keyPrefix = nextPrefix();
     const index = await newValkeyIndex({ address: valkey.url, keyPrefix, ttlSeconds: 100 });
     try {
@@ -151,6 +156,11 @@ describe('ValkeyIndex on a single server', () => {
       const ttl = await valkey.command('TTL', `${keyPrefix}:{m:m}:r:70`);
       expect(Number(ttl.slice(1))).toBeGreaterThan(90);
       expect(Number((await valkey.command('TTL', `${keyPrefix}:{m:m}:e:7`)).slice(1))).toBeGreaterThan(90);
+      expect(Number((await valkey.command('TTL', `${keyPrefix}:{m:m}:p:p`)).slice(1))).toBeGreaterThan(90);
+      // the pod's model list expires too (it used to live forever), and is refreshed on every add
+      await valkey.command('EXPIRE', `${keyPrefix}:pod-models:p`, '5');
+      await index.add(null, [71n], [{ pod: 'p', tier: 'gpu' }], { model: 'm' });
+      expect(Number((await valkey.command('TTL', `${keyPrefix}:pod-models:p`)).slice(1))).toBeGreaterThan(90);
     } finally {
       await index.close();
     }
@@ -309,6 +319,123 @@ describe('ValkeyIndex resilience', () => {
     } finally {
       await index.close();
       await second?.stop();
+    }
+  });
+});
+
+describe("llm-d's key layout (layout: 'llm-d')", () => {
+  // no key prefix in llm-d's layout: every index gets a database of its own (16 per server)
+  let suiteServer: TestServer;
+  let dbServer: TestServer;
+  let suiteDb = 0;
+  let db = 0;
+  beforeAll(async () => {
+    [suiteServer, dbServer] = await Promise.all([startTestServer(), startTestServer()]);
+  });
+  afterAll(async () => {
+    await Promise.all([suiteServer?.stop(), dbServer?.stop()]);
+  });
+  const suiteIndex = () =>
+    newLlmdLayoutIndex({ address: `redis://127.0.0.1:${suiteServer.port}/${suiteDb++}` });
+  const fresh = () => newLlmdLayoutIndex({ address: `redis://127.0.0.1:${dbServer.port}/${db++}` });
+
+  describeIndexBehaviour('llm-d layout, valkey-server', suiteIndex, { model: 'llama' }, false);
+
+  const entryJson = (pod: string, tier: string, group?: number) =>
+    `{"PodIdentifier":"${pod}","DeviceTier":"${tier}","Speculative":false,"HasGroup":${group !== undefined},"GroupIdx":${group ?? 0}}`;
+
+  for (const where of ['valkey-server', 'valkey cluster'] as const) {
+    const base = where === 'valkey-server' ? 0n : 7_000_000_000n;
+    const open = () =>
+      where === 'valkey-server'
+        ? fresh()
+        : newLlmdLayoutIndex({ address: cluster.seeds[0]!, backendType: 'valkey' });
+    const raw = async (index: LlmdLayoutIndex, ...args: string[]) =>
+      (index as unknown as { client: { call: (...a: string[]) => Promise<unknown> } }).client.call(...args);
+
+    it(`finds keys written in llm-d's format with raw commands (${where})`, async () => {
+      const index = await open();
+      try {
+        const [r1, r2, r3] = [base + 101n, base + 102n, base + 103n];
+        // what llm-d's Add writes: HSET <decimal> <json PodEntry> "" and ZADD engine:<decimal> <i> <rk>
+        await raw(index, 'HSET', `${r1}`, entryJson('pod-a', 'gpu'), '', entryJson('pod-b', 'cpu', 2), '');
+        await raw(index, 'HSET', `${r2}`, entryJson('pod-a', 'gpu'), '');
+        await raw(index, 'HSET', `${r3}`, entryJson('pod-b', 'gpu'), '');
+        await raw(index, 'ZADD', `engine:${base + 11n}`, '0', `${r1}`, '1', `${r2}`);
+        const hits = await index.lookup([r1, r2, r3, base + 104n]);
+        expect([...hits.keys()]).toEqual([r1, r2, r3]);
+        expect(hits.get(r1)).toEqual(
+          expect.arrayContaining([
+            { pod: 'pod-a', tier: 'gpu' },
+            { pod: 'pod-b', tier: 'cpu', group: 2 },
+          ]),
+        );
+        expect([...(await index.lookup([r1, r2, r3], ['pod-a'])).keys()]).toEqual([r1, r2]);
+        // the parent is the highest-scored member, as llm-d's GetRequestKey reads it
+        expect(await index.getRequestKey(base + 11n)).toBe(r2);
+        await index.evict(base + 11n, 'engine', [{ pod: 'pod-a', tier: 'gpu' }]);
+        expect(await raw(index, 'EXISTS', `${r2}`)).toBe(0); // emptied and pruned, as llm-d does
+        expect(await raw(index, 'EXISTS', `engine:${base + 11n}`)).toBe(1); // r1 still holds pod-b
+        await index.clear('pod-b');
+        expect(await raw(index, 'EXISTS', `${r1}`)).toBe(0);
+        expect(await raw(index, 'EXISTS', `${r3}`)).toBe(0);
+      } finally {
+        await index.close();
+      }
+    });
+
+    it(`writes what llm-d's code reads: JSON fields, sorted-set scores, no other key types (${where})`, async () => {
+      const index = await open();
+      try {
+        const rks = [base + 201n, base + 202n, base + 203n, base + 204n];
+        // 1:many (two engine blocks over four request blocks), as llm-d maps them
+        await index.add([base + 21n, base + 22n], rks, [
+          { pod: 'pod-a', tier: 'GPU' },
+          { pod: 'pod-b', tier: 'gpu', group: 1 },
+        ]);
+        const fields = (await raw(index, 'HKEYS', `${rks[0]}`)) as string[];
+        expect(fields.sort()).toEqual([entryJson('pod-a', 'gpu'), entryJson('pod-b', 'gpu', 1)].sort());
+        expect(await raw(index, 'HGET', `${rks[0]}`, entryJson('pod-a', 'gpu'))).toBe('');
+        expect(await raw(index, 'ZRANGE', `engine:${base + 21n}`, '0', '-1', 'WITHSCORES')).toEqual([
+          `${rks[0]}`,
+          '0',
+          `${rks[1]}`,
+          '1',
+        ]);
+        expect(await raw(index, 'ZRANGE', `engine:${base + 22n}`, '0', '-1', 'WITHSCORES')).toEqual([
+          `${rks[2]}`,
+          '2',
+          `${rks[3]}`,
+          '3',
+        ]);
+        // llm-d's Clear runs HKEYS on every key but engine:*: every such key is a hash
+        for (const key of [...rks.map(String), `engine:${base + 21n}`, `engine:${base + 22n}`]) {
+          const type = await raw(index, 'TYPE', key);
+          expect(type).toBe(key.startsWith('engine:') ? 'zset' : 'hash');
+        }
+        if (where === 'valkey-server') {
+          const keys = (await raw(index, 'KEYS', '*')) as string[];
+          for (const key of keys)
+            expect(await raw(index, 'TYPE', key)).toBe(key.startsWith('engine:') ? 'zset' : 'hash');
+          expect(keys).toHaveLength(6);
+        }
+      } finally {
+        await index.close();
+      }
+    });
+  }
+
+  it('is chosen by createIndex with layout "llm-d"', async () => {
+    const index = await createIndex({
+      valkeyConfig: { address: `redis://127.0.0.1:${dbServer.port}/${db++}`, layout: 'llm-d' },
+    });
+    try {
+      expect(index).toBeInstanceOf(LlmdLayoutIndex);
+      await expect(newValkeyIndex({ address: dbServer.url, layout: 'llm-d' })).rejects.toMatchObject({
+        code: 'ERR_INVALID_CONFIG',
+      });
+    } finally {
+      await index.close();
     }
   });
 });
