@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -85,6 +85,25 @@ describe('cluster backup and restore', () => {
     await flushCluster(target);
     await restore({ input: out, url: target.seeds[0]!, replace: true });
     expect(await keyState(target.primaries)).toEqual(await keyState(source.primaries));
+  });
+
+  it('stopped by its signal while the primaries prepare their snapshots: ERR_ABORTED and no file', async () => {
+    // The primaries wait 5 s before sending (diskless sync delay): the abort surely lands before any byte.
+    for (const n of source.primaries) await n.command('CONFIG', 'SET', 'repl-diskless-sync-delay', '5');
+    try {
+      const out = join(work, 'aborted.rdb');
+      const stop = new AbortController();
+      const err = await backup({
+        url: source.seeds[0]!,
+        output: out,
+        signal: stop.signal,
+        onProgress: () => stop.abort(),
+      }).catch((e: unknown) => e);
+      expect(BackupError.hasCode(err, 'ERR_ABORTED'), String(err)).toBe(true);
+      expect(readdirSync(work).filter((f) => f.includes('aborted'))).toEqual([]);
+    } finally {
+      for (const n of source.primaries) await n.command('CONFIG', 'SET', 'repl-diskless-sync-delay', '0');
+    }
   });
 
   it('restores plain commands into a cluster (MOVED handled) and refuses other dbs with a clear hint', async () => {

@@ -15,7 +15,7 @@ import { rdbFileToResp } from '../resp/rdb-to-resp.js';
 import { rdbFileToJsonl } from '../jsonl/rdb-to-jsonl.js';
 import { DirectFallback } from '../rdb/direct.js';
 import { commandsToItems } from '../io/items.js';
-import { writeFileAtomically } from '../io/atomic.js';
+import { abortable, writeFileAtomically } from '../io/atomic.js';
 import { commandsToRecords } from '../io/commands-to-records.js';
 import { commandValueType, type CompiledFilter, compileFilter, type KeyFilter } from '../io/filter.js';
 import { checkOutputFormat, formatFromPath, type InputFormat, type OutputFormat } from '../io/formats.js';
@@ -103,20 +103,11 @@ async function* filterRecords(
  * Converts between RDB, RESP text (`.valkey`), the readable view and JSONL, reading AOF too,
  * streaming (one key in memory at a time) and without a server.
  */
-/** The output chunks, stopping with ERR_ABORTED once `signal` fires (the temp file is then removed). */
-async function* untilAborted(
-  chunks: AsyncIterable<Buffer>,
-  signal: AbortSignal | undefined,
-  output: string,
-): AsyncGenerator<Buffer> {
-  for await (const chunk of chunks) {
-    if (signal?.aborted) {
-      throw new BackupError('ERR_ABORTED', `convert was aborted; ${output} was not written`, {
-        details: { output },
-      });
-    }
-    yield chunk;
-  }
+/** The error of a conversion stopped by its signal: nothing was written. */
+function convertAborted(output: string): BackupError {
+  return new BackupError('ERR_ABORTED', `convert was aborted; ${output} was not written`, {
+    details: { output },
+  });
 }
 
 export async function convert(options: ConvertOptions): Promise<ConvertResult> {
@@ -298,7 +289,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
     try {
       bytesWritten = await writeFileAtomically(
         options.output,
-        untilAborted(fast, options.signal, options.output),
+        abortable(fast, options.signal, () => convertAborted(options.output)),
         (n) => {
           bytesWritten = n;
           progress(false);
@@ -333,7 +324,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   }
   bytesWritten = await writeFileAtomically(
     options.output,
-    untilAborted(chunks, options.signal, options.output),
+    abortable(chunks, options.signal, () => convertAborted(options.output)),
     (n) => {
       bytesWritten = n;
       progress(false);

@@ -27,3 +27,24 @@ export async function writeFileAtomically(
     throw err;
   }
 }
+
+/**
+ * The chunks of an output, failing with `aborted()` once `signal` fires: checked before each chunk
+ * and once more after the last, so an interrupted run never has its output renamed into place
+ * (a source that ends quietly when its connection is closed would otherwise look complete).
+ */
+export async function* abortable(
+  chunks: AsyncIterable<Buffer>,
+  signal: AbortSignal | undefined,
+  aborted: () => Error,
+): AsyncGenerator<Buffer> {
+  if (!signal) {
+    yield* chunks;
+    return;
+  }
+  for await (const chunk of chunks) {
+    if (signal.aborted) throw aborted();
+    yield chunk;
+  }
+  if (signal.aborted) throw aborted();
+}

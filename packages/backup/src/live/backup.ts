@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import type { Redis } from 'iovalkey';
-import { writeFileAtomically } from '../io/atomic.js';
+import { abortable, writeFileAtomically } from '../io/atomic.js';
 import { compileFilter, type KeyFilter } from '../io/filter.js';
 import { checkOutputFormat, formatFromPath, type OutputFormat } from '../io/formats.js';
 import { encodeRecords } from '../io/output.js';
@@ -150,10 +150,14 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   options.signal?.addEventListener('abort', closeOnAbort, { once: true });
   try {
     const write = (chunks: AsyncIterable<Buffer>) =>
-      writeFileAtomically(options.output, chunks, (n) => {
-        bytesWritten = n;
-        progress(false);
-      });
+      writeFileAtomically(
+        options.output,
+        abortable(chunks, options.signal, () => abortedError(conn.where)),
+        (n) => {
+          bytesWritten = n;
+          progress(false);
+        },
+      );
     if (mode === 'scan') bytesWritten = await write(scanChunks(conn, options, format, header));
     else if (format === 'rdb' && primaries().length > 1 && !filter.any) {
       try {
