@@ -18,7 +18,7 @@ import type { KeySpan } from '../rdb/fast-verify.js';
 import { RdbType } from '../rdb/constants.js';
 import { listpackScore } from '../rdb/numbers.js';
 import { decodeValue, valueSize } from '../rdb/reader.js';
-import { type Element, ListpackCursor, SpanReader } from '../rdb/span.js';
+import { type Element, intsetCount, intsetElement, ListpackCursor, SpanReader } from '../rdb/span.js';
 import { keyRecordToJson } from './jsonl.js';
 
 const HEX = '0123456789abcdef';
@@ -301,14 +301,12 @@ export class RdbToJsonl implements SpanEncoder {
       case RdbType.SET_INTSET: {
         r.string();
         const b = r.sbuf;
-        const width = b.readUInt32LE(r.s);
-        const count = b.readUInt32LE(r.s + 4);
-        const at = r.s + 8;
+        const count = intsetCount(b, r.s);
         for (let i = 0; i < count; i++) {
           this.next();
-          if (width === 2) out.intStr(b.readInt16LE(at + 2 * i));
-          else if (width === 4) out.intStr(b.readInt32LE(at + 4 * i));
-          else out.text(`"${b.readBigInt64LE(at + 8 * i)}"`);
+          const v = intsetElement(b, r.s, i);
+          if (typeof v === 'number') out.intStr(v);
+          else out.text(`"${v}"`);
         }
         return true;
       }

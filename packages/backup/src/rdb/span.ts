@@ -243,6 +243,20 @@ export class ListpackCursor implements Element {
 }
 
 /** The element as text: the bytes, or an integer's decimal digits (for the rare slow paths). */
+/** The element count of the (checked) intset at `s`. */
+export function intsetCount(b: Buffer, s: number): number {
+  return b.readUInt32LE(s + 4);
+}
+
+/** Element `i` of the (checked) intset at `s`: a number, or a bigint for 64-bit encodings. */
+export function intsetElement(b: Buffer, s: number, i: number): number | bigint {
+  const width = b.readUInt32LE(s);
+  const at = s + 8;
+  if (width === 2) return b.readInt16LE(at + 2 * i);
+  if (width === 4) return b.readInt32LE(at + 4 * i);
+  return b.readBigInt64LE(at + 8 * i);
+}
+
 export function elementBytes(el: Element): Buffer {
   if (!el.isInt) return el.buf.subarray(el.s, el.e);
   return Buffer.from(Number.isNaN(el.int) ? String(el.big) : String(el.int));
@@ -320,19 +334,9 @@ export function spanValue(
     case RdbType.SET_INTSET: {
       r.string();
       const b = r.sbuf;
-      const width = b.readUInt32LE(r.s);
-      const count = b.readUInt32LE(r.s + 4);
-      const at = r.s + 8;
+      const count = intsetCount(b, r.s);
       const members: Buffer[] = new Array(count);
-      for (let i = 0; i < count; i++) {
-        const v =
-          width === 2
-            ? b.readInt16LE(at + 2 * i)
-            : width === 4
-              ? b.readInt32LE(at + 4 * i)
-              : b.readBigInt64LE(at + 8 * i);
-        members[i] = Buffer.from(String(v));
-      }
+      for (let i = 0; i < count; i++) members[i] = Buffer.from(String(intsetElement(b, r.s, i)));
       return { type: 'set', members };
     }
     case RdbType.SET_LISTPACK:

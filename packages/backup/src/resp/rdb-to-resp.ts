@@ -20,7 +20,7 @@ import {
   rdbFileToChunks,
 } from '../rdb/direct.js';
 import { decodeValue, valueSize } from '../rdb/reader.js';
-import { type Element, ListpackCursor, SpanReader } from '../rdb/span.js';
+import { type Element, intsetCount, intsetElement, ListpackCursor, SpanReader } from '../rdb/span.js';
 import { listpackScore } from '../rdb/numbers.js';
 import { RdbType } from '../rdb/constants.js';
 import { encodeCommandInto, encodedLength, writeHeader } from './encode.js';
@@ -258,14 +258,12 @@ export class RdbToResp implements SpanEncoder {
       case RdbType.SET_INTSET: {
         r.string();
         const b = r.sbuf;
-        const width = b.readUInt32LE(r.s);
-        const count = b.readUInt32LE(r.s + 4);
-        const at = r.s + 8;
+        const count = intsetCount(b, r.s);
         const stage = this.stage;
         for (let i = 0; i < count; i++) {
-          if (width === 2) stage.bulkInt(b.readInt16LE(at + 2 * i));
-          else if (width === 4) stage.bulkInt(b.readInt32LE(at + 4 * i));
-          else stage.bulkText(String(b.readBigInt64LE(at + 8 * i)));
+          const v = intsetElement(b, r.s, i);
+          if (typeof v === 'number') stage.bulkInt(v);
+          else stage.bulkText(String(v));
           this.added(SADD, 1);
         }
         this.flush(SADD, 1);
