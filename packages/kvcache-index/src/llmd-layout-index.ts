@@ -1,5 +1,6 @@
 import type { Cluster, Redis } from 'iovalkey';
 import { KvCacheError, invalidArgument } from './errors.js';
+import { ServerIndex } from './server-index.js';
 import {
   type BlockHash,
   type IndexScope,
@@ -12,8 +13,6 @@ import {
   validateAddArguments,
   validateEvictArguments,
 } from './types.js';
-
-type Client = Redis | Cluster;
 
 const ENGINE_PREFIX = 'engine:';
 
@@ -66,31 +65,11 @@ redis.call('DEL', KEYS[1]) return 1`;
  * and `clear(pod)` scans the whole keyspace. On a cluster every key is its own slot, so a lookup is one
  * command per key sent concurrently rather than one script.
  */
-export class LlmdLayoutIndex implements KvBlockIndex {
+export class LlmdLayoutIndex extends ServerIndex implements KvBlockIndex {
   readonly layout = 'llm-d' as const;
-  private closed = false;
-
-  constructor(
-    private readonly client: Client,
-    readonly address: string,
-    readonly cluster: boolean,
-  ) {}
-
-  private check(): void {
-    if (this.closed) throw new KvCacheError('ERR_CLOSED', `The index at ${this.address} is closed`);
-  }
-
-  private fail(what: string, err: unknown): KvCacheError {
-    if (KvCacheError.isInstance(err)) return err as KvCacheError;
-    return new KvCacheError(
-      'ERR_BACKEND',
-      `${what} failed on ${this.address}: ${(err as Error)?.message ?? String(err)}`,
-      {
-        cause: err,
-        details: { address: this.address },
-      },
-    );
-  }
+  protected readonly title = 'llm-d layout index';
+  protected readonly aclCommands =
+    'HKEYS, HSET, HDEL, HLEN, ZADD, ZRANGE, ZREVRANGE, EVAL, SCAN, TYPE, DEL, PING and INFO';
 
   /** Runs commands as one pipeline on a single server, concurrently (per node) on a cluster. */
   private async batch(commands: Array<[string, ...Array<string | number>]>): Promise<unknown[]> {
@@ -121,7 +100,7 @@ export class LlmdLayoutIndex implements KvBlockIndex {
     try {
       replies = await this.batch(requestKeys.map((k) => ['hkeys', k.toString()]));
     } catch (err) {
-      throw this.fail('HKEYS', err);
+      throw this.backendError('HKEYS', err);
     }
     for (let i = 0; i < requestKeys.length; i++) {
       const entries: PodEntry[] = [];
@@ -161,7 +140,7 @@ export class LlmdLayoutIndex implements KvBlockIndex {
     try {
       await this.batch(commands);
     } catch (err) {
-      throw this.fail('adding entries', err);
+      throw this.backendError('adding entries', err);
     }
   }
 
@@ -192,7 +171,7 @@ export class LlmdLayoutIndex implements KvBlockIndex {
       const lengths = await this.batch(rks.map((rk) => ['hlen', rk]));
       if (lengths.every((n) => Number(n) === 0)) await this.client.del(engineKey);
     } catch (err) {
-      throw this.fail('evict', err);
+      throw this.backendError('evict', err);
     }
   }
 
@@ -203,7 +182,7 @@ export class LlmdLayoutIndex implements KvBlockIndex {
     try {
       top = await this.client.zrevrange(`${ENGINE_PREFIX}${engineKey}`, 0, 0);
     } catch (err) {
-      throw this.fail('ZREVRANGE', err);
+      throw this.backendError('ZREVRANGE', err);
     }
     if (top.length === 0)
       throw new KvCacheError('ERR_KEY_NOT_FOUND', `Engine key ${engineKey} is not in the index`, {
@@ -235,27 +214,7 @@ export class LlmdLayoutIndex implements KvBlockIndex {
         } while (cursor !== '0');
       }
     } catch (err) {
-      throw this.fail('clear', err);
-    }
-  }
-
-  /** Round trip to the server (health checks). */
-  async ping(): Promise<void> {
-    this.check();
-    try {
-      await this.client.ping();
-    } catch (err) {
-      throw this.fail('PING', err);
-    }
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    try {
-      await this.client.quit();
-    } catch {
-      this.client.disconnect();
+      throw this.backendError('clear', err);
     }
   }
 }

@@ -6,8 +6,8 @@ import {
   redactUrl,
   type TlsFiles,
 } from '@valkey-tools/core';
-import type { Cluster, Redis } from 'iovalkey';
 import { KvCacheError, invalidArgument } from './errors.js';
+import { type Client, ServerIndex } from './server-index.js';
 import { fnv64a } from './fnv.js';
 import { LlmdLayoutIndex } from './llmd-layout-index.js';
 import type { Logger } from './logger.js';
@@ -141,8 +141,6 @@ function validateConfig(
   return { backendType, keyPrefix };
 }
 
-type Client = Redis | Cluster;
-
 /**
  * Connects to the server at `cfg.address` (PING) and returns the index. On a cluster (detected with
  * `INFO cluster` unless `cluster` says otherwise) it uses a cluster client.
@@ -260,21 +258,19 @@ function decodeField(field: string): PodEntry {
  * - `<prefix>:{m:<model>}:p:<pod>` SET of request keys holding an entry of the pod (reverse index for clear)
  * - `<prefix>:pod-models:<pod>` SET of the model tags a pod has entries under
  */
-export class ValkeyIndex implements KvBlockIndex {
+export class ValkeyIndex extends ServerIndex implements KvBlockIndex {
   readonly backendType: BackendType;
-  readonly address: string;
-  readonly cluster: boolean;
   readonly keyPrefix: string;
   readonly ttlSeconds: number | undefined;
-  private readonly client: Client;
+  protected readonly title: string;
+  protected readonly aclCommands =
+    'EVALSHA, EVAL, EVALSHA_RO, EVAL_RO, HKEYS, HSET, HDEL, RPUSH, LRANGE, LINDEX, SADD, SREM, SMEMBERS, SSCAN and EXPIRE';
   private readonly registered = new Set<string>();
-  private closed = false;
 
   constructor(client: Client, options: ValkeyIndexOptions) {
-    this.client = client;
+    super(client, options.address, options.cluster);
     this.backendType = options.backendType;
-    this.address = options.address;
-    this.cluster = options.cluster;
+    this.title = `${options.backendType} index`;
     this.keyPrefix = options.keyPrefix;
     this.ttlSeconds = options.ttlSeconds;
   }
@@ -297,8 +293,7 @@ export class ValkeyIndex implements KvBlockIndex {
     args: Array<string | number>,
     readOnly = false,
   ): Promise<unknown> {
-    if (this.closed)
-      throw new KvCacheError('ERR_CLOSED', `The ${this.backendType} index at ${this.address} is closed`);
+    this.check();
     const c = this.client;
     try {
       try {
@@ -314,28 +309,6 @@ export class ValkeyIndex implements KvBlockIndex {
     } catch (err) {
       throw this.backendError(`${script.name} script`, err, { keys: keys.length });
     }
-  }
-
-  private backendError(what: string, err: unknown, details: Record<string, unknown> = {}): KvCacheError {
-    if (KvCacheError.isInstance(err)) return err as KvCacheError;
-    const message = (err as Error)?.message ?? String(err);
-    const hint = /NOPERM|NOAUTH|WRONGPASS/.test(message)
-      ? 'The user needs EVALSHA, EVAL, EVALSHA_RO, EVAL_RO, HKEYS, HSET, HDEL, RPUSH, LRANGE, LINDEX, SADD, SREM, SMEMBERS, SSCAN and EXPIRE'
-      : /OOM/.test(message)
-        ? 'The server is out of memory: raise maxmemory, set ttlSeconds, or use a volatile-* eviction policy'
-        : /CROSSSLOT|MOVED/.test(message)
-          ? 'Keys of one call must share a hash tag: pass the same model scope to every call'
-          : undefined;
-    return new KvCacheError('ERR_BACKEND', `${what} failed on ${this.address}: ${message}`, {
-      cause: err,
-      details: { address: this.address, ...details },
-      ...(hint ? { hint } : {}),
-    });
-  }
-
-  private check(): void {
-    if (this.closed)
-      throw new KvCacheError('ERR_CLOSED', `The ${this.backendType} index at ${this.address} is closed`);
   }
 
   async lookup(
@@ -496,26 +469,6 @@ export class ValkeyIndex implements KvBlockIndex {
         if (batch.length > 0)
           await this.run(CLEAR_BATCH, [podKey, ...batch.map((rk) => `${prefix}:r:${rk}`)], [pod, ...batch]);
       } while (cursor !== '0');
-    }
-  }
-
-  /** Round trip to the server (health checks). */
-  async ping(): Promise<void> {
-    this.check();
-    try {
-      await this.client.ping();
-    } catch (err) {
-      throw this.backendError('PING', err);
-    }
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    try {
-      await this.client.quit();
-    } catch {
-      this.client.disconnect();
     }
   }
 }
