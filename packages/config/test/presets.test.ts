@@ -4,6 +4,7 @@ import { connect as tlsConnect } from 'node:tls';
 import {
   type ConfigFileServer,
   createTestCertificates,
+  freeClusterPorts,
   freePort,
   startWithConfigFile,
 } from '@valkey-tools/test-utils';
@@ -34,7 +35,8 @@ function makeCerts(dir: string): { certFile: string; keyFile: string; caCertFile
 async function startPreset(name: (typeof PRESET_NAMES)[number], extra: PresetOptions = {}) {
   const dir = realpathSync(makeDir());
   dirs.push(dir);
-  const port = await freePort();
+  // A cluster node also listens on port + 10000 (its bus): both must be free and below the ephemeral range.
+  const port = name === 'cluster-node' ? await freeClusterPorts(1) : await freePort();
   const options: PresetOptions = { port, dir, daemonize: false, ...extra };
   if (name === 'tls') options.tls = { ...makeCerts(dir), port: await freePort() };
   if (name === 'replica') options.primary = { host: '127.0.0.1', port: 1 };
