@@ -23,7 +23,9 @@ async function main() {
   const index = new kvcache.InMemoryIndex();
   const indexer = new kvcache.KvCacheIndexer({ index });
   const tokens = Array.from({ length: 64 }, (_, i) => i + 1);
-  await index.add(null, indexer.computeRequestKeys(tokens, 'm'), [{ pod: 'pod-a', tier: 'gpu' }], { model: 'm' });
+  await index.add(null, indexer.computeRequestKeys(tokens, 'm'), [{ pod: 'pod-a', tier: 'gpu' }], {
+    model: 'm',
+  });
   assert.deepEqual([...(await indexer.scoreTokens(tokens, 'm'))], [['pod-a', 4]]);
   assert.equal(cli.findCommand('kvcache serve')?.name, 'kvcache serve');
 

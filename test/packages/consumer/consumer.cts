@@ -22,7 +22,9 @@ async function main(): Promise<void> {
   const index: kvcache.KvBlockIndex = new kvcache.InMemoryIndex();
   const indexer = new kvcache.KvCacheIndexer({ index });
   const tokens = Array.from({ length: 16 }, (_, i) => i + 1);
-  await index.add(null, indexer.computeRequestKeys(tokens, 'm'), [{ pod: 'pod-c', tier: 'gpu' }], { model: 'm' });
+  await index.add(null, indexer.computeRequestKeys(tokens, 'm'), [{ pod: 'pod-c', tier: 'gpu' }], {
+    model: 'm',
+  });
   const scores: Map<string, number> = await indexer.scoreTokens(tokens, 'm');
   assert.equal(scores.get('pod-c'), 1);
   assert.ok(cli.commands.length > 10);

@@ -17,7 +17,9 @@ assert.equal(crc64(Buffer.from('123456789')).toString(16), 'e9c6d914c4b8d9ca');
 const index = new InMemoryIndex();
 const indexer = new KvCacheIndexer({ index });
 const tokens = Array.from({ length: 32 }, (_, i) => i + 1);
-await index.add(null, indexer.computeRequestKeys(tokens, 'm'), [{ pod: 'pod-b', tier: 'gpu' }], { model: 'm' });
+await index.add(null, indexer.computeRequestKeys(tokens, 'm'), [{ pod: 'pod-b', tier: 'gpu' }], {
+  model: 'm',
+});
 assert.deepEqual([...(await indexer.scoreTokens(tokens, 'm'))], [['pod-b', 2]]);
 assert.ok(commands.length > 10);
 console.log('esm consumer ok');
