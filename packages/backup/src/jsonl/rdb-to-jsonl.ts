@@ -76,6 +76,12 @@ class JsonSink extends ByteSink {
   }
 
   /** An integer element: the JSON string of its digits. */
+  /** The string `r` just read (an integer encoding as its decimal text), as a JSON string. */
+  spanString(r: SpanReader): void {
+    if (r.isInt) this.intStr(r.int);
+    else this.str(r.sbuf, r.s, r.e);
+  }
+
   intStr(v: number): void {
     if (v >= 0 && v < 10) {
       this.ensure(3);
@@ -180,8 +186,7 @@ export class RdbToJsonl implements SpanEncoder {
       if (!r.isInt && r.e - r.s >= this.chunkBytes) throw new DirectFallback('a huge string');
       this.typeName = 'string';
       this.open(false);
-      if (r.isInt) out.intStr(r.int);
-      else out.str(r.sbuf, r.s, r.e);
+      out.spanString(r);
       this.close();
       this.keys++;
       return undefined;
@@ -260,8 +265,7 @@ export class RdbToJsonl implements SpanEncoder {
         for (let i = 0; i < n; i++) {
           r.string();
           this.next();
-          if (r.isInt) out.intStr(r.int);
-          else out.str(r.sbuf, r.s, r.e);
+          out.spanString(r);
           if ((i + 1) % this.chunk === 0) this.part();
         }
         return true;
@@ -272,12 +276,10 @@ export class RdbToJsonl implements SpanEncoder {
           this.next();
           out.byte(0x5b);
           r.string();
-          if (r.isInt) out.intStr(r.int);
-          else out.str(r.sbuf, r.s, r.e);
+          out.spanString(r);
           out.byte(0x2c);
           r.string();
-          if (r.isInt) out.intStr(r.int);
-          else out.str(r.sbuf, r.s, r.e);
+          out.spanString(r);
           out.byte(0x5d);
           if ((i + 1) % this.chunk === 0) this.part();
         }
@@ -289,8 +291,7 @@ export class RdbToJsonl implements SpanEncoder {
           this.next();
           out.byte(0x5b);
           r.string();
-          if (r.isInt) out.intStr(r.int);
-          else out.str(r.sbuf, r.s, r.e);
+          out.spanString(r);
           out.byte(0x2c);
           out.score(r.f64());
           out.byte(0x5d);
@@ -364,8 +365,7 @@ export class RdbToJsonl implements SpanEncoder {
           r.string();
           if (container === 1) {
             this.next();
-            if (r.isInt) out.intStr(r.int);
-            else out.str(r.sbuf, r.s, r.e);
+            out.spanString(r);
             acc++;
           } else {
             lp.open(r.sbuf, r.s);
