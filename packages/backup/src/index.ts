@@ -17,6 +17,7 @@ export { convert } from './convert/convert.js';
 export type { ConvertOptions, ConvertResult, ConvertProgress } from './convert/convert.js';
 export { migrate } from './migrate/migrate.js';
 export type { MigrateOptions } from './migrate/migrate.js';
+export type { Failover } from './io/connect.js';
 export { formatFromPath } from './io/formats.js';
 export type { InputFormat, OutputFormat } from './io/formats.js';
 export type { KeyFilter } from './io/filter.js';

@@ -1,6 +1,18 @@
 export { ValkeyToolsError, CoreError } from './errors.js';
-export { connect, connectionError, tlsConnectionOptions, ConnectionError } from './connect.js';
-export type { ConnectOptions, ServerConnection, TlsFiles, ConnectionErrorCode } from './connect.js';
+export {
+  connect,
+  connectionError,
+  findSentinelNode,
+  tlsConnectionOptions,
+  ConnectionError,
+} from './connect.js';
+export type {
+  ConnectOptions,
+  SentinelNode,
+  ServerConnection,
+  TlsFiles,
+  ConnectionErrorCode,
+} from './connect.js';
 export type { ValkeyToolsErrorOptions, CoreErrorCode } from './errors.js';
 export {
   parseConnectionUrl,
@@ -10,7 +22,7 @@ export {
   registerSecret,
   toClientOptions,
 } from './url.js';
-export type { ConnectionTarget, ParseUrlOptions, UrlScheme } from './url.js';
+export type { ConnectionTarget, ParseUrlOptions, SentinelSpec, UrlScheme } from './url.js';
 export { detectPlatform, platformKey, parsePlatformKey, executableName, PLATFORM_KEYS } from './platform.js';
 export type { PlatformTarget, PlatformKey, OsPlatform, CpuArch, Libc, DetectOptions } from './platform.js';
 export {

@@ -141,3 +141,76 @@ describe('redactUrl', () => {
     );
   });
 });
+
+describe('Sentinel URLs', () => {
+  it('parses the Sentinels, the primary name, the db and the two sets of credentials', () => {
+    const t = parseConnectionUrl(
+      'valkey+sentinel://app:p%40ss@10.0.0.1:26380,[::1],sentinel-c/mymaster/2?sentinelUsername=watch&sentinelPassword=s%26p',
+    );
+    expect(t).toEqual({
+      scheme: 'redis',
+      tls: false,
+      host: '10.0.0.1',
+      port: 26380,
+      db: 2,
+      username: 'app',
+      password: 'p@ss',
+      sentinel: {
+        name: 'mymaster',
+        nodes: [
+          { host: '10.0.0.1', port: 26380 },
+          { host: '::1', port: 26379 },
+          { host: 'sentinel-c', port: 26379 },
+        ],
+        username: 'watch',
+        password: 's&p',
+      },
+    });
+  });
+
+  it('takes TLS from the scheme, the db from the query, and formats back', () => {
+    const t = parseConnectionUrl('rediss+sentinel://h1:1,h2:2/prod?db=3');
+    expect(t).toMatchObject({ scheme: 'rediss', tls: true, db: 3, sentinel: { name: 'prod' } });
+    expect(parseConnectionUrl('valkeys+sentinel://h/x').tls).toBe(true);
+    expect(parseConnectionUrl('redis+sentinel://h/x').tls).toBe(false);
+    const round = 'redis+sentinel://u:pw@h1:1,[::1]:2/my%20primary/4?sentinelUsername=s&sentinelPassword=sp';
+    expect(formatConnectionUrl(parseConnectionUrl(round))).toBe(round);
+    expect(formatConnectionUrl(parseConnectionUrl(round), { redact: true })).toBe(
+      'redis+sentinel://u:***@h1:1,[::1]:2/my%20primary/4?sentinelUsername=s&sentinelPassword=***',
+    );
+  });
+
+  it('keeps a server password holding @ / ? apart from the query', () => {
+    const t = parseConnectionUrl('valkey+sentinel://:a@b/c?d@h:1/m?sentinelPassword=x');
+    expect(t.password).toBe('a@b/c?d');
+    expect(t.sentinel).toMatchObject({ name: 'm', password: 'x', nodes: [{ host: 'h', port: 1 }] });
+  });
+
+  const bad: Array<[string, RegExp]> = [
+    ['valkey+sentinel://h:1', /primary name is missing/],
+    ['valkey+sentinel://h:1/', /primary name is missing/],
+    ['valkey+sentinel:///m', /host is missing/],
+    ['valkey+sentinel://h:1,,h:2/m', /host is empty/],
+    ['valkey+sentinel://h:99999/m', /port 99999 is out of range/],
+    ['valkey+sentinel://h/m/99', /db 99 is out of range/],
+    ['valkey+sentinel://h/m/1/x', /too many parts/],
+    ['valkey+sentinel://h/m?sentinelPasword=x', /parameter "sentinelPasword" is unknown/],
+    ['valkey+sentinel://::1/m', /wrap it in brackets/],
+  ];
+  it.each(bad)('rejects %s', (input, message) => {
+    expect(() => parseConnectionUrl(input)).toThrow(message);
+  });
+
+  it('hides both passwords in messages', () => {
+    const url = 'valkey+sentinel://app:srv-secret@h1:1,h2:2/m?sentinelUsername=w&sentinelPassword=sen-secret';
+    for (const text of [url, `restore into ${url} failed`, `"${url}"`]) {
+      const out = redactUrl(text);
+      expect(out).not.toContain('srv-secret');
+      expect(out).not.toContain('sen-secret');
+      expect(out).toContain('h1:1,h2:2/m');
+    }
+    expect(redactUrl('valkey+sentinel://h1:1/m?sentinelPassword=only&db=1')).toBe(
+      'valkey+sentinel://h1:1/m?sentinelPassword=***&db=1',
+    );
+  });
+});

@@ -3,11 +3,23 @@ import { CoreError } from './errors.js';
 
 export type UrlScheme = 'redis' | 'rediss' | 'unix';
 
+/** A Sentinel-managed deployment: where the Sentinels are and which primary they watch. */
+export interface SentinelSpec {
+  /** The primary's name as the Sentinels know it (`sentinel monitor <name> ...`). */
+  name: string;
+  /** The Sentinels, asked in this order. */
+  nodes: Array<{ host: string; port: number }>;
+  /** Credentials for the Sentinels (the URL's user and password are the servers'). */
+  username?: string;
+  password?: string;
+}
+
 /** A parsed, normalized connection target. */
 export interface ConnectionTarget {
   /** `redis` (plain TCP), `rediss` (TLS) or `unix` (socket path). */
   scheme: UrlScheme;
   tls: boolean;
+  /** For a Sentinel URL: the first Sentinel's (`connect()` resolves the server). */
   host: string;
   port: number;
   /** Unix socket path (only for `unix`). */
@@ -15,7 +27,15 @@ export interface ConnectionTarget {
   db: number;
   username?: string;
   password?: string;
+  /**
+   * Set for `valkey+sentinel://` (and `redis+sentinel://`, `valkeys+sentinel://`,
+   * `rediss+sentinel://`) URLs: the server is found by asking these Sentinels.
+   */
+  sentinel?: SentinelSpec;
 }
+
+/** The default port of a Sentinel. */
+export const SENTINEL_PORT = 26379;
 
 export interface ParseUrlOptions {
   defaultPort?: number;
@@ -32,10 +52,21 @@ const SCHEMES: Record<string, UrlScheme> = {
   'unix:': 'unix',
 };
 
+/** `<scheme>+sentinel:` schemes, by the scheme of the servers behind them. */
+const SENTINEL_SCHEMES: Record<string, 'redis' | 'rediss'> = {
+  'redis+sentinel:': 'redis',
+  'valkey+sentinel:': 'redis',
+  'rediss+sentinel:': 'rediss',
+  'valkeys+sentinel:': 'rediss',
+};
+
+/** The query parameters a Sentinel URL takes. */
+const SENTINEL_PARAMS = ['sentinelUsername', 'sentinelPassword', 'db'];
+
 function fail(input: string, part: string, problem: string): never {
   throw new CoreError('ERR_INVALID_URL', `Invalid connection URL "${redactUrl(input)}": ${part} ${problem}`, {
     details: { url: redactUrl(input), part },
-    hint: 'Use redis://[user:password@]host[:port][/db], rediss://, valkey://, valkeys://, unix:///path/to.sock, host:port or :port',
+    hint: 'Use redis://[user:password@]host[:port][/db], rediss://, valkey://, valkeys://, unix:///path/to.sock, host:port, :port, or valkey+sentinel://[user:password@]host[:port][,host[:port]...]/<primary-name>[/db]',
   });
 }
 
@@ -78,9 +109,16 @@ export function parseConnectionUrl(input: string, options: ParseUrlOptions = {})
   if (!schemeMatch || (!trimmed.includes('://') && !/^unix:/i.test(trimmed))) {
     return parseShortForm(input, trimmed, defaultHost, defaultPort);
   }
+  const sentinelScheme = SENTINEL_SCHEMES[schemeMatch[1]!.toLowerCase() + ':'];
+  if (sentinelScheme)
+    return parseSentinel(input, trimmed.slice(schemeMatch[0].length), sentinelScheme, maxDb);
   const scheme = SCHEMES[schemeMatch[1]!.toLowerCase() + ':'];
   if (!scheme)
-    fail(input, 'scheme', `"${schemeMatch[1]}" is unknown (use redis, rediss, valkey, valkeys or unix)`);
+    fail(
+      input,
+      'scheme',
+      `"${schemeMatch[1]}" is unknown (use redis, rediss, valkey, valkeys, unix or valkey+sentinel)`,
+    );
 
   if (scheme === 'unix') return parseUnix(input, trimmed.slice(schemeMatch[0].length), maxDb);
 
@@ -105,14 +143,104 @@ export function parseConnectionUrl(input: string, options: ParseUrlOptions = {})
   const dbFromQuery = url.searchParams.get('db');
   const db = parseDb(input, dbPath !== '' ? dbPath : (dbFromQuery ?? ''), maxDb);
   const target: ConnectionTarget = { scheme, tls: scheme === 'rediss', host, port, db };
-  if (userinfo !== undefined) {
-    const colon = userinfo.indexOf(':');
-    const user = colon === -1 ? userinfo : userinfo.slice(0, colon);
-    if (user !== '') target.username = decode(input, 'username', user);
-    if (colon !== -1 && colon < userinfo.length - 1)
-      target.password = decode(input, 'password', userinfo.slice(colon + 1));
+  return { ...target, ...splitUserinfo(input, userinfo) };
+}
+
+function splitUserinfo(
+  input: string,
+  userinfo: string | undefined,
+): { username?: string; password?: string } {
+  const out: { username?: string; password?: string } = {};
+  if (userinfo === undefined) return out;
+  const colon = userinfo.indexOf(':');
+  const user = colon === -1 ? userinfo : userinfo.slice(0, colon);
+  if (user !== '') out.username = decode(input, 'username', user);
+  if (colon !== -1 && colon < userinfo.length - 1)
+    out.password = decode(input, 'password', userinfo.slice(colon + 1));
+  return out;
+}
+
+/** One `host[:port]` or `[v6][:port]` of a Sentinel list. */
+function parseSentinelHost(input: string, raw: string): { host: string; port: number } {
+  const bracketed = /^\[([^\]]+)\](?::(.*))?$/.exec(raw);
+  let host: string;
+  let port = SENTINEL_PORT;
+  if (bracketed) {
+    host = bracketed[1]!;
+    if (bracketed[2] !== undefined) port = parsePort(input, bracketed[2]);
+  } else {
+    const idx = raw.lastIndexOf(':');
+    if (idx !== -1 && raw.indexOf(':') !== idx)
+      fail(input, 'host', `"${raw}" looks like an IPv6 address: wrap it in brackets, e.g. [::1]:26379`);
+    host = idx === -1 ? raw : raw.slice(0, idx);
+    if (idx !== -1) port = parsePort(input, raw.slice(idx + 1));
   }
-  return target;
+  if (host === '') fail(input, 'host', 'is empty (write host:port for each Sentinel, separated by commas)');
+  if (!/^[A-Za-z0-9._:%-]+$/.test(host)) fail(input, 'host', `"${host}" is not a valid host name`);
+  return { host, port };
+}
+
+/**
+ * `valkey+sentinel://[user:password@]host[:port][,host[:port]...]/<primary-name>[/db]` with the
+ * optional query `sentinelUsername`, `sentinelPassword`, `db`. The user and password are the
+ * servers'; the Sentinels' come from the query (or `connect()` options).
+ */
+function parseSentinel(
+  input: string,
+  rest: string,
+  scheme: 'redis' | 'rediss',
+  maxDb: number,
+): ConnectionTarget {
+  let body = rest.replace(/^\/\//, '');
+  // The query starts at a `?` that names one of our parameters (a server password may hold `?`),
+  // or else at a `?name=` after the credentials (a misspelt parameter is then reported).
+  let q = new RegExp(`\\?(?=(?:${SENTINEL_PARAMS.join('|')})=)`).exec(body)?.index ?? -1;
+  if (q === -1) {
+    const afterCredentials = body.lastIndexOf('@') + 1;
+    const other = /\?(?=[A-Za-z_]+=)/.exec(body.slice(afterCredentials));
+    if (other) q = afterCredentials + other.index;
+  }
+  const params = new URLSearchParams(q === -1 ? '' : body.slice(q + 1));
+  if (q !== -1) body = body.slice(0, q);
+  for (const key of params.keys()) {
+    if (!SENTINEL_PARAMS.includes(key))
+      fail(input, 'query', `parameter "${key}" is unknown (use ${SENTINEL_PARAMS.join(', ')})`);
+  }
+  // The credentials end at the last `@` (a host never holds one).
+  const at = body.lastIndexOf('@');
+  const userinfo = at === -1 ? undefined : body.slice(0, at);
+  const afterAt = at === -1 ? body : body.slice(at + 1);
+  const slash = afterAt.indexOf('/');
+  const hosts = slash === -1 ? afterAt : afterAt.slice(0, slash);
+  const path = slash === -1 ? '' : afterAt.slice(slash + 1);
+  if (hosts === '') fail(input, 'host', 'is missing: name at least one Sentinel (host:port)');
+  const nodes = hosts.split(',').map((h) => parseSentinelHost(input, h));
+  const [rawName = '', rawDb, ...extra] = path.split('/');
+  if (rawName === '')
+    fail(
+      input,
+      'primary name',
+      'is missing: write the name the Sentinels monitor after the hosts (/mymaster)',
+    );
+  if (extra.length > 0 && extra.some((e) => e !== ''))
+    fail(input, 'path', `"/${path}" has too many parts (write /<primary-name>[/db])`);
+  const name = decode(input, 'primary name', rawName);
+  const dbQuery = params.get('db');
+  const db = parseDb(input, rawDb !== undefined && rawDb !== '' ? rawDb : (dbQuery ?? ''), maxDb);
+  const sentinel: SentinelSpec = { name, nodes };
+  const sentinelUser = params.get('sentinelUsername');
+  const sentinelPassword = params.get('sentinelPassword');
+  if (sentinelUser !== null && sentinelUser !== '') sentinel.username = sentinelUser;
+  if (sentinelPassword !== null && sentinelPassword !== '') sentinel.password = sentinelPassword;
+  return {
+    scheme,
+    tls: scheme === 'rediss',
+    host: nodes[0]!.host,
+    port: nodes[0]!.port,
+    db,
+    ...splitUserinfo(input, userinfo),
+    sentinel,
+  };
 }
 
 function parseShortForm(
@@ -195,8 +323,17 @@ export function formatConnectionUrl(target: ConnectionTarget, options: { redact?
   if (target.scheme === 'unix') {
     return `unix://${cred}${target.path ?? ''}${target.db ? `?db=${target.db}` : ''}`;
   }
-  const host = target.host.includes(':') ? `[${target.host}]` : target.host;
-  return `${target.scheme}://${cred}${host}:${target.port}/${target.db}`;
+  const hostPort = (h: string, p: number) => `${h.includes(':') ? `[${h}]` : h}:${p}`;
+  const s = target.sentinel;
+  if (s) {
+    const query = new URLSearchParams();
+    if (s.username !== undefined) query.set('sentinelUsername', s.username);
+    if (s.password !== undefined) query.set('sentinelPassword', options.redact ? '***' : s.password);
+    const q = query.size > 0 ? `?${query.toString().replace('%2A%2A%2A', '***')}` : '';
+    const hosts = s.nodes.map((n) => hostPort(n.host, n.port)).join(',');
+    return `${target.scheme}+sentinel://${cred}${hosts}/${encodeURIComponent(s.name)}/${target.db}${q}`;
+  }
+  return `${target.scheme}://${cred}${hostPort(target.host, target.port)}/${target.db}`;
 }
 
 /** Normalizes any accepted form to a canonical client URL (valkey:// → redis://). */
@@ -241,6 +378,9 @@ const BARE_SHORT_URL = new RegExp(`^([^\\s:@/]*):(.*)@(${HOST_TAIL})$`, 's');
 const SHORT_URL =
   /(^|[\s"'(<=,;])((?:[^\s"'@:/<>]+(?=:(?!\/\/)))?):([^\s"'<>]*)@(?=[\w.~-]+:\d+\b|\[[0-9a-fA-F:.]+\]:\d+)/g;
 
+/** A Sentinel password in a URL's query (`?sentinelPassword=...`), up to the next parameter. */
+const SENTINEL_PASSWORD_PARAM = /([?&]sentinelPassword=)[^&\s"'<>#]*/gi;
+
 function redactCredentials(scheme: string, userinfo: string): string {
   const colon = userinfo.indexOf(':');
   // A user name holding `@` or a space is more likely the start of a password: hide it all.
@@ -273,6 +413,7 @@ export function redactUrl(text: string): string {
       .replace(SCHEME_URL, (_m, scheme: string, userinfo: string) => redactCredentials(scheme, userinfo))
       .replace(SHORT_URL, (_m, lead: string, user: string) => `${lead}${user}:***@`);
   }
+  out = out.replace(SENTINEL_PASSWORD_PARAM, '$1***');
   for (const secret of SECRETS) if (out.includes(secret)) out = out.split(secret).join('***');
   return out;
 }

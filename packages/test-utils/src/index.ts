@@ -88,3 +88,5 @@ export {
   withinMemory,
   memoryGuard,
 } from './limits.js';
+export { startSentinelTopology } from './sentinel.js';
+export type { SentinelTopology, StartSentinelTopologyOptions, TestSentinel } from './sentinel.js';

@@ -65,7 +65,7 @@ export function serverBinary(flavor: ServerFlavor): string {
   }
 }
 
-interface SpawnedServer {
+export interface SpawnedServer {
   child: ChildProcess;
   /** The server's pid: the child's, or the daemon's when the server daemonized. */
   pid: number;
@@ -79,7 +79,7 @@ interface SpawnedServer {
  * the port; ours then exits with "Address already in use"), or, when the child exited 0 after
  * daemonizing, the server that reads `configFile`. Every pid is registered for the teardown.
  */
-async function spawnServer(
+export async function spawnServer(
   binary: string,
   args: string[],
   options: { port: number; cwd?: string; timeoutMs?: number; configFile?: string; describe: () => string },

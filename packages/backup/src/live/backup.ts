@@ -12,7 +12,7 @@ import { BackupError } from '../errors.js';
 import { commandsToReadable } from '../resp/readable.js';
 import { commandsToResp, type RespHeaderInfo } from '../resp/writer.js';
 import { verifyRdb } from '../rdb/inspect.js';
-import { connect, type ServerConnection, type TlsFiles } from '@valkey-tools/core';
+import { connect, type SentinelNode, type ServerConnection, type TlsFiles } from '@valkey-tools/core';
 import { serverVersion } from '../io/connect.js';
 import { MERGE_GAVE_UP, mergeSnapshots } from './merge.js';
 import { syncRdb } from './replication.js';
@@ -59,6 +59,11 @@ export interface BackupOptions extends KeyFilter {
   mode?: 'replication' | 'scan';
   tls?: TlsFiles;
   /**
+   * A Sentinel URL (`valkey+sentinel://`): read the current primary (default) or a replica (the
+   * most up-to-date healthy one), which keeps the load off the primary.
+   */
+  role?: 'primary' | 'replica';
+  /**
    * Scan mode into `.valkey`/readable: `dump` (default) writes `RESTORE key ttl <payload> ABSTTL`
    * (exact, fast, needs a target that accepts the source's payload version); `commands` decodes
    * each value into SET/RPUSH/... (portable across versions).
@@ -88,6 +93,8 @@ export interface BackupResult {
   elapsedMs: number;
   /** A cluster read through replication into one RDB: each primary's snapshot (bytes, keys). */
   perNode?: Array<{ node: string; bytesReceived: number; keys: number }>;
+  /** A Sentinel URL: the server that was read (its role and address, the Sentinel that named it). */
+  sentinel?: SentinelNode;
 }
 
 /** RDB records of one key rebuilt from a DUMP payload. */
@@ -116,7 +123,10 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     );
   }
   const filter = compileFilter(options);
-  const conn = await connect(options.url, options.tls ? { tls: options.tls } : {});
+  const conn = await connect(options.url, {
+    ...(options.tls ? { tls: options.tls } : {}),
+    ...(options.role ? { role: options.role } : {}),
+  });
   const nodes: string[] = [];
   let keys = 0;
   /** The output is the server's snapshot as it sent it (its keys are counted afterwards). */
@@ -207,6 +217,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     bytesWritten,
     elapsedMs: Date.now() - started,
     ...(perNode ? { perNode } : {}),
+    ...(conn.sentinel ? { sentinel: conn.sentinel } : {}),
   };
 
   function abortedError(where: string): BackupError {

@@ -5,6 +5,7 @@ import { readRdbRecords } from '../rdb/records.js';
 import type { RdbRecord } from '../model.js';
 import { type RestoreOptions, type RestoreResult, restore } from '../restore/restore.js';
 import { connect, type ServerConnection, type TlsFiles } from '@valkey-tools/core';
+import { followFailovers } from '../io/connect.js';
 import { syncRdb } from '../live/replication.js';
 import { scanServer } from '../live/scan.js';
 
@@ -69,9 +70,27 @@ async function* liveRecords(conn: ServerConnection, options: MigrateOptions): As
  * slot into a cluster). Redis 7.x to Valkey works this way.
  */
 export async function migrate(options: MigrateOptions): Promise<RestoreResult> {
+  const started = Date.now();
+  const { result, failovers } = await followFailovers(
+    {
+      urls: [
+        { url: options.from, connect: options.fromTls ? { tls: options.fromTls } : {} },
+        { url: options.to, connect: options.toTls ? { tls: options.toTls } : {} },
+      ],
+      started,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onFailover ? { onFailover: options.onFailover } : {}),
+    },
+    // After a failover (of the source or the target) the copy starts again, replacing what got there.
+    (done) => migrateOnce(done.length > 0 ? { ...options, replace: true } : options),
+  );
+  return failovers.length > 0 ? { ...result, elapsedMs: Date.now() - started, failovers } : result;
+}
+
+async function migrateOnce(options: MigrateOptions): Promise<RestoreResult> {
   const source = await connect(options.from, options.fromTls ? { tls: options.fromTls } : {});
   try {
-    const { from: _f, to, fromTls: _ft, toTls, mode: _m, ...rest } = options;
+    const { from: _f, to, fromTls: _ft, toTls, mode: _m, onFailover: _o, ...rest } = options;
     return await restore({
       ...rest,
       input: { records: liveRecords(source, options), source: source.where },

@@ -1,4 +1,5 @@
-import { compileFilter } from '../io/filter.js';
+import { type CompiledFilter, compileFilter } from '../io/filter.js';
+import { followFailovers } from '../io/connect.js';
 import type { InputFormat } from '../io/formats.js';
 import { inputFormat } from '../io/input.js';
 import { BackupError } from '../errors.js';
@@ -70,6 +71,26 @@ export async function restore(options: RestoreOptions): Promise<RestoreResult> {
       `targetDb must be a non-negative integer, got ${options.targetDb}`,
     );
   }
+  // Records (a live source) cannot be read twice: `migrate` follows failovers itself.
+  if (typeof options.input !== 'string') return restoreOnce(options, filter, started);
+  const { result, failovers } = await followFailovers(
+    {
+      urls: [{ url: options.url, connect: options.tls ? { tls: options.tls } : {} }],
+      started,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onFailover ? { onFailover: options.onFailover } : {}),
+    },
+    // After a failover the input is restored again into the new primary, replacing what got there.
+    (done) => restoreOnce(done.length > 0 ? { ...options, replace: true } : options, filter, started),
+  );
+  return failovers.length > 0 ? { ...result, elapsedMs: Date.now() - started, failovers } : result;
+}
+
+async function restoreOnce(
+  options: RestoreOptions,
+  filter: CompiledFilter,
+  started: number,
+): Promise<RestoreResult> {
   const run = await RestoreRun.open(options, filter, started);
   const { target, conn, stats } = run;
   const items = new ItemSender(run);

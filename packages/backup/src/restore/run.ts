@@ -148,7 +148,9 @@ export class RestoreRun {
     this.errorCount++;
     if (f.message.startsWith('BUSYKEY')) this.skipped++;
     if (this.errors.length < 1000) this.errors.push(f);
-    if (this.onError === 'stop' && !this.stopped) this.stopped = f;
+    // A server that takes no more writes (a primary demoted by a failover) stops any run.
+    const targetWide = /^(READONLY|MASTERDOWN)\b/.test(f.message);
+    if ((this.onError === 'stop' || targetWide) && !this.stopped) this.stopped = f;
   }
 
   /** The db a key of source db `db` goes to. */

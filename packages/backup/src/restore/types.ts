@@ -1,3 +1,4 @@
+import type { Failover } from '../io/connect.js';
 import type { KeyFilter } from '../io/filter.js';
 import type { InputFormat } from '../io/formats.js';
 import type { TlsFiles } from '@valkey-tools/core';
@@ -102,6 +103,11 @@ export interface RestoreOptions extends KeyFilter {
   truncated?: 'error' | 'drop';
   /** Stops the restore (after the commands in flight are answered); it then rejects with ERR_ABORTED. */
   signal?: AbortSignal;
+  /**
+   * A Sentinel URL (`valkey+sentinel://`): called when the primary changed during the restore;
+   * the input is then restored again into the new primary with `replace` (a file input only).
+   */
+  onFailover?: (failover: Failover) => void;
 }
 
 export interface RestoreResult {
@@ -136,4 +142,6 @@ export interface RestoreResult {
    * commands a node refused because their slot moved, sent again to the slot's owner).
    */
   nodes: RestoreNodeResult[];
+  /** A Sentinel URL: the failovers the restore lived through (absent when there was none). */
+  failovers?: Failover[];
 }
