@@ -53,10 +53,14 @@ async function emptyTopology(): Promise<void> {
 
 /**
  * Pauses writes on the primary once the work has sent some keys and fails over meanwhile, so the
- * failover lands in the middle of it: the paused writes end on the old primary after another one
- * was promoted, or fail there once it is demoted.
+ * failover lands in the middle of it. The paused writes then go on once the new primary is
+ * promoted, and end on the old one (which the Sentinels demote some 10 s later); or, with
+ * `untilDemoted`, stay paused until the old primary is demoted, which closes their connection.
  */
-function failoverMidway(): { onProgress: (p: RestoreProgress) => void; done: () => Promise<void> } {
+function failoverMidway(untilDemoted = false): {
+  onProgress: (p: RestoreProgress) => void;
+  done: () => Promise<void>;
+} {
   let started: Promise<void> | undefined;
   let failure: unknown;
   return {
@@ -65,10 +69,24 @@ function failoverMidway(): { onProgress: (p: RestoreProgress) => void; done: () 
       started = (async () => {
         const old = await topo.primary();
         const c = topo.client(old);
-        const unpause = () => c.call('CLIENT', 'UNPAUSE').catch(() => {});
+        const unpause = () => (untilDemoted ? undefined : c.call('CLIENT', 'UNPAUSE').catch(() => {}));
         try {
-          await c.call('CLIENT', 'PAUSE', '60000', 'WRITE');
+          // The pause holds the Sentinels' demotion of the old primary too: with `untilDemoted` it
+          // runs out by itself (the demotion and our writes then go on together).
+          await c.call('CLIENT', 'PAUSE', untilDemoted ? '12000' : '60000', 'WRITE');
           await topo.failover();
+          if (untilDemoted) {
+            await waitFor('the old primary to be demoted', async () => {
+              const o = topo.client(old);
+              try {
+                return /role:slave/.test(String(await o.info('replication')));
+              } catch {
+                return false;
+              } finally {
+                o.disconnect();
+              }
+            });
+          }
         } finally {
           await unpause();
           c.disconnect();
@@ -88,7 +106,7 @@ function failoverMidway(): { onProgress: (p: RestoreProgress) => void; done: () 
 beforeAll(async () => {
   [topo, source] = await Promise.all([
     startSentinelTopology({ password: SERVER_PASSWORD, sentinelPassword: SENTINEL_PASSWORD }),
-    servers.start(),
+    servers.start({ config: { 'repl-diskless-sync-delay': 0 } }),
   ]);
   await buildDataset(source.url);
   await source.command('DEBUG', 'POPULATE', KEYS, 'pop', 64);
@@ -190,10 +208,10 @@ describe('backup and restore through Sentinels', () => {
     expect(await serverState(nodeUrl(after))).toEqual(await serverState(source.url));
   });
 
-  it('migrates a live server through a failover of the target: the new primary ends digest-equal', async () => {
+  it('migrates a live server through a failover of the target that cuts it off: the new primary ends digest-equal', async () => {
     await emptyTopology();
     const before = await topo.primary();
-    const midway = failoverMidway();
+    const midway = failoverMidway(true);
     const result = await migrate({
       from: source.url,
       to: topo.url,

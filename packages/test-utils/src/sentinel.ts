@@ -6,6 +6,7 @@ import { freePort } from './ports.js';
 import { stopChild, unregisterPid } from './processes.js';
 import { rawCommand } from './resp.js';
 import { serverBinary, spawnServer, startTestServer, type TestServer } from './server.js';
+import { type TestCertificates, tlsServerConfig } from './tls.js';
 import { waitFor } from './wait.js';
 
 export interface StartSentinelTopologyOptions {
@@ -19,10 +20,17 @@ export interface StartSentinelTopologyOptions {
   replicas?: number;
   /** Default 3. */
   sentinels?: number;
+  /**
+   * Serve TLS (client certificates required) on every server and Sentinel, and replicate and
+   * monitor over it: `url` is then `valkeys+sentinel://` with the Sentinels' TLS ports.
+   */
+  tls?: TestCertificates;
 }
 
 export interface TestSentinel {
   port: number;
+  /** The TLS port (with `tls`). */
+  tlsPort?: number;
   pid: number;
   dir: string;
   stop(): Promise<void>;
@@ -32,6 +40,8 @@ export interface SentinelTopology {
   name: string;
   /** Primary then replicas, as started (roles change with a failover: ask `primary()`). */
   servers: TestServer[];
+  /** With `tls`: each server's TLS port (the one the Sentinels name), by plain port. */
+  tlsPorts: Map<number, number>;
   sentinels: TestSentinel[];
   /** `valkey+sentinel://[:password@]127.0.0.1:p1,.../<name>[?sentinelPassword=...]` (db 0). */
   url: string;
@@ -58,8 +68,14 @@ function fields(entry: unknown): Record<string, string> {
   return out;
 }
 
-async function startSentinel(name: string, primaryPort: number, quorum: number): Promise<TestSentinel> {
+async function startSentinel(
+  name: string,
+  primaryPort: number,
+  quorum: number,
+  certs?: TestCertificates,
+): Promise<TestSentinel> {
   const port = await freePort();
+  const tlsPort = certs ? await freePort() : undefined;
   const dir = mkdtempSync(join(tmpdir(), `vt-sentinel-${port}-`));
   const file = join(dir, 'sentinel.conf');
   // down-after is long on purpose: a loaded machine must never fail over by itself; tests fail
@@ -76,6 +92,9 @@ async function startSentinel(name: string, primaryPort: number, quorum: number):
       `sentinel down-after-milliseconds ${name} 60000`,
       `sentinel failover-timeout ${name} 60000`,
       `sentinel parallel-syncs ${name} 2`,
+      ...(certs && tlsPort
+        ? Object.entries(tlsServerConfig(certs, tlsPort, { replication: true })).map(([k, v]) => `${k} ${v}`)
+        : []),
       '',
     ].join('\n'),
   );
@@ -86,6 +105,7 @@ async function startSentinel(name: string, primaryPort: number, quorum: number):
   });
   return {
     port,
+    ...(tlsPort ? { tlsPort } : {}),
     pid: spawned.pid,
     dir,
     stop: async () => {
@@ -110,16 +130,32 @@ export async function startSentinelTopology(
   const sentinelCount = options.sentinels ?? 3;
   const servers: TestServer[] = [];
   const sentinels: TestSentinel[] = [];
+  const certs = options.tls;
+  const tlsPorts = new Map<number, number>();
+  /** A server's config: snapshots to replicas at once, TLS with `tls`. */
+  const serverConfig = async (extra: Record<string, string | number> = {}) => {
+    const config: Record<string, string | number> = { 'repl-diskless-sync-delay': 0, ...extra };
+    if (certs) Object.assign(config, tlsServerConfig(certs, await freePort(), { replication: true }));
+    return config;
+  };
+  const startServer = async (extra?: Record<string, string | number>) => {
+    const config = await serverConfig(extra);
+    const server = await startTestServer({ config });
+    if (config['tls-port'] !== undefined) tlsPorts.set(server.port, Number(config['tls-port']));
+    return server;
+  };
+  /** The port the Sentinels and clients use for a server. */
+  const portOf = (s: TestServer) => tlsPorts.get(s.port) ?? s.port;
   const stop = async () => {
     await Promise.all([...sentinels.map((s) => s.stop()), ...servers.map((s) => s.stop())]);
   };
   try {
-    const primary = await startTestServer();
+    const primary = await startServer();
     servers.push(primary);
     servers.push(
       ...(await Promise.all(
         Array.from({ length: replicaCount }, () =>
-          startTestServer({ config: { replicaof: `127.0.0.1 ${primary.port}` } }),
+          startServer({ replicaof: `127.0.0.1 ${portOf(primary)}` }),
         ),
       )),
     );
@@ -136,7 +172,7 @@ export async function startSentinelTopology(
     const quorum = Math.floor(sentinelCount / 2) + 1;
     sentinels.push(
       ...(await Promise.all(
-        Array.from({ length: sentinelCount }, () => startSentinel(name, primary.port, quorum)),
+        Array.from({ length: sentinelCount }, () => startSentinel(name, portOf(primary), quorum, certs)),
       )),
     );
     if (password !== undefined)
@@ -175,7 +211,7 @@ export async function startSentinelTopology(
               (r) =>
                 r['master-link-status'] === 'ok' &&
                 !/s_down|o_down|disconnected/.test(r.flags ?? '') &&
-                servers.some((srv) => srv.port === Number(r.port)),
+                servers.some((srv) => portOf(srv) === Number(r.port)),
             );
             return up.length === replicaCount && others.length === sentinelCount - 1;
           }).catch(() => false),
@@ -187,7 +223,7 @@ export async function startSentinelTopology(
       intervalMs: 200,
     });
     const byPort = (port: number) => {
-      const s = servers.find((x) => x.port === port);
+      const s = servers.find((x) => portOf(x) === port);
       if (!s) throw new Error(`the Sentinels name 127.0.0.1:${port}, which is not a server of this topology`);
       return s;
     };
@@ -201,13 +237,18 @@ export async function startSentinelTopology(
           )[1],
         ),
       );
-    const client = (server: TestServer) =>
-      new Redis({
+    // Tests talk to the servers over their plain ports (the Sentinels and `url` use TLS with `tls`).
+    const client = (server: TestServer) => {
+      const c = new Redis({
         host: '127.0.0.1',
         port: server.port,
         ...(password !== undefined ? { password } : {}),
         maxRetriesPerRequest: 1,
       });
+      // A failover closes the clients of the old primary: that is expected, not an error to print.
+      c.on('error', () => {});
+      return c;
+    };
     /**
      * A failover ends once the old primary replicates from the new one (the Sentinels demote it
      * some 10 s after the promotion) and no Sentinel still runs it: another SENTINEL FAILOVER
@@ -247,7 +288,8 @@ export async function startSentinelTopology(
       name,
       servers,
       sentinels,
-      url: `valkey+sentinel://${auth}${sentinels.map((s) => `127.0.0.1:${s.port}`).join(',')}/${name}${query}`,
+      url: `${certs ? 'valkeys' : 'valkey'}+sentinel://${auth}${sentinels.map((s) => `127.0.0.1:${s.tlsPort ?? s.port}`).join(',')}/${name}${query}`,
+      tlsPorts,
       primary: primaryNow,
       settled,
       client,
@@ -257,7 +299,7 @@ export async function startSentinelTopology(
         const reply = await askSentinel(sentinels[0]!, (c) => c.call('SENTINEL', 'FAILOVER', name));
         if (String(reply) !== 'OK') throw new Error(`SENTINEL FAILOVER answered ${String(reply)}`);
         const to = await waitFor(
-          `the Sentinels to name a primary other than 127.0.0.1:${from.port}`,
+          `the Sentinels to name a primary other than 127.0.0.1:${portOf(from)}`,
           async () => {
             const states = await Promise.all(
               sentinels.map((s) =>
@@ -268,7 +310,7 @@ export async function startSentinelTopology(
               ),
             );
             const port = states[0]!;
-            if (port === from.port || states.some((p) => p !== port)) return undefined;
+            if (port === portOf(from) || states.some((p) => p !== port)) return undefined;
             const candidate = byPort(port);
             const c = client(candidate);
             try {
