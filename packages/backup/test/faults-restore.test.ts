@@ -158,4 +158,27 @@ describe.concurrent('restore under faults', () => {
     expect(ValkeyToolsError.isInstance(outcome), String(outcome)).toBe(true);
     expect((outcome as Error).message).toContain(`${victim.port}`);
   });
+
+  it('a target demoted to a replica mid-restore stops it at the first READONLY, even with onError continue', async () => {
+    const [victim, primary] = await Promise.all([start(), start()]);
+    let demoted: string | undefined;
+    const outcome = await restore({
+      input: smallFile,
+      url: victim.url,
+      onError: 'continue',
+      progressIntervalMs: 20,
+      onProgress: at(SMALL / 4, () => {
+        demoted = rawCommandSync(victim.port, ['REPLICAOF', '127.0.0.1', String(primary.port)]);
+      }),
+    }).then(
+      (r) => r,
+      (e: unknown) => e,
+    );
+    expect(demoted, 'REPLICAOF was sent mid-restore').toMatch(/^\+OK/);
+    expect(ValkeyToolsError.isInstance(outcome), String(outcome)).toBe(true);
+    const err = outcome as ValkeyToolsError;
+    expect(err.message).toMatch(/READONLY/);
+    // Stopped at the first refusal instead of collecting one failure per remaining key.
+    expect((err.details as { errors?: unknown[] }).errors?.length ?? 0).toBeLessThan(SMALL / 2);
+  });
 });

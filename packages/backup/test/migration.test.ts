@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -122,10 +122,21 @@ describe('Redis 7.0 -> Valkey 8', () => {
     expect(await keyView(target.url)).toEqual(redisKeys);
   });
 
-  it('migrates live from Redis to Valkey without a file, through replication and through scan', async () => {
+  it('migrates live from Redis to Valkey through replication (snapshot file deleted) and through scan', async () => {
     for (const mode of ['replication', 'scan'] as const) {
       const target = await valkey();
-      const r = await migrate({ from: redis.url, to: target.url, mode });
+      const tempDir = mkdtempSync(join(work, 'migrate-'));
+      const phases = new Set<string>();
+      const r = await migrate({
+        from: redis.url,
+        to: target.url,
+        mode,
+        tempDir,
+        progressIntervalMs: 0,
+        onProgress: (p) => phases.add(p.phase),
+      });
+      expect(readdirSync(tempDir)).toEqual([]);
+      expect(phases.has('restoring')).toBe(true);
       expect(r).toMatchObject({ keys: 100, errorCount: 0, functions: 1, usedRestore: true });
       expect(await serverState(target.url, view)).toEqual(want);
       expect(await keyView(target.url)).toEqual(redisKeys);
