@@ -131,7 +131,10 @@ export async function serverState(target: ServerTarget, view: ServerStateView = 
       }
     }
     await client.select(0);
-    const functions = plain(await client.callBuffer('FUNCTION', 'LIST', 'WITHCODE'));
+    // By library name: FUNCTION LIST follows the server's hash table, not the order of loading.
+    const functions = (plain(await client.callBuffer('FUNCTION', 'LIST', 'WITHCODE')) as unknown[][]).sort(
+      (a, b) => String(a[1]).localeCompare(String(b[1])),
+    );
     return { digest, dbsize, streams, functions, ...(view.expires ? { expires } : {}) };
   });
 }

@@ -19,7 +19,7 @@ export interface ReplicationSyncOptions {
 }
 
 /** Reads a socket as a pull source of bytes. */
-class SocketReader {
+export class SocketReader {
   private buf: Buffer = Buffer.alloc(0);
   private readonly it: AsyncIterator<Buffer>;
   constructor(
@@ -131,62 +131,95 @@ function cut(parts: Buffer[], n: number): Buffer[] {
   return out;
 }
 
-/**
- * Streams a server's RDB snapshot the way `valkey-cli --rdb` gets it: a replica handshake
- * (AUTH, `REPLCONF capa eof capa psync2`, `REPLCONF rdb-only 1` where supported, `SYNC`), then
- * the payload in either framing: `$<length>` (disk-based) or `$EOF:<40-byte mark>` (diskless),
- * with the server's keep-alive newlines skipped. Yields the raw RDB bytes.
- */
-export async function* syncRdb(
-  target: ConnectionTarget,
-  options: ReplicationSyncOptions = {},
-): AsyncGenerator<Buffer> {
-  const where = options.where ?? `${target.host}:${target.port}`;
-  let sock: Socket;
-  try {
-    sock = await openSocket(target, options.tls);
-  } catch (err) {
-    throw connectionError(where, err, 'Connecting to');
+/** The first `n` bytes of `parts` left out: views of what follows them. */
+function after(parts: Buffer[], n: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const p of parts) {
+    if (n >= p.length) {
+      n -= p.length;
+      continue;
+    }
+    out.push(n > 0 ? p.subarray(n) : p);
+    n = 0;
   }
-  const abort = () => sock.destroy(new BackupError('ERR_ABORTED', `backup of ${where} was aborted`));
-  if (options.signal?.aborted) abort();
-  options.signal?.addEventListener('abort', abort, { once: true });
-  const reader = new SocketReader(sock, options.idleTimeoutMs ?? 60_000, where);
-  const ask = async (args: string[]): Promise<string> => {
-    sock.write(encodeCommand(args));
-    return reader.line(false);
-  };
-  try {
-    if (target.password !== undefined) {
-      const args =
-        target.username !== undefined
-          ? ['AUTH', target.username, target.password]
-          : ['AUTH', target.password];
-      const r = await ask(args);
-      // A server without a password answers AUTH with an error but serves the connection (like
-      // valkey-cli and our command connection, carry on).
-      const noPassword = /without any password configured|no password is set/i.test(r);
-      if (!r.startsWith('+') && !noPassword) {
-        throw connectionError(where, new Error(r.slice(1)), 'Authenticating to');
+  return out;
+}
+
+/**
+ * A connection to a server as its replica: the handshake (AUTH, PING), then either a snapshot
+ * (`SYNC`) or a replication stream (`PSYNC`), read as a pull source of bytes.
+ */
+export class ReplicaLink {
+  private constructor(
+    readonly socket: Socket,
+    readonly reader: SocketReader,
+    readonly where: string,
+  ) {}
+
+  /** Connects and authenticates (`AUTH` with the target's credentials), then checks with PING. */
+  static async open(target: ConnectionTarget, options: ReplicationSyncOptions = {}): Promise<ReplicaLink> {
+    const where = options.where ?? `${target.host}:${target.port}`;
+    let sock: Socket;
+    try {
+      sock = await openSocket(target, options.tls);
+    } catch (err) {
+      throw connectionError(where, err, 'Connecting to');
+    }
+    const link = new ReplicaLink(sock, new SocketReader(sock, options.idleTimeoutMs ?? 60_000, where), where);
+    try {
+      if (target.password !== undefined) {
+        const args =
+          target.username !== undefined
+            ? ['AUTH', target.username, target.password]
+            : ['AUTH', target.password];
+        const r = await link.ask(args);
+        // A server without a password answers AUTH with an error but serves the connection (like
+        // valkey-cli and our command connection, carry on).
+        const noPassword = /without any password configured|no password is set/i.test(r);
+        if (!r.startsWith('+') && !noPassword) {
+          throw connectionError(where, new Error(r.slice(1)), 'Authenticating to');
+        }
       }
+      const ping = await link.ask(['PING']);
+      if (ping.startsWith('-')) {
+        throw connectionError(where, new Error(ping.slice(1)), 'Sending PING to');
+      }
+    } catch (err) {
+      sock.destroy();
+      throw err;
     }
-    const ping = await ask(['PING']);
-    if (ping.startsWith('-')) {
-      throw connectionError(where, new Error(ping.slice(1)), 'Sending PING to');
-    }
-    // Older servers reject some REPLCONF options; like valkey-cli we carry on without them.
-    await ask(['REPLCONF', 'capa', 'eof', 'capa', 'psync2']);
-    await ask(['REPLCONF', 'rdb-only', '1']);
-    sock.write(encodeCommand(['SYNC']));
+    return link;
+  }
+
+  send(args: readonly (string | Buffer)[]): void {
+    this.socket.write(encodeCommand(args as string[]));
+  }
+
+  /** Sends a command and reads its one-line reply. */
+  async ask(args: readonly (string | Buffer)[]): Promise<string> {
+    this.send(args);
+    return this.reader.line(false);
+  }
+
+  /** The error for a refused SYNC/PSYNC reply. */
+  refused(head: string): BackupError {
+    return new BackupError('ERR_REPLICATION', `${this.where} refused to sync: ${head.slice(1)}`, {
+      details: { url: this.where, reply: head },
+      hint: /NOPERM|no permissions/i.test(head)
+        ? 'The ACL user needs +sync +replconf +psync (or +@admin); or use mode: "scan"'
+        : 'The server refuses replication (managed services often do): use mode: "scan"',
+    });
+  }
+
+  /**
+   * Reads the RDB payload that follows a SYNC or a `+FULLRESYNC` (its `$<length>` or
+   * `$EOF:<mark>` line first, keep-alive newlines skipped) and yields its bytes; what the server
+   * sends after it (the replication stream) stays in the reader.
+   */
+  async *payload(options: Pick<ReplicationSyncOptions, 'onStart' | 'onBytes'> = {}): AsyncGenerator<Buffer> {
+    const { reader, where } = this;
     const head = await reader.line(true);
-    if (head.startsWith('-')) {
-      throw new BackupError('ERR_REPLICATION', `${where} refused to sync: ${head.slice(1)}`, {
-        details: { url: where, reply: head },
-        hint: /NOPERM|no permissions/i.test(head)
-          ? 'The ACL user needs +sync +replconf (or +@admin); or use mode: "scan"'
-          : 'The server refuses replication (managed services often do): use mode: "scan"',
-      });
-    }
+    if (head.startsWith('-')) throw this.refused(head);
     if (!head.startsWith('$')) {
       throw new BackupError(
         'ERR_REPLICATION',
@@ -237,6 +270,9 @@ export async function* syncRdb(
           at = c.indexOf(mark);
           if (at !== -1) at += held.length;
           out = [held, c];
+        } else if (!joined) {
+          // The mark was found in held + the start of c: what follows it is in c.
+          out = [held, c];
         }
         if (at !== -1) {
           for (const b of cut(out, at)) {
@@ -244,6 +280,8 @@ export async function* syncRdb(
             options.onBytes?.(received);
             yield b;
           }
+          const rest = after(out, at + mark.length);
+          if (rest.length > 0) reader.unshift(rest.length === 1 ? rest[0]! : Buffer.concat(rest));
           return;
         }
         const total = joined ? data.length : held.length + c.length;
@@ -279,10 +317,39 @@ export async function* syncRdb(
       const take = Math.min(c.length, size - received);
       received += take;
       options.onBytes?.(received);
+      if (take < c.length) reader.unshift(c.subarray(take));
       yield take === c.length ? c : c.subarray(0, take);
     }
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/**
+ * Streams a server's RDB snapshot the way `valkey-cli --rdb` gets it: a replica handshake
+ * (AUTH, `REPLCONF capa eof capa psync2`, `REPLCONF rdb-only 1` where supported, `SYNC`), then
+ * the payload in either framing: `$<length>` (disk-based) or `$EOF:<40-byte mark>` (diskless),
+ * with the server's keep-alive newlines skipped. Yields the raw RDB bytes.
+ */
+export async function* syncRdb(
+  target: ConnectionTarget,
+  options: ReplicationSyncOptions = {},
+): AsyncGenerator<Buffer> {
+  const link = await ReplicaLink.open(target, options);
+  const where = link.where;
+  const abort = () => link.socket.destroy(new BackupError('ERR_ABORTED', `backup of ${where} was aborted`));
+  if (options.signal?.aborted) abort();
+  options.signal?.addEventListener('abort', abort, { once: true });
+  try {
+    // Older servers reject some REPLCONF options; like valkey-cli we carry on without them.
+    await link.ask(['REPLCONF', 'capa', 'eof', 'capa', 'psync2']);
+    await link.ask(['REPLCONF', 'rdb-only', '1']);
+    link.send(['SYNC']);
+    yield* link.payload(options);
   } finally {
     options.signal?.removeEventListener('abort', abort);
-    sock.destroy();
+    link.close();
   }
 }

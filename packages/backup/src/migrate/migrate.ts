@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { connect, type ServerConnection, type TlsFiles } from '@valkey-tools/core';
 import { BackupError } from '../errors.js';
 import { followFailovers } from '../io/connect.js';
+import { type FollowProgress, type FollowReport, follow } from './follow.js';
 import { compileFilter } from '../io/filter.js';
 import { type BackupProgress, backup } from '../live/backup.js';
 import { scanServer } from '../live/scan.js';
@@ -22,6 +23,25 @@ export interface MigrateOptions extends Omit<RestoreOptions, 'input' | 'url' | '
   mode?: 'replication' | 'scan';
   /** Replication mode: where the snapshot is kept while it is restored (default the OS temp dir). */
   tempDir?: string;
+  /**
+   * Keep following the source after the snapshot (an online migration): its writes are applied
+   * to the target as they happen, until `untilSynced` or `signal` stops it. A standalone source
+   * (Valkey, or Redis 7.x) and a standalone or cluster target.
+   */
+  follow?: boolean;
+  /**
+   * With `follow`: stop once the target has had everything the source wrote for this long (ms;
+   * `true` = 2000). Stop the writes to the source first: this is the cut-over.
+   */
+  untilSynced?: boolean | number;
+  /** With `follow`: lag, rates and offsets, once per `statusIntervalMs` (default 1000). */
+  onFollow?: (progress: FollowProgress) => void;
+  statusIntervalMs?: number;
+}
+
+export interface MigrateResult extends RestoreResult {
+  /** With `follow`: how following the source ended. */
+  follow?: FollowReport;
 }
 
 /** The source read by SCAN + DUMP (not point-in-time), as records. */
@@ -53,7 +73,8 @@ async function* scannedRecords(conn: ServerConnection, options: MigrateOptions):
  * Through Sentinel URLs a failover is followed: of the target by the restore (again from the
  * snapshot), of the source by reading it again; both end with replace semantics.
  */
-export async function migrate(options: MigrateOptions): Promise<RestoreResult> {
+export async function migrate(options: MigrateOptions): Promise<MigrateResult> {
+  if (options.follow) return follow(options);
   const started = Date.now();
   const scan = options.mode === 'scan';
   if (options.mode !== undefined && !scan && options.mode !== 'replication') {
