@@ -1,5 +1,6 @@
 import {
   type TestServer,
+  buildClusterDataset,
   buildDataset,
   keyspaceState,
   serverGroup,
@@ -7,7 +8,7 @@ import {
   startTestCluster,
   type TestCluster,
 } from '@valkey-tools/test-utils';
-import { Redis } from 'iovalkey';
+import { Cluster, Redis } from 'iovalkey';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FollowProgress } from '../src/migrate/follow.js';
 import { migrate } from '../src/migrate/migrate.js';
@@ -74,6 +75,42 @@ async function writeLoad(url: string, rounds: number, onRound?: (i: number) => P
     const touch = c.pipeline();
     for (let i = 0; i < rounds; i++) touch.exists(`load:short:${i}`);
     await touch.exec();
+  } finally {
+    c.disconnect();
+  }
+}
+
+/**
+ * The same kinds of writes on a cluster, one command at a time (keys of a transaction share a
+ * hash tag; the function library is loaded on every primary).
+ */
+async function clusterLoad(cluster: TestCluster, rounds: number): Promise<void> {
+  const c = new Cluster(cluster.primaries.map((n) => ({ host: '127.0.0.1', port: n.port })));
+  try {
+    for (const n of cluster.primaries) {
+      const node = new Redis(n.url);
+      await node.call('FUNCTION', 'LOAD', 'REPLACE', WRITER_LIB);
+      node.disconnect();
+    }
+    await c.xadd('load:stream', '*', 'f', 'start');
+    await c.xgroup('CREATE', 'load:stream', 'g1', '0');
+    for (let i = 0; i < rounds; i++) {
+      await c.set(`load:s:${i}`, `v${i}`, 'EX', 3600);
+      await c.hset(`load:h:${i % 50}`, `f${i}`, i);
+      await c.rpush(`load:l:${i % 20}`, `e${i}`);
+      if (i % 3 === 0) await c.lpop(`load:l:${i % 20}`);
+      await c.sadd(`load:set:${i % 10}`, `m${i}`);
+      await c.zadd('load:z', i * 1.5, `m${i % 200}`);
+      await c.xadd('load:stream', '*', 'i', String(i));
+      await c.multi().incr('{tx}:a').hset('{tx}:h', `k${i}`, i).exec();
+      await c.call('FCALL', 'w_incr', 1, `load:fn:${i % 3}`);
+      if (i % 10 === 9) await c.del(`load:s:${i - 5}`);
+      if (i % 25 === 0) {
+        await c.xreadgroup('GROUP', 'g1', `c${i % 3}`, 'COUNT', 5, 'STREAMS', 'load:stream', '>');
+        const pending = (await c.xpending('load:stream', 'g1', '-', '+', 3)) as Array<[string]>;
+        if (pending.length > 0) await c.xack('load:stream', 'g1', ...pending.map((e) => e[0]));
+      }
+    }
   } finally {
     c.disconnect();
   }
@@ -177,6 +214,26 @@ describe('migrate --follow (online migration)', () => {
         cluster.primaries.map((n) => n.url),
         view,
       ),
+    ]);
+    expect(b).toEqual(a);
+  });
+
+  it('a 3-primary cluster → standalone under a write load (one link per primary): every key digest-equal', async () => {
+    const [cluster, target] = await Promise.all([
+      startTestCluster({ primaries: 3, replicasPerPrimary: 0, config: { 'repl-diskless-sync-delay': 0 } }),
+      servers.start(),
+    ]);
+    clusters.push(cluster);
+    await buildClusterDataset(cluster.primaries);
+    const { result } = await migrateUnderLoad(cluster.seeds[0]!, target.url, () => clusterLoad(cluster, 200));
+    expect(result.follow).toMatchObject({ stoppedBy: 'synced', failureCount: 0 });
+    expect(result.follow!.nodes).toHaveLength(3);
+    const [a, b] = await Promise.all([
+      keyspaceState(
+        cluster.primaries.map((n) => n.url),
+        view,
+      ),
+      keyspaceState(target.url, view),
     ]);
     expect(b).toEqual(a);
   });

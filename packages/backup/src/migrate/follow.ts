@@ -3,7 +3,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { connect, parseInfo, redactUrl, type ServerConnection } from '@valkey-tools/core';
+import {
+  type ConnectionTarget,
+  connect,
+  parseInfo,
+  redactUrl,
+  type ServerConnection,
+} from '@valkey-tools/core';
+import type { Redis } from 'iovalkey';
 import { keySlot } from '../cluster/slot.js';
 import { BackupError } from '../errors.js';
 import { upper } from '../io/items.js';
@@ -42,7 +49,10 @@ export interface FollowProgress {
 
 /** How an online migration ended. */
 export interface FollowReport {
-  /** The source's replication id and the offset applied: `PSYNC <replid> <offset + 1>` resumes. */
+  /**
+   * The source's replication id and the offset applied: `PSYNC <replid> <offset + 1>` resumes
+   * (a cluster source: see `nodes`).
+   */
   replid: string;
   offset: number;
   /** Commands applied to the target. */
@@ -54,6 +64,8 @@ export interface FollowReport {
   /** Commands the target refused (the first 100 in `failures`). */
   failureCount: number;
   failures: RestoreFailure[];
+  /** A cluster source: each primary's replication id and applied offset. */
+  nodes?: Array<{ node: string; replid: string; offset: number }>;
   /** Link drops resumed with `+CONTINUE` (no new snapshot). */
   resumed: number;
   /** Link drops the source answered with `+FULLRESYNC`: the snapshot was restored again (replace). */
@@ -81,82 +93,64 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
  * Follows a live source as its replica until it is stopped: the snapshot (`PSYNC ? -1`) is
  * restored into the target, then every write of the replication stream is applied (SELECT,
  * MULTI/EXEC as a unit, expiries and evictions as DEL, FUNCTION LOAD/DELETE, stream commands),
- * routed by slot into a cluster. The source gets `REPLCONF ACK <applied offset>` every second and
- * on `GETACK`. A dropped link resumes with `PSYNC <replid> <offset + 1>`.
+ * routed by slot into a cluster. A cluster source is followed through one replica link per
+ * primary. Each source gets `REPLCONF ACK <applied offset>` every second and on `GETACK`; a
+ * dropped link resumes with `PSYNC <replid> <offset + 1>`.
  */
 export async function follow(options: MigrateOptions): Promise<MigrateResult> {
-  const started = Date.now();
   if (options.type !== undefined) {
     throw new BackupError('ERR_INVALID_OPTION', 'follow does not take a type filter', {
       hint: 'Filter by db or match (key pattern); the replication stream does not carry key types',
     });
   }
   const source = await connect(options.from, options.fromTls ? { tls: options.fromTls } : {});
-  let follower: Follower | undefined;
+  const run = new FollowRun(options, source);
   try {
-    if (source.cluster) {
-      throw new BackupError(
-        'ERR_UNSUPPORTED',
-        `following a cluster source (${source.where}) is not supported yet`,
-        {
-          details: { url: source.where },
-          hint: 'Follow each primary on its own (one migrate --follow per primary), or migrate a snapshot without follow',
-        },
-      );
-    }
-    follower = new Follower(options, source, started);
-    return await follower.run();
+    return await run.run();
   } finally {
-    await follower?.close();
+    await run.close();
     await source.close();
   }
 }
 
-class Follower {
-  private link: ReplicaLink | null = null;
-  private target: RestoreTarget | null = null;
+/** One online migration: the target, the followed primaries, the status and the stop. */
+class FollowRun {
+  target: RestoreTarget | null = null;
   private targetConn: ServerConnection | null = null;
-  private parser = new RespCommandParser({ source: 'the replication stream' });
-  private replid = '?';
-  private offset = -1;
-  private sourceOffset = 0;
-  private db = 0;
-  private multi: Pending[] | null = null;
-  private applied = 0;
-  private readonly skipped: Record<string, number> = {};
-  private skippedCount = 0;
-  private splitTransactions = 0;
-  private failureCount = 0;
-  private readonly failures: RestoreFailure[] = [];
-  private resumed = 0;
-  private fullResyncs = 0;
-  private keysRestored = 0;
-  private phase: FollowProgress['phase'] = 'snapshot';
+  readonly followers: NodeFollower[];
+  phase: FollowProgress['phase'] = 'snapshot';
+  stopping: FollowReport['stoppedBy'] | null = null;
+  readonly untilSyncedMs: number | undefined;
+  readonly started = Date.now();
+  private readonly timers: NodeJS.Timeout[] = [];
   private behindSince: number | undefined;
   private syncedSince: number | undefined;
   private lastStatus = { at: 0, applied: 0 };
-  /** When the stream last carried a command other than PING / REPLCONF. */
-  private lastWriteAt = Date.now();
-  private stopping: FollowReport['stoppedBy'] | null = null;
-  private wake: (() => void) | null = null;
-  private readonly timers: NodeJS.Timeout[] = [];
-  private snapshotResult: RestoreResult | null = null;
-  /** Stream chunks read while a snapshot was restored, applied first. */
-  private buffered: Buffer[] = [];
-  /** A read of the link still waiting for its chunk (it must not be lost). */
-  private carry: Promise<Buffer | null> | null = null;
-  private readonly untilSyncedMs: number | undefined;
-  private readonly onFailure: ReplyHandler<Pending> = {
-    error: (p, _c, err) => this.fail(p, err.message),
-  };
+  private snapshots: RestoreResult[] = [];
+  keysRestored = 0;
 
   constructor(
-    private readonly options: MigrateOptions,
-    private readonly source: ServerConnection,
-    private readonly started: number,
+    readonly options: MigrateOptions,
+    readonly source: ServerConnection,
   ) {
     const u = options.untilSynced;
     this.untilSyncedMs = u === undefined || u === false ? undefined : u === true ? 2000 : u;
+    const nodes: Array<{ client: Redis; name: string }> = source.cluster
+      ? source.cluster
+          .nodes('master')
+          .map((n) => ({ client: n, name: `${n.options.host}:${n.options.port}` }))
+      : [{ client: source.client, name: source.where }];
+    this.followers = nodes.map(
+      (n) =>
+        new NodeFollower(
+          this,
+          source.cluster
+            ? { ...source.target, host: String(n.client.options.host), port: Number(n.client.options.port) }
+            : source.target,
+          n.name,
+          n.client,
+        ),
+    );
   }
 
   async run(): Promise<MigrateResult> {
@@ -165,58 +159,198 @@ class Follower {
     if (signal?.aborted) stop();
     signal?.addEventListener('abort', stop, { once: true });
     try {
-      await this.sync(false);
+      // One snapshot after the other (each primary's stream is read on meanwhile).
+      for (const f of this.followers) {
+        const snapshot = await f.sync(false);
+        if (snapshot) this.snapshots.push(snapshot);
+        this.startTimers();
+      }
       this.targetConn = await connect(this.options.to, this.options.toTls ? { tls: this.options.toTls } : {});
       this.target = await RestoreTarget.open(this.targetConn, {
         commands: this.options.maxInFlight ?? 5000,
         bytes: this.options.maxInFlightBytes ?? 16 * 1024 * 1024,
       });
       this.phase = 'following';
-      await this.stream();
+      await Promise.all(this.followers.map((f) => f.stream()));
       await this.target.idle();
-      this.ack();
+      for (const f of this.followers) f.ack();
     } finally {
       signal?.removeEventListener('abort', stop);
       for (const t of this.timers) clearInterval(t);
     }
-    return {
-      ...this.snapshotResult!,
+    return this.result();
+  }
+
+  private result(): MigrateResult {
+    const sum = (pick: (f: NodeFollower) => number) => this.followers.reduce((n, f) => n + pick(f), 0);
+    const skipped: Record<string, number> = {};
+    for (const f of this.followers)
+      for (const [k, v] of Object.entries(f.skipped)) skipped[k] = (skipped[k] ?? 0) + v;
+    const first = this.snapshots[0]!;
+    const restored: RestoreResult = {
+      ...first,
+      keys: this.snapshots.reduce((n, r) => n + r.keys, 0),
+      commands: this.snapshots.reduce((n, r) => n + r.commands, 0),
+      bytes: this.snapshots.reduce((n, r) => n + r.bytes, 0),
+      errors: this.snapshots.flatMap((r) => r.errors).slice(0, 1000),
+      errorCount: this.snapshots.reduce((n, r) => n + r.errorCount, 0),
       elapsedMs: Date.now() - this.started,
+    };
+    const single = this.followers.length === 1 ? this.followers[0]! : undefined;
+    return {
+      ...restored,
       follow: {
-        replid: this.replid,
-        offset: this.offset,
-        applied: this.applied,
-        skipped: { ...this.skipped },
-        splitTransactions: this.splitTransactions,
-        failureCount: this.failureCount,
-        failures: this.failures,
-        resumed: this.resumed,
-        fullResyncs: this.fullResyncs,
+        replid: single?.replid ?? '',
+        offset: single?.offset ?? -1,
+        ...(single
+          ? {}
+          : { nodes: this.followers.map((f) => ({ node: f.where, replid: f.replid, offset: f.offset })) }),
+        applied: sum((f) => f.applied),
+        skipped,
+        splitTransactions: sum((f) => f.splitTransactions),
+        failureCount: sum((f) => f.failureCount),
+        failures: this.followers.flatMap((f) => f.failures).slice(0, 100),
+        resumed: sum((f) => f.resumed),
+        fullResyncs: sum((f) => f.fullResyncs),
         stoppedBy: this.stopping ?? 'signal',
       },
     };
   }
 
-  private stop(why: FollowReport['stoppedBy']): void {
+  stop(why: FollowReport['stoppedBy']): void {
     this.stopping ??= why;
-    this.wake?.();
+    for (const f of this.followers) f.wake?.();
   }
 
   async close(): Promise<void> {
-    this.link?.close();
+    for (const f of this.followers) f.close();
     await this.target?.close();
     await this.targetConn?.close();
   }
 
+  /** Acks each source every second (a source drops a replica that stays silent) and reports. */
+  private startTimers(): void {
+    if (this.timers.length > 0) return;
+    this.timers.push(
+      setInterval(() => {
+        for (const f of this.followers) f.ack();
+      }, 1000),
+    );
+    const interval = this.options.statusIntervalMs ?? 1000;
+    this.timers.push(setInterval(() => void this.status().catch(() => {}), interval));
+  }
+
+  /** Looks at the sources' offsets, reports progress and decides whether the target is in sync. */
+  private async status(): Promise<void> {
+    const lags = await Promise.all(this.followers.map((f) => f.lag()));
+    const now = Date.now();
+    const lagBytes = lags.reduce((a, b) => a + b, 0);
+    if (lagBytes > 0 || this.phase === 'snapshot') this.behindSince ??= now;
+    else this.behindSince = undefined;
+    // In sync: nothing is left to apply, and the sources have written nothing for a while (their
+    // PINGs aside): caught up with a source still taking writes is not yet the cut-over.
+    const lastWrite = Math.max(...this.followers.map((f) => f.lastWriteAt));
+    const quiet = now - lastWrite >= (this.untilSyncedMs ?? 0);
+    const synced = this.phase === 'following' && lagBytes === 0 && quiet;
+    if (!synced) this.syncedSince = undefined;
+    else this.syncedSince ??= now;
+    const applied = this.followers.reduce((n, f) => n + f.applied, 0);
+    const secs = Math.max(now - (this.lastStatus.at || this.started), 1) / 1000;
+    this.options.onFollow?.({
+      phase: this.phase,
+      sourceOffset: this.followers.reduce((n, f) => n + f.sourceOffset, 0),
+      offset: this.followers.reduce((n, f) => n + Math.max(0, f.offset), 0),
+      lagBytes,
+      lagMs: this.behindSince === undefined ? 0 : now - this.behindSince,
+      applied,
+      commandsPerSecond: (applied - this.lastStatus.applied) / secs,
+      skipped: this.followers.reduce((n, f) => n + f.skippedCount, 0),
+      keysRestored: this.keysRestored,
+      elapsedMs: now - this.started,
+    });
+    this.lastStatus = { at: now, applied };
+    if (this.untilSyncedMs !== undefined && this.syncedSince !== undefined) {
+      // In sync only once the target has answered everything sent to it.
+      await this.target?.idle();
+      const after = await Promise.all(this.followers.map((f) => f.lag()));
+      if (after.every((l) => l === 0)) this.stop('synced');
+    }
+  }
+}
+
+/** One primary of the source, followed through a replica link of its own. */
+class NodeFollower {
+  private link: ReplicaLink | null = null;
+  private parser = new RespCommandParser({ source: 'the replication stream' });
+  replid = '?';
+  offset = -1;
+  sourceOffset = 0;
+  private db = 0;
+  private multi: Pending[] | null = null;
+  applied = 0;
+  readonly skipped: Record<string, number> = {};
+  skippedCount = 0;
+  splitTransactions = 0;
+  failureCount = 0;
+  readonly failures: RestoreFailure[] = [];
+  resumed = 0;
+  fullResyncs = 0;
+  /** When the stream last carried a command other than PING / REPLCONF. */
+  lastWriteAt = Date.now();
+  wake: (() => void) | null = null;
+  /** Stream chunks read while snapshots were restored, applied first. */
+  private buffered: Buffer[] = [];
+  private bufferedBytes = 0;
+  /** A read of the link still waiting for its chunk (it must not be lost). */
+  private carry: Promise<Buffer | null> | null = null;
+  /** Reading the stream into `buffered` until `stream()` takes over. */
+  private pumping: Promise<void> | null = null;
+  private pumpOn = false;
+  private readonly onFailure: ReplyHandler<Pending> = {
+    error: (p, _c, err) => this.fail(p, err.message),
+  };
+
+  constructor(
+    private readonly run: FollowRun,
+    private readonly node: ConnectionTarget,
+    readonly where: string,
+    /** A command connection to the node (for INFO). */
+    private readonly info: Redis,
+  ) {}
+
+  private get options(): MigrateOptions {
+    return this.run.options;
+  }
+
+  private get target(): RestoreTarget | null {
+    return this.run.target;
+  }
+
+  close(): void {
+    this.pumpOn = false;
+    this.link?.close();
+  }
+
+  ack(): void {
+    if (this.link && !this.link.socket.destroyed && this.offset >= 0)
+      this.link.send(['REPLCONF', 'ACK', String(this.offset)]);
+  }
+
+  /** How far the applied offset is behind the node's `master_repl_offset`. */
+  async lag(): Promise<number> {
+    const info = parseInfo(String(await this.info.call('INFO', 'replication')));
+    this.sourceOffset = Number(info.master_repl_offset ?? 0);
+    return Math.max(0, this.sourceOffset - this.offset);
+  }
+
   /**
    * (Re)connects as a replica: `PSYNC ? -1` the first time, `PSYNC <replid> <offset + 1>` after a
-   * drop. A full resync restores the snapshot (with replace after the first), buffering the
-   * stream that follows it meanwhile.
+   * drop. A full resync restores the snapshot (with replace after the first), the stream that
+   * follows it read on meanwhile.
    */
-  private async sync(resume: boolean): Promise<void> {
-    const where = this.source.where;
-    const link = await ReplicaLink.open(this.source.target, {
-      where,
+  async sync(resume: boolean): Promise<RestoreResult | null> {
+    const link = await ReplicaLink.open(this.node, {
+      where: this.where,
       ...(this.options.fromTls ? { tls: this.options.fromTls } : {}),
     });
     this.link = link;
@@ -228,12 +362,12 @@ class Follower {
     if (continued) {
       if (continued[1]) this.replid = continued[1];
       this.resumed++;
-      return;
+      return null;
     }
     const full = /^\+FULLRESYNC (\S+) (\d+)/.exec(head);
     if (!full) {
-      throw new BackupError('ERR_REPLICATION', `${where} answered PSYNC with "${head.slice(0, 80)}"`, {
-        details: { url: where, reply: head.slice(0, 200) },
+      throw new BackupError('ERR_REPLICATION', `${this.where} answered PSYNC with "${head.slice(0, 80)}"`, {
+        details: { url: this.where, reply: head.slice(0, 200) },
       });
     }
     if (resume) this.fullResyncs++;
@@ -241,33 +375,11 @@ class Follower {
     this.offset = Number(full[2]);
     this.db = 0;
     this.multi = null;
-    this.startAcks();
     const dir = await mkdtemp(join(this.options.tempDir ?? tmpdir(), 'valkey-tools-follow-'));
     try {
       const file = join(dir, 'snapshot.rdb');
       await pipeline(link.payload(), createWriteStream(file, { mode: 0o600 }));
-      // Read the stream on while the snapshot is restored (the source drops a replica that lags).
-      const buffered: Buffer[] = [];
-      let bufferedBytes = 0;
-      let restoring = true;
-      const pump = (async () => {
-        while (restoring) {
-          this.carry ??= link.reader.chunk();
-          const c = await Promise.race([this.carry, sleep(200).then(() => undefined)]);
-          if (c === undefined) continue;
-          this.carry = null;
-          if (c === null) return;
-          buffered.push(c);
-          bufferedBytes += c.length;
-          if (bufferedBytes > MAX_BUFFERED) {
-            throw new BackupError(
-              'ERR_REPLICATION',
-              `the source wrote more than ${MAX_BUFFERED / 2 ** 20} MiB while its snapshot was restored`,
-              { details: { url: where }, hint: 'Migrate at a quieter time, or without follow' },
-            );
-          }
-        }
-      })();
+      this.startPump(link);
       const {
         from: _f,
         to,
@@ -278,86 +390,63 @@ class Follower {
         onFollow: _o,
         ...rest
       } = this.options;
-      try {
-        const result = await restore({
-          ...rest,
-          input: file,
-          url: to,
-          ...(toTls ? { tls: toTls } : {}),
-          // A second snapshot overwrites what the first one (and the stream) left.
-          ...(resume ? { replace: true } : {}),
-        });
-        this.snapshotResult = result;
-        this.keysRestored += result.keys;
-      } finally {
-        restoring = false;
-        await pump;
-      }
-      // What came meanwhile goes first; a read still waiting is taken up by the stream.
-      this.buffered = buffered;
+      const result = await restore({
+        ...rest,
+        input: file,
+        url: to,
+        ...(toTls ? { tls: toTls } : {}),
+        // A second snapshot overwrites what the first one (and the stream) left.
+        ...(resume ? { replace: true } : {}),
+      });
+      this.run.keysRestored += result.keys;
+      return result;
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
   }
 
-  /** Acks the applied offset every second (the source drops a replica that stays silent). */
-  private startAcks(): void {
-    if (this.timers.length > 0) return;
-    this.timers.push(setInterval(() => this.ack(), 1000));
-    const interval = this.options.statusIntervalMs ?? 1000;
-    this.timers.push(setInterval(() => void this.status().catch(() => {}), interval));
+  /** Reads the stream on into memory (the source drops a replica that lags) until `stream()`. */
+  private startPump(link: ReplicaLink): void {
+    this.pumpOn = true;
+    this.pumping = (async () => {
+      while (this.pumpOn) {
+        this.carry ??= link.reader.chunk();
+        const c = await Promise.race([this.carry, sleep(200).then(() => undefined)]);
+        if (c === undefined) continue;
+        this.carry = null;
+        if (c === null) return;
+        this.buffered.push(c);
+        this.bufferedBytes += c.length;
+        if (this.bufferedBytes > MAX_BUFFERED) {
+          throw new BackupError(
+            'ERR_REPLICATION',
+            `${this.where} wrote more than ${MAX_BUFFERED / 2 ** 20} MiB while the snapshots were restored`,
+            { details: { url: this.where }, hint: 'Migrate at a quieter time, or without follow' },
+          );
+        }
+      }
+    })();
   }
 
-  private ack(): void {
-    if (this.link && !this.link.socket.destroyed && this.offset >= 0)
-      this.link.send(['REPLCONF', 'ACK', String(this.offset)]);
-  }
-
-  /** Looks at the source's offset, reports progress and decides whether the target is in sync. */
-  private async status(): Promise<void> {
-    const info = parseInfo(String(await this.source.client.call('INFO', 'replication')));
-    this.sourceOffset = Number(info.master_repl_offset ?? 0);
-    const now = Date.now();
-    const lagBytes = Math.max(0, this.sourceOffset - this.offset);
-    if (lagBytes > 0 || this.phase === 'snapshot') this.behindSince ??= now;
-    else this.behindSince = undefined;
-    // In sync: nothing is left to apply, and the source has written nothing for a while (its
-    // PINGs aside): caught up with a source still taking writes is not yet the cut-over.
-    const quiet = now - this.lastWriteAt >= (this.untilSyncedMs ?? 0);
-    const synced = this.phase === 'following' && lagBytes === 0 && quiet;
-    if (!synced) this.syncedSince = undefined;
-    else this.syncedSince ??= now;
-    const secs = Math.max(now - (this.lastStatus.at || this.started), 1) / 1000;
-    this.options.onFollow?.({
-      phase: this.phase,
-      sourceOffset: this.sourceOffset,
-      offset: this.offset,
-      lagBytes,
-      lagMs: this.behindSince === undefined ? 0 : now - this.behindSince,
-      applied: this.applied,
-      commandsPerSecond: (this.applied - this.lastStatus.applied) / secs,
-      skipped: this.skippedCount,
-      keysRestored: this.keysRestored,
-      elapsedMs: now - this.started,
+  private async stopPump(): Promise<void> {
+    this.pumpOn = false;
+    // A link that dropped meanwhile is resumed by the stream.
+    await this.pumping?.catch((err: unknown) => {
+      if (BackupError.hasCode(err, 'ERR_REPLICATION') && /MiB while/.test(String(err))) throw err;
     });
-    this.lastStatus = { at: now, applied: this.applied };
-    if (this.untilSyncedMs !== undefined && this.syncedSince !== undefined) {
-      // In sync only once the target has answered everything sent to it.
-      await this.target?.idle();
-      if (Math.max(0, this.sourceOffset - this.offset) === 0) this.stop('synced');
-    }
+    this.pumping = null;
   }
 
   /** Applies the stream until stopped, resuming the link when it drops. */
-  private async stream(): Promise<void> {
-    while (!this.stopping) {
+  async stream(): Promise<void> {
+    await this.stopPump();
+    while (!this.run.stopping) {
       let chunk: Buffer | null | undefined;
       try {
         chunk = await this.next();
-      } catch (err) {
-        if (this.stopping) return;
+      } catch {
+        if (this.run.stopping) return;
         chunk = null;
-        void err;
       }
       if (chunk === undefined) continue;
       if (chunk === null) {
@@ -393,13 +482,14 @@ class Follower {
     this.carry = null;
     this.buffered = [];
     let lastError: unknown;
-    for (let attempt = 1; attempt <= MAX_RESUMES && !this.stopping; attempt++) {
+    for (let attempt = 1; attempt <= MAX_RESUMES && !this.run.stopping; attempt++) {
       // A partly received command is sent again from the offset after the last whole one.
       this.parser = new RespCommandParser({ source: 'the replication stream' });
       this.multi = null;
       try {
         await this.target!.idle();
         await this.sync(true);
+        await this.stopPump();
         return;
       } catch (err) {
         lastError = err;
@@ -407,13 +497,13 @@ class Follower {
         await sleep(Math.min(200 * attempt, 2000));
       }
     }
-    if (this.stopping) return;
+    if (this.run.stopping) return;
     throw new BackupError(
       'ERR_REPLICATION',
-      `the replication link to ${this.source.where} dropped and could not be resumed: ${redactUrl(String((lastError as Error)?.message ?? lastError))}`,
+      `the replication link to ${this.where} dropped and could not be resumed: ${redactUrl(String((lastError as Error)?.message ?? lastError))}`,
       {
         cause: lastError,
-        details: { url: this.source.where, replid: this.replid, offset: this.offset },
+        details: { url: this.where, replid: this.replid, offset: this.offset },
         hint: `The target holds the source up to offset ${this.offset}; run migrate --follow again (it starts with a new snapshot)`,
       },
     );
