@@ -616,6 +616,17 @@ const cases = {
     ]);
     return { name: 'kvcache-index', ...JSON.parse(r.stdout) };
   },
+  async follow() {
+    // online migration: snapshot phase vs valkey-cli --rdb + our restore; applied vs write rate
+    const r = await measure(node, [
+      join(root, 'bench/cases/follow.mjs'),
+      '--keys',
+      String(Math.min(1_000_000, scale)),
+      '--writes',
+      String(Math.min(1_000_000, scale)),
+    ]);
+    return { name: 'online migration (migrate --follow)', ...JSON.parse(r.stdout) };
+  },
   async 'memory-scale'() {
     // our peak RSS on a dataset a fifth of the size and on the full one: it must not grow with the file
     // the same big collections as the full dataset: what changes is the file size, not the

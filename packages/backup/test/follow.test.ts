@@ -165,12 +165,16 @@ describe('migrate --follow (online migration)', () => {
     ]);
     await buildDataset(source.url, { dbs: [0, 3] });
     let killed = '';
+    let waited = '';
     const { result, seen } = await migrateUnderLoad(source.url, target.url, () =>
       writeLoad(source.url, 600, async (i) => {
         if (i === 300) killed = await source.command('CLIENT', 'KILL', 'TYPE', 'replica');
+        // WAIT counts the follower as a replica that has every write so far (its REPLCONF ACKs).
+        if (i === 500) waited = await source.command('WAIT', '1', '60000');
       }),
     );
     expect(killed).toMatch(/^:1/);
+    expect(waited).toBe(':1\r\n');
     expect(result.follow).toMatchObject({ stoppedBy: 'synced', resumed: 1, fullResyncs: 0, failureCount: 0 });
     expect(result.follow!.applied).toBeGreaterThan(600 * 8);
     expect(seen.some((p) => p.phase === 'following' && p.applied > 0)).toBe(true);
