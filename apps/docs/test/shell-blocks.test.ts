@@ -340,6 +340,16 @@ const CHECKS: Array<{ file: string; block: string; check(c: CheckContext): Promi
     },
   },
   {
+    file: 'apps/docs/guide/migration.md',
+    block:
+      'valkey-tools migrate --from "$REDIS_URL" --to "$VALKEY_URL" --follow --until-synced --synced-for 1000 --replace',
+    async check({ run, servers, expect }) {
+      const { VALKEY_URL: valkey, REDIS_URL: redis } = servers;
+      expect(run.stdout).toMatch(/^in sync: .*offset \d+/m);
+      expect(await valkey!.command('DEBUG', 'DIGEST')).toBe(await redis!.command('DEBUG', 'DIGEST'));
+    },
+  },
+  {
     file: 'apps/docs/guide/valkey-format.md',
     block: 'valkey-tools restore backup.valkey --url "$TARGET_URL" --replace',
     async check({ run, servers, expect }) {

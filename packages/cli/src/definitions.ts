@@ -816,6 +816,121 @@ export const commands = [
     ],
   },
   {
+    name: 'migrate',
+    group: 'data',
+    summary: 'Copy a live server into another one, and keep following it until cut-over',
+    description:
+      'Reads --from as a replica would (its point-in-time snapshot, verified in a private temp file, or with ' +
+      '--mode scan SCAN + DUMP) and restores it into --to, routed by slot when --to is a cluster node. With ' +
+      '--follow it then applies every write --from takes (its replication stream: SELECT, MULTI/EXEC, expiries, ' +
+      'functions, stream commands) until Ctrl-C, or with --until-synced until --to has had everything for ' +
+      '--synced-for ms: stop the writes to --from, wait for it to return, then point clients at --to. Redis 7.x ' +
+      'and Valkey sources, standalone or cluster; commands other than data (ACL, CONFIG, PUBLISH...) are never ' +
+      'applied, only counted. Lag and rate are shown on a terminal, and with --json as one JSON line per second.',
+    usage:
+      'migrate --from URL --to URL [--follow [--until-synced]] [--replace | --flush] [--db N] [--match GLOB]',
+    args: [],
+    flags: [
+      {
+        name: 'from',
+        type: 'string',
+        valueName: 'URL',
+        required: true,
+        description: 'The source server or cluster node (Redis 7.x or Valkey; a Sentinel URL too)',
+      },
+      {
+        name: 'to',
+        type: 'string',
+        valueName: 'URL',
+        required: true,
+        description: 'The target server or cluster node',
+      },
+      {
+        name: 'from-password-file',
+        type: 'string',
+        valueName: 'FILE',
+        description: "Read the source's password from FILE (its first line) instead of the URL",
+      },
+      {
+        name: 'to-password-file',
+        type: 'string',
+        valueName: 'FILE',
+        description: "Read the target's password from FILE (its first line) instead of the URL",
+      },
+      {
+        name: 'follow',
+        type: 'boolean',
+        description: 'After the snapshot, keep applying what the source writes (an online migration)',
+      },
+      {
+        name: 'until-synced',
+        type: 'boolean',
+        description:
+          'With --follow: stop once the target has everything and the source has been quiet for --synced-for',
+      },
+      {
+        name: 'synced-for',
+        type: 'integer',
+        valueName: 'MS',
+        min: 0,
+        default: 2000,
+        description: 'With --until-synced: how long the source must stay quiet with nothing left to apply',
+      },
+      {
+        name: 'mode',
+        type: 'string',
+        valueName: 'M',
+        choices: ['replication', 'scan'],
+        default: 'replication',
+        description:
+          'How the snapshot is read: replication (point-in-time) or scan (servers that refuse SYNC)',
+      },
+      {
+        name: 'replace',
+        type: 'boolean',
+        description: 'Make keys that already exist on the target exactly what the source has',
+      },
+      {
+        name: 'flush',
+        type: 'boolean',
+        description: 'FLUSHALL the target once the snapshot has been checked, before writing',
+      },
+      db,
+      match,
+      {
+        name: 'target-db',
+        type: 'integer',
+        valueName: 'N',
+        min: 0,
+        description: 'Write every key into this db instead of its source db',
+      },
+      {
+        name: 'temp-dir',
+        type: 'string',
+        valueName: 'DIR',
+        description: 'Where the snapshot is kept while it is restored (default the OS temp dir)',
+      },
+      ...tlsFlags,
+      json,
+    ],
+    examples: [
+      {
+        command: 'valkey-tools migrate --from redis://redis.internal:6379 --to redis://valkey.internal:6379',
+        description: 'copy a Redis server into Valkey (a point-in-time snapshot)',
+      },
+      {
+        command:
+          'valkey-tools migrate --from redis://redis.internal:6379 --to redis://valkey-node-1:7000 --follow --until-synced',
+        description:
+          'online: follow the source into a cluster; stop writes to it, and this returns once in sync',
+      },
+      {
+        command: 'valkey-tools migrate --from redis://old:6379 --to redis://new:6379 --follow --json',
+        description: 'follow until Ctrl-C, one JSON status line per second',
+      },
+    ],
+  },
+  {
     name: 'convert',
     group: 'data',
     summary: 'Convert between RDB, RESP text (.valkey) and JSONL',

@@ -41,6 +41,7 @@ const loaders: Loaders = {
   'config diff': () => import('./commands/config-diff.js'),
   backup: () => import('./commands/backup.js'),
   restore: () => import('./commands/restore.js'),
+  migrate: () => import('./commands/migrate.js'),
   convert: () => import('./commands/convert.js'),
   inspect: () => import('./commands/inspect.js'),
   verify: () => import('./commands/verify.js'),

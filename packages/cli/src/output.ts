@@ -59,15 +59,15 @@ const JSON_UNSAFE = /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
  * JSON with bigints as decimal strings and Buffers as UTF-8 text (or base64 when not valid UTF-8);
  * every control character escaped (`\u009b`) and passwords redacted, so it is safe on a terminal.
  */
-export function toJson(value: unknown): string {
-  return escapeJsonUnsafe(redactUrl(rawJson(value)));
+export function toJson(value: unknown, indent = 2): string {
+  return escapeJsonUnsafe(redactUrl(rawJson(value, indent)));
 }
 
 function escapeJsonUnsafe(json: string): string {
   return json.replace(JSON_UNSAFE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-function rawJson(value: unknown): string {
+function rawJson(value: unknown, indent = 2): string {
   return JSON.stringify(
     value,
     function replacer(this: unknown, _key, v: unknown) {
@@ -81,7 +81,7 @@ function rawJson(value: unknown): string {
       if (v instanceof Set) return [...v];
       return v;
     },
-    2,
+    indent,
   );
 }
 
@@ -132,6 +132,11 @@ export class Output {
   /** The JSON result of a command on stdout. */
   printJson(value: unknown): void {
     this.io.stdout.write(`${toJson(value)}\n`);
+  }
+
+  /** One JSON line on stdout (JSON-lines output of a long-running command; --json mode only). */
+  jsonLine(value: unknown): void {
+    if (this.options.json) this.io.stdout.write(`${toJson(value, 0)}\n`);
   }
 
   /**

@@ -1,0 +1,143 @@
+import { spawn } from 'node:child_process';
+import { buildDataset, serverGroup, serverState, waitFor } from '@valkey-tools/test-utils';
+import { Redis } from 'iovalkey';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { binPath, buildCli, BUILD_TIMEOUT_MS, packageDir, runCli } from './helpers.js';
+
+const servers = serverGroup();
+const fresh = () => servers.start({ config: { 'repl-diskless-sync-delay': 0 } });
+
+beforeAll(async () => {
+  await buildCli();
+}, BUILD_TIMEOUT_MS);
+
+afterAll(async () => {
+  await servers.stop();
+});
+
+/** Writes `rounds` rounds of mixed commands into `url` (a few thousand commands per second). */
+async function writes(url: string, rounds: number): Promise<void> {
+  const c = new Redis(url);
+  try {
+    for (let i = 0; i < rounds; i++) {
+      const p = c.pipeline();
+      p.set(`w:s:${i}`, `v${i}`, 'EX', 3600);
+      p.hset(`w:h:${i % 20}`, `f${i}`, i);
+      p.rpush('w:l', `e${i}`);
+      p.zincrby('w:z', 1, `m${i % 30}`);
+      p.xadd('w:stream', '*', 'i', String(i));
+      p.call('MULTI');
+      p.incr('w:tx');
+      p.sadd('w:set', `m${i}`);
+      p.call('EXEC');
+      await p.exec();
+      if (i % 20 === 19) await new Promise((r) => setTimeout(r, 20));
+    }
+  } finally {
+    c.disconnect();
+  }
+}
+
+describe('valkey-tools migrate', () => {
+  it('copies a live server (point-in-time) into another: digest-equal', async () => {
+    const [source, target] = await Promise.all([fresh(), fresh()]);
+    await buildDataset(source.url);
+    const r = await runCli(['migrate', '--from', source.url, '--to', target.url]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/copied \d+ keys and 1 function libraries/);
+    expect(await serverState(target.url)).toEqual(await serverState(source.url));
+  });
+
+  it('--follow --until-synced --json: JSON status lines while a write load runs, then in sync and digest-equal', async () => {
+    const [source, target] = await Promise.all([fresh(), fresh()]);
+    await buildDataset(source.url, { dbs: [0, 4] });
+    // The writes start first and go on while the snapshot is taken and followed.
+    const load = writes(source.url, 800);
+    await waitFor('the load to start', async () => (await source.command('EXISTS', 'w:tx')) === ':1\r\n');
+    const child = spawn(
+      process.execPath,
+      [
+        binPath,
+        'migrate',
+        '--from',
+        source.url,
+        '--to',
+        target.url,
+        '--follow',
+        '--until-synced',
+        '--synced-for',
+        '1000',
+        '--json',
+      ],
+      { cwd: packageDir, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const exited = new Promise<number | null>((r) => child.on('close', r));
+    await load;
+    expect(await exited, stderr).toBe(0);
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.slice(0, -1).every((l) => l.event === 'follow')).toBe(true);
+    const result = lines.at(-1) as {
+      event: string;
+      follow: { stoppedBy: string; offset: number; applied: number };
+    };
+    expect(result.event).toBe('result');
+    expect(result.follow.stoppedBy).toBe('synced');
+    // Writes went on after the snapshot: some came down the stream.
+    expect(result.follow.applied, stdout).toBeGreaterThan(0);
+    const info = await source.command('INFO', 'replication');
+    expect(Number(/master_repl_offset:(\d+)/.exec(info)?.[1])).toBe(result.follow.offset);
+    const view = { ignoreConsumerTimes: true };
+    expect(await serverState(target.url, view)).toEqual(await serverState(source.url, view));
+  });
+
+  it('--follow stops on Ctrl-C with exit 130 and says the offset it reached', async () => {
+    const [source, target] = await Promise.all([fresh(), fresh()]);
+    await source.command('SET', 'a', '1');
+    const child = spawn(
+      process.execPath,
+      [binPath, 'migrate', '--from', source.url, '--to', target.url, '--follow'],
+      {
+        cwd: packageDir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    const exited = new Promise<number | null>((r) => child.on('close', r));
+    // Following once the source lists it as a replica and the snapshot's key is on the target.
+    await waitFor('the follower to link', async () =>
+      /connected_slaves:1/.test(await source.command('INFO', 'replication')),
+    );
+    await waitFor('the snapshot on the target', async () => (await target.command('GET', 'a')).includes('1'));
+    await source.command('SET', 'b', '2');
+    await waitFor('the write to be applied', async () => (await target.command('GET', 'b')).includes('2'));
+    child.kill('SIGINT');
+    expect(await exited, stderr).toBe(130);
+    const offset = Number(/offset (\d+)/.exec(stdout)?.[1]);
+    expect(offset, stdout).toBeGreaterThan(0);
+    expect(stdout).toMatch(/^stopped: /m);
+  });
+
+  it('--until-synced without --follow is a usage error', async () => {
+    const r = await runCli(['migrate', '--from', ':6379', '--to', ':6380', '--until-synced']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--until-synced needs --follow/);
+  });
+});
