@@ -185,6 +185,31 @@ describe('migrate --follow (online migration)', () => {
     await expectSameState(source, target);
   });
 
+  it('a resume the source answers with +FULLRESYNC restores its new snapshot (with --flush: exact)', async () => {
+    const [source, target] = await Promise.all([
+      servers.start({ config: { 'repl-diskless-sync-delay': 0 } }),
+      servers.start(),
+    ]);
+    await buildDataset(source.url, { dbs: [0] });
+    await target.command('SET', 'only-on-the-target', 'x');
+    const { result } = await migrateUnderLoad(
+      source.url,
+      target.url,
+      (following) =>
+        writeLoad(source.url, 400, async (i) => {
+          if (i === 200) {
+            await following;
+            // A new replication id: the follower's PSYNC <old id> <offset> cannot continue.
+            await source.command('DEBUG', 'CHANGE-REPL-ID');
+            await source.command('CLIENT', 'KILL', 'TYPE', 'replica');
+          }
+        }),
+      { flush: true },
+    );
+    expect(result.follow).toMatchObject({ stoppedBy: 'synced', fullResyncs: 1, resumed: 0, failureCount: 0 });
+    await expectSameState(source, target);
+  });
+
   it('Redis 7.0 → Valkey 8 under a write load: equal to a real Valkey replica of the same source', async () => {
     const source = await servers.start({ flavor: 'redis', config: { 'repl-diskless-sync-delay': 0 } });
     await buildDataset(source.url, { dbs: [0, 2] });
