@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { buildDataset, serverGroup, serverState, waitFor } from '@valkey-tools/test-utils';
 import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -133,6 +136,42 @@ describe('valkey-tools migrate', () => {
     const offset = Number(/offset (\d+)/.exec(stdout)?.[1]);
     expect(offset, stdout).toBeGreaterThan(0);
     expect(stdout).toMatch(/^stopped: /m);
+  });
+
+  it('kill -9 mid-snapshot leaves its private snapshot dir; the next run removes it', async () => {
+    const [source, target] = await Promise.all([fresh(), fresh()]);
+    await source.command('DEBUG', 'POPULATE', '300000', 'k', '64');
+    const temp = mkdtempSync(join(tmpdir(), 'vt-migrate-temp-'));
+    try {
+      const child = spawn(
+        process.execPath,
+        [binPath, 'migrate', '--from', source.url, '--to', target.url, '--follow', '--temp-dir', temp],
+        { cwd: packageDir, stdio: ['ignore', 'ignore', 'pipe'] },
+      );
+      const exited = new Promise((r) => child.on('close', r));
+      await waitFor('the snapshot file', () =>
+        readdirSync(temp).some((d) => readdirSync(join(temp, d)).length > 0),
+      );
+      child.kill('SIGKILL');
+      await exited;
+      const left = readdirSync(temp);
+      expect(left).toHaveLength(1);
+      expect(statSync(join(temp, left[0]!)).mode & 0o777).toBe(0o700);
+      const again = await runCli([
+        'migrate',
+        '--from',
+        source.url,
+        '--to',
+        target.url,
+        '--replace',
+        '--temp-dir',
+        temp,
+      ]);
+      expect(again.code, again.stderr).toBe(0);
+      expect(readdirSync(temp)).toEqual([]);
+    } finally {
+      rmSync(temp, { recursive: true, force: true });
+    }
   });
 
   it('--until-synced without --follow is a usage error', async () => {

@@ -1,6 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -13,6 +12,7 @@ import {
 import type { Redis } from 'iovalkey';
 import { keySlot } from '../cluster/slot.js';
 import { BackupError } from '../errors.js';
+import { snapshotDir } from '../io/temp.js';
 import { upper } from '../io/items.js';
 import { ReplicaLink } from '../live/replication.js';
 import { type Command, encodedLength } from '../resp/encode.js';
@@ -375,7 +375,7 @@ class NodeFollower {
     this.offset = Number(full[2]);
     this.db = 0;
     this.multi = null;
-    const dir = await mkdtemp(join(this.options.tempDir ?? tmpdir(), 'valkey-tools-follow-'));
+    const dir = await snapshotDir(this.options.tempDir);
     try {
       const file = join(dir, 'snapshot.rdb');
       await pipeline(link.payload(), createWriteStream(file, { mode: 0o600 }));

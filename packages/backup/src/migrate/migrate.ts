@@ -1,8 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { connect, type ServerConnection, type TlsFiles } from '@valkey-tools/core';
 import { BackupError } from '../errors.js';
+import { snapshotDir } from '../io/temp.js';
 import { followFailovers } from '../io/connect.js';
 import { type FollowProgress, type FollowReport, follow } from './follow.js';
 import { compileFilter } from '../io/filter.js';
@@ -116,7 +116,7 @@ async function migrateOnce(options: MigrateOptions): Promise<RestoreResult> {
       await source.close();
     }
   }
-  const dir = await mkdtemp(join(tempDir ?? tmpdir(), 'valkey-tools-migrate-'));
+  const dir = await snapshotDir(tempDir);
   try {
     const file = join(dir, 'snapshot.rdb');
     const started = Date.now();
