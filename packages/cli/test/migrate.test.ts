@@ -1,11 +1,10 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildDataset, serverGroup, serverState, waitFor } from '@valkey-tools/test-utils';
 import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { binPath, buildCli, BUILD_TIMEOUT_MS, packageDir, runCli } from './helpers.js';
+import { buildCli, BUILD_TIMEOUT_MS, runCli, startCli } from './helpers.js';
 
 const servers = serverGroup();
 const fresh = () => servers.start({ config: { 'repl-diskless-sync-delay': 0 } });
@@ -57,34 +56,21 @@ describe('valkey-tools migrate', () => {
     // The writes start first and go on while the snapshot is taken and followed.
     const load = writes(source.url, 800);
     await waitFor('the load to start', async () => (await source.command('EXISTS', 'w:tx')) === ':1\r\n');
-    const child = spawn(
-      process.execPath,
-      [
-        binPath,
-        'migrate',
-        '--from',
-        source.url,
-        '--to',
-        target.url,
-        '--follow',
-        '--until-synced',
-        '--synced-for',
-        '1000',
-        '--json',
-      ],
-      { cwd: packageDir, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    const exited = new Promise<number | null>((r) => child.on('close', r));
+    const cli = startCli([
+      'migrate',
+      '--from',
+      source.url,
+      '--to',
+      target.url,
+      '--follow',
+      '--until-synced',
+      '--synced-for',
+      '1000',
+      '--json',
+    ]);
     await load;
-    expect(await exited, stderr).toBe(0);
+    expect(await cli.exited, cli.stderr()).toBe(0);
+    const stdout = cli.stdout();
     const lines = stdout
       .trim()
       .split('\n')
@@ -107,23 +93,7 @@ describe('valkey-tools migrate', () => {
   it('--follow stops on Ctrl-C with exit 130 and says the offset it reached', async () => {
     const [source, target] = await Promise.all([fresh(), fresh()]);
     await source.command('SET', 'a', '1');
-    const child = spawn(
-      process.execPath,
-      [binPath, 'migrate', '--from', source.url, '--to', target.url, '--follow'],
-      {
-        cwd: packageDir,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    const exited = new Promise<number | null>((r) => child.on('close', r));
+    const cli = startCli(['migrate', '--from', source.url, '--to', target.url, '--follow']);
     // Following once the source lists it as a replica and the snapshot's key is on the target.
     await waitFor('the follower to link', async () =>
       /connected_slaves:1/.test(await source.command('INFO', 'replication')),
@@ -131,11 +101,11 @@ describe('valkey-tools migrate', () => {
     await waitFor('the snapshot on the target', async () => (await target.command('GET', 'a')).includes('1'));
     await source.command('SET', 'b', '2');
     await waitFor('the write to be applied', async () => (await target.command('GET', 'b')).includes('2'));
-    child.kill('SIGINT');
-    expect(await exited, stderr).toBe(130);
-    const offset = Number(/offset (\d+)/.exec(stdout)?.[1]);
-    expect(offset, stdout).toBeGreaterThan(0);
-    expect(stdout).toMatch(/^stopped: /m);
+    cli.child.kill('SIGINT');
+    expect(await cli.exited, cli.stderr()).toBe(130);
+    const offset = Number(/offset (\d+)/.exec(cli.stdout())?.[1]);
+    expect(offset, cli.stdout()).toBeGreaterThan(0);
+    expect(cli.stdout()).toMatch(/^stopped: /m);
   });
 
   it('kill -9 mid-snapshot leaves its private snapshot dir; the next run removes it', async () => {
@@ -143,17 +113,21 @@ describe('valkey-tools migrate', () => {
     await source.command('DEBUG', 'POPULATE', '300000', 'k', '64');
     const temp = mkdtempSync(join(tmpdir(), 'vt-migrate-temp-'));
     try {
-      const child = spawn(
-        process.execPath,
-        [binPath, 'migrate', '--from', source.url, '--to', target.url, '--follow', '--temp-dir', temp],
-        { cwd: packageDir, stdio: ['ignore', 'ignore', 'pipe'] },
-      );
-      const exited = new Promise((r) => child.on('close', r));
+      const cli = startCli([
+        'migrate',
+        '--from',
+        source.url,
+        '--to',
+        target.url,
+        '--follow',
+        '--temp-dir',
+        temp,
+      ]);
       await waitFor('the snapshot file', () =>
         readdirSync(temp).some((d) => readdirSync(join(temp, d)).length > 0),
       );
-      child.kill('SIGKILL');
-      await exited;
+      cli.child.kill('SIGKILL');
+      await cli.exited;
       const left = readdirSync(temp);
       expect(left).toHaveLength(1);
       expect(statSync(join(temp, left[0]!)).mode & 0o777).toBe(0o700);
