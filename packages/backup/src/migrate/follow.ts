@@ -519,7 +519,11 @@ class NodeFollower {
       case 'PING':
         return;
       case 'REPLCONF':
-        if (upper(args[1]) === 'GETACK') this.link!.send(['REPLCONF', 'ACK', String(before)]);
+        if (upper(args[1]) === 'GETACK') {
+          // The source asks what this replica has (WAIT): only what the target has answered.
+          await this.target?.idle();
+          this.link!.send(['REPLCONF', 'ACK', String(before)]);
+        }
         return;
       case 'SELECT':
         this.db = Number(args[1]?.toString('latin1') ?? 0);
