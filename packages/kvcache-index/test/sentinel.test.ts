@@ -4,7 +4,13 @@
  * primary the Sentinels name and, being long-running (`reconnect: true`), follows a failover to
  * the new primary.
  */
-import { type SentinelTopology, type TestServer, startSentinelTopology } from '@valkey-tools/test-utils';
+import {
+  type SentinelTopology,
+  type TestServer,
+  startSentinelTopology,
+  waitFor,
+} from '@valkey-tools/test-utils';
+import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../src/logger.js';
 import { scoreTokensAtAddress } from '../src/service.js';
@@ -33,8 +39,23 @@ async function keysOn(server: TestServer, prefix: string): Promise<string[]> {
   }
 }
 
+/** Clients connected to the Sentinels, all together (counting the connection that asks). */
+async function sentinelClients(): Promise<number> {
+  let total = 0;
+  for (const s of topo.sentinels) {
+    const c = new Redis({ port: s.port, password: SENTINEL_PASSWORD, maxRetriesPerRequest: 0 });
+    try {
+      total += Number(/connected_clients:(\d+)/.exec(String(await c.info('clients')))![1]);
+    } finally {
+      c.disconnect();
+    }
+  }
+  return total;
+}
+
 describe('the Valkey index through Sentinels', () => {
-  it('lives on the primary the Sentinels name', async () => {
+  it('lives on the primary the Sentinels name, and leaves no connection to them once closed', async () => {
+    const baseline = await sentinelClients();
     const index = await newValkeyIndex({ address: topo.url, keyPrefix: 'kvs', logger: silentLogger });
     try {
       await index.add([11n], [1n], gpu('pod-a'), { model: 'm' });
@@ -51,9 +72,19 @@ describe('the Valkey index through Sentinels', () => {
         logger: silentLogger,
       });
       expect(scored.blocks).toBe(1);
+      // The index listens to every Sentinel for failovers.
+      expect(await sentinelClients()).toBeGreaterThanOrEqual(baseline + topo.sentinels.length);
     } finally {
       await index.close();
     }
+    // Those connections end with it (else they would keep a one-shot process, `kvcache score`, alive).
+    await waitFor(
+      'the index to close its connections to the Sentinels',
+      async () => (await sentinelClients()) === baseline,
+      {
+        timeoutMs: 15_000,
+      },
+    );
   });
 
   it('follows a failover: a write once it is over lands on the new primary, and earlier data is there', async () => {
