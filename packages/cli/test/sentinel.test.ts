@@ -196,6 +196,8 @@ describe('backup through Sentinels', () => {
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(`127.0.0.1:${topo.sentinels[0]!.port}`);
       expect(result.stderr).toMatch(/WRONGPASS|invalid username-password/);
+      // The hint names the flags, not the API's options.
+      expect(result.stderr).toContain('--sentinel-password-file');
     }
   });
 
