@@ -30,6 +30,7 @@ const guide = [
   {
     text: 'Operations',
     items: [
+      { text: 'Sentinel-managed deployments', link: '/guide/sentinel' },
       { text: 'CI recipes', link: '/guide/ci' },
       { text: 'Security', link: '/guide/security' },
       { text: 'Benchmarks', link: '/benchmarks' },

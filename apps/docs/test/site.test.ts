@@ -48,6 +48,12 @@ const PAGES = [
   { path: '/guide/core', name: 'core', heading: 'Core helpers', text: 'redactUrl' },
   { path: '/guide/cli', name: 'cli', heading: 'The CLI', text: '--json' },
   { path: '/guide/ci', name: 'ci', heading: 'CI recipes', text: 'VALKEY_TOOLS_MIRROR' },
+  {
+    path: '/guide/sentinel',
+    name: 'sentinel',
+    heading: 'Sentinel-managed deployments',
+    text: 'VALKEY_TOOLS_SENTINEL_PASSWORD',
+  },
   { path: '/guide/security', name: 'security', heading: 'Security', text: 'ACL' },
   { path: '/guide/examples', name: 'examples', heading: 'Examples', text: 'examples.test.ts' },
   { path: '/reference/cli', name: 'cli-reference', heading: 'CLI reference', text: 'valkey-tools backup' },

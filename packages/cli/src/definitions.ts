@@ -111,6 +111,8 @@ const requiredUrl = (description: string) =>
 /**
  * Credentials kept out of the URL (so out of `ps` and shell history). Precedence, for each of the
  * password and the user: the flag, then the URL, then VALKEY_TOOLS_PASSWORD / VALKEY_TOOLS_USER.
+ * A Sentinel URL (`valkey+sentinel://`) also takes the Sentinels' own password and user, by the
+ * same rules: the flag, then the URL's query, then VALKEY_TOOLS_SENTINEL_PASSWORD / _USER.
  */
 const credentialFlags = [
   {
@@ -125,6 +127,20 @@ const credentialFlags = [
     type: 'string',
     valueName: 'NAME',
     description: "ACL user name (instead of the URL's); default VALKEY_TOOLS_USER",
+  },
+  {
+    name: 'sentinel-password-file',
+    type: 'string',
+    valueName: 'FILE',
+    description:
+      "With a Sentinel URL: read the Sentinels' password from FILE (its first line; - for stdin) instead of the URL's sentinelPassword; default VALKEY_TOOLS_SENTINEL_PASSWORD",
+  },
+  {
+    name: 'sentinel-user',
+    type: 'string',
+    valueName: 'NAME',
+    description:
+      "With a Sentinel URL: the Sentinels' ACL user (instead of the URL's sentinelUsername); default VALKEY_TOOLS_SENTINEL_USER",
   },
 ] as const satisfies readonly FlagDefinition[];
 
@@ -478,6 +494,8 @@ export const commands = [
     description:
       'Runs valkey-cli (found the way valkey-server is found) against a managed server or a URL, selecting ' +
       'the db in the URL. iredis is used when asked for with --iredis, or when no valkey-cli is found. ' +
+      'A Sentinel URL (valkey+sentinel://host:port,.../<primary-name>) connects to the server the Sentinels ' +
+      'name as the primary now (--replica: a replica). ' +
       'Arguments after -- are passed to the shell: valkey-tools connect dev -- PING',
     usage:
       'connect <name> | --url URL [--iredis] [--tls-ca FILE --tls-cert FILE --tls-key FILE] [--json] [-- SHELL_ARGS...]',
@@ -492,6 +510,12 @@ export const commands = [
         type: 'boolean',
         description:
           'The URL is a cluster node: follow redirections (valkey-cli -c; automatic for managed clusters)',
+      },
+      {
+        name: 'replica',
+        type: 'boolean',
+        description:
+          'With a Sentinel URL: connect to a replica (the most up-to-date healthy one) instead of the primary',
       },
       {
         name: 'json',
@@ -510,6 +534,11 @@ export const commands = [
       {
         command: 'valkey-tools connect --url rediss://cache.example:6380 --tls-ca ca.crt -- PING',
         description: 'a TLS server, its certificate checked against ca.crt',
+      },
+      {
+        command:
+          'valkey-tools connect --url valkey+sentinel://s1:26379,s2:26379,s3:26379/mymaster --sentinel-password-file sentinel.pw -- INFO replication',
+        description: 'the current primary of a Sentinel-managed deployment',
       },
     ],
   },
@@ -661,7 +690,7 @@ export const commands = [
     description:
       'Lists the directives whose value in FILE differs from CONFIG GET on the server, and the server values ' +
       'that differ from the default where FILE is silent (a restart with FILE would lose them). Exit code 1 ' +
-      'when anything differs, so scripts can detect drift.',
+      'when anything differs, so scripts can detect drift. A Sentinel URL compares with the current primary.',
     usage: 'config diff FILE --url URL [--json]',
     args: [{ name: 'file', required: true, description: 'The valkey.conf to compare' }],
     flags: [
@@ -680,6 +709,11 @@ export const commands = [
         command: 'valkey-tools config diff valkey.conf --url redis://127.0.0.1:6379',
         description: 'what the server runs with that the file does not say',
       },
+      {
+        command:
+          'valkey-tools config diff valkey.conf --url valkey+sentinel://s1:26379,s2:26379/mymaster --password-file server.pw',
+        description: 'the primary a pair of Sentinels names now',
+      },
     ],
   },
   // --- data -------------------------------------------------------------------------------------
@@ -690,9 +724,11 @@ export const commands = [
     description:
       'Takes a snapshot over the network: by replication (like valkey-cli --rdb) or, for servers that refuse ' +
       'replication, by SCAN + DUMP. The file is written under a temporary name and renamed when complete. ' +
-      'The format comes from the extension of FILE (.rdb, .valkey/.resp, .txt, .jsonl) unless --format says.',
+      'The format comes from the extension of FILE (.rdb, .valkey/.resp, .txt, .jsonl) unless --format says. ' +
+      'A Sentinel URL (valkey+sentinel://host:port,.../<primary-name>) reads the primary the Sentinels name, ' +
+      'or with --from-replica their most up-to-date healthy replica, and says which node was read.',
     usage:
-      'backup --url URL -o FILE [--format rdb|resp|jsonl] [--mode replication|scan] [--db N] [--match GLOB] [--type T]',
+      'backup --url URL -o FILE [--format rdb|resp|jsonl] [--mode replication|scan] [--from-replica] [--db N] [--match GLOB] [--type T]',
     args: [],
     flags: [
       requiredUrl('Server to back up'),
@@ -720,6 +756,12 @@ export const commands = [
         default: 'replication',
         description: 'How to read the server',
       },
+      {
+        name: 'from-replica',
+        type: 'boolean',
+        description:
+          'With a Sentinel URL: read a replica (the most up-to-date healthy one) instead of the primary',
+      },
       db,
       match,
       keyType,
@@ -736,6 +778,11 @@ export const commands = [
         command: 'valkey-tools backup --url rediss://user:pw@cache.example:6380 --mode scan -o data.valkey',
         description: 'a managed server that refuses SYNC, as RESP text',
       },
+      {
+        command:
+          'valkey-tools backup --url valkey+sentinel://s1:26379,s2:26379,s3:26379/mymaster --from-replica --password-file server.pw --sentinel-password-file sentinel.pw -o dump.rdb',
+        description: 'a replica of a Sentinel-managed deployment, passwords from files',
+      },
     ],
   },
   {
@@ -750,6 +797,8 @@ export const commands = [
       'the target is left as it was. A key that already exists on the target stops the restore (or, with ' +
       '--on-error continue, is left exactly as it was and reported); --replace makes it exactly what the file ' +
       'says (deleted first, never merged into); --flush empties the target once the file has been checked. ' +
+      'A Sentinel URL restores into the current primary; when the Sentinels fail over meanwhile, the file is ' +
+      'restored again into the new primary with --replace, and each failover is reported. ' +
       'Exit code 1 when any key failed or was left as it was.',
     usage: 'restore FILE --url URL [--replace | --flush] [--on-error continue] [--db N] [--match GLOB]',
     args: [{ name: 'file', required: true, description: 'Backup file, or - for stdin' }],
@@ -812,6 +861,11 @@ export const commands = [
       {
         command: 'valkey-tools restore appendonlydir --url redis://127.0.0.1:6380 --flush',
         description: 'replace everything on the target with an AOF directory (checked first)',
+      },
+      {
+        command:
+          'valkey-tools restore dump.rdb --url valkey+sentinel://s1:26379,s2:26379,s3:26379/mymaster --replace',
+        description: 'into the primary of a Sentinel-managed deployment, following a failover',
       },
     ],
   },
@@ -1137,6 +1191,11 @@ export const commands = [
           'valkey-tools kvcache score --url valkey://127.0.0.1:6379 --model llama --tokens prompt.json',
         description: 'score per pod',
       },
+      {
+        command:
+          'valkey-tools kvcache score --url valkey+sentinel://s1:26379,s2:26379/mymaster --model llama --tokens prompt.json',
+        description: 'against an index on a Sentinel-managed deployment (its primary)',
+      },
     ],
   },
   {
@@ -1146,7 +1205,8 @@ export const commands = [
     description:
       'Subscribes to vLLM KV-event publishers over ZMQ, keeps the index in memory or on Valkey and answers ' +
       'POST /score ({"tokens": [...], "model": "m", "pods": [...]}) and GET /metrics (Prometheus). Prints its URL ' +
-      'on stdout once listening; Ctrl-C or SIGTERM stops it gracefully (exit code 0).',
+      'on stdout once listening; Ctrl-C or SIGTERM stops it gracefully (exit code 0). A Sentinel URL as the ' +
+      'backend (valkey+sentinel://host:port,.../<primary-name>) follows failovers to the new primary.',
     usage: 'kvcache serve [--backend memory|URL] [--zmq ENDPOINT]... [--port P]',
     args: [],
     flags: [
@@ -1196,6 +1256,11 @@ export const commands = [
       {
         command: 'valkey-tools kvcache serve --zmq tcp://vllm-0:5557 --zmq tcp://vllm-1:5557 --port 8080',
         description: 'index two vLLM pods in memory',
+      },
+      {
+        command:
+          'valkey-tools kvcache serve --backend valkey+sentinel://s1:26379,s2:26379,s3:26379/mymaster --zmq tcp://vllm-0:5557',
+        description: 'the index on a Sentinel-managed deployment, kept through failovers',
       },
     ],
   },

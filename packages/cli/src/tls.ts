@@ -32,16 +32,25 @@ const TLS_FLAGS_HINT =
   'Check the TLS files: --tls-ca must be the CA that signed the server certificate (--tls-insecure skips ' +
   'the check, for testing only); servers with tls-auth-clients need --tls-cert and --tls-key';
 
+const SENTINEL_FLAGS_HINT =
+  "Check that the Sentinels are running and reachable, and their password and user: --sentinel-password-file / --sentinel-user, VALKEY_TOOLS_SENTINEL_PASSWORD / VALKEY_TOOLS_SENTINEL_USER, or the URL's sentinelPassword= / sentinelUsername=";
+
 /**
- * A connection error's hint names the API options (tls.ca, tls.cert...); a CLI user needs the
- * flags. Other errors pass through unchanged.
+ * A connection error's hint names the API options (tls.ca, tls.cert..., sentinelPassword); a CLI
+ * user needs the flags. Other errors pass through unchanged.
  */
 export function withTlsFlagsHint(err: unknown): unknown {
-  if (!ConnectionError.isInstance(err) || !err.hint?.includes('tls.ca')) return err;
+  if (!ConnectionError.isInstance(err) || err.hint === undefined) return err;
+  const hint = err.hint.includes('tls.ca')
+    ? TLS_FLAGS_HINT
+    : err.hint.includes('sentinelUsername / sentinelPassword')
+      ? SENTINEL_FLAGS_HINT
+      : undefined;
+  if (hint === undefined) return err;
   const message = err.message.slice(0, err.message.length - err.hint.length).trimEnd();
   return new ConnectionError(err.code, message.replace(/\.$/, ''), {
     cause: err.cause,
     details: err.details,
-    hint: TLS_FLAGS_HINT,
+    hint,
   });
 }

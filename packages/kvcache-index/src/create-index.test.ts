@@ -36,6 +36,18 @@ describe('index config', () => {
       host: '10.0.0.5',
       port: 6380,
     });
+    for (const scheme of ['valkey+sentinel', 'redis+sentinel', 'valkeys+sentinel'])
+      expect(resolveIndexAddress(`${scheme}://:pw@s1:26379,s2/mymaster`)).toMatchObject({
+        tls: scheme === 'valkeys+sentinel',
+        password: 'pw',
+        sentinel: {
+          name: 'mymaster',
+          nodes: [
+            { host: 's1', port: 26379 },
+            { host: 's2', port: 26379 },
+          ],
+        },
+      });
     expect(() => resolveIndexAddress('')).toThrow(/empty/);
     expect(() => resolveIndexAddress('redis://h:99999')).toThrow(/port/);
   });

@@ -56,6 +56,12 @@ export abstract class ServerIndex {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // Through Sentinels the client also listens to them for failovers, on connections of its own
+    // that QUIT leaves open (and with them the process): disconnect() closes those too.
+    if ('sentinels' in this.client.options && this.client.options.sentinels) {
+      this.client.disconnect();
+      return;
+    }
     try {
       await this.client.quit();
     } catch {

@@ -14,7 +14,7 @@ import { KvEventSubscriber, type ZmqEndpointConfig } from './zmq-subscriber.js';
 
 /**
  * Where the service keeps its index: `'memory'` (default), a server address (`valkey://`, `valkeys://`,
- * `redis://`, `rediss://`, `unix://`), an `IndexConfig`, or an index you own (not closed by the service).
+ * `redis://`, `rediss://`, `unix://`, `valkey+sentinel://`), an `IndexConfig`, or an index you own (not closed by the service).
  */
 export type KvCacheBackend = 'memory' | string | IndexConfig | KvBlockIndex;
 
@@ -86,7 +86,7 @@ export async function openBackend(
     return { index: new InMemoryIndex(), owned: true };
   if (isIndex(backend)) return { index: backend, owned: false };
   if (typeof backend === 'string') {
-    const valkey = /^valkeys?:/i.test(backend.trim());
+    const valkey = /^valkeys?(?:\+sentinel)?:/i.test(backend.trim());
     const cfg = logger ? { address: backend, logger } : { address: backend };
     return { index: valkey ? await newValkeyIndex(cfg) : await newRedisIndex(cfg), owned: true };
   }
@@ -355,7 +355,7 @@ export async function createKvCacheService(options: KvCacheServiceOptions = {}):
 }
 
 export interface ScoreAtAddressOptions extends ScoreRequest {
-  /** `valkey://`, `valkeys://`, `redis://`, `rediss://`, `unix://` or `host:port` of a Valkey-backed index. */
+  /** `valkey://`, `valkeys://`, `redis://`, `rediss://`, `unix://`, `valkey+sentinel://` or `host:port` of a Valkey-backed index. */
   address: string;
   /** Key namespace the index was written with (default `kvcache`). */
   keyPrefix?: string;
@@ -370,7 +370,7 @@ export async function scoreTokensAtAddress(options: ScoreAtAddressOptions): Prom
   const cfg: Parameters<typeof newValkeyIndex>[0] = { address: options.address };
   if (options.keyPrefix !== undefined) cfg.keyPrefix = options.keyPrefix;
   if (options.logger !== undefined) cfg.logger = options.logger;
-  const index = /^valkeys?:/i.test(options.address.trim())
+  const index = /^valkeys?(?:\+sentinel)?:/i.test(options.address.trim())
     ? await newValkeyIndex(cfg)
     : await newRedisIndex(cfg);
   try {

@@ -32,8 +32,11 @@ export type BackendType = 'redis' | 'valkey';
 /** llm-d's `RedisIndexConfig` plus what a Node deployment needs. */
 export interface RedisIndexConfig {
   /**
-   * `valkey://`, `valkeys://` (TLS), `redis://`, `rediss://` (TLS), `unix:///path.sock`, or a plain
-   * `host:port` (taken as `redis://host:port`). Default `redis://127.0.0.1:6379`.
+   * `valkey://`, `valkeys://` (TLS), `redis://`, `rediss://` (TLS), `unix:///path.sock`, a plain
+   * `host:port` (taken as `redis://host:port`), or a Sentinel URL
+   * (`valkey+sentinel://[user:password@]host:port,.../<primary-name>[?sentinelPassword=...]`): the
+   * index then lives on the primary the Sentinels name and follows it through failovers.
+   * Default `redis://127.0.0.1:6379`.
    */
   address?: string;
   /** Default `redis` (`valkey` from `newValkeyIndex`). */
@@ -79,9 +82,10 @@ let rdmaWarned = false;
 export function resolveIndexAddress(address: string): ConnectionTarget {
   if (typeof address !== 'string' || address.trim() === '')
     throw new KvCacheError('ERR_INVALID_CONFIG', 'The Valkey index address is empty', {
-      hint: 'Use valkey://host:port, valkeys://, redis://, rediss://, unix:///path.sock or host:port',
+      hint: 'Use valkey://host:port, valkeys://, redis://, rediss://, unix:///path.sock, host:port or valkey+sentinel://host:port,.../<primary-name>',
     });
-  const withScheme = /^(?:redis|rediss|valkey|valkeys|unix):/i.test(address.trim())
+  // `valkey+sentinel://` and the other Sentinel forms are URLs too, not a `host:port`.
+  const withScheme = /^(?:(?:redis|rediss|valkey|valkeys)(?:\+sentinel)?|unix):/i.test(address.trim())
     ? address.trim()
     : `redis://${address.trim()}`;
   try {

@@ -1,5 +1,5 @@
 import { type OutputFormat, backup } from '@valkey-tools/backup';
-import { connectionUrl } from '../credentials.js';
+import { connectionUrl, isSentinelUrl } from '../credentials.js';
 import { dataFormat, withOutputFile } from '../data-files.js';
 import { usageError } from '../errors.js';
 import { assertWritable } from '../files.js';
@@ -17,9 +17,16 @@ export async function run({ flags, io, out, signal }: CommandContext<'backup'>):
       'backup',
     );
   }
+  if (flags['from-replica'] && !isSentinelUrl(flags.url)) {
+    throw usageError(
+      'ERR_INVALID_ARGUMENT',
+      '--from-replica needs a Sentinel URL (valkey+sentinel://host:port[,host:port...]/<primary-name>), which says where the replicas are. Run "valkey-tools backup --help"',
+      'backup',
+    );
+  }
   const format = dataFormat(output, flags.format, 'output', '--format', 'backup') as OutputFormat;
   assertWritable(output, io, flags.force);
-  const url = await connectionUrl(flags.url, flags, io, out);
+  const url = await connectionUrl(flags.url, flags, io, out, 'backup');
   const unit = flags.mode === 'scan' ? 'keys' : 'bytes';
   // Made when data starts to flow, so the rate leaves out the wait for the server's snapshot.
   let progress: ReturnType<typeof createProgress> | undefined;
@@ -57,6 +64,7 @@ export async function run({ flags, io, out, signal }: CommandContext<'backup'>):
     };
     const tls = tlsFromFlags(flags, io.cwd);
     if (tls) options.tls = tls;
+    if (flags['from-replica']) options.role = 'replica';
     if (flags.db !== undefined) options.db = flags.db;
     if (flags.match !== undefined) options.match = flags.match;
     if (flags.type !== undefined) options.type = flags.type;
@@ -79,6 +87,7 @@ export async function run({ flags, io, out, signal }: CommandContext<'backup'>):
       bytesWritten: result.bytesWritten,
       elapsedMs: result.elapsedMs,
       ...(result.perNode ? { perNode: result.perNode } : {}),
+      ...(result.sentinel ? { sentinel: result.sentinel } : {}),
     },
     () => {
       const summary = `backed up ${result.nodes.join(', ')} by ${result.mode} to ${output === '-' ? 'stdout' : output} (${result.format}): ${formatCount(result.keys)} keys, ${formatBytes(result.bytesWritten)} in ${(result.elapsedMs / 1000).toFixed(1)}s`;
@@ -87,8 +96,15 @@ export async function run({ flags, io, out, signal }: CommandContext<'backup'>):
       const perNode = lines.map(
         (n) => `  ${n.node}: ${formatCount(n.keys)} keys, ${formatBytes(n.bytesReceived)} received`,
       );
-      if (output === '-') for (const l of [summary, ...perNode]) out.info(l);
-      else for (const l of [summary, ...perNode]) out.line(l);
+      // Through Sentinels: which node they named, so the reader knows what the file holds.
+      const s = result.sentinel;
+      const read = s
+        ? [
+            `read ${s.role} ${s.host.includes(':') ? `[${s.host}]` : s.host}:${s.port} of ${s.name} (Sentinel ${s.answeredBy})`,
+          ]
+        : [];
+      if (output === '-') for (const l of [summary, ...perNode, ...read]) out.info(l);
+      else for (const l of [summary, ...perNode, ...read]) out.line(l);
     },
   );
   return undefined;

@@ -14,7 +14,7 @@ export async function run({
 }: CommandContext<'config diff'>): Promise<number | undefined> {
   const file = args[0]!;
   const parsed = parseConfigFile(resolve(io.cwd, file));
-  const url = await connectionUrl(flags.url, flags, io, out);
+  const url = await connectionUrl(flags.url, flags, io, out, 'config diff');
   const tls = tlsFromFlags(flags, io.cwd);
   const differences = await diffWithServer(parsed, url, {
     drift: flags['file-only'] !== true,

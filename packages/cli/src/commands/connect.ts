@@ -2,16 +2,18 @@ import { spawn } from 'node:child_process';
 import { resolveBinary } from '@valkey-tools/binaries';
 import {
   type ConnectionTarget,
+  type SentinelNode,
   ValkeyToolsError,
+  findSentinelNode,
   formatConnectionUrl,
   parseConnectionUrl,
 } from '@valkey-tools/core';
-import { connectionUrl } from '../credentials.js';
+import { connectionUrl, isSentinelUrl } from '../credentials.js';
 import { CliError, usageError } from '../errors.js';
 import type { CommandContext } from '../main.js';
 import { findOnPath } from '../path-lookup.js';
 import { findTarget } from '../servers.js';
-import { valkeyCliTlsArgs } from '../tls.js';
+import { tlsFromFlags, valkeyCliTlsArgs, withTlsFlagsHint } from '../tls.js';
 
 /** valkey-cli arguments for a target; the password goes through REDISCLI_AUTH, never argv. */
 export function valkeyCliArgs(target: ConnectionTarget): { args: string[]; env: Record<string, string> } {
@@ -41,11 +43,37 @@ export async function run({
       'connect',
     );
   }
+  if (flags.replica && (flags.url === undefined || !isSentinelUrl(flags.url))) {
+    throw usageError(
+      'ERR_INVALID_ARGUMENT',
+      '--replica needs a Sentinel URL (--url valkey+sentinel://host:port[,host:port...]/<primary-name>), which says where the replicas are. Run "valkey-tools connect --help"',
+      'connect',
+    );
+  }
   const managed = flags.url === undefined ? await findTarget(name!, io) : undefined;
-  const url = await connectionUrl(flags.url ?? managed!.url, flags, io, out);
+  const url = await connectionUrl(flags.url ?? managed!.url, flags, io, out, 'connect');
   // A cluster node: let valkey-cli follow MOVED/ASK redirections.
   const clusterMode = flags.cluster || managed?.cluster === true;
-  const target = parseConnectionUrl(url);
+  let target = parseConnectionUrl(url);
+  let sentinel: SentinelNode | undefined;
+  if (target.sentinel) {
+    // valkey-cli knows nothing of Sentinels: ask them for the node here, and hand its address over.
+    const tls = tlsFromFlags(flags, io.cwd);
+    sentinel = await findSentinelNode(url, {
+      role: flags.replica ? 'replica' : 'primary',
+      ...(tls ? { tls } : {}),
+    }).catch((err: unknown) => {
+      throw withTlsFlagsHint(err);
+    });
+    const { sentinel: _spec, ...server } = target;
+    target = { ...server, host: sentinel.host, port: sentinel.port };
+    if (!flags.json) {
+      const host = sentinel.host.includes(':') ? `[${sentinel.host}]` : sentinel.host;
+      out.info(
+        `${sentinel.role} ${host}:${sentinel.port} of ${sentinel.name} (Sentinel ${sentinel.answeredBy})`,
+      );
+    }
+  }
   if (managed?.credentials) {
     // A managed server started with a password: use it (through REDISCLI_AUTH, never argv).
     target.password = managed.credentials.password;
@@ -107,6 +135,7 @@ export async function run({
       url: formatConnectionUrl(target, { redact: true }),
       shell: useIredis ? 'iredis' : 'valkey-cli',
       cluster: clusterMode,
+      ...(sentinel ? { sentinel } : {}),
     });
     return undefined;
   }

@@ -6,7 +6,7 @@ import { readTokens } from '../tokens.js';
 export async function run({ flags, io, out }: CommandContext<'kvcache score'>): Promise<number | undefined> {
   const tokens = await readTokens(flags.tokens, io);
   const options: Parameters<typeof scoreTokensAtAddress>[0] = {
-    address: await connectionUrl(flags.url, flags, io, out),
+    address: await connectionUrl(flags.url, flags, io, out, 'kvcache score'),
     model: flags.model,
     tokens,
     tokenProcessor: {

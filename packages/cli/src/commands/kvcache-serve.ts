@@ -1,5 +1,5 @@
 import { createKvCacheService } from '@valkey-tools/kvcache-index';
-import { connectionUrl } from '../credentials.js';
+import { assertNoSentinelFlags, connectionUrl } from '../credentials.js';
 import type { CommandContext } from '../main.js';
 
 /** Runs until Ctrl-C or SIGTERM, then shuts down gracefully (exit code 0). */
@@ -9,8 +9,12 @@ export async function run({
   out,
   signal,
 }: CommandContext<'kvcache serve'>): Promise<number | undefined> {
+  if (flags.backend === 'memory') assertNoSentinelFlags(flags, 'kvcache serve', 'the backend is memory');
   const service = await createKvCacheService({
-    backend: flags.backend === 'memory' ? 'memory' : await connectionUrl(flags.backend, flags, io, out),
+    backend:
+      flags.backend === 'memory'
+        ? 'memory'
+        : await connectionUrl(flags.backend, flags, io, out, 'kvcache serve'),
     zmqEndpoints: flags.zmq,
     port: flags.port,
     host: flags.host,

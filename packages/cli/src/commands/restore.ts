@@ -19,7 +19,7 @@ export async function run({
     input === '-' || flags.from !== undefined
       ? dataFormat(input, flags.from, 'input', '--from', 'restore')
       : undefined;
-  const url = await connectionUrl(flags.url, flags, io, out);
+  const url = await connectionUrl(flags.url, flags, io, out, 'restore');
   // The whole input is read once before anything is sent (checking), then restored.
   const checking = createProgress(io.stderr, 'checking', 'bytes');
   const progress = createProgress(io.stderr, 'restoring', 'bytes');
@@ -39,6 +39,14 @@ export async function run({
         const detail = nodesDetail(p.nodes.map((n) => ({ node: n.node, amount: formatBytes(n.bytes) })));
         progress.update(p.inputBytes, size || undefined, detail);
       },
+    };
+    // A Sentinel URL: the primary changed under the restore, which starts again into the new one.
+    options.onFailover = (f) => {
+      checking.finish();
+      progress.finish();
+      out.warn(
+        `failover after ${(f.atMs / 1000).toFixed(1)}s: the primary moved from ${f.from} to ${f.to} (${f.reason}); restoring the whole file again into ${f.to}, replacing its keys`,
+      );
     };
     if (from !== undefined) options.from = from as InputFormat;
     const tls = tlsFromFlags(flags, io.cwd);
@@ -72,6 +80,7 @@ export async function run({
       dropped: result.dropped,
       nodes: result.nodes,
       elapsedMs: result.elapsedMs,
+      ...(result.failovers ? { failovers: result.failovers } : {}),
     },
     () => {
       out.line(
@@ -84,6 +93,10 @@ export async function run({
             `  ${n.node}: ${formatCount(n.commands)} commands, ${formatBytes(n.bytes)} sent, holds ${formatCount(n.keysHeld)} keys${n.redirected ? ` (${formatCount(n.redirected)} redirected: their slot moved)` : ''}`,
           );
       }
+      if (result.failovers)
+        out.info(
+          `lived through ${result.failovers.length} failover${result.failovers.length === 1 ? '' : 's'}: the keys are on the primary now, ${result.failovers.at(-1)!.to}`,
+        );
       if (result.fellBack)
         out.info('the target refused RESTORE payloads of this version: keys were written as plain commands');
       for (const e of result.errors.slice(0, 20))
