@@ -77,7 +77,21 @@ try {
         loadStart = ms();
         bench = spawn(
           'valkey-benchmark',
-          ['-p', String(port), '-t', 'set,lpush,hset', '-n', String(Math.ceil(writes / 3)), '-r', '100000', '-P', '32', '-c', '4', '-q'],
+          [
+            '-p',
+            String(port),
+            '-t',
+            'set,lpush,hset',
+            '-n',
+            String(Math.ceil(writes / 3)),
+            '-r',
+            '100000',
+            '-P',
+            '32',
+            '-c',
+            '4',
+            '-q',
+          ],
           { stdio: 'ignore' },
         );
         bench.on('exit', () => {

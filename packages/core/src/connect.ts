@@ -403,6 +403,7 @@ async function findNode(
   const role = options.role ?? 'primary';
   const failures: string[] = [];
   let unknown = 0;
+  let refusedAuth = false;
   let known: string[] = [];
   for (const { host, port } of spec.nodes) {
     const answeredBy = `${host.includes(':') ? `[${host}]` : host}:${port}`;
@@ -434,9 +435,13 @@ async function findNode(
         failures.push(`${answeredBy} knows no primary named "${spec.name}"`);
       } else return { name: spec.name, role, ...found, answeredBy };
     } catch (err) {
-      failures.push(
-        `${answeredBy}: ${withoutTrailingDot(ConnectionError.isInstance(err) ? err.message.replace(/^Connecting to Sentinel \S+ failed: /, '') : String(err))}`,
-      );
+      // What this Sentinel said, without the hint (written for server URLs) the error carries.
+      let said = String(err instanceof Error ? err.message : err);
+      if (ConnectionError.isInstance(err) && err.hint !== undefined && said.endsWith(` ${err.hint}`))
+        said = said.slice(0, -(err.hint.length + 1));
+      said = withoutTrailingDot(said.replace(/^Connecting to Sentinel \S+ failed: /, ''));
+      if (/WRONGPASS|NOAUTH|invalid (username|password)/i.test(said)) refusedAuth = true;
+      failures.push(`${answeredBy}: ${said}`);
     }
   }
   const message =
@@ -445,8 +450,9 @@ async function findNode(
       : `no Sentinel of ${where} could name ${role === 'primary' ? 'the primary' : 'a replica'} of "${spec.name}": ${failures.join('; ')}`;
   throw new ConnectionError('ERR_CONNECTION', message, {
     details: { url: where, name: spec.name, role },
-    hint:
-      unknown > 0
+    hint: refusedAuth
+      ? "Check the Sentinels' password and user (sentinelUsername / sentinelPassword in the URL's query; the URL's own user and password are the servers')"
+      : unknown > 0
         ? `Use the name the Sentinels monitor${known.length > 0 ? ` (they know: ${known.join(', ')})` : ''}`
         : role === 'replica'
           ? 'Connect to the primary instead (leave out role: replica / --from-replica), or wait for a replica to catch up'

@@ -180,6 +180,12 @@ describe('Sentinel URLs', () => {
     );
   });
 
+  it('reads a + in the query as a plus (passwords hold them) and writes it back encoded', () => {
+    const t = parseConnectionUrl('valkey+sentinel://h/m?sentinelPassword=a+b%2Bc&sentinelUsername=w+x');
+    expect(t.sentinel).toMatchObject({ password: 'a+b+c', username: 'w+x' });
+    expect(parseConnectionUrl(formatConnectionUrl(t)).sentinel).toMatchObject({ password: 'a+b+c' });
+  });
+
   it('keeps a server password holding @ / ? apart from the query', () => {
     const t = parseConnectionUrl('valkey+sentinel://:a@b/c?d@h:1/m?sentinelPassword=x');
     expect(t.password).toBe('a@b/c?d');

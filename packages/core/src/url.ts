@@ -200,12 +200,17 @@ function parseSentinel(
     const other = /\?(?=[A-Za-z_]+=)/.exec(body.slice(afterCredentials));
     if (other) q = afterCredentials + other.index;
   }
-  const params = new URLSearchParams(q === -1 ? '' : body.slice(q + 1));
-  if (q !== -1) body = body.slice(0, q);
-  for (const key of params.keys()) {
+  // Percent-decoded as in the rest of the URL (a `+` is a plus, not a space: passwords hold them).
+  const params = new Map<string, string>();
+  for (const pair of q === -1 ? [] : body.slice(q + 1).split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const key = eq === -1 ? pair : pair.slice(0, eq);
     if (!SENTINEL_PARAMS.includes(key))
       fail(input, 'query', `parameter "${key}" is unknown (use ${SENTINEL_PARAMS.join(', ')})`);
+    params.set(key, decode(input, key, eq === -1 ? '' : pair.slice(eq + 1)));
   }
+  if (q !== -1) body = body.slice(0, q);
   // The credentials end at the last `@` (a host never holds one).
   const at = body.lastIndexOf('@');
   const userinfo = at === -1 ? undefined : body.slice(0, at);
@@ -225,13 +230,13 @@ function parseSentinel(
   if (extra.length > 0 && extra.some((e) => e !== ''))
     fail(input, 'path', `"/${path}" has too many parts (write /<primary-name>[/db])`);
   const name = decode(input, 'primary name', rawName);
-  const dbQuery = params.get('db');
+  const dbQuery = params.get('db') ?? null;
   const db = parseDb(input, rawDb !== undefined && rawDb !== '' ? rawDb : (dbQuery ?? ''), maxDb);
   const sentinel: SentinelSpec = { name, nodes };
   const sentinelUser = params.get('sentinelUsername');
   const sentinelPassword = params.get('sentinelPassword');
-  if (sentinelUser !== null && sentinelUser !== '') sentinel.username = sentinelUser;
-  if (sentinelPassword !== null && sentinelPassword !== '') sentinel.password = sentinelPassword;
+  if (sentinelUser) sentinel.username = sentinelUser;
+  if (sentinelPassword) sentinel.password = sentinelPassword;
   return {
     scheme,
     tls: scheme === 'rediss',
@@ -326,10 +331,11 @@ export function formatConnectionUrl(target: ConnectionTarget, options: { redact?
   const hostPort = (h: string, p: number) => `${h.includes(':') ? `[${h}]` : h}:${p}`;
   const s = target.sentinel;
   if (s) {
-    const query = new URLSearchParams();
-    if (s.username !== undefined) query.set('sentinelUsername', s.username);
-    if (s.password !== undefined) query.set('sentinelPassword', options.redact ? '***' : s.password);
-    const q = query.size > 0 ? `?${query.toString().replace('%2A%2A%2A', '***')}` : '';
+    const query: string[] = [];
+    if (s.username !== undefined) query.push(`sentinelUsername=${encodeURIComponent(s.username)}`);
+    if (s.password !== undefined)
+      query.push(`sentinelPassword=${options.redact ? '***' : encodeURIComponent(s.password)}`);
+    const q = query.length > 0 ? `?${query.join('&')}` : '';
     const hosts = s.nodes.map((n) => hostPort(n.host, n.port)).join(',');
     return `${target.scheme}+sentinel://${cred}${hosts}/${encodeURIComponent(s.name)}/${target.db}${q}`;
   }

@@ -213,7 +213,10 @@ export async function startSentinelTopology(
                 !/s_down|o_down|disconnected/.test(r.flags ?? '') &&
                 servers.some((srv) => portOf(srv) === Number(r.port)),
             );
-            return up.length === replicaCount && others.length === sentinelCount - 1;
+            // Every other Sentinel known and linked (a link still being made would show up later
+            // among the clients a test counts).
+            const linked = others.map(fields).filter((o) => o.flags === 'sentinel');
+            return up.length === replicaCount && linked.length === sentinelCount - 1;
           }).catch(() => false),
         ),
       );
