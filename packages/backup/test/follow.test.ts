@@ -15,8 +15,8 @@ import { type MigrateOptions, migrate } from '../src/migrate/migrate.js';
 
 /**
  * Online migration (`migrate({ follow: true })`) against real servers: a source keeps taking a
- * bounded, mixed write load the whole time; once the load stops, `untilSynced` returns and the
- * target must equal the source (DEBUG DIGEST, XINFO STREAM FULL, functions).
+ * bounded, mixed write load the whole time; once the load stops and the target has caught up,
+ * the target must equal the source (DEBUG DIGEST, XINFO STREAM FULL, functions).
  */
 const servers = serverGroup();
 const clusters: TestCluster[] = [];
@@ -120,8 +120,10 @@ async function clusterLoad(cluster: TestCluster, rounds: number): Promise<void> 
 /**
  * Runs a follow migration while `load` writes to the source the whole time: the load starts
  * first, so the snapshot is taken under it and the rest comes down the stream. `following`
- * resolves once the stream is being applied (for loads that act on the link). Resolves with the
- * result once both are done.
+ * resolves once the stream is being applied (for loads that act on the link). Once the load has
+ * ended, the migration is stopped (its signal) at the first status, begun after that, that shows
+ * nothing left to apply: a load that merely stalls on a busy machine cannot end it early (a
+ * time-based `untilSynced` could; the test of `untilSynced` holds the target instead).
  */
 async function migrateUnderLoad(
   from: string,
@@ -134,17 +136,23 @@ async function migrateUnderLoad(
   const following = new Promise<void>((resolve) => {
     onFollowing = resolve;
   });
-  const writing = load(following);
+  const stop = new AbortController();
+  /** Statuses seen since the load ended (the second one surely began after it). */
+  let sinceLoad = -1;
+  const writing = load(following).finally(() => {
+    sinceLoad = 0;
+  });
   const result = await migrate({
     from,
     to,
     follow: true,
-    untilSynced: 1500,
     statusIntervalMs: 250,
+    signal: stop.signal,
     ...extra,
     onFollow: (p) => {
       seen.push(p);
       if (p.phase === 'following') onFollowing();
+      if (sinceLoad >= 0 && ++sinceLoad >= 2 && p.phase === 'following' && p.lagBytes === 0) stop.abort();
     },
   });
   await writing;
@@ -177,7 +185,7 @@ describe('migrate --follow (online migration)', () => {
     expect(waited).toBe(':1\r\n');
     // PUBLISH reaches replicas, but is not data: counted, never applied.
     expect(result.follow!.skipped.PUBLISH).toBeGreaterThan(0);
-    expect(result.follow).toMatchObject({ stoppedBy: 'synced', resumed: 1, fullResyncs: 0, failureCount: 0 });
+    expect(result.follow).toMatchObject({ stoppedBy: 'signal', resumed: 1, fullResyncs: 0, failureCount: 0 });
     expect(result.follow!.applied).toBeGreaterThan(600 * 8);
     expect(seen.some((p) => p.phase === 'following' && p.applied > 0)).toBe(true);
     const info = await source.command('INFO', 'replication');
@@ -206,7 +214,7 @@ describe('migrate --follow (online migration)', () => {
         }),
       { flush: true },
     );
-    expect(result.follow).toMatchObject({ stoppedBy: 'synced', fullResyncs: 1, resumed: 0, failureCount: 0 });
+    expect(result.follow).toMatchObject({ stoppedBy: 'signal', fullResyncs: 1, resumed: 0, failureCount: 0 });
     await expectSameState(source, target);
   });
 
@@ -223,7 +231,7 @@ describe('migrate --follow (online migration)', () => {
       await replica.command('REPLICAOF', '127.0.0.1', String(source.port));
       await load;
     });
-    expect(result.follow).toMatchObject({ stoppedBy: 'synced', failureCount: 0 });
+    expect(result.follow).toMatchObject({ stoppedBy: 'signal', failureCount: 0 });
     expect(await source.command('WAIT', '1', '0')).toBe(':1\r\n');
     const [a, b] = await Promise.all([serverState(replica.url, view), serverState(target.url, view)]);
     // A group's entries-read and lag are a read counter a Redis 7.0 stream carries only in part:
@@ -243,7 +251,7 @@ describe('migrate --follow (online migration)', () => {
     const { result } = await migrateUnderLoad(source.url, cluster.seeds[0]!, () =>
       writeLoad(source.url, 300),
     );
-    expect(result.follow).toMatchObject({ stoppedBy: 'synced', failureCount: 0 });
+    expect(result.follow).toMatchObject({ stoppedBy: 'signal', failureCount: 0 });
     // load:tx:a and load:tx:h are in different slots: those transactions were split.
     expect(result.follow!.splitTransactions).toBeGreaterThan(0);
     const [a, b] = await Promise.all([
@@ -264,7 +272,7 @@ describe('migrate --follow (online migration)', () => {
     clusters.push(cluster);
     await buildClusterDataset(cluster.primaries);
     const { result } = await migrateUnderLoad(cluster.seeds[0]!, target.url, () => clusterLoad(cluster, 200));
-    expect(result.follow).toMatchObject({ stoppedBy: 'synced', failureCount: 0 });
+    expect(result.follow).toMatchObject({ stoppedBy: 'signal', failureCount: 0 });
     expect(result.follow!.nodes).toHaveLength(3);
     const [a, b] = await Promise.all([
       keyspaceState(
@@ -286,7 +294,7 @@ describe('migrate --follow (online migration)', () => {
       db: 0,
       match: 'load:[sh]:*',
     });
-    expect(result.follow).toMatchObject({ stoppedBy: 'synced', failureCount: 0 });
+    expect(result.follow).toMatchObject({ stoppedBy: 'signal', failureCount: 0 });
     expect(result.follow!.skipped.filtered).toBeGreaterThan(0);
     const all = await keyspaceState(source.url, view);
     const wanted = Object.fromEntries(
@@ -294,6 +302,42 @@ describe('migrate --follow (online migration)', () => {
     );
     expect(Object.keys(wanted).length).toBeGreaterThan(100);
     expect(await keyspaceState(target.url, view)).toEqual(wanted);
+  });
+
+  it('untilSynced returns once the target has everything and the source has been quiet', async () => {
+    const [source, target] = await Promise.all([
+      servers.start({ config: { 'repl-diskless-sync-delay': 0 } }),
+      servers.start(),
+    ]);
+    await buildDataset(source.url, { dbs: [0] });
+    let onFollowing: () => void = () => {};
+    const following = new Promise<void>((resolve) => {
+      onFollowing = resolve;
+    });
+    const migration = migrate({
+      from: source.url,
+      to: target.url,
+      follow: true,
+      untilSynced: 2000,
+      statusIntervalMs: 100,
+      onFollow: (p) => {
+        if (p.phase === 'following') onFollowing();
+      },
+    });
+    await following;
+    // The target takes no writes until the load is over: in sync cannot be declared before (it
+    // needs the target to have answered everything), however the load stalls.
+    await target.command('CLIENT', 'PAUSE', '600000', 'WRITE');
+    try {
+      await writeLoad(source.url, 200);
+    } finally {
+      await target.command('CLIENT', 'UNPAUSE');
+    }
+    const result = await migration;
+    expect(result.follow).toMatchObject({ stoppedBy: 'synced', failureCount: 0 });
+    const info = await source.command('INFO', 'replication');
+    expect(Number(/master_repl_offset:(\d+)/.exec(info)?.[1])).toBe(result.follow!.offset);
+    await expectSameState(source, target);
   });
 
   it('stops cleanly on the signal with the offset reached', async () => {

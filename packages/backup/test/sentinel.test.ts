@@ -6,6 +6,7 @@ import {
   type SentinelTopology,
   type TestServer,
   buildDataset,
+  rawCommandSync,
   serverGroup,
   serverState,
   startSentinelTopology,
@@ -57,7 +58,10 @@ async function emptyTopology(): Promise<void> {
  * promoted, and end on the old one (which the Sentinels demote some 10 s later); or, with
  * `untilDemoted`, stay paused until the old primary is demoted, which closes their connection.
  */
-function failoverMidway(untilDemoted = false): {
+function failoverMidway(
+  primary: TestServer,
+  untilDemoted = false,
+): {
   onProgress: (p: RestoreProgress) => void;
   done: () => Promise<void>;
 } {
@@ -66,18 +70,24 @@ function failoverMidway(untilDemoted = false): {
   return {
     onProgress: (p) => {
       if (started || p.keys < 20_000) return;
+      // Paused right here, synchronously: the work cannot end before the failover, however
+      // loaded the machine is. The pause holds the Sentinels' demotion of the old primary too:
+      // with `untilDemoted` it runs out by itself (the demotion and our writes then go on together).
+      const paused = rawCommandSync(
+        primary.port,
+        ['CLIENT', 'PAUSE', untilDemoted ? '12000' : '60000', 'WRITE'],
+        '127.0.0.1',
+        60_000,
+        SERVER_PASSWORD,
+      );
       started = (async () => {
-        const old = await topo.primary();
-        const c = topo.client(old);
-        const unpause = () => (untilDemoted ? undefined : c.call('CLIENT', 'UNPAUSE').catch(() => {}));
+        expect(paused).toBe('+OK\r\n');
+        const c = topo.client(primary);
         try {
-          // The pause holds the Sentinels' demotion of the old primary too: with `untilDemoted` it
-          // runs out by itself (the demotion and our writes then go on together).
-          await c.call('CLIENT', 'PAUSE', untilDemoted ? '12000' : '60000', 'WRITE');
           await topo.failover();
           if (untilDemoted) {
             await waitFor('the old primary to be demoted', async () => {
-              const o = topo.client(old);
+              const o = topo.client(primary);
               try {
                 return /role:slave/.test(String(await o.info('replication')));
               } catch {
@@ -86,9 +96,8 @@ function failoverMidway(untilDemoted = false): {
                 o.disconnect();
               }
             });
-          }
+          } else await c.call('CLIENT', 'UNPAUSE').catch(() => {});
         } finally {
-          await unpause();
           c.disconnect();
         }
       })().catch((err) => {
@@ -187,7 +196,7 @@ describe('backup and restore through Sentinels', () => {
   it(`restores ${KEYS} keys through a failover in the middle: the new primary ends digest-equal`, async () => {
     await emptyTopology();
     const before = await topo.primary();
-    const midway = failoverMidway();
+    const midway = failoverMidway(before);
     const seen: string[] = [];
     const result = await restore({
       input: dataset,
@@ -211,7 +220,7 @@ describe('backup and restore through Sentinels', () => {
   it('migrates a live server through a failover of the target that cuts it off: the new primary ends digest-equal', async () => {
     await emptyTopology();
     const before = await topo.primary();
-    const midway = failoverMidway(true);
+    const midway = failoverMidway(before, true);
     const result = await migrate({
       from: source.url,
       to: topo.url,

@@ -55,6 +55,8 @@ export interface CliResult {
 }
 
 export interface RunOptions {
+  /** Told the process once started (to signal it mid-way). */
+  onSpawn?: (child: ChildProcess) => void;
   input?: string | Buffer;
   env?: NodeJS.ProcessEnv;
   cwd?: string;
@@ -72,6 +74,7 @@ export function runCli(args: readonly string[], options: RunOptions = {}): Promi
       env,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
+    options.onSpawn?.(child);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     const timer = setTimeout(() => {

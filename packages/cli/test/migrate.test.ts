@@ -53,9 +53,6 @@ describe('valkey-tools migrate', () => {
   it('--follow --until-synced --json: JSON status lines while a write load runs, then in sync and digest-equal', async () => {
     const [source, target] = await Promise.all([fresh(), fresh()]);
     await buildDataset(source.url, { dbs: [0, 4] });
-    // The writes start first and go on while the snapshot is taken and followed.
-    const load = writes(source.url, 800);
-    await waitFor('the load to start', async () => (await source.command('EXISTS', 'w:tx')) === ':1\r\n');
     const cli = startCli([
       'migrate',
       '--from',
@@ -65,9 +62,20 @@ describe('valkey-tools migrate', () => {
       '--follow',
       '--until-synced',
       '--synced-for',
-      '1000',
+      '2000',
       '--json',
     ]);
+    await waitFor(
+      'the first status line while following',
+      () => cli.stdout().includes('"phase":"following"'),
+      {
+        detail: () => cli.stderr(),
+      },
+    );
+    // The target takes no writes until the load is over: the CLI cannot be in sync before (it
+    // waits for the target to answer everything), however the load stalls on a busy machine.
+    await target.command('CLIENT', 'PAUSE', '600000', 'WRITE');
+    const load = writes(source.url, 400).finally(() => target.command('CLIENT', 'UNPAUSE'));
     await load;
     expect(await cli.exited, cli.stderr()).toBe(0);
     const stdout = cli.stdout();

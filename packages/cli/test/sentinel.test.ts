@@ -5,6 +5,7 @@
  * kvcache score through a `valkey+sentinel://` URL, with both passwords kept off the command line
  * (files and environment) and out of everything printed.
  */
+import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -17,7 +18,15 @@ import {
   waitFor,
 } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUILD_TIMEOUT_MS, type CliResult, buildCli, parseJson, runCli, tempDir } from './helpers.js';
+import {
+  BUILD_TIMEOUT_MS,
+  type CliResult,
+  type RunOptions,
+  buildCli,
+  parseJson,
+  runCli,
+  tempDir,
+} from './helpers.js';
 
 const SERVER_PASSWORD = 'cli-srv-Secret-8';
 const SENTINEL_PASSWORD = 'cli-sen-Secret-2';
@@ -44,10 +53,15 @@ const envPasswords = {
 const nodeUrl = (s: TestServer) => `redis://:${SERVER_PASSWORD}@127.0.0.1:${s.port}/0`;
 
 /** Runs the CLI and checks nothing it printed holds a password, in any spelling. */
-async function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+async function run(
+  args: string[],
+  env: NodeJS.ProcessEnv = {},
+  onSpawn?: RunOptions['onSpawn'],
+): Promise<CliResult> {
   // Nothing from the test's own environment: each run says where its passwords come from.
   const result = await runCli(args, {
     env: { VALKEY_TOOLS_PASSWORD: '', VALKEY_TOOLS_SENTINEL_PASSWORD: '', ...env },
+    ...(onSpawn ? { onSpawn } : {}),
   });
   const output = result.stdout + result.stderr;
   for (const secret of SECRETS)
@@ -329,6 +343,7 @@ describe('restore through a failover', () => {
   it('through a failover in the middle: says so, restores again into the new primary, lists it in --json', async () => {
     await flushTopology();
     const before = await topo.primary();
+    let cli: ChildProcess | undefined;
     const restoring = run(
       [
         'restore',
@@ -342,15 +357,24 @@ describe('restore through a failover', () => {
         '--json',
       ],
       {},
+      (child) => {
+        cli = child;
+      },
     );
-    // Once part of the keys are in, writes on the primary pause and the Sentinels fail over
-    // meanwhile: the paused writes end on the old primary after another one was promoted.
+    // Once part of the keys are in, the CLI is frozen while writes on the primary pause (so it
+    // cannot finish first, however loaded the machine), and the Sentinels fail over meanwhile:
+    // the paused writes end on the old primary after another one was promoted.
     const watcher = topo.client(before);
     try {
       await waitFor('the restore to write some keys', async () => Number(await watcher.dbsize()) >= 20_000, {
         intervalMs: 20,
       });
-      await watcher.call('CLIENT', 'PAUSE', '60000', 'WRITE');
+      process.kill(cli!.pid!, 'SIGSTOP');
+      try {
+        await watcher.call('CLIENT', 'PAUSE', '60000', 'WRITE');
+      } finally {
+        process.kill(cli!.pid!, 'SIGCONT');
+      }
       await topo.failover();
     } finally {
       await watcher.call('CLIENT', 'UNPAUSE').catch(() => {});

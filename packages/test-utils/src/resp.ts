@@ -125,16 +125,24 @@ export function rawCommandSync(
   args: readonly RespArg[],
   host = '127.0.0.1',
   timeoutMs = 60_000,
+  /** Sent first with AUTH (a server with requirepass); the reply returned is the command's. */
+  password?: string,
 ): string {
+  const replies = password === undefined ? 1 : 2;
   const script = `const s = require('node:net').connect(${port}, ${JSON.stringify(host)}, () =>
     s.write(Buffer.from(process.argv[1], 'base64')));
   let d = '';
   s.on('data', (c) => {
     d += c.toString('latin1');
-    if (d.includes('\\r\\n')) { process.stdout.write(Buffer.from(d, 'latin1')); s.destroy(); }
+    const lines = d.split('\\r\\n');
+    if (lines.length > ${replies}) { process.stdout.write(Buffer.from(lines[${replies - 1}] + '\\r\\n', 'latin1')); s.destroy(); }
   });
   s.on('error', (e) => { process.stderr.write(e.message); process.exit(1); });`;
-  const child = spawnSync(process.execPath, ['-e', script, encodeCommand(args).toString('base64')], {
+  const payload = Buffer.concat([
+    ...(password === undefined ? [] : [encodeCommand(['AUTH', password])]),
+    encodeCommand(args),
+  ]);
+  const child = spawnSync(process.execPath, ['-e', script, payload.toString('base64')], {
     timeout: timeoutMs,
     killSignal: 'SIGKILL',
   });

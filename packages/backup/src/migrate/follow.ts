@@ -171,6 +171,8 @@ class FollowRun {
         bytes: this.options.maxInFlightBytes ?? 16 * 1024 * 1024,
       });
       this.phase = 'following';
+      // In sync for a while means following for a while: the quiet time counts from here.
+      for (const f of this.followers) f.lastWriteAt = Math.max(f.lastWriteAt, Date.now());
       await Promise.all(this.followers.map((f) => f.stream()));
       await this.target.idle();
       for (const f of this.followers) f.ack();
