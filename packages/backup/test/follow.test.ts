@@ -271,8 +271,19 @@ describe('migrate --follow (online migration)', () => {
     ]);
     clusters.push(cluster);
     await buildClusterDataset(cluster.primaries);
-    const { result } = await migrateUnderLoad(cluster.seeds[0]!, target.url, () => clusterLoad(cluster, 200));
+    await target.command('SET', 'only-on-the-target', 'x');
+    const { result } = await migrateUnderLoad(
+      cluster.seeds[0]!,
+      target.url,
+      () => clusterLoad(cluster, 200),
+      {
+        flush: true,
+      },
+    );
     expect(result.follow).toMatchObject({ stoppedBy: 'signal', failureCount: 0 });
+    // Each primary's snapshot went in whole (the later ones neither flushed the target nor
+    // stumbled over the function libraries every primary holds).
+    expect(result.errorCount).toBe(0);
     expect(result.follow!.nodes).toHaveLength(3);
     const [a, b] = await Promise.all([
       keyspaceState(

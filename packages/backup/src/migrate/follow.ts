@@ -161,6 +161,7 @@ class FollowRun {
     try {
       // One snapshot after the other (each primary's stream is read on meanwhile).
       for (const f of this.followers) {
+        if (this.stopping) break;
         const snapshot = await f.sync(false);
         if (snapshot) this.snapshots.push(snapshot);
         this.startTimers();
@@ -399,6 +400,12 @@ class NodeFollower {
         ...(toTls ? { tls: toTls } : {}),
         // A second snapshot overwrites what the first one (and the stream) left.
         ...(resume ? { replace: true } : {}),
+        // A cluster source's primaries share the target: only the first snapshot may empty it
+        // (and every primary holds the same function libraries: the later ones replace them).
+        ...(this.run.followers[0] !== this || resume
+          ? { flush: this.run.followers.length === 1 && rest.flush === true }
+          : {}),
+        ...(this.run.followers[0] !== this ? { replace: true } : {}),
       });
       this.run.keysRestored += result.keys;
       return result;
