@@ -393,19 +393,19 @@ class NodeFollower {
         onFollow: _o,
         ...rest
       } = this.options;
+      // A cluster source's primaries share the target: a later primary's snapshot neither empties
+      // it nor trips over the function libraries every primary holds (it replaces), and a full
+      // resync of one primary must not empty what the others wrote.
+      const laterPrimary = this.run.followers[0] !== this;
+      const alone = this.run.followers.length === 1;
       const result = await restore({
         ...rest,
         input: file,
         url: to,
         ...(toTls ? { tls: toTls } : {}),
         // A second snapshot overwrites what the first one (and the stream) left.
-        ...(resume ? { replace: true } : {}),
-        // A cluster source's primaries share the target: only the first snapshot may empty it
-        // (and every primary holds the same function libraries: the later ones replace them).
-        ...(this.run.followers[0] !== this || resume
-          ? { flush: this.run.followers.length === 1 && rest.flush === true }
-          : {}),
-        ...(this.run.followers[0] !== this ? { replace: true } : {}),
+        ...(resume || laterPrimary ? { replace: true } : {}),
+        flush: rest.flush === true && (alone || (!resume && !laterPrimary)),
       });
       this.run.keysRestored += result.keys;
       return result;
