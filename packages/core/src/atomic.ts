@@ -58,12 +58,19 @@ export interface AtomicFile {
   readonly tempPath: string;
   /** Writes to the temp file. Do not end it: `commit()` does. */
   readonly stream: Writable;
+  /**
+   * Flushes what reached the temp file so far to the disk while writing goes on, so that the flush
+   * at `commit()` is short (long writes call it every few tens of MiB).
+   */
+  syncSoFar(): Promise<void>;
   /** Ends the stream, flushes to disk and renames the temp file over `path`. */
   commit(): Promise<void>;
   /** Discards the temp file (safe to call after a failed commit, and more than once). */
   abort(): Promise<void>;
 }
 
+/** Bytes written between two flushes to the disk during `writeStreamAtomic`. */
+const SYNC_EVERY = 32 << 20;
 const PARTIAL = /^\.(.+)\.partial-(\d+)-[0-9a-f]{8,}$/;
 const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 
@@ -222,7 +229,8 @@ export async function openAtomicFile(path: string, options: AtomicWriteOptions =
     await syncDir(dir);
   };
   stream.on('error', () => {}); // reported by commit()
-  return { path: full, tempPath: temp, stream, commit, abort };
+  const syncSoFar = () => fh.datasync();
+  return { path: full, tempPath: temp, stream, syncSoFar, commit, abort };
 }
 
 /** Writes `data` to `path` atomically (see `openAtomicFile`). */
@@ -251,10 +259,27 @@ export async function writeStreamAtomic(
     streamError ??= err;
   });
   let written = 0;
+  // Flushing to the disk as the file grows, one flush at a time, overlaps it with producing the
+  // data instead of leaving it all to the end.
+  let syncedAt = 0;
+  let syncing: Promise<void> | undefined;
+  let syncError: { err: unknown } | undefined;
   try {
     for await (const chunk of chunks) {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
       written += bytes.length;
+      if (syncError) throw syncError.err;
+      if (!syncing && written - syncedAt >= SYNC_EVERY) {
+        syncedAt = written;
+        syncing = file.syncSoFar().then(
+          () => {
+            syncing = undefined;
+          },
+          (err: unknown) => {
+            syncError = { err };
+          },
+        );
+      }
       if (!file.stream.write(bytes)) {
         await new Promise<void>((ok, fail) => {
           const onError = (err: Error) => fail(err);
@@ -270,7 +295,12 @@ export async function writeStreamAtomic(
   } catch (err) {
     await file.abort();
     // Only the file's own errors are about writing; the source's (a dropped connection) pass as is.
-    throw err === streamError ? writeError(file.path, err) : err;
+    throw err === streamError || err === syncError?.err ? writeError(file.path, err) : err;
+  }
+  await syncing;
+  if (syncError) {
+    await file.abort();
+    throw writeError(file.path, syncError.err);
   }
   await file.commit();
   return written;

@@ -180,7 +180,7 @@ export class RdbToJsonl implements SpanEncoder {
     this.span = span;
     this.first = true;
     const r = this.r;
-    r.at(span.buf, span.valueStart);
+    r.atSpan(span);
     if (span.type === RdbType.STRING) {
       r.string();
       if (!r.isInt && r.e - r.s >= this.chunkBytes) throw new DirectFallback('a huge string');

@@ -9,7 +9,7 @@ import {
 } from './containers.js';
 import { Crc64, crc64 } from './crc64.js';
 import { decodeModuleId } from './constants.js';
-import { LzfStreamDecoder, lzfCheck, lzfCompress, lzfDecompress } from './lzf.js';
+import { LzfMemo, LzfStreamDecoder, lzfCheck, lzfCompress, lzfDecompress, lzfDecompressInto } from './lzf.js';
 
 const fail = (m: string): never => {
   throw new Error(m);
@@ -69,6 +69,49 @@ describe('crc64 (Jones)', () => {
       }
       expect(lzfCheck(bad, input.length), `byte ${i}`).toBe(ok);
     }
+  });
+  it('decompresses at an offset of the output, refusing references before it', () => {
+    const input = Buffer.from('hello hello hello hello hello world'.repeat(4));
+    const packed = lzfCompress(input)!;
+    const out = Buffer.alloc(input.length + 10, 0x2a);
+    lzfDecompressInto(packed, 0, packed.length, out, input.length, 10);
+    expect(out.subarray(0, 10).equals(Buffer.alloc(10, 0x2a))).toBe(true);
+    expect(out.subarray(10).equals(input)).toBe(true);
+    // A back-reference reaching before the output's start is corrupt input, not earlier bytes.
+    const early = Buffer.from([0, 0x61, 0x20, 1]); // literal "a", then copy 3 bytes from 2 back
+    expect(() => lzfDecompressInto(early, 0, early.length, Buffer.alloc(20), 4, 5)).toThrow(
+      /before the start/,
+    );
+  });
+  it("LzfMemo keeps a value's strings once, found by where they are, within its cap", () => {
+    const texts = ['first string first string first', 'second'.repeat(40), 'x'.repeat(3000)];
+    const file = Buffer.concat(texts.map((t) => lzfCompress(Buffer.from(t))!));
+    const at: number[] = [];
+    let p = 0;
+    const memo = new LzfMemo(3200);
+    const starts: number[] = [];
+    for (const t of texts) {
+      const clen = lzfCompress(Buffer.from(t))!.length;
+      at.push(p);
+      starts.push(memo.add(file, p, clen, t.length));
+      p += clen;
+    }
+    // The third would pass the cap: not kept (its reader decompresses it itself).
+    expect(starts[2]).toBe(-1);
+    expect(memo.count).toBe(2);
+    for (let i = 0; i < 2; i++) {
+      const idx = memo.find(at[i]!, 0);
+      expect(idx).toBe(i);
+      const s = memo.start(idx);
+      expect(memo.out.toString('latin1', s, s + texts[i]!.length)).toBe(texts[i]);
+    }
+    expect(memo.find(at[2]!, 0)).toBe(-1);
+    expect(memo.find(at[0]!, 1)).toBe(-1);
+    // Corrupt data throws and keeps nothing more.
+    expect(() => memo.add(Buffer.from([0x1f, 0x61]), 0, 2, 32)).toThrow();
+    memo.reset();
+    expect(memo.count).toBe(0);
+    expect(memo.find(at[0]!, 0)).toBe(-1);
   });
   it('matches a real DUMP payload trailer ("hello world" string)', () => {
     const body = Buffer.from('000b68656c6c6f20776f726c640b00', 'hex');

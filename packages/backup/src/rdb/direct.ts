@@ -197,6 +197,7 @@ export function rdbFileToChunks(
   const start = (): void => {
     started = true;
     walkRdbFile(path, {
+      keepLzf: true,
       onKey: (span) => {
         const wait = enc.key(span);
         if (wait) return wait.then(() => (enc.out.pos >= flushAt ? channel.push(enc.out.take()) : undefined));
@@ -265,6 +266,8 @@ export async function walkRdbRecords(
     return rec;
   };
   const result = await walkRdbFile(path, {
+    // Measuring only: long LZF string values are skipped unread (the walk checks them cheaper).
+    keepLzf: options.lengthsOnly !== true,
     ...(options.checksum === false ? { checksum: false } : {}),
     onHeader: (h) => onRecord({ kind: 'header', magic: h.magic, version: h.version, flavor: h.flavor }),
     onAux: (key, value) => onRecord({ kind: 'aux', key, value }),

@@ -24,7 +24,7 @@ import { asciiScore, listpackScore } from './numbers.js';
 import { RDB_HEADER_BYTES, type RdbHeader, parseRdbHeader } from './header.js';
 import { Crc64 } from './crc64.js';
 import { RdbOpcode, RdbType } from './constants.js';
-import { lzfCheck, lzfDecompressInto, lzfLengthsPossible } from './lzf.js';
+import { LzfMemo, lzfCheck, lzfDecompressInto, lzfLengthsPossible } from './lzf.js';
 
 /** Thrown to abandon the fast path (the caller re-reads with the full reader). */
 class GiveUp extends Error {}
@@ -73,6 +73,8 @@ export interface KeySpan {
   keyEnd: number;
   /** The value in RDB encoding: `buf[valueStart, valueEnd)`. */
   buf: Buffer;
+  /** Where `buf[0]` is in the input (so `base + valueEnd` is where the record ends). */
+  base: number;
   valueStart: number;
   valueEnd: number;
   /** Absolute expiry in ms. */
@@ -81,6 +83,8 @@ export interface KeySpan {
   lfuFreq: number | undefined;
   /** The file's RDB version (from its header; set by the walk). */
   version?: number;
+  /** The value's LZF strings, decompressed (with `keepLzf`). */
+  lzf?: LzfMemo;
 }
 
 export interface FastVerifyOptions {
@@ -108,6 +112,11 @@ export interface FastVerifyOptions {
   /** Called for every function library with its code (a view, valid like `onKey`'s span). */
   onFunction?: (code: Buffer) => void | Promise<void>;
   /**
+   * Keep the LZF strings the walk decompresses (it must, to check them) for `onKey`: the span's
+   * `lzf` (read by `SpanReader`), so they are not decompressed twice.
+   */
+  keepLzf?: boolean;
+  /**
    * Only find where each value ends, without checking it (no LZF, container or score checks):
    * for a second pass over input a first pass verified.
    */
@@ -130,6 +139,8 @@ class Walker {
   total: number | undefined;
   maxString: number;
   version = 0;
+  /** Keeps the current value's LZF strings decompressed for the `onKey` consumer (`keepLzf`). */
+  lzf: LzfMemo | null = null;
   flavor: 'redis' | 'valkey' = 'redis';
   /** Set by len(): the length byte was a string encoding. */
   encoded = false;
@@ -301,7 +312,15 @@ class Walker {
         this.scratch = Buffer.allocUnsafe(Math.max(ulen, this.scratch.length * 2));
       const p = this.pos;
       this.pos = p + clen;
+      const memo = this.lzf;
       try {
+        const at = memo ? memo.add(this.buf, p, clen, ulen) : -1;
+        if (at >= 0) {
+          this.rbuf = memo!.out;
+          this.rs = at;
+          this.re = at + ulen;
+          return;
+        }
         lzfDecompressInto(this.buf, p, p + clen, this.scratch, ulen);
       } catch {
         giveUp();
@@ -356,7 +375,16 @@ class Walker {
         // The server's lzf_decompress returns 0 = the expected length: any data "decompresses" to "".
         if (ulen === 0) return want ? Buffer.alloc(0) : undefined;
         if (!want) {
-          if (!lzfCheck(buf, ulen, p, p + clen)) giveUp();
+          // Checked by decompressing when the consumer will want the bytes (kept), else by walking.
+          let kept = -1;
+          if (this.lzf) {
+            try {
+              kept = this.lzf.add(buf, p, clen, ulen);
+            } catch {
+              giveUp();
+            }
+          }
+          if (kept < 0 && !lzfCheck(buf, ulen, p, p + clen)) giveUp();
           return undefined;
         }
         const out = Buffer.allocUnsafe(ulen);
@@ -413,8 +441,8 @@ const LP_ZSET = 3;
 class DupFinder {
   private readonly start = new Int32Array(16);
   private readonly len = new Int32Array(16);
-  /** First byte of a string element (-1 when empty); -2 for an integer element. */
-  private readonly first = new Int32Array(16);
+  /** A hash of a string element's bytes; -2 marks an integer element (no string hashes to it). */
+  private readonly hash = new Int32Array(16);
   /** For integers: the value (NaN: an int64 read from blob at start + 1). */
   private readonly int = new Float64Array(16);
   private n = 0;
@@ -432,7 +460,7 @@ class DupFinder {
 
   private key(i: number): string {
     const s = this.start[i]!;
-    if (this.first[i] !== -2) return this.blob.toString('latin1', s, s + this.len[i]!);
+    if (this.hash[i] !== INT_MARK) return this.blob.toString('latin1', s, s + this.len[i]!);
     const v = this.int[i]!;
     return Number.isNaN(v) ? String(this.blob.readBigInt64LE(s + 1)) : String(v);
   }
@@ -441,20 +469,27 @@ class DupFinder {
   addString(a: number, b: number): boolean {
     const blob = this.blob;
     const len = b - a;
-    const f = len > 0 ? blob[a]! : -1;
     if (this.set) return this.inSet(blob.toString('latin1', a, b));
+    // FNV-1a of the bytes, kept non-negative so it never equals INT_MARK: equal bytes, equal hash,
+    // so the bytes are compared only when the hashes and lengths agree.
+    let h = 0x811c9dc5 | 0;
+    for (let i = a; i < b; i++) h = Math.imul(h ^ blob[i]!, 0x01000193);
+    h &= 0x7fffffff;
     const n = this.n;
     // Text of at most 20 bytes starting with '-' or a digit may equal an integer element.
+    const f = len > 0 ? blob[a]! : -1;
     const maybeInt = len > 0 && len <= 20 && (f === 45 || (f >= 48 && f <= 57));
     for (let i = 0; i < n; i++) {
-      const fi = this.first[i]!;
-      if (fi === f && this.len[i] === len) {
+      const hi = this.hash[i]!;
+      if (hi === h && this.len[i] === len) {
         const s = this.start[i]!;
-        if (len <= 1 || blob.compare(blob, a, b, s, s + len) === 0) return true;
-      } else if (fi === -2 && maybeInt && this.key(i) === blob.toString('latin1', a, b)) return true;
+        let j = 0;
+        while (j < len && blob[a + j] === blob[s + j]) j++;
+        if (j === len) return true;
+      } else if (hi === INT_MARK && maybeInt && this.key(i) === blob.toString('latin1', a, b)) return true;
     }
     if (maybeInt) this.ints = true;
-    return this.push(a, len, f, 0);
+    return this.push(a, len, h, 0);
   }
 
   /** Adds an integer element (`v` NaN: an int64 stored at blob[at + 1]); true when it repeats one. */
@@ -466,10 +501,10 @@ class DupFinder {
       const k = Number.isNaN(v) ? String(this.blob.readBigInt64LE(at + 1)) : String(v);
       for (let i = 0; i < n; i++) if (this.key(i) === k) return true;
     } else {
-      for (let i = 0; i < n; i++) if (this.first[i] === -2 && this.int[i] === v) return true;
+      for (let i = 0; i < n; i++) if (this.hash[i] === INT_MARK && this.int[i] === v) return true;
     }
     this.ints = true;
-    return this.push(at, 0, -2, v);
+    return this.push(at, 0, INT_MARK, v);
   }
 
   private inSet(k: string): boolean {
@@ -479,7 +514,7 @@ class DupFinder {
     return false;
   }
 
-  private push(start: number, len: number, first: number, v: number): boolean {
+  private push(start: number, len: number, hash: number, v: number): boolean {
     const n = this.n;
     if (n === 16) {
       // Big container: switch to a Set of the elements' text.
@@ -487,7 +522,7 @@ class DupFinder {
       for (let i = 0; i < n; i++) set.add(this.key(i));
       this.set = set;
       const k =
-        first === -2
+        hash === INT_MARK
           ? Number.isNaN(v)
             ? String(this.blob.readBigInt64LE(start + 1))
             : String(v)
@@ -496,12 +531,15 @@ class DupFinder {
     }
     this.start[n] = start;
     this.len[n] = len;
-    this.first[n] = first;
+    this.hash[n] = hash;
     this.int[n] = v;
     this.n = n + 1;
     return false;
   }
 }
+
+/** `DupFinder`'s mark of an integer element. */
+const INT_MARK = -2;
 
 const dupFinder = new DupFinder();
 
@@ -1057,6 +1095,7 @@ export async function fastVerify(
       keyStart: 0,
       keyEnd: 0,
       buf: w.buf,
+      base: 0,
       valueStart: 0,
       valueEnd: 0,
       expiresAt: undefined,
@@ -1064,6 +1103,10 @@ export async function fastVerify(
       lfuFreq: undefined,
       version,
     };
+    if (options.keepLzf && onKey && !options.shallow) {
+      w.lzf = new LzfMemo();
+      span.lzf = w.lzf;
+    }
     for (;;) {
       const start = w.pos;
       try {
@@ -1071,6 +1114,7 @@ export async function fastVerify(
         if (op <= 25) {
           if (!FAST_TYPES.has(op)) return null;
           if (onKey) {
+            w.lzf?.reset();
             w.stringRange();
             span.keyBuf = w.rbuf;
             span.keyStart = w.rs;
@@ -1080,6 +1124,7 @@ export async function fastVerify(
             span.db = db;
             span.type = op;
             span.buf = w.buf;
+            span.base = w.base;
             span.valueEnd = w.pos;
             span.expiresAt = expiresAt;
             span.lruIdle = lruIdle;

@@ -123,7 +123,10 @@ export async function verifyRdbWithReader(
 }
 
 /** Callbacks of a walk that reads what it walks (`walkRdbFile`). */
-export type WalkCallbacks = Pick<FastVerifyOptions, 'onKey' | 'onFunction' | 'onHeader' | 'onAux'> & {
+export type WalkCallbacks = Pick<
+  FastVerifyOptions,
+  'onKey' | 'onFunction' | 'onHeader' | 'onAux' | 'keepLzf'
+> & {
   /** Bytes read from the input so far (for progress). */
   onRead?: (bytes: number) => void;
 };

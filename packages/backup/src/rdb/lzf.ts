@@ -14,8 +14,8 @@ export function lzfDecompress(input: Uint8Array, outputLength: number): Buffer {
 }
 
 /**
- * Decompresses `input[start, end)` into `out[0, outputLength)` (`out` may be a reused scratch
- * buffer at least that long). Throws LzfFormatError unless the stream produces exactly
+ * Decompresses `input[start, end)` into `out[at, at + outputLength)` (`out` may be a reused
+ * scratch buffer at least that long). Throws LzfFormatError unless the stream produces exactly
  * `outputLength` bytes.
  */
 export function lzfDecompressInto(
@@ -24,16 +24,18 @@ export function lzfDecompressInto(
   end: number,
   out: Uint8Array,
   outputLength: number,
+  at = 0,
 ): void {
   let ip = start;
-  let op = 0;
+  let op = at;
   const inEnd = end;
+  const outEnd = at + outputLength;
   while (ip < inEnd) {
     const ctrl = input[ip++]!;
     if (ctrl < 32) {
       // A literal run: at most 32 bytes, copied by hand (cheaper than a view and a block copy).
       const len = ctrl + 1;
-      if (op + len > outputLength) throw new LzfFormatError('literal run overflows the declared length');
+      if (op + len > outEnd) throw new LzfFormatError('literal run overflows the declared length');
       if (ip + len > inEnd) throw new LzfFormatError('literal run past the end of the input');
       for (let i = 0; i < len; i++) out[op++] = input[ip++]!;
     } else {
@@ -45,8 +47,8 @@ export function lzfDecompressInto(
       if (ip >= inEnd) throw new LzfFormatError('back-reference offset past the end of the input');
       const ref = op - ((ctrl & 0x1f) << 8) - input[ip++]! - 1;
       len += 2;
-      if (ref < 0) throw new LzfFormatError('back-reference before the start of the output');
-      if (op + len > outputLength) throw new LzfFormatError('back-reference overflows the declared length');
+      if (ref < at) throw new LzfFormatError('back-reference before the start of the output');
+      if (op + len > outEnd) throw new LzfFormatError('back-reference overflows the declared length');
       if (len > 64 && op - ref >= len) {
         // Long and not overlapping the bytes being written: one block copy.
         out.copyWithin(op, ref, ref + len);
@@ -57,8 +59,8 @@ export function lzfDecompressInto(
       }
     }
   }
-  if (op !== outputLength) {
-    throw new LzfFormatError(`decompressed ${op} bytes, the header declared ${outputLength}`);
+  if (op !== outEnd) {
+    throw new LzfFormatError(`decompressed ${op - at} bytes, the header declared ${outputLength}`);
   }
 }
 
@@ -260,4 +262,63 @@ export class LzfStreamDecoder {
  */
 export function lzfLengthsPossible(clen: number, ulen: number): boolean {
   return ulen <= clen * 90 + 64 && (ulen === 0 || clen > 0);
+}
+
+/**
+ * The LZF strings of one value, decompressed once by the structure walk (which must decompress
+ * them to check them) and kept for whoever reads the value next (`SpanReader`), so nothing is
+ * decompressed twice. Entries are looked up by where their compressed bytes start in the window,
+ * in the order they were added. A value whose strings would exceed `cap` bytes keeps only those
+ * that fit (the reader decompresses the others itself).
+ */
+export class LzfMemo {
+  out: Buffer = Buffer.allocUnsafe(1 << 16);
+  private used = 0;
+  private readonly src: number[] = [];
+  private readonly starts: number[] = [];
+  count = 0;
+
+  constructor(private readonly cap = 8 << 20) {}
+
+  /** Forgets what was kept (a new value, or the same one walked again). */
+  reset(): void {
+    this.used = 0;
+    this.count = 0;
+  }
+
+  /**
+   * Decompresses `input[p, p + clen)` (exactly `ulen` bytes, else LzfFormatError) into `out`,
+   * keeping it under `p`; returns where it starts in `out`, or -1 (nothing done) when it would
+   * exceed the cap.
+   */
+  add(input: Uint8Array, p: number, clen: number, ulen: number): number {
+    const at = this.used;
+    if (at + ulen > this.cap) return -1;
+    if (at + ulen > this.out.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(at + ulen, this.out.length * 2));
+      this.out.copy(bigger, 0, 0, at);
+      this.out = bigger;
+    }
+    lzfDecompressInto(input, p, p + clen, this.out, ulen, at);
+    this.used = at + ulen;
+    const i = this.count++;
+    this.src[i] = p;
+    this.starts[i] = at;
+    return at;
+  }
+
+  /** The index of the entry kept for compressed bytes at `p`, searching from `from`; -1 if none. */
+  find(p: number, from: number): number {
+    for (let i = from; i < this.count; i++) {
+      const s = this.src[i]!;
+      if (s === p) return i;
+      if (s > p) return -1;
+    }
+    return -1;
+  }
+
+  /** Where entry `i` starts in `out`. */
+  start(i: number): number {
+    return this.starts[i]!;
+  }
 }

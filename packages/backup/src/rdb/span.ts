@@ -11,7 +11,7 @@ import type { HashEntry, Value, ZSetEntry } from '../model.js';
 import { RdbType } from './constants.js';
 import { backlenSize } from './containers.js';
 import type { KeySpan } from './fast-verify.js';
-import { lzfDecompressInto } from './lzf.js';
+import { type LzfMemo, lzfDecompressInto } from './lzf.js';
 import { listpackScore } from './numbers.js';
 
 /** An element of a container: bytes `buf[s, e)`, or an integer (`int`, `big` beyond 2^53). */
@@ -49,9 +49,22 @@ export class SpanReader implements Element {
   sbuf: Buffer = EMPTY;
   private lzfOut: Buffer = Buffer.allocUnsafe(1 << 16);
 
+  /** LZF strings the walk kept decompressed for this value, and the next entry to look at. */
+  private memo: LzfMemo | undefined;
+  private memoNext = 0;
+
   at(buf: Buffer, pos: number): void {
     this.buf = buf;
     this.pos = pos;
+    this.memo = undefined;
+  }
+
+  /** At the start of a walked key's value (using the LZF strings the walk kept). */
+  atSpan(span: KeySpan): void {
+    this.buf = span.buf;
+    this.pos = span.valueStart;
+    this.memo = span.lzf;
+    this.memoNext = 0;
   }
 
   u8(): number {
@@ -153,6 +166,17 @@ export class SpanReader implements Element {
       this.sbuf = this.lzfOut;
       this.s = this.e = 0;
       if (ulen === 0) return;
+      const memo = this.memo;
+      if (memo !== undefined) {
+        const i = memo.find(at, this.memoNext);
+        if (i >= 0) {
+          this.memoNext = i + 1;
+          this.sbuf = memo.out;
+          this.s = memo.start(i);
+          this.e = this.s + ulen;
+          return;
+        }
+      }
       if (ulen > this.lzfOut.length) {
         this.lzfOut = Buffer.allocUnsafe(Math.max(ulen, this.lzfOut.length * 2));
         this.sbuf = this.lzfOut;
@@ -277,7 +301,7 @@ export function spanValue(
   lengthsOnly = false,
 ): Value | null {
   const window = span.buf;
-  r.at(window, span.valueStart);
+  r.atSpan(span);
   if (lengthsOnly && span.type === RdbType.STRING) {
     // An LZF string value is longer than 20 bytes (the server compresses no shorter one): a
     // consumer measuring it needs no bytes, so it gets zeros of its length.

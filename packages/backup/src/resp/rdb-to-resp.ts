@@ -184,7 +184,7 @@ export class RdbToResp implements SpanEncoder {
   /** Writes the value's commands; false for a value left to the record model. */
   private value(span: KeySpan): boolean {
     const r = this.r;
-    r.at(span.buf, span.valueStart);
+    r.atSpan(span);
     switch (span.type) {
       case RdbType.STRING: {
         const out = this.out;
