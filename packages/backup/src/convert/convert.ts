@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { isEmptyCollection } from '../rdb/value-parts.js';
 import { statSync } from 'node:fs';
 import type { KeyRecord, RdbRecord } from '../model.js';
@@ -15,7 +16,7 @@ import { rdbFileToResp } from '../resp/rdb-to-resp.js';
 import { rdbFileToJsonl } from '../jsonl/rdb-to-jsonl.js';
 import { DirectFallback } from '../rdb/direct.js';
 import { commandsToItems } from '../io/items.js';
-import { abortable, writeFileAtomically } from '../io/atomic.js';
+import { abortable, partialPath, writeFileAtomically } from '../io/atomic.js';
 import { commandsToRecords } from '../io/commands-to-records.js';
 import { commandValueType, type CompiledFilter, compileFilter, type KeyFilter } from '../io/filter.js';
 import { checkOutputFormat, formatFromPath, type InputFormat, type OutputFormat } from '../io/formats.js';
@@ -62,6 +63,8 @@ export interface ConvertResult {
   elapsedMs: number;
   /** Incomplete trailing commands dropped from the input. */
   dropped: Array<{ source: string; offset: number; bytes: number }>;
+  /** Threads that converted the input: 2 when a big RDB's second half was converted alongside. */
+  threads: number;
 }
 
 /** Which records pass a filter, one at a time (keeps whether a key in parts is skipped). */
@@ -277,15 +280,19 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
       keys = k;
       progress(false);
     };
+    // A big file's second half is converted on another thread meanwhile, into a hidden temp
+    // file beside the output (named like the output's own temp file: a killed run's is removed).
+    const spillPath = partialPath(resolve(options.output));
     const fast =
       to === 'resp'
         ? rdbFileToResp(options.input, {
             ...batch,
             header,
-            commands: { ...batch, exactScores: true, dumpPayload: (r: KeyRecord) => encodeDump(r) },
+            commands: { ...batch, exactScores: true, dumpPayload: encodeDump },
             onProgress,
+            spillPath,
           })
-        : rdbFileToJsonl(options.input, { onProgress });
+        : rdbFileToJsonl(options.input, { onProgress, spillPath });
     try {
       bytesWritten = await writeFileAtomically(
         options.output,
@@ -298,7 +305,8 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
       keys = fast.keys();
       from ??= 'rdb';
       progress(true);
-      return { from, to, keys, bytesRead, bytesWritten, elapsedMs: Date.now() - started, dropped };
+      const threads = fast.threads();
+      return { from, to, keys, bytesRead, bytesWritten, elapsedMs: Date.now() - started, dropped, threads };
     } catch (err) {
       if (!(err instanceof DirectFallback)) throw err;
       keys = 0;
@@ -332,7 +340,7 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   );
   from ??= formatFromPathSafe(options.input);
   progress(true);
-  return { from, to, keys, bytesRead, bytesWritten, elapsedMs: Date.now() - started, dropped };
+  return { from, to, keys, bytesRead, bytesWritten, elapsedMs: Date.now() - started, dropped, threads: 1 };
 }
 
 /** Each item of an async iterable as a batch of one. */

@@ -412,9 +412,15 @@ export class RdbToJsonl implements SpanEncoder {
 /** The JSONL bytes of an RDB file through the walk (see `rdbFileToChunks`). */
 export function rdbFileToJsonl(
   path: string,
-  options: { onProgress?: (bytesRead: number, keys: number) => void } = {},
-): AsyncIterable<Buffer> & { keys: () => number } {
-  const enc = new RdbToJsonl();
-  const chunks = rdbFileToChunks(path, enc, options.onProgress);
-  return { keys: () => enc.keys, [Symbol.asyncIterator]: () => chunks[Symbol.asyncIterator]() };
+  options: {
+    onProgress?: (bytesRead: number, keys: number) => void;
+    /** Convert a big file's second half on a worker thread, its output kept here meanwhile. */
+    spillPath?: string;
+  } = {},
+): AsyncIterable<Buffer> & { keys: () => number; threads: () => number } {
+  const split =
+    options.spillPath !== undefined
+      ? { spillPath: options.spillPath, encoder: { format: 'jsonl' as const, options: {} } }
+      : undefined;
+  return rdbFileToChunks(path, new RdbToJsonl(), options.onProgress, split);
 }

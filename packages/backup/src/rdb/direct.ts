@@ -5,8 +5,11 @@
  */
 import type { KeyRecord, RdbRecord, Value } from '../model.js';
 import { ENCODING_NAMES } from './constants.js';
+import { existsSync } from 'node:fs';
+import { open, stat, unlink } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
 import type { KeySpan } from './fast-verify.js';
-import { walkRdbFile } from './inspect.js';
+import { fileCrcInWorker, trailerMatches, walkRdbFile } from './inspect.js';
 import { decodeValue } from './reader.js';
 import { ListpackCursor, SpanReader, spanValue } from './span.js';
 
@@ -174,58 +177,193 @@ export interface SpanEncoder {
   key(span: KeySpan): Promise<void> | undefined;
   /** Writes a function library. */
   fn(code: Buffer): void;
+  /** Goes on as if the last key written was in `db` (a second half starting mid-file). */
+  continueInDb?(db: number): void;
   /** The output buffer. */
   readonly out: ByteSink;
   /** Keys written. */
   readonly keys: number;
 }
 
+/** How the second half of a big file is converted on a worker thread (see `rdbFileToChunks`). */
+export interface SplitOptions {
+  /** How the worker makes an encoder like the caller's (plain data; see `convert/split-worker.ts`). */
+  encoder: { format: 'resp' | 'jsonl'; options: unknown };
+  /** A private temp path for the second half's output until it is handed over (then removed). */
+  spillPath: string;
+}
+
+/** Files at least this big are converted in two halves at once. */
+const SPLIT_MIN_BYTES = 16 << 20;
+/** The worker converting the second half (a built file: absent when running from source). */
+const SPLIT_WORKER = new URL('./split-worker.js', import.meta.url);
+
+/** What the split worker posts (see `convert/split-worker.ts`). */
+export type SplitMessage =
+  | { boundary: number; db: number }
+  | { boundary: null }
+  | { progress: { bytes: number; keys: number } }
+  | { done: { keys: number; trailer: Uint8Array | null } }
+  | { fallback: string }
+  | { error: { message: string; code?: string } };
+
+/** The second half of a file, converted by a worker into `spillPath`. */
+class SecondHalf {
+  /** Where the worker's half starts (a record start), once it said; null: no split. */
+  boundary: number | null | undefined;
+  bytes = 0;
+  keys = 0;
+  readonly known: Promise<void>;
+  readonly done: Promise<{ keys: number; trailer: Buffer | undefined }>;
+  private readonly worker: Worker;
+
+  constructor(
+    path: string,
+    readonly hint: number,
+    private readonly split: SplitOptions,
+    onProgress: () => void,
+  ) {
+    this.worker = new Worker(SPLIT_WORKER, {
+      workerData: { path, hint, spillPath: split.spillPath, encoder: split.encoder },
+    });
+    let said: () => void;
+    this.known = new Promise<void>((resolve) => {
+      said = resolve;
+    });
+    this.done = new Promise((resolve, reject) => {
+      this.worker.on('message', (m: SplitMessage) => {
+        if ('boundary' in m) {
+          this.boundary = m.boundary;
+          said();
+        } else if ('progress' in m) {
+          this.bytes = m.progress.bytes;
+          this.keys = m.progress.keys;
+          onProgress();
+        } else if ('done' in m) {
+          this.keys = m.done.keys;
+          resolve({ keys: m.done.keys, trailer: m.done.trailer ? Buffer.from(m.done.trailer) : undefined });
+        } else if ('fallback' in m) reject(new DirectFallback(m.fallback));
+        else {
+          const err = new Error(m.error.message) as NodeJS.ErrnoException;
+          if (m.error.code) err.code = m.error.code;
+          reject(err);
+        }
+      });
+      const gone = () => {
+        this.boundary ??= null;
+        said();
+        reject(new DirectFallback('the worker thread stopped'));
+      };
+      this.worker.once('error', gone);
+      this.worker.once('exit', gone);
+    });
+    this.done.catch(() => {});
+  }
+
+  /** The worker's output, in chunks. */
+  async *output(): AsyncGenerator<Buffer> {
+    const fh = await open(this.split.spillPath, 'r');
+    try {
+      for (;;) {
+        const chunk = Buffer.allocUnsafe(1 << 20);
+        const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
+        if (bytesRead === 0) return;
+        yield bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead);
+      }
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+    await unlink(this.split.spillPath).catch(() => {});
+  }
+}
+
 /**
  * The output of an RDB file's keys, in chunks of about 256 KiB, through the structure walk. Fails
  * with `DirectFallback` (before or after some chunks) when the walk gives up: convert with the
  * record reader then, discarding what was written.
+ *
+ * With `split`, a big file is converted in two halves at once: a worker thread finds the first
+ * record boundary past the middle and converts from there to the end (every check included) into
+ * `spillPath`, while this thread converts up to that boundary; then the worker's output follows.
+ * The CRC is computed on a third thread and compared with the trailer the file stores.
  */
 export function rdbFileToChunks(
   path: string,
   enc: SpanEncoder,
   onProgress?: (bytesRead: number, keys: number) => void,
-): AsyncIterable<Buffer> {
+  split?: SplitOptions,
+): AsyncIterable<Buffer> & { keys: () => number; threads: () => number } {
   const channel = new ChunkChannel();
   let read = 0;
   let started = false;
+  let half: SecondHalf | undefined;
+  const keys = () => enc.keys + (half?.keys ?? 0);
+  const progress = () => onProgress?.(read + (half?.bytes ?? 0), keys());
   const flushAt = 256 << 10;
+  const encode = (span: KeySpan): Promise<void> | undefined => {
+    const wait = enc.key(span);
+    if (wait) return wait.then(() => (enc.out.pos >= flushAt ? channel.push(enc.out.take()) : undefined));
+    if (enc.out.pos >= flushAt) return channel.push(enc.out.take());
+    return undefined;
+  };
+  const run = async (): Promise<void> => {
+    let crc: ReturnType<typeof fileCrcInWorker>;
+    try {
+      const size = split && existsSync(SPLIT_WORKER) ? (await stat(path)).size : 0;
+      if (split && size >= SPLIT_MIN_BYTES) crc = fileCrcInWorker(path, size - 8);
+      if (crc) half = new SecondHalf(path, Math.floor(size / 2), split!, progress);
+      const h = half;
+      const result = await walkRdbFile(path, {
+        keepLzf: true,
+        ...(h
+          ? {
+              // The CRC thread checks the whole file; the walk stops where the worker's half starts.
+              checksum: false,
+              stopAt: () => h.boundary ?? undefined,
+              onKey: (span: KeySpan) => {
+                if (h.boundary === undefined && span.base + span.valueEnd >= h.hint)
+                  return h.known.then(() => encode(span));
+                return encode(span);
+              },
+            }
+          : { onKey: encode }),
+        onFunction: (code) => enc.fn(code),
+        onRead: (n) => {
+          read = n;
+          progress();
+        },
+      });
+      if (result === null) throw new DirectFallback('the walk gave up');
+      if (enc.out.pos > 0) await channel.push(enc.out.take());
+      if (h && crc) {
+        let trailer = result.trailer;
+        if (result.stopped) {
+          trailer = (await h.done).trailer;
+          for await (const chunk of h.output()) await channel.push(chunk);
+        }
+        if (!trailerMatches(trailer, await crc.result)) throw new DirectFallback('the checksum differs');
+      }
+      progress();
+      channel.end();
+    } finally {
+      crc?.stop();
+      await half?.close();
+    }
+  };
   const start = (): void => {
     started = true;
-    walkRdbFile(path, {
-      keepLzf: true,
-      onKey: (span) => {
-        const wait = enc.key(span);
-        if (wait) return wait.then(() => (enc.out.pos >= flushAt ? channel.push(enc.out.take()) : undefined));
-        if (enc.out.pos >= flushAt) return channel.push(enc.out.take());
-        return undefined;
-      },
-      onFunction: (code) => enc.fn(code),
-      onRead: (n) => {
-        read = n;
-        onProgress?.(read, enc.keys);
-      },
-    }).then(
-      (result) => {
-        if (result === null) channel.end({ err: new DirectFallback('the walk gave up') });
-        else {
-          try {
-            if (enc.out.pos > 0) void channel.push(enc.out.take())?.catch(() => undefined);
-          } catch {
-            // The reader stopped: nothing more to hand over.
-          }
-          onProgress?.(read, enc.keys);
-          channel.end();
-        }
-      },
-      (err: unknown) => channel.end({ err }),
-    );
+    run().catch((err: unknown) => {
+      // A reader that stopped reading needs no error.
+      channel.end({ err });
+    });
   };
   return {
+    keys,
+    threads: () => (typeof half?.boundary === 'number' ? 2 : 1),
     [Symbol.asyncIterator]() {
       if (!started) start();
       return channel[Symbol.asyncIterator]();

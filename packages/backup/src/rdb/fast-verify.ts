@@ -56,6 +56,10 @@ export interface FastVerifyResult {
   checksum: 'ok' | 'disabled' | 'absent' | 'unchecked';
   /** Function libraries (FUNCTION2 records) seen. */
   functions: number;
+  /** The checksum the file stores, when the walk did not check it (`checksum: 'unchecked'`). */
+  trailer?: Buffer;
+  /** Set when the walk stopped at `stopAt` (a record start) instead of the end of the file. */
+  stopped?: true;
 }
 
 /**
@@ -116,6 +120,17 @@ export interface FastVerifyOptions {
    * `lzf` (read by `SpanReader`), so they are not decompressed twice.
    */
   keepLzf?: boolean;
+  /**
+   * Start in the middle of a file: `input` is read from `offset` (a record start another walk
+   * found), with the header and the selected db as they were there. The CRC cannot be computed
+   * from the middle: use `checksum: false` (the result carries the stored `trailer`).
+   */
+  resume?: { offset: number; header: RdbHeader; db: number };
+  /**
+   * Stop at a record start: `at()` is read before every record (undefined: not known yet); the
+   * walk returns (`stopped`) when it gets there, and gives up if it passed it.
+   */
+  stopAt?: () => number | undefined;
   /**
    * Only find where each value ends, without checking it (no LZF, container or score checks):
    * for a second pass over input a first pass verified.
@@ -1024,6 +1039,8 @@ export async function fastVerify(
   const w = new Walker(options.maxStringBytes ?? 1 << 30);
   w.total = total;
   const maxRecord = options.maxRecordBytes ?? 64 << 20;
+  const resume = options.resume;
+  if (resume && options.checksum !== false) return null;
   const crc = options.checksum === false || options.externalCrc ? null : new Crc64();
   const progressEvery = options.onProgress ? Math.max(1, options.progressEvery ?? 10_000) : 0;
   /** Bytes of buf[0..crcMark) already fed to the CRC. */
@@ -1069,21 +1086,29 @@ export async function fastVerify(
   };
 
   try {
-    if (read) await refill(0, RDB_HEADER_BYTES);
-    if (w.buf.length < RDB_HEADER_BYTES) return null;
-    const header = parseRdbHeader(w.buf.toString('latin1', 0, RDB_HEADER_BYTES));
+    let header: RdbHeader | null;
+    if (resume) {
+      header = resume.header;
+      w.base = resume.offset;
+      if (read) await refill(0, 1);
+    } else {
+      if (read) await refill(0, RDB_HEADER_BYTES);
+      if (w.buf.length < RDB_HEADER_BYTES) return null;
+      header = parseRdbHeader(w.buf.toString('latin1', 0, RDB_HEADER_BYTES));
+    }
     if (header === null || header.version < 1) return null;
     if (!header.known && !options.allowUnknownVersion) return null;
     const { magic, version } = header;
-    options.onHeader?.(header);
+    if (!resume) options.onHeader?.(header);
     w.version = version;
     w.flavor = header.flavor;
-    w.pos = RDB_HEADER_BYTES;
+    w.pos = resume ? 0 : RDB_HEADER_BYTES;
+    const stopAt = options.stopAt;
 
     const onKey = options.onKey;
     let functions = 0;
     // What the opcodes before a key said about it (for onKey).
-    let db = 0;
+    let db = resume ? resume.db : 0;
     let expiresAt: number | undefined;
     let lruIdle: number | undefined;
     let lfuFreq: number | undefined;
@@ -1109,6 +1134,19 @@ export async function fastVerify(
     }
     for (;;) {
       const start = w.pos;
+      if (stopAt) {
+        const at = stopAt();
+        if (at !== undefined && w.base + start >= at) {
+          if (
+            w.base + start > at ||
+            expiresAt !== undefined ||
+            lruIdle !== undefined ||
+            lfuFreq !== undefined
+          )
+            return null;
+          return { magic, version, keys, bytes: at, checksum: 'unchecked', functions, stopped: true };
+        }
+      }
       try {
         const op = w.u8();
         if (op <= 25) {
@@ -1154,6 +1192,7 @@ export async function fastVerify(
         switch (op) {
           case RdbOpcode.EOF: {
             let checksum: FastVerifyResult['checksum'] = options.checksum === false ? 'unchecked' : 'absent';
+            let trailer: Buffer | undefined;
             // Buffer the trailer first: a retry must not hash the EOF byte twice.
             if (version >= 5) w.need(8);
             if (crc) crc.update(w.buf, crcMark, w.pos);
@@ -1163,6 +1202,7 @@ export async function fastVerify(
               const lo = w.buf.readUInt32LE(w.pos);
               const hi = w.buf.readUInt32LE(w.pos + 4);
               w.pos += 8;
+              if (checksum === 'unchecked') trailer = Buffer.from(w.buf.subarray(w.pos - 8, w.pos));
               if (lo === 0 && hi === 0) {
                 if (checksum !== 'unchecked') checksum = 'disabled';
               } else if (crc || (options.externalCrc && options.checksum !== false)) {
@@ -1180,7 +1220,7 @@ export async function fastVerify(
             if (progressEvery) {
               options.onProgress!({ keys, bytes, ...(total !== undefined ? { totalBytes: total } : {}) });
             }
-            return { magic, version, keys, bytes, checksum, functions };
+            return { magic, version, keys, bytes, checksum, functions, ...(trailer ? { trailer } : {}) };
           }
           case RdbOpcode.SELECTDB:
             db = w.len();

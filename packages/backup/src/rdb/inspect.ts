@@ -125,7 +125,7 @@ export async function verifyRdbWithReader(
 /** Callbacks of a walk that reads what it walks (`walkRdbFile`). */
 export type WalkCallbacks = Pick<
   FastVerifyOptions,
-  'onKey' | 'onFunction' | 'onHeader' | 'onAux' | 'keepLzf'
+  'onKey' | 'onFunction' | 'onHeader' | 'onAux' | 'keepLzf' | 'resume' | 'stopAt' | 'shallow'
 > & {
   /** Bytes read from the input so far (for progress). */
   onRead?: (bytes: number) => void;
@@ -180,9 +180,11 @@ export async function fastVerifySource(
       if (worker) walk.externalCrc = workerResult(worker);
     }
     let read = 0;
+    let position = options.resume?.offset ?? 0;
     return await fastVerify(
       async (into, offset, length) => {
-        const n = (await fh.read(into, offset, length, null)).bytesRead;
+        const n = (await fh.read(into, offset, length, position)).bytesRead;
+        position += n;
         if (onRead) onRead((read += n));
         return n;
       },
@@ -217,6 +219,26 @@ const CRC_WORKER = new URL('./crc64-worker.js', import.meta.url);
 function crc64InWorker(path: string, end: number): Worker | undefined {
   if (CRC_WORKER.protocol !== 'file:' || !existsSync(CRC_WORKER)) return undefined;
   return new Worker(CRC_WORKER, { workerData: { path, end } });
+}
+
+/**
+ * The CRC-64 of `path`'s first `end` bytes computed on a worker thread (`stop()` ends it early);
+ * undefined when the worker file is absent (running from source).
+ */
+export function fileCrcInWorker(
+  path: string,
+  end: number,
+): { result: Promise<Buffer | null>; stop: () => void } | undefined {
+  const worker = crc64InWorker(path, end);
+  if (!worker) return undefined;
+  return { result: workerResult(worker), stop: () => void worker.terminate() };
+}
+
+/** Whether the checksum a file stores (`trailer`, absent before RDB 5) matches `crc`. */
+export function trailerMatches(trailer: Buffer | undefined, crc: Buffer | null): boolean {
+  if (!trailer) return true;
+  if (trailer.readUInt32LE(0) === 0 && trailer.readUInt32LE(4) === 0) return true; // rdbchecksum no
+  return crc?.equals(trailer) === true;
 }
 
 function workerResult(worker: Worker): Promise<Buffer | null> {

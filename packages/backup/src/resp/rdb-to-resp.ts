@@ -24,6 +24,7 @@ import { type Element, intsetCount, intsetElement, ListpackCursor, SpanReader } 
 import { listpackScore } from '../rdb/numbers.js';
 import { RdbType } from '../rdb/constants.js';
 import { encodeCommandInto, encodedLength, writeHeader } from './encode.js';
+import { encodeDump } from '../rdb/dump.js';
 import { formatScore, keyRecordToCommands, type RecordsToCommandsOptions } from './records-to-commands.js';
 import { headerCommand, type RespHeaderInfo } from './writer.js';
 
@@ -145,6 +146,10 @@ export class RdbToResp implements SpanEncoder {
     const out = this.out;
     out.ensure(encodedLength(c));
     out.pos = encodeCommandInto(out.buf, out.pos, c);
+  }
+
+  continueInDb(db: number): void {
+    this.db = db;
   }
 
   fn(code: Buffer): void {
@@ -400,9 +405,27 @@ export class RdbToResp implements SpanEncoder {
 /** The `.valkey` bytes of an RDB file through the walk (see `rdbFileToChunks`). */
 export function rdbFileToResp(
   path: string,
-  options: RdbToRespOptions & { onProgress?: (bytesRead: number, keys: number) => void },
-): AsyncIterable<Buffer> & { keys: () => number } {
-  const enc = new RdbToResp(options);
-  const chunks = rdbFileToChunks(path, enc, options.onProgress);
-  return { keys: () => enc.keys, [Symbol.asyncIterator]: () => chunks[Symbol.asyncIterator]() };
+  options: RdbToRespOptions & {
+    onProgress?: (bytesRead: number, keys: number) => void;
+    /**
+     * Convert a big file's second half on a worker thread, its output kept here meanwhile (a
+     * private temp path). Needs `commands.dumpPayload` to be `encodeDump` (or none): the worker
+     * makes its own.
+     */
+    spillPath?: string;
+  },
+): AsyncIterable<Buffer> & { keys: () => number; threads: () => number } {
+  const { onProgress, spillPath, header: _header, commands, ...rest } = options;
+  const { dumpPayload, ...plainCommands } = commands;
+  const split =
+    spillPath !== undefined && (dumpPayload === undefined || dumpPayload === encodeDump)
+      ? {
+          spillPath,
+          encoder: {
+            format: 'resp' as const,
+            options: { ...rest, commands: { ...plainCommands, dumpPayload: dumpPayload !== undefined } },
+          },
+        }
+      : undefined;
+  return rdbFileToChunks(path, new RdbToResp(options), onProgress, split);
 }

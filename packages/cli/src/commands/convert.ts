@@ -56,6 +56,7 @@ export async function run({
       bytesWritten: result.bytesWritten,
       elapsedMs: result.elapsedMs,
       dropped: result.dropped,
+      threads: result.threads,
     },
     () => {
       // With `-` as OUT, stdout carries the data: the summary goes to stderr.
