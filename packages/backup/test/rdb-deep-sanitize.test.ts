@@ -514,6 +514,37 @@ describe('the fast walk finds the same duplicates as the reader', () => {
       true,
     ],
   ];
+  // A hashtable set big enough to grow the walk's member set several times over (table, entries
+  // and the arena holding their bytes), the repeat being the very first member.
+  const long = (i: number) => `member-${i}-${'x'.repeat(40)}`;
+  const hashtable = (names: string[]) =>
+    Buffer.concat([rdbLen(names.length), ...names.map((n) => rdbStr(n))]);
+  const manyNames = Array.from({ length: 6000 }, (_, i) => long(i));
+  const tableCases: Array<[string, Buffer, boolean]> = [
+    ['a hashtable set of 6000 unique members', hashtable(manyNames), true],
+    [
+      'a hashtable set of 6000 members, the last repeats the first',
+      hashtable([...manyNames, long(0)]),
+      false,
+    ],
+    [
+      'a hashtable set, members differing only in their last byte',
+      hashtable([...manyNames, `${long(0)}y`]),
+      true,
+    ],
+  ];
+  it.each(tableCases)('%s', async (_name, value, ok) => {
+    const { fastVerify } = await import('../src/rdb/fast-verify.js');
+    const { verifyRdbWithReader } = await import('../src/rdb/inspect.js');
+    const file = rdbFile([keyRecord(2, 'k', value)]);
+    const fast = await fastVerify(file, file.length, {});
+    const full = await verifyRdbWithReader(file);
+    expect({ fast: fast !== null, reader: full.ok, code: full.error?.code }).toEqual(
+      ok
+        ? { fast: true, reader: true, code: undefined }
+        : { fast: false, reader: false, code: 'ERR_RDB_DUPLICATE' },
+    );
+  });
   it.each(cases)('%s', async (_name, value, ok) => {
     const { fastVerify } = await import('../src/rdb/fast-verify.js');
     const { verifyRdbWithReader } = await import('../src/rdb/inspect.js');

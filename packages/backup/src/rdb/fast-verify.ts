@@ -24,6 +24,7 @@ import { asciiScore, listpackScore } from './numbers.js';
 import { RDB_HEADER_BYTES, type RdbHeader, parseRdbHeader } from './header.js';
 import { Crc64 } from './crc64.js';
 import { RdbOpcode, RdbType } from './constants.js';
+import { ByteSet } from './byte-set.js';
 import { LzfMemo, lzfCheck, lzfDecompressInto, lzfLengthsPossible } from './lzf.js';
 
 /** Thrown to abandon the fast path (the caller re-reads with the full reader). */
@@ -463,7 +464,9 @@ class DupFinder {
   private n = 0;
   /** Some element so far is an integer, or a string that may spell one. */
   private ints = false;
-  private set: Set<string> | null = null;
+  /** Past 16 elements: all of them as bytes (integers as their decimal text). */
+  private set: ByteSet | null = null;
+  private readonly big = new ByteSet();
   private blob: Buffer = Buffer.alloc(0);
 
   reset(blob: Buffer): void {
@@ -484,7 +487,7 @@ class DupFinder {
   addString(a: number, b: number): boolean {
     const blob = this.blob;
     const len = b - a;
-    if (this.set) return this.inSet(blob.toString('latin1', a, b));
+    if (this.set) return !this.set.add(blob, a, b);
     // FNV-1a of the bytes, kept non-negative so it never equals INT_MARK: equal bytes, equal hash,
     // so the bytes are compared only when the hashes and lengths agree.
     let h = 0x811c9dc5 | 0;
@@ -509,7 +512,7 @@ class DupFinder {
 
   /** Adds an integer element (`v` NaN: an int64 stored at blob[at + 1]); true when it repeats one. */
   addInt(at: number, v: number): boolean {
-    if (this.set) return this.inSet(Number.isNaN(v) ? String(this.blob.readBigInt64LE(at + 1)) : String(v));
+    if (this.set) return !this.set.addInt(Number.isNaN(v) ? this.blob.readBigInt64LE(at + 1) : v);
     const n = this.n;
     if (Number.isNaN(v) || this.ints) {
       // Rare: an int64, or text that may spell an integer among the elements. Compare as text.
@@ -522,33 +525,29 @@ class DupFinder {
     return this.push(at, 0, INT_MARK, v);
   }
 
-  private inSet(k: string): boolean {
-    const set = this.set!;
-    if (set.has(k)) return true;
-    set.add(k);
-    return false;
+  /** Adds element `i` to the byte set. */
+  private toSet(set: ByteSet, i: number): void {
+    const s = this.start[i]!;
+    if (this.hash[i] !== INT_MARK) set.add(this.blob, s, s + this.len[i]!);
+    else {
+      const v = this.int[i]!;
+      set.addInt(Number.isNaN(v) ? this.blob.readBigInt64LE(s + 1) : v);
+    }
   }
 
   private push(start: number, len: number, hash: number, v: number): boolean {
     const n = this.n;
-    if (n === 16) {
-      // Big container: switch to a Set of the elements' text.
-      const set = new Set<string>();
-      for (let i = 0; i < n; i++) set.add(this.key(i));
-      this.set = set;
-      const k =
-        hash === INT_MARK
-          ? Number.isNaN(v)
-            ? String(this.blob.readBigInt64LE(start + 1))
-            : String(v)
-          : this.blob.toString('latin1', start, start + len);
-      return this.inSet(k);
-    }
     this.start[n] = start;
     this.len[n] = len;
     this.hash[n] = hash;
     this.int[n] = v;
     this.n = n + 1;
+    if (n < 15) return false;
+    // Big container: from now on, a set of the elements' bytes.
+    const set = this.big;
+    set.clear();
+    for (let i = 0; i < 16; i++) this.toSet(set, i);
+    this.set = set;
     return false;
   }
 }
@@ -689,11 +688,25 @@ function checkIntset(blob: Buffer, start: number, end: number): number {
 }
 
 /** Reads the next string and fails if its bytes were seen before in this value. */
-function uniqueString(w: Walker, seen: Set<string>, what: string): void {
+function uniqueString(w: Walker, seen: ByteSet, what: string): void {
   w.stringRange(true);
-  const k = w.rbuf.toString('latin1', w.rs, w.re);
-  if (seen.has(k)) giveUp(`${what} ${JSON.stringify(k)} appears twice`, 'ERR_RDB_DUPLICATE');
-  seen.add(k);
+  if (!seen.add(w.rbuf, w.rs, w.re)) {
+    const k = w.rbuf.toString('latin1', w.rs, w.re);
+    giveUp(`${what} ${JSON.stringify(k)} appears twice`, 'ERR_RDB_DUPLICATE');
+  }
+}
+
+/** The members seen so far of the value being walked (sets, sorted sets, hashes). */
+const membersSeen = new ByteSet();
+/** A stream's consumer groups, and the consumers of one group. */
+const groupsSeen = new ByteSet();
+const consumersSeen = new ByteSet();
+
+/** `set`, emptied, when a collection of `n` members needs duplicate checks. */
+function seenSet(set: ByteSet, n: number): ByteSet | undefined {
+  if (n < 2) return undefined;
+  set.clear();
+  return set;
 }
 
 const EMPTY_KEY = 'the value is an empty collection (RESTORE refuses it; loading skips it)';
@@ -718,7 +731,7 @@ function walkValue(w: Walker, type: number): void {
       if (n === 0) giveUp(EMPTY_KEY);
       if (n === 1) w.skipString();
       else {
-        const seen = new Set<string>();
+        const seen = seenSet(membersSeen, n)!;
         for (let i = 0; i < n; i++) uniqueString(w, seen, 'set member');
       }
       return;
@@ -727,7 +740,7 @@ function walkValue(w: Walker, type: number): void {
     case RdbType.ZSET_2: {
       const n = w.count(2);
       if (n === 0) giveUp(EMPTY_KEY);
-      const seen = n > 1 ? new Set<string>() : undefined;
+      const seen = seenSet(membersSeen, n);
       for (let i = 0; i < n; i++) {
         if (seen) uniqueString(w, seen, 'zset member');
         else w.skipString();
@@ -752,7 +765,7 @@ function walkValue(w: Walker, type: number): void {
     case RdbType.HASH: {
       const n = w.count(2);
       if (n === 0) giveUp(EMPTY_KEY);
-      const seen = n > 1 ? new Set<string>() : undefined;
+      const seen = seenSet(membersSeen, n);
       for (let i = 0; i < n; i++) {
         if (seen) uniqueString(w, seen, 'hash field');
         else w.skipString();
@@ -876,7 +889,7 @@ function walkStream(w: Walker, type: number): void {
     for (let k = 0; k < 5; k++) w.lenBig(); // first id, max deleted id, entries added
   }
   const groups = w.count(3);
-  const groupNames = groups > 1 ? new Set<string>() : undefined;
+  const groupNames = seenSet(groupsSeen, groups);
   for (let g = 0; g < groups; g++) {
     if (groupNames) uniqueString(w, groupNames, 'consumer group');
     else w.skipString();
@@ -895,7 +908,7 @@ function walkStream(w: Walker, type: number): void {
       w.lenBig();
     }
     const consumers = w.count(10);
-    const consumerNames = consumers > 1 ? new Set<string>() : undefined;
+    const consumerNames = seenSet(consumersSeen, consumers);
     for (let c = 0; c < consumers; c++) {
       if (consumerNames) uniqueString(w, consumerNames, 'consumer');
       else w.skipString();

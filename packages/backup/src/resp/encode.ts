@@ -28,6 +28,10 @@ export function digits(n: number): number {
   if (n < 1000) return 3;
   if (n < 10000) return 4;
   if (n < 100000) return 5;
+  if (n < 1000000) return 6;
+  if (n < 10000000) return 7;
+  if (n < 100000000) return 8;
+  if (n < 1000000000) return 9;
   return String(n).length;
 }
 
@@ -54,10 +58,32 @@ export function writeHeader(out: Buffer, pos: number, prefix: number, n: number)
   else if (n < 100) {
     out[pos++] = 48 + ((n / 10) | 0);
     out[pos++] = 48 + (n % 10);
-  } else pos += out.write(String(n), pos, 'latin1');
+  } else pos = writeDigits(out, pos, n);
   out[pos++] = 13;
   out[pos++] = 10;
   return pos;
+}
+
+/**
+ * Writes the decimal digits of a non-negative safe integer at `pos` (no string made); returns
+ * the position after them.
+ */
+export function writeDigits(out: Uint8Array, pos: number, n: number): number {
+  const end = pos + digits(n);
+  let p = end;
+  let v = n;
+  while (v >= 0x7fffffff) {
+    const q = Math.floor(v / 10);
+    out[--p] = 48 + (v - q * 10);
+    v = q;
+  }
+  while (v >= 10) {
+    const q = (v / 10) | 0;
+    out[--p] = 48 + (v - q * 10);
+    v = q;
+  }
+  out[--p] = 48 + v;
+  return end;
 }
 
 /**

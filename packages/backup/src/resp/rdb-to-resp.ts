@@ -23,7 +23,7 @@ import { decodeValue, valueSize } from '../rdb/reader.js';
 import { type Element, intsetCount, intsetElement, ListpackCursor, SpanReader } from '../rdb/span.js';
 import { listpackScore } from '../rdb/numbers.js';
 import { RdbType } from '../rdb/constants.js';
-import { encodeCommandInto, encodedLength, writeHeader } from './encode.js';
+import { digits, encodeCommandInto, encodedLength, writeDigits, writeHeader } from './encode.js';
 import { encodeDump } from '../rdb/dump.js';
 import { formatScore, keyRecordToCommands, type RecordsToCommandsOptions } from './records-to-commands.js';
 import { headerCommand, type RespHeaderInfo } from './writer.js';
@@ -63,6 +63,22 @@ class Sink extends ByteSink {
 
   /** A bulk string of an integer's decimal digits. */
   bulkInt(v: number): void {
+    if (v >= 10 && v < 1e9) {
+      // No string made: `$<digits>\r\n<v>\r\n`.
+      const d = digits(v);
+      this.ensure(d + 7);
+      const buf = this.buf;
+      let p = this.pos;
+      buf[p++] = 36;
+      buf[p++] = 48 + d;
+      buf[p++] = 13;
+      buf[p++] = 10;
+      p = writeDigits(buf, p, v);
+      buf[p++] = 13;
+      buf[p++] = 10;
+      this.pos = p;
+      return;
+    }
     if (v >= 0 && v < 10) {
       this.ensure(7);
       const buf = this.buf;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KeyRecord, RdbRecord } from '../model.js';
-import { command, encodeCommand, encodedLength } from './encode.js';
+import { command, encodeCommand, encodedLength, writeDigits } from './encode.js';
 import { BackupError } from '../errors.js';
 import { RespCommandParser, parseRespCommands } from './parser.js';
 import { commandsToReadable, formatCommandLine, parseCommandLine, readableToCommands } from './readable.js';
@@ -291,5 +291,21 @@ describe('records to commands', () => {
     expect(parseHeaderCommand(parsed[0]!.args)).toEqual({ source: 'x.rdb' });
     expect(parsed.slice(1).map((c) => c.args)).toEqual(cmds);
     expect(parseHeaderCommand([b('ECHO'), b('hello')])).toBeNull();
+  });
+});
+
+describe('writeDigits', () => {
+  it('writes the decimal digits of any non-negative safe integer, as String() does', () => {
+    const values = [0, 7, 10, 99, 100, 12345, 999_999_999, 1_000_000_000, 2 ** 31 - 2, 2 ** 31, 2 ** 32 + 5];
+    values.push(Number.MAX_SAFE_INTEGER, 10 ** 15, 4_102_444_800_000);
+    for (let i = 0; i < 2000; i++) values.push(Math.floor(Math.random() * 2 ** (1 + (i % 53))));
+    const out = Buffer.alloc(32, 0x2a);
+    for (const v of values) {
+      out.fill(0x2a);
+      const end = writeDigits(out, 3, v);
+      expect(out.toString('latin1', 3, end), String(v)).toBe(String(v));
+      expect(out[2]).toBe(0x2a);
+      expect(out[end]).toBe(0x2a);
+    }
   });
 });
