@@ -3,7 +3,8 @@
  * `rdbFileToChunks`). It finds the first record boundary at or past `hint` (a walk that only
  * finds where records end), says where (`{ boundary, db }`), then converts from there to the end
  * with every check the walk makes, writing into `spillPath` (a new private file). Ends with
- * `{ done }` (the file's stored checksum for the caller to compare with the whole file's CRC),
+ * `{ done }` (the file's stored checksum and the CRC of the bytes from the boundary on, for the
+ * caller to combine with its own),
  * `{ fallback }` (the walk gave up, or a key needs the record reader: convert the whole file
  * that way) or `{ error }`.
  */
@@ -81,16 +82,17 @@ async function main(): Promise<void> {
   );
   let read = 0;
   try {
+    let written = 0;
     const flush = () => {
       const out = enc.out;
       for (let at = 0; at < out.pos; ) at += writeSync(fd, out.buf, at, out.pos - at);
+      written += out.pos;
       out.pos = 0;
-      post({ progress: { bytes: read, keys: enc.keys } });
+      post({ progress: { bytes: read, keys: enc.keys, written } });
     };
     const flushAt = 256 << 10;
     const result = await fastVerifySource(job.path, {
       resume: { offset: boundary, header, db },
-      checksum: false,
       keepLzf: true,
       onKey: (span) => {
         const wait = enc.key(span);
@@ -108,7 +110,7 @@ async function main(): Promise<void> {
       return;
     }
     flush();
-    post({ done: { keys: enc.keys, trailer: result.trailer ?? null } });
+    post({ done: { keys: enc.keys, trailer: result.trailer ?? null, crc: result.partialCrc ?? null } });
   } finally {
     closeSync(fd);
   }

@@ -7,7 +7,7 @@ import {
   parseZiplist,
   parseZipmap,
 } from './containers.js';
-import { Crc64, crc64 } from './crc64.js';
+import { Crc64, crc64, crc64Combine } from './crc64.js';
 import { decodeModuleId } from './constants.js';
 import { LzfMemo, LzfStreamDecoder, lzfCheck, lzfCompress, lzfDecompress, lzfDecompressInto } from './lzf.js';
 
@@ -112,6 +112,14 @@ describe('crc64 (Jones)', () => {
     memo.reset();
     expect(memo.count).toBe(0);
     expect(memo.find(at[0]!, 0)).toBe(-1);
+  });
+  it('combines the CRC-64 of two parts into the CRC of the whole', () => {
+    const data = Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 7919 + (i >> 3)) & 0xff));
+    for (const cut of [0, 1, 7, 8, 9, 255, 256, 1000, 4096, 4999, 5000]) {
+      const a = data.subarray(0, cut);
+      const b = data.subarray(cut);
+      expect(crc64Combine(crc64(a), crc64(b), b.length), `cut at ${cut}`).toBe(crc64(data));
+    }
   });
   it('matches a real DUMP payload trailer ("hello world" string)', () => {
     const body = Buffer.from('000b68656c6c6f20776f726c640b00', 'hex');

@@ -111,3 +111,43 @@ export class Crc64 {
 export function crc64(data: Uint8Array): bigint {
   return new Crc64().update(data).digest();
 }
+
+const REFLECTED_POLY = 0x95ac9329ac4bc9b5n;
+const MASK64 = (1n << 64n) - 1n;
+
+function gf2Times(mat: bigint[], vec: bigint): bigint {
+  let sum = 0n;
+  for (let i = 0; vec !== 0n; i++, vec >>= 1n) if (vec & 1n) sum ^= mat[i]!;
+  return sum;
+}
+
+function gf2Square(mat: bigint[]): bigint[] {
+  return mat.map((row) => gf2Times(mat, row));
+}
+
+/**
+ * The CRC-64 of `A` followed by `B` from the CRCs of each and B's length (the CRC is linear:
+ * A's CRC is carried through B's length of zero bytes, as zlib's crc32_combine does), so two
+ * threads can each hash their part of a file.
+ */
+export function crc64Combine(crcA: bigint, crcB: bigint, lengthB: number): bigint {
+  if (lengthB <= 0) return crcA ^ crcB;
+  // The operator for one zero bit, then for 2 and 4; the loop starts at one byte (8 bits).
+  let odd: bigint[] = [REFLECTED_POLY];
+  for (let n = 1, row = 1n; n < 64; n++, row <<= 1n) odd.push(row);
+  let even = gf2Square(odd);
+  odd = gf2Square(even);
+  let crc = crcA;
+  let len = lengthB;
+  for (;;) {
+    even = gf2Square(odd);
+    if (len % 2 === 1) crc = gf2Times(even, crc);
+    len = Math.floor(len / 2);
+    if (len === 0) break;
+    odd = gf2Square(even);
+    if (len % 2 === 1) crc = gf2Times(odd, crc);
+    len = Math.floor(len / 2);
+    if (len === 0) break;
+  }
+  return (crc ^ crcB) & MASK64;
+}

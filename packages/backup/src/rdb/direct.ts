@@ -9,7 +9,8 @@ import { existsSync } from 'node:fs';
 import { open, stat, unlink } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import type { KeySpan } from './fast-verify.js';
-import { fileCrcInWorker, trailerMatches, walkRdbFile } from './inspect.js';
+import { crc64Combine } from './crc64.js';
+import { trailerMatches, walkRdbFile } from './inspect.js';
 import { decodeValue } from './reader.js';
 import { ListpackCursor, SpanReader, spanValue } from './span.js';
 
@@ -202,8 +203,8 @@ const SPLIT_WORKER = new URL('./split-worker.js', import.meta.url);
 export type SplitMessage =
   | { boundary: number; db: number }
   | { boundary: null }
-  | { progress: { bytes: number; keys: number } }
-  | { done: { keys: number; trailer: Uint8Array | null } }
+  | { progress: { bytes: number; keys: number; written: number } }
+  | { done: { keys: number; trailer: Uint8Array | null; crc: bigint | null } }
   | { fallback: string }
   | { error: { message: string; code?: string } };
 
@@ -213,8 +214,12 @@ class SecondHalf {
   boundary: number | null | undefined;
   bytes = 0;
   keys = 0;
+  /** Bytes of output the worker wrote to `spillPath` so far, and whether it finished. */
+  private written = 0;
+  private finished = false;
+  private wakeReader: (() => void) | undefined;
   readonly known: Promise<void>;
-  readonly done: Promise<{ keys: number; trailer: Buffer | undefined }>;
+  readonly done: Promise<{ keys: number; trailer: Buffer | undefined; crc: bigint | undefined }>;
   private readonly worker: Worker;
 
   constructor(
@@ -238,10 +243,18 @@ class SecondHalf {
         } else if ('progress' in m) {
           this.bytes = m.progress.bytes;
           this.keys = m.progress.keys;
+          this.written = m.progress.written;
+          this.wake();
           onProgress();
         } else if ('done' in m) {
           this.keys = m.done.keys;
-          resolve({ keys: m.done.keys, trailer: m.done.trailer ? Buffer.from(m.done.trailer) : undefined });
+          this.finished = true;
+          this.wake();
+          resolve({
+            keys: m.done.keys,
+            trailer: m.done.trailer ? Buffer.from(m.done.trailer) : undefined,
+            crc: m.done.crc ?? undefined,
+          });
         } else if ('fallback' in m) reject(new DirectFallback(m.fallback));
         else {
           const err = new Error(m.error.message) as NodeJS.ErrnoException;
@@ -252,6 +265,8 @@ class SecondHalf {
       const gone = () => {
         this.boundary ??= null;
         said();
+        this.finished = true;
+        this.wake();
         reject(new DirectFallback('the worker thread stopped'));
       };
       this.worker.once('error', gone);
@@ -260,15 +275,37 @@ class SecondHalf {
     this.done.catch(() => {});
   }
 
-  /** The worker's output, in chunks. */
+  private wake(): void {
+    const w = this.wakeReader;
+    this.wakeReader = undefined;
+    w?.();
+  }
+
+  /**
+   * The worker's output, in chunks, as it is written (this thread hands it on while the worker is
+   * still converting); ends with the worker's result (rejects like `done`).
+   */
   async *output(): AsyncGenerator<Buffer> {
     const fh = await open(this.split.spillPath, 'r');
+    let at = 0;
     try {
       for (;;) {
-        const chunk = Buffer.allocUnsafe(1 << 20);
-        const { bytesRead } = await fh.read(chunk, 0, chunk.length, null);
-        if (bytesRead === 0) return;
-        yield bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead);
+        if (at < this.written) {
+          const chunk = Buffer.allocUnsafe(Math.min(1 << 20, this.written - at));
+          const { bytesRead } = await fh.read(chunk, 0, chunk.length, at);
+          if (bytesRead === 0) throw new DirectFallback('the second half ended early');
+          at += bytesRead;
+          yield bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead);
+          continue;
+        }
+        if (this.finished) {
+          await this.done;
+          if (at === this.written) return;
+          continue;
+        }
+        await new Promise<void>((resolve) => {
+          this.wakeReader = resolve;
+        });
       }
     } finally {
       await fh.close();
@@ -289,7 +326,7 @@ class SecondHalf {
  * With `split`, a big file is converted in two halves at once: a worker thread finds the first
  * record boundary past the middle and converts from there to the end (every check included) into
  * `spillPath`, while this thread converts up to that boundary; then the worker's output follows.
- * The CRC is computed on a third thread and compared with the trailer the file stores.
+ * Each half hashes its own bytes; the two CRCs combined are compared with the file's trailer.
  */
 export function rdbFileToChunks(
   path: string,
@@ -311,18 +348,17 @@ export function rdbFileToChunks(
     return undefined;
   };
   const run = async (): Promise<void> => {
-    let crc: ReturnType<typeof fileCrcInWorker>;
     try {
       const size = split && existsSync(SPLIT_WORKER) ? (await stat(path)).size : 0;
-      if (split && size >= SPLIT_MIN_BYTES) crc = fileCrcInWorker(path, size - 8);
-      if (crc) half = new SecondHalf(path, Math.floor(size / 2), split!, progress);
+      // The worker starts later (a thread to start, a walk to the boundary): it takes a bit less.
+      if (split && size >= SPLIT_MIN_BYTES)
+        half = new SecondHalf(path, Math.floor(size * 0.45), split, progress);
       const h = half;
       const result = await walkRdbFile(path, {
         keepLzf: true,
         ...(h
           ? {
-              // The CRC thread checks the whole file; the walk stops where the worker's half starts.
-              checksum: false,
+              // Stop where the worker's half starts; each half hashes its own bytes.
               stopAt: () => h.boundary ?? undefined,
               onKey: (span: KeySpan) => {
                 if (h.boundary === undefined && span.base + span.valueEnd >= h.hint)
@@ -339,18 +375,22 @@ export function rdbFileToChunks(
       });
       if (result === null) throw new DirectFallback('the walk gave up');
       if (enc.out.pos > 0) await channel.push(enc.out.take());
-      if (h && crc) {
-        let trailer = result.trailer;
+      if (h) {
+        let { trailer, partialCrc } = result;
         if (result.stopped) {
-          trailer = (await h.done).trailer;
           for await (const chunk of h.output()) await channel.push(chunk);
+          const second = await h.done;
+          trailer = second.trailer;
+          partialCrc =
+            partialCrc !== undefined && second.crc !== undefined
+              ? crc64Combine(partialCrc, second.crc, size - 8 - result.bytes)
+              : undefined;
         }
-        if (!trailerMatches(trailer, await crc.result)) throw new DirectFallback('the checksum differs');
+        if (!trailerMatches(trailer, partialCrc)) throw new DirectFallback('the checksum differs');
       }
       progress();
       channel.end();
     } finally {
-      crc?.stop();
       await half?.close();
     }
   };

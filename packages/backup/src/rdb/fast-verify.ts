@@ -59,6 +59,11 @@ export interface FastVerifyResult {
   functions: number;
   /** The checksum the file stores, when the walk did not check it (`checksum: 'unchecked'`). */
   trailer?: Buffer;
+  /**
+   * With `resume` or `stopAt` (and the checksum on): the CRC-64 of the bytes this walk covered
+   * (from its start to where it stopped, or to the trailer), for `crc64Combine`.
+   */
+  partialCrc?: bigint;
   /** Set when the walk stopped at `stopAt` (a record start) instead of the end of the file. */
   stopped?: true;
 }
@@ -123,8 +128,9 @@ export interface FastVerifyOptions {
   keepLzf?: boolean;
   /**
    * Start in the middle of a file: `input` is read from `offset` (a record start another walk
-   * found), with the header and the selected db as they were there. The CRC cannot be computed
-   * from the middle: use `checksum: false` (the result carries the stored `trailer`).
+   * found), with the header and the selected db as they were there. The stored checksum is not
+   * compared (this walk sees only part of the file): the result carries the `trailer` and the
+   * `partialCrc` of the bytes walked.
    */
   resume?: { offset: number; header: RdbHeader; db: number };
   /**
@@ -1053,8 +1059,9 @@ export async function fastVerify(
   w.total = total;
   const maxRecord = options.maxRecordBytes ?? 64 << 20;
   const resume = options.resume;
-  if (resume && options.checksum !== false) return null;
   const crc = options.checksum === false || options.externalCrc ? null : new Crc64();
+  /** Only part of the file is walked: its CRC is handed back, not compared with the trailer. */
+  const partial = resume !== undefined || options.stopAt !== undefined;
   const progressEvery = options.onProgress ? Math.max(1, options.progressEvery ?? 10_000) : 0;
   /** Bytes of buf[0..crcMark) already fed to the CRC. */
   let crcMark = 0;
@@ -1157,7 +1164,17 @@ export async function fastVerify(
             lfuFreq !== undefined
           )
             return null;
-          return { magic, version, keys, bytes: at, checksum: 'unchecked', functions, stopped: true };
+          if (crc) crc.update(w.buf, crcMark, start);
+          return {
+            magic,
+            version,
+            keys,
+            bytes: at,
+            checksum: 'unchecked',
+            functions,
+            stopped: true,
+            ...(crc ? { partialCrc: crc.digest() } : {}),
+          };
         }
       }
       try {
@@ -1215,8 +1232,10 @@ export async function fastVerify(
               const lo = w.buf.readUInt32LE(w.pos);
               const hi = w.buf.readUInt32LE(w.pos + 4);
               w.pos += 8;
-              if (checksum === 'unchecked') trailer = Buffer.from(w.buf.subarray(w.pos - 8, w.pos));
-              if (lo === 0 && hi === 0) {
+              if (checksum === 'unchecked' || partial)
+                trailer = Buffer.from(w.buf.subarray(w.pos - 8, w.pos));
+              if (partial) checksum = 'unchecked';
+              else if (lo === 0 && hi === 0) {
                 if (checksum !== 'unchecked') checksum = 'disabled';
               } else if (crc || (options.externalCrc && options.checksum !== false)) {
                 const d = crc ? crc.digestBytes() : await options.externalCrc;
@@ -1233,7 +1252,16 @@ export async function fastVerify(
             if (progressEvery) {
               options.onProgress!({ keys, bytes, ...(total !== undefined ? { totalBytes: total } : {}) });
             }
-            return { magic, version, keys, bytes, checksum, functions, ...(trailer ? { trailer } : {}) };
+            return {
+              magic,
+              version,
+              keys,
+              bytes,
+              checksum,
+              functions,
+              ...(trailer ? { trailer } : {}),
+              ...(partial && crc ? { partialCrc: crc.digest() } : {}),
+            };
           }
           case RdbOpcode.SELECTDB:
             db = w.len();

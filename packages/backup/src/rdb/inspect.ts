@@ -175,7 +175,8 @@ export async function fastVerifySource(
   }
   try {
     const { size } = await fh.stat();
-    if (options.checksum !== false && size > 1 << 20) {
+    // A walk over part of the file hashes its part itself (see `crc64Combine`).
+    if (options.checksum !== false && size > 1 << 20 && !options.resume && !options.stopAt) {
       worker = crc64InWorker(source, size - 8);
       if (worker) walk.externalCrc = workerResult(worker);
     }
@@ -222,23 +223,13 @@ function crc64InWorker(path: string, end: number): Worker | undefined {
 }
 
 /**
- * The CRC-64 of `path`'s first `end` bytes computed on a worker thread (`stop()` ends it early);
- * undefined when the worker file is absent (running from source).
+ * Whether the checksum a file stores (`trailer`, absent before RDB 5) matches the CRC of its
+ * bytes (undefined: unknown, which only a stored 0 = "checksum disabled" accepts).
  */
-export function fileCrcInWorker(
-  path: string,
-  end: number,
-): { result: Promise<Buffer | null>; stop: () => void } | undefined {
-  const worker = crc64InWorker(path, end);
-  if (!worker) return undefined;
-  return { result: workerResult(worker), stop: () => void worker.terminate() };
-}
-
-/** Whether the checksum a file stores (`trailer`, absent before RDB 5) matches `crc`. */
-export function trailerMatches(trailer: Buffer | undefined, crc: Buffer | null): boolean {
+export function trailerMatches(trailer: Buffer | undefined, crc: bigint | undefined): boolean {
   if (!trailer) return true;
-  if (trailer.readUInt32LE(0) === 0 && trailer.readUInt32LE(4) === 0) return true; // rdbchecksum no
-  return crc?.equals(trailer) === true;
+  const stored = trailer.readBigUInt64LE(0);
+  return stored === 0n || stored === crc;
 }
 
 function workerResult(worker: Worker): Promise<Buffer | null> {
