@@ -1,7 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
-import { Cluster, Redis } from 'iovalkey';
+import type { Cluster, Redis } from 'iovalkey';
+
+/**
+ * iovalkey, loaded on the first connection: code that never connects (a worker thread checking a
+ * file, `--help`) does not pay for loading it.
+ */
+let iovalkey: Promise<{ Redis: typeof Redis; Cluster: typeof Cluster }> | undefined;
+const loadIovalkey = () => {
+  iovalkey ??= import('iovalkey').then((m) => ({ Redis: m.Redis, Cluster: m.Cluster }));
+  return iovalkey;
+};
 import { ValkeyToolsError } from './errors.js';
 import { parseInfo } from './text.js';
 import {
@@ -238,6 +248,7 @@ async function connectTarget(
   sentinel?: { spec: SentinelSpec; node: SentinelNode },
 ): Promise<ServerConnection> {
   const opts = clientOptions(target, options, sentinel);
+  const { Redis, Cluster } = await loadIovalkey();
   const client = new Redis(opts);
   let cause: unknown;
   client.on('error', (e: unknown) => {
@@ -341,6 +352,7 @@ async function askSentinel<T>(
   const username = options.sentinel?.username ?? spec.username;
   const password = options.sentinel?.password ?? spec.password;
   const tls = tlsConnectionOptions({ ...target, host }, options.tls);
+  const { Redis } = await loadIovalkey();
   const client = new Redis({
     host,
     port,
