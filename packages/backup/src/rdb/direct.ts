@@ -5,21 +5,20 @@
  */
 import type { KeyRecord, RdbRecord, Value } from '../model.js';
 import { ENCODING_NAMES } from './constants.js';
-import { existsSync } from 'node:fs';
-import { open, stat, unlink } from 'node:fs/promises';
-import { Worker } from 'node:worker_threads';
 import type { KeySpan } from './fast-verify.js';
-import { crc64Combine } from './crc64.js';
-import { trailerMatches, walkRdbFile } from './inspect.js';
+import {
+  DirectFallback,
+  SecondHalf,
+  type SplitOptions,
+  splitAvailable,
+  splitHint,
+  wholeChecksum,
+} from './halves.js';
+import { walkRdbFile } from './inspect.js';
 import { decodeValue } from './reader.js';
 import { ListpackCursor, SpanReader, spanValue } from './span.js';
 
-/** Thrown when a key cannot be converted this way: the caller converts with the record reader. */
-export class DirectFallback extends Error {
-  constructor(reason: string) {
-    super(`the direct conversion gave up: ${reason}`);
-  }
-}
+export { DirectFallback, type SplitOptions } from './halves.js';
 
 /** A growing byte buffer. */
 export class ByteSink {
@@ -186,138 +185,6 @@ export interface SpanEncoder {
   readonly keys: number;
 }
 
-/** How the second half of a big file is converted on a worker thread (see `rdbFileToChunks`). */
-export interface SplitOptions {
-  /** How the worker makes an encoder like the caller's (plain data; see `convert/split-worker.ts`). */
-  encoder: { format: 'resp' | 'jsonl'; options: unknown };
-  /** A private temp path for the second half's output until it is handed over (then removed). */
-  spillPath: string;
-}
-
-/** Files at least this big are converted in two halves at once. */
-const SPLIT_MIN_BYTES = 16 << 20;
-/** The worker converting the second half (a built file: absent when running from source). */
-const SPLIT_WORKER = new URL('./split-worker.js', import.meta.url);
-
-/** What the split worker posts (see `convert/split-worker.ts`). */
-export type SplitMessage =
-  | { boundary: number; db: number }
-  | { boundary: null }
-  | { progress: { bytes: number; keys: number; written: number } }
-  | { done: { keys: number; trailer: Uint8Array | null; crc: bigint | null } }
-  | { fallback: string }
-  | { error: { message: string; code?: string } };
-
-/** The second half of a file, converted by a worker into `spillPath`. */
-class SecondHalf {
-  /** Where the worker's half starts (a record start), once it said; null: no split. */
-  boundary: number | null | undefined;
-  bytes = 0;
-  keys = 0;
-  /** Bytes of output the worker wrote to `spillPath` so far, and whether it finished. */
-  private written = 0;
-  private finished = false;
-  private wakeReader: (() => void) | undefined;
-  readonly known: Promise<void>;
-  readonly done: Promise<{ keys: number; trailer: Buffer | undefined; crc: bigint | undefined }>;
-  private readonly worker: Worker;
-
-  constructor(
-    path: string,
-    readonly hint: number,
-    private readonly split: SplitOptions,
-    onProgress: () => void,
-  ) {
-    this.worker = new Worker(SPLIT_WORKER, {
-      workerData: { path, hint, spillPath: split.spillPath, encoder: split.encoder },
-    });
-    let said: () => void;
-    this.known = new Promise<void>((resolve) => {
-      said = resolve;
-    });
-    this.done = new Promise((resolve, reject) => {
-      this.worker.on('message', (m: SplitMessage) => {
-        if ('boundary' in m) {
-          this.boundary = m.boundary;
-          said();
-        } else if ('progress' in m) {
-          this.bytes = m.progress.bytes;
-          this.keys = m.progress.keys;
-          this.written = m.progress.written;
-          this.wake();
-          onProgress();
-        } else if ('done' in m) {
-          this.keys = m.done.keys;
-          this.finished = true;
-          this.wake();
-          resolve({
-            keys: m.done.keys,
-            trailer: m.done.trailer ? Buffer.from(m.done.trailer) : undefined,
-            crc: m.done.crc ?? undefined,
-          });
-        } else if ('fallback' in m) reject(new DirectFallback(m.fallback));
-        else {
-          const err = new Error(m.error.message) as NodeJS.ErrnoException;
-          if (m.error.code) err.code = m.error.code;
-          reject(err);
-        }
-      });
-      const gone = () => {
-        this.boundary ??= null;
-        said();
-        this.finished = true;
-        this.wake();
-        reject(new DirectFallback('the worker thread stopped'));
-      };
-      this.worker.once('error', gone);
-      this.worker.once('exit', gone);
-    });
-    this.done.catch(() => {});
-  }
-
-  private wake(): void {
-    const w = this.wakeReader;
-    this.wakeReader = undefined;
-    w?.();
-  }
-
-  /**
-   * The worker's output, in chunks, as it is written (this thread hands it on while the worker is
-   * still converting); ends with the worker's result (rejects like `done`).
-   */
-  async *output(): AsyncGenerator<Buffer> {
-    const fh = await open(this.split.spillPath, 'r');
-    let at = 0;
-    try {
-      for (;;) {
-        if (at < this.written) {
-          const chunk = Buffer.allocUnsafe(Math.min(1 << 20, this.written - at));
-          const { bytesRead } = await fh.read(chunk, 0, chunk.length, at);
-          if (bytesRead === 0) throw new DirectFallback('the second half ended early');
-          at += bytesRead;
-          yield bytesRead === chunk.length ? chunk : chunk.subarray(0, bytesRead);
-          continue;
-        }
-        if (this.finished) {
-          await this.done;
-          if (at === this.written) return;
-          continue;
-        }
-        await new Promise<void>((resolve) => {
-          this.wakeReader = resolve;
-        });
-      }
-    } finally {
-      await fh.close();
-    }
-  }
-
-  async close(): Promise<void> {
-    await this.worker.terminate();
-    await unlink(this.split.spillPath).catch(() => {});
-  }
-}
-
 /**
  * The output of an RDB file's keys, in chunks of about 256 KiB, through the structure walk. Fails
  * with `DirectFallback` (before or after some chunks) when the walk gives up: convert with the
@@ -338,7 +205,9 @@ export function rdbFileToChunks(
   let read = 0;
   let started = false;
   let half: SecondHalf | undefined;
-  const keys = () => enc.keys + (half?.keys ?? 0);
+  /** The output holds the worker's half (the first walk stopped at its boundary). */
+  let halves = false;
+  const keys = () => enc.keys + (half?.active ? half.keys : 0);
   const progress = () => onProgress?.(read + (half?.bytes ?? 0), keys());
   const flushAt = 256 << 10;
   const encode = (span: KeySpan): Promise<void> | undefined => {
@@ -349,23 +218,24 @@ export function rdbFileToChunks(
   };
   const run = async (): Promise<void> => {
     try {
-      const size = split && existsSync(SPLIT_WORKER) ? (await stat(path)).size : 0;
-      // The worker starts later (a thread to start, a walk to the boundary): it takes a bit less.
-      if (split && size >= SPLIT_MIN_BYTES)
-        half = new SecondHalf(path, Math.floor(size * 0.45), split, progress);
+      const size = split ? await splitAvailable(path, 16 << 20) : 0;
+      if (split && size > 0) half = new SecondHalf(path, splitHint(size), split, {}, progress);
       const h = half;
       const result = await walkRdbFile(path, {
         keepLzf: true,
         ...(h
-          ? {
+          ? (() => {
               // Stop where the worker's half starts; each half hashes its own bytes.
-              stopAt: () => h.boundary ?? undefined,
-              onKey: (span: KeySpan) => {
-                if (h.boundary === undefined && span.base + span.valueEnd >= h.hint)
-                  return h.known.then(() => encode(span));
-                return encode(span);
-              },
-            }
+              const { stopAt, onMissed, wait } = h.firstHalf();
+              return {
+                stopAt,
+                onMissed,
+                onKey: (span: KeySpan) => {
+                  const waiting = wait(span.base + span.valueEnd);
+                  return waiting ? waiting.then(() => encode(span)) : encode(span);
+                },
+              };
+            })()
           : { onKey: encode }),
         onFunction: (code) => enc.fn(code),
         onRead: (n) => {
@@ -376,17 +246,13 @@ export function rdbFileToChunks(
       if (result === null) throw new DirectFallback('the walk gave up');
       if (enc.out.pos > 0) await channel.push(enc.out.take());
       if (h) {
-        let { trailer, partialCrc } = result;
+        let whole = result;
         if (result.stopped) {
+          halves = true;
           for await (const chunk of h.output()) await channel.push(chunk);
-          const second = await h.done;
-          trailer = second.trailer;
-          partialCrc =
-            partialCrc !== undefined && second.crc !== undefined
-              ? crc64Combine(partialCrc, second.crc, size - 8 - result.bytes)
-              : undefined;
+          whole = h.joined(result, await h.done);
         }
-        if (!trailerMatches(trailer, partialCrc)) throw new DirectFallback('the checksum differs');
+        if (wholeChecksum(whole, true) === null) throw new DirectFallback('the checksum differs');
       }
       progress();
       channel.end();
@@ -403,7 +269,7 @@ export function rdbFileToChunks(
   };
   return {
     keys,
-    threads: () => (typeof half?.boundary === 'number' ? 2 : 1),
+    threads: () => (halves ? 2 : 1),
     [Symbol.asyncIterator]() {
       if (!started) start();
       return channel[Symbol.asyncIterator]();

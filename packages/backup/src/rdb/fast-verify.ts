@@ -135,9 +135,11 @@ export interface FastVerifyOptions {
   resume?: { offset: number; header: RdbHeader; db: number };
   /**
    * Stop at a record start: `at()` is read before every record (undefined: not known yet); the
-   * walk returns (`stopped`) when it gets there, and gives up if it passed it.
+   * walk returns (`stopped`) when it gets there. When it passes it instead (not a record start
+   * after all), `onMissed` is called and the walk goes on to the end.
    */
   stopAt?: () => number | undefined;
+  onMissed?: () => void;
   /**
    * Only find where each value ends, without checking it (no LZF, container or score checks):
    * for a second pass over input a first pass verified.
@@ -1163,18 +1165,20 @@ export async function fastVerify(
             lruIdle !== undefined ||
             lfuFreq !== undefined
           )
-            return null;
-          if (crc) crc.update(w.buf, crcMark, start);
-          return {
-            magic,
-            version,
-            keys,
-            bytes: at,
-            checksum: 'unchecked',
-            functions,
-            stopped: true,
-            ...(crc ? { partialCrc: crc.digest() } : {}),
-          };
+            options.onMissed?.();
+          else {
+            if (crc) crc.update(w.buf, crcMark, start);
+            return {
+              magic,
+              version,
+              keys,
+              bytes: at,
+              checksum: 'unchecked',
+              functions,
+              stopped: true,
+              ...(crc ? { partialCrc: crc.digest() } : {}),
+            };
+          }
         }
       }
       try {

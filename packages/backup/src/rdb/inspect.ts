@@ -125,7 +125,7 @@ export async function verifyRdbWithReader(
 /** Callbacks of a walk that reads what it walks (`walkRdbFile`). */
 export type WalkCallbacks = Pick<
   FastVerifyOptions,
-  'onKey' | 'onFunction' | 'onHeader' | 'onAux' | 'keepLzf' | 'resume' | 'stopAt' | 'shallow'
+  'onKey' | 'onFunction' | 'onHeader' | 'onAux' | 'keepLzf' | 'resume' | 'stopAt' | 'onMissed' | 'shallow'
 > & {
   /** Bytes read from the input so far (for progress). */
   onRead?: (bytes: number) => void;
@@ -220,16 +220,6 @@ const CRC_WORKER = new URL('./crc64-worker.js', import.meta.url);
 function crc64InWorker(path: string, end: number): Worker | undefined {
   if (CRC_WORKER.protocol !== 'file:' || !existsSync(CRC_WORKER)) return undefined;
   return new Worker(CRC_WORKER, { workerData: { path, end } });
-}
-
-/**
- * Whether the checksum a file stores (`trailer`, absent before RDB 5) matches the CRC of its
- * bytes (undefined: unknown, which only a stored 0 = "checksum disabled" accepts).
- */
-export function trailerMatches(trailer: Buffer | undefined, crc: bigint | undefined): boolean {
-  if (!trailer) return true;
-  const stored = trailer.readBigUInt64LE(0);
-  return stored === 0n || stored === crc;
 }
 
 function workerResult(worker: Worker): Promise<Buffer | null> {
