@@ -474,6 +474,8 @@ const cases = {
       });
     } finally {
       rmSync(out, { force: true });
+      // Its dir is the dataset's: server-load starts a server on it next.
+      stopServer(src.name);
     }
   },
   async 'server-load'() {

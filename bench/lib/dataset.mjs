@@ -19,7 +19,7 @@ export function defaultBig(scale) {
 /** Yields RESP commands in chunks (~64 KB); `big` = elements per big collection. */
 export async function* datasetCommands({ scale = 100_000, seed = 42, big = defaultBig(scale) } = {}) {
   // The packages' own encoder, built (the runner builds the packages before it makes a dataset).
-  const { encodeCommand } = await import('@valkey-tools/backup');
+  const { encodeCommand } = await import('@valkey-tools/backup/codec');
   const r = seededRandom(seed);
   const word = () => WORDS[Math.floor(r() * WORDS.length)];
   const text = (n) => {
