@@ -4,7 +4,7 @@
  * that are not an RDB) must end the backup with a typed error naming the server, promptly, with
  * no output file left behind.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -113,4 +113,35 @@ describe('live backup from a server that misbehaves', () => {
       });
     }
   }
+});
+
+describe('live backup of a snapshot that arrives whole but is not valid', () => {
+  it('keeps the file it would have replaced, and says what is wrong', async () => {
+    const { writeRdb } = await import('../src/rdb/writer.js');
+    const chunks: Buffer[] = [];
+    for await (const c of writeRdb([
+      { kind: 'header', magic: 'REDIS', version: 11, flavor: 'valkey' },
+      {
+        kind: 'key',
+        db: 0,
+        key: Buffer.from('k'),
+        encoding: '',
+        value: { type: 'string', value: Buffer.from('v') },
+      },
+      { kind: 'end', checksum: null },
+    ]))
+      chunks.push(c);
+    const rdb = Buffer.concat(chunks);
+    rdb[rdb.length - 1]! ^= 0xff; // the stored CRC-64 no longer matches
+    const url = await scripted((s) => s.write(Buffer.concat([Buffer.from(`$${rdb.length}\r\n`), rdb])));
+    const path = join(work, 'kept.rdb');
+    writeFileSync(path, 'the previous backup');
+    const err = await backup({ url, output: path, idleTimeoutMs: 2000 }).catch((e) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect(err.code).toBe('ERR_REPLICATION');
+    expect(err.message).toMatch(/not a valid RDB file.*checksum/i);
+    expect(readFileSync(path, 'utf8')).toBe('the previous backup');
+    expect(leftovers()).toEqual(['kept.rdb']);
+    rmSync(path);
+  });
 });

@@ -63,8 +63,12 @@ export interface AtomicFile {
    * at `commit()` is short (long writes call it every few tens of MiB).
    */
   syncSoFar(): Promise<void>;
-  /** Ends the stream, flushes to disk and renames the temp file over `path`. */
-  commit(): Promise<void>;
+  /**
+   * Ends the stream, flushes to disk and renames the temp file over `path`. `check(tempPath)`
+   * runs on the complete temp file first: when it throws, the temp file is removed, `path` is left
+   * as it was, and its error is rethrown.
+   */
+  commit(check?: (tempPath: string) => Promise<void>): Promise<void>;
   /** Discards the temp file (safe to call after a failed commit, and more than once). */
   abort(): Promise<void>;
 }
@@ -207,11 +211,12 @@ export async function openAtomicFile(path: string, options: AtomicWriteOptions =
     }
     await unlink(temp).catch(() => {});
   };
-  const commit = async () => {
+  const commit = async (check?: (tempPath: string) => Promise<void>) => {
     if (state !== 'open') throw new CoreError('ERR_WRITE_FILE', `${full} was already ${state}`);
     try {
       if (!stream.writableEnded) stream.end();
       await finished(stream);
+      await check?.(temp);
       // The name must still be our file: refuse to rename something swapped in meanwhile.
       const there = await lstat(temp);
       if (there.ino !== ino.ino || there.dev !== ino.dev) {
@@ -251,7 +256,11 @@ export async function writeFileAtomic(
 export async function writeStreamAtomic(
   path: string,
   chunks: AsyncIterable<Uint8Array | string>,
-  options: AtomicWriteOptions & { onBytes?: (written: number) => void } = {},
+  options: AtomicWriteOptions & {
+    onBytes?: (written: number) => void;
+    /** Runs on the complete temp file before it replaces `path` (see `AtomicFile.commit`). */
+    check?: (tempPath: string) => Promise<void>;
+  } = {},
 ): Promise<number> {
   const file = await openAtomicFile(path, options);
   let streamError: unknown;
@@ -302,7 +311,7 @@ export async function writeStreamAtomic(
     await file.abort();
     throw writeError(file.path, syncError.err);
   }
-  await file.commit();
+  await file.commit(options.check);
   return written;
 }
 

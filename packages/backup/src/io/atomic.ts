@@ -14,9 +14,14 @@ export async function writeFileAtomically(
   path: string,
   chunks: AsyncIterable<Buffer>,
   onBytes?: (written: number) => void,
+  /** Runs on the complete temp file before it replaces `path`; throwing keeps `path` as it was. */
+  check?: (tempPath: string) => Promise<void>,
 ): Promise<number> {
   try {
-    return await writeStreamAtomic(path, chunks, onBytes ? { onBytes } : {});
+    return await writeStreamAtomic(path, chunks, {
+      ...(onBytes ? { onBytes } : {}),
+      ...(check ? { check } : {}),
+    });
   } catch (err) {
     if (CoreError.hasCode(err, 'ERR_WRITE_FILE')) {
       throw new BackupError('ERR_INVALID_OPTION', err.message, {

@@ -1,4 +1,3 @@
-import { rm } from 'node:fs/promises';
 import type { Redis } from 'iovalkey';
 import { abortable, writeFileAtomically } from '../io/atomic.js';
 import { compileFilter, type KeyFilter } from '../io/filter.js';
@@ -12,6 +11,8 @@ import { BackupError } from '../errors.js';
 import { commandsToReadable } from '../resp/readable.js';
 import { commandsToResp, type RespHeaderInfo } from '../resp/writer.js';
 import { verifyRdb } from '../rdb/inspect.js';
+import type { FastVerifyResult } from '../rdb/fast-verify.js';
+import { checkingStream } from '../rdb/stream-check.js';
 import { connect, type SentinelNode, type ServerConnection, type TlsFiles } from '@valkey-tools/core';
 import { serverVersion } from '../io/connect.js';
 import { MERGE_GAVE_UP, mergeSnapshots } from './merge.js';
@@ -131,6 +132,8 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   let keys = 0;
   /** The output is the server's snapshot as it sent it (its keys are counted afterwards). */
   let rawSnapshot = false;
+  /** The walk of a raw snapshot as it arrived (see checkingStream). */
+  let snapshotWalk: Promise<FastVerifyResult | null> | undefined;
   let bytesWritten = 0;
   let lastProgress = 0;
   const interval = options.progressIntervalMs ?? 250;
@@ -159,6 +162,25 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   const closeOnAbort = () => void conn.close();
   options.signal?.addEventListener('abort', closeOnAbort, { once: true });
   try {
+    // The snapshot goes to the file byte for byte: it must be whole and valid before it replaces
+    // anything (the walk that checked it on the way counts its keys; an unusual one is read again).
+    const checkSnapshot = async (temp: string) => {
+      if (!rawSnapshot) return;
+      const walked = await snapshotWalk;
+      if (walked) {
+        keys = walked.keys;
+        return;
+      }
+      const v = await verifyRdb(temp);
+      if (v.error) {
+        throw new BackupError(
+          'ERR_REPLICATION',
+          `the snapshot ${conn.where} sent is not a valid RDB file: ${v.error.message}`,
+          { details: { url: conn.where, ...v.error }, hint: 'Nothing was kept; run the backup again' },
+        );
+      }
+      keys = v.keys;
+    };
     const write = (chunks: AsyncIterable<Buffer>) =>
       writeFileAtomically(
         options.output,
@@ -167,6 +189,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
           bytesWritten = n;
           progress(false);
         },
+        checkSnapshot,
       );
     if (mode === 'scan') bytesWritten = await write(scanChunks(conn, options, format, header));
     else if (format === 'rdb' && primaries().length > 1 && !filter.any) {
@@ -188,19 +211,6 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   } finally {
     options.signal?.removeEventListener('abort', closeOnAbort);
     await conn.close();
-  }
-  if (rawSnapshot) {
-    // The snapshot went to the file byte for byte: one verify pass counts its keys (and proves it whole).
-    const v = await verifyRdb(options.output);
-    if (v.error) {
-      await rm(options.output, { force: true });
-      throw new BackupError(
-        'ERR_REPLICATION',
-        `the snapshot ${conn.where} sent is not a valid RDB file: ${v.error.message}`,
-        { details: { url: conn.where, ...v.error }, hint: 'Nothing was kept; run the backup again' },
-      );
-    }
-    keys = v.keys;
   }
   progress(true);
   const perNode = state.nodes?.map((n) => ({
@@ -401,7 +411,10 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     // The snapshot as it is: the exact bytes the server produced.
     if (f === 'rdb' && list.length === 1 && !filter.any) {
       rawSnapshot = true;
-      yield* counting(sync(list[0]!));
+      // Checked as it arrives (the server takes its time producing it), not read again after.
+      const checking = checkingStream(counting(sync(list[0]!)));
+      snapshotWalk = checking.result;
+      yield* checking.chunks;
       return;
     }
     async function* records(): AsyncGenerator<RdbRecord> {
