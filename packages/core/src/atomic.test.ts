@@ -100,6 +100,29 @@ describe('writeStreamAtomic and openAtomicFile', () => {
     expect(readdirSync(dir)).toEqual(['a.rdb']);
   });
 
+  it('check sees the whole temp file before the rename; when it throws, the old file stays', async () => {
+    const dir = freshDir();
+    const path = join(dir, 'backup.rdb');
+    writeFileSync(path, 'old');
+    async function* chunks() {
+      yield Buffer.alloc(40 << 20, 7); // past the flush-as-you-go interval too
+      yield 'end';
+    }
+    const seen: number[] = [];
+    const refused = await writeStreamAtomic(path, chunks(), {
+      check: async (temp) => {
+        seen.push(statSync(temp).size);
+        throw new Error('not valid');
+      },
+    }).catch((e: unknown) => e);
+    expect(refused).toMatchObject({ message: 'not valid' });
+    expect(seen).toEqual([(40 << 20) + 3]);
+    expect(readFileSync(path, 'utf8')).toBe('old');
+    expect(readdirSync(dir)).toEqual(['backup.rdb']);
+    await writeStreamAtomic(path, chunks(), { check: async () => {} });
+    expect(statSync(path).size).toBe((40 << 20) + 3);
+  });
+
   it('abort removes the temp file', async () => {
     const dir = freshDir();
     const file = await openAtomicFile(join(dir, 'x'));
