@@ -74,6 +74,19 @@ async function main(): Promise<void> {
     return;
   }
   const { boundary, db } = at;
+  // The spill file exists before the boundary is told: the other side may stop there at once
+  // and start reading it. One that cannot be made means no split (the other side goes alone).
+  let fd: number;
+  try {
+    fd = openSync(
+      job.split.spillPath,
+      constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0),
+      0o600,
+    );
+  } catch {
+    post({ boundary: null });
+    return;
+  }
   post({ boundary, db });
   const resume = { offset: boundary, header, db };
   const done = (result: FastVerifyResult, keys: number) =>
@@ -88,15 +101,10 @@ async function main(): Promise<void> {
       },
     });
 
-  const enc = encoderFor(job.split.encoder);
-  enc.continueInDb?.(db);
-  const fd = openSync(
-    job.split.spillPath,
-    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | (constants.O_NOFOLLOW ?? 0),
-    0o600,
-  );
   let read = 0;
   try {
+    const enc = encoderFor(job.split.encoder);
+    enc.continueInDb?.(db);
     let written = 0;
     const flush = () => {
       const out = enc.out;

@@ -208,7 +208,7 @@ export function rdbFileToChunks(
   /** The output holds the worker's half (the first walk stopped at its boundary). */
   let halves = false;
   const keys = () => enc.keys + (half?.active ? half.keys : 0);
-  const progress = () => onProgress?.(read + (half?.bytes ?? 0), keys());
+  const progress = () => onProgress?.(read + (half?.active ? half.bytes : 0), keys());
   const flushAt = 256 << 10;
   const encode = (span: KeySpan): Promise<void> | undefined => {
     const wait = enc.key(span);

@@ -2,8 +2,8 @@
  * A big RDB file converted in two halves at once, on two cores: a worker thread
  * (`convert/split-worker.ts`) finds the first record boundary past a point near the middle, tells
  * where, and converts from there to the end with every check into a spill file, while the
- * caller's walk stops at that boundary (`FastVerifyOptions.stopAt`). Each half hashes its own bytes; the
- * CRCs are combined (`crc64Combine`) and compared with the file's trailer.
+ * caller's walk stops at that boundary (`FastVerifyOptions.stopAt`). Each half hashes its own
+ * bytes; the CRCs are combined (`crc64Combine`) and compared with the file's trailer.
  */
 import { existsSync } from 'node:fs';
 import { open, stat, unlink } from 'node:fs/promises';
@@ -140,11 +140,9 @@ export class SecondHalf {
           this.wake();
           resolve(m.done);
         } else if ('fallback' in m) reject(new DirectFallback(m.fallback));
-        else {
-          const err = new Error(m.error.message) as NodeJS.ErrnoException;
-          if (m.error.code) err.code = m.error.code;
-          reject(err);
-        }
+        // Anything else (its spill file could not be written...): the caller starts again on one
+        // thread, which meets (and reports) a lasting problem itself.
+        else reject(new DirectFallback(`the worker thread failed: ${m.error.message}`));
       });
       const gone = () => {
         this.boundary ??= null;
@@ -182,8 +180,8 @@ export class SecondHalf {
 
   /**
    * A walk of the first half: it stops at the boundary, waits at the hint until the worker said
-   * where that is, and when it passes the boundary without landing on it (the worker guessed a
-   * position that was no record start), drops the worker and walks on to the end alone.
+   * where that is, and should it pass the boundary without landing on it (not a record start of
+   * its own walk: never for a file both walks read alike), drops the worker and goes on alone.
    */
   firstHalf(): {
     stopAt: () => number | undefined;

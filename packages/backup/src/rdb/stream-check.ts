@@ -5,13 +5,17 @@
  */
 import { type FastVerifyResult, fastVerify } from './fast-verify.js';
 
-/** Bytes received but not yet walked before the stream waits for the walk. */
-const HIGH_WATER = 8 << 20;
+/**
+ * Bytes received but not yet walked at which the walk is abandoned (`result` null): the stream is
+ * never held back for it (a replication source drops a replica that reads too slowly).
+ */
+const BEHIND_LIMIT = 64 << 20;
 
 /**
- * `chunks` yields what `src` yields; `result` settles once the stream ended: the walk's result,
- * or null when the walk gave up (unusual encodings, warnings, damage: check the file with
- * `verifyRdb` then, which reads everything and says what is wrong).
+ * `chunks` yields what `src` yields, as fast as `src` gives it; `result` settles once the stream
+ * ended: the walk's result, or null when the walk gave up (unusual encodings, warnings, damage)
+ * or fell 64 MiB behind: check the file with `verifyRdb` then, which reads everything and says
+ * what is wrong.
  */
 export function checkingStream(src: AsyncIterable<Buffer>): {
   chunks: AsyncIterable<Buffer>;
@@ -23,15 +27,15 @@ export function checkingStream(src: AsyncIterable<Buffer>): {
   let ended = false;
   let walked = false;
   let wakeWalk: (() => void) | undefined;
-  let wakeSource: (() => void) | undefined;
-  const wake = (which: 'walk' | 'source') => {
-    const w = which === 'walk' ? wakeWalk : wakeSource;
-    if (which === 'walk') wakeWalk = undefined;
-    else wakeSource = undefined;
+  const wake = () => {
+    const w = wakeWalk;
+    wakeWalk = undefined;
     w?.();
   };
+  let abandoned = false;
   const read = async (into: Buffer, offset: number, length: number): Promise<number> => {
     while (queue.length === 0) {
+      if (abandoned) throw new Error('the walk fell behind the stream');
       if (ended) return 0;
       await new Promise<void>((resolve) => {
         wakeWalk = resolve;
@@ -50,7 +54,6 @@ export function checkingStream(src: AsyncIterable<Buffer>): {
       }
     }
     queued -= n;
-    if (queued < HIGH_WATER / 2) wake('source');
     return n;
   };
   const result = fastVerify(read, undefined, {})
@@ -58,26 +61,25 @@ export function checkingStream(src: AsyncIterable<Buffer>): {
     .finally(() => {
       walked = true;
       queue.length = 0;
-      wake('source');
     });
   async function* chunks(): AsyncGenerator<Buffer> {
     try {
       for await (const b of src) {
-        if (!walked) {
-          queue.push(b);
-          queued += b.length;
-          wake('walk');
-          while (!walked && queued > HIGH_WATER) {
-            await new Promise<void>((resolve) => {
-              wakeSource = resolve;
-            });
+        if (!walked && !abandoned) {
+          if (queued + b.length > BEHIND_LIMIT) {
+            abandoned = true;
+            queue.length = 0;
+          } else {
+            queue.push(b);
+            queued += b.length;
           }
+          wake();
         }
         yield b;
       }
     } finally {
       ended = true;
-      wake('walk');
+      wake();
     }
   }
   return { chunks: chunks(), result };
