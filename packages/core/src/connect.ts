@@ -2,6 +2,15 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { Cluster, Redis } from 'iovalkey';
+import { ValkeyToolsError } from './errors.js';
+import { parseInfo } from './text.js';
+import {
+  type ConnectionTarget,
+  type SentinelSpec,
+  parseConnectionUrl,
+  redactUrl,
+  toClientOptions,
+} from './url.js';
 
 /**
  * iovalkey, loaded on the first connection: code that never connects (a worker thread checking a
@@ -12,15 +21,6 @@ const loadIovalkey = () => {
   iovalkey ??= import('iovalkey').then((m) => ({ Redis: m.Redis, Cluster: m.Cluster }));
   return iovalkey;
 };
-import { ValkeyToolsError } from './errors.js';
-import { parseInfo } from './text.js';
-import {
-  type ConnectionTarget,
-  type SentinelSpec,
-  parseConnectionUrl,
-  redactUrl,
-  toClientOptions,
-} from './url.js';
 
 /** TLS material: PEM text or Buffers, or paths to PEM files. */
 export interface TlsFiles {
