@@ -10,6 +10,7 @@ import { DirectFallback, walkRdbRecords } from '../src/rdb/direct.js';
 import { analyzeRdbFile } from '../src/memory/sources.js';
 import { writeRdb } from '../src/rdb/writer.js';
 import { encodeDump } from '../src/rdb/dump.js';
+import { withoutValkeyHeader } from '@valkey-tools/test-utils';
 import { SHARED_RDB } from './fixtures/rdb/helpers.js';
 
 // The direct converters (RDB bytes -> output, no records) must write exactly what the record path
@@ -18,14 +19,8 @@ import { SHARED_RDB } from './fixtures/rdb/helpers.js';
 const work = mkdtempSync(join(tmpdir(), 'vt-rdb-direct-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-/** The file without its first line / header command (it holds the creation time). */
-function body(path: string): Buffer {
-  const b = readFileSync(path);
-  if (!b.subarray(0, 14).equals(Buffer.from('*2\r\n$4\r\nECHO\r\n'))) return b;
-  const eol = b.indexOf('\r\n', 14);
-  const n = Number(b.toString('latin1', 15, eol));
-  return b.subarray(eol + 2 + n + 2);
-}
+/** The file without its header command (it holds the creation time). */
+const body = (path: string): Buffer => withoutValkeyHeader(readFileSync(path));
 
 async function bothWays(input: string, ext: string): Promise<{ direct: Buffer; records: Buffer }> {
   const a = join(work, `direct.${ext}`);

@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RdbRecord, Value } from '@valkey-tools/backup';
 import { writeRdbFile } from '@valkey-tools/backup';
-import { seededRandom } from '@valkey-tools/test-utils';
+import { seededRandom, withoutValkeyHeader } from '@valkey-tools/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_TIMEOUT_MS, buildCli, parseJson, runCli, tempDir } from './helpers.js';
 
@@ -17,13 +17,7 @@ const tmp = tempDir('convert-split');
 const big = join(tmp.dir, 'big.rdb');
 
 /** The file without the `.valkey` header command (it holds the creation time). */
-function body(path: string): Buffer {
-  const b = readFileSync(path);
-  if (!b.subarray(0, 14).equals(Buffer.from('*2\r\n$4\r\nECHO\r\n'))) return b;
-  const eol = b.indexOf('\r\n', 14);
-  const n = Number(b.toString('latin1', 15, eol));
-  return b.subarray(eol + 2 + n + 2);
-}
+const body = (path: string): Buffer => withoutValkeyHeader(readFileSync(path));
 
 /** What is left in the folder besides the given files (temp files of a conversion). */
 function leftovers(...expected: string[]): string[] {

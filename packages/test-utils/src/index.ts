@@ -41,6 +41,7 @@ export {
   isCompleteReply,
   rawCommand,
   rawCommandSync,
+  withoutValkeyHeader,
 } from './resp.js';
 export type { RespArg } from './resp.js';
 export { createTestCertificates, tlsServerConfig } from './tls.js';

@@ -152,3 +152,15 @@ export function rawCommandSync(
     );
   return child.stdout.toString('latin1');
 }
+
+/**
+ * The bytes of a `.valkey` file after its header command (`ECHO "valkey-tools resp 1 {...}"`, which
+ * holds the creation time), so two conversions of the same data compare equal; all of them when
+ * there is no header.
+ */
+export function withoutValkeyHeader(file: Buffer): Buffer {
+  if (!file.subarray(0, 14).equals(Buffer.from('*2\r\n$4\r\nECHO\r\n'))) return file;
+  const eol = file.indexOf('\r\n', 14);
+  const n = Number(file.toString('latin1', 15, eol));
+  return file.subarray(eol + 2 + n + 2);
+}
