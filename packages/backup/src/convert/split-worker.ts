@@ -115,7 +115,6 @@ async function main(): Promise<void> {
     };
     const flushAt = 256 << 10;
     const result = await fastVerifySource(job.path, {
-      ...job.checks,
       resume,
       keepLzf: true,
       onKey: (span) => {

@@ -219,7 +219,7 @@ export function rdbFileToChunks(
   const run = async (): Promise<void> => {
     try {
       const size = split ? await splitAvailable(path, 16 << 20) : 0;
-      if (split && size > 0) half = new SecondHalf(path, splitHint(size), split, {}, progress);
+      if (split && size > 0) half = new SecondHalf(path, splitHint(size), split, progress);
       const h = half;
       const result = await walkRdbFile(path, {
         keepLzf: true,

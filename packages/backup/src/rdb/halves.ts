@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { open, stat, unlink } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { crc64Combine } from './crc64.js';
-import type { FastVerifyOptions, FastVerifyResult } from './fast-verify.js';
+import type { FastVerifyResult } from './fast-verify.js';
 
 /** Thrown when the fast way cannot do it: the caller reads the file with the record reader. */
 export class DirectFallback extends Error {
@@ -26,14 +26,10 @@ export interface SplitOptions {
   spillPath: string;
 }
 
-/** The checks of a walk that a worker thread can run (plain data: no callbacks). */
-export type WalkChecks = Pick<FastVerifyOptions, 'checksum' | 'allowUnknownVersion' | 'maxStringBytes'>;
-
 /** What the worker is asked to do. */
 export interface HalfJob {
   path: string;
   hint: number;
-  checks: WalkChecks;
   split: SplitOptions;
 }
 
@@ -72,11 +68,11 @@ export async function splitAvailable(path: string, minBytes: number): Promise<nu
 }
 
 /**
- * Where the worker's half should start: `share` of the file is the first walk's, a bit more
- * than half when the worker starts later than the first walk (a thread to boot, a boundary to find).
+ * Where the worker's half should start: a bit before the middle, as the worker starts later than
+ * the first walk (a thread to boot, a boundary to find).
  */
-export function splitHint(size: number, share = 0.45): number {
-  return Math.floor(size * share);
+export function splitHint(size: number): number {
+  return Math.floor(size * 0.45);
 }
 
 /**
@@ -114,10 +110,9 @@ export class SecondHalf {
     path: string,
     readonly hint: number,
     private readonly split: SplitOptions,
-    checks: WalkChecks,
     onProgress: () => void,
   ) {
-    const job: HalfJob = { path, hint, checks, split };
+    const job: HalfJob = { path, hint, split };
     this.worker = new Worker(SPLIT_WORKER, { workerData: job });
     let said: () => void;
     this.known = new Promise<void>((resolve) => {
