@@ -104,6 +104,28 @@ function clusterError(message: string, details: Record<string, unknown> = {}, hi
   });
 }
 
+/**
+ * The first node dir under `dir` that holds files (an earlier cluster's nodes.conf and data): a new
+ * node started there would load them and refuse to join (or serve stale keys).
+ */
+async function heldNodeDir(dir: string, total: number): Promise<string | undefined> {
+  for (let i = 0; i < total; i++) {
+    const nodeDir = join(dir, `node-${i}`);
+    const entries = await readdir(nodeDir).catch(() => []);
+    if (entries.length > 0) return nodeDir;
+  }
+  return undefined;
+}
+
+function nodeDirInUse(nodeDir: string, byName: boolean): BinariesError {
+  return new BinariesError('ERR_SERVER_EXISTS', `${nodeDir} holds an earlier cluster's files`, {
+    details: { dir: nodeDir },
+    hint: byName
+      ? 'Pick another name, or remove that directory if its data is no longer needed'
+      : 'Pass an empty dir, or remove that directory if its data is no longer needed',
+  });
+}
+
 async function must(node: ServerHandle, args: Array<string | number>): Promise<Reply> {
   const reply = await sendCommand(node.port, args, { host: node.host, timeoutMs: 10_000 });
   if (reply instanceof ReplyError) {
@@ -170,6 +192,8 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
       }
     }
     dir = resolvePath(options.dir ?? join(clustersDir(home), name));
+    const held = await heldNodeDir(dir, total);
+    if (held) throw nodeDirInUse(held, options.dir === undefined);
     // Recorded before any node starts: a creator killed at any point leaves a cluster that
     // listClusters shows and stopCluster ends.
     await writeClusterRecord(home, claim(name, dir));
@@ -184,6 +208,12 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
         await rm(clusterRecordPath(home, candidate), { force: true });
       }
       const candidateDir = resolvePath(options.dir ?? join(clustersDir(home), candidate));
+      const held = await heldNodeDir(candidateDir, total);
+      if (held) {
+        // A stopped cluster's nodes left their state there: a new cluster takes the next name.
+        if (options.dir === undefined) continue;
+        throw nodeDirInUse(held, false);
+      }
       if (await claimClusterRecord(home, claim(candidate, candidateDir))) {
         name = candidate;
         dir = candidateDir;

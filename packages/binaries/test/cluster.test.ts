@@ -149,6 +149,51 @@ describe.concurrent('startCluster', () => {
     expect((await listServers({ home })).filter((s) => s.cluster === 'broken')).toEqual([]);
   });
 
+  it('never starts a new cluster over the files a stopped one left behind', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'vt-cluster-again-'));
+    const start = async (extra: { name?: string }, spawned: number[] = []) => {
+      const c = await startCluster({
+        home: own,
+        ...extra,
+        primaries: 2,
+        replicasPerPrimary: 0,
+        basePort: await freeClusterPorts(2),
+        nodeTimeoutMs: TEST_CLUSTER_NODE_TIMEOUT_MS,
+        onSpawn: (pid) => {
+          spawned.push(pid);
+          registerPid(pid);
+        },
+      });
+      clusters.push(c);
+      return c;
+    };
+    try {
+      const first = await start({});
+      expect(first.name).toBe('cluster-1');
+      await first.nodes[0]!.command('SET', 'left{a}', 'behind');
+      await first.nodes[1]!.command('SET', 'left{b}', 'behind');
+      await first.stop();
+      // the node dirs keep nodes.conf and the data: the next generated name starts elsewhere, empty
+      const second = await start({});
+      expect(second.name).toBe('cluster-2');
+      expect(second.dir).not.toBe(first.dir);
+      for (const node of second.nodes) {
+        expect(String(await node.command('CLUSTER', 'INFO'))).toMatch(/cluster_state:ok/);
+        expect(await node.command('DBSIZE')).toBe(0);
+      }
+      await second.stop();
+      // asked for by name, the used dir is refused before any node starts
+      const spawned: number[] = [];
+      const err = await start({ name: 'cluster-1' }, spawned).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'ERR_SERVER_EXISTS', details: { dir: join(first.dir, 'node-0') } });
+      expect((err as Error).message).toContain("holds an earlier cluster's files");
+      expect(spawned).toEqual([]);
+      expect((await listClusters({ home: own })).map((c) => c.name)).toEqual([]);
+    } finally {
+      rmSync(own, { recursive: true, force: true });
+    }
+  });
+
   it('refuses impossible shapes', async () => {
     await expect(startCluster({ home, primaries: 0 })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
     await expect(startCluster({ home, replicasPerPrimary: -1 })).rejects.toMatchObject({
