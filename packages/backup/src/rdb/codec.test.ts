@@ -25,7 +25,7 @@ describe('crc64 (Jones)', () => {
     for (let i = 0; i < data.length; i += 7) c.update(data, i, Math.min(i + 7, data.length));
     expect(c.digest()).toBe(crc64(data));
   });
-  it('the 8-bytes-per-step path equals a bit-by-bit reference at every length and alignment', () => {
+  it('the 8-bytes-per-step paths (bytes, 32-bit words) equal a bit-by-bit reference at every alignment', () => {
     const reference = (data: Uint8Array): bigint => {
       let crc = 0n;
       for (const byte of data) {
@@ -36,20 +36,22 @@ describe('crc64 (Jones)', () => {
     };
     const data = Buffer.alloc(300);
     for (let i = 0; i < data.length; i++) data[i] = (i * 151 + 7) & 0xff;
-    for (const [from, to] of [
+    const cases: Array<[number, number]> = [
       [0, 0],
       [0, 1],
       [0, 8],
       [0, 9],
       [3, 17],
-      [5, 300],
-      [1, 299],
-    ] as const) {
-      expect(crc64(data.subarray(from, to))).toBe(reference(data.subarray(from, to)));
+    ];
+    // every alignment of the start, for lengths on both sides of the 32-bit-word path (64 bytes)
+    for (let from = 0; from < 8; from++)
+      for (const n of [63, 64, 65, 71, 72, 73, 135, 300 - 8]) cases.push([from, from + n]);
+    for (const [from, to] of cases) {
+      expect(crc64(data.subarray(from, to)), `${from}..${to}`).toBe(reference(data.subarray(from, to)));
       const c = new Crc64();
       c.update(data, from, from + 3);
       c.update(data, from + 3, to);
-      if (to >= from + 3) expect(c.digest()).toBe(reference(data.subarray(from, to)));
+      if (to >= from + 3) expect(c.digest(), `${from}..${to} in two`).toBe(reference(data.subarray(from, to)));
     }
   });
   it('lzfCheck accepts exactly what lzfDecompress accepts', () => {

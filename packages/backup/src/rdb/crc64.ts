@@ -45,6 +45,9 @@ const SLICE_LO = new Uint32Array(8 * 256);
   }
 }
 
+/** Typed arrays read words in the machine's byte order; the word path needs little-endian. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 export class Crc64 {
   private hi = 0;
   private lo = 0;
@@ -57,6 +60,32 @@ export class Crc64 {
     const shi = SLICE_HI;
     const slo = SLICE_LO;
     let i = start;
+    if (LITTLE_ENDIAN && end - start >= 64) {
+      // Bytes one at a time up to a 4-byte boundary, then eight at a time read as two 32-bit
+      // words (two loads instead of eight, and no shifts to assemble them).
+      for (; ((data.byteOffset + i) & 3) !== 0; i++) {
+        const idx = (lo ^ data[i]!) & 0xff;
+        lo = ((lo >>> 8) | (hi << 24)) ^ tlo[idx]!;
+        hi = (hi >>> 8) ^ thi[idx]!;
+      }
+      const words = ((end - i) >> 3) << 1;
+      const w = new Uint32Array(data.buffer, data.byteOffset + i, words);
+      for (let j = 0; j < words; j += 2) {
+        const xl = lo ^ w[j]!;
+        const xh = hi ^ w[j + 1]!;
+        const a = 1792 + (xl & 0xff);
+        const b = 1536 + ((xl >>> 8) & 0xff);
+        const c = 1280 + ((xl >>> 16) & 0xff);
+        const d = 1024 + (xl >>> 24);
+        const e = 768 + (xh & 0xff);
+        const f = 512 + ((xh >>> 8) & 0xff);
+        const g = 256 + ((xh >>> 16) & 0xff);
+        const h = xh >>> 24;
+        lo = slo[a]! ^ slo[b]! ^ slo[c]! ^ slo[d]! ^ slo[e]! ^ slo[f]! ^ slo[g]! ^ slo[h]!;
+        hi = shi[a]! ^ shi[b]! ^ shi[c]! ^ shi[d]! ^ shi[e]! ^ shi[f]! ^ shi[g]! ^ shi[h]!;
+      }
+      i += words * 4;
+    }
     const end8 = end - 7;
     for (; i < end8; i += 8) {
       const xl = lo ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24));
