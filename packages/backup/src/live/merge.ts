@@ -125,7 +125,8 @@ export async function* mergeSnapshots(
     text(v);
   }
   let db = -1;
-  const onKey = (span: KeySpan): void | Promise<void> => {
+  /** A record framed anew: its expiry, LRU/LFU and key (when its own bytes are gone from the window). */
+  const reframe = (span: KeySpan): void => {
     const keyLen = span.keyEnd - span.keyStart;
     room(32 + keyLen + (span.valueEnd - span.valueStart));
     if (span.db !== db) {
@@ -150,6 +151,44 @@ export async function* mergeSnapshots(
     str(span.keyBuf, span.keyStart, span.keyEnd);
     pos += copyBytes(span.buf, span.valueStart, span.valueEnd, chunk, pos);
     if (pos >= CHUNK / 2) seal();
+  };
+  /**
+   * Records that follow each other in one snapshot's window, copied as the snapshot has them
+   * (expiry, LRU/LFU, type, key and value at once): `buf[start, end)`, all in `db`. Anything
+   * between two records (a `slot-info` AUX field before each slot's keys, a SELECTDB) ends a run
+   * and is left out, as before.
+   */
+  interface Run {
+    buf: Buffer | null;
+    start: number;
+    end: number;
+    db: number;
+  }
+  const RUN_BYTES = CHUNK / 4;
+  const flushRun = (run: Run): void => {
+    if (run.buf === null) return;
+    room(16 + run.end - run.start);
+    if (run.db !== db) {
+      u8(RdbOpcode.SELECTDB);
+      len(run.db);
+      db = run.db;
+    }
+    pos += copyBytes(run.buf, run.start, run.end, chunk, pos);
+    run.buf = null;
+    if (pos >= CHUNK / 2) seal();
+  };
+  const onKey = (run: Run, span: KeySpan): void | Promise<void> => {
+    if (run.buf === span.buf && span.recordStart === run.end && span.db === run.db) run.end = span.valueEnd;
+    else {
+      flushRun(run);
+      if (span.recordStart >= 0) {
+        run.buf = span.buf;
+        run.start = span.recordStart;
+        run.end = span.valueEnd;
+        run.db = span.db;
+      } else reframe(span);
+    }
+    if (run.end - run.start >= RUN_BYTES) flushRun(run);
     if (readyBytes > HIGH_WATER) return new Promise<void>((r) => paused.push(r));
   };
 
@@ -165,13 +204,17 @@ export async function* mergeSnapshots(
         yield r.value;
       }
     }
+    const run: Run = { buf: null, start: 0, end: 0, db: 0 };
     try {
       const walked = await fastVerify(readerFromChunks(chunks()), undefined, {
         checksum: true,
         // The server made it and its CRC-64 proves it arrived whole: only find where values end.
         shallow: true,
-        onKey,
+        onKey: (span) => onKey(run, span),
+        // The window is about to be reused: what the run points at goes out first.
+        onWindow: () => flushRun(run),
         onFunction: (code) => {
+          flushRun(run);
           if (i !== 0) return;
           room(16 + code.length);
           u8(RdbOpcode.FUNCTION2);
@@ -179,6 +222,7 @@ export async function* mergeSnapshots(
         },
       });
       if (!walked) throw MERGE_GAVE_UP;
+      flushRun(run);
       if (walked.checksum === 'ok' || walked.checksum === 'disabled' || walked.checksum === 'absent')
         options.onNodeDone?.(i, walked.keys);
       else throw MERGE_GAVE_UP;

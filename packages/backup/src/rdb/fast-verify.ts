@@ -83,6 +83,12 @@ export interface KeySpan {
   keyEnd: number;
   /** The value in RDB encoding: `buf[valueStart, valueEnd)`. */
   buf: Buffer;
+  /**
+   * Where the whole record (expiry, LRU/LFU opcodes, type byte, key, value) starts in `buf`, so
+   * `buf[recordStart, valueEnd)` is the record as the file has it; -1 when its first bytes are no
+   * longer in the window (read more between its opcodes).
+   */
+  recordStart: number;
   /** Where `buf[0]` is in the input (so `base + valueEnd` is where the record ends). */
   base: number;
   valueStart: number;
@@ -140,6 +146,11 @@ export interface FastVerifyOptions {
    */
   stopAt?: () => number | undefined;
   onMissed?: () => void;
+  /**
+   * Called before the window moves on (what `onKey` spans pointed into is reused): a consumer
+   * that held on to spans of it (to copy several records at once) is done with them here.
+   */
+  onWindow?: () => void;
   /**
    * Only find where each value ends, without checking it (no LZF, container or score checks):
    * for a second pass over input a first pass verified.
@@ -1081,6 +1092,7 @@ export async function fastVerify(
 
   /** Keeps buf[keepFrom..] and reads until at least `want` bytes are buffered (or the input ends). */
   const refill = async (keepFrom: number, want: number): Promise<void> => {
+    options.onWindow?.();
     if (crc && keepFrom > crcMark) crc.update(w.buf, crcMark, keepFrom);
     let have = w.buf.length - keepFrom;
     if (read && !w.atEnd) {
@@ -1134,6 +1146,8 @@ export async function fastVerify(
     let expiresAt: number | undefined;
     let lruIdle: number | undefined;
     let lfuFreq: number | undefined;
+    /** Where the record being read started (absolute: the window may move within it). */
+    let recordAt = 0;
     const value = options.shallow ? skipValue : walkValue;
     const span: KeySpan = {
       db: 0,
@@ -1142,6 +1156,7 @@ export async function fastVerify(
       keyStart: 0,
       keyEnd: 0,
       buf: w.buf,
+      recordStart: -1,
       base: 0,
       valueStart: 0,
       valueEnd: 0,
@@ -1156,6 +1171,7 @@ export async function fastVerify(
     }
     for (;;) {
       const start = w.pos;
+      if (expiresAt === undefined && lruIdle === undefined && lfuFreq === undefined) recordAt = w.base + start;
       if (stopAt) {
         const at = stopAt();
         if (at !== undefined && w.base + start >= at) {
@@ -1197,6 +1213,7 @@ export async function fastVerify(
             span.type = op;
             span.buf = w.buf;
             span.base = w.base;
+            span.recordStart = recordAt >= w.base ? recordAt - w.base : -1;
             span.valueEnd = w.pos;
             span.expiresAt = expiresAt;
             span.lruIdle = lruIdle;

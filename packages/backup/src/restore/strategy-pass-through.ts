@@ -136,6 +136,7 @@ export async function restorePassThrough(run: RestoreRun, items: ItemSender, pat
     keyStart: 0,
     keyEnd: 0,
     buf: none,
+    recordStart: -1,
     base: 0,
     valueStart: 0,
     valueEnd: 0,
