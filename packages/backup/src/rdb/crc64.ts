@@ -60,9 +60,9 @@ export class Crc64 {
     const shi = SLICE_HI;
     const slo = SLICE_LO;
     let i = start;
-    if (LITTLE_ENDIAN && end - start >= 64) {
+    if (LITTLE_ENDIAN && end - start >= 32) {
       // Bytes one at a time up to a 4-byte boundary, then eight at a time read as two 32-bit
-      // words (two loads instead of eight, and no shifts to assemble them).
+      // words; the rest (and all of it on a big-endian machine) one byte at a time.
       for (; ((data.byteOffset + i) & 3) !== 0; i++) {
         const idx = (lo ^ data[i]!) & 0xff;
         lo = ((lo >>> 8) | (hi << 24)) ^ tlo[idx]!;
@@ -85,21 +85,6 @@ export class Crc64 {
         hi = shi[a]! ^ shi[b]! ^ shi[c]! ^ shi[d]! ^ shi[e]! ^ shi[f]! ^ shi[g]! ^ shi[h]!;
       }
       i += words * 4;
-    }
-    const end8 = end - 7;
-    for (; i < end8; i += 8) {
-      const xl = lo ^ (data[i]! | (data[i + 1]! << 8) | (data[i + 2]! << 16) | (data[i + 3]! << 24));
-      const xh = hi ^ (data[i + 4]! | (data[i + 5]! << 8) | (data[i + 6]! << 16) | (data[i + 7]! << 24));
-      const a = 1792 + (xl & 0xff);
-      const b = 1536 + ((xl >>> 8) & 0xff);
-      const c = 1280 + ((xl >>> 16) & 0xff);
-      const d = 1024 + (xl >>> 24);
-      const e = 768 + (xh & 0xff);
-      const f = 512 + ((xh >>> 8) & 0xff);
-      const g = 256 + ((xh >>> 16) & 0xff);
-      const h = xh >>> 24;
-      lo = slo[a]! ^ slo[b]! ^ slo[c]! ^ slo[d]! ^ slo[e]! ^ slo[f]! ^ slo[g]! ^ slo[h]!;
-      hi = shi[a]! ^ shi[b]! ^ shi[c]! ^ shi[d]! ^ shi[e]! ^ shi[f]! ^ shi[g]! ^ shi[h]!;
     }
     for (; i < end; i++) {
       const idx = (lo ^ data[i]!) & 0xff;

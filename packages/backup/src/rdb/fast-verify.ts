@@ -1171,7 +1171,8 @@ export async function fastVerify(
     }
     for (;;) {
       const start = w.pos;
-      if (expiresAt === undefined && lruIdle === undefined && lfuFreq === undefined) recordAt = w.base + start;
+      if (expiresAt === undefined && lruIdle === undefined && lfuFreq === undefined)
+        recordAt = w.base + start;
       if (stopAt) {
         const at = stopAt();
         if (at !== undefined && w.base + start >= at) {
