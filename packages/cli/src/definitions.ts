@@ -550,7 +550,9 @@ export const commands = [
       'Starts primaries and replicas with cluster-enabled, assigns all 16384 slots, joins them and waits ' +
       'for cluster_state:ok on every node. The cluster is recorded before its first node starts, so if this ' +
       'command is killed, list shows it and stop --all ends it; Ctrl-C stops every node started so far. ' +
-      'Without --name, the first free name cluster-1, cluster-2... is used.',
+      'Without --name, the first free name cluster-1, cluster-2... is used: a stopped cluster keeps its ' +
+      'node directories (its data), and a new cluster never starts over them (a --name whose directories ' +
+      'hold files is refused).',
     usage: 'cluster create [--name N] [--primaries 3] [--replicas 1] [--port P] [--json]',
     args: [],
     flags: [
@@ -601,6 +603,9 @@ export const commands = [
     name: 'cluster stop',
     group: 'servers',
     summary: 'Stop a local cluster',
+    description:
+      'Stops every node of the cluster. Its node directories and their data stay in the cluster\'s ' +
+      'directory ("dir" in cluster create --json); remove it when the data is no longer needed.',
     usage: 'cluster stop <name>',
     args: [{ name: 'name', required: true, description: 'Name of the cluster' }],
     flags: [json],
