@@ -103,6 +103,25 @@ export interface KeySpan {
   lzf?: LzfMemo;
 }
 
+/** A span to fill in (one object serves every key of a walk). */
+export function emptyKeySpan(buf: Buffer): KeySpan {
+  return {
+    db: 0,
+    type: 0,
+    keyBuf: buf,
+    keyStart: 0,
+    keyEnd: 0,
+    buf,
+    recordStart: -1,
+    base: 0,
+    valueStart: 0,
+    valueEnd: 0,
+    expiresAt: undefined,
+    lruIdle: undefined,
+    lfuFreq: undefined,
+  };
+}
+
 export interface FastVerifyOptions {
   checksum?: boolean;
   allowUnknownVersion?: boolean;
@@ -1149,22 +1168,8 @@ export async function fastVerify(
     /** Where the record being read started (absolute: the window may move within it). */
     let recordAt = 0;
     const value = options.shallow ? skipValue : walkValue;
-    const span: KeySpan = {
-      db: 0,
-      type: 0,
-      keyBuf: w.buf,
-      keyStart: 0,
-      keyEnd: 0,
-      buf: w.buf,
-      recordStart: -1,
-      base: 0,
-      valueStart: 0,
-      valueEnd: 0,
-      expiresAt: undefined,
-      lruIdle: undefined,
-      lfuFreq: undefined,
-      version,
-    };
+    const span = emptyKeySpan(w.buf);
+    span.version = version;
     if (options.keepLzf && onKey && !options.shallow) {
       w.lzf = new LzfMemo();
       span.lzf = w.lzf;

@@ -1,5 +1,5 @@
 import { ItemGrouper, keyIndex, type RestoreItem, upper } from '../io/items.js';
-import type { KeySpan } from '../rdb/fast-verify.js';
+import { emptyKeySpan } from '../rdb/fast-verify.js';
 import { bulkSize, type Command, decodeCommandAt, encodedLength, writeHeader } from '../resp/encode.js';
 import type { CommandSpan } from '../resp/parser.js';
 import { parseHeaderCommand } from '../resp/writer.js';
@@ -129,21 +129,8 @@ export async function restorePassThrough(run: RestoreRun, items: ItemSender, pat
   // CollectionPayload), the command written by the same encoder as an RDB restore's.
   const collection = new CollectionPayload();
   const restoreEncoder = new RestoreEncoder(run.payloadVersion, false);
-  const restoreSpan: KeySpan = {
-    db: 0,
-    type: 0,
-    keyBuf: none,
-    keyStart: 0,
-    keyEnd: 0,
-    buf: none,
-    recordStart: -1,
-    base: 0,
-    valueStart: 0,
-    valueEnd: 0,
-    expiresAt: undefined,
-    lruIdle: undefined,
-    lfuFreq: undefined,
-  };
+  const restoreSpan = emptyKeySpan(none);
+
   /** The held collection as one RESTORE (expiring at `expire`, the PEXPIREAT span); false when it cannot be. */
   const restoreHeld = (expire: CommandSpan | null): boolean => {
     if (run.restoreRefused) return false;
