@@ -102,6 +102,39 @@ describe('SlotMsetBatch', () => {
           expect(s.args[i]!.length).toBeLessThanOrEqual(SLOT_BATCH_BYTES);
   });
 
+  it('keys that come slot by slot go out as many to an MSET as to a standalone server', async () => {
+    const { target, sent } = fakeTarget();
+    const batch = new SlotMsetBatch(target, {}, () => {});
+    const want = new Map<string, string>();
+    // 200 slots one after another, 150 keys each (a cluster node's snapshot), then keys of
+    // every slot mixed again
+    for (let t = 0; t < 200; t++)
+      for (let i = 0; i < 150; i++) {
+        const key = `{slot${t}}:${i}`;
+        want.set(key, `v${i}`);
+        add(batch, key, Buffer.from(`v${i}`));
+      }
+    for (let i = 0; i < 3000; i++) {
+      want.set(`mixed:${i}`, 'm');
+      add(batch, `mixed:${i}`, Buffer.from('m'));
+    }
+    await batch.drain();
+    expect(batch.count).toBe(0);
+    const got = new Map<string, string>();
+    for (const s of sent)
+      for (let i = 1; i < s.args.length; i += 2) {
+        const key = s.args[i]!.toString();
+        expect(keySlot(key)).toBe(s.slot);
+        expect(got.has(key)).toBe(false);
+        got.set(key, s.args[i + 1]!.toString());
+      }
+    expect(got).toEqual(want);
+    // 150 keys of a slot: 64 + 64 + 22, not a slot's share (512 bytes, about 25 of these pairs)
+    const grouped = sent.filter((m) => m.args[1]!.toString().startsWith('{slot'));
+    expect(grouped.map((m) => (m.args.length - 1) / 2).sort((a, b) => b - a)[0]).toBe(64);
+    expect(grouped.length).toBe(200 * 3);
+  });
+
   it('a drain waits for room in the window between MSETs', async () => {
     const { target, sent, inFlight } = fakeTarget(3);
     const batch = new SlotMsetBatch(target, {}, () => {});

@@ -604,7 +604,7 @@ export const commands = [
     group: 'servers',
     summary: 'Stop a local cluster',
     description:
-      'Stops every node of the cluster. Its node directories and their data stay in the cluster\'s ' +
+      "Stops every node of the cluster. Its node directories and their data stay in the cluster's " +
       'directory ("dir" in cluster create --json); remove it when the data is no longer needed.',
     usage: 'cluster stop <name>',
     args: [{ name: 'name', required: true, description: 'Name of the cluster' }],

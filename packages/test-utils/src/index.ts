@@ -63,6 +63,7 @@ export type { DatasetCommand, DatasetPart, DatasetOptions } from './dataset.js';
 export type { ServerTarget } from './client.js';
 export {
   serverState,
+  clusterDigest,
   keyState,
   normalizeStreamInfo,
   keyspaceState,

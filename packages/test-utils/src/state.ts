@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { ConnectionOptions } from 'node:tls';
 import { Redis } from 'iovalkey';
 import { type ServerTarget, withClient, withCluster } from './client.js';
@@ -163,6 +164,30 @@ async function addKeys(client: Redis, db: number, state: KeyState, view: KeyStat
     state.keys[name] = `${type} ${body} ${exp}`;
     if (type === 'stream') state.streams[name] = await streamInfo(client, key, view);
   }
+}
+
+const sha1 = (b: Buffer) => createHash('sha1').update(b).digest();
+/** What db 0 adds to a server's DEBUG DIGEST before its keys: SHA1(SHA1(htonl(0))). */
+const DB0_DIGEST = sha1(sha1(Buffer.alloc(4)));
+
+/**
+ * The DEBUG DIGEST one server holding all of a cluster's keys (in db 0) would answer. A server's
+ * digest is what its db adds (`DB0_DIGEST`, when it holds keys) XORed with one digest per key
+ * (debug.c, computeDatasetDigest), so the primaries' digests XORed (with `DB0_DIGEST` once more
+ * when an even number of them hold keys) is the digest of their union: one comparison for a whole
+ * cluster, with the server judging every key.
+ */
+export async function clusterDigest(primaries: Array<{ url: string }>): Promise<string> {
+  const acc = Buffer.alloc(20);
+  let holding = 0;
+  for (const node of primaries) {
+    const digest = Buffer.from(String(await withClient(node, (c) => c.call('DEBUG', 'DIGEST'))), 'hex');
+    if (digest.every((b) => b === 0)) continue;
+    holding++;
+    for (let i = 0; i < 20; i++) acc[i]! ^= digest[i]!;
+  }
+  if (holding > 0 && holding % 2 === 0) for (let i = 0; i < 20; i++) acc[i]! ^= DB0_DIGEST[i]!;
+  return acc.toString('hex');
 }
 
 /**

@@ -1,5 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { startTestCluster, type TestCluster } from '../src/index.js';
+import { Cluster } from 'iovalkey';
+import {
+  clusterDigest,
+  FAR_EXPIRY_MS,
+  startTestCluster,
+  startTestServer,
+  type TestCluster,
+} from '../src/index.js';
 
 describe.concurrent('startTestCluster', () => {
   const clusters: TestCluster[] = [];
@@ -36,4 +43,39 @@ describe.concurrent('startTestCluster', () => {
     expect(c.nodes.map((n) => n.role)).toEqual(['primary', 'primary', 'primary']);
     expect(await c.nodes[1]!.command('CLUSTER', 'INFO')).toMatch(/cluster_size:3/);
   });
+
+  it.each([2, 3])(
+    'clusterDigest of %i primaries is the DEBUG DIGEST of one server with the same keys',
+    async (n) => {
+      const [c, single] = await Promise.all([
+        startTestCluster({ primaries: n, replicasPerPrimary: 0 }),
+        startTestServer(),
+      ]);
+      clusters.push(c);
+      try {
+        const empty = await single.command('DEBUG', 'DIGEST');
+        expect(`+${await clusterDigest(c.primaries)}\r\n`).toBe(empty);
+        const client = new Cluster([{ host: c.primaries[0]!.host, port: c.primaries[0]!.port }]);
+        try {
+          for (let i = 0; i < 300; i++) {
+            const args = [`k${i}`, `v${i}`, ...(i % 4 === 0 ? ['PXAT', String(FAR_EXPIRY_MS - i)] : [])];
+            await client.call('SET', ...args);
+            await single.command('SET', ...args);
+          }
+          await client.call('RPUSH', 'list', 'a', 'b');
+          await single.command('RPUSH', 'list', 'a', 'b');
+        } finally {
+          client.disconnect();
+        }
+        const want = await single.command('DEBUG', 'DIGEST');
+        expect(want).not.toBe(empty);
+        expect(`+${await clusterDigest(c.primaries)}\r\n`).toBe(want);
+        // one element more anywhere shows
+        await single.command('RPUSH', 'list', 'c');
+        expect(`+${await clusterDigest(c.primaries)}\r\n`).not.toBe(await single.command('DEBUG', 'DIGEST'));
+      } finally {
+        await single.stop();
+      }
+    },
+  );
 });

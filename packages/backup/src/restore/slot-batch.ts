@@ -1,5 +1,5 @@
 import { copyBytes, digits, writeHeader } from '../resp/encode.js';
-import { MSET_BATCH_BYTES, MSET_ROOM, type PairBatch } from './mset-batch.js';
+import { MSET_BATCH_BYTES, MSET_BATCH_KEYS, MSET_ROOM, type PairBatch } from './mset-batch.js';
 import type { CommandEncoder, ReplyHandler, RestoreTarget } from './target.js';
 
 const SLOTS = 16384;
@@ -15,6 +15,10 @@ const MSET = Buffer.from('$4\r\nMSET\r\n');
  * slot. Memory is bounded by the number of slots (`SLOT_BATCH_BYTES` each, taken as slots are
  * first used), not by the data. A pair too big for a slot's share goes out alone, at once.
  *
+ * Keys that come slot by slot (a cluster node's snapshot, a merged cluster backup) are not held to
+ * a slot's share: when two keys in a row share a slot, that slot becomes the hot one and its pairs
+ * gather in a batch of their own, as many to an MSET as a standalone server's (`MSET_BATCH_KEYS`).
+ *
  * If a node refuses an MSET, `errors` hears it (ctx: the db) once, for all its keys.
  */
 export class SlotMsetBatch implements PairBatch {
@@ -29,7 +33,14 @@ export class SlotMsetBatch implements PairBatch {
   private readonly used: number[] = [];
   private readonly inUsed = new Uint8Array(SLOTS);
   private db = 0;
-  /** Where the pair being written goes: a slot, or -1 (alone). */
+  /** The hot slot's pairs (`hot[0, hotLen)`, `hotCount` of them), or -1 for no hot slot. */
+  private hot: Buffer | null = null;
+  private hotSlot = -1;
+  private hotLen = 0;
+  private hotCount = 0;
+  /** The slot of the pair before. */
+  private lastSlot = -1;
+  /** Where the pair being written goes: a slot, -1 (alone) or -2 (the hot batch). */
   private slot = 0;
   private aloneSlot = 0;
   buf: Buffer = Buffer.alloc(0);
@@ -59,6 +70,16 @@ export class SlotMsetBatch implements PairBatch {
     if (db !== this.db && this.count > 0) this.flushAll();
     this.db = db;
     const slot = this.target.slotOfKey(key, keyStart, keyEnd);
+    const last = this.lastSlot;
+    this.lastSlot = slot;
+    if (size <= SLOT_BATCH_BYTES && (slot === this.hotSlot || slot === last)) {
+      if (slot !== this.hotSlot) this.heat(slot);
+      else if (this.hotCount === MSET_BATCH_KEYS || this.hotLen + size > MSET_BATCH_BYTES) this.sendHot();
+      this.slot = -2;
+      this.buf = this.hot!;
+      this.len = this.hotLen;
+      return true;
+    }
     if (size > SLOT_BATCH_BYTES) {
       this.alone ??= Buffer.allocUnsafe(MSET_BATCH_BYTES);
       this.slot = -1;
@@ -77,6 +98,12 @@ export class SlotMsetBatch implements PairBatch {
 
   commit(end: number): void {
     const slot = this.slot;
+    if (slot === -2) {
+      this.hotLen = end;
+      this.hotCount++;
+      this.count++;
+      return;
+    }
     if (slot === -1) {
       this.send(this.alone!, 0, end, 1, this.aloneSlot);
       return;
@@ -91,6 +118,10 @@ export class SlotMsetBatch implements PairBatch {
   }
 
   async drain(): Promise<void> {
+    if (this.hotCount > 0) {
+      if (!this.target.hasRoom(MSET_ROOM)) await this.target.room(MSET_ROOM);
+      this.sendHot();
+    }
     for (let slot = this.used.pop(); slot !== undefined; slot = this.used.pop()) {
       this.inUsed[slot] = 0;
       if (this.counts[slot] === 0) continue;
@@ -101,11 +132,39 @@ export class SlotMsetBatch implements PairBatch {
 
   /** Sends everything gathered at once (the window may overflow: only at a change of db). */
   private flushAll(): void {
+    this.sendHot();
     for (const slot of this.used) {
       this.inUsed[slot] = 0;
       this.flushSlot(slot);
     }
     this.used.length = 0;
+  }
+
+  /**
+   * Makes `slot` the hot one: the hot slot before sends its MSET (one at most, which the window
+   * has room for), and what `slot` gathered in its share moves into the hot batch.
+   */
+  private heat(slot: number): void {
+    this.sendHot();
+    this.hot ??= Buffer.allocUnsafe(MSET_BATCH_BYTES);
+    this.hotSlot = slot;
+    const n = this.counts[slot]!;
+    if (n > 0) {
+      const start = slot * SLOT_BATCH_BYTES;
+      this.hotLen = this.arena!.copy(this.hot, 0, start, start + this.lens[slot]!);
+      this.hotCount = n;
+      this.lens[slot] = 0;
+      this.counts[slot] = 0;
+    }
+  }
+
+  private sendHot(): void {
+    const n = this.hotCount;
+    if (n === 0) return;
+    this.send(this.hot!, 0, this.hotLen, n, this.hotSlot);
+    this.hotLen = 0;
+    this.hotCount = 0;
+    this.count -= n;
   }
 
   private flushSlot(slot: number): void {
