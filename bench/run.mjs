@@ -600,7 +600,31 @@ const cases = {
       const check = spawnSync('valkey-check-rdb', [out], { encoding: 'utf8', maxBuffer: 64 << 20 });
       backup.mergedRdbKeys = Number(/(\d+) keys read/.exec(`${check.stdout}${check.stderr}`)?.[1] ?? -1);
       backup.keysInCluster = clusterKeys();
-      return { name: 'cluster', keys: ds.keys, restore, backup };
+      // The merged backup back into the cluster: a file that holds each slot's keys together (as
+      // a cluster's backups do), unlike the dataset's RDB written by one server.
+      const mergedKeys = [];
+      const restoreMerged = await compare({
+        name: `restore of the cluster's merged backup into the cluster (${ds.keys} keys) vs valkey-cli --pipe into one server`,
+        runs,
+        before: async () => {
+          await flushCluster();
+          cli(port, 'FLUSHALL');
+        },
+        ours: {
+          label: 'valkey-tools restore <merged backup>.rdb --url <cluster>',
+          run: async () => {
+            const r = await vt(['restore', out, '--url', cluster.seeds[0]]);
+            mergedKeys.push(clusterKeys());
+            return r;
+          },
+        },
+        peer: {
+          label: 'valkey-cli --pipe (one server)',
+          run: () => measure('valkey-cli', ['-p', port, '--pipe'], { stdin: ds.resp }),
+        },
+      });
+      restoreMerged.keysRestored = Math.min(...mergedKeys);
+      return { name: 'cluster', keys: ds.keys, restore, backup, restoreMerged };
     } finally {
       stopServer(single.name);
       await cluster.stop().catch(() => {});
