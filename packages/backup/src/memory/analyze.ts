@@ -1,10 +1,18 @@
 import { once } from 'node:events';
 import type { RdbRecord, ValueType } from '../model.js';
 import type { RdbChunkRecord } from '../rdb/reader.js';
+import type { PackedSummary } from '../rdb/span.js';
 import type { MemoryModelConfig } from './config.js';
 import { keyMemoryToCsvLine, MEMORY_CSV_HEADER } from './csv.js';
 import { MemoryError } from '../errors.js';
-import { type EstimateOptions, type KeyMemory, KeyMemoryEstimator, type MemoryEncoding } from './estimate.js';
+import {
+  type EstimateOptions,
+  estimatePackedKey,
+  type KeyMemory,
+  KeyMemoryEstimator,
+  type KeyMeta,
+  type MemoryEncoding,
+} from './estimate.js';
 import { keyToText } from '../rdb/text.js';
 import { type PrefixNode, PrefixTree } from './prefix-tree.js';
 
@@ -426,6 +434,8 @@ async function analyzeMemoryBatches(
  */
 export function memoryAnalysis(options: Omit<AnalyzeMemoryOptions, 'csv' | 'onKey'> = {}): {
   push: (record: AnyRecord) => void;
+  /** A listpack set, hash or sorted set by its sizes (see `estimatePackedKey`); false: push its record. */
+  pushPacked: (key: KeyMeta, summary: PackedSummary) => boolean;
   finish: () => MemoryReport;
 } {
   const analyzer = new MemoryAnalyzer(options);
@@ -435,15 +445,24 @@ export function memoryAnalysis(options: Omit<AnalyzeMemoryOptions, 'csv' | 'onKe
   const progressEvery = positiveInt('progressEvery', options.progressEvery, 10_000);
   const { onProgress, signal } = options;
   const estimator = new RecordEstimator(estimateOptions, (r) => analyzer.noteRecord(r));
+  const add = (k: KeyMemory) => {
+    analyzer.add(k);
+    if (onProgress && analyzer.keys % progressEvery === 0) {
+      onProgress({ keys: analyzer.keys, bytes: analyzer.bytes, done: false });
+    }
+  };
   return {
     push: (record) => {
       signal?.throwIfAborted();
       const k = estimator.push(record);
-      if (!k) return;
-      analyzer.add(k);
-      if (onProgress && analyzer.keys % progressEvery === 0) {
-        onProgress({ keys: analyzer.keys, bytes: analyzer.bytes, done: false });
-      }
+      if (k) add(k);
+    },
+    pushPacked: (key, summary) => {
+      signal?.throwIfAborted();
+      const k = estimator.packed(key, summary);
+      if (!k) return false;
+      add(k);
+      return true;
     },
     finish: () => {
       estimator.end();
@@ -513,6 +532,12 @@ class RecordEstimator {
     return this.legacyScores && type === 'zset' && (encoding === 'listpack' || encoding === 'ziplist')
       ? this.legacyOptions
       : this.options;
+  }
+
+  /** The estimate of a listpack key from its sizes, when they are enough (see `estimatePackedKey`). */
+  packed(key: KeyMeta, summary: PackedSummary): KeyMemory | undefined {
+    if (this.pending) throw outOfOrder(key.key, 'key');
+    return estimatePackedKey(key, summary, this.options);
   }
 
   /** The key's estimate when `record` completes one, else undefined. */

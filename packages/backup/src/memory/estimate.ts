@@ -1,4 +1,5 @@
 import type { KeyRecord, StreamGroup, StreamId, Value, ValueType } from '../model.js';
+import type { PackedSummary } from '../rdb/span.js';
 import { DEFAULT_MEMORY_MODEL_CONFIG, type MemoryModelConfig, quicklistNodeByteLimit } from './config.js';
 import { jemallocSize } from './jemalloc.js';
 import { sortedIdKeys, streamIdKey, streamRaxCharge } from './rax.js';
@@ -144,20 +145,52 @@ export class KeyMemoryEstimator {
   /** The estimate once every element was added; `stream` carries the groups when they came apart. */
   finish(meta: KeyMeta & { value?: Value; stream?: StreamMeta }): KeyMemory {
     const stream = meta.stream ?? (meta.value?.type === 'stream' ? meta.value : NO_STREAM);
-    const value = this.sizer.result(stream);
-    const result: KeyMemory = {
-      db: meta.db,
-      key: meta.key,
-      type: this.type,
-      encoding: value.encoding,
-      bytes: Math.round(value.bytes + embeddedKeyEntrySize(meta.key.length, !this.written)),
-      expiryBytes: meta.expiresAt === undefined ? 0 : SIZEOF.expiresEntry,
-      elements: value.elements,
-      largestElement: value.largestElement,
-    };
-    if (meta.expiresAt !== undefined) result.expiresAt = meta.expiresAt;
-    return result;
+    return keyMemory(meta, this.type, this.sizer.result(stream), this.written);
   }
+}
+
+function keyMemory(meta: KeyMeta, type: ValueType, value: ValueEstimate, written: boolean): KeyMemory {
+  const result: KeyMemory = {
+    db: meta.db,
+    key: meta.key,
+    type,
+    encoding: value.encoding,
+    bytes: Math.round(value.bytes + embeddedKeyEntrySize(meta.key.length, !written)),
+    expiryBytes: meta.expiresAt === undefined ? 0 : SIZEOF.expiresEntry,
+    elements: value.elements,
+    largestElement: value.largestElement,
+  };
+  if (meta.expiresAt !== undefined) result.expiresAt = meta.expiresAt;
+  return result;
+}
+
+/**
+ * The estimate of a set, hash or sorted set the file holds as a listpack, from its sizes alone
+ * (`packedSummary`), when the server keeps that listpack as it is on load: within the listpack
+ * limits (and for a set, not an intset candidate). The listpack's own size is what the server
+ * holds, so no element is needed. Undefined when the server would convert it: estimate it from
+ * its elements then.
+ */
+export function estimatePackedKey(
+  meta: KeyMeta,
+  summary: PackedSummary,
+  options: EstimateOptions = {},
+): KeyMemory | undefined {
+  const config = options.config
+    ? { ...DEFAULT_MEMORY_MODEL_CONFIG, ...options.config }
+    : DEFAULT_MEMORY_MODEL_CONFIG;
+  const { elements: n, largest } = summary;
+  const fits =
+    summary.type === 'set'
+      ? !(summary.allInts && n <= config.setMaxIntsetEntries) &&
+        n <= config.setMaxListpackEntries &&
+        largest <= config.setMaxListpackValue
+      : summary.type === 'hash'
+        ? n <= config.hashMaxListpackEntries && largest <= config.hashMaxListpackValue
+        : n <= config.zsetMaxListpackEntries && largest <= config.zsetMaxListpackValue;
+  if (!fits) return undefined;
+  const value = listpackEstimate(summary.listpackBytes, n, largest);
+  return keyMemory(meta, summary.type, value, options.state === 'written');
 }
 
 const NO_STREAM: StreamMeta = { groups: [] };

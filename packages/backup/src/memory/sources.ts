@@ -80,6 +80,8 @@ export async function analyzeRdbFile(path: string, options: AnalyzeRdbOptions = 
     // Estimates need a long string's length, not its bytes.
     const walked = await walkRdbRecords(path, session.push, {
       lengthsOnly: true,
+      // Listpack sets, hashes and sorted sets by their sizes: no element is made.
+      packed: session.pushPacked,
       onRead: (n) => {
         readBytes = n;
       },

@@ -16,7 +16,7 @@ import {
 } from './halves.js';
 import { walkRdbFile } from './inspect.js';
 import { decodeValue } from './reader.js';
-import { ListpackCursor, SpanReader, spanValue } from './span.js';
+import { ListpackCursor, type PackedSummary, packedSummary, SpanReader, spanValue } from './span.js';
 
 export { DirectFallback, type SplitOptions } from './halves.js';
 
@@ -277,6 +277,13 @@ export function rdbFileToChunks(
   };
 }
 
+/** A key offered to `walkRdbRecords`' `packed` (a copy of its name). */
+export interface PackedKey {
+  db: number;
+  key: Buffer;
+  expiresAt?: number;
+}
+
 /**
  * The records of an RDB file through the structure walk, each handed to `onRecord` synchronously
  * while it is valid: `header`, `aux`, `function` and `key` records (no select-db, resize-db or end
@@ -292,6 +299,11 @@ export async function walkRdbRecords(
     checksum?: boolean;
     /** Long LZF string values come as zeros of their length (`spanValue`'s `lengthsOnly`). */
     lengthsOnly?: boolean;
+    /**
+     * Offered every listpack set, hash and sorted set first, as sizes (`packedSummary`) instead of
+     * a record; true when it took the key (no record then), false to get the record.
+     */
+    packed?: (key: PackedKey, summary: PackedSummary) => boolean;
   } = {},
 ): Promise<boolean> {
   const r = new SpanReader();
@@ -317,6 +329,17 @@ export async function walkRdbRecords(
     onAux: (key, value) => onRecord({ kind: 'aux', key, value }),
     onFunction: (code) => onRecord({ kind: 'function', code: Buffer.from(code) }),
     onKey: (span) => {
+      if (options.packed) {
+        const summary = packedSummary(span, r, lp);
+        if (summary) {
+          const key: PackedKey = {
+            db: span.db,
+            key: Buffer.from(span.keyBuf.subarray(span.keyStart, span.keyEnd)),
+          };
+          if (span.expiresAt !== undefined) key.expiresAt = span.expiresAt;
+          if (options.packed(key, summary)) return undefined;
+        }
+      }
       const value = spanValue(span, r, lp, options.lengthsOnly === true);
       if (value) {
         onRecord(keyRecord(span, value));

@@ -286,6 +286,100 @@ export function elementBytes(el: Element): Buffer {
   return Buffer.from(Number.isNaN(el.int) ? String(el.big) : String(el.int));
 }
 
+/** What a listpack-encoded set, hash or sorted set holds, read without making its elements. */
+export interface PackedSummary {
+  type: 'set' | 'hash' | 'zset';
+  /** Members (set, sorted set) or fields (hash). */
+  elements: number;
+  /** Bytes of the longest member (scores aside) or of the longest field or value, as text. */
+  largest: number;
+  /** Bytes of the listpack itself: what a server that loads it keeps. */
+  listpackBytes: number;
+  /** Every member of a set is an integer. */
+  allInts: boolean;
+}
+
+/**
+ * The digits of `b[s, e)` when it is an integer as Valkey's `string2ll` writes one (an optional
+ * `-`, no leading zero, only digits), else -1.
+ */
+function strictIntDigits(b: Buffer, s: number, e: number): number {
+  let i = s;
+  if (b[i] === 0x2d) i++;
+  const n = e - i;
+  if (n <= 0 || n > 20) return -1;
+  if (b[i] === 0x30) return n === 1 && i === s ? 1 : -1;
+  for (let j = i; j < e; j++) {
+    const c = b[j]!;
+    if (c < 0x30 || c > 0x39) return -1;
+  }
+  return n;
+}
+
+/** Length of the decimal text of a listpack integer entry. */
+function intTextLength(lp: ListpackCursor): number {
+  if (Number.isNaN(lp.int)) return String(lp.big).length;
+  let v = lp.int;
+  let n = 1;
+  if (v < 0) {
+    n++;
+    v = -v;
+  }
+  for (; v >= 10; v = Math.floor(v / 10)) n++;
+  return n;
+}
+
+/**
+ * The sizes of a listpack set, hash or sorted set, from the window, without copying an element;
+ * null for other encodings, and for a set with a string member of 19 digits or more that reads
+ * as an integer (whether it fits int64 is left to the elements).
+ */
+export function packedSummary(span: KeySpan, r: SpanReader, lp: ListpackCursor): PackedSummary | null {
+  const t = span.type;
+  if (t !== RdbType.SET_LISTPACK && t !== RdbType.HASH_LISTPACK && t !== RdbType.ZSET_LISTPACK) return null;
+  r.atSpan(span);
+  r.string();
+  const b = r.sbuf;
+  lp.open(b, r.s);
+  let elements = 0;
+  let largest = 0;
+  let allInts = true;
+  const length = () => (lp.isInt ? intTextLength(lp) : lp.e - lp.s);
+  if (t === RdbType.SET_LISTPACK) {
+    while (lp.next()) {
+      elements++;
+      if (!lp.isInt) {
+        // A string member that reads as an integer still counts as one (as `strictInt64` says):
+        // the syntax is checked here, and a long one (it may not fit int64) is left to the elements.
+        const digits = strictIntDigits(b, lp.s, lp.e);
+        if (digits < 0) allInts = false;
+        else if (digits > 18) return null;
+      }
+      const n = length();
+      if (n > largest) largest = n;
+    }
+  } else {
+    const hash = t === RdbType.HASH_LISTPACK;
+    while (lp.next()) {
+      elements++;
+      const n = length();
+      if (n > largest) largest = n;
+      lp.next();
+      if (hash) {
+        const v = length();
+        if (v > largest) largest = v;
+      }
+    }
+  }
+  return {
+    type: t === RdbType.SET_LISTPACK ? 'set' : t === RdbType.HASH_LISTPACK ? 'hash' : 'zset',
+    elements,
+    largest,
+    listpackBytes: r.e - r.s,
+    allInts,
+  };
+}
+
 /**
  * The value of a key the walk checked, in the record model, decoded synchronously from the window
  * (the modern encodings: plain and LZF strings, linked lists, quicklist2, hashtable sets and
