@@ -322,8 +322,9 @@ export async function walkRdbRecords(
     return rec;
   };
   const result = await walkRdbFile(path, {
-    // Measuring only: long LZF string values are skipped unread (the walk checks them cheaper).
-    keepLzf: options.lengthsOnly !== true,
+    // Measuring only: long LZF string values are skipped unread (the walk checks them cheaper);
+    // the containers the walk decompresses anyway are kept for the sizes and elements.
+    keepLzf: options.lengthsOnly === true ? 'containers' : true,
     ...(options.checksum === false ? { checksum: false } : {}),
     onHeader: (h) => onRecord({ kind: 'header', magic: h.magic, version: h.version, flavor: h.flavor }),
     onAux: (key, value) => onRecord({ kind: 'aux', key, value }),

@@ -148,9 +148,11 @@ export interface FastVerifyOptions {
   onFunction?: (code: Buffer) => void | Promise<void>;
   /**
    * Keep the LZF strings the walk decompresses (it must, to check them) for `onKey`: the span's
-   * `lzf` (read by `SpanReader`), so they are not decompressed twice.
+   * `lzf` (read by `SpanReader`), so they are not decompressed twice. `containers`: only those
+   * of listpacks, ziplists and quicklist nodes (the walk decompresses them anyway); LZF string
+   * values are then checked without being decompressed (for consumers that only measure them).
    */
-  keepLzf?: boolean;
+  keepLzf?: boolean | 'containers';
   /**
    * Start in the middle of a file: `input` is read from `offset` (a record start another walk
    * found), with the header and the selected db as they were there. The stored checksum is not
@@ -195,6 +197,8 @@ class Walker {
   version = 0;
   /** Keeps the current value's LZF strings decompressed for the `onKey` consumer (`keepLzf`). */
   lzf: LzfMemo | null = null;
+  /** Plain LZF string values go into `lzf` too (else only containers). */
+  lzfStrings = true;
   flavor: 'redis' | 'valkey' = 'redis';
   /** Set by len(): the length byte was a string encoding. */
   encoded = false;
@@ -431,7 +435,7 @@ class Walker {
         if (!want) {
           // Checked by decompressing when the consumer will want the bytes (kept), else by walking.
           let kept = -1;
-          if (this.lzf) {
+          if (this.lzf && this.lzfStrings) {
             try {
               kept = this.lzf.add(buf, p, clen, ulen);
             } catch {
@@ -1172,6 +1176,7 @@ export async function fastVerify(
     span.version = version;
     if (options.keepLzf && onKey && !options.shallow) {
       w.lzf = new LzfMemo();
+      w.lzfStrings = options.keepLzf !== 'containers';
       span.lzf = w.lzf;
     }
     for (;;) {
