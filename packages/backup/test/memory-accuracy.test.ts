@@ -245,7 +245,7 @@ describe.concurrent('memory accuracy', () => {
       expect(chunkedMismatches).toEqual([]);
     });
 
-    it('sizes listpack keys from the listpack alone (the walk), as their elements do', async () => {
+    it('sizes strings and listpack keys from their sizes alone (the walk), as their elements do', async () => {
       const bySizes = new Map<string, KeyMemory>();
       const offered = new Set<string>();
       const walked = await walkRdbRecords(rdb, () => {}, {
@@ -259,7 +259,7 @@ describe.concurrent('memory accuracy', () => {
       });
       expect(walked).toBe(true);
       const listpacks = samples.filter((s) =>
-        /^(set|hash|zset)\/listpack$/.test(`${s.estimate.type}/${s.estimate.encoding}`),
+        /^(set|hash|zset)\/listpack$|^string\//.test(`${s.estimate.type}/${s.estimate.encoding}`),
       );
       expect(listpacks.length).toBeGreaterThan(50);
       const wrong: string[] = [];
@@ -275,7 +275,7 @@ describe.concurrent('memory accuracy', () => {
         if (!ok) wrong.push(`${s.key}: ${k.bytes} vs ${s.estimate.bytes} (server ${s.loaded})`);
       }
       expect(wrong).toEqual([]);
-      // every listpack the server keeps as one was sized without its elements
+      // every string, and every listpack the server keeps as one, was sized without its elements
       const missed = listpacks
         .filter((s) => !bySizes.has(s.estimate.key.toString('latin1')))
         .map((s) => s.key);

@@ -165,17 +165,19 @@ function keyMemory(meta: KeyMeta, type: ValueType, value: ValueEstimate, written
 }
 
 /**
- * The estimate of a set, hash or sorted set the file holds as a listpack, from its sizes alone
- * (`packedSummary`), when the server keeps that listpack as it is on load: within the listpack
- * limits (and for a set, not an intset candidate). The listpack's own size is what the server
- * holds, so no element is needed. Undefined when the server would convert it: estimate it from
- * its elements then.
+ * The estimate of a key from its sizes alone (`packedSummary`): a string, or a set, hash or sorted
+ * set the file holds as a listpack when the server keeps that listpack as it is on load (within
+ * the listpack limits; for a set, not an intset candidate): the listpack's own size is what the
+ * server holds. Undefined when the server would convert it: estimate it from its elements then.
  */
 export function estimatePackedKey(
   meta: KeyMeta,
   summary: PackedSummary,
   options: EstimateOptions = {},
 ): KeyMemory | undefined {
+  const written = options.state === 'written';
+  if (summary.type === 'string')
+    return keyMemory(meta, 'string', stringEstimate(summary.length, summary.isInt), written);
   const config = options.config
     ? { ...DEFAULT_MEMORY_MODEL_CONFIG, ...options.config }
     : DEFAULT_MEMORY_MODEL_CONFIG;
@@ -189,8 +191,7 @@ export function estimatePackedKey(
         ? n <= config.hashMaxListpackEntries && largest <= config.hashMaxListpackValue
         : n <= config.zsetMaxListpackEntries && largest <= config.zsetMaxListpackValue;
   if (!fits) return undefined;
-  const value = listpackEstimate(summary.listpackBytes, n, largest);
-  return keyMemory(meta, summary.type, value, options.state === 'written');
+  return keyMemory(meta, summary.type, listpackEstimate(summary.listpackBytes, n, largest), written);
 }
 
 const NO_STREAM: StreamMeta = { groups: [] };
@@ -238,20 +239,23 @@ class StringSizer implements ValueSizer {
 
   result(): ValueEstimate {
     const len = this.length;
-    if (len <= 20 && strictInt64(Buffer.concat(this.head)) !== null) {
-      // 64-bit `long`: every int64 lives in the robj's pointer.
-      return { encoding: 'int', bytes: SIZEOF.robj, elements: 1, largestElement: len };
-    }
-    if (len <= 44) {
-      return {
-        encoding: 'embstr',
-        bytes: jemallocSize(SIZEOF.robj + 3 + len + 1),
-        elements: 1,
-        largestElement: len,
-      };
-    }
-    return { encoding: 'raw', bytes: SIZEOF.robj + sdsAllocSize(len), elements: 1, largestElement: len };
+    return stringEstimate(len, len <= 20 && strictInt64(Buffer.concat(this.head)) !== null);
   }
+}
+
+/** A string of `len` bytes, an int64 or not. */
+function stringEstimate(len: number, isInt: boolean): ValueEstimate {
+  // 64-bit `long`: every int64 lives in the robj's pointer.
+  if (isInt) return { encoding: 'int', bytes: SIZEOF.robj, elements: 1, largestElement: len };
+  if (len <= 44) {
+    return {
+      encoding: 'embstr',
+      bytes: jemallocSize(SIZEOF.robj + 3 + len + 1),
+      elements: 1,
+      largestElement: len,
+    };
+  }
+  return { encoding: 'raw', bytes: SIZEOF.robj + sdsAllocSize(len), elements: 1, largestElement: len };
 }
 
 /**

@@ -286,8 +286,21 @@ export function elementBytes(el: Element): Buffer {
   return Buffer.from(Number.isNaN(el.int) ? String(el.big) : String(el.int));
 }
 
-/** What a listpack-encoded set, hash or sorted set holds, read without making its elements. */
-export interface PackedSummary {
+/**
+ * The sizes of a key's value, read without making it: a string's length (and whether it is an
+ * integer), or what a listpack set, hash or sorted set holds.
+ */
+export type PackedSummary = StringSummary | ListpackSummary;
+
+export interface StringSummary {
+  type: 'string';
+  /** Bytes of the value (of its decimal text, for an integer). */
+  length: number;
+  /** The value is an integer the server keeps as one (int64, as `string2ll` reads it). */
+  isInt: boolean;
+}
+
+export interface ListpackSummary {
   type: 'set' | 'hash' | 'zset';
   /** Members (set, sorted set) or fields (hash). */
   elements: number;
@@ -316,8 +329,8 @@ function strictIntDigits(b: Buffer, s: number, e: number): number {
   return n;
 }
 
-/** Length of the decimal text of a listpack integer entry. */
-function intTextLength(lp: ListpackCursor): number {
+/** Length of the decimal text of an integer element. */
+function intTextLength(lp: Element): number {
   if (Number.isNaN(lp.int)) return String(lp.big).length;
   let v = lp.int;
   let n = 1;
@@ -329,13 +342,30 @@ function intTextLength(lp: ListpackCursor): number {
   return n;
 }
 
+/** A string value's length and integer-ness; null for 19 digits or more (int64 or not: the bytes tell). */
+function stringSummary(span: KeySpan, r: SpanReader): StringSummary | null {
+  r.atSpan(span);
+  const packed = r.lzfLength();
+  // The server compresses no value of 20 bytes or less: a longer one is no integer.
+  if (packed > 20) return { type: 'string', length: packed, isInt: false };
+  if (packed >= 0) r.atSpan(span);
+  r.string();
+  if (r.isInt) return { type: 'string', length: intTextLength(r), isInt: true };
+  const length = r.e - r.s;
+  if (length > 20) return { type: 'string', length, isInt: false };
+  const digits = strictIntDigits(r.sbuf, r.s, r.e);
+  if (digits > 18) return null;
+  return { type: 'string', length, isInt: digits >= 0 };
+}
+
 /**
- * The sizes of a listpack set, hash or sorted set, from the window, without copying an element;
- * null for other encodings, and for a set with a string member of 19 digits or more that reads
- * as an integer (whether it fits int64 is left to the elements).
+ * The sizes of a string, or of a listpack set, hash or sorted set, from the window, without
+ * copying an element; null for other encodings, and for a set with a string member of 19 digits
+ * or more that reads as an integer (whether it fits int64 is left to the elements).
  */
 export function packedSummary(span: KeySpan, r: SpanReader, lp: ListpackCursor): PackedSummary | null {
   const t = span.type;
+  if (t === RdbType.STRING) return stringSummary(span, r);
   if (t !== RdbType.SET_LISTPACK && t !== RdbType.HASH_LISTPACK && t !== RdbType.ZSET_LISTPACK) return null;
   r.atSpan(span);
   r.string();
@@ -401,6 +431,8 @@ export function spanValue(
     // consumer measuring it needs no bytes, so it gets zeros of its length.
     const n = r.lzfLength();
     if (n > 20) return { type: 'string', value: zeros(n) };
+    // A short one (no server writes it, a file may): read as any other string.
+    if (n >= 0) r.atSpan(span);
   }
   /** The string just read by `r`, as bytes. */
   const str = (): Buffer => {
