@@ -65,6 +65,18 @@ describe('memory walk on crafted values', () => {
     });
     expect(walked).toBe(true);
     expect(offered).toBe(9);
+    // ...and as records (measuring only), the short LZF string is itself, not what follows it
+    const values = new Map<string, string>();
+    await walkRdbRecords(
+      file,
+      (r) => {
+        if (r.kind === 'key' && r.value.type === 'string')
+          values.set(r.key.toString(), r.value.value.toString());
+      },
+      { lengthsOnly: true },
+    );
+    expect(values.get('lzf:short')).toBe('a'.repeat(18));
+    expect(values.get('lzf:long')).toHaveLength(60);
     const report = await analyzeRdbFile(file, { top: 100 });
     const got = new Map(
       report.topKeys.map((r) => [r.key, { encoding: r.encoding, bytes: r.bytes, largest: r.largestElement }]),
