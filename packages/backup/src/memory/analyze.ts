@@ -215,6 +215,12 @@ function positiveInt(name: string, value: number | undefined, fallback: number, 
  * whatever the number of keys. `analyzeMemory` drives one over a record stream; use it directly to
  * feed estimates from elsewhere.
  */
+function bump(g: MemoryGroup, k: KeyMemory): void {
+  g.keys++;
+  g.bytes += k.bytes;
+  g.elements += k.elements;
+}
+
 export class MemoryAnalyzer {
   private readonly top: TopRows;
   private readonly prefixes: PrefixTree;
@@ -227,9 +233,10 @@ export class MemoryAnalyzer {
   };
   private readonly byDb = new Map<number, MemoryGroup>();
   private readonly byType = new Map<ValueType, MemoryGroup>();
+  /** By type, then encoding (in the order first seen). */
   private readonly byEncoding = new Map<
-    string,
-    MemoryGroup & { type: ValueType; encoding: MemoryEncoding }
+    ValueType,
+    Map<MemoryEncoding, MemoryGroup & { type: ValueType; encoding: MemoryEncoding }>
   >();
   private readonly expiry = new Map<ExpiryBucket, { keys: number; bytes: number }>();
   private readonly biggest = new Map<ValueType, MemoryRow>();
@@ -296,20 +303,22 @@ export class MemoryAnalyzer {
     t.expiryBytes += k.expiryBytes;
     t.elements += k.elements;
     if (k.expiresAt !== undefined) t.keysWithExpiry++;
-    const bump = (g: MemoryGroup) => {
-      g.keys++;
-      g.bytes += k.bytes;
-      g.elements += k.elements;
-    };
-    bump(this.byDb.get(k.db) ?? this.byDb.set(k.db, { keys: 0, bytes: 0, elements: 0 }).get(k.db)!);
-    bump(this.byType.get(k.type) ?? this.byType.set(k.type, { keys: 0, bytes: 0, elements: 0 }).get(k.type)!);
-    const encKey = `${k.type}/${k.encoding}`;
-    let enc = this.byEncoding.get(encKey);
+    bump(this.byDb.get(k.db) ?? this.byDb.set(k.db, { keys: 0, bytes: 0, elements: 0 }).get(k.db)!, k);
+    bump(
+      this.byType.get(k.type) ?? this.byType.set(k.type, { keys: 0, bytes: 0, elements: 0 }).get(k.type)!,
+      k,
+    );
+    let encodings = this.byEncoding.get(k.type);
+    if (!encodings) {
+      encodings = new Map();
+      this.byEncoding.set(k.type, encodings);
+    }
+    let enc = encodings.get(k.encoding);
     if (!enc) {
       enc = { type: k.type, encoding: k.encoding, keys: 0, bytes: 0, elements: 0 };
-      this.byEncoding.set(encKey, enc);
+      encodings.set(k.encoding, enc);
     }
-    bump(enc);
+    bump(enc, k);
     const bucket = this.expiry.get(this.expiryBucket(k.expiresAt))!;
     bucket.keys++;
     bucket.bytes += k.bytes;
@@ -339,6 +348,7 @@ export class MemoryAnalyzer {
 
   report(): MemoryReport {
     const bySize = <T extends { bytes: number }>(a: T, b: T) => b.bytes - a.bytes;
+    const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
     const report: MemoryReport = {
       version: 1,
       generatedAt: new Date().toISOString(),
@@ -348,7 +358,9 @@ export class MemoryAnalyzer {
       totals: { ...this.totals },
       byDb: [...this.byDb].map(([db, g]) => ({ db, ...g })).sort((a, b) => a.db - b.db),
       byType: [...this.byType].map(([type, g]) => ({ type, ...g })).sort(bySize),
-      byEncoding: [...this.byEncoding.values()].map((g) => ({ ...g })).sort(bySize),
+      byEncoding: [...this.byEncoding.values()]
+        .flatMap((m) => [...m.values()].map((g) => ({ ...g })))
+        .sort((a, b) => bySize(a, b) || byName(`${a.type}/${a.encoding}`, `${b.type}/${b.encoding}`)),
       expiry: EXPIRY_BUCKETS.map((bucket) => ({ bucket, ...this.expiry.get(bucket)! })),
       topKeys: this.top.sorted(),
       biggestByType: [...this.biggest.values()].sort(bySize),

@@ -35,8 +35,10 @@ export class PrefixTree {
   };
   private nodes = 0;
   private readonly separators: readonly string[];
-  /** First UTF-16 unit of each separator, to skip positions quickly. */
-  private readonly firstUnits: Set<number>;
+  /** Marks the UTF-16 units a separator starts with, to skip other positions quickly. */
+  private readonly starts = new Uint8Array(65536);
+  /** The separators are single characters: a marked unit is one. */
+  private readonly single: boolean;
 
   constructor(
     separators: readonly string[],
@@ -45,30 +47,35 @@ export class PrefixTree {
   ) {
     // Longest first, so `::` wins over `:` at the same position.
     this.separators = [...separators].sort((a, b) => b.length - a.length);
-    this.firstUnits = new Set(separators.map((s) => s.charCodeAt(0)));
+    for (const s of separators) this.starts[s.charCodeAt(0)] = 1;
+    this.single = separators.every((s) => s.length === 1);
   }
 
-  /** The key's prefixes, each with its trailing separator: `a:b:c` gives `a:` and `b:`. */
-  private segments(key: string): string[] {
-    const out: string[] = [];
-    let start = 0;
-    for (let i = 0; i < key.length && out.length < this.maxDepth; i++) {
-      if (!this.firstUnits.has(key.charCodeAt(i))) continue;
-      const sep = this.separators.find((s) => key.startsWith(s, i));
-      if (!sep) continue;
-      const end = i + sep.length;
-      out.push(key.slice(start, end));
-      start = end;
-      i = end - 1;
-    }
-    return out;
+  /** The length of the separator at `key[i]`, or 0. */
+  private separatorAt(key: string, i: number): number {
+    if (this.starts[key.charCodeAt(i)] === 0) return 0;
+    if (this.single) return 1;
+    for (const s of this.separators) if (key.startsWith(s, i)) return s.length;
+    return 0;
   }
 
+  /**
+   * Adds a key's bytes to the root and to each of its prefixes, each with its trailing separator
+   * (`a:b:c` is under `a:` and `a:b:`).
+   */
   add(key: string, bytes: number): void {
     let node = this.root;
     node.keys++;
     node.bytes += bytes;
-    for (const segment of this.segments(key)) {
+    let start = 0;
+    for (let i = 0, depth = 0; i < key.length && depth < this.maxDepth; i++) {
+      const n = this.separatorAt(key, i);
+      if (n === 0) continue;
+      const end = i + n;
+      const segment = key.slice(start, end);
+      start = end;
+      i = end - 1;
+      depth++;
       node.children ??= new Map();
       let child = node.children.get(segment);
       if (!child) {
