@@ -182,10 +182,10 @@ class TopRows {
   }
 }
 
-function toRow(k: KeyMemory): MemoryRow {
+function toRow(k: KeyMemory, key = keyToText(k.key)): MemoryRow {
   return {
     db: k.db,
-    key: keyToText(k.key),
+    key,
     type: k.type,
     encoding: k.encoding,
     bytes: k.bytes,
@@ -325,14 +325,14 @@ export class MemoryAnalyzer {
 
     const text = keyToText(k.key);
     this.prefixes.add(text, k.bytes);
-    if (this.top.wants(k.bytes, text)) this.top.push({ ...toRow(k), key: text });
+    if (this.top.wants(k.bytes, text)) this.top.push(toRow(k, text));
     const big = this.biggest.get(k.type);
     if (
       !big ||
       k.elements > big.elements ||
       (k.elements === big.elements && (k.bytes > big.bytes || (k.bytes === big.bytes && text < big.key)))
     ) {
-      this.biggest.set(k.type, { ...toRow(k), key: text });
+      this.biggest.set(k.type, toRow(k, text));
     }
   }
 
@@ -446,7 +446,10 @@ async function analyzeMemoryBatches(
  */
 export function memoryAnalysis(options: Omit<AnalyzeMemoryOptions, 'csv' | 'onKey'> = {}): {
   push: (record: AnyRecord) => void;
-  /** A listpack set, hash or sorted set by its sizes (see `estimatePackedKey`); false: push its record. */
+  /**
+   * A string or listpack key by its sizes (see `estimatePackedKey`; its name may be a view, used
+   * during the call only); false: push its record instead.
+   */
   pushPacked: (key: KeyMeta, summary: PackedSummary) => boolean;
   finish: () => MemoryReport;
 } {

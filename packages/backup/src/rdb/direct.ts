@@ -277,7 +277,7 @@ export function rdbFileToChunks(
   };
 }
 
-/** A key offered to `walkRdbRecords`' `packed` (a copy of its name). */
+/** A key offered to `walkRdbRecords`' `packed`: its name is a view of the input, valid during the call. */
 export interface PackedKey {
   db: number;
   key: Buffer;
@@ -333,10 +333,7 @@ export async function walkRdbRecords(
       if (options.packed) {
         const summary = packedSummary(span, r, lp);
         if (summary) {
-          const key: PackedKey = {
-            db: span.db,
-            key: Buffer.from(span.keyBuf.subarray(span.keyStart, span.keyEnd)),
-          };
+          const key: PackedKey = { db: span.db, key: span.keyBuf.subarray(span.keyStart, span.keyEnd) };
           if (span.expiresAt !== undefined) key.expiresAt = span.expiresAt;
           if (options.packed(key, summary)) return undefined;
         }
