@@ -252,7 +252,8 @@ describe.concurrent('memory accuracy', () => {
         lengthsOnly: true,
         packed: (key, summary) => {
           offered.add(key.key.toString('latin1'));
-          const k = estimatePackedKey(key, summary);
+          // the name is a view of the walk's window: kept past the call, it is copied
+          const k = estimatePackedKey({ ...key, key: Buffer.from(key.key) }, summary);
           if (k) bySizes.set(key.key.toString('latin1'), k);
           return k !== undefined;
         },
