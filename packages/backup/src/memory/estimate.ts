@@ -182,6 +182,17 @@ export function estimatePackedKey(
     ? { ...DEFAULT_MEMORY_MODEL_CONFIG, ...options.config }
     : DEFAULT_MEMORY_MODEL_CONFIG;
   const { elements: n, largest } = summary;
+  if (summary.type === 'list') {
+    // One node as appends would fill it (see ListSizer): every element went in while the node's
+    // size plus the element plus 8 stayed within the limit, which the whole listpack plus the
+    // largest element plus 8 within the limit guarantees.
+    const fill = config.listMaxListpackSize;
+    const oneNode =
+      (fill <= 0 || n <= fill) && summary.listpackBytes + largest + 8 <= quicklistNodeByteLimit(fill);
+    return oneNode
+      ? keyMemory(meta, 'list', listpackEstimate(summary.listpackBytes, n, largest), written)
+      : undefined;
+  }
   const fits =
     summary.type === 'set'
       ? !(summary.allInts && n <= config.setMaxIntsetEntries) &&

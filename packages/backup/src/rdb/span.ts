@@ -301,7 +301,7 @@ export interface StringSummary {
 }
 
 export interface ListpackSummary {
-  type: 'set' | 'hash' | 'zset';
+  type: 'set' | 'hash' | 'zset' | 'list';
   /** Members (set, sorted set) or fields (hash). */
   elements: number;
   /** Bytes of the longest member (scores aside) or of the longest field or value, as text. */
@@ -342,6 +342,22 @@ function intTextLength(lp: Element): number {
   return n;
 }
 
+/** A list held in one listpack node (a quicklist of one packed node); null for any other. */
+function listSummary(span: KeySpan, r: SpanReader, lp: ListpackCursor): ListpackSummary | null {
+  r.atSpan(span);
+  if (r.len() !== 1 || r.len() !== 2) return null;
+  r.string();
+  lp.open(r.sbuf, r.s);
+  let elements = 0;
+  let largest = 0;
+  while (lp.next()) {
+    elements++;
+    const n = lp.isInt ? intTextLength(lp) : lp.e - lp.s;
+    if (n > largest) largest = n;
+  }
+  return { type: 'list', elements, largest, listpackBytes: r.e - r.s, allInts: false };
+}
+
 /** A string value's length and integer-ness; null for 19 digits or more (int64 or not: the bytes tell). */
 function stringSummary(span: KeySpan, r: SpanReader): StringSummary | null {
   r.atSpan(span);
@@ -359,13 +375,14 @@ function stringSummary(span: KeySpan, r: SpanReader): StringSummary | null {
 }
 
 /**
- * The sizes of a string, or of a listpack set, hash or sorted set, from the window, without
- * copying an element; null for other encodings, and for a set with a string member of 19 digits
+ * The sizes of a string, of a list in one listpack node, or of a listpack set, hash or sorted
+ * set, from the window, without copying an element; null for other encodings, and for a set with a string member of 19 digits
  * or more that reads as an integer (whether it fits int64 is left to the elements).
  */
 export function packedSummary(span: KeySpan, r: SpanReader, lp: ListpackCursor): PackedSummary | null {
   const t = span.type;
   if (t === RdbType.STRING) return stringSummary(span, r);
+  if (t === RdbType.LIST_QUICKLIST_2) return listSummary(span, r, lp);
   if (t !== RdbType.SET_LISTPACK && t !== RdbType.HASH_LISTPACK && t !== RdbType.ZSET_LISTPACK) return null;
   r.atSpan(span);
   r.string();
