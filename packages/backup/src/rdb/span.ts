@@ -288,7 +288,7 @@ export function elementBytes(el: Element): Buffer {
 
 /**
  * The sizes of a key's value, read without making it: a string's length (and whether it is an
- * integer), or what a listpack set, hash or sorted set holds.
+ * integer), or what a listpack set, hash, sorted set or one-node list holds.
  */
 export type PackedSummary = StringSummary | ListpackSummary;
 
@@ -302,7 +302,7 @@ export interface StringSummary {
 
 export interface ListpackSummary {
   type: 'set' | 'hash' | 'zset' | 'list';
-  /** Members (set, sorted set) or fields (hash). */
+  /** Members (set, sorted set), fields (hash) or items (list). */
   elements: number;
   /** Bytes of the longest member (scores aside) or of the longest field or value, as text. */
   largest: number;
@@ -376,8 +376,9 @@ function stringSummary(span: KeySpan, r: SpanReader): StringSummary | null {
 
 /**
  * The sizes of a string, of a list in one listpack node, or of a listpack set, hash or sorted
- * set, from the window, without copying an element; null for other encodings, and for a set with a string member of 19 digits
- * or more that reads as an integer (whether it fits int64 is left to the elements).
+ * set, from the window, without copying an element; null for other encodings, and for a set with
+ * a string member of 19 digits or more that reads as an integer (whether it fits int64 is left to
+ * the elements).
  */
 export function packedSummary(span: KeySpan, r: SpanReader, lp: ListpackCursor): PackedSummary | null {
   const t = span.type;
