@@ -165,10 +165,11 @@ function keyMemory(meta: KeyMeta, type: ValueType, value: ValueEstimate, written
 }
 
 /**
- * The estimate of a key from its sizes alone (`packedSummary`): a string, or a set, hash or sorted
- * set the file holds as a listpack when the server keeps that listpack as it is on load (within
- * the listpack limits; for a set, not an intset candidate): the listpack's own size is what the
- * server holds. Undefined when the server would convert it: estimate it from its elements then.
+ * The estimate of a key from its sizes alone (`packedSummary`): a string, or a set, hash, sorted
+ * set or one-node list the file holds as a listpack when the server keeps that listpack as it is
+ * on load (within the listpack limits; for a set, not an intset candidate; for a list, one node
+ * as appends would fill it): the listpack's own size is what the server holds. Undefined when the
+ * server would convert it: estimate it from its elements then.
  */
 export function estimatePackedKey(
   meta: KeyMeta,
