@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 import type { Cluster, Redis } from 'iovalkey';
 import { ValkeyToolsError } from './errors.js';
-import { parseInfo } from './text.js';
+import { parseInfo, replyFields } from './text.js';
 import {
   type ConnectionTarget,
   type SentinelSpec,
@@ -373,14 +373,6 @@ async function askSentinel<T>(
   }
 }
 
-/** `SENTINEL REPLICAS` replies: one flat `[field, value, ...]` array per replica. */
-function fields(entry: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  const list = Array.isArray(entry) ? entry : [];
-  for (let i = 0; i + 1 < list.length; i += 2) out[String(list[i])] = String(list[i + 1]);
-  return out;
-}
-
 /** A replica the Sentinels see as up, linked to its primary. */
 function healthy(replica: Record<string, string>): boolean {
   const flags = (replica.flags ?? '').split(',');
@@ -430,14 +422,14 @@ async function findNode(
             throw err;
           });
           if (reply !== null) {
-            const replicas = (reply as unknown[]).map(fields);
+            const replicas = (reply as unknown[]).map(replyFields);
             const up = replicas.filter(healthy);
             up.sort((a, b) => Number(b['slave-repl-offset'] ?? 0) - Number(a['slave-repl-offset'] ?? 0));
             if (up[0]) return { host: String(up[0].ip), port: Number(up[0].port) };
             return `lists ${replicas.length} replica${replicas.length === 1 ? '' : 's'} of "${spec.name}", none up and linked${replicas.length > 0 ? ` (${replicas.map((r) => `${r.ip}:${r.port} ${r.flags} link ${r['master-link-status']}`).join('; ')})` : ''}`;
           }
         }
-        const masters = ((await s.call('SENTINEL', 'MASTERS').catch(() => [])) as unknown[]).map(fields);
+        const masters = ((await s.call('SENTINEL', 'MASTERS').catch(() => [])) as unknown[]).map(replyFields);
         return { unknown: masters.map((m) => m.name ?? '').filter((n) => n !== '') };
       });
       if (typeof found === 'string') failures.push(`${answeredBy} ${found}`);

@@ -36,7 +36,7 @@ export {
 export type { ServerVersion, ServerFlavor, VersionMap } from './version.js';
 export { toCygwinPath, fromCygwinPath } from './cygwin.js';
 export { valkeyToolsHome, isOfflineEnv } from './paths.js';
-export { escapeControl, editDistance, parseInfo } from './text.js';
+export { escapeControl, editDistance, parseInfo, replyFields } from './text.js';
 export {
   openAtomicFile,
   writeFileAtomic,

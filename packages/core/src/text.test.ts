@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { editDistance, escapeControl, parseInfo } from './text.js';
+import { editDistance, escapeControl, parseInfo, replyFields } from './text.js';
 
 describe('escapeControl', () => {
   it('shows escape sequences instead of letting a terminal obey them', () => {
@@ -54,5 +54,17 @@ describe('parseInfo', () => {
       db0: 'keys=3,expires=1,avg_ttl=0',
     });
     expect(parseInfo('a:1\nb:x:y\n')).toEqual({ a: '1', b: 'x:y' });
+  });
+});
+
+describe('replyFields', () => {
+  it('reads a flat field/value reply (a SENTINEL REPLICAS entry), dropping an odd last item', () => {
+    expect(replyFields(['name', '127.0.0.1:7001', 'flags', 'slave', 'port', 7001, 'extra'])).toEqual({
+      name: '127.0.0.1:7001',
+      flags: 'slave',
+      port: '7001',
+    });
+    expect(replyFields(null)).toEqual({});
+    expect(replyFields('ERR')).toEqual({});
   });
 });

@@ -56,3 +56,14 @@ export function parseInfo(text: string): Record<string, string> {
   }
   return fields;
 }
+
+/**
+ * A flat `[field, value, field, value...]` reply (`SENTINEL REPLICAS` entries, `CLUSTER SHARDS`
+ * maps in RESP2) as a record of texts; anything but an array gives `{}`.
+ */
+export function replyFields(entry: unknown): Record<string, string> {
+  const out: Record<string, string> = {};
+  const list = Array.isArray(entry) ? entry : [];
+  for (let i = 0; i + 1 < list.length; i += 2) out[String(list[i])] = String(list[i + 1]);
+  return out;
+}

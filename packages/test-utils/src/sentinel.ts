@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'iovalkey';
+import { replyFields } from '@valkey-tools/core';
 import { freePort } from './ports.js';
 import { stopChild, unregisterPid } from './processes.js';
 import { rawCommand } from './resp.js';
@@ -58,14 +59,6 @@ export interface SentinelTopology {
   /** Waits until the last failover has ended: every other node replicates from the primary. */
   settled(): Promise<void>;
   stop(): Promise<void>;
-}
-
-/** One flat `[field, value, ...]` Sentinel reply as a record. */
-function fields(entry: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
-  const list = Array.isArray(entry) ? entry : [];
-  for (let i = 0; i + 1 < list.length; i += 2) out[String(list[i])] = String(list[i + 1]);
-  return out;
 }
 
 async function startSentinel(
@@ -205,7 +198,7 @@ export async function startSentinelTopology(
       const states = await Promise.all(
         sentinels.map((s) =>
           askSentinel(s, async (c) => {
-            const replicas = ((await c.call('SENTINEL', 'REPLICAS', name)) as unknown[]).map(fields);
+            const replicas = ((await c.call('SENTINEL', 'REPLICAS', name)) as unknown[]).map(replyFields);
             const others = (await c.call('SENTINEL', 'SENTINELS', name)) as unknown[];
             const up = replicas.filter(
               (r) =>
@@ -215,7 +208,7 @@ export async function startSentinelTopology(
             );
             // Every other Sentinel known and linked (a link still being made would show up later
             // among the clients a test counts).
-            const linked = others.map(fields).filter((o) => o.flags === 'sentinel');
+            const linked = others.map(replyFields).filter((o) => o.flags === 'sentinel');
             return up.length === replicaCount && linked.length === sentinelCount - 1;
           }).catch(() => false),
         ),
@@ -274,7 +267,7 @@ export async function startSentinelTopology(
           const flags = await Promise.all(
             sentinels.map((s) =>
               askSentinel(s, (c) => c.call('SENTINEL', 'MASTER', name)).then(
-                (m) => fields(m).flags ?? '',
+                (m) => replyFields(m).flags ?? '',
                 () => 'unreachable',
               ),
             ),
