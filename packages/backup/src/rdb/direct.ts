@@ -300,8 +300,9 @@ export async function walkRdbRecords(
     /** Long LZF string values come as zeros of their length (`spanValue`'s `lengthsOnly`). */
     lengthsOnly?: boolean;
     /**
-     * Offered every string and listpack set, hash and sorted set first, as sizes (`packedSummary`)
-     * instead of a record; true when it took the key (no record then), false to get the record.
+     * Offered every string, listpack set, hash and sorted set and one-node list first, as sizes
+     * (`packedSummary`) instead of a record; true when it took the key (no record then), false to
+     * get the record.
      */
     packed?: (key: PackedKey, summary: PackedSummary) => boolean;
   } = {},
