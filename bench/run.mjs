@@ -544,32 +544,41 @@ const cases = {
     const out = join(tmpdir(), `bench-cluster-${process.pid}.rdb`);
     const parts = cluster.primaries.map((_, i) => join(tmpdir(), `bench-cluster-${process.pid}-${i}.rdb`));
     try {
-      const keys = { ours: [], peer: [] };
-      const restore = await compare({
-        name: `restore into a 3-primary cluster (${ds.keys} keys) vs valkey-cli --pipe into one server`,
-        runs,
-        before: async () => {
-          await flushCluster();
-          cli(port, 'FLUSHALL');
-        },
-        ours: {
-          label: 'valkey-tools restore .rdb --url <cluster>',
-          run: async () => {
-            const r = await vt(['restore', ds.rdb, '--url', cluster.seeds[0]]);
-            keys.ours.push(clusterKeys());
-            return r;
+      /** Our restore of `file` into the cluster against --pipe of the same data into one server. */
+      const restoreCompare = async (name, label, file) => {
+        const keys = { ours: [], peer: [] };
+        const result = await compare({
+          name,
+          runs,
+          before: async () => {
+            await flushCluster();
+            cli(port, 'FLUSHALL');
           },
-        },
-        peer: {
-          label: 'valkey-cli --pipe (one server)',
-          run: async () => {
-            const r = await measure('valkey-cli', ['-p', port, '--pipe'], { stdin: ds.resp });
-            keys.peer.push(keyCount(port));
-            return r;
+          ours: {
+            label,
+            run: async () => {
+              const r = await vt(['restore', file, '--url', cluster.seeds[0]]);
+              keys.ours.push(clusterKeys());
+              return r;
+            },
           },
-        },
-      });
-      restore.keysRestored = { ours: Math.min(...keys.ours), peer: Math.min(...keys.peer) };
+          peer: {
+            label: 'valkey-cli --pipe (one server)',
+            run: async () => {
+              const r = await measure('valkey-cli', ['-p', port, '--pipe'], { stdin: ds.resp });
+              keys.peer.push(keyCount(port));
+              return r;
+            },
+          },
+        });
+        result.keysRestored = { ours: Math.min(...keys.ours), peer: Math.min(...keys.peer) };
+        return result;
+      };
+      const restore = await restoreCompare(
+        `restore into a 3-primary cluster (${ds.keys} keys) vs valkey-cli --pipe into one server`,
+        'valkey-tools restore .rdb --url <cluster>',
+        ds.rdb,
+      );
       // the cluster holds the data (the last run of ours may have come first: restore it again)
       await flushCluster();
       await vt(['restore', ds.rdb, '--url', cluster.seeds[0]]);
@@ -602,28 +611,11 @@ const cases = {
       backup.keysInCluster = clusterKeys();
       // The merged backup back into the cluster: a file that holds each slot's keys together (as
       // a cluster's backups do), unlike the dataset's RDB written by one server.
-      const mergedKeys = [];
-      const restoreMerged = await compare({
-        name: `restore of the cluster's merged backup into the cluster (${ds.keys} keys) vs valkey-cli --pipe into one server`,
-        runs,
-        before: async () => {
-          await flushCluster();
-          cli(port, 'FLUSHALL');
-        },
-        ours: {
-          label: 'valkey-tools restore <merged backup>.rdb --url <cluster>',
-          run: async () => {
-            const r = await vt(['restore', out, '--url', cluster.seeds[0]]);
-            mergedKeys.push(clusterKeys());
-            return r;
-          },
-        },
-        peer: {
-          label: 'valkey-cli --pipe (one server)',
-          run: () => measure('valkey-cli', ['-p', port, '--pipe'], { stdin: ds.resp }),
-        },
-      });
-      restoreMerged.keysRestored = Math.min(...mergedKeys);
+      const restoreMerged = await restoreCompare(
+        `restore of the cluster's merged backup into the cluster (${ds.keys} keys) vs valkey-cli --pipe into one server`,
+        'valkey-tools restore <merged backup>.rdb --url <cluster>',
+        out,
+      );
       return { name: 'cluster', keys: ds.keys, restore, backup, restoreMerged };
     } finally {
       stopServer(single.name);
