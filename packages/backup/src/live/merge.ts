@@ -125,15 +125,18 @@ export async function* mergeSnapshots(
     text(v);
   }
   let db = -1;
+  /** A SELECTDB when the records that follow are in another db than the ones before. */
+  const select = (to: number) => {
+    if (to === db) return;
+    u8(RdbOpcode.SELECTDB);
+    len(to);
+    db = to;
+  };
   /** A record framed anew: its expiry, LRU/LFU and key (when its own bytes are gone from the window). */
   const reframe = (span: KeySpan): void => {
     const keyLen = span.keyEnd - span.keyStart;
     room(32 + keyLen + (span.valueEnd - span.valueStart));
-    if (span.db !== db) {
-      u8(RdbOpcode.SELECTDB);
-      len(span.db);
-      db = span.db;
-    }
+    select(span.db);
     if (span.expiresAt !== undefined) {
       u8(RdbOpcode.EXPIRETIME_MS);
       chunk.writeBigInt64LE(BigInt(span.expiresAt), pos);
@@ -168,11 +171,7 @@ export async function* mergeSnapshots(
   const flushRun = (run: Run): void => {
     if (run.buf === null) return;
     room(16 + run.end - run.start);
-    if (run.db !== db) {
-      u8(RdbOpcode.SELECTDB);
-      len(run.db);
-      db = run.db;
-    }
+    select(run.db);
     pos += copyBytes(run.buf, run.start, run.end, chunk, pos);
     run.buf = null;
     if (pos >= CHUNK / 2) seal();
