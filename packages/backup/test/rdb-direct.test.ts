@@ -1,6 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { convert } from '../src/convert/convert.js';
 import type { RdbRecord, Value } from '../src/model.js';
@@ -10,7 +11,9 @@ import { DirectFallback, walkRdbRecords } from '../src/rdb/direct.js';
 import { analyzeRdbFile } from '../src/memory/sources.js';
 import { writeRdb } from '../src/rdb/writer.js';
 import { encodeDump } from '../src/rdb/dump.js';
-import { withoutValkeyHeader } from '@valkey-tools/test-utils';
+import { startTestServer, withoutValkeyHeader } from '@valkey-tools/test-utils';
+import { Redis } from 'iovalkey';
+import { readRdbFile } from '../src/rdb/reader.js';
 import { SHARED_RDB } from './fixtures/rdb/helpers.js';
 
 // The direct converters (RDB bytes -> output, no records) must write exactly what the record path
@@ -210,5 +213,71 @@ describe('RDB -> RESP and JSONL written straight from the file', () => {
       if (await walkRdbRecords(input, () => undefined)) walked++;
     }
     expect(walked).toBeGreaterThan(15);
+  });
+
+  it('reads streams the server wrote (deleted entries, nodes, groups, consumers) as the record reader does', async () => {
+    const server = await startTestServer({ config: { save: '' } });
+    const client = new Redis({ host: server.host, port: server.port, lazyConnect: true });
+    try {
+      await client.connect();
+      // Entries with the master's fields and with others, over several nodes, some deleted.
+      for (let i = 1; i <= 450; i++) {
+        const fields = i % 7 === 0 ? ['other', `x${i}`, 'n', String(i)] : ['f', `v${i}`, 'n', String(-i)];
+        await client.call('XADD', 's:mixed', `${1_700_000_000_000 + i}-${i % 3}`, ...fields);
+      }
+      await client.call('XDEL', 's:mixed', '1700000000005-2', '1700000000100-1', '1700000000101-2');
+      await client.call('XADD', 's:big-ids', '9007199254740993-18446744073709551614', 'k', 'v');
+      await client.call('XADD', 's:bin', '*', Buffer.from([0, 255, 34, 92]), 'é ✓ "q"');
+      // Groups: pending entries owned by consumers, an unknown entries-read, a consumer without any.
+      for (const name of ['g1', Buffer.from([1, 2, 250])]) {
+        await client.call('XGROUP', 'CREATE', 's:mixed', name, '0');
+        await client.call('XREADGROUP', 'GROUP', name, 'alice', 'COUNT', '5', 'STREAMS', 's:mixed', '>');
+        await client.call('XREADGROUP', 'GROUP', name, 'bob', 'COUNT', '3', 'STREAMS', 's:mixed', '>');
+        await client.call('XGROUP', 'CREATECONSUMER', 's:mixed', name, 'idle');
+      }
+      await client.call('XACK', 's:mixed', 'g1', '1700000000002-2');
+      await client.call('XCLAIM', 's:mixed', 'g1', 'idle', '0', '1700000000003-0');
+      await client.call('XGROUP', 'SETID', 's:mixed', 'g1', '1700000000200-0', 'ENTRIESREAD', '7');
+      await client.call('XADD', 's:emptied', '5-1', 'a', 'b');
+      await client.call('XDEL', 's:emptied', '5-1');
+      await client.call('XGROUP', 'CREATE', 's:emptied', 'g', '$');
+      await client.call('XADD', 's:trimmed', '1-1', 'a', '1');
+      await client.call('XADD', 's:trimmed', '2-1', 'a', '2');
+      await client.call('XTRIM', 's:trimmed', 'MAXLEN', '1');
+      await client.call('SAVE');
+      const rdb = join(work, 'streams.rdb');
+      writeFileSync(rdb, readFileSync(join(server.dir, 'dump.rdb')));
+
+      const read = new Map<string, unknown>();
+      for await (const r of readRdbFile(rdb))
+        if (r.kind === 'key') read.set(r.key.toString('latin1'), r.value);
+      // The walk's elements are views valid during the call: compared there.
+      const walked: string[] = [];
+      const differ: string[] = [];
+      expect(
+        await walkRdbRecords(rdb, (r) => {
+          if (r.kind !== 'key') return;
+          const name = r.key.toString('latin1');
+          walked.push(name);
+          if (!isDeepStrictEqual(r.value, read.get(name))) differ.push(name);
+        }),
+      ).toBe(true);
+      expect(walked.sort()).toEqual(['s:big-ids', 's:bin', 's:emptied', 's:mixed', 's:trimmed']);
+      expect(differ).toEqual([]);
+      const mixed = read.get('s:mixed') as { entries: unknown[]; groups: Array<{ pending: unknown[] }> };
+      expect(mixed.entries).toHaveLength(447);
+      // Groups in name order: the binary one (8 pending), then g1 (7 after the XACK).
+      expect(mixed.groups.map((g) => g.pending.length)).toEqual([8, 7]);
+
+      expect(await directWorks(rdb)).toBe(true);
+      expect(await directWorks(rdb, 'jsonl')).toBe(true);
+      const resp = await bothWays(rdb, 'valkey');
+      expect(resp.direct.equals(resp.records)).toBe(true);
+      const jsonl = await bothWays(rdb, 'jsonl');
+      expect(jsonl.direct.toString()).toBe(jsonl.records.toString());
+    } finally {
+      client.disconnect();
+      await server.stop();
+    }
   });
 });

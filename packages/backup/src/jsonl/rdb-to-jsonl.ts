@@ -6,18 +6,19 @@
  * one key; whatever the walk gives up on makes the caller convert with the record reader.
  */
 import { isUtf8 } from 'node:buffer';
-import type { KeyRecord } from '../model.js';
+import type { KeyRecord, StreamId, StreamValue } from '../model.js';
 import {
   ByteSink,
   canonicalScore,
   DirectFallback,
   type SpanEncoder,
   rdbFileToChunks,
+  spanKeyRecord,
 } from '../rdb/direct.js';
 import type { KeySpan } from '../rdb/fast-verify.js';
 import { RdbType } from '../rdb/constants.js';
 import { listpackScore } from '../rdb/numbers.js';
-import { decodeValue, valueSize } from '../rdb/reader.js';
+import { valueSize } from '../rdb/reader.js';
 import { type Element, intsetCount, intsetElement, ListpackCursor, SpanReader } from '../rdb/span.js';
 import { keyRecordToJson } from './jsonl.js';
 
@@ -132,7 +133,7 @@ const TYPE_NAMES: Record<number, string> = {
   [RdbType.LIST_QUICKLIST_2]: 'list',
 };
 
-const TYPES = ['string', 'list', 'set', 'zset', 'hash'];
+const TYPES = ['string', 'list', 'set', 'zset', 'hash', 'stream'];
 /** `,"type":"<type>",["append":true,]"value":[` for each value type. */
 const lineHeads = (append: boolean, array: boolean): Record<string, Buffer> =>
   Object.fromEntries(
@@ -387,25 +388,97 @@ export class RdbToJsonl implements SpanEncoder {
     }
   }
 
-  /** A key whose value goes through the record model (rare encodings, streams). */
-  private async viaRecords(span: KeySpan): Promise<void> {
-    const key = Buffer.from(span.keyBuf.subarray(span.keyStart, span.keyEnd));
-    const { value, encoding } = await decodeValue(
-      span.buf.subarray(span.valueStart, span.valueEnd),
-      span.type,
-      span.version ?? 11,
-    );
+  /** A key whose value goes through the record model (streams, rare encodings). */
+  private viaRecords(span: KeySpan): Promise<void> | undefined {
+    const record = spanKeyRecord(span, this.r, this.lp);
+    if (record instanceof Promise) return record.then((rec) => this.record(span, rec));
+    this.record(span, record);
+    return undefined;
+  }
+
+  private record(span: KeySpan, record: KeyRecord): void {
+    const value = record.value;
     // Keys the reader would deliver in parts are made of node-sized parts this path cannot see.
     if (valueSize(value) >= this.chunk) throw new DirectFallback(`a big value of type ${span.type}`);
-    const record: KeyRecord = { kind: 'key', db: span.db, key, encoding, value };
-    if (span.expiresAt !== undefined) record.expiresAt = span.expiresAt;
-    if (span.lruIdle !== undefined) record.lruIdle = span.lruIdle;
-    if (span.lfuFreq !== undefined) record.lfuFreq = span.lfuFreq;
-    const line = `${keyRecordToJson(record)}\n`;
     const out = this.out;
-    out.ensure(Buffer.byteLength(line));
-    out.pos += out.buf.write(line, out.pos, 'utf8');
+    if (value.type === 'stream') {
+      this.typeName = 'stream';
+      this.open(false);
+      this.stream(value);
+      this.close();
+    } else {
+      const line = `${keyRecordToJson(record)}\n`;
+      out.ensure(Buffer.byteLength(line));
+      out.pos += out.buf.write(line, out.pos, 'utf8');
+    }
     this.keys++;
+  }
+
+  /** A stream value as `keyRecordToJson` writes it: entries, then the metadata and groups. */
+  private stream(v: StreamValue): void {
+    const out = this.out;
+    const bytes = (b: Buffer): void => out.str(b, 0, b.length);
+    const id = (i: StreamId): void => out.text(`"${i.ms}-${i.seq}"`);
+    out.text('{"entries":[');
+    for (let i = 0; i < v.entries.length; i++) {
+      const e = v.entries[i]!;
+      out.text(i > 0 ? ',[' : '[');
+      id(e.id);
+      out.text(',[');
+      for (let j = 0; j < e.fields.length; j++) {
+        const [f, x] = e.fields[j]!;
+        if (j > 0) out.byte(0x2c);
+        bytes(f);
+        out.byte(0x2c);
+        bytes(x);
+      }
+      out.text(']]');
+    }
+    out.text(`],"length":"${v.length}","lastId":`);
+    id(v.lastId);
+    if (v.firstId) {
+      out.text(',"firstId":');
+      id(v.firstId);
+    }
+    if (v.maxDeletedId) {
+      out.text(',"maxDeletedId":');
+      id(v.maxDeletedId);
+    }
+    if (v.entriesAdded !== undefined) out.text(`,"entriesAdded":"${v.entriesAdded}"`);
+    out.text(',"groups":[');
+    for (let g = 0; g < v.groups.length; g++) {
+      const group = v.groups[g]!;
+      out.text(g > 0 ? ',{"name":' : '{"name":');
+      bytes(group.name);
+      out.text(',"lastId":');
+      id(group.lastId);
+      if (group.entriesRead !== undefined) out.text(`,"entriesRead":"${group.entriesRead}"`);
+      out.text(',"pending":[');
+      for (let p = 0; p < group.pending.length; p++) {
+        const pe = group.pending[p]!;
+        out.text(p > 0 ? ',[' : '[');
+        id(pe.id);
+        out.byte(0x2c);
+        bytes(pe.consumer);
+        out.text(`,${pe.deliveryTime},${pe.deliveryCount}]`);
+      }
+      out.text('],"consumers":[');
+      for (let c = 0; c < group.consumers.length; c++) {
+        const consumer = group.consumers[c]!;
+        out.text(c > 0 ? ',{"name":' : '{"name":');
+        bytes(consumer.name);
+        out.text(`,"seenTime":${consumer.seenTime}`);
+        if (consumer.activeTime !== undefined) out.text(`,"activeTime":${consumer.activeTime}`);
+        out.text(',"pending":[');
+        for (let p = 0; p < consumer.pending.length; p++) {
+          if (p > 0) out.byte(0x2c);
+          id(consumer.pending[p]!);
+        }
+        out.text(']}');
+      }
+      out.text(']}');
+    }
+    out.text(']}');
   }
 }
 

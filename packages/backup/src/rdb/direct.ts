@@ -24,7 +24,9 @@ export { DirectFallback, type SplitOptions } from './halves.js';
 export class ByteSink {
   buf: Buffer;
   pos = 0;
+  private readonly size: number;
   constructor(size: number) {
+    this.size = size;
     this.buf = Buffer.allocUnsafe(size);
   }
 
@@ -60,10 +62,10 @@ export class ByteSink {
     this.pos += this.buf.write(t, this.pos, 'latin1');
   }
 
-  /** What was written so far (a copy), emptying the buffer. */
+  /** What was written so far, emptying the sink: the bytes are handed over, writing goes on in a new buffer. */
   take(): Buffer {
-    const b = Buffer.allocUnsafe(this.pos);
-    this.buf.copy(b, 0, 0, this.pos);
+    const b = this.buf.subarray(0, this.pos);
+    this.buf = Buffer.allocUnsafe(this.size);
     this.pos = 0;
     return b;
   }
@@ -277,6 +279,37 @@ export function rdbFileToChunks(
   };
 }
 
+/**
+ * A walked key as a record: decoded from the window (`spanValue`: every modern encoding and
+ * streams) or, for the old encodings, by `decodeValue` (a promise then). The key is a copy; the
+ * elements may be views of the window, valid while the span is.
+ */
+export function spanKeyRecord(
+  span: KeySpan,
+  r: SpanReader,
+  lp: ListpackCursor,
+  lengthsOnly = false,
+): KeyRecord | Promise<KeyRecord> {
+  const record = (value: Value, encoding = ENCODING_NAMES[span.type] ?? 'unknown'): KeyRecord => {
+    const rec = {
+      kind: 'key',
+      db: span.db,
+      key: Buffer.from(span.keyBuf.subarray(span.keyStart, span.keyEnd)),
+      encoding,
+    } as KeyRecord;
+    if (span.expiresAt !== undefined) rec.expiresAt = span.expiresAt;
+    if (span.lruIdle !== undefined) rec.lruIdle = span.lruIdle;
+    if (span.lfuFreq !== undefined) rec.lfuFreq = span.lfuFreq;
+    rec.value = value;
+    return rec;
+  };
+  const value = spanValue(span, r, lp, lengthsOnly);
+  if (value) return record(value);
+  return decodeValue(span.buf.subarray(span.valueStart, span.valueEnd), span.type, span.version ?? 11).then(
+    (d) => record(d.value, d.encoding),
+  );
+}
+
 /** A key offered to `walkRdbRecords`' `packed`: its name is a view of the input, valid during the call. */
 export interface PackedKey {
   db: number;
@@ -309,19 +342,6 @@ export async function walkRdbRecords(
 ): Promise<boolean> {
   const r = new SpanReader();
   const lp = new ListpackCursor();
-  const keyRecord = (span: KeySpan, value: Value): KeyRecord => {
-    const rec = {
-      kind: 'key',
-      db: span.db,
-      key: Buffer.from(span.keyBuf.subarray(span.keyStart, span.keyEnd)),
-      encoding: ENCODING_NAMES[span.type] ?? 'unknown',
-    } as KeyRecord;
-    if (span.expiresAt !== undefined) rec.expiresAt = span.expiresAt;
-    if (span.lruIdle !== undefined) rec.lruIdle = span.lruIdle;
-    if (span.lfuFreq !== undefined) rec.lfuFreq = span.lfuFreq;
-    rec.value = value;
-    return rec;
-  };
   const result = await walkRdbFile(path, {
     // Measuring only: long LZF string values are skipped unread (the walk checks them cheaper);
     // the containers the walk decompresses anyway are kept for the sizes and elements.
@@ -339,16 +359,12 @@ export async function walkRdbRecords(
           if (options.packed(key, summary)) return undefined;
         }
       }
-      const value = spanValue(span, r, lp, options.lengthsOnly === true);
-      if (value) {
-        onRecord(keyRecord(span, value));
+      const record = spanKeyRecord(span, r, lp, options.lengthsOnly === true);
+      if (!(record instanceof Promise)) {
+        onRecord(record);
         return undefined;
       }
-      return decodeValue(
-        span.buf.subarray(span.valueStart, span.valueEnd),
-        span.type,
-        span.version ?? 11,
-      ).then((d) => onRecord(keyRecord(span, d.value)));
+      return record.then(onRecord);
     },
     ...(options.onRead ? { onRead: options.onRead } : {}),
   });

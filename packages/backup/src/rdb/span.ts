@@ -7,12 +7,22 @@
  * The encoders that turn RDB into other formats without a record model (`resp/rdb-to-resp.ts`)
  * sit on top of this.
  */
-import type { HashEntry, Value, ZSetEntry } from '../model.js';
+import type {
+  HashEntry,
+  StreamConsumer,
+  StreamEntry,
+  StreamGroup,
+  StreamId,
+  StreamPendingEntry,
+  StreamValue,
+  Value,
+  ZSetEntry,
+} from '../model.js';
 import { RdbType } from './constants.js';
 import { backlenSize } from './containers.js';
 import type { KeySpan } from './fast-verify.js';
 import { type LzfMemo, lzfDecompressInto } from './lzf.js';
-import { listpackScore } from './numbers.js';
+import { listpackScore, string2ll } from './numbers.js';
 
 /** An element of a container: bytes `buf[s, e)`, or an integer (`int`, `big` beyond 2^53). */
 export interface Element {
@@ -93,6 +103,35 @@ export class SpanReader implements Element {
   /** A little-endian double (ZSET_2 scores). */
   f64(): number {
     const v = this.buf.readDoubleLE(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  /** A length as an unsigned 64-bit bigint (stream ids and counters). */
+  lenBig(): bigint {
+    if (this.buf[this.pos] !== 0x81) return BigInt(this.len());
+    const v = this.buf.readBigUInt64BE(this.pos + 1);
+    this.pos += 9;
+    return v;
+  }
+
+  /** A stream id stored as two lengths. */
+  lenId(): StreamId {
+    const ms = this.lenBig();
+    return { ms, seq: this.lenBig() };
+  }
+
+  /** A stream id stored as 16 big-endian bytes. */
+  rawId(): StreamId {
+    const buf = this.buf;
+    const id = { ms: buf.readBigUInt64BE(this.pos), seq: buf.readBigUInt64BE(this.pos + 8) };
+    this.pos += 16;
+    return id;
+  }
+
+  /** A little-endian signed 64-bit millisecond time. */
+  millis(): number {
+    const v = Number(this.buf.readBigInt64LE(this.pos));
     this.pos += 8;
     return v;
   }
@@ -556,7 +595,128 @@ export function spanValue(
       }
       return { type: 'list', items };
     }
+    case RdbType.STREAM_LISTPACKS:
+    case RdbType.STREAM_LISTPACKS_2:
+    case RdbType.STREAM_LISTPACKS_3:
+      return spanStream(span, r, lp);
     default:
       return null;
   }
+}
+
+const U64_MAX = (1n << 64n) - 1n;
+
+/** A (checked) listpack integer element, which a stream may also store as digits. */
+function elementBig(el: Element): bigint {
+  if (el.isInt) return Number.isNaN(el.int) ? el.big! : BigInt(el.int);
+  return string2ll(el.buf, el.s, el.e) ?? 0n;
+}
+
+/** A (checked) small listpack integer element: a count or flags. */
+function elementCount(el: Element): number {
+  return el.isInt && !Number.isNaN(el.int) ? el.int : Number(elementBig(el));
+}
+
+/**
+ * A stream the walk checked, read from the window into the record model (what `decodeValue`
+ * makes of it): entries in id order without the deleted ones, metadata, groups with their pending
+ * entries and consumers. `r` is at the value's start.
+ */
+function spanStream(span: KeySpan, r: SpanReader, lp: ListpackCursor): StreamValue {
+  const window = span.buf;
+  const v2 = span.type >= RdbType.STREAM_LISTPACKS_2;
+  const nodes = r.len();
+  const entries: StreamEntry[] = [];
+  for (let i = 0; i < nodes; i++) {
+    r.string();
+    const ms = r.sbuf.readBigUInt64BE(r.s);
+    const seq = r.sbuf.readBigUInt64BE(r.s + 8);
+    r.string();
+    const copy = r.sbuf !== window;
+    const el = (): Buffer => {
+      lp.next();
+      if (lp.isInt) return Buffer.from(Number.isNaN(lp.int) ? String(lp.big) : String(lp.int));
+      const b = lp.buf.subarray(lp.s, lp.e);
+      return copy ? Buffer.from(b) : b;
+    };
+    lp.open(r.sbuf, r.s);
+    lp.next();
+    let total = elementCount(lp);
+    lp.next();
+    total += elementCount(lp);
+    lp.next();
+    const primary = elementCount(lp);
+    const names: Buffer[] = new Array(primary);
+    for (let j = 0; j < primary; j++) names[j] = el();
+    lp.next(); // the master entry's terminator
+    for (; total > 0; total--) {
+      lp.next();
+      const flags = lp.isInt && !Number.isNaN(lp.int) ? lp.int : Number(elementBig(lp) & 3n);
+      lp.next();
+      const msDiff = elementBig(lp);
+      lp.next();
+      const seqDiff = elementBig(lp);
+      let fields: Array<[Buffer, Buffer]>;
+      if (flags & 2) {
+        // The master entry's fields: only the values follow.
+        fields = new Array(primary);
+        for (let j = 0; j < primary; j++) fields[j] = [names[j]!, el()];
+      } else {
+        lp.next();
+        const n = elementCount(lp);
+        fields = new Array(n);
+        for (let j = 0; j < n; j++) {
+          const f = el();
+          fields[j] = [f, el()];
+        }
+      }
+      lp.next(); // the entry's lp-count
+      if (!(flags & 1)) entries.push({ id: { ms: ms + msDiff, seq: seq + seqDiff }, fields });
+    }
+  }
+  const length = r.lenBig();
+  const value: StreamValue = { type: 'stream', entries, length, lastId: r.lenId(), groups: [] };
+  if (v2) {
+    value.firstId = r.lenId();
+    value.maxDeletedId = r.lenId();
+    value.entriesAdded = r.lenBig();
+  }
+  const name = (): Buffer => {
+    r.string();
+    if (r.isInt) return Buffer.from(String(r.int));
+    return Buffer.from(r.sbuf.subarray(r.s, r.e));
+  };
+  const groups = r.len();
+  for (let g = 0; g < groups; g++) {
+    const group: StreamGroup = { name: name(), lastId: r.lenId(), pending: [], consumers: [] };
+    if (v2) {
+      const read = r.lenBig();
+      if (read !== U64_MAX) group.entriesRead = read;
+    }
+    const pel = r.len();
+    const byId = new Map<string, StreamPendingEntry>();
+    for (let p = 0; p < pel; p++) {
+      const raw = window.toString('latin1', r.pos, r.pos + 16);
+      const id = r.rawId();
+      const entry: StreamPendingEntry = { id, deliveryTime: r.millis(), deliveryCount: 0, consumer: EMPTY };
+      entry.deliveryCount = Number(r.lenBig());
+      byId.set(raw, entry);
+      group.pending.push(entry);
+    }
+    const consumers = r.len();
+    for (let c = 0; c < consumers; c++) {
+      const consumer: StreamConsumer = { name: name(), seenTime: r.millis(), pending: [] };
+      if (span.type >= RdbType.STREAM_LISTPACKS_3) consumer.activeTime = r.millis();
+      const owned = r.len();
+      for (let p = 0; p < owned; p++) {
+        const owner = byId.get(window.toString('latin1', r.pos, r.pos + 16));
+        const id = r.rawId();
+        if (owner) owner.consumer = consumer.name;
+        consumer.pending.push(id);
+      }
+      group.consumers.push(consumer);
+    }
+    value.groups.push(group);
+  }
+  return value;
 }

@@ -18,8 +18,9 @@ import {
   DirectFallback,
   type SpanEncoder,
   rdbFileToChunks,
+  spanKeyRecord,
 } from '../rdb/direct.js';
-import { decodeValue, valueSize } from '../rdb/reader.js';
+import { valueSize } from '../rdb/reader.js';
 import { type Element, intsetCount, intsetElement, ListpackCursor, SpanReader } from '../rdb/span.js';
 import { listpackScore } from '../rdb/numbers.js';
 import { RdbType } from '../rdb/constants.js';
@@ -400,19 +401,18 @@ export class RdbToResp implements SpanEncoder {
     this.k = 0;
   }
 
-  /** A key whose value goes through the record model (rare encodings, -0 scores). */
-  private async viaRecords(span: KeySpan): Promise<void> {
-    const key = Buffer.from(span.keyBuf.subarray(span.keyStart, span.keyEnd));
-    const { value, encoding } = await decodeValue(
-      span.buf.subarray(span.valueStart, span.valueEnd),
-      span.type,
-      span.version ?? 11,
-    );
+  /** A key whose value goes through the record model (streams, rare encodings, -0 scores). */
+  private viaRecords(span: KeySpan): Promise<void> | undefined {
+    const record = spanKeyRecord(span, this.r, this.lp);
+    if (record instanceof Promise) return record.then((rec) => this.record(span, rec));
+    this.record(span, record);
+    return undefined;
+  }
+
+  private record(span: KeySpan, record: KeyRecord): void {
     // Keys the reader would deliver in parts are made of node-sized parts this path cannot see.
-    if (value.type !== 'stream' && valueSize(value) >= this.chunk)
+    if (record.value.type !== 'stream' && valueSize(record.value) >= this.chunk)
       throw new DirectFallback(`a big value of type ${span.type}`);
-    const record: KeyRecord = { kind: 'key', db: span.db, key, encoding, value };
-    if (span.expiresAt !== undefined) record.expiresAt = span.expiresAt;
     for (const c of keyRecordToCommands(record, this.commands)) this.command(c);
     this.keys++;
   }
