@@ -24,10 +24,32 @@ import { keyRecordToJson } from './jsonl.js';
 
 const HEX = '0123456789abcdef';
 
+/** Bytes a JSON string cannot simply copy: control characters, `"`, `\\` and non-ASCII. */
+const SPECIAL = new Uint8Array(256);
+for (let c = 0; c < 256; c++) SPECIAL[c] = c < 0x20 || c === 0x22 || c === 0x5c || c >= 0x80 ? 1 : 0;
+
 /** The output buffer with JSON writers. */
 class JsonSink extends ByteSink {
   /** Bytes as `bytesToJson` + `JSON.stringify` write them: a JSON string, or `{"$b64":...}`. */
   str(src: Buffer, s: number, e: number): void {
+    this.ensure(e - s + 2);
+    const buf = this.buf;
+    let p = this.pos;
+    buf[p++] = 0x22;
+    if (e - s <= 64) {
+      // Short: copied while looking for a byte that needs more than a copy.
+      let i = s;
+      for (; i < e; i++) {
+        const c = src[i]!;
+        if (SPECIAL[c] !== 0) break;
+        buf[p++] = c;
+      }
+      if (i === e) {
+        buf[p++] = 0x22;
+        this.pos = p;
+        return;
+      }
+    }
     let plain = true;
     let ascii = true;
     for (let i = s; i < e; i++) {
@@ -41,8 +63,7 @@ class JsonSink extends ByteSink {
       this.text('"}');
       return;
     }
-    this.ensure(e - s + 2);
-    this.buf[this.pos++] = 0x22;
+    this.pos++;
     if (plain) this.rawRange(src, s, e);
     else this.escaped(src, s, e);
     this.ensure(1);
