@@ -50,9 +50,12 @@ class JsonSink extends ByteSink {
         return;
       }
     }
+    // Longer: scanned first (one look-up a byte), then copied in one block when plain.
+    let i = s;
+    while (i < e && SPECIAL[src[i]!] === 0) i++;
     let plain = true;
     let ascii = true;
-    for (let i = s; i < e; i++) {
+    for (; i < e; i++) {
       const c = src[i]!;
       if (c < 0x20 || c === 0x22 || c === 0x5c) plain = false;
       else if (c >= 0x80) ascii = false;

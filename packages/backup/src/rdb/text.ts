@@ -15,7 +15,7 @@ const ESCAPED = /[\u0000-\u001f\u007f\\]/g;
  * and backslashes (`\\`); otherwise printable ASCII stays and every other byte is `\xNN`.
  */
 export function keyToText(key: Uint8Array): string {
-  const buf = Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+  const buf = Buffer.isBuffer(key) ? key : Buffer.from(key.buffer, key.byteOffset, key.byteLength);
   if (isPlainAscii(buf)) return buf.toString('latin1');
   if (isUtf8(buf)) {
     return buf
