@@ -100,28 +100,23 @@ class JsonSink extends ByteSink {
     }
   }
 
-  /** An integer element: the JSON string of its digits. */
   /** The string `r` just read (an integer encoding as its decimal text), as a JSON string. */
   spanString(r: SpanReader): void {
     if (r.isInt) this.intStr(r.int);
     else this.str(r.sbuf, r.s, r.e);
   }
 
+  /** An integer element: the JSON string of its digits. */
   intStr(v: number): void {
-    if (v >= 0 && v < 10) {
-      this.ensure(3);
-      const buf = this.buf;
-      buf[this.pos++] = 0x22;
-      buf[this.pos++] = 48 + v;
-      buf[this.pos++] = 0x22;
-      return;
-    }
     const t = String(v);
-    this.ensure(t.length + 2);
+    const n = t.length;
+    this.ensure(n + 2);
     const buf = this.buf;
-    buf[this.pos++] = 0x22;
-    this.pos += buf.write(t, this.pos, 'latin1');
-    buf[this.pos++] = 0x22;
+    let p = this.pos;
+    buf[p++] = 0x22;
+    for (let i = 0; i < n; i++) buf[p++] = t.charCodeAt(i);
+    buf[p++] = 0x22;
+    this.pos = p;
   }
 
   /** A container element as a JSON string. */
