@@ -245,7 +245,7 @@ describe.concurrent('memory accuracy', () => {
       expect(chunkedMismatches).toEqual([]);
     });
 
-    it('sizes strings and listpack keys from their sizes alone (the walk), as their elements do', async () => {
+    it('sizes strings, intsets and listpack keys from their sizes alone (the walk), as their elements do', async () => {
       const bySizes = new Map<string, KeyMemory>();
       const offered = new Set<string>();
       const walked = await walkRdbRecords(rdb, () => {}, {
@@ -260,7 +260,9 @@ describe.concurrent('memory accuracy', () => {
       });
       expect(walked).toBe(true);
       const listpacks = samples.filter((s) =>
-        /^(set|hash|zset)\/listpack$|^string\//.test(`${s.estimate.type}/${s.estimate.encoding}`),
+        /^(set|hash|zset)\/listpack$|^set\/intset$|^string\//.test(
+          `${s.estimate.type}/${s.estimate.encoding}`,
+        ),
       );
       expect(listpacks.length).toBeGreaterThan(50);
       const wrong: string[] = [];
@@ -276,7 +278,7 @@ describe.concurrent('memory accuracy', () => {
         if (!ok) wrong.push(`${s.key}: ${k.bytes} vs ${s.estimate.bytes} (server ${s.loaded})`);
       }
       expect(wrong).toEqual([]);
-      // every string, and every listpack the server keeps as one, was sized without its elements
+      // every string, intset, and listpack the server keeps as one, was sized without its elements
       const missed = listpacks
         .filter((s) => !bySizes.has(s.estimate.key.toString('latin1')))
         .map((s) => s.key);

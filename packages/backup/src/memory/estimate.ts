@@ -183,6 +183,11 @@ export function estimatePackedKey(
     ? { ...DEFAULT_MEMORY_MODEL_CONFIG, ...options.config }
     : DEFAULT_MEMORY_MODEL_CONFIG;
   const { elements: n, largest } = summary;
+  if (summary.type === 'intset') {
+    if (n > config.setMaxIntsetEntries) return undefined;
+    const bytes = SIZEOF.robj + intsetAllocSize(n, summary.width);
+    return keyMemory(meta, 'set', { encoding: 'intset', bytes, elements: n, largestElement: largest }, written);
+  }
   if (summary.type === 'list') {
     // One node as appends would fill it (see ListSizer): every element went in while the node's
     // size plus the element plus 8 stayed within the limit, which the whole listpack plus the

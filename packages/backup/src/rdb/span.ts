@@ -327,9 +327,18 @@ export function elementBytes(el: Element): Buffer {
 
 /**
  * The sizes of a key's value, read without making it: a string's length (and whether it is an
- * integer), or what a listpack set, hash, sorted set or one-node list holds.
+ * integer), what a listpack set, hash, sorted set or one-node list holds, or an intset's.
  */
-export type PackedSummary = StringSummary | ListpackSummary;
+export type PackedSummary = StringSummary | ListpackSummary | IntsetSummary;
+
+export interface IntsetSummary {
+  type: 'intset';
+  elements: number;
+  /** Bytes of the longest member's decimal text. */
+  largest: number;
+  /** Bytes per member the server's intset needs for these members (2, 4 or 8). */
+  width: number;
+}
 
 export interface StringSummary {
   type: 'string';
@@ -423,6 +432,7 @@ export function packedSummary(span: KeySpan, r: SpanReader, lp: ListpackCursor):
   const t = span.type;
   if (t === RdbType.STRING) return stringSummary(span, r);
   if (t === RdbType.LIST_QUICKLIST_2) return listSummary(span, r, lp);
+  if (t === RdbType.SET_INTSET) return intsetSummary(span, r);
   if (t !== RdbType.SET_LISTPACK && t !== RdbType.HASH_LISTPACK && t !== RdbType.ZSET_LISTPACK) return null;
   r.atSpan(span);
   r.string();
@@ -465,6 +475,21 @@ export function packedSummary(span: KeySpan, r: SpanReader, lp: ListpackCursor):
     listpackBytes: r.e - r.s,
     allInts,
   };
+}
+
+/**
+ * An intset's members are sorted (the walk checked it): the first and the last give the width
+ * and the longest decimal text.
+ */
+function intsetSummary(span: KeySpan, r: SpanReader): IntsetSummary {
+  r.atSpan(span);
+  r.string();
+  const b = r.sbuf;
+  const elements = intsetCount(b, r.s);
+  const min = intsetElement(b, r.s, 0);
+  const max = intsetElement(b, r.s, elements - 1);
+  const width = min >= -32768 && max <= 32767 ? 2 : min >= -2147483648 && max <= 2147483647 ? 4 : 8;
+  return { type: 'intset', elements, largest: Math.max(String(min).length, String(max).length), width };
 }
 
 /**
