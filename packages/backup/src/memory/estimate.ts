@@ -186,7 +186,12 @@ export function estimatePackedKey(
   if (summary.type === 'intset') {
     if (n > config.setMaxIntsetEntries) return undefined;
     const bytes = SIZEOF.robj + intsetAllocSize(n, summary.width);
-    return keyMemory(meta, 'set', { encoding: 'intset', bytes, elements: n, largestElement: largest }, written);
+    return keyMemory(
+      meta,
+      'set',
+      { encoding: 'intset', bytes, elements: n, largestElement: largest },
+      written,
+    );
   }
   if (summary.type === 'list') {
     // One node as appends would fill it (see ListSizer): every element went in while the node's
