@@ -13,7 +13,7 @@ import {
   DirectFallback,
   type SpanEncoder,
   rdbFileToChunks,
-  spanKeyRecord,
+  withKeyRecord,
 } from '../rdb/direct.js';
 import type { KeySpan } from '../rdb/fast-verify.js';
 import { RdbType } from '../rdb/constants.js';
@@ -409,10 +409,7 @@ export class RdbToJsonl implements SpanEncoder {
 
   /** A key whose value goes through the record model (streams, rare encodings). */
   private viaRecords(span: KeySpan): Promise<void> | undefined {
-    const record = spanKeyRecord(span, this.r, this.lp);
-    if (record instanceof Promise) return record.then((rec) => this.record(span, rec));
-    this.record(span, record);
-    return undefined;
+    return withKeyRecord(span, this.r, this.lp, (record) => this.record(span, record));
   }
 
   private record(span: KeySpan, record: KeyRecord): void {
@@ -455,14 +452,8 @@ export class RdbToJsonl implements SpanEncoder {
     }
     out.text(`],"length":"${v.length}","lastId":`);
     id(v.lastId);
-    if (v.firstId) {
-      out.text(',"firstId":');
-      id(v.firstId);
-    }
-    if (v.maxDeletedId) {
-      out.text(',"maxDeletedId":');
-      id(v.maxDeletedId);
-    }
+    if (v.firstId) out.text(`,"firstId":"${v.firstId.ms}-${v.firstId.seq}"`);
+    if (v.maxDeletedId) out.text(`,"maxDeletedId":"${v.maxDeletedId.ms}-${v.maxDeletedId.seq}"`);
     if (v.entriesAdded !== undefined) out.text(`,"entriesAdded":"${v.entriesAdded}"`);
     out.text(',"groups":[');
     for (let g = 0; g < v.groups.length; g++) {

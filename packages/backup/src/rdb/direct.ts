@@ -314,6 +314,20 @@ export function spanKeyRecord(
   );
 }
 
+/** Hands `use` the walked key's record (`spanKeyRecord`): at once, or when an old encoding is decoded. */
+export function withKeyRecord(
+  span: KeySpan,
+  r: SpanReader,
+  lp: ListpackCursor,
+  use: (record: KeyRecord) => void,
+  lengthsOnly = false,
+): Promise<void> | undefined {
+  const record = spanKeyRecord(span, r, lp, lengthsOnly);
+  if (record instanceof Promise) return record.then(use);
+  use(record);
+  return undefined;
+}
+
 /** A key offered to `walkRdbRecords`' `packed`: its name is a view of the input, valid during the call. */
 export interface PackedKey {
   db: number;
@@ -363,12 +377,7 @@ export async function walkRdbRecords(
           if (options.packed(key, summary)) return undefined;
         }
       }
-      const record = spanKeyRecord(span, r, lp, options.lengthsOnly === true);
-      if (!(record instanceof Promise)) {
-        onRecord(record);
-        return undefined;
-      }
-      return record.then(onRecord);
+      return withKeyRecord(span, r, lp, onRecord, options.lengthsOnly === true);
     },
     ...(options.onRead ? { onRead: options.onRead } : {}),
   });

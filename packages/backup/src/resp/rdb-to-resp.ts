@@ -18,7 +18,7 @@ import {
   DirectFallback,
   type SpanEncoder,
   rdbFileToChunks,
-  spanKeyRecord,
+  withKeyRecord,
 } from '../rdb/direct.js';
 import { valueSize } from '../rdb/reader.js';
 import { type Element, intsetCount, intsetElement, ListpackCursor, SpanReader } from '../rdb/span.js';
@@ -403,10 +403,7 @@ export class RdbToResp implements SpanEncoder {
 
   /** A key whose value goes through the record model (streams, rare encodings, -0 scores). */
   private viaRecords(span: KeySpan): Promise<void> | undefined {
-    const record = spanKeyRecord(span, this.r, this.lp);
-    if (record instanceof Promise) return record.then((rec) => this.record(span, rec));
-    this.record(span, record);
-    return undefined;
+    return withKeyRecord(span, this.r, this.lp, (record) => this.record(span, record));
   }
 
   private record(span: KeySpan, record: KeyRecord): void {
