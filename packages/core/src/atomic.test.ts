@@ -100,6 +100,42 @@ describe('writeStreamAtomic and openAtomicFile', () => {
     expect(readdirSync(dir)).toEqual(['a.rdb']);
   });
 
+  it("writes a stream of small and big chunks (a socket's) byte for byte, in order", async () => {
+    const dir = freshDir();
+    const parts: Buffer[] = [];
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed;
+    };
+    for (let i = 0; i < 3000; i++) {
+      // mostly 16 KiB-ish pieces, some tiny, some bigger than the gathering buffer's quarter
+      const size = i % 97 === 0 ? 300_000 + (next() % 900_000) : i % 5 === 0 ? next() % 40 : next() % 20_000;
+      const b = Buffer.allocUnsafe(size);
+      for (let j = 0; j < size; j++) b[j] = next() & 0xff;
+      parts.push(b);
+    }
+    async function* chunks() {
+      for (const [i, b] of parts.entries()) yield i % 11 === 0 ? b.toString('latin1') : b;
+    }
+    const progress: number[] = [];
+    const total = parts.reduce((sum, b) => sum + b.length, 0);
+    const path = join(dir, 'stream.bin');
+    expect(await writeStreamAtomic(path, chunks(), { onBytes: (n) => progress.push(n) })).toBe(
+      parts.reduce(
+        (sum, b, i) => sum + (i % 11 === 0 ? Buffer.byteLength(b.toString('latin1')) : b.length),
+        0,
+      ),
+    );
+    const expected = Buffer.concat(
+      parts.map((b, i) => (i % 11 === 0 ? Buffer.from(b.toString('latin1')) : b)),
+    );
+    expect(readFileSync(path).equals(expected)).toBe(true);
+    expect(total).toBeGreaterThan(30 << 20);
+    expect(progress.at(-1)).toBe(expected.length);
+    expect(progress.every((v, i) => i === 0 || v >= progress[i - 1]!)).toBe(true);
+  });
+
   it('check sees the whole temp file before the rename; when it throws, the old file stays', async () => {
     const dir = freshDir();
     const path = join(dir, 'backup.rdb');

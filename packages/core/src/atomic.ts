@@ -75,6 +75,8 @@ export interface AtomicFile {
 
 /** Bytes written between two flushes to the disk during `writeStreamAtomic`. */
 const SYNC_EVERY = 32 << 20;
+/** Chunks smaller than a quarter of this are gathered into writes of up to this many bytes. */
+const STAGE_BYTES = 1 << 20;
 const PARTIAL = /^\.(.+)\.partial-(\d+)-[0-9a-f]{8,}$/;
 const O_NOFOLLOW = constants.O_NOFOLLOW ?? 0;
 
@@ -273,6 +275,28 @@ export async function writeStreamAtomic(
   let syncedAt = 0;
   let syncing: Promise<void> | undefined;
   let syncError: { err: unknown } | undefined;
+  const put = async (bytes: Uint8Array): Promise<void> => {
+    if (file.stream.write(bytes)) return;
+    await new Promise<void>((ok, fail) => {
+      const onError = (err: Error) => fail(err);
+      file.stream.once('error', onError);
+      file.stream.once('drain', () => {
+        file.stream.off('error', onError);
+        ok();
+      });
+    });
+  };
+  // Small chunks (a socket's) are gathered into bigger writes: a write costs the same whatever
+  // its size, and a stream of 16 KiB pieces would spend more on writes than on the bytes.
+  let stage: Buffer | undefined;
+  let staged = 0;
+  const putStaged = async (): Promise<void> => {
+    if (staged === 0) return;
+    const full = stage!.subarray(0, staged);
+    stage = undefined;
+    staged = 0;
+    await put(full);
+  };
   try {
     for await (const chunk of chunks) {
       const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
@@ -289,18 +313,18 @@ export async function writeStreamAtomic(
           },
         );
       }
-      if (!file.stream.write(bytes)) {
-        await new Promise<void>((ok, fail) => {
-          const onError = (err: Error) => fail(err);
-          file.stream.once('error', onError);
-          file.stream.once('drain', () => {
-            file.stream.off('error', onError);
-            ok();
-          });
-        });
+      if (bytes.length >= STAGE_BYTES / 4) {
+        await putStaged();
+        await put(bytes);
+      } else {
+        if (staged + bytes.length > STAGE_BYTES) await putStaged();
+        stage ??= Buffer.allocUnsafe(STAGE_BYTES);
+        stage.set(bytes, staged);
+        staged += bytes.length;
       }
       options.onBytes?.(written);
     }
+    await putStaged();
   } catch (err) {
     await file.abort();
     // Only the file's own errors are about writing; the source's (a dropped connection) pass as is.
