@@ -139,6 +139,52 @@ async function datasetFile(): Promise<string> {
       entriesAdded: 2n,
       groups: [],
     }),
+    key(
+      5,
+      'stream-big',
+      {
+        type: 'stream',
+        entries: Array.from({ length: 25_000 }, (_, i) => ({
+          id: { ms: 1_700_000_000_000n + BigInt(i >> 2), seq: BigInt(i & 3) },
+          fields:
+            i % 9 === 0
+              ? [[b('other'), b(`x${i}`)]]
+              : [
+                  [b('f'), b(`v${i}`)],
+                  [b('n'), b(String(i))],
+                ],
+        })),
+        length: 25_000n,
+        lastId: { ms: 1_700_000_006_249n, seq: 3n },
+        firstId: { ms: 1_700_000_000_000n, seq: 0n },
+        maxDeletedId: { ms: 0n, seq: 0n },
+        entriesAdded: 25_000n,
+        groups: [
+          {
+            name: b('readers'),
+            lastId: { ms: 1_700_000_000_001n, seq: 0n },
+            entriesRead: 5n,
+            pending: [
+              {
+                id: { ms: 1_700_000_000_000n, seq: 1n },
+                deliveryTime: 1_700_000_000_500,
+                deliveryCount: 2,
+                consumer: b('c1'),
+              },
+            ],
+            consumers: [
+              {
+                name: b('c1'),
+                seenTime: 1_700_000_000_600,
+                activeTime: 1_700_000_000_500,
+                pending: [{ ms: 1_700_000_000_000n, seq: 1n }],
+              },
+            ],
+          },
+        ],
+      },
+      4102444800002,
+    ),
     { kind: 'end', checksum: null },
   ];
   const path = join(work, 'dataset.rdb');

@@ -6,7 +6,7 @@
  * one key; whatever the walk gives up on makes the caller convert with the record reader.
  */
 import { isUtf8 } from 'node:buffer';
-import type { KeyRecord, StreamId, StreamValue } from '../model.js';
+import type { StreamId, StreamValue } from '../model.js';
 import {
   ByteSink,
   canonicalScore,
@@ -19,7 +19,14 @@ import type { KeySpan } from '../rdb/fast-verify.js';
 import { RdbType } from '../rdb/constants.js';
 import { listpackScore } from '../rdb/numbers.js';
 import { valueSize } from '../rdb/reader.js';
-import { type Element, intsetCount, intsetElement, ListpackCursor, SpanReader } from '../rdb/span.js';
+import {
+  type Element,
+  intsetCount,
+  intsetElement,
+  ListpackCursor,
+  SpanReader,
+  spanStream,
+} from '../rdb/span.js';
 import { keyRecordToJson } from './jsonl.js';
 
 const HEX = '0123456789abcdef';
@@ -208,6 +215,16 @@ export class RdbToJsonl implements SpanEncoder {
       this.open(false);
       out.spanString(r);
       this.close();
+      this.keys++;
+      return undefined;
+    }
+    if (
+      span.type === RdbType.STREAM_LISTPACKS ||
+      span.type === RdbType.STREAM_LISTPACKS_2 ||
+      span.type === RdbType.STREAM_LISTPACKS_3
+    ) {
+      this.stream(spanStream(span, r, this.lp, this.nodeEnds));
+      this.nodeEnds.length = 0;
       this.keys++;
       return undefined;
     }
@@ -407,51 +424,89 @@ export class RdbToJsonl implements SpanEncoder {
     }
   }
 
-  /** A key whose value goes through the record model (streams, rare encodings). */
+  /** A key whose value goes through the record model (rare encodings). */
   private viaRecords(span: KeySpan): Promise<void> | undefined {
-    return withKeyRecord(span, this.r, this.lp, (record) => this.record(span, record));
-  }
-
-  private record(span: KeySpan, record: KeyRecord): void {
-    const value = record.value;
-    // Keys the reader would deliver in parts are made of node-sized parts this path cannot see.
-    if (valueSize(value) >= this.chunk) throw new DirectFallback(`a big value of type ${span.type}`);
-    const out = this.out;
-    if (value.type === 'stream') {
-      this.typeName = 'stream';
-      this.open(false);
-      this.stream(value);
-      this.close();
-    } else {
+    return withKeyRecord(span, this.r, this.lp, (record) => {
+      // Keys the reader would deliver in parts are made of node-sized parts this path cannot see.
+      if (valueSize(record.value) >= this.chunk) throw new DirectFallback(`a big value of type ${span.type}`);
       const line = `${keyRecordToJson(record)}\n`;
+      const out = this.out;
       out.ensure(Buffer.byteLength(line));
       out.pos += out.buf.write(line, out.pos, 'utf8');
-    }
-    this.keys++;
+      this.keys++;
+    });
   }
 
-  /** A stream value as `keyRecordToJson` writes it: entries, then the metadata and groups. */
+  /** Entry counts after each node of the stream being written (see `spanStream`). */
+  private readonly nodeEnds: number[] = [];
+
+  /**
+   * A stream's lines as the record reader's records make them: one line, or for a big stream
+   * (`chunk` entries or more) its entries in parts cut after a node, as the reader cuts them, and
+   * a last line with the metadata and groups.
+   */
   private stream(v: StreamValue): void {
     const out = this.out;
-    const bytes = (b: Buffer): void => out.str(b, 0, b.length);
-    const id = (i: StreamId): void => out.text(`"${i.ms}-${i.seq}"`);
-    out.text('{"entries":[');
-    for (let i = 0; i < v.entries.length; i++) {
+    this.typeName = 'stream';
+    const n = v.entries.length;
+    if (n < this.chunk) {
+      this.open(false);
+      out.text('{"entries":[');
+      this.streamEntries(v, 0, n);
+      out.byte(0x5d);
+      this.streamMeta(v);
+      out.byte(0x7d);
+      this.close();
+      return;
+    }
+    let from = 0;
+    const part = (to: number): void => {
+      this.open(false);
+      out.text('{"entries":[');
+      this.streamEntries(v, from, to);
+      out.text(']}');
+      this.close();
+      this.first = false;
+      from = to;
+    };
+    for (const end of this.nodeEnds) if (end - from >= this.chunk) part(end);
+    if (from < n) part(n);
+    this.open(false);
+    out.text('{"entries":[]');
+    this.streamMeta(v);
+    out.byte(0x7d);
+    this.close();
+  }
+
+  private streamId(i: StreamId): void {
+    this.out.text(`"${i.ms}-${i.seq}"`);
+  }
+
+  /** Entries `[from, to)` of a stream, comma-separated. */
+  private streamEntries(v: StreamValue, from: number, to: number): void {
+    const out = this.out;
+    for (let i = from; i < to; i++) {
       const e = v.entries[i]!;
-      out.text(i > 0 ? ',[' : '[');
-      id(e.id);
+      out.text(i > from ? ',[' : '[');
+      this.streamId(e.id);
       out.text(',[');
       for (let j = 0; j < e.fields.length; j++) {
         const [f, x] = e.fields[j]!;
         if (j > 0) out.byte(0x2c);
-        bytes(f);
+        out.str(f, 0, f.length);
         out.byte(0x2c);
-        bytes(x);
+        out.str(x, 0, x.length);
       }
       out.text(']]');
     }
-    out.text(`],"length":"${v.length}","lastId":`);
-    id(v.lastId);
+  }
+
+  /** `,"length":...` to the groups: what `keyRecordToJson` writes after a stream's entries. */
+  private streamMeta(v: StreamValue): void {
+    const out = this.out;
+    const bytes = (b: Buffer): void => out.str(b, 0, b.length);
+    out.text(`,"length":"${v.length}","lastId":`);
+    this.streamId(v.lastId);
     if (v.firstId) out.text(`,"firstId":"${v.firstId.ms}-${v.firstId.seq}"`);
     if (v.maxDeletedId) out.text(`,"maxDeletedId":"${v.maxDeletedId.ms}-${v.maxDeletedId.seq}"`);
     if (v.entriesAdded !== undefined) out.text(`,"entriesAdded":"${v.entriesAdded}"`);
@@ -461,13 +516,13 @@ export class RdbToJsonl implements SpanEncoder {
       out.text(g > 0 ? ',{"name":' : '{"name":');
       bytes(group.name);
       out.text(',"lastId":');
-      id(group.lastId);
+      this.streamId(group.lastId);
       if (group.entriesRead !== undefined) out.text(`,"entriesRead":"${group.entriesRead}"`);
       out.text(',"pending":[');
       for (let p = 0; p < group.pending.length; p++) {
         const pe = group.pending[p]!;
         out.text(p > 0 ? ',[' : '[');
-        id(pe.id);
+        this.streamId(pe.id);
         out.byte(0x2c);
         bytes(pe.consumer);
         out.text(`,${pe.deliveryTime},${pe.deliveryCount}]`);
@@ -482,13 +537,13 @@ export class RdbToJsonl implements SpanEncoder {
         out.text(',"pending":[');
         for (let p = 0; p < consumer.pending.length; p++) {
           if (p > 0) out.byte(0x2c);
-          id(consumer.pending[p]!);
+          this.streamId(consumer.pending[p]!);
         }
         out.text(']}');
       }
       out.text(']}');
     }
-    out.text(']}');
+    out.byte(0x5d);
   }
 }
 

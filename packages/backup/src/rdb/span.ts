@@ -645,9 +645,16 @@ function elementCount(el: Element): number {
 /**
  * A stream the walk checked, read from the window into the record model (what `decodeValue`
  * makes of it): entries in id order without the deleted ones, metadata, groups with their pending
- * entries and consumers. `r` is at the value's start.
+ * entries and consumers. `nodeEnds` gets the entry count after each listpack node (where the
+ * record reader may cut a big stream into parts).
  */
-function spanStream(span: KeySpan, r: SpanReader, lp: ListpackCursor): StreamValue {
+export function spanStream(
+  span: KeySpan,
+  r: SpanReader,
+  lp: ListpackCursor,
+  nodeEnds?: number[],
+): StreamValue {
+  r.atSpan(span);
   const window = span.buf;
   const v2 = span.type >= RdbType.STREAM_LISTPACKS_2;
   const nodes = r.len();
@@ -698,6 +705,7 @@ function spanStream(span: KeySpan, r: SpanReader, lp: ListpackCursor): StreamVal
       lp.next(); // the entry's lp-count
       if (!(flags & 1)) entries.push({ id: { ms: ms + msDiff, seq: seq + seqDiff }, fields });
     }
+    nodeEnds?.push(entries.length);
   }
   const length = r.lenBig();
   const value: StreamValue = { type: 'stream', entries, length, lastId: r.lenId(), groups: [] };
