@@ -3,8 +3,8 @@ import { MSET_BATCH_BYTES, MSET_BATCH_KEYS, MSET_ROOM, type PairBatch } from './
 import type { CommandEncoder, ReplyHandler, RestoreTarget } from './target.js';
 
 const SLOTS = 16384;
-/** Bytes of pairs each slot gathers before its MSET goes out (all slots: 8 MiB at most). */
-export const SLOT_BATCH_BYTES = 512;
+/** Bytes of pairs each slot gathers before its MSET goes out (all slots: 32 MiB at most). */
+export const SLOT_BATCH_BYTES = 2048;
 
 const MSET = Buffer.from('$4\r\nMSET\r\n');
 
