@@ -533,8 +533,10 @@ const cases = {
     const single = await startServer();
     const port = portOf(single.url);
     const cli = (p, ...a) => execFileSync('valkey-cli', ['-p', String(p), ...a], { encoding: 'utf8' });
+    // The nodes run as the single server does (no RDB saves, no AOF): the same work on both sides.
     for (const n of cluster.primaries) {
       cli(n.port, 'CONFIG', 'SET', 'save', '');
+      cli(n.port, 'CONFIG', 'SET', 'appendonly', 'no');
       cli(n.port, 'CONFIG', 'SET', 'repl-diskless-sync-delay', '0');
     }
     const flushCluster = async () => {
