@@ -167,8 +167,6 @@ function rdbLength(buf: Buffer, p: number): number {
   }
 }
 
-let lzfScratch = Buffer.allocUnsafe(4096);
-
 /**
  * Adds a string key with nothing else to it (no expiry, LRU or LFU) to an MSET batch, its value
  * decoded from the RDB string encoding (raw, integer or LZF); false when it does not fit a batch
@@ -206,11 +204,9 @@ export function batchRdbString(batch: PairBatch, db: number, span: KeySpan): boo
   p = writeHeader(out, p, 36, valueLen);
   if (text !== '') p += out.write(text, p, 'latin1');
   else if (lzfEnd > 0) {
-    // Into a scratch buffer and copied: cheaper than a view of `out` per value.
-    if (lzfScratch.length < valueLen)
-      lzfScratch = Buffer.allocUnsafe(Math.max(valueLen, lzfScratch.length * 2));
-    lzfDecompressInto(b, at, lzfEnd, lzfScratch, valueLen);
-    p += copyBytes(lzfScratch, 0, valueLen, out, p);
+    // Straight into the batch (the walk checked it decompresses to exactly `valueLen` bytes).
+    lzfDecompressInto(b, at, lzfEnd, out, valueLen, p);
+    p += valueLen;
   } else p += copyBytes(b, at, at + valueLen, out, p);
   out[p++] = 13;
   out[p++] = 10;
