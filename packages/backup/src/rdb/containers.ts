@@ -66,7 +66,9 @@ export function decodeBacklen(blob: Uint8Array, at: number): number {
 
 /** Decodes and validates a listpack (the checks of the server's `lpValidateIntegrity`, deep). */
 export function parseListpack(blob: Buffer, fail: Fail): PackedValue[] {
-  return parseListpackWith(blob, fail, false);
+  const out: PackedValue[] = [];
+  parseListpackWith(blob, fail, false, out);
+  return out;
 }
 
 /**
@@ -74,17 +76,25 @@ export function parseListpack(blob: Buffer, fail: Fail): PackedValue[] {
  * element count is not checked, and the walk ends at the first end byte.
  */
 export function parseStreamListpack(blob: Buffer, fail: Fail): PackedValue[] {
-  return parseListpackWith(blob, fail, true);
+  const out: PackedValue[] = [];
+  parseListpackWith(blob, fail, true, out);
+  return out;
 }
 
-function parseListpackWith(blob: Buffer, fail: Fail, stream: boolean): PackedValue[] {
+/** `parseStreamListpack`'s checks without making the elements: returns how many there are. */
+export function checkStreamListpack(blob: Buffer, fail: Fail): number {
+  return parseListpackWith(blob, fail, true, null);
+}
+
+/** Validates a listpack; its elements go to `out` when given. Returns the element count. */
+function parseListpackWith(blob: Buffer, fail: Fail, stream: boolean, out: PackedValue[] | null): number {
   const len = blob.length;
   if (len < 7) fail(`listpack of ${len} bytes is shorter than its 7-byte minimum`);
   const total = blob.readUInt32LE(0);
   if (total !== len) fail(`listpack header says ${total} bytes but the string holds ${len}`);
   if (blob[len - 1] !== 0xff) fail('listpack does not end with its end byte');
   const declared = stream ? 65535 : blob.readUInt16LE(4);
-  const out: PackedValue[] = [];
+  let count = 0;
   let p = 6;
   const need = (n: number): void => {
     if (p + n > len - 1) fail(`listpack entry at ${p} runs past the end`);
@@ -97,14 +107,14 @@ function parseListpackWith(blob: Buffer, fail: Fail, stream: boolean): PackedVal
       break;
     }
     const start = p;
-    let value: PackedValue;
+    let value: PackedValue = 0;
     if ((b & 0x80) === 0) {
       value = b & 0x7f;
       p += 1;
     } else if ((b & 0xc0) === 0x80) {
       const slen = b & 0x3f;
       need(1 + slen);
-      value = blob.subarray(p + 1, p + 1 + slen);
+      if (out) value = blob.subarray(p + 1, p + 1 + slen);
       p += 1 + slen;
     } else if ((b & 0xe0) === 0xc0) {
       need(2);
@@ -116,7 +126,7 @@ function parseListpackWith(blob: Buffer, fail: Fail, stream: boolean): PackedVal
       need(2);
       const slen = ((b & 0x0f) << 8) | blob[p + 1]!;
       need(2 + slen);
-      value = blob.subarray(p + 2, p + 2 + slen);
+      if (out) value = blob.subarray(p + 2, p + 2 + slen);
       p += 2 + slen;
     } else if (b === 0xf1) {
       need(3);
@@ -132,13 +142,13 @@ function parseListpackWith(blob: Buffer, fail: Fail, stream: boolean): PackedVal
       p += 5;
     } else if (b === 0xf4) {
       need(9);
-      value = int64ToValue(blob.readBigInt64LE(p + 1));
+      if (out) value = int64ToValue(blob.readBigInt64LE(p + 1));
       p += 9;
     } else if (b === 0xf0) {
       need(5);
       const slen = blob.readUInt32LE(p + 1);
       need(5 + slen);
-      value = blob.subarray(p + 5, p + 5 + slen);
+      if (out) value = blob.subarray(p + 5, p + 5 + slen);
       p += 5 + slen;
     } else {
       fail(`listpack entry at ${p} has invalid encoding byte 0x${b.toString(16)}`);
@@ -151,12 +161,13 @@ function parseListpackWith(blob: Buffer, fail: Fail, stream: boolean): PackedVal
     if (decoded !== entryLen)
       fail(`listpack entry at ${start} has back-length ${decoded}, expected ${entryLen}`);
     p += bl;
-    out.push(value);
+    out?.push(value);
+    count++;
   }
-  if (declared !== 65535 && declared !== out.length) {
-    fail(`listpack header counts ${declared} elements but holds ${out.length}`);
+  if (declared !== 65535 && declared !== count) {
+    fail(`listpack header counts ${declared} elements but holds ${count}`);
   }
-  return out;
+  return count;
 }
 
 /** Decodes and validates a ziplist. */

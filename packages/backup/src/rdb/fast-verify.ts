@@ -12,6 +12,7 @@
  */
 import {
   backlenSize,
+  checkStreamListpack,
   decodeBacklen,
   duplicateIndex,
   parseStreamListpack,
@@ -20,7 +21,8 @@ import {
   validateStreamNode,
 } from './containers.js';
 import type { RdbErrorCode } from '../errors.js';
-import { asciiScore, listpackScore } from './numbers.js';
+import { asciiScore, listpackScore, string2ll } from './numbers.js';
+import { ListpackCursor } from './span.js';
 import { RDB_HEADER_BYTES, type RdbHeader, parseRdbHeader } from './header.js';
 import { Crc64 } from './crc64.js';
 import { RdbOpcode, RdbType } from './constants.js';
@@ -906,6 +908,64 @@ function walkValue(w: Walker, type: number): void {
 
 const failStream = (m: string): never => giveUp(`stream: ${m}`, 'ERR_RDB_CORRUPT_STREAM');
 
+/** A stream node holds a number `checkStreamNode` does not take exactly: check it the slow way. */
+const BEYOND_SAFE = new Error('a stream node number beyond 2^53');
+const streamCursor = new ListpackCursor();
+
+/**
+ * `validateStreamNode`'s checks on a stream node's listpack of `n` elements (its structure already
+ * checked by `checkStreamListpack`), element by element without making them. Throws `BEYOND_SAFE`
+ * for a number it cannot compare exactly (one beyond 2^53).
+ */
+function checkStreamNode(blob: Buffer, n: number): void {
+  if (n === 0) failStream('stream node listpack is empty');
+  const lp = streamCursor;
+  lp.open(blob, 0);
+  let i = 0;
+  const next = (what: string): void => {
+    if (i >= n) failStream(`${what} runs past the end of the listpack`);
+    i++;
+    lp.next();
+  };
+  const int = (what: string): number => {
+    next(what);
+    if (lp.isInt) {
+      if (Number.isNaN(lp.int)) throw BEYOND_SAFE;
+      return lp.int;
+    }
+    const v = string2ll(blob, lp.s, lp.e);
+    if (v === undefined) failStream(`${what} is not an integer`);
+    if (v! > 9007199254740991n || v! < -9007199254740991n) throw BEYOND_SAFE;
+    return Number(v);
+  };
+  const count = int('master entry count');
+  const deleted = int('master entry deleted count');
+  const primary = int('master entry field count');
+  for (let j = 0; j < primary; j++) next('master entry field name');
+  if (int('master entry terminator') !== 0) failStream('master entry terminator is not 0');
+  let total = count + deleted;
+  if (total < 0) failStream(`master entry counts ${count} + ${deleted} entries`);
+  for (; total > 0; total--) {
+    const flags = int('entry flags');
+    int('entry id');
+    int('entry id');
+    let fields = primary;
+    let extra = 3;
+    if (!(flags & 2)) {
+      fields = int('entry field count');
+      for (let j = 0; j < fields; j++) {
+        next('entry field name');
+        next('entry value');
+      }
+      extra += fields + 1;
+    } else {
+      for (let j = 0; j < primary; j++) next('entry value');
+    }
+    if (int('entry lp-count') !== fields + extra) failStream('entry lp-count does not match its size');
+  }
+  if (i < n) failStream(`${n - i} element(s) follow the last entry`);
+}
+
 /** A stream with the server's deep checks (rdbLoadObject and streamValidateListpackIntegrity). */
 function walkStream(w: Walker, type: number): void {
   const v2 = type >= RdbType.STREAM_LISTPACKS_2;
@@ -920,7 +980,14 @@ function walkStream(w: Walker, type: number): void {
       if (nodeKeys.has(k)) failStream('a node key appears twice');
       nodeKeys.add(k);
     }
-    validateStreamNode(parseStreamListpack(w.string(), failContainer), failStream);
+    const lp = w.string();
+    const elements = checkStreamListpack(lp, failContainer);
+    try {
+      checkStreamNode(lp, elements);
+    } catch (err) {
+      if (err !== BEYOND_SAFE) throw err;
+      validateStreamNode(parseStreamListpack(lp, failContainer), failStream);
+    }
   }
   // Metadata: lengths of any 64-bit value (the server reads them without checks).
   // length: "Stream length inconsistent with rax entries" when it is not 0 without nodes.
