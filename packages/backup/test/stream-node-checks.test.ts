@@ -1,8 +1,14 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ListpackBuilder } from '../src/rdb/containers.js';
 import { RdbType } from '../src/rdb/constants.js';
+import { Crc64 } from '../src/rdb/crc64.js';
+import { walkRdbRecords } from '../src/rdb/direct.js';
 import { checkValueBytes } from '../src/rdb/fast-verify.js';
-import { decodeValue } from '../src/rdb/reader.js';
+import { decodeValue, readRdbFile } from '../src/rdb/reader.js';
 
 // The structure walk checks a stream node's listpack element by element (no element objects);
 // the record reader checks the elements it made. Every verdict must be the same.
@@ -87,6 +93,39 @@ describe('stream node checks: the structure walk and the record reader agree', (
       expect(v.walk === 'ok', JSON.stringify(v)).toBe(v.reader === 'ok');
     });
   }
+
+  it('reads every valid one from the window as the record reader reads it', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'vt-stream-nodes-'));
+    try {
+      let compared = 0;
+      for (const [name, elements, raw] of cases) {
+        const body = streamBody(elements, raw);
+        if ((await verdicts(body)).walk !== 'ok') continue;
+        // REDIS0009, SELECTDB 0, the stream under key "s", EOF and the CRC-64.
+        const head = Buffer.concat([
+          Buffer.from('REDIS0009'),
+          Buffer.from([0xfe, 0, RdbType.STREAM_LISTPACKS]),
+          rdbStr(Buffer.from('s')),
+          body,
+          Buffer.from([0xff]),
+        ]);
+        const file = join(work, 'stream.rdb');
+        writeFileSync(file, Buffer.concat([head, new Crc64().update(head).digestBytes()]));
+        let read: unknown;
+        for await (const r of readRdbFile(file)) if (r.kind === 'key') read = r.value;
+        let same = false;
+        const walked = await walkRdbRecords(file, (r) => {
+          if (r.kind === 'key') same = isDeepStrictEqual(r.value, read);
+        });
+        expect(walked, name).toBe(true);
+        expect(same, name).toBe(true);
+        compared++;
+      }
+      expect(compared).toBe(9);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
 
   it('takes the valid ones and refuses the damaged ones', async () => {
     const ok = [];

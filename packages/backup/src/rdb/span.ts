@@ -673,11 +673,13 @@ export function spanStream(
     };
     lp.open(r.sbuf, r.s);
     lp.next();
-    let total = elementCount(lp);
+    const live = elementBig(lp);
     lp.next();
-    total += elementCount(lp);
+    // Entries, deleted ones included (exact in bigints: the walk took any two that add up).
+    let total = Number(live + elementBig(lp));
     lp.next();
-    const primary = elementCount(lp);
+    // A negative count holds nothing (the walk took it, as the server does).
+    const primary = Math.max(0, elementCount(lp));
     const names: Buffer[] = new Array(primary);
     for (let j = 0; j < primary; j++) names[j] = el();
     lp.next(); // the master entry's terminator
@@ -695,7 +697,7 @@ export function spanStream(
         for (let j = 0; j < primary; j++) fields[j] = [names[j]!, el()];
       } else {
         lp.next();
-        const n = elementCount(lp);
+        const n = Math.max(0, elementCount(lp));
         fields = new Array(n);
         for (let j = 0; j < n; j++) {
           const f = el();
