@@ -5,16 +5,13 @@ import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ListpackBuilder } from '../src/rdb/containers.js';
 import { RdbType } from '../src/rdb/constants.js';
-import { Crc64 } from '../src/rdb/crc64.js';
 import { walkRdbRecords } from '../src/rdb/direct.js';
 import { checkValueBytes } from '../src/rdb/fast-verify.js';
 import { decodeValue, readRdbFile } from '../src/rdb/reader.js';
+import { keyRecord, rdbFile, rdbLen, rdbStr } from './helpers/craft.js';
 
 // The structure walk checks a stream node's listpack element by element (no element objects);
 // the record reader checks the elements it made. Every verdict must be the same.
-
-const rdbLen = (n: number): Buffer => (n < 64 ? Buffer.from([n]) : Buffer.from([0x40 | (n >> 8), n & 0xff]));
-const rdbStr = (b: Buffer): Buffer => Buffer.concat([rdbLen(b.length), b]);
 
 type El = number | bigint | string | Buffer;
 
@@ -101,16 +98,8 @@ describe('stream node checks: the structure walk and the record reader agree', (
       for (const [name, elements, raw] of cases) {
         const body = streamBody(elements, raw);
         if ((await verdicts(body)).walk !== 'ok') continue;
-        // REDIS0009, SELECTDB 0, the stream under key "s", EOF and the CRC-64.
-        const head = Buffer.concat([
-          Buffer.from('REDIS0009'),
-          Buffer.from([0xfe, 0, RdbType.STREAM_LISTPACKS]),
-          rdbStr(Buffer.from('s')),
-          body,
-          Buffer.from([0xff]),
-        ]);
         const file = join(work, 'stream.rdb');
-        writeFileSync(file, Buffer.concat([head, new Crc64().update(head).digestBytes()]));
+        writeFileSync(file, rdbFile([keyRecord(RdbType.STREAM_LISTPACKS, 's', body)]));
         let read: unknown;
         for await (const r of readRdbFile(file)) if (r.kind === 'key') read = r.value;
         let same = false;
