@@ -25,7 +25,7 @@ describe('crc64 (Jones)', () => {
     for (let i = 0; i < data.length; i += 7) c.update(data, i, Math.min(i + 7, data.length));
     expect(c.digest()).toBe(crc64(data));
   });
-  it('the 8-bytes-per-step paths (bytes, 32-bit words) equal a bit-by-bit reference at every alignment', () => {
+  it('the byte path (8 bytes a step) and the word path (16 a step) equal a bit-by-bit reference at every alignment', () => {
     const reference = (data: Uint8Array): bigint => {
       let crc = 0n;
       for (const byte of data) {
@@ -34,7 +34,7 @@ describe('crc64 (Jones)', () => {
       }
       return crc;
     };
-    const data = Buffer.alloc(300);
+    const data = Buffer.alloc(700);
     for (let i = 0; i < data.length; i++) data[i] = (i * 151 + 7) & 0xff;
     const cases: Array<[number, number]> = [
       [0, 0],
@@ -43,9 +43,11 @@ describe('crc64 (Jones)', () => {
       [0, 9],
       [3, 17],
     ];
-    // every alignment of the start, for lengths on both sides of the 32-bit-word path (32 bytes)
+    // every alignment of the start, for lengths on both sides of the word path (256 bytes) and of
+    // its 16-byte steps
     for (let from = 0; from < 8; from++)
-      for (const n of [31, 32, 33, 39, 40, 41, 135, 300 - 8]) cases.push([from, from + n]);
+      for (const n of [7, 15, 31, 32, 33, 135, 255, 256, 257, 259, 271, 272, 273, 287, 600, 700 - 8])
+        cases.push([from, from + n]);
     for (const [from, to] of cases) {
       expect(crc64(data.subarray(from, to)), `${from}..${to}`).toBe(reference(data.subarray(from, to)));
       const c = new Crc64();
