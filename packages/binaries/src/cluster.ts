@@ -4,7 +4,7 @@ import type { ValkeyConfigInput } from '@valkey-tools/config';
 import { valkeyToolsHome, writeFileAtomic } from '@valkey-tools/core';
 import { BinariesError } from './errors.js';
 import { isPidAlive, sleep } from './process-utils.js';
-import { type Reply, ReplyError, sendCommand } from './command.js';
+import { type Reply, ReplyError } from './command.js';
 import { resolveBinary } from './resolve.js';
 import {
   getServer,
@@ -44,7 +44,10 @@ export interface StartClusterOptions
   dir?: string;
   /** `cluster-node-timeout` in ms (default 5000; tests use less). */
   nodeTimeoutMs?: number;
-  /** Directives for every node, merged over the `cluster-node` preset. */
+  /**
+   * Directives for every node, merged over the `cluster-node` preset. With `requirepass`, the
+   * nodes are set up and checked with it and replicas get it as `masterauth` (unless given).
+   */
   config?: ValkeyConfigInput;
   /** How long to wait for cluster_state:ok and replica links (default 60 s). */
   readyTimeoutMs?: number;
@@ -126,8 +129,9 @@ function nodeDirInUse(nodeDir: string, byName: boolean): BinariesError {
   });
 }
 
+/** Runs a command on a node (authenticating as the node's handle does), failing on an error reply. */
 async function must(node: ServerHandle, args: Array<string | number>): Promise<Reply> {
-  const reply = await sendCommand(node.port, args, { host: node.host, timeoutMs: 10_000 });
+  const reply = await node.command(...args);
   if (reply instanceof ReplyError) {
     throw clusterError(`${args.join(' ')} failed on ${node.host}:${node.port}: ${reply.message}`, {
       node: node.name,
@@ -255,6 +259,10 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     // Nodes start in parallel, each scanning upward from its own slice of the port range;
     // a node that loses a port race simply moves on to the next free port.
     const basePort = options.basePort ?? 7000;
+    const requirepass =
+      typeof options.config?.requirepass === 'string' && options.config.requirepass !== ''
+        ? options.config.requirepass
+        : undefined;
     status(
       `starting ${total} nodes (${primaries} primaries, ${replicasPerPrimary} replica(s) each) from port ${basePort}`,
     );
@@ -285,6 +293,8 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
             // A replica is only listed by CLUSTER SLOTS once its replication offset is above 0, which
             // on an idle primary takes one replication PING (default every 10 s): ping every second.
             'repl-ping-replica-period': 1,
+            // Replicas authenticate to their primary with the nodes' own password.
+            ...(requirepass !== undefined ? { masterauth: requirepass } : {}),
             ...options.config,
           },
           ...(options.removeDirOnStop ? { removeDirOnStop: true } : {}),
@@ -320,7 +330,7 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     await Promise.all(
       primaryNodes.map(async (n, i) => {
         const [first, last] = slotRanges[i]!;
-        const reply = await sendCommand(n.port, ['CLUSTER', 'ADDSLOTSRANGE', first, last], { host: n.host });
+        const reply = await n.command('CLUSTER', 'ADDSLOTSRANGE', first, last);
         if (reply instanceof ReplyError) {
           // Servers before 7.0 only have ADDSLOTS.
           const slots = Array.from({ length: last - first + 1 }, (_, k) => first + k);
@@ -334,8 +344,13 @@ export async function startCluster(options: StartClusterOptions = {}): Promise<C
     await Promise.all(started.slice(1).map((n) => must(seed, ['CLUSTER', 'MEET', n.host, n.port])));
     await waitFor(
       async () => {
-        const known = await Promise.all(started.map((n) => must(n, ['CLUSTER', 'INFO'])));
-        return known.every((info) => Number(infoField(info, 'cluster_known_nodes')) === total);
+        // Every node must know every other by its real id: a node still in handshake is listed
+        // (and counted by cluster_known_nodes) under a made-up one, and REPLICATE would not find it.
+        const views = await Promise.all(started.map((n) => must(n, ['CLUSTER', 'NODES'])));
+        return views.every((view) => {
+          const lines = String(view).split('\n');
+          return ids.every((id) => lines.some((l) => l.startsWith(`${id} `) && !/\bhandshake\b/.test(l)));
+        });
       },
       options.readyTimeoutMs ?? 60_000,
       () => `not every node learned about all ${total} nodes`,

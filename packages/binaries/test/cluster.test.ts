@@ -128,6 +128,33 @@ describe.concurrent('startCluster', () => {
     await expect(stopCluster('three', { home })).rejects.toMatchObject({ code: 'ERR_SERVER_NOT_FOUND' });
   });
 
+  it('sets up nodes that ask for a password (requirepass): replicas sync with it, stop() authenticates', async () => {
+    const password = 'pa ss:w@rd';
+    const cluster = await startCluster({
+      home,
+      name: 'locked',
+      primaries: 1,
+      replicasPerPrimary: 1,
+      basePort: await freeClusterPorts(2),
+      nodeTimeoutMs: TEST_CLUSTER_NODE_TIMEOUT_MS,
+      config: { ...fastNodes, requirepass: password },
+      onSpawn: registerPid,
+    });
+    clusters.push(cluster);
+    const [primary, replica] = cluster.nodes;
+    // The nodes refuse a client without the password; the handles authenticate.
+    const bare = await execFileAsync('valkey-cli', ['-p', String(primary!.port), 'PING']).then(
+      (r) => r.stdout,
+      (e: { stdout: string }) => e.stdout,
+    );
+    expect(bare).toMatch(/NOAUTH/);
+    expect(String(await primary!.command('CLUSTER', 'INFO'))).toMatch(/cluster_state:ok/);
+    // The replica got the password as masterauth and is in sync.
+    expect(String(await replica!.command('INFO', 'replication'))).toMatch(/master_link_status:up/);
+    await cluster.stop({ timeoutMs: 5000 });
+    for (const node of cluster.nodes) await waitForExit(node.pid, `node ${node.port} of the locked cluster`);
+  });
+
   it('stops every node it started when setting up fails', async () => {
     const spawned: number[] = [];
     const err = await startCluster({

@@ -81,7 +81,7 @@ describe('definitions', () => {
       install: ['mirror', 'offline', 'json'],
       start: ['name', 'port', 'version', 'config', 'set', 'json'],
       'mirror add': ['binaries', 'version', 'platform', 'out'],
-      'cluster create': ['name', 'primaries', 'replicas', 'port', 'json'],
+      'cluster create': ['name', 'primaries', 'replicas', 'port', 'set', 'json'],
       'config init': ['preset', 'set', 'output'],
       backup: ['url', 'output', 'format', 'mode', 'db', 'match', 'type'],
       restore: ['url', 'replace', 'flush', 'db', 'match'],

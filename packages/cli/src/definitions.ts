@@ -552,8 +552,11 @@ export const commands = [
       'command is killed, list shows it and stop --all ends it; Ctrl-C stops every node started so far. ' +
       'Without --name, the first free name cluster-1, cluster-2... is used: a stopped cluster keeps its ' +
       'node directories (its data), and a new cluster never starts over them (a --name whose directories ' +
-      'hold files is refused).',
-    usage: 'cluster create [--name N] [--primaries 3] [--replicas 1] [--port P] [--json]',
+      'hold files is refused). --set applies a directive to every node; with requirepass the nodes are ' +
+      'set up with it and replicas get it as masterauth (clients then pass it: VALKEY_TOOLS_PASSWORD or ' +
+      '--password-file).',
+    usage:
+      'cluster create [--name N] [--primaries 3] [--replicas 1] [--port P] [--set key=value]... [--json]',
     args: [],
     flags: [
       {
@@ -588,11 +591,16 @@ export const commands = [
         max: 65535,
         description: 'First port (default: 7000, or the next free range)',
       },
+      set,
       systemFlag,
       json,
     ],
     examples: [
       { command: 'valkey-tools cluster create --name c1', description: '3 primaries, 3 replicas' },
+      {
+        command: 'valkey-tools cluster create --name secure --set requirepass=s3cret --set maxmemory=256mb',
+        description: 'nodes that ask for a password, each with a memory limit',
+      },
       {
         command: 'valkey-tools cluster create --primaries 3 --replicas 0 --port 30000 --json',
         description: 'no replicas, from port 30000, as JSON',

@@ -197,4 +197,52 @@ describe('cluster create, cluster stop', () => {
     expect(again.code).toBe(1);
     expect(again.stderr).toContain('No managed cluster named "c1"');
   });
+
+  it('--set applies to every node: with requirepass, replicas sync and stop still works; per-node directives are refused', async () => {
+    const secret = 'cl-s3cret pw';
+    const base = await freeClusterPorts(2);
+    const create = await runCli(
+      [
+        'cluster',
+        'create',
+        '--name',
+        'locked',
+        '--primaries',
+        '1',
+        '--replicas',
+        '1',
+        '--port',
+        String(base),
+        '--set',
+        `requirepass=${secret}`,
+        '--set',
+        'maxmemory=64mb',
+        '--json',
+      ],
+      { env },
+    );
+    expect(create.code, create.stderr).toBe(0);
+    expect(`${create.stdout}${create.stderr}`).not.toContain(secret);
+    const cluster = parseJson<{ nodes: Array<{ port: number; role: string }> }>(create);
+    const [primary, replica] = cluster.nodes;
+    expect(await rawCommand(primary!.port, ['PING'])).toMatch(/NOAUTH/);
+    const authed = { env: { ...env, VALKEY_TOOLS_PASSWORD: secret } };
+    const info = await runCli(
+      ['connect', '--url', `redis://127.0.0.1:${replica!.port}`, '--', 'INFO', 'replication'],
+      authed,
+    );
+    expect(info.stdout).toContain('master_link_status:up');
+    const maxmemory = await runCli(
+      ['connect', '--url', `redis://127.0.0.1:${replica!.port}`, '--', 'CONFIG', 'GET', 'maxmemory'],
+      authed,
+    );
+    expect(maxmemory.stdout).toContain(String(64 * 1024 * 1024));
+    const stop = await runCli(['cluster', 'stop', 'locked'], { env });
+    expect(stop.code, stop.stderr).toBe(0);
+    await expect(rawCommand(primary!.port, ['PING'], '127.0.0.1', 1000)).rejects.toThrow();
+
+    const perNode = await runCli(['cluster', 'create', '--name', 'bad', '--set', 'port=7000'], { env });
+    expect(perNode.code).toBe(2);
+    expect(perNode.stderr).toContain('--set port: the cluster sets it for each node itself (use --port');
+  });
 });

@@ -1,6 +1,11 @@
 import { startCluster } from '@valkey-tools/binaries';
+import { validatedSetFlags } from '../config-overrides.js';
+import { usageError } from '../errors.js';
 import type { CommandContext } from '../main.js';
 import { homeOf } from '../servers.js';
+
+/** Directives the cluster sets per node itself: one value for every node would break it. */
+const PER_NODE = ['port', 'dir', 'cluster-enabled', 'cluster-config-file', 'cluster-port'];
 
 export async function run({
   flags,
@@ -8,6 +13,15 @@ export async function run({
   out,
   signal,
 }: CommandContext<'cluster create'>): Promise<number | undefined> {
+  const config = validatedSetFlags(flags.set, 'cluster create');
+  const perNode = PER_NODE.find((name) => name in config);
+  if (perNode !== undefined) {
+    throw usageError(
+      'ERR_INVALID_ARGUMENT',
+      `--set ${perNode}: the cluster sets it for each node itself${perNode === 'port' ? ' (use --port for the first port)' : ''}`,
+      'cluster create',
+    );
+  }
   const options: Parameters<typeof startCluster>[0] = {
     primaries: flags.primaries,
     replicasPerPrimary: flags.replicas,
@@ -18,6 +32,7 @@ export async function run({
     detached: true,
     signal,
   };
+  if (Object.keys(config).length > 0) options.config = config;
   if (flags.name !== undefined) options.name = flags.name;
   if (flags.port !== undefined) options.basePort = flags.port;
   const cluster = await startCluster(options);
