@@ -618,7 +618,16 @@ const cases = {
         'valkey-tools restore <merged backup>.rdb --url <cluster>',
         out,
       );
-      return { name: 'cluster', keys: ds.keys, restore, backup, restoreMerged };
+      // The same data as a .valkey file (our convert of the dataset's RDB) into the cluster.
+      const valkeyFile = join(tmpdir(), `bench-cluster-${process.pid}.valkey`);
+      parts.push(valkeyFile);
+      await vt(['convert', ds.rdb, valkeyFile]);
+      const restoreValkey = await restoreCompare(
+        `restore of the dataset as .valkey into the cluster (${ds.keys} keys) vs valkey-cli --pipe into one server`,
+        'valkey-tools restore .valkey --url <cluster>',
+        valkeyFile,
+      );
+      return { name: 'cluster', keys: ds.keys, restore, backup, restoreMerged, restoreValkey };
     } finally {
       stopServer(single.name);
       await cluster.stop().catch(() => {});

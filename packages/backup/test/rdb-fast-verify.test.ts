@@ -70,6 +70,8 @@ describe('fast verify', () => {
         bytes: expected.bytes,
         checksum: expected.checksum,
         functions: 1,
+        // the dataset's dbs, in the order the file has them
+        dbs: [0, 1, 3],
       });
     }
     expect(await verifyRdb(dump)).toEqual(expected);

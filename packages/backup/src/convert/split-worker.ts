@@ -94,6 +94,7 @@ async function main(): Promise<void> {
       done: {
         keys,
         functions: result.functions,
+        dbs: result.dbs,
         bytes: result.bytes,
         checksum: result.checksum,
         trailer: result.trailer ?? null,

@@ -59,6 +59,8 @@ export interface FastVerifyResult {
   checksum: 'ok' | 'disabled' | 'absent' | 'unchecked';
   /** Function libraries (FUNCTION2 records) seen. */
   functions: number;
+  /** The dbs that hold keys (SELECTDB followed by a key; db 0 when keys come before any SELECTDB). */
+  dbs: number[];
   /** The checksum the file stores, when the walk did not check it (`checksum: 'unchecked'`). */
   trailer?: Buffer;
   /**
@@ -1231,6 +1233,9 @@ export async function fastVerify(
 
     const onKey = options.onKey;
     let functions = 0;
+    /** The dbs keys were met in (`noted`: the current db is in it). */
+    const dbs: number[] = [];
+    let noted = false;
     // What the opcodes before a key said about it (for onKey).
     let db = resume ? resume.db : 0;
     let expiresAt: number | undefined;
@@ -1269,6 +1274,7 @@ export async function fastVerify(
               bytes: at,
               checksum: 'unchecked',
               functions,
+              dbs,
               stopped: true,
               ...(crc ? { partialCrc: crc.digest() } : {}),
             };
@@ -1279,6 +1285,10 @@ export async function fastVerify(
         const op = w.u8();
         if (op <= 25) {
           if (!FAST_TYPES.has(op)) return null;
+          if (!noted) {
+            noted = true;
+            if (!dbs.includes(db)) dbs.push(db);
+          }
           if (onKey) {
             w.lzf?.reset();
             w.stringRange();
@@ -1358,12 +1368,14 @@ export async function fastVerify(
               bytes,
               checksum,
               functions,
+              dbs,
               ...(trailer ? { trailer } : {}),
               ...(partial && crc ? { partialCrc: crc.digest() } : {}),
             };
           }
           case RdbOpcode.SELECTDB:
             db = w.len();
+            noted = false;
             break;
           case RdbOpcode.RESIZEDB:
             w.lenAny();

@@ -46,6 +46,7 @@ export type SplitMessage =
 export interface HalfResult {
   keys: number;
   functions: number;
+  dbs: number[];
   /** Where its walk ended (the end of the file). */
   bytes: number;
   checksum: FastVerifyResult['checksum'];
@@ -166,6 +167,7 @@ export class SecondHalf {
       version: first.version,
       keys: first.keys + second.keys,
       functions: first.functions + second.functions,
+      dbs: [...new Set([...first.dbs, ...second.dbs])],
       bytes: second.bytes,
       checksum: second.checksum,
       ...(second.trailer ? { trailer: Buffer.from(second.trailer) } : {}),

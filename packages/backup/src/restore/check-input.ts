@@ -64,6 +64,8 @@ export interface InputCheck {
   keys: KeySet | null;
   /** Commands (or records) read. */
   items: number;
+  /** The source dbs the input writes keys in (filters applied). */
+  dbs: Set<number>;
 }
 
 const MAX_MULTI_KEYS_SHOWN = 3;
@@ -92,6 +94,8 @@ const where = (c: CommandView) =>
  */
 class SegmentChecker {
   private db = 0;
+  /** The current db is in `dbs` already. */
+  private dbNoted = false;
   private grouped = false;
   private started = false;
   /** Keys of the open MULTI block (latin1), and where it began. */
@@ -103,7 +107,14 @@ class SegmentChecker {
     /** Header-less commands replayed as they come (AOF increments) rather than possibly grouped. */
     private readonly alwaysReplay: boolean,
     private readonly onReplay: () => void,
+    /** Where the dbs keys are written in are noted. */
+    private readonly dbs: Set<number>,
   ) {}
+
+  private noteDb(): void {
+    this.dbNoted = true;
+    if (this.options.filter.db(this.db)) this.dbs.add(this.db);
+  }
 
   private refuse(c: CommandView, why: string, hint: string): never {
     throw new BackupError('ERR_REFUSED_COMMAND', `${where(c)}: ${why}; nothing was sent`, {
@@ -119,6 +130,7 @@ class SegmentChecker {
    */
   quick(span: CommandSpan): boolean {
     if (!this.started || this.multi !== null || spanKeyIndex(span) !== 1) return false;
+    if (!this.dbNoted) this.noteDb();
     if (this.grouped || this.options.verbatim || this.keys === null) return true;
     if (this.options.filter.any) return false;
     this.keys.add(this.db, span.buf.subarray(span.a1Start, span.a1End));
@@ -138,7 +150,10 @@ class SegmentChecker {
       const db = Number(c.a1()?.toString('latin1'));
       if (c.argc !== 2 || !Number.isInteger(db) || db < 0)
         this.refuse(c, 'SELECT needs one db number', 'Fix or remove the command');
-      this.db = db;
+      if (db !== this.db) {
+        this.db = db;
+        this.dbNoted = false;
+      }
       return;
     }
     if (c.name === 'FUNCTION') {
@@ -189,6 +204,7 @@ class SegmentChecker {
       if (args.length < 4) this.refuse(c, 'RESTORE needs a key, a ttl and a payload', 'Fix the file');
       o.checkPayload(args[3]!, `${where(c)} (RESTORE of key "${displayBytes(args[1]!)}")`);
     }
+    if (!this.dbNoted) this.noteDb();
     this.noteKeys(c, data);
   }
 
@@ -295,7 +311,8 @@ async function scanRespFile(
  */
 export async function checkInput(path: string, options: CheckInputOptions): Promise<InputCheck> {
   const keys = options.collectKeys ? new KeySet() : null;
-  const result: InputCheck = { replay: false, keys, items: 0 };
+  const dbs = new Set<number>();
+  const result: InputCheck = { replay: false, keys, items: 0, dbs };
   const onReplay = () => {
     result.replay = true;
   };
@@ -305,18 +322,18 @@ export async function checkInput(path: string, options: CheckInputOptions): Prom
     case 'jsonl': {
       const stream = createReadStream(path, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>;
       for await (const r of jsonlToRecords(counted(stream, options.onBytes))) {
-        void r;
+        if (r.kind === 'key' && options.filter.db(r.db)) dbs.add(r.db);
         result.items++;
       }
       return result;
     }
     case 'resp': {
-      const checker = new SegmentChecker(options, keys, false, onReplay);
+      const checker = new SegmentChecker(options, keys, false, onReplay, dbs);
       result.items = await scanRespFile(path, checker, options);
       return result;
     }
     case 'readable': {
-      const checker = new SegmentChecker(options, keys, false, onReplay);
+      const checker = new SegmentChecker(options, keys, false, onReplay, dbs);
       const stream = createReadStream(path, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>;
       let index = 0;
       for await (const args of readableToCommands(counted(stream, options.onBytes), { source: path })) {
@@ -331,12 +348,13 @@ export async function checkInput(path: string, options: CheckInputOptions): Prom
         if (seg.kind === 'records') {
           for await (const r of seg.records) {
             result.items++;
+            if (r.kind === 'key' && options.filter.db(r.db)) dbs.add(r.db);
             if (keys && r.kind === 'key' && options.filter.db(r.db) && options.filter.key(r.key))
               keys.add(r.db, r.key);
           }
           continue;
         }
-        const checker = new SegmentChecker(options, keys, true, onReplay);
+        const checker = new SegmentChecker(options, keys, true, onReplay, dbs);
         for await (const batch of seg.batches)
           for (const c of batch) {
             result.items++;

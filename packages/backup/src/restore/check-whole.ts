@@ -69,7 +69,7 @@ export async function checkWholeInput(run: RestoreRun, input: string, format: In
       );
     }
   }
-  await run.inputChecked();
+  await run.inputChecked(check.dbs);
 }
 
 /**

@@ -4,8 +4,11 @@ import type { CommandEncoder, ReplyHandler, RestoreTarget } from './target.js';
 /** An MSET holds at most this many keys and bytes of pairs. */
 export const MSET_BATCH_KEYS = 64;
 export const MSET_BATCH_BYTES = 64 * 1024;
-/** Window room one MSET may take. */
-export const MSET_ROOM = MSET_BATCH_BYTES + 64;
+/**
+ * Window room a batch's `begin()` and `commit()` may take: one MSET, and into a cluster the MSET of
+ * a slot's share (at most 2 KiB of pairs) that a big pair sends first.
+ */
+export const MSET_ROOM = MSET_BATCH_BYTES + 4096;
 
 const MSET = Buffer.from('$4\r\nMSET\r\n');
 

@@ -28,7 +28,8 @@ export interface RawRdbOptions {
    * Called once the whole file has been verified, before anything is sent (a restore's `flush`
    * happens here: never before the input is known to be good).
    */
-  onVerified?: () => Promise<void>;
+  /** Called once the file is verified, with the dbs it has keys in (null: not known). */
+  onVerified?: (dbs: number[] | null) => Promise<void>;
 }
 
 /** Thrown by `onKey` to end a raw restore early (the restore stopped); not an error. */
@@ -257,10 +258,10 @@ async function restoreFrom(fh: FileHandle, path: string, options: RawRdbOptions)
         hint: 'Nothing was written. `valkey-tools verify` shows the damage; restore from a good copy',
       });
     }
-    await options.onVerified?.();
+    await options.onVerified?.(null);
     return false;
   }
-  await options.onVerified?.();
+  await options.onVerified?.(checked.dbs);
   const fits =
     checked.version <= options.payloadVersion &&
     (checked.version <= 11 || (checked.magic === 'VALKEY' && options.targetIsValkey));

@@ -23,7 +23,7 @@ export type {
  * How a restore sends its input (each strategy is a module of its own):
  * - `raw-rdb`: an RDB file, its values sent to RESTORE as the file encodes them, never decoded
  *   (the file may still turn out to need the record reader: then `records`);
- * - `pass-through`: a `.valkey` file into an empty standalone server with nothing to filter, remap
+ * - `pass-through`: a `.valkey` file into an empty server or cluster with nothing to filter, remap
  *   or replace, its commands sent byte for byte;
  * - `records`: everything decoded first (JSONL, AOF, other command files, records from a live
  *   source, an RDB file when RESTORE is not to be used).
@@ -43,7 +43,6 @@ export function chooseStrategy(run: RestoreRun, file: InputFile | null): Restore
   if (file.format === 'rdb') return run.restoreRefused ? 'records' : 'raw-rdb';
   const passThrough =
     file.format === 'resp' &&
-    !run.target.isCluster &&
     run.targetEmpty &&
     !run.replace &&
     !run.filter.any &&

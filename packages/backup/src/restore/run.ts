@@ -153,13 +153,13 @@ export class RestoreRun {
     if ((this.onError === 'stop' || targetWide) && !this.stopped) this.stopped = f;
   }
 
-  /** The db a key of source db `db` goes to. */
-  dbOf(db: number): number {
+  /** The db a key of source db `db` goes to (`checking`: asked before anything is sent). */
+  dbOf(db: number, checking = false): number {
     const d = this.options.targetDb ?? db;
     if (this.target.isCluster && d !== 0) {
       throw new BackupError(
         'ERR_UNSUPPORTED',
-        `the input has keys in db ${db}, but a cluster only has db 0`,
+        `the input has keys in db ${db}, but a cluster only has db 0${checking ? '; nothing was written' : ''}`,
         {
           details: { db, url: this.conn.where },
           hint: 'Pass db to restore one source db, and targetDb: 0 to write it into the cluster',
@@ -177,8 +177,13 @@ export class RestoreRun {
     }
   }
 
-  /** The input has been checked whole: now `flush` may empty the target (once). */
-  async inputChecked(): Promise<void> {
+  /**
+   * The input has been checked whole: now `flush` may empty the target (once). `dbs`, the source
+   * dbs the input has keys in when known, are checked first (a cluster has db 0 only): an input the
+   * target cannot take writes nothing.
+   */
+  async inputChecked(dbs?: Iterable<number> | null): Promise<void> {
+    if (dbs) for (const db of dbs) if (this.filter.db(db)) this.dbOf(db, true);
     const flush = this.options.flush && !this.checked;
     this.checked = true;
     if (flush) await this.target.sendToPrimaries(command('FLUSHALL'));

@@ -81,6 +81,8 @@ export class SlotMsetBatch implements PairBatch {
       return true;
     }
     if (size > SLOT_BATCH_BYTES) {
+      // What the slot gathered goes first: a key written twice keeps the file's order.
+      this.settle(slot);
       this.alone ??= Buffer.allocUnsafe(MSET_BATCH_BYTES);
       this.slot = -1;
       this.aloneSlot = slot;
@@ -115,6 +117,16 @@ export class SlotMsetBatch implements PairBatch {
     this.lens[slot] = end - slot * SLOT_BATCH_BYTES;
     this.counts[slot]!++;
     this.count++;
+  }
+
+  /**
+   * Sends what `slot` has gathered (at most one MSET: the window must have `MSET_ROOM`): before a
+   * command that does not join the batch goes to a key of that slot, so that it cannot overtake an
+   * earlier command on the same key.
+   */
+  settle(slot: number): void {
+    if (slot === this.hotSlot) this.sendHot();
+    else if (this.arena !== null) this.flushSlot(slot);
   }
 
   async drain(): Promise<void> {

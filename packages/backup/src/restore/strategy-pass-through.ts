@@ -4,25 +4,30 @@ import { bulkSize, type Command, decodeCommandAt, encodedLength, writeHeader } f
 import type { CommandSpan } from '../resp/parser.js';
 import { parseHeaderCommand } from '../resp/writer.js';
 import { CollectionPayload } from './collection-payload.js';
-import { MSET_ROOM, MsetBatch } from './mset-batch.js';
+import { MSET_ROOM, MsetBatch, type PairBatch } from './mset-batch.js';
 import { nameIs, passThroughResp, spanKeyIndex } from './pass-through.js';
 import { RestoreEncoder } from './raw-rdb.js';
 import { display, type RestoreRun } from './run.js';
 import { isName, type ItemSender } from './send-items.js';
+import { SlotMsetBatch } from './slot-batch.js';
 import type { CommandEncoder, ReplyHandler } from './target.js';
 
 /** The commands a .valkey restore may turn into one RESTORE (see CollectionPayload). */
 const COLLECTION_COMMANDS = ['HSET', 'SADD', 'ZADD', 'RPUSH', 'HMSET'];
 
 /**
- * The pass-through strategy: a `.valkey` file into an empty standalone server, with nothing to
+ * The pass-through strategy: a `.valkey` file into an empty server or cluster, with nothing to
  * filter, remap or replace (see `chooseStrategy`), checked whole already. The commands that build
  * keys go out byte for byte as the file has them (like `valkey-cli --pipe`), found by their
  * headers without argument buffers; the rest (the header, SELECT, FUNCTION LOAD, RESTORE) takes
- * the item path (ItemSender).
+ * the item path (ItemSender). Into a cluster, each command goes straight into the output of the
+ * primary that owns its key's slot, and plain SETs gather in one MSET per slot.
  */
 export async function restorePassThrough(run: RestoreRun, items: ItemSender, path: string): Promise<void> {
   const { stats, target } = run;
+  const cluster = target.isCluster;
+  /** The db commands go to: a cluster's is 0 (`dbOf` refuses another; the check did first). */
+  const dbOf = (db: number) => (cluster ? run.dbOf(db) : db);
   // Made at the first command: the header says whether each key's commands are grouped.
   let grouper: ItemGrouper | null = null;
   let grouped = false;
@@ -84,6 +89,8 @@ export async function restorePassThrough(run: RestoreRun, items: ItemSender, pat
     keyStart: 0,
     keyEnd: 0,
     db: 0,
+    /** Its key's cluster slot (-1: standalone). */
+    slot: -1,
     first: 0,
     /** The PXAT time: tBuf[tStart, tEnd). */
     tBuf: none,
@@ -106,23 +113,33 @@ export async function restorePassThrough(run: RestoreRun, items: ItemSender, pat
     into[p++] = 10;
     return p;
   };
-  // Plain SETs of different keys (no expiry) go out together as one MSET; a batch holds only
-  // keys that start there.
-  const batch = new MsetBatch(target, items.msetErrors, items.msetSent);
+  // Plain SETs of different keys (no expiry) go out together as one MSET (into a cluster, one
+  // per slot); a batch holds only keys that start there.
+  const slotBatch = cluster ? new SlotMsetBatch(target, items.msetErrors, items.msetSent) : null;
+  const batch: PairBatch = slotBatch ?? new MsetBatch(target, items.msetErrors, items.msetSent);
+  /**
+   * Into a cluster, before a command that does not join the batch goes to a key in `slot`: what
+   * that slot gathered goes first, so the command cannot overtake an earlier one on its key (a
+   * file that writes a key twice, apart). A standalone server's batch (64 keys at most) is not
+   * searched so: there such a file's second command may run before the first.
+   */
+  const settle = (slot: number) => slotBatch?.settle(slot);
   /** Sends the held command as the file has it. */
   const sendHeldAsIs = () => {
     const bytes = held.end - held.start;
     stats.commands++;
     stats.bytes += bytes;
     cur = held;
-    target.sendEncoded(bytes, held.db, copySpan, passErrors, held.db * 2 + held.first);
+    settle(held.slot);
+    target.sendEncoded(bytes, held.db, copySpan, passErrors, held.db * 2 + held.first, held.slot);
     run.progress(false);
   };
   /** The held plain SET into the MSET batch (or alone, when it does not fit). */
   const batchHeldSet = () => {
     // The pair: after `*3\r\n$3\r\nSET\r\n`.
     const start = heldArgs() + 9;
-    if (held.first === 0 || !batch.begin(held.db, held.end - start)) return sendHeldAsIs();
+    if (held.first === 0 || !batch.begin(held.db, held.end - start, held.buf, held.keyStart, held.keyEnd))
+      return sendHeldAsIs();
     batch.commit(batch.len + held.buf.copy(batch.buf, batch.len, start, held.end));
   };
   // The held collection as one RESTORE: its value encoded from the command's bytes (see
@@ -156,7 +173,8 @@ export async function restorePassThrough(run: RestoreRun, items: ItemSender, pat
     stats.commands++;
     stats.bytes += bytes;
     run.usedRestore = true;
-    target.sendEncoded(bytes, held.db, restoreEncoder.encode, items.rawKeyErrors, held.db);
+    settle(held.slot);
+    target.sendEncoded(bytes, held.db, restoreEncoder.encode, items.rawKeyErrors, held.db, held.slot);
     run.progress(false);
     return true;
   };
@@ -171,7 +189,8 @@ export async function restorePassThrough(run: RestoreRun, items: ItemSender, pat
       const bytes = 4 + (held.end - heldArgs()) + PXAT.length + bulkSize(held.tEnd - held.tStart);
       stats.commands++;
       stats.bytes += bytes;
-      target.sendEncoded(bytes, held.db, mergedSet, passErrors, held.db * 2 + held.first);
+      settle(held.slot);
+      target.sendEncoded(bytes, held.db, mergedSet, passErrors, held.db * 2 + held.first, held.slot);
       run.progress(false);
       return;
     }
@@ -179,17 +198,20 @@ export async function restorePassThrough(run: RestoreRun, items: ItemSender, pat
     sendHeldAsIs();
     if (expire) sendSpan(expire, 1);
   };
+  /** Sends the held command and everything the batch gathered (before a command that is not a key's). */
   const flushHeld = async () => {
     if (!held.on && batch.count === 0) return;
-    await target.room(2 * (held.end - held.start) + batch.len + 256);
-    if (held.on) releaseHeld(null);
-    batch.flush();
+    if (held.on) {
+      await target.room(2 * (held.end - held.start) + 2 * MSET_ROOM);
+      releaseHeld(null);
+    }
+    await batch.drain();
   };
   /** Largest command held back (bigger ones go as they are). */
   const HOLD_MAX = 64 * 1024;
   /** Window room `takeSpan(span)` may use (a payload is at most about the command's size). */
   const needed = (span: CommandSpan) =>
-    span.end - span.start + (held.on ? 2 * (held.end - held.start) + 256 : 0) + MSET_ROOM;
+    span.end - span.start + (held.on ? 2 * (held.end - held.start) + 256 : 0) + (cluster ? 2 : 1) * MSET_ROOM;
   /** True when `span`'s key (argument `ki`) is the held command's key. */
   const onHeldKey = (span: CommandSpan, ki: number, db: number): boolean => {
     const s = ki === 1 ? span.a1Start : span.a2Start;
@@ -211,7 +233,7 @@ export async function restorePassThrough(run: RestoreRun, items: ItemSender, pat
   };
   /** Sends `span` (a key command) and/or the held command; the window must have `needed(span)`. */
   const takeSpan = (span: CommandSpan, ki: number) => {
-    const db = grouper!.currentDb;
+    const db = dbOf(grouper!.currentDb);
     if (held.on) {
       const same = onHeldKey(span, ki, db);
       if (same && span.argc === 3 && nameIs(span.buf, span.nameStart, span.nameEnd, 'PEXPIREAT')) {
@@ -236,6 +258,7 @@ export async function restorePassThrough(run: RestoreRun, items: ItemSender, pat
         held.db = db;
         held.keyStart = span.a1Start;
         held.keyEnd = span.a1End;
+        held.slot = target.slotOfKey(span.buf, span.a1Start, span.a1End);
         held.first = first;
         return;
       }
@@ -246,41 +269,51 @@ export async function restorePassThrough(run: RestoreRun, items: ItemSender, pat
   };
   /** Sends `span` as it is; `first`: whether it starts a key, when already known. */
   const sendSpan = (span: CommandSpan, ki: number, first?: number) => {
-    const db = grouper!.currentDb;
-    const starts =
-      first ??
-      (ki === 1
-        ? firstOfKey(db, span.buf, span.a1Start, span.a1End)
-        : firstOfKey(db, span.buf, span.a2Start, span.a2End));
+    const db = dbOf(grouper!.currentDb);
+    const keyStart = ki === 1 ? span.a1Start : span.a2Start;
+    const keyEnd = ki === 1 ? span.a1End : span.a2End;
+    const starts = first ?? firstOfKey(db, span.buf, keyStart, keyEnd);
     const bytes = span.end - span.start;
     stats.commands++;
     stats.bytes += bytes;
     cur = span;
-    target.sendEncoded(bytes, db, copySpan, passErrors, db * 2 + starts);
+    const slot = target.slotOfKey(span.buf, keyStart, keyEnd);
+    settle(slot);
+    target.sendEncoded(bytes, db, copySpan, passErrors, db * 2 + starts, slot);
     run.progress(false);
   };
   /** A command that is not sent as it is: through the item path, alone (order is kept). */
   const viaItems = async (args: Command): Promise<boolean> => {
-    await flushHeld();
     if (!grouper) {
+      // The first command (nothing is held or gathered before it): the header, if the file has one.
       const header = parseHeaderCommand(args);
       grouped = header !== null && header.replay !== 'raw';
       grouper = new ItemGrouper({ grouped });
     }
     const ki = args[0] && !isName(args[0], 'RESTORE') ? keyIndex(args, upper(args[0])) : -1;
     if (ki !== -1) {
-      // A key command split across input chunks: sent as it is too.
+      // A key command split across input chunks: sent as it is too, after the held command (and,
+      // standalone, the batch; into a cluster, what its key's slot gathered).
       const bytes = encodedLength(args);
-      await target.room(bytes);
+      await target.room(bytes + (held.on ? 2 * (held.end - held.start) + 256 : 0) + 2 * MSET_ROOM);
       if (run.stopped) return false;
-      const db = grouper.currentDb;
-      const first = firstOfKey(db, args[ki]!, 0, args[ki]!.length);
+      if (held.on) {
+        held.on = false;
+        releaseHeld(null);
+      }
+      const key = args[ki]!;
+      const slot = target.slotOfKey(key, 0, key.length);
+      if (slotBatch) slotBatch.settle(slot);
+      else if (batch.count > 0) await batch.drain();
+      const db = dbOf(grouper.currentDb);
+      const first = firstOfKey(db, key, 0, key.length);
       stats.commands++;
       stats.bytes += bytes;
-      target.send(args, bytes, db, args[ki], passErrors, db * 2 + first);
+      target.send(args, bytes, db, key, passErrors, db * 2 + first);
       run.progress(false);
       return true;
     }
+    await flushHeld();
     prevKey = null;
     const out: RestoreItem[] = [];
     grouper.push(args, out);

@@ -55,7 +55,7 @@ export async function restoreRawRdbFile(run: RestoreRun, items: ItemSender, path
     span.lruIdle === undefined &&
     span.lfuFreq === undefined;
   const done = await restoreRawRdb(path, {
-    onVerified: () => run.inputChecked(),
+    onVerified: (dbs) => run.inputChecked(dbs),
     payloadVersion: run.payloadVersion,
     targetIsValkey: run.targetIsValkey,
     onBytes: (n) => {
