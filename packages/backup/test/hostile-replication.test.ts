@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { listenOnFreePort } from '@valkey-tools/test-utils';
 import { afterAll, describe, expect, it } from 'vitest';
 import { backup } from '../src/live/backup.js';
+import { keyRecord, rdbFile, rdbLen, rdbStr } from './helpers/craft.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vt-hostile-'));
 const servers: Server[] = [];
@@ -143,5 +144,31 @@ describe('live backup of a snapshot that arrives whole but is not valid', () => 
     expect(readFileSync(path, 'utf8')).toBe('the previous backup');
     expect(leftovers()).toEqual(['kept.rdb']);
     rmSync(path);
+  });
+});
+
+describe('live backup of a valid snapshot the fast walk does not take', () => {
+  it('into .valkey and .jsonl through the record reader (an LRU idle time in a 64-bit length)', async () => {
+    // IDLE with a 64-bit length: valid, but the window walk leaves such files to the record reader.
+    const rdb = rdbFile([
+      Buffer.concat([Buffer.from([0xf8]), rdbLen(2n ** 33n), keyRecord(0, 'odd', rdbStr('value'))]),
+      keyRecord(0, 'plain', rdbStr('other')),
+    ]);
+    const url = await scripted((s) => s.write(Buffer.concat([Buffer.from(`$${rdb.length}\r\n`), rdb])));
+    for (const name of ['odd.valkey', 'odd.jsonl']) {
+      const path = join(work, name);
+      const r = await backup({ url, output: path, idleTimeoutMs: 2000 });
+      expect(r.keys, name).toBe(2);
+      const text = readFileSync(path, 'latin1');
+      expect(text, name).toContain('odd');
+      expect(text, name).toContain('value');
+      expect(text, name).toContain('plain');
+      // the staged snapshot is gone
+      expect(
+        leftovers().filter((f) => f.startsWith('.')),
+        name,
+      ).toEqual([]);
+      rmSync(path);
+    }
   });
 });

@@ -1,9 +1,14 @@
+import { rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import type { Redis } from 'iovalkey';
-import { abortable, writeFileAtomically } from '../io/atomic.js';
+import { abortable, partialPath, writeFileAtomically } from '../io/atomic.js';
 import { compileFilter, type KeyFilter } from '../io/filter.js';
 import { checkOutputFormat, formatFromPath, type OutputFormat } from '../io/formats.js';
 import { encodeRecords } from '../io/output.js';
-import { decodeDump } from '../rdb/dump.js';
+import { decodeDump, encodeDump } from '../rdb/dump.js';
+import { DirectFallback } from '../rdb/direct.js';
+import { rdbFileToJsonl } from '../jsonl/rdb-to-jsonl.js';
+import { rdbFileToResp } from '../resp/rdb-to-resp.js';
 import { readRdbRecords } from '../rdb/records.js';
 import type { KeyRecord, RdbRecord } from '../model.js';
 import { type Command, command } from '../resp/encode.js';
@@ -22,9 +27,11 @@ import { type DumpedFunction, type DumpedKey, scanServer } from './scan.js';
 export interface BackupProgress {
   /**
    * `waiting`: the server is making its snapshot (it waits `repl-diskless-sync-delay`, 5 s by
-   * default, for other replicas first); `sync`: the snapshot is arriving; `scan`: scan mode.
+   * default, for other replicas first); `sync`: the snapshot is arriving; `convert`: the snapshot,
+   * staged as an RDB file beside the output, is being written as `.valkey` or JSONL (`keys` so
+   * far); `scan`: scan mode.
    */
-  phase: 'waiting' | 'sync' | 'scan';
+  phase: 'waiting' | 'sync' | 'convert' | 'scan';
   /** Node being read (`host:port`). */
   node: string;
   /** Keys written so far (scan mode, and replication mode when converting). */
@@ -181,15 +188,15 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       }
       keys = v.keys;
     };
-    const write = (chunks: AsyncIterable<Buffer>) =>
+    const write = (chunks: AsyncIterable<Buffer>, to = options.output, check = checkSnapshot) =>
       writeFileAtomically(
-        options.output,
+        to,
         abortable(chunks, options.signal, () => abortedError(conn.where)),
         (n) => {
           bytesWritten = n;
           progress(false);
         },
-        checkSnapshot,
+        check,
       );
     if (mode === 'scan') bytesWritten = await write(scanChunks(conn, options, format, header));
     else if (format === 'rdb' && primaries().length > 1 && !filter.any) {
@@ -204,6 +211,8 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
         delete state.nodes;
         bytesWritten = await write(replicationChunks(conn, options, format, header));
       }
+    } else if ((format === 'resp' || format === 'jsonl') && !filter.any) {
+      bytesWritten = await viaStagedRdb(format, write);
     } else bytesWritten = await write(replicationChunks(conn, options, format, header));
   } catch (err) {
     if (options.signal?.aborted && !BackupError.hasCode(err, 'ERR_ABORTED')) throw abortedError(conn.where);
@@ -235,6 +244,75 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       details: { url: where, keys },
       hint: 'Nothing was written to the output; run the backup again',
     });
+  }
+
+  /**
+   * Replication into `.valkey` or JSONL: the snapshot (every primary's at once, merged) is staged
+   * as one RDB file beside the output (a hidden temp file, removed at the end; a killed run's is
+   * removed by the next write there), checked as it arrives, then written out straight from the
+   * file's bytes the way `convert` does (the record reader when the walk cannot). Returns the
+   * output's size.
+   */
+  async function viaStagedRdb(
+    f: 'resp' | 'jsonl',
+    write: (
+      chunks: AsyncIterable<Buffer>,
+      to?: string,
+      check?: (temp: string) => Promise<void>,
+    ) => Promise<number>,
+  ): Promise<number> {
+    const staged = partialPath(resolve(options.output));
+    try {
+      if (primaries().length > 1) {
+        try {
+          await write(mergedChunks(conn, options), staged, async () => {});
+        } catch (err) {
+          if (err !== MERGE_GAVE_UP) throw err;
+          // A snapshot has what the raw merge does not take (module values...): by records.
+          nodes.length = 0;
+          keys = 0;
+          state.bytesReceived = 0;
+          delete state.nodes;
+          return await write(replicationChunks(conn, options, f, header));
+        }
+      } else await write(replicationChunks(conn, options, 'rdb', header), staged);
+      state.phase = 'convert';
+      keys = 0;
+      lastProgress = 0;
+      progress(false);
+      const onProgress = (_read: number, k: number) => {
+        keys = k;
+        progress(false);
+      };
+      const batch = options.batchSize === undefined ? {} : { batchSize: options.batchSize };
+      const direct =
+        f === 'resp'
+          ? rdbFileToResp(staged, {
+              ...batch,
+              header,
+              commands: { ...batch, exactScores: true, dumpPayload: encodeDump },
+              onProgress,
+            })
+          : rdbFileToJsonl(staged, { onProgress });
+      const noCheck = async () => {};
+      try {
+        const n = await write(direct, options.output, noCheck);
+        keys = direct.keys();
+        return n;
+      } catch (err) {
+        if (!(err instanceof DirectFallback)) throw err;
+      }
+      keys = 0;
+      async function* counted(): AsyncGenerator<RdbRecord> {
+        for await (const r of readRdbRecords(staged, { file: `${conn.where} (replication)` })) {
+          if (r.kind === 'key') keys++;
+          yield r;
+        }
+      }
+      return await write(encodeRecords(counted(), f, { header, ...batch }), options.output, noCheck);
+    } finally {
+      await rm(staged, { force: true });
+    }
   }
 
   /** Every primary's snapshot at once, merged into one RDB without decoding a value (see mergeSnapshots). */

@@ -50,6 +50,13 @@ export async function run({ flags, io, out, signal }: CommandContext<'backup'>):
         waitingShown = false;
         progress ??= createProgress(io.stderr, 'backing up', unit);
         if (flags.mode === 'scan') progress.update(p.keys, p.totalKeys);
+        // The snapshot is in; it is being written in the output's format.
+        else if (p.phase === 'convert')
+          progress.update(
+            p.bytesReceived,
+            p.snapshotBytes,
+            `writing ${format}: ${p.keys.toLocaleString('en-US')} keys`,
+          );
         else {
           // A cluster: each primary's snapshot so far (done once it has ended), after the total.
           const detail = nodesDetail(
