@@ -116,6 +116,27 @@ describe('.valkey into a cluster, as the file has it', () => {
     }
   });
 
+  it('JSONL (the record path) into the cluster and into one server: plain strings go as MSETs, every key as the source holds it', async () => {
+    const file = join(work, 'source.jsonl');
+    await backup({ url: source.url, output: file });
+    const want = await keyspaceState(source);
+    await flushCluster();
+    const intoCluster = await restore({ input: file, url: cluster.seeds[2]! });
+    expect(intoCluster).toMatchObject({ keys: Object.keys(want).length, errorCount: 0 });
+    // The 2,000 strings of one slot went many to a command (a RESTORE each before).
+    expect(intoCluster.commands).toBeLessThan(intoCluster.keys - 1500);
+    expect(await keyspaceState(cluster.primaries)).toEqual(want);
+    const one = await startTestServer();
+    try {
+      const intoOne = await restore({ input: file, url: one.url });
+      expect(intoOne).toMatchObject({ keys: Object.keys(want).length, errorCount: 0 });
+      expect(intoOne.commands).toBeLessThan(intoOne.keys - 1500);
+      expect(await keyspaceState(one)).toEqual(want);
+    } finally {
+      await one.stop();
+    }
+  });
+
   it('an input with keys in db 1 writes nothing into a cluster (.valkey and .rdb)', async () => {
     const two = await startTestServer({ config: { 'repl-diskless-sync-delay': 0 } });
     try {

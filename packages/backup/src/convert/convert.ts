@@ -23,7 +23,7 @@ import { checkOutputFormat, formatFromPath, type InputFormat, type OutputFormat 
 import { flattenBatches, inputFormat, openInput } from '../io/input.js';
 import { recordBatchesToJsonlChunks } from '../jsonl/jsonl.js';
 import { encodeDump } from '../rdb/dump.js';
-import { flattenRecordBatches } from '../rdb/records.js';
+import { flattenRecordBatches, singles } from '../rdb/records.js';
 import { writeRdb } from '../rdb/writer.js';
 
 export interface ConvertProgress {
@@ -341,11 +341,6 @@ export async function convert(options: ConvertOptions): Promise<ConvertResult> {
   from ??= formatFromPathSafe(options.input);
   progress(true);
   return { from, to, keys, bytesRead, bytesWritten, elapsedMs: Date.now() - started, dropped, threads: 1 };
-}
-
-/** Each item of an async iterable as a batch of one. */
-async function* singles<R>(items: AsyncIterable<R>): AsyncGenerator<R[]> {
-  for await (const r of items) yield [r];
 }
 
 async function inputFormatOrUndefined(path: string, from?: InputFormat): Promise<InputFormat | undefined> {

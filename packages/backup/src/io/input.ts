@@ -9,7 +9,7 @@ import { parseRespCommandBatches } from '../resp/parser.js';
 import { readableToCommands } from '../resp/readable.js';
 import { parseHeaderCommand } from '../resp/writer.js';
 import { type InputFormat, formatFromPath } from './formats.js';
-import { jsonlToRecords } from '../jsonl/jsonl.js';
+import { jsonlToRecordBatches } from '../jsonl/jsonl.js';
 import { flattenRecordBatches, readRdbRecordBatches } from '../rdb/records.js';
 
 /** A piece of an input in order: records, or commands (grouped per key when the file says so). */
@@ -20,8 +20,8 @@ export type InputSegment =
       /** Chunk records (key-begin/part/end) only when `chunked` was asked for. */
       records: AsyncIterable<RdbRecord | RdbChunkRecord>;
       /**
-       * The same records in batches, when the input decodes that way (RDB): iterate either this
-       * or `records`, not both.
+       * The same records in batches, when the input decodes that way (RDB, JSONL): iterate either
+       * this or `records`, not both.
        */
       batches?: AsyncIterable<Array<RdbRecord | RdbChunkRecord>>;
     }
@@ -115,9 +115,11 @@ export async function* openInput(path: string, options: OpenInputOptions = {}): 
       yield { kind: 'records', source: path, records: flattenRecordBatches(batches), batches };
       return;
     }
-    case 'jsonl':
-      yield { kind: 'records', source: path, records: jsonlToRecords(stream()) };
+    case 'jsonl': {
+      const batches = jsonlToRecordBatches(stream());
+      yield { kind: 'records', source: path, records: flattenRecordBatches(batches), batches };
       return;
+    }
     case 'resp': {
       const parsed = parseRespCommandBatches(stream(), {
         source: path,

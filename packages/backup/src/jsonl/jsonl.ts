@@ -375,18 +375,19 @@ function appendTo(into: Value, part: Value): void {
   }
 }
 
-/**
- * Parses JSONL (strings or byte chunks, split anywhere) back into records: `key` records (in the
- * order given; the writer emits SELECTDB as needed) and `function` records. Blank lines are
- * skipped. Throws `RdbError` code ERR_JSONL_PARSE naming the line.
- */
 /** Longest JSONL line accepted (V8 strings top out near 2^29 characters; a hostile file must not get there). */
 export const MAX_JSONL_LINE_CHARS = 256 * 1024 * 1024;
 
-export async function* jsonlToRecords(
+/**
+ * Parses JSONL (strings or byte chunks, split anywhere) back into records: `key` records (in the
+ * order given; the writer emits SELECTDB as needed) and `function` records, the records each input
+ * chunk completes at a time (no await per record). Blank lines are skipped. Throws `RdbError` code
+ * ERR_JSONL_PARSE naming the line.
+ */
+export async function* jsonlToRecordBatches(
   input: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>,
   options: { maxLineChars?: number } = {},
-): AsyncGenerator<KeyRecord | FunctionRecord> {
+): AsyncGenerator<Array<KeyRecord | FunctionRecord>> {
   const maxLineChars = options.maxLineChars ?? MAX_JSONL_LINE_CHARS;
   const decoder = new StringDecoder('utf8');
   let lineNo = 0;
@@ -423,14 +424,16 @@ export async function* jsonlToRecords(
       });
     }
   };
-  function* handle(line: string): Generator<KeyRecord | FunctionRecord> {
+  /** The records complete so far (a key is complete once the next line is not its "append"). */
+  let out: Array<KeyRecord | FunctionRecord> = [];
+  const handle = (line: string): void => {
     const r = parse(line);
     if (r === null || r === 'appended') return;
-    if (pending) yield pending;
+    if (pending) out.push(pending);
     pending = null;
     if (r.kind === 'key') pending = r;
-    else yield r;
-  }
+    else out.push(r);
+  };
   // Pieces of the current (unfinished) line: joined once when its newline arrives, so long lines
   // fed in small chunks stay linear.
   let pieces: string[] = [];
@@ -453,11 +456,14 @@ export async function* jsonlToRecords(
     let nl = text.indexOf('\n');
     while (nl !== -1) {
       if (pendingChars + (nl - start) > maxLineChars) throw tooLong();
-      pieces.push(text.slice(start, nl));
-      const line = pieces.length === 1 ? pieces[0]! : pieces.join('');
-      pieces = [];
-      pendingChars = 0;
-      yield* handle(line);
+      if (pieces.length === 0) handle(text.slice(start, nl));
+      else {
+        pieces.push(text.slice(start, nl));
+        const line = pieces.join('');
+        pieces = [];
+        pendingChars = 0;
+        handle(line);
+      }
       start = nl + 1;
       nl = text.indexOf('\n', start);
     }
@@ -466,10 +472,26 @@ export async function* jsonlToRecords(
       if (pendingChars > maxLineChars) throw tooLong();
       pieces.push(text.slice(start));
     }
+    if (out.length > 0) {
+      yield out;
+      out = [];
+    }
   }
   const rest = pieces.join('') + decoder.end();
-  if (rest !== '') yield* handle(rest);
-  if (pending) yield pending;
+  if (rest !== '') handle(rest);
+  if (pending) out.push(pending);
+  if (out.length > 0) yield out;
+}
+
+/**
+ * Records of a JSONL stream (see `jsonlToRecordBatches`, which gives them a chunk's worth at a
+ * time).
+ */
+export async function* jsonlToRecords(
+  input: AsyncIterable<string | Uint8Array> | Iterable<string | Uint8Array>,
+  options: { maxLineChars?: number } = {},
+): AsyncGenerator<KeyRecord | FunctionRecord> {
+  for await (const batch of jsonlToRecordBatches(input, options)) yield* batch;
 }
 
 /** JSONL lines of a record stream, as byte chunks of about 64 KiB. */

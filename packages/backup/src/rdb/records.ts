@@ -50,6 +50,11 @@ export async function* readRdbRecordBatches(
   for await (const batch of readRdbBatches(input, opts)) yield batch.records;
 }
 
+/** Each item of an async iterable as a batch of one (for code that takes batches). */
+export async function* singles<R>(items: AsyncIterable<R>): AsyncGenerator<R[]> {
+  for await (const r of items) yield [r];
+}
+
 /** Records one by one from batches (started only when iterated). */
 export async function* flattenRecordBatches<R>(batches: AsyncIterable<R[]>): AsyncGenerator<R> {
   for await (const batch of batches) for (const r of batch) yield r;

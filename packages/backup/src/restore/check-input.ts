@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { readAof } from '../aof/read-aof.js';
 import type { CompiledFilter } from '../io/filter.js';
 import { counted } from '../io/input.js';
-import { jsonlToRecords } from '../jsonl/jsonl.js';
+import { jsonlToRecordBatches } from '../jsonl/jsonl.js';
 import type { InputFormat } from '../io/formats.js';
 import { decodeCommandAt } from '../resp/encode.js';
 import { BackupError } from '../errors.js';
@@ -321,9 +321,9 @@ export async function checkInput(path: string, options: CheckInputOptions): Prom
       return result;
     case 'jsonl': {
       const stream = createReadStream(path, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>;
-      for await (const r of jsonlToRecords(counted(stream, options.onBytes))) {
-        if (r.kind === 'key' && options.filter.db(r.db)) dbs.add(r.db);
-        result.items++;
+      for await (const batch of jsonlToRecordBatches(counted(stream, options.onBytes))) {
+        for (const r of batch) if (r.kind === 'key' && options.filter.db(r.db)) dbs.add(r.db);
+        result.items += batch.length;
       }
       return result;
     }

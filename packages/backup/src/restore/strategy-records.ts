@@ -8,40 +8,64 @@ import {
 } from '../io/items.js';
 import type { KeyRecord, RdbRecord } from '../model.js';
 import { encodeDump } from '../rdb/dump.js';
+import { singles } from '../rdb/records.js';
 import { isEmptyCollection } from '../rdb/value-parts.js';
+import { bulkSize, copyBytes, writeHeader } from '../resp/encode.js';
+import { MSET_ROOM, MsetBatch, type PairBatch } from './mset-batch.js';
 import type { RestoreRun } from './run.js';
 import type { ItemSender } from './send-items.js';
+import { SlotMsetBatch } from './slot-batch.js';
+
+/** A plain string key (no expiry, LRU or LFU data): it may join an MSET. */
+type PlainString = KeyRecord & { value: { type: 'string'; value: Buffer } };
+
+function isPlainString(r: RdbRecord): r is PlainString {
+  return (
+    r.kind === 'key' &&
+    r.value.type === 'string' &&
+    r.expiresAt === undefined &&
+    r.lruIdle === undefined &&
+    r.lfuFreq === undefined
+  );
+}
 
 /**
  * Records as batches of restore items, filtered, in one generator (no await per layer per key):
  * a batch is yielded every `size` items.
  */
 async function* recordItemBatches(
-  records: AsyncIterable<RdbRecord>,
+  records: AsyncIterable<RdbRecord[]>,
   f: CompiledFilter,
   options: RecordsToItemsOptions,
   /** Keys expiring before this are skipped (counted with `onExpired`). */
   loadedAt: number,
   onExpired: () => void,
+  /** Plain string keys go here as they are (to join an MSET), not as items. */
+  strings: boolean,
   size = 64,
-): AsyncGenerator<RestoreItem[]> {
-  let batch: RestoreItem[] = [];
-  for await (const r of records) {
-    if (f.any && r.kind === 'key' && !(f.db(r.db) && f.key(r.key) && f.type(r.value.type))) continue;
-    // An empty collection makes no key (the server refuses one).
-    if (r.kind === 'key' && isEmptyCollection(r.value)) continue;
-    if (r.kind === 'key' && r.expiresAt !== undefined && r.expiresAt <= loadedAt) {
-      onExpired();
-      continue;
+): AsyncGenerator<Array<RestoreItem | PlainString>> {
+  let batch: Array<RestoreItem | PlainString> = [];
+  for await (const rs of records)
+    for (const r of rs) {
+      if (f.any && r.kind === 'key' && !(f.db(r.db) && f.key(r.key) && f.type(r.value.type))) continue;
+      // An empty collection makes no key (the server refuses one).
+      if (r.kind === 'key' && isEmptyCollection(r.value)) continue;
+      if (r.kind === 'key' && r.expiresAt !== undefined && r.expiresAt <= loadedAt) {
+        onExpired();
+        continue;
+      }
+      if (strings && isPlainString(r)) {
+        batch.push(r);
+      } else {
+        const item = recordToItem(r, options);
+        if (!item) continue;
+        batch.push(item);
+      }
+      if (batch.length >= size) {
+        yield batch;
+        batch = [];
+      }
     }
-    const item = recordToItem(r, options);
-    if (!item) continue;
-    batch.push(item);
-    if (batch.length >= size) {
-      yield batch;
-      batch = [];
-    }
-  }
   if (batch.length > 0) yield batch;
 }
 
@@ -60,22 +84,31 @@ async function* filterItemBatches(
   for await (const batch of batches) yield f.any ? batch.filter((i) => keepItem(i, f)) : batch;
 }
 
-function itemsOf(run: RestoreRun, seg: InputSegment): AsyncIterable<RestoreItem[]> {
-  const { options, filter } = run;
+/** How records become items: RESTORE of a DUMP payload unless `useRestore: 'never'`. */
+function itemOptions(run: RestoreRun): RecordsToItemsOptions {
+  const encode = (r: KeyRecord) => encodeDump(r, run.payloadVersion);
+  return {
+    ...(run.options.batchSize === undefined ? {} : { batchSize: run.options.batchSize }),
+    ...(run.options.useRestore !== 'never' ? { encodeDump: encode } : {}),
+    dumpPayload: encode,
+  };
+}
+
+function itemsOf(
+  run: RestoreRun,
+  seg: InputSegment,
+  strings: boolean,
+): AsyncIterable<Array<RestoreItem | PlainString>> {
+  const { filter } = run;
   if (seg.kind === 'records') {
-    const useDump = options.useRestore !== 'never';
-    const encode = (r: KeyRecord) => encodeDump(r, run.payloadVersion);
     // restore() does not ask openInput for chunked records: every key arrives whole.
     return recordItemBatches(
-      seg.records as AsyncIterable<RdbRecord>,
+      (seg.batches ?? singles(seg.records)) as AsyncIterable<RdbRecord[]>,
       filter,
-      {
-        ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
-        ...(useDump ? { encodeDump: encode } : {}),
-        dumpPayload: encode,
-      },
+      itemOptions(run),
       run.loadedAt,
       () => run.stats.expired++,
+      strings,
     );
   }
   if (!seg.grouped) run.rawReplay = true;
@@ -88,7 +121,35 @@ function itemsOf(run: RestoreRun, seg: InputSegment): AsyncIterable<RestoreItem[
  * by item (see ItemSender). The input must have been checked whole already.
  */
 export async function restoreRecords(run: RestoreRun, items: ItemSender): Promise<void> {
-  const { options, stats } = run;
+  const { options, stats, target } = run;
+  // Plain strings gather into MSETs where nothing can be in their way (into a cluster, one per
+  // slot), as from an RDB file: no DUMP payload to encode, and less work for the server.
+  const batching = run.targetEmpty || run.replace;
+  const slotBatch =
+    batching && target.isCluster ? new SlotMsetBatch(target, items.msetErrors, items.msetSent) : null;
+  const batch: PairBatch | null =
+    slotBatch ?? (batching ? new MsetBatch(target, items.msetErrors, items.msetSent) : null);
+  const asItem = itemOptions(run);
+  /** A plain string into the batch; false when it does not fit one (then it goes as an item). */
+  const batchString = (r: PlainString): boolean => {
+    const key = r.key;
+    const value = r.value.value;
+    const db = run.dbOf(r.db);
+    if (!batch!.begin(db, bulkSize(key.length) + bulkSize(value.length), key, 0, key.length)) return false;
+    const out = batch!.buf;
+    let p = writeHeader(out, batch!.len, 36, key.length);
+    p += copyBytes(key, 0, key.length, out, p);
+    out[p++] = 13;
+    out[p++] = 10;
+    p = writeHeader(out, p, 36, value.length);
+    p += copyBytes(value, 0, value.length, out, p);
+    out[p++] = 13;
+    out[p++] = 10;
+    batch!.commit(p);
+    stats.keys++;
+    run.progress(false);
+    return true;
+  };
   const input = options.input;
   const segments: AsyncIterable<InputSegment> | InputSegment[] =
     typeof input === 'string'
@@ -100,7 +161,25 @@ export async function restoreRecords(run: RestoreRun, items: ItemSender): Promis
         })
       : [{ kind: 'records' as const, source: input.source, records: input.records }];
   for await (const seg of segments) {
-    for await (const batch of itemsOf(run, seg))
-      for (const item of batch) if (!(await items.handle(item))) return;
+    for await (const list of itemsOf(run, seg, batch !== null)) {
+      for (const entry of list) {
+        if (run.stopped) return;
+        if (!target.hasRoom(MSET_ROOM)) await target.room(MSET_ROOM);
+        let item: RestoreItem | undefined;
+        if ('value' in entry) {
+          // A plain string record (items have no value).
+          run.checkAborted();
+          if (batchString(entry)) continue;
+          item = recordToItem(entry, asItem);
+          if (!item) continue;
+        } else item = entry;
+        // What the key's slot gathered goes first (a key written twice keeps its order).
+        if (slotBatch && item.kind === 'key')
+          slotBatch.settle(target.slotOfKey(item.key, 0, item.key.length));
+        if (!(await items.handle(item))) return;
+      }
+    }
+    // Commands that follow (an AOF's increments) run after the strings before them.
+    if (batch && !run.stopped) await batch.drain();
   }
 }
