@@ -205,10 +205,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       } catch (err) {
         if (err !== MERGE_GAVE_UP) throw err;
         // A snapshot has what the raw merge does not take (module values...): merged by records.
-        nodes.length = 0;
-        keys = 0;
-        state.bytesReceived = 0;
-        delete state.nodes;
+        mergeGaveUp();
         bytesWritten = await write(replicationChunks(conn, options, format, header));
       }
     } else if ((format === 'resp' || format === 'jsonl') && !filter.any) {
@@ -246,6 +243,14 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     });
   }
 
+  /** Forgets what a merge that gave up counted, before the snapshots are read again by records. */
+  function mergeGaveUp(): void {
+    nodes.length = 0;
+    keys = 0;
+    state.bytesReceived = 0;
+    delete state.nodes;
+  }
+
   /**
    * Replication into `.valkey` or JSONL: the snapshot (every primary's at once, merged) is staged
    * as one RDB file beside the output (a hidden temp file, removed at the end; a killed run's is
@@ -269,10 +274,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
         } catch (err) {
           if (err !== MERGE_GAVE_UP) throw err;
           // A snapshot has what the raw merge does not take (module values...): by records.
-          nodes.length = 0;
-          keys = 0;
-          state.bytesReceived = 0;
-          delete state.nodes;
+          mergeGaveUp();
           return await write(replicationChunks(conn, options, f, header));
         }
       } else await write(replicationChunks(conn, options, 'rdb', header), staged);

@@ -65,17 +65,14 @@ let H = 0;
 let L = 0;
 
 /** Folds in `data[i, end)` 16 bytes a step, read as 32-bit words; returns where it stopped. */
-function wordSteps(data: Uint8Array, i: number, end: number): number {
+function wordSteps(data: Uint8Array, start: number, end: number): number {
+  // Up to a 4-byte boundary byte by byte (the view must be aligned).
+  const i = start + ((4 - ((data.byteOffset + start) & 3)) & 3);
+  byteSteps(data, start, i);
   let hi = H;
   let lo = L;
   const shi = SLICE_HI;
   const slo = SLICE_LO;
-  // Bytes one at a time up to a 4-byte boundary (the view must be aligned).
-  for (; ((data.byteOffset + i) & 3) !== 0; i++) {
-    const idx = (lo ^ data[i]!) & 0xff;
-    lo = ((lo >>> 8) | (hi << 24)) ^ TABLE_LO[idx]!;
-    hi = (hi >>> 8) ^ TABLE_HI[idx]!;
-  }
   const words = ((end - i) >> 4) << 2;
   const w = new Uint32Array(data.buffer, data.byteOffset + i, words);
   for (let j = 0; j < words; j += 4) {
