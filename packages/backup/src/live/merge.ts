@@ -41,15 +41,20 @@ export async function* mergeSnapshots(
 ): AsyncGenerator<Buffer> {
   // Every snapshot starts with the same magic and version (a cluster runs one server version).
   const iters = sources.map((s) => s.bytes[Symbol.asyncIterator]());
-  const heads: Buffer[] = [];
-  for (const [i, it] of iters.entries()) {
-    let head = Buffer.alloc(0);
-    while (head.length < 9) {
-      const r = await it.next();
-      if (r.done) break;
-      head = Buffer.concat([head, r.value]);
-    }
-    heads.push(head);
+  // Every snapshot is asked for at once (a source connects and sends SYNC when first read): the
+  // primaries fork and start sending together, as parallel `valkey-cli --rdb`s would.
+  const heads = await Promise.all(
+    iters.map(async (it) => {
+      let head = Buffer.alloc(0);
+      while (head.length < 9) {
+        const r = await it.next();
+        if (r.done) break;
+        head = Buffer.concat([head, r.value]);
+      }
+      return head;
+    }),
+  );
+  for (const [i, head] of heads.entries()) {
     if (head.length < 9 || !head.subarray(0, 9).equals(heads[0]!.subarray(0, 9))) {
       throw new BackupError(
         'ERR_REPLICATION',
