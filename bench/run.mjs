@@ -505,6 +505,14 @@ const cases = {
       },
     });
   },
+  async inspect() {
+    return compare({
+      name: 'summary of an RDB (keys by db, type and encoding; the biggest keys)',
+      runs,
+      ours: { label: 'valkey-tools inspect', run: () => vt(['inspect', rdbPath, '--json']) },
+      peer: { label: 'valkey-check-rdb', run: () => measure('valkey-check-rdb', [rdbPath]) },
+    });
+  },
   async memory() {
     return compare({
       name: 'memory analysis of an RDB',
@@ -825,6 +833,7 @@ const needsData = [
   'restore-rdb',
   'live-backup',
   'server-load',
+  'inspect',
   'memory',
   'memory-scale',
 ];

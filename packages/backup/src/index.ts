@@ -24,16 +24,10 @@ export type { InputFormat, OutputFormat } from './io/formats.js';
 export type { KeyFilter } from './io/filter.js';
 
 // Check and look inside files
-export { verifyRdb, inspectRdb } from './rdb/inspect.js';
-export type {
-  RdbSource,
-  VerifyResult,
-  InspectOptions,
-  InspectReport,
-  BigKey,
-  DbSummary,
-  RdbWarningInfo,
-} from './rdb/inspect.js';
+export { verifyRdb } from './rdb/inspect.js';
+export { inspectRdb } from './rdb/summary.js';
+export type { RdbSource, VerifyResult, RdbWarningInfo } from './rdb/inspect.js';
+export type { InspectOptions, InspectReport, BigKey, DbSummary } from './rdb/summary.js';
 export { analyzeRdbFile, analyzeServerMemory } from './memory/sources.js';
 export type { AnalyzeRdbOptions, AnalyzeServerOptions } from './memory/sources.js';
 export type {

@@ -95,6 +95,8 @@ export interface KeySpan {
   recordStart: number;
   /** Where `buf[0]` is in the input (so `base + valueEnd` is where the record ends). */
   base: number;
+  /** Where the whole record starts in the input (its first opcode), even when no longer in `buf`. */
+  recordOffset: number;
   valueStart: number;
   valueEnd: number;
   /** Absolute expiry in ms. */
@@ -118,6 +120,7 @@ export function emptyKeySpan(buf: Buffer): KeySpan {
     buf,
     recordStart: -1,
     base: 0,
+    recordOffset: 0,
     valueStart: 0,
     valueEnd: 0,
     expiresAt: undefined,
@@ -148,6 +151,8 @@ export interface FastVerifyOptions {
   onHeader?: (header: RdbHeader) => void;
   /** Called for every AUX field (copies). */
   onAux?: (key: Buffer, value: Buffer) => void;
+  /** Called for every RESIZEDB hint, with the db selected then. */
+  onResizeDb?: (db: number, dbSize: number, expiresSize: number) => void;
   /** Called for every function library with its code (a view, valid like `onKey`'s span). */
   onFunction?: (code: Buffer) => void | Promise<void>;
   /**
@@ -256,6 +261,17 @@ class Walker {
   }
 
   /** Skips a length of any 64-bit value (hints the server does not allocate: RESIZEDB, IDLE). */
+  /** A length of any size (RESIZEDB's may be 64-bit), as a Number. */
+  lenNumber(): number {
+    if (this.pos < this.buf.length && this.buf[this.pos] === 0x81) {
+      this.need(9);
+      const n = Number(this.buf.readBigUInt64BE(this.pos + 1));
+      this.pos += 9;
+      return n;
+    }
+    return this.len();
+  }
+
   lenAny(): void {
     if (this.pos < this.buf.length && this.buf[this.pos] === 0x81) {
       this.need(9);
@@ -1302,6 +1318,7 @@ export async function fastVerify(
             span.buf = w.buf;
             span.base = w.base;
             span.recordStart = recordAt >= w.base ? recordAt - w.base : -1;
+            span.recordOffset = recordAt;
             span.valueEnd = w.pos;
             span.expiresAt = expiresAt;
             span.lruIdle = lruIdle;
@@ -1378,8 +1395,13 @@ export async function fastVerify(
             noted = false;
             break;
           case RdbOpcode.RESIZEDB:
-            w.lenAny();
-            w.lenAny();
+            if (options.onResizeDb) {
+              const dbSize = w.lenNumber();
+              options.onResizeDb(db, dbSize, w.lenNumber());
+            } else {
+              w.lenAny();
+              w.lenAny();
+            }
             break;
           case RdbOpcode.AUX:
             if (options.onAux) {
