@@ -100,6 +100,14 @@ describe('.valkey into a cluster, as the file has it', () => {
         encodeCommand(['SET', 'twice:b', 'second']),
         encodeCommand(['PEXPIREAT', 'twice:b', String(later)]),
         encodeCommand(['SET', 'last', 'y']),
+        // keys of one slot in a row gather in the hot batch: a later command on one of them
+        // (here a SET with its expiry) goes after it, other keys of the slot stay gathered
+        encodeCommand(['SET', '{hot}:1', 'first']),
+        encodeCommand(['SET', '{hot}:2', 'x']),
+        encodeCommand(['SET', '{hot}:3', 'x']),
+        encodeCommand(['SET', '{hot}:1', 'second']),
+        encodeCommand(['PEXPIREAT', '{hot}:1', String(later)]),
+        encodeCommand(['SET', '{hot}:4', 'x']),
       ]),
     );
     await flushCluster();
@@ -111,6 +119,9 @@ describe('.valkey into a cluster, as the file has it', () => {
       expect(await c.get('twice:b')).toBe('second');
       expect(await c.pexpiretime('twice:b')).toBe(later);
       expect(await c.get('other')).toBe('x');
+      expect(await c.get('{hot}:1')).toBe('second');
+      expect(await c.pexpiretime('{hot}:1')).toBe(later);
+      expect(await c.mget('{hot}:2', '{hot}:3', '{hot}:4')).toEqual(['x', 'x', 'x']);
     } finally {
       c.disconnect();
     }

@@ -81,8 +81,8 @@ export class SlotMsetBatch implements PairBatch {
       return true;
     }
     if (size > SLOT_BATCH_BYTES) {
-      // What the slot gathered goes first: a key written twice keeps the file's order.
-      this.settle(slot);
+      // What the slot gathered goes first if it holds this key: a key written twice keeps its order.
+      this.settle(slot, key, keyStart, keyEnd);
       this.alone ??= Buffer.allocUnsafe(MSET_BATCH_BYTES);
       this.slot = -1;
       this.aloneSlot = slot;
@@ -120,13 +120,18 @@ export class SlotMsetBatch implements PairBatch {
   }
 
   /**
-   * Sends what `slot` has gathered (at most one MSET: the window must have `MSET_ROOM`): before a
-   * command that does not join the batch goes to a key of that slot, so that it cannot overtake an
-   * earlier command on the same key.
+   * Before a command that does not join the batch goes to the key `key[keyStart, keyEnd)` in
+   * `slot`: if what the slot gathered may hold that key (its bytes appear there), it goes first (at
+   * most one MSET: the window must have `MSET_ROOM`), so the command cannot overtake an earlier one
+   * on the same key. Other keys' pairs stay gathered.
    */
-  settle(slot: number): void {
-    if (slot === this.hotSlot) this.sendHot();
-    else if (this.arena !== null) this.flushSlot(slot);
+  settle(slot: number, key: Buffer, keyStart: number, keyEnd: number): void {
+    if (slot === this.hotSlot) {
+      if (this.hotCount > 0 && holds(this.hot!, 0, this.hotLen, key, keyStart, keyEnd)) this.sendHot();
+    } else if (this.arena !== null && this.counts[slot]! > 0) {
+      const start = slot * SLOT_BATCH_BYTES;
+      if (holds(this.arena, start, start + this.lens[slot]!, key, keyStart, keyEnd)) this.flushSlot(slot);
+    }
   }
 
   async drain(): Promise<void> {
@@ -198,4 +203,16 @@ export class SlotMsetBatch implements PairBatch {
     this.target.sendEncoded(bytes, this.db, this.encode, this.errors, this.db, slot);
     this.onSend(bytes);
   }
+}
+
+/** True when `buf[start, end)` contains the bytes `key[keyStart, keyEnd)` (anywhere: a value too). */
+function holds(
+  buf: Buffer,
+  start: number,
+  end: number,
+  key: Buffer,
+  keyStart: number,
+  keyEnd: number,
+): boolean {
+  return buf.subarray(start, end).indexOf(key.subarray(keyStart, keyEnd)) !== -1;
 }

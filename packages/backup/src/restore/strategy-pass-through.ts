@@ -123,14 +123,15 @@ export async function restorePassThrough(run: RestoreRun, items: ItemSender, pat
    * file that writes a key twice, apart). A standalone server's batch (64 keys at most) is not
    * searched so: there such a file's second command may run before the first.
    */
-  const settle = (slot: number) => slotBatch?.settle(slot);
+  const settle = (slot: number, key: Buffer, keyStart: number, keyEnd: number) =>
+    slotBatch?.settle(slot, key, keyStart, keyEnd);
   /** Sends the held command as the file has it. */
   const sendHeldAsIs = () => {
     const bytes = held.end - held.start;
     stats.commands++;
     stats.bytes += bytes;
     cur = held;
-    settle(held.slot);
+    settle(held.slot, held.buf, held.keyStart, held.keyEnd);
     target.sendEncoded(bytes, held.db, copySpan, passErrors, held.db * 2 + held.first, held.slot);
     run.progress(false);
   };
@@ -173,7 +174,7 @@ export async function restorePassThrough(run: RestoreRun, items: ItemSender, pat
     stats.commands++;
     stats.bytes += bytes;
     run.usedRestore = true;
-    settle(held.slot);
+    settle(held.slot, held.buf, held.keyStart, held.keyEnd);
     target.sendEncoded(bytes, held.db, restoreEncoder.encode, items.rawKeyErrors, held.db, held.slot);
     run.progress(false);
     return true;
@@ -189,7 +190,7 @@ export async function restorePassThrough(run: RestoreRun, items: ItemSender, pat
       const bytes = 4 + (held.end - heldArgs()) + PXAT.length + bulkSize(held.tEnd - held.tStart);
       stats.commands++;
       stats.bytes += bytes;
-      settle(held.slot);
+      settle(held.slot, held.buf, held.keyStart, held.keyEnd);
       target.sendEncoded(bytes, held.db, mergedSet, passErrors, held.db * 2 + held.first, held.slot);
       run.progress(false);
       return;
@@ -278,7 +279,7 @@ export async function restorePassThrough(run: RestoreRun, items: ItemSender, pat
     stats.bytes += bytes;
     cur = span;
     const slot = target.slotOfKey(span.buf, keyStart, keyEnd);
-    settle(slot);
+    settle(slot, span.buf, keyStart, keyEnd);
     target.sendEncoded(bytes, db, copySpan, passErrors, db * 2 + starts, slot);
     run.progress(false);
   };
@@ -303,7 +304,7 @@ export async function restorePassThrough(run: RestoreRun, items: ItemSender, pat
       }
       const key = args[ki]!;
       const slot = target.slotOfKey(key, 0, key.length);
-      if (slotBatch) slotBatch.settle(slot);
+      if (slotBatch) slotBatch.settle(slot, key, 0, key.length);
       else if (batch.count > 0) await batch.drain();
       const db = dbOf(grouper.currentDb);
       const first = firstOfKey(db, key, 0, key.length);

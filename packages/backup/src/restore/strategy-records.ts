@@ -175,7 +175,7 @@ export async function restoreRecords(run: RestoreRun, items: ItemSender): Promis
         } else item = entry;
         // What the key's slot gathered goes first (a key written twice keeps its order).
         if (slotBatch && item.kind === 'key')
-          slotBatch.settle(target.slotOfKey(item.key, 0, item.key.length));
+          slotBatch.settle(target.slotOfKey(item.key, 0, item.key.length), item.key, 0, item.key.length);
         if (!(await items.handle(item))) return;
       }
     }
