@@ -287,6 +287,9 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
         progress(false);
       };
       const batch = options.batchSize === undefined ? {} : { batchSize: options.batchSize };
+      // A big snapshot's second half is written on another thread meanwhile (as `convert` does),
+      // into a hidden temp file beside the output.
+      const spillPath = partialPath(resolve(options.output));
       const direct =
         f === 'resp'
           ? rdbFileToResp(staged, {
@@ -294,8 +297,9 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
               header,
               commands: { ...batch, exactScores: true, dumpPayload: encodeDump },
               onProgress,
+              spillPath,
             })
-          : rdbFileToJsonl(staged, { onProgress });
+          : rdbFileToJsonl(staged, { onProgress, spillPath });
       const noCheck = async () => {};
       try {
         const n = await write(direct, options.output, noCheck);
