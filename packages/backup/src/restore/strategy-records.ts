@@ -164,7 +164,8 @@ export async function restoreRecords(run: RestoreRun, items: ItemSender): Promis
     for await (const list of itemsOf(run, seg, batch !== null)) {
       for (const entry of list) {
         if (run.stopped) return;
-        if (!target.hasRoom(MSET_ROOM)) await target.room(MSET_ROOM);
+        // Room for the MSET a string or a settle may send (an item waits for its own room).
+        if (batch && !target.hasRoom(MSET_ROOM)) await target.room(MSET_ROOM);
         let item: RestoreItem | undefined;
         if ('value' in entry) {
           // A plain string record (items have no value).
