@@ -3,7 +3,13 @@ import { createReadStream, existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { RdbError } from '../errors.js';
 import { type FastVerifyOptions, type FastVerifyResult, fastVerify } from './fast-verify.js';
-import { type ByteInput, type RdbWarning, type ReadRdbOptions, readRdbBatches } from './reader.js';
+import {
+  type ByteInput,
+  type RdbWarning,
+  type ReadRdbOptions,
+  type RecordBatch,
+  readRdbBatches,
+} from './reader.js';
 import { displayBytes } from './text.js';
 
 /** A file path, or bytes / a byte stream. */
@@ -11,9 +17,7 @@ export type RdbSource = string | ByteInput;
 
 export type ScanOptions = Omit<ReadRdbOptions, 'chunked' | 'onWarning' | 'totalBytes' | 'file'>;
 
-export async function open(
-  source: RdbSource,
-): Promise<{ input: ByteInput; totalBytes?: number; file?: string }> {
+async function open(source: RdbSource): Promise<{ input: ByteInput; totalBytes?: number; file?: string }> {
   if (typeof source !== 'string') return { input: source };
   const { size } = await stat(source);
   return { input: createReadStream(source, { highWaterMark: 256 * 1024 }), totalBytes: size, file: source };
@@ -28,7 +32,7 @@ export interface RdbWarningInfo {
   key?: string;
 }
 
-export function warningInfo(w: RdbWarning): RdbWarningInfo {
+function warningInfo(w: RdbWarning): RdbWarningInfo {
   return {
     code: w.code,
     message: w.message,
@@ -39,7 +43,29 @@ export function warningInfo(w: RdbWarning): RdbWarningInfo {
 }
 
 /** Bounded chunking keeps verify/inspect memory flat even for huge keys. */
-export const SCAN_CHUNKS = { elements: 4096, bytes: 1 << 20, pieceBytes: 1 << 20 };
+const SCAN_CHUNKS = { elements: 4096, bytes: 1 << 20, pieceBytes: 1 << 20 };
+
+/**
+ * The record reader over `source` for a whole-file scan (verify, inspect): huge keys in bounded
+ * parts, each warning handed to `onWarning` and the first 100 kept in `warnings`.
+ */
+export async function scanWithReader(
+  source: RdbSource,
+  options: ScanOptions,
+  warnings: RdbWarningInfo[],
+  onWarning?: (w: RdbWarning) => void,
+): Promise<AsyncGenerator<RecordBatch>> {
+  const { input, ...where } = await open(source);
+  return readRdbBatches(input, {
+    ...options,
+    ...where,
+    chunked: SCAN_CHUNKS,
+    onWarning: (w) => {
+      onWarning?.(w);
+      if (warnings.length < 100) warnings.push(warningInfo(w));
+    },
+  });
+}
 
 export interface VerifyResult {
   ok: boolean;
@@ -78,15 +104,7 @@ export async function verifyRdbWithReader(
   const warnings: RdbWarningInfo[] = [];
   const result: VerifyResult = { ok: false, keys: 0, bytes: 0, checksum: 'unchecked', warnings };
   try {
-    const { input, ...where } = await open(source);
-    const batches = readRdbBatches(input, {
-      ...options,
-      ...where,
-      chunked: SCAN_CHUNKS,
-      onWarning: (w) => {
-        if (warnings.length < 100) warnings.push(warningInfo(w));
-      },
-    });
+    const batches = await scanWithReader(source, options, warnings);
     for await (const { records, offsets } of batches)
       for (let i = 0; i < records.length; i++) {
         const record = records[i]!;

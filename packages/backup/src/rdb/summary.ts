@@ -4,14 +4,12 @@ import { withKeyRecord } from './direct.js';
 import type { FastVerifyResult, KeySpan } from './fast-verify.js';
 import {
   fastVerifySource,
-  open,
   type RdbSource,
   type RdbWarningInfo,
-  SCAN_CHUNKS,
   type ScanOptions,
-  warningInfo,
+  scanWithReader,
 } from './inspect.js';
-import { readRdbBatches, valueSize } from './reader.js';
+import { valueSize } from './reader.js';
 import { ListpackCursor, SpanReader } from './span.js';
 import { displayBytes } from './text.js';
 
@@ -272,20 +270,12 @@ export async function inspectWithReader(
 ): Promise<InspectReport> {
   const top = new TopN(options.top ?? 10);
   const report = emptyReport(top);
-  const warnings = report.warnings;
   const count = new KeyCounter(report, options.now ?? Date.now());
   let lastDb = 0;
   let prevOffset = 0;
   let open_: { big: BigKey; start: number } | null = null;
-  const { input, ...where } = await open(source);
-  const batches = readRdbBatches(input, {
-    ...options,
-    ...where,
-    chunked: SCAN_CHUNKS,
-    onWarning: (w) => {
-      if (w.code === 'empty-key') report.emptyKeysSkipped++;
-      if (warnings.length < 100) warnings.push(warningInfo(w));
-    },
+  const batches = await scanWithReader(source, options, report.warnings, (w) => {
+    if (w.code === 'empty-key') report.emptyKeysSkipped++;
   });
   for await (const { records, offsets } of batches)
     for (let i = 0; i < records.length; i++) {
