@@ -321,7 +321,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     }
   }
 
-  /** Every primary's snapshot at once, merged into one RDB without decoding a value (see mergeSnapshots). */
+  /** Every primary's snapshot at once, merged into one RDB without reading a key (see mergeSnapshots). */
   async function* mergedChunks(c: ServerConnection, o: BackupOptions): AsyncGenerator<Buffer> {
     const list = primaries();
     const stop = new AbortController();
@@ -374,6 +374,9 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
         'aof-base': '0',
         ...(fl === 'valkey' ? { 'valkey-ver': ver } : {}),
       },
+      // The snapshots that wait their turn are written beside the output (a killed run's are
+      // removed by the next write there).
+      spillPath: () => partialPath(resolve(o.output)),
       onNodeDone: (i, n) => {
         perNode[i]!.keys = n;
         perNode[i]!.done = true;

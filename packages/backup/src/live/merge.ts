@@ -1,8 +1,11 @@
+import { open, rm, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
 import { RdbOpcode } from '../rdb/constants.js';
-import { Crc64 } from '../rdb/crc64.js';
-import { fastVerify, type KeySpan, readerFromChunks } from '../rdb/fast-verify.js';
+import { Crc64, crc64, crc64Combine } from '../rdb/crc64.js';
+import { readPreamble, type SnapshotPreamble } from '../rdb/fast-verify.js';
 import { BackupError } from '../errors.js';
-import { copyBytes } from '../resp/encode.js';
 
 /** One primary's snapshot, as its replication stream delivers it. */
 export interface SnapshotSource {
@@ -14,232 +17,157 @@ export interface SnapshotSource {
 export interface MergeOptions {
   /** AUX fields for the merged file's header (`redis-ver`...). */
   aux?: Record<string, string>;
-  /** Told each node's key count as its snapshot ends. */
+  /** Told each node's key count (its RESIZEDB hint) as its snapshot ends, checked. */
   onNodeDone?: (index: number, keys: number) => void;
   /** Called when the merge ends early (a failure, or the consumer stopped): closes the sources. */
   abort?: () => void;
+  /**
+   * A new path for a snapshot that waits its turn (all but the first are written there as they
+   * arrive, then copied into the output). Default: a file in the OS temp folder.
+   */
+  spillPath?: () => string;
+  /** Bytes of the waiting snapshots kept in memory (all together) before they go to spill files. Default 32 MiB. */
+  holdBytes?: number;
 }
 
-/** Thrown when a snapshot has what the walk does not take (module values...): merge by records instead. */
+/** Thrown when a snapshot holds what the merge does not take (module AUX data...): merge by records instead. */
 export const MERGE_GAVE_UP = new Error('the snapshots need the record reader to be merged');
 
-const CHUNK = 1 << 20;
-/** Output bytes waiting for the file before the walks pause. */
+/** Output bytes waiting for the file before the first snapshot's socket is left unread. */
 const HIGH_WATER = 16 << 20;
+/** A snapshot's preamble (AUX fields, function libraries) bigger than this is not taken. */
+const MAX_PREAMBLE = 64 << 20;
+/** Bytes after a snapshot's keys: the EOF opcode and the CRC-64. */
+const TRAILER = 9;
+const SPILL_READ = 1 << 20;
+/** The waiting snapshots' bytes kept in memory (all together); what comes after goes to spill files. */
+const HOLD_IN_MEMORY = 32 << 20;
+const EOF_CRC = crc64(Buffer.from([RdbOpcode.EOF]));
 
 /**
- * Merges the snapshots of every primary of a cluster into one RDB file as they arrive, all read at
- * once: each key's value is copied as the snapshot encodes it (never decoded), with its expiry,
- * LRU/LFU and key framed anew. Every snapshot is walked to where each value ends and its CRC-64 checked;
- * the merged file gets its own CRC-64. Function libraries are taken from the first primary (every
- * primary holds the same). Yields the file's bytes; throws `MERGE_GAVE_UP` when a snapshot needs
- * the record reader.
+ * Merges the snapshots of every primary of a cluster into one RDB file, all read at once, without
+ * looking at a key: the merged file is a header of its own (the `aux` fields and the first
+ * primary's function libraries: every primary holds the same), then each snapshot's keys as the
+ * snapshot has them, from its first SELECTDB to its EOF (its RESIZEDB hint and `slot-info` AUX
+ * fields come along: hints the server reads wherever they are), then EOF and a CRC-64. The first
+ * snapshot goes to the output as it arrives; the others wait in memory (32 MiB for all of them)
+ * and beyond that in spill files, and are copied after it. Each snapshot's CRC-64 is checked over its bytes as they arrive (a connection
+ * that broke or a server that wrote garbage never passes) and the merged file's is combined from
+ * those (`crc64Combine`): every byte is hashed once. Throws `MERGE_GAVE_UP` when a snapshot holds
+ * something before its keys the merge does not take (module AUX data) or fails its check.
  */
 export async function* mergeSnapshots(
   sources: SnapshotSource[],
   options: MergeOptions = {},
 ): AsyncGenerator<Buffer> {
-  // Every snapshot starts with the same magic and version (a cluster runs one server version).
   const iters = sources.map((s) => s.bytes[Symbol.asyncIterator]());
-  // Every snapshot is asked for at once (a source connects and sends SYNC when first read): the
-  // primaries fork and start sending together, as parallel `valkey-cli --rdb`s would.
-  const heads = await Promise.all(
-    iters.map(async (it) => {
-      let head = Buffer.alloc(0);
-      while (head.length < 9) {
-        const r = await it.next();
-        if (r.done) break;
-        head = Buffer.concat([head, r.value]);
-      }
-      return head;
-    }),
-  );
-  for (const [i, head] of heads.entries()) {
-    if (head.length < 9 || !head.subarray(0, 9).equals(heads[0]!.subarray(0, 9))) {
-      throw new BackupError(
-        'ERR_REPLICATION',
-        `the snapshot of ${sources[i]!.name} does not start like the others (${JSON.stringify(head.toString('latin1', 0, 9))})`,
-        {
-          details: { node: sources[i]!.name },
-          hint: 'Run the backup again; every primary must run the same server version',
-        },
-      );
-    }
-  }
-
-  const crc = new Crc64();
+  /** Each waiting snapshot's bytes: in memory while all of them together hold little, then in a file. */
+  const spills: Array<{ path: string; file: FileHandle | null; held: Buffer[] }> = [];
+  let heldBytes = 0;
+  const holdBytes = options.holdBytes ?? HOLD_IN_MEMORY;
+  let failure: unknown;
+  let complete = false;
+  /** The first snapshot's bytes, ready for the output. */
   const ready: Buffer[] = [];
   let readyBytes = 0;
-  let chunk = Buffer.allocUnsafe(CHUNK);
-  let pos = 0;
   let wake: (() => void) | null = null;
-  /** Walks waiting for the file to take what is ready. */
-  const paused: Array<() => void> = [];
+  let paused: (() => void) | null = null;
   const signal = () => {
     const w = wake;
     wake = null;
     w?.();
   };
-  const seal = () => {
-    if (pos === 0) return;
-    const out = chunk.subarray(0, pos);
-    crc.update(out);
-    ready.push(out);
-    readyBytes += pos;
-    chunk = Buffer.allocUnsafe(CHUNK);
-    pos = 0;
-    signal();
-  };
-  const room = (n: number) => {
-    if (pos + n <= chunk.length) return;
-    seal();
-    if (n > chunk.length) chunk = Buffer.allocUnsafe(n);
-  };
-  const u8 = (v: number) => {
-    chunk[pos++] = v;
-  };
-  const len = (n: number) => {
-    if (n < 64) chunk[pos++] = n;
-    else if (n < 16384) {
-      chunk[pos++] = 0x40 | (n >> 8);
-      chunk[pos++] = n & 0xff;
-    } else if (n <= 0xffffffff) {
-      chunk[pos++] = 0x80;
-      chunk.writeUInt32BE(n, pos);
-      pos += 4;
-    } else {
-      chunk[pos++] = 0x81;
-      chunk.writeBigUInt64BE(BigInt(n), pos);
-      pos += 8;
-    }
-  };
-  const str = (b: Buffer, start: number, end: number) => {
-    len(end - start);
-    pos += copyBytes(b, start, end, chunk, pos);
-  };
-  const text = (s: string) => {
-    const b = Buffer.from(s, 'latin1');
-    str(b, 0, b.length);
-  };
-
-  room(9 + 1024);
-  pos += heads[0]!.copy(chunk, 0, 0, 9);
-  for (const [k, v] of Object.entries(options.aux ?? {})) {
-    u8(RdbOpcode.AUX);
-    text(k);
-    text(v);
-  }
-  let db = -1;
-  /** A SELECTDB when the records that follow are in another db than the ones before. */
-  const select = (to: number) => {
-    if (to === db) return;
-    u8(RdbOpcode.SELECTDB);
-    len(to);
-    db = to;
-  };
-  /** A record framed anew: its expiry, LRU/LFU and key (when its own bytes are gone from the window). */
-  const reframe = (span: KeySpan): void => {
-    const keyLen = span.keyEnd - span.keyStart;
-    room(32 + keyLen + (span.valueEnd - span.valueStart));
-    select(span.db);
-    if (span.expiresAt !== undefined) {
-      u8(RdbOpcode.EXPIRETIME_MS);
-      chunk.writeBigInt64LE(BigInt(span.expiresAt), pos);
-      pos += 8;
-    }
-    if (span.lruIdle !== undefined) {
-      u8(RdbOpcode.IDLE);
-      len(span.lruIdle);
-    }
-    if (span.lfuFreq !== undefined) {
-      u8(RdbOpcode.FREQ);
-      u8(span.lfuFreq & 0xff);
-    }
-    u8(span.type);
-    str(span.keyBuf, span.keyStart, span.keyEnd);
-    pos += copyBytes(span.buf, span.valueStart, span.valueEnd, chunk, pos);
-    if (pos >= CHUNK / 2) seal();
-  };
-  /**
-   * Records that follow each other in one snapshot's window, copied as the snapshot has them
-   * (expiry, LRU/LFU, type, key and value at once): `buf[start, end)`, all in `db`. Anything
-   * between two records (a `slot-info` AUX field before each slot's keys, a SELECTDB) ends a run
-   * and is left out, as before.
-   */
-  interface Run {
-    buf: Buffer | null;
-    start: number;
-    end: number;
-    db: number;
-  }
-  const RUN_BYTES = CHUNK / 4;
-  const flushRun = (run: Run): void => {
-    if (run.buf === null) return;
-    room(16 + run.end - run.start);
-    select(run.db);
-    pos += copyBytes(run.buf, run.start, run.end, chunk, pos);
-    run.buf = null;
-    if (pos >= CHUNK / 2) seal();
-  };
-  const onKey = (run: Run, span: KeySpan): void | Promise<void> => {
-    if (run.buf === span.buf && span.recordStart === run.end && span.db === run.db) run.end = span.valueEnd;
-    else {
-      flushRun(run);
-      if (span.recordStart >= 0) {
-        run.buf = span.buf;
-        run.start = span.recordStart;
-        run.end = span.valueEnd;
-        run.db = span.db;
-      } else reframe(span);
-    }
-    if (run.end - run.start >= RUN_BYTES) flushRun(run);
-    if (readyBytes > HIGH_WATER) return new Promise<void>((r) => paused.push(r));
-  };
-
-  let failure: unknown;
-  let complete = false;
-  let running = sources.length;
-  const walks = iters.map(async (it, i) => {
-    async function* chunks(): AsyncGenerator<Buffer> {
-      yield heads[i]!;
-      for (;;) {
-        const r = await it.next();
-        if (r.done) return;
-        yield r.value;
+  const pumps: Array<Promise<{ crc: bigint; length: number; keys: number }>> = [];
+  try {
+    // Every snapshot is asked for at once (a source connects and sends SYNC when first read): the
+    // primaries fork and start sending together, as parallel `valkey-cli --rdb`s would.
+    const heads = await Promise.all(
+      iters.map(async (it) => {
+        let head: Buffer = Buffer.alloc(0);
+        for (;;) {
+          const preamble = readPreamble(head);
+          if (preamble !== 'more') return { head, preamble };
+          if (head.length > MAX_PREAMBLE) return { head, preamble: null };
+          const r = await it.next();
+          if (r.done) return { head, preamble: null };
+          head = head.length ? Buffer.concat([head, r.value]) : r.value;
+        }
+      }),
+    );
+    // Every snapshot starts with the same magic and version (a cluster runs one server version).
+    const magic = heads[0]!.head.subarray(0, 9);
+    for (const [i, { head }] of heads.entries()) {
+      if (head.length < 9 || !head.subarray(0, 9).equals(magic)) {
+        throw new BackupError(
+          'ERR_REPLICATION',
+          `the snapshot of ${sources[i]!.name} does not start like the others (${JSON.stringify(head.toString('latin1', 0, 9))})`,
+          {
+            details: { node: sources[i]!.name },
+            hint: 'Run the backup again; every primary must run the same server version',
+          },
+        );
       }
     }
-    const run: Run = { buf: null, start: 0, end: 0, db: 0 };
-    try {
-      const walked = await fastVerify(readerFromChunks(chunks()), undefined, {
-        checksum: true,
-        // The server made it and its CRC-64 proves it arrived whole: only find where values end.
-        shallow: true,
-        onKey: (span) => onKey(run, span),
-        // The window is about to be reused: what the run points at goes out first.
-        onWindow: () => flushRun(run),
-        onFunction: (code) => {
-          flushRun(run);
-          if (i !== 0) return;
-          room(16 + code.length);
-          u8(RdbOpcode.FUNCTION2);
-          str(code, 0, code.length);
-        },
-      });
-      if (!walked) throw MERGE_GAVE_UP;
-      flushRun(run);
-      if (walked.checksum === 'ok' || walked.checksum === 'disabled' || walked.checksum === 'absent')
-        options.onNodeDone?.(i, walked.keys);
-      else throw MERGE_GAVE_UP;
-    } catch (err) {
-      failure ??= err;
-      // The other walks stop at their next read (their sources are closed by the caller).
-    } finally {
-      running--;
-      signal();
-    }
-  });
+    if (heads.some((h) => h.preamble === null)) throw MERGE_GAVE_UP;
 
-  try {
+    // The merged file's header.
+    const parts: Buffer[] = [Buffer.from(magic)];
+    const field = (b: Buffer) => {
+      parts.push(lengthBytes(b.length), b);
+    };
+    for (const [k, v] of Object.entries(options.aux ?? {})) {
+      parts.push(Buffer.from([RdbOpcode.AUX]));
+      field(Buffer.from(k, 'latin1'));
+      field(Buffer.from(v, 'latin1'));
+    }
+    for (const code of (heads[0]!.preamble as SnapshotPreamble).functions) {
+      parts.push(Buffer.from([RdbOpcode.FUNCTION2]));
+      field(code);
+    }
+    const prefix = Buffer.concat(parts);
+
+    for (let i = 1; i < sources.length; i++) {
+      const path =
+        options.spillPath?.() ?? join(tmpdir(), `.vt-merge-${process.pid}-${randomBytes(8).toString('hex')}`);
+      spills.push({ path, file: null, held: [] });
+    }
+    for (const [i, { head, preamble }] of heads.entries()) {
+      const p = preamble as SnapshotPreamble;
+      pumps.push(
+        pump(i, head, p, async (b) => {
+          if (i === 0) {
+            ready.push(b);
+            readyBytes += b.length;
+            signal();
+            if (readyBytes > HIGH_WATER) await new Promise<void>((r) => (paused = r));
+          } else {
+            const spill = spills[i - 1]!;
+            if (spill.file === null && heldBytes + b.length <= holdBytes) {
+              spill.held.push(b);
+              heldBytes += b.length;
+              return;
+            }
+            spill.file ??= await open(spill.path, 'wx+', 0o600);
+            await spill.file.write(b);
+          }
+        }),
+      );
+      pumps[i]!.catch((err) => {
+        failure ??= err;
+        signal();
+      });
+    }
+
+    yield prefix;
+    // The first snapshot, as it arrives.
+    let first = false;
+    pumps[0]!.then(
+      () => {
+        first = true;
+        signal();
+      },
+      () => {},
+    );
     for (;;) {
       while (ready.length > 0) {
         const b = ready.shift()!;
@@ -247,23 +175,141 @@ export async function* mergeSnapshots(
         yield b;
       }
       if (failure) throw failure;
-      // Everything ready went to the file: the paused walks go on.
-      for (const go of paused.splice(0)) go();
-      if (running === 0) break;
+      const go = paused as (() => void) | null;
+      paused = null;
+      go?.();
+      if (first && ready.length === 0) break;
       await new Promise<void>((r) => {
         wake = r;
       });
     }
-    if (failure) throw failure;
-    room(1);
-    u8(RdbOpcode.EOF);
-    seal();
-    while (ready.length > 0) yield ready.shift()!;
-    yield crc.digestBytes();
+    // The others, from their spill files.
+    for (let i = 1; i < sources.length; i++) {
+      await pumps[i];
+      const spill = spills[i - 1]!;
+      while (spill.held.length > 0) {
+        const b = spill.held.shift()!;
+        heldBytes -= b.length;
+        yield b;
+      }
+      const file = spill.file;
+      spill.file = null;
+      if (!file) continue;
+      try {
+        let at = 0;
+        for (;;) {
+          const b = Buffer.allocUnsafe(SPILL_READ);
+          const { bytesRead } = await file.read(b, 0, SPILL_READ, at);
+          if (bytesRead === 0) break;
+          at += bytesRead;
+          yield b.subarray(0, bytesRead);
+        }
+      } finally {
+        await file.close();
+      }
+    }
+    // The merged file's CRC-64, from its parts'.
+    let crc = crc64(prefix);
+    for (const p of pumps) {
+      const body = await p;
+      crc = crc64Combine(crc, body.crc, body.length);
+    }
+    crc = crc64Combine(crc, EOF_CRC, 1);
+    const trailer = Buffer.alloc(TRAILER);
+    trailer[0] = RdbOpcode.EOF;
+    trailer.writeBigUInt64LE(crc, 1);
+    yield trailer;
     complete = true;
   } finally {
     if (!complete) options.abort?.();
-    for (const go of paused.splice(0)) go();
-    await Promise.allSettled(walks);
+    const go = paused as (() => void) | null;
+    go?.();
+    await Promise.allSettled(pumps);
+    for (const spill of spills) {
+      await spill.file?.close().catch(() => {});
+      await rm(spill.path, { force: true });
+    }
   }
+
+  /**
+   * Reads snapshot `i` to its end, handing its keys' bytes (from the first SELECTDB to the EOF)
+   * to `sink`; checks its CRC-64 and resolves with the CRC and length of those bytes and the key
+   * count of its RESIZEDB hint.
+   */
+  async function pump(
+    i: number,
+    head: Buffer,
+    preamble: SnapshotPreamble,
+    sink: (b: Buffer) => Promise<void>,
+  ): Promise<{ crc: bigint; length: number; keys: number }> {
+    const it = iters[i]!;
+    const hash = new Crc64();
+    let length = 0;
+    /** The last bytes seen: they may be the trailer. */
+    let held: Buffer = head.subarray(preamble.bodyStart);
+    const take = async (b: Buffer) => {
+      if (b.length === 0) return;
+      hash.update(b);
+      length += b.length;
+      await sink(b);
+    };
+    for (;;) {
+      if (failure) throw failure;
+      const r = await it.next();
+      if (r.done) break;
+      const c = r.value;
+      if (c.length >= TRAILER) {
+        await take(held);
+        await take(c.subarray(0, c.length - TRAILER));
+        held = c.subarray(c.length - TRAILER);
+      } else {
+        const joined = Buffer.concat([held, c]);
+        const cut = Math.max(0, joined.length - TRAILER);
+        await take(joined.subarray(0, cut));
+        held = joined.subarray(cut);
+      }
+    }
+    if (held.length > TRAILER) {
+      await take(held.subarray(0, held.length - TRAILER));
+      held = held.subarray(held.length - TRAILER);
+    }
+    const name = sources[i]!.name;
+    if (held.length !== TRAILER || held[0] !== RdbOpcode.EOF) {
+      throw new BackupError('ERR_REPLICATION', `the snapshot of ${name} does not end with an RDB trailer`, {
+        details: { node: name },
+        hint: 'The server may have failed to produce the snapshot (check its log); run the backup again',
+      });
+    }
+    const stored = held.readBigUInt64LE(1);
+    const bodyCrc = hash.digest();
+    if (stored !== 0n) {
+      const whole = crc64Combine(
+        crc64Combine(crc64(head.subarray(0, preamble.bodyStart)), bodyCrc, length),
+        EOF_CRC,
+        1,
+      );
+      if (whole !== stored) {
+        throw new BackupError(
+          'ERR_REPLICATION',
+          `the snapshot of ${name} fails its CRC-64 check (stored ${stored.toString(16)}, computed ${whole.toString(16)})`,
+          {
+            details: { node: name },
+            hint: 'The bytes were damaged on the way; run the backup again',
+          },
+        );
+      }
+    }
+    options.onNodeDone?.(i, preamble.keys);
+    return { crc: bodyCrc, length, keys: preamble.keys };
+  }
+}
+
+/** An RDB length as the server writes it. */
+function lengthBytes(n: number): Buffer {
+  if (n < 64) return Buffer.from([n]);
+  if (n < 16384) return Buffer.from([0x40 | (n >> 8), n & 0xff]);
+  const b = Buffer.alloc(5);
+  b[0] = 0x80;
+  b.writeUInt32BE(n, 1);
+  return b;
 }

@@ -223,29 +223,34 @@ function gf2Square(mat: bigint[]): bigint[] {
   return mat.map((row) => gf2Times(mat, row));
 }
 
+/** ZERO_BYTES[k]: the operator that carries a CRC through 2^k zero bytes (built once, as needed). */
+const ZERO_BYTES: bigint[][] = [];
+
+function zeroBytes(k: number): bigint[] {
+  while (ZERO_BYTES.length <= k) {
+    const last = ZERO_BYTES[ZERO_BYTES.length - 1];
+    if (last) ZERO_BYTES.push(gf2Square(last));
+    else {
+      // The operator for one zero bit, squared three times: one zero byte.
+      let op: bigint[] = [REFLECTED_POLY];
+      for (let n = 1, row = 1n; n < 64; n++, row <<= 1n) op.push(row);
+      for (let i = 0; i < 3; i++) op = gf2Square(op);
+      ZERO_BYTES.push(op);
+    }
+  }
+  return ZERO_BYTES[k]!;
+}
+
 /**
  * The CRC-64 of `A` followed by `B` from the CRCs of each and B's length (the CRC is linear:
- * A's CRC is carried through B's length of zero bytes, as zlib's crc32_combine does), so two
- * threads can each hash their part of a file.
+ * A's CRC is carried through B's length of zero bytes, as zlib's crc32_combine does, by the
+ * operators for 2^k zero bytes of the length's bits), so parts hashed apart (two threads, the
+ * snapshots of a cluster's primaries) give the CRC of the whole.
  */
 export function crc64Combine(crcA: bigint, crcB: bigint, lengthB: number): bigint {
-  if (lengthB <= 0) return crcA ^ crcB;
-  // The operator for one zero bit, then for 2 and 4; the loop starts at one byte (8 bits).
-  let odd: bigint[] = [REFLECTED_POLY];
-  for (let n = 1, row = 1n; n < 64; n++, row <<= 1n) odd.push(row);
-  let even = gf2Square(odd);
-  odd = gf2Square(even);
   let crc = crcA;
-  let len = lengthB;
-  for (;;) {
-    even = gf2Square(odd);
-    if (len % 2 === 1) crc = gf2Times(even, crc);
-    len = Math.floor(len / 2);
-    if (len === 0) break;
-    odd = gf2Square(even);
-    if (len % 2 === 1) crc = gf2Times(odd, crc);
-    len = Math.floor(len / 2);
-    if (len === 0) break;
+  for (let k = 0, len = lengthB; len > 0; k++, len = Math.floor(len / 2)) {
+    if (len % 2 === 1) crc = gf2Times(zeroBytes(k), crc);
   }
   return (crc ^ crcB) & MASK64;
 }

@@ -87,12 +87,6 @@ export interface KeySpan {
   keyEnd: number;
   /** The value in RDB encoding: `buf[valueStart, valueEnd)`. */
   buf: Buffer;
-  /**
-   * Where the whole record (expiry, LRU/LFU opcodes, type byte, key, value) starts in `buf`, so
-   * `buf[recordStart, valueEnd)` is the record as the file has it; -1 when its first bytes are no
-   * longer in the window (read more between its opcodes).
-   */
-  recordStart: number;
   /** Where `buf[0]` is in the input (so `base + valueEnd` is where the record ends). */
   base: number;
   /** Where the whole record starts in the input (its first opcode), even when no longer in `buf`. */
@@ -118,7 +112,6 @@ export function emptyKeySpan(buf: Buffer): KeySpan {
     keyStart: 0,
     keyEnd: 0,
     buf,
-    recordStart: -1,
     base: 0,
     recordOffset: 0,
     valueStart: 0,
@@ -176,11 +169,6 @@ export interface FastVerifyOptions {
    */
   stopAt?: () => number | undefined;
   onMissed?: () => void;
-  /**
-   * Called before the window moves on (what `onKey` spans pointed into is reused): a consumer
-   * that held on to spans of it (to copy several records at once) is done with them here.
-   */
-  onWindow?: () => void;
   /**
    * Only find where each value ends, without checking it (no LZF, container or score checks):
    * for a second pass over input a first pass verified.
@@ -1200,7 +1188,6 @@ export async function fastVerify(
 
   /** Keeps buf[keepFrom..] and reads until at least `want` bytes are buffered (or the input ends). */
   const refill = async (keepFrom: number, want: number): Promise<void> => {
-    options.onWindow?.();
     if (crc && keepFrom > crcMark) crc.update(w.buf, crcMark, keepFrom);
     let have = w.buf.length - keepFrom;
     if (read && !w.atEnd) {
@@ -1317,7 +1304,6 @@ export async function fastVerify(
             span.type = op;
             span.buf = w.buf;
             span.base = w.base;
-            span.recordStart = recordAt >= w.base ? recordAt - w.base : -1;
             span.recordOffset = recordAt;
             span.valueEnd = w.pos;
             span.expiresAt = expiresAt;
@@ -1462,6 +1448,55 @@ export async function fastVerify(
     if (callbackError) throw callbackError.err;
     // Anything unexpected (including I/O errors): the full reader re-reads and reports it.
     return null;
+  }
+}
+
+/** What a snapshot holds before its keys (see `readPreamble`). */
+export interface SnapshotPreamble {
+  header: RdbHeader;
+  /** Offset of the first SELECTDB (of the EOF, for a snapshot without keys): the keys start there. */
+  bodyStart: number;
+  /** The function libraries (FUNCTION2 payloads). */
+  functions: Buffer[];
+  /** The first db's key count by its RESIZEDB hint (0 without keys). */
+  keys: number;
+}
+
+/**
+ * Reads what an RDB holds before its first db: the header, AUX fields, function libraries, and
+ * the first db's SELECTDB and RESIZEDB hint (a server writes both before a db's keys). `'more'`
+ * when `buf` ends before that; null when it holds anything else there (module AUX data, an
+ * unknown opcode, no RESIZEDB hint, a version before 7 or newer than known).
+ */
+export function readPreamble(buf: Buffer): SnapshotPreamble | 'more' | null {
+  if (buf.length < RDB_HEADER_BYTES) return 'more';
+  const header = parseRdbHeader(buf.toString('latin1', 0, RDB_HEADER_BYTES));
+  if (header === null || !header.known || header.version < 7) return null;
+  const w = new Walker(1 << 30);
+  w.buf = buf;
+  w.pos = RDB_HEADER_BYTES;
+  w.version = header.version;
+  w.flavor = header.flavor;
+  const functions: Buffer[] = [];
+  try {
+    for (;;) {
+      const at = w.pos;
+      const op = w.u8();
+      if (op === RdbOpcode.AUX) {
+        w.skipString();
+        w.skipString();
+      } else if (op === RdbOpcode.FUNCTION2) functions.push(Buffer.from(w.string()));
+      else if (op === RdbOpcode.EOF) return { header, bodyStart: at, functions, keys: 0 };
+      else if (op === RdbOpcode.SELECTDB) {
+        w.len();
+        if (w.u8() !== RdbOpcode.RESIZEDB) return null;
+        const keys = w.lenNumber();
+        w.lenAny();
+        return { header, bodyStart: at, functions, keys };
+      } else return null;
+    }
+  } catch (err) {
+    return err === NEED_MORE ? 'more' : null;
   }
 }
 
