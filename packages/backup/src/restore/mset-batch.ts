@@ -26,6 +26,15 @@ export interface PairBatch {
   /** Makes room for a pair of `size` bytes in `db` for the key `key[keyStart, keyEnd)`; false when it does not fit a batch. */
   begin(db: number, size: number, key: Buffer, keyStart: number, keyEnd: number): boolean;
   commit(end: number): void;
+  /**
+   * Before a command that does not join the batch goes to the key `key[keyStart, keyEnd)` (in
+   * `slot`, into a cluster): sends what was gathered first if it may hold that key (at most one
+   * MSET: the window must have `MSET_ROOM`), so the command cannot overtake an earlier one on its
+   * key (a file that writes a key twice, apart). Other keys stay gathered.
+   */
+  settle(slot: number, key: Buffer, keyStart: number, keyEnd: number): void;
+  /** Whether what was gathered may hold the key (then `settle` sends an MSET). */
+  mayHold(slot: number, key: Buffer, keyStart: number, keyEnd: number): boolean;
   /** Sends everything gathered, waiting for room in the window as it goes. */
   drain(): Promise<void>;
 }
@@ -42,6 +51,8 @@ export class MsetBatch implements PairBatch {
   len = 0;
   count = 0;
   private db = 0;
+  /** A hash of each gathered key (`settle` compares with these; a collision only sends early). */
+  private readonly marks = new Int32Array(MSET_BATCH_KEYS);
   private readonly encode: CommandEncoder = (into, at) => {
     let p = writeHeader(into, at, 42, this.count * 2 + 1);
     p += MSET.copy(into, p);
@@ -56,7 +67,7 @@ export class MsetBatch implements PairBatch {
   ) {}
 
   /** Makes room for a pair of `size` bytes in `db` (sending what is gathered when it must); false when the pair is too big for a batch. */
-  begin(db: number, size: number): boolean {
+  begin(db: number, size: number, key: Buffer, keyStart: number, keyEnd: number): boolean {
     if (size > MSET_BATCH_BYTES) return false;
     if (
       this.count > 0 &&
@@ -64,7 +75,20 @@ export class MsetBatch implements PairBatch {
     )
       this.flush();
     this.db = db;
+    this.marks[this.count] = keyHash(key, keyStart, keyEnd);
     return true;
+  }
+
+  settle(slot: number, key: Buffer, keyStart: number, keyEnd: number): void {
+    if (this.mayHold(slot, key, keyStart, keyEnd)) this.flush();
+  }
+
+  mayHold(_slot: number, key: Buffer, keyStart: number, keyEnd: number): boolean {
+    if (this.count === 0) return false;
+    const h = keyHash(key, keyStart, keyEnd);
+    const marks = this.marks;
+    for (let i = 0; i < this.count; i++) if (marks[i] === h) return true;
+    return false;
   }
 
   /** The pair written since `begin()` ends at `end`. */
@@ -88,4 +112,11 @@ export class MsetBatch implements PairBatch {
     this.len = 0;
     this.onSend(bytes);
   }
+}
+
+/** FNV-1a of `key[start, end)`. */
+function keyHash(key: Buffer, start: number, end: number): number {
+  let h = 0x811c9dc5;
+  for (let i = start; i < end; i++) h = Math.imul(h ^ key[i]!, 0x01000193);
+  return h | 0;
 }

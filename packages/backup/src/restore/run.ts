@@ -243,10 +243,12 @@ export class RestoreRun {
     await target.idle();
     await Promise.all(this.pendingFallbacks);
     await target.idle();
-    if (this.targetEmpty && !this.rawReplay && !this.stopped && !this.verbatim) {
+    if (this.targetEmpty && (!this.rawReplay || this.stopped) && !this.verbatim) {
       // Into an empty target, what it now holds is exact (keys whose commands made nothing, an
       // expiry already past, are not counted). Another client writing meanwhile would show here too.
-      stats.keys = Math.max(0, (await target.keyCount()) - this.keysBefore);
+      // A run stopped by a failure says what it left there.
+      const held = this.stopped ? await target.keyCount().catch(() => null) : await target.keyCount();
+      if (held !== null) stats.keys = Math.max(0, held - this.keysBefore);
     }
     if (this.rawReplay && !this.stopped) {
       if (this.inputKeys !== null) {

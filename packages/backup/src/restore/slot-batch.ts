@@ -126,12 +126,17 @@ export class SlotMsetBatch implements PairBatch {
    * on the same key. Other keys' pairs stay gathered.
    */
   settle(slot: number, key: Buffer, keyStart: number, keyEnd: number): void {
-    if (slot === this.hotSlot) {
-      if (this.hotCount > 0 && holds(this.hot!, 0, this.hotLen, key, keyStart, keyEnd)) this.sendHot();
-    } else if (this.arena !== null && this.counts[slot]! > 0) {
-      const start = slot * SLOT_BATCH_BYTES;
-      if (holds(this.arena, start, start + this.lens[slot]!, key, keyStart, keyEnd)) this.flushSlot(slot);
-    }
+    if (!this.mayHold(slot, key, keyStart, keyEnd)) return;
+    if (slot === this.hotSlot) this.sendHot();
+    else this.flushSlot(slot);
+  }
+
+  mayHold(slot: number, key: Buffer, keyStart: number, keyEnd: number): boolean {
+    if (slot === this.hotSlot)
+      return this.hotCount > 0 && holds(this.hot!, 0, this.hotLen, key, keyStart, keyEnd);
+    if (this.arena === null || this.counts[slot] === 0) return false;
+    const start = slot * SLOT_BATCH_BYTES;
+    return holds(this.arena, start, start + this.lens[slot]!, key, keyStart, keyEnd);
   }
 
   async drain(): Promise<void> {

@@ -115,16 +115,16 @@ export async function restorePassThrough(run: RestoreRun, items: ItemSender, pat
   };
   // Plain SETs of different keys (no expiry) go out together as one MSET (into a cluster, one
   // per slot); a batch holds only keys that start there.
-  const slotBatch = cluster ? new SlotMsetBatch(target, items.msetErrors, items.msetSent) : null;
-  const batch: PairBatch = slotBatch ?? new MsetBatch(target, items.msetErrors, items.msetSent);
+  const batch: PairBatch = cluster
+    ? new SlotMsetBatch(target, items.msetErrors, items.msetSent)
+    : new MsetBatch(target, items.msetErrors, items.msetSent);
   /**
-   * Into a cluster, before a command that does not join the batch goes to a key in `slot`: what
-   * that slot gathered goes first, so the command cannot overtake an earlier one on its key (a
-   * file that writes a key twice, apart). A standalone server's batch (64 keys at most) is not
-   * searched so: there such a file's second command may run before the first.
+   * Before a command that does not join the batch goes to a key (in `slot`, into a cluster): what
+   * may hold that key goes first, so the command cannot overtake an earlier one on its key (a
+   * file that writes a key twice, apart).
    */
   const settle = (slot: number, key: Buffer, keyStart: number, keyEnd: number) =>
-    slotBatch?.settle(slot, key, keyStart, keyEnd);
+    batch.settle(slot, key, keyStart, keyEnd);
   /** Sends the held command as the file has it. */
   const sendHeldAsIs = () => {
     const bytes = held.end - held.start;
@@ -304,8 +304,7 @@ export async function restorePassThrough(run: RestoreRun, items: ItemSender, pat
       }
       const key = args[ki]!;
       const slot = target.slotOfKey(key, 0, key.length);
-      if (slotBatch) slotBatch.settle(slot, key, 0, key.length);
-      else if (batch.count > 0) await batch.drain();
+      settle(slot, key, 0, key.length);
       const db = dbOf(grouper.currentDb);
       const first = firstOfKey(db, key, 0, key.length);
       stats.commands++;

@@ -19,22 +19,6 @@ import type { ItemSender } from './send-items.js';
 export async function restoreRawRdbFile(run: RestoreRun, items: ItemSender, path: string): Promise<boolean> {
   const { target, stats, filter } = run;
   let encoder: RestoreEncoder | undefined;
-  const sendEncoded = (bytes: number, db: number, span: KeySpan) => {
-    stats.commands++;
-    stats.bytes += bytes;
-    // Into a cluster, straight into the output of the primary that owns the key's slot.
-    const slot = target.slotOfKey(span.keyBuf, span.keyStart, span.keyEnd);
-    target.sendEncoded(bytes, db, encoder!.encode, items.rawKeyErrors, span.db, slot);
-    stats.keys++;
-    run.usedRestore = true;
-    run.progress(false);
-  };
-  const sendRestore = (span: KeySpan, version: number, db: number): void | Promise<void> => {
-    encoder ??= new RestoreEncoder(version, run.replace);
-    const bytes = encoder.measure(span);
-    if (target.hasRoom(bytes)) sendEncoded(bytes, db, span);
-    else return target.room(bytes).then(() => sendEncoded(bytes, db, span));
-  };
   // Plain string keys go out as MSETs, where nothing can be in their way (into a cluster, one MSET
   // per slot): a plain string costs the server less in an MSET than as RESTORE.
   const batch =
@@ -43,6 +27,27 @@ export async function restoreRawRdbFile(run: RestoreRun, items: ItemSender, path
         ? new SlotMsetBatch(target, items.msetErrors, items.msetSent)
         : new MsetBatch(target, items.msetErrors, items.msetSent)
       : null;
+  const sendEncoded = (bytes: number, db: number, span: KeySpan, slot: number, clash: boolean) => {
+    stats.commands++;
+    stats.bytes += bytes;
+    // What the batch gathered goes first if it may hold this key (a file that has a key twice).
+    if (clash) batch!.settle(slot, span.keyBuf, span.keyStart, span.keyEnd);
+    // Into a cluster, straight into the output of the primary that owns the key's slot.
+    target.sendEncoded(bytes, db, encoder!.encode, items.rawKeyErrors, span.db, slot);
+    stats.keys++;
+    run.usedRestore = true;
+    run.progress(false);
+  };
+  const sendRestore = (span: KeySpan, version: number, db: number): void | Promise<void> => {
+    encoder ??= new RestoreEncoder(version, run.replace);
+    const bytes = encoder.measure(span);
+    const slot = target.slotOfKey(span.keyBuf, span.keyStart, span.keyEnd);
+    const clash = batch?.mayHold(slot, span.keyBuf, span.keyStart, span.keyEnd) === true;
+    // Room for the MSET a clash sends first, too.
+    const room = clash ? bytes + MSET_ROOM : bytes;
+    if (target.hasRoom(room)) sendEncoded(bytes, db, span, slot, clash);
+    else return target.room(room).then(() => sendEncoded(bytes, db, span, slot, clash));
+  };
   const batchString = (span: KeySpan, db: number): boolean => {
     if (!batchRdbString(batch!, db, span)) return false;
     stats.keys++;

@@ -125,10 +125,11 @@ export async function restoreRecords(run: RestoreRun, items: ItemSender): Promis
   // Plain strings gather into MSETs where nothing can be in their way (into a cluster, one per
   // slot), as from an RDB file: no DUMP payload to encode, and less work for the server.
   const batching = run.targetEmpty || run.replace;
-  const slotBatch =
-    batching && target.isCluster ? new SlotMsetBatch(target, items.msetErrors, items.msetSent) : null;
-  const batch: PairBatch | null =
-    slotBatch ?? (batching ? new MsetBatch(target, items.msetErrors, items.msetSent) : null);
+  const batch: PairBatch | null = !batching
+    ? null
+    : target.isCluster
+      ? new SlotMsetBatch(target, items.msetErrors, items.msetSent)
+      : new MsetBatch(target, items.msetErrors, items.msetSent);
   const asItem = itemOptions(run);
   /** A plain string into the batch; false when it does not fit one (then it goes as an item). */
   const batchString = (r: PlainString): boolean => {
@@ -175,8 +176,8 @@ export async function restoreRecords(run: RestoreRun, items: ItemSender): Promis
           if (!item) continue;
         } else item = entry;
         // What the key's slot gathered goes first (a key written twice keeps its order).
-        if (slotBatch && item.kind === 'key')
-          slotBatch.settle(target.slotOfKey(item.key, 0, item.key.length), item.key, 0, item.key.length);
+        if (batch && item.kind === 'key')
+          batch.settle(target.slotOfKey(item.key, 0, item.key.length), item.key, 0, item.key.length);
         if (!(await items.handle(item))) return;
       }
     }
