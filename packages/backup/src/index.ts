@@ -12,7 +12,7 @@ export type {
   RestoreFailure,
   RestoreNodeResult,
 } from './restore/restore.js';
-export type { NodeTraffic } from './restore/target.js';
+export type { NodeTraffic } from './io/pipeline.js';
 export { convert } from './convert/convert.js';
 export type { ConvertOptions, ConvertResult, ConvertProgress } from './convert/convert.js';
 export { migrate } from './migrate/migrate.js';

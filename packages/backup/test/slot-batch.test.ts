@@ -8,7 +8,8 @@ import { keySlot, keySlotOf } from '../src/cluster/slot.js';
 import { decodeCommandAt, writeHeader } from '../src/resp/encode.js';
 import { MSET_ROOM } from '../src/restore/mset-batch.js';
 import { SLOT_BATCH_BYTES, SlotMsetBatch } from '../src/restore/slot-batch.js';
-import type { CommandEncoder, RestoreTarget } from '../src/restore/target.js';
+import type { CommandEncoder } from '../src/io/pipeline.js';
+import type { RestoreTarget } from '../src/restore/target.js';
 
 interface Sent {
   slot: number;

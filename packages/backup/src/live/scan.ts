@@ -3,6 +3,8 @@ import type { Redis } from 'iovalkey';
 import { type CompiledFilter, dumpPayloadType } from '../io/filter.js';
 import type { ValueType } from '../model.js';
 import { BackupError } from '../errors.js';
+import { Pipeline, type ReplyHandler } from '../io/pipeline.js';
+import { bulkSize, type Command, writeHeader } from '../resp/encode.js';
 import { connectionError, type ServerConnection } from '@valkey-tools/core';
 
 /** A key as read in scan mode: its DUMP payload and absolute expiry. */
@@ -66,6 +68,78 @@ export async function listFunctionCode(client: Redis): Promise<Buffer[]> {
   return out;
 }
 
+/** `*2\r\n$<n>\r\n<NAME>\r\n` for the two-argument read commands of a scan. */
+const READ_COMMANDS = {
+  DUMP: Buffer.from('*2\r\n$4\r\nDUMP\r\n'),
+  PEXPIRETIME: Buffer.from('*2\r\n$11\r\nPEXPIRETIME\r\n'),
+  PTTL: Buffer.from('*2\r\n$4\r\nPTTL\r\n'),
+} as const;
+type ExpireCommand = 'PEXPIRETIME' | 'PTTL';
+
+/**
+ * The replies to one batch of reads (DUMP and an expiry command per key, in that order): one
+ * handler for all of them (no promise or object per command).
+ */
+class ReadBatch implements ReplyHandler<number> {
+  readonly replies: unknown[];
+  readonly errors: Array<Error | undefined>;
+  private left: number;
+  private done!: () => void;
+  readonly settled = new Promise<void>((r) => {
+    this.done = r;
+  });
+  readonly readAt = Date.now();
+
+  constructor(n: number) {
+    this.replies = new Array(n);
+    this.errors = new Array(n);
+    this.left = n;
+    if (n === 0) this.done();
+  }
+
+  reply(i: number, reply: unknown): void {
+    this.replies[i] = reply;
+    if (--this.left === 0) this.done();
+  }
+
+  error(i: number, _args: unknown, err: Error): void {
+    this.errors[i] = err;
+    if (--this.left === 0) this.done();
+  }
+}
+
+/** Sends DUMP and `expire` for every key of `keys` (in `db`) through `pipe`. */
+function readKeys(pipe: Pipeline, db: number, keys: Buffer[], expire: ExpireCommand): ReadBatch {
+  const batch = new ReadBatch(keys.length * 2);
+  let name: Buffer = READ_COMMANDS.DUMP;
+  let key: Buffer = keys[0]!;
+  const encode = (into: Buffer, at: number): number => {
+    let p = at + name.copy(into, at);
+    p = writeHeader(into, p, 36, key.length);
+    p += key.copy(into, p);
+    into[p++] = 13;
+    into[p++] = 10;
+    return p;
+  };
+  for (let i = 0; i < keys.length; i++) {
+    key = keys[i]!;
+    for (const [j, n] of [READ_COMMANDS.DUMP, READ_COMMANDS[expire]].entries()) {
+      name = n;
+      pipe.sendEncoded(name.length + bulkSize(key.length), db, encode, batch, 2 * i + j);
+    }
+  }
+  pipe.flush();
+  return batch;
+}
+
+/** Sends one command through `pipe` and resolves with its reply. */
+function request(pipe: Pipeline, db: number, args: Command): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    pipe.send(args, db, { reply: (_c, r) => resolve(r), error: (_c, _a, err) => reject(err) });
+    pipe.flush();
+  });
+}
+
 async function* scanNode(
   client: Redis,
   node: string,
@@ -75,44 +149,46 @@ async function* scanNode(
 ): AsyncGenerator<DumpedKey> {
   const count = options.count ?? 500;
   const types = options.type === undefined ? [] : Array.isArray(options.type) ? options.type : [options.type];
-  let expireCommand: 'PEXPIRETIME' | 'PTTL' = 'PEXPIRETIME';
+  // The reads go through one pipeline on the node's connection, as a restore's writes do: one
+  // write per batch, one shared reply handler, and the next SCAN already out while a batch's
+  // replies come in. (A batch bounds what is in flight.)
+  const pipe = new Pipeline(
+    client,
+    { commands: Number.MAX_SAFE_INTEGER, bytes: Number.MAX_SAFE_INTEGER },
+    node,
+  );
+  let expire: ExpireCommand = 'PEXPIRETIME';
+  const scanArgs = (cursor: Buffer): Command => {
+    const args: Command = [Buffer.from('SCAN'), cursor];
+    if (options.match !== undefined) args.push(Buffer.from('MATCH'), Buffer.from(options.match));
+    args.push(Buffer.from('COUNT'), Buffer.from(String(count)));
+    if (types.length === 1 && types[0] !== 'module') args.push(Buffer.from('TYPE'), Buffer.from(types[0]!));
+    return args;
+  };
   for (const db of dbs) {
-    if (dbs.length > 1 || db !== 0) await client.select(db);
     options.onDb?.({ node, db, keys: counts.get(db) ?? 0 });
-    let cursor = '0';
-    do {
-      const args: Array<string | Buffer | number> = [cursor];
-      if (options.match !== undefined) args.push('MATCH', options.match);
-      args.push('COUNT', count);
-      if (types.length === 1 && types[0] !== 'module') args.push('TYPE', types[0]!);
-      const [next, keys] = (await client.callBuffer('SCAN', ...args)) as [Buffer, Buffer[]];
-      cursor = next.toString();
-      if (keys.length === 0) continue;
-      const readAll = async () => {
-        const pipe = client.pipeline();
-        const readAt = Date.now();
-        for (const k of keys) {
-          pipe.callBuffer('DUMP', k);
-          pipe.call(expireCommand, k);
-        }
-        return { results: (await pipe.exec()) ?? [], readAt };
-      };
-      let { results, readAt } = await readAll();
-      if (
-        expireCommand === 'PEXPIRETIME' &&
-        results[1]?.[0] &&
-        /unknown command/i.test(String(results[1][0]))
-      ) {
-        // Servers before 7.0 have no PEXPIRETIME: fall back to a relative PTTL.
-        expireCommand = 'PTTL';
-        ({ results, readAt } = await readAll());
+    let scan: Promise<unknown> | null = request(pipe, db, scanArgs(Buffer.from('0')));
+    while (scan !== null) {
+      const [next, keys] = (await scan) as [Buffer, Buffer[]];
+      const more = !(next.length === 1 && next[0] === 48);
+      if (keys.length === 0) {
+        scan = more ? request(pipe, db, scanArgs(next)) : null;
+        continue;
       }
+      let batch = readKeys(pipe, db, keys, expire);
+      scan = more ? request(pipe, db, scanArgs(next)) : null;
+      await batch.settled;
+      if (expire === 'PEXPIRETIME' && batch.errors[1] && /unknown command/i.test(batch.errors[1].message)) {
+        // Servers before 7.0 have no PEXPIRETIME: fall back to a relative PTTL.
+        expire = 'PTTL';
+        batch = readKeys(pipe, db, keys, expire);
+        await batch.settled;
+      }
+      const { replies, errors, readAt } = batch;
       for (let i = 0; i < keys.length; i++) {
-        const [dumpErr, payload] = results[2 * i]!;
-        const [ttlErr, ttl] = results[2 * i + 1]!;
         const key = keys[i]!;
-        if (dumpErr || ttlErr) {
-          const e = (dumpErr ?? ttlErr) as Error;
+        const e = errors[2 * i] ?? errors[2 * i + 1];
+        if (e) {
           throw new BackupError(
             'ERR_SERVER_REPLY',
             `reading key "${key.toString('latin1')}" (db ${db}) from ${node} failed: ${e.message}`,
@@ -125,20 +201,22 @@ async function* scanNode(
             },
           );
         }
+        const payload = replies[2 * i];
         // Deleted or expired between SCAN and DUMP.
-        if (payload === null) continue;
-        const t = Number(ttl);
+        if (payload === null || payload === undefined) continue;
+        const t = Number(replies[2 * i + 1]);
         if (t === -2) continue;
         const buf = payload as Buffer;
         const vt = dumpPayloadType(buf);
         if (vt !== undefined && !options.filter.type(vt)) continue;
         if (!options.filter.key(key)) continue;
         const out: DumpedKey = { kind: 'dump', db, key, payload: buf, node };
-        if (t >= 0) out.expiresAt = expireCommand === 'PEXPIRETIME' ? t : readAt + t;
+        if (t >= 0) out.expiresAt = expire === 'PEXPIRETIME' ? t : readAt + t;
         yield out;
       }
-    } while (cursor !== '0');
+    }
   }
+  await pipe.idle();
 }
 
 /**

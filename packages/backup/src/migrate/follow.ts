@@ -19,7 +19,7 @@ import { type Command, encodedLength } from '../resp/encode.js';
 import { RespCommandParser } from '../resp/parser.js';
 import { commandKeys, type DataCommand, dataCommand } from '../restore/data-commands.js';
 import { restore } from '../restore/restore.js';
-import type { ReplyHandler } from '../restore/target.js';
+import type { ReplyHandler } from '../io/pipeline.js';
 import { RestoreTarget } from '../restore/target.js';
 import type { RestoreFailure, RestoreResult } from '../restore/types.js';
 import { globMatch } from '../io/filter.js';

@@ -1,5 +1,6 @@
 import { digits, writeHeader } from '../resp/encode.js';
-import type { CommandEncoder, ReplyHandler, RestoreTarget } from './target.js';
+import type { CommandEncoder, ReplyHandler } from '../io/pipeline.js';
+import type { RestoreTarget } from './target.js';
 
 /** An MSET holds at most this many keys and bytes of pairs. */
 export const MSET_BATCH_KEYS = 64;

@@ -7,7 +7,7 @@ import { fastVerifySource, verifyRdbWithReader } from '../rdb/inspect.js';
 import { bulkSize, copyBytes, writeHeader } from '../resp/encode.js';
 import { BackupError } from '../errors.js';
 import type { PairBatch } from './mset-batch.js';
-import type { CommandEncoder } from './target.js';
+import type { CommandEncoder } from '../io/pipeline.js';
 
 export interface RawRdbOptions {
   /** The newest DUMP payload version the target accepts. */

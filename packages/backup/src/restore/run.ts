@@ -6,7 +6,8 @@ import { command, encodedLength } from '../resp/encode.js';
 import { keyToText } from '../rdb/text.js';
 import { BackupError, type BackupErrorCode } from '../errors.js';
 import { KeySet } from './check-input.js';
-import { type ReplyHandler, RestoreTarget } from './target.js';
+import type { ReplyHandler } from '../io/pipeline.js';
+import { RestoreTarget } from './target.js';
 import type { RestoreFailure, RestoreOptions, RestoreProgress, RestoreResult } from './types.js';
 
 /** An error's message without the hint our errors append to it (to say more, then hint anew). */
@@ -204,7 +205,7 @@ export class RestoreRun {
     const found = new KeySet();
     let refused: Error | undefined;
     const onReply: ReplyHandler<[number, Buffer]> = {
-      reply: ([db, key], _c, r) => {
+      reply: ([db, key], r) => {
         if (Number(r) > 0) found.add(db, key);
       },
       // A key we cannot ask about must not be taken for absent (it would be merged into).

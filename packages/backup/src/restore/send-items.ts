@@ -2,7 +2,7 @@ import { type RestoreItem, restoreFallback } from '../io/items.js';
 import { type Command, command, encodedLength } from '../resp/encode.js';
 import { dataCommand, splitPerKey } from './data-commands.js';
 import { display, type RestoreRun } from './run.js';
-import type { ReplyHandler } from './target.js';
+import type { ReplyHandler } from '../io/pipeline.js';
 
 export type KeyItem = Extract<RestoreItem, { kind: 'key' }>;
 type RawItem = Extract<RestoreItem, { kind: 'raw' }>;
@@ -89,7 +89,7 @@ export class ItemSender {
     error: (item, c, err) => this.onKeyError(item, c, this.run.dbOf(item.db), err),
   };
   private readonly setReply: ReplyHandler<KeyItem> = {
-    reply: (item, _c, reply) => {
+    reply: (item, reply) => {
       // SET ... NX answers nil when the key exists.
       if (reply !== null) return;
       this.run.stats.keys--;
@@ -104,7 +104,7 @@ export class ItemSender {
     error: this.keyErrors.error!,
   };
   private readonly existsReply: ReplyHandler<(exists: boolean) => void> = {
-    reply: (resolve, _c, r) => resolve(Number(r) > 0),
+    reply: (resolve, r) => resolve(Number(r) > 0),
     error: (resolve) => resolve(false),
   };
   private readonly rawErrors: ReplyHandler<RawItem> = {

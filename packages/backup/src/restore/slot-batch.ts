@@ -1,6 +1,7 @@
 import { copyBytes, digits, writeHeader } from '../resp/encode.js';
 import { MSET_BATCH_BYTES, MSET_BATCH_KEYS, MSET_ROOM, type PairBatch } from './mset-batch.js';
-import type { CommandEncoder, ReplyHandler, RestoreTarget } from './target.js';
+import type { CommandEncoder, ReplyHandler } from '../io/pipeline.js';
+import type { RestoreTarget } from './target.js';
 
 const SLOTS = 16384;
 /** Bytes of pairs each slot gathers before its MSET goes out (all slots: 32 MiB at most). */

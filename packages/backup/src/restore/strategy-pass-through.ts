@@ -10,7 +10,7 @@ import { RestoreEncoder } from './raw-rdb.js';
 import { display, type RestoreRun } from './run.js';
 import { isName, type ItemSender } from './send-items.js';
 import { SlotMsetBatch } from './slot-batch.js';
-import type { CommandEncoder, ReplyHandler } from './target.js';
+import type { CommandEncoder, ReplyHandler } from '../io/pipeline.js';
 
 /** The commands a .valkey restore may turn into one RESTORE (see CollectionPayload). */
 const COLLECTION_COMMANDS = ['HSET', 'SADD', 'ZADD', 'RPUSH', 'HMSET'];

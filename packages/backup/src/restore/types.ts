@@ -3,7 +3,7 @@ import type { KeyFilter } from '../io/filter.js';
 import type { InputFormat } from '../io/formats.js';
 import type { TlsFiles } from '@valkey-tools/core';
 import type { RdbRecord } from '../model.js';
-import type { NodeTraffic } from './target.js';
+import type { NodeTraffic } from '../io/pipeline.js';
 
 export interface RestoreProgress {
   /** Keys sent so far. */
