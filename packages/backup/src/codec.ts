@@ -10,7 +10,7 @@ export type { EncodeOptions } from './rdb/writer.js';
 export { RdbType, RdbOpcode, decodeModuleId } from './rdb/constants.js';
 export { crc64, Crc64 } from './rdb/crc64.js';
 export { lzfCompress, lzfDecompress } from './rdb/lzf.js';
-export { encodeDumpPayload, decodeDumpPayload, checkDumpPayload } from './rdb/dump.js';
+export { encodeDumpPayload, decodeDumpPayload, checkDumpPayload, splitDumpPayload } from './rdb/dump.js';
 export type { EncodeDumpOptions, DumpPayload, CheckDumpPayloadOptions } from './rdb/dump.js';
 
 // RESP text and the readable form

@@ -59,7 +59,7 @@ export type {
   RdbChunkRecord,
 } from './rdb/reader.js';
 export { writeRdb, writeRdbFile, createRdbWriteStream } from './rdb/writer.js';
-export type { RdbTarget, EncodingLimits, WriteRdbOptions } from './rdb/writer.js';
+export type { RdbTarget, EncodingLimits, WriteRdbOptions, EncodedKeyRecord } from './rdb/writer.js';
 export { parseRespCommands } from './resp/parser.js';
 export type { ParsedCommand, ParseRespOptions, TruncatedTail } from './resp/parser.js';
 export { command } from './resp/encode.js';

@@ -1,13 +1,20 @@
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type TestServer, startTestServer, buildEncodingsDataset } from '@valkey-tools/test-utils';
 import { Valkey } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { KeyRecord } from '../src/model.js';
-import { decodeDumpPayload, encodeDumpPayload } from '../src/rdb/dump.js';
+import { decodeDumpPayload, encodeDumpPayload, splitDumpPayload } from '../src/rdb/dump.js';
+import { type EncodedKeyRecord, writeRdb } from '../src/rdb/writer.js';
 import { readRdbFile } from '../src/rdb/reader.js';
 import { collect, norm } from './fixtures/rdb/helpers.js';
 
 let server: TestServer;
+const all = async <T>(chunks: AsyncIterable<T>): Promise<T[]> => {
+  const out: T[] = [];
+  for await (const c of chunks) out.push(c);
+  return out;
+};
 let c: Valkey;
 let keys: KeyRecord[];
 
@@ -62,5 +69,43 @@ describe('DUMP payloads against valkey-server', () => {
     const mangled = Buffer.from(((await c.callBuffer('DUMP', 'str:bin')) as Buffer).toString('utf8'));
     await expect(decodeDumpPayload(mangled)).rejects.toMatchObject({ code: 'ERR_RDB_CHECKSUM' });
     await expect(decodeDumpPayload(Buffer.alloc(5))).rejects.toMatchObject({ code: 'ERR_RDB_BAD_PAYLOAD' });
+    expect(() => splitDumpPayload(bad)).toThrow(expect.objectContaining({ code: 'ERR_RDB_CHECKSUM' }));
+  });
+
+  it('writes the payloads of every key into an RDB file as they are, which loads back digest-equal', async () => {
+    const records: EncodedKeyRecord[] = [];
+    for (const r of keys) {
+      await c.select(r.db);
+      const payload = (await c.callBuffer('DUMP', r.key)) as Buffer;
+      const expiry = r.expiresAt === undefined ? {} : { expiresAt: r.expiresAt };
+      records.push({ kind: 'encoded-key', db: r.db, key: r.key, ...expiry, ...splitDumpPayload(payload) });
+    }
+    await c.select(0);
+    expect(new Set(records.map((r) => r.db))).toEqual(new Set([0, 1, 3]));
+    const file = Buffer.concat(await all(writeRdb(records)));
+    const fresh = await startTestServer();
+    const back = new Valkey({ port: fresh.port, host: fresh.host, maxRetriesPerRequest: 1 });
+    try {
+      writeFileSync(join(fresh.dir, 'dump.rdb'), file);
+      expect(await fresh.command('DEBUG', 'RELOAD', 'NOSAVE')).toBe('+OK\r\n');
+      // Every key's value and expiry, db by db (the source also holds the keys other tests made).
+      for (const db of [0, 1, 3]) {
+        const inDb = records.filter((r) => r.db === db).map((r) => r.key);
+        await Promise.all([c.select(db), back.select(db)]);
+        expect(await back.dbsize()).toBe(inDb.length);
+        const want = await c.call('DEBUG', 'DIGEST-VALUE', ...inDb);
+        expect(await back.call('DEBUG', 'DIGEST-VALUE', ...inDb)).toEqual(want);
+        for (const k of inDb) expect(await back.pexpiretime(k)).toBe(await c.pexpiretime(k));
+      }
+      await c.select(0);
+    } finally {
+      back.disconnect();
+      await fresh.stop();
+    }
+    // A payload of a newer RDB version than the file's is refused, not written.
+    const newer = { ...records[0]!, version: 12 };
+    await expect(all(writeRdb([newer], { target: 11 }))).rejects.toMatchObject({
+      code: 'ERR_RDB_BAD_RECORD',
+    });
   });
 });

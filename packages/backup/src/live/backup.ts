@@ -5,7 +5,8 @@ import { abortable, partialPath, writeFileAtomically } from '../io/atomic.js';
 import { compileFilter, type KeyFilter } from '../io/filter.js';
 import { checkOutputFormat, formatFromPath, type OutputFormat } from '../io/formats.js';
 import { encodeRecords } from '../io/output.js';
-import { decodeDump, encodeDump } from '../rdb/dump.js';
+import { decodeDump, encodeDump, splitDumpPayload } from '../rdb/dump.js';
+import { type EncodedKeyRecord, type RdbTarget, writeRdb } from '../rdb/writer.js';
 import { DirectFallback } from '../rdb/direct.js';
 import { rdbFileToJsonl } from '../jsonl/rdb-to-jsonl.js';
 import { rdbFileToResp } from '../resp/rdb-to-resp.js';
@@ -111,6 +112,39 @@ async function dumpToRecord(d: DumpedKey): Promise<KeyRecord> {
   if (d.expiresAt !== undefined) r.expiresAt = d.expiresAt;
   else delete r.expiresAt;
   return r;
+}
+
+/** The RDB target whose files hold values of `payload`'s RDB version as they are (null: none). */
+function rdbTargetOf(payload: Buffer): RdbTarget | null {
+  const version = payload.length >= 11 ? payload.readUInt16LE(payload.length - 10) : 0;
+  if (version >= 1 && version <= 9) return 9;
+  if (version === 10 || version === 11) return version;
+  return version === 80 ? 'VALKEY080' : null;
+}
+
+/** A scanned key as a record of its value's encoded bytes (the payload's CRC-64 checked). */
+function encodedKey(d: DumpedKey): EncodedKeyRecord {
+  let parts: ReturnType<typeof splitDumpPayload>;
+  try {
+    parts = splitDumpPayload(d.payload);
+  } catch (err) {
+    throw new BackupError(
+      'ERR_SERVER_REPLY',
+      `the DUMP of key "${d.key.toString('latin1')}" (db ${d.db}) from ${d.node} is damaged: ${(err as Error).message}`,
+      {
+        cause: err,
+        details: { node: d.node, db: d.db, key: d.key.toString('latin1') },
+        hint: 'Run the backup again',
+      },
+    );
+  }
+  return {
+    kind: 'encoded-key',
+    db: d.db,
+    key: d.key,
+    ...(d.expiresAt === undefined ? {} : { expiresAt: d.expiresAt }),
+    ...parts,
+  };
 }
 
 /**
@@ -438,9 +472,39 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       yield* f === 'resp' ? commandsToResp(cmds(), { header: h }) : commandsToReadable(cmds(), { header: h });
       return;
     }
-    async function* records(): AsyncGenerator<RdbRecord> {
-      for await (const item of source as AsyncIterable<DumpedKey | DumpedFunction>) {
+    const items = source[Symbol.asyncIterator]();
+    // Function libraries come first: what follows them tells the RDB version of the payloads.
+    const first: Array<DumpedKey | DumpedFunction> = [];
+    for (let r = await items.next(); !r.done; r = await items.next()) {
+      checkAbort();
+      first.push(r.value);
+      if (r.value.kind === 'dump') break;
+    }
+    async function* scanned(): AsyncGenerator<DumpedKey | DumpedFunction> {
+      yield* first;
+      for (let r = await items.next(); !r.done; r = await items.next()) {
         checkAbort();
+        yield r.value;
+      }
+    }
+    const head = first[first.length - 1];
+    const target = head?.kind === 'dump' ? rdbTargetOf(head.payload) : 11;
+    if (f === 'rdb' && target !== null) {
+      // Each value goes into the file as the server encoded it (its payload's CRC-64 checked).
+      async function* encoded(): AsyncGenerator<RdbRecord | EncodedKeyRecord> {
+        for await (const item of scanned()) {
+          if (item.kind === 'function') yield { kind: 'function', code: item.code };
+          else {
+            keys++;
+            yield encodedKey(item);
+          }
+        }
+      }
+      yield* writeRdb(encoded(), { target });
+      return;
+    }
+    async function* records(): AsyncGenerator<RdbRecord> {
+      for await (const item of scanned()) {
         if (item.kind === 'function') yield { kind: 'function', code: item.code };
         else {
           keys++;

@@ -82,6 +82,17 @@ function assertPayloadChecksum(buf: Buffer): void {
   }
 }
 
+/**
+ * A DUMP payload's parts, its length and CRC-64 checked (the value is not looked at): the `type`
+ * byte, the value's bytes (`body`, a view) and the RDB `version` of the footer.
+ */
+export function splitDumpPayload(payload: Buffer): { type: number; body: Buffer; version: number } {
+  assertPayloadLength(payload, 'Read DUMP replies as raw bytes; decoding them as UTF-8 corrupts them');
+  assertPayloadChecksum(payload);
+  const footer = payload.length - 10;
+  return { type: payload[0]!, body: payload.subarray(1, footer), version: payload.readUInt16LE(footer) };
+}
+
 /** Parses and verifies a `DUMP` payload (checksum, version footer, value). */
 export async function decodeDumpPayload(
   payload: Uint8Array,

@@ -619,8 +619,23 @@ function emptyPartialValue(type: Value['type']): Value {
  * it); keys are encoded compactly like the server does. Accepts the chunked records of
  * `readRdb(..., { chunked })` too (each such key is re-assembled in memory before it is written).
  */
+/**
+ * A key whose value is already in RDB encoding, as a DUMP payload holds it (see
+ * `splitDumpPayload`): `type` and the value's bytes (`body`) are written as they are. Its RDB
+ * `version` must be one the target's files hold: up to 11 for targets 9-11 (not above the
+ * target), 80 for `VALKEY080`.
+ */
+export interface EncodedKeyRecord extends Omit<KeyRecord, 'kind' | 'value' | 'encoding'> {
+  kind: 'encoded-key';
+  type: number;
+  body: Buffer;
+  version: number;
+}
+
 export async function* writeRdb(
-  records: AsyncIterable<RdbRecord | RdbChunkRecord> | Iterable<RdbRecord | RdbChunkRecord>,
+  records:
+    | AsyncIterable<RdbRecord | RdbChunkRecord | EncodedKeyRecord>
+    | Iterable<RdbRecord | RdbChunkRecord | EncodedKeyRecord>,
   options: WriteRdbOptions = {},
 ): AsyncGenerator<Buffer> {
   const enc = new ValueEncoder(options);
@@ -706,7 +721,7 @@ export async function* writeRdb(
   };
 
   const seen = options.checkDuplicateKeys ? new Set<string>() : null;
-  const writePrefix = (r: Omit<KeyRecord, 'kind' | 'value'>) => {
+  const writePrefix = (r: Omit<KeyRecord, 'kind' | 'value' | 'encoding'>) => {
     if (seen) {
       const id = `${r.db}:${r.key.toString('latin1')}`;
       if (seen.has(id)) {
@@ -754,11 +769,29 @@ export async function* writeRdb(
       options.onProgress({ keys, bytes: total + out.size });
   };
 
-  for await (const r of records as AsyncIterable<RdbRecord | RdbChunkRecord>) {
+  for await (const r of records as AsyncIterable<RdbRecord | RdbChunkRecord | EncodedKeyRecord>) {
     switch (r.kind) {
       case 'key':
         writeKey(r);
         break;
+      case 'encoded-key': {
+        const v = enc.version;
+        if (v >= 80 ? r.version !== v && r.version > 11 : r.version > v) {
+          throw new RdbError(
+            'ERR_RDB_BAD_RECORD',
+            `a value of RDB version ${r.version} cannot go into an RDB ${v} file as it is`,
+            { details: { key: displayBytes(r.key), db: r.db }, hint: 'Write a target of that version' },
+          );
+        }
+        writePrefix(r);
+        out.u8(r.type);
+        enc.string(out, r.key);
+        out.raw(r.body);
+        keys++;
+        if (options.onProgress && keys % progressEvery === 0)
+          options.onProgress({ keys, bytes: total + out.size });
+        break;
+      }
       case 'key-begin': {
         const { kind: _k, type, elements, ...rest } = r;
         const above = streamAbove[type];
