@@ -134,19 +134,24 @@ function readKeys(pipe: Pipeline, db: number, keys: Buffer[], expire: ExpireComm
 
 /** Sends one command through `pipe` and resolves with its reply. */
 function request(pipe: Pipeline, db: number, args: Command): Promise<unknown> {
-  return new Promise((resolve, reject) => {
+  const p = new Promise((resolve, reject) => {
     pipe.send(args, db, { reply: (_c, r) => resolve(r), error: (_c, _a, err) => reject(err) });
     pipe.flush();
   });
+  // A SCAN sent ahead that fails after the scan stopped (the connection closed) is not an
+  // unhandled rejection; awaited, it still throws.
+  p.catch(() => {});
+  return p;
 }
 
+/** The keys of one node, a batch (one SCAN's worth) at a time. */
 async function* scanNode(
   client: Redis,
   node: string,
   dbs: number[],
   options: ScanOptions,
   counts: Map<number, number>,
-): AsyncGenerator<DumpedKey> {
+): AsyncGenerator<DumpedKey[]> {
   const count = options.count ?? 500;
   const types = options.type === undefined ? [] : Array.isArray(options.type) ? options.type : [options.type];
   // The reads go through one pipeline on the node's connection, as a restore's writes do: one
@@ -185,6 +190,7 @@ async function* scanNode(
         await batch.settled;
       }
       const { replies, errors, readAt } = batch;
+      const found: DumpedKey[] = [];
       for (let i = 0; i < keys.length; i++) {
         const key = keys[i]!;
         const e = errors[2 * i] ?? errors[2 * i + 1];
@@ -212,16 +218,44 @@ async function* scanNode(
         if (!options.filter.key(key)) continue;
         const out: DumpedKey = { kind: 'dump', db, key, payload: buf, node };
         if (t >= 0) out.expiresAt = expire === 'PEXPIRETIME' ? t : readAt + t;
-        yield out;
+        found.push(out);
       }
+      if (found.length > 0) yield found;
     }
   }
   await pipe.idle();
 }
 
 /**
- * Reads every key of a server (or of every primary of a cluster) with SCAN + pipelined
- * DUMP/PEXPIRETIME. Not a point-in-time snapshot: keys written during the scan may or may not
+ * The items of several sources as each has them ready (every source read at once; each runs at
+ * most one item ahead). Stopping early or a failure ends them all.
+ */
+async function* interleave<T>(sources: AsyncGenerator<T>[]): AsyncGenerator<T> {
+  const pull = (i: number) => {
+    const p = sources[i]!.next().then((r) => ({ r, i }));
+    // A source that fails after the others ended this one is not an unhandled rejection.
+    p.catch(() => {});
+    return p;
+  };
+  const pending = new Map(sources.map((_, i) => [i, pull(i)]));
+  try {
+    while (pending.size > 0) {
+      const { r, i } = await Promise.race(pending.values());
+      if (r.done) {
+        pending.delete(i);
+        continue;
+      }
+      pending.set(i, pull(i));
+      yield r.value;
+    }
+  } finally {
+    await Promise.allSettled(sources.map((s) => s.return(undefined)));
+  }
+}
+
+/**
+ * Reads every key of a server (or of every primary of a cluster, all at once) with SCAN +
+ * pipelined DUMP/PEXPIRETIME. Not a point-in-time snapshot: keys written during the scan may or may not
  * be included (use replication mode for a consistent copy). Function libraries come first.
  */
 export async function* scanServer(
@@ -232,7 +266,7 @@ export async function* scanServer(
     ? conn.cluster.nodes('master').map((n) => ({ client: n, name: `${n.options.host}:${n.options.port}` }))
     : [{ client: conn.client, name: `${conn.target.host}:${conn.target.port}` }];
   for (const code of await listFunctionCode(nodes[0]!.client)) yield { kind: 'function', code };
-  for (const { client, name } of nodes) {
+  async function* ofNode(client: Redis, name: string): AsyncGenerator<DumpedKey[]> {
     try {
       const present = await nonEmptyDbs(client);
       const counts = new Map(present.map((d) => [d.db, d.keys]));
@@ -245,4 +279,7 @@ export async function* scanServer(
       throw connectionError(name, err, 'Scanning');
     }
   }
+  // A cluster's primaries are scanned at once, each on its own connection.
+  const each = nodes.map(({ client, name }) => ofNode(client, name));
+  for await (const batch of each.length === 1 ? each[0]! : interleave(each)) yield* batch;
 }
