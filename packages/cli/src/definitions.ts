@@ -853,6 +853,15 @@ export const commands = [
       },
       ...tlsFlags,
       {
+        name: 'truncated',
+        type: 'string',
+        valueName: 'WHAT',
+        choices: ['error', 'drop'],
+        default: 'error',
+        description:
+          'An incomplete last command (a file cut off while being written): fail, or drop it and go on, like valkey-check-aof --fix',
+      },
+      {
         name: 'on-error',
         type: 'string',
         valueName: 'WHAT',
@@ -1027,6 +1036,15 @@ export const commands = [
       db,
       match,
       keyType,
+      {
+        name: 'truncated',
+        type: 'string',
+        valueName: 'WHAT',
+        choices: ['error', 'drop'],
+        default: 'error',
+        description:
+          'An incomplete last command (a file cut off while being written): fail, or drop it and go on, like valkey-check-aof --fix',
+      },
       { name: 'force', type: 'boolean', description: 'Overwrite OUT if it exists' },
       json,
     ],

@@ -35,17 +35,22 @@ const TLS_FLAGS_HINT =
 const SENTINEL_FLAGS_HINT =
   "Check that the Sentinels are running and reachable, and their password and user: --sentinel-password-file / --sentinel-user, VALKEY_TOOLS_SENTINEL_PASSWORD / VALKEY_TOOLS_SENTINEL_USER, or the URL's sentinelPassword= / sentinelUsername=";
 
+const AUTH_FLAGS_HINT =
+  'Check the password and user: --password-file FILE / --user NAME, VALKEY_TOOLS_PASSWORD / VALKEY_TOOLS_USER, or the user and password in the URL (before its @)';
+
 /**
- * A connection error's hint names the API options (tls.ca, tls.cert..., sentinelPassword); a CLI
- * user needs the flags. Other errors pass through unchanged.
+ * A connection error's hint names the API options (tls.ca, tls.cert..., sentinelPassword, the
+ * URL's password); a CLI user needs the flags. Other errors pass through unchanged.
  */
-export function withTlsFlagsHint(err: unknown): unknown {
+export function withFlagsHint(err: unknown): unknown {
   if (!ConnectionError.isInstance(err) || err.hint === undefined) return err;
   const hint = err.hint.includes('tls.ca')
     ? TLS_FLAGS_HINT
     : err.hint.includes('sentinelUsername / sentinelPassword')
       ? SENTINEL_FLAGS_HINT
-      : undefined;
+      : err.hint.startsWith('Check the user name and password')
+        ? AUTH_FLAGS_HINT
+        : undefined;
   if (hint === undefined) return err;
   const message = err.message.slice(0, err.message.length - err.hint.length).trimEnd();
   return new ConnectionError(err.code, message.replace(/\.$/, ''), {

@@ -298,3 +298,36 @@ async function restartPaused(): Promise<void> {
   slow = await startTestServer();
   expect(await slow.command('DEBUG', 'POPULATE', '200000', 'key', '100')).toBe('+OK\r\n');
 }
+
+describe('a command file cut off while being written', () => {
+  it('is refused whole (nothing written, the flag named); --truncated drop restores and converts the rest', async () => {
+    const file = join(tmp.dir, 'cut.valkey');
+    // Two whole commands, then one cut off in its last argument.
+    writeFileSync(
+      file,
+      '*3\r\n$3\r\nSET\r\n$3\r\ncut\r\n$1\r\n1\r\n*3\r\n$3\r\nSET\r\n$4\r\ncut2\r\n$1\r\n2\r\n*3\r\n$3\r\nSET\r\n$4\r\ncut3\r\n$9\r\nabc',
+    );
+    const server = await startTestServer();
+    try {
+      const refused = await runCli(['restore', file, '--url', server.url]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toContain('truncated after');
+      expect(refused.stderr).toContain('nothing was written');
+      expect(refused.stderr).toContain('--truncated drop');
+      expect(await server.command('DBSIZE')).toBe(':0\r\n');
+
+      const dropped = await runCli(['restore', file, '--url', server.url, '--truncated', 'drop']);
+      expect(dropped.code, dropped.stderr).toBe(0);
+      expect(dropped.stderr).toMatch(/dropped an incomplete command at byte \d+ of /);
+      expect(await server.command('DBSIZE')).toBe(':2\r\n');
+      expect(await server.command('GET', 'cut2')).toBe('$1\r\n2\r\n');
+
+      const out = join(tmp.dir, 'cut.jsonl');
+      const converted = await runCli(['convert', file, out, '--truncated', 'drop']);
+      expect(converted.code, converted.stderr).toBe(0);
+      expect(readFileSync(out, 'utf8').trim().split('\n')).toHaveLength(2);
+    } finally {
+      await server.stop();
+    }
+  });
+});

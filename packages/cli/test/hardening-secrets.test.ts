@@ -87,6 +87,8 @@ describe('no password in CLI output', () => {
         if (args[0] !== 'connect') expect(result.code, `${label}\n${output}`).not.toBe(0);
         // The user learns what went wrong: authentication, not a generic failure.
         expect(output, label).toMatch(/auth|password|WRONGPASS/i);
+        // ...and where a CLI user gives the password (not the library's option names).
+        if (args[0] !== 'connect') expect(output, label).toContain('--password-file FILE / --user NAME');
       }
       for (const secret of [...spellings(PASSWORD), ...spellings(WRONG)]) {
         expect(output.includes(secret), `${label} printed the password:\n${output}`).toBe(false);

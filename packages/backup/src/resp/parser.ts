@@ -407,7 +407,7 @@ export function truncatedError(source: string, t: TruncatedTail): BackupError {
     `${source}: the last command (#${t.index + 1}, starting at byte ${t.offset}) is truncated after ${t.bytes} bytes`,
     {
       details: { source, offset: t.offset, bytes: t.bytes, command: t.index },
-      hint: 'The file was cut off while being written. Pass truncated: "drop" to ignore the incomplete command (like valkey-check-aof --fix), or re-create the file',
+      hint: 'The file was cut off while being written. Pass --truncated drop (truncated: "drop") to ignore the incomplete command (like valkey-check-aof --fix), or re-create the file',
     },
   );
 }

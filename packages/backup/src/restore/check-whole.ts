@@ -2,6 +2,7 @@ import type { InputFormat } from '../io/formats.js';
 import { checkDumpPayload } from '../rdb/dump.js';
 import { verifyRdb } from '../rdb/inspect.js';
 import { keyToText } from '../rdb/text.js';
+import { ValkeyToolsError, type ValkeyToolsErrorOptions } from '@valkey-tools/core';
 import { BackupError } from '../errors.js';
 import { checkInput } from './check-input.js';
 import { display, type RestoreRun, withoutHint } from './run.js';
@@ -15,35 +16,37 @@ import { display, type RestoreRun, withoutHint } from './run.js';
 export async function checkWholeInput(run: RestoreRun, input: string, format: InputFormat): Promise<void> {
   const { stats, conn } = run;
   run.phase = 'checking';
-  const check = await checkInput(input, {
-    format,
-    filter: run.filter,
-    truncated: run.truncated,
-    verbatim: run.verbatim,
-    collectKeys: !run.targetEmpty && !run.verbatim,
-    // A RESTORE payload in a command file is checked like an RDB value: the server (with the
-    // default sanitize-dump-payload no) would load a crafted one and crash on it later.
-    checkPayload: (payload, where) => {
-      try {
-        checkDumpPayload(payload, { maxVersion: 0xffff });
-      } catch (err) {
-        throw new BackupError(
-          'ERR_RESTORE',
-          `${where}: the payload would not pass the server's checks: ${withoutHint(err)}; nothing was sent`,
-          {
-            cause: err,
-            details: { input, payloadOffset: (err as { details?: { offset?: number } }).details?.offset },
-            hint: 'The file is damaged or crafted: restore from a good copy',
-          },
-        );
-      }
-    },
-    onBytes: (n) => {
-      run.checkAborted();
-      stats.inputBytes += n;
-      run.progress(false);
-    },
-  });
+  const check = await nothingWritten(
+    checkInput(input, {
+      format,
+      filter: run.filter,
+      truncated: run.truncated,
+      verbatim: run.verbatim,
+      collectKeys: !run.targetEmpty && !run.verbatim,
+      // A RESTORE payload in a command file is checked like an RDB value: the server (with the
+      // default sanitize-dump-payload no) would load a crafted one and crash on it later.
+      checkPayload: (payload, where) => {
+        try {
+          checkDumpPayload(payload, { maxVersion: 0xffff });
+        } catch (err) {
+          throw new BackupError(
+            'ERR_RESTORE',
+            `${where}: the payload would not pass the server's checks: ${withoutHint(err)}; nothing was sent`,
+            {
+              cause: err,
+              details: { input, payloadOffset: (err as { details?: { offset?: number } }).details?.offset },
+              hint: 'The file is damaged or crafted: restore from a good copy',
+            },
+          );
+        }
+      },
+      onBytes: (n) => {
+        run.checkAborted();
+        stats.inputBytes += n;
+        run.progress(false);
+      },
+    }),
+  );
   run.phase = 'restoring';
   stats.inputBytes = 0;
   if (check.replay && check.keys) {
@@ -70,6 +73,33 @@ export async function checkWholeInput(run: RestoreRun, input: string, format: In
     }
   }
   await run.inputChecked(check.dbs);
+}
+
+/**
+ * A bad input found by the check pass (a parse error with its line and offset) says that nothing
+ * was written, as a bad RDB file's does; the error keeps its class, code, details and hint.
+ */
+async function nothingWritten<T>(check: Promise<T>): Promise<T> {
+  try {
+    return await check;
+  } catch (err) {
+    if (
+      !ValkeyToolsError.isInstance(err) ||
+      err.code === 'ERR_ABORTED' ||
+      /nothing was (written|sent)/i.test(err.message)
+    )
+      throw err;
+    const Same = err.constructor as new (
+      code: string,
+      message: string,
+      options: ValkeyToolsErrorOptions,
+    ) => Error;
+    throw new Same(err.code, `${withoutHint(err)}; nothing was written`, {
+      cause: err,
+      details: err.details,
+      ...(err.hint === undefined ? {} : { hint: err.hint }),
+    });
+  }
 }
 
 /**

@@ -4,7 +4,7 @@ import { dataFormat, withOutputFile } from '../data-files.js';
 import { usageError } from '../errors.js';
 import { assertWritable } from '../files.js';
 import type { CommandContext } from '../main.js';
-import { tlsFromFlags, withTlsFlagsHint } from '../tls.js';
+import { tlsFromFlags, withFlagsHint } from '../tls.js';
 import { formatBytes, formatCount } from '../output.js';
 import { createProgress, nodesDetail } from '../progress.js';
 
@@ -78,7 +78,7 @@ export async function run({ flags, io, out, signal }: CommandContext<'backup'>):
     try {
       return await backup(options);
     } catch (err) {
-      throw withTlsFlagsHint(err);
+      throw withFlagsHint(err);
     } finally {
       if (waitingShown && tty) io.stderr.write('\r\x1b[2K');
       progress?.finish();

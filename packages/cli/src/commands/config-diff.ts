@@ -4,7 +4,7 @@ import { redactUrl } from '@valkey-tools/core';
 import { connectionUrl } from '../credentials.js';
 import { EXIT_FAILED } from '../errors.js';
 import type { CommandContext } from '../main.js';
-import { tlsFromFlags, withTlsFlagsHint } from '../tls.js';
+import { tlsFromFlags, withFlagsHint } from '../tls.js';
 
 export async function run({
   args,
@@ -20,7 +20,7 @@ export async function run({
     drift: flags['file-only'] !== true,
     ...(tls ? { tls } : {}),
   }).catch((err: unknown) => {
-    throw withTlsFlagsHint(err);
+    throw withFlagsHint(err);
   });
   out.result(
     {

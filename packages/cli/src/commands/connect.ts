@@ -13,7 +13,7 @@ import { CliError, usageError } from '../errors.js';
 import type { CommandContext } from '../main.js';
 import { findOnPath } from '../path-lookup.js';
 import { findTarget } from '../servers.js';
-import { tlsFromFlags, valkeyCliTlsArgs, withTlsFlagsHint } from '../tls.js';
+import { tlsFromFlags, valkeyCliTlsArgs, withFlagsHint } from '../tls.js';
 
 /** valkey-cli arguments for a target; the password goes through REDISCLI_AUTH, never argv. */
 export function valkeyCliArgs(target: ConnectionTarget): { args: string[]; env: Record<string, string> } {
@@ -63,7 +63,7 @@ export async function run({
       role: flags.replica ? 'replica' : 'primary',
       ...(tls ? { tls } : {}),
     }).catch((err: unknown) => {
-      throw withTlsFlagsHint(err);
+      throw withFlagsHint(err);
     });
     const { sentinel: _spec, ...server } = target;
     target = { ...server, host: sentinel.host, port: sentinel.port };

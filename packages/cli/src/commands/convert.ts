@@ -31,6 +31,7 @@ export async function run({
         input: inputFile,
         output: outputFile,
         to,
+        truncated: flags.truncated,
         onProgress: (p) => progress.update(p.bytesRead, size || undefined),
         signal,
       };

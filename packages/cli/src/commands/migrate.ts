@@ -4,7 +4,7 @@ import { EXIT_FAILED, EXIT_INTERRUPTED, usageError } from '../errors.js';
 import type { CommandContext } from '../main.js';
 import { formatBytes, formatCount } from '../output.js';
 import { createProgress } from '../progress.js';
-import { tlsFromFlags, withTlsFlagsHint } from '../tls.js';
+import { tlsFromFlags, withFlagsHint } from '../tls.js';
 
 export async function run({
   flags,
@@ -71,7 +71,7 @@ export async function run({
   try {
     result = await migrate(options);
   } catch (err) {
-    throw withTlsFlagsHint(err);
+    throw withFlagsHint(err);
   } finally {
     restoring.finish();
     if (tty && flags.follow && !out.json) io.stderr.write('\n');

@@ -3,7 +3,7 @@ import { connectionUrl } from '../credentials.js';
 import { dataFormat, withInputFile } from '../data-files.js';
 import { EXIT_FAILED } from '../errors.js';
 import type { CommandContext } from '../main.js';
-import { tlsFromFlags, withTlsFlagsHint } from '../tls.js';
+import { tlsFromFlags, withFlagsHint } from '../tls.js';
 import { formatBytes, formatCount } from '../output.js';
 import { createProgress, nodesDetail } from '../progress.js';
 
@@ -30,6 +30,7 @@ export async function run({
       replace: flags.replace,
       flush: flags.flush,
       onError: flags['on-error'],
+      truncated: flags.truncated,
       verbatim: flags.verbatim,
       signal,
       onProgress: (p) => {
@@ -58,7 +59,7 @@ export async function run({
     try {
       return await restore(options);
     } catch (err) {
-      throw withTlsFlagsHint(err);
+      throw withFlagsHint(err);
     } finally {
       checking.finish();
       progress.finish();
@@ -113,6 +114,8 @@ export async function run({
         );
       const failed = result.errorCount - result.skipped;
       if (failed > 0) out.info(`${failed} key${failed === 1 ? '' : 's'} failed`);
+      for (const d of result.dropped)
+        out.warn(`dropped an incomplete command at byte ${d.offset} of ${d.source}`);
     },
   );
   return result.errorCount > 0 ? EXIT_FAILED : undefined;
