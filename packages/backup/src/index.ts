@@ -2,7 +2,7 @@
 // CRC-64, DUMP payloads, value encoders, memory model internals) are in `@valkey-tools/backup/codec`.
 
 // Back up, restore, convert, migrate
-export { backup } from './live/backup.js';
+export { backup, nodeFilePath } from './live/backup.js';
 export type { BackupOptions, BackupResult, BackupProgress } from './live/backup.js';
 export { restore } from './restore/restore.js';
 export type {

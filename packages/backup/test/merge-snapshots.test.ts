@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseConnectionUrl } from '@valkey-tools/core';
@@ -15,6 +15,7 @@ import {
 } from '@valkey-tools/test-utils';
 import { Redis } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backup, nodeFilePath } from '../src/live/backup.js';
 import { MERGE_GAVE_UP, type MergeOptions, mergeSnapshots } from '../src/live/merge.js';
 import { syncRdb } from '../src/live/replication.js';
 import { verifyRdb } from '../src/rdb/inspect.js';
@@ -181,5 +182,84 @@ describe('mergeSnapshots', () => {
       snapshots[1]!.subarray(9),
     ]);
     await expect(merge([snapshots[0]!, withModule])).rejects.toBe(MERGE_GAVE_UP);
+  });
+});
+
+describe('backup with perNode', () => {
+  it("writes each primary's snapshot into a file of its own, which loads as that node", async () => {
+    const output = join(work, 'nodes', 'backup.rdb');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(join(work, 'nodes'));
+    const r = await backup({ url: cluster.seeds[1]!, output, perNode: true });
+    expect(r.files).toHaveLength(3);
+    expect(r.keys).toBe(r.files!.reduce((n, f) => n + f.keys, 0));
+    for (const node of cluster.primaries) {
+      const file = r.files!.find((f) => f.node === `127.0.0.1:${node.port}`)!;
+      expect(file.path).toBe(nodeFilePath(output, `127.0.0.1:${node.port}`));
+      expect(file.path).toMatch(new RegExp(`backup\\.127\\.0\\.0\\.1-${node.port}\\.rdb$`));
+      await loadRdb(back, file.path);
+      expect(await back.command('DEBUG', 'DIGEST')).toBe(await node.command('DEBUG', 'DIGEST'));
+      expect(await back.command('DBSIZE')).toBe(`:${file.keys}\r\n`);
+    }
+    expect(readdirSync(join(work, 'nodes')).sort()).toEqual(
+      r.files!.map((f) => f.path.split('/').pop()).sort(),
+    );
+  });
+
+  it('replaces none of the files when one primary fails, and refuses scan mode', async () => {
+    const dir = mkdtempSync(join(work, 'fail-'));
+    const output = join(dir, 'b.rdb');
+    const first = await backup({ url: cluster.seeds[0]!, output, perNode: true });
+    const before = first.files!.map((f) => readFileSync(f.path));
+    // The same user on every node; on the last one it may not SYNC.
+    for (const [i, node] of cluster.primaries.entries()) {
+      const rules = i === 2 ? ['+@all', '-sync', '-psync'] : ['+@all'];
+      await node.command('ACL', 'SETUSER', 'bk', 'on', '>bkpw', '~*', '&*', ...rules);
+    }
+    const url = `redis://bk:bkpw@127.0.0.1:${cluster.primaries[0]!.port}`;
+    // Every node changes after the first backup (a key of a slot it owns), so a replaced file shows.
+    const changed: Array<[TestCluster['primaries'][number], string]> = [];
+    for (const node of cluster.primaries) {
+      for (let n = 0; ; n++) {
+        if ((await node.command('SET', `changed:${n}`, 'after the first backup')).startsWith('+OK')) {
+          changed.push([node, `changed:${n}`]);
+          break;
+        }
+      }
+    }
+    await expect(backup({ url, output, perNode: true })).rejects.toMatchObject({ code: 'ERR_REPLICATION' });
+    expect(first.files!.map((f) => readFileSync(f.path))).toEqual(before);
+    expect(readdirSync(dir).filter((f) => f.includes('.partial-'))).toEqual([]);
+    // A primary whose snapshot breaks after the others are complete (its save slowed down, its
+    // replica link killed once two files are checked): those two wait, and are not renamed either.
+    const slow = cluster.primaries[2]!;
+    await slow.command('CONFIG', 'SET', 'rdb-key-save-delay', '200');
+    let killed = false;
+    try {
+      const late = backup({
+        url: cluster.seeds[0]!,
+        output,
+        perNode: true,
+        progressIntervalMs: 0,
+        onProgress: (p) => {
+          if (!killed && (p.nodes ?? []).filter((n) => n.done).length === 2) {
+            killed = true;
+            void slow.command('CLIENT', 'KILL', 'TYPE', 'replica');
+          }
+        },
+      });
+      await expect(late).rejects.toMatchObject({ code: 'ERR_REPLICATION' });
+    } finally {
+      await slow.command('CONFIG', 'SET', 'rdb-key-save-delay', '0');
+    }
+    expect(killed).toBe(true);
+    expect(first.files!.map((f) => readFileSync(f.path))).toEqual(before);
+    expect(readdirSync(dir).filter((f) => f.includes('.partial-'))).toEqual([]);
+    await expect(
+      backup({ url: cluster.seeds[0]!, output, perNode: true, mode: 'scan' }),
+    ).rejects.toMatchObject({
+      code: 'ERR_INVALID_OPTION',
+    });
+    for (const [node, key] of changed) await node.command('DEL', key);
   });
 });

@@ -775,17 +775,31 @@ export const commands = [
         description:
           'With a Sentinel URL: read a replica (the most up-to-date healthy one) instead of the primary',
       },
+      {
+        name: 'per-node',
+        type: 'boolean',
+        description:
+          "An RDB file per primary of a cluster, each the node's snapshot as it is: -o dir/backup.rdb writes dir/backup.<host>-<port>.rdb",
+      },
       db,
       match,
       keyType,
       ...tlsFlags,
-      { name: 'force', type: 'boolean', description: 'Overwrite FILE if it exists' },
+      {
+        name: 'force',
+        type: 'boolean',
+        description: 'Overwrite FILE (with --per-node: the files) if it exists',
+      },
       json,
     ],
     examples: [
       {
         command: 'valkey-tools backup --url redis://127.0.0.1:6379 -o dump.rdb',
         description: 'an RDB snapshot',
+      },
+      {
+        command: 'valkey-tools backup --url redis://10.0.0.1:7000 --per-node -o nightly/backup.rdb',
+        description: 'a cluster: one RDB file per primary, all read at once',
       },
       {
         command: 'valkey-tools backup --url rediss://user:pw@cache.example:6380 --mode scan -o data.valkey',

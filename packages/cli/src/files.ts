@@ -1,6 +1,6 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import {
   type AtomicFile,
@@ -54,6 +54,30 @@ export function assertWritable(path: string, io: Io, force: boolean): void {
     throw new CliError('ERR_FILE_EXISTS', `${path} already exists`, {
       details: { file: path },
       hint: 'Pass --force to overwrite it, or choose another name',
+    });
+  }
+}
+
+/**
+ * `backup --per-node -o dir/NAME.rdb` writes `dir/NAME.<host>-<port>.rdb` for each primary (their
+ * addresses are known once connected): without `force`, any such file already there is refused.
+ */
+export function assertNoNodeFiles(path: string, io: Io, force: boolean): void {
+  if (force) return;
+  const full = resolve(io.cwd, path);
+  const ext = extname(full);
+  const stem = basename(full, ext);
+  let names: string[] = [];
+  try {
+    names = readdirSync(dirname(full));
+  } catch {
+    return;
+  }
+  const found = names.filter((n) => n.startsWith(`${stem}.`) && n.endsWith(ext) && n !== `${stem}${ext}`);
+  if (found.length > 0) {
+    throw new CliError('ERR_FILE_EXISTS', `${join(dirname(path), found[0]!)} already exists`, {
+      details: { file: found[0], files: found },
+      hint: 'Pass --force to overwrite the files of the same name, or choose another name',
     });
   }
 }

@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   freeClusterPorts,
@@ -185,6 +185,41 @@ describe('cluster create, cluster stop', () => {
     expect(set).toMatchObject({ code: 0, stdout: 'OK\n' });
     const get = await runCli(['connect', 'c1', '--', 'GET', 'user:42'], { env });
     expect(get).toMatchObject({ code: 0, stdout: 'x\n' });
+
+    // backup --per-node: an RDB file per primary, named after it, each the node's keys.
+    const output = join(tmp.dir, 'per-node', 'c1.rdb');
+    mkdirSync(join(tmp.dir, 'per-node'));
+    const perNode = await runCli([
+      'backup',
+      '--url',
+      cluster.seeds[0]!,
+      '--per-node',
+      '-o',
+      output,
+      '--json',
+    ]);
+    expect(perNode.code, perNode.stderr).toBe(0);
+    const files = parseJson<{ keys: number; files: Array<{ node: string; path: string; keys: number }> }>(
+      perNode,
+    );
+    expect(files.keys).toBe(1);
+    expect(files.files.map((f) => f.path).sort()).toEqual(
+      cluster.nodes.map((n) => join(tmp.dir, 'per-node', `c1.127.0.0.1-${n.port}.rdb`)).sort(),
+    );
+    expect(readdirSync(join(tmp.dir, 'per-node'))).toHaveLength(3);
+    const again2 = await runCli(['backup', '--url', cluster.seeds[0]!, '--per-node', '-o', output]);
+    expect(again2.code).toBe(1);
+    expect(again2.stderr).toMatch(/c1\.127\.0\.0\.1-\d+\.rdb already exists.*--force/);
+    const text = await runCli([
+      'backup',
+      '--url',
+      cluster.seeds[0]!,
+      '--per-node',
+      '-o',
+      join(tmp.dir, 'x.valkey'),
+    ]);
+    expect(text.code).toBe(2);
+    expect(text.stderr).toContain('--per-node');
 
     const dup = await runCli(['cluster', 'create', '--name', 'c1', '--replicas', '0'], { env });
     expect(dup.code).toBe(1);

@@ -1,5 +1,5 @@
 import { rm } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { extname, resolve } from 'node:path';
 import type { Redis } from 'iovalkey';
 import { abortable, partialPath, writeFileAtomically } from '../io/atomic.js';
 import { compileFilter, type KeyFilter } from '../io/filter.js';
@@ -21,7 +21,7 @@ import type { FastVerifyResult } from '../rdb/fast-verify.js';
 import { checkingStream } from '../rdb/stream-check.js';
 import { connect, type SentinelNode, type ServerConnection, type TlsFiles } from '@valkey-tools/core';
 import { serverVersion } from '../io/connect.js';
-import { MERGE_GAVE_UP, mergeSnapshots } from './merge.js';
+import { MERGE_GAVE_UP, mergeSnapshots, type SnapshotSource } from './merge.js';
 import { syncRdb } from './replication.js';
 import { type DumpedFunction, type DumpedKey, scanServer } from './scan.js';
 
@@ -78,6 +78,13 @@ export interface BackupOptions extends KeyFilter {
    * each value into SET/RPUSH/... (portable across versions).
    */
   values?: 'dump' | 'commands';
+  /**
+   * Replication into RDB files, one per primary (of a cluster; a single server gets one too): each
+   * is the primary's snapshot byte for byte, like `valkey-cli --rdb` of every primary, checked as
+   * it arrives. `output` names them: `dir/backup.rdb` gives `dir/backup.<host>-<port>.rdb` (see
+   * `nodeFilePath`). They replace nothing until every one is complete and checked.
+   */
+  perNode?: boolean;
   /** SCAN COUNT and DUMP batch (default 500). */
   count?: number;
   /** Elements per command in plain-command output (default 64). */
@@ -102,6 +109,8 @@ export interface BackupResult {
   elapsedMs: number;
   /** A cluster read through replication into one RDB: each primary's snapshot (bytes, keys). */
   perNode?: Array<{ node: string; bytesReceived: number; keys: number }>;
+  /** With `perNode`: the file written for each primary. */
+  files?: Array<{ node: string; path: string; keys: number; bytes: number }>;
   /** A Sentinel URL: the server that was read (its role and address, the Sentinel that named it). */
   sentinel?: SentinelNode;
 }
@@ -112,6 +121,17 @@ async function dumpToRecord(d: DumpedKey): Promise<KeyRecord> {
   if (d.expiresAt !== undefined) r.expiresAt = d.expiresAt;
   else delete r.expiresAt;
   return r;
+}
+
+/**
+ * The file of one primary's snapshot with `perNode`: `node` (`host:port`) goes before the
+ * extension of `output`, made safe for a file name (`dir/backup.rdb`, `10.0.0.1:7000` →
+ * `dir/backup.10.0.0.1-7000.rdb`).
+ */
+export function nodeFilePath(output: string, node: string): string {
+  const ext = extname(output);
+  const stem = output.slice(0, output.length - ext.length);
+  return `${stem}.${node.replace(/[^A-Za-z0-9._-]/g, '-')}${ext}`;
 }
 
 /** The RDB target whose files hold values of `payload`'s RDB version as they are (null: none). */
@@ -165,6 +185,14 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     );
   }
   const filter = compileFilter(options);
+  if (options.perNode && (mode !== 'replication' || format !== 'rdb' || filter.any)) {
+    throw new BackupError(
+      'ERR_INVALID_OPTION',
+      'perNode writes each primary\'s snapshot as it is: it needs mode "replication", the rdb format and no db, match or type filter',
+    );
+  }
+  /** With `perNode`: the file of each primary. */
+  const files: NonNullable<BackupResult['files']> = [];
   const conn = await connect(options.url, {
     ...(options.tls ? { tls: options.tls } : {}),
     ...(options.role ? { role: options.role } : {}),
@@ -232,7 +260,8 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
         },
         check,
       );
-    if (mode === 'scan') bytesWritten = await write(scanChunks(conn, options, format, header));
+    if (options.perNode) bytesWritten = await perNodeFiles(conn, options);
+    else if (mode === 'scan') bytesWritten = await write(scanChunks(conn, options, format, header));
     else if (format === 'rdb' && primaries().length > 1 && !filter.any) {
       try {
         bytesWritten = await write(mergedChunks(conn, options));
@@ -267,6 +296,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     bytesWritten,
     elapsedMs: Date.now() - started,
     ...(perNode ? { perNode } : {}),
+    ...(options.perNode ? { files } : {}),
     ...(conn.sentinel ? { sentinel: conn.sentinel } : {}),
   };
 
@@ -355,8 +385,14 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     }
   }
 
-  /** Every primary's snapshot at once, merged into one RDB without reading a key (see mergeSnapshots). */
-  async function* mergedChunks(c: ServerConnection, o: BackupOptions): AsyncGenerator<Buffer> {
+  /**
+   * Every primary's snapshot as a source of bytes (a primary connects and sends SYNC when first
+   * read), counted into the progress per node; `stop` closes them all.
+   */
+  function snapshotSources(
+    c: ServerConnection,
+    o: BackupOptions,
+  ): { sources: SnapshotSource[]; perNode: NonNullable<BackupProgress['nodes']>; stop: AbortController } {
     const list = primaries();
     const stop = new AbortController();
     const signal = o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal;
@@ -399,6 +435,83 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       });
       return { name: p.name, bytes: counting(i, bytes) };
     });
+    return { sources, perNode, stop };
+  }
+
+  /** Tells the progress that node `i`'s snapshot ended with `n` keys. */
+  function nodeDone(perNode: NonNullable<BackupProgress['nodes']>, i: number, n: number): void {
+    perNode[i]!.keys = n;
+    perNode[i]!.done = true;
+    keys += n;
+    lastProgress = 0;
+    progress(false);
+  }
+
+  /**
+   * Every primary's snapshot into a file of its own (`nodeFilePath`), all at once, each byte for
+   * byte and checked as it arrives. The files are renamed into place only once every one of them
+   * is complete and checked: a failure of one keeps them all from replacing anything.
+   */
+  async function perNodeFiles(c: ServerConnection, o: BackupOptions): Promise<number> {
+    const { sources, perNode, stop } = snapshotSources(c, o);
+    const sizes = sources.map(() => 0);
+    let arrived = 0;
+    let open!: () => void;
+    let fail!: (err: unknown) => void;
+    const gate = new Promise<void>((resolve, reject) => {
+      open = resolve;
+      fail = reject;
+    });
+    gate.catch(() => {});
+    let firstError: { err: unknown } | undefined;
+    await Promise.allSettled(
+      sources.map(async (src, i) => {
+        const path = nodeFilePath(o.output, src.name);
+        files.push({ node: src.name, path, keys: 0, bytes: 0 });
+        const file = files[files.length - 1]!;
+        const checking = checkingStream(src.bytes);
+        try {
+          const chunks = abortable(checking.chunks, o.signal, () => abortedError(c.where));
+          const onBytes = (n: number) => {
+            sizes[i] = n;
+            bytesWritten = sizes.reduce((a, b) => a + b, 0);
+            progress(false);
+          };
+          file.bytes = await writeFileAtomically(path, chunks, onBytes, async (temp) => {
+            let walked: { keys: number } | null = await checking.result;
+            if (!walked) {
+              const v = await verifyRdb(temp);
+              if (v.error) {
+                throw new BackupError(
+                  'ERR_REPLICATION',
+                  `the snapshot ${src.name} sent is not a valid RDB file: ${v.error.message}`,
+                  { details: { node: src.name, ...v.error }, hint: 'Nothing was kept; run the backup again' },
+                );
+              }
+              walked = v;
+            }
+            file.keys = walked.keys;
+            nodeDone(perNode, i, walked.keys);
+            // Renamed only when every file is complete and checked.
+            if (++arrived === sources.length) open();
+            await gate;
+          });
+        } catch (err) {
+          // The first failure is the one told (the others were stopped by it).
+          firstError ??= { err };
+          fail(err);
+          stop.abort();
+          throw err;
+        }
+      }),
+    );
+    if (firstError) throw firstError.err;
+    return files.reduce((n, f) => n + f.bytes, 0);
+  }
+
+  /** Every primary's snapshot at once, merged into one RDB without reading a key (see mergeSnapshots). */
+  async function* mergedChunks(c: ServerConnection, o: BackupOptions): AsyncGenerator<Buffer> {
+    const { sources, perNode, stop } = snapshotSources(c, o);
     const { flavor: fl, version: ver } = serverVersion(c.info);
     yield* mergeSnapshots(sources, {
       aux: {
@@ -411,13 +524,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       // The snapshots that wait their turn are written beside the output (a killed run's are
       // removed by the next write there).
       spillPath: () => partialPath(resolve(o.output)),
-      onNodeDone: (i, n) => {
-        perNode[i]!.keys = n;
-        perNode[i]!.done = true;
-        keys += n;
-        lastProgress = 0;
-        progress(false);
-      },
+      onNodeDone: (i, n) => nodeDone(perNode, i, n),
       abort: () => stop.abort(),
     });
   }

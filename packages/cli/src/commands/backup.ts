@@ -2,7 +2,7 @@ import { type OutputFormat, backup } from '@valkey-tools/backup';
 import { connectionUrl, isSentinelUrl } from '../credentials.js';
 import { dataFormat, withOutputFile } from '../data-files.js';
 import { usageError } from '../errors.js';
-import { assertWritable } from '../files.js';
+import { assertNoNodeFiles, assertWritable } from '../files.js';
 import type { CommandContext } from '../main.js';
 import { tlsFromFlags, withFlagsHint } from '../tls.js';
 import { formatBytes, formatCount } from '../output.js';
@@ -25,7 +25,17 @@ export async function run({ flags, io, out, signal }: CommandContext<'backup'>):
     );
   }
   const format = dataFormat(output, flags.format, 'output', '--format', 'backup') as OutputFormat;
-  assertWritable(output, io, flags.force);
+  const perNode = flags['per-node'] === true;
+  if (perNode) {
+    if (output === '-' || format !== 'rdb' || flags.mode === 'scan') {
+      throw usageError(
+        'ERR_INVALID_ARGUMENT',
+        '--per-node writes each primary\'s snapshot into an .rdb file of its own: it needs -o FILE.rdb and --mode replication. Run "valkey-tools backup --help"',
+        'backup',
+      );
+    }
+    assertNoNodeFiles(output, io, flags.force);
+  } else assertWritable(output, io, flags.force);
   const url = await connectionUrl(flags.url, flags, io, out, 'backup');
   const unit = flags.mode === 'scan' ? 'keys' : 'bytes';
   // Made when data starts to flow, so the rate leaves out the wait for the server's snapshot.
@@ -72,6 +82,7 @@ export async function run({ flags, io, out, signal }: CommandContext<'backup'>):
     const tls = tlsFromFlags(flags, io.cwd);
     if (tls) options.tls = tls;
     if (flags['from-replica']) options.role = 'replica';
+    if (perNode) options.perNode = true;
     if (flags.db !== undefined) options.db = flags.db;
     if (flags.match !== undefined) options.match = flags.match;
     if (flags.type !== undefined) options.type = flags.type;
@@ -94,6 +105,7 @@ export async function run({ flags, io, out, signal }: CommandContext<'backup'>):
       bytesWritten: result.bytesWritten,
       elapsedMs: result.elapsedMs,
       ...(result.perNode ? { perNode: result.perNode } : {}),
+      ...(result.files ? { files: result.files } : {}),
       ...(result.sentinel ? { sentinel: result.sentinel } : {}),
     },
     () => {
@@ -110,8 +122,13 @@ export async function run({ flags, io, out, signal }: CommandContext<'backup'>):
             `read ${s.role} ${s.host.includes(':') ? `[${s.host}]` : s.host}:${s.port} of ${s.name} (Sentinel ${s.answeredBy})`,
           ]
         : [];
-      if (output === '-') for (const l of [summary, ...perNode, ...read]) out.info(l);
-      else for (const l of [summary, ...perNode, ...read]) out.line(l);
+      // --per-node: the file of each primary.
+      const written = (result.files ?? []).map(
+        (f) => `  ${f.node}: ${formatCount(f.keys)} keys, ${formatBytes(f.bytes)} in ${f.path}`,
+      );
+      const lines2 = [summary, ...(written.length > 0 ? written : perNode), ...read];
+      if (output === '-') for (const l of lines2) out.info(l);
+      else for (const l of lines2) out.line(l);
     },
   );
   return undefined;
