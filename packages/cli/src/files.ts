@@ -73,7 +73,13 @@ export function assertNoNodeFiles(path: string, io: Io, force: boolean): void {
   } catch {
     return;
   }
-  const found = names.filter((n) => n.startsWith(`${stem}.`) && n.endsWith(ext) && n !== `${stem}${ext}`);
+  // `<stem>.<host>-<port><ext>`: what a node's file is named (see the backup package's nodeFilePath).
+  const found = names.filter(
+    (n) =>
+      n.startsWith(`${stem}.`) &&
+      n.endsWith(ext) &&
+      /^.+-\d+$/.test(n.slice(stem.length + 1, n.length - ext.length)),
+  );
   if (found.length > 0) {
     throw new CliError('ERR_FILE_EXISTS', `${join(dirname(path), found[0]!)} already exists`, {
       details: { file: found[0], files: found },

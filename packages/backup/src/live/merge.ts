@@ -51,10 +51,12 @@ const EOF_CRC = crc64(Buffer.from([RdbOpcode.EOF]));
  * snapshot has them, from its first SELECTDB to its EOF (its RESIZEDB hint and `slot-info` AUX
  * fields come along: hints the server reads wherever they are), then EOF and a CRC-64. The first
  * snapshot goes to the output as it arrives; the others wait in memory (32 MiB for all of them)
- * and beyond that in spill files, and are copied after it. Each snapshot's CRC-64 is checked over its bytes as they arrive (a connection
- * that broke or a server that wrote garbage never passes) and the merged file's is combined from
- * those (`crc64Combine`): every byte is hashed once. Throws `MERGE_GAVE_UP` when a snapshot holds
- * something before its keys the merge does not take (module AUX data) or fails its check.
+ * and beyond that in spill files, and are copied after it. Each snapshot's CRC-64 is checked over
+ * its bytes as they arrive (a connection that broke or a server that wrote garbage never passes:
+ * `ERR_REPLICATION`) and the merged file's is combined from those (`crc64Combine`): every byte is
+ * hashed once. Throws `MERGE_GAVE_UP` when a snapshot holds something before its keys the merge
+ * does not take (module AUX data, no RESIZEDB hint). A node's key count is its first db's RESIZEDB
+ * hint (a cluster has db 0 only).
  */
 export async function* mergeSnapshots(
   sources: SnapshotSource[],
