@@ -87,9 +87,14 @@ export async function restoreRawRdbFile(run: RestoreRun, items: ItemSender, path
         // The target refused a payload: every key from here on goes through the fallback.
         const key = Buffer.from(span.keyBuf.subarray(span.keyStart, span.keyEnd));
         const payload = dumpPayload(span.type, span.buf.subarray(span.valueStart, span.valueEnd), version);
-        return items.handle(items.rawKeyItem(restoreCommand(key, payload, span), span.db)).then((going) => {
-          if (!going) throw STOP_RAW_RESTORE;
-        });
+        const item = items.rawKeyItem(restoreCommand(key, payload, span), span.db);
+        // What the batch gathered before goes first (the file may have one of its keys again).
+        const before = batch !== null && batch.count > 0 ? batch.drain() : Promise.resolve();
+        return before
+          .then(() => items.handle(item))
+          .then((going) => {
+            if (!going) throw STOP_RAW_RESTORE;
+          });
       }
       const db = run.dbOf(span.db);
       if (plainString(span)) {
