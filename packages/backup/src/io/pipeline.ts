@@ -175,8 +175,11 @@ export class Pipeline {
     private readonly limits: WindowLimits,
     node: string,
     redirect?: ReplyQueue['redirect'],
+    /** The db the connection is in already (no SELECT before the first command in it). */
+    db?: number,
   ) {
     this.traffic = { node, commands: 0, bytes: 0, redirected: 0 };
+    if (db !== undefined) this.db = db;
     if (redirect) {
       this.queue.redirect = (handler, ctx, cmd, err) => {
         this.traffic.redirected++;

@@ -157,11 +157,10 @@ async function* scanNode(
   // The reads go through one pipeline on the node's connection, as a restore's writes do: one
   // write per batch, one shared reply handler, and the next SCAN already out while a batch's
   // replies come in. (A batch bounds what is in flight.)
-  const pipe = new Pipeline(
-    client,
-    { commands: Number.MAX_SAFE_INTEGER, bytes: Number.MAX_SAFE_INTEGER },
-    node,
-  );
+  // (No SELECT for the db the connection is in: some proxies refuse it.)
+  const current = (client as unknown as { condition?: { select?: number } }).condition?.select;
+  const unbounded = { commands: Number.MAX_SAFE_INTEGER, bytes: Number.MAX_SAFE_INTEGER };
+  const pipe = new Pipeline(client, unbounded, node, undefined, current);
   let expire: ExpireCommand = 'PEXPIRETIME';
   const scanArgs = (cursor: Buffer): Command => {
     const args: Command = [Buffer.from('SCAN'), cursor];
