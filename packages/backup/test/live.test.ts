@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type TestServer, buildDataset, serverState, loadRdb, serverGroup } from '@valkey-tools/test-utils';
@@ -137,6 +137,33 @@ describe('live backup, replication mode', () => {
       expect(await serverState(loaded.url)).toEqual(await serverState(sourceUrl));
     });
   }
+
+  it('writes an RDB backup into a stream as it arrives (replication and scan), loadable as the source', async () => {
+    for (const mode of ['replication', 'scan'] as const) {
+      const { PassThrough } = await import('node:stream');
+      const stream = new PassThrough();
+      const parts: Buffer[] = [];
+      stream.on('data', (b: Buffer) => parts.push(b));
+      const r = await backup({ url: sourceUrl, output: '-', format: 'rdb', mode, outputStream: stream });
+      expect(r).toMatchObject({ keys: 100, bytesWritten: Buffer.concat(parts).length });
+      expect(r.unchecked).toBeUndefined();
+      const file = join(work, `stream-${mode}.rdb`);
+      writeFileSync(file, Buffer.concat(parts));
+      const loaded = await fresh();
+      await loadRdb(loaded, file);
+      expect(await serverState(loaded.url, { ignoreLayout: true })).toEqual(
+        await serverState(sourceUrl, { ignoreLayout: true }),
+      );
+    }
+    await expect(
+      backup({
+        url: sourceUrl,
+        output: '-',
+        format: 'jsonl',
+        outputStream: new (await import('node:stream')).PassThrough(),
+      }),
+    ).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
+  });
 
   it('converts on the fly: scan into an RDB file, replication into JSONL, both restore to the same data', async () => {
     const rdb = join(work, 'scan.rdb');

@@ -331,3 +331,46 @@ describe('a command file cut off while being written', () => {
     }
   });
 });
+
+describe('backup -o - of an RDB', () => {
+  it('streams the snapshot to stdout as it arrives (no temp file): the first bytes long before the end', async () => {
+    const server = await startTestServer({ config: { 'repl-diskless-sync-delay': 0 } });
+    try {
+      expect(await server.command('DEBUG', 'POPULATE', '20000', 'k', '20')).toBe('+OK\r\n');
+      // The server takes about 2 s to produce its snapshot (100 µs a key).
+      expect(await server.command('CONFIG', 'SET', 'rdb-key-save-delay', '100')).toBe('+OK\r\n');
+      const started = Date.now();
+      const child = spawn(
+        process.execPath,
+        [binPath, 'backup', '--url', server.url, '-o', '-', '--format', 'rdb'],
+        {
+          cwd: tmp.dir,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      const chunks: Buffer[] = [];
+      let firstAt = 0;
+      child.stdout.on('data', (b: Buffer) => {
+        firstAt ||= Date.now() - started;
+        chunks.push(b);
+      });
+      let stderr = '';
+      child.stderr.on('data', (b: Buffer) => {
+        stderr += b.toString();
+      });
+      const code = await new Promise<number | null>((r) => child.on('close', r));
+      const endedAt = Date.now() - started;
+      expect(code, stderr).toBe(0);
+      expect(stderr).toContain('to stdout (rdb): 20,000 keys');
+      // With a temp file, nothing reached stdout before the whole snapshot was in.
+      expect(firstAt).toBeGreaterThan(0);
+      expect(endedAt - firstAt).toBeGreaterThan(1000);
+      const { verifyRdb } = await import('@valkey-tools/backup');
+      const v = await verifyRdb(Buffer.concat(chunks));
+      expect(v).toMatchObject({ keys: 20_000, checksum: 'ok' });
+      expect(v.error).toBeUndefined();
+    } finally {
+      await server.stop();
+    }
+  });
+});

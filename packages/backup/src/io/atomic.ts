@@ -53,3 +53,50 @@ export async function* abortable(
   }
   if (signal.aborted) throw aborted();
 }
+
+/**
+ * Writes `chunks` into `stream` (stdout, a socket) as they come, waiting when it is full; returns
+ * the number of bytes written. Nothing is renamed or removed: a failure part-way leaves what was
+ * written in the stream (its reader must look at the exit status).
+ */
+export async function writeToStream(
+  chunks: AsyncIterable<Buffer>,
+  stream: NodeJS.WritableStream,
+  onBytes?: (written: number) => void,
+): Promise<number> {
+  let failed: { err: unknown } | undefined;
+  let wake: (() => void) | undefined;
+  const onError = (err: unknown) => {
+    failed ??= { err };
+    wake?.();
+  };
+  const onDone = () => wake?.();
+  stream.on('error', onError);
+  stream.on('drain', onDone);
+  stream.on('close', onDone);
+  let written = 0;
+  try {
+    for await (const chunk of chunks) {
+      if (failed) break;
+      written += chunk.length;
+      if (!stream.write(chunk)) await new Promise<void>((r) => (wake = r));
+      wake = undefined;
+      onBytes?.(written);
+    }
+    if (failed) {
+      throw new BackupError(
+        'ERR_INVALID_OPTION',
+        `writing the output failed: ${(failed.err as Error).message}`,
+        {
+          cause: failed.err,
+          hint: 'The reader of the output stream went away; what it received is incomplete',
+        },
+      );
+    }
+    return written;
+  } finally {
+    stream.off('error', onError);
+    stream.off('drain', onDone);
+    stream.off('close', onDone);
+  }
+}

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import type { Redis } from 'iovalkey';
-import { abortable, partialPath, writeFileAtomically } from '../io/atomic.js';
+import { abortable, partialPath, writeFileAtomically, writeToStream } from '../io/atomic.js';
 import { compileFilter, type KeyFilter } from '../io/filter.js';
 import { checkOutputFormat, formatFromPath, type OutputFormat } from '../io/formats.js';
 import { encodeRecords } from '../io/output.js';
@@ -85,6 +85,14 @@ export interface BackupOptions extends KeyFilter {
    * `nodeFilePath`). They replace nothing until every one is complete and checked.
    */
   perNode?: boolean;
+  /**
+   * Write an RDB backup into this stream (stdout, a pipe) as it arrives instead of a file: no temp
+   * file, no disk space needed; `output` then only names it in messages. Nothing is renamed: a
+   * failure part-way leaves what was written in the stream (its reader must look at the exit
+   * status). A raw snapshot is still checked as it goes by; one the quick check cannot read (module
+   * data...) is told by `unchecked` in the result. RDB format only (not `perNode`).
+   */
+  outputStream?: NodeJS.WritableStream;
   /** SCAN COUNT and DUMP batch (default 500). */
   count?: number;
   /** Elements per command in plain-command output (default 64). */
@@ -111,6 +119,12 @@ export interface BackupResult {
   perNode?: Array<{ node: string; bytesReceived: number; keys: number }>;
   /** With `perNode`: the file written for each primary. */
   files?: Array<{ node: string; path: string; keys: number; bytes: number }>;
+  /**
+   * With `outputStream`: the snapshot went out without the check it gets on its way into a file
+   * (the quick check could not read it: module data, or it fell behind); `verifyRdb` what was
+   * written.
+   */
+  unchecked?: true;
   /** A Sentinel URL: the server that was read (its role and address, the Sentinel that named it). */
   sentinel?: SentinelNode;
 }
@@ -185,6 +199,12 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     );
   }
   const filter = compileFilter(options);
+  if (options.outputStream && (format !== 'rdb' || options.perNode)) {
+    throw new BackupError(
+      'ERR_INVALID_OPTION',
+      'outputStream takes an RDB backup (format "rdb", not perNode); write other formats to a file',
+    );
+  }
   if (options.perNode && (mode !== 'replication' || format !== 'rdb' || filter.any)) {
     throw new BackupError(
       'ERR_INVALID_OPTION',
@@ -193,6 +213,8 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   }
   /** With `perNode`: the file of each primary. */
   const files: NonNullable<BackupResult['files']> = [];
+  /** With `outputStream`: the snapshot could not be checked on its way out. */
+  let unchecked = false;
   const conn = await connect(options.url, {
     ...(options.tls ? { tls: options.tls } : {}),
     ...(options.role ? { role: options.role } : {}),
@@ -233,11 +255,16 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   try {
     // The snapshot goes to the file byte for byte: it must be whole and valid before it replaces
     // anything (the walk that checked it on the way counts its keys; an unusual one is read again).
-    const checkSnapshot = async (temp: string) => {
+    const checkSnapshot = async (temp: string | null) => {
       if (!rawSnapshot) return;
       const walked = await snapshotWalk;
       if (walked) {
         keys = walked.keys;
+        return;
+      }
+      if (temp === null) {
+        // Into a stream: there is no file to read again.
+        unchecked = true;
         return;
       }
       const v = await verifyRdb(temp);
@@ -250,16 +277,19 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       }
       keys = v.keys;
     };
-    const write = (chunks: AsyncIterable<Buffer>, to = options.output, check = checkSnapshot) =>
-      writeFileAtomically(
-        to,
-        abortable(chunks, options.signal, () => abortedError(conn.where)),
-        (n) => {
-          bytesWritten = n;
-          progress(false);
-        },
-        check,
-      );
+    const onBytes = (n: number) => {
+      bytesWritten = n;
+      progress(false);
+    };
+    const write = async (chunks: AsyncIterable<Buffer>, to = options.output, check = checkSnapshot) => {
+      const guarded = abortable(chunks, options.signal, () => abortedError(conn.where));
+      if (options.outputStream && to === options.output) {
+        const n = await writeToStream(guarded, options.outputStream, onBytes);
+        await check(null);
+        return n;
+      }
+      return writeFileAtomically(to, guarded, onBytes, check);
+    };
     if (options.perNode) bytesWritten = await perNodeFiles(conn, options);
     else if (mode === 'scan') bytesWritten = await write(scanChunks(conn, options, format, header));
     else if (format === 'rdb' && primaries().length > 1 && !filter.any) {
@@ -297,6 +327,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     elapsedMs: Date.now() - started,
     ...(perNode ? { perNode } : {}),
     ...(options.perNode ? { files } : {}),
+    ...(unchecked ? { unchecked: true as const } : {}),
     ...(conn.sentinel ? { sentinel: conn.sentinel } : {}),
   };
 
@@ -327,7 +358,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     write: (
       chunks: AsyncIterable<Buffer>,
       to?: string,
-      check?: (temp: string) => Promise<void>,
+      check?: (temp: string | null) => Promise<void>,
     ) => Promise<number>,
   ): Promise<number> {
     const staged = partialPath(resolve(options.output));
@@ -523,7 +554,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
       },
       // The snapshots that wait their turn are written beside the output (a killed run's are
       // removed by the next write there).
-      spillPath: () => partialPath(resolve(o.output)),
+      ...(o.outputStream ? {} : { spillPath: () => partialPath(resolve(o.output)) }),
       onNodeDone: (i, n) => nodeDone(perNode, i, n),
       abort: () => stop.abort(),
     });

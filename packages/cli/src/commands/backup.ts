@@ -42,7 +42,10 @@ export async function run({ flags, io, out, signal }: CommandContext<'backup'>):
   let progress: ReturnType<typeof createProgress> | undefined;
   const tty = io.stderr.isTTY === true;
   let waitingShown = false;
-  const result = await withOutputFile(output, io, async (file) => {
+  // An RDB backup to stdout goes out as it arrives (no temp file, no disk space); other formats
+  // are written to a temp file first and copied.
+  const streamOut = output === '-' && format === 'rdb';
+  const run = async (file: string) => {
     const options: Parameters<typeof backup>[0] = {
       url,
       output: file,
@@ -81,6 +84,7 @@ export async function run({ flags, io, out, signal }: CommandContext<'backup'>):
     };
     const tls = tlsFromFlags(flags, io.cwd);
     if (tls) options.tls = tls;
+    if (streamOut) options.outputStream = io.stdout;
     if (flags['from-replica']) options.role = 'replica';
     if (perNode) options.perNode = true;
     if (flags.db !== undefined) options.db = flags.db;
@@ -94,7 +98,12 @@ export async function run({ flags, io, out, signal }: CommandContext<'backup'>):
       if (waitingShown && tty) io.stderr.write('\r\x1b[2K');
       progress?.finish();
     }
-  });
+  };
+  const result = streamOut ? await run(output) : await withOutputFile(output, io, run);
+  if (result.unchecked)
+    out.warn(
+      'the snapshot went out unchecked (the quick check cannot read what it holds); run "valkey-tools verify" on what you saved',
+    );
   out.result(
     {
       output,
@@ -106,6 +115,7 @@ export async function run({ flags, io, out, signal }: CommandContext<'backup'>):
       elapsedMs: result.elapsedMs,
       ...(result.perNode ? { perNode: result.perNode } : {}),
       ...(result.files ? { files: result.files } : {}),
+      ...(result.unchecked ? { unchecked: true } : {}),
       ...(result.sentinel ? { sentinel: result.sentinel } : {}),
     },
     () => {
