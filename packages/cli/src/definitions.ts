@@ -144,6 +144,17 @@ const credentialFlags = [
   },
 ] as const satisfies readonly FlagDefinition[];
 
+/** restore/convert: what to do with a command file cut off in its last command. */
+const truncated = {
+  name: 'truncated',
+  type: 'string',
+  valueName: 'WHAT',
+  choices: ['error', 'drop'],
+  default: 'error',
+  description:
+    'An incomplete last command (a file cut off while being written): fail, or drop it and go on, like valkey-check-aof --fix',
+} as const satisfies FlagDefinition;
+
 const db = {
   name: 'db',
   type: 'integer',
@@ -866,15 +877,7 @@ export const commands = [
         description: 'Format of FILE; by default from its extension',
       },
       ...tlsFlags,
-      {
-        name: 'truncated',
-        type: 'string',
-        valueName: 'WHAT',
-        choices: ['error', 'drop'],
-        default: 'error',
-        description:
-          'An incomplete last command (a file cut off while being written): fail, or drop it and go on, like valkey-check-aof --fix',
-      },
+      truncated,
       {
         name: 'on-error',
         type: 'string',
@@ -1050,15 +1053,7 @@ export const commands = [
       db,
       match,
       keyType,
-      {
-        name: 'truncated',
-        type: 'string',
-        valueName: 'WHAT',
-        choices: ['error', 'drop'],
-        default: 'error',
-        description:
-          'An incomplete last command (a file cut off while being written): fail, or drop it and go on, like valkey-check-aof --fix',
-      },
+      truncated,
       { name: 'force', type: 'boolean', description: 'Overwrite OUT if it exists' },
       json,
     ],
