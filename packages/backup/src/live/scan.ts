@@ -248,7 +248,9 @@ async function* interleave<T>(sources: AsyncGenerator<T>[]): AsyncGenerator<T> {
       yield r.value;
     }
   } finally {
-    await Promise.allSettled(sources.map((s) => s.return(undefined)));
+    // Not waited for: a node that does not answer must not hold up the failure of another (its
+    // generator ends when its connection is closed).
+    for (const s of sources) s.return(undefined).catch(() => {});
   }
 }
 
