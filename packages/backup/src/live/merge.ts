@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { RdbOpcode } from '../rdb/constants.js';
 import { Crc64, crc64, crc64Combine } from '../rdb/crc64.js';
 import { readPreamble, type SnapshotPreamble } from '../rdb/fast-verify.js';
+import { rdbLengthSize, writeRdbLength } from '../rdb/numbers.js';
 import { BackupError } from '../errors.js';
 
 /** One primary's snapshot, as its replication stream delivers it. */
@@ -115,7 +116,9 @@ export async function* mergeSnapshots(
     // The merged file's header.
     const parts: Buffer[] = [Buffer.from(magic)];
     const field = (b: Buffer) => {
-      parts.push(lengthBytes(b.length), b);
+      const len = Buffer.allocUnsafe(rdbLengthSize(b.length));
+      writeRdbLength(len, 0, b.length);
+      parts.push(len, b);
     };
     for (const [k, v] of Object.entries(options.aux ?? {})) {
       parts.push(Buffer.from([RdbOpcode.AUX]));
@@ -304,14 +307,4 @@ export async function* mergeSnapshots(
     options.onNodeDone?.(i, preamble.keys);
     return { crc: bodyCrc, length, keys: preamble.keys };
   }
-}
-
-/** An RDB length as the server writes it. */
-function lengthBytes(n: number): Buffer {
-  if (n < 64) return Buffer.from([n]);
-  if (n < 16384) return Buffer.from([0x40 | (n >> 8), n & 0xff]);
-  const b = Buffer.alloc(5);
-  b[0] = 0x80;
-  b.writeUInt32BE(n, 1);
-  return b;
 }

@@ -225,3 +225,23 @@ export function cAtoi(text: string): number {
   const v = m[2] ? Number(m[2]) : 0;
   return m[1] === '-' ? -v : v;
 }
+
+/** Bytes of an RDB length (below 2^32). */
+export function rdbLengthSize(n: number): number {
+  return n < 64 ? 1 : n < 16384 ? 2 : 5;
+}
+
+/** Writes an RDB length (below 2^32) at `at`; returns the position after it. */
+export function writeRdbLength(out: Buffer, at: number, n: number): number {
+  if (n < 64) {
+    out[at] = n;
+    return at + 1;
+  }
+  if (n < 16384) {
+    out[at] = 0x40 | (n >> 8);
+    out[at + 1] = n & 0xff;
+    return at + 2;
+  }
+  out[at] = 0x80;
+  return out.writeUInt32BE(n, at + 1);
+}

@@ -1,6 +1,7 @@
 import { DEFAULT_ENCODING_LIMITS, scoreText } from '../rdb/writer.js';
 import { parseCanonicalInt64, writeBacklen } from '../rdb/containers.js';
 import { RdbType } from '../rdb/constants.js';
+import { rdbLengthSize, writeRdbLength } from '../rdb/numbers.js';
 
 /**
  * Encodes the value one small-collection command makes (`HSET`/`HMSET`, `RPUSH`, `SADD`, `ZADD key
@@ -402,26 +403,6 @@ export class CollectionPayload {
     if (INF.test(t)) return t.charCodeAt(0) === 45 ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
     return Number.NaN;
   }
-}
-
-/** Bytes of an RDB length (below 2^32). */
-function rdbLengthSize(n: number): number {
-  return n < 64 ? 1 : n < 16384 ? 2 : 5;
-}
-
-/** Writes an RDB length (below 2^32) at `at`; returns the position after it. */
-function writeRdbLength(out: Buffer, at: number, n: number): number {
-  if (n < 64) {
-    out[at] = n;
-    return at + 1;
-  }
-  if (n < 16384) {
-    out[at] = 0x40 | (n >> 8);
-    out[at + 1] = n & 0xff;
-    return at + 2;
-  }
-  out[at] = 0x80;
-  return out.writeUInt32BE(n, at + 1);
 }
 
 /** Writes a safe integer as a little-endian int64 at `at`; returns the position after it. */
