@@ -138,6 +138,32 @@ async function dumpToRecord(d: DumpedKey): Promise<KeyRecord> {
 }
 
 /**
+ * The keys of a server's snapshot written as it is to `temp`: the count of the walk that checked
+ * it as it arrived, else (the walk gave up: unusual encodings, or it fell behind) of `verifyRdb`
+ * reading the file; one that is not a valid RDB file throws (nothing is kept).
+ */
+async function snapshotKeys(
+  walked: FastVerifyResult | null | undefined,
+  temp: string,
+  where: string,
+  details: Record<string, unknown>,
+): Promise<number> {
+  if (walked) return walked.keys;
+  const v = await verifyRdb(temp);
+  if (v.error) {
+    throw new BackupError(
+      'ERR_REPLICATION',
+      `the snapshot ${where} sent is not a valid RDB file: ${v.error.message}`,
+      {
+        details: { ...details, ...v.error },
+        hint: 'Nothing was kept; run the backup again',
+      },
+    );
+  }
+  return v.keys;
+}
+
+/**
  * The file of one primary's snapshot with `perNode`: `node` (`host:port`) goes before the
  * extension of `output`, made safe for a file name (`dir/backup.rdb`, `10.0.0.1:7000` →
  * `dir/backup.10.0.0.1-7000.rdb`).
@@ -258,24 +284,13 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
     const checkSnapshot = async (temp: string | null) => {
       if (!rawSnapshot) return;
       const walked = await snapshotWalk;
-      if (walked) {
-        keys = walked.keys;
-        return;
-      }
       if (temp === null) {
         // Into a stream: there is no file to read again.
-        unchecked = true;
+        if (walked) keys = walked.keys;
+        else unchecked = true;
         return;
       }
-      const v = await verifyRdb(temp);
-      if (v.error) {
-        throw new BackupError(
-          'ERR_REPLICATION',
-          `the snapshot ${conn.where} sent is not a valid RDB file: ${v.error.message}`,
-          { details: { url: conn.where, ...v.error }, hint: 'Nothing was kept; run the backup again' },
-        );
-      }
-      keys = v.keys;
+      keys = await snapshotKeys(walked, temp, conn.where, { url: conn.where });
     };
     const onBytes = (n: number) => {
       bytesWritten = n;
@@ -509,20 +524,8 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
             progress(false);
           };
           file.bytes = await writeFileAtomically(path, chunks, onBytes, async (temp) => {
-            let walked: { keys: number } | null = await checking.result;
-            if (!walked) {
-              const v = await verifyRdb(temp);
-              if (v.error) {
-                throw new BackupError(
-                  'ERR_REPLICATION',
-                  `the snapshot ${src.name} sent is not a valid RDB file: ${v.error.message}`,
-                  { details: { node: src.name, ...v.error }, hint: 'Nothing was kept; run the backup again' },
-                );
-              }
-              walked = v;
-            }
-            file.keys = walked.keys;
-            nodeDone(perNode, i, walked.keys);
+            file.keys = await snapshotKeys(await checking.result, temp, src.name, { node: src.name });
+            nodeDone(perNode, i, file.keys);
             // Renamed only when every file is complete and checked.
             if (++arrived === sources.length) open();
             await gate;
