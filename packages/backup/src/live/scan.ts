@@ -121,12 +121,15 @@ function readKeys(pipe: Pipeline, db: number, keys: Buffer[], expire: ExpireComm
     into[p++] = 10;
     return p;
   };
+  const expireName = READ_COMMANDS[expire];
+  const send = (n: Buffer, ctx: number) => {
+    name = n;
+    pipe.sendEncoded(n.length + bulkSize(key.length), db, encode, batch, ctx);
+  };
   for (let i = 0; i < keys.length; i++) {
     key = keys[i]!;
-    for (const [j, n] of [READ_COMMANDS.DUMP, READ_COMMANDS[expire]].entries()) {
-      name = n;
-      pipe.sendEncoded(name.length + bulkSize(key.length), db, encode, batch, 2 * i + j);
-    }
+    send(READ_COMMANDS.DUMP, 2 * i);
+    send(expireName, 2 * i + 1);
   }
   pipe.flush();
   return batch;
