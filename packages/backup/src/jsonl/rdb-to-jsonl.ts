@@ -13,7 +13,7 @@ import {
   DirectFallback,
   type SpanEncoder,
   rdbFileToChunks,
-  withKeyRecord,
+  spanKeyRecord,
 } from '../rdb/direct.js';
 import type { KeySpan } from '../rdb/fast-verify.js';
 import { RdbType } from '../rdb/constants.js';
@@ -426,15 +426,15 @@ export class RdbToJsonl implements SpanEncoder {
 
   /** A key whose value goes through the record model (rare encodings). */
   private viaRecords(span: KeySpan): Promise<void> | undefined {
-    return withKeyRecord(span, this.r, this.lp, (record) => {
-      // Keys the reader would deliver in parts are made of node-sized parts this path cannot see.
-      if (valueSize(record.value) >= this.chunk) throw new DirectFallback(`a big value of type ${span.type}`);
-      const line = `${keyRecordToJson(record)}\n`;
-      const out = this.out;
-      out.ensure(Buffer.byteLength(line));
-      out.pos += out.buf.write(line, out.pos, 'utf8');
-      this.keys++;
-    });
+    const record = spanKeyRecord(span, this.r, this.lp);
+    // Keys the reader would deliver in parts are made of node-sized parts this path cannot see.
+    if (valueSize(record.value) >= this.chunk) throw new DirectFallback(`a big value of type ${span.type}`);
+    const line = `${keyRecordToJson(record)}\n`;
+    const out = this.out;
+    out.ensure(Buffer.byteLength(line));
+    out.pos += out.buf.write(line, out.pos, 'utf8');
+    this.keys++;
+    return undefined;
   }
 
   /** Entry counts after each node of the stream being written (see `spanStream`). */

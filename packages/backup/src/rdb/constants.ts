@@ -90,3 +90,18 @@ export const ENCODING_NAMES: Record<number, string> = {
   20: 'listpack',
   21: 'stream-listpacks3',
 };
+
+/**
+ * The encoding name of value type `type` in a file of `flavor`/`version` (types 22-25 depend on
+ * it); undefined for a type such a file cannot hold.
+ */
+export function encodingName(type: number, flavor: 'redis' | 'valkey', version: number): string | undefined {
+  if (type < RdbType.HASH_2) return ENCODING_NAMES[type];
+  const redis12 = flavor === 'redis' && version >= 12;
+  if (type === RdbType.HASH_2)
+    return flavor === 'valkey' ? 'hashtable-ttl' : redis12 ? 'hash-metadata-pre-ga' : undefined;
+  if (type === RdbType.TYPE_23) return redis12 ? 'listpack-ex-pre-ga' : undefined;
+  if (type === RdbType.REDIS_HASH_METADATA) return redis12 ? 'hash-metadata' : undefined;
+  if (type === RdbType.REDIS_HASH_LISTPACK_EX) return redis12 ? 'listpack-ex' : undefined;
+  return undefined;
+}

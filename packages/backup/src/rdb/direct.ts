@@ -3,8 +3,8 @@
  * `jsonl/rdb-to-jsonl.ts`) share: the output buffer, the hand-over of output chunks from the walk
  * to a writer, and the file walk driving an encoder.
  */
-import type { KeyRecord, RdbRecord, Value } from '../model.js';
-import { ENCODING_NAMES } from './constants.js';
+import type { KeyRecord, RdbRecord } from '../model.js';
+import { encodingName } from './constants.js';
 import type { KeySpan } from './fast-verify.js';
 import {
   DirectFallback,
@@ -15,7 +15,6 @@ import {
   wholeChecksum,
 } from './halves.js';
 import { walkRdbFile } from './inspect.js';
-import { decodeValue } from './reader.js';
 import { ListpackCursor, type PackedSummary, packedSummary, SpanReader, spanValue } from './span.js';
 
 export { DirectFallback, type SplitOptions } from './halves.js';
@@ -284,48 +283,28 @@ export function rdbFileToChunks(
 }
 
 /**
- * A walked key as a record: decoded from the window (`spanValue`: every modern encoding and
- * streams) or, for the old encodings, by `decodeValue` (a promise then). The key is a copy; the
- * elements may be views of the window, valid while the span is.
+ * A walked key as a record, decoded from the window (`spanValue`: every encoding). The key is a
+ * copy; the elements may be views of the window, valid while the span is.
  */
 export function spanKeyRecord(
   span: KeySpan,
   r: SpanReader,
   lp: ListpackCursor,
   lengthsOnly = false,
-): KeyRecord | Promise<KeyRecord> {
-  const record = (value: Value, encoding = ENCODING_NAMES[span.type] ?? 'unknown'): KeyRecord => {
-    const rec = {
-      kind: 'key',
-      db: span.db,
-      key: Buffer.from(span.keyBuf.subarray(span.keyStart, span.keyEnd)),
-      encoding,
-    } as KeyRecord;
-    if (span.expiresAt !== undefined) rec.expiresAt = span.expiresAt;
-    if (span.lruIdle !== undefined) rec.lruIdle = span.lruIdle;
-    if (span.lfuFreq !== undefined) rec.lfuFreq = span.lfuFreq;
-    rec.value = value;
-    return rec;
-  };
+): KeyRecord {
+  const rec = {
+    kind: 'key',
+    db: span.db,
+    key: Buffer.from(span.keyBuf.subarray(span.keyStart, span.keyEnd)),
+    encoding: encodingName(span.type, span.flavor ?? 'redis', span.version ?? 11) ?? 'unknown',
+  } as KeyRecord;
+  if (span.expiresAt !== undefined) rec.expiresAt = span.expiresAt;
+  if (span.lruIdle !== undefined) rec.lruIdle = span.lruIdle;
+  if (span.lfuFreq !== undefined) rec.lfuFreq = span.lfuFreq;
   const value = spanValue(span, r, lp, lengthsOnly);
-  if (value) return record(value);
-  return decodeValue(span.buf.subarray(span.valueStart, span.valueEnd), span.type, span.version ?? 11).then(
-    (d) => record(d.value, d.encoding),
-  );
-}
-
-/** Hands `use` the walked key's record (`spanKeyRecord`): at once, or when an old encoding is decoded. */
-export function withKeyRecord(
-  span: KeySpan,
-  r: SpanReader,
-  lp: ListpackCursor,
-  use: (record: KeyRecord) => void,
-  lengthsOnly = false,
-): Promise<void> | undefined {
-  const record = spanKeyRecord(span, r, lp, lengthsOnly);
-  if (record instanceof Promise) return record.then(use);
-  use(record);
-  return undefined;
+  if (value === null) throw new Error(`value type ${span.type} has no reader`);
+  rec.value = value;
+  return rec;
 }
 
 /** A key offered to `walkRdbRecords`' `packed`: its name is a view of the input, valid during the call. */
@@ -377,7 +356,8 @@ export async function walkRdbRecords(
           if (options.packed(key, summary)) return undefined;
         }
       }
-      return withKeyRecord(span, r, lp, onRecord, options.lengthsOnly === true);
+      onRecord(spanKeyRecord(span, r, lp, options.lengthsOnly === true));
+      return undefined;
     },
     ...(options.onRead ? { onRead: options.onRead } : {}),
   });

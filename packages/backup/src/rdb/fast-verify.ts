@@ -15,17 +15,27 @@ import {
   checkStreamListpack,
   decodeBacklen,
   duplicateIndex,
+  parseListpack,
   parseStreamListpack,
   parseZiplist,
   parseZipmap,
   validateStreamNode,
 } from './containers.js';
-import type { RdbErrorCode } from '../errors.js';
+import { RdbError, type RdbErrorCode } from '../errors.js';
+import type { RdbRecord } from '../model.js';
+import { displayBytes } from './text.js';
 import { asciiScore, listpackScore, string2ll } from './numbers.js';
 import { ListpackCursor } from './span.js';
 import { RDB_HEADER_BYTES, type RdbHeader, parseRdbHeader } from './header.js';
 import { Crc64 } from './crc64.js';
-import { RdbOpcode, RdbType } from './constants.js';
+import {
+  KNOWN_REDIS_VERSION,
+  ModuleOpcode,
+  RdbOpcode,
+  RdbType,
+  decodeModuleId,
+  encodingName,
+} from './constants.js';
 import { ByteSet } from './byte-set.js';
 import { LzfMemo, lzfCheck, lzfDecompressInto, lzfLengthsPossible } from './lzf.js';
 
@@ -97,8 +107,9 @@ export interface KeySpan {
   expiresAt: number | undefined;
   lruIdle: number | undefined;
   lfuFreq: number | undefined;
-  /** The file's RDB version (from its header; set by the walk). */
+  /** The file's RDB version and flavor (from its header; set by the walk). */
   version?: number;
+  flavor?: 'redis' | 'valkey';
   /** The value's LZF strings, decompressed (with `keepLzf`). */
   lzf?: LzfMemo;
 }
@@ -174,11 +185,42 @@ export interface FastVerifyOptions {
    * for a second pass over input a first pass verified.
    */
   shallow?: boolean;
+  /**
+   * Exact mode (the record reader's): a failure throws a typed `RdbError` (code, message, byte
+   * offset, key, file, hint) instead of giving up; every type and opcode the file's magic and
+   * version allow is read; empty collections, Valkey slot-import state and data after the end
+   * are skipped with a warning; a record may be of any size (the window grows to hold it); the
+   * window is never reused, so views of it handed out stay valid.
+   */
+  exact?: {
+    file?: string;
+    allowUnknownVersion?: boolean;
+    onWarning?: (warning: RdbWarning) => void | Promise<void>;
+    /**
+     * Every record but keys (header, aux, module-aux, function, select-db, resize-db, slot-info,
+     * end), with the input offset just after it.
+     */
+    onRecord?: (record: RdbRecord, end: number) => void | Promise<void>;
+  };
+}
+
+export type RdbWarningCode = 'empty-key' | 'slot-import-skipped' | 'trailing-data';
+
+/** Something the reader skipped that is not an error (`ReadRdbOptions.onWarning`). */
+export interface RdbWarning {
+  code: RdbWarningCode;
+  message: string;
+  /** Input offset after what was skipped. */
+  offset: number;
+  db?: number;
+  key?: Buffer;
 }
 
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
-const failContainer = (m: string): never => giveUp(m);
+const failZiplist = (m: string): never => giveUp(m, 'ERR_RDB_CORRUPT_ZIPLIST');
+const failZipmap = (m: string): never => giveUp(m, 'ERR_RDB_CORRUPT_ZIPMAP');
+const failListpack = (m: string): never => giveUp(m, 'ERR_RDB_CORRUPT_LISTPACK');
 
 /** Synchronous walker over `buf[pos..]`; throws NEED_MORE / GIVE_UP. */
 class Walker {
@@ -199,6 +241,8 @@ class Walker {
   flavor: 'redis' | 'valkey' = 'redis';
   /** Set by len(): the length byte was a string encoding. */
   encoded = false;
+  /** Where the last length (or string) read started in `buf` (failures of lengths and containers point there). */
+  lenAt = 0;
 
   constructor(maxString: number) {
     this.maxString = maxString;
@@ -218,6 +262,7 @@ class Walker {
 
   lenRaw(): number {
     const buf = this.buf;
+    this.lenAt = this.pos;
     const b = this.u8();
     const kind = b >> 6;
     this.encoded = false;
@@ -286,6 +331,17 @@ class Walker {
       return zero;
     }
     return this.len() === 0;
+  }
+
+  /** A length of any 64-bit value, as a bigint. */
+  lenBigValue(): bigint {
+    if (this.pos < this.buf.length && this.buf[this.pos] === 0x81) {
+      this.need(9);
+      const v = this.buf.readBigUInt64BE(this.pos + 1);
+      this.pos += 9;
+      return v;
+    }
+    return BigInt(this.len());
   }
 
   lenBig(): void {
@@ -824,7 +880,7 @@ function walkValue(w: Walker, type: number): void {
       return;
     }
     case RdbType.HASH_ZIPMAP: {
-      const pairs = parseZipmap(w.string(), failContainer);
+      const pairs = parseZipmap(w.string(), failZipmap);
       if (
         duplicateIndex(
           pairs.map((e) => e[0]),
@@ -832,10 +888,55 @@ function walkValue(w: Walker, type: number): void {
         ) >= 0
       )
         giveUp('zipmap holds a field twice', 'ERR_RDB_DUPLICATE');
+      if (pairs.length === 0) giveUp(EMPTY_KEY);
+      return;
+    }
+    case RdbType.HASH_2:
+    case RdbType.REDIS_HASH_METADATA: {
+      // Hashes with field TTLs (only in files whose magic allows them: the caller checked).
+      const valkey = type === RdbType.HASH_2 && w.flavor === 'valkey';
+      if (type === RdbType.REDIS_HASH_METADATA) w.skip(8); // the minimum expiry
+      const n = w.count(2);
+      if (n === 0) giveUp(EMPTY_KEY);
+      const seen = seenSet(membersSeen, n);
+      for (let i = 0; i < n; i++) {
+        if (!valkey) w.lenBig(); // the field's TTL
+        if (seen) uniqueString(w, seen, 'hash field');
+        else w.skipString();
+        w.skipString();
+        if (valkey) {
+          w.need(8);
+          const ms = Number(w.buf.readBigInt64LE(w.pos));
+          w.pos += 8;
+          if (ms < -1) giveUp(`hash field expiry ${ms} is invalid`, 'ERR_RDB_CORRUPT_VALUE');
+        }
+      }
+      return;
+    }
+    case RdbType.TYPE_23:
+    case RdbType.REDIS_HASH_LISTPACK_EX: {
+      // Redis 7.4 listpacks of (field, value, TTL) triplets.
+      if (type === RdbType.REDIS_HASH_LISTPACK_EX) w.skip(8);
+      const vals = parseListpack(w.string(), failListpack);
+      if (vals.length % 3)
+        giveUp(`the listpack holds ${vals.length} elements, not triplets`, 'ERR_RDB_CORRUPT_LISTPACK');
+      if (vals.length === 0) giveUp(EMPTY_KEY);
+      if (
+        duplicateIndex(
+          vals.filter((_, i) => i % 3 === 0),
+          1,
+        ) >= 0
+      )
+        giveUp('the listpack holds a field twice', 'ERR_RDB_DUPLICATE');
+      for (let i = 2; i < vals.length; i += 3) {
+        const ttl = vals[i]!;
+        if (!Number.isFinite(typeof ttl === 'object' ? Number(ttl.toString('latin1')) : Number(ttl)))
+          giveUp('a field TTL is not a number', 'ERR_RDB_CORRUPT_LISTPACK');
+      }
       return;
     }
     case RdbType.LIST_ZIPLIST:
-      if (parseZiplist(w.string(), failContainer).length === 0) giveUp(EMPTY_KEY);
+      if (parseZiplist(w.string(), failZiplist).length === 0) giveUp(EMPTY_KEY);
       return;
     case RdbType.SET_INTSET:
       w.stringRange(true);
@@ -855,7 +956,7 @@ function walkValue(w: Walker, type: number): void {
     }
     case RdbType.ZSET_ZIPLIST:
     case RdbType.HASH_ZIPLIST: {
-      const vals = parseZiplist(w.string(), failContainer);
+      const vals = parseZiplist(w.string(), failZiplist);
       if (vals.length % 2) giveUp('the ziplist holds an odd number of elements', 'ERR_RDB_CORRUPT_ZIPLIST');
       if (duplicateIndex(vals, 2) >= 0) giveUp('the ziplist holds an element twice', 'ERR_RDB_DUPLICATE');
       if (vals.length === 0) giveUp(EMPTY_KEY);
@@ -884,7 +985,7 @@ function walkValue(w: Walker, type: number): void {
           if (v2) {
             w.stringRange(true);
             items += checkListpack(w.rbuf, w.rs, w.re, LP_PLAIN);
-          } else items += parseZiplist(w.string(), failContainer).length;
+          } else items += parseZiplist(w.string(), failZiplist).length;
         } else giveUp(`quicklist node container ${container} is neither 1 nor 2`, 'ERR_RDB_CORRUPT_VALUE');
       }
       if (items === 0) giveUp(EMPTY_KEY);
@@ -898,17 +999,23 @@ function walkValue(w: Walker, type: number): void {
     case RdbType.MODULE_2:
       // Only the framing (module id, then opcodes to EOF): the module itself judges its data.
       w.lenBig();
-      for (;;) {
-        const op = w.len();
-        if (op === 0) return;
-        if (op === 1 || op === 2) w.lenBig();
-        else if (op === 3) w.skip(4);
-        else if (op === 4) w.skip(8);
-        else if (op === 5) w.skipString();
-        // Other opcodes carry nothing: valkey-check-rdb (rdbLoadCheckModuleValue) skips them.
-      }
+      walkModuleOpcodes(w);
+      return;
     default:
       giveUp(`value type ${type} is not checked here`, 'ERR_RDB_UNSUPPORTED_VALUE');
+  }
+}
+
+/** A module value's (or MODULE_AUX's) opcodes up to its EOF opcode. */
+function walkModuleOpcodes(w: Walker): void {
+  for (;;) {
+    const op = w.len();
+    if (op === ModuleOpcode.EOF) return;
+    if (op === ModuleOpcode.SINT || op === ModuleOpcode.UINT) w.lenBig();
+    else if (op === ModuleOpcode.FLOAT) w.skip(4);
+    else if (op === ModuleOpcode.DOUBLE) w.skip(8);
+    else if (op === ModuleOpcode.STRING) w.skipString();
+    // Other opcodes carry nothing: valkey-check-rdb (rdbLoadCheckModuleValue) skips them.
   }
 }
 
@@ -987,12 +1094,12 @@ function walkStream(w: Walker, type: number): void {
       nodeKeys.add(k);
     }
     const lp = w.string();
-    const elements = checkStreamListpack(lp, failContainer);
+    const elements = checkStreamListpack(lp, failListpack);
     try {
       checkStreamNode(lp, elements);
     } catch (err) {
       if (err !== BEYOND_SAFE) throw err;
-      validateStreamNode(parseStreamListpack(lp, failContainer), failStream);
+      validateStreamNode(parseStreamListpack(lp, failListpack), failStream);
     }
   }
   // Metadata: lengths of any 64-bit value (the server reads them without checks).
@@ -1155,9 +1262,10 @@ export function readerFromChunks(chunks: AsyncIterator<Uint8Array>): ReadInto {
 }
 
 /**
- * Verifies an RDB (bytes, or read through `read`); returns null when it gave up (the caller then
- * runs the full reader). `total` is the input size when known. Input is read into one reused
- * window (1 MiB, grown only for a record that does not fit), so memory stays flat.
+ * Walks an RDB (bytes, or read through `read`). Fast mode returns null when it gave up (the
+ * caller then reads the file exactly); exact mode (`exact`) throws a typed `RdbError` instead.
+ * `total` is the input size when known. Input is read into a window (1 MiB, grown only for a
+ * record that does not fit), so memory stays flat.
  */
 export async function fastVerify(
   input: ReadInto | Uint8Array,
@@ -1166,7 +1274,8 @@ export async function fastVerify(
 ): Promise<FastVerifyResult | null> {
   const w = new Walker(options.maxStringBytes ?? 1 << 30);
   w.total = total;
-  const maxRecord = options.maxRecordBytes ?? 64 << 20;
+  const exact = options.exact;
+  const maxRecord = options.maxRecordBytes ?? (exact ? Number.POSITIVE_INFINITY : 64 << 20);
   const resume = options.resume;
   const crc = options.checksum === false || options.externalCrc ? null : new Crc64();
   /** Only part of the file is walked: its CRC is handed back, not compared with the trailer. */
@@ -1183,21 +1292,68 @@ export async function fastVerify(
     w.atEnd = true;
   }
 
-  /** An error thrown by the caller's callbacks: it propagates (it is not a reason to give up). */
+  /** An error thrown by the caller's callbacks or the input: it propagates (it is not a reason to give up). */
   let callbackError: { err: unknown } | undefined;
+  /** The key being read (exact mode: for error details), and the value type. */
+  let keyView: Buffer | undefined;
+  let keyType = -1;
+
+  /** Exact mode: a typed error at absolute offset `at`. */
+  const fail = (code: RdbErrorCode, message: string, hint?: string, at = w.base + w.pos): never => {
+    throw new RdbError(code, message, {
+      details: {
+        offset: at,
+        ...(keyView !== undefined ? { key: displayBytes(keyView) } : {}),
+        ...(exact?.file !== undefined ? { file: exact.file } : {}),
+      },
+      hint: hint ?? HINTS[code] ?? 'The file is corrupt',
+    });
+  };
+  /** Awaits what a callback returned; its failure propagates as it is. */
+  const settle = async (wait: void | Promise<void>): Promise<void> => {
+    try {
+      await wait;
+    } catch (err) {
+      callbackError = { err };
+      throw err;
+    }
+  };
+  const call = <A extends unknown[]>(
+    fn: ((...args: A) => void | Promise<void>) | undefined,
+    ...args: A
+  ): void | Promise<void> => {
+    if (!fn) return undefined;
+    let wait: void | Promise<void>;
+    try {
+      wait = fn(...args);
+    } catch (err) {
+      callbackError = { err };
+      throw err;
+    }
+    return wait ? settle(wait) : undefined;
+  };
+  const warn = (code: RdbWarningCode, message: string, at: number, db: number, key?: Buffer) =>
+    call(exact?.onWarning, { code, message, offset: at, db, ...(key ? { key } : {}) });
 
   /** Keeps buf[keepFrom..] and reads until at least `want` bytes are buffered (or the input ends). */
   const refill = async (keepFrom: number, want: number): Promise<void> => {
     if (crc && keepFrom > crcMark) crc.update(w.buf, crcMark, keepFrom);
     let have = w.buf.length - keepFrom;
     if (read && !w.atEnd) {
-      if (want > win.length) {
-        const bigger = Buffer.allocUnsafe(Math.max(want, win.length * 2));
+      // Exact mode hands out views of the window: a new one each time (the old stays with them).
+      if (want > win.length || exact) {
+        const bigger = Buffer.allocUnsafe(Math.max(want, want > win.length ? win.length * 2 : win.length));
         w.buf.copy(bigger, 0, keepFrom);
         win = bigger;
       } else if (have > 0) w.buf.copy(win, 0, keepFrom);
       while (have < want) {
-        const n = await read(win, have, win.length - have);
+        let n: number;
+        try {
+          n = await read(win, have, win.length - have);
+        } catch (err) {
+          if (exact) callbackError = { err };
+          throw err;
+        }
         if (n === 0) {
           w.atEnd = true;
           break;
@@ -1222,19 +1378,38 @@ export async function fastVerify(
       if (read) await refill(0, 1);
     } else {
       if (read) await refill(0, RDB_HEADER_BYTES);
-      if (w.buf.length < RDB_HEADER_BYTES) return null;
-      header = parseRdbHeader(w.buf.toString('latin1', 0, RDB_HEADER_BYTES));
+      if (w.buf.length < RDB_HEADER_BYTES) {
+        if (!exact) return null;
+        fail(
+          'ERR_RDB_BAD_MAGIC',
+          `input is ${w.buf.length} bytes, too short for an RDB header`,
+          'Is this an RDB file?',
+          0,
+        );
+      }
+      const head = w.buf.toString('latin1', 0, RDB_HEADER_BYTES);
+      header = parseRdbHeader(head);
+      if (exact) checkHeader(header, head, exact.allowUnknownVersion === true, fail);
     }
     if (header === null || header.version < 1) return null;
-    if (!header.known && !options.allowUnknownVersion) return null;
+    if (!header.known && !options.allowUnknownVersion && !exact?.allowUnknownVersion) return null;
     const { magic, version } = header;
-    if (!resume) options.onHeader?.(header);
+    if (!resume) {
+      options.onHeader?.(header);
+      if (exact)
+        await call(
+          exact.onRecord,
+          { kind: 'header', magic, version, flavor: header.flavor },
+          RDB_HEADER_BYTES,
+        );
+    }
     w.version = version;
     w.flavor = header.flavor;
     w.pos = resume ? 0 : RDB_HEADER_BYTES;
     const stopAt = options.stopAt;
 
     const onKey = options.onKey;
+    const onRecord = exact?.onRecord;
     let functions = 0;
     /** The dbs keys were met in (`noted`: the current db is in it). */
     const dbs: number[] = [];
@@ -1249,11 +1424,19 @@ export async function fastVerify(
     const value = options.shallow ? skipValue : walkValue;
     const span = emptyKeySpan(w.buf);
     span.version = version;
+    span.flavor = header.flavor;
     if (options.keepLzf && onKey && !options.shallow) {
       w.lzf = new LzfMemo();
       w.lzfStrings = options.keepLzf !== 'containers';
       span.lzf = w.lzf;
     }
+    const progress = (): void => {
+      options.onProgress!({
+        keys,
+        bytes: w.base + w.pos,
+        ...(total !== undefined ? { totalBytes: total } : {}),
+      });
+    };
     for (;;) {
       const start = w.pos;
       if (expiresAt === undefined && lruIdle === undefined && lfuFreq === undefined)
@@ -1285,56 +1468,77 @@ export async function fastVerify(
         }
       }
       try {
+        if (exact && w.pos >= w.buf.length && w.atEnd)
+          fail(
+            'ERR_RDB_TRUNCATED',
+            'unexpected end of input before the next opcode (the file has no EOF marker)',
+          );
         const op = w.u8();
         if (op <= 25) {
-          if (!FAST_TYPES.has(op)) return null;
+          if (!FAST_TYPES.has(op)) {
+            if (!exact) return null;
+            checkType(op, w.flavor, version, fail, w.base + start);
+          }
           if (!noted) {
             noted = true;
             if (!dbs.includes(db)) dbs.push(db);
           }
-          if (onKey) {
+          if (onKey || exact) {
             w.lzf?.reset();
             w.stringRange();
             span.keyBuf = w.rbuf;
             span.keyStart = w.rs;
             span.keyEnd = w.re;
             span.valueStart = w.pos;
-            value(w, op);
-            span.db = db;
-            span.type = op;
-            span.buf = w.buf;
-            span.base = w.base;
-            span.recordOffset = recordAt;
-            span.valueEnd = w.pos;
-            span.expiresAt = expiresAt;
-            span.lruIdle = lruIdle;
-            span.lfuFreq = lfuFreq;
-            try {
-              const wait = onKey(span);
+            if (exact) {
+              keyView = w.rbuf.subarray(w.rs, w.re);
+              keyType = op;
+              try {
+                value(w, op);
+              } catch (err) {
+                if (err !== GIVE_UP || lastGiveUp.reason !== EMPTY_KEY) throw err;
+                // An empty collection: the server skips it on load, so does this walk.
+                const key = Buffer.from(keyView);
+                keyView = undefined;
+                expiresAt = lruIdle = lfuFreq = undefined;
+                await warn(
+                  'empty-key',
+                  `skipping empty key ${JSON.stringify(displayBytes(key))} (the server skips it on load)`,
+                  w.base + w.pos,
+                  db,
+                  key,
+                );
+                continue;
+              }
+            } else value(w, op);
+            if (onKey) {
+              span.db = db;
+              span.type = op;
+              span.buf = w.buf;
+              span.base = w.base;
+              span.recordOffset = recordAt;
+              span.valueEnd = w.pos;
+              span.expiresAt = expiresAt;
+              span.lruIdle = lruIdle;
+              span.lfuFreq = lfuFreq;
+              const wait = call(onKey, span);
               if (wait) await wait;
-            } catch (err) {
-              callbackError = { err };
-              throw err;
             }
+            keyView = undefined;
             expiresAt = lruIdle = lfuFreq = undefined;
           } else {
             w.skipString(); // key
             value(w, op);
           }
           keys++;
-          if (progressEvery && keys % progressEvery === 0) {
-            options.onProgress!({
-              keys,
-              bytes: w.base + w.pos,
-              ...(total !== undefined ? { totalBytes: total } : {}),
-            });
-          }
+          if (progressEvery && keys % progressEvery === 0) progress();
           continue;
         }
         switch (op) {
           case RdbOpcode.EOF: {
             let checksum: FastVerifyResult['checksum'] = options.checksum === false ? 'unchecked' : 'absent';
             let trailer: Buffer | undefined;
+            let stored: bigint | null = null;
             // Buffer the trailer first: a retry must not hash the EOF byte twice.
             if (version >= 5) w.need(8);
             if (crc) crc.update(w.buf, crcMark, w.pos);
@@ -1346,24 +1550,46 @@ export async function fastVerify(
               w.pos += 8;
               if (checksum === 'unchecked' || partial)
                 trailer = Buffer.from(w.buf.subarray(w.pos - 8, w.pos));
+              if (lo !== 0 || hi !== 0) stored = (BigInt(hi) << 32n) | BigInt(lo);
               if (partial) checksum = 'unchecked';
               else if (lo === 0 && hi === 0) {
                 if (checksum !== 'unchecked') checksum = 'disabled';
               } else if (crc || (options.externalCrc && options.checksum !== false)) {
                 const d = crc ? crc.digestBytes() : await options.externalCrc;
-                if (!d || d.readUInt32LE(0) !== lo || d.readUInt32LE(4) !== hi) return null;
+                if (!d || d.readUInt32LE(0) !== lo || d.readUInt32LE(4) !== hi) {
+                  if (!exact || !d) return null;
+                  const computed = d.readBigUInt64LE(0);
+                  fail(
+                    'ERR_RDB_CHECKSUM',
+                    `CRC-64 mismatch: the file says 0x${stored!.toString(16).padStart(16, '0')}, the content hashes to 0x${computed.toString(16).padStart(16, '0')}`,
+                    'The file is corrupt; take a fresh snapshot (or read with checksum: false to salvage it)',
+                    w.base + w.pos - 8,
+                  );
+                }
                 checksum = 'ok';
               }
             }
             const bytes = w.base + w.pos;
+            if (exact) {
+              if (progressEvery) progress();
+              await call(onRecord, { kind: 'end', checksum: stored }, bytes);
+              // Never wait for more input here: a live source (replication) may stay open after the RDB.
+              const left = total !== undefined ? total - bytes : w.buf.length - w.pos;
+              if (left > 0)
+                await warn(
+                  'trailing-data',
+                  `${left} byte(s) follow the end of the RDB (e.g. an AOF tail after an RDB preamble)`,
+                  bytes,
+                  db,
+                );
+              return { magic, version, keys, bytes, checksum, functions, dbs };
+            }
             // Trailing data is a warning: let the reader report it.
             if (w.pos < w.buf.length) return null;
             if (total !== undefined ? bytes < total : !w.atEnd) {
               if (total !== undefined || !read || (await read(Buffer.alloc(1), 0, 1)) > 0) return null;
             }
-            if (progressEvery) {
-              options.onProgress!({ keys, bytes, ...(total !== undefined ? { totalBytes: total } : {}) });
-            }
+            if (progressEvery) progress();
             return {
               magic,
               version,
@@ -1379,20 +1605,25 @@ export async function fastVerify(
           case RdbOpcode.SELECTDB:
             db = w.len();
             noted = false;
+            if (onRecord) await call(onRecord, { kind: 'select-db', db }, w.base + w.pos);
             break;
           case RdbOpcode.RESIZEDB:
-            if (options.onResizeDb) {
+            if (options.onResizeDb || onRecord) {
               const dbSize = w.lenNumber();
-              options.onResizeDb(db, dbSize, w.lenNumber());
+              const expiresSize = w.lenNumber();
+              options.onResizeDb?.(db, dbSize, expiresSize);
+              if (onRecord) await call(onRecord, { kind: 'resize-db', dbSize, expiresSize }, w.base + w.pos);
             } else {
               w.lenAny();
               w.lenAny();
             }
             break;
           case RdbOpcode.AUX:
-            if (options.onAux) {
+            if (options.onAux || onRecord) {
               const k = Buffer.from(w.string());
-              options.onAux(k, Buffer.from(w.string()));
+              const v = Buffer.from(w.string());
+              options.onAux?.(k, v);
+              if (onRecord) await call(onRecord, { kind: 'aux', key: k, value: v }, w.base + w.pos);
             } else {
               w.skipString();
               w.skipString();
@@ -1409,46 +1640,217 @@ export async function fastVerify(
             w.pos += 4;
             break;
           case RdbOpcode.IDLE:
-            if (w.pos < w.buf.length && w.buf[w.pos] === 0x81) return null;
-            lruIdle = w.len();
+            if (w.pos < w.buf.length && w.buf[w.pos] === 0x81 && !exact) return null;
+            lruIdle = w.lenNumber();
             break;
           case RdbOpcode.FREQ:
             lfuFreq = w.u8();
             break;
-          case RdbOpcode.FUNCTION2:
-            if (options.onFunction) {
-              try {
-                const wait = options.onFunction(w.string());
-                if (wait) await wait;
-              } catch (err) {
-                callbackError = { err };
-                throw err;
-              }
-            } else w.skipString();
+          case RdbOpcode.FUNCTION2: {
+            const code = options.onFunction || onRecord ? w.string() : null;
+            if (code === null) w.skipString();
+            else {
+              await call(options.onFunction, code);
+              if (onRecord)
+                await call(onRecord, { kind: 'function', code: Buffer.from(code) }, w.base + w.pos);
+            }
             functions++;
             break;
-          case RdbOpcode.SLOT_INFO:
-            if (version < 12) return null;
-            w.len();
-            w.len();
-            w.len();
+          }
+          case RdbOpcode.SLOT_INFO: {
+            if (version < 12) {
+              if (!exact) return null;
+              unknownOpcode(op, w.flavor, version, fail, w.base + start);
+            }
+            const slot = w.len();
+            const slotSize = w.len();
+            const expiresSlotSize = w.len();
+            if (onRecord)
+              await call(onRecord, { kind: 'slot-info', slot, slotSize, expiresSlotSize }, w.base + w.pos);
+            break;
+          }
+          case RdbOpcode.MODULE_AUX: {
+            if (!exact) return null;
+            const from = w.pos;
+            const moduleId = w.lenBigValue();
+            const when = w.len();
+            if (when !== ModuleOpcode.UINT)
+              fail('ERR_RDB_CORRUPT_MODULE', `MODULE_AUX: expected the UINT "when" opcode, got ${when}`);
+            w.lenBig();
+            walkModuleOpcodes(w);
+            const raw = Buffer.from(w.buf.subarray(from, w.pos));
+            const moduleName = decodeModuleId(moduleId).name;
+            await call(onRecord, { kind: 'module-aux', moduleId, moduleName, raw }, w.base + w.pos);
+            break;
+          }
+          case RdbOpcode.SLOT_IMPORT: {
+            if (!exact) return null;
+            if (w.flavor !== 'valkey') unknownOpcode(op, w.flavor, version, fail, w.base + start);
+            w.skipString(); // the job name
+            const ranges = w.count(2);
+            for (let i = 0; i < 2 * ranges; i++) w.len();
+            await warn(
+              'slot-import-skipped',
+              `skipped Valkey atomic slot migration state (${ranges} slot range(s))`,
+              w.base + w.pos,
+              db,
+            );
+            break;
+          }
+          case RdbOpcode.FUNCTION_PRE_GA:
+            if (!exact) return null;
+            fail(
+              'ERR_RDB_UNKNOWN_OPCODE',
+              'FUNCTION_PRE_GA (0xF6, Redis 7.0 release candidates) is not supported',
+              'Load the file into Redis 7.0 GA and save it again',
+              w.base + start,
+            );
             break;
           default:
-            return null;
+            if (!exact) return null;
+            unknownOpcode(op, w.flavor, version, fail, w.base + start);
         }
       } catch (err) {
         if (err !== NEED_MORE) throw err;
         // The record does not fit: keep it, read more (doubling for big records), retry it.
+        keyView = undefined;
         const size = w.buf.length - start;
         if (size >= maxRecord) return null;
         await refill(start, Math.max(size + 1, Math.min(maxRecord, Math.max(1 << 20, size * 2))));
       }
     }
-  } catch {
+  } catch (err) {
     if (callbackError) throw callbackError.err;
-    // Anything unexpected (including I/O errors): the full reader re-reads and reports it.
-    return null;
+    if (!exact) return null;
+    // Exact mode: every failure is a typed error saying what, where and in which key.
+    if (err instanceof RdbError) throw err;
+    if (err === GIVE_UP) {
+      const { code, reason } = lastGiveUp;
+      const container = CONTAINER_CODES.has(code);
+      const what = container ? containerWhat(keyType) : undefined;
+      // A bad length or container is reported where it starts, the rest where it was found.
+      const at = container || code === 'ERR_RDB_BAD_LENGTH' ? w.base + w.lenAt : w.base + w.pos;
+      return fail(code, what ? `${what} integrity check failed: ${reason}` : reason, undefined, at);
+    }
+    return fail(
+      'ERR_RDB_CORRUPT_VALUE',
+      `the value is malformed (${(err as Error)?.message ?? String(err)})`,
+    );
   }
+}
+
+/** Hints for the failures of an exact walk, by code. */
+const HINTS: Partial<Record<RdbErrorCode, string>> = {
+  ERR_RDB_TRUNCATED: 'The file is incomplete (interrupted copy or save); take a fresh snapshot',
+  ERR_RDB_BAD_LENGTH: 'The length is corrupt or the file is truncated',
+  ERR_RDB_DUPLICATE: 'The server refuses such a value (sanitize-dump-payload yes); the file is corrupt',
+  ERR_RDB_UNKNOWN_TYPE: 'The file is corrupt or uses a type this reader does not know',
+  ERR_RDB_UNKNOWN_OPCODE: 'The file is corrupt or comes from a newer server than this reader knows',
+};
+
+const CONTAINER_CODES = new Set<RdbErrorCode>([
+  'ERR_RDB_CORRUPT_LISTPACK',
+  'ERR_RDB_CORRUPT_ZIPLIST',
+  'ERR_RDB_CORRUPT_INTSET',
+  'ERR_RDB_CORRUPT_ZIPMAP',
+]);
+
+/** What a value type's container is called in messages. */
+function containerWhat(type: number): string | undefined {
+  switch (type) {
+    case RdbType.HASH_ZIPMAP:
+      return 'zipmap';
+    case RdbType.LIST_ZIPLIST:
+      return 'list ziplist';
+    case RdbType.SET_INTSET:
+      return 'intset';
+    case RdbType.ZSET_ZIPLIST:
+      return 'zset ziplist';
+    case RdbType.HASH_ZIPLIST:
+      return 'hash ziplist';
+    case RdbType.SET_LISTPACK:
+      return 'set listpack';
+    case RdbType.ZSET_LISTPACK:
+      return 'zset listpack';
+    case RdbType.HASH_LISTPACK:
+    case RdbType.TYPE_23:
+    case RdbType.REDIS_HASH_LISTPACK_EX:
+      return 'hash listpack';
+    case RdbType.LIST_QUICKLIST:
+      return 'quicklist ziplist node';
+    case RdbType.LIST_QUICKLIST_2:
+      return 'quicklist listpack node';
+    case RdbType.STREAM_LISTPACKS:
+    case RdbType.STREAM_LISTPACKS_2:
+    case RdbType.STREAM_LISTPACKS_3:
+      return 'stream listpack';
+    default:
+      return undefined;
+  }
+}
+
+type Fail = (code: RdbErrorCode, message: string, hint?: string, at?: number) => never;
+
+/** Refuses a header the reader cannot read (exact mode). */
+function checkHeader(header: RdbHeader | null, head: string, allowUnknown: boolean, fail: Fail): void {
+  if (header === null) {
+    const hint = head.startsWith('*')
+      ? 'This looks like RESP text (an AOF or .valkey file), not an RDB'
+      : head.startsWith('$')
+        ? 'This looks like a replication stream ($<len> / $EOF: framing); strip the framing first'
+        : 'An RDB file starts with REDIS0011 or VALKEY080';
+    fail('ERR_RDB_BAD_MAGIC', `wrong signature ${JSON.stringify(head)}`, hint, 0);
+    return;
+  }
+  if (header.version < 1)
+    fail(
+      'ERR_RDB_BAD_MAGIC',
+      `wrong signature ${JSON.stringify(head)}: the version is not a positive number`,
+      'An RDB file starts with REDIS0011 or VALKEY080',
+      0,
+    );
+  if (!header.known && !allowUnknown)
+    fail(
+      'ERR_RDB_UNSUPPORTED_VERSION',
+      `RDB format version ${header.version} (${head}) is not supported; this reader knows REDIS0001-REDIS00${KNOWN_REDIS_VERSION} and VALKEY080-VALKEY081`,
+      'Pass allowUnknownVersion: true to try anyway (reading fails at the first unknown type or opcode)',
+      5,
+    );
+}
+
+/** Refuses a value type a file of this flavor and version cannot hold (exact mode). */
+function checkType(op: number, flavor: 'redis' | 'valkey', version: number, fail: Fail, at: number): void {
+  if (op === RdbType.MODULE_PRE_GA)
+    fail(
+      'ERR_RDB_UNSUPPORTED_VALUE',
+      'module value of pre-GA format (type 6) is not supported',
+      undefined,
+      at,
+    );
+  if (op === RdbType.TYPE_23 && flavor === 'valkey')
+    fail('ERR_RDB_UNKNOWN_TYPE', 'type 23 (Valkey 9.2 PATH_HASH) is not supported yet', undefined, at);
+  if (encodingName(op, flavor, version) === undefined)
+    fail(
+      'ERR_RDB_UNKNOWN_TYPE',
+      `unknown value type ${op} for ${flavor === 'valkey' ? 'VALKEY' : 'REDIS'}${version} files`,
+      undefined,
+      at,
+    );
+}
+
+function unknownOpcode(
+  op: number,
+  flavor: 'redis' | 'valkey',
+  version: number,
+  fail: Fail,
+  at: number,
+): never {
+  return fail(
+    op < 0xf0 ? 'ERR_RDB_UNKNOWN_TYPE' : 'ERR_RDB_UNKNOWN_OPCODE',
+    `unknown opcode or type ${op} (0x${op.toString(16)}) for ${flavor === 'valkey' ? 'VALKEY' : 'REDIS'}${version} files`,
+    undefined,
+    at,
+  );
 }
 
 /** What a snapshot holds before its keys (see `readPreamble`). */
@@ -1506,6 +1908,8 @@ export interface ValueCheckFailure {
   reason: string;
   /** Offset in `buf` where the problem was found. */
   offset: number;
+  /** The value is an empty collection (else well formed, when `offset` is its end). */
+  empty?: true;
 }
 
 /**
@@ -1519,8 +1923,9 @@ export function checkValueBytes(
   start: number,
   end: number,
   version: number,
+  maxString = 1 << 30,
 ): ValueCheckFailure | null {
-  const w = new Walker(1 << 30);
+  const w = new Walker(maxString);
   w.buf = buf.subarray(0, end);
   w.pos = start;
   w.atEnd = true;
@@ -1531,7 +1936,13 @@ export function checkValueBytes(
     walkValue(w, type);
   } catch (err) {
     if (err !== GIVE_UP) throw err;
-    return { code: lastGiveUp.code, reason: lastGiveUp.reason, offset: Math.min(w.pos, end) };
+    const failure: ValueCheckFailure = {
+      code: lastGiveUp.code,
+      reason: lastGiveUp.reason,
+      offset: Math.min(w.pos, end),
+    };
+    if (lastGiveUp.reason === EMPTY_KEY) failure.empty = true;
+    return failure;
   }
   if (w.pos !== end) {
     return {

@@ -1,46 +1,27 @@
-import { createReadStream, statSync } from 'node:fs';
-import type {
-  HashEntry,
-  KeyRecord,
-  RdbFlavor,
-  RdbRecord,
-  StreamConsumer,
-  StreamEntry,
-  StreamGroup,
-  StreamId,
-  StreamPendingEntry,
-  StreamValue,
-  Value,
-  ValueType,
-  ZSetEntry,
-} from '../model.js';
-import { type ByteInput, ByteSource } from './byte-source.js';
+/**
+ * The record reader: RDB records (`readRdb`, `readRdbFile`, `readRdbBatches`, `decodeValue`) from
+ * the one decoding core, the window walk of `fast-verify.ts` in its exact mode, each key's value
+ * read from the window by `span.ts`. This module only moves bytes in (files, streams, iterables),
+ * hands records out in batches, and cuts huge keys into parts (`chunked`).
+ */
+import { open } from 'node:fs/promises';
+import type { KeyRecord, RdbRecord, StreamValue, Value, ValueType } from '../model.js';
+import { RdbType, encodingName } from './constants.js';
 import {
-  ENCODING_NAMES,
-  KNOWN_REDIS_VERSION,
-  ModuleOpcode,
-  RdbOpcode,
-  RdbType,
-  decodeModuleId,
-} from './constants.js';
-import {
-  type PackedValue,
-  duplicateIndex,
-  packedToBuffer,
-  parseIntset,
-  parseListpack,
-  parseStreamListpack,
-  parseZiplist,
-  parseZipmap,
-  validateStreamNode,
-} from './containers.js';
-import { asciiScore, listpackScore } from './numbers.js';
-import { RDB_HEADER_BYTES, parseRdbHeader } from './header.js';
-import { RdbError, type RdbErrorCode } from '../errors.js';
-import { LzfFormatError, LzfStreamDecoder, lzfDecompress, lzfLengthsPossible } from './lzf.js';
-import { displayBytes } from './text.js';
+  type KeySpan,
+  type ReadInto,
+  type RdbWarning,
+  checkValueBytes,
+  emptyKeySpan,
+  fastVerify,
+  readerFromChunks,
+} from './fast-verify.js';
+import { ListpackCursor, SpanReader, spanStream, spanValue } from './span.js';
+import { RdbError } from '../errors.js';
+import { parseZiplist } from './containers.js';
 
-export type { ByteInput } from './byte-source.js';
+/** Anything the readers accept as input bytes. */
+export type ByteInput = AsyncIterable<Uint8Array> | NodeJS.ReadableStream | Uint8Array;
 
 /** Delivery of huge keys in parts (see `ReadRdbOptions.chunked`). */
 export interface ChunkedOptions {
@@ -85,15 +66,7 @@ export interface RdbReadProgress {
   totalBytes?: number;
 }
 
-export type RdbWarningCode = 'empty-key' | 'slot-import-skipped' | 'trailing-data' | 'orphan-pending-entry';
-
-export interface RdbWarning {
-  code: RdbWarningCode;
-  message: string;
-  offset: number;
-  db?: number;
-  key?: Buffer;
-}
+export type { RdbWarning, RdbWarningCode } from './fast-verify.js';
 
 /** First record of a key delivered in parts (chunked mode). */
 export interface KeyBeginRecord extends Omit<KeyRecord, 'kind' | 'value'> {
@@ -125,24 +98,6 @@ export interface KeyEndRecord {
 }
 
 export type RdbChunkRecord = KeyBeginRecord | KeyPartRecord | KeyEndRecord;
-
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
-const BLOB_TYPES = new Set<number>([9, 10, 11, 12, 13, 16, 17, 20, 23, 25]);
-const U64_MAX = (1n << 64n) - 1n;
-/** What each compact container is called in messages (the string read before decoding it). */
-const BLOB_WHAT: Record<number, string> = {
-  9: 'zipmap',
-  10: 'list ziplist',
-  11: 'intset',
-  12: 'zset ziplist',
-  13: 'hash ziplist',
-  16: 'hash listpack',
-  17: 'zset listpack',
-  20: 'set listpack',
-  23: 'hash listpack',
-  25: 'hash listpack',
-};
-const EMPTY = Buffer.alloc(0);
 
 const TYPE_OF: Record<number, ValueType> = {
   0: 'string',
@@ -203,1311 +158,378 @@ export interface RecordBatch<R = RdbRecord | RdbChunkRecord> {
 const BATCH_RECORDS = 64;
 const BATCH_BYTES = 64 << 10;
 
-/** A key record, its properties in the same order as the chunked records' (no intermediate object). */
-function keyRecord(
-  db: number,
-  key: Buffer,
-  encoding: string,
-  expiresAt: number | undefined,
-  lruIdle: number | undefined,
-  lfuFreq: number | undefined,
-  value: Value,
-): KeyRecord {
-  const r = { kind: 'key', db, key, encoding } as KeyRecord;
-  if (expiresAt !== undefined) r.expiresAt = expiresAt;
-  if (lruIdle !== undefined) r.lruIdle = lruIdle;
-  if (lfuFreq !== undefined) r.lfuFreq = lfuFreq;
-  r.value = value;
-  return r;
+/** Thrown into the walk when the consumer stopped reading. */
+const STOPPED = new Error('the reader was closed');
+
+/** Where the bytes come from, and how to let go of them. */
+interface Source {
+  read: ReadInto | Uint8Array;
+  total: number | undefined;
+  close: () => Promise<void>;
 }
 
-class RdbReader {
-  readonly src: ByteSource;
-  private version = 0;
-  private flavor: RdbFlavor = 'redis';
-  private db = 0;
-  private currentKey: Buffer | undefined;
-  /** The key being read, as text for messages (computed only when needed). */
-  private get keyText(): string | undefined {
-    return this.currentKey === undefined ? undefined : displayBytes(this.currentKey);
-  }
-  private encoded = false;
-  private readonly maxString: number;
-  private readonly chunkElements: number;
-  private readonly chunkBytes: number;
-  private readonly pieceBytes: number;
-  private keys = 0;
-  /** Element count (bytes for strings) the current value declared up front, if any. */
-  private declared: number | undefined;
-  private readonly progressEvery: number;
+function toBuffer(chunk: unknown): Buffer {
+  if (Buffer.isBuffer(chunk)) return chunk;
+  if (chunk instanceof Uint8Array) return Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+  throw new RdbError(
+    'ERR_RDB_BAD_RECORD',
+    `expected binary chunks (Buffer/Uint8Array), got ${typeof chunk}`,
+    {
+      hint: 'Open the stream without an encoding (no setEncoding / no "utf8" option)',
+    },
+  );
+}
 
-  constructor(
-    input: ByteInput,
-    private readonly options: ReadRdbOptions,
-  ) {
-    this.src = new ByteSource(input, {
-      ...(options.totalBytes !== undefined ? { total: options.totalBytes } : {}),
-      checksum: options.checksum !== false,
-    });
-    this.maxString = options.maxStringBytes ?? 1 << 30;
-    const chunked = options.chunked === true ? {} : options.chunked || null;
-    this.chunkElements = chunked ? Math.max(1, chunked.elements ?? 10_000) : Number.POSITIVE_INFINITY;
-    this.chunkBytes = chunked ? Math.max(1, chunked.bytes ?? 8 << 20) : Number.POSITIVE_INFINITY;
-    this.pieceBytes = chunked ? Math.max(1, chunked.pieceBytes ?? 1 << 20) : 1 << 20;
-    this.progressEvery = options.onProgress
-      ? Math.max(1, options.progressEvery ?? 10_000)
-      : Number.POSITIVE_INFINITY;
-  }
+function sourceOf(input: ByteInput, total: number | undefined): Source {
+  if (input instanceof Uint8Array)
+    return { read: toBuffer(input), total: input.byteLength, close: async () => {} };
+  const iterable = input as AsyncIterable<unknown>;
+  if (typeof iterable[Symbol.asyncIterator] !== 'function')
+    throw new RdbError('ERR_RDB_BAD_RECORD', 'input is neither a Uint8Array nor an async iterable of bytes');
+  const it = iterable[Symbol.asyncIterator]();
+  const chunks: AsyncIterator<Uint8Array> = {
+    next: async () => {
+      const r = await it.next();
+      return r.done ? { done: true, value: undefined } : { done: false, value: toBuffer(r.value) };
+    },
+  };
+  return {
+    read: readerFromChunks(chunks),
+    total,
+    close: async () => {
+      await it.return?.();
+    },
+  };
+}
 
-  fail(code: RdbErrorCode, message: string, hint?: string, at?: number): never {
-    throw new RdbError(code, message, {
-      details: {
-        offset: at ?? this.src.offset,
-        ...(this.keyText !== undefined ? { key: this.keyText } : {}),
-        ...(this.options.file !== undefined ? { file: this.options.file } : {}),
-      },
-      ...(hint ? { hint } : {}),
-    });
-  }
+/** How huge keys are cut (`ReadRdbOptions.chunked`); null when they are not. */
+interface Cuts {
+  elements: number;
+  bytes: number;
+  pieceBytes: number;
+}
 
-  private progress(): void {
-    const total = this.src.total;
-    this.options.onProgress?.({
-      keys: this.keys,
-      bytes: this.src.offset,
-      ...(total !== undefined ? { totalBytes: total } : {}),
-    });
-  }
+function cutsOf(chunked: ReadRdbOptions['chunked']): Cuts | null {
+  const c = chunked === true ? {} : chunked || null;
+  if (!c) return null;
+  return {
+    elements: Math.max(1, c.elements ?? 10_000),
+    bytes: Math.max(1, c.bytes ?? 8 << 20),
+    pieceBytes: Math.max(1, c.pieceBytes ?? 1 << 20),
+  };
+}
 
-  private warn(code: RdbWarningCode, message: string, key?: Buffer): void {
-    this.options.onWarning?.({
-      code,
-      message,
-      offset: this.src.offset,
-      db: this.db,
-      ...(key ? { key } : {}),
-    });
+/** The item count after each node of a (checked) quicklist: where a huge list may be cut. */
+function quicklistNodeEnds(span: KeySpan, r: SpanReader, lp: ListpackCursor): number[] {
+  r.atSpan(span);
+  const v2 = span.type === RdbType.LIST_QUICKLIST_2;
+  const nodes = r.len();
+  const ends: number[] = [];
+  let items = 0;
+  for (let i = 0; i < nodes; i++) {
+    const container = v2 ? r.len() : 2;
+    r.string();
+    if (container === 1) items++;
+    else if (v2) {
+      lp.open(r.sbuf, r.s);
+      while (lp.next()) items++;
+    } else
+      items += parseZiplist(r.sbuf.subarray(r.s, r.e), (m) => {
+        throw new Error(m);
+      }).length;
+    ends.push(items);
   }
+  return ends;
+}
 
-  private truncated(n: number, what: string): never {
-    this.src.truncated(n, what, this.keyText);
+/**
+ * The parts a huge key is delivered in: slices of its value's elements, cut after every
+ * `cuts.elements` (at node ends for quicklists and streams, as they are stored), or pieces of a
+ * string. Empty when the key is delivered whole.
+ */
+function partsOf(span: KeySpan, value: Value, cuts: Cuts, r: SpanReader, lp: ListpackCursor): Value[] {
+  switch (span.type) {
+    case RdbType.STRING: {
+      const v = (value as { value: Buffer }).value;
+      const first = span.buf[span.valueStart]!;
+      // Int-encoded strings are never cut; plain and LZF ones from `bytes` on.
+      if (v.length < cuts.bytes || (first >= 0xc0 && first !== 0xc3)) return [];
+      const out: Value[] = [];
+      for (let at = 0; at < v.length; at += cuts.pieceBytes)
+        out.push({ type: 'string', value: v.subarray(at, Math.min(v.length, at + cuts.pieceBytes)) });
+      return out;
+    }
+    case RdbType.LIST:
+    case RdbType.SET:
+    case RdbType.ZSET:
+    case RdbType.ZSET_2:
+    case RdbType.HASH:
+    case RdbType.HASH_2:
+    case RdbType.REDIS_HASH_METADATA: {
+      const n = valueSize(value);
+      if (n < cuts.elements) return [];
+      const ends: number[] = [];
+      for (let at = cuts.elements; at < n; at += cuts.elements) ends.push(at);
+      ends.push(n);
+      return slices(value, ends);
+    }
+    case RdbType.LIST_QUICKLIST:
+    case RdbType.LIST_QUICKLIST_2:
+      return cutAt(value, quicklistNodeEnds(span, r, lp), cuts.elements);
+    case RdbType.STREAM_LISTPACKS:
+    case RdbType.STREAM_LISTPACKS_2:
+    case RdbType.STREAM_LISTPACKS_3: {
+      const nodeEnds: number[] = [];
+      spanStream(span, r, lp, nodeEnds);
+      return cutAt(value, nodeEnds, cuts.elements);
+    }
+    default:
+      return [];
   }
+}
 
-  private async need(n: number, what: string): Promise<void> {
-    if (this.src.avail < n) {
-      const p = this.src.ensure(n);
-      if (p) await p;
-      if (this.src.avail < n) this.truncated(n, what);
+/** Cuts after the first node end that completes `elements` since the last cut (the rest goes last). */
+function cutAt(value: Value, nodeEnds: number[], elements: number): Value[] {
+  const ends: number[] = [];
+  let from = 0;
+  for (const end of nodeEnds) {
+    if (end - from >= elements) {
+      ends.push(end);
+      from = end;
     }
   }
+  if (ends.length === 0) return [];
+  const n = valueSize(value);
+  if (from < n) ends.push(n);
+  return slices(value, ends);
+}
 
-  // ---- primitives ------------------------------------------------------------------------
-
-  /** Reads a length; sets `this.encoded` when it is a special string encoding instead. */
-  private async lenRaw(what: string): Promise<number> {
-    const src = this.src;
-    if (src.avail < 9) {
-      const p = src.ensure(9);
-      if (p) await p;
-      if (src.avail < 1) this.truncated(1, what);
-    }
-    const b = src.u8();
-    const kind = b >> 6;
-    this.encoded = false;
-    if (kind === 0) return b & 0x3f;
-    if (kind === 1) {
-      if (src.avail < 1) this.truncated(1, what);
-      return ((b & 0x3f) << 8) | src.u8();
-    }
-    if (kind === 3) {
-      this.encoded = true;
-      return b & 0x3f;
-    }
-    if (b === 0x80) {
-      if (src.avail < 4) this.truncated(4, what);
-      const v = src.buf.readUInt32BE(src.pos);
-      src.pos += 4;
-      return v;
-    }
-    if (b === 0x81) {
-      if (src.avail < 8) this.truncated(8, what);
-      const v = src.buf.readBigUInt64BE(src.pos);
-      src.pos += 8;
-      if (v > MAX_SAFE)
-        this.fail('ERR_RDB_BAD_LENGTH', `${what}: 64-bit length ${v} is beyond any real value`);
-      return Number(v);
-    }
-    this.fail(
-      'ERR_RDB_BAD_LENGTH',
-      `${what}: invalid length byte 0x${b.toString(16)}`,
-      undefined,
-      src.offset - 1,
-    );
-  }
-
-  /**
-   * A length where the server reads one with `rdbLoadLen(rdb, NULL)`: a byte with the "encoded"
-   * bits (11xxxxxx) is taken as its low 6 bits, as the server does.
-   */
-  private async len(what: string): Promise<number> {
-    return this.lenRaw(what);
-  }
-
-  /** A length read as an unsigned 64-bit bigint (stream ids, counters, module values). */
-  private async lenBig(what: string): Promise<bigint> {
-    const src = this.src;
-    if (src.avail < 9) {
-      const p = src.ensure(9);
-      if (p) await p;
-    }
-    if (src.avail >= 1 && src.buf[src.pos] === 0x81) {
-      if (src.avail < 9) this.truncated(9, what);
-      const v = src.buf.readBigUInt64BE(src.pos + 1);
-      src.pos += 9;
-      return v;
-    }
-    return BigInt(await this.len(what));
-  }
-
-  /** A count of following items, each at least `minBytes` long: checked against what remains. */
-  private async count(what: string, minBytes = 1): Promise<number> {
-    const at = this.src.offset;
-    const n = await this.len(what);
-    const remaining = this.src.remaining;
-    if (remaining !== undefined && n * minBytes > remaining) {
-      this.fail(
-        'ERR_RDB_BAD_LENGTH',
-        `${what}: ${n} items cannot fit in the ${remaining} bytes left in the input`,
-        'The length is corrupt or the file is truncated',
-        at,
-      );
-    }
-    return n;
-  }
-
-  private checkStringLength(n: number, what: string, at: number): void {
-    if (n > this.maxString) {
-      this.fail(
-        'ERR_RDB_BAD_LENGTH',
-        `${what}: string length ${n} exceeds the ${this.maxString}-byte limit`,
-        'If the value is real, raise the maxStringBytes option',
-        at,
-      );
-    }
-    const remaining = this.src.remaining;
-    if (remaining !== undefined && n > remaining) {
-      this.fail(
-        'ERR_RDB_BAD_LENGTH',
-        `${what}: string length ${n} is larger than the ${remaining} bytes left in the input`,
-        'The length is corrupt or the file is truncated',
-        at,
-      );
-    }
-  }
-
-  /** Reads a plain or int-encoded string synchronously when it is fully buffered; null (nothing consumed) otherwise. */
-  private stringSync(maxLength = this.maxString): Buffer | null {
-    const src = this.src;
-    const buf = src.buf;
-    let p = src.pos;
-    const end = buf.length;
-    if (p >= end) return null;
-    const b = buf[p]!;
-    let n: number;
-    if (b < 0x40) {
-      n = b;
-      p += 1;
-    } else if (b < 0x80) {
-      if (p + 2 > end) return null;
-      n = ((b & 0x3f) << 8) | buf[p + 1]!;
-      p += 2;
-    } else if (b === 0x80) {
-      if (p + 5 > end) return null;
-      n = buf.readUInt32BE(p + 1);
-      p += 5;
-    } else if (b === 0xc0) {
-      if (p + 2 > end) return null;
-      src.pos = p + 2;
-      return Buffer.from(String(buf.readInt8(p + 1)));
-    } else if (b === 0xc1) {
-      if (p + 3 > end) return null;
-      src.pos = p + 3;
-      return Buffer.from(String(buf.readInt16LE(p + 1)));
-    } else if (b === 0xc2) {
-      if (p + 5 > end) return null;
-      src.pos = p + 5;
-      return Buffer.from(String(buf.readInt32LE(p + 1)));
-    } else return null;
-    if (n > maxLength || p + n > end) return null;
-    src.pos = p + n;
-    const out = Buffer.allocUnsafe(n);
-    buf.copy(out, 0, p, p + n);
-    return out;
-  }
-
-  private async string(what: string): Promise<Buffer> {
-    const at = this.src.offset;
-    const n = await this.lenRaw(what);
-    return this.stringBody(n, what, at);
-  }
-
-  /** The rest of a string whose length byte(s) were read by `lenRaw` (honours `this.encoded`). */
-  private async stringBody(n: number, what: string, at: number): Promise<Buffer> {
-    const src = this.src;
-    if (!this.encoded) {
-      this.checkStringLength(n, what, at);
-      if (src.avail >= n) return src.take(n);
-      return src.bytes(n, what, this.keyText);
-    }
-    switch (n) {
-      case 0: {
-        await this.need(1, what);
-        const v = src.buf.readInt8(src.pos);
-        src.pos += 1;
-        return Buffer.from(String(v));
-      }
-      case 1: {
-        await this.need(2, what);
-        const v = src.buf.readInt16LE(src.pos);
-        src.pos += 2;
-        return Buffer.from(String(v));
-      }
-      case 2: {
-        await this.need(4, what);
-        const v = src.buf.readInt32LE(src.pos);
-        src.pos += 4;
-        return Buffer.from(String(v));
-      }
-      case 3: {
-        const clen = await this.len(`${what} (LZF compressed length)`);
-        const ulen = await this.len(`${what} (LZF original length)`);
-        this.checkStringLength(clen, what, at);
-        if (ulen > this.maxString) {
-          this.fail(
-            'ERR_RDB_BAD_LENGTH',
-            `${what}: LZF original length ${ulen} exceeds the ${this.maxString}-byte limit`,
-            'If the value is real, raise the maxStringBytes option',
-            at,
-          );
-        }
-        if (!lzfLengthsPossible(clen, ulen)) {
-          this.fail(
-            'ERR_RDB_CORRUPT_LZF',
-            `${what}: LZF header claims ${clen} -> ${ulen} bytes, impossible for LZF`,
-            undefined,
-            at,
-          );
-        }
-        const compressed = await src.bytes(clen, what, this.keyText);
-        // The server's lzf_decompress returns 0 = the expected length: any data "decompresses" to "".
-        if (ulen === 0) return EMPTY;
-        return this.lzf(compressed, ulen, at, what);
-      }
+/** The value's elements cut at `ends` (increasing, the last = all of them). */
+function slices(value: Value, ends: number[]): Value[] {
+  const out: Value[] = [];
+  let from = 0;
+  for (const end of ends) {
+    switch (value.type) {
+      case 'list':
+        out.push({ type: 'list', items: value.items.slice(from, end) });
+        break;
+      case 'set':
+        out.push({ type: 'set', members: value.members.slice(from, end) });
+        break;
+      case 'zset':
+        out.push({ type: 'zset', entries: value.entries.slice(from, end) });
+        break;
+      case 'hash':
+        out.push({ type: 'hash', entries: value.entries.slice(from, end) });
+        break;
+      case 'stream':
+        out.push({
+          type: 'stream',
+          entries: value.entries.slice(from, end),
+          length: 0n,
+          lastId: { ms: 0n, seq: 0n },
+          groups: [],
+        });
+        break;
       default:
-        this.fail('ERR_RDB_BAD_STRING', `${what}: unknown string encoding ${n}`, undefined, at);
+        break;
     }
+    from = end;
   }
+  return out;
+}
 
-  private lzf(compressed: Buffer, ulen: number, at: number, what = 'string value'): Buffer {
-    try {
-      return lzfDecompress(compressed, ulen);
-    } catch (err) {
-      if (err instanceof LzfFormatError)
-        this.fail('ERR_RDB_CORRUPT_LZF', `${what}: invalid LZF data: ${err.message}`, undefined, at);
-      throw err;
+/** The element count a huge key's first record announces, when its encoding states it up front. */
+function declaredCount(span: KeySpan, value: Value): number | undefined {
+  switch (span.type) {
+    case RdbType.STRING:
+      return (value as { value: Buffer }).value.length;
+    case RdbType.LIST:
+    case RdbType.SET:
+    case RdbType.ZSET:
+    case RdbType.ZSET_2:
+    case RdbType.HASH:
+    case RdbType.HASH_2:
+    case RdbType.REDIS_HASH_METADATA:
+      return valueSize(value);
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The records of an RDB in batches: the exact walk runs ahead of the consumer by one batch. A
+ * batch ends after BATCH_RECORDS records or BATCH_BYTES bytes of input, before the walk waits
+ * for input, after each part of a huge key, and before a warning (so warnings keep their place
+ * between records). Records decoded before an error are delivered before it is thrown. The input
+ * is closed when they end or the caller stops early.
+ */
+async function* recordBatches(
+  openSource: () => Source | Promise<Source>,
+  options: ReadRdbOptions,
+): AsyncGenerator<RecordBatch> {
+  const cuts = cutsOf(options.chunked);
+  const r = new SpanReader();
+  const lp = new ListpackCursor();
+  let records: Array<RdbRecord | RdbChunkRecord> = [];
+  let offsets: number[] = [];
+  let batchStart = 0;
+  // The hand-off between the walk and this generator.
+  let ready: RecordBatch | null = null;
+  const hand: { resumeWalk: ((stop: boolean) => void) | null; wakeConsumer: (() => void) | null } = {
+    resumeWalk: null,
+    wakeConsumer: null,
+  };
+  let finished = false;
+  let stopped = false;
+  let failure: unknown;
+
+  const take = (): RecordBatch => {
+    const batch = { records, offsets };
+    records = [];
+    offsets = [];
+    return batch;
+  };
+  /** Hands the batch to the consumer; resolves when it asks for the next one. */
+  const handOff = (): Promise<void> => {
+    if (stopped) return Promise.reject(STOPPED);
+    ready = take();
+    const wait = new Promise<void>((resolve, reject) => {
+      hand.resumeWalk = (stop) => (stop ? reject(STOPPED) : resolve());
+    });
+    hand.wakeConsumer?.();
+    return wait;
+  };
+  const push = (record: RdbRecord | RdbChunkRecord, end: number): Promise<void> | undefined => {
+    records.push(record);
+    offsets.push(end);
+    if (records.length >= BATCH_RECORDS || end - batchStart >= BATCH_BYTES) {
+      batchStart = end;
+      return handOff();
     }
-  }
+    return undefined;
+  };
+  const flush = (): Promise<void> | undefined => (records.length > 0 ? handOff() : undefined);
 
-  private async millis(what: string): Promise<number> {
-    await this.need(8, what);
-    const v = this.src.buf.readBigInt64LE(this.src.pos);
-    this.src.pos += 8;
-    return Number(v);
-  }
-
-  private async binaryDouble(what: string): Promise<number> {
-    await this.need(8, what);
-    const v = this.src.buf.readDoubleLE(this.src.pos);
-    this.src.pos += 8;
-    return v;
-  }
-
-  private async asciiDouble(what: string): Promise<number> {
-    await this.need(1, what);
-    const n = this.src.u8();
-    if (n === 253) return Number.NaN;
-    if (n === 254) return Infinity;
-    if (n === 255) return -Infinity;
-    await this.need(n, what);
-    const at = this.src.offset;
-    // sscanf("%lg"), as the server reads it: " 1.5", "1e3", "inf" and "2.5abc" are numbers.
-    const v = asciiScore(this.src.take(n));
-    if (v === undefined) this.fail('ERR_RDB_CORRUPT_VALUE', `${what}: not a number`, undefined, at);
-    return v;
-  }
-
-  private async rawId(what: string): Promise<StreamId> {
-    await this.need(16, what);
-    const buf = this.src.buf;
-    const id = { ms: buf.readBigUInt64BE(this.src.pos), seq: buf.readBigUInt64BE(this.src.pos + 8) };
-    this.src.pos += 16;
-    return id;
-  }
-
-  private async lenId(what: string): Promise<StreamId> {
-    return { ms: await this.lenBig(what), seq: await this.lenBig(what) };
-  }
-
-  /** Reads a blob string and decodes the container in it, mapping integrity failures to `code`. */
-  private async blob<T>(
-    what: string,
-    code: RdbErrorCode,
-    parse: (b: Buffer, fail: (m: string) => never) => T,
-  ): Promise<T> {
-    const at = this.src.offset;
-    const b = this.stringSync() ?? (await this.string(what));
-    return parse(b, (m) =>
-      this.fail(code, `${what} integrity check failed: ${m}`, 'The file is corrupt', at),
-    );
-  }
-
-  // ---- records ---------------------------------------------------------------------------
-
-  async header(): Promise<RdbRecord> {
-    await this.src.ensure(RDB_HEADER_BYTES);
-    if (this.src.avail < RDB_HEADER_BYTES) {
-      this.fail(
-        'ERR_RDB_BAD_MAGIC',
-        `input is ${this.src.avail} bytes, too short for an RDB header`,
-        'Is this an RDB file?',
-      );
+  const onKey = async (span: KeySpan): Promise<void> => {
+    const value = spanValue(span, r, lp);
+    if (value === null) throw new Error(`value type ${span.type} has no reader`);
+    const end = span.base + span.valueEnd;
+    const key = Buffer.from(span.keyBuf.subarray(span.keyStart, span.keyEnd));
+    const encoding = encodingName(span.type, span.flavor ?? 'redis', span.version ?? 11) ?? 'unknown';
+    const parts = cuts ? partsOf(span, value, cuts, r, lp) : [];
+    if (parts.length === 0) {
+      const rec = { kind: 'key', db: span.db, key, encoding } as KeyRecord;
+      if (span.expiresAt !== undefined) rec.expiresAt = span.expiresAt;
+      if (span.lruIdle !== undefined) rec.lruIdle = span.lruIdle;
+      if (span.lfuFreq !== undefined) rec.lfuFreq = span.lfuFreq;
+      rec.value = value;
+      await push(rec, end);
+      return;
     }
-    const head = this.src.take(RDB_HEADER_BYTES).toString('latin1');
-    const parsed = parseRdbHeader(head);
-    if (parsed === null) {
-      const hint = head.startsWith('*')
-        ? 'This looks like RESP text (an AOF or .valkey file), not an RDB'
-        : head.startsWith('$')
-          ? 'This looks like a replication stream ($<len> / $EOF: framing); strip the framing first'
-          : 'An RDB file starts with REDIS0011 or VALKEY080';
-      this.fail('ERR_RDB_BAD_MAGIC', `wrong signature ${JSON.stringify(head)}`, hint, 0);
-    }
-    const { magic, version, known } = parsed;
-    if (version < 1)
-      this.fail(
-        'ERR_RDB_BAD_MAGIC',
-        `wrong signature ${JSON.stringify(head)}: the version is not a positive number`,
-        undefined,
-        0,
-      );
-    this.version = version;
-    this.flavor = parsed.flavor;
-    if (!known && !this.options.allowUnknownVersion) {
-      this.fail(
-        'ERR_RDB_UNSUPPORTED_VERSION',
-        `RDB format version ${version} (${head}) is not supported; this reader knows REDIS0001-REDIS00${KNOWN_REDIS_VERSION} and VALKEY080-VALKEY081`,
-        'Pass allowUnknownVersion: true to try anyway (reading fails at the first unknown type or opcode)',
-        5,
-      );
-    }
-    return { kind: 'header', magic, version, flavor: this.flavor };
-  }
-
-  /**
-   * The records in batches, each decoded synchronously from the buffered window: a batch ends when
-   * the window runs dry (before waiting for input), after BATCH_RECORDS records or BATCH_BYTES
-   * bytes of input, after a part of a huge key, and before a warning (so warnings keep their place
-   * between records). Records decoded before an error are delivered before it is thrown. The input
-   * is closed when they end or the caller stops early.
-   */
-  async *batches(): AsyncGenerator<RecordBatch> {
-    const src = this.src;
-    let records: Array<RdbRecord | RdbChunkRecord> = [];
-    let offsets: number[] = [];
-    let batchStart = 0;
-    const take = (): RecordBatch => {
-      const batch = { records, offsets };
-      records = [];
-      offsets = [];
-      batchStart = src.offset;
-      return batch;
+    const begin: KeyBeginRecord = {
+      kind: 'key-begin',
+      db: span.db,
+      key,
+      encoding,
+      type: TYPE_OF[span.type]!,
     };
-    try {
-      records.push(await this.header());
-      offsets.push(src.offset);
-      let expiresAt: number | undefined;
-      let lruIdle: number | undefined;
-      let lfuFreq: number | undefined;
-      for (;;) {
-        if (
-          records.length > 0 &&
-          (src.avail < 1 || records.length >= BATCH_RECORDS || src.offset - batchStart >= BATCH_BYTES)
-        )
-          yield take();
-        if (src.avail < 1) {
-          const p = src.ensure(1);
-          if (p) await p;
-          if (src.avail < 1) this.truncated(1, 'the next opcode (the file has no EOF marker)');
-        }
-        const opAt = src.offset;
-        const op = src.u8();
-        if (op <= 25) {
-          const { type, typeName } = this.checkType(op, opAt);
-          const key = this.stringSync() ?? (await this.string('key'));
-          this.currentKey = key;
-          const exp = expiresAt;
-          const idle = lruIdle;
-          const freq = lfuFreq;
-          expiresAt = lruIdle = lfuFreq = undefined;
-          const small = type === RdbType.STRING ? this.stringSync(this.chunkBytes - 1) : null;
-          if (small !== null || (type === RdbType.STRING && this.chunkBytes === Number.POSITIVE_INFINITY)) {
-            // Fast path: most keys are small strings.
-            const value = small ?? (await this.string('string value'));
-            this.currentKey = undefined;
-            records.push(keyRecord(this.db, key, typeName, exp, idle, freq, { type: 'string', value }));
-            offsets.push(src.offset);
-            if (++this.keys % this.progressEvery === 0) this.progress();
-            continue;
-          }
-          if (BLOB_TYPES.has(type)) {
-            // Fast path: compact collections are one small container, never delivered in parts.
-            const value = this.blobValueSync(type) ?? (await this.blobValue(type));
-            if (valueSize(value) === 0) {
-              if (records.length > 0) yield take();
-              this.warn(
-                'empty-key',
-                `skipping empty key ${JSON.stringify(this.keyText)} (the server skips it on load)`,
-                key,
-              );
-            } else {
-              records.push(keyRecord(this.db, key, typeName, exp, idle, freq, value));
-              offsets.push(src.offset);
-            }
-            this.currentKey = undefined;
-            if (++this.keys % this.progressEvery === 0) this.progress();
-            continue;
-          }
-          const meta: Omit<KeyRecord, 'kind' | 'value'> = { db: this.db, key, encoding: typeName };
-          if (exp !== undefined) meta.expiresAt = exp;
-          if (idle !== undefined) meta.lruIdle = idle;
-          if (freq !== undefined) meta.lfuFreq = freq;
-          this.declared = undefined;
-          const parts = this.value(type);
-          let begun = false;
-          let delivered = 0;
-          for (;;) {
-            const r = await parts.next();
-            if (r.done) {
-              const final = r.value;
-              const size = valueSize(final);
-              if (!begun) {
-                // Streams stay even when empty (XADD MAXLEN 0); other empty collections are skipped like the server does.
-                if (size === 0 && final.type !== 'stream') {
-                  if (records.length > 0) yield take();
-                  this.warn(
-                    'empty-key',
-                    `skipping empty key ${JSON.stringify(this.keyText)} (the server skips it on load)`,
-                    key,
-                  );
-                } else {
-                  records.push({ kind: 'key', ...meta, value: final } satisfies KeyRecord);
-                  offsets.push(src.offset);
-                }
-              } else {
-                const n = final.type === 'string' ? final.value.length : size;
-                if (n > 0) {
-                  records.push({ kind: 'key-part', db: meta.db, key, value: final } satisfies KeyPartRecord);
-                  offsets.push(src.offset);
-                }
-                delivered += n;
-                const end: KeyEndRecord = { kind: 'key-end', db: meta.db, key, size: delivered };
-                if (final.type === 'stream') {
-                  const { type: _t, entries: _e, ...rest } = final;
-                  end.stream = rest;
-                }
-                records.push(end);
-                offsets.push(src.offset);
-                yield take();
-              }
-              break;
-            }
-            if (!begun) {
-              begun = true;
-              const begin: KeyBeginRecord = { kind: 'key-begin', ...meta, type: TYPE_OF[type]! };
-              if (this.declared !== undefined) begin.elements = this.declared;
-              records.push(begin);
-              offsets.push(src.offset);
-            }
-            const part = r.value;
-            delivered += part.type === 'string' ? part.value.length : valueSize(part);
-            records.push({ kind: 'key-part', db: meta.db, key, value: part } satisfies KeyPartRecord);
-            offsets.push(src.offset);
-            // A part holds up to a chunk of elements: never keep several.
-            yield take();
-          }
-          this.currentKey = undefined;
-          if (++this.keys % this.progressEvery === 0) this.progress();
-          continue;
-        }
-        switch (op) {
-          case RdbOpcode.EOF: {
-            src.flushConsumed();
-            const computed = src.crc?.digest() ?? null;
-            let checksum: bigint | null = null;
-            if (this.version >= 5) {
-              await this.need(8, 'the CRC-64 trailer');
-              const stored = src.buf.readBigUInt64LE(src.pos);
-              src.pos += 8;
-              if (stored !== 0n) {
-                checksum = stored;
-                if (computed !== null && computed !== stored) {
-                  this.fail(
-                    'ERR_RDB_CHECKSUM',
-                    `CRC-64 mismatch: the file says 0x${stored.toString(16).padStart(16, '0')}, the content hashes to 0x${computed.toString(16).padStart(16, '0')}`,
-                    'The file is corrupt; take a fresh snapshot (or read with checksum: false to salvage it)',
-                    src.offset - 8,
-                  );
-                }
-              }
-            }
-            if (this.options.onProgress) this.progress();
-            records.push({ kind: 'end', checksum });
-            offsets.push(src.offset);
-            yield take();
-            // Never wait for more input here: a live source (replication) may stay open after the RDB.
-            const left = src.total !== undefined ? src.total - src.offset : src.avail;
-            if (left > 0) {
-              this.warn(
-                'trailing-data',
-                `${left} byte(s) follow the end of the RDB (e.g. an AOF tail after an RDB preamble)`,
-              );
-            }
-            return;
-          }
-          case RdbOpcode.SELECTDB:
-            this.db = await this.len('SELECTDB database number');
-            records.push({ kind: 'select-db', db: this.db });
-            offsets.push(src.offset);
-            break;
-          case RdbOpcode.RESIZEDB: {
-            // Only a hint: the server takes any 64-bit value (e.g. 2^62) without allocating it.
-            const dbSize = Number(await this.lenBig('RESIZEDB db size'));
-            const expiresSize = Number(await this.lenBig('RESIZEDB expires size'));
-            records.push({ kind: 'resize-db', dbSize, expiresSize });
-            offsets.push(src.offset);
-            break;
-          }
-          case RdbOpcode.AUX: {
-            const key = await this.string('AUX field name');
-            const value = await this.string('AUX field value');
-            records.push({ kind: 'aux', key, value });
-            offsets.push(src.offset);
-            break;
-          }
-          case RdbOpcode.EXPIRETIME_MS:
-            expiresAt = await this.millis('EXPIRETIME_MS');
-            break;
-          case RdbOpcode.EXPIRETIME: {
-            await this.need(4, 'EXPIRETIME');
-            expiresAt = src.buf.readInt32LE(src.pos) * 1000;
-            src.pos += 4;
-            break;
-          }
-          case RdbOpcode.IDLE:
-            lruIdle = Number(await this.lenBig('IDLE'));
-            break;
-          case RdbOpcode.FREQ:
-            await this.need(1, 'FREQ');
-            lfuFreq = src.u8();
-            break;
-          case RdbOpcode.MODULE_AUX: {
-            src.startCapture();
-            let moduleId: bigint;
-            try {
-              moduleId = await this.lenBig('MODULE_AUX module id');
-              const whenOp = await this.len('MODULE_AUX when opcode');
-              if (whenOp !== ModuleOpcode.UINT)
-                this.fail(
-                  'ERR_RDB_CORRUPT_MODULE',
-                  `MODULE_AUX: expected the UINT "when" opcode, got ${whenOp}`,
-                );
-              await this.lenBig('MODULE_AUX when');
-              await this.moduleOpcodes('MODULE_AUX');
-            } catch (err) {
-              src.endCapture();
-              throw err;
-            }
-            const raw = src.endCapture();
-            const { name } = decodeModuleId(moduleId);
-            records.push({ kind: 'module-aux', moduleId, moduleName: name, raw });
-            offsets.push(src.offset);
-            break;
-          }
-          case RdbOpcode.FUNCTION2:
-            records.push({ kind: 'function', code: await this.string('FUNCTION2 library code') });
-            offsets.push(src.offset);
-            break;
-          case RdbOpcode.FUNCTION_PRE_GA:
-            this.fail(
-              'ERR_RDB_UNKNOWN_OPCODE',
-              'FUNCTION_PRE_GA (0xF6, Redis 7.0 release candidates) is not supported',
-              'Load the file into Redis 7.0 GA and save it again',
-              opAt,
-            );
-            break;
-          case RdbOpcode.SLOT_INFO:
-            if (this.version < 12) this.unknownOpcode(op, opAt);
-            {
-              const slot = await this.len('SLOT_INFO slot');
-              const slotSize = await this.len('SLOT_INFO slot size');
-              const expiresSlotSize = await this.len('SLOT_INFO expires size');
-              records.push({ kind: 'slot-info', slot, slotSize, expiresSlotSize });
-              offsets.push(src.offset);
-            }
-            break;
-          case RdbOpcode.SLOT_IMPORT:
-            if (this.flavor !== 'valkey') this.unknownOpcode(op, opAt);
-            {
-              await this.string('SLOT_IMPORT job name');
-              const ranges = await this.count('SLOT_IMPORT range count', 2);
-              for (let i = 0; i < ranges; i++) {
-                await this.len('SLOT_IMPORT range start');
-                await this.len('SLOT_IMPORT range end');
-              }
-              if (records.length > 0) yield take();
-              this.warn(
-                'slot-import-skipped',
-                `skipped Valkey atomic slot migration state (${ranges} slot range(s))`,
-              );
-            }
-            break;
-          default:
-            this.unknownOpcode(op, opAt);
-        }
-      }
-    } catch (err) {
-      // What was decoded before the failure is delivered first, as record by record.
-      if (records.length > 0) yield take();
-      throw err;
-    } finally {
-      await this.close();
+    if (span.expiresAt !== undefined) begin.expiresAt = span.expiresAt;
+    if (span.lruIdle !== undefined) begin.lruIdle = span.lruIdle;
+    if (span.lfuFreq !== undefined) begin.lfuFreq = span.lfuFreq;
+    const declared = declaredCount(span, value);
+    if (declared !== undefined) begin.elements = declared;
+    await push(begin, end);
+    let size = 0;
+    for (let i = 0; i < parts.length; i++) {
+      let part = parts[i]!;
+      size += part.type === 'string' ? part.value.length : valueSize(part);
+      // A stream's last part carries its metadata and groups, as the key-end record does.
+      if (value.type === 'stream' && i === parts.length - 1 && part.type === 'stream')
+        part = { ...value, entries: part.entries };
+      records.push({ kind: 'key-part', db: span.db, key, value: part });
+      offsets.push(end);
+      // A part holds up to a chunk of elements: never keep several.
+      await handOff();
     }
-  }
-
-  /** The records one by one (from `batches`); the input is closed when they end or the caller stops early. */
-  async *records(): AsyncGenerator<RdbRecord | RdbChunkRecord> {
-    for await (const batch of this.batches()) for (const r of batch.records) yield r;
-  }
-
-  private unknownOpcode(op: number, at: number): never {
-    this.fail(
-      op < 0xf0 ? 'ERR_RDB_UNKNOWN_TYPE' : 'ERR_RDB_UNKNOWN_OPCODE',
-      `unknown opcode or type ${op} (0x${op.toString(16)}) for ${this.flavor === 'valkey' ? 'VALKEY' : 'REDIS'}${this.version} files`,
-      'The file is corrupt or comes from a newer server than this reader knows',
-      at,
-    );
-  }
-
-  private checkType(op: number, at: number): { type: number; typeName: string } {
-    const redis12 = this.flavor === 'redis' && this.version >= 12;
-    const valkey = this.flavor === 'valkey';
-    let name = ENCODING_NAMES[op];
-    if (op === RdbType.MODULE_PRE_GA) {
-      this.fail(
-        'ERR_RDB_UNSUPPORTED_VALUE',
-        'module value of pre-GA format (type 6) is not supported',
-        undefined,
-        at,
-      );
+    const last: KeyEndRecord = { kind: 'key-end', db: span.db, key, size };
+    if (value.type === 'stream') {
+      const { type: _t, entries: _e, ...rest } = value as StreamValue;
+      last.stream = rest;
     }
-    if (op === RdbType.HASH_2) name = valkey ? 'hashtable-ttl' : redis12 ? 'hash-metadata-pre-ga' : undefined;
-    else if (op === RdbType.TYPE_23) {
-      if (valkey)
-        this.fail(
-          'ERR_RDB_UNKNOWN_TYPE',
-          'type 23 (Valkey 9.2 PATH_HASH) is not supported yet',
-          undefined,
-          at,
-        );
-      name = redis12 ? 'listpack-ex-pre-ga' : undefined;
-    } else if (op === RdbType.REDIS_HASH_METADATA) name = redis12 ? 'hash-metadata' : undefined;
-    else if (op === RdbType.REDIS_HASH_LISTPACK_EX) name = redis12 ? 'listpack-ex' : undefined;
-    if (name === undefined) {
-      this.fail(
-        'ERR_RDB_UNKNOWN_TYPE',
-        `unknown value type ${op} for ${this.flavor === 'valkey' ? 'VALKEY' : 'REDIS'}${this.version} files`,
-        'The file is corrupt or uses a type this reader does not know',
-        at,
-      );
-    }
-    return { type: op, typeName: name };
-  }
+    await push(last, end);
+  };
 
-  private async moduleOpcodes(what: string): Promise<void> {
+  const source = await openSource();
+  const read = source.read;
+  const walkInput: ReadInto | Uint8Array =
+    typeof read === 'function'
+      ? async (into, offset, length) => {
+          // The window ran dry: the consumer gets what was decoded before the walk waits for input.
+          const wait = flush();
+          if (wait) await wait;
+          if (stopped) throw STOPPED;
+          return read(into, offset, length);
+        }
+      : read;
+  const walk = fastVerify(walkInput, source.total, {
+    ...(options.checksum === false ? { checksum: false } : {}),
+    ...(options.maxStringBytes !== undefined ? { maxStringBytes: options.maxStringBytes } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.progressEvery !== undefined ? { progressEvery: options.progressEvery } : {}),
+    keepLzf: true,
+    onKey,
+    exact: {
+      ...(options.file !== undefined ? { file: options.file } : {}),
+      ...(options.allowUnknownVersion ? { allowUnknownVersion: true } : {}),
+      onWarning: async (warning: RdbWarning) => {
+        const wait = flush();
+        if (wait) await wait;
+        options.onWarning?.(warning);
+      },
+      onRecord: push,
+    },
+  }).then(
+    () => {
+      finished = true;
+      hand.wakeConsumer?.();
+    },
+    (err: unknown) => {
+      failure = err;
+      finished = true;
+      hand.wakeConsumer?.();
+    },
+  );
+  try {
     for (;;) {
-      const op = await this.len(`${what} opcode`);
-      switch (op) {
-        case ModuleOpcode.EOF:
-          return;
-        case ModuleOpcode.SINT:
-        case ModuleOpcode.UINT:
-          await this.lenBig(`${what} integer`);
-          break;
-        case ModuleOpcode.FLOAT:
-          await this.need(4, `${what} float`);
-          this.src.pos += 4;
-          break;
-        case ModuleOpcode.DOUBLE:
-          await this.need(8, `${what} double`);
-          this.src.pos += 8;
-          break;
-        case ModuleOpcode.STRING: {
-          const at = this.src.offset;
-          const n = await this.lenRaw(`${what} string`);
-          if (!this.encoded && n > 65536) {
-            this.checkStringLength(n, `${what} string`, at);
-            for await (const _ of this.src.pieces(n, 1 << 20, `${what} string`, this.keyText)) {
-              // skipped; the capture keeps the bytes
-            }
-          } else {
-            await this.stringBody(n, `${what} string`, at);
-          }
-          break;
-        }
-        default:
-        // Carries nothing: valkey-check-rdb (rdbLoadCheckModuleValue) skips unknown opcodes too.
+      if (ready) {
+        const batch = ready;
+        ready = null;
+        yield batch;
+        const go = hand.resumeWalk;
+        hand.resumeWalk = null;
+        go?.(false);
+        continue;
       }
-    }
-  }
-
-  // ---- values ----------------------------------------------------------------------------
-
-  private async *value(type: number): AsyncGenerator<Value, Value> {
-    switch (type) {
-      case RdbType.STRING: {
-        const at = this.src.offset;
-        const n = await this.lenRaw('string value');
-        if (!this.encoded && n >= this.chunkBytes) {
-          this.checkStringLength(n, 'string value', at);
-          this.declared = n;
-          for await (const piece of this.src.pieces(n, this.pieceBytes, 'string value', this.keyText)) {
-            yield { type: 'string', value: Buffer.from(piece) };
-          }
-          return { type: 'string', value: EMPTY };
-        }
-        if (this.encoded && n === 3 && this.chunkBytes !== Number.POSITIVE_INFINITY) {
-          // LZF: decompress incrementally when the result is huge.
-          const clen = await this.len('string value (LZF compressed length)');
-          const ulen = await this.len('string value (LZF original length)');
-          this.checkStringLength(clen, 'string value', at);
-          if (ulen < this.chunkBytes) {
-            const compressed = await this.src.bytes(clen, 'string value', this.keyText);
-            return { type: 'string', value: this.lzf(compressed, ulen, at) };
-          }
-          if (ulen > this.maxString || !lzfLengthsPossible(clen, ulen)) {
-            this.fail(
-              'ERR_RDB_CORRUPT_LZF',
-              `string value: LZF header claims ${clen} -> ${ulen} bytes`,
-              undefined,
-              at,
-            );
-          }
-          this.declared = ulen;
-          const decoder = new LzfStreamDecoder(ulen, this.pieceBytes);
-          try {
-            for await (const piece of this.src.pieces(clen, 1 << 20, 'string value', this.keyText)) {
-              for (const out of decoder.push(piece)) yield { type: 'string', value: out };
-            }
-            for (const out of decoder.end()) yield { type: 'string', value: out };
-          } catch (err) {
-            if (err instanceof LzfFormatError)
-              this.fail(
-                'ERR_RDB_CORRUPT_LZF',
-                `string value: invalid LZF data: ${err.message}`,
-                undefined,
-                at,
-              );
-            throw err;
-          }
-          return { type: 'string', value: EMPTY };
-        }
-        return { type: 'string', value: await this.stringBody(n, 'string value', at) };
+      if (finished) {
+        if (records.length > 0) yield take();
+        if (failure !== undefined && failure !== STOPPED) throw failure;
+        return;
       }
-      case RdbType.LIST:
-      case RdbType.SET: {
-        const t = type === RdbType.LIST ? 'list' : 'set';
-        const n = await this.count(`${t} length`);
-        this.declared = n;
-        const seen = t === 'set' && n > 1 ? new Set<string>() : undefined;
-        let acc: Buffer[] = [];
-        for (let i = 0; i < n; i++) {
-          const at = this.src.offset;
-          const e = this.stringSync() ?? (await this.string(`${t} element`));
-          if (seen) this.seenBefore(seen, e, 'set', 'member', at);
-          acc.push(e);
-          if (acc.length >= this.chunkElements) {
-            yield t === 'list' ? { type: 'list', items: acc } : { type: 'set', members: acc };
-            acc = [];
-          }
-        }
-        return t === 'list' ? { type: 'list', items: acc } : { type: 'set', members: acc };
-      }
-      case RdbType.ZSET:
-      case RdbType.ZSET_2: {
-        const n = await this.count('zset length', 2);
-        this.declared = n;
-        const seen = n > 1 ? new Set<string>() : undefined;
-        let acc: ZSetEntry[] = [];
-        for (let i = 0; i < n; i++) {
-          const at = this.src.offset;
-          const member = this.stringSync() ?? (await this.string('zset member'));
-          if (seen) this.seenBefore(seen, member, 'zset', 'member', at);
-          const score =
-            type === RdbType.ZSET
-              ? await this.asciiDouble('zset score')
-              : await this.binaryDouble('zset score');
-          if (Number.isNaN(score)) this.fail('ERR_RDB_CORRUPT_VALUE', 'zset score is NaN');
-          acc.push({ member, score });
-          if (acc.length >= this.chunkElements) {
-            yield { type: 'zset', entries: acc };
-            acc = [];
-          }
-        }
-        return { type: 'zset', entries: acc };
-      }
-      case RdbType.HASH:
-      case RdbType.HASH_2:
-      case RdbType.REDIS_HASH_METADATA: {
-        const valkey2 = type === RdbType.HASH_2 && this.flavor === 'valkey';
-        const redisPreGa = type === RdbType.HASH_2 && !valkey2;
-        const minExpire = type === RdbType.REDIS_HASH_METADATA ? await this.millis('hash min expire') : 0;
-        const n = await this.count('hash length', 2);
-        this.declared = n;
-        const seen = n > 1 ? new Set<string>() : undefined;
-        let acc: HashEntry[] = [];
-        for (let i = 0; i < n; i++) {
-          let expiresAt: number | undefined;
-          if (redisPreGa || type === RdbType.REDIS_HASH_METADATA) {
-            const ttl = await this.lenBig('hash field ttl');
-            if (ttl !== 0n) expiresAt = Number(redisPreGa ? ttl : ttl + BigInt(minExpire) - 1n);
-          }
-          const at = this.src.offset;
-          const field = this.stringSync() ?? (await this.string('hash field'));
-          if (seen) this.seenBefore(seen, field, 'hash', 'field', at);
-          const value = this.stringSync() ?? (await this.string('hash value'));
-          if (valkey2) {
-            const ms = await this.millis('hash field expiry');
-            if (ms < -1) this.fail('ERR_RDB_CORRUPT_VALUE', `hash field expiry ${ms} is invalid`);
-            if (ms !== -1) expiresAt = ms;
-          }
-          acc.push(expiresAt === undefined ? { field, value } : { field, value, expiresAt });
-          if (acc.length >= this.chunkElements) {
-            yield { type: 'hash', entries: acc };
-            acc = [];
-          }
-        }
-        return { type: 'hash', entries: acc };
-      }
-      case RdbType.MODULE_2: {
-        this.src.startCapture();
-        let moduleId: bigint;
-        try {
-          moduleId = await this.lenBig('module id');
-          await this.moduleOpcodes('module value');
-        } catch (err) {
-          this.src.endCapture();
-          throw err;
-        }
-        const raw = this.src.endCapture();
-        const { name, encodingVersion } = decodeModuleId(moduleId);
-        return { type: 'module', moduleId, moduleName: name, encodingVersion, raw };
-      }
-      case RdbType.HASH_ZIPMAP:
-      case RdbType.LIST_ZIPLIST:
-      case RdbType.SET_INTSET:
-      case RdbType.SET_LISTPACK:
-      case RdbType.ZSET_ZIPLIST:
-      case RdbType.ZSET_LISTPACK:
-      case RdbType.HASH_ZIPLIST:
-      case RdbType.HASH_LISTPACK:
-      case RdbType.TYPE_23:
-      case RdbType.REDIS_HASH_LISTPACK_EX:
-        return this.blobValue(type);
-      case RdbType.LIST_QUICKLIST:
-      case RdbType.LIST_QUICKLIST_2: {
-        const v2 = type === RdbType.LIST_QUICKLIST_2;
-        const nodes = await this.count('quicklist node count', v2 ? 2 : 1);
-        let acc: Buffer[] = [];
-        for (let i = 0; i < nodes; i++) {
-          let container = 2;
-          if (v2) {
-            container = await this.len('quicklist node container');
-            if (container !== 1 && container !== 2) {
-              this.fail(
-                'ERR_RDB_CORRUPT_VALUE',
-                `quicklist node container ${container} is neither PLAIN (1) nor PACKED (2)`,
-              );
-            }
-          }
-          if (container === 1) {
-            const at = this.src.offset;
-            const item = await this.string('quicklist plain node');
-            if (item.length === 0)
-              this.fail('ERR_RDB_CORRUPT_VALUE', 'quicklist plain node is empty', 'The file is corrupt', at);
-            acc.push(item);
-          } else {
-            const vals = v2
-              ? await this.blob('quicklist listpack node', 'ERR_RDB_CORRUPT_LISTPACK', parseListpack)
-              : await this.blob('quicklist ziplist node', 'ERR_RDB_CORRUPT_ZIPLIST', parseZiplist);
-            for (const v of vals) acc.push(packedToBuffer(v));
-          }
-          if (acc.length >= this.chunkElements) {
-            yield { type: 'list', items: acc };
-            acc = [];
-          }
-        }
-        return { type: 'list', items: acc };
-      }
-      case RdbType.STREAM_LISTPACKS:
-      case RdbType.STREAM_LISTPACKS_2:
-      case RdbType.STREAM_LISTPACKS_3:
-        return yield* this.stream(type);
-      default:
-        this.fail('ERR_RDB_UNKNOWN_TYPE', `unknown value type ${type}`);
-    }
-  }
-
-  /** Values stored as one compact container (never chunked: the server keeps them small). */
-  private async blobValue(type: number): Promise<Value> {
-    if (type === RdbType.REDIS_HASH_LISTPACK_EX) await this.millis('hash min expire');
-    const at = this.src.offset;
-    const b = this.stringSync() ?? (await this.string(BLOB_WHAT[type] ?? 'container'));
-    return this.decodeBlob(type, b, at);
-  }
-
-  /**
-   * The blob value when its string is already buffered (no await: most keys of real datasets);
-   * null, with nothing consumed, otherwise.
-   */
-  private blobValueSync(type: number): Value | null {
-    if (type === RdbType.REDIS_HASH_LISTPACK_EX) return null;
-    const at = this.src.offset;
-    const b = this.stringSync();
-    return b === null ? null : this.decodeBlob(type, b, at);
-  }
-
-  /** Decodes a container blob read at `at`, mapping integrity failures to the container's error code. */
-  private parseBlob<T>(
-    b: Buffer,
-    at: number,
-    what: string,
-    code: RdbErrorCode,
-    parse: (b: Buffer, fail: (m: string) => never) => T,
-  ): T {
-    return parse(b, (m) =>
-      this.fail(code, `${what} integrity check failed: ${m}`, 'The file is corrupt', at),
-    );
-  }
-
-  /**
-   * Fails like the server's deep sanitization when an element among every `step`-th one repeats
-   * ("Duplicate set members", "Hash with dup elements", "Duplicate zset fields").
-   */
-  private noDuplicates(
-    vals: readonly PackedValue[],
-    step: 1 | 2,
-    what: string,
-    element: string,
-    at: number,
-  ): void {
-    const i = duplicateIndex(vals, step);
-    if (i < 0) return;
-    this.fail(
-      'ERR_RDB_DUPLICATE',
-      `${what} holds ${element} ${JSON.stringify(displayBytes(packedToBuffer(vals[i]!)))} twice (element ${i})`,
-      'The server refuses such a value (sanitize-dump-payload yes); the file is corrupt',
-      at,
-    );
-  }
-
-  /** Fails when `element` was already seen in this value (plain-encoded sets, hashes, zsets). */
-  private seenBefore(seen: Set<string>, element: Buffer, what: string, kind: string, at: number): void {
-    const k = element.toString('latin1');
-    if (seen.has(k)) {
-      this.fail(
-        'ERR_RDB_DUPLICATE',
-        `${what} holds ${kind} ${JSON.stringify(displayBytes(element))} twice`,
-        'The server refuses such a value (sanitize-dump-payload yes); the file is corrupt',
-        at,
-      );
-    }
-    seen.add(k);
-  }
-
-  private decodeBlob(type: number, b: Buffer, at: number): Value {
-    switch (type) {
-      case RdbType.HASH_ZIPMAP: {
-        const pairs = this.parseBlob(b, at, 'zipmap', 'ERR_RDB_CORRUPT_ZIPMAP', parseZipmap);
-        this.noDuplicates(
-          pairs.map((e) => e[0]),
-          1,
-          'zipmap',
-          'field',
-          at,
-        );
-        return { type: 'hash', entries: pairs.map(([field, value]) => ({ field, value })) };
-      }
-      case RdbType.LIST_ZIPLIST: {
-        const vals = this.parseBlob(b, at, 'list ziplist', 'ERR_RDB_CORRUPT_ZIPLIST', parseZiplist);
-        return { type: 'list', items: vals.map(packedToBuffer) };
-      }
-      case RdbType.SET_INTSET:
-        return {
-          type: 'set',
-          members: this.parseBlob(b, at, 'intset', 'ERR_RDB_CORRUPT_INTSET', (blob, fail) =>
-            parseIntset(blob, fail, (m) =>
-              this.fail(
-                'ERR_RDB_DUPLICATE',
-                m,
-                'The server refuses such a value (sanitize-dump-payload yes); the file is corrupt',
-                at,
-              ),
-            ),
-          ),
-        };
-      case RdbType.SET_LISTPACK: {
-        const vals = this.parseBlob(b, at, 'set listpack', 'ERR_RDB_CORRUPT_LISTPACK', parseListpack);
-        this.noDuplicates(vals, 1, 'set listpack', 'member', at);
-        return { type: 'set', members: vals.map(packedToBuffer) };
-      }
-      case RdbType.ZSET_ZIPLIST:
-      case RdbType.ZSET_LISTPACK: {
-        const zip = type === RdbType.ZSET_ZIPLIST;
-        const what = zip ? 'zset ziplist' : 'zset listpack';
-        const code = zip ? 'ERR_RDB_CORRUPT_ZIPLIST' : 'ERR_RDB_CORRUPT_LISTPACK';
-        const vals = this.parseBlob(b, at, what, code, zip ? parseZiplist : parseListpack);
-        if (vals.length % 2)
-          this.fail(code, `${what} has an odd number of elements (${vals.length})`, undefined, at);
-        this.noDuplicates(vals, 2, what, 'member', at);
-        const entries: ZSetEntry[] = [];
-        for (let i = 0; i < vals.length; i += 2) {
-          const s = vals[i + 1]!;
-          // The server reads a text score with strtod (zzlStrtod): "abc" is 0, "-0" stays -0.
-          const score = typeof s === 'object' ? listpackScore(s) : Number(s);
-          // The server would keep it, but no sorted set can hold NaN (ZADD refuses it, and the
-          // skiplist conversion asserts): refused.
-          if (Number.isNaN(score))
-            this.fail(code, `${what} score of element ${i / 2} is NaN`, 'The file is corrupt', at);
-          entries.push({ member: packedToBuffer(vals[i]!), score });
-        }
-        return { type: 'zset', entries };
-      }
-      case RdbType.HASH_ZIPLIST:
-      case RdbType.HASH_LISTPACK:
-      case RdbType.TYPE_23:
-      case RdbType.REDIS_HASH_LISTPACK_EX: {
-        const zip = type === RdbType.HASH_ZIPLIST;
-        const triplets = type === RdbType.TYPE_23 || type === RdbType.REDIS_HASH_LISTPACK_EX;
-        const what = zip ? 'hash ziplist' : 'hash listpack';
-        const code = zip ? 'ERR_RDB_CORRUPT_ZIPLIST' : 'ERR_RDB_CORRUPT_LISTPACK';
-        const vals = this.parseBlob(b, at, what, code, zip ? parseZiplist : parseListpack);
-        const step = triplets ? 3 : 2;
-        if (vals.length % step)
-          this.fail(code, `${what} element count ${vals.length} is not a multiple of ${step}`, undefined, at);
-        this.noDuplicates(
-          triplets ? vals.filter((_, i) => i % 3 === 0) : vals,
-          triplets ? 1 : 2,
-          what,
-          'field',
-          at,
-        );
-        const entries: HashEntry[] = [];
-        for (let i = 0; i < vals.length; i += step) {
-          const field = packedToBuffer(vals[i]!);
-          const value = packedToBuffer(vals[i + 1]!);
-          if (triplets) {
-            const ttl = vals[i + 2]!;
-            const ms = typeof ttl === 'object' ? Number(ttl.toString('latin1')) : Number(ttl);
-            if (!Number.isFinite(ms)) this.fail(code, `${what} field ttl is not a number`);
-            entries.push(ms === 0 ? { field, value } : { field, value, expiresAt: ms });
-          } else entries.push({ field, value });
-        }
-        return { type: 'hash', entries };
-      }
-      default:
-        this.fail('ERR_RDB_UNKNOWN_TYPE', `unknown value type ${type}`);
-    }
-  }
-
-  private async *stream(type: number): AsyncGenerator<Value, Value> {
-    const v2 = type >= RdbType.STREAM_LISTPACKS_2;
-    const v3 = type >= RdbType.STREAM_LISTPACKS_3;
-    const nodes = await this.count('stream listpack node count', 2);
-    let acc: StreamEntry[] = [];
-    const nodeKeys = new Set<string>();
-    for (let i = 0; i < nodes; i++) {
-      const keyAt = this.src.offset;
-      const nodeKey = await this.string('stream node key');
-      if (nodeKey.length !== 16)
-        this.fail(
-          'ERR_RDB_CORRUPT_STREAM',
-          `stream node key is ${nodeKey.length} bytes, expected 16`,
-          undefined,
-          keyAt,
-        );
-      const master = { ms: nodeKey.readBigUInt64BE(0), seq: nodeKey.readBigUInt64BE(8) };
-      const lpAt = this.src.offset;
-      const vals = await this.blob('stream listpack', 'ERR_RDB_CORRUPT_LISTPACK', parseStreamListpack);
-      if (vals.length === 0)
-        this.fail('ERR_RDB_CORRUPT_STREAM', 'stream node has an empty listpack', undefined, lpAt);
-      this.decodeStreamNode(master, vals, acc, lpAt);
-      const nk = nodeKey.toString('latin1');
-      if (nodeKeys.has(nk))
-        this.fail(
-          'ERR_RDB_CORRUPT_STREAM',
-          `stream node ${master.ms}-${master.seq} appears twice`,
-          undefined,
-          keyAt,
-        );
-      nodeKeys.add(nk);
-      if (acc.length >= this.chunkElements) {
-        yield { type: 'stream', entries: acc, length: 0n, lastId: { ms: 0n, seq: 0n }, groups: [] };
-        acc = [];
-      }
-    }
-    const length = await this.lenBig('stream length');
-    const lastId = await this.lenId('stream last id');
-    const value: StreamValue = { type: 'stream', entries: acc, length, lastId, groups: [] };
-    if (v2) {
-      value.firstId = await this.lenId('stream first id');
-      value.maxDeletedId = await this.lenId('stream max deleted id');
-      value.entriesAdded = await this.lenBig('stream entries added');
-    }
-    if (length !== 0n && nodes === 0)
-      this.fail('ERR_RDB_CORRUPT_STREAM', `stream length is ${length} but it has no nodes`);
-    const groupCount = await this.count('stream consumer group count', 3);
-    const groupNames = new Set<string>();
-    for (let g = 0; g < groupCount; g++) {
-      const nameAt = this.src.offset;
-      const name = await this.string('consumer group name');
-      if (groupNames.has(name.toString('latin1')))
-        this.fail(
-          'ERR_RDB_CORRUPT_STREAM',
-          `consumer group ${displayBytes(name)} appears twice`,
-          undefined,
-          nameAt,
-        );
-      groupNames.add(name.toString('latin1'));
-      const groupLast = await this.lenId('consumer group last id');
-      const group: StreamGroup = { name, lastId: groupLast, pending: [], consumers: [] };
-      if (v2) {
-        const read = await this.lenBig('consumer group entries read');
-        if (read !== U64_MAX) group.entriesRead = read;
-      }
-      const pelSize = await this.count('consumer group PEL size', 25);
-      const byId = new Map<string, StreamPendingEntry>();
-      for (let p = 0; p < pelSize; p++) {
-        const idAt = this.src.offset;
-        const id = await this.rawId('PEL entry id');
-        const deliveryTime = await this.millis('PEL delivery time');
-        const deliveryCount = Number(await this.lenBig('PEL delivery count'));
-        const entry: StreamPendingEntry = { id, deliveryTime, deliveryCount, consumer: EMPTY };
-        if (byId.has(`${id.ms}-${id.seq}`))
-          this.fail(
-            'ERR_RDB_CORRUPT_STREAM',
-            `pending id ${id.ms}-${id.seq} appears twice in the PEL of group ${displayBytes(name)}`,
-            undefined,
-            idAt,
-          );
-        byId.set(`${id.ms}-${id.seq}`, entry);
-        group.pending.push(entry);
-      }
-      const consumerCount = await this.count('consumer count', 10);
-      const consumerNames = new Set<string>();
-      for (let c = 0; c < consumerCount; c++) {
-        const cnameAt = this.src.offset;
-        const cname = await this.string('consumer name');
-        if (consumerNames.has(cname.toString('latin1')))
-          this.fail(
-            'ERR_RDB_CORRUPT_STREAM',
-            `consumer ${displayBytes(cname)} appears twice in group ${displayBytes(name)}`,
-            undefined,
-            cnameAt,
-          );
-        consumerNames.add(cname.toString('latin1'));
-        const owned = new Set<string>();
-        const seenTime = await this.millis('consumer seen time');
-        const consumer: StreamConsumer = { name: cname, seenTime, pending: [] };
-        if (v3) consumer.activeTime = await this.millis('consumer active time');
-        const cpel = await this.count('consumer PEL size', 16);
-        for (let p = 0; p < cpel; p++) {
-          const at = this.src.offset;
-          const id = await this.rawId('consumer PEL id');
-          const owner = byId.get(`${id.ms}-${id.seq}`);
-          if (owned.has(`${id.ms}-${id.seq}`))
-            this.fail(
-              'ERR_RDB_CORRUPT_STREAM',
-              `consumer ${displayBytes(cname)} lists pending id ${id.ms}-${id.seq} twice`,
-              undefined,
-              at,
-            );
-          owned.add(`${id.ms}-${id.seq}`);
-          if (!owner) {
-            this.fail(
-              'ERR_RDB_CORRUPT_STREAM',
-              `consumer ${displayBytes(cname)} owns pending id ${id.ms}-${id.seq} that is not in the group PEL`,
-              undefined,
-              at,
-            );
-          }
-          owner.consumer = cname;
-          consumer.pending.push(id);
-        }
-        group.consumers.push(consumer);
-      }
-      for (const pe of group.pending) {
-        // The server's deep sanitization refuses it ("Stream CG PEL entry without consumer").
-        if (pe.consumer === EMPTY) {
-          this.fail(
-            'ERR_RDB_CORRUPT_STREAM',
-            `pending entry ${pe.id.ms}-${pe.id.seq} of group ${displayBytes(name)} has no consumer`,
-            'The server refuses such a stream (sanitize-dump-payload yes); the file is corrupt',
-          );
-        }
-      }
-      value.groups.push(group);
-    }
-    return value;
-  }
-
-  private decodeStreamNode(master: StreamId, vals: PackedValue[], out: StreamEntry[], at: number): void {
-    const fail = (m: string): never =>
-      this.fail('ERR_RDB_CORRUPT_STREAM', `stream listpack: ${m}`, 'The file is corrupt', at);
-    validateStreamNode(vals, fail, (e) => {
-      if (e.flags & 1n) return;
-      out.push({
-        id: { ms: master.ms + e.msDiff, seq: master.seq + e.seqDiff },
-        fields: e.fields.map(([f, v]) => [packedToBuffer(f), packedToBuffer(v)]),
+      await new Promise<void>((resolve) => {
+        hand.wakeConsumer = resolve;
       });
-    });
-  }
-
-  /** Decodes one value body of `type` (DUMP payloads); the whole input must be consumed. */
-  async valueOnly(type: number, version: number): Promise<{ value: Value; encoding: string }> {
-    this.version = version;
-    this.flavor = version >= 80 ? 'valkey' : 'redis';
-    const { typeName } = this.checkType(type, 0);
-    const gen = this.value(type);
-    let r = await gen.next();
-    while (!r.done) r = await gen.next();
-    if (this.src.avail > 0) {
-      this.fail('ERR_RDB_BAD_PAYLOAD', `${this.src.avail} unexpected byte(s) after the value`);
+      hand.wakeConsumer = null;
     }
-    return { value: r.value, encoding: typeName };
-  }
-
-  async close(): Promise<void> {
-    await this.src.close();
+  } finally {
+    if (!finished) {
+      stopped = true;
+      const go = hand.resumeWalk;
+      hand.resumeWalk = null;
+      go?.(true);
+      await walk;
+    }
+    await source.close();
   }
 }
 
@@ -1518,8 +540,30 @@ export async function decodeValue(
   version: number,
   options: Pick<ReadRdbOptions, 'maxStringBytes'> = {},
 ): Promise<{ value: Value; encoding: string }> {
-  const reader = new RdbReader(body, { ...options, checksum: false });
-  return reader.valueOnly(type, version);
+  const buf = toBuffer(body);
+  const flavor = version >= 80 ? 'valkey' : 'redis';
+  const encoding = encodingName(type, flavor, version);
+  if (encoding === undefined || type === RdbType.MODULE_PRE_GA)
+    throw new RdbError(
+      type === RdbType.MODULE_PRE_GA ? 'ERR_RDB_UNSUPPORTED_VALUE' : 'ERR_RDB_UNKNOWN_TYPE',
+      `unknown value type ${type} for ${flavor === 'valkey' ? 'VALKEY' : 'REDIS'}${version} payloads`,
+      { details: { offset: 0 } },
+    );
+  const failure = checkValueBytes(buf, type, 0, buf.length, version, options.maxStringBytes);
+  // An empty collection decodes (the caller decides about it); anything else is refused.
+  if (failure && !(failure.empty && failure.offset === buf.length))
+    throw new RdbError(failure.code, failure.reason, {
+      details: { offset: failure.offset },
+      hint: 'The value is corrupt',
+    });
+  const span = emptyKeySpan(buf);
+  span.type = type;
+  span.valueEnd = buf.length;
+  span.version = version;
+  span.flavor = flavor;
+  const value = spanValue(span, new SpanReader(), new ListpackCursor());
+  if (value === null) throw new RdbError('ERR_RDB_UNKNOWN_TYPE', `unknown value type ${type}`);
+  return { value, encoding };
 }
 
 /** A record with the input offset right after it (lets callers measure each key's serialized size). */
@@ -1532,6 +576,7 @@ export interface RecordWithOffset<R> {
 /**
  * Like `readRdb`, but each record comes with the byte offset just after it: the difference
  * between consecutive offsets is a record's size on disk (used by inspect and memory reports).
+ * The parts of a huge key all carry the offset after the whole key.
  */
 export function readRdbWithOffsets(
   input: ByteInput,
@@ -1545,7 +590,7 @@ export async function* readRdbWithOffsets(
   input: ByteInput,
   options: ReadRdbOptions = {},
 ): AsyncGenerator<RecordWithOffset<RdbRecord | RdbChunkRecord>> {
-  for await (const batch of new RdbReader(input, options).batches()) {
+  for await (const batch of readRdbBatches(input, options)) {
     const { records, offsets } = batch;
     for (let i = 0; i < records.length; i++) yield { record: records[i]!, offset: offsets[i]! };
   }
@@ -1561,7 +606,11 @@ export function readRdbBatches(
 ): AsyncGenerator<RecordBatch<RdbRecord>>;
 export function readRdbBatches(input: ByteInput, options: ReadRdbOptions): AsyncGenerator<RecordBatch>;
 export function readRdbBatches(input: ByteInput, options: ReadRdbOptions = {}): AsyncGenerator<RecordBatch> {
-  return new RdbReader(input, options).batches();
+  return recordBatches(() => sourceOf(input, options.totalBytes), options);
+}
+
+async function* recordsOf(batches: AsyncGenerator<RecordBatch>): AsyncGenerator<RdbRecord | RdbChunkRecord> {
+  for await (const batch of batches) for (const r of batch.records) yield r;
 }
 
 /**
@@ -1581,10 +630,10 @@ export function readRdb(
   input: ByteInput,
   options: ReadRdbOptions = {},
 ): AsyncGenerator<RdbRecord | RdbChunkRecord> {
-  return new RdbReader(input, options).records();
+  return recordsOf(readRdbBatches(input, options));
 }
 
-/** `readRdb` over a file (streamed, 1 MiB at a time); errors name the file. */
+/** `readRdb` over a file (read into the walk's window directly); errors name the file. */
 export function readRdbFile(
   path: string,
   options?: ReadRdbOptions & { chunked?: undefined | false },
@@ -1597,15 +646,21 @@ export function readRdbFile(
   path: string,
   options: ReadRdbOptions = {},
 ): AsyncGenerator<RdbRecord | RdbChunkRecord> {
-  let size: number | undefined;
-  try {
-    size = statSync(path).size;
-  } catch {
-    // The stream itself reports the error (ENOENT, EACCES...) on the first read.
-  }
-  return readRdb(createReadStream(path, { highWaterMark: 1 << 20 }), {
-    file: path,
-    ...(size !== undefined ? { totalBytes: size } : {}),
-    ...options,
-  });
+  return recordsOf(readRdbFileBatches(path, options));
+}
+
+/** `readRdbBatches` over a file. */
+export function readRdbFileBatches(path: string, options: ReadRdbOptions = {}): AsyncGenerator<RecordBatch> {
+  return recordBatches(
+    async () => {
+      const fh = await open(path, 'r');
+      const size = options.totalBytes ?? (await fh.stat()).size;
+      return {
+        read: async (into, offset, length) => (await fh.read(into, offset, length, null)).bytesRead,
+        total: size,
+        close: () => fh.close(),
+      };
+    },
+    { file: path, ...options },
+  );
 }

@@ -18,11 +18,18 @@ import type {
   Value,
   ZSetEntry,
 } from '../model.js';
-import { RdbType } from './constants.js';
-import { backlenSize } from './containers.js';
+import { RdbType, decodeModuleId } from './constants.js';
+import {
+  type PackedValue,
+  backlenSize,
+  packedToBuffer,
+  parseListpack,
+  parseZiplist,
+  parseZipmap,
+} from './containers.js';
 import type { KeySpan } from './fast-verify.js';
 import { type LzfMemo, lzfDecompressInto } from './lzf.js';
-import { listpackScore, string2ll } from './numbers.js';
+import { asciiScore, listpackScore, string2ll } from './numbers.js';
 
 /** An element of a container: bytes `buf[s, e)`, or an integer (`int`, `big` beyond 2^53). */
 export interface Element {
@@ -624,6 +631,148 @@ export function spanValue(
     case RdbType.STREAM_LISTPACKS_2:
     case RdbType.STREAM_LISTPACKS_3:
       return spanStream(span, r, lp);
+    default:
+      return rareValue(span, r);
+  }
+}
+
+/** The walk checked these containers: a failure here is a bug, not bad input. */
+const checked = (m: string): never => {
+  throw new Error(`a checked container failed to parse: ${m}`);
+};
+
+/** The elements of the container string `r` just read (copies when it was decompressed). */
+function packed(
+  r: SpanReader,
+  window: Buffer,
+  parse: (b: Buffer, fail: typeof checked) => PackedValue[],
+): Buffer[] {
+  const vals = parse(r.sbuf.subarray(r.s, r.e), checked);
+  const copy = r.sbuf !== window;
+  const out: Buffer[] = new Array(vals.length);
+  for (let i = 0; i < vals.length; i++) {
+    const v = vals[i]!;
+    out[i] = typeof v === 'object' && copy ? Buffer.from(v) : packedToBuffer(v);
+  }
+  return out;
+}
+
+/** A ziplist or listpack score element, as the server reads it (`zzlStrtod`: "abc" is 0). */
+function packedScore(b: Buffer): number {
+  return listpackScore(b);
+}
+
+/**
+ * The old and rare encodings (ziplists, zipmaps, text scores, quicklist v1, module values,
+ * hashes with field TTLs), read from the window like `spanValue` reads the modern ones.
+ */
+function rareValue(span: KeySpan, r: SpanReader): Value | null {
+  const window = span.buf;
+  const str = (): Buffer => {
+    r.string();
+    if (r.isInt) return Buffer.from(String(r.int));
+    const b = r.sbuf.subarray(r.s, r.e);
+    return r.sbuf === window ? b : Buffer.from(b);
+  };
+  switch (span.type) {
+    case RdbType.ZSET: {
+      const n = r.len();
+      const entries: ZSetEntry[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        const member = str();
+        const l = r.u8();
+        let score: number;
+        if (l === 254) score = Number.POSITIVE_INFINITY;
+        else if (l === 255) score = Number.NEGATIVE_INFINITY;
+        else {
+          score = asciiScore(r.buf, r.pos, r.pos + l)!;
+          r.pos += l;
+        }
+        entries[i] = { member, score };
+      }
+      return { type: 'zset', entries };
+    }
+    case RdbType.HASH_ZIPMAP: {
+      r.string();
+      const copy = r.sbuf !== window;
+      const pairs = parseZipmap(r.sbuf.subarray(r.s, r.e), checked);
+      return {
+        type: 'hash',
+        entries: pairs.map(([field, value]) =>
+          copy ? { field: Buffer.from(field), value: Buffer.from(value) } : { field, value },
+        ),
+      };
+    }
+    case RdbType.LIST_ZIPLIST:
+      r.string();
+      return { type: 'list', items: packed(r, window, parseZiplist) };
+    case RdbType.ZSET_ZIPLIST:
+    case RdbType.HASH_ZIPLIST: {
+      r.string();
+      const vals = packed(r, window, parseZiplist);
+      if (span.type === RdbType.HASH_ZIPLIST) {
+        const entries: HashEntry[] = new Array(vals.length / 2);
+        for (let i = 0; i < vals.length; i += 2) entries[i / 2] = { field: vals[i]!, value: vals[i + 1]! };
+        return { type: 'hash', entries };
+      }
+      const entries: ZSetEntry[] = new Array(vals.length / 2);
+      for (let i = 0; i < vals.length; i += 2)
+        entries[i / 2] = { member: vals[i]!, score: packedScore(vals[i + 1]!) };
+      return { type: 'zset', entries };
+    }
+    case RdbType.LIST_QUICKLIST: {
+      const nodes = r.len();
+      const items: Buffer[] = [];
+      for (let i = 0; i < nodes; i++) {
+        r.string();
+        for (const v of packed(r, window, parseZiplist)) items.push(v);
+      }
+      return { type: 'list', items };
+    }
+    case RdbType.MODULE_2: {
+      const moduleId = r.lenBig();
+      const { name, encodingVersion } = decodeModuleId(moduleId);
+      const raw = Buffer.from(window.subarray(span.valueStart, span.valueEnd));
+      return { type: 'module', moduleId, moduleName: name, encodingVersion, raw };
+    }
+    case RdbType.HASH_2:
+    case RdbType.REDIS_HASH_METADATA: {
+      const valkey = span.type === RdbType.HASH_2 && span.flavor === 'valkey';
+      const minExpire = span.type === RdbType.REDIS_HASH_METADATA ? BigInt(r.millis()) : 0n;
+      const n = r.len();
+      const entries: HashEntry[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        let expiresAt: number | undefined;
+        if (!valkey) {
+          const ttl = r.lenBig();
+          if (ttl !== 0n) expiresAt = Number(span.type === RdbType.HASH_2 ? ttl : ttl + minExpire - 1n);
+        }
+        const field = str();
+        const value = str();
+        if (valkey) {
+          const ms = r.millis();
+          if (ms !== -1) expiresAt = ms;
+        }
+        entries[i] = expiresAt === undefined ? { field, value } : { field, value, expiresAt };
+      }
+      return { type: 'hash', entries };
+    }
+    case RdbType.TYPE_23:
+    case RdbType.REDIS_HASH_LISTPACK_EX: {
+      if (span.type === RdbType.REDIS_HASH_LISTPACK_EX) r.pos += 8;
+      r.string();
+      const vals = packed(r, window, parseListpack);
+      const entries: HashEntry[] = [];
+      for (let i = 0; i < vals.length; i += 3) {
+        const ms = Number(vals[i + 2]!.toString('latin1'));
+        entries.push(
+          ms === 0
+            ? { field: vals[i]!, value: vals[i + 1]! }
+            : { field: vals[i]!, value: vals[i + 1]!, expiresAt: ms },
+        );
+      }
+      return { type: 'hash', entries };
+    }
     default:
       return null;
   }

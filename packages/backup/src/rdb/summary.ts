@@ -1,6 +1,6 @@
 import { open as openFile } from 'node:fs/promises';
 import type { RdbFlavor, ValueType } from '../model.js';
-import { withKeyRecord } from './direct.js';
+import { spanKeyRecord } from './direct.js';
 import type { FastVerifyResult, KeySpan } from './fast-verify.js';
 import {
   fastVerifySource,
@@ -192,28 +192,21 @@ export async function inspectWithWalk(
   const count = new KeyCounter(report, options.now ?? Date.now());
   const r = new SpanReader();
   const lp = new ListpackCursor();
-  const onKey = (span: KeySpan): void | Promise<void> => {
+  const onKey = (span: KeySpan): void => {
     const size = span.base + span.valueEnd - span.recordOffset;
-    return withKeyRecord(
-      span,
-      r,
-      lp,
-      (rec) => {
-        const type = rec.value.type;
-        count.key(rec.db, type, rec.encoding, rec.expiresAt, rec.lruIdle, rec.lfuFreq);
-        count.db(rec.db).bytes += size;
-        const n = rec.value.type === 'string' ? rec.value.value.length : valueSize(rec.value);
-        top.offer({
-          db: rec.db,
-          key: displayBytes(rec.key),
-          type,
-          encoding: rec.encoding,
-          bytes: size,
-          elements: Math.max(n, 0),
-        });
-      },
-      true,
-    );
+    const rec = spanKeyRecord(span, r, lp, true);
+    const type = rec.value.type;
+    count.key(rec.db, type, rec.encoding, rec.expiresAt, rec.lruIdle, rec.lfuFreq);
+    count.db(rec.db).bytes += size;
+    const n = rec.value.type === 'string' ? rec.value.value.length : valueSize(rec.value);
+    top.offer({
+      db: rec.db,
+      key: displayBytes(rec.key),
+      type,
+      encoding: rec.encoding,
+      bytes: size,
+      elements: Math.max(n, 0),
+    });
   };
   const walked = await fastVerifySource(source, {
     ...(options.checksum === false ? { checksum: false } : {}),

@@ -18,7 +18,7 @@ import {
   DirectFallback,
   type SpanEncoder,
   rdbFileToChunks,
-  withKeyRecord,
+  spanKeyRecord,
 } from '../rdb/direct.js';
 import { valueSize } from '../rdb/reader.js';
 import { type Element, intsetCount, intsetElement, ListpackCursor, SpanReader } from '../rdb/span.js';
@@ -403,7 +403,8 @@ export class RdbToResp implements SpanEncoder {
 
   /** A key whose value goes through the record model (streams, rare encodings, -0 scores). */
   private viaRecords(span: KeySpan): Promise<void> | undefined {
-    return withKeyRecord(span, this.r, this.lp, (record) => this.record(span, record));
+    this.record(span, spanKeyRecord(span, this.r, this.lp));
+    return undefined;
   }
 
   private record(span: KeySpan, record: KeyRecord): void {
