@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RdbRecord } from '../src/model.js';
 import { crc64Combine } from '../src/rdb/crc64.js';
-import { fastVerify, type KeySpan } from '../src/rdb/fast-verify.js';
+import { walkRdb, type KeySpan } from '../src/rdb/walk.js';
 import { parseRdbHeader } from '../src/rdb/header.js';
 import { wholeChecksum } from '../src/rdb/halves.js';
 import { writeRdb } from '../src/rdb/writer.js';
@@ -42,7 +42,7 @@ describe('a file walked in two halves', () => {
     const header = parseRdbHeader(bytes.toString('latin1', 0, 9))!;
     // Record ends (where the next record starts), with their db, from a whole walk.
     const ends: Array<{ at: number; db: number }> = [];
-    const whole = await fastVerify(bytes, bytes.length, {
+    const whole = await walkRdb(bytes, bytes.length, {
       onKey: (span: KeySpan) => {
         ends.push({ at: span.base + span.valueEnd, db: span.db });
       },
@@ -50,11 +50,11 @@ describe('a file walked in two halves', () => {
     expect(whole?.checksum).toBe('ok');
     for (const pick of [1, 299, 300, 450, 899]) {
       const { at, db } = ends[pick - 1]!;
-      const first = await fastVerify(bytes, bytes.length, { stopAt: () => at, onKey: () => {} });
+      const first = await walkRdb(bytes, bytes.length, { stopAt: () => at, onKey: () => {} });
       expect(first?.stopped, `stop after key ${pick}`).toBe(true);
       expect(first?.keys).toBe(pick);
       const dbs: number[] = [];
-      const second = await fastVerify(bytes.subarray(at), bytes.length, {
+      const second = await walkRdb(bytes.subarray(at), bytes.length, {
         resume: { offset: at, header, db },
         onKey: (span) => {
           dbs.push(span.db);
@@ -74,7 +74,7 @@ describe('a file walked in two halves', () => {
   it('a stop offset that is no record start is passed: onMissed, and the walk goes on to the end', async () => {
     const bytes = await file();
     let missed = 0;
-    const r = await fastVerify(bytes, bytes.length, {
+    const r = await walkRdb(bytes, bytes.length, {
       stopAt: () => Math.floor(bytes.length / 2) + 1,
       onMissed: () => {
         missed++;

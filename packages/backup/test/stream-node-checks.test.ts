@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ListpackBuilder } from '../src/rdb/containers.js';
 import { RdbType } from '../src/rdb/constants.js';
 import { walkRdbRecords } from '../src/rdb/direct.js';
-import { checkValueBytes } from '../src/rdb/fast-verify.js';
+import { checkValueBytes } from '../src/rdb/walk.js';
 import { decodeValue, readRdbFile } from '../src/rdb/reader.js';
 import { keyRecord, rdbFile, rdbLen, rdbStr } from './helpers/craft.js';
 

@@ -9,12 +9,12 @@
  */
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import type { FastVerifyResult } from '../rdb/fast-verify.js';
+import type { WalkResult } from '../rdb/walk.js';
 import type { RdbHeader } from '../rdb/header.js';
 import type { SpanEncoder } from '../rdb/direct.js';
 import { DirectFallback, type HalfJob, type SplitMessage, type SplitOptions } from '../rdb/halves.js';
 import { encodeDump } from '../rdb/dump.js';
-import { fastVerifySource } from '../rdb/inspect.js';
+import { walkRdbSource } from '../rdb/inspect.js';
 import { RdbToJsonl } from '../jsonl/rdb-to-jsonl.js';
 import { RdbToResp, type RdbToRespOptions } from '../resp/rdb-to-resp.js';
 
@@ -47,7 +47,7 @@ async function walkToBoundary(
 ): Promise<{ boundary: number; db: number } | null> {
   let found: { boundary: number; db: number } | null = null;
   try {
-    await fastVerifySource(job.path, {
+    await walkRdbSource(job.path, {
       shallow: true,
       checksum: false,
       onHeader,
@@ -89,7 +89,7 @@ async function main(): Promise<void> {
   }
   post({ boundary, db });
   const resume = { offset: boundary, header, db };
-  const done = (result: FastVerifyResult, keys: number) =>
+  const done = (result: WalkResult, keys: number) =>
     post({
       done: {
         keys,
@@ -115,7 +115,7 @@ async function main(): Promise<void> {
       post({ progress: { bytes: read, keys: enc.keys, written } });
     };
     const flushAt = 256 << 10;
-    const result = await fastVerifySource(job.path, {
+    const result = await walkRdbSource(job.path, {
       resume,
       keepLzf: true,
       onKey: (span) => {

@@ -15,7 +15,7 @@ import {
   rdbFileToChunks,
   spanKeyRecord,
 } from '../rdb/direct.js';
-import type { KeySpan } from '../rdb/fast-verify.js';
+import type { KeySpan } from '../rdb/walk.js';
 import { RdbType } from '../rdb/constants.js';
 import { listpackScore } from '../rdb/numbers.js';
 import { valueSize } from '../rdb/reader.js';

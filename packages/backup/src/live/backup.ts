@@ -17,7 +17,7 @@ import { BackupError } from '../errors.js';
 import { commandsToReadable } from '../resp/readable.js';
 import { commandsToResp, type RespHeaderInfo } from '../resp/writer.js';
 import { verifyRdb } from '../rdb/inspect.js';
-import type { FastVerifyResult } from '../rdb/fast-verify.js';
+import type { WalkResult } from '../rdb/walk.js';
 import { checkingStream } from '../rdb/stream-check.js';
 import { connect, type SentinelNode, type ServerConnection, type TlsFiles } from '@valkey-tools/core';
 import { serverVersion } from '../io/connect.js';
@@ -143,7 +143,7 @@ async function dumpToRecord(d: DumpedKey): Promise<KeyRecord> {
  * reading the file; one that is not a valid RDB file throws (nothing is kept).
  */
 async function snapshotKeys(
-  walked: FastVerifyResult | null | undefined,
+  walked: WalkResult | null | undefined,
   temp: string,
   where: string,
   details: Record<string, unknown>,
@@ -250,7 +250,7 @@ export async function backup(options: BackupOptions): Promise<BackupResult> {
   /** The output is the server's snapshot as it sent it (its keys are counted afterwards). */
   let rawSnapshot = false;
   /** The walk of a raw snapshot as it arrived (see checkingStream). */
-  let snapshotWalk: Promise<FastVerifyResult | null> | undefined;
+  let snapshotWalk: Promise<WalkResult | null> | undefined;
   let bytesWritten = 0;
   let lastProgress = 0;
   const interval = options.progressIntervalMs ?? 250;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { RdbOpcode } from '../rdb/constants.js';
 import { Crc64, crc64, crc64Combine } from '../rdb/crc64.js';
-import { readPreamble, type SnapshotPreamble } from '../rdb/fast-verify.js';
+import { readPreamble, type SnapshotPreamble } from '../rdb/walk.js';
 import { rdbLengthSize, writeRdbLength } from '../rdb/numbers.js';
 import { BackupError } from '../errors.js';
 

@@ -5,7 +5,7 @@
  */
 import type { KeyRecord, RdbRecord } from '../model.js';
 import { encodingName } from './constants.js';
-import type { KeySpan } from './fast-verify.js';
+import type { KeySpan } from './walk.js';
 import {
   DirectFallback,
   SecondHalf,
@@ -14,7 +14,7 @@ import {
   splitHint,
   wholeChecksum,
 } from './halves.js';
-import { walkRdbFile } from './inspect.js';
+import { walkRdbSource } from './inspect.js';
 import { ListpackCursor, type PackedSummary, packedSummary, SpanReader, spanValue } from './span.js';
 
 export { DirectFallback, type SplitOptions } from './halves.js';
@@ -226,7 +226,7 @@ export function rdbFileToChunks(
       const size = split ? await splitAvailable(path, 16 << 20) : 0;
       if (split && size > 0) half = new SecondHalf(path, splitHint(size), split, progress);
       const h = half;
-      const result = await walkRdbFile(path, {
+      const result = await walkRdbSource(path, {
         keepLzf: true,
         ...(h
           ? (() => {
@@ -339,7 +339,7 @@ export async function walkRdbRecords(
 ): Promise<boolean> {
   const r = new SpanReader();
   const lp = new ListpackCursor();
-  const result = await walkRdbFile(path, {
+  const result = await walkRdbSource(path, {
     // Measuring only: long LZF string values are skipped unread (the walk checks them cheaper);
     // the containers the walk decompresses anyway are kept for the sizes and elements.
     keepLzf: options.lengthsOnly === true ? 'containers' : true,

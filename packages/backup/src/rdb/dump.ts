@@ -1,7 +1,7 @@
 import type { KeyRecord, Value } from '../model.js';
 import { Crc64, crc64 } from './crc64.js';
 import { RdbError } from '../errors.js';
-import { checkValueBytes } from './fast-verify.js';
+import { checkValueBytes } from './walk.js';
 import { decodeValue } from './reader.js';
 import { type EncodeOptions, type RdbTarget, ValueEncoder } from './writer.js';
 

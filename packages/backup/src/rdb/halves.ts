@@ -2,14 +2,14 @@
  * A big RDB file converted in two halves at once, on two cores: a worker thread
  * (`convert/split-worker.ts`) finds the first record boundary past a point near the middle, tells
  * where, and converts from there to the end with every check into a spill file, while the
- * caller's walk stops at that boundary (`FastVerifyOptions.stopAt`). Each half hashes its own
+ * caller's walk stops at that boundary (`WalkOptions.stopAt`). Each half hashes its own
  * bytes; the CRCs are combined (`crc64Combine`) and compared with the file's trailer.
  */
 import { existsSync } from 'node:fs';
 import { open, stat, unlink } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { crc64Combine } from './crc64.js';
-import type { FastVerifyResult } from './fast-verify.js';
+import type { WalkResult } from './walk.js';
 
 /** Thrown when the fast way cannot do it: the caller reads the file with the record reader. */
 export class DirectFallback extends Error {
@@ -49,7 +49,7 @@ export interface HalfResult {
   dbs: number[];
   /** Where its walk ended (the end of the file). */
   bytes: number;
-  checksum: FastVerifyResult['checksum'];
+  checksum: WalkResult['checksum'];
   trailer: Uint8Array | null;
   crc: bigint | null;
 }
@@ -82,9 +82,9 @@ export function splitHint(size: number): number {
  * says the walk left the comparison to the caller (it walked a part: `partialCrc`).
  */
 export function wholeChecksum(
-  result: Pick<FastVerifyResult, 'checksum' | 'trailer' | 'partialCrc' | 'version'>,
+  result: Pick<WalkResult, 'checksum' | 'trailer' | 'partialCrc' | 'version'>,
   checked: boolean,
-): FastVerifyResult['checksum'] | null {
+): WalkResult['checksum'] | null {
   if (!checked) return 'unchecked';
   if (result.version < 5) return 'absent';
   if (!result.trailer) return result.checksum;
@@ -157,7 +157,7 @@ export class SecondHalf {
    * The walk of the whole file from the first half's (which stopped at the boundary) and the
    * worker's: counts added, the CRCs combined.
    */
-  joined(first: FastVerifyResult, second: HalfResult): FastVerifyResult {
+  joined(first: WalkResult, second: HalfResult): WalkResult {
     const crc =
       first.partialCrc !== undefined && second.crc !== null
         ? crc64Combine(first.partialCrc, second.crc, second.bytes - 8 - first.bytes)

@@ -1,14 +1,15 @@
-import { type FileHandle, open as openFile, stat } from 'node:fs/promises';
-import { createReadStream, existsSync } from 'node:fs';
+import { type FileHandle, open as openFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { RdbError } from '../errors.js';
-import { type FastVerifyOptions, type FastVerifyResult, fastVerify } from './fast-verify.js';
+import { type WalkOptions, type WalkResult, walkRdb } from './walk.js';
 import {
   type ByteInput,
   type RdbWarning,
   type ReadRdbOptions,
   type RecordBatch,
   readRdbBatches,
+  readRdbFileBatches,
 } from './reader.js';
 import { displayBytes } from './text.js';
 
@@ -16,12 +17,6 @@ import { displayBytes } from './text.js';
 export type RdbSource = string | ByteInput;
 
 export type ScanOptions = Omit<ReadRdbOptions, 'chunked' | 'onWarning' | 'totalBytes' | 'file'>;
-
-async function open(source: RdbSource): Promise<{ input: ByteInput; totalBytes?: number; file?: string }> {
-  if (typeof source !== 'string') return { input: source };
-  const { size } = await stat(source);
-  return { input: createReadStream(source, { highWaterMark: 256 * 1024 }), totalBytes: size, file: source };
-}
 
 /** A warning in JSON-friendly form (the key as text). */
 export interface RdbWarningInfo {
@@ -55,16 +50,15 @@ export async function scanWithReader(
   warnings: RdbWarningInfo[],
   onWarning?: (w: RdbWarning) => void,
 ): Promise<AsyncGenerator<RecordBatch>> {
-  const { input, ...where } = await open(source);
-  return readRdbBatches(input, {
+  const read: ReadRdbOptions = {
     ...options,
-    ...where,
     chunked: SCAN_CHUNKS,
     onWarning: (w) => {
       onWarning?.(w);
       if (warnings.length < 100) warnings.push(warningInfo(w));
     },
-  });
+  };
+  return typeof source === 'string' ? readRdbFileBatches(source, read) : readRdbBatches(source, read);
 }
 
 export interface VerifyResult {
@@ -88,7 +82,7 @@ export interface VerifyResult {
  */
 export async function verifyRdb(source: RdbSource, options: ScanOptions = {}): Promise<VerifyResult> {
   // Fast path for re-readable inputs: a record-free walk; anything unusual falls through to the reader.
-  const fast = await fastVerifySource(source, options);
+  const fast = await walkRdbSource(source, options);
   if (fast) {
     const { magic, version, keys, bytes, checksum } = fast;
     return { ok: true, magic, version, keys, bytes, checksum, warnings: [] };
@@ -141,9 +135,9 @@ export async function verifyRdbWithReader(
   return result;
 }
 
-/** Callbacks of a walk that reads what it walks (`walkRdbFile`). */
+/** Callbacks of a walk that reads what it walks (`walkRdbSource`). */
 export type WalkCallbacks = Pick<
-  FastVerifyOptions,
+  WalkOptions,
   | 'onKey'
   | 'onFunction'
   | 'onHeader'
@@ -159,12 +153,16 @@ export type WalkCallbacks = Pick<
   onRead?: (bytes: number) => void;
 };
 
-/** The fast structure walk, for inputs that can be read again (paths and byte arrays); null otherwise. */
-export async function fastVerifySource(
+/**
+ * The structure walk (fast mode) over a file or bytes, calling `onKey` / `onFunction` for what it
+ * holds; null when it gave up (corrupt data, warnings, rare encodings: read it with the record
+ * reader then) or for inputs that cannot be read again (streams). Errors of the callbacks propagate.
+ */
+export async function walkRdbSource(
   source: RdbSource,
   options: ScanOptions & WalkCallbacks,
-): Promise<FastVerifyResult | null> {
-  if (source instanceof Uint8Array) return fastVerify(source, source.byteLength, options);
+): Promise<WalkResult | null> {
+  if (source instanceof Uint8Array) return walkRdb(source, source.byteLength, options);
   if (typeof source !== 'string') return null;
   let fh: FileHandle;
   try {
@@ -176,7 +174,7 @@ export async function fastVerifySource(
   /** An error of the caller's callbacks: it propagates (the others make the walk give up). */
   let thrown: { err: unknown } | undefined;
   const { onKey, onFunction, onRead, ...rest } = options;
-  const walk: FastVerifyOptions = { ...rest };
+  const walk: WalkOptions = { ...rest };
   if (onKey) {
     walk.onKey = (span) => {
       try {
@@ -210,7 +208,7 @@ export async function fastVerifySource(
     }
     let read = 0;
     let position = options.resume?.offset ?? 0;
-    return await fastVerify(
+    return await walkRdb(
       async (into, offset, length) => {
         const n = (await fh.read(into, offset, length, position)).bytesRead;
         position += n;
@@ -227,18 +225,6 @@ export async function fastVerifySource(
     void worker?.terminate();
     await fh.close();
   }
-}
-
-/**
- * Walks an RDB file (`fastVerifySource`) calling `onKey` / `onFunction` for what it holds: the
- * synchronous way to read a file's keys. Null when the walk gave up (corrupt data, warnings, rare
- * encodings: read it with the record reader then); errors of the callbacks propagate.
- */
-export function walkRdbFile(
-  path: string,
-  options: ScanOptions & WalkCallbacks,
-): Promise<FastVerifyResult | null> {
-  return fastVerifySource(path, options);
 }
 
 /** The built worker file (absent when running from source: the CRC is then computed in-thread). */

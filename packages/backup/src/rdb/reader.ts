@@ -1,6 +1,6 @@
 /**
  * The record reader: RDB records (`readRdb`, `readRdbFile`, `readRdbBatches`, `decodeValue`) from
- * the one decoding core, the window walk of `fast-verify.ts` in its exact mode, each key's value
+ * the one decoding core, the window walk of `walk.ts` in its exact mode, each key's value
  * read from the window by `span.ts`. This module only moves bytes in (files, streams, iterables),
  * hands records out in batches, and cuts huge keys into parts (`chunked`).
  */
@@ -13,9 +13,9 @@ import {
   type RdbWarning,
   checkValueBytes,
   emptyKeySpan,
-  fastVerify,
+  walkRdb,
   readerFromChunks,
-} from './fast-verify.js';
+} from './walk.js';
 import { ListpackCursor, SpanReader, spanStream, spanValue } from './span.js';
 import { RdbError } from '../errors.js';
 import { parseZiplist } from './containers.js';
@@ -44,7 +44,9 @@ export interface ReadRdbOptions {
    * as `key-begin`, several `key-part` records (each carrying a partial value of the same shape:
    * a batch of list items / set members / zset entries / hash entries / stream entries, or a
    * piece of the string) and a `key-end` record (for streams it carries the metadata and groups).
-   * Memory then stays bounded by one batch. Smaller keys still arrive as ordinary `key` records.
+   * Consumers then never hold more than one part of such a key (the reader holds the key's bytes
+   * once, as stored, while it hands the parts out). Smaller keys still arrive as ordinary `key`
+   * records.
    */
   chunked?: ChunkedOptions | boolean;
   /** Largest string accepted (a sanity cap against corrupt lengths). Default 1 GiB. */
@@ -66,7 +68,7 @@ export interface RdbReadProgress {
   totalBytes?: number;
 }
 
-export type { RdbWarning, RdbWarningCode } from './fast-verify.js';
+export type { RdbWarning, RdbWarningCode } from './walk.js';
 
 /** First record of a key delivered in parts (chunked mode). */
 export interface KeyBeginRecord extends Omit<KeyRecord, 'kind' | 'value'> {
@@ -472,7 +474,7 @@ async function* recordBatches(
           return read(into, offset, length);
         }
       : read;
-  const walk = fastVerify(walkInput, source.total, {
+  const walk = walkRdb(walkInput, source.total, {
     ...(options.checksum === false ? { checksum: false } : {}),
     ...(options.maxStringBytes !== undefined ? { maxStringBytes: options.maxStringBytes } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),

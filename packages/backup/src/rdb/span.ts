@@ -1,5 +1,5 @@
 /**
- * Reading values the structure walk (`fast-verify.ts`) has already checked, straight from the
+ * Reading values the structure walk (`walk.ts`) has already checked, straight from the
  * input window: strings, lengths, listpacks and intsets element by element, without building
  * records or one object per element. Nothing is validated again (the walk did it), so these must
  * only ever see a value range the walk accepted.
@@ -27,7 +27,7 @@ import {
   parseZiplist,
   parseZipmap,
 } from './containers.js';
-import type { KeySpan } from './fast-verify.js';
+import type { KeySpan } from './walk.js';
 import { type LzfMemo, lzfDecompressInto } from './lzf.js';
 import { asciiScore, listpackScore, string2ll } from './numbers.js';
 

@@ -1,9 +1,9 @@
 /**
- * A byte stream passed on unchanged while the structure walk (`fastVerify`: every check and the
+ * A byte stream passed on unchanged while the structure walk (`walkRdb`: every check and the
  * CRC-64) reads it as it goes by, so a snapshot received over the network is checked without a
  * second pass over the file written from it.
  */
-import { type FastVerifyResult, fastVerify } from './fast-verify.js';
+import { type WalkResult, walkRdb } from './walk.js';
 
 /**
  * Bytes received but not yet walked at which the walk is abandoned (`result` null): the stream is
@@ -19,7 +19,7 @@ const BEHIND_LIMIT = 64 << 20;
  */
 export function checkingStream(src: AsyncIterable<Buffer>): {
   chunks: AsyncIterable<Buffer>;
-  result: Promise<FastVerifyResult | null>;
+  result: Promise<WalkResult | null>;
 } {
   const queue: Buffer[] = [];
   let head = 0;
@@ -56,7 +56,7 @@ export function checkingStream(src: AsyncIterable<Buffer>): {
     queued -= n;
     return n;
   };
-  const result = fastVerify(read, undefined, {})
+  const result = walkRdb(read, undefined, {})
     .catch(() => null)
     .finally(() => {
       walked = true;

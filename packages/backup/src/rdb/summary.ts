@@ -1,9 +1,9 @@
 import { open as openFile } from 'node:fs/promises';
 import type { RdbFlavor, ValueType } from '../model.js';
 import { spanKeyRecord } from './direct.js';
-import type { FastVerifyResult, KeySpan } from './fast-verify.js';
+import type { WalkResult, KeySpan } from './walk.js';
 import {
-  fastVerifySource,
+  walkRdbSource,
   type RdbSource,
   type RdbWarningInfo,
   type ScanOptions,
@@ -208,7 +208,7 @@ export async function inspectWithWalk(
       elements: Math.max(n, 0),
     });
   };
-  const walked = await fastVerifySource(source, {
+  const walked = await walkRdbSource(source, {
     ...(options.checksum === false ? { checksum: false } : {}),
     ...(options.allowUnknownVersion ? { allowUnknownVersion: true } : {}),
     ...(options.maxStringBytes !== undefined ? { maxStringBytes: options.maxStringBytes } : {}),
@@ -240,7 +240,7 @@ export async function inspectWithWalk(
 }
 
 /** The CRC-64 the file stores (16 hex digits), or null when it has none or it is zero. */
-async function storedChecksum(source: string | Uint8Array, walked: FastVerifyResult): Promise<string | null> {
+async function storedChecksum(source: string | Uint8Array, walked: WalkResult): Promise<string | null> {
   if (walked.version < 5) return null;
   let trailer: Uint8Array;
   if (typeof source === 'string') {

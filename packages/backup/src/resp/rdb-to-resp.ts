@@ -1,5 +1,5 @@
 /**
- * RDB → RESP commands without a record model: the structure walk (`rdb/fast-verify.ts`) checks
+ * RDB → RESP commands without a record model: the structure walk (`rdb/walk.ts`) checks
  * each key, then its value is read straight from the window (`rdb/span.ts`) and its commands are
  * written as bytes into one growing output buffer. The output is byte for byte what
  * `keyRecordToCommands` / `ChunkedKeyCommands` make of the reader's records (chunked mode, with
@@ -11,7 +11,7 @@
  * record reader (`DirectFallback`), which reports the exact error or warning.
  */
 import type { KeyRecord } from '../model.js';
-import type { KeySpan } from '../rdb/fast-verify.js';
+import type { KeySpan } from '../rdb/walk.js';
 import {
   ByteSink,
   canonicalScore,

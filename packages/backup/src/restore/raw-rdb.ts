@@ -2,8 +2,9 @@ import type { Stats } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import { Crc64 } from '../rdb/crc64.js';
 import { lzfDecompressInto } from '../rdb/lzf.js';
-import { fastVerify, type KeySpan } from '../rdb/fast-verify.js';
-import { fastVerifySource, verifyRdbWithReader } from '../rdb/inspect.js';
+import { SpanReader } from '../rdb/span.js';
+import { walkRdb, type KeySpan } from '../rdb/walk.js';
+import { walkRdbSource, verifyRdbWithReader } from '../rdb/inspect.js';
 import { bulkSize, copyBytes, writeHeader } from '../resp/encode.js';
 import { BackupError } from '../errors.js';
 import type { PairBatch } from './mset-batch.js';
@@ -144,29 +145,8 @@ export class RestoreEncoder {
   };
 }
 
-/** Reads an RDB length at buf[p]; the position after it goes to `lenEnd`. */
-let lenEnd = 0;
-function rdbLength(buf: Buffer, p: number): number {
-  const t = buf[p]!;
-  switch (t >> 6) {
-    case 0:
-      lenEnd = p + 1;
-      return t & 63;
-    case 1:
-      lenEnd = p + 2;
-      return ((t & 63) << 8) | buf[p + 1]!;
-    default:
-      if (t === 0x80) {
-        lenEnd = p + 5;
-        return buf.readUInt32BE(p + 1);
-      }
-      if (t === 0x81) {
-        lenEnd = p + 9;
-        return Number(buf.readBigUInt64BE(p + 1));
-      }
-      return -1;
-  }
-}
+/** Reads the lengths of string values (the walk checked them). */
+const lengths = new SpanReader();
 
 /**
  * Adds a string key with nothing else to it (no expiry, LRU or LFU) to an MSET batch, its value
@@ -181,20 +161,22 @@ export function batchRdbString(batch: PairBatch, db: number, span: KeySpan): boo
   let at = 0;
   let text = '';
   let lzfEnd = 0;
+  const r = lengths;
+  r.at(b, span.valueStart);
   if (t >> 6 !== 3) {
-    valueLen = rdbLength(b, span.valueStart);
-    at = lenEnd;
+    valueLen = r.len();
+    at = r.pos;
   } else if ((t & 63) <= 2) {
     const p = span.valueStart + 1;
     text = String((t & 63) === 0 ? b.readInt8(p) : (t & 63) === 1 ? b.readInt16LE(p) : b.readInt32LE(p));
     valueLen = text.length;
   } else if ((t & 63) === 3) {
-    const clen = rdbLength(b, span.valueStart + 1);
-    valueLen = rdbLength(b, lenEnd);
-    at = lenEnd;
+    r.pos++;
+    const clen = r.len();
+    valueLen = r.len();
+    at = r.pos;
     lzfEnd = at + clen;
   } else return false;
-  if (valueLen < 0) return false;
   if (!batch.begin(db, bulkSize(keyLen) + bulkSize(valueLen), span.keyBuf, span.keyStart, span.keyEnd))
     return false;
   const out = batch.buf;
@@ -246,7 +228,7 @@ async function restoreFrom(fh: FileHandle, path: string, options: RawRdbOptions)
       hint: 'Restore from a file nothing writes to (copy it first), with replace: true to converge',
     });
   const opened = await fh.stat();
-  const checked = await fastVerifySource(path, {});
+  const checked = await walkRdbSource(path, {});
   // The second pass trusts the first: it must read the very bytes the first one verified.
   if (!sameFile(opened, await stat(path))) throw changed();
   if (!checked) {
@@ -267,9 +249,9 @@ async function restoreFrom(fh: FileHandle, path: string, options: RawRdbOptions)
     (checked.version <= 11 || (checked.magic === 'VALKEY' && options.targetIsValkey));
   if (!fits) return false;
   const version = checked.version;
-  let walked: Awaited<ReturnType<typeof fastVerify>>;
+  let walked: Awaited<ReturnType<typeof walkRdb>>;
   try {
-    walked = await fastVerify(reader(fh), opened.size, {
+    walked = await walkRdb(reader(fh), opened.size, {
       checksum: false,
       shallow: true,
       onKey: (span) => options.onKey(span, version),

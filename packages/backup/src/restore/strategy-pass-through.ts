@@ -1,5 +1,5 @@
 import { ItemGrouper, keyIndex, type RestoreItem, upper } from '../io/items.js';
-import { emptyKeySpan } from '../rdb/fast-verify.js';
+import { emptyKeySpan } from '../rdb/walk.js';
 import { bulkSize, type Command, decodeCommandAt, encodedLength, writeHeader } from '../resp/encode.js';
 import type { CommandSpan } from '../resp/parser.js';
 import { parseHeaderCommand } from '../resp/writer.js';

@@ -2,7 +2,7 @@ import { rdbTypeValueType } from '../io/filter.js';
 import { restoreCommand } from '../io/items.js';
 import { RdbType } from '../rdb/constants.js';
 import { dumpPayload } from '../rdb/dump.js';
-import type { KeySpan } from '../rdb/fast-verify.js';
+import type { KeySpan } from '../rdb/walk.js';
 import { MSET_ROOM, MsetBatch } from './mset-batch.js';
 import { SlotMsetBatch } from './slot-batch.js';
 import { batchRdbString, RestoreEncoder, restoreRawRdb, STOP_RAW_RESTORE } from './raw-rdb.js';

@@ -61,7 +61,7 @@ const giveUp = (reason = 'the value is malformed', code: RdbErrorCode = 'ERR_RDB
   throw GIVE_UP;
 };
 
-export interface FastVerifyResult {
+export interface WalkResult {
   magic: 'REDIS' | 'VALKEY';
   version: number;
   keys: number;
@@ -133,7 +133,7 @@ export function emptyKeySpan(buf: Buffer): KeySpan {
   };
 }
 
-export interface FastVerifyOptions {
+export interface WalkOptions {
   checksum?: boolean;
   allowUnknownVersion?: boolean;
   maxStringBytes?: number;
@@ -1267,11 +1267,11 @@ export function readerFromChunks(chunks: AsyncIterator<Uint8Array>): ReadInto {
  * `total` is the input size when known. Input is read into a window (1 MiB, grown only for a
  * record that does not fit), so memory stays flat.
  */
-export async function fastVerify(
+export async function walkRdb(
   input: ReadInto | Uint8Array,
   total: number | undefined,
-  options: FastVerifyOptions = {},
-): Promise<FastVerifyResult | null> {
+  options: WalkOptions = {},
+): Promise<WalkResult | null> {
   const w = new Walker(options.maxStringBytes ?? 1 << 30);
   w.total = total;
   const exact = options.exact;
@@ -1536,7 +1536,7 @@ export async function fastVerify(
         }
         switch (op) {
           case RdbOpcode.EOF: {
-            let checksum: FastVerifyResult['checksum'] = options.checksum === false ? 'unchecked' : 'absent';
+            let checksum: WalkResult['checksum'] = options.checksum === false ? 'unchecked' : 'absent';
             let trailer: Buffer | undefined;
             let stored: bigint | null = null;
             // Buffer the trailer first: a retry must not hash the EOF byte twice.

@@ -8,7 +8,7 @@ import {
 } from '@valkey-tools/test-utils';
 import { Valkey } from 'iovalkey';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fastVerify, readerFromChunks } from '../src/rdb/fast-verify.js';
+import { walkRdb, readerFromChunks } from '../src/rdb/walk.js';
 import { verifyRdb, verifyRdbWithReader } from '../src/rdb/inspect.js';
 import { SHARED_RDB } from './fixtures/rdb/helpers.js';
 
@@ -61,7 +61,7 @@ describe('fast verify', () => {
     const expected = await viaReader(dump);
     expect(expected.ok).toBe(true);
     for (const size of [1, 7, 4096, dump.length]) {
-      const fast = await fastVerify(pieces(dump, size), dump.length);
+      const fast = await walkRdb(pieces(dump, size), dump.length);
       expect(fast, `chunks of ${size}`).not.toBeNull();
       expect(fast).toEqual({
         magic: expected.magic,
@@ -81,10 +81,10 @@ describe('fast verify', () => {
   it('gives up (and verifyRdb reports the reader verdict) on a bad checksum, truncation and a record over the window cap', async () => {
     const flipped = Buffer.from(dump);
     flipped[Math.floor(flipped.length / 2)]! ^= 0x20;
-    expect(await fastVerify(pieces(flipped, 65536), flipped.length)).toBeNull();
-    expect(await fastVerify(pieces(dump.subarray(0, dump.length - 3), 65536), dump.length - 3)).toBeNull();
-    expect(await fastVerify(pieces(dump, 512), dump.length, { maxRecordBytes: 2000 })).toBeNull();
-    expect(await fastVerify(pieces(dump, 512), dump.length, { maxRecordBytes: 1 << 20 })).not.toBeNull();
+    expect(await walkRdb(pieces(flipped, 65536), flipped.length)).toBeNull();
+    expect(await walkRdb(pieces(dump.subarray(0, dump.length - 3), 65536), dump.length - 3)).toBeNull();
+    expect(await walkRdb(pieces(dump, 512), dump.length, { maxRecordBytes: 2000 })).toBeNull();
+    expect(await walkRdb(pieces(dump, 512), dump.length, { maxRecordBytes: 1 << 20 })).not.toBeNull();
     const r = await verifyRdb(dump.subarray(0, dump.length - 3));
     expect(r.ok).toBe(false);
     expect(r.error?.code).toBe('ERR_RDB_TRUNCATED');
@@ -92,7 +92,7 @@ describe('fast verify', () => {
 
   it('reports progress and honours checksum: false', async () => {
     const seen: number[] = [];
-    const fast = await fastVerify(pieces(dump, 4096), dump.length, {
+    const fast = await walkRdb(pieces(dump, 4096), dump.length, {
       checksum: false,
       onProgress: (p) => seen.push(p.keys),
       progressEvery: 10,
