@@ -1340,9 +1340,10 @@ export async function walkRdb(
     if (crc && keepFrom > crcMark) crc.update(w.buf, crcMark, keepFrom);
     let have = w.buf.length - keepFrom;
     if (read && !w.atEnd) {
-      // Exact mode hands out views of the window: a new one each time (the old stays with them).
+      // Exact mode hands out views of the window: a new one each time (the old stays with them),
+      // back to 1 MiB after a big record.
       if (want > win.length || exact) {
-        const bigger = Buffer.allocUnsafe(Math.max(want, want > win.length ? win.length * 2 : win.length));
+        const bigger = Buffer.allocUnsafe(exact ? Math.max(want, 1 << 20) : Math.max(want, win.length * 2));
         w.buf.copy(bigger, 0, keepFrom);
         win = bigger;
       } else if (have > 0) w.buf.copy(win, 0, keepFrom);
