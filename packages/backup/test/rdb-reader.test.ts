@@ -105,6 +105,32 @@ describe('readRdb over the one decoding core', () => {
     expect(end).toMatchObject({ size: 30_000 });
   });
 
+  it('holds one part of a huge collection at a time, not the whole key decoded', async () => {
+    // 1.5M list items as Buffers take ~140 MB of heap (the whole key decoded); parts of 10,000
+    // take ~15 MB. The file is written from parts too, so no big array is left to collect.
+    const path = join(work, 'long-list.rdb');
+    const key = Buffer.from('long');
+    function* records(): Generator<RdbRecord | RdbChunkRecord> {
+      yield { kind: 'header', magic: 'REDIS', version: 11, flavor: 'redis' };
+      yield { kind: 'select-db', db: 0 };
+      yield { kind: 'key-begin', db: 0, key, encoding: '', type: 'list', elements: 1_500_000 };
+      for (let p = 0; p < 150; p++)
+        yield { kind: 'key-part', db: 0, key, value: { type: 'list', items: items(10_000, `${p}:`) } };
+      yield { kind: 'key-end', db: 0, key, size: 1_500_000 };
+      yield { kind: 'end', checksum: null };
+    }
+    await writeRdbFile(path, records());
+    const before = process.memoryUsage().heapUsed;
+    let peak = 0;
+    let delivered = 0;
+    for await (const r of readRdbFile(path, { chunked: { elements: 10_000 } })) {
+      if (r.kind === 'key-part') delivered += valueSize(r.value);
+      peak = Math.max(peak, process.memoryUsage().heapUsed - before);
+    }
+    expect(delivered).toBe(1_500_000);
+    expect(peak).toBeLessThan(60 << 20);
+  });
+
   it('reads a stream fed in small uneven chunks the same as the file (records larger than the window)', async () => {
     const path = await hugeFile();
     const bytes = readFileSync(path);

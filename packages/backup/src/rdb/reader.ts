@@ -16,7 +16,7 @@ import {
   walkRdb,
   readerFromChunks,
 } from './walk.js';
-import { ListpackCursor, SpanReader, spanStream, spanValue } from './span.js';
+import { ListpackCursor, SpanReader, ValueCursor, elementCount, spanValue } from './span.js';
 import { RdbError } from '../errors.js';
 import { parseZiplist } from './containers.js';
 
@@ -44,9 +44,9 @@ export interface ReadRdbOptions {
    * as `key-begin`, several `key-part` records (each carrying a partial value of the same shape:
    * a batch of list items / set members / zset entries / hash entries / stream entries, or a
    * piece of the string) and a `key-end` record (for streams it carries the metadata and groups).
-   * Consumers then never hold more than one part of such a key (the reader holds the key's bytes
-   * once, as stored, while it hands the parts out). Smaller keys still arrive as ordinary `key`
-   * records.
+   * Neither the reader nor the consumer then holds more than one part of such a key decoded (the
+   * reader holds the key's bytes once, as stored, while it hands the parts out). Smaller keys
+   * still arrive as ordinary `key` records.
    */
   chunked?: ChunkedOptions | boolean;
   /** Largest string accepted (a sanity cap against corrupt lengths). Default 1 GiB. */
@@ -221,142 +221,54 @@ function cutsOf(chunked: ReadRdbOptions['chunked']): Cuts | null {
   };
 }
 
-/** The item count after each node of a (checked) quicklist: where a huge list may be cut. */
-function quicklistNodeEnds(span: KeySpan, r: SpanReader, lp: ListpackCursor): number[] {
-  r.atSpan(span);
-  const v2 = span.type === RdbType.LIST_QUICKLIST_2;
-  const nodes = r.len();
-  const ends: number[] = [];
-  let items = 0;
-  for (let i = 0; i < nodes; i++) {
-    const container = v2 ? r.len() : 2;
-    r.string();
-    if (container === 1) items++;
-    else if (v2) {
-      lp.open(r.sbuf, r.s);
-      while (lp.next()) items++;
-    } else
-      items += parseZiplist(r.sbuf.subarray(r.s, r.e), (m) => {
-        throw new Error(m);
-      }).length;
-    ends.push(items);
-  }
-  return ends;
-}
+/** Types whose elements are stored one by one, so a huge key of them can be read a part at a time. */
+const COUNTED = new Set<number>([
+  RdbType.LIST,
+  RdbType.SET,
+  RdbType.ZSET,
+  RdbType.ZSET_2,
+  RdbType.HASH,
+  RdbType.HASH_2,
+  RdbType.REDIS_HASH_METADATA,
+]);
+const NODES = new Set<number>([
+  RdbType.LIST_QUICKLIST,
+  RdbType.LIST_QUICKLIST_2,
+  RdbType.STREAM_LISTPACKS,
+  RdbType.STREAM_LISTPACKS_2,
+  RdbType.STREAM_LISTPACKS_3,
+]);
 
 /**
- * The parts a huge key is delivered in: slices of its value's elements, cut after every
- * `cuts.elements` (at node ends for quicklists and streams, as they are stored), or pieces of a
- * string. Empty when the key is delivered whole.
+ * The element count of a (checked) collection stored element by element or in nodes, counted
+ * without making the elements (stream entries: the live ones, from each node's master entry).
  */
-function partsOf(span: KeySpan, value: Value, cuts: Cuts, r: SpanReader, lp: ListpackCursor): Value[] {
-  switch (span.type) {
-    case RdbType.STRING: {
-      const v = (value as { value: Buffer }).value;
-      const first = span.buf[span.valueStart]!;
-      // Int-encoded strings are never cut; plain and LZF ones from `bytes` on.
-      if (v.length < cuts.bytes || (first >= 0xc0 && first !== 0xc3)) return [];
-      const out: Value[] = [];
-      for (let at = 0; at < v.length; at += cuts.pieceBytes)
-        out.push({ type: 'string', value: v.subarray(at, Math.min(v.length, at + cuts.pieceBytes)) });
-      return out;
-    }
-    case RdbType.LIST:
-    case RdbType.SET:
-    case RdbType.ZSET:
-    case RdbType.ZSET_2:
-    case RdbType.HASH:
-    case RdbType.HASH_2:
-    case RdbType.REDIS_HASH_METADATA: {
-      const n = valueSize(value);
-      if (n < cuts.elements) return [];
-      const ends: number[] = [];
-      for (let at = cuts.elements; at < n; at += cuts.elements) ends.push(at);
-      ends.push(n);
-      return slices(value, ends);
-    }
-    case RdbType.LIST_QUICKLIST:
-    case RdbType.LIST_QUICKLIST_2:
-      return cutAt(value, quicklistNodeEnds(span, r, lp), cuts.elements);
-    case RdbType.STREAM_LISTPACKS:
-    case RdbType.STREAM_LISTPACKS_2:
-    case RdbType.STREAM_LISTPACKS_3: {
-      const nodeEnds: number[] = [];
-      spanStream(span, r, lp, nodeEnds);
-      return cutAt(value, nodeEnds, cuts.elements);
-    }
-    default:
-      return [];
-  }
-}
-
-/** Cuts after the first node end that completes `elements` since the last cut (the rest goes last). */
-function cutAt(value: Value, nodeEnds: number[], elements: number): Value[] {
-  const ends: number[] = [];
-  let from = 0;
-  for (const end of nodeEnds) {
-    if (end - from >= elements) {
-      ends.push(end);
-      from = end;
+function elementTotal(span: KeySpan, r: SpanReader, lp: ListpackCursor): number {
+  r.atSpan(span);
+  if (span.type === RdbType.REDIS_HASH_METADATA) r.millis();
+  const n = r.len();
+  if (COUNTED.has(span.type)) return n;
+  const quicklist = span.type === RdbType.LIST_QUICKLIST || span.type === RdbType.LIST_QUICKLIST_2;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    if (!quicklist) r.string(); // the stream node's key
+    const container = span.type === RdbType.LIST_QUICKLIST_2 ? r.len() : 2;
+    r.string();
+    if (container === 1) total++;
+    else if (span.type === RdbType.LIST_QUICKLIST)
+      total += parseZiplist(r.sbuf.subarray(r.s, r.e), (m) => {
+        throw new Error(m);
+      }).length;
+    else {
+      lp.open(r.sbuf, r.s);
+      if (quicklist) while (lp.next()) total++;
+      else {
+        lp.next();
+        total += Math.max(0, elementCount(lp));
+      }
     }
   }
-  if (ends.length === 0) return [];
-  const n = valueSize(value);
-  if (from < n) ends.push(n);
-  return slices(value, ends);
-}
-
-/** The value's elements cut at `ends` (increasing, the last = all of them). */
-function slices(value: Value, ends: number[]): Value[] {
-  const out: Value[] = [];
-  let from = 0;
-  for (const end of ends) {
-    switch (value.type) {
-      case 'list':
-        out.push({ type: 'list', items: value.items.slice(from, end) });
-        break;
-      case 'set':
-        out.push({ type: 'set', members: value.members.slice(from, end) });
-        break;
-      case 'zset':
-        out.push({ type: 'zset', entries: value.entries.slice(from, end) });
-        break;
-      case 'hash':
-        out.push({ type: 'hash', entries: value.entries.slice(from, end) });
-        break;
-      case 'stream':
-        out.push({
-          type: 'stream',
-          entries: value.entries.slice(from, end),
-          length: 0n,
-          lastId: { ms: 0n, seq: 0n },
-          groups: [],
-        });
-        break;
-      default:
-        break;
-    }
-    from = end;
-  }
-  return out;
-}
-
-/** The element count a huge key's first record announces, when its encoding states it up front. */
-function declaredCount(span: KeySpan, value: Value): number | undefined {
-  switch (span.type) {
-    case RdbType.STRING:
-      return (value as { value: Buffer }).value.length;
-    case RdbType.LIST:
-    case RdbType.SET:
-    case RdbType.ZSET:
-    case RdbType.ZSET_2:
-    case RdbType.HASH:
-    case RdbType.HASH_2:
-    case RdbType.REDIS_HASH_METADATA:
-      return valueSize(value);
-    default:
-      return undefined;
-  }
+  return total;
 }
 
 /**
@@ -413,53 +325,76 @@ async function* recordBatches(
   };
   const flush = (): Promise<void> | undefined => (records.length > 0 ? handOff() : undefined);
 
+  const cursor = new ValueCursor();
   const onKey = async (span: KeySpan): Promise<void> => {
-    const value = spanValue(span, r, lp);
-    if (value === null) throw new Error(`value type ${span.type} has no reader`);
     const end = span.base + span.valueEnd;
     const key = Buffer.from(span.keyBuf.subarray(span.keyStart, span.keyEnd));
     const encoding = encodingName(span.type, span.flavor ?? 'redis', span.version ?? 11) ?? 'unknown';
-    const parts = cuts ? partsOf(span, value, cuts, r, lp) : [];
-    if (parts.length === 0) {
-      const rec = { kind: 'key', db: span.db, key, encoding } as KeyRecord;
+    /** The key's record (`key`, or `key-begin` for one delivered in parts), with what is known of it. */
+    const keyRecord = <R extends KeyRecord | KeyBeginRecord>(kind: R['kind']): R => {
+      const rec = { kind, db: span.db, key, encoding } as R;
       if (span.expiresAt !== undefined) rec.expiresAt = span.expiresAt;
       if (span.lruIdle !== undefined) rec.lruIdle = span.lruIdle;
       if (span.lfuFreq !== undefined) rec.lfuFreq = span.lfuFreq;
-      rec.value = value;
-      await push(rec, end);
-      return;
-    }
-    const begin: KeyBeginRecord = {
-      kind: 'key-begin',
-      db: span.db,
-      key,
-      encoding,
-      type: TYPE_OF[span.type]!,
+      return rec;
     };
-    if (span.expiresAt !== undefined) begin.expiresAt = span.expiresAt;
-    if (span.lruIdle !== undefined) begin.lruIdle = span.lruIdle;
-    if (span.lfuFreq !== undefined) begin.lfuFreq = span.lfuFreq;
-    const declared = declaredCount(span, value);
-    if (declared !== undefined) begin.elements = declared;
-    await push(begin, end);
-    let size = 0;
-    for (let i = 0; i < parts.length; i++) {
-      let part = parts[i]!;
-      size += part.type === 'string' ? part.value.length : valueSize(part);
-      // A stream's last part carries its metadata and groups, as the key-end record does.
-      if (value.type === 'stream' && i === parts.length - 1 && part.type === 'stream')
-        part = { ...value, entries: part.entries };
-      records.push({ kind: 'key-part', db: span.db, key, value: part });
+    const begin = (elements?: number): Promise<void> | undefined => {
+      const first = keyRecord<KeyBeginRecord>('key-begin');
+      first.type = TYPE_OF[span.type]!;
+      if (elements !== undefined) first.elements = elements;
+      return push(first, end);
+    };
+    const part = (value: Value): Promise<void> => {
+      records.push({ kind: 'key-part', db: span.db, key, value });
       offsets.push(end);
       // A part holds up to a chunk of elements: never keep several.
-      await handOff();
+      return handOff();
+    };
+    if (cuts && (COUNTED.has(span.type) || NODES.has(span.type))) {
+      const total = elementTotal(span, r, lp);
+      if (total >= cuts.elements) {
+        // A huge collection: read and handed out a part at a time, never whole.
+        await begin(COUNTED.has(span.type) ? total : undefined);
+        cursor.open(span, r, lp);
+        let rest: Omit<StreamValue, 'type' | 'entries'> | undefined;
+        let size = 0;
+        while (!cursor.done) {
+          const value = cursor.next(cuts.elements);
+          const n = valueSize(value);
+          size += n;
+          if (cursor.done && value.type === 'stream') {
+            rest = cursor.streamRest();
+            // The remainder after the last cut carries the stream's metadata and groups.
+            if (n < cuts.elements) Object.assign(value, rest);
+          }
+          if (n > 0) await part(value);
+        }
+        const last: KeyEndRecord = { kind: 'key-end', db: span.db, key, size };
+        if (rest) last.stream = rest;
+        await push(last, end);
+        return;
+      }
     }
-    const last: KeyEndRecord = { kind: 'key-end', db: span.db, key, size };
-    if (value.type === 'stream') {
-      const { type: _t, entries: _e, ...rest } = value as StreamValue;
-      last.stream = rest;
+    const value = spanValue(span, r, lp);
+    if (value === null) throw new Error(`value type ${span.type} has no reader`);
+    const first = span.buf[span.valueStart]!;
+    // Strings from `bytes` on (plain or LZF; never int-encoded ones) go in pieces of `pieceBytes`.
+    if (
+      cuts &&
+      value.type === 'string' &&
+      value.value.length >= cuts.bytes &&
+      (first < 0xc0 || first === 0xc3)
+    ) {
+      const v = value.value;
+      await begin(v.length);
+      for (let at = 0; at < v.length; at += cuts.pieceBytes)
+        await part({ type: 'string', value: v.subarray(at, Math.min(v.length, at + cuts.pieceBytes)) });
+      await push({ kind: 'key-end', db: span.db, key, size: v.length }, end);
+      return;
     }
-    await push(last, end);
+    const whole = keyRecord<KeyRecord>('key');
+    whole.value = value;
+    await push(whole, end);
   };
 
   const source = await openSource();

@@ -501,9 +501,8 @@ function intsetSummary(span: KeySpan, r: SpanReader): IntsetSummary {
 
 /**
  * The value of a key the walk checked, in the record model, decoded synchronously from the window
- * (the modern encodings: plain and LZF strings, linked lists, quicklist2, hashtable sets and
- * hashes, skiplist zsets, intsets and listpacks); null for the others (read them with
- * `decodeValue`). Elements are views of the window where they can be (valid while the span is),
+ * (every encoding; collections stored element by element or in nodes through `ValueCursor`; null
+ * only for a type the walk does not know). Elements are views of the window where they can be (valid while the span is),
  * copies where they were decompressed. With `lengthsOnly`, an LZF-compressed string value longer
  * than 20 bytes is not decompressed: its bytes are zeros (for consumers that only measure it).
  */
@@ -540,35 +539,22 @@ export function spanValue(
       r.string();
       return { type: 'string', value: str() };
     case RdbType.LIST:
-    case RdbType.SET: {
-      const n = r.len();
-      const out: Buffer[] = new Array(n);
-      for (let i = 0; i < n; i++) {
-        r.string();
-        out[i] = str();
-      }
-      return span.type === RdbType.LIST ? { type: 'list', items: out } : { type: 'set', members: out };
-    }
-    case RdbType.HASH: {
-      const n = r.len();
-      const entries: HashEntry[] = new Array(n);
-      for (let i = 0; i < n; i++) {
-        r.string();
-        const field = str();
-        r.string();
-        entries[i] = { field, value: str() };
-      }
-      return { type: 'hash', entries };
-    }
-    case RdbType.ZSET_2: {
-      const n = r.len();
-      const entries: ZSetEntry[] = new Array(n);
-      for (let i = 0; i < n; i++) {
-        r.string();
-        const member = str();
-        entries[i] = { member, score: r.f64() };
-      }
-      return { type: 'zset', entries };
+    case RdbType.SET:
+    case RdbType.ZSET:
+    case RdbType.ZSET_2:
+    case RdbType.HASH:
+    case RdbType.HASH_2:
+    case RdbType.REDIS_HASH_METADATA:
+    case RdbType.LIST_QUICKLIST:
+    case RdbType.LIST_QUICKLIST_2:
+    case RdbType.STREAM_LISTPACKS:
+    case RdbType.STREAM_LISTPACKS_2:
+    case RdbType.STREAM_LISTPACKS_3: {
+      const cursor = wholeValue;
+      cursor.open(span, r, lp);
+      const value = cursor.next(Number.POSITIVE_INFINITY);
+      if (value.type === 'stream') Object.assign(value, cursor.streamRest());
+      return value;
     }
     case RdbType.SET_INTSET: {
       r.string();
@@ -612,25 +598,6 @@ export function spanValue(
       }
       return { type: 'zset', entries };
     }
-    case RdbType.LIST_QUICKLIST_2: {
-      const nodes = r.len();
-      const items: Buffer[] = [];
-      for (let i = 0; i < nodes; i++) {
-        const container = r.len();
-        r.string();
-        if (container === 1) items.push(str());
-        else {
-          const copy = r.sbuf !== window;
-          lp.open(r.sbuf, r.s);
-          while (lp.next()) items.push(el(copy));
-        }
-      }
-      return { type: 'list', items };
-    }
-    case RdbType.STREAM_LISTPACKS:
-    case RdbType.STREAM_LISTPACKS_2:
-    case RdbType.STREAM_LISTPACKS_3:
-      return spanStream(span, r, lp);
     default:
       return rareValue(span, r);
   }
@@ -657,41 +624,13 @@ function packed(
   return out;
 }
 
-/** A ziplist or listpack score element, as the server reads it (`zzlStrtod`: "abc" is 0). */
-function packedScore(b: Buffer): number {
-  return listpackScore(b);
-}
-
 /**
- * The old and rare encodings (ziplists, zipmaps, text scores, quicklist v1, module values,
- * hashes with field TTLs), read from the window like `spanValue` reads the modern ones.
+ * The compact old and rare encodings (ziplists, zipmaps, module values, listpacks with field
+ * TTLs), read from the window like `spanValue` reads the modern ones.
  */
 function rareValue(span: KeySpan, r: SpanReader): Value | null {
   const window = span.buf;
-  const str = (): Buffer => {
-    r.string();
-    if (r.isInt) return Buffer.from(String(r.int));
-    const b = r.sbuf.subarray(r.s, r.e);
-    return r.sbuf === window ? b : Buffer.from(b);
-  };
   switch (span.type) {
-    case RdbType.ZSET: {
-      const n = r.len();
-      const entries: ZSetEntry[] = new Array(n);
-      for (let i = 0; i < n; i++) {
-        const member = str();
-        const l = r.u8();
-        let score: number;
-        if (l === 254) score = Number.POSITIVE_INFINITY;
-        else if (l === 255) score = Number.NEGATIVE_INFINITY;
-        else {
-          score = asciiScore(r.buf, r.pos, r.pos + l)!;
-          r.pos += l;
-        }
-        entries[i] = { member, score };
-      }
-      return { type: 'zset', entries };
-    }
     case RdbType.HASH_ZIPMAP: {
       r.string();
       const copy = r.sbuf !== window;
@@ -717,45 +656,14 @@ function rareValue(span: KeySpan, r: SpanReader): Value | null {
       }
       const entries: ZSetEntry[] = new Array(vals.length / 2);
       for (let i = 0; i < vals.length; i += 2)
-        entries[i / 2] = { member: vals[i]!, score: packedScore(vals[i + 1]!) };
+        entries[i / 2] = { member: vals[i]!, score: listpackScore(vals[i + 1]!) /* zzlStrtod: "abc" is 0 */ };
       return { type: 'zset', entries };
-    }
-    case RdbType.LIST_QUICKLIST: {
-      const nodes = r.len();
-      const items: Buffer[] = [];
-      for (let i = 0; i < nodes; i++) {
-        r.string();
-        for (const v of packed(r, window, parseZiplist)) items.push(v);
-      }
-      return { type: 'list', items };
     }
     case RdbType.MODULE_2: {
       const moduleId = r.lenBig();
       const { name, encodingVersion } = decodeModuleId(moduleId);
       const raw = Buffer.from(window.subarray(span.valueStart, span.valueEnd));
       return { type: 'module', moduleId, moduleName: name, encodingVersion, raw };
-    }
-    case RdbType.HASH_2:
-    case RdbType.REDIS_HASH_METADATA: {
-      const valkey = span.type === RdbType.HASH_2 && span.flavor === 'valkey';
-      const minExpire = span.type === RdbType.REDIS_HASH_METADATA ? BigInt(r.millis()) : 0n;
-      const n = r.len();
-      const entries: HashEntry[] = new Array(n);
-      for (let i = 0; i < n; i++) {
-        let expiresAt: number | undefined;
-        if (!valkey) {
-          const ttl = r.lenBig();
-          if (ttl !== 0n) expiresAt = Number(span.type === RdbType.HASH_2 ? ttl : ttl + minExpire - 1n);
-        }
-        const field = str();
-        const value = str();
-        if (valkey) {
-          const ms = r.millis();
-          if (ms !== -1) expiresAt = ms;
-        }
-        entries[i] = expiresAt === undefined ? { field, value } : { field, value, expiresAt };
-      }
-      return { type: 'hash', entries };
     }
     case RdbType.TYPE_23:
     case RdbType.REDIS_HASH_LISTPACK_EX: {
@@ -787,7 +695,7 @@ function elementBig(el: Element): bigint {
 }
 
 /** A (checked) small listpack integer element: a count or flags. */
-function elementCount(el: Element): number {
+export function elementCount(el: Element): number {
   return el.isInt && !Number.isNaN(el.int) ? el.int : Number(elementBig(el));
 }
 
@@ -803,22 +711,185 @@ export function spanStream(
   lp: ListpackCursor,
   nodeEnds?: number[],
 ): StreamValue {
-  r.atSpan(span);
-  const window = span.buf;
-  const v2 = span.type >= RdbType.STREAM_LISTPACKS_2;
-  const nodes = r.len();
-  const entries: StreamEntry[] = [];
-  for (let i = 0; i < nodes; i++) {
+  const cursor = wholeValue;
+  cursor.open(span, r, lp);
+  const value = cursor.next(Number.POSITIVE_INFINITY, nodeEnds) as StreamValue;
+  return Object.assign(value, cursor.streamRest());
+}
+
+/**
+ * Reads the elements of a walked collection a part at a time (`spanValue` reads them all in one
+ * part): lists, sets, sorted sets and hashes stored element by element, quicklists and streams.
+ * Holding one part at a time is how the record reader delivers a huge key in bounded memory.
+ */
+export class ValueCursor {
+  private r!: SpanReader;
+  private lp!: ListpackCursor;
+  private window: Buffer = EMPTY;
+  private type = 0;
+  /** Elements (nodes, for quicklists and streams) not read yet. */
+  private left = 0;
+  private valkeyTtls = false;
+  private minExpire = 0n;
+
+  /** At the start of `span`'s value (the walk checked it). */
+  open(span: KeySpan, r: SpanReader, lp: ListpackCursor): void {
+    this.r = r;
+    this.lp = lp;
+    this.window = span.buf;
+    this.type = span.type;
+    this.valkeyTtls = span.type === RdbType.HASH_2 && span.flavor === 'valkey';
+    r.atSpan(span);
+    this.minExpire = span.type === RdbType.REDIS_HASH_METADATA ? BigInt(r.millis()) : 0n;
+    this.left = r.len();
+  }
+
+  /** True once every element was read. */
+  get done(): boolean {
+    return this.left === 0;
+  }
+
+  /**
+   * The next part: up to `max` elements, or for quicklists and streams whole nodes until it
+   * holds `max` or more (`nodeEnds` gets the element count after each node).
+   */
+  next(max: number, nodeEnds?: number[]): Value {
+    const r = this.r;
+    switch (this.type) {
+      case RdbType.LIST:
+      case RdbType.SET: {
+        const n = Math.min(this.left, max);
+        const out: Buffer[] = new Array(n);
+        for (let i = 0; i < n; i++) out[i] = this.str();
+        this.left -= n;
+        return this.type === RdbType.LIST ? { type: 'list', items: out } : { type: 'set', members: out };
+      }
+      case RdbType.HASH: {
+        const n = Math.min(this.left, max);
+        const entries: HashEntry[] = new Array(n);
+        for (let i = 0; i < n; i++) {
+          const field = this.str();
+          entries[i] = { field, value: this.str() };
+        }
+        this.left -= n;
+        return { type: 'hash', entries };
+      }
+      case RdbType.HASH_2:
+      case RdbType.REDIS_HASH_METADATA: {
+        const n = Math.min(this.left, max);
+        const entries: HashEntry[] = new Array(n);
+        for (let i = 0; i < n; i++) {
+          let expiresAt: number | undefined;
+          if (!this.valkeyTtls) {
+            const ttl = r.lenBig();
+            if (ttl !== 0n)
+              expiresAt = Number(this.type === RdbType.HASH_2 ? ttl : ttl + this.minExpire - 1n);
+          }
+          const field = this.str();
+          const value = this.str();
+          if (this.valkeyTtls) {
+            const ms = r.millis();
+            if (ms !== -1) expiresAt = ms;
+          }
+          entries[i] = expiresAt === undefined ? { field, value } : { field, value, expiresAt };
+        }
+        this.left -= n;
+        return { type: 'hash', entries };
+      }
+      case RdbType.ZSET:
+      case RdbType.ZSET_2: {
+        const n = Math.min(this.left, max);
+        const entries: ZSetEntry[] = new Array(n);
+        for (let i = 0; i < n; i++) {
+          const member = this.str();
+          let score: number;
+          if (this.type === RdbType.ZSET_2) score = r.f64();
+          else {
+            // Text scores (RDB < 8): 254/255 are +/-inf, else a length and the digits.
+            const l = r.u8();
+            if (l === 254) score = Number.POSITIVE_INFINITY;
+            else if (l === 255) score = Number.NEGATIVE_INFINITY;
+            else {
+              score = asciiScore(r.buf, r.pos, r.pos + l)!;
+              r.pos += l;
+            }
+          }
+          entries[i] = { member, score };
+        }
+        this.left -= n;
+        return { type: 'zset', entries };
+      }
+      case RdbType.LIST_QUICKLIST:
+      case RdbType.LIST_QUICKLIST_2: {
+        const items: Buffer[] = [];
+        while (this.left > 0 && items.length < max) {
+          this.quicklistNode(items);
+          this.left--;
+          nodeEnds?.push(items.length);
+        }
+        return { type: 'list', items };
+      }
+      default: {
+        const entries: StreamEntry[] = [];
+        while (this.left > 0 && entries.length < max) {
+          this.streamNode(entries);
+          this.left--;
+          nodeEnds?.push(entries.length);
+        }
+        return { type: 'stream', entries, length: 0n, lastId: { ms: 0n, seq: 0n }, groups: [] };
+      }
+    }
+  }
+
+  /** The string just read, as bytes: a view of the window, or a copy of decompressed bytes. */
+  private str(): Buffer {
+    const r = this.r;
+    r.string();
+    if (r.isInt) return Buffer.from(String(r.int));
+    const b = r.sbuf.subarray(r.s, r.e);
+    return r.sbuf === this.window ? b : Buffer.from(b);
+  }
+
+  /** The current listpack element as bytes (`copy`: the listpack was decompressed). */
+  private el(copy: boolean): Buffer {
+    const lp = this.lp;
+    if (lp.isInt) return Buffer.from(Number.isNaN(lp.int) ? String(lp.big) : String(lp.int));
+    const b = lp.buf.subarray(lp.s, lp.e);
+    return copy ? Buffer.from(b) : b;
+  }
+
+  private quicklistNode(items: Buffer[]): void {
+    const r = this.r;
+    const v2 = this.type === RdbType.LIST_QUICKLIST_2;
+    const container = v2 ? r.len() : 2;
+    if (container === 1) {
+      items.push(this.str());
+      return;
+    }
+    r.string();
+    const copy = r.sbuf !== this.window;
+    if (v2) {
+      const lp = this.lp;
+      lp.open(r.sbuf, r.s);
+      while (lp.next()) items.push(this.el(copy));
+      return;
+    }
+    for (const v of parseZiplist(r.sbuf.subarray(r.s, r.e), checked))
+      items.push(typeof v === 'object' && copy ? Buffer.from(v) : packedToBuffer(v));
+  }
+
+  /** One stream node: its live entries in id order. */
+  private streamNode(entries: StreamEntry[]): void {
+    const r = this.r;
+    const lp = this.lp;
     r.string();
     const ms = r.sbuf.readBigUInt64BE(r.s);
     const seq = r.sbuf.readBigUInt64BE(r.s + 8);
     r.string();
-    const copy = r.sbuf !== window;
+    const copy = r.sbuf !== this.window;
     const el = (): Buffer => {
       lp.next();
-      if (lp.isInt) return Buffer.from(Number.isNaN(lp.int) ? String(lp.big) : String(lp.int));
-      const b = lp.buf.subarray(lp.s, lp.e);
-      return copy ? Buffer.from(b) : b;
+      return this.el(copy);
     };
     lp.open(r.sbuf, r.s);
     lp.next();
@@ -856,51 +927,60 @@ export function spanStream(
       lp.next(); // the entry's lp-count
       if (!(flags & 1)) entries.push({ id: { ms: ms + msDiff, seq: seq + seqDiff }, fields });
     }
-    nodeEnds?.push(entries.length);
   }
-  const length = r.lenBig();
-  const value: StreamValue = { type: 'stream', entries, length, lastId: r.lenId(), groups: [] };
-  if (v2) {
-    value.firstId = r.lenId();
-    value.maxDeletedId = r.lenId();
-    value.entriesAdded = r.lenBig();
-  }
-  const name = (): Buffer => {
-    r.string();
-    if (r.isInt) return Buffer.from(String(r.int));
-    return Buffer.from(r.sbuf.subarray(r.s, r.e));
-  };
-  const groups = r.len();
-  for (let g = 0; g < groups; g++) {
-    const group: StreamGroup = { name: name(), lastId: r.lenId(), pending: [], consumers: [] };
+
+  /** A stream's metadata and consumer groups (after its last node). */
+  streamRest(): Omit<StreamValue, 'type' | 'entries'> {
+    const r = this.r;
+    const window = this.window;
+    const v2 = this.type >= RdbType.STREAM_LISTPACKS_2;
+    const length = r.lenBig();
+    const rest: Omit<StreamValue, 'type' | 'entries'> = { length, lastId: r.lenId(), groups: [] };
     if (v2) {
-      const read = r.lenBig();
-      if (read !== U64_MAX) group.entriesRead = read;
+      rest.firstId = r.lenId();
+      rest.maxDeletedId = r.lenId();
+      rest.entriesAdded = r.lenBig();
     }
-    const pel = r.len();
-    const byId = new Map<string, StreamPendingEntry>();
-    for (let p = 0; p < pel; p++) {
-      const raw = window.toString('latin1', r.pos, r.pos + 16);
-      const id = r.rawId();
-      const entry: StreamPendingEntry = { id, deliveryTime: r.millis(), deliveryCount: 0, consumer: EMPTY };
-      entry.deliveryCount = Number(r.lenBig());
-      byId.set(raw, entry);
-      group.pending.push(entry);
-    }
-    const consumers = r.len();
-    for (let c = 0; c < consumers; c++) {
-      const consumer: StreamConsumer = { name: name(), seenTime: r.millis(), pending: [] };
-      if (span.type >= RdbType.STREAM_LISTPACKS_3) consumer.activeTime = r.millis();
-      const owned = r.len();
-      for (let p = 0; p < owned; p++) {
-        const owner = byId.get(window.toString('latin1', r.pos, r.pos + 16));
-        const id = r.rawId();
-        if (owner) owner.consumer = consumer.name;
-        consumer.pending.push(id);
+    const name = (): Buffer => {
+      r.string();
+      if (r.isInt) return Buffer.from(String(r.int));
+      return Buffer.from(r.sbuf.subarray(r.s, r.e));
+    };
+    const groups = r.len();
+    for (let g = 0; g < groups; g++) {
+      const group: StreamGroup = { name: name(), lastId: r.lenId(), pending: [], consumers: [] };
+      if (v2) {
+        const read = r.lenBig();
+        if (read !== U64_MAX) group.entriesRead = read;
       }
-      group.consumers.push(consumer);
+      const pel = r.len();
+      const byId = new Map<string, StreamPendingEntry>();
+      for (let p = 0; p < pel; p++) {
+        const raw = window.toString('latin1', r.pos, r.pos + 16);
+        const id = r.rawId();
+        const entry: StreamPendingEntry = { id, deliveryTime: r.millis(), deliveryCount: 0, consumer: EMPTY };
+        entry.deliveryCount = Number(r.lenBig());
+        byId.set(raw, entry);
+        group.pending.push(entry);
+      }
+      const consumers = r.len();
+      for (let c = 0; c < consumers; c++) {
+        const consumer: StreamConsumer = { name: name(), seenTime: r.millis(), pending: [] };
+        if (this.type >= RdbType.STREAM_LISTPACKS_3) consumer.activeTime = r.millis();
+        const owned = r.len();
+        for (let p = 0; p < owned; p++) {
+          const owner = byId.get(window.toString('latin1', r.pos, r.pos + 16));
+          const id = r.rawId();
+          if (owner) owner.consumer = consumer.name;
+          consumer.pending.push(id);
+        }
+        group.consumers.push(consumer);
+      }
+      rest.groups.push(group);
     }
-    value.groups.push(group);
+    return rest;
   }
-  return value;
 }
+
+/** The cursor `spanValue` and `spanStream` read whole values with (synchronously: one at a time). */
+const wholeValue = new ValueCursor();

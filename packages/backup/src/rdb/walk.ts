@@ -251,9 +251,13 @@ class Walker {
   need(n: number): void {
     if (this.buf.length - this.pos < n) {
       if (this.atEnd) giveUp('the data ends in the middle of a value', 'ERR_RDB_TRUNCATED');
+      this.wanted = this.pos + n;
       throw NEED_MORE;
     }
   }
+
+  /** Set with NEED_MORE: the bytes of `buf` the read that stopped needs (from its start). */
+  wanted = 0;
 
   u8(): number {
     if (this.pos >= this.buf.length) this.need(1);
@@ -1713,11 +1717,13 @@ export async function walkRdb(
         }
       } catch (err) {
         if (err !== NEED_MORE) throw err;
-        // The record does not fit: keep it, read more (doubling for big records), retry it.
+        // The record does not fit: keep it, read more (at least what the read that stopped
+        // needs, else doubling for big records), retry it.
         keyView = undefined;
         const size = w.buf.length - start;
-        if (size >= maxRecord) return null;
-        await refill(start, Math.max(size + 1, Math.min(maxRecord, Math.max(1 << 20, size * 2))));
+        const needed = Math.max(size + 1, w.wanted - start);
+        if (needed > maxRecord) return null;
+        await refill(start, Math.max(needed, Math.min(maxRecord, Math.max(1 << 20, size * 2))));
       }
     }
   } catch (err) {
