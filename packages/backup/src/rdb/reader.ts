@@ -261,8 +261,12 @@ function elementTotal(span: KeySpan, r: SpanReader, lp: ListpackCursor): number 
       }).length;
     else {
       lp.open(r.sbuf, r.s);
-      if (quicklist) while (lp.next()) total++;
-      else {
+      if (quicklist) {
+        // The header's count (checked by the walk), unless it is too big to be stored there.
+        const declared = ListpackCursor.declared(r.sbuf, r.s);
+        if (declared !== 0xffff) total += declared;
+        else while (lp.next()) total++;
+      } else {
         lp.next();
         total += Math.max(0, elementCount(lp));
       }
