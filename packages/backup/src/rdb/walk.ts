@@ -1,14 +1,16 @@
 /**
- * Fast path of `verifyRdb`: a synchronous structure walker over large input windows. It checks the
- * same things as the record reader (lengths, string encodings, LZF, every container's integrity,
- * stream structure, scores, the CRC-64 trailer) but builds no records and no values, and awaits
- * only when it needs the next input chunk.
+ * The RDB decoding core: a synchronous walk over a window of the input that checks everything the
+ * server's deep sanitization checks (lengths, string encodings, LZF, every container's integrity,
+ * stream structure, scores, the CRC-64 trailer), finds where each record and value is, and awaits
+ * only at the I/O edge (the next input read, a caller's callback). Values are read from the
+ * window by `span.ts`; nothing else in the package parses the RDB format.
  *
- * It is deliberately one-sided: it only ever says "valid" (with the counts) or gives up. Anything
+ * Two modes. Fast (the default) only ever says "valid" (with the counts) or gives up: anything
  * unusual — corrupt or truncated data, a condition that yields a warning, module values, rare
- * opcodes, a single record larger than the window cap — makes it give up, and `verifyRdb` then runs
- * the full record reader, which produces the exact error or warnings. So results never differ from
- * the reader's; only the common, valid case is fast.
+ * opcodes, a record larger than the window cap — returns null, and the caller starts again in
+ * exact mode. Exact (`exact`, the record reader `reader.ts`) reads everything the file's magic
+ * allows, throws a typed `RdbError` saying what, where and in which key, and skips with a warning
+ * what the server skips. The same walk does both, so they cannot disagree.
  */
 import {
   backlenSize,
