@@ -275,6 +275,20 @@ function elementTotal(span: KeySpan, r: SpanReader, lp: ListpackCursor): number 
   return total;
 }
 
+/** The first record of a walked key (`key`, or `key-begin` for one delivered in parts), its value to come. */
+function keyRecordOf<R extends KeyRecord | KeyBeginRecord>(kind: R['kind'], span: KeySpan): R {
+  const rec = {
+    kind,
+    db: span.db,
+    key: Buffer.from(span.keyBuf.subarray(span.keyStart, span.keyEnd)),
+    encoding: encodingName(span.type, span.flavor ?? 'redis', span.version ?? 11) ?? 'unknown',
+  } as R;
+  if (span.expiresAt !== undefined) rec.expiresAt = span.expiresAt;
+  if (span.lruIdle !== undefined) rec.lruIdle = span.lruIdle;
+  if (span.lfuFreq !== undefined) rec.lfuFreq = span.lfuFreq;
+  return rec;
+}
+
 /**
  * The records of an RDB in batches: the exact walk runs ahead of the consumer by one batch. A
  * batch ends after BATCH_RECORDS records or BATCH_BYTES bytes of input, before the walk waits
@@ -329,55 +343,59 @@ async function* recordBatches(
   };
   const flush = (): Promise<void> | undefined => (records.length > 0 ? handOff() : undefined);
 
+  const part = (key: Buffer, db: number, value: Value, end: number): Promise<void> => {
+    records.push({ kind: 'key-part', db, key, value });
+    offsets.push(end);
+    // A part holds up to a chunk of elements: never keep several.
+    return handOff();
+  };
   const cursor = new ValueCursor();
-  const onKey = async (span: KeySpan): Promise<void> => {
+  /** A huge collection: read and handed out a part at a time, never whole. */
+  const inParts = async (span: KeySpan, c: Cuts, total: number, end: number): Promise<void> => {
+    const first = keyRecordOf<KeyBeginRecord>('key-begin', span);
+    first.type = TYPE_OF[span.type]!;
+    if (COUNTED.has(span.type)) first.elements = total;
+    await push(first, end);
+    const { key, db } = first;
+    cursor.open(span, r, lp);
+    let rest: Omit<StreamValue, 'type' | 'entries'> | undefined;
+    let size = 0;
+    while (!cursor.done) {
+      const value = cursor.next(c.elements);
+      const n = valueSize(value);
+      size += n;
+      if (cursor.done && value.type === 'stream') {
+        rest = cursor.streamRest();
+        // The remainder after the last cut carries the stream's metadata and groups.
+        if (n < c.elements) Object.assign(value, rest);
+      }
+      if (n > 0) await part(key, db, value, end);
+    }
+    const last: KeyEndRecord = { kind: 'key-end', db, key, size };
+    if (rest) last.stream = rest;
+    await push(last, end);
+  };
+  /** A huge string: handed out in pieces of `pieceBytes`. */
+  const inPieces = async (span: KeySpan, c: Cuts, v: Buffer, end: number): Promise<void> => {
+    const first = keyRecordOf<KeyBeginRecord>('key-begin', span);
+    first.type = 'string';
+    first.elements = v.length;
+    await push(first, end);
+    for (let at = 0; at < v.length; at += c.pieceBytes)
+      await part(
+        first.key,
+        first.db,
+        { type: 'string', value: v.subarray(at, Math.min(v.length, at + c.pieceBytes)) },
+        end,
+      );
+    await push({ kind: 'key-end', db: first.db, key: first.key, size: v.length }, end);
+  };
+  /** Each key, synchronously unless its batch is full or it goes in parts (no await per key). */
+  const onKey = (span: KeySpan): Promise<void> | undefined => {
     const end = span.base + span.valueEnd;
-    const key = Buffer.from(span.keyBuf.subarray(span.keyStart, span.keyEnd));
-    const encoding = encodingName(span.type, span.flavor ?? 'redis', span.version ?? 11) ?? 'unknown';
-    /** The key's record (`key`, or `key-begin` for one delivered in parts), with what is known of it. */
-    const keyRecord = <R extends KeyRecord | KeyBeginRecord>(kind: R['kind']): R => {
-      const rec = { kind, db: span.db, key, encoding } as R;
-      if (span.expiresAt !== undefined) rec.expiresAt = span.expiresAt;
-      if (span.lruIdle !== undefined) rec.lruIdle = span.lruIdle;
-      if (span.lfuFreq !== undefined) rec.lfuFreq = span.lfuFreq;
-      return rec;
-    };
-    const begin = (elements?: number): Promise<void> | undefined => {
-      const first = keyRecord<KeyBeginRecord>('key-begin');
-      first.type = TYPE_OF[span.type]!;
-      if (elements !== undefined) first.elements = elements;
-      return push(first, end);
-    };
-    const part = (value: Value): Promise<void> => {
-      records.push({ kind: 'key-part', db: span.db, key, value });
-      offsets.push(end);
-      // A part holds up to a chunk of elements: never keep several.
-      return handOff();
-    };
     if (cuts && (COUNTED.has(span.type) || NODES.has(span.type))) {
       const total = elementTotal(span, r, lp);
-      if (total >= cuts.elements) {
-        // A huge collection: read and handed out a part at a time, never whole.
-        await begin(COUNTED.has(span.type) ? total : undefined);
-        cursor.open(span, r, lp);
-        let rest: Omit<StreamValue, 'type' | 'entries'> | undefined;
-        let size = 0;
-        while (!cursor.done) {
-          const value = cursor.next(cuts.elements);
-          const n = valueSize(value);
-          size += n;
-          if (cursor.done && value.type === 'stream') {
-            rest = cursor.streamRest();
-            // The remainder after the last cut carries the stream's metadata and groups.
-            if (n < cuts.elements) Object.assign(value, rest);
-          }
-          if (n > 0) await part(value);
-        }
-        const last: KeyEndRecord = { kind: 'key-end', db: span.db, key, size };
-        if (rest) last.stream = rest;
-        await push(last, end);
-        return;
-      }
+      if (total >= cuts.elements) return inParts(span, cuts, total, end);
     }
     const value = spanValue(span, r, lp);
     if (value === null) throw new Error(`value type ${span.type} has no reader`);
@@ -388,17 +406,11 @@ async function* recordBatches(
       value.type === 'string' &&
       value.value.length >= cuts.bytes &&
       (first < 0xc0 || first === 0xc3)
-    ) {
-      const v = value.value;
-      await begin(v.length);
-      for (let at = 0; at < v.length; at += cuts.pieceBytes)
-        await part({ type: 'string', value: v.subarray(at, Math.min(v.length, at + cuts.pieceBytes)) });
-      await push({ kind: 'key-end', db: span.db, key, size: v.length }, end);
-      return;
-    }
-    const whole = keyRecord<KeyRecord>('key');
+    )
+      return inPieces(span, cuts, value.value, end);
+    const whole = keyRecordOf<KeyRecord>('key', span);
     whole.value = value;
-    await push(whole, end);
+    return push(whole, end);
   };
 
   const source = await openSource();
