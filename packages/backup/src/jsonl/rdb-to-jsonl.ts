@@ -13,7 +13,6 @@ import {
   DirectFallback,
   type SpanEncoder,
   rdbFileToChunks,
-  spanKeyRecord,
 } from '../rdb/direct.js';
 import type { KeySpan } from '../rdb/walk.js';
 import { RdbType } from '../rdb/constants.js';
@@ -26,6 +25,7 @@ import {
   ListpackCursor,
   SpanReader,
   spanStream,
+  spanKeyRecord,
 } from '../rdb/span.js';
 import { keyRecordToJson } from './jsonl.js';
 

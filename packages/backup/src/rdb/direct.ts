@@ -3,8 +3,7 @@
  * `jsonl/rdb-to-jsonl.ts`) share: the output buffer, the hand-over of output chunks from the walk
  * to a writer, and the file walk driving an encoder.
  */
-import type { KeyRecord, RdbRecord } from '../model.js';
-import { encodingName } from './constants.js';
+import type { RdbRecord } from '../model.js';
 import type { KeySpan } from './walk.js';
 import {
   DirectFallback,
@@ -15,7 +14,7 @@ import {
   wholeChecksum,
 } from './halves.js';
 import { walkRdbSource } from './inspect.js';
-import { ListpackCursor, type PackedSummary, packedSummary, SpanReader, spanValue } from './span.js';
+import { ListpackCursor, type PackedSummary, packedSummary, SpanReader, spanKeyRecord } from './span.js';
 
 export { DirectFallback, type SplitOptions } from './halves.js';
 
@@ -280,31 +279,6 @@ export function rdbFileToChunks(
       return channel[Symbol.asyncIterator]();
     },
   };
-}
-
-/**
- * A walked key as a record, decoded from the window (`spanValue`: every encoding). The key is a
- * copy; the elements may be views of the window, valid while the span is.
- */
-export function spanKeyRecord(
-  span: KeySpan,
-  r: SpanReader,
-  lp: ListpackCursor,
-  lengthsOnly = false,
-): KeyRecord {
-  const rec = {
-    kind: 'key',
-    db: span.db,
-    key: Buffer.from(span.keyBuf.subarray(span.keyStart, span.keyEnd)),
-    encoding: encodingName(span.type, span.flavor ?? 'redis', span.version ?? 11) ?? 'unknown',
-  } as KeyRecord;
-  if (span.expiresAt !== undefined) rec.expiresAt = span.expiresAt;
-  if (span.lruIdle !== undefined) rec.lruIdle = span.lruIdle;
-  if (span.lfuFreq !== undefined) rec.lfuFreq = span.lfuFreq;
-  const value = spanValue(span, r, lp, lengthsOnly);
-  if (value === null) throw new Error(`value type ${span.type} has no reader`);
-  rec.value = value;
-  return rec;
 }
 
 /** A key offered to `walkRdbRecords`' `packed`: its name is a view of the input, valid during the call. */

@@ -16,7 +16,15 @@ import {
   walkRdb,
   readerFromChunks,
 } from './walk.js';
-import { ListpackCursor, SpanReader, ValueCursor, elementCount, spanValue } from './span.js';
+import {
+  ListpackCursor,
+  SpanReader,
+  ValueCursor,
+  elementCount,
+  spanKeyHead,
+  spanKeyRecord,
+  spanValue,
+} from './span.js';
 import { RdbError } from '../errors.js';
 import { parseZiplist } from './containers.js';
 
@@ -275,20 +283,6 @@ function elementTotal(span: KeySpan, r: SpanReader, lp: ListpackCursor): number 
   return total;
 }
 
-/** The first record of a walked key (`key`, or `key-begin` for one delivered in parts), its value to come. */
-function keyRecordOf<R extends KeyRecord | KeyBeginRecord>(kind: R['kind'], span: KeySpan): R {
-  const rec = {
-    kind,
-    db: span.db,
-    key: Buffer.from(span.keyBuf.subarray(span.keyStart, span.keyEnd)),
-    encoding: encodingName(span.type, span.flavor ?? 'redis', span.version ?? 11) ?? 'unknown',
-  } as R;
-  if (span.expiresAt !== undefined) rec.expiresAt = span.expiresAt;
-  if (span.lruIdle !== undefined) rec.lruIdle = span.lruIdle;
-  if (span.lfuFreq !== undefined) rec.lfuFreq = span.lfuFreq;
-  return rec;
-}
-
 /**
  * The records of an RDB in batches: the exact walk runs ahead of the consumer by one batch. A
  * batch ends after BATCH_RECORDS records or BATCH_BYTES bytes of input, before the walk waits
@@ -352,7 +346,7 @@ async function* recordBatches(
   const cursor = new ValueCursor();
   /** A huge collection: read and handed out a part at a time, never whole. */
   const inParts = async (span: KeySpan, c: Cuts, total: number, end: number): Promise<void> => {
-    const first = keyRecordOf<KeyBeginRecord>('key-begin', span);
+    const first = spanKeyHead('key-begin', span) as KeyBeginRecord;
     first.type = TYPE_OF[span.type]!;
     if (COUNTED.has(span.type)) first.elements = total;
     await push(first, end);
@@ -377,7 +371,7 @@ async function* recordBatches(
   };
   /** A huge string: handed out in pieces of `pieceBytes`. */
   const inPieces = async (span: KeySpan, c: Cuts, v: Buffer, end: number): Promise<void> => {
-    const first = keyRecordOf<KeyBeginRecord>('key-begin', span);
+    const first = spanKeyHead('key-begin', span) as KeyBeginRecord;
     first.type = 'string';
     first.elements = v.length;
     await push(first, end);
@@ -397,8 +391,8 @@ async function* recordBatches(
       const total = elementTotal(span, r, lp);
       if (total >= cuts.elements) return inParts(span, cuts, total, end);
     }
-    const value = spanValue(span, r, lp);
-    if (value === null) throw new Error(`value type ${span.type} has no reader`);
+    const whole = spanKeyRecord(span, r, lp);
+    const value = whole.value;
     const first = span.buf[span.valueStart]!;
     // Strings from `bytes` on (plain or LZF; never int-encoded ones) go in pieces of `pieceBytes`.
     if (
@@ -408,8 +402,6 @@ async function* recordBatches(
       (first < 0xc0 || first === 0xc3)
     )
       return inPieces(span, cuts, value.value, end);
-    const whole = keyRecordOf<KeyRecord>('key', span);
-    whole.value = value;
     return push(whole, end);
   };
 

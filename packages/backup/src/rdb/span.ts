@@ -9,6 +9,7 @@
  */
 import type {
   HashEntry,
+  KeyRecord,
   StreamConsumer,
   StreamEntry,
   StreamGroup,
@@ -18,7 +19,7 @@ import type {
   Value,
   ZSetEntry,
 } from '../model.js';
-import { RdbType, decodeModuleId } from './constants.js';
+import { RdbType, decodeModuleId, encodingName } from './constants.js';
 import {
   type PackedValue,
   backlenSize,
@@ -601,6 +602,43 @@ export function spanValue(
     default:
       return rareValue(span, r);
   }
+}
+
+/**
+ * What a walked key's record holds before its value: `kind`, db, the key (a copy), the encoding
+ * name, expiry and LRU/LFU data (for a `key` record, or a `key-begin` one of a key in parts).
+ */
+export function spanKeyHead<K extends string>(
+  kind: K,
+  span: KeySpan,
+): Omit<KeyRecord, 'kind' | 'value'> & { kind: K } {
+  const rec = {
+    kind,
+    db: span.db,
+    key: Buffer.from(span.keyBuf.subarray(span.keyStart, span.keyEnd)),
+    encoding: encodingName(span.type, span.flavor ?? 'redis', span.version ?? 11) ?? 'unknown',
+  } as Omit<KeyRecord, 'kind' | 'value'> & { kind: K };
+  if (span.expiresAt !== undefined) rec.expiresAt = span.expiresAt;
+  if (span.lruIdle !== undefined) rec.lruIdle = span.lruIdle;
+  if (span.lfuFreq !== undefined) rec.lfuFreq = span.lfuFreq;
+  return rec;
+}
+
+/**
+ * A walked key as a record, decoded from the window (`spanValue`: every encoding). The key is a
+ * copy; the elements may be views of the window, valid while the span is.
+ */
+export function spanKeyRecord(
+  span: KeySpan,
+  r: SpanReader,
+  lp: ListpackCursor,
+  lengthsOnly = false,
+): KeyRecord {
+  const rec = spanKeyHead('key', span) as KeyRecord;
+  const value = spanValue(span, r, lp, lengthsOnly);
+  if (value === null) throw new Error(`value type ${span.type} has no reader`);
+  rec.value = value;
+  return rec;
 }
 
 /** The walk checked these containers: a failure here is a bug, not bad input. */

@@ -1,6 +1,5 @@
 import { open as openFile } from 'node:fs/promises';
 import type { RdbFlavor, ValueType } from '../model.js';
-import { spanKeyRecord } from './direct.js';
 import type { WalkResult, KeySpan } from './walk.js';
 import {
   walkRdbSource,
@@ -10,7 +9,7 @@ import {
   scanWithReader,
 } from './inspect.js';
 import { valueSize } from './reader.js';
-import { ListpackCursor, SpanReader } from './span.js';
+import { ListpackCursor, SpanReader, spanKeyRecord } from './span.js';
 import { displayBytes } from './text.js';
 
 export interface InspectOptions extends ScanOptions {

@@ -18,10 +18,16 @@ import {
   DirectFallback,
   type SpanEncoder,
   rdbFileToChunks,
-  spanKeyRecord,
 } from '../rdb/direct.js';
 import { valueSize } from '../rdb/reader.js';
-import { type Element, intsetCount, intsetElement, ListpackCursor, SpanReader } from '../rdb/span.js';
+import {
+  type Element,
+  intsetCount,
+  intsetElement,
+  ListpackCursor,
+  SpanReader,
+  spanKeyRecord,
+} from '../rdb/span.js';
 import { listpackScore } from '../rdb/numbers.js';
 import { RdbType } from '../rdb/constants.js';
 import { digits, encodeCommandInto, encodedLength, writeDigits, writeHeader } from './encode.js';
