@@ -422,11 +422,11 @@ async function* recordBatches(
     ...(options.maxStringBytes !== undefined ? { maxStringBytes: options.maxStringBytes } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.progressEvery !== undefined ? { progressEvery: options.progressEvery } : {}),
+    ...(options.allowUnknownVersion ? { allowUnknownVersion: true } : {}),
     keepLzf: true,
     onKey,
     exact: {
       ...(options.file !== undefined ? { file: options.file } : {}),
-      ...(options.allowUnknownVersion ? { allowUnknownVersion: true } : {}),
       onWarning: async (warning: RdbWarning) => {
         const wait = flush();
         if (wait) await wait;

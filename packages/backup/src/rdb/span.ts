@@ -334,6 +334,14 @@ export function elementBytes(el: Element): Buffer {
 }
 
 /**
+ * The element (or string) just read as bytes a value may keep: a view of the window, a copy when
+ * `copy` (its bytes were decompressed into a scratch buffer the next read overwrites).
+ */
+function keptBytes(el: Element, copy: boolean): Buffer {
+  return copy && !el.isInt ? Buffer.from(el.buf.subarray(el.s, el.e)) : elementBytes(el);
+}
+
+/**
  * The sizes of a key's value, read without making it: a string's length (and whether it is an
  * integer), what a listpack set, hash, sorted set or one-node list holds, or an intset's.
  */
@@ -523,22 +531,10 @@ export function spanValue(
     // A short one (no server writes it, a file may): read as any other string.
     if (n >= 0) r.atSpan(span);
   }
-  /** The string just read by `r`, as bytes. */
-  const str = (): Buffer => {
-    if (r.isInt) return Buffer.from(String(r.int));
-    const b = r.sbuf.subarray(r.s, r.e);
-    return r.sbuf === window ? b : Buffer.from(b);
-  };
-  /** The current listpack element, as bytes (`copy`: the listpack lives in a scratch buffer). */
-  const el = (copy: boolean): Buffer => {
-    if (lp.isInt) return Buffer.from(Number.isNaN(lp.int) ? String(lp.big) : String(lp.int));
-    const b = lp.buf.subarray(lp.s, lp.e);
-    return copy ? Buffer.from(b) : b;
-  };
   switch (span.type) {
     case RdbType.STRING:
       r.string();
-      return { type: 'string', value: str() };
+      return { type: 'string', value: stringBytes(r, window) };
     case RdbType.LIST:
     case RdbType.SET:
     case RdbType.ZSET:
@@ -574,21 +570,21 @@ export function spanValue(
       lp.open(b, r.s);
       if (span.type === RdbType.SET_LISTPACK) {
         const members: Buffer[] = [];
-        while (lp.next()) members.push(el(copy));
+        while (lp.next()) members.push(keptBytes(lp, copy));
         return { type: 'set', members };
       }
       if (span.type === RdbType.HASH_LISTPACK) {
         const entries: HashEntry[] = [];
         while (lp.next()) {
-          const field = el(copy);
+          const field = keptBytes(lp, copy);
           lp.next();
-          entries.push({ field, value: el(copy) });
+          entries.push({ field, value: keptBytes(lp, copy) });
         }
         return { type: 'hash', entries };
       }
       const entries: ZSetEntry[] = [];
       while (lp.next()) {
-        const member = el(copy);
+        const member = keptBytes(lp, copy);
         lp.next();
         const score = lp.isInt
           ? Number.isNaN(lp.int)
@@ -645,6 +641,13 @@ export function spanKeyRecord(
 const checked = (m: string): never => {
   throw new Error(`a checked container failed to parse: ${m}`);
 };
+
+/** The string `r` just read, as bytes a value may keep (a copy when it was decompressed). */
+function stringBytes(r: SpanReader, window: Buffer): Buffer {
+  if (r.isInt) return Buffer.from(String(r.int));
+  const b = r.sbuf.subarray(r.s, r.e);
+  return r.sbuf === window ? b : Buffer.from(b);
+}
 
 /** The elements of the container string `r` just read (copies when it was decompressed). */
 function packed(
@@ -879,21 +882,10 @@ export class ValueCursor {
     }
   }
 
-  /** The string just read, as bytes: a view of the window, or a copy of decompressed bytes. */
+  /** The next string, as bytes (`stringBytes`). */
   private str(): Buffer {
-    const r = this.r;
-    r.string();
-    if (r.isInt) return Buffer.from(String(r.int));
-    const b = r.sbuf.subarray(r.s, r.e);
-    return r.sbuf === this.window ? b : Buffer.from(b);
-  }
-
-  /** The current listpack element as bytes (`copy`: the listpack was decompressed). */
-  private el(copy: boolean): Buffer {
-    const lp = this.lp;
-    if (lp.isInt) return Buffer.from(Number.isNaN(lp.int) ? String(lp.big) : String(lp.int));
-    const b = lp.buf.subarray(lp.s, lp.e);
-    return copy ? Buffer.from(b) : b;
+    this.r.string();
+    return stringBytes(this.r, this.window);
   }
 
   private quicklistNode(items: Buffer[]): void {
@@ -909,11 +901,10 @@ export class ValueCursor {
     if (v2) {
       const lp = this.lp;
       lp.open(r.sbuf, r.s);
-      while (lp.next()) items.push(this.el(copy));
+      while (lp.next()) items.push(keptBytes(lp, copy));
       return;
     }
-    for (const v of parseZiplist(r.sbuf.subarray(r.s, r.e), checked))
-      items.push(typeof v === 'object' && copy ? Buffer.from(v) : packedToBuffer(v));
+    for (const v of packed(r, this.window, parseZiplist)) items.push(v);
   }
 
   /** One stream node: its live entries in id order. */
@@ -927,7 +918,7 @@ export class ValueCursor {
     const copy = r.sbuf !== this.window;
     const el = (): Buffer => {
       lp.next();
-      return this.el(copy);
+      return keptBytes(lp, copy);
     };
     lp.open(r.sbuf, r.s);
     lp.next();

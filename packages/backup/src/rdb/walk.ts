@@ -196,7 +196,6 @@ export interface WalkOptions {
    */
   exact?: {
     file?: string;
-    allowUnknownVersion?: boolean;
     onWarning?: (warning: RdbWarning) => void | Promise<void>;
     /**
      * Every record but keys (header, aux, module-aux, function, select-db, resize-db, slot-info,
@@ -299,7 +298,6 @@ class Walker {
     return this.lenRaw();
   }
 
-  /** Skips a length of any 64-bit value (hints the server does not allocate: RESIZEDB, IDLE). */
   /** A length of any size (RESIZEDB's may be 64-bit), as a Number. */
   lenNumber(): number {
     if (this.pos < this.buf.length && this.buf[this.pos] === 0x81) {
@@ -309,15 +307,6 @@ class Walker {
       return n;
     }
     return this.len();
-  }
-
-  lenAny(): void {
-    if (this.pos < this.buf.length && this.buf[this.pos] === 0x81) {
-      this.need(9);
-      this.pos += 9;
-      return;
-    }
-    this.len();
   }
 
   /** Count of items of at least minBytes each, checked against what is left. */
@@ -350,6 +339,7 @@ class Walker {
     return BigInt(this.len());
   }
 
+  /** Skips a length of any 64-bit value (ids, counters, hints the server does not allocate). */
   lenBig(): void {
     if (this.pos < this.buf.length && this.buf[this.pos] === 0x81) {
       this.need(9);
@@ -1396,10 +1386,10 @@ export async function walkRdb(
       }
       const head = w.buf.toString('latin1', 0, RDB_HEADER_BYTES);
       header = parseRdbHeader(head);
-      if (exact) checkHeader(header, head, exact.allowUnknownVersion === true, fail);
+      if (exact) checkHeader(header, head, options.allowUnknownVersion === true, fail);
     }
     if (header === null || header.version < 1) return null;
-    if (!header.known && !options.allowUnknownVersion && !exact?.allowUnknownVersion) return null;
+    if (!header.known && !options.allowUnknownVersion) return null;
     const { magic, version } = header;
     if (!resume) {
       options.onHeader?.(header);
@@ -1621,8 +1611,8 @@ export async function walkRdb(
               options.onResizeDb?.(db, dbSize, expiresSize);
               if (onRecord) await call(onRecord, { kind: 'resize-db', dbSize, expiresSize }, w.base + w.pos);
             } else {
-              w.lenAny();
-              w.lenAny();
+              w.lenBig();
+              w.lenBig();
             }
             break;
           case RdbOpcode.AUX:
@@ -1902,7 +1892,7 @@ export function readPreamble(buf: Buffer): SnapshotPreamble | 'more' | null {
         w.len();
         if (w.u8() !== RdbOpcode.RESIZEDB) return null;
         const keys = w.lenNumber();
-        w.lenAny();
+        w.lenBig();
         return { header, bodyStart: at, functions, keys };
       } else return null;
     }
